@@ -1,0 +1,68 @@
+"""ingestry: take data in from many sources and keep it safe, typed and traceable.
+
+    import ingestry
+    with ingestry.open("ingestry.yaml") as store:
+        store.ingest("customer_orders", [{"id": "A-1", ...}])
+"""
+
+from ingestry.config import Settings, load_settings
+from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
+from ingestry.domain.errors import (
+    ConfigError,
+    ConflictError,
+    ExtractionError,
+    IngestryError,
+    InputError,
+    RecordNotFoundError,
+    StrictModeError,
+    UnknownSourceError,
+)
+from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.provenance import (
+    DepositionSource,
+    ForkSource,
+    HarvestSource,
+    ImportSource,
+    RecordSource,
+)
+from ingestry.domain.records import Record, record_srn
+from ingestry.domain.sources import DataSource, StorageStrategy
+from ingestry.extract.registry import extractor
+from ingestry.services.ingest import IngestSummary
+from ingestry.store import Store, open_store
+
+open = open_store  # noqa: A001 - `ingestry.open(...)` is the documented entry point
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ColumnSpec",
+    "ColumnType",
+    "ConfigError",
+    "ConflictError",
+    "Convention",
+    "DataSource",
+    "DepositionSource",
+    "ExtractionError",
+    "ForkSource",
+    "HarvestSource",
+    "ImportSource",
+    "IngestSummary",
+    "IngestryError",
+    "InputError",
+    "QuarantineEntry",
+    "RawPayload",
+    "Record",
+    "RecordNotFoundError",
+    "RecordSource",
+    "Settings",
+    "StorageStrategy",
+    "Store",
+    "StrictModeError",
+    "UnknownSourceError",
+    "__version__",
+    "extractor",
+    "load_settings",
+    "open",
+    "record_srn",
+]

@@ -1,0 +1,1 @@
+"""Backend-neutral SQL: the schema in SQLAlchemy Core and the type mapping."""

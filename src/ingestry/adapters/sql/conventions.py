@@ -1,0 +1,110 @@
+"""Record tables, one per convention, created and evolved from the config.
+
+`records_<convention>` holds the envelope (srn, provenance, metadata, version, …) and
+the declared columns with their real SQL types; columns marked `index` get an index.
+A new column is added in place (existing rows get it on replay); the catalog table
+`convention_columns` remembers what each table was built from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from ingestry.adapters.sql.schema import Json, Timestamp, convention_columns
+from ingestry.adapters.sql.types import SQL_TYPES
+from ingestry.domain.conventions import Convention
+
+ENVELOPE = (
+    "srn",
+    "source_type",
+    "source_id",
+    "source",
+    "data_source",
+    "metadata",
+    "content_hash",
+    "version",
+    "extractor_version",
+    "raw_sha256",
+    "published_at",
+    "updated_at",
+)
+
+
+def table_name(convention: str) -> str:
+    return f"records_{convention}"
+
+
+def record_table(convention: Convention, metadata: sa.MetaData | None = None) -> sa.Table:
+    """The SQLAlchemy table of a convention's records."""
+    name = table_name(convention.name)
+    columns: list[sa.SchemaItem] = [
+        sa.Column("srn", sa.Text, primary_key=True),
+        sa.Column("source_type", sa.Text, nullable=False),
+        sa.Column("source_id", sa.Text, nullable=False),
+        sa.Column("source", Json, nullable=False),
+        sa.Column("data_source", sa.Text),
+        sa.Column("metadata", Json, nullable=False),
+        sa.Column("content_hash", sa.LargeBinary, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("extractor_version", sa.Text),
+        sa.Column("raw_sha256", sa.LargeBinary),
+        sa.Column("published_at", Timestamp, nullable=False),
+        sa.Column("updated_at", Timestamp, nullable=False),
+    ]
+    columns += [sa.Column(c.name, SQL_TYPES[c.type]) for c in convention.columns]
+    columns.append(sa.UniqueConstraint("source_type", "source_id", name=f"uq_{name}_identity"))
+    columns += [sa.Index(f"ix_{name}_{c.name}", c.name) for c in convention.columns if c.index]
+    columns.append(sa.Index(f"ix_{name}_data_source", "data_source"))
+    return sa.Table(name, metadata or sa.MetaData(), *columns)
+
+
+def ensure_record_tables(engine: sa.Engine, conventions: Sequence[Convention]) -> None:
+    """Create missing record tables, add missing columns and indexes; idempotent."""
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)
+        existing_tables = set(inspector.get_table_names())
+        for convention in conventions:
+            table = record_table(convention)
+            if table.name not in existing_tables:
+                table.create(conn)
+            else:
+                _evolve(conn, inspector, table)
+            _write_catalog(conn, convention)
+
+
+def _evolve(conn: sa.Connection, inspector: sa.Inspector, table: sa.Table) -> None:
+    present = {c["name"] for c in inspector.get_columns(table.name)}
+    preparer = conn.dialect.identifier_preparer
+    for column in table.columns:
+        if column.name not in present:
+            ddl = column.type.compile(dialect=conn.dialect)
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {preparer.quote(table.name)} "
+                    f"ADD COLUMN {preparer.quote(column.name)} {ddl}"
+                )
+            )
+    indexes = {ix["name"] for ix in inspector.get_indexes(table.name)}
+    for index in table.indexes:
+        if index.name not in indexes:
+            index.create(conn)
+
+
+def _write_catalog(conn: sa.Connection, convention: Convention) -> None:
+    conn.execute(sa.delete(convention_columns).where(convention_columns.c.convention == convention.name))
+    if convention.columns:
+        conn.execute(
+            sa.insert(convention_columns),
+            [
+                {
+                    "convention": convention.name,
+                    "name": c.name,
+                    "type": c.type.value,
+                    "position": i,
+                    "indexed": c.index,
+                }
+                for i, c in enumerate(convention.columns)
+            ],
+        )

@@ -1,0 +1,117 @@
+"""Database rows → domain objects, shared by backends.
+
+SQLite hands back ISO text and JSON text, PostgreSQL datetimes and decoded JSON: the
+helpers here accept both so each adapter only writes its SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ingestry.adapters.sql.conventions import table_name
+from ingestry.domain.conventions import Convention
+from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.provenance import source_from_dict
+from ingestry.domain.records import Record
+from ingestry.extract.coerce import parse_column_value
+from ingestry.extract.jsonio import loads
+
+RECORD_ENVELOPE = (
+    "srn, source, data_source, metadata, version, extractor_version, raw_sha256,"
+    " published_at, updated_at"
+)
+RAW_COLUMNS = (
+    "id, source, entity_type, source_id, sha256, payload, received_at, processed_at,"
+    " extractor_version, error, line, origin"
+)
+QUARANTINE_COLUMNS = "id, source, sha256, payload, line, origin, reason, received_at, status"
+
+
+def select_records(convention: Convention, tail: str) -> str:
+    cols = "".join(f', "{c}"' for c in convention.column_names)
+    return f'SELECT {RECORD_ENVELOPE}{cols} FROM "{table_name(convention.name)}" {tail}'
+
+
+def as_datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def as_json(value: Any) -> Any:
+    return loads(value) if isinstance(value, str | bytes) else value
+
+
+def _hex(value: Any) -> str | None:
+    return bytes(value).hex() if value is not None else None
+
+
+def record_from_row(convention: Convention, row: tuple[Any, ...]) -> Record:
+    srn, source, data_source, metadata, version, extractor_version, raw_sha, published, updated = row[:9]
+    columns = {
+        c.name: parse_column_value(c.type, value)
+        for c, value in zip(convention.columns, row[9:], strict=True)
+    }
+    return Record(
+        srn=srn,
+        convention=convention.name,
+        source=source_from_dict(as_json(source)),
+        metadata=as_json(metadata),
+        columns=columns,
+        version=version,
+        published_at=as_datetime(published),
+        updated_at=as_datetime(updated),
+        data_source=data_source,
+        extractor_version=extractor_version,
+        raw_sha256=_hex(raw_sha),
+    )
+
+
+def history_record(convention: Convention, row: tuple[Any, ...]) -> Record:
+    srn, version, source, data_source, metadata, columns, extractor_version, raw_sha, published, since = row
+    stored = as_json(columns)
+    return Record(
+        srn=srn,
+        convention=convention.name,
+        source=source_from_dict(as_json(source)),
+        metadata=as_json(metadata),
+        columns={c.name: parse_column_value(c.type, stored.get(c.name)) for c in convention.columns},
+        version=version,
+        published_at=as_datetime(published),
+        updated_at=as_datetime(since),
+        data_source=data_source,
+        extractor_version=extractor_version,
+        raw_sha256=_hex(raw_sha),
+    )
+
+
+def raw_payload(row: tuple[Any, ...]) -> RawPayload:
+    ident, source, entity, source_id, sha, payload, received, processed, version, error, line, origin = row
+    return RawPayload(
+        id=ident,
+        source=source,
+        entity_type=entity,
+        source_id=source_id,
+        sha256=bytes(sha).hex(),
+        payload=bytes(payload),
+        received_at=as_datetime(received),
+        processed_at=as_datetime(processed) if processed is not None else None,
+        extractor_version=version,
+        error=error,
+        line=line,
+        origin=origin,
+    )
+
+
+def quarantine_entry(row: tuple[Any, ...]) -> QuarantineEntry:
+    ident, source, sha, payload, line, origin, reason, received, status = row
+    return QuarantineEntry(
+        id=ident,
+        source=source,
+        sha256=bytes(sha).hex(),
+        payload=bytes(payload),
+        line=line,
+        origin=origin,
+        reason=reason,
+        received_at=as_datetime(received),
+        status=status,
+    )

@@ -1,0 +1,105 @@
+"""The core schema in SQLAlchemy Core, shared by SQLite and PostgreSQL.
+
+Alembic migrations create these tables; adapters read the names from here. Record
+tables (`records_<convention>`) are not here: they follow the config's conventions and
+are created and evolved by `conventions.py`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+#: Auto-increment ids: INTEGER PRIMARY KEY is SQLite's rowid alias, BIGINT on PostgreSQL.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+Timestamp = sa.DateTime(timezone=True)
+
+raw_payloads = sa.Table(
+    "raw_payloads",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("entity_type", sa.Text, nullable=False),
+    sa.Column("source_id", sa.Text, nullable=False),
+    sa.Column("sha256", sa.LargeBinary, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("header_sha256", sa.LargeBinary),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("processed_at", Timestamp),
+    sa.Column("extractor_version", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("line", sa.Integer),
+    sa.Column("origin", sa.Text),
+    sa.Column("synthesized", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("source", "sha256", name="uq_raw_payloads_source_sha256"),
+    sa.Index("ix_raw_payloads_source_source_id", "source", "source_id"),
+    sa.Index("ix_raw_payloads_source_received_at", "source", "received_at"),
+)
+
+raw_headers = sa.Table(
+    "raw_headers",
+    metadata,
+    sa.Column("sha256", sa.LargeBinary, primary_key=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("sha256", sa.LargeBinary, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("line", sa.Integer),
+    sa.Column("origin", sa.Text),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="open"),
+    sa.Column("resolved_at", Timestamp),
+    sa.Column("resolution", sa.Text),
+    sa.UniqueConstraint("source", "sha256", name="uq_quarantine_source_sha256"),
+    sa.Index("ix_quarantine_source_status", "source", "status"),
+)
+
+ingest_runs = sa.Table(
+    "ingest_runs",
+    metadata,
+    sa.Column("srn", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("origins", Json, nullable=False),
+    sa.Column("summary", Json),
+)
+
+record_versions = sa.Table(
+    "record_versions",
+    metadata,
+    sa.Column("srn", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("convention", sa.Text, nullable=False),
+    sa.Column("source", Json, nullable=False),
+    sa.Column("data_source", sa.Text),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("columns", Json, nullable=False),
+    sa.Column("content_hash", sa.LargeBinary, nullable=False),
+    sa.Column("extractor_version", sa.Text),
+    sa.Column("raw_sha256", sa.LargeBinary),
+    sa.Column("published_at", Timestamp, nullable=False),
+    sa.Column("version_at", Timestamp, nullable=False),
+    sa.Column("superseded_at", Timestamp, nullable=False),
+)
+
+convention_columns = sa.Table(
+    "convention_columns",
+    metadata,
+    sa.Column("convention", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("indexed", sa.Boolean, nullable=False),
+)

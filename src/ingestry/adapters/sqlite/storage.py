@@ -1,0 +1,196 @@
+"""SQLiteStorage: the embedded default. One file, WAL mode, durable commits."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ingestry.adapters import migrate
+from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
+from ingestry.adapters.sql.rows import (
+    QUARANTINE_COLUMNS,
+    RAW_COLUMNS,
+    history_record,
+    quarantine_entry,
+    raw_payload,
+    record_from_row,
+    select_records,
+)
+from ingestry.adapters.sqlite.session import SQLiteSession
+from ingestry.domain.conventions import Convention
+from ingestry.domain.errors import SchemaError, StorageError
+from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.records import Record
+from ingestry.migrations import HEAD
+
+#: How long a writer waits for another process's transaction before giving up.
+BUSY_TIMEOUT_MS = 60_000
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: a commit is on disk before it is acknowledged, even across power loss.
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute("PRAGMA temp_store = MEMORY")
+
+
+class SQLiteStorage:
+    """Storage on one SQLite file; safe for many processes (writers take turns)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        _configure(self._conn)
+        self._engine: sa.Engine | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        """SQLAlchemy engine for migrations and DDL, built on first use."""
+        if self._engine is None:
+            engine = sa.create_engine(f"sqlite:///{self.path}", poolclass=sa.pool.NullPool)
+
+            @sa.event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+                dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+            self._engine = engine
+        return self._engine
+
+    # --- schema -------------------------------------------------------------------
+
+    def schema_revision(self) -> str | None:
+        try:
+            row = self._conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return row[0] if row else None
+
+    def upgrade(self, revision: str = "head") -> None:
+        migrate.upgrade(self.engine, revision)
+
+    def downgrade(self, revision: str) -> None:
+        migrate.downgrade(self.engine, revision)
+
+    def is_empty(self) -> bool:
+        row = self._conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+        return bool(row[0] == 0)
+
+    def prepare(self, conventions: Sequence[Convention], *, auto_upgrade: bool) -> None:
+        """Check (or, for an empty database, create) the schema, then the record tables."""
+        revision = self.schema_revision()
+        if revision != HEAD:
+            if auto_upgrade and revision is None and self.is_empty():
+                migrate.upgrade(self.engine)
+            else:
+                raise SchemaError(
+                    f"database {self.path} is at schema revision {revision or 'none'}, "
+                    f"this ingestry needs {HEAD}: run `ingestry db upgrade`"
+                )
+        self.ensure_conventions(conventions)
+
+    def ensure_conventions(self, conventions: Sequence[Convention]) -> None:
+        known = self._catalog()
+        wanted = {c.name: [(col.name, col.type.value, col.index) for col in c.columns] for c in conventions}
+        if all(known.get(name) == cols for name, cols in wanted.items()) and self._tables_exist(wanted):
+            return  # fast path: nothing to evolve, no SQLAlchemy needed
+        ensure_record_tables(self.engine, conventions)
+
+    def _catalog(self) -> dict[str, list[tuple[str, str, bool]]]:
+        out: dict[str, list[tuple[str, str, bool]]] = {}
+        rows = self._conn.execute(
+            "SELECT convention, name, type, indexed FROM convention_columns ORDER BY convention, position"
+        )
+        for convention, name, kind, indexed in rows:
+            out.setdefault(convention, []).append((name, kind, bool(indexed)))
+        return out
+
+    def _tables_exist(self, names: dict[str, object]) -> bool:
+        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return all(table_name(n) in tables for n in names)
+
+    # --- writes ---------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[SQLiteSession]:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"cannot start a write transaction on {self.path}: {exc}") from exc
+        try:
+            yield SQLiteSession(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # --- reads ----------------------------------------------------------------------
+
+    def get_record(self, convention: Convention, srn: str) -> Record | None:
+        sql = select_records(convention, "WHERE srn = ?")
+        row = self._conn.execute(sql, (srn,)).fetchone()
+        return record_from_row(convention, row) if row else None
+
+    def list_records(
+        self, convention: Convention, limit: int | None, after: str | None = None
+    ) -> Iterator[Record]:
+        where = "WHERE srn > ?" if after else ""
+        sql = select_records(convention, f"{where} ORDER BY srn LIMIT ?")
+        params: tuple[object, ...] = (after, -1 if limit is None else limit) if after else (-1 if limit is None else limit,)
+        for row in self._conn.execute(sql, params):
+            yield record_from_row(convention, row)
+
+    def record_history(self, convention: Convention, srn: str) -> list[Record]:
+        rows = self._conn.execute(
+            "SELECT srn, version, source, data_source, metadata, columns, extractor_version,"
+            " raw_sha256, published_at, version_at FROM record_versions WHERE srn = ?"
+            " ORDER BY version",
+            (srn,),
+        ).fetchall()
+        history = [history_record(convention, row) for row in rows]
+        current = self.get_record(convention, srn)
+        return [*history, current] if current else history
+
+    def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
+        sql = f"SELECT {RAW_COLUMNS} FROM raw_payloads WHERE source = ? AND source_id = ? ORDER BY id"
+        return [raw_payload(row) for row in self._conn.execute(sql, (source, source_id))]
+
+    def quarantine_entries(self, source: str, status: str | None = "open") -> list[QuarantineEntry]:
+        sql = f"SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE source = ?"
+        params: tuple[str, ...] = (source,)
+        if status is not None:
+            sql += " AND status = ?"
+            params = (source, status)
+        return [quarantine_entry(row) for row in self._conn.execute(sql + " ORDER BY id", params)]
+
+    def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
+        out = {name: {"raw_rows": 0, "records": 0, "quarantined": 0} for name in sources}
+        for name, count in self._conn.execute("SELECT source, count(*) FROM raw_payloads GROUP BY source"):
+            out.setdefault(name, {"raw_rows": 0, "records": 0, "quarantined": 0})["raw_rows"] = count
+        for name, count in self._conn.execute(
+            "SELECT source, count(*) FROM quarantine WHERE status = 'open' GROUP BY source"
+        ):
+            out.setdefault(name, {"raw_rows": 0, "records": 0, "quarantined": 0})["quarantined"] = count
+        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for convention in set(sources.values()):
+            if table_name(convention) not in tables:
+                continue
+            sql = f'SELECT data_source, count(*) FROM "{table_name(convention)}" GROUP BY data_source'
+            for name, count in self._conn.execute(sql):
+                if name in out:
+                    out[name]["records"] = count
+        return out
+
+    def close(self) -> None:
+        self._conn.close()
+        if self._engine is not None:
+            self._engine.dispose()

@@ -1,0 +1,81 @@
+"""The composition root: the one place that picks concrete adapters from settings."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from ingestry.config import Settings, sqlite_path
+from ingestry.domain.errors import ConfigError
+from ingestry.domain.sources import DataSource
+from ingestry.extract.compiler import Extractor
+from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, PythonExtractor
+from ingestry.services.ports import Storage
+
+EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"
+
+
+def build_storage(settings: Settings, *, auto_upgrade: bool = True, prepare: bool = True) -> Storage:
+    """Open the configured database; an empty one is migrated when `auto_upgrade`."""
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        from ingestry.adapters.sqlite import SQLiteStorage
+
+        storage = SQLiteStorage(sqlite_path(url))
+        if prepare:
+            try:
+                storage.prepare(list(settings.conventions.values()), auto_upgrade=auto_upgrade)
+            except BaseException:
+                storage.close()
+                raise
+        return storage
+    raise ConfigError(f"{settings.path}: database: backend of '{url}' is not available yet")
+
+
+def build_extractor_registry(settings: Settings) -> ExtractorRegistry:
+    """Python extractors named by sources: entry points, then `module:function` refs."""
+    wanted = {s.extractor for s in settings.sources.values() if s.extractor}
+    registry = ExtractorRegistry()
+    if not wanted:
+        return registry
+    for name in DEFAULT_REGISTRY.names():
+        found = DEFAULT_REGISTRY.get(name)
+        if found is not None:
+            registry.register(found)
+    for ep in entry_points(group=EXTRACTOR_ENTRY_POINTS):
+        if ep.name in wanted:
+            registry.register(_as_extractor(ep.name, ep.load()))
+    for ref in wanted:
+        if registry.get(ref) is None and ":" in ref:
+            module, _, attr = ref.partition(":")
+            try:
+                fn = getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError) as exc:
+                raise ConfigError(f"{settings.path}: extractor '{ref}' cannot be imported: {exc}") from None
+            registry.register(_as_extractor(ref, fn))
+    return registry
+
+
+def _as_extractor(name: str, obj: object) -> PythonExtractor:
+    if isinstance(obj, PythonExtractor):
+        return obj
+    registered = getattr(obj, "__ingestry_extractor__", None)
+    if isinstance(registered, PythonExtractor):
+        return PythonExtractor(name, registered.version, registered.transform)
+    if callable(obj):
+        return PythonExtractor(name, str(getattr(obj, "__version__", "1")), obj)
+    raise ConfigError(f"extractor '{name}' is not callable")
+
+
+def compile_extractor(settings: Settings, registry: ExtractorRegistry, source: DataSource) -> Extractor:
+    python = None
+    if source.extractor:
+        python = registry.get(source.extractor)
+        if python is None:
+            known = ", ".join(registry.names()) or "none"
+            raise ConfigError(
+                f"{settings.path}: sources.{source.name}.extractor: '{source.extractor}' is not "
+                f"registered (registered: {known}; use an entry point in group "
+                f"'{EXTRACTOR_ENTRY_POINTS}' or 'module:function')"
+            )
+    return Extractor(source, settings.convention(source.convention), python)

@@ -1,0 +1,291 @@
+"""Settings from `ingestry.yaml` plus environment overrides, validated and frozen.
+
+Errors name the file, the key (and its line) and what is wrong. Relative paths in the
+file (a SQLite database, source `files`) resolve against the file's directory, so a
+config works from any working directory; relative paths from the environment resolve
+against the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingestry.domain.conventions import (
+    IDENTIFIER,
+    RESERVED_COLUMNS,
+    ColumnSpec,
+    ColumnType,
+    Convention,
+    HookSpec,
+    split_path,
+)
+from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
+from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
+
+DEFAULT_CONFIG = "ingestry.yaml"
+DEFAULT_DATABASE = "sqlite:///data/ingestry.db"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnModel(_Model):
+    path: str | None = None
+    type: ColumnType = ColumnType.TEXT
+    required: bool = False
+    index: bool = False
+
+
+class HookModel(_Model):
+    name: str
+    run: str
+    timeout: float = Field(default=60.0, gt=0)
+
+
+class ConventionModel(_Model):
+    columns: dict[str, ColumnModel] = Field(default_factory=dict)
+    hooks: list[HookModel] = Field(default_factory=list)
+
+    @field_validator("columns")
+    @classmethod
+    def _column_names(cls, value: dict[str, ColumnModel]) -> dict[str, ColumnModel]:
+        for name in value:
+            if not IDENTIFIER.match(name):
+                raise ValueError(f"column name '{name}' must match {IDENTIFIER.pattern}")
+            if name in RESERVED_COLUMNS:
+                raise ValueError(f"column name '{name}' is reserved for the record envelope")
+        return value
+
+
+class SourceModel(_Model):
+    strategy: StorageStrategy
+    convention: str
+    rationale: str = Field(min_length=1)
+    retention_days: int | None = Field(default=None, gt=0)
+    format: SourceFormat = SourceFormat.JSONL
+    id: str | list[str] = "id"
+    entity_type: str | None = None
+    extractor: str | None = None
+    files: str | list[str] = Field(default_factory=list)
+
+
+class ConfigModel(_Model):
+    database: str = DEFAULT_DATABASE
+    cache: str = "memory"
+    conventions: dict[str, ConventionModel] = Field(default_factory=dict)
+    sources: dict[str, SourceModel] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ingestry needs to know, resolved; built once per process."""
+
+    path: Path
+    database_url: str
+    cache_url: str
+    conventions: Mapping[str, Convention]
+    sources: Mapping[str, DataSource]
+    env: Literal["development", "production"] = "development"
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    def source(self, name: str) -> DataSource:
+        try:
+            return self.sources[name]
+        except KeyError:
+            raise UnknownSourceError(name, list(self.sources)) from None
+
+    def convention(self, name: str) -> Convention:
+        try:
+            return self.conventions[name]
+        except KeyError:
+            raise UnknownConventionError(
+                f"unknown convention '{name}' (declared: {', '.join(sorted(self.conventions)) or 'none'})"
+            ) from None
+
+
+def config_path(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path:
+    return Path(explicit or env.get("INGESTRY_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read, validate and resolve a config file; raises ConfigError naming what is wrong."""
+    env = os.environ if env is None else env
+    file = config_path(path, env)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: config file not found (pass --config, set INGESTRY_CONFIG or run `ingestry init`)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read config file: {exc}") from None
+    return parse_settings(text, file, env)
+
+
+def parse_settings(text: str, file: Path, env: Mapping[str, str]) -> Settings:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{file}: invalid YAML{where}: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the top level must be a mapping of keys (database, conventions, sources)")
+    try:
+        model = ConfigModel.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, file, text)) from None
+    return _resolve(model, file.resolve(), env, text)
+
+
+def _describe(exc: ValidationError, file: Path, text: str) -> str:
+    lines = _key_lines(text)
+    problems = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(loc) or "(top level)"
+        line = _nearest_line(lines, loc)
+        where = f" (line {line})" if line else ""
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{key}{where}: {message}")
+    return f"{file}: " + "; ".join(problems)
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Map each key path of the YAML document to its 1-based line."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    out: dict[tuple[str, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                out[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                sub = (*path, str(i))
+                out[sub] = item.start_mark.line + 1
+                walk(item, sub)
+
+    if root is not None:
+        walk(root, ())
+    return out
+
+
+def _nearest_line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) -> Settings:
+    lines = _key_lines(text)
+
+    def fail(loc: tuple[str, ...], message: str) -> ConfigError:
+        line = _nearest_line(lines, loc)
+        where = f" (line {line})" if line else ""
+        return ConfigError(f"{file}: {'.'.join(loc)}{where}: {message}")
+
+    conventions: dict[str, Convention] = {}
+    for name, conv in model.conventions.items():
+        if not IDENTIFIER.match(name):
+            raise fail(("conventions", name), f"convention name must match {IDENTIFIER.pattern}")
+        columns = []
+        for col_name, col in conv.columns.items():
+            try:
+                path = split_path(col.path or col_name)
+            except ValueError as exc:
+                raise fail(("conventions", name, "columns", col_name, "path"), str(exc)) from None
+            columns.append(ColumnSpec(col_name, path, col.type, col.required, col.index))
+        hooks = tuple(HookSpec(h.name, h.run, h.timeout) for h in conv.hooks)
+        conventions[name] = Convention(name, tuple(columns), hooks)
+
+    sources: dict[str, DataSource] = {}
+    for name, src in model.sources.items():
+        loc = ("sources", name)
+        if not IDENTIFIER.match(name):
+            raise fail(loc, f"source name must match {IDENTIFIER.pattern}")
+        if src.convention not in conventions:
+            known = ", ".join(sorted(conventions)) or "none declared"
+            raise fail((*loc, "convention"), f"unknown convention '{src.convention}' (declared: {known})")
+        if src.retention_days is not None and src.strategy is StorageStrategy.SIMPLE:
+            raise fail((*loc, "retention_days"), "only raw sources keep raw rows to expire")
+        ids = [src.id] if isinstance(src.id, str) else src.id
+        if not ids:
+            raise fail((*loc, "id"), "needs at least one path")
+        try:
+            id_paths = tuple(split_path(p) for p in ids)
+            entity = split_path(src.entity_type) if src.entity_type else None
+        except ValueError as exc:
+            raise fail(loc, str(exc)) from None
+        files = (src.files,) if isinstance(src.files, str) else tuple(src.files)
+        sources[name] = DataSource(
+            name=name,
+            strategy=src.strategy,
+            convention=src.convention,
+            rationale=src.rationale,
+            format=src.format,
+            id_paths=id_paths,
+            entity_type_path=entity,
+            retention_days=src.retention_days,
+            extractor=src.extractor,
+            files=tuple(str(file.parent / f) for f in files),
+        )
+
+    database = env.get("INGESTRY_DATABASE_URL") or _relative_sqlite(model.database, file.parent)
+    if database.startswith("sqlite:///") and "INGESTRY_DATABASE_URL" in env:
+        database = _relative_sqlite(database, Path.cwd())
+    if not (database.startswith("sqlite:///") or database.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))):
+        raise fail(("database",), f"unsupported database URL '{database}' (use sqlite:///PATH or postgresql://…)")
+    mode = env.get("INGESTRY_ENV", "development")
+    if mode not in ("development", "production"):
+        raise ConfigError(f"INGESTRY_ENV must be 'development' or 'production', not '{mode}'")
+    return Settings(
+        path=file,
+        database_url=database,
+        cache_url=env.get("INGESTRY_CACHE_URL") or model.cache,
+        conventions=conventions,
+        sources=sources,
+        env="production" if mode == "production" else "development",
+    )
+
+
+def _relative_sqlite(url: str, base: Path) -> str:
+    if not url.startswith("sqlite:///"):
+        return url
+    path = url.removeprefix("sqlite:///")
+    if path.startswith("/") or path == ":memory:":
+        return url
+    return f"sqlite:///{(base / path).resolve()}"
+
+
+def sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))

@@ -1,0 +1,1 @@
+"""Pure model: no I/O, standard library only."""

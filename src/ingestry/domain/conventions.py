@@ -1,0 +1,97 @@
+"""Conventions: record types with their declared, typed columns and hooks.
+
+The JSONB-envelope rule: a field that drives queries becomes a declared column with a
+real type (and an index when asked); everything else stays in the record's `metadata`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class ColumnType(str, Enum):
+    """The contract's column types; each maps to a real SQL type per backend."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    FLOAT = "float"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    TIMESTAMP = "timestamp"
+    DATE = "date"
+    JSON = "json"
+    GEOMETRY = "geometry"
+
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+#: Names the record tables use for the envelope; a declared column may not take them.
+RESERVED_COLUMNS = frozenset(
+    {
+        "srn",
+        "source_type",
+        "source_id",
+        "source",
+        "data_source",
+        "metadata",
+        "content_hash",
+        "version",
+        "extractor_version",
+        "raw_sha256",
+        "published_at",
+        "updated_at",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """One declared column: where to find it in the payload and what type it has."""
+
+    name: str
+    path: tuple[str, ...]
+    type: ColumnType
+    required: bool = False
+    index: bool = False
+
+    @property
+    def dotted_path(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class HookSpec:
+    """A program run after a record of this convention is published."""
+
+    name: str
+    run: str
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Convention:
+    """A record type: its name, declared columns and hooks."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...] = ()
+    hooks: tuple[HookSpec, ...] = field(default=())
+
+    def column(self, name: str) -> ColumnSpec:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """`customer.email` → ('customer', 'email'); list indexes stay strings ('0')."""
+    parts = tuple(path.split("."))
+    if not path or any(p == "" for p in parts):
+        raise ValueError(f"invalid path {path!r}: empty segment")
+    return parts

@@ -1,0 +1,68 @@
+"""Errors the core raises. Each one says what went wrong in words a user can act on.
+
+Entry points map them to exit codes or HTTP statuses; nothing below the entry points
+prints or exits.
+"""
+
+from __future__ import annotations
+
+
+class IngestryError(Exception):
+    """Base of every error ingestry raises on purpose."""
+
+
+class ConfigError(IngestryError):
+    """The config file is missing, unreadable or invalid (names file, key and reason)."""
+
+
+class UnknownSourceError(IngestryError):
+    """A data source name that is not in the registry."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        hint = ", ".join(sorted(known)) or "none registered"
+        super().__init__(f"unknown source '{name}' (registered: {hint})")
+        self.name = name
+
+
+class UnknownConventionError(IngestryError):
+    """A convention name that the config does not declare."""
+
+
+class InvalidSourceError(IngestryError):
+    """A provenance object (`RecordSource`) that is not one of the known types."""
+
+
+class ExtractionError(IngestryError):
+    """A payload that the extractor cannot turn into a record; it goes to quarantine."""
+
+
+class StrictModeError(IngestryError):
+    """A bad row under `--strict`: the whole batch was rolled back."""
+
+
+class InputError(IngestryError):
+    """An input file that cannot be read (missing, a directory, not permitted)."""
+
+
+class RecordNotFoundError(IngestryError):
+    """No record with that srn."""
+
+
+class ConflictError(IngestryError):
+    """An optimistic-lock conflict: the record moved on since the caller read it."""
+
+    def __init__(self, srn: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"record {srn} is at version {current}, not the expected version {expected}"
+        )
+        self.srn = srn
+        self.expected = expected
+        self.current = current
+
+
+class SchemaError(IngestryError):
+    """The database schema is not at the revision this version of ingestry needs."""
+
+
+class StorageError(IngestryError):
+    """A database failure translated at the adapter boundary."""

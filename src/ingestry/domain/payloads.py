@@ -1,0 +1,39 @@
+"""Raw payloads and quarantine entries: what was received, exactly, and what failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RawPayload:
+    """Immutable received bytes with their hash and processing state."""
+
+    id: int
+    source: str
+    entity_type: str
+    source_id: str
+    sha256: str
+    payload: bytes
+    received_at: datetime
+    processed_at: datetime | None
+    extractor_version: str | None
+    error: str | None
+    line: int | None
+    origin: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """A payload that failed extraction, kept with its reason until fixed or discarded."""
+
+    id: int
+    source: str
+    sha256: str
+    payload: bytes
+    line: int | None
+    origin: str | None
+    reason: str
+    received_at: datetime
+    status: str

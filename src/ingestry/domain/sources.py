@@ -1,0 +1,97 @@
+"""The source registry's model: data sources, storage strategies, and the decision tree
+that picks a strategy (seed 000)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class StorageStrategy(str, Enum):
+    """`raw` keeps the exact bytes received; `simple` parses straight to records."""
+
+    RAW = "raw"
+    SIMPLE = "simple"
+
+
+class SourceFormat(str, Enum):
+    JSON = "json"
+    JSONL = "jsonl"
+    CSV = "csv"
+    GEOJSON = "geojson"
+
+
+@dataclass(frozen=True, slots=True)
+class DataSource:
+    """A registry entry: how one source's data is received and stored."""
+
+    name: str
+    strategy: StorageStrategy
+    convention: str
+    rationale: str
+    format: SourceFormat
+    id_paths: tuple[tuple[str, ...], ...]
+    entity_type_path: tuple[str, ...] | None = None
+    retention_days: int | None = None
+    extractor: str | None = None
+    files: tuple[str, ...] = ()
+
+    @property
+    def is_raw(self) -> bool:
+        return self.strategy is StorageStrategy.RAW
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifyAnswers:
+    """Answers to the five questions of the decision tree; None means "not sure"."""
+
+    refetchable: bool | None
+    customer_provided: bool = False
+    rate_limited: bool = False
+    audit: bool = False
+    unstable_schema: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    strategy: StorageStrategy
+    rationale: str
+
+
+CLASSIFY_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("refetchable", "Can you re-fetch this data at any time?"),
+    ("customer_provided", "Is this customer-provided data?"),
+    ("rate_limited", "Does the source have aggressive rate limits?"),
+    ("audit", "Is there an audit/compliance requirement?"),
+    ("unstable_schema", "Is the API schema unstable or undocumented?"),
+)
+
+
+def classify(answers: ClassifyAnswers) -> Classification:
+    """Walk the decision tree. Any reason for raw wins; uncertainty defaults to raw."""
+    reasons = []
+    if answers.customer_provided:
+        reasons.append("Customer-provided data, cannot re-fetch")
+    if answers.rate_limited:
+        reasons.append("Rate-limited source, might not be able to re-pull")
+    if answers.audit:
+        reasons.append("Audit/compliance requirement, need proof of original data")
+    if answers.unstable_schema:
+        reasons.append("Unstable or undocumented schema, raw survives schema changes")
+    if answers.refetchable is True and not reasons:
+        return Classification(StorageStrategy.SIMPLE, "Re-fetchable at any time, no raw layer needed")
+    if answers.refetchable is True:
+        # Re-fetchable in principle, but another answer says the original bytes matter.
+        return Classification(StorageStrategy.RAW, "; ".join(reasons))
+    if not reasons:
+        reasons.append("Cannot be re-fetched with certainty, keep the original bytes")
+    return Classification(StorageStrategy.RAW, "; ".join(reasons))
+
+
+def sources_table(sources: list[DataSource]) -> str:
+    """The Data Sources markdown table (Source | Strategy | Rationale)."""
+    lines = ["| Source | Strategy | Rationale |", "|--------|----------|-----------|"]
+    for s in sorted(sources, key=lambda s: s.name):
+        rationale = s.rationale.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {s.name} | {s.strategy.value.upper()} | {rationale} |")
+    return "\n".join(lines) + "\n"

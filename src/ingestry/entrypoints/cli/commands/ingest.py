@@ -1,0 +1,47 @@
+"""`ingestry ingest SOURCE FILE…`"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ingestry.entrypoints.cli.context import CliContext
+from ingestry.entrypoints.cli.output import echo_json, summary_lines
+from ingestry.entrypoints.cli.progress import ingest_progress
+from ingestry.services.ingest import IngestSummary
+
+CONTRACT_KEYS = (
+    "source",
+    "received",
+    "raw_stored",
+    "raw_duplicates",
+    "records_created",
+    "records_updated",
+    "records_unchanged",
+    "quarantined",
+    "seconds",
+)
+
+
+@click.command("ingest")
+@click.argument("source")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--strict", is_flag=True, help="Any bad row rolls the whole run back (exit 1).")
+@click.pass_obj
+def command(ctx: CliContext, source: str, files: tuple[str, ...], as_json: bool, strict: bool) -> None:
+    """Ingest FILES (`-` for stdin) into SOURCE: raw bytes kept, records upserted."""
+    store = ctx.store()
+    data_source = store.source(source)
+    with ingest_progress(files, enabled=sys.stderr.isatty()) as progress:
+        summary = store.ingest_files(data_source.name, files, strict=strict, progress=progress)
+    render(summary, as_json)
+
+
+def render(summary: IngestSummary, as_json: bool) -> None:
+    values = summary.as_dict()
+    if as_json:
+        echo_json({k: values[k] for k in CONTRACT_KEYS} | {"run_srn": summary.run_srn})
+    else:
+        summary_lines({k: values[k] for k in (*CONTRACT_KEYS, "run_srn")})

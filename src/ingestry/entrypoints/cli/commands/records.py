@@ -1,0 +1,64 @@
+"""`ingestry records list|get|history`"""
+
+from __future__ import annotations
+
+import click
+
+from ingestry.entrypoints.cli.context import CliContext
+from ingestry.entrypoints.cli.output import echo_json, record_json, table
+
+
+@click.group("records")
+def command() -> None:
+    """Typed records: list, get, history."""
+
+
+@command.command("list")
+@click.option("--convention", required=True, help="Convention whose records to list.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N records.")
+@click.option("--after", default=None, help="Start after this srn (keyset pagination).")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one record each.")
+@click.pass_obj
+def list_records(ctx: CliContext, convention: str, limit: int | None, after: str | None, as_json: bool) -> None:
+    """List records of a convention in srn order."""
+    records = ctx.store().records(convention, limit=limit, after=after)
+    if as_json:
+        for record in records:
+            echo_json(record_json(record))
+        return
+    table(
+        f"records ({convention})",
+        ["srn", "source", "version", "updated_at", "columns"],
+        [
+            [r.srn, f"{r.source.type}:{r.source.id}", r.version, r.updated_at.isoformat(timespec="seconds"),
+             ", ".join(f"{k}={v}" for k, v in r.columns.items())]
+            for r in records
+        ],
+    )
+
+
+@command.command("get")
+@click.argument("srn")
+@click.pass_obj
+def get_record(ctx: CliContext, srn: str) -> None:
+    """Print one record as JSON."""
+    echo_json(record_json(ctx.store().get(srn)))
+
+
+@command.command("history")
+@click.argument("srn")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def history(ctx: CliContext, srn: str, as_json: bool) -> None:
+    """Every version of a record, oldest first."""
+    versions = ctx.store().history(srn)
+    if as_json:
+        for record in versions:
+            echo_json(record_json(record))
+        return
+    table(
+        srn,
+        ["version", "since", "extractor", "columns"],
+        [[r.version, r.updated_at.isoformat(timespec="seconds"), r.extractor_version,
+          ", ".join(f"{k}={v}" for k, v in r.columns.items())] for r in versions],
+    )

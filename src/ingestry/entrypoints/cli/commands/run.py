@@ -1,0 +1,39 @@
+"""`ingestry run [SOURCE…]`: ingest every source's configured `files`."""
+
+from __future__ import annotations
+
+import glob
+import sys
+
+import click
+
+from ingestry.domain.errors import InputError
+from ingestry.entrypoints.cli.commands.ingest import CONTRACT_KEYS
+from ingestry.entrypoints.cli.context import CliContext
+from ingestry.entrypoints.cli.output import echo_json, table
+from ingestry.entrypoints.cli.progress import ingest_progress
+
+
+@click.command("run")
+@click.argument("sources", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="One JSON summary per source (JSON Lines).")
+@click.option("--strict", is_flag=True, help="Any bad row rolls that source's run back (exit 1).")
+@click.pass_obj
+def command(ctx: CliContext, sources: tuple[str, ...], as_json: bool, strict: bool) -> None:
+    """The main job: ingest the files each source declares under `files:`."""
+    store = ctx.store()
+    chosen = [store.source(n) for n in sources] or sorted(
+        (s for s in store.settings.sources.values() if s.files), key=lambda s: s.name
+    )
+    summaries = []
+    for source in chosen:
+        paths = sorted({p for pattern in source.files for p in glob.glob(pattern, recursive=True)})
+        if not paths:
+            raise InputError(f"{source.name}: no file matches {', '.join(source.files) or '(no files: configured)'}")
+        with ingest_progress(tuple(paths), enabled=sys.stderr.isatty()) as progress:
+            summary = store.ingest_files(source.name, paths, strict=strict, progress=progress)
+        summaries.append(summary.as_dict())
+        if as_json:
+            echo_json({k: summary.as_dict()[k] for k in CONTRACT_KEYS})
+    if not as_json:
+        table("ingest", list(CONTRACT_KEYS), [[s[k] for k in CONTRACT_KEYS] for s in summaries])

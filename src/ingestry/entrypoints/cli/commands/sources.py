@@ -1,0 +1,105 @@
+"""`ingestry sources list|docs|classify`"""
+
+from __future__ import annotations
+
+import click
+
+from ingestry.domain.sources import CLASSIFY_QUESTIONS, ClassifyAnswers, classify, sources_table
+from ingestry.entrypoints.cli.context import CliContext
+from ingestry.entrypoints.cli.output import echo_json, table
+
+
+@click.group("sources")
+def command() -> None:
+    """The source registry: what comes in, and how it is kept."""
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_sources(ctx: CliContext, as_json: bool) -> None:
+    """List registered data sources."""
+    sources = sorted(ctx.settings().sources.values(), key=lambda s: s.name)
+    rows = [
+        {
+            "name": s.name,
+            "strategy": s.strategy.value,
+            "convention": s.convention,
+            "format": s.format.value,
+            "id": [".".join(p) for p in s.id_paths],
+            "entity_type": ".".join(s.entity_type_path) if s.entity_type_path else None,
+            "retention_days": s.retention_days,
+            "extractor": s.extractor,
+            "rationale": s.rationale,
+        }
+        for s in sources
+    ]
+    if as_json:
+        for row in rows:
+            echo_json(row)
+        return
+    table(
+        "Data sources",
+        ["source", "strategy", "convention", "format", "id", "retention", "rationale"],
+        [
+            [r["name"], r["strategy"], r["convention"], r["format"], "|".join(r["id"]),
+             f"{r['retention_days']}d" if r["retention_days"] else "forever" if r["strategy"] == "raw" else "-",
+             r["rationale"]]
+            for r in rows
+        ],
+    )
+
+
+@command.command("docs")
+@click.pass_obj
+def docs(ctx: CliContext) -> None:
+    """Print the Data Sources markdown table (for AGENTS.md / README)."""
+    click.echo("## Data Sources\n")
+    click.echo(sources_table(list(ctx.settings().sources.values())), nl=False)
+
+
+def _answer(flag: bool | None, question: str, interactive: bool) -> bool | None:
+    if flag is not None or not interactive:
+        return flag
+    choice = click.prompt(f"{question} [yes/no/unsure]", type=click.Choice(["yes", "no", "unsure"]), default="unsure")
+    return {"yes": True, "no": False, "unsure": None}[choice]
+
+
+@command.command("classify")
+@click.option("--refetchable/--not-refetchable", default=None, help="Can you re-fetch this data at any time?")
+@click.option("--customer-provided/--not-customer-provided", default=None)
+@click.option("--rate-limited/--not-rate-limited", default=None)
+@click.option("--audit/--no-audit", default=None, help="Audit or compliance requirement?")
+@click.option("--unstable-schema/--stable-schema", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--no-input", is_flag=True, help="Never prompt; unanswered questions count as no (re-fetch: unsure).")
+def classify_source(
+    refetchable: bool | None,
+    customer_provided: bool | None,
+    rate_limited: bool | None,
+    audit: bool | None,
+    unstable_schema: bool | None,
+    as_json: bool,
+    no_input: bool,
+) -> None:
+    """Walk the decision tree and propose a storage strategy with its rationale."""
+    interactive = not no_input and click.get_text_stream("stdin").isatty()
+    questions = dict(CLASSIFY_QUESTIONS)
+    refetch = _answer(refetchable, questions["refetchable"], interactive)
+    # The tree only asks the other four when the data cannot (surely) be re-fetched;
+    # flags given on the command line always count.
+    ask_rest = interactive and refetch is not True
+    given = {
+        "customer_provided": customer_provided,
+        "rate_limited": rate_limited,
+        "audit": audit,
+        "unstable_schema": unstable_schema,
+    }
+    rest = {key: bool(_answer(value, questions[key], ask_rest)) for key, value in given.items()}
+    answers = ClassifyAnswers(refetchable=refetch, **rest)
+    result = classify(answers)
+    if as_json:
+        echo_json({"strategy": result.strategy.value, "rationale": result.rationale})
+    else:
+        click.echo(f"strategy: {result.strategy.value}")
+        click.echo(f"rationale: {result.rationale}")

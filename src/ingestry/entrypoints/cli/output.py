@@ -1,0 +1,80 @@
+"""Rendering helpers: JSON for scripts, rich tables for people."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from ingestry.domain.provenance import source_to_dict
+from ingestry.domain.records import Record
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def dumps(obj: Any) -> str:
+    try:
+        return orjson.dumps(obj, default=_default).decode()
+    except TypeError:  # integers beyond 64 bits
+        import json
+
+        return json.dumps(obj, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(dumps(obj))
+
+
+def record_json(record: Record) -> dict[str, Any]:
+    """The contract's record shape (plus provenance and extractor fields)."""
+    return {
+        "srn": record.srn,
+        "convention": record.convention,
+        "source": source_to_dict(record.source),
+        "version": record.version,
+        "published_at": record.published_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "data_source": record.data_source,
+        "extractor_version": record.extractor_version,
+        "raw_sha256": record.raw_sha256,
+        "columns": dict(record.columns),
+        "metadata": dict(record.metadata),
+    }
+
+
+def console(err: bool = False) -> Console:
+    return Console(stderr=err, highlight=False, soft_wrap=False)
+
+
+def table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    grid = Table(title=title, show_lines=False)
+    for header in headers:
+        grid.add_column(header)
+    for row in rows:
+        grid.add_row(*("" if v is None else str(v) for v in row))
+    console().print(grid)
+
+
+def summary_lines(values: Mapping[str, Any]) -> None:
+    width = max(len(k) for k in values)
+    for key, value in values.items():
+        click.echo(f"{key.ljust(width)}  {value}")
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()

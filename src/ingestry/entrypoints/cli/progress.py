@@ -1,0 +1,50 @@
+"""A rich progress bar over bytes read, shown only on a terminal."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from ingestry.services.ingest import ProgressFn
+
+
+@contextmanager
+def ingest_progress(files: tuple[str, ...], *, enabled: bool) -> Iterator[ProgressFn | None]:
+    if not enabled:
+        yield None
+        return
+    total = 0
+    for name in files:
+        if name == "-":
+            total = 0
+            break
+        try:
+            total += os.path.getsize(name)
+        except OSError:
+            pass
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("ingest", total=total or None, rows=0)
+
+        def update(consumed: int, rows: int) -> None:
+            bar.update(task, completed=consumed, rows=rows)
+
+        yield update

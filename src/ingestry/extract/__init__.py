@@ -1,0 +1,1 @@
+"""Pure converters from received bytes to record drafts; no I/O."""

@@ -1,0 +1,226 @@
+"""Coercion of payload values to the contract's column types.
+
+Every coercer takes a value that is not None and returns a storage-ready primitive
+(str, int, float or bool) or raises CoercionError with a reason. Timestamps become
+fixed-width ISO 8601 strings in UTC, dates `YYYY-MM-DD`, decimals their exact text,
+JSON and geometry canonical JSON text: the same representation on every backend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ingestry.domain.conventions import ColumnType
+from ingestry.extract.jsonio import JSONError, dumps_str, loads
+
+Coercer = Callable[[Any], Any]
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
+#: Numbers above this are taken as epoch milliseconds (in seconds it is the year 5138).
+_EPOCH_MS_THRESHOLD = 1e11
+
+
+class CoercionError(ValueError):
+    """A value that does not fit its column type."""
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "a boolean"
+    return repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+
+
+def to_text(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int or kind is float:
+        return str(value)
+    raise CoercionError(f"expected text, got {_kind(value)}")
+
+
+def to_integer(value: Any) -> int:
+    kind = type(value)
+    if kind is int:
+        result: int = value
+    elif kind is float and value.is_integer():
+        result = int(value)
+    elif kind is str:
+        text = value.strip()
+        try:
+            result = int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                raise CoercionError(f"expected integer, got {_kind(value)}") from None
+            if not number.is_integer():
+                raise CoercionError(f"expected integer, got {_kind(value)}") from None
+            result = int(number)
+    else:
+        raise CoercionError(f"expected integer, got {_kind(value)}")
+    if not INT64_MIN <= result <= INT64_MAX:
+        raise CoercionError(f"integer {result} is out of the 64-bit range")
+    return result
+
+
+def to_float(value: Any) -> float:
+    kind = type(value)
+    if kind is float or kind is int:
+        result = float(value)
+    elif kind is str:
+        try:
+            result = float(value.strip())
+        except ValueError:
+            raise CoercionError(f"expected float, got {_kind(value)}") from None
+    else:
+        raise CoercionError(f"expected float, got {_kind(value)}")
+    if not math.isfinite(result):
+        raise CoercionError(f"float {value!r} is not finite")
+    return result
+
+
+def to_decimal(value: Any) -> str:
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        if not math.isfinite(value):
+            raise CoercionError(f"decimal {value!r} is not finite")
+        return repr(value)
+    if kind is str:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise CoercionError(f"expected decimal, got {_kind(value)}") from None
+        if not number.is_finite():
+            raise CoercionError(f"decimal {value!r} is not finite")
+        return str(number)
+    raise CoercionError(f"expected decimal, got {_kind(value)}")
+
+
+def to_boolean(value: Any) -> bool:
+    kind = type(value)
+    if kind is bool:
+        return value  # type: ignore[no-any-return]
+    if kind is int and value in (0, 1):
+        return bool(value)
+    if kind is str:
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise CoercionError(f"expected boolean, got {_kind(value)}")
+
+
+def to_timestamp(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise CoercionError(f"expected ISO 8601 timestamp, got {_kind(value)}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    elif (kind is int or kind is float) and math.isfinite(value):
+        seconds = value / 1000 if abs(value) > _EPOCH_MS_THRESHOLD else value
+        try:
+            moment = datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise CoercionError(f"epoch {value!r} is out of range") from None
+    else:
+        raise CoercionError(f"expected timestamp, got {_kind(value)}")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def to_date(value: Any) -> str:
+    if type(value) is not str:
+        raise CoercionError(f"expected ISO 8601 date, got {_kind(value)}")
+    text = value.strip()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text).date().isoformat()
+    except ValueError:
+        raise CoercionError(f"expected ISO 8601 date, got {_kind(value)}") from None
+
+
+def to_json(value: Any) -> str:
+    return dumps_str(value)
+
+
+def to_geometry(value: Any) -> str:
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        raise CoercionError(f"expected a GeoJSON geometry object, got {_kind(value)}")
+    if "coordinates" not in value and "geometries" not in value:
+        raise CoercionError("GeoJSON geometry needs 'coordinates' or 'geometries'")
+    return dumps_str(value)
+
+
+def _parsing(inner: Coercer, what: str) -> Coercer:
+    """For text cells (CSV): parse the cell as JSON before coercing."""
+
+    def coerce(value: Any) -> Any:
+        if type(value) is str:
+            try:
+                value = loads(value)
+            except JSONError:
+                raise CoercionError(f"expected {what} as JSON text, got {_kind(value)}") from None
+        return inner(value)
+
+    return coerce
+
+
+COERCERS: dict[ColumnType, Coercer] = {
+    ColumnType.TEXT: to_text,
+    ColumnType.INTEGER: to_integer,
+    ColumnType.FLOAT: to_float,
+    ColumnType.DECIMAL: to_decimal,
+    ColumnType.BOOLEAN: to_boolean,
+    ColumnType.TIMESTAMP: to_timestamp,
+    ColumnType.DATE: to_date,
+    ColumnType.JSON: to_json,
+    ColumnType.GEOMETRY: to_geometry,
+}
+
+
+def coercer_for(column_type: ColumnType, *, text_cells: bool = False) -> Coercer:
+    """The coercer of a type; `text_cells` when values arrive as strings (CSV)."""
+    if text_cells and column_type is ColumnType.JSON:
+        return _parsing(to_json, "JSON")
+    if text_cells and column_type is ColumnType.GEOMETRY:
+        return _parsing(to_geometry, "GeoJSON geometry")
+    return COERCERS[column_type]
+
+
+def parse_column_value(column_type: ColumnType, stored: Any) -> Any:
+    """Turn a stored primitive back into its Python type for the Python API."""
+    if stored is None:
+        return None
+    if column_type is ColumnType.TIMESTAMP:
+        return stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
+    if column_type is ColumnType.DATE:
+        return stored if isinstance(stored, date) else date.fromisoformat(stored)
+    if column_type is ColumnType.DECIMAL:
+        return Decimal(str(stored))
+    if column_type is ColumnType.BOOLEAN:
+        return bool(stored)
+    if column_type in (ColumnType.JSON, ColumnType.GEOMETRY):
+        return loads(stored) if isinstance(stored, str | bytes) else stored
+    return stored

@@ -1,0 +1,231 @@
+"""Split a byte stream into payload frames, keeping each frame's exact bytes.
+
+Pure functions over iterables of bytes (a file object is an iterable of lines), so
+reading stays in the adapters and memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+
+class Frame(NamedTuple):
+    """One payload: where it starts (1-based line), its exact bytes, and for CSV the row."""
+
+    line: int
+    payload: bytes
+    row: dict[str, str | None] | None = None
+    error: str | None = None
+
+
+def jsonl_frames(lines: Iterable[bytes]) -> Iterator[Frame]:
+    """One frame per non-blank line; the line terminator (LF or CRLF) is framing, not data."""
+    for number, line in enumerate(lines, 1):
+        if line.endswith(b"\n"):
+            line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+        if not line or line.isspace():
+            continue
+        yield Frame(number, line)
+
+
+class CSVFrames:
+    """CSV rows as frames; the header's exact bytes are kept in `header`."""
+
+    def __init__(self, lines: Iterable[bytes]) -> None:
+        self.header: bytes | None = None
+        self._lines = iter(lines)
+        self._number = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        consumed: list[bytes] = []
+
+        def text_lines() -> Iterator[str]:
+            for raw in self._lines:
+                self._number += 1
+                consumed.append(raw)
+                yield raw.decode("utf-8-sig" if self._number == 1 else "utf-8", "replace")
+
+        reader = csv.reader(text_lines())
+        names: list[str] | None = None
+        for cells in reader:
+            chunk = b"".join(consumed)
+            start = self._number - len(consumed) + 1
+            consumed.clear()
+            if names is None:
+                names = [c.strip() for c in cells]
+                self.header = _strip_eol(chunk)
+                continue
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            payload = _strip_eol(chunk)
+            if len(cells) != len(names):
+                yield Frame(start, payload, None, f"row has {len(cells)} fields, header has {len(names)}")
+                continue
+            yield Frame(start, payload, {k: (v if v != "" else None) for k, v in zip(names, cells, strict=True)})
+
+
+def csv_row_from_bytes(header: bytes, payload: bytes) -> dict[str, str | None]:
+    """Re-read one stored CSV row with its header (replay of raw CSV payloads)."""
+    rows = list(csv.reader(io.StringIO(header.decode("utf-8-sig") + "\n" + payload.decode("utf-8"))))
+    names, cells = rows[0], rows[1] if len(rows) > 1 else []
+    if len(cells) != len(names):
+        raise ValueError(f"row has {len(cells)} fields, header has {len(names)}")
+    return {k.strip(): (v if v != "" else None) for k, v in zip(names, cells, strict=True)}
+
+
+def _strip_eol(chunk: bytes) -> bytes:
+    if chunk.endswith(b"\r\n"):
+        return chunk[:-2]
+    if chunk.endswith(b"\n"):
+        return chunk[:-1]
+    return chunk
+
+
+# --- JSON documents: a single object, an array of objects, or a GeoJSON FeatureCollection ---
+
+_SPECIAL = re.compile(rb'["\\\[\]{},:\n]')
+_WS = b" \t\r\n"
+
+
+class JSONFrameError(ValueError):
+    """The document is not a JSON array or object, or it ends early."""
+
+
+def json_frames(chunks: Iterable[bytes], *, array_key: str | None = None) -> Iterator[Frame]:
+    """Frames of a JSON document read in chunks.
+
+    A top-level array yields one frame per element. A top-level object yields itself,
+    unless `array_key` names a member array (GeoJSON `features`): then its elements are
+    yielded. Element bytes are exact slices of the input; memory holds one element.
+    """
+    scanner = _ArrayScanner(array_key.encode() if array_key else None)
+    for chunk in chunks:
+        if chunk:
+            yield from scanner.feed(chunk)
+    yield from scanner.close()
+
+
+class _ArrayScanner:
+    """A state machine over the structural bytes of a JSON text; strings need care."""
+
+    def __init__(self, array_key: bytes | None) -> None:
+        self.key = array_key
+        self.buf = bytearray()
+        self.pos = 0
+        self.line = 1
+        self.depth = 0
+        self.in_string = False
+        self.escape = False
+        self.string_start = 0
+        self.root = b""
+        self.target: int | None = None  # depth inside the array being split
+        self.done = False  # the split array has closed
+        self.member_key: bytes | None = None  # last object key at depth 1
+        self.last_string = b""
+        self.elem_from = 0  # index just after the last '[' or ',' of the split array
+        self.elem_line = 1
+
+    def feed(self, chunk: bytes) -> Iterator[Frame]:
+        self.buf += chunk
+        if not self.root:
+            head = bytes(self.buf).lstrip(_WS)
+            if not head:
+                return
+            self.root = head[:1]
+            if self.root not in (b"[", b"{"):
+                raise JSONFrameError("expected a JSON array or object")
+        yield from self._scan()
+        self._compact()
+
+    def close(self) -> Iterator[Frame]:
+        if not self.root:
+            return
+        if self.in_string or self.depth != 0:
+            raise JSONFrameError(f"unexpected end of JSON document at line {self.line}")
+        if self.root == b"{" and self.target is None and not self.done:
+            body = bytes(self.buf).strip(_WS)
+            yield Frame(1 + _leading_newlines(self.buf), body)
+
+    def _compact(self) -> None:
+        if self.target is None and not self.done:
+            return  # not inside the split array yet: the head (or whole object) is kept
+        keep = self.elem_from if self.target is not None else self.pos
+        if self.in_string:
+            keep = min(keep, self.string_start)
+        if keep > 0:
+            del self.buf[:keep]
+            self.pos -= keep
+            self.elem_from -= keep
+            self.string_start -= keep
+
+    def _scan(self) -> Iterator[Frame]:
+        buf = self.buf
+        if self.escape and self.pos < len(buf):
+            self.escape = False
+            self.pos += 1
+        for match in _SPECIAL.finditer(buf, self.pos):
+            at = match.start()
+            if at < self.pos:
+                continue  # the byte after a backslash
+            ch = buf[at]
+            self.pos = at + 1
+            if ch == 0x0A:
+                self.line += 1
+            elif self.in_string:
+                if ch == 0x5C:
+                    if at + 1 < len(buf):
+                        self.pos = at + 2
+                    else:
+                        self.escape = True
+                elif ch == 0x22:
+                    self.in_string = False
+                    if self.depth == 1 and self.key is not None:
+                        self.last_string = bytes(buf[self.string_start + 1 : at])
+            elif ch == 0x22:
+                self.in_string = True
+                self.string_start = at
+            elif ch == 0x3A:
+                if self.depth == 1:
+                    self.member_key = self.last_string
+            elif ch == 0x5B or ch == 0x7B:
+                self.depth += 1
+                if ch == 0x5B and self._opens_split_array():
+                    self.target = self.depth
+                    self._start_element(at + 1)
+            elif ch == 0x5D or ch == 0x7D:
+                if self.target is not None and self.depth == self.target:
+                    yield from self._end_element(at)
+                    self.target = None
+                    self.done = True
+                self.depth -= 1
+                if self.depth < 0:
+                    raise JSONFrameError(f"unbalanced JSON at line {self.line}")
+            elif ch == 0x2C and self.target is not None and self.depth == self.target:
+                yield from self._end_element(at)
+                self._start_element(at + 1)
+
+    def _opens_split_array(self) -> bool:
+        if self.done or self.target is not None:
+            return False
+        if self.root == b"[":
+            return self.depth == 1
+        return self.depth == 2 and self.key is not None and self.member_key == self.key
+
+    def _start_element(self, at: int) -> None:
+        self.elem_from = at
+        self.elem_line = self.line
+
+    def _end_element(self, at: int) -> Iterator[Frame]:
+        segment = self.buf[self.elem_from : at]
+        body = bytes(segment).strip(_WS)
+        if body:
+            yield Frame(self.elem_line + _leading_newlines(segment), body)
+
+
+def _leading_newlines(segment: bytes | bytearray) -> int:
+    lead = len(segment) - len(segment.lstrip(_WS))
+    return segment.count(b"\n", 0, lead)

@@ -1,0 +1,112 @@
+"""core tables: raw store, quarantine, ingest runs, record history, convention catalog
+
+Revision ID: 20261123_120000
+Revises:
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "20261123_120000"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+Timestamp = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "raw_payloads",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("entity_type", sa.Text, nullable=False),
+        sa.Column("source_id", sa.Text, nullable=False),
+        sa.Column("sha256", sa.LargeBinary, nullable=False),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+        sa.Column("header_sha256", sa.LargeBinary),
+        sa.Column("received_at", Timestamp, nullable=False),
+        sa.Column("processed_at", Timestamp),
+        sa.Column("extractor_version", sa.Text),
+        sa.Column("error", sa.Text),
+        sa.Column("line", sa.Integer),
+        sa.Column("origin", sa.Text),
+        sa.Column("synthesized", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.UniqueConstraint("source", "sha256", name="uq_raw_payloads_source_sha256"),
+    )
+    op.create_index("ix_raw_payloads_source_source_id", "raw_payloads", ["source", "source_id"])
+    op.create_index(
+        "ix_raw_payloads_source_received_at", "raw_payloads", ["source", "received_at"]
+    )
+    op.create_table(
+        "raw_headers",
+        sa.Column("sha256", sa.LargeBinary, primary_key=True),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+    )
+    op.create_table(
+        "quarantine",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("sha256", sa.LargeBinary, nullable=False),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+        sa.Column("line", sa.Integer),
+        sa.Column("origin", sa.Text),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("received_at", Timestamp, nullable=False),
+        sa.Column("status", sa.Text, nullable=False, server_default="open"),
+        sa.Column("resolved_at", Timestamp),
+        sa.Column("resolution", sa.Text),
+        sa.UniqueConstraint("source", "sha256", name="uq_quarantine_source_sha256"),
+    )
+    op.create_index("ix_quarantine_source_status", "quarantine", ["source", "status"])
+    op.create_table(
+        "ingest_runs",
+        sa.Column("srn", sa.Text, primary_key=True),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("started_at", Timestamp, nullable=False),
+        sa.Column("finished_at", Timestamp),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("origins", Json, nullable=False),
+        sa.Column("summary", Json),
+    )
+    op.create_table(
+        "record_versions",
+        sa.Column("srn", sa.Text, primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("convention", sa.Text, nullable=False),
+        sa.Column("source", Json, nullable=False),
+        sa.Column("data_source", sa.Text),
+        sa.Column("metadata", Json, nullable=False),
+        sa.Column("columns", Json, nullable=False),
+        sa.Column("content_hash", sa.LargeBinary, nullable=False),
+        sa.Column("extractor_version", sa.Text),
+        sa.Column("raw_sha256", sa.LargeBinary),
+        sa.Column("published_at", Timestamp, nullable=False),
+        sa.Column("version_at", Timestamp, nullable=False),
+        sa.Column("superseded_at", Timestamp, nullable=False),
+    )
+    op.create_table(
+        "convention_columns",
+        sa.Column("convention", sa.Text, primary_key=True),
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("type", sa.Text, nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("indexed", sa.Boolean, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("convention_columns")
+    op.drop_table("record_versions")
+    op.drop_table("ingest_runs")
+    op.drop_index("ix_quarantine_source_status", table_name="quarantine")
+    op.drop_table("quarantine")
+    op.drop_table("raw_headers")
+    op.drop_index("ix_raw_payloads_source_received_at", table_name="raw_payloads")
+    op.drop_index("ix_raw_payloads_source_source_id", table_name="raw_payloads")
+    op.drop_table("raw_payloads")

@@ -1,0 +1,27 @@
+"""The Input port: a named stream of frames (file, stdin, HTTP body) with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from ingestry.extract.framing import Frame
+
+
+class Input(Protocol):
+    """Where frames come from; adapters open files, the API wraps request bodies."""
+
+    name: str
+    size: int | None  # bytes in all, when known (drives the progress bar)
+
+    def frames(self) -> Iterator[Frame]: ...
+
+    @property
+    def header(self) -> tuple[bytes, bytes] | None:
+        """(sha256, exact bytes) of a CSV header once read, else None."""
+        ...
+
+    @property
+    def position(self) -> int:
+        """Bytes consumed so far."""
+        ...

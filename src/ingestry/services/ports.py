@@ -1,0 +1,137 @@
+"""Ports: the small interfaces services need from storage. Adapters implement them.
+
+Rows crossing the port on the hot path are NamedTuples of storage-ready primitives:
+timestamps as ISO 8601 text in UTC, JSON as canonical text, hashes as bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple, Protocol
+
+from ingestry.domain.conventions import Convention
+from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.records import Record
+
+
+class RawRow(NamedTuple):
+    source: str
+    entity_type: str
+    source_id: str
+    sha256: bytes
+    payload: bytes
+    header_sha256: bytes | None
+    received_at: str
+    processed_at: str | None
+    extractor_version: str | None
+    error: str | None
+    line: int | None
+    origin: str | None
+
+
+class QuarantineRow(NamedTuple):
+    source: str
+    sha256: bytes
+    payload: bytes
+    line: int | None
+    origin: str | None
+    reason: str
+    received_at: str
+
+
+class RecordRow(NamedTuple):
+    srn: str
+    source_type: str
+    source_id: str
+    source: str
+    data_source: str | None
+    metadata: str
+    content_hash: bytes
+    extractor_version: str | None
+    raw_sha256: bytes | None
+    columns: tuple[Any, ...]
+
+
+class RecordChange(NamedTuple):
+    """One record that a write created (version 1) or changed (version n > 1)."""
+
+    srn: str
+    version: int
+
+
+class UpsertResult(NamedTuple):
+    created: int
+    updated: int
+    unchanged: int
+    changes: list[RecordChange]
+
+
+class StorageSession(Protocol):
+    """One transaction. Everything written through it commits or rolls back together."""
+
+    def append_raw(self, rows: Sequence[RawRow], headers: Sequence[tuple[bytes, bytes]]) -> int:
+        """Store raw rows; a row whose (source, sha256) exists is a duplicate.
+
+        Returns how many rows were new. `headers` are (sha256, bytes) of CSV headers.
+        """
+        ...
+
+    def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
+        """Keep failed payloads; the same bytes quarantined twice stay one entry."""
+        ...
+
+    def upsert_records(
+        self, convention: Convention, rows: Sequence[RecordRow], now: str
+    ) -> UpsertResult:
+        """Insert new records; for existing ones, a changed `content_hash` bumps the
+        version (keeping the previous version in history), an equal one changes nothing.
+        Rows are applied in order, so an id repeated within `rows` versions correctly."""
+        ...
+
+    def start_run(self, srn: str, source: str, origins: list[str], now: str) -> None: ...
+
+    def finish_run(self, srn: str, status: str, summary: dict[str, Any], now: str) -> None: ...
+
+
+class Storage(Protocol):
+    """A database holding the raw store, the records and their history."""
+
+    dialect: str
+
+    def session(self) -> AbstractContextManager[StorageSession]: ...
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None when empty)."""
+        ...
+
+    def upgrade(self, revision: str = "head") -> None: ...
+
+    def downgrade(self, revision: str) -> None: ...
+
+    def prepare(self, conventions: Sequence[Convention], *, auto_upgrade: bool) -> None:
+        """Check the schema revision (migrating an empty database when allowed), then
+        make the record tables match the conventions."""
+        ...
+
+    def ensure_conventions(self, conventions: Sequence[Convention]) -> None:
+        """Create or evolve each convention's record table to match its columns."""
+        ...
+
+    def get_record(self, convention: Convention, srn: str) -> Record | None: ...
+
+    def list_records(
+        self, convention: Convention, limit: int | None, after: str | None = None
+    ) -> Iterator[Record]: ...
+
+    def record_history(self, convention: Convention, srn: str) -> list[Record]: ...
+
+    def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]: ...
+
+    def quarantine_entries(self, source: str, status: str | None = "open") -> list[QuarantineEntry]: ...
+
+    def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
+        """Per source name (mapped to its convention): raw_rows, records, quarantined."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,160 @@
+"""`Store`: the Python API, and the one core every entry point calls."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from ingestry.bootstrap import build_extractor_registry, build_storage, compile_extractor
+from ingestry.config import Settings, load_settings
+from ingestry.domain.errors import RecordNotFoundError
+from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.records import Record, convention_of
+from ingestry.domain.sources import DataSource
+from ingestry.extract.compiler import Extractor
+from ingestry.migrations import HEAD
+from ingestry.services.ingest import IngestService, IngestSummary, ProgressFn
+from ingestry.services.inputs import Input
+from ingestry.services.payloads import PayloadInput
+from ingestry.services.ports import Storage
+
+
+class Store:
+    """An open ingestry store: sources from the config, records in its database."""
+
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.settings = settings
+        self.storage = storage
+        self._registry = build_extractor_registry(settings)
+        self._extractors: dict[str, Extractor] = {}
+        self._ingest = IngestService(storage, self.extractor)
+
+    # --- sources and extractors ---------------------------------------------------------
+
+    def source(self, name: str) -> DataSource:
+        return self.settings.source(name)
+
+    def extractor(self, source: DataSource) -> Extractor:
+        found = self._extractors.get(source.name)
+        if found is None:
+            found = compile_extractor(self.settings, self._registry, source)
+            self._extractors[source.name] = found
+        return found
+
+    # --- ingest ----------------------------------------------------------------------------
+
+    def ingest(self, source: str, payloads: Iterable[Any], *, strict: bool = False) -> IngestSummary:
+        """Ingest in-memory payloads (bytes, str or JSON-able objects) into a source."""
+        return self.ingest_inputs(source, [PayloadInput(payloads)], strict=strict)
+
+    def ingest_files(
+        self,
+        source: str,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        strict: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> IngestSummary:
+        """Ingest files (`-` is stdin) in the source's format, streaming."""
+        from ingestry.adapters.files import open_inputs
+
+        data_source = self.source(source)
+        inputs = open_inputs([str(p) for p in paths], data_source.format)
+        return self.ingest_inputs(source, inputs, strict=strict, progress=progress)
+
+    def ingest_inputs(
+        self,
+        source: str,
+        inputs: Sequence[Input],
+        *,
+        strict: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> IngestSummary:
+        data_source = self.source(source)
+        return self._ingest.ingest(data_source, inputs, strict=strict, progress=progress)
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get(self, srn: str) -> Record:
+        record = self.storage.get_record(self._convention_of(srn), srn)
+        if record is None:
+            raise RecordNotFoundError(f"no record {srn}")
+        return record
+
+    def history(self, srn: str) -> list[Record]:
+        versions = self.storage.record_history(self._convention_of(srn), srn)
+        if not versions:
+            raise RecordNotFoundError(f"no record {srn}")
+        return versions
+
+    def records(self, convention: str, *, limit: int | None = None, after: str | None = None) -> Iterator[Record]:
+        return self.storage.list_records(self.settings.convention(convention), limit, after)
+
+    def raw(self, source: str, source_id: str) -> list[RawPayload]:
+        self.source(source)
+        return self.storage.raw_payloads(source, source_id)
+
+    def quarantine(self, source: str, status: str | None = "open") -> list[QuarantineEntry]:
+        self.source(source)
+        return self.storage.quarantine_entries(source, status)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return self.storage.stats({s.name: s.convention for s in self.settings.sources.values()})
+
+    def _convention_of(self, srn: str) -> Any:
+        try:
+            name = convention_of(srn)
+        except ValueError as exc:
+            raise RecordNotFoundError(str(exc)) from None
+        return self.settings.convention(name)
+
+    # --- schema ------------------------------------------------------------------------------
+
+    def schema_upgrade(self, revision: str = "head") -> tuple[str | None, str | None]:
+        before = self.storage.schema_revision()
+        self.storage.upgrade(revision)
+        self.storage.ensure_conventions(list(self.settings.conventions.values()))
+        return before, self.storage.schema_revision()
+
+    def schema_downgrade(self, revision: str) -> tuple[str | None, str | None]:
+        before = self.storage.schema_revision()
+        self.storage.downgrade(revision)
+        return before, self.storage.schema_revision()
+
+    def schema_current(self) -> tuple[str | None, str]:
+        return self.storage.schema_revision(), HEAD
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.storage.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_store(
+    config: Settings | str | os.PathLike[str] | None = None,
+    *,
+    auto_upgrade: bool = True,
+    prepare: bool = True,
+    settings_hook: Callable[[Settings], Settings] | None = None,
+) -> Store:
+    """Open a store from settings or a config path (default: INGESTRY_CONFIG or ./ingestry.yaml)."""
+    settings = config if isinstance(config, Settings) else load_settings(
+        Path(config) if config is not None else None
+    )
+    if settings_hook is not None:
+        settings = settings_hook(settings)
+    return Store(settings, build_storage(settings, auto_upgrade=auto_upgrade, prepare=prepare))
