@@ -1,8 +1,8 @@
 """ingestry: take data in from many sources and keep it safe, typed and traceable.
 
-    import ingestry
-    with ingestry.open("ingestry.yaml") as store:
-        store.ingest("customer_orders", [{"id": "A-1", ...}])
+import ingestry
+with ingestry.open("ingestry.yaml") as store:
+    store.ingest("customer_orders", [{"id": "A-1", ...}])
 """
 
 from ingestry.config import Settings, load_settings
@@ -31,7 +31,7 @@ from ingestry.extract.registry import extractor
 from ingestry.services.ingest import IngestSummary
 from ingestry.store import Store, open_store
 
-open = open_store  # noqa: A001 - `ingestry.open(...)` is the documented entry point
+open = open_store
 
 __version__ = "0.1.0"
 

@@ -15,7 +15,9 @@ from ingestry.services.ports import Storage
 EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"
 
 
-def build_storage(settings: Settings, *, auto_upgrade: bool = True, prepare: bool = True) -> Storage:
+def build_storage(
+    settings: Settings, *, auto_upgrade: bool = True, prepare: bool = True
+) -> Storage:
     """Open the configured database; an empty one is migrated when `auto_upgrade`."""
     url = settings.database_url
     if url.startswith("sqlite:///"):
@@ -51,7 +53,9 @@ def build_extractor_registry(settings: Settings) -> ExtractorRegistry:
             try:
                 fn = getattr(importlib.import_module(module), attr)
             except (ImportError, AttributeError) as exc:
-                raise ConfigError(f"{settings.path}: extractor '{ref}' cannot be imported: {exc}") from None
+                raise ConfigError(
+                    f"{settings.path}: extractor '{ref}' cannot be imported: {exc}"
+                ) from None
             registry.register(_as_extractor(ref, fn))
     return registry
 
@@ -67,7 +71,9 @@ def _as_extractor(name: str, obj: object) -> PythonExtractor:
     raise ConfigError(f"extractor '{name}' is not callable")
 
 
-def compile_extractor(settings: Settings, registry: ExtractorRegistry, source: DataSource) -> Extractor:
+def compile_extractor(
+    settings: Settings, registry: ExtractorRegistry, source: DataSource
+) -> Extractor:
     python = None
     if source.extractor:
         python = registry.get(source.extractor)

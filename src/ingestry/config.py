@@ -114,8 +114,9 @@ class Settings:
         try:
             return self.conventions[name]
         except KeyError:
+            known = ", ".join(sorted(self.conventions)) or "none"
             raise UnknownConventionError(
-                f"unknown convention '{name}' (declared: {', '.join(sorted(self.conventions)) or 'none'})"
+                f"unknown convention '{name}' (declared: {known})"
             ) from None
 
 
@@ -133,7 +134,8 @@ def load_settings(
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{file}: config file not found (pass --config, set INGESTRY_CONFIG or run `ingestry init`)"
+            f"{file}: config file not found "
+            "(pass --config, set INGESTRY_CONFIG or run `ingestry init`)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot read config file: {exc}") from None
@@ -151,7 +153,9 @@ def parse_settings(text: str, file: Path, env: Mapping[str, str]) -> Settings:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{file}: the top level must be a mapping of keys (database, conventions, sources)")
+        raise ConfigError(
+            f"{file}: the top level must be a mapping of keys (database, conventions, sources)"
+        )
     try:
         model = ConfigModel.model_validate(data)
     except ValidationError as exc:
@@ -235,7 +239,9 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             raise fail(loc, f"source name must match {IDENTIFIER.pattern}")
         if src.convention not in conventions:
             known = ", ".join(sorted(conventions)) or "none declared"
-            raise fail((*loc, "convention"), f"unknown convention '{src.convention}' (declared: {known})")
+            raise fail(
+                (*loc, "convention"), f"unknown convention '{src.convention}' (declared: {known})"
+            )
         if src.retention_days is not None and src.strategy is StorageStrategy.SIMPLE:
             raise fail((*loc, "retention_days"), "only raw sources keep raw rows to expire")
         ids = [src.id] if isinstance(src.id, str) else src.id
@@ -263,8 +269,13 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
     database = env.get("INGESTRY_DATABASE_URL") or _relative_sqlite(model.database, file.parent)
     if database.startswith("sqlite:///") and "INGESTRY_DATABASE_URL" in env:
         database = _relative_sqlite(database, Path.cwd())
-    if not (database.startswith("sqlite:///") or database.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))):
-        raise fail(("database",), f"unsupported database URL '{database}' (use sqlite:///PATH or postgresql://…)")
+    if not (
+        database.startswith(("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://"))
+    ):
+        raise fail(
+            ("database",),
+            f"unsupported database URL '{database}' (use sqlite:///PATH or postgresql://…)",
+        )
     mode = env.get("INGESTRY_ENV", "development")
     if mode not in ("development", "production"):
         raise ConfigError(f"INGESTRY_ENV must be 'development' or 'production', not '{mode}'")

@@ -46,7 +46,9 @@ class Store:
 
     # --- ingest ----------------------------------------------------------------------------
 
-    def ingest(self, source: str, payloads: Iterable[Any], *, strict: bool = False) -> IngestSummary:
+    def ingest(
+        self, source: str, payloads: Iterable[Any], *, strict: bool = False
+    ) -> IngestSummary:
         """Ingest in-memory payloads (bytes, str or JSON-able objects) into a source."""
         return self.ingest_inputs(source, [PayloadInput(payloads)], strict=strict)
 
@@ -90,7 +92,9 @@ class Store:
             raise RecordNotFoundError(f"no record {srn}")
         return versions
 
-    def records(self, convention: str, *, limit: int | None = None, after: str | None = None) -> Iterator[Record]:
+    def records(
+        self, convention: str, *, limit: int | None = None, after: str | None = None
+    ) -> Iterator[Record]:
         return self.storage.list_records(self.settings.convention(convention), limit, after)
 
     def raw(self, source: str, source_id: str) -> list[RawPayload]:
@@ -152,8 +156,10 @@ def open_store(
     settings_hook: Callable[[Settings], Settings] | None = None,
 ) -> Store:
     """Open a store from settings or a config path (default: INGESTRY_CONFIG or ./ingestry.yaml)."""
-    settings = config if isinstance(config, Settings) else load_settings(
-        Path(config) if config is not None else None
+    settings = (
+        config
+        if isinstance(config, Settings)
+        else load_settings(Path(config) if config is not None else None)
     )
     if settings_hook is not None:
         settings = settings_hook(settings)

@@ -87,7 +87,7 @@ def source_from_dict(data: Mapping[str, Any]) -> RecordSource:
 def source_to_dict(source: RecordSource) -> dict[str, str]:
     """The JSON shape of a provenance object: `type` first, then its fields."""
     _, fields = _FIELDS[source.type]
-    out = {"type": source.type}
+    out: dict[str, str] = {"type": source.type}
     for name in fields:
         out[name] = getattr(source, name)
     return out

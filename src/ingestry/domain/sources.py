@@ -4,17 +4,17 @@ that picks a strategy (seed 000)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class StorageStrategy(str, Enum):
+class StorageStrategy(StrEnum):
     """`raw` keeps the exact bytes received; `simple` parses straight to records."""
 
     RAW = "raw"
     SIMPLE = "simple"
 
 
-class SourceFormat(str, Enum):
+class SourceFormat(StrEnum):
     JSON = "json"
     JSONL = "jsonl"
     CSV = "csv"
@@ -79,7 +79,9 @@ def classify(answers: ClassifyAnswers) -> Classification:
     if answers.unstable_schema:
         reasons.append("Unstable or undocumented schema, raw survives schema changes")
     if answers.refetchable is True and not reasons:
-        return Classification(StorageStrategy.SIMPLE, "Re-fetchable at any time, no raw layer needed")
+        return Classification(
+            StorageStrategy.SIMPLE, "Re-fetchable at any time, no raw layer needed"
+        )
     if answers.refetchable is True:
         # Re-fetchable in principle, but another answer says the original bytes matter.
         return Classification(StorageStrategy.RAW, "; ".join(reasons))

@@ -45,7 +45,13 @@ class Extractor:
         self.version = extractor_version(source, convention, python)
         text_cells = source.format is SourceFormat.CSV
         self._columns = tuple(
-            (c.name, c.dotted_path, compile_getter(c.path), coercer_for(c.type, text_cells=text_cells), c.required)
+            (
+                c.name,
+                c.dotted_path,
+                compile_getter(c.path),
+                coercer_for(c.type, text_cells=text_cells),
+                c.required,
+            )
             for c in convention.columns
         )
         self._consumed = tuple(c.path[0] for c in convention.columns if len(c.path) == 1)
@@ -76,7 +82,7 @@ class Extractor:
             found = self._entity(doc)
             if found is not MISSING and found is not None and found != "":
                 entity_type = str(found)
-        values = []
+        values: list[Any] = []
         for name, path, get, coerce, required in self._columns:
             value = get(doc)
             if value is MISSING or value is None:
@@ -99,7 +105,7 @@ class Extractor:
             value = get(doc)
             if value is MISSING or value is None or value == "":
                 raise ExtractionError(f"missing id at path '{path}'")
-            if isinstance(value, dict | list) or isinstance(value, bool):
+            if isinstance(value, (dict | list, bool)):
                 raise ExtractionError(f"id at path '{path}' must be a string or number")
             parts.append(value if type(value) is str else str(value))
         return parts[0] if len(parts) == 1 else "|".join(parts)

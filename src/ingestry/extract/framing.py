@@ -63,14 +63,22 @@ class CSVFrames:
                 continue
             payload = _strip_eol(chunk)
             if len(cells) != len(names):
-                yield Frame(start, payload, None, f"row has {len(cells)} fields, header has {len(names)}")
+                yield Frame(
+                    start, payload, None, f"row has {len(cells)} fields, header has {len(names)}"
+                )
                 continue
-            yield Frame(start, payload, {k: (v if v != "" else None) for k, v in zip(names, cells, strict=True)})
+            yield Frame(
+                start,
+                payload,
+                {k: (v if v != "" else None) for k, v in zip(names, cells, strict=True)},
+            )
 
 
 def csv_row_from_bytes(header: bytes, payload: bytes) -> dict[str, str | None]:
     """Re-read one stored CSV row with its header (replay of raw CSV payloads)."""
-    rows = list(csv.reader(io.StringIO(header.decode("utf-8-sig") + "\n" + payload.decode("utf-8"))))
+    rows = list(
+        csv.reader(io.StringIO(header.decode("utf-8-sig") + "\n" + payload.decode("utf-8")))
+    )
     names, cells = rows[0], rows[1] if len(rows) > 1 else []
     if len(cells) != len(names):
         raise ValueError(f"row has {len(cells)} fields, header has {len(names)}")

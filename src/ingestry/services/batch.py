@@ -33,7 +33,9 @@ class Provenance:
 
     @classmethod
     def of(cls, kind: str, **fields: str) -> Provenance:
-        members = b"".join(b"," + orjson.dumps(k) + b":" + orjson.dumps(v) for k, v in fields.items())
+        members = b"".join(
+            b"," + orjson.dumps(k) + b":" + orjson.dumps(v) for k, v in fields.items()
+        )
         return cls(kind, members)
 
 
@@ -77,11 +79,25 @@ def prepare_batch(
             draft = extractor(row) if row is not None else extractor.parse(payload)
         except ExtractionError as exc:
             reason = str(exc)
-            out.quarantine.append(QuarantineRow(name, sha, payload, line, origin, reason, received_at))
+            out.quarantine.append(
+                QuarantineRow(name, sha, payload, line, origin, reason, received_at)
+            )
             if keep_raw:
                 raw_rows.append(
-                    RawRow(name, convention, "", sha, payload, header_sha, received_at,
-                           received_at, version, reason, line, origin)
+                    RawRow(
+                        name,
+                        convention,
+                        "",
+                        sha,
+                        payload,
+                        header_sha,
+                        received_at,
+                        received_at,
+                        version,
+                        reason,
+                        line,
+                        origin,
+                    )
                 )
             continue
         source_id = draft.source_id
@@ -104,7 +120,19 @@ def prepare_batch(
         )
         if keep_raw:
             raw_rows.append(
-                RawRow(name, draft.entity_type, source_id, sha, payload, header_sha, received_at,
-                       received_at, version, None, line, origin)
+                RawRow(
+                    name,
+                    draft.entity_type,
+                    source_id,
+                    sha,
+                    payload,
+                    header_sha,
+                    received_at,
+                    received_at,
+                    version,
+                    None,
+                    line,
+                    origin,
+                )
             )
     return out

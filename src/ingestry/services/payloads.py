@@ -13,8 +13,8 @@ from ingestry.extract.framing import Frame
 class PayloadInput:
     """Payloads given as bytes, str or JSON-able objects; objects are serialized once."""
 
-    size = None
-    header = None
+    size: int | None = None
+    header: tuple[bytes, bytes] | None = None
 
     def __init__(self, payloads: Iterable[Any], name: str = "<api>") -> None:
         self.name = name

@@ -128,7 +128,9 @@ class Storage(Protocol):
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]: ...
 
-    def quarantine_entries(self, source: str, status: str | None = "open") -> list[QuarantineEntry]: ...
+    def quarantine_entries(
+        self, source: str, status: str | None = "open"
+    ) -> list[QuarantineEntry]: ...
 
     def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
         """Per source name (mapped to its convention): raw_rows, records, quarantined."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.schema import SchemaItem
 
 from ingestry.adapters.sql.schema import Json, Timestamp, convention_columns
 from ingestry.adapters.sql.types import SQL_TYPES
@@ -39,7 +40,7 @@ def table_name(convention: str) -> str:
 def record_table(convention: Convention, metadata: sa.MetaData | None = None) -> sa.Table:
     """The SQLAlchemy table of a convention's records."""
     name = table_name(convention.name)
-    columns: list[sa.SchemaItem] = [
+    columns: list[SchemaItem] = [
         sa.Column("srn", sa.Text, primary_key=True),
         sa.Column("source_type", sa.Text, nullable=False),
         sa.Column("source_id", sa.Text, nullable=False),
@@ -93,7 +94,9 @@ def _evolve(conn: sa.Connection, inspector: sa.Inspector, table: sa.Table) -> No
 
 
 def _write_catalog(conn: sa.Connection, convention: Convention) -> None:
-    conn.execute(sa.delete(convention_columns).where(convention_columns.c.convention == convention.name))
+    conn.execute(
+        sa.delete(convention_columns).where(convention_columns.c.convention == convention.name)
+    )
     if convention.columns:
         conn.execute(
             sa.insert(convention_columns),

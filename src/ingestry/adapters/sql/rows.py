@@ -46,7 +46,9 @@ def _hex(value: Any) -> str | None:
 
 
 def record_from_row(convention: Convention, row: tuple[Any, ...]) -> Record:
-    srn, source, data_source, metadata, version, extractor_version, raw_sha, published, updated = row[:9]
+    srn, source, data_source, metadata, version, extractor_version, raw_sha, published, updated = (
+        row[:9]
+    )
     columns = {
         c.name: parse_column_value(c.type, value)
         for c, value in zip(convention.columns, row[9:], strict=True)
@@ -67,14 +69,27 @@ def record_from_row(convention: Convention, row: tuple[Any, ...]) -> Record:
 
 
 def history_record(convention: Convention, row: tuple[Any, ...]) -> Record:
-    srn, version, source, data_source, metadata, columns, extractor_version, raw_sha, published, since = row
+    (
+        srn,
+        version,
+        source,
+        data_source,
+        metadata,
+        columns,
+        extractor_version,
+        raw_sha,
+        published,
+        since,
+    ) = row
     stored = as_json(columns)
     return Record(
         srn=srn,
         convention=convention.name,
         source=source_from_dict(as_json(source)),
         metadata=as_json(metadata),
-        columns={c.name: parse_column_value(c.type, stored.get(c.name)) for c in convention.columns},
+        columns={
+            c.name: parse_column_value(c.type, stored.get(c.name)) for c in convention.columns
+        },
         version=version,
         published_at=as_datetime(published),
         updated_at=as_datetime(since),
@@ -85,7 +100,20 @@ def history_record(convention: Convention, row: tuple[Any, ...]) -> Record:
 
 
 def raw_payload(row: tuple[Any, ...]) -> RawPayload:
-    ident, source, entity, source_id, sha, payload, received, processed, version, error, line, origin = row
+    (
+        ident,
+        source,
+        entity,
+        source_id,
+        sha,
+        payload,
+        received,
+        processed,
+        version,
+        error,
+        line,
+        origin,
+    ) = row
     return RawPayload(
         id=ident,
         source=source,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
@@ -10,7 +12,7 @@ from ingestry.domain.conventions import ColumnType
 
 _JSONB = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
-SQL_TYPES: dict[ColumnType, TypeEngine[object]] = {
+SQL_TYPES: dict[ColumnType, TypeEngine[Any]] = {
     ColumnType.TEXT: sa.Text(),
     ColumnType.INTEGER: sa.BigInteger(),
     ColumnType.FLOAT: sa.Float(),

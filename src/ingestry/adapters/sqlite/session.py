@@ -69,7 +69,9 @@ class SQLiteSession:
             state = known.get(row.srn)
             if state is None:
                 known[row.srn] = (row.content_hash, 1)
-                inserts.append((*row[:7], 1, row.extractor_version, row.raw_sha256, now, now, *row.columns))
+                inserts.append(
+                    (*row[:7], 1, row.extractor_version, row.raw_sha256, now, now, *row.columns)
+                )
                 changes.append(RecordChange(row.srn, 1))
             elif state[0] == row.content_hash:
                 unchanged += 1
@@ -82,8 +84,18 @@ class SQLiteSession:
                 if r == len(rounds):
                     rounds.append([])
                 rounds[r].append(
-                    (row.source, row.data_source, row.metadata, row.content_hash, version,
-                     row.extractor_version, row.raw_sha256, now, *row.columns, row.srn)
+                    (
+                        row.source,
+                        row.data_source,
+                        row.metadata,
+                        row.content_hash,
+                        version,
+                        row.extractor_version,
+                        row.raw_sha256,
+                        now,
+                        *row.columns,
+                        row.srn,
+                    )
                 )
                 changes.append(RecordChange(row.srn, version))
         if inserts:
@@ -152,7 +164,8 @@ def record_statements(convention: Convention) -> tuple[str, str, str]:
         " columns, content_hash, extractor_version, raw_sha256, published_at, version_at,"
         " superseded_at)"
         f" SELECT srn, version, '{convention.name}', source, data_source, metadata,"
-        f" json_object({pairs}), content_hash, extractor_version, raw_sha256, published_at, updated_at, ?"
+        f" json_object({pairs}), content_hash, extractor_version, raw_sha256, published_at,"
+        " updated_at, ?"
         f" FROM {table} WHERE srn = ?"
     )
     return insert, update, history

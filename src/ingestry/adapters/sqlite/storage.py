@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,7 +81,9 @@ class SQLiteStorage:
         migrate.downgrade(self.engine, revision)
 
     def is_empty(self) -> bool:
-        row = self._conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
+        row = self._conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+        ).fetchone()
         return bool(row[0] == 0)
 
     def prepare(self, conventions: Sequence[Convention], *, auto_upgrade: bool) -> None:
@@ -99,22 +101,30 @@ class SQLiteStorage:
 
     def ensure_conventions(self, conventions: Sequence[Convention]) -> None:
         known = self._catalog()
-        wanted = {c.name: [(col.name, col.type.value, col.index) for col in c.columns] for c in conventions}
-        if all(known.get(name) == cols for name, cols in wanted.items()) and self._tables_exist(wanted):
+        wanted = {
+            c.name: [(col.name, col.type.value, col.index) for col in c.columns]
+            for c in conventions
+        }
+        if all(known.get(name) == cols for name, cols in wanted.items()) and self._tables_exist(
+            wanted
+        ):
             return  # fast path: nothing to evolve, no SQLAlchemy needed
         ensure_record_tables(self.engine, conventions)
 
     def _catalog(self) -> dict[str, list[tuple[str, str, bool]]]:
         out: dict[str, list[tuple[str, str, bool]]] = {}
         rows = self._conn.execute(
-            "SELECT convention, name, type, indexed FROM convention_columns ORDER BY convention, position"
+            "SELECT convention, name, type, indexed FROM convention_columns"
+            " ORDER BY convention, position"
         )
         for convention, name, kind, indexed in rows:
             out.setdefault(convention, []).append((name, kind, bool(indexed)))
         return out
 
-    def _tables_exist(self, names: dict[str, object]) -> bool:
-        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    def _tables_exist(self, names: Iterable[str]) -> bool:
+        tables = {
+            r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         return all(table_name(n) in tables for n in names)
 
     # --- writes ---------------------------------------------------------------------
@@ -145,7 +155,9 @@ class SQLiteStorage:
     ) -> Iterator[Record]:
         where = "WHERE srn > ?" if after else ""
         sql = select_records(convention, f"{where} ORDER BY srn LIMIT ?")
-        params: tuple[object, ...] = (after, -1 if limit is None else limit) if after else (-1 if limit is None else limit,)
+        params: tuple[object, ...] = (
+            (after, -1 if limit is None else limit) if after else (-1 if limit is None else limit,)
+        )
         for row in self._conn.execute(sql, params):
             yield record_from_row(convention, row)
 
@@ -161,7 +173,9 @@ class SQLiteStorage:
         return [*history, current] if current else history
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
-        sql = f"SELECT {RAW_COLUMNS} FROM raw_payloads WHERE source = ? AND source_id = ? ORDER BY id"
+        sql = (
+            f"SELECT {RAW_COLUMNS} FROM raw_payloads WHERE source = ? AND source_id = ? ORDER BY id"
+        )
         return [raw_payload(row) for row in self._conn.execute(sql, (source, source_id))]
 
     def quarantine_entries(self, source: str, status: str | None = "open") -> list[QuarantineEntry]:
@@ -174,17 +188,27 @@ class SQLiteStorage:
 
     def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
         out = {name: {"raw_rows": 0, "records": 0, "quarantined": 0} for name in sources}
-        for name, count in self._conn.execute("SELECT source, count(*) FROM raw_payloads GROUP BY source"):
-            out.setdefault(name, {"raw_rows": 0, "records": 0, "quarantined": 0})["raw_rows"] = count
+        for name, count in self._conn.execute(
+            "SELECT source, count(*) FROM raw_payloads GROUP BY source"
+        ):
+            out.setdefault(name, {"raw_rows": 0, "records": 0, "quarantined": 0})["raw_rows"] = (
+                count
+            )
         for name, count in self._conn.execute(
             "SELECT source, count(*) FROM quarantine WHERE status = 'open' GROUP BY source"
         ):
-            out.setdefault(name, {"raw_rows": 0, "records": 0, "quarantined": 0})["quarantined"] = count
-        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            out.setdefault(name, {"raw_rows": 0, "records": 0, "quarantined": 0})["quarantined"] = (
+                count
+            )
+        tables = {
+            r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         for convention in set(sources.values()):
             if table_name(convention) not in tables:
                 continue
-            sql = f'SELECT data_source, count(*) FROM "{table_name(convention)}" GROUP BY data_source'
+            sql = (
+                f'SELECT data_source, count(*) FROM "{table_name(convention)}" GROUP BY data_source'
+            )
             for name, count in self._conn.execute(sql):
                 if name in out:
                     out[name]["records"] = count

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -29,10 +29,8 @@ def ingest_progress(files: tuple[str, ...], *, enabled: bool) -> Iterator[Progre
         if name == "-":
             total = 0
             break
-        try:
-            total += os.path.getsize(name)
-        except OSError:
-            pass
+        with suppress(OSError):
+            total += Path(name).stat().st_size
     columns = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -40,9 +40,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "sha256", name="uq_raw_payloads_source_sha256"),
     )
     op.create_index("ix_raw_payloads_source_source_id", "raw_payloads", ["source", "source_id"])
-    op.create_index(
-        "ix_raw_payloads_source_received_at", "raw_payloads", ["source", "received_at"]
-    )
+    op.create_index("ix_raw_payloads_source_received_at", "raw_payloads", ["source", "received_at"])
     op.create_table(
         "raw_headers",
         sa.Column("sha256", sa.LargeBinary, primary_key=True),

@@ -30,7 +30,9 @@ CONTRACT_KEYS = (
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--strict", is_flag=True, help="Any bad row rolls the whole run back (exit 1).")
 @click.pass_obj
-def command(ctx: CliContext, source: str, files: tuple[str, ...], as_json: bool, strict: bool) -> None:
+def command(
+    ctx: CliContext, source: str, files: tuple[str, ...], as_json: bool, strict: bool
+) -> None:
     """Ingest FILES (`-` for stdin) into SOURCE: raw bytes kept, records upserted."""
     store = ctx.store()
     data_source = store.source(source)

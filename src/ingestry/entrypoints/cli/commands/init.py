@@ -20,7 +20,7 @@ cache/
 
 
 @click.command("init")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path())
 @click.option("--force", is_flag=True, help="Overwrite an existing ingestry.yaml.")
 def command(directory: Path, force: bool) -> None:
     """Write a commented starter ingestry.yaml and the data/ folders into DIRECTORY."""

@@ -15,7 +15,9 @@ def command() -> None:
 
 @command.command("list")
 @click.argument("source")
-@click.option("--status", type=click.Choice(["open", "released", "discarded", "all"]), default="open")
+@click.option(
+    "--status", type=click.Choice(["open", "released", "discarded", "all"]), default="open"
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def list_quarantine(ctx: CliContext, source: str, status: str, as_json: bool) -> None:

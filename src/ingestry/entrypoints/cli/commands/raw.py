@@ -19,11 +19,20 @@ def command() -> None:
 @command.command("show")
 @click.argument("source")
 @click.argument("source_id")
-@click.option("--bytes", "as_bytes", is_flag=True, help="Write the latest stored bytes, exactly, to stdout.")
-@click.option("--all", "all_versions", is_flag=True, help="With --bytes: every stored payload, newline-separated.")
+@click.option(
+    "--bytes", "as_bytes", is_flag=True, help="Write the latest stored bytes, exactly, to stdout."
+)
+@click.option(
+    "--all",
+    "all_versions",
+    is_flag=True,
+    help="With --bytes: every stored payload, newline-separated.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def show(ctx: CliContext, source: str, source_id: str, as_bytes: bool, all_versions: bool, as_json: bool) -> None:
+def show(
+    ctx: CliContext, source: str, source_id: str, as_bytes: bool, all_versions: bool, as_json: bool
+) -> None:
     """Raw payloads received for SOURCE_ID, oldest first."""
     payloads = ctx.store().raw(source, source_id)
     if not payloads:

@@ -19,7 +19,9 @@ def command() -> None:
 @click.option("--after", default=None, help="Start after this srn (keyset pagination).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one record each.")
 @click.pass_obj
-def list_records(ctx: CliContext, convention: str, limit: int | None, after: str | None, as_json: bool) -> None:
+def list_records(
+    ctx: CliContext, convention: str, limit: int | None, after: str | None, as_json: bool
+) -> None:
     """List records of a convention in srn order."""
     records = ctx.store().records(convention, limit=limit, after=after)
     if as_json:
@@ -30,8 +32,13 @@ def list_records(ctx: CliContext, convention: str, limit: int | None, after: str
         f"records ({convention})",
         ["srn", "source", "version", "updated_at", "columns"],
         [
-            [r.srn, f"{r.source.type}:{r.source.id}", r.version, r.updated_at.isoformat(timespec="seconds"),
-             ", ".join(f"{k}={v}" for k, v in r.columns.items())]
+            [
+                r.srn,
+                f"{r.source.type}:{r.source.id}",
+                r.version,
+                r.updated_at.isoformat(timespec="seconds"),
+                ", ".join(f"{k}={v}" for k, v in r.columns.items()),
+            ]
             for r in records
         ],
     )
@@ -59,6 +66,13 @@ def history(ctx: CliContext, srn: str, as_json: bool) -> None:
     table(
         srn,
         ["version", "since", "extractor", "columns"],
-        [[r.version, r.updated_at.isoformat(timespec="seconds"), r.extractor_version,
-          ", ".join(f"{k}={v}" for k, v in r.columns.items())] for r in versions],
+        [
+            [
+                r.version,
+                r.updated_at.isoformat(timespec="seconds"),
+                r.extractor_version,
+                ", ".join(f"{k}={v}" for k, v in r.columns.items()),
+            ]
+            for r in versions
+        ],
     )

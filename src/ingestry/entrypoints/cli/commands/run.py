@@ -27,9 +27,14 @@ def command(ctx: CliContext, sources: tuple[str, ...], as_json: bool, strict: bo
     )
     summaries = []
     for source in chosen:
-        paths = sorted({p for pattern in source.files for p in glob.glob(pattern, recursive=True)})
+        paths = sorted(
+            {p for pattern in source.files for p in glob.glob(pattern, recursive=True)}  # noqa: PTH207
+        )
         if not paths:
-            raise InputError(f"{source.name}: no file matches {', '.join(source.files) or '(no files: configured)'}")
+            raise InputError(
+                f"{source.name}: no file matches "
+                f"{', '.join(source.files) or '(no `files:` configured)'}"
+            )
         with ingest_progress(tuple(paths), enabled=sys.stderr.isatty()) as progress:
             summary = store.ingest_files(source.name, paths, strict=strict, progress=progress)
         summaries.append(summary.as_dict())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ingestry.domain.sources import CLASSIFY_QUESTIONS, ClassifyAnswers, classify, sources_table
@@ -20,34 +22,44 @@ def command() -> None:
 def list_sources(ctx: CliContext, as_json: bool) -> None:
     """List registered data sources."""
     sources = sorted(ctx.settings().sources.values(), key=lambda s: s.name)
-    rows = [
-        {
-            "name": s.name,
-            "strategy": s.strategy.value,
-            "convention": s.convention,
-            "format": s.format.value,
-            "id": [".".join(p) for p in s.id_paths],
-            "entity_type": ".".join(s.entity_type_path) if s.entity_type_path else None,
-            "retention_days": s.retention_days,
-            "extractor": s.extractor,
-            "rationale": s.rationale,
-        }
-        for s in sources
-    ]
     if as_json:
-        for row in rows:
-            echo_json(row)
+        for s in sources:
+            echo_json(
+                {
+                    "name": s.name,
+                    "strategy": s.strategy.value,
+                    "convention": s.convention,
+                    "format": s.format.value,
+                    "id": [".".join(p) for p in s.id_paths],
+                    "entity_type": ".".join(s.entity_type_path) if s.entity_type_path else None,
+                    "retention_days": s.retention_days,
+                    "extractor": s.extractor,
+                    "rationale": s.rationale,
+                }
+            )
         return
     table(
         "Data sources",
         ["source", "strategy", "convention", "format", "id", "retention", "rationale"],
         [
-            [r["name"], r["strategy"], r["convention"], r["format"], "|".join(r["id"]),
-             f"{r['retention_days']}d" if r["retention_days"] else "forever" if r["strategy"] == "raw" else "-",
-             r["rationale"]]
-            for r in rows
+            [
+                s.name,
+                s.strategy.value,
+                s.convention,
+                s.format.value,
+                "|".join(".".join(p) for p in s.id_paths),
+                _retention(s.retention_days, s.is_raw),
+                s.rationale,
+            ]
+            for s in sources
         ],
     )
+
+
+def _retention(days: int | None, raw: bool) -> str:
+    if not raw:
+        return "-"
+    return f"{days}d" if days else "forever"
 
 
 @command.command("docs")
@@ -61,18 +73,26 @@ def docs(ctx: CliContext) -> None:
 def _answer(flag: bool | None, question: str, interactive: bool) -> bool | None:
     if flag is not None or not interactive:
         return flag
-    choice = click.prompt(f"{question} [yes/no/unsure]", type=click.Choice(["yes", "no", "unsure"]), default="unsure")
+    choice = click.prompt(
+        f"{question} [yes/no/unsure]", type=click.Choice(["yes", "no", "unsure"]), default="unsure"
+    )
     return {"yes": True, "no": False, "unsure": None}[choice]
 
 
 @command.command("classify")
-@click.option("--refetchable/--not-refetchable", default=None, help="Can you re-fetch this data at any time?")
+@click.option(
+    "--refetchable/--not-refetchable", default=None, help="Can you re-fetch this data at any time?"
+)
 @click.option("--customer-provided/--not-customer-provided", default=None)
 @click.option("--rate-limited/--not-rate-limited", default=None)
 @click.option("--audit/--no-audit", default=None, help="Audit or compliance requirement?")
 @click.option("--unstable-schema/--stable-schema", default=None)
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--no-input", is_flag=True, help="Never prompt; unanswered questions count as no (re-fetch: unsure).")
+@click.option(
+    "--no-input",
+    is_flag=True,
+    help="Never prompt; unanswered questions count as no (re-fetch: unsure).",
+)
 def classify_source(
     refetchable: bool | None,
     customer_provided: bool | None,
@@ -83,7 +103,7 @@ def classify_source(
     no_input: bool,
 ) -> None:
     """Walk the decision tree and propose a storage strategy with its rationale."""
-    interactive = not no_input and click.get_text_stream("stdin").isatty()
+    interactive = not no_input and sys.stdin.isatty()
     questions = dict(CLASSIFY_QUESTIONS)
     refetch = _answer(refetchable, questions["refetchable"], interactive)
     # The tree only asks the other four when the data cannot (surely) be re-fetched;
@@ -96,7 +116,13 @@ def classify_source(
         "unstable_schema": unstable_schema,
     }
     rest = {key: bool(_answer(value, questions[key], ask_rest)) for key, value in given.items()}
-    answers = ClassifyAnswers(refetchable=refetch, **rest)
+    answers = ClassifyAnswers(
+        refetchable=refetch,
+        customer_provided=rest["customer_provided"],
+        rate_limited=rest["rate_limited"],
+        audit=rest["audit"],
+        unstable_schema=rest["unstable_schema"],
+    )
     result = classify(answers)
     if as_json:
         echo_json({"strategy": result.strategy.value, "rationale": result.rationale})

@@ -20,5 +20,8 @@ def command(ctx: CliContext, as_json: bool) -> None:
     table(
         "stats",
         ["source", "raw_rows", "records", "quarantined"],
-        [[name, s["raw_rows"], s["records"], s["quarantined"]] for name, s in sorted(stats.items())],
+        [
+            [name, s["raw_rows"], s["records"], s["quarantined"]]
+            for name, s in sorted(stats.items())
+        ],
     )
