@@ -14,6 +14,7 @@ from ingestry.domain.errors import (
     IngestryError,
     InputError,
     RecordNotFoundError,
+    SchemaError,
     StrictModeError,
     UnknownSourceError,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Record",
     "RecordNotFoundError",
     "RecordSource",
+    "SchemaError",
     "Settings",
     "StorageStrategy",
     "Store",

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ingestry.adapters.files import open_inputs
 from ingestry.bootstrap import build_extractor_registry, build_storage, compile_extractor
 from ingestry.config import Settings, load_settings
 from ingestry.domain.errors import RecordNotFoundError
@@ -25,12 +26,20 @@ from ingestry.services.ports import Storage
 class Store:
     """An open ingestry store: sources from the config, records in its database."""
 
-    def __init__(self, settings: Settings, storage: Storage) -> None:
+    def __init__(self, settings: Settings, open_storage: Callable[[], Storage]) -> None:
         self.settings = settings
-        self.storage = storage
+        self._open_storage = open_storage
+        self._storage: Storage | None = None
         self._registry = build_extractor_registry(settings)
         self._extractors: dict[str, Extractor] = {}
-        self._ingest = IngestService(storage, self.extractor)
+
+    @property
+    def storage(self) -> Storage:
+        """The database, opened (and for an empty one, migrated) on first use, so a
+        request that fails validation leaves no trace, not even an empty file."""
+        if self._storage is None:
+            self._storage = self._open_storage()
+        return self._storage
 
     # --- sources and extractors ---------------------------------------------------------
 
@@ -61,8 +70,6 @@ class Store:
         progress: ProgressFn | None = None,
     ) -> IngestSummary:
         """Ingest files (`-` is stdin) in the source's format, streaming."""
-        from ingestry.adapters.files import open_inputs
-
         data_source = self.source(source)
         inputs = open_inputs([str(p) for p in paths], data_source.format)
         return self.ingest_inputs(source, inputs, strict=strict, progress=progress)
@@ -76,7 +83,9 @@ class Store:
         progress: ProgressFn | None = None,
     ) -> IngestSummary:
         data_source = self.source(source)
-        return self._ingest.ingest(data_source, inputs, strict=strict, progress=progress)
+        extractor = self.extractor(data_source)
+        service = IngestService(self.storage, lambda _: extractor)
+        return service.ingest(data_source, inputs, strict=strict, progress=progress)
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -134,7 +143,9 @@ class Store:
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        self.storage.close()
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
 
     def __enter__(self) -> Store:
         return self
@@ -153,7 +164,6 @@ def open_store(
     *,
     auto_upgrade: bool = True,
     prepare: bool = True,
-    settings_hook: Callable[[Settings], Settings] | None = None,
 ) -> Store:
     """Open a store from settings or a config path (default: INGESTRY_CONFIG or ./ingestry.yaml)."""
     settings = (
@@ -161,6 +171,6 @@ def open_store(
         if isinstance(config, Settings)
         else load_settings(Path(config) if config is not None else None)
     )
-    if settings_hook is not None:
-        settings = settings_hook(settings)
-    return Store(settings, build_storage(settings, auto_upgrade=auto_upgrade, prepare=prepare))
+    return Store(
+        settings, lambda: build_storage(settings, auto_upgrade=auto_upgrade, prepare=prepare)
+    )

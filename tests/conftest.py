@@ -1,0 +1,117 @@
+"""Shared fixtures: a project directory with a config and sample data, and stores.
+
+Tests that need a server call `require_service`: on a laptop without it they skip and
+say how to point them at one; in CI (`INGESTRY_REQUIRE_SERVICES=1`) they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+import ingestry
+from ingestry.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+TEST_CONFIG = """\
+database: sqlite:///data/ingestry.db
+conventions:
+  order:
+    columns:
+      order_number: {path: order_number, type: text}
+      created_at:   {path: created_at, type: timestamp, required: true}
+      total:        {path: total_price, type: decimal}
+      email:        {path: customer.email, type: text, index: true}
+      item_count:   {path: line_items.0.quantity, type: integer}
+      paid:         {path: financial.paid, type: boolean}
+  exchange_rate:
+    columns:
+      day:   {path: date, type: date, required: true}
+      base:  {path: base, type: text, required: true}
+      quote: {path: quote, type: text, required: true}
+      rate:  {path: rate, type: decimal, required: true}
+sources:
+  customer_orders:
+    strategy: raw
+    convention: order
+    rationale: Customer-provided data, cannot re-fetch
+    retention_days: 90
+    format: jsonl
+    id: id
+    entity_type: type
+    files: data/samples/orders.jsonl
+  orders_simple:
+    strategy: simple
+    convention: order
+    rationale: Re-fetchable copy
+    format: jsonl
+    id: id
+  orders_json:
+    strategy: raw
+    convention: order
+    rationale: Partner uploads as JSON arrays
+    format: json
+    id: id
+  exchange_rates:
+    strategy: simple
+    convention: exchange_rate
+    rationale: Public API data, re-fetchable any time
+    format: csv
+    id: [date, base, quote]
+    files: data/samples/exchange_rates.csv
+"""
+
+
+def require_service(name: str, env_var: str, default_url: str) -> str:
+    """The URL of a reachable server, or skip (laptop) / fail (CI) with a clear reason."""
+    url = os.environ.get(env_var, default_url)
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port
+    try:
+        with socket.create_connection((host, port or 0), timeout=1.0):
+            return url
+    except OSError as exc:
+        message = (
+            f"{name} is not reachable at {host}:{port} ({exc}); "
+            f"set {env_var} to a server's URL to run these tests"
+        )
+        if os.environ.get("INGESTRY_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{message} (CI requires it: INGESTRY_REQUIRE_SERVICES=1)")
+        pytest.skip(message)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project directory: ingestry.yaml plus the example sample files."""
+    (tmp_path / "ingestry.yaml").write_text(TEST_CONFIG, encoding="utf-8")
+    samples = tmp_path / "data" / "samples"
+    samples.mkdir(parents=True)
+    for name in ("orders.jsonl", "exchange_rates.csv"):
+        shutil.copy(EXAMPLES / "data" / "samples" / name, samples / name)
+    return tmp_path
+
+
+@pytest.fixture
+def config_path(project: Path) -> Path:
+    return project / "ingestry.yaml"
+
+
+@pytest.fixture
+def store(config_path: Path) -> Iterator[Store]:
+    with ingestry.open(config_path) as opened:
+        yield opened
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's INGESTRY_* settings by accident."""
+    for key in ("INGESTRY_CONFIG", "INGESTRY_DATABASE_URL", "INGESTRY_CACHE_URL", "INGESTRY_ENV"):
+        monkeypatch.delenv(key, raising=False)
