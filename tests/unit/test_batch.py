@@ -1,0 +1,294 @@
+"""prepare_batch: the pure hot loop that turns frames into raw, record and quarantine rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
+from ingestry.domain.provenance import DepositionSource, HarvestSource, source_from_dict
+from ingestry.domain.records import record_srn
+from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
+from ingestry.extract.compiler import Extractor
+from ingestry.extract.framing import Frame
+from ingestry.services.batch import PreparedBatch, Provenance, prepare_batch
+
+CONV = Convention(
+    "order",
+    (
+        ColumnSpec("total", ("total",), ColumnType.DECIMAL),
+        ColumnSpec("email", ("customer", "email"), ColumnType.TEXT),
+        ColumnSpec("created_at", ("created_at",), ColumnType.TIMESTAMP, required=True),
+    ),
+)
+HARVEST = Provenance.of(
+    "harvest", harvest_run_srn="srn:ingestry:run:abc", upstream_source="shopify"
+)
+NOW = "2024-05-01T00:00:00.000000+00:00"
+
+
+def _source(strategy: StorageStrategy, fmt: SourceFormat = SourceFormat.JSONL) -> DataSource:
+    return DataSource(
+        name="orders_src",
+        strategy=strategy,
+        convention="order",
+        rationale="r",
+        format=fmt,
+        id_paths=(("id",),),
+        entity_type_path=("kind",),
+    )
+
+
+def _payload(**fields: Any) -> bytes:
+    doc: dict[str, Any] = {"id": "o-1", "total": "9.90", "created_at": "2024-01-01T00:00:00Z"}
+    doc.update(fields)
+    return json.dumps(doc).encode()
+
+
+def _prepare(
+    frames: list[Frame],
+    strategy: StorageStrategy = StorageStrategy.RAW,
+    provenance: Provenance = HARVEST,
+    header: tuple[bytes, bytes] | None = None,
+) -> PreparedBatch:
+    source = _source(strategy)
+    return prepare_batch(
+        frames,
+        source,
+        Extractor(source, CONV),
+        provenance,
+        received_at=NOW,
+        origin="file.jsonl",
+        header=header,
+    )
+
+
+def test_raw_source_keeps_raw_rows() -> None:
+    payload = _payload(kind="refund", customer={"email": "a@b.c"})
+    batch = _prepare([Frame(3, payload)])
+    assert batch.received == 1
+    assert batch.quarantine == []
+    assert len(batch.raw) == 1
+    raw = batch.raw[0]
+    assert raw.source == "orders_src"
+    assert raw.entity_type == "refund"
+    assert raw.source_id == "o-1"
+    assert raw.payload == payload
+    assert raw.sha256 == hashlib.sha256(payload).digest()
+    assert raw.received_at == NOW
+    assert raw.processed_at == NOW
+    assert raw.extractor_version == Extractor(_source(StorageStrategy.RAW), CONV).version
+    assert raw.error is None
+    assert raw.line == 3
+    assert raw.origin == "file.jsonl"
+    assert raw.header_sha256 is None
+    record = batch.records[0]
+    assert record.raw_sha256 == raw.sha256
+
+
+def test_simple_source_has_no_raw_rows() -> None:
+    batch = _prepare([Frame(1, _payload()), Frame(2, b"{bad")], StorageStrategy.SIMPLE)
+    assert batch.raw == []
+    assert len(batch.records) == 1
+    assert batch.records[0].raw_sha256 is None
+    assert len(batch.quarantine) == 1
+
+
+def test_record_row_identity_and_harvest_source_json() -> None:
+    batch = _prepare([Frame(1, _payload(customer={"email": "a@b.c"}, extra=[1]))])
+    record = batch.records[0]
+    assert record.srn == record_srn("order", "harvest", "o-1")
+    assert record.source_type == "harvest"
+    assert record.source_id == "o-1"
+    assert record.data_source == "orders_src"
+    assert json.loads(record.source) == {
+        "type": "harvest",
+        "id": "o-1",
+        "harvest_run_srn": "srn:ingestry:run:abc",
+        "upstream_source": "shopify",
+    }
+    assert source_from_dict(json.loads(record.source)) == HarvestSource(
+        "o-1", "srn:ingestry:run:abc", "shopify"
+    )
+    assert record.columns == ("9.90", "a@b.c", "2024-01-01T00:00:00.000000+00:00")
+    assert json.loads(record.metadata) == {
+        "id": "o-1",
+        "customer": {"email": "a@b.c"},
+        "extra": [1],
+    }
+    assert record.metadata == '{"customer":{"email":"a@b.c"},"extra":[1],"id":"o-1"}'
+
+
+def test_deposition_source_json_and_tricky_ids() -> None:
+    source_id = 'quote"back\\slash é'
+    batch = _prepare([Frame(1, _payload(id=source_id))], provenance=Provenance.of("deposition"))
+    record = batch.records[0]
+    assert json.loads(record.source) == {"type": "deposition", "id": source_id}
+    assert source_from_dict(json.loads(record.source)) == DepositionSource(source_id)
+    assert record.srn == record_srn("order", "deposition", source_id)
+
+
+def test_big_integer_id_stays_exact_in_source_json() -> None:
+    batch = _prepare([Frame(1, b'{"id": 123456789012345678901234567890, "created_at": 0}')])
+    record = batch.records[0]
+    assert record.source_id == "123456789012345678901234567890"
+    assert json.loads(record.source)["id"] == "123456789012345678901234567890"
+    assert json.loads(record.metadata) == {"id": 123456789012345678901234567890}
+
+
+def test_quarantine_rows_have_reason_and_line() -> None:
+    good = _payload()
+    missing = _payload(id="o-2", created_at=None)
+    frames = [Frame(1, good), Frame(2, b"{not json"), Frame(4, missing), Frame(5, b"[1]")]
+    batch = _prepare(frames)
+    assert batch.received == 4
+    assert len(batch.records) == 1
+    reasons = {q.line: q.reason for q in batch.quarantine}
+    assert set(reasons) == {2, 4, 5}
+    assert reasons[2].startswith("invalid JSON")
+    assert "required column 'created_at' is null" in reasons[4]
+    assert "expected a JSON object" in reasons[5]
+    for q in batch.quarantine:
+        assert q.source == "orders_src"
+        assert q.origin == "file.jsonl"
+        assert q.received_at == NOW
+        assert q.sha256 == hashlib.sha256(q.payload).digest()
+
+
+def test_quarantined_payloads_are_kept_raw_with_error_on_raw_sources() -> None:
+    batch = _prepare([Frame(7, b"{not json")])
+    assert len(batch.raw) == 1
+    raw = batch.raw[0]
+    assert raw.payload == b"{not json"
+    assert raw.error is not None and raw.error.startswith("invalid JSON")
+    assert raw.source_id == ""
+    assert raw.entity_type == "order"
+    assert raw.line == 7
+
+
+def test_frame_error_is_quarantined_without_extracting() -> None:
+    batch = _prepare([Frame(3, b"1,2,3", None, "row has 3 fields, header has 2")])
+    assert batch.records == []
+    assert batch.quarantine[0].reason == "row has 3 fields, header has 2"
+    assert batch.quarantine[0].line == 3
+
+
+def test_csv_rows_are_extracted_from_the_row_not_the_bytes() -> None:
+    header = (hashlib.sha256(b"id,total,created_at").digest(), b"id,total,created_at")
+    frames = [
+        Frame(2, b"c-1,5.00,2024-01-01", {"id": "c-1", "total": "5.00", "created_at": "2024-01-01"})
+    ]
+    source = _source(StorageStrategy.RAW, SourceFormat.CSV)
+    batch = prepare_batch(
+        frames,
+        source,
+        Extractor(source, CONV),
+        HARVEST,
+        received_at=NOW,
+        origin="f.csv",
+        header=header,
+    )
+    assert batch.records[0].source_id == "c-1"
+    assert batch.records[0].columns[0] == "5.00"
+    assert batch.headers == [header]
+    assert batch.raw[0].header_sha256 == header[0]
+    assert batch.raw[0].payload == b"c-1,5.00,2024-01-01"
+
+
+def test_simple_source_drops_csv_headers() -> None:
+    header = (b"h" * 32, b"id,total")
+    source = _source(StorageStrategy.SIMPLE, SourceFormat.CSV)
+    batch = prepare_batch(
+        [], source, Extractor(source, CONV), HARVEST, received_at=NOW, origin="f", header=header
+    )
+    assert batch.headers == []
+    assert batch.received == 0
+
+
+def test_equal_content_equal_hash() -> None:
+    a = _prepare([Frame(1, b'{"id": "x", "created_at": 0, "m": {"p": 1, "q": 2}, "z": 1}')])
+    reordered = (
+        b'{"z": 1,\n "m": {"q": 2, "p": 1}, "created_at": "1970-01-01T00:00:00Z", "id": "x"}'
+    )
+    b = _prepare([Frame(9, reordered)])
+    assert a.records[0].content_hash == b.records[0].content_hash
+    assert len(a.records[0].content_hash) == 16
+    # different bytes, so different raw hashes, but the same record content
+    assert a.raw[0].sha256 != b.raw[0].sha256
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        b'{"id": "x", "created_at": 1, "m": 1}',  # column value
+        b'{"id": "x", "created_at": 0, "m": 2}',  # metadata value
+        b'{"id": "x", "created_at": 0, "m": "1"}',  # metadata type
+        b'{"id": "x", "created_at": 0, "m": 1, "n": null}',  # extra metadata key
+        b'{"id": "x", "created_at": 0, "m": 1, "total": "1"}',  # column appears
+        b'{"id": "x", "created_at": 0, "m": 1, "total": "1.0"}',  # decimal scale
+    ],
+)
+def test_different_content_different_hash(changed: bytes) -> None:
+    base = _prepare([Frame(1, b'{"id": "x", "created_at": 0, "m": 1}')]).records[0]
+    other = _prepare([Frame(1, changed)]).records[0]
+    assert other.srn == base.srn
+    assert other.content_hash != base.content_hash
+
+
+def test_hash_separates_columns_from_metadata() -> None:
+    # a value moving from a column to metadata changes the hash
+    conv_a = Convention("order", (ColumnSpec("created_at", ("created_at",), ColumnType.TEXT),))
+    source = _source(StorageStrategy.RAW)
+    doc = b'{"id": "x", "created_at": "t"}'
+    with_column = prepare_batch(
+        [Frame(1, doc)], source, Extractor(source, conv_a), HARVEST, received_at=NOW, origin="o"
+    )
+    without = prepare_batch(
+        [Frame(1, doc)],
+        source,
+        Extractor(source, Convention("order")),
+        HARVEST,
+        received_at=NOW,
+        origin="o",
+    )
+    assert with_column.records[0].content_hash != without.records[0].content_hash
+
+
+def test_same_id_twice_in_a_batch_gives_two_rows_in_order() -> None:
+    batch = _prepare([Frame(1, _payload(total="1")), Frame(2, _payload(total="2"))])
+    assert [r.columns[0] for r in batch.records] == ["1", "2"]
+    assert batch.records[0].srn == batch.records[1].srn
+
+
+def test_provenance_of_builds_json_members() -> None:
+    assert Provenance.of("deposition") == Provenance("deposition", b"")
+    prov = Provenance.of("fork", source_node='n"1')
+    assert prov.fields == b',"source_node":"n\\"1"'
+
+
+@pytest.mark.xfail(
+    reason="BUG: a lone surrogate accepted by loads (big-int path) crashes dumps in the batch",
+    strict=True,
+)
+def test_unencodable_payload_is_quarantined_not_a_crash() -> None:
+    payload = b'{"id": "x", "created_at": 0, "s": "\\ud800", "n": 123456789012345678901234567890}'
+    batch = _prepare([Frame(1, payload)])
+    assert len(batch.records) + len(batch.quarantine) == 1
+
+
+@pytest.mark.xfail(
+    reason="BUG: 1e400 next to a big int loads as inf and the metadata is stored as 'Infinity'",
+    strict=True,
+)
+def test_record_metadata_is_always_valid_json() -> None:
+    payload = b'{"id": "x", "created_at": 0, "f": 1e400, "n": 123456789012345678901234567890}'
+    batch = _prepare([Frame(1, payload)])
+    for record in batch.records:
+
+        def refuse(name: str) -> Any:
+            raise AssertionError(f"metadata holds {name}")
+
+        json.loads(record.metadata, parse_constant=refuse)
