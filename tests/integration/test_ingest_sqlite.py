@@ -53,7 +53,7 @@ def test_second_ingest_is_all_duplicates_and_writes_nothing(store: Store, projec
     store.ingest_files("customer_orders", [project / ORDERS])
     with db(project) as conn:
         before = conn.execute("SELECT count(*), total_changes() FROM raw_payloads").fetchone()
-        versions = conn.execute("SELECT srn, version, updated_at FROM records_order").fetchall()
+        versions = conn.execute("SELECT source_id, version, updated_at FROM records_order").fetchall()
     again = store.ingest_files("customer_orders", [project / ORDERS])
     assert again.raw_stored == 0
     assert again.raw_duplicates == again.received == 46
@@ -62,7 +62,7 @@ def test_second_ingest_is_all_duplicates_and_writes_nothing(store: Store, projec
     with db(project) as conn:
         assert conn.execute("SELECT count(*) FROM raw_payloads").fetchone()[0] == before[0]
         assert (
-            conn.execute("SELECT srn, version, updated_at FROM records_order").fetchall()
+            conn.execute("SELECT source_id, version, updated_at FROM records_order").fetchall()
             == versions
         )
         assert conn.execute("SELECT count(*) FROM record_versions").fetchone()[0] == 0
@@ -221,7 +221,8 @@ def test_stats(store: Store, project: Path) -> None:
 def test_records_listing_is_keyset_paginated(store: Store, project: Path) -> None:
     store.ingest_files("customer_orders", [project / ORDERS])
     everything = [r.srn for r in store.records("order")]
+    ids = [r.source.id for r in store.records("order")]
     first = [r.srn for r in store.records("order", limit=10)]
     rest = [r.srn for r in store.records("order", after=first[-1])]
-    assert everything == sorted(everything) and len(everything) == 43
+    assert ids == sorted(ids) and len(everything) == 43
     assert first + rest == everything

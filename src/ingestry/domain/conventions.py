@@ -30,6 +30,7 @@ IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 #: Names the record tables use for the envelope; a declared column may not take them.
 RESERVED_COLUMNS = frozenset(
     {
+        "id",
         "srn",
         "source_type",
         "source_id",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, unquote
 
 from ingestry.domain.provenance import RecordSource
 
@@ -15,24 +14,29 @@ SRN_PREFIX = "srn:ingestry:record:"
 
 
 def record_srn(convention: str, source_type: str, source_id: str) -> str:
-    """The srn of a record, the same on every node: a hash of its identity.
+    """The srn of a record: its identity, spelled out, so every node derives the same one.
 
-    The convention stays readable in the srn so storage can find the record's table
-    without a lookup; the rest is 128 bits of BLAKE2b over (convention, type, id).
+    `srn:ingestry:record:<convention>:<provenance type>:<percent-encoded id>`. Being
+    invertible, it needs no index of its own: storage finds a record through its
+    identity key `(source_type, source_id)`.
     """
-    key = f"{convention}\x1f{source_type}\x1f{source_id}".encode()
-    digest = hashlib.blake2b(key, digest_size=16).digest()
-    return f"{SRN_PREFIX}{convention}:{base64.b32encode(digest).decode().rstrip('=').lower()}"
+    return f"{SRN_PREFIX}{convention}:{source_type}:{quote(source_id, safe='')}"
+
+
+def parse_srn(srn: str) -> tuple[str, str, str]:
+    """(convention, provenance type, source id) of a record srn; ValueError if not one."""
+    if not srn.startswith(SRN_PREFIX):
+        raise ValueError(f"not a record srn: {srn!r}")
+    parts = srn[len(SRN_PREFIX) :].split(":")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"not a record srn: {srn!r}")
+    convention, source_type, quoted = parts
+    return convention, source_type, unquote(quoted)
 
 
 def convention_of(srn: str) -> str:
     """The convention named inside a record srn (raises ValueError if not a record srn)."""
-    if not srn.startswith(SRN_PREFIX):
-        raise ValueError(f"not a record srn: {srn!r}")
-    convention, sep, digest = srn[len(SRN_PREFIX) :].rpartition(":")
-    if not sep or not convention or len(digest) != 26:
-        raise ValueError(f"not a record srn: {srn!r}")
-    return convention
+    return parse_srn(srn)[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,12 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from ingestry.domain.conventions import Convention
+from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.coerce import CoercionError, coercer_for
 from ingestry.extract.jsonio import JSONError, loads
-from ingestry.extract.paths import MISSING, compile_getter
+from ingestry.extract.paths import MISSING
 from ingestry.extract.registry import PythonExtractor
 
 
@@ -31,7 +31,13 @@ class Draft(NamedTuple):
 
 
 class Extractor:
-    """A compiled, versioned, pure function: parsed payload → Draft."""
+    """A compiled, versioned, pure function: parsed payload → Draft.
+
+    The declared columns are compiled once into the source of one straight-line Python
+    function (no loop over columns, no getter calls), then `exec`uted; only the
+    coercers are calls. Literals are embedded with `repr`, so config text cannot
+    inject code.
+    """
 
     def __init__(
         self,
@@ -43,21 +49,15 @@ class Extractor:
         self.convention = convention
         self.python = python
         self.version = extractor_version(source, convention, python)
-        text_cells = source.format is SourceFormat.CSV
-        self._columns = tuple(
-            (
-                c.name,
-                c.dotted_path,
-                compile_getter(c.path),
-                coercer_for(c.type, text_cells=text_cells),
-                c.required,
-            )
-            for c in convention.columns
-        )
-        self._consumed = tuple(c.path[0] for c in convention.columns if len(c.path) == 1)
-        self._ids = tuple((".".join(p), compile_getter(p)) for p in source.id_paths)
-        self._entity = compile_getter(source.entity_type_path) if source.entity_type_path else None
-        self._transform: Callable[[Any], Any] | None = python.transform if python else None
+        self.code = _generate(source, convention, python)
+        namespace = dict(_RUNTIME)
+        namespace["_transform"] = python.transform if python else None
+        namespace["_python_name"] = python.name if python else None
+        for n, col in enumerate(convention.columns):
+            text_cells = source.format is SourceFormat.CSV
+            namespace[f"_co{n}"] = coercer_for(col.type, text_cells=text_cells)
+        exec(compile(self.code, f"<extractor {source.name}>", "exec"), namespace)
+        self._extract: Callable[[Any], Draft] = namespace["extract"]
 
     def parse(self, payload: bytes) -> Draft:
         """Parse JSON bytes and extract; every failure is an ExtractionError."""
@@ -65,50 +65,112 @@ class Extractor:
             doc = loads(payload)
         except JSONError as exc:
             raise ExtractionError(f"invalid JSON: {exc}") from None
-        return self(doc)
+        return self._extract(doc)
 
     def __call__(self, doc: Any) -> Draft:
-        if self._transform is not None:
-            try:
-                doc = self._transform(doc)
-            except Exception as exc:
-                name = self.python.name if self.python else "?"
-                raise ExtractionError(f"extractor '{name}' failed: {exc!r}") from None
-        if type(doc) is not dict:
-            raise ExtractionError(f"expected a JSON object, got {type(doc).__name__}")
-        source_id = self._source_id(doc)
-        entity_type = self.convention.name
-        if self._entity is not None:
-            found = self._entity(doc)
-            if found is not MISSING and found is not None and found != "":
-                entity_type = str(found)
-        values: list[Any] = []
-        for name, path, get, coerce, required in self._columns:
-            value = get(doc)
-            if value is MISSING or value is None:
-                if required:
-                    what = "missing" if value is MISSING else "null"
-                    raise ExtractionError(f"required column '{name}' is {what} (path {path})")
-                values.append(None)
-                continue
-            try:
-                values.append(coerce(value))
-            except CoercionError as exc:
-                raise ExtractionError(f"column '{name}' (path {path}): {exc}") from None
-        for key in self._consumed:
-            doc.pop(key, None)
-        return Draft(source_id, entity_type, tuple(values), doc)
+        return self._extract(doc)
 
-    def _source_id(self, doc: dict[str, Any]) -> str:
-        parts = []
-        for path, get in self._ids:
-            value = get(doc)
-            if value is MISSING or value is None or value == "":
-                raise ExtractionError(f"missing id at path '{path}'")
-            if isinstance(value, (dict | list, bool)):
-                raise ExtractionError(f"id at path '{path}' must be a string or number")
-            parts.append(value if type(value) is str else str(value))
-        return parts[0] if len(parts) == 1 else "|".join(parts)
+
+def _transform_failed(name: str, exc: Exception) -> ExtractionError:
+    return ExtractionError(f"extractor '{name}' failed: {exc!r}")
+
+
+_RUNTIME: dict[str, Any] = {
+    "_M": MISSING,
+    "_Draft": Draft,
+    "_str": str,
+    "_dict": dict,
+    "_list": list,
+    "_len": len,
+    "_type": type,
+    "ExtractionError": ExtractionError,
+    "CoercionError": CoercionError,
+    "_transform_failed": _transform_failed,
+}
+
+
+def _fetch(var: str, path: tuple[str, ...]) -> list[str]:
+    """Code that leaves the value at `path` of `doc` (or _M) in `var`."""
+    out = [f"    {var} = doc.get({path[0]!r}, _M)"]
+    for segment in path[1:]:
+        out.append(f"    if _type({var}) is _dict: {var} = {var}.get({segment!r}, _M)")
+        try:
+            index = int(segment)
+        except ValueError:
+            out.append(f"    else: {var} = _M")
+            continue
+        bound = f"{index} < _len({var})" if index >= 0 else f"_len({var}) >= {-index}"
+        out.append(f"    elif _type({var}) is _list: {var} = {var}[{index}] if {bound} else _M")
+        out.append(f"    else: {var} = _M")
+    return out
+
+
+def _generate(source: DataSource, convention: Convention, python: PythonExtractor | None) -> str:
+    code = ["def extract(doc):"]
+    if python is not None:
+        code += [
+            "    try:",
+            "        doc = _transform(doc)",
+            "    except Exception as exc:",
+            "        raise _transform_failed(_python_name, exc) from None",
+        ]
+    code += [
+        "    if _type(doc) is not _dict:",
+        "        raise ExtractionError(f'expected a JSON object, got {_type(doc).__name__}')",
+    ]
+    for k, path in enumerate(source.id_paths):
+        dotted = ".".join(path)
+        var = f"i{k}"
+        code += _fetch(var, path)
+        missing = f"missing id at path {dotted!r}"
+        not_scalar = f"id at path {dotted!r} must be a string or number"
+        code += [
+            f"    if {var} is _M or {var} is None or {var} == '':",
+            f"        raise ExtractionError({missing!r})",
+            f"    if _type({var}) is not _str:",
+            f"        if isinstance({var}, (_dict, _list, bool)):",
+            f"            raise ExtractionError({not_scalar!r})",
+            f"        {var} = _str({var})",
+        ]
+    ids = [f"i{k}" for k in range(len(source.id_paths))]
+    source_id = ids[0] if len(ids) == 1 else " + '|' + ".join(ids)
+    code.append(f"    sid = {source_id}")
+    if source.entity_type_path is not None:
+        code += _fetch("ent", source.entity_type_path)
+        code += [
+            f"    ent = {convention.name!r} if ent is _M or ent is None or ent == '' else _str(ent)"
+        ]
+    else:
+        code.append(f"    ent = {convention.name!r}")
+    for n, col in enumerate(convention.columns):
+        var = f"c{n}"
+        code += _fetch(var, col.path)
+        where = f"(path {col.dotted_path})"
+        if col.required:
+            missing = f"required column {col.name!r} is missing {where}"
+            null = f"required column {col.name!r} is null {where}"
+            code += [
+                f"    if {var} is _M:",
+                f"        raise ExtractionError({missing!r})",
+                f"    if {var} is None:",
+                f"        raise ExtractionError({null!r})",
+            ]
+        else:
+            code += [f"    if {var} is _M: {var} = None"]
+        fast = "_type({var}) is not _str and " if col.type is ColumnType.TEXT else ""
+        prefix = f"column {col.name!r} {where}: "
+        code += [
+            f"    if {fast.format(var=var)}{var} is not None:",
+            "        try:",
+            f"            {var} = _co{n}({var})",
+            "        except CoercionError as exc:",
+            f"            raise ExtractionError({prefix!r} + _str(exc)) from None",
+        ]
+    for key in dict.fromkeys(c.path[0] for c in convention.columns if len(c.path) == 1):
+        code.append(f"    doc.pop({key!r}, None)")
+    columns = "".join(f"c{n}, " for n in range(len(convention.columns)))
+    code.append(f"    return _Draft(sid, ent, ({columns}), doc)")
+    return "\n".join(code) + "\n"
 
 
 def extractor_version(

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import orjson
 
 from ingestry.domain.errors import ExtractionError
-from ingestry.domain.records import record_srn
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
@@ -106,7 +105,6 @@ def prepare_batch(
         content = _blake2b(orjson.dumps(columns) + b"\x1e" + metadata, digest_size=16).digest()
         record_rows.append(
             RecordRow(
-                record_srn(convention, provenance.type, source_id),
                 provenance.type,
                 source_id,
                 (source_head + orjson.dumps(source_id) + source_tail).decode(),

@@ -41,7 +41,8 @@ class QuarantineRow(NamedTuple):
 
 
 class RecordRow(NamedTuple):
-    srn: str
+    """A record to upsert; its identity is (convention, source_type, source_id)."""
+
     source_type: str
     source_id: str
     source: str

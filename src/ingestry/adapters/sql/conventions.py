@@ -1,7 +1,9 @@
 """Record tables, one per convention, created and evolved from the config.
 
-`records_<convention>` holds the envelope (srn, provenance, metadata, version, …) and
-the declared columns with their real SQL types; columns marked `index` get an index.
+`records_<convention>` holds the envelope (provenance, metadata, version, …) and the
+declared columns with their real SQL types; columns marked `index` get an index. The
+identity `UNIQUE (source_type, source_id)` is also how a record is found by srn, which
+spells the identity out (see `domain.records.record_srn`), so no srn column or index.
 A new column is added in place (existing rows get it on replay); the catalog table
 `convention_columns` remembers what each table was built from.
 """
@@ -13,12 +15,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.schema import SchemaItem
 
-from ingestry.adapters.sql.schema import Json, Timestamp, convention_columns
+from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
 from ingestry.adapters.sql.types import SQL_TYPES
 from ingestry.domain.conventions import Convention
 
 ENVELOPE = (
-    "srn",
+    "id",
     "source_type",
     "source_id",
     "source",
@@ -41,7 +43,7 @@ def record_table(convention: Convention, metadata: sa.MetaData | None = None) ->
     """The SQLAlchemy table of a convention's records."""
     name = table_name(convention.name)
     columns: list[SchemaItem] = [
-        sa.Column("srn", sa.Text, primary_key=True),
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
         sa.Column("source_type", sa.Text, nullable=False),
         sa.Column("source_id", sa.Text, nullable=False),
         sa.Column("source", Json, nullable=False),

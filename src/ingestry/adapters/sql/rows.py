@@ -13,12 +13,12 @@ from ingestry.adapters.sql.conventions import table_name
 from ingestry.domain.conventions import Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import source_from_dict
-from ingestry.domain.records import Record
+from ingestry.domain.records import Record, record_srn
 from ingestry.extract.coerce import parse_column_value
 from ingestry.extract.jsonio import loads
 
 RECORD_ENVELOPE = (
-    "srn, source, data_source, metadata, version, extractor_version, raw_sha256,"
+    "source, data_source, metadata, version, extractor_version, raw_sha256,"
     " published_at, updated_at"
 )
 RAW_COLUMNS = (
@@ -46,17 +46,16 @@ def _hex(value: Any) -> str | None:
 
 
 def record_from_row(convention: Convention, row: tuple[Any, ...]) -> Record:
-    srn, source, data_source, metadata, version, extractor_version, raw_sha, published, updated = (
-        row[:9]
-    )
+    source, data_source, metadata, version, extractor_version, raw_sha, published, updated = row[:8]
     columns = {
         c.name: parse_column_value(c.type, value)
-        for c, value in zip(convention.columns, row[9:], strict=True)
+        for c, value in zip(convention.columns, row[8:], strict=True)
     }
+    provenance = source_from_dict(as_json(source))
     return Record(
-        srn=srn,
+        srn=record_srn(convention.name, provenance.type, provenance.id),
         convention=convention.name,
-        source=source_from_dict(as_json(source)),
+        source=provenance,
         metadata=as_json(metadata),
         columns=columns,
         version=version,

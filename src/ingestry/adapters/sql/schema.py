@@ -34,8 +34,9 @@ raw_payloads = sa.Table(
     sa.Column("line", sa.Integer),
     sa.Column("origin", sa.Text),
     sa.Column("synthesized", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.UniqueConstraint("source", "sha256", name="uq_raw_payloads_source_sha256"),
-    sa.Index("ix_raw_payloads_source_source_id", "source", "source_id"),
+    # Dedupe key: identical bytes for the same source id. Led by the id, not the hash, so
+    # inserts land near each other for ordered ids instead of on random index pages.
+    sa.UniqueConstraint("source", "source_id", "sha256", name="uq_raw_payloads_identity"),
     sa.Index("ix_raw_payloads_source_received_at", "source", "received_at"),
 )
 

@@ -10,6 +10,7 @@ import orjson
 
 from ingestry.adapters.sql.conventions import table_name
 from ingestry.domain.conventions import Convention
+from ingestry.domain.records import record_srn
 from ingestry.services.ports import (
     QuarantineRow,
     RawRow,
@@ -21,7 +22,7 @@ from ingestry.services.ports import (
 _INSERT_RAW = (
     "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
     " received_at, processed_at, extractor_version, error, line, origin)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, sha256) DO NOTHING"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, source_id, sha256) DO NOTHING"
 )
 _INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (?,?) ON CONFLICT DO NOTHING"
 _INSERT_QUARANTINE = (
@@ -34,13 +35,15 @@ _INSERT_QUARANTINE = (
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below.
 _LOOKUP_CHUNK = 900
 
+Identity = tuple[str, str]  # (source_type, source_id)
+
 
 class SQLiteSession:
     """Implements StorageSession on one sqlite3 connection inside BEGIN IMMEDIATE."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, statements: dict[str, RecordStatements]) -> None:
         self.conn = conn
-        self._statements: dict[str, tuple[str, str, str]] = {}
+        self._statements = statements
 
     def append_raw(self, rows: Sequence[RawRow], headers: Sequence[tuple[bytes, bytes]]) -> int:
         if headers:
@@ -58,70 +61,65 @@ class SQLiteSession:
     ) -> UpsertResult:
         if not rows:
             return UpsertResult(0, 0, 0, [])
-        insert_sql, update_sql, history_sql = self._sql(convention)
-        known = self._lookup(table_name(convention.name), {r.srn for r in rows})
+        sql = self._sql(convention)
+        known = self._lookup(sql, rows)
         inserts: list[tuple[Any, ...]] = []
         rounds: list[list[tuple[Any, ...]]] = [[]]
-        round_of: dict[str, int] = {}
+        round_of: dict[Identity, int] = {}
         changes: list[RecordChange] = []
         unchanged = 0
+        name = convention.name
         for row in rows:
-            state = known.get(row.srn)
+            key = (row.source_type, row.source_id)
+            state = known.get(key)
             if state is None:
-                known[row.srn] = (row.content_hash, 1)
-                inserts.append(
-                    (*row[:7], 1, row.extractor_version, row.raw_sha256, now, now, *row.columns)
-                )
-                changes.append(RecordChange(row.srn, 1))
+                known[key] = (row.content_hash, 1)
+                inserts.append((*row[:8], 1, now, now, *row.columns))
+                changes.append(RecordChange(record_srn(name, *key), 1))
             elif state[0] == row.content_hash:
                 unchanged += 1
             else:
                 version = state[1] + 1
-                known[row.srn] = (row.content_hash, version)
-                # an srn updated twice in one batch needs its own round (history, then update)
-                r = round_of.get(row.srn, -1) + 1
-                round_of[row.srn] = r
+                known[key] = (row.content_hash, version)
+                # an id updated twice in one batch needs its own round (history, then update)
+                r = round_of.get(key, -1) + 1
+                round_of[key] = r
                 if r == len(rounds):
                     rounds.append([])
-                rounds[r].append(
-                    (
-                        row.source,
-                        row.data_source,
-                        row.metadata,
-                        row.content_hash,
-                        version,
-                        row.extractor_version,
-                        row.raw_sha256,
-                        now,
-                        *row.columns,
-                        row.srn,
-                    )
-                )
-                changes.append(RecordChange(row.srn, version))
+                rounds[r].append((*row[2:8], version, now, *row.columns, *key))
+                changes.append(RecordChange(record_srn(name, *key), version))
         if inserts:
-            self.conn.executemany(insert_sql, inserts)
+            self.conn.executemany(sql.insert, inserts)
         for updates in rounds:
             if updates:
-                self.conn.executemany(history_sql, [(now, u[-1]) for u in updates])
-                self.conn.executemany(update_sql, updates)
-        updated = len(changes) - len(inserts)
-        return UpsertResult(len(inserts), updated, unchanged, changes)
+                history = [(record_srn(name, u[-2], u[-1]), now, u[-2], u[-1]) for u in updates]
+                self.conn.executemany(sql.history, history)
+                self.conn.executemany(sql.update, updates)
+        return UpsertResult(len(inserts), len(changes) - len(inserts), unchanged, changes)
 
-    def _lookup(self, table: str, srns: set[str]) -> dict[str, tuple[bytes, int]]:
-        found: dict[str, tuple[bytes, int]] = {}
-        keys = list(srns)
-        for i in range(0, len(keys), _LOOKUP_CHUNK):
-            chunk = keys[i : i + _LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            sql = f'SELECT srn, content_hash, version FROM "{table}" WHERE srn IN ({marks})'
-            for srn, content_hash, version in self.conn.execute(sql, chunk):
-                found[srn] = (content_hash, version)
+    def _lookup(
+        self, sql: RecordStatements, rows: Sequence[RecordRow]
+    ) -> dict[Identity, tuple[bytes, int]]:
+        """Content hash and version of the rows' records that exist, by identity key."""
+        wanted: dict[str, set[str]] = {}
+        for row in rows:
+            wanted.setdefault(row.source_type, set()).add(row.source_id)
+        found: dict[Identity, tuple[bytes, int]] = {}
+        for source_type, ids in wanted.items():
+            keys = list(ids)
+            for i in range(0, len(keys), _LOOKUP_CHUNK):
+                chunk = keys[i : i + _LOOKUP_CHUNK]
+                query = sql.lookup.replace("?*", ",".join("?" * len(chunk)))
+                for source_id, content_hash, version in self.conn.execute(
+                    query, (source_type, *chunk)
+                ):
+                    found[(source_type, source_id)] = (content_hash, version)
         return found
 
-    def _sql(self, convention: Convention) -> tuple[str, str, str]:
+    def _sql(self, convention: Convention) -> RecordStatements:
         cached = self._statements.get(convention.name)
-        if cached is None:
-            cached = record_statements(convention)
+        if cached is None or cached.columns != convention.column_names:
+            cached = RecordStatements.of(convention)
             self._statements[convention.name] = cached
         return cached
 
@@ -139,33 +137,48 @@ class SQLiteSession:
         )
 
 
-def record_statements(convention: Convention) -> tuple[str, str, str]:
-    """INSERT, UPDATE and copy-to-history statements of a convention's record table."""
-    table = f'"{table_name(convention.name)}"'
-    cols = [f'"{c}"' for c in convention.column_names]
-    envelope = (
-        "srn, source_type, source_id, source, data_source, metadata, content_hash, version,"
-        " extractor_version, raw_sha256, published_at, updated_at"
-    )
-    names = ", ".join([envelope, *cols])
-    marks = ",".join("?" * (12 + len(cols)))
-    insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
-    sets = ", ".join(
-        [
-            "source = ?, data_source = ?, metadata = ?, content_hash = ?, version = ?,"
-            " extractor_version = ?, raw_sha256 = ?, updated_at = ?",
-            *(f"{c} = ?" for c in cols),
-        ]
-    )
-    update = f"UPDATE {table} SET {sets} WHERE srn = ?"
-    pairs = ", ".join(f"'{c}', {q}" for c, q in zip(convention.column_names, cols, strict=True))
-    history = (
-        "INSERT INTO record_versions (srn, version, convention, source, data_source, metadata,"
-        " columns, content_hash, extractor_version, raw_sha256, published_at, version_at,"
-        " superseded_at)"
-        f" SELECT srn, version, '{convention.name}', source, data_source, metadata,"
-        f" json_object({pairs}), content_hash, extractor_version, raw_sha256, published_at,"
-        " updated_at, ?"
-        f" FROM {table} WHERE srn = ?"
-    )
-    return insert, update, history
+class RecordStatements:
+    """The SQL of one convention's record table, built once per convention."""
+
+    def __init__(
+        self, columns: tuple[str, ...], insert: str, update: str, history: str, lookup: str
+    ) -> None:
+        self.columns = columns
+        self.insert = insert
+        self.update = update
+        self.history = history
+        self.lookup = lookup
+
+    @classmethod
+    def of(cls, convention: Convention) -> RecordStatements:
+        table = f'"{table_name(convention.name)}"'
+        cols = [f'"{c}"' for c in convention.column_names]
+        envelope = (
+            "source_type, source_id, source, data_source, metadata, content_hash,"
+            " extractor_version, raw_sha256, version, published_at, updated_at"
+        )
+        names = ", ".join([envelope, *cols])
+        marks = ",".join("?" * (11 + len(cols)))
+        insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        sets = ", ".join(
+            [
+                "source = ?, data_source = ?, metadata = ?, content_hash = ?,"
+                " extractor_version = ?, raw_sha256 = ?, version = ?, updated_at = ?",
+                *(f"{c} = ?" for c in cols),
+            ]
+        )
+        update = f"UPDATE {table} SET {sets} WHERE source_type = ? AND source_id = ?"
+        pairs = ", ".join(f"'{c}', {q}" for c, q in zip(convention.column_names, cols, strict=True))
+        history = (
+            "INSERT INTO record_versions (srn, version, convention, source, data_source,"
+            " metadata, columns, content_hash, extractor_version, raw_sha256, published_at,"
+            f" version_at, superseded_at) SELECT ?, version, '{convention.name}', source,"
+            f" data_source, metadata, json_object({pairs}), content_hash, extractor_version,"
+            f" raw_sha256, published_at, updated_at, ? FROM {table}"
+            " WHERE source_type = ? AND source_id = ?"
+        )
+        lookup = (
+            f"SELECT source_id, content_hash, version FROM {table}"
+            " WHERE source_type = ? AND source_id IN (?*)"
+        )
+        return cls(convention.column_names, insert, update, history, lookup)

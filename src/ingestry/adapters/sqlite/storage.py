@@ -20,11 +20,11 @@ from ingestry.adapters.sql.rows import (
     record_from_row,
     select_records,
 )
-from ingestry.adapters.sqlite.session import SQLiteSession
+from ingestry.adapters.sqlite.session import RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
-from ingestry.domain.records import Record
+from ingestry.domain.records import Record, parse_srn
 from ingestry.migrations import HEAD
 
 #: How long a writer waits for another process's transaction before giving up.
@@ -51,6 +51,7 @@ class SQLiteStorage:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         _configure(self._conn)
         self._engine: sa.Engine | None = None
+        self._statements: dict[str, RecordStatements] = {}
 
     @property
     def engine(self) -> sa.Engine:
@@ -137,7 +138,7 @@ class SQLiteStorage:
         except sqlite3.OperationalError as exc:
             raise StorageError(f"cannot start a write transaction on {self.path}: {exc}") from exc
         try:
-            yield SQLiteSession(conn)
+            yield SQLiteSession(conn, self._statements)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -146,18 +147,23 @@ class SQLiteStorage:
     # --- reads ----------------------------------------------------------------------
 
     def get_record(self, convention: Convention, srn: str) -> Record | None:
-        sql = select_records(convention, "WHERE srn = ?")
-        row = self._conn.execute(sql, (srn,)).fetchone()
+        _, source_type, source_id = parse_srn(srn)
+        sql = select_records(convention, "WHERE source_type = ? AND source_id = ?")
+        row = self._conn.execute(sql, (source_type, source_id)).fetchone()
         return record_from_row(convention, row) if row else None
 
     def list_records(
         self, convention: Convention, limit: int | None, after: str | None = None
     ) -> Iterator[Record]:
-        where = "WHERE srn > ?" if after else ""
-        sql = select_records(convention, f"{where} ORDER BY srn LIMIT ?")
-        params: tuple[object, ...] = (
-            (after, -1 if limit is None else limit) if after else (-1 if limit is None else limit,)
-        )
+        """Records in identity order (source_type, source_id): keyset pagination."""
+        params: list[object] = []
+        where = ""
+        if after:
+            _, source_type, source_id = parse_srn(after)
+            where = "WHERE (source_type, source_id) > (?, ?)"
+            params += [source_type, source_id]
+        sql = select_records(convention, f"{where} ORDER BY source_type, source_id LIMIT ?")
+        params.append(-1 if limit is None else limit)
         for row in self._conn.execute(sql, params):
             yield record_from_row(convention, row)
 

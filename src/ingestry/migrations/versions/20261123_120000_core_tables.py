@@ -37,9 +37,8 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer),
         sa.Column("origin", sa.Text),
         sa.Column("synthesized", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.UniqueConstraint("source", "sha256", name="uq_raw_payloads_source_sha256"),
+        sa.UniqueConstraint("source", "source_id", "sha256", name="uq_raw_payloads_identity"),
     )
-    op.create_index("ix_raw_payloads_source_source_id", "raw_payloads", ["source", "source_id"])
     op.create_index("ix_raw_payloads_source_received_at", "raw_payloads", ["source", "received_at"])
     op.create_table(
         "raw_headers",
@@ -106,5 +105,4 @@ def downgrade() -> None:
     op.drop_table("quarantine")
     op.drop_table("raw_headers")
     op.drop_index("ix_raw_payloads_source_received_at", table_name="raw_payloads")
-    op.drop_index("ix_raw_payloads_source_source_id", table_name="raw_payloads")
     op.drop_table("raw_payloads")
