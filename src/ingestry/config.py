@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingestry.domain.conventions import (
     IDENTIFIER,
@@ -53,16 +53,6 @@ class HookModel(_Model):
 class ConventionModel(_Model):
     columns: dict[str, ColumnModel] = Field(default_factory=dict)
     hooks: list[HookModel] = Field(default_factory=list)
-
-    @field_validator("columns")
-    @classmethod
-    def _column_names(cls, value: dict[str, ColumnModel]) -> dict[str, ColumnModel]:
-        for name in value:
-            if not IDENTIFIER.match(name):
-                raise ValueError(f"column name '{name}' must match {IDENTIFIER.pattern}")
-            if name in RESERVED_COLUMNS:
-                raise ValueError(f"column name '{name}' is reserved for the record envelope")
-        return value
 
 
 class SourceModel(_Model):
@@ -142,9 +132,24 @@ def load_settings(
     return parse_settings(text, file, env)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_settings(text: str, file: Path, env: Mapping[str, str]) -> Settings:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -224,6 +229,11 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             raise fail(("conventions", name), f"convention name must match {IDENTIFIER.pattern}")
         columns = []
         for col_name, col in conv.columns.items():
+            col_loc = ("conventions", name, "columns", col_name)
+            if not IDENTIFIER.match(col_name):
+                raise fail(col_loc, f"column name '{col_name}' must match {IDENTIFIER.pattern}")
+            if col_name in RESERVED_COLUMNS:
+                raise fail(col_loc, f"column name '{col_name}' is reserved for the record envelope")
             try:
                 path = split_path(col.path or col_name)
             except ValueError as exc:

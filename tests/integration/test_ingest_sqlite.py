@@ -53,7 +53,9 @@ def test_second_ingest_is_all_duplicates_and_writes_nothing(store: Store, projec
     store.ingest_files("customer_orders", [project / ORDERS])
     with db(project) as conn:
         before = conn.execute("SELECT count(*), total_changes() FROM raw_payloads").fetchone()
-        versions = conn.execute("SELECT source_id, version, updated_at FROM records_order").fetchall()
+        versions = conn.execute(
+            "SELECT source_id, version, updated_at FROM records_order"
+        ).fetchall()
     again = store.ingest_files("customer_orders", [project / ORDERS])
     assert again.raw_stored == 0
     assert again.raw_duplicates == again.received == 46
@@ -182,7 +184,10 @@ def test_csv_source_coerces_cells(store: Store, project: Path) -> None:
 
 def test_json_array_file(store: Store, project: Path) -> None:
     path = project / "upload.json"
-    body = b'[\n  {"id": "J-1", "created_at": "2026-01-01T00:00:00Z", "note": "a,]}"},\n  {"id": "J-2", "created_at": "2026-01-02"}\n]\n'
+    body = (
+        b'[\n  {"id": "J-1", "created_at": "2026-01-01T00:00:00Z", "note": "a,]}"},\n'
+        b'  {"id": "J-2", "created_at": "2026-01-02"}\n]\n'
+    )
     path.write_bytes(body)
     summary = store.ingest_files("orders_json", [path])
     assert summary.records_created == 2

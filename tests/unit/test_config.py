@@ -232,11 +232,6 @@ def test_reserved_column_name(name: str) -> None:
     assert re.search(r"\(line \d+\)", message)
 
 
-@pytest.mark.xfail(
-    reason="BUG: reserved/invalid column name errors point at 'columns' (its line), "
-    "not at the offending column key",
-    strict=True,
-)
 def test_reserved_column_error_names_the_column_key_and_its_line() -> None:
     text = VALID.replace("      total:", "      version:")
     message = _error(text)
@@ -325,3 +320,10 @@ def test_several_problems_are_all_reported() -> None:
     message = _error(text)
     assert "sources.customer_orders.strategy" in message
     assert "sources.listings.format" in message
+
+
+def test_duplicate_key_is_an_error_with_its_line() -> None:
+    text = VALID.replace("sources:\n", "sources:\n  dup: 1\n  dup: 2\n", 1)
+    message = _error(text)
+    assert "duplicate key 'dup'" in message
+    assert f"line {text.splitlines().index('  dup: 2') + 1}" in message

@@ -117,9 +117,5 @@ def test_split_path_keeps_indexes_as_strings() -> None:
     assert split_path("line_items.0.sku") == ("line_items", "0", "sku")
 
 
-@pytest.mark.xfail(
-    reason="BUG: numeric segments are parsed with int(), so '1_0' indexes element 10",
-    strict=True,
-)
 def test_underscored_segment_is_not_a_list_index() -> None:
     assert compile_getter(("a", "1_0"))({"a": list(range(20))}) is MISSING

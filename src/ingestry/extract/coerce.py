@@ -9,6 +9,7 @@ JSON and geometry canonical JSON text: the same representation on every backend.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,9 @@ Coercer = Callable[[Any], Any]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+# ASCII only: Python's int()/float() also take "1_000" and other scripts' digits.
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z", re.ASCII)
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z", re.ASCII)
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
 #: Numbers above this are taken as epoch milliseconds (in seconds it is the year 5138).
@@ -38,7 +42,11 @@ def _kind(value: Any) -> str:
         return "an array"
     if isinstance(value, bool):
         return "a boolean"
-    return repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        return "a very large number"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def to_text(value: Any) -> str:
@@ -60,16 +68,16 @@ def to_integer(value: Any) -> int:
         result = int(value)
     elif kind is str:
         text = value.strip()
-        try:
+        if _INTEGER.match(text):
             result = int(text)
-        except ValueError:
-            try:
-                number = float(text)
-            except ValueError:
-                raise CoercionError(f"expected integer, got {_kind(value)}") from None
-            if not number.is_integer():
-                raise CoercionError(f"expected integer, got {_kind(value)}") from None
+        elif _NUMBER.match(text):
+            # "3.0" or "1e3": exact through Decimal, never through float
+            number = Decimal(text)
+            if number != number.to_integral_value() or abs(number.adjusted()) > 30:
+                raise CoercionError(f"expected integer, got {_kind(value)}")
             result = int(number)
+        else:
+            raise CoercionError(f"expected integer, got {_kind(value)}")
     else:
         raise CoercionError(f"expected integer, got {_kind(value)}")
     if not INT64_MIN <= result <= INT64_MAX:
@@ -79,15 +87,15 @@ def to_integer(value: Any) -> int:
 
 def to_float(value: Any) -> float:
     kind = type(value)
-    if kind is float or kind is int:
-        result = float(value)
-    elif kind is str:
-        try:
+    try:
+        if kind is float or kind is int:
+            result = float(value)
+        elif kind is str and _NUMBER.match(value.strip()):
             result = float(value.strip())
-        except ValueError:
-            raise CoercionError(f"expected float, got {_kind(value)}") from None
-    else:
-        raise CoercionError(f"expected float, got {_kind(value)}")
+        else:
+            raise CoercionError(f"expected float, got {_kind(value)}")
+    except OverflowError:
+        raise CoercionError(f"number {_kind(value)} is too large for a float") from None
     if not math.isfinite(result):
         raise CoercionError(f"float {value!r} is not finite")
     return result
@@ -102,13 +110,13 @@ def to_decimal(value: Any) -> str:
             raise CoercionError(f"decimal {value!r} is not finite")
         return repr(value)
     if kind is str:
+        text = value.strip()
+        if not _NUMBER.match(text):
+            raise CoercionError(f"expected decimal, got {_kind(value)}")
         try:
-            number = Decimal(value.strip())
+            return str(Decimal(text))
         except InvalidOperation:
             raise CoercionError(f"expected decimal, got {_kind(value)}") from None
-        if not number.is_finite():
-            raise CoercionError(f"decimal {value!r} is not finite")
-        return str(number)
     raise CoercionError(f"expected decimal, got {_kind(value)}")
 
 
@@ -136,15 +144,18 @@ def to_timestamp(value: Any) -> str:
             raise CoercionError(f"expected ISO 8601 timestamp, got {_kind(value)}") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-    elif (kind is int or kind is float) and math.isfinite(value):
-        seconds = value / 1000 if abs(value) > _EPOCH_MS_THRESHOLD else value
+    elif kind is int or (kind is float and math.isfinite(value)):
         try:
+            seconds = value / 1000 if abs(value) > _EPOCH_MS_THRESHOLD else value
             moment = datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError):
-            raise CoercionError(f"epoch {value!r} is out of range") from None
+            raise CoercionError(f"epoch {_kind(value)} is out of range") from None
     else:
         raise CoercionError(f"expected timestamp, got {_kind(value)}")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    try:
+        return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    except (OverflowError, ValueError):
+        raise CoercionError(f"timestamp {_kind(value)} is out of range in UTC") from None
 
 
 def to_date(value: Any) -> str:

@@ -17,7 +17,7 @@ from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.coerce import CoercionError, coercer_for
 from ingestry.extract.jsonio import JSONError, loads
-from ingestry.extract.paths import MISSING
+from ingestry.extract.paths import MISSING, as_index
 from ingestry.extract.registry import PythonExtractor
 
 
@@ -94,9 +94,8 @@ def _fetch(var: str, path: tuple[str, ...]) -> list[str]:
     out = [f"    {var} = doc.get({path[0]!r}, _M)"]
     for segment in path[1:]:
         out.append(f"    if _type({var}) is _dict: {var} = {var}.get({segment!r}, _M)")
-        try:
-            index = int(segment)
-        except ValueError:
+        index = as_index(segment)
+        if index is None:
             out.append(f"    else: {var} = _M")
             continue
         bound = f"{index} < _len({var})" if index >= 0 else f"_len({var}) >= {-index}"

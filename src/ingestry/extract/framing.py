@@ -7,7 +7,6 @@ reading stays in the adapters and memory stays flat whatever the file size.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
@@ -33,7 +32,12 @@ def jsonl_frames(lines: Iterable[bytes]) -> Iterator[Frame]:
 
 
 class CSVFrames:
-    """CSV rows as frames; the header's exact bytes are kept in `header`."""
+    """CSV rows as frames; the header's exact bytes are kept in `header`.
+
+    Quoting is parsed strictly: a malformed row (a stray quote, an unterminated quoted
+    field, bytes that are not UTF-8, the wrong number of fields) becomes a frame with
+    an `error` and its exact bytes, so it is quarantined rather than guessed at.
+    """
 
     def __init__(self, lines: Iterable[bytes]) -> None:
         self.header: bytes | None = None
@@ -42,47 +46,69 @@ class CSVFrames:
 
     def __iter__(self) -> Iterator[Frame]:
         consumed: list[bytes] = []
+        undecodable: list[int] = []
 
         def text_lines() -> Iterator[str]:
             for raw in self._lines:
                 self._number += 1
                 consumed.append(raw)
-                yield raw.decode("utf-8-sig" if self._number == 1 else "utf-8", "replace")
+                try:
+                    yield raw.decode("utf-8-sig" if self._number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    undecodable.append(exc.start)
+                    yield raw.decode("utf-8", "replace")
 
-        reader = csv.reader(text_lines())
+        reader = csv.reader(text_lines(), strict=True)
         names: list[str] | None = None
-        for cells in reader:
+        while True:
+            error = None
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                cells = []
+                error = f"malformed CSV: {exc}"
             chunk = b"".join(consumed)
             start = self._number - len(consumed) + 1
             consumed.clear()
-            if names is None:
+            if undecodable:
+                error = f"not valid UTF-8 (byte {undecodable[0]} of a line)"
+                undecodable.clear()
+            if names is None and error is None:
                 names = [c.strip() for c in cells]
                 self.header = _strip_eol(chunk)
                 continue
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
             payload = _strip_eol(chunk)
-            if len(cells) != len(names):
-                yield Frame(
-                    start, payload, None, f"row has {len(cells)} fields, header has {len(names)}"
-                )
+            if error is None and (not cells or (len(cells) == 1 and not cells[0].strip())):
                 continue
-            yield Frame(
-                start,
-                payload,
-                {k: (v if v != "" else None) for k, v in zip(names, cells, strict=True)},
-            )
+            if error is None and names is not None and len(cells) != len(names):
+                error = f"row has {len(cells)} fields, header has {len(names)}"
+            if error is not None or names is None:
+                yield Frame(start, payload, None, error or "no CSV header")
+                continue
+            yield Frame(start, payload, _row(names, cells))
+
+
+def _row(names: list[str], cells: list[str]) -> dict[str, str | None]:
+    return {k: (v if v != "" else None) for k, v in zip(names, cells, strict=True)}
 
 
 def csv_row_from_bytes(header: bytes, payload: bytes) -> dict[str, str | None]:
-    """Re-read one stored CSV row with its header (replay of raw CSV payloads)."""
-    rows = list(
-        csv.reader(io.StringIO(header.decode("utf-8-sig") + "\n" + payload.decode("utf-8")))
-    )
-    names, cells = rows[0], rows[1] if len(rows) > 1 else []
-    if len(cells) != len(names):
-        raise ValueError(f"row has {len(cells)} fields, header has {len(names)}")
-    return {k.strip(): (v if v != "" else None) for k, v in zip(names, cells, strict=True)}
+    """Re-read one stored CSV row with its header (replay of raw CSV payloads).
+
+    Raises ValueError with the same reasons ingest gives, so replay and ingest agree.
+    """
+    names = len(next(csv.reader([header.decode("utf-8-sig", "replace")]), []))
+    frames = list(CSVFrames([header + b"\n", payload + b"\n"]))
+    if not frames:
+        raise ValueError(f"row has 0 fields, header has {names}")
+    if len(frames) != 1:
+        raise ValueError("not one CSV row")
+    frame = frames[0]
+    if frame.error is not None or frame.row is None:
+        raise ValueError(frame.error or "not a CSV row")
+    return frame.row
 
 
 def _strip_eol(chunk: bytes) -> bytes:
@@ -97,6 +123,7 @@ def _strip_eol(chunk: bytes) -> bytes:
 
 _SPECIAL = re.compile(rb'["\\\[\]{},:\n]')
 _WS = b" \t\r\n"
+_BOM = b"\xef\xbb\xbf"
 
 
 class JSONFrameError(ValueError):
@@ -136,10 +163,19 @@ class _ArrayScanner:
         self.last_string = b""
         self.elem_from = 0  # index just after the last '[' or ',' of the split array
         self.elem_line = 1
+        self.finished = False  # the top-level value has closed
+        self.end = 0  # where it closed, in buf
 
     def feed(self, chunk: bytes) -> Iterator[Frame]:
+        if self.finished:
+            self._expect_nothing_more(chunk)
+            return
         self.buf += chunk
         if not self.root:
+            if len(self.buf) < len(_BOM) and _BOM.startswith(self.buf):
+                return  # maybe a BOM split across chunks
+            if self.buf.startswith(_BOM):
+                del self.buf[: len(_BOM)]
             head = bytes(self.buf).lstrip(_WS)
             if not head:
                 return
@@ -151,11 +187,13 @@ class _ArrayScanner:
 
     def close(self) -> Iterator[Frame]:
         if not self.root:
+            if bytes(self.buf).strip(_WS):
+                raise JSONFrameError("expected a JSON array or object")
             return
         if self.in_string or self.depth != 0:
             raise JSONFrameError(f"unexpected end of JSON document at line {self.line}")
         if self.root == b"{" and self.target is None and not self.done:
-            body = bytes(self.buf).strip(_WS)
+            body = bytes(self.buf[: self.end]).strip(_WS)
             yield Frame(1 + _leading_newlines(self.buf), body)
 
     def _compact(self) -> None:
@@ -169,6 +207,7 @@ class _ArrayScanner:
             self.pos -= keep
             self.elem_from -= keep
             self.string_start -= keep
+            self.end -= keep
 
     def _scan(self) -> Iterator[Frame]:
         buf = self.buf
@@ -210,11 +249,21 @@ class _ArrayScanner:
                     self.target = None
                     self.done = True
                 self.depth -= 1
-                if self.depth < 0:
-                    raise JSONFrameError(f"unbalanced JSON at line {self.line}")
+                if self.depth == 0:
+                    self.finished = True
+                    self.end = at + 1
+                    self._expect_nothing_more(bytes(buf[at + 1 :]))
+                    return
             elif ch == 0x2C and self.target is not None and self.depth == self.target:
                 yield from self._end_element(at)
                 self._start_element(at + 1)
+
+    def _expect_nothing_more(self, rest: bytes) -> None:
+        if rest.strip(_WS):
+            raise JSONFrameError(
+                f"unexpected content after the JSON document at line {self.line}"
+                " (one JSON document per file; use jsonl for a stream of documents)"
+            )
 
     def _opens_split_array(self) -> bool:
         if self.done or self.target is not None:

@@ -2,21 +2,24 @@
 
 orjson is the fast path, but it turns integers beyond 64 bits into floats silently;
 a payload with a long digit run is parsed with the standard library instead, so a
-30-digit id survives exactly.
+30-digit id survives exactly. The slow path is held to what orjson accepts (no NaN or
+Infinity, no overflowing floats, no lone surrogates, no BOM), so a payload is accepted
+or refused the same way whichever parser reads it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
 
+_DUMP_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 # Integers of 19+ digits may not fit 64 bits. Mapping every digit to "0" and searching
 # for a run is ~10x faster than a regex scan on the hot path.
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_RUN = b"0" * 19
-_DUMP_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 class JSONError(ValueError):
@@ -28,17 +31,42 @@ def _reject_constant(name: str) -> Any:
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON exactly: big integers stay integers, NaN/Infinity are rejected."""
-    raw = data.encode() if isinstance(data, str) else data
+    """Parse JSON exactly: big integers stay integers; NaN, Infinity, overflowing
+    floats and lone surrogates are rejected."""
+    try:
+        raw = data.encode() if isinstance(data, str) else data
+    except UnicodeEncodeError as exc:
+        raise JSONError(f"invalid text: {exc.reason}") from None
     if _LONG_RUN not in raw.translate(_DIGITS_TO_ZERO):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise JSONError(str(exc)) from None
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # includes JSONDecodeError, UnicodeError
         raise JSONError(str(exc)) from None
+    _check(value)
+    return value
+
+
+def _check(value: Any) -> None:
+    """Refuse what orjson would refuse (the slow path is rare, so a walk is fine)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise JSONError("invalid JSON: lone surrogate in string") from None
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise JSONError("invalid JSON: number out of range")
 
 
 def dumps(obj: Any) -> bytes:
@@ -46,10 +74,21 @@ def dumps(obj: Any) -> bytes:
     try:
         return orjson.dumps(obj, option=_DUMP_OPTS)
     except TypeError:
-        # Integers beyond 64 bits (kept exact by `loads`) need the standard library.
+        # Integers beyond 64 bits (kept exact by `loads`) need the standard library;
+        # non-finite floats become null there as they do in orjson.
         return json.dumps(
-            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-        ).encode()
+            _finite(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        ).encode("utf-8")
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def dumps_str(obj: Any) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Final
+
+_INDEX = re.compile(r"-?[0-9]+\Z", re.ASCII)
 
 
 class _Missing:
@@ -31,7 +34,7 @@ def compile_getter(path: tuple[str, ...]) -> Getter:
             return doc.get(key, MISSING) if type(doc) is dict else MISSING
 
         return get_one
-    steps = tuple((seg, _as_index(seg)) for seg in path)
+    steps = tuple((seg, as_index(seg)) for seg in path)
 
     def get_path(doc: Any) -> Any:
         cur = doc
@@ -53,8 +56,6 @@ def compile_getter(path: tuple[str, ...]) -> Getter:
     return get_path
 
 
-def _as_index(segment: str) -> int | None:
-    try:
-        return int(segment)
-    except ValueError:
-        return None
+def as_index(segment: str) -> int | None:
+    """The list index a path segment names: ASCII digits with an optional minus."""
+    return int(segment) if _INDEX.match(segment) else None
