@@ -76,7 +76,10 @@ def prepare_batch(
             if framing_error is not None:
                 raise ExtractionError(framing_error)
             draft = extractor(row) if row is not None else extractor.parse(payload)
-        except ExtractionError as exc:
+            metadata = dumps(draft.metadata)
+        except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
+            if not isinstance(exc, ExtractionError):
+                exc = ExtractionError(f"metadata is not JSON-serializable: {exc}")
             reason = str(exc)
             out.quarantine.append(
                 QuarantineRow(name, sha, payload, line, origin, reason, received_at)
@@ -100,7 +103,6 @@ def prepare_batch(
                 )
             continue
         source_id = draft.source_id
-        metadata = dumps(draft.metadata)
         columns = draft.columns
         content = _blake2b(orjson.dumps(columns) + b"\x1e" + metadata, digest_size=16).digest()
         record_rows.append(
