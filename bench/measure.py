@@ -1,0 +1,102 @@
+"""Run one benchmark step as a child process and record its wall time, CPU and peak RSS.
+
+Every step runs in its own process so imports, interpreter start and memory are
+measured the way a user meets them, and one step's heap cannot inflate another's.
+`os.wait4` gives the rusage of exactly that child (RUSAGE_CHILDREN would report the
+largest child so far, hiding a smaller later one).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+class StepError(RuntimeError):
+    """A benchmark child exited non-zero or printed something that is not JSON."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One timed step; `inner_seconds` is the step's own timer (no start-up, no import)."""
+
+    key: str
+    label: str
+    records: int
+    wall_seconds: float
+    inner_seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        """Records per second of wall time: what a user waiting on the command sees."""
+        return self.records / self.wall_seconds if self.wall_seconds else 0.0
+
+    @property
+    def inner_rate(self) -> float:
+        """Records per second of the step's own timer, start-up excluded."""
+        return self.records / self.inner_seconds if self.inner_seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready view, rates included."""
+        return {
+            "label": self.label,
+            "records": self.records,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "inner_seconds": round(self.inner_seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
+            "records_per_second": round(self.rate, 1),
+            "inner_records_per_second": round(self.inner_rate, 1),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """What a finished child left behind."""
+
+    output: dict[str, Any]
+    wall_seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+
+
+def run_child(argv: list[str], workdir: Path, env: dict[str, str]) -> ChildRun:
+    """Run argv in workdir, wait for it with wait4, parse its stdout as one JSON object."""
+    out_path, err_path = workdir / "stdout.json", workdir / "stderr.txt"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = err_path.read_text(errors="replace")[-2000:]
+        raise StepError(f"{argv[:4]}… exited {proc.returncode}:\n{tail}")
+    return ChildRun(
+        output=parse_output(out_path),
+        wall_seconds=wall,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
+    )
+
+
+def parse_output(path: Path) -> dict[str, Any]:
+    """The child's stdout as a JSON object, or a StepError that shows what it printed."""
+    text = path.read_bytes()
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise StepError(f"not JSON: {text[:500]!r}") from error
+    if not isinstance(value, dict):
+        raise StepError(f"expected a JSON object, got: {text[:500]!r}")
+    return value
