@@ -25,6 +25,9 @@ INT64_MAX = 2**63 - 1
 # ASCII only: Python's int()/float() also take "1_000" and other scripts' digits.
 _INTEGER = re.compile(r"[+-]?[0-9]+\Z", re.ASCII)
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z", re.ASCII)
+_CANONICAL_UTC = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|\+00:00)\Z", re.ASCII
+)
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
 #: Numbers above this are taken as epoch milliseconds (in seconds it is the year 5138).
@@ -137,6 +140,16 @@ def to_boolean(value: Any) -> bool:
 
 def to_timestamp(value: Any) -> str:
     kind = type(value)
+    canonical = _CANONICAL_UTC.match(value) if kind is str else None
+    if canonical is not None:
+        # Already UTC with a 'Z' or +00:00: validate, then spell it out without the
+        # (slow) datetime.isoformat.
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise CoercionError(f"expected ISO 8601 timestamp, got {_kind(value)}") from None
+        fraction = canonical.group(1) or "."
+        return f"{value[:19]}{fraction:0<7}+00:00"
     if kind is str:
         try:
             moment = datetime.fromisoformat(value.strip())

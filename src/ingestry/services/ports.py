@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, Protocol
 
 from ingestry.domain.conventions import Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
-from ingestry.domain.records import Record
+from ingestry.domain.records import Record, record_srn
 
 
 class RawRow(NamedTuple):
@@ -55,10 +55,19 @@ class RecordRow(NamedTuple):
 
 
 class RecordChange(NamedTuple):
-    """One record that a write created (version 1) or changed (version n > 1)."""
+    """One record that a write created (version 1) or changed (version n > 1).
 
-    srn: str
+    Carries the identity, not the srn, so a bulk write pays for srns only when a
+    consumer (events) asks for them."""
+
+    convention: str
+    source_type: str
+    source_id: str
     version: int
+
+    @property
+    def srn(self) -> str:
+        return record_srn(self.convention, self.source_type, self.source_id)
 
 
 class UpsertResult(NamedTuple):

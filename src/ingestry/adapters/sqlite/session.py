@@ -75,7 +75,7 @@ class SQLiteSession:
             if state is None:
                 known[key] = (row.content_hash, 1)
                 inserts.append((*row[:8], 1, now, now, *row.columns))
-                changes.append(RecordChange(record_srn(name, *key), 1))
+                changes.append(RecordChange(name, row.source_type, row.source_id, 1))
             elif state[0] == row.content_hash:
                 unchanged += 1
             else:
@@ -87,7 +87,7 @@ class SQLiteSession:
                 if r == len(rounds):
                     rounds.append([])
                 rounds[r].append((*row[2:8], version, now, *row.columns, *key))
-                changes.append(RecordChange(record_srn(name, *key), version))
+                changes.append(RecordChange(name, row.source_type, row.source_id, version))
         if inserts:
             self.conn.executemany(sql.insert, inserts)
         for updates in rounds:
