@@ -35,6 +35,20 @@ class Measurement:
     peak_rss_mb: float
     summary: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, key: str, label: str, child: ChildRun, *, inner_seconds: float) -> Measurement:
+        """A step's measurement from its finished child; records = what it received."""
+        return cls(
+            key=key,
+            label=label,
+            records=int(child.output["received"]),
+            wall_seconds=child.wall_seconds,
+            inner_seconds=inner_seconds,
+            cpu_seconds=child.cpu_seconds,
+            peak_rss_mb=child.peak_rss_mb,
+            summary=child.output,
+        )
+
     @property
     def rate(self) -> float:
         """Records per second of wall time: what a user waiting on the command sees."""
