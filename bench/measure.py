@@ -34,6 +34,7 @@ class Measurement:
     cpu_seconds: float
     peak_rss_mb: float
     summary: dict[str, Any] = field(default_factory=dict)
+    all_wall_seconds: tuple[float, ...] = ()  # every round's wall time when repeated
 
     @classmethod
     def of(cls, key: str, label: str, child: ChildRun, *, inner_seconds: float) -> Measurement:
@@ -70,6 +71,7 @@ class Measurement:
             "records_per_second": round(self.rate, 1),
             "inner_records_per_second": round(self.inner_rate, 1),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "all_wall_seconds": [round(s, 3) for s in self.all_wall_seconds],
             "summary": self.summary,
         }
 
