@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 
 from ingestry.config import Settings, sqlite_path
@@ -10,6 +12,7 @@ from ingestry.domain.errors import ConfigError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, PythonExtractor
+from ingestry.services.ingest import MapFn
 from ingestry.services.ports import Storage
 
 EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"
@@ -32,6 +35,22 @@ def build_storage(
                 raise
         return storage
     raise ConfigError(f"{settings.path}: database: backend of '{url}' is not available yet")
+
+
+def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
+    """Worker processes for batch preparation: INGESTRY_WORKERS (0 = inline), else one
+    per spare core (at most 2); inline where processes cannot be forked."""
+    from ingestry.adapters.parallel import ProcessMap, default_workers, fork_available
+
+    env = os.environ if env is None else env
+    raw = env.get("INGESTRY_WORKERS", "").strip()
+    try:
+        workers = int(raw) if raw else default_workers()
+    except ValueError:
+        raise ConfigError(f"INGESTRY_WORKERS must be a whole number, not '{raw}'") from None
+    if workers <= 0 or not fork_available():
+        return None
+    return ProcessMap(workers)
 
 
 def build_extractor_registry(settings: Settings) -> ExtractorRegistry:

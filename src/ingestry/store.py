@@ -9,7 +9,12 @@ from types import TracebackType
 from typing import Any
 
 from ingestry.adapters.files import open_inputs
-from ingestry.bootstrap import build_extractor_registry, build_storage, compile_extractor
+from ingestry.bootstrap import (
+    build_extractor_registry,
+    build_parallel,
+    build_storage,
+    compile_extractor,
+)
 from ingestry.config import Settings, load_settings
 from ingestry.domain.errors import RecordNotFoundError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
@@ -32,6 +37,7 @@ class Store:
         self._storage: Storage | None = None
         self._registry = build_extractor_registry(settings)
         self._extractors: dict[str, Extractor] = {}
+        self._parallel = build_parallel()
 
     @property
     def storage(self) -> Storage:
@@ -84,7 +90,7 @@ class Store:
     ) -> IngestSummary:
         data_source = self.source(source)
         extractor = self.extractor(data_source)
-        service = IngestService(self.storage, lambda _: extractor)
+        service = IngestService(self.storage, lambda _: extractor, parallel=self._parallel)
         return service.ingest(data_source, inputs, strict=strict, progress=progress)
 
     # --- reads -------------------------------------------------------------------------------

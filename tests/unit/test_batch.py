@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from ingestry.domain.provenance import DepositionSource, HarvestSource, source_f
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
-from ingestry.services.batch import PreparedBatch, Provenance, prepare_batch
+from ingestry.services.batch import PreparedBatch, Provenance
+from ingestry.services.batch import prepare_batch as _prepare_batch
+from ingestry.services.ports import QUARANTINE_FIELDS, RAW_FIELDS, RECORD_FIELDS
 
 CONV = Convention(
     "order",
@@ -47,12 +50,38 @@ def _payload(**fields: Any) -> bytes:
     return json.dumps(doc).encode()
 
 
+class _Named(SimpleNamespace):
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._row[index]
+
+
+def _named(row: tuple[Any, ...], fields: tuple[str, ...]) -> Any:
+    view = _Named(**dict(zip(fields, row, strict=True)))
+    view._row = row
+    return view
+
+
+def _view(batch: PreparedBatch) -> Any:
+    """The batch with its tuple rows readable by field name (the tuples' documented order)."""
+    return SimpleNamespace(
+        raw=[_named(r, RAW_FIELDS) for r in batch.raw],
+        records=[_named(r, RECORD_FIELDS) for r in batch.records],
+        quarantine=[_named(r, QUARANTINE_FIELDS) for r in batch.quarantine],
+        headers=batch.headers,
+        received=batch.received,
+    )
+
+
+def prepare_batch(*args: Any, **kwargs: Any) -> Any:
+    return _view(_prepare_batch(*args, **kwargs))
+
+
 def _prepare(
     frames: list[Frame],
     strategy: StorageStrategy = StorageStrategy.RAW,
     provenance: Provenance = HARVEST,
     header: tuple[bytes, bytes] | None = None,
-) -> PreparedBatch:
+) -> Any:
     source = _source(strategy)
     return prepare_batch(
         frames,

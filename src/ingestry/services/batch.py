@@ -70,6 +70,7 @@ def prepare_batch(
         out.headers.append(header)
     raw_rows = out.raw
     record_rows = out.records
+    ptype = provenance.type
     for line, payload, row, framing_error in frames:
         sha = _sha256(payload).digest()
         try:
@@ -78,61 +79,28 @@ def prepare_batch(
             draft = extractor(row) if row is not None else extractor.parse(payload)
             metadata = dumps(draft.metadata)
         except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
-            if not isinstance(exc, ExtractionError):
-                exc = ExtractionError(f"metadata is not JSON-serializable: {exc}")
-            reason = str(exc)
-            out.quarantine.append(
-                QuarantineRow(name, sha, payload, line, origin, reason, received_at)
+            reason = (
+                str(exc)
+                if isinstance(exc, ExtractionError)
+                else (f"metadata is not JSON-serializable: {exc}")
             )
+            out.quarantine.append((name, sha, payload, line, origin, reason, received_at))
             if keep_raw:
                 raw_rows.append(
-                    RawRow(
-                        name,
-                        convention,
-                        "",
-                        sha,
-                        payload,
-                        header_sha,
-                        received_at,
-                        received_at,
-                        version,
-                        reason,
-                        line,
-                        origin,
-                    )
-                )
+                    (name, convention, "", sha, payload, header_sha, received_at, received_at,
+                     version, reason, line, origin)
+                )  # fmt: skip
             continue
         source_id = draft.source_id
         columns = draft.columns
         content = _blake2b(orjson.dumps(columns) + b"\x1e" + metadata, digest_size=16).digest()
         record_rows.append(
-            RecordRow(
-                provenance.type,
-                source_id,
-                (source_head + orjson.dumps(source_id) + source_tail).decode(),
-                name,
-                metadata.decode(),
-                content,
-                version,
-                sha if keep_raw else None,
-                columns,
-            )
-        )
+            (ptype, source_id, (source_head + orjson.dumps(source_id) + source_tail).decode(),
+             name, metadata.decode(), content, version, sha if keep_raw else None, columns)
+        )  # fmt: skip
         if keep_raw:
             raw_rows.append(
-                RawRow(
-                    name,
-                    draft.entity_type,
-                    source_id,
-                    sha,
-                    payload,
-                    header_sha,
-                    received_at,
-                    received_at,
-                    version,
-                    None,
-                    line,
-                    origin,
-                )
-            )
+                (name, draft.entity_type, source_id, sha, payload, header_sha, received_at,
+                 received_at, version, None, line, origin)
+            )  # fmt: skip
     return out

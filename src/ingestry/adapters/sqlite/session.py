@@ -70,24 +70,25 @@ class SQLiteSession:
         unchanged = 0
         name = convention.name
         for row in rows:
-            key = (row.source_type, row.source_id)
+            key = (row[0], row[1])
             state = known.get(key)
+            content_hash = row[5]
             if state is None:
-                known[key] = (row.content_hash, 1)
-                inserts.append((*row[:8], 1, now, now, *row.columns))
-                changes.append(RecordChange(name, row.source_type, row.source_id, 1))
-            elif state[0] == row.content_hash:
+                known[key] = (content_hash, 1)
+                inserts.append((*row[:8], 1, now, now, *row[8]))
+                changes.append(RecordChange(name, key[0], key[1], 1))
+            elif state[0] == content_hash:
                 unchanged += 1
             else:
                 version = state[1] + 1
-                known[key] = (row.content_hash, version)
+                known[key] = (content_hash, version)
                 # an id updated twice in one batch needs its own round (history, then update)
                 r = round_of.get(key, -1) + 1
                 round_of[key] = r
                 if r == len(rounds):
                     rounds.append([])
-                rounds[r].append((*row[2:8], version, now, *row.columns, *key))
-                changes.append(RecordChange(name, row.source_type, row.source_id, version))
+                rounds[r].append((*row[2:8], version, now, *row[8], *key))
+                changes.append(RecordChange(name, key[0], key[1], version))
         if inserts:
             self.conn.executemany(sql.insert, inserts)
         for updates in rounds:
@@ -103,7 +104,7 @@ class SQLiteSession:
         """Content hash and version of the rows' records that exist, by identity key."""
         wanted: dict[str, set[str]] = {}
         for row in rows:
-            wanted.setdefault(row.source_type, set()).add(row.source_id)
+            wanted.setdefault(row[0], set()).add(row[1])
         found: dict[Identity, tuple[bytes, int]] = {}
         for source_type, ids in wanted.items():
             keys = list(ids)
