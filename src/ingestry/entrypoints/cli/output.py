@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -68,12 +68,6 @@ def table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any
     for row in rows:
         grid.add_row(*("" if v is None else str(v) for v in row))
     console().print(grid)
-
-
-def summary_lines(values: Mapping[str, Any]) -> None:
-    width = max(len(k) for k in values)
-    for key, value in values.items():
-        click.echo(f"{key.ljust(width)}  {value}")
 
 
 def stdout_is_tty() -> bool:

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ingestry.entrypoints.cli.context import CliContext
-from ingestry.entrypoints.cli.output import echo_json, summary_lines
+from ingestry.entrypoints.cli.output import echo_json
 from ingestry.entrypoints.cli.progress import ingest_progress
 from ingestry.services.ingest import IngestSummary
 
@@ -46,4 +46,19 @@ def render(summary: IngestSummary, as_json: bool) -> None:
     if as_json:
         echo_json({k: values[k] for k in CONTRACT_KEYS} | {"run_srn": summary.run_srn})
     else:
-        summary_lines({k: values[k] for k in (*CONTRACT_KEYS, "run_srn")})
+        click.echo(describe(summary))
+
+
+def describe(s: IngestSummary) -> str:
+    """One line a person can read at a glance."""
+    rate = f", {s.received / s.seconds:,.0f}/s" if s.seconds > 0 else ""
+    raw = (
+        f"raw {s.raw_stored} new + {s.raw_duplicates} duplicate; "
+        if s.raw_stored or s.raw_duplicates
+        else ""
+    )
+    return (
+        f"{s.source}: {s.received} received; {raw}records {s.records_created} created, "
+        f"{s.records_updated} updated, {s.records_unchanged} unchanged; "
+        f"{s.quarantined} quarantined ({s.seconds:.3f}s{rate})"
+    )

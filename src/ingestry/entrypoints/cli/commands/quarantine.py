@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ingestry.entrypoints.cli.context import CliContext
-from ingestry.entrypoints.cli.output import echo_json, table
+from ingestry.entrypoints.cli.output import echo_json
 
 
 @click.group("quarantine")
@@ -40,8 +40,9 @@ def list_quarantine(ctx: CliContext, source: str, status: str, as_json: bool) ->
         for row in rows:
             echo_json(row)
         return
-    table(
-        f"quarantine ({source}, {status})",
-        ["id", "origin", "line", "reason", "received_at"],
-        [[r["id"], r["origin"], r["line"], r["reason"], r["received_at"]] for r in rows],
-    )
+    if not rows:
+        click.echo(f"quarantine of {source} ({status}): empty")
+        return
+    click.echo(f"quarantine of {source} ({status}): {len(rows)}")
+    for r in rows:
+        click.echo(f"  #{r['id']} {r['origin']}:{r['line']}  {r['reason']}")

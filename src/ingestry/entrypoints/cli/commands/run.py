@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import glob
+import os
 import sys
 
 import click
 
 from ingestry.domain.errors import InputError
-from ingestry.entrypoints.cli.commands.ingest import CONTRACT_KEYS
+from ingestry.entrypoints.cli.commands.ingest import CONTRACT_KEYS, describe
 from ingestry.entrypoints.cli.context import CliContext
-from ingestry.entrypoints.cli.output import echo_json, table
+from ingestry.entrypoints.cli.output import echo_json
 from ingestry.entrypoints.cli.progress import ingest_progress
 
 
@@ -25,11 +26,9 @@ def command(ctx: CliContext, sources: tuple[str, ...], as_json: bool, strict: bo
     chosen = [store.source(n) for n in sources] or sorted(
         (s for s in store.settings.sources.values() if s.files), key=lambda s: s.name
     )
-    summaries = []
     for source in chosen:
-        paths = sorted(
-            {p for pattern in source.files for p in glob.glob(pattern, recursive=True)}  # noqa: PTH207
-        )
+        found = {p for pattern in source.files for p in glob.glob(pattern, recursive=True)}  # noqa: PTH207
+        paths = sorted(_short(p) for p in found)
         if not paths:
             raise InputError(
                 f"{source.name}: no file matches "
@@ -37,8 +36,13 @@ def command(ctx: CliContext, sources: tuple[str, ...], as_json: bool, strict: bo
             )
         with ingest_progress(tuple(paths), enabled=sys.stderr.isatty()) as progress:
             summary = store.ingest_files(source.name, paths, strict=strict, progress=progress)
-        summaries.append(summary.as_dict())
         if as_json:
             echo_json({k: summary.as_dict()[k] for k in CONTRACT_KEYS})
-    if not as_json:
-        table("ingest", list(CONTRACT_KEYS), [[s[k] for k in CONTRACT_KEYS] for s in summaries])
+        else:
+            click.echo(describe(summary))
+
+
+def _short(path: str) -> str:
+    """Record origins relative to the working directory when they are under it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
