@@ -20,9 +20,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
+
+if TYPE_CHECKING:
+    from dlt.common.typing import TLoaderFileFormat
 
 BATCH = 10_000
 
@@ -56,7 +59,7 @@ def run(path: Path, workdir: Path, file_format: str) -> tuple[int, float]:
         read_orders(path), name="orders", write_disposition="merge", primary_key="id"
     )
     start = time.perf_counter()
-    pipeline.run(resource, loader_file_format=file_format)
+    pipeline.run(resource, loader_file_format=cast("TLoaderFileFormat", file_format))
     seconds = time.perf_counter() - start
     return loaded_rows(pipeline), seconds
 

@@ -86,9 +86,11 @@ def machine() -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     """The human view: one row per step, then ratios, targets and failed checks."""
     head = f"{'step':<4} {'what':<34} {'rec/s':>9} {'rec/s inner':>11} {'wall s':>8} {'RSS MB':>7}"
+    code = result["code"]
+    rev = (code["revision"] or "?")[:10] + ("+dirty" if code["src_dirty"] else "")
     lines = [
         f"N={result['n']:,}  file={result['file_bytes'] / 1e6:.1f} MB  "
-        f"cpus={result['machine']['cpus']}  ingestry={(result['code']['revision'] or '?')[:10]}",
+        f"cpus={result['machine']['cpus']}  ingestry={rev}",
         head,
         "-" * len(head),
     ]
