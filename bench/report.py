@@ -57,7 +57,8 @@ def ratios(results: dict[str, Measurement]) -> dict[str, float | None]:
 
 def targets(ratio: dict[str, float | None], results: dict[str, Measurement]) -> dict[str, Any]:
     """The issue's targets, each with the measured value and whether it is met."""
-    rss = round(results["a"].peak_rss_mb, 1)
+    # the whole tree: forked workers hold memory at the same time as the writer
+    rss = round(max(results["a"].peak_rss_mb, results["a"].peak_tree_rss_mb), 1)
     measured = {
         "fraction_of_bare": ratio["fraction_of_bare"],
         "times_dlt": ratio["times_dlt"],
@@ -85,7 +86,10 @@ def machine() -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     """The human view: one row per step, then ratios, targets and failed checks."""
-    head = f"{'step':<4} {'what':<34} {'rec/s':>9} {'rec/s inner':>11} {'wall s':>8} {'RSS MB':>7}"
+    head = (
+        f"{'step':<4} {'what':<34} {'rec/s':>9} {'rec/s inner':>11} {'wall s':>8} "
+        f"{'RSS MB':>7} {'tree MB':>7}"
+    )
     code = result["code"]
     rev = (code["revision"] or "?")[:10] + ("+dirty" if code["src_dirty"] else "")
     lines = [
@@ -98,7 +102,7 @@ def table(result: dict[str, Any]) -> str:
         lines.append(
             f"{key:<4} {m['label']:<34} {m['records_per_second']:>9,.0f} "
             f"{m['inner_records_per_second']:>11,.0f} {m['wall_seconds']:>8.2f} "
-            f"{m['peak_rss_mb']:>7.0f}"
+            f"{m['peak_rss_mb']:>7.0f} {m['peak_tree_rss_mb']:>7.0f}"
         )
     r = result["ratios"]
     lines.append(
