@@ -20,6 +20,7 @@ from ingestry.adapters.sql.rows import (
     record_from_row,
     select_records,
 )
+from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.session import RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import SchemaError, StorageError
@@ -52,6 +53,7 @@ class SQLiteStorage:
         _configure(self._conn)
         self._engine: sa.Engine | None = None
         self._statements: dict[str, RecordStatements] = {}
+        self._checkpointer: Checkpointer | None = None
 
     @property
     def engine(self) -> sa.Engine:
@@ -133,6 +135,10 @@ class SQLiteStorage:
     @contextmanager
     def session(self) -> Iterator[SQLiteSession]:
         conn = self._conn
+        if self._checkpointer is None:
+            # From the first write on, checkpoints run in the background (see checkpoint.py).
+            self._checkpointer = Checkpointer(self.path, BUSY_TIMEOUT_MS)
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -143,6 +149,10 @@ class SQLiteStorage:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if self._checkpointer.wal_too_big():
+            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+        else:
+            self._checkpointer.poke()
 
     # --- reads ----------------------------------------------------------------------
 
@@ -221,6 +231,9 @@ class SQLiteStorage:
         return out
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         self._conn.close()
         if self._engine is not None:
             self._engine.dispose()
