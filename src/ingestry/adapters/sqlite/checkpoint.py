@@ -47,7 +47,7 @@ class Checkpointer:
             if self._stop:
                 return
             # a busy or locked database is fine: the next poke tries again
-            with self._lock, suppress(sqlite3.Error):
+            with suppress(sqlite3.Error):
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def close(self) -> None:
