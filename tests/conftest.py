@@ -1,5 +1,11 @@
 """Shared fixtures: a project directory with a config and sample data, and stores.
 
+Storage-touching tests run on every backend: the `backend` fixture is parametrized
+(`sqlite`, and `postgres` marked `postgres`), `db` is a fresh database of that backend
+(a SQLite file, or an empty PostgreSQL schema per test, see `tests.backends`), and
+`project` writes a config pointing at it. Tests that never touch storage use
+`local_project` and run once.
+
 Tests that need a server call `require_service`: on a laptop without it they skip and
 say how to point them at one; in CI (`INGESTRY_REQUIRE_SERVICES=1`) they fail.
 """
@@ -17,8 +23,15 @@ import pytest
 
 import ingestry
 from ingestry.store import Store
+from tests.backends import (
+    POSTGRES_DEFAULT,
+    POSTGRES_ENV,
+    Database,
+    database,
+)
 
 REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE = "sqlite:///data/ingestry.db"
 EXAMPLES = REPO / "examples"
 
 TEST_CONFIG = """\
@@ -88,15 +101,54 @@ def require_service(name: str, env_var: str, default_url: str) -> str:
         pytest.skip(message)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend a test runs on."""
+    return str(request.param)
+
+
+def _server(backend: str) -> str | None:
+    if backend != "postgres":
+        return None
+    return require_service("PostgreSQL", POSTGRES_ENV, POSTGRES_DEFAULT)
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project directory: ingestry.yaml plus the example sample files."""
-    (tmp_path / "ingestry.yaml").write_text(TEST_CONFIG, encoding="utf-8")
-    samples = tmp_path / "data" / "samples"
-    samples.mkdir(parents=True)
+def db(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """The project's database: `data/ingestry.db` under the project, or a fresh schema."""
+    with database(backend, tmp_path, _server(backend)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def other_db(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """A second fresh database of the same backend."""
+    with database(backend, tmp_path / "other", _server(backend)) as opened:
+        yield opened
+
+
+def write_project(root: Path, database_url: str = "sqlite:///data/ingestry.db") -> Path:
+    """ingestry.yaml (pointing at `database_url`) plus the example sample files."""
+    text = TEST_CONFIG.replace("sqlite:///data/ingestry.db", database_url, 1)
+    (root / "ingestry.yaml").write_text(text, encoding="utf-8")
+    samples = root / "data" / "samples"
+    samples.mkdir(parents=True, exist_ok=True)
     for name in ("orders.jsonl", "exchange_rates.csv"):
         shutil.copy(EXAMPLES / "data" / "samples" / name, samples / name)
-    return tmp_path
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path, db: Database) -> Path:
+    """A project directory whose config points at `db` (SQLite keeps the relative
+    `sqlite:///data/ingestry.db`, which resolves to the same file)."""
+    return write_project(tmp_path, db.url if db.kind == "postgres" else DEFAULT_SQLITE)
+
+
+@pytest.fixture
+def local_project(tmp_path: Path) -> Path:
+    """A project on SQLite, for tests that never touch storage (run once, not per backend)."""
+    return write_project(tmp_path)
 
 
 @pytest.fixture

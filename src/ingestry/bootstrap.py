@@ -16,6 +16,7 @@ from ingestry.services.ingest import MapFn
 from ingestry.services.ports import Storage
 
 EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 
 def build_storage(
@@ -23,18 +24,36 @@ def build_storage(
 ) -> Storage:
     """Open the configured database; an empty one is migrated when `auto_upgrade`."""
     url = settings.database_url
+    storage: Storage
     if url.startswith("sqlite:///"):
         from ingestry.adapters.sqlite import SQLiteStorage
 
         storage = SQLiteStorage(sqlite_path(url))
-        if prepare:
-            try:
-                storage.prepare(list(settings.conventions.values()), auto_upgrade=auto_upgrade)
-            except BaseException:
-                storage.close()
-                raise
-        return storage
-    raise ConfigError(f"{settings.path}: database: backend of '{url}' is not available yet")
+    elif url.startswith(POSTGRES_SCHEMES):
+        storage = _postgres_storage(settings, url)
+    else:
+        raise ConfigError(f"{settings.path}: database: backend of '{url}' is not available yet")
+    if prepare:
+        try:
+            storage.prepare(list(settings.conventions.values()), auto_upgrade=auto_upgrade)
+        except BaseException:
+            storage.close()
+            raise
+    return storage
+
+
+def _postgres_storage(settings: Settings, url: str) -> Storage:
+    """psycopg is an optional dependency (the `postgres` extra): say so when missing."""
+    try:
+        from ingestry.adapters.postgres import PostgresStorage
+    except ImportError as exc:
+        if exc.name is None or not exc.name.startswith("psycopg"):
+            raise
+        raise ConfigError(
+            f"{settings.path}: database: '{url.partition('://')[0]}://' needs the PostgreSQL "
+            "driver: install ingestry[postgres] (pip install 'ingestry[postgres]')"
+        ) from None
+    return PostgresStorage(url)
 
 
 def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:

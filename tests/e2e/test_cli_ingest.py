@@ -1,4 +1,4 @@
-"""The CLI contract: ingest summary, exit codes, records, raw bytes, stats."""
+"""The CLI contract: ingest summary, exit codes, records, raw bytes, stats (every backend)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 
+from tests.backends import Database
 from tests.e2e.cli import run
 
 CONTRACT_KEYS = [
@@ -85,24 +86,24 @@ def test_stats_json(project: Path) -> None:
     assert stats["customer_orders"] == {"raw_rows": 46, "records": 43, "quarantined": 3}
 
 
-def test_unknown_source_exits_1_and_writes_nothing(project: Path) -> None:
+def test_unknown_source_exits_1_and_writes_nothing(project: Path, db: Database) -> None:
     result = run("ingest", "nope", "data/samples/orders.jsonl", cwd=project)
     assert result.returncode == 1
     assert b"unknown source 'nope'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert not (project / "data" / "ingestry.db").exists()
+    assert db.untouched()
 
 
-def test_missing_file_exits_1_and_writes_nothing(project: Path) -> None:
+def test_missing_file_exits_1_and_writes_nothing(project: Path, db: Database) -> None:
     result = run(
         "ingest", "customer_orders", "data/samples/orders.jsonl", "missing.jsonl", cwd=project
     )
     assert result.returncode == 1
     assert result.stderr.strip() == b"error: cannot read missing.jsonl: no such file"
-    assert not (project / "data" / "ingestry.db").exists()
+    assert db.untouched()
 
 
-def test_config_error_names_file_key_and_line(project: Path) -> None:
+def test_config_error_names_file_key_and_line(project: Path, db: Database) -> None:
     config = project / "ingestry.yaml"
     config.write_text(config.read_text().replace("strategy: raw", "strategy: rawr", 1))
     result = run("ingest", "customer_orders", "data/samples/orders.jsonl", cwd=project)
@@ -111,12 +112,12 @@ def test_config_error_names_file_key_and_line(project: Path) -> None:
     assert "ingestry.yaml" in message and "sources.customer_orders.strategy" in message
     line = config.read_text().splitlines().index("    strategy: rawr") + 1
     assert f"(line {line})" in message
-    assert not (project / "data" / "ingestry.db").exists()
+    assert db.untouched()
 
 
-def test_usage_error_exits_2(project: Path) -> None:
-    assert run("ingest", cwd=project).returncode == 2
-    assert run("no-such-command", cwd=project).returncode == 2
+def test_usage_error_exits_2(local_project: Path) -> None:
+    assert run("ingest", cwd=local_project).returncode == 2
+    assert run("no-such-command", cwd=local_project).returncode == 2
 
 
 def test_strict_exits_1_and_rolls_back(project: Path) -> None:
@@ -135,23 +136,26 @@ def test_quarantine_list(project: Path) -> None:
     assert all(r["reason"] for r in rows)
 
 
-def test_config_from_env_and_database_override(project: Path, tmp_path: Path) -> None:
-    elsewhere = tmp_path / "other.db"
+def test_config_from_env_and_database_override(
+    project: Path, tmp_path: Path, db: Database, other_db: Database
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     env = {
         "INGESTRY_CONFIG": str(project / "ingestry.yaml"),
-        "INGESTRY_DATABASE_URL": f"sqlite:///{elsewhere}",
+        "INGESTRY_DATABASE_URL": other_db.url,
     }
     result = run(
         "ingest",
         "exchange_rates",
         str(project / "data/samples/exchange_rates.csv"),
         "--json",
-        cwd=tmp_path,
+        cwd=elsewhere,
         env=env,
     )
     assert result.returncode == 0, result.stderr
-    assert elsewhere.exists()
-    assert not (project / "data" / "ingestry.db").exists()
+    assert other_db.count("records_exchange_rate") == 30
+    assert db.untouched()
 
 
 def test_run_ingests_configured_files(project: Path) -> None:
@@ -162,6 +166,6 @@ def test_run_ingests_configured_files(project: Path) -> None:
     assert summaries["exchange_rates"]["records_created"] == 30
 
 
-def test_python_dash_m_and_version(project: Path) -> None:
-    result = run("--version", cwd=project)
+def test_python_dash_m_and_version(local_project: Path) -> None:
+    result = run("--version", cwd=local_project)
     assert result.returncode == 0 and b"0.1.0" in result.stdout

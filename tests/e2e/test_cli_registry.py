@@ -1,4 +1,4 @@
-"""init, sources list/docs/classify, db commands."""
+"""init, sources list/docs/classify, db commands (db commands on every backend)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def test_init_writes_config_and_data_dirs(tmp_path: Path) -> None:
     assert again.returncode == 1 and b"exists" in again.stderr
 
 
-def test_sources_list_and_docs(project: Path) -> None:
+def test_sources_list_and_docs(local_project: Path) -> None:
+    project = local_project
     listed = [
         orjson.loads(ln) for ln in run("sources", "list", "--json", cwd=project).stdout.splitlines()
     ]

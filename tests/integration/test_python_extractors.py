@@ -1,4 +1,4 @@
-"""Python extractors referenced from the config, on a real store."""
+"""Python extractors referenced from the config, on a real store (every backend)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 import ingestry
 from ingestry import ConfigError
 from ingestry.domain.records import record_srn
+from tests.backends import Database
 
 MODULE = """
 from ingestry import extractor
@@ -23,7 +24,7 @@ def plain(doc):
 """
 
 CONFIG = """\
-database: sqlite:///data/x.db
+database: {database}
 conventions:
   order:
     columns:
@@ -37,18 +38,20 @@ sources:
 """
 
 
-def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref: str) -> Path:
+def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref: str, db: Database) -> Path:
     package = tmp_path / "mods"
     package.mkdir(parents=True)
     (package / "shop_extractors.py").write_text(MODULE)
     monkeypatch.syspath_prepend(str(package))
     config = tmp_path / "ingestry.yaml"
-    config.write_text(CONFIG.replace("{ref}", ref))
+    config.write_text(CONFIG.replace("{ref}", ref).replace("{database}", db.url))
     return config
 
 
-def test_module_function_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = _project(tmp_path, monkeypatch, "shop_extractors:plain")
+def test_module_function_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: Database
+) -> None:
+    config = _project(tmp_path, monkeypatch, "shop_extractors:plain", db)
     with ingestry.open(config) as store:
         summary = store.ingest("wrapped", [{"key": "K-1", "when": "2026-01-01T00:00:00Z"}])
         assert summary.records_created == 1
@@ -58,9 +61,9 @@ def test_module_function_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_decorated_extractor_keeps_its_version(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: Database
 ) -> None:
-    config = _project(tmp_path, monkeypatch, "shop_extractors:unwrap")
+    config = _project(tmp_path, monkeypatch, "shop_extractors:unwrap", db)
     payload = {"order": {"number": "N-9", "created_at": "2026-01-01T00:00:00Z", "x": 1}}
     with ingestry.open(config) as store:
         store.ingest("wrapped", [payload])
@@ -73,8 +76,10 @@ def test_decorated_extractor_keeps_its_version(
         assert b'"order"' in raw.payload
 
 
-def test_failing_extractor_quarantines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = _project(tmp_path, monkeypatch, "shop_extractors:unwrap")
+def test_failing_extractor_quarantines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: Database
+) -> None:
+    config = _project(tmp_path, monkeypatch, "shop_extractors:unwrap", db)
     with ingestry.open(config) as store:
         summary = store.ingest("wrapped", [{"no_order": 1}])
         assert summary.quarantined == 1
@@ -84,14 +89,14 @@ def test_failing_extractor_quarantines(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_unknown_extractor_is_a_config_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: Database
 ) -> None:
-    config = _project(tmp_path, monkeypatch, "nope")
+    config = _project(tmp_path, monkeypatch, "nope", db)
     with (
         ingestry.open(config) as store,
         pytest.raises(ConfigError, match="'nope' is not registered"),
     ):
         store.ingest("wrapped", [{"key": "K-1"}])
-    bad_import = _project(tmp_path / "b", monkeypatch, "no_such_module:fn")
+    bad_import = _project(tmp_path / "b", monkeypatch, "no_such_module:fn", db)
     with pytest.raises(ConfigError, match="cannot be imported"):
         ingestry.open(bad_import)

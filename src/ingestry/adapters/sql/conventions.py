@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import SchemaItem
 
 from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
@@ -35,6 +36,11 @@ ENVELOPE = (
 )
 
 
+#: The identity columns compare bytewise on PostgreSQL too (COLLATE "C"), so records
+#: list in the same order as on SQLite and the identity index serves that order.
+IdentityText = sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
+
+
 def table_name(convention: str) -> str:
     return f"records_{convention}"
 
@@ -44,8 +50,8 @@ def record_table(convention: Convention, metadata: sa.MetaData | None = None) ->
     name = table_name(convention.name)
     columns: list[SchemaItem] = [
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
-        sa.Column("source_type", sa.Text, nullable=False),
-        sa.Column("source_id", sa.Text, nullable=False),
+        sa.Column("source_type", IdentityText, nullable=False),
+        sa.Column("source_id", IdentityText, nullable=False),
         sa.Column("source", Json, nullable=False),
         sa.Column("data_source", sa.Text),
         sa.Column("metadata", Json, nullable=False),

@@ -1,5 +1,11 @@
 """core tables: raw store, quarantine, ingest runs, record history, convention catalog
 
+On PostgreSQL the raw store differs (the other tables are the same on both backends):
+`raw_payloads` is range-partitioned by month on `received_at` (partitions are created
+on demand by the adapter), and since a unique index on a partitioned table must
+contain the partition key, the dedupe key (source, source_id, sha256) is enforced by
+the small, unpartitioned `raw_keys` table that every raw insert goes through.
+
 Revision ID: 20261123_120000
 Revises:
 """
@@ -21,6 +27,19 @@ Timestamp = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _create_postgres_raw_store()
+    else:
+        _create_raw_store()
+    op.create_table(
+        "raw_headers",
+        sa.Column("sha256", sa.LargeBinary, primary_key=True),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+    )
+    _create_other_tables()
+
+
+def _create_raw_store() -> None:
     op.create_table(
         "raw_payloads",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -40,11 +59,50 @@ def upgrade() -> None:
         sa.UniqueConstraint("source", "source_id", "sha256", name="uq_raw_payloads_identity"),
     )
     op.create_index("ix_raw_payloads_source_received_at", "raw_payloads", ["source", "received_at"])
-    op.create_table(
-        "raw_headers",
-        sa.Column("sha256", sa.LargeBinary, primary_key=True),
-        sa.Column("payload", sa.LargeBinary, nullable=False),
+
+
+def _create_postgres_raw_store() -> None:
+    # An explicit sequence: the adapter draws ids before it knows which rows are new,
+    # and PostgreSQL 15 has no identity columns on partitioned tables.
+    op.execute("CREATE SEQUENCE raw_payloads_id_seq")
+    op.execute(
+        """
+        CREATE TABLE raw_payloads (
+            id bigint NOT NULL DEFAULT nextval('raw_payloads_id_seq'),
+            source text NOT NULL,
+            entity_type text NOT NULL,
+            source_id text NOT NULL,
+            sha256 bytea NOT NULL,
+            payload bytea NOT NULL,
+            header_sha256 bytea,
+            received_at timestamptz NOT NULL,
+            processed_at timestamptz,
+            extractor_version text,
+            error text,
+            line integer,
+            origin text,
+            synthesized boolean NOT NULL DEFAULT false,
+            CONSTRAINT pk_raw_payloads PRIMARY KEY (id, received_at)
+        ) PARTITION BY RANGE (received_at)
+        """
     )
+    op.execute("ALTER SEQUENCE raw_payloads_id_seq OWNED BY raw_payloads.id")
+    op.create_index("ix_raw_payloads_source_received_at", "raw_payloads", ["source", "received_at"])
+    op.execute(
+        """
+        CREATE TABLE raw_keys (
+            source text COLLATE "C" NOT NULL,
+            source_id text COLLATE "C" NOT NULL,
+            sha256 bytea NOT NULL,
+            raw_id bigint NOT NULL,
+            received_at timestamptz NOT NULL,
+            CONSTRAINT uq_raw_payloads_identity PRIMARY KEY (source, source_id, sha256)
+        )
+        """
+    )
+
+
+def _create_other_tables() -> None:
     op.create_table(
         "quarantine",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -104,5 +162,9 @@ def downgrade() -> None:
     op.drop_index("ix_quarantine_source_status", table_name="quarantine")
     op.drop_table("quarantine")
     op.drop_table("raw_headers")
-    op.drop_index("ix_raw_payloads_source_received_at", table_name="raw_payloads")
-    op.drop_table("raw_payloads")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_table("raw_keys")
+        op.drop_table("raw_payloads")  # its partitions and its sequence go with it
+    else:
+        op.drop_index("ix_raw_payloads_source_received_at", table_name="raw_payloads")
+        op.drop_table("raw_payloads")

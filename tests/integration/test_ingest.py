@@ -1,8 +1,7 @@
-"""Ingest end to end on a real SQLite file: routing, dedupe, versions, quarantine."""
+"""Ingest end to end on every backend: routing, dedupe, versions, quarantine."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import orjson
@@ -11,17 +10,9 @@ import pytest
 from ingestry import StrictModeError
 from ingestry.domain.records import record_srn
 from ingestry.store import Store
+from tests.backends import Database
 
 ORDERS = "data/samples/orders.jsonl"
-
-
-def db(project: Path) -> sqlite3.Connection:
-    return sqlite3.connect(project / "data" / "ingestry.db")
-
-
-def count(project: Path, table: str) -> int:
-    with db(project) as conn:
-        return int(conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
 
 
 def order(ident: str, **extra: object) -> dict[str, object]:
@@ -38,37 +29,34 @@ def order(ident: str, **extra: object) -> dict[str, object]:
     return base
 
 
-def test_raw_source_stores_bytes_and_records(store: Store, project: Path) -> None:
+def test_raw_source_stores_bytes_and_records(store: Store, project: Path, db: Database) -> None:
     summary = store.ingest_files("customer_orders", [project / ORDERS])
     lines = [ln for ln in (project / ORDERS).read_bytes().splitlines() if ln.strip()]
     assert summary.received == len(lines) == 46
     assert summary.raw_stored == 46  # bad lines are kept raw too: nothing received is lost
     assert summary.quarantined == 3
     assert summary.records_created == 43
-    assert count(project, "raw_payloads") == 46
-    assert count(project, "records_order") == 43
+    assert db.count("raw_payloads") == 46
+    assert db.count("records_order") == 43
 
 
-def test_second_ingest_is_all_duplicates_and_writes_nothing(store: Store, project: Path) -> None:
+def test_second_ingest_is_all_duplicates_and_writes_nothing(
+    store: Store, project: Path, db: Database
+) -> None:
     store.ingest_files("customer_orders", [project / ORDERS])
-    with db(project) as conn:
-        before = conn.execute("SELECT count(*), total_changes() FROM raw_payloads").fetchone()
-        versions = conn.execute(
-            "SELECT source_id, version, updated_at FROM records_order"
-        ).fetchall()
+    raw_before = db.count("raw_payloads")
+    versions = db.rows("SELECT source_id, version, updated_at FROM records_order ORDER BY id")
     again = store.ingest_files("customer_orders", [project / ORDERS])
     assert again.raw_stored == 0
     assert again.raw_duplicates == again.received == 46
     assert again.records_unchanged == 43
     assert again.records_created == again.records_updated == 0
-    with db(project) as conn:
-        assert conn.execute("SELECT count(*) FROM raw_payloads").fetchone()[0] == before[0]
-        assert (
-            conn.execute("SELECT source_id, version, updated_at FROM records_order").fetchall()
-            == versions
-        )
-        assert conn.execute("SELECT count(*) FROM record_versions").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 3
+    assert db.count("raw_payloads") == raw_before
+    assert (
+        db.rows("SELECT source_id, version, updated_at FROM records_order ORDER BY id") == versions
+    )
+    assert db.count("record_versions") == 0
+    assert db.count("quarantine") == 3
 
 
 def test_changed_bytes_new_raw_row_and_new_version(store: Store) -> None:
@@ -132,7 +120,7 @@ def test_raw_bytes_are_byte_identical(store: Store, project: Path) -> None:
     assert nul.metadata["memo"] == "nul\x00inside"
 
 
-def test_quarantine_keeps_reason_line_and_bytes(store: Store, project: Path) -> None:
+def test_quarantine_keeps_reason_line_and_bytes(store: Store, project: Path, db: Database) -> None:
     store.ingest_files("customer_orders", [project / ORDERS])
     entries = store.quarantine("customer_orders")
     by_line = {e.line: e for e in entries}
@@ -142,18 +130,14 @@ def test_quarantine_keeps_reason_line_and_bytes(store: Store, project: Path) -> 
     assert "created_at" in by_line[34].reason and "last tuesday" in by_line[34].reason
     source_lines = (project / ORDERS).read_bytes().splitlines()
     assert by_line[13].payload == source_lines[12]
-    with db(project) as conn:
-        errors = conn.execute(
-            "SELECT count(*) FROM raw_payloads WHERE error IS NOT NULL"
-        ).fetchone()
-    assert errors[0] == 3
+    assert db.count("raw_payloads", "WHERE error IS NOT NULL") == 3
 
 
-def test_strict_rolls_everything_back(store: Store, project: Path) -> None:
+def test_strict_rolls_everything_back(store: Store, project: Path, db: Database) -> None:
     with pytest.raises(StrictModeError, match=r"line 13: invalid JSON"):
         store.ingest_files("customer_orders", [project / ORDERS], strict=True)
     for table in ("raw_payloads", "quarantine", "records_order", "ingest_runs"):
-        assert count(project, table) == 0, table
+        assert db.count(table) == 0, table
 
 
 def test_strict_with_clean_input_commits(store: Store) -> None:
@@ -161,11 +145,11 @@ def test_strict_with_clean_input_commits(store: Store) -> None:
     assert summary.records_created == 2
 
 
-def test_simple_source_keeps_no_raw(store: Store, project: Path) -> None:
+def test_simple_source_keeps_no_raw(store: Store, project: Path, db: Database) -> None:
     summary = store.ingest_files("orders_simple", [project / ORDERS])
     assert (summary.raw_stored, summary.raw_duplicates) == (0, 0)
     assert summary.records_created == 43
-    assert count(project, "raw_payloads") == 0
+    assert db.count("raw_payloads") == 0
     # but its bad rows are quarantined with their bytes
     assert len(store.quarantine("orders_simple")) == 3
 
@@ -206,12 +190,6 @@ def test_harvest_provenance_one_run_per_ingest(store: Store) -> None:
     assert record.source.upstream_source == "customer_orders"  # type: ignore[union-attr]
     assert record.data_source == "customer_orders"
     assert record.extractor_version == store.extractor(store.source("customer_orders")).version
-
-
-def test_sqlite_is_in_wal_mode(store: Store, project: Path) -> None:
-    store.ingest("customer_orders", [order("W-1")])
-    with db(project) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_stats(store: Store, project: Path) -> None:

@@ -1,0 +1,126 @@
+"""Port rows → staging rows: ordinals, rounds, and U+0000 escaping (see `text`).
+
+The hot loop of the PostgreSQL write path, so the common case is checked once per
+batch, not per value: the batch's ids, texts and JSON are joined and scanned for
+U+0000 and MARK in one C-level pass each. Only a batch that has one (or an id repeated
+within it) takes the per-row path that escapes values and assigns rounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ingestry.adapters.postgres.text import MARK, escape_json, escape_text
+from ingestry.domain.conventions import ColumnType, Convention
+from ingestry.domain.records import record_srn
+from ingestry.services.ports import RawRow, RecordRow
+
+_NUL = "\x00"
+_JSON_NUL = "\\u0000"
+_SEP = "\x1e"
+
+
+def _clean_text(values: Any) -> bool:
+    """No U+0000 or MARK in any of the (str or None) values."""
+    blob = _SEP.join(v for v in values if v is not None)
+    return _NUL not in blob and MARK not in blob
+
+
+def _clean_json(values: Any) -> bool:
+    blob = _SEP.join(v for v in values if v is not None)
+    return _JSON_NUL not in blob and MARK not in blob
+
+
+def raw_stage_rows(rows: Sequence[RawRow]) -> list[tuple[Any, ...]]:
+    """(n, *row) with text fields escaped; n keeps the first of duplicate rows."""
+    clean = (
+        _clean_text(r[2] for r in rows)
+        and _clean_text(r[1] for r in rows)
+        and _clean_text(r[9] for r in rows)
+        and _clean_text({r[11] for r in rows})
+    )
+    if clean:
+        return [(n, *row) for n, row in enumerate(rows)]
+    return [
+        (n, row[0], escape_text(row[1]), escape_text(row[2]), *row[3:9], _text(row[9]),
+         row[10], _text(row[11]))
+        for n, row in enumerate(rows)
+    ]  # fmt: skip
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else escape_text(value)
+
+
+def _json(value: str | None) -> str | None:
+    return None if value is None else escape_json(value)
+
+
+def text_fields(convention: Convention) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Indexes of a convention's text columns and of its JSON-text columns."""
+    text = tuple(i for i, c in enumerate(convention.columns) if c.type is ColumnType.TEXT)
+    json = tuple(
+        i
+        for i, c in enumerate(convention.columns)
+        if c.type in (ColumnType.JSON, ColumnType.GEOMETRY)
+    )
+    return text, json
+
+
+def record_stage_rows(
+    convention: Convention, rows: Sequence[RecordRow]
+) -> tuple[list[tuple[Any, ...]], list[int], bool]:
+    """Staging rows, the size of each round, and whether the rows carry (round, srn).
+
+    Fast path (ids unique in the batch, nothing to escape): the flat row, envelope then
+    columns; round and srn take their defaults (0, NULL). Otherwise each row ends with
+    its round (the n-th occurrence of an identity in the batch goes to round n) and the
+    srn where the id had to be escaped (SQL derives every other srn itself)."""
+    flat = [(*r[:8], *r[8]) for r in rows]
+    text_idx, json_idx = text_fields(convention)
+    unique = len({r[1] for r in rows}) == len(rows)
+    clean = (
+        _clean_text(r[1] for r in rows)
+        and _clean_json(r[2] for r in rows)
+        and _clean_json(r[4] for r in rows)
+        and all(_clean_text(r[8 + i] for r in flat) for i in text_idx)
+        and all(_clean_json(r[8 + i] for r in flat) for i in json_idx)
+    )
+    if unique and clean:
+        return flat, [len(rows)], False
+    return _slow_rows(convention, rows, flat, text_idx, json_idx)
+
+
+def _slow_rows(
+    convention: Convention,
+    rows: Sequence[RecordRow],
+    flat: list[tuple[Any, ...]],
+    text_idx: tuple[int, ...],
+    json_idx: tuple[int, ...],
+) -> tuple[list[tuple[Any, ...]], list[int], bool]:
+    seen: dict[tuple[str, str], int] = {}
+    sizes: list[int] = []
+    out: list[tuple[Any, ...]] = []
+    for row, values in zip(rows, flat, strict=True):
+        key = (row[0], row[1])
+        occurrence = seen.get(key)
+        occurrence = 0 if occurrence is None else occurrence + 1
+        seen[key] = occurrence
+        if occurrence == len(sizes):
+            sizes.append(1)
+        else:
+            sizes[occurrence] += 1
+        cells = list(values)
+        srn = None
+        if _NUL in row[1] or MARK in row[1]:
+            srn = record_srn(convention.name, row[0], row[1])
+            cells[1] = escape_text(row[1])
+        cells[2] = escape_json(row[2])
+        cells[4] = escape_json(row[4])
+        for i in text_idx:
+            cells[8 + i] = _text(cells[8 + i])
+        for i in json_idx:
+            cells[8 + i] = _json(cells[8 + i])
+        out.append((*cells, occurrence, srn))
+    return out, sizes, True

@@ -1,0 +1,131 @@
+"""Temporary staging tables and the COPY that fills them.
+
+Every batch is COPYed (binary: bytea goes as-is, no hex/escape pass on either side)
+into a per-connection TEMP table, then moved into the real tables by one set-based
+statement each. Staging columns are the wire types psycopg dumps natively (text, bytea,
+int, float, bool); conversions to timestamptz, numeric, date and jsonb happen in the
+INSERT … SELECT, in the server, where they are as cheap as in COPY itself.
+
+Temp tables are `ON COMMIT DELETE ROWS`: a committed batch leaves nothing behind; a
+second batch in the same transaction (strict runs) truncates first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from ingestry.domain.conventions import ColumnType, Convention
+
+RAW_STAGE = "ingestry_stage_raw"
+#: (name, staging type, COPY binary type)
+RAW_STAGE_COLUMNS = (
+    ("n", "int4"),
+    ("source", 'text COLLATE "C"'),
+    ("entity_type", "text"),
+    ("source_id", 'text COLLATE "C"'),
+    ("sha256", "bytea"),
+    ("payload", "bytea"),
+    ("header_sha256", "bytea"),
+    ("received_at", "text"),
+    ("processed_at", "text"),
+    ("extractor_version", "text"),
+    ("error", "text"),
+    ("line", "int4"),
+    ("origin", "text"),
+)
+
+RECORD_ENVELOPE_STAGE = (
+    ("source_type", 'text COLLATE "C"'),
+    ("source_id", 'text COLLATE "C"'),
+    ("source", "text"),
+    ("data_source", "text"),
+    ("metadata", "text"),
+    ("content_hash", "bytea"),
+    ("extractor_version", "text"),
+    ("raw_sha256", "bytea"),
+)
+#: Last in a record stage; left to their defaults by the fast path (see `rows`).
+RECORD_TAIL_STAGE = (("round", "int4 NOT NULL DEFAULT 0"), ("srn", "text"))
+
+#: How a declared column travels: the staging type, and the cast into the real column.
+STAGE_TYPES: dict[ColumnType, tuple[str, str]] = {
+    ColumnType.TEXT: ("text", ""),
+    ColumnType.INTEGER: ("int8", ""),
+    ColumnType.FLOAT: ("float8", ""),
+    ColumnType.DECIMAL: ("text", "::numeric"),
+    ColumnType.BOOLEAN: ("bool", ""),
+    ColumnType.TIMESTAMP: ("text", "::timestamptz"),
+    ColumnType.DATE: ("text", "::date"),
+    ColumnType.JSON: ("text", "::jsonb"),
+    ColumnType.GEOMETRY: ("text", "::jsonb"),
+}
+
+
+def _wire_type(sql_type: str) -> str:
+    return sql_type.split(" ", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One staging table: its DDL and the COPY statement and types that fill it.
+
+    `optional` trailing columns keep their defaults unless a COPY asks for them."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    optional: int = 0
+
+    @property
+    def ddl(self) -> tuple[str, str]:
+        """Replaces a staging table of the same name (a convention's columns changed)."""
+        cols = ", ".join(f'"{n}" {t}' for n, t in self.columns)
+        return (
+            f'DROP TABLE IF EXISTS pg_temp."{self.name}"',
+            f'CREATE TEMP TABLE "{self.name}" ({cols}) ON COMMIT DELETE ROWS',
+        )
+
+    def _copied(self, full: bool) -> tuple[tuple[str, str], ...]:
+        return self.columns if full or not self.optional else self.columns[: -self.optional]
+
+    def copy_sql(self, full: bool = True) -> str:
+        cols = ", ".join(f'"{n}"' for n, _ in self._copied(full))
+        return f'COPY "{self.name}" ({cols}) FROM STDIN (FORMAT BINARY)'
+
+    def wire_types(self, full: bool = True) -> list[str]:
+        return [_wire_type(t) for _, t in self._copied(full)]
+
+
+RAW = Stage(RAW_STAGE, RAW_STAGE_COLUMNS)
+
+
+def stage_column(name: str) -> str:
+    """Declared columns are prefixed in staging: a convention may name a column `round`."""
+    return f"c_{name}"
+
+
+def record_stage(convention: Convention) -> Stage:
+    columns = (
+        RECORD_ENVELOPE_STAGE
+        + tuple((stage_column(c.name), STAGE_TYPES[c.type][0]) for c in convention.columns)
+        + RECORD_TAIL_STAGE
+    )
+    return Stage(f"ingestry_stage_{convention.name}", columns, len(RECORD_TAIL_STAGE))
+
+
+def copy_rows(
+    conn: psycopg.Connection[Any],
+    stage: Stage,
+    rows: Iterable[Sequence[Any]],
+    full: bool = True,
+) -> None:
+    """COPY rows (tuples in the stage's column order; without the optional columns
+    unless `full`) into the staging table."""
+    with conn.cursor() as cur, cur.copy(stage.copy_sql(full)) as copy:
+        copy.set_types(stage.wire_types(full))
+        write = copy.write_row
+        for row in rows:
+            write(row)

@@ -1,0 +1,272 @@
+"""PostgresStorage: many processes and machines over one PostgreSQL database.
+
+One psycopg 3 connection per storage does the writes (COPY + set-based SQL, see
+`writer`) and the reads; SQLAlchemy (a separate, unpooled engine) runs Alembic and the
+record-table DDL. Schema changes made by `prepare` happen under an advisory lock, so
+processes starting at once on an empty database migrate it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.string import BytesBinaryDumper
+
+from ingestry.adapters import migrate
+from ingestry.adapters.postgres.reads import (
+    HISTORY_SELECT,
+    QUARANTINE_SELECT,
+    RAW_SELECT,
+    history_record,
+    quarantine_from_row,
+    raw_from_row,
+    record_from_row,
+    select_records,
+)
+from ingestry.adapters.postgres.session import PostgresSession
+from ingestry.adapters.postgres.text import escape_text
+from ingestry.adapters.postgres.transaction import Transaction, translate
+from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
+from ingestry.adapters.postgres.writer import Writer
+from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
+from ingestry.domain.conventions import Convention
+from ingestry.domain.errors import SchemaError, StorageError
+from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.records import Record, parse_srn
+from ingestry.migrations import HEAD
+
+#: pg_advisory_lock(SCHEMA_LOCK, hashtext(current_schema())): one migrator per schema.
+SCHEMA_LOCK = 0x1A6E57
+
+WORK_MEM = "64MB"
+TEMP_BUFFERS = "64MB"
+
+#: list_records reads this many rows per query (keyset pages: flat memory, no cursor).
+PAGE = 1000
+
+
+def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    """An autocommit connection in UTC (timestamps render as on SQLite)."""
+    params = conninfo_to_dict(libpq_url(url))
+    extra: dict[str, Any] = {}
+    if "connect_timeout" not in params:
+        extra["connect_timeout"] = 10
+    if "application_name" not in params:
+        extra["application_name"] = "ingestry"
+    try:
+        conn = psycopg.connect(libpq_url(url), autocommit=True, **extra)
+    except psycopg.Error as exc:
+        raise StorageError(f"cannot connect to PostgreSQL at {redacted(url)}: {exc}") from None
+    # UTC: timestamps render as on SQLite. Memory for a batch's sorts and staging
+    # tables (a 5,000-row batch of raw payloads is several MB; the defaults of 4 and 8
+    # MB spill it to disk). temp_buffers must be set before the first temp table.
+    # set_types(["bytea"]) in COPY would pick the pure-Python dumper psycopg registers
+    # for `Binary`; registering the C one for bytes makes it the bytea dumper again.
+    conn.adapters.register_dumper(bytes, BytesBinaryDumper)
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute(f"SET work_mem = '{WORK_MEM}'")
+    conn.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+    return conn
+
+
+class PostgresStorage:
+    """Storage on a PostgreSQL database (the schema in the URL's search_path)."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn = connect(url)
+        self._writer = Writer(self._conn)
+        self._engine: sa.Engine | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        """SQLAlchemy engine for migrations and DDL, built on first use."""
+        if self._engine is None:
+            self._engine = sa.create_engine(sqlalchemy_url(self.url), poolclass=sa.pool.NullPool)
+        return self._engine
+
+    # --- schema -------------------------------------------------------------------
+
+    def schema_revision(self) -> str | None:
+        row = self._conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+        if row is None or not row[0]:
+            return None
+        found = self._conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return str(found[0]) if found else None
+
+    def upgrade(self, revision: str = "head") -> None:
+        with self._schema_lock():
+            migrate.upgrade(self.engine, revision)
+
+    def downgrade(self, revision: str) -> None:
+        with self._schema_lock():
+            migrate.downgrade(self.engine, revision)
+
+    def is_empty(self) -> bool:
+        row = self._conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+            " AND relkind IN ('r', 'p', 'v', 'm', 'S')"
+        ).fetchone()
+        return row is not None and row[0] == 0
+
+    def prepare(self, conventions: Sequence[Convention], *, auto_upgrade: bool) -> None:
+        """Check (or, for an empty schema, create) the schema, then the record tables."""
+        revision = self.schema_revision()
+        if revision != HEAD:
+            with self._schema_lock():
+                revision = self.schema_revision()  # another process may have migrated
+                if revision is None and auto_upgrade and self.is_empty():
+                    migrate.upgrade(self.engine)
+                elif revision != HEAD:
+                    raise SchemaError(
+                        f"database {redacted(self.url)} is at schema revision "
+                        f"{revision or 'none'}, this ingestry needs {HEAD}: "
+                        "run `ingestry db upgrade`"
+                    )
+        self.ensure_conventions(conventions)
+
+    def ensure_conventions(self, conventions: Sequence[Convention]) -> None:
+        wanted = {
+            c.name: [(col.name, col.type.value, col.index) for col in c.columns]
+            for c in conventions
+        }
+        if self._up_to_date(wanted):
+            return
+        with self._schema_lock():
+            ensure_record_tables(self.engine, conventions)
+
+    def _up_to_date(self, wanted: dict[str, list[tuple[str, str, bool]]]) -> bool:
+        known: dict[str, list[tuple[str, str, bool]]] = {}
+        for convention, name, kind, indexed in self._conn.execute(
+            "SELECT convention, name, type, indexed FROM convention_columns"
+            " ORDER BY convention, position"
+        ):
+            known.setdefault(convention, []).append((name, kind, bool(indexed)))
+        if any(known.get(name, []) != cols for name, cols in wanted.items()):
+            return False
+        return self._tables_exist(table_name(n) for n in wanted)
+
+    def _tables_exist(self, names: Iterable[str]) -> bool:
+        wanted = list(names)
+        row = self._conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+            " AND tablename = ANY(%s)",
+            (wanted,),
+        ).fetchone()
+        return row is not None and row[0] == len(wanted)
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """Session advisory lock on this connection while another connection (the
+        engine's) changes the schema."""
+        self._conn.execute(
+            "SELECT pg_advisory_lock(%s, hashtext(current_schema()))", (SCHEMA_LOCK,)
+        )
+        try:
+            yield
+        finally:
+            self._conn.execute(
+                "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (SCHEMA_LOCK,)
+            )
+
+    # --- writes ---------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[PostgresSession]:
+        tx = Transaction(self._conn, self._writer.on_begin, self._writer.on_end)
+        try:
+            yield PostgresSession(tx, self._writer)
+        except BaseException:
+            tx.rollback()
+            raise
+        tx.commit()
+
+    # --- reads ----------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+
+    def get_record(self, convention: Convention, srn: str) -> Record | None:
+        _, source_type, source_id = parse_srn(srn)
+        sql = select_records(convention, "WHERE source_type = %s AND source_id = %s")
+        rows = self._rows(sql, (source_type, escape_text(source_id)))
+        return record_from_row(convention, rows[0]) if rows else None
+
+    def list_records(
+        self, convention: Convention, limit: int | None, after: str | None = None
+    ) -> Iterator[Record]:
+        """Records in identity order (source_type, source_id; bytewise, as on SQLite),
+        read in keyset pages so memory stays flat."""
+        key: tuple[str, str] | None = None
+        if after:
+            _, source_type, source_id = parse_srn(after)
+            key = (source_type, escape_text(source_id))
+        left = limit
+        while left is None or left > 0:
+            page = PAGE if left is None else min(PAGE, left)
+            where = "WHERE (source_type, source_id) > (%s, %s) " if key else ""
+            sql = select_records(
+                convention, f"{where}ORDER BY source_type, source_id LIMIT {page}"
+            ).replace("SELECT ", "SELECT source_type, source_id, ", 1)
+            rows = self._rows(sql, key or ())
+            for row in rows:
+                yield record_from_row(convention, row[2:])
+            if len(rows) < page:
+                return
+            key = (rows[-1][0], rows[-1][1])
+            if left is not None:
+                left -= len(rows)
+
+    def record_history(self, convention: Convention, srn: str) -> list[Record]:
+        history = [history_record(convention, r) for r in self._rows(HISTORY_SELECT, (srn,))]
+        current = self.get_record(convention, srn)
+        return [*history, current] if current else history
+
+    def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
+        return [raw_from_row(r) for r in self._rows(RAW_SELECT, (source, escape_text(source_id)))]
+
+    def quarantine_entries(self, source: str, status: str | None = "open") -> list[QuarantineEntry]:
+        sql, params = QUARANTINE_SELECT, [source]
+        if status is not None:
+            sql += " AND status = %s"
+            params.append(status)
+        return [quarantine_from_row(r) for r in self._rows(sql + " ORDER BY id", params)]
+
+    def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
+        def entry(name: str) -> dict[str, int]:
+            return out.setdefault(name, {"raw_rows": 0, "records": 0, "quarantined": 0})
+
+        out = {name: {"raw_rows": 0, "records": 0, "quarantined": 0} for name in sources}
+        for name, count in self._rows(
+            "SELECT source, count(*) FROM raw_payloads GROUP BY source", ()
+        ):
+            entry(name)["raw_rows"] = count
+        for name, count in self._rows(
+            "SELECT source, count(*) FROM quarantine WHERE status = 'open' GROUP BY source", ()
+        ):
+            entry(name)["quarantined"] = count
+        for convention in sorted(set(sources.values())):
+            if not self._tables_exist([table_name(convention)]):
+                continue
+            sql = (
+                f'SELECT data_source, count(*) FROM "{table_name(convention)}" GROUP BY data_source'
+            )
+            for name, count in self._rows(sql, ()):
+                if name in out:
+                    out[name]["records"] = count
+        return out
+
+    def close(self) -> None:
+        self._conn.close()
+        if self._engine is not None:
+            self._engine.dispose()

@@ -1,0 +1,137 @@
+"""One write transaction that survives deadlocks and serialization failures.
+
+The services write a batch through a `StorageSession` (a context manager: several calls,
+then commit), so a failed batch cannot simply be handed back to the caller to run
+again. Instead the transaction keeps a log of the calls made in it; when one fails
+with a retryable SQLSTATE (40001, 40P01), the whole transaction is rolled back and the
+logged calls are run again in a new one, then the failed call, a bounded number of
+times. Every call is idempotent against the database (raw rows dedupe, records upsert
+by content), so the replayed transaction writes exactly what an undisturbed one would.
+
+What a replay cannot change is a count a call already returned to the service (its
+summary); if a replayed call now answers differently — the rival writer committed
+some of the same rows first — a warning says so.
+
+The transaction is begun lazily, on the first call that needs it, so work that must
+run outside it (creating a partition) can happen first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+
+from ingestry.adapters.postgres.retry import MAX_ATTEMPTS, is_retryable, pause
+from ingestry.domain.errors import StorageError
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: A transaction that logged more rows than this stops being replayable (a strict run
+#: over a huge file): keeping every batch in memory would defeat streaming.
+REPLAY_LIMIT_ROWS = 200_000
+
+
+class Transaction:
+    """Explicit BEGIN / COMMIT on an autocommit connection, with replay on retry."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        on_begin: Callable[[], None],
+        on_end: Callable[[bool], None],
+    ) -> None:
+        self.conn = conn
+        self.begun = False
+        self._on_begin = on_begin
+        self._on_end = on_end
+        self._log: list[tuple[Callable[[], Any], Any]] = []
+        self._logged_rows = 0
+        self._replayable = True
+
+    def begin(self) -> None:
+        if not self.begun:
+            self.conn.execute("BEGIN")
+            self.begun = True
+            self._on_begin()
+
+    def run(self, call: Callable[[], T], rows: int = 0) -> T:
+        """Run `call` inside the transaction, replaying the transaction on a retryable
+        failure; `rows` is how much data the call holds (for the replay limit)."""
+        attempt = 1
+        while True:
+            try:
+                result = call()
+                break
+            except psycopg.Error as exc:
+                attempt = self._recover(exc, attempt)
+        self._logged_rows += rows
+        if self._logged_rows > REPLAY_LIMIT_ROWS:
+            self._replayable = False
+            self._log.clear()
+        elif self._replayable:
+            self._log.append((call, result))
+        return result
+
+    def commit(self) -> None:
+        attempt = 1
+        while self.begun:
+            try:
+                self.conn.execute("COMMIT")
+                self.begun = False
+            except psycopg.Error as exc:
+                attempt = self._recover(exc, attempt)
+        self._on_end(True)
+
+    def rollback(self) -> None:
+        if self.begun:
+            self.begun = False
+            try:
+                self.conn.execute("ROLLBACK")
+            except psycopg.Error:
+                log.debug("rollback failed", exc_info=True)
+        self._on_end(False)
+
+    def _recover(self, exc: psycopg.Error, attempt: int) -> int:
+        """Roll back, wait, re-run the logged calls in a new transaction. Returns the
+        number of the attempt now under way; raises when retrying is not an option."""
+        while True:
+            if not is_retryable(exc) or not self._replayable or attempt >= MAX_ATTEMPTS:
+                self.rollback()
+                raise translate(exc, attempt) from exc
+            log.info("retrying a transaction after %s (attempt %d)", exc.sqlstate, attempt + 1)
+            self.rollback()
+            pause(attempt)
+            attempt += 1
+            try:
+                self._replay()
+                return attempt
+            except psycopg.Error as again:
+                exc = again
+
+    def _replay(self) -> None:
+        self.begin()
+        for call, before in self._log:
+            after = call()
+            if after != before:
+                log.warning(
+                    "a retried transaction answered differently on replay (%r, then %r): "
+                    "the data written is right, the counts reported for this batch are not",
+                    before,
+                    after,
+                )
+
+
+def translate(exc: psycopg.Error, attempt: int = 1) -> StorageError:
+    """A database failure in words for the user (the psycopg error stays the cause)."""
+    if exc.sqlstate is None:
+        return StorageError(f"PostgreSQL connection failed: {exc}")
+    if is_retryable(exc):
+        return StorageError(
+            f"PostgreSQL kept failing with {exc.sqlstate} after {attempt} attempts: {exc}"
+        )
+    return StorageError(f"PostgreSQL refused the write ({exc.sqlstate}): {exc}")
