@@ -4,7 +4,8 @@ Preparing is pure Python and holds the GIL, so threads cannot overlap it with th
 database; processes can. Workers are forked, so they inherit the compiled extractor
 (generated code cannot be pickled) and only frames and prepared rows cross the pipe,
 as plain tuples. Results come back in submission order with a bounded look-ahead, so
-memory stays flat. Where fork is unavailable the caller falls back to inline.
+memory stays flat. A worker that dies raises BrokenProcessPool instead of hanging.
+Workers are forked eagerly, before the caller starts any thread of its own.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from multiprocessing.pool import AsyncResult
-from typing import Any
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from ingestry.services.batch import PreparedBatch
 from ingestry.services.ingest import BatchWork
@@ -25,6 +25,10 @@ _PREPARE: Callable[[BatchWork], PreparedBatch] | None = None
 def _run(work: BatchWork) -> PreparedBatch:
     assert _PREPARE is not None, "worker started without a prepare function"
     return _PREPARE(work)
+
+
+def _ready() -> int:
+    return os.getpid()
 
 
 def fork_available() -> bool:
@@ -49,19 +53,29 @@ class ProcessMap:
     ) -> Iterator[PreparedBatch]:
         global _PREPARE
         _PREPARE = prepare  # inherited by the forked workers
-        context = multiprocessing.get_context("fork")
-        pool = context.Pool(self.workers)
+        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
         try:
-            pending: deque[AsyncResult[Any]] = deque()
+            # fork every worker now, while this process has no other threads
+            for started in [pool.submit(_ready) for _ in range(self.workers)]:
+                started.result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        finally:
+            _PREPARE = None
+        return self._results(pool, work)
+
+    def _results(
+        self, pool: ProcessPoolExecutor, work: Iterable[BatchWork]
+    ) -> Iterator[PreparedBatch]:
+        pending: deque[Future[PreparedBatch]] = deque()
+        try:
             for item in work:
                 plain = (list(map(tuple, item[0])), *item[1:])
-                pending.append(pool.apply_async(_run, (plain,)))
+                pending.append(pool.submit(_run, plain))  # type: ignore[arg-type]
                 if len(pending) >= self.look_ahead:
-                    yield pending.popleft().get()
+                    yield pending.popleft().result()
             while pending:
-                yield pending.popleft().get()
-            pool.close()
+                yield pending.popleft().result()
         finally:
-            pool.terminate()
-            pool.join()
-            _PREPARE = None
+            pool.shutdown(wait=True, cancel_futures=True)
