@@ -60,12 +60,18 @@ _INSERT_RAW = (
     " FROM k JOIN d ON d.id = k.raw_id JOIN ingestry_stage_raw s ON s.n = d.n"
 )
 _INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+# As for raw rows: ids in arrival order, locks in key order, the first duplicate wins.
 _INSERT_QUARANTINE = (
-    "INSERT INTO quarantine AS q (source, sha256, payload, line, origin, reason,"
+    "WITH d AS MATERIALIZED ("
+    " SELECT x.*, nextval('quarantine_id_seq') AS id FROM ("
+    "  SELECT y.* FROM ("
+    "   SELECT DISTINCT ON (source, sha256) * FROM ingestry_stage_quarantine"
+    "   ORDER BY source, sha256, n) y"
+    "  ORDER BY y.n) x"
+    ") INSERT INTO quarantine AS q (id, source, sha256, payload, line, origin, reason,"
     " received_at, status)"
-    " SELECT DISTINCT ON (source, sha256) source, sha256, payload, line, origin, reason,"
-    " received_at::timestamptz, 'open' FROM ingestry_stage_quarantine"
-    " ORDER BY source, sha256, n"
+    " SELECT id, source, sha256, payload, line, origin, reason, received_at::timestamptz,"
+    " 'open' FROM d ORDER BY source, sha256"
     " ON CONFLICT (source, sha256) DO UPDATE SET reason = excluded.reason,"
     " line = excluded.line, origin = excluded.origin, received_at = excluded.received_at,"
     " status = 'open', resolved_at = NULL, resolution = NULL WHERE q.status <> 'open'"

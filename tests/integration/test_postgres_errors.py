@@ -1,0 +1,110 @@
+"""PostgreSQL failures: deadlocks are retried, the rest are said in words, once."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingestry.adapters.postgres import PostgresStorage
+from ingestry.bootstrap import build_storage
+from ingestry.config import load_settings
+from ingestry.domain.errors import ConfigError, StorageError
+from ingestry.domain.records import record_srn
+from tests.backends import Database
+from tests.conftest import write_project
+from tests.contract.conftest import CONVENTION, NOW, record_row
+
+
+@pytest.fixture
+def backend() -> str:
+    return "postgres"
+
+
+@pytest.fixture
+def storages(db: Database) -> Iterator[tuple[PostgresStorage, PostgresStorage]]:
+    first, second = PostgresStorage(db.url), PostgresStorage(db.url)
+    try:
+        first.prepare([CONVENTION], auto_upgrade=True)
+        second.prepare([CONVENTION], auto_upgrade=True)
+        yield first, second
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.postgres
+def test_a_deadlock_is_retried_by_replaying_the_transaction(
+    storages: tuple[PostgresStorage, PostgresStorage], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two sessions lock X and Y, then each wants the other's row: PostgreSQL aborts
+    one; it rolls back, replays its calls and finishes after the other commits."""
+    a, b = storages
+    with a.session() as session:
+        session.upsert_records(CONVENTION, [record_row("X"), record_row("Y")], NOW)
+    barrier = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+
+    def cross(storage: PostgresStorage, first: str, second: str, label: str) -> None:
+        try:
+            with storage.session() as session:
+                session.upsert_records(CONVENTION, [record_row(first, label=label)], NOW)
+                barrier.wait()
+                session.upsert_records(CONVENTION, [record_row(second, label=label)], NOW)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=cross, args=(a, "X", "Y", "by-a")),
+        threading.Thread(target=cross, args=(b, "Y", "X", "by-b")),
+    ]
+    with caplog.at_level(logging.INFO, logger="ingestry.adapters.postgres.transaction"):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert errors == []
+    assert any("40P01" in r.getMessage() for r in caplog.records)
+    for ident in ("X", "Y"):
+        history = a.record_history(CONVENTION, record_srn("thing", "harvest", ident))
+        assert [r.version for r in history] == [1, 2, 3]
+        labels = [r.columns["label"] for r in history]
+        assert labels[0] == "a" and sorted(labels[1:]) == ["by-a", "by-b"]
+
+
+@pytest.mark.postgres
+def test_a_value_postgresql_refuses_is_a_storage_error(
+    storages: tuple[PostgresStorage, PostgresStorage], db: Database
+) -> None:
+    storage, _ = storages
+    refused = r"PostgreSQL refused the write \(22003\)"
+    with pytest.raises(StorageError, match=refused), storage.session() as session:
+        session.upsert_records(CONVENTION, [record_row("N-1")], NOW)
+        session.upsert_records(CONVENTION, [record_row("N-2", amount="1E-20000")], NOW)
+    assert db.count("records_thing") == 0
+    with storage.session() as session:  # the connection is usable again
+        assert session.upsert_records(CONVENTION, [record_row("N-1")], NOW).created == 1
+
+
+def test_an_unreachable_server_is_a_storage_error_without_the_password() -> None:
+    with pytest.raises(StorageError, match=r"cannot connect to PostgreSQL at .*:1/nowhere") as e:
+        PostgresStorage("postgresql://ingestry:s3cret@127.0.0.1:1/nowhere")
+    assert "s3cret" not in str(e.value)
+    assert "ingestry:***@127.0.0.1:1/nowhere" in str(e.value)
+
+
+def test_missing_driver_says_which_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_project(tmp_path, "postgresql://postgres@127.0.0.1/db")
+    for name in list(sys.modules):
+        if name == "psycopg" or name.startswith(("psycopg.", "ingestry.adapters.postgres")):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    settings = load_settings(tmp_path / "ingestry.yaml")
+    with pytest.raises(ConfigError, match=r"install ingestry\[postgres\]"):
+        build_storage(settings)
