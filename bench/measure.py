@@ -41,6 +41,7 @@ class Measurement:
     cpu_seconds: float
     peak_rss_mb: float
     peak_tree_rss_mb: float
+    other_cpu_cores: float = 0.0  # CPU other processes used meanwhile, in cores
     summary: dict[str, Any] = field(default_factory=dict)
     all_wall_seconds: tuple[float, ...] = ()  # every round's wall time when repeated
 
@@ -56,6 +57,7 @@ class Measurement:
             cpu_seconds=child.cpu_seconds,
             peak_rss_mb=child.peak_rss_mb,
             peak_tree_rss_mb=child.peak_tree_rss_mb,
+            other_cpu_cores=child.other_cpu_cores,
             summary=child.output,
         )
 
@@ -81,6 +83,7 @@ class Measurement:
             "inner_records_per_second": round(self.inner_rate, 1),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "peak_tree_rss_mb": round(self.peak_tree_rss_mb, 1),
+            "other_cpu_cores": round(self.other_cpu_cores, 2),
             "all_wall_seconds": [round(s, 3) for s in self.all_wall_seconds],
             "summary": self.summary,
         }
@@ -95,6 +98,13 @@ class ChildRun:
     cpu_seconds: float
     peak_rss_mb: float
     peak_tree_rss_mb: float
+    other_cpu_cores: float
+
+
+def busy_seconds() -> float:
+    """CPU seconds all processes on the machine have run (guest time is inside user)."""
+    t = psutil.cpu_times()
+    return float(t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0))
 
 
 class TreeRss(threading.Thread):
@@ -129,22 +139,26 @@ def run_child(argv: list[str], workdir: Path, env: dict[str, str]) -> ChildRun:
     """Run argv in workdir, wait for it with wait4, parse its stdout as one JSON object."""
     out_path, err_path = workdir / "stdout.json", workdir / "stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        start = time.perf_counter()
+        busy_before, start = busy_seconds(), time.perf_counter()
         proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=out, stderr=err)
         sampler = TreeRss(proc.pid)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        busy = busy_seconds() - busy_before
         sampler.done.set()
         sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         tail = err_path.read_text(errors="replace")[-2000:]
         raise StepError(f"{argv[:4]}… exited {proc.returncode}:\n{tail}")
+    cpu = usage.ru_utime + usage.ru_stime
     return ChildRun(
         output=parse_output(out_path),
         wall_seconds=wall,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        cpu_seconds=cpu,
+        # a figure taken while something else competed for the cores is not comparable
+        other_cpu_cores=max(0.0, busy - cpu) / wall if wall else 0.0,
         peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
         # a child too short to be sampled still has its own peak
         peak_tree_rss_mb=max(sampler.peak / 2**20, usage.ru_maxrss / 1024),

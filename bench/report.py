@@ -15,6 +15,8 @@ from measure import Measurement
 
 #: From the performance issue: share of the bare-driver limit, speed-up over dlt, memory.
 TARGETS = {"fraction_of_bare": 0.60, "times_dlt": 10.0, "peak_rss_mb": 500.0}
+#: Cores of CPU used by other processes during a step above which its figure is suspect.
+BUSY_CORES = 0.25
 
 
 def checks(n: int, results: dict[str, Measurement]) -> list[str]:
@@ -117,5 +119,11 @@ def table(result: dict[str, Any]) -> str:
     for name, t in result["targets"].items():
         verdict = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
         lines.append(f"target {name}: {t['measured']} vs {t['target']} -> {verdict}")
+    lines += [
+        f"WARNING: {key}: other processes used {m['other_cpu_cores']:.2f} cores meanwhile;"
+        " its rate (and any ratio using it) is not comparable"
+        for key, m in result["measurements"].items()
+        if m["other_cpu_cores"] > BUSY_CORES
+    ]
     lines += [f"CHECK FAILED: {f}" for f in result["check_failures"]]
     return "\n".join(lines)
