@@ -51,4 +51,5 @@ def describe(env: dict[str, str], rev: str | None) -> dict[str, Any]:
         "exported": rev is not None,
         # only meaningful for the working tree: uncommitted edits under src/
         "src_dirty": None if rev else bool(git("status", "--porcelain", "--", "src")),
+        "ingestry_workers": env.get("INGESTRY_WORKERS"),  # None: ingestry's default
     }

@@ -32,6 +32,7 @@ from measure import Measurement, run_child
 BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "bench.yaml"
 QUICK_N = 2_000
+PASS_THROUGH = {"INGESTRY_WORKERS"}  # lets `INGESTRY_WORKERS=0 ./dev bench` compare inline
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,13 @@ class Run:
     pythonpath: str | None
 
     def env(self, database: Path | None = None) -> dict[str, str]:
-        """The caller's environment minus INGESTRY_* settings, plus this step's database."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTRY_")}
+        """The caller's environment minus INGESTRY_* settings (but the INGESTRY_WORKERS
+        tuning knob), plus this step's database."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("INGESTRY_") or k in PASS_THROUGH
+        }
         env["RUNTIME__DLT_TELEMETRY"] = "false"
         if self.pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(
