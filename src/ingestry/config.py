@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -84,7 +84,6 @@ class Settings:
     conventions: Mapping[str, Convention]
     sources: Mapping[str, DataSource]
     env: Literal["development", "production"] = "development"
-    extras: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:

@@ -62,7 +62,6 @@ RECORD_FIELDS = (
     "raw_sha256",
     "columns",
 )
-R_SOURCE_TYPE, R_SOURCE_ID, R_CONTENT_HASH, R_COLUMNS = 0, 1, 5, 8
 
 
 class RecordChange(NamedTuple):

@@ -20,22 +20,6 @@ from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_colu
 from ingestry.adapters.sql.types import SQL_TYPES
 from ingestry.domain.conventions import Convention
 
-ENVELOPE = (
-    "id",
-    "source_type",
-    "source_id",
-    "source",
-    "data_source",
-    "metadata",
-    "content_hash",
-    "version",
-    "extractor_version",
-    "raw_sha256",
-    "published_at",
-    "updated_at",
-)
-
-
 #: The identity columns compare bytewise on PostgreSQL too (COLLATE "C"), so records
 #: list in the same order as on SQLite and the identity index serves that order.
 IdentityText = sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")

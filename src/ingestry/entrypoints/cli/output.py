@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -68,7 +67,3 @@ def table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any
     for row in rows:
         grid.add_row(*("" if v is None else str(v) for v in row))
     console().print(grid)
-
-
-def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()
