@@ -151,6 +151,52 @@ def test_id_repeated_in_one_batch_is_applied_in_order(storage: Storage) -> None:
     assert [(r.version, r.columns["label"]) for r in history] == [(1, "a"), (2, "b"), (3, "a")]
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "after-duplicates"])
+def test_mixed_batches_give_the_same_answer_whatever_came_before(
+    storage: Storage, warm: bool
+) -> None:
+    """A writer may probe keys first after a batch of duplicates (PostgreSQL does): the
+    results must not depend on it."""
+    upsert(storage, record_row("M-1", label="a"), record_row("M-2", label="a"))
+    with storage.session() as session:
+        session.append_raw([raw_row("M-1", b"a"), raw_row("M-2", b"a")], [])
+    if warm:  # batches of duplicates only
+        assert upsert(storage, record_row("M-1", label="a")).unchanged == 1
+        with storage.session() as session:
+            assert session.append_raw([raw_row("M-1", b"a")], []) == 0
+    rows = [
+        record_row("M-1", label="b"),  # changed
+        record_row("M-1", label="a"),  # back to the stored content: still a new version
+        record_row("M-2", label="a"),  # unchanged
+        record_row("M-3", label="a"),  # new
+        record_row("M-3", label="a"),  # new, then unchanged
+    ]
+    result = upsert(storage, *rows)
+    assert (result.created, result.updated, result.unchanged) == (1, 2, 2)
+    history = storage.record_history(CONVENTION, record_srn("thing", "harvest", "M-1"))
+    assert [(r.version, r.columns["label"]) for r in history] == [(1, "a"), (2, "b"), (3, "a")]
+    raw = [raw_row("M-1", b"a"), raw_row("M-3", b"c"), raw_row("M-3", b"c"), raw_row("M-1", b"z")]
+    with storage.session() as session:
+        assert session.append_raw(raw, []) == 2
+    assert [p.payload for p in storage.raw_payloads(SOURCE, "M-1")] == [b"a", b"z"]
+    assert [p.payload for p in storage.raw_payloads(SOURCE, "M-3")] == [b"c"]
+
+
+def test_batches_of_new_records_then_one_with_an_existing_key(storage: Storage) -> None:
+    """A first ingest in batches (PostgreSQL COPYs those straight into the table), then
+    a batch that looks new but is not quite: the result is the general upsert's."""
+    for start in (0, 10, 20):
+        result = upsert(storage, *(record_row(f"N-{i:02d}") for i in range(start, start + 10)))
+        assert (result.created, result.updated, result.unchanged) == (10, 0, 0)
+    batch = [record_row(f"N-{i:02d}") for i in range(30, 39)] + [record_row("N-05", label="z")]
+    result = upsert(storage, *batch)
+    assert (result.created, result.updated, result.unchanged) == (9, 1, 0)
+    assert sorted(result.changes)[0] == RecordChange("thing", "harvest", "N-05", 2)
+    assert len(list(storage.list_records(CONVENTION, None))) == 39
+    again = upsert(storage, *(record_row(f"N-{i:02d}") for i in range(40, 45)))
+    assert again.created == 5
+
+
 def test_identity_includes_the_provenance_type(storage: Storage) -> None:
     result = upsert(
         storage,

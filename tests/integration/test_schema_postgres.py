@@ -144,36 +144,51 @@ def test_records_use_real_types_and_a_bytewise_identity(
     assert {"ix_records_thing_at", "ix_records_thing_data_source"} <= db.indexes("records_thing")
 
 
-def test_upsert_plans_probe_the_identity_index(storage: PostgresStorage, db: Database) -> None:
-    """Cost grows with the batch: every statement reaches the records through an index,
-    never a scan of the table, once the table is much bigger than a batch."""
+def test_batch_plans_probe_indexes_never_scan_the_table(
+    storage: PostgresStorage, db: Database
+) -> None:
+    """Cost grows with the batch: every write statement reaches the big tables through
+    an index, per staged row, never by scanning (or hashing) the whole table."""
     with storage.session() as session:
+        rows = [raw_row(f"K-{i:06d}", b"%d" % i) for i in range(50_000)]
+        session.append_raw(rows, [])
         session.upsert_records(CONVENTION, [record_row(f"K-{i:06d}") for i in range(50_000)], NOW)
     db.execute("ANALYZE records_thing")
+    db.execute("ANALYZE raw_keys")
+    raw = [raw_row(f"K-{i:06d}", b"new") for i in range(0, 50_000, 10)]
     batch = [record_row(f"K-{i:06d}", label="changed") for i in range(0, 50_000, 10)]
-    plans = _plans(storage, batch)
+    plans = _plans(storage, raw, batch)
+    assert len(plans) == 4
     for plan in plans:
         assert "Seq Scan on records_thing" not in plan, plan
-    assert all("records_thing" in p and "Index" in p for p in plans)
+        assert "Seq Scan on raw_keys" not in plan, plan
+        assert "Hash" not in plan and "Merge" not in plan, plan
+    for plan in plans[1:]:  # the raw claim has no join: ON CONFLICT probes per row
+        assert "Index" in plan, plan
 
 
-def _plans(storage: PostgresStorage, rows: list[Any]) -> list[str]:
-    """EXPLAIN of the record statements for a staged batch (then rolled back)."""
+def _plans(storage: PostgresStorage, raw: list[Any], records: list[Any]) -> list[str]:
+    """EXPLAIN of the batch statements for staged rows (then rolled back)."""
+    from ingestry.adapters.postgres import probe
+    from ingestry.adapters.postgres.raw import CLAIM, KEYS
     from ingestry.adapters.postgres.records import RecordSQL
     from ingestry.adapters.postgres.rows import record_stage_rows
+    from ingestry.adapters.postgres.statements import BEGIN
     from ingestry.adapters.postgres.transaction import Transaction
 
     writer = storage._writer
-    tx = Transaction(storage._conn, writer.on_begin, writer.on_end)
+    tx = Transaction(storage._conn, writer.on_begin, writer.on_end, BEGIN)
     sql = RecordSQL.of(CONVENTION)
-    staged, _, full = record_stage_rows(CONVENTION, rows)
+    staged, _, full = record_stage_rows(CONVENTION, records)
     tx.begin()
     try:
+        writer._fill(tx, KEYS, [(n, r[0], r[2], r[3], r[6]) for n, r in enumerate(raw)])
         writer._fill(tx, sql.stage, staged, full)
+        writer._fill(tx, probe.RECORD_PROBE, probe.record_keys(records))
         params = {"now": NOW, "round": 0}
         return [
             "\n".join(r[0] for r in storage._conn.execute(f"EXPLAIN {q}", params))
-            for q in (sql.insert, sql.update)
+            for q in (CLAIM, sql.changed, sql.insert, sql.update)
         ]
     finally:
         tx.rollback()

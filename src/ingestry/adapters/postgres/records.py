@@ -20,12 +20,18 @@ that gap. Rows are locked in identity order (COLLATE "C", the index order) in bo
 statements, so concurrent writers of overlapping batches queue instead of deadlocking.
 Both statements are driven by the staging table: index probes per staged row, so the
 cost grows with the batch, never with the table.
+
+A batch of records that are all new (a first ingest) skips all this: `direct` COPYs it
+into the table in identity order, under a savepoint; if a key exists after all (another
+writer, or a guess gone wrong) the unique index refuses the COPY, the savepoint is
+rolled back and the batch takes the path above.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingestry.adapters.postgres.probe import changed_records
 from ingestry.adapters.postgres.staging import STAGE_TYPES, Stage, record_stage, stage_column
 from ingestry.adapters.sql.conventions import table_name
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
@@ -74,6 +80,8 @@ class RecordSQL:
     stage: Stage
     insert: str
     update: str
+    changed: str
+    direct: str
 
     @classmethod
     def of(cls, convention: Convention) -> RecordSQL:
@@ -121,4 +129,7 @@ class RecordSQL:
             f" version = o.old_version + 1, updated_at = %(now)s{sets}"
             " FROM o WHERE t.id = o.id RETURNING t.source_type, t.source_id, t.version"
         )
-        return cls(convention.column_names, stage, insert, update)
+        direct = f"COPY {table} ({', '.join([_ENVELOPE, *cols])}) FROM STDIN"
+        return cls(
+            convention.column_names, stage, insert, update, changed_records(convention), direct
+        )

@@ -1,4 +1,4 @@
-"""Port rows → staging rows: ordinals, rounds, and U+0000 escaping (see `text`).
+"""Port rows → rows for PostgreSQL: rounds, and U+0000 escaping (see `text`).
 
 The hot loop of the PostgreSQL write path, so the common case is checked once per
 batch, not per value: the batch's ids, texts and JSON are joined and scanned for
@@ -32,8 +32,8 @@ def _clean_json(values: Any) -> bool:
     return _JSON_NUL not in blob and MARK not in blob
 
 
-def raw_stage_rows(rows: Sequence[RawRow]) -> list[tuple[Any, ...]]:
-    """(n, *row) with text fields escaped; n keeps the first of duplicate rows."""
+def escaped_raw(rows: Sequence[RawRow]) -> Sequence[RawRow]:
+    """The rows with their text fields escaped: the rows themselves when none needs it."""
     clean = (
         _clean_text(r[2] for r in rows)
         and _clean_text(r[1] for r in rows)
@@ -41,11 +41,11 @@ def raw_stage_rows(rows: Sequence[RawRow]) -> list[tuple[Any, ...]]:
         and _clean_text({r[11] for r in rows})
     )
     if clean:
-        return [(n, *row) for n, row in enumerate(rows)]
+        return rows
     return [
-        (n, row[0], escape_text(row[1]), escape_text(row[2]), *row[3:9], _text(row[9]),
-         row[10], _text(row[11]))
-        for n, row in enumerate(rows)
+        (row[0], escape_text(row[1]), escape_text(row[2]), *row[3:9], _text(row[9]), row[10],
+         _text(row[11]))
+        for row in rows
     ]  # fmt: skip
 
 

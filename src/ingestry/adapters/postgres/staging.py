@@ -20,24 +20,6 @@ import psycopg
 
 from ingestry.domain.conventions import ColumnType, Convention
 
-RAW_STAGE = "ingestry_stage_raw"
-#: (name, staging type, COPY binary type)
-RAW_STAGE_COLUMNS = (
-    ("n", "int4"),
-    ("source", 'text COLLATE "C"'),
-    ("entity_type", "text"),
-    ("source_id", 'text COLLATE "C"'),
-    ("sha256", "bytea"),
-    ("payload", "bytea"),
-    ("header_sha256", "bytea"),
-    ("received_at", "text"),
-    ("processed_at", "text"),
-    ("extractor_version", "text"),
-    ("error", "text"),
-    ("line", "int4"),
-    ("origin", "text"),
-)
-
 RECORD_ENVELOPE_STAGE = (
     ("source_type", 'text COLLATE "C"'),
     ("source_id", 'text COLLATE "C"'),
@@ -80,7 +62,7 @@ class Stage:
     optional: int = 0
 
     @property
-    def ddl(self) -> tuple[str, str]:
+    def ddl(self) -> tuple[str, ...]:
         """Replaces a staging table of the same name (a convention's columns changed)."""
         cols = ", ".join(f'"{n}" {t}' for n, t in self.columns)
         return (
@@ -97,9 +79,6 @@ class Stage:
 
     def wire_types(self, full: bool = True) -> list[str]:
         return [_wire_type(t) for _, t in self._copied(full)]
-
-
-RAW = Stage(RAW_STAGE, RAW_STAGE_COLUMNS)
 
 
 def stage_column(name: str) -> str:

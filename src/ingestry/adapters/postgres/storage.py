@@ -29,6 +29,7 @@ from ingestry.adapters.postgres.reads import (
     select_records,
 )
 from ingestry.adapters.postgres.session import PostgresSession
+from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
@@ -180,7 +181,7 @@ class PostgresStorage:
 
     @contextmanager
     def session(self) -> Iterator[PostgresSession]:
-        tx = Transaction(self._conn, self._writer.on_begin, self._writer.on_end)
+        tx = Transaction(self._conn, self._writer.on_begin, self._writer.on_end, BEGIN)
         try:
             yield PostgresSession(tx, self._writer)
         except BaseException:

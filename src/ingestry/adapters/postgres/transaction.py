@@ -44,8 +44,10 @@ class Transaction:
         conn: psycopg.Connection[Any],
         on_begin: Callable[[], None],
         on_end: Callable[[bool], None],
+        begin_sql: str = "BEGIN",
     ) -> None:
         self.conn = conn
+        self._begin_sql = begin_sql
         self.begun = False
         self._on_begin = on_begin
         self._on_end = on_end
@@ -55,7 +57,7 @@ class Transaction:
 
     def begin(self) -> None:
         if not self.begun:
-            self.conn.execute("BEGIN")
+            self.conn.execute(self._begin_sql)
             self.begun = True
             self._on_begin()
 

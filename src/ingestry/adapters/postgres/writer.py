@@ -1,9 +1,12 @@
 """The set-based write statements of one PostgreSQL connection.
 
 Each call stages its rows with one COPY and moves them with one statement (records: two
-per round), so a batch costs a handful of round trips whatever its size. The writer
-remembers which staging tables and partitions exist for its connection; what it
-creates inside a transaction only counts once that transaction commits.
+per round; raw rows: keys first, then new payloads straight into place, see `raw`), so a
+batch costs a handful of round trips whatever its size. After a batch of mostly
+unchanged records, the next one first probes its keys and sends only the rows that are
+new or changed (see `probe`). The writer remembers which staging tables and
+partitions exist for its connection; what it creates inside a transaction only counts
+once that transaction commits.
 """
 
 from __future__ import annotations
@@ -14,68 +17,16 @@ from typing import Any
 import orjson
 import psycopg
 
+from ingestry.adapters.postgres import probe, raw
 from ingestry.adapters.postgres.partitions import ensure_partitions, month_of
 from ingestry.adapters.postgres.records import RecordSQL
-from ingestry.adapters.postgres.rows import raw_stage_rows, record_stage_rows
-from ingestry.adapters.postgres.staging import RAW, Stage, copy_rows
+from ingestry.adapters.postgres.rows import record_stage_rows
+from ingestry.adapters.postgres.staging import Stage, copy_rows
+from ingestry.adapters.postgres.statements import INSERT_HEADER, INSERT_QUARANTINE, QUARANTINE
 from ingestry.adapters.postgres.text import escape_json, escape_text, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.domain.conventions import Convention
 from ingestry.services.ports import QuarantineRow, RawRow, RecordChange, RecordRow, UpsertResult
-
-QUARANTINE = Stage(
-    "ingestry_stage_quarantine",
-    (
-        ("n", "int4"),
-        ("source", 'text COLLATE "C"'),
-        ("sha256", "bytea"),
-        ("payload", "bytea"),
-        ("line", "int4"),
-        ("origin", "text"),
-        ("reason", "text"),
-        ("received_at", "text"),
-    ),
-)
-
-# Ids are drawn in batch order (so `ORDER BY id` is arrival order, as on SQLite); keys
-# are inserted in key order (so concurrent writers lock in the same order); the first
-# of identical rows in a batch wins, as with SQLite's row-by-row ON CONFLICT.
-_INSERT_RAW = (
-    "WITH d AS MATERIALIZED ("
-    " SELECT x.*, nextval('raw_payloads_id_seq') AS id FROM ("
-    "  SELECT y.* FROM ("
-    "   SELECT DISTINCT ON (source, source_id, sha256) n, source, source_id, sha256,"
-    "   received_at FROM ingestry_stage_raw ORDER BY source, source_id, sha256, n) y"
-    "  ORDER BY y.n) x"
-    "), k AS ("
-    " INSERT INTO raw_keys (source, source_id, sha256, raw_id, received_at)"
-    " SELECT source, source_id, sha256, id, received_at::timestamptz FROM d"
-    " ORDER BY source, source_id, sha256"
-    " ON CONFLICT DO NOTHING RETURNING raw_id"
-    ") INSERT INTO raw_payloads (id, source, entity_type, source_id, sha256, payload,"
-    " header_sha256, received_at, processed_at, extractor_version, error, line, origin)"
-    " SELECT d.id, s.source, s.entity_type, s.source_id, s.sha256, s.payload,"
-    " s.header_sha256, s.received_at::timestamptz, s.processed_at::timestamptz,"
-    " s.extractor_version, s.error, s.line, s.origin"
-    " FROM k JOIN d ON d.id = k.raw_id JOIN ingestry_stage_raw s ON s.n = d.n"
-)
-_INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-# As for raw rows: ids in arrival order, locks in key order, the first duplicate wins.
-_INSERT_QUARANTINE = (
-    "WITH d AS MATERIALIZED ("
-    " SELECT x.*, nextval('quarantine_id_seq') AS id FROM ("
-    "  SELECT y.* FROM ("
-    "   SELECT DISTINCT ON (source, sha256) * FROM ingestry_stage_quarantine"
-    "   ORDER BY source, sha256, n) y"
-    "  ORDER BY y.n) x"
-    ") INSERT INTO quarantine AS q (id, source, sha256, payload, line, origin, reason,"
-    " received_at, status)"
-    " SELECT id, source, sha256, payload, line, origin, reason, received_at::timestamptz,"
-    " 'open' FROM d ORDER BY source, sha256"
-    " ON CONFLICT (source, sha256) DO UPDATE SET reason = excluded.reason,"
-    " line = excluded.line, origin = excluded.origin, received_at = excluded.received_at,"
-    " status = 'open', resolved_at = NULL, resolution = NULL WHERE q.status <> 'open'"
-)
 
 
 class Writer:
@@ -89,6 +40,7 @@ class Writer:
         self._pending_partitions: set[tuple[int, int]] = set()
         self._filled: set[str] = set()
         self._sql: dict[str, RecordSQL] = {}
+        self._adaptive = probe.Adaptive()
 
     # --- transaction hooks ------------------------------------------------------------
 
@@ -113,11 +65,10 @@ class Writer:
         tx.begin()
         if headers:
             with self.conn.cursor() as cur:
-                cur.executemany(_INSERT_HEADER, sorted(headers))
+                cur.executemany(INSERT_HEADER, sorted(headers))
         if not rows:
             return 0
-        self._fill(tx, RAW, raw_stage_rows(rows))
-        return self.conn.execute(_INSERT_RAW).rowcount
+        return raw.append(self.conn, lambda stage, data: self._fill(tx, stage, data), rows)
 
     def quarantine(self, tx: Transaction, rows: Sequence[QuarantineRow]) -> None:
         if not rows:
@@ -131,7 +82,7 @@ class Writer:
                 for n, (source, sha, payload, line, origin, reason, received) in enumerate(rows)
             ),
         )
-        self.conn.execute(_INSERT_QUARANTINE)
+        self.conn.execute(INSERT_QUARANTINE)
 
     def upsert_records(
         self, tx: Transaction, convention: Convention, rows: Sequence[RecordRow], now: str
@@ -139,8 +90,56 @@ class Writer:
         if not rows:
             return UpsertResult(0, 0, 0, [])
         sql = self._record_sql(convention)
-        staged, sizes, full = record_stage_rows(convention, rows)
         tx.begin()
+        kind = f"records:{convention.name}"
+        mode = self._adaptive.mode(kind)
+        todo = rows
+        if mode == "probe":
+            self._fill(tx, probe.RECORD_PROBE, probe.record_keys(rows))
+            hits = [n for (n,) in self.conn.execute(sql.changed)]
+            todo = probe.rows_of_keys(rows, hits)
+        created = updated = 0
+        changes: list[RecordChange] = []
+        if todo:
+            staged, sizes, full = record_stage_rows(convention, todo)
+            if mode == "direct" and not full and self._direct(sql, staged, now):
+                created = len(todo)
+                changes = [RecordChange(convention.name, r[0], r[1], 1) for r in todo]
+            else:
+                created, updated, changes = self._upsert(
+                    tx, sql, convention, staged, sizes, full, now
+                )
+        unchanged = len(rows) - created - updated
+        self._adaptive.observe(kind, len(rows), created, unchanged)
+        return UpsertResult(created, updated, unchanged, changes)
+
+    def _direct(self, sql: RecordSQL, staged: list[tuple[Any, ...]], now: str) -> bool:
+        """COPY new records straight into their table; False (and nothing written) when
+        a key exists already. `staged` are flat rows: envelope, then columns."""
+        staged.sort(key=_identity)
+        self.conn.execute("SAVEPOINT ingestry_direct")
+        try:
+            with self.conn.cursor() as cur, cur.copy(sql.direct) as copy:
+                write = copy.write_row
+                for r in staged:
+                    write((*r[:8], 1, now, now, *r[8:]))
+        except psycopg.errors.UniqueViolation:
+            self.conn.execute("ROLLBACK TO SAVEPOINT ingestry_direct")
+            return False
+        self.conn.execute("RELEASE SAVEPOINT ingestry_direct")
+        return True
+
+    def _upsert(
+        self,
+        tx: Transaction,
+        sql: RecordSQL,
+        convention: Convention,
+        staged: list[tuple[Any, ...]],
+        sizes: list[int],
+        full: bool,
+        now: str,
+    ) -> tuple[int, int, list[RecordChange]]:
+        """COPY into staging, then insert and update round by round (see `records`)."""
         self._fill(tx, sql.stage, staged, full)
         name = convention.name
         changes: list[RecordChange] = []
@@ -154,7 +153,7 @@ class Writer:
                 for t, i, version in self.conn.execute(sql.update, params):
                     changes.append(RecordChange(name, t, unescape_text(i), version))
                     updated += 1
-        return UpsertResult(created, updated, len(rows) - created - updated, changes)
+        return created, updated, changes
 
     def start_run(
         self, tx: Transaction, srn: str, source: str, origins: list[str], now: str
@@ -213,3 +212,7 @@ class Writer:
 
 def _text(value: str | None) -> str | None:
     return None if value is None else escape_text(value)
+
+
+def _identity(row: tuple[Any, ...]) -> tuple[str, str]:
+    return row[0], row[1]
