@@ -1,10 +1,14 @@
 """Temporary staging tables and the COPY that fills them.
 
-Every batch is COPYed (binary: bytea goes as-is, no hex/escape pass on either side)
-into a per-connection TEMP table, then moved into the real tables by one set-based
-statement each. Staging columns are the wire types psycopg dumps natively (text, bytea,
-int, float, bool); conversions to timestamptz, numeric, date and jsonb happen in the
-INSERT … SELECT, in the server, where they are as cheap as in COPY itself.
+Record batches and key lists are COPYed into per-connection TEMP tables, then moved
+into the real tables by set-based statements. The format is binary: bytea goes as-is
+(text COPY doubles it into hex and escapes it on both sides); measured on 20,000 rows of
+the benchmark file, binary took 0.14 s for raw rows and 0.22 s for records against 0.37
+s and 0.32 s in text. Staging columns are the wire types psycopg dumps natively (text,
+bytea, int, float, bool); conversions to timestamptz, numeric, date and jsonb happen in
+the INSERT … SELECT, in the server, where they cost what they would in COPY itself.
+(COPY straight into a real table, `records.direct`, uses text for the same reason:
+the values are already text, and binary would need Python datetimes and Decimals.)
 
 Temp tables are `ON COMMIT DELETE ROWS`: a committed batch leaves nothing behind; a
 second batch in the same transaction (strict runs) truncates first.
