@@ -44,6 +44,7 @@ class Measurement:
     other_cpu_cores: float = 0.0  # CPU other processes used meanwhile, in cores
     summary: dict[str, Any] = field(default_factory=dict)
     all_wall_seconds: tuple[float, ...] = ()  # every round's wall time when repeated
+    all_other_cpu_cores: tuple[float, ...] = ()  # and the CPU others used in each round
 
     @classmethod
     def of(cls, key: str, label: str, child: ChildRun, *, inner_seconds: float) -> Measurement:
@@ -85,6 +86,7 @@ class Measurement:
             "peak_tree_rss_mb": round(self.peak_tree_rss_mb, 1),
             "other_cpu_cores": round(self.other_cpu_cores, 2),
             "all_wall_seconds": [round(s, 3) for s in self.all_wall_seconds],
+            "all_other_cpu_cores": [round(c, 2) for c in self.all_other_cpu_cores],
             "summary": self.summary,
         }
 
