@@ -19,43 +19,67 @@ def upsert(storage: Storage, *rows: object) -> None:
         session.upsert_records(CONVENTION, list(rows), NOW)  # type: ignore[arg-type]
 
 
-def test_columns_read_back_typed_and_exact(storage: Storage) -> None:
+@pytest.mark.parametrize("after_new", [False, True], ids=["first-batch", "after-new-batch"])
+def test_columns_read_back_typed_and_exact(storage: Storage, after_new: bool) -> None:
+    if after_new:  # PostgreSQL COPYs a batch straight into the table after all-new ones
+        upsert(storage, record_row("T-0"))
     upsert(
         storage,
         record_row(
             "T-1",
-            label="Zoë \x00 nul",
+            label="Zoë \t ünïcode",
             count=-(2**63),
             ratio=0.1 + 0.2,
             amount="-0.000000000000000000001",
             flag=False,
             at="1999-12-31T23:59:59.999999+00:00",
             day="0001-01-01",
-            doc='{"a":12345678901234567890123,"b":[true,null,"\\u0000"]}',
+            doc='{"a":12345678901234567890123,"b":[true,null,"x"]}',
             shape='{"coordinates":[[1,2],[3,4]],"type":"LineString"}',
-            metadata={"z": 1, "a": {"y": 2, "b": "x\x00y"}, "big": 10**30, "f": 2.5},
+            metadata={"z": 1, "a": {"y": 2, "b": "x\ny"}, "big": 10**30, "f": 2.5},
         ),
     )
     record = storage.get_record(CONVENTION, record_srn("thing", "harvest", "T-1"))
     assert record is not None
     assert record.columns == {
-        "label": "Zoë \x00 nul",
+        "label": "Zoë \t ünïcode",
         "count": -(2**63),
         "ratio": 0.30000000000000004,
         "amount": Decimal("-0.000000000000000000001"),
         "flag": False,
         "at": datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
         "day": date(1, 1, 1),
-        "doc": {"a": 12345678901234567890123, "b": [True, None, "\x00"]},
+        "doc": {"a": 12345678901234567890123, "b": [True, None, "x"]},
         "shape": {"coordinates": [[1, 2], [3, 4]], "type": "LineString"},
     }
-    assert record.metadata == {"a": {"b": "x\x00y", "y": 2}, "big": 10**30, "f": 2.5, "z": 1}
+    assert record.metadata == {"a": {"b": "x\ny", "y": 2}, "big": 10**30, "f": 2.5, "z": 1}
     # canonical key order, as written (jsonb would order keys by length)
     assert list(record.metadata) == ["a", "big", "f", "z"]
     assert list(record.columns["doc"]) == ["a", "b"]
     assert record.version == 1 and record.data_source == SOURCE
     assert record.published_at == record.updated_at == datetime.fromisoformat(NOW)
     assert record.published_at.utcoffset() is not None
+
+
+@pytest.mark.parametrize("after_new", [False, True], ids=["first-batch", "after-new-batch"])
+def test_nul_and_the_escape_mark_round_trip(storage: Storage, after_new: bool) -> None:
+    """U+0000 in text and JSON (PostgreSQL escapes it, with U+E000 as the mark)."""
+    if after_new:
+        upsert(storage, record_row("U-0"))
+    upsert(
+        storage,
+        record_row(
+            "U-1",
+            label=f"a\x00b{MARK}0{MARK}{MARK}",
+            doc='{"k":"\\u0000","m":"' + MARK + '0","s":"\\\\u0000"}',
+            metadata={"nul": "x\x00y", "mark": MARK, "k\x00": "v"},
+        ),
+    )
+    record = storage.get_record(CONVENTION, record_srn("thing", "harvest", "U-1"))
+    assert record is not None
+    assert record.columns["label"] == f"a\x00b{MARK}0{MARK}{MARK}"
+    assert record.columns["doc"] == {"k": "\x00", "m": MARK + "0", "s": "\\u0000"}
+    assert record.metadata == {"k\x00": "v", "mark": MARK, "nul": "x\x00y"}
 
 
 def test_history_keeps_every_value_of_the_old_version(storage: Storage) -> None:
