@@ -45,14 +45,15 @@ def build_storage(
 def _postgres_storage(settings: Settings, url: str) -> Storage:
     """psycopg is an optional dependency (the `postgres` extra): say so when missing."""
     try:
-        from ingestry.adapters.postgres import PostgresStorage
+        import psycopg  # noqa: F401
     except ImportError as exc:
-        if exc.name is None or not exc.name.startswith("psycopg"):
-            raise
         raise ConfigError(
             f"{settings.path}: database: '{url.partition('://')[0]}://' needs the PostgreSQL "
-            "driver: install ingestry[postgres] (pip install 'ingestry[postgres]')"
+            f"driver psycopg 3 ({exc}): install ingestry[postgres] "
+            "(pip install 'ingestry[postgres]')"
         ) from None
+    from ingestry.adapters.postgres import PostgresStorage
+
     return PostgresStorage(url)
 
 
