@@ -5,6 +5,8 @@
 2. One statement claims them: INSERT INTO raw_keys … ORDER BY key ON CONFLICT DO
    NOTHING RETURNING what was new, with ids drawn in batch order (so `ORDER BY id`
    is arrival order, as on SQLite) and the first of identical rows in a batch winning.
+   Keys already stored are filtered out first, so a batch of duplicates draws no ids
+   and writes nothing (its commit does not even wait for the WAL).
    A key another transaction is claiming at the same moment waits for it, then counts
    as a duplicate; keys are claimed in key order, so concurrent writers queue instead
    of deadlocking.
@@ -42,7 +44,9 @@ CLAIM = (
     "WITH d AS MATERIALIZED ("
     " SELECT x.*, nextval('raw_payloads_id_seq') AS id FROM ("
     "  SELECT y.* FROM ("
-    "   SELECT DISTINCT ON (source, source_id, sha256) * FROM ingestry_stage_raw_keys"
+    "   SELECT DISTINCT ON (source, source_id, sha256) * FROM ingestry_stage_raw_keys s"
+    "   WHERE NOT EXISTS (SELECT FROM raw_keys k WHERE k.source = s.source"
+    "    AND k.source_id = s.source_id AND k.sha256 = s.sha256)"
     "   ORDER BY source, source_id, sha256, n) y"
     "  ORDER BY y.n) x"
     ") INSERT INTO raw_keys (source, source_id, sha256, raw_id, received_at)"
