@@ -12,10 +12,11 @@ from typing import Any
 from ingestry.adapters.postgres.text import sort_keys, unescape_json, unescape_text
 from ingestry.adapters.sql.conventions import table_name
 from ingestry.adapters.sql.rows import as_datetime, quarantine_entry, raw_payload
+from ingestry.adapters.sql.rows import record_from_row as shared_record_from_row
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import source_from_dict
-from ingestry.domain.records import Record, record_srn
+from ingestry.domain.records import Record
 from ingestry.extract.coerce import parse_column_value
 from ingestry.extract.jsonio import loads
 
@@ -66,24 +67,7 @@ def _column(column_type: ColumnType, value: Any) -> Any:
 
 
 def record_from_row(convention: Convention, row: tuple[Any, ...]) -> Record:
-    source, data_source, metadata, version, extractor_version, raw_sha, published, updated = row[:8]
-    provenance = source_from_dict(json_value(source))
-    return Record(
-        srn=record_srn(convention.name, provenance.type, provenance.id),
-        convention=convention.name,
-        source=provenance,
-        metadata=json_value(metadata),
-        columns={
-            c.name: _column(c.type, value)
-            for c, value in zip(convention.columns, row[8:], strict=True)
-        },
-        version=version,
-        published_at=as_datetime(published),
-        updated_at=as_datetime(updated),
-        data_source=data_source,
-        extractor_version=extractor_version,
-        raw_sha256=bytes(raw_sha).hex() if raw_sha is not None else None,
-    )
+    return shared_record_from_row(convention, row, decode_json=json_value, decode_column=_column)
 
 
 def _history_column(column_type: ColumnType, value: Any) -> Any:

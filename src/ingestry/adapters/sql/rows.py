@@ -6,11 +6,12 @@ helpers here accept both so each adapter only writes its SQL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from ingestry.adapters.sql.conventions import table_name
-from ingestry.domain.conventions import Convention
+from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import source_from_dict
 from ingestry.domain.records import Record, record_srn
@@ -45,18 +46,26 @@ def _hex(value: Any) -> str | None:
     return bytes(value).hex() if value is not None else None
 
 
-def record_from_row(convention: Convention, row: tuple[Any, ...]) -> Record:
+def record_from_row(
+    convention: Convention,
+    row: tuple[Any, ...],
+    *,
+    decode_json: Callable[[Any], Any] = as_json,
+    decode_column: Callable[[ColumnType, Any], Any] = parse_column_value,
+) -> Record:
+    """A record table row (RECORD_ENVELOPE, then the declared columns) as a Record; a
+    backend that stores values escaped passes its own decoders."""
     source, data_source, metadata, version, extractor_version, raw_sha, published, updated = row[:8]
     columns = {
-        c.name: parse_column_value(c.type, value)
+        c.name: decode_column(c.type, value)
         for c, value in zip(convention.columns, row[8:], strict=True)
     }
-    provenance = source_from_dict(as_json(source))
+    provenance = source_from_dict(decode_json(source))
     return Record(
         srn=record_srn(convention.name, provenance.type, provenance.id),
         convention=convention.name,
         source=provenance,
-        metadata=as_json(metadata),
+        metadata=decode_json(metadata),
         columns=columns,
         version=version,
         published_at=as_datetime(published),
