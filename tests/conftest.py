@@ -113,6 +113,18 @@ def _server(backend: str) -> str | None:
     return require_service("PostgreSQL", POSTGRES_ENV, POSTGRES_DEFAULT)
 
 
+REDIS_ENV = "INGESTRY_TEST_REDIS_URL"
+REDIS_DEFAULT = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A reachable Redis (database 15 by default). Several test runs may share it at
+    once, so tests use keys, streams and channels unique to themselves (or filter
+    messages by srns only they produce) and never flush the database."""
+    return require_service("Redis", REDIS_ENV, REDIS_DEFAULT)
+
+
 @pytest.fixture
 def db(backend: str, tmp_path: Path) -> Iterator[Database]:
     """The project's database: `data/ingestry.db` under the project, or a fresh schema."""
