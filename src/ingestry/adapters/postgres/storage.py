@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import sqlalchemy as sa
@@ -40,6 +40,9 @@ from ingestry.domain.errors import SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, parse_srn
 from ingestry.migrations import HEAD
+
+if TYPE_CHECKING:
+    from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
 
 #: pg_advisory_lock(SCHEMA_LOCK, hashtext(current_schema())): one migrator per schema.
 SCHEMA_LOCK = 0x1A6E57
@@ -271,3 +274,8 @@ class PostgresStorage:
         self._conn.close()
         if self._engine is not None:
             self._engine.dispose()
+
+    def lifecycle(self) -> PostgresLifecycle:
+        from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
+
+        return PostgresLifecycle(self, self._conn)

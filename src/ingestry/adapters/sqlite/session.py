@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import record_srn
 from ingestry.services.ports import (
@@ -136,6 +137,9 @@ class SQLiteSession:
             "UPDATE ingest_runs SET finished_at = ?, status = ?, summary = ? WHERE srn = ?",
             (now, status, orjson.dumps(summary).decode(), srn),
         )
+
+    def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
+        append_events(self.conn, convention, changes, now)
 
 
 class RecordStatements:

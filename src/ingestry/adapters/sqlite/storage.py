@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -27,6 +28,9 @@ from ingestry.domain.errors import SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, parse_srn
 from ingestry.migrations import HEAD
+
+if TYPE_CHECKING:
+    from ingestry.adapters.sqlite.lifecycle import SQLiteLifecycle
 
 #: How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_MS = 60_000
@@ -241,3 +245,8 @@ class SQLiteStorage:
         self._conn.close()
         if self._engine is not None:
             self._engine.dispose()
+
+    def lifecycle(self) -> SQLiteLifecycle:
+        from ingestry.adapters.sqlite.lifecycle import SQLiteLifecycle
+
+        return SQLiteLifecycle(self, self._conn)
