@@ -24,6 +24,9 @@ RECORD_UPDATED = "RecordUpdated"
 #: The Redis channel delivered events are also published on (fan-out).
 EVENTS_CHANNEL = "ingestry.events"
 
+#: The lease when none is configured and no hook needs longer.
+DEFAULT_LEASE_SECONDS = 300.0
+
 _SAFE_DIR = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9_.~%-]{0,95}$")
 
 
@@ -38,13 +41,18 @@ class EventSettings:
     `max_attempts` failed deliveries park an event as dead; the n-th retry waits
     `backoff_seconds * 2**(n-1)`, at most `max_backoff_seconds`. A claimed event is
     leased for `lease_seconds`; a dispatcher that dies leaves it to be claimed again
-    once the lease ends."""
+    once the lease ends. None means automatic: long enough for the slowest
+    convention's hooks (see `bootstrap.event_settings`)."""
 
     max_attempts: int = 5
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 300.0
-    lease_seconds: float = 300.0
+    lease_seconds: float | None = None
     batch_size: int = 500
+
+    @property
+    def lease(self) -> float:
+        return DEFAULT_LEASE_SECONDS if self.lease_seconds is None else self.lease_seconds
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait before the next try after `attempts` failed ones."""
