@@ -78,6 +78,7 @@ from ingestry.domain.events import (  # noqa: E402
     EventSettings,
     RecordEvent,
 )
+from ingestry.domain.errors import InvalidSourceError, UnknownConventionError  # noqa: E402
 from ingestry.domain.features import Feature, HookResult, HookRun  # noqa: E402
 from ingestry.services.dispatch import EventDispatcher, EventHandler  # noqa: E402
 from ingestry.services.publish import PublishSummary, RejectedItem  # noqa: E402
@@ -93,7 +94,9 @@ __all__ += [
     "Feature",
     "HookResult",
     "HookRun",
+    "InvalidSourceError",
     "PublishSummary",
     "RecordEvent",
     "RejectedItem",
+    "UnknownConventionError",
 ]

@@ -9,6 +9,7 @@ is kept whole: the caller gave a document and gets the same document back.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,7 +31,7 @@ from ingestry.domain.provenance import (
 from ingestry.domain.records import Record
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
-from ingestry.extract.jsonio import dumps, loads
+from ingestry.extract.jsonio import loads
 from ingestry.services.ports import RecordRow
 
 #: Where the provenance id is put in the extractor's private copy of the metadata (a
@@ -39,6 +40,8 @@ ID_KEY = "\x1fingestry.id"
 
 _SOURCES = (DepositionSource, HarvestSource, ForkSource, ImportSource)
 _blake2b = hashlib.blake2b
+#: Canonical JSON, as `extract.jsonio.dumps` writes it (equal content, equal hash).
+_DUMP_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def as_source(source: RecordSource | Mapping[str, Any]) -> RecordSource:
@@ -60,7 +63,13 @@ def _metadata_bytes(metadata: Mapping[str, Any]) -> bytes:
     if not isinstance(metadata, Mapping):
         raise ExtractionError(f"metadata must be a JSON object, not {type(metadata).__name__}")
     try:
-        return dumps(metadata)
+        return orjson.dumps(metadata, option=_DUMP_OPTS)
+    except TypeError:
+        pass
+    try:  # integers beyond 64 bits; anything else orjson refused fails here too
+        return json.dumps(
+            metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise ExtractionError(f"metadata is not JSON-serializable: {exc}") from None
 
