@@ -68,9 +68,11 @@ def test_delivers_every_event_in_order_per_record(store: Store, project: Path) -
     assert store.pending_events() == 0
     assert collector.versions(a) == [1, 2, 3]
     first = collector.seen[0]
-    assert (first.srn, first.kind, first.version, first.convention) == (a, RECORD_PUBLISHED, 1, "order")
+    assert (first.srn, first.kind, first.version) == (a, RECORD_PUBLISHED, 1)
+    assert first.convention == "order"
     assert first.source == DepositionSource("A")
-    assert Path(first.features_dir) == project / "data" / "work" / "order" / "deposition" / "A" / "v1"
+    work = project / "data" / "work"
+    assert Path(first.features_dir) == work / "order" / "deposition" / "A" / "v1"
     assert [e.kind for e in collector.seen if e.srn == a] == [
         RECORD_PUBLISHED, RECORD_UPDATED, RECORD_UPDATED,
     ]  # fmt: skip
@@ -96,7 +98,8 @@ def test_failure_is_retried_with_backoff_and_blocks_later_versions(
     assert collector.versions(b) == [1]
     assert collector.versions(a) == []  # v2 waits behind the failed v1
     attempts, error, available = db.rows(
-        "SELECT attempts, last_error, available_at FROM record_events WHERE srn = :s AND version = 1",
+        "SELECT attempts, last_error, available_at FROM record_events"
+        " WHERE srn = :s AND version = 1",
         s=a,
     )[0]
     assert attempts == 1
@@ -115,9 +118,7 @@ def test_failure_is_retried_with_backoff_and_blocks_later_versions(
 def test_dead_after_max_attempts_then_retried(store: Store) -> None:
     a = publish(store, "A")
     collector = Collector({(a, 1): 2})
-    dispatcher = store.dispatcher(
-        [collector], defaults=False, max_attempts=2, backoff_seconds=0.2
-    )
+    dispatcher = store.dispatcher([collector], defaults=False, max_attempts=2, backoff_seconds=0.2)
     assert dispatcher.run_once(limit=1).retried == 1
     time.sleep(0.25)
     assert dispatcher.run_once(limit=1).dead == 1
@@ -182,9 +183,7 @@ def test_event_of_an_unknown_convention_ends_up_dead(store: Store, db: Database)
     assert dead.last_error is not None and "unknown convention 'gone'" in dead.last_error
 
 
-def test_two_dispatchers_deliver_each_event_once_in_order(
-    store: Store, config_path: Path
-) -> None:
+def test_two_dispatchers_deliver_each_event_once_in_order(store: Store, config_path: Path) -> None:
     """Two dispatchers on their own connections drain one outbox at the same time:
     no event twice (leases), every record's versions in order (claim rule)."""
     items = [({"type": "deposition", "id": f"T-{i}"}, META) for i in range(30)]
@@ -245,9 +244,7 @@ def test_run_forever_delivers_until_stopped(store: Store) -> None:
 
 
 @pytest.mark.redis
-def test_delivered_events_are_published_on_redis(
-    config_path: Path, redis_url: str
-) -> None:
+def test_delivered_events_are_published_on_redis(config_path: Path, redis_url: str) -> None:
     import redis
 
     with_hooks(config_path, [], cache=redis_url)
