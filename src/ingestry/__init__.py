@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 # --- record lifecycle: publish, update, events, hooks, features ---------------------------
+from ingestry.domain.errors import InvalidSourceError, UnknownConventionError  # noqa: E402
 from ingestry.domain.events import (  # noqa: E402
     RECORD_PUBLISHED,
     RECORD_UPDATED,
@@ -78,7 +79,6 @@ from ingestry.domain.events import (  # noqa: E402
     EventSettings,
     RecordEvent,
 )
-from ingestry.domain.errors import InvalidSourceError, UnknownConventionError  # noqa: E402
 from ingestry.domain.features import Feature, HookResult, HookRun  # noqa: E402
 from ingestry.services.dispatch import EventDispatcher, EventHandler  # noqa: E402
 from ingestry.services.publish import PublishSummary, RejectedItem  # noqa: E402

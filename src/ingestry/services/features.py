@@ -92,6 +92,8 @@ class FeatureService:
     ) -> None:
         """The run, and (when it succeeded) its features, in one transaction."""
         status = HOOK_FAILED if reason is not None else HOOK_SUCCEEDED
+        if reason is not None:
+            reason = reason.replace("\x00", "\ufffd")  # text columns on every backend
         run: HookRunRow = (
             event.id, event.srn, event.version, event.convention, hook.name, status,
             result.exit_code, reason, result.stdout_tail or None, result.stderr_tail or None,
