@@ -50,12 +50,12 @@ work = pathlib.Path(os.environ["INGESTRY_WORK_DIR"])
 (work / "features" / "bad.json").write_text("{this is not json")
 print("garbage written")
 """,
-    # appends "srn pid" to log.txt; blocks while `block` names this record's srn
+    # appends "srn pid dispatcher-pid" to log.txt; blocks while `block` names this srn
     "slow.py": """
 import json, os, pathlib, time
 srn = os.environ["INGESTRY_RECORD_SRN"]
 with open("log.txt", "a") as log:
-    log.write(f"{srn} {os.getpid()}\\n")
+    log.write(f"{srn} {os.getpid()} {os.getppid()}\\n")
 block = pathlib.Path("block")
 if block.exists() and block.read_text().strip() == srn:
     time.sleep(120)

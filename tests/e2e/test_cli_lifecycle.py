@@ -112,7 +112,7 @@ def test_killed_dispatcher_loses_nothing_and_duplicates_no_feature(
     def logged() -> list[tuple[str, int]]:
         if not log.exists():
             return []
-        return [(s, int(p)) for s, p in (x.split() for x in log.read_text().splitlines())]
+        return [(s, int(p)) for s, p, _ in (x.split() for x in log.read_text().splitlines())]
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTRY_")}
     with (project / "dispatcher.log").open("wb") as output:
@@ -154,3 +154,42 @@ def test_killed_dispatcher_loses_nothing_and_duplicates_no_feature(
     assert set(started) == set(srns)
     assert started[target] == 2  # started before the kill, then again after it
     assert db.count("record_features") == len(srns)
+
+
+@pytest.mark.slow
+def test_two_dispatcher_processes_share_the_outbox(project: Path, config_path: Path) -> None:
+    """Two `ingestry events dispatch` processes on one database: every event is
+    delivered by exactly one of them (leases), both take part (small claims), and
+    SIGTERM stops each one cleanly (exit 0, nothing left leased)."""
+    with_hooks(config_path, [("slow", "slow.py", 60)], events={"batch_size": 2})
+    ids = [f"P-{i:02d}" for i in range(24)]
+    with ingestry.open(config_path) as store:
+        store.ingest("customer_orders", [order(i) for i in ids])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTRY_")}
+    argv = [sys.executable, "-m", "ingestry", "events", "dispatch", "--poll", "0.05"]
+    log = project / "log.txt"
+    procs = []
+    try:
+        for n in range(2):
+            with (project / f"dispatcher-{n}.log").open("wb") as output:
+                procs.append(
+                    subprocess.Popen(argv, cwd=project, env=env, stdout=output, stderr=output)
+                )
+
+        def done() -> bool:
+            with ingestry.open(config_path) as store:
+                return store.pending_events() == 0
+
+        _wait_for(done, 120, "the outbox to drain")
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        codes = [proc.wait(30) for proc in procs]
+    assert codes == [0, 0]
+    entries = [line.split() for line in log.read_text().splitlines()]
+    runs = Counter(srn for srn, _, _ in entries)
+    assert runs == Counter(record_srn("order", "harvest", i) for i in ids)  # once each
+    assert {int(ppid) for _, _, ppid in entries} == {proc.pid for proc in procs}
+    with ingestry.open(config_path) as store:
+        assert len(store.hook_runs()) == len(ids)
+        assert store.dead_events() == []
