@@ -295,6 +295,18 @@ class PostgresRawOperations(PostgresRetention):
     def window_batch(
         self, window: RawWindow, after: tuple[str, int] | None, limit: int
     ) -> list[StoredRaw]:
+        sql, params = self._window_sql(window, after, limit)
+        return [self._stored(row) for row in self.conn.execute(sql, params)]
+
+    def explain_window(self, window: RawWindow, after: tuple[str, int] | None = None) -> str:
+        """The query plan of one replay batch (for tests and docs)."""
+        sql, params = self._window_sql(window, after, 5000)
+        rows = self.conn.execute(f"EXPLAIN {sql}", params).fetchall()
+        return "\n".join(str(r[0]) for r in rows)
+
+    def _window_sql(
+        self, window: RawWindow, after: tuple[str, int] | None, limit: int
+    ) -> tuple[str, list[object]]:
         where, params = window_where(window, "%s", "%s::timestamptz", "p.")
         if after is not None:
             where += " AND (p.received_at, p.id) > (%s::timestamptz, %s)"
@@ -303,7 +315,7 @@ class PostgresRawOperations(PostgresRetention):
             f"SELECT {_STORED} FROM raw_payloads p WHERE {where}"
             f" ORDER BY p.received_at, p.id LIMIT {int(limit)}"
         )
-        return [self._stored(row) for row in self.conn.execute(sql, params)]
+        return sql, params
 
     def _stored(self, row: Sequence[Any]) -> StoredRaw:
         return StoredRaw(

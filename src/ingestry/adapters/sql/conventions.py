@@ -76,7 +76,7 @@ def _retype(conn: sa.Connection, table: sa.Table, convention: Convention) -> Non
             convention_columns.c.convention == convention.name
         )
     )
-    known = dict(rows.tuples().all())
+    known = {str(name): str(kind) for name, kind in rows}
     for column in convention.columns:
         old = known.get(column.name)
         if old is not None and old != column.type.value:

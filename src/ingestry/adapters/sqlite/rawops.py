@@ -203,6 +203,18 @@ class SQLiteRawOperations(SQLiteRetention):
     def window_batch(
         self, window: RawWindow, after: tuple[str, int] | None, limit: int
     ) -> list[StoredRaw]:
+        sql, params = self._window_sql(window, after, limit)
+        return [self._stored(row) for row in self.conn.execute(sql, params)]
+
+    def explain_window(self, window: RawWindow, after: tuple[str, int] | None = None) -> str:
+        """The query plan of one replay batch (for tests and docs)."""
+        sql, params = self._window_sql(window, after, 5000)
+        rows = self.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
+        return "\n".join(str(r[-1]) for r in rows)
+
+    def _window_sql(
+        self, window: RawWindow, after: tuple[str, int] | None, limit: int
+    ) -> tuple[str, list[object]]:
         where, params = window_where(window, "?", "?")
         if after is not None:
             where += " AND (received_at, id) > (?, ?)"
@@ -211,7 +223,7 @@ class SQLiteRawOperations(SQLiteRetention):
             f"SELECT {_STORED} FROM raw_payloads WHERE {where}"
             f" ORDER BY received_at, id LIMIT {int(limit)}"
         )
-        return [self._stored(row) for row in self.conn.execute(sql, params)]
+        return sql, params
 
     def _stored(self, row: tuple[Any, ...]) -> StoredRaw:
         header_sha = row[6]
