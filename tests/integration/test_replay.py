@@ -116,8 +116,8 @@ def test_dry_run_reports_the_same_and_writes_nothing(fixed: Path, db: Database) 
         assert snapshot(db) == before
         assert db.count("ingest_runs") == runs
         real = store.replay("orders")
-        keys = ("scanned", "records_created", "records_updated", "records_unchanged")
-        keys += ("quarantined", "released_from_quarantine")
+        keys = ["scanned", "records_created", "records_updated", "records_unchanged"]
+        keys += ["quarantined", "released_from_quarantine"]
         assert {k: dry.as_dict()[k] for k in keys} == {k: real.as_dict()[k] for k in keys}
         assert dry.dry_run and not real.dry_run
 
