@@ -37,3 +37,13 @@ def test_postgres_drops_whole_expired_partitions(store: Store, db: Database) -> 
     assert (audit.rows_purged, audit.partitions_dropped, audit.kept_held) == (6, 1, 1)
     # the month is gone, and a payload of it received again is simply new
     assert store.ingest("orders", [order("M0")]).raw_stored == 1
+
+
+def test_a_partition_shared_with_a_source_kept_forever_stays(store: Store, db: Database) -> None:
+    month = datetime(2025, 3, 10, tzinfo=UTC)
+    ingest_at(store, "orders", [order("M1"), order("M2")], month)
+    ingest_at(store, "orders_csv", [order("K1")], month)  # a source kept forever
+    (report,) = store.retention_run()
+    assert (report.rows_purged, report.partitions_dropped) == (2, 0)
+    assert db.scalar("SELECT to_regclass('raw_payloads_y2025m03')") is not None
+    assert db.rows("SELECT source, source_id FROM raw_keys") == [("orders_csv", "K1")]

@@ -106,10 +106,14 @@ class ReplayService:
         self.batch_size = batch_size
         self.on_changes = on_changes
         self.actor = actor
+        self._ops: RawOperations | None = None
 
     @property
     def ops(self) -> RawOperations:
-        return self.storage.raw_operations()
+        """One per service: it caches what batches share (CSV headers)."""
+        if self._ops is None:
+            self._ops = self.storage.raw_operations()
+        return self._ops
 
     # --- entry points ---------------------------------------------------------------
 

@@ -143,7 +143,7 @@ class PostgresRetention:
         dropped: dict[str, PurgeResult] = {}
         for name in self._partitions():
             end = partition_end(name)
-            if end is None or end > moment:
+            if end is None or end > moment or not self._may_drop(name, by_source, end):
                 continue
             gone = self._drop(name, by_source, end)
             for source, (rows, size) in (gone or {}).items():
@@ -159,6 +159,23 @@ class PostgresRetention:
             " WHERE i.inhparent = 'raw_payloads'::regclass ORDER BY c.relname"
         ).fetchall()
         return [str(r[0]) for r in rows]
+
+    def _may_drop(self, name: str, by_source: dict[str, RetentionPolicy], end: datetime) -> bool:
+        """A cheap first look: every source in the partition has a policy whose cutoff
+        is past the partition's end. The sources are found by skipping through the
+        window index (one probe per source), not by reading the month."""
+        sources = [
+            r[0]
+            for r in self.conn.execute(
+                f'WITH RECURSIVE s(source) AS ((SELECT source FROM "{name}" ORDER BY 1 LIMIT 1)'
+                f' UNION ALL SELECT (SELECT p.source FROM "{name}" p WHERE p.source > s.source'
+                " ORDER BY 1 LIMIT 1) FROM s WHERE s.source IS NOT NULL)"
+                " SELECT source FROM s WHERE source IS NOT NULL"
+            )
+        ]
+        return bool(sources) and all(
+            s in by_source and end <= as_datetime(by_source[s].cutoff) for s in sources
+        )
 
     def _drop(
         self, name: str, by_source: dict[str, RetentionPolicy], end: datetime
