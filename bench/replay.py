@@ -4,7 +4,7 @@ Steps, on one fresh database in a temp dir, each timed in this process:
   ingest        first ingest of N orders into the raw source (as `ingestry ingest`)
   replay-same   replay with the same extractor: every payload re-extracted and compared,
                 nothing to write (the cost of checking a source)
-  replay-note   replay after adding a column nobody fills: every raw row and record
+  replay-gift   replay after adding a column no payload fills: every raw row and record
                 learns the new extractor version, no record gets a new version
   replay-ship   replay after adding a column every payload fills (shipping.country):
                 every record gets a new version (history row + update)
@@ -29,7 +29,7 @@ import generate
 
 BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "bench.yaml"
-NOTE = "      note:         {path: note, type: text}\n"
+NOTE = "      gift_message: {path: gift_message, type: text}\n"  # in no payload
 SHIP = "      ship_to:      {path: shipping.country, type: text}\n"
 
 
@@ -64,7 +64,7 @@ def run(n: int, seed: int) -> list[dict[str, Any]]:
         with ingestry.open(path) as store:
             steps.append(timed("ingest", n, lambda: store.ingest_files("orders", [data])))
             steps.append(timed("replay-same", n, lambda: store.replay("orders")))
-        for label, extra in (("replay-note", NOTE), ("replay-ship", NOTE + SHIP)):
+        for label, extra in (("replay-gift", NOTE), ("replay-ship", NOTE + SHIP)):
             path.write_text(config_text(database, extra), encoding="utf-8")
             with ingestry.open(path) as store:  # opening evolves the record table
                 steps.append(timed(label, n, lambda s=store: s.replay("orders")))

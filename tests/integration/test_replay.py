@@ -64,6 +64,11 @@ def test_convention_fix_replay_rederives_records(fixed: Path, db: Database) -> N
         stale = {s.source: s for s in store.extractor_status()}["orders"]
         assert (stale.stale, stale.versions, stale.fix) == (3, {old: 3}, "ingestry replay orders")
 
+        # the column changed type in place; stored values were converted
+        before = {r.source.id: r for r in store.records("order")}
+        assert before["A"].columns["qty"] == Decimal("2")
+        assert before["A"].columns["note"] is None
+
         summary = store.replay("orders")
 
         new = summary.extractor_version
