@@ -85,6 +85,7 @@ class _Batch:
 
     rows: list[StoredRaw]
     raw: bool  # rows are raw rows (mark them, newest wins); else quarantine entries
+    release_all: bool = False  # release every passing row's entry (quarantine replay)
 
 
 class ReplayService:
@@ -164,7 +165,7 @@ class ReplayService:
             if source.is_raw:
                 found = self.ops.quarantine_raw_rows(source.name, items)
                 if found:
-                    yield _Batch(found, True)
+                    yield _Batch(found, True, release_all=True)
                 stored = {r.sha256 for r in found}
                 # entries without a raw row (quarantined while the source was simple)
                 held = [i for i in items if i.sha256 not in stored]
@@ -242,7 +243,7 @@ class ReplayService:
         release_shas: list[bytes] = []
         if batch.raw:
             session.mark_raw(source.name, _marks(passed, failed, version), now)
-            release_shas = [r.sha256 for r, _ in passed if r.error is not None]
+            release_shas = [r.sha256 for r, _ in passed if batch.release_all or r.error]
         else:
             release_ids = [r.id for r, _ in passed]
         if release_ids or release_shas:
