@@ -62,3 +62,27 @@ def test_publish_bulk_and_update_write_events(store: Store, db: Database) -> Non
         (record_srn("order", "deposition", "E-2"), "order", 1),
         (srn, "order", 2),
     ]
+
+
+def test_replay_writes_events_for_the_versions_it_creates(
+    tmp_path: Path, db: Database
+) -> None:
+    """Replay (re-extraction from raw) is a write path too: its new and changed
+    records get their events in the replay's transaction."""
+    from tests.integration.rawops_support import AFTER, open_store, write_config
+
+    path = write_config(tmp_path, db)
+    payloads = [
+        {"id": "A", "number": "#A", "created_at": "2026-11-01T10:00:00Z", "qty": 2},
+        {"id": "B", "number": "#B", "created_at": "2026-11-01T10:00:00Z", "qty": "2.5"},
+        {"id": "D", "number": "#D", "created_at": "2026-11-01T10:00:00Z", "note": "gift"},
+    ]
+    with open_store(path) as store:
+        store.ingest("orders", payloads)
+    before = outbox(db)
+    write_config(tmp_path, db, AFTER)
+    with open_store(path) as store:
+        summary = store.replay("orders")
+    new = outbox(db)[len(before) :]
+    assert len(new) == summary.records_created + summary.records_updated > 0
+    assert {(srn.rsplit(":", 1)[1], version) for srn, _, version in new} >= {("B", 1)}

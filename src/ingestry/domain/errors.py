@@ -66,3 +66,7 @@ class SchemaError(IngestryError):
 
 class StorageError(IngestryError):
     """A database failure translated at the adapter boundary."""
+
+
+class HoldReleasedError(IngestryError):
+    """A raw hold that was released already."""

@@ -54,6 +54,17 @@ class PostgresSession:
         summary = dict(summary)  # the caller may change its dict before a replay
         self.tx.run(lambda: self.writer.finish_run(self.tx, srn, status, summary, now))
 
+    def quarantine_headers(
+        self, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]
+    ) -> None:
+        from ingestry.adapters.postgres.rawops import keep_quarantine_headers
+
+        def call() -> None:
+            self.tx.begin()
+            keep_quarantine_headers(self.tx.conn, source, header, sha256s)
+
+        self.tx.run(call, len(sha256s))
+
     def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
         """The events of the changes the last `upsert_records` returned are re-derived
         from that call's result when the transaction is replayed: a replayed upsert can

@@ -43,6 +43,7 @@ from ingestry.migrations import HEAD
 
 if TYPE_CHECKING:
     from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
+    from ingestry.adapters.postgres.rawops import PostgresRawOperations
 
 #: pg_advisory_lock(SCHEMA_LOCK, hashtext(current_schema())): one migrator per schema.
 SCHEMA_LOCK = 0x1A6E57
@@ -269,6 +270,14 @@ class PostgresStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    def raw_operations(self) -> PostgresRawOperations:
+        from ingestry.adapters.postgres.rawops import PostgresRawOperations
+
+        def transaction() -> Transaction:
+            return Transaction(self._conn, self._writer.on_begin, self._writer.on_end, BEGIN)
+
+        return PostgresRawOperations(self._conn, transaction, self._writer)
 
     def close(self) -> None:
         self._conn.close()

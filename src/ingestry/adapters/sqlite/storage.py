@@ -31,6 +31,7 @@ from ingestry.migrations import HEAD
 
 if TYPE_CHECKING:
     from ingestry.adapters.sqlite.lifecycle import SQLiteLifecycle
+    from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
 
 #: How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_MS = 60_000
@@ -237,6 +238,11 @@ class SQLiteStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    def raw_operations(self) -> SQLiteRawOperations:
+        from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
+
+        return SQLiteRawOperations(self._conn, self.session)
 
     def close(self) -> None:
         if self._checkpointer is not None:
