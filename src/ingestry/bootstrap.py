@@ -6,14 +6,17 @@ import importlib
 import os
 from collections.abc import Mapping
 from importlib.metadata import entry_points
+from typing import Any
 
 from ingestry.config import Settings, sqlite_path
 from ingestry.domain.errors import ConfigError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, PythonExtractor
+from ingestry.services.control import ControlPorts
 from ingestry.services.ingest import MapFn
 from ingestry.services.ports import Storage
+from ingestry.services.ratelimit import RateLimiter
 
 EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
@@ -124,3 +127,45 @@ def compile_extractor(
                 f"'{EXTRACTOR_ENTRY_POINTS}' or 'module:function')"
             )
     return Extractor(source, settings.convention(source.convention), python)
+
+
+# --- control plane (jobs, API keys, idempotency), rate limits, Redis -------------------
+
+
+def build_control(settings: Settings) -> ControlPorts:
+    """Jobs, API keys and idempotency keys on the configured database (pooled)."""
+    from ingestry.adapters.sql.control import ControlDatabase
+    from ingestry.adapters.sql.jobs import SqlJobQueue
+    from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
+
+    db = ControlDatabase(settings.database_url)
+    return ControlPorts(
+        jobs=SqlJobQueue(db),
+        keys=SqlApiKeys(db),
+        idempotency=SqlIdempotency(db),
+        ping=db.ping,
+        close=db.close,
+    )
+
+
+def redis_client(url: str) -> Any:
+    """A redis-py client (the `redis` extra), or a ConfigError naming the extra."""
+    try:
+        import redis
+    except ImportError as exc:
+        raise ConfigError(
+            f"'{url}' needs redis-py ({exc}): install ingestry[redis]"
+        ) from None
+    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+
+
+def build_rate_limiter(settings: Settings) -> RateLimiter:
+    """Shared through Redis when `cache:` is redis://, else in this process."""
+    rate, burst = settings.api.rate_limit, float(settings.api.rate_burst)
+    if settings.cache_url.startswith(("redis://", "rediss://", "unix://")):
+        from ingestry.adapters.redis.ratelimit import RedisRateLimiter
+
+        return RedisRateLimiter(redis_client(settings.cache_url), rate, burst)
+    from ingestry.adapters.ratelimit import MemoryRateLimiter
+
+    return MemoryRateLimiter(rate, burst)

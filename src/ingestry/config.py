@@ -17,6 +17,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ingestry.config_api import (
+    ApiModel,
+    ApiSettings,
+    JobSettings,
+    JobsModel,
+    api_settings,
+    job_settings,
+)
 from ingestry.domain.conventions import (
     IDENTIFIER,
     RESERVED_COLUMNS,
@@ -72,6 +80,8 @@ class ConfigModel(_Model):
     cache: str = "memory"
     conventions: dict[str, ConventionModel] = Field(default_factory=dict)
     sources: dict[str, SourceModel] = Field(default_factory=dict)
+    api: ApiModel = Field(default_factory=ApiModel)
+    jobs: JobsModel = Field(default_factory=JobsModel)
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,8 @@ class Settings:
     conventions: Mapping[str, Convention]
     sources: Mapping[str, DataSource]
     env: Literal["development", "production"] = "development"
+    api: ApiSettings = ApiSettings()  # noqa: RUF009 (frozen, shared safely)
+    jobs: JobSettings = JobSettings()  # noqa: RUF009
 
     @property
     def root(self) -> Path:
@@ -295,6 +307,8 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         conventions=conventions,
         sources=sources,
         env="production" if mode == "production" else "development",
+        api=api_settings(model.api, env),
+        jobs=job_settings(model.jobs, env),
     )
 
 
