@@ -144,6 +144,7 @@ def build_control(settings: Settings) -> ControlPorts:
         keys=SqlApiKeys(db),
         idempotency=SqlIdempotency(db),
         ping=db.ping,
+        quarantine_open=db.quarantine_open,
         close=db.close,
     )
 

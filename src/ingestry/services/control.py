@@ -16,4 +16,5 @@ class ControlPorts:
     keys: ApiKeyStore
     idempotency: IdempotencyStore
     ping: Callable[[], None]  # raises when the database cannot be reached
+    quarantine_open: Callable[[], dict[str, int]]  # open quarantine entries per source
     close: Callable[[], None]

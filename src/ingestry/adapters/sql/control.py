@@ -83,5 +83,10 @@ class ControlDatabase:
         with self.read() as conn:
             conn.execute(sa.text("SELECT 1")).scalar()
 
+    def quarantine_open(self) -> dict[str, int]:
+        sql = "SELECT source, count(*) FROM quarantine WHERE status = 'open' GROUP BY source"
+        with self.read() as conn:
+            return {str(source): int(count) for source, count in conn.execute(sa.text(sql))}
+
     def close(self) -> None:
         self.engine.dispose()
