@@ -27,12 +27,6 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        rid = request_id.get()
-        if rid is not None:
-            out["request_id"] = rid
-        jid = job_id.get()
-        if jid is not None:
-            out["job_id"] = jid
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 out[key] = value
@@ -41,8 +35,34 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
+_installed = False
+
+
+def stamp_context() -> None:
+    """Stamp every log record, when it is made, with the request id and job id of the
+    context it is made in (whichever handler formats it later, in whatever thread)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    make = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        rid = request_id.get()
+        if rid is not None:
+            record.request_id = rid
+        jid = job_id.get()
+        if jid is not None:
+            record.job_id = jid
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on stderr for ingestry's, uvicorn's and the root logger."""
+    stamp_context()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

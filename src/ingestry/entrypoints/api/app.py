@@ -16,6 +16,7 @@ from ingestry.entrypoints.api.middleware import BodyLimit, RequestContext
 from ingestry.entrypoints.api.pool import DEFAULT_SIZE, StorePool
 from ingestry.entrypoints.api.routes import jobs, ops, payloads, records, sources
 from ingestry.entrypoints.api.state import ApiState
+from ingestry.entrypoints.logs import stamp_context
 
 API_VERSION = "1"
 
@@ -23,6 +24,7 @@ API_VERSION = "1"
 def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
     """An app over the store `settings` describe; the database is opened (and an empty
     one migrated) when the app starts, and closed when it stops."""
+    stamp_context()
     metrics = new_metrics()
 
     @asynccontextmanager
