@@ -116,7 +116,12 @@ def _stream_loop(store: Store, options: WorkerOptions, stop: threading.Event, _:
         block_ms=200 if options.once else 1000,
     )
     while not stop.is_set():
-        handled = consumer.run_once()
+        try:
+            handled = consumer.run_once()
+        except Exception:  # Redis or the database away: keep trying, nothing was acked
+            log.exception("stream consumer failed; retrying")
+            stop.wait(options.idle_wait)
+            continue
         if options.once and handled == 0:
             return
 
