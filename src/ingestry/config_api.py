@@ -23,6 +23,7 @@ class ApiModel(BaseModel):
     max_body_bytes: int = Field(default=16 << 20, gt=0)
     rate_limit: float = Field(default=100.0, gt=0)  # requests per second, per key
     rate_burst: int = Field(default=200, ge=1)
+    auth_cache_seconds: float = Field(default=5.0, ge=0)  # how late a revocation may bite
 
 
 class JobsModel(BaseModel):
@@ -37,6 +38,7 @@ class ApiSettings:
     max_body_bytes: int = 16 << 20
     rate_limit: float = 100.0
     rate_burst: int = 200
+    auth_cache_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,9 @@ class JobSettings:
     max_attempts: int = 3
 
 
-def _env(env: Mapping[str, str], name: str, kind: Callable[[str], T], default: T) -> T:
+def _env(
+    env: Mapping[str, str], name: str, kind: Callable[[str], T], default: T, *, zero: bool = False
+) -> T:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -53,7 +57,7 @@ def _env(env: Mapping[str, str], name: str, kind: Callable[[str], T], default: T
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not '{raw}'") from None
-    if value <= 0:
+    if value < 0 or (value == 0 and not zero):
         raise ConfigError(f"{name} must be greater than 0, not '{raw}'")
     return value
 
@@ -63,6 +67,9 @@ def api_settings(model: ApiModel, env: Mapping[str, str]) -> ApiSettings:
         max_body_bytes=_env(env, "INGESTRY_API_MAX_BODY_BYTES", int, model.max_body_bytes),
         rate_limit=_env(env, "INGESTRY_API_RATE_LIMIT", float, model.rate_limit),
         rate_burst=_env(env, "INGESTRY_API_RATE_BURST", int, model.rate_burst),
+        auth_cache_seconds=_env(
+            env, "INGESTRY_API_AUTH_CACHE_SECONDS", float, model.auth_cache_seconds, zero=True
+        ),
     )
 
 

@@ -104,6 +104,16 @@ class Store:
         service = IngestService(self.storage, lambda _: extractor, parallel=self._parallel)
         return service.ingest(data_source, inputs, strict=strict, progress=progress)
 
+    def ingest_group(
+        self, source: str, requests: Sequence[Sequence[Input]]
+    ) -> list[IngestSummary | Exception]:
+        """Several small ingests in one transaction (one commit), each with its own run
+        and summary, or in its place the exception that its input raised."""
+        data_source = self.source(source)
+        extractor = self.extractor(data_source)
+        service = IngestService(self.storage, lambda _: extractor, parallel=None)
+        return service.ingest_group(data_source, requests)
+
     # --- reads -------------------------------------------------------------------------------
 
     def get(self, srn: str) -> Record:

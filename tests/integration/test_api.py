@@ -165,20 +165,19 @@ def test_in_flight_key_is_409(config_path: Path, token: str) -> None:
 # --- security -------------------------------------------------------------------------------
 
 
-def test_no_key_is_401_and_a_revoked_key_too(
-    client: TestClient, config_path: Path, token: str
-) -> None:
-    missing = client.get("/v1/sources")
-    assert missing.status_code == 401 and error(missing)["code"] == "unauthorized"
-    assert "www-authenticate" in missing.headers
-    assert client.get("/v1/sources", headers=auth("ik_nothere_nope")).status_code == 401
-    bearer = client.get("/v1/sources", headers={"Authorization": f"Bearer {token}"})
-    assert bearer.status_code == 200
-    import ingestry
+def test_no_key_is_401_and_a_revoked_key_too(config_path: Path, token: str) -> None:
+    with api_client(config_path, {"INGESTRY_API_AUTH_CACHE_SECONDS": "0"}) as client:
+        missing = client.get("/v1/sources")
+        assert missing.status_code == 401 and error(missing)["code"] == "unauthorized"
+        assert "www-authenticate" in missing.headers
+        assert client.get("/v1/sources", headers=auth("ik_nothere_nope")).status_code == 401
+        bearer = client.get("/v1/sources", headers={"Authorization": f"Bearer {token}"})
+        assert bearer.status_code == 200
+        import ingestry
 
-    with ingestry.open(config_path) as store:
-        assert store.api_keys().revoke(token.split("_")[1]) == 1
-    assert client.get("/v1/sources", headers=auth(token)).status_code == 401
+        with ingestry.open(config_path) as store:
+            assert store.api_keys().revoke(token.split("_")[1]) == 1
+        assert client.get("/v1/sources", headers=auth(token)).status_code == 401
 
 
 def test_scopes_forbid_other_sources_without_leaking_existence(

@@ -92,13 +92,3 @@ class BodyInput:
                 raise InputError(f"{self.name}: {exc}") from None
         self.position = len(self.body)
 
-
-def check_json_body(body: bytes, source: DataSource) -> None:
-    """Frame a JSON body once without keeping anything, so a malformed document is
-    refused before anything is written (JSON Lines and CSV quarantine bad rows)."""
-    key = "features" if source.format is SourceFormat.GEOJSON else None
-    try:
-        for _ in json_frames([body], array_key=key):
-            pass
-    except JSONFrameError as exc:
-        raise InputError(f"request body: {exc}") from None

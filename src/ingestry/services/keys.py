@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -87,3 +89,33 @@ class KeyService:
 
     def revoke(self, prefix_or_name: str) -> int:
         return self.store.revoke(prefix_or_name, self.clock())
+
+
+class CachedAuthenticator:
+    """Remembers a successful authentication for `ttl` seconds (keyed by the token's
+    hash, never the token), sparing a database read per request. A revocation reaches
+    a running API process within `ttl`; a failed authentication is never cached."""
+
+    def __init__(self, keys: KeyService, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+        self.keys = keys
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._seen: dict[bytes, tuple[float, ApiKey]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, token: str) -> ApiKey | None:
+        digest = hashlib.sha256(token.encode()).digest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._seen.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        key = self.keys.authenticate(token)
+        with self._lock:
+            if key is None:
+                self._seen.pop(digest, None)
+            else:
+                if len(self._seen) >= self.max_entries:
+                    self._seen.clear()
+                self._seen[digest] = (now + self.ttl, key)
+        return key

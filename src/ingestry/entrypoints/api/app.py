@@ -16,7 +16,9 @@ from ingestry.entrypoints.api.middleware import BodyLimit, RequestContext
 from ingestry.entrypoints.api.pool import DEFAULT_SIZE, StorePool
 from ingestry.entrypoints.api.routes import jobs, ops, payloads, records, sources
 from ingestry.entrypoints.api.state import ApiState
+from ingestry.entrypoints.api.writer import GroupWriter
 from ingestry.entrypoints.logs import stamp_context
+from ingestry.services.keys import CachedAuthenticator
 
 API_VERSION = "1"
 
@@ -31,18 +33,21 @@ def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await run_in_threadpool(StorePool, settings, pool_size)
         primary = pool.primary
+        writers = 1 if settings.database_url.startswith("sqlite:") else pool_size
         app.state.ingestry = ApiState(
             settings=settings,
             pool=pool,
-            keys=primary.api_keys(),
+            keys=CachedAuthenticator(primary.api_keys(), settings.api.auth_cache_seconds),
             jobs=primary.jobs(),
             idempotency=primary.idempotency(),
             limiter=build_rate_limiter(settings),
             metrics=metrics,
+            writer=GroupWriter(settings, writers),
         )
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.ingestry.writer.close)
             await run_in_threadpool(pool.close)
 
     docs = settings.env != "production"

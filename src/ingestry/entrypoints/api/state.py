@@ -10,9 +10,10 @@ from fastapi import Depends, Request
 from ingestry.config import Settings
 from ingestry.entrypoints.api.metrics import Metrics
 from ingestry.entrypoints.api.pool import StorePool
+from ingestry.entrypoints.api.writer import GroupWriter
 from ingestry.services.idempotency import IdempotencyService
 from ingestry.services.jobs import JobService
-from ingestry.services.keys import KeyService
+from ingestry.services.keys import CachedAuthenticator
 from ingestry.services.ratelimit import RateLimiter
 
 
@@ -20,14 +21,16 @@ from ingestry.services.ratelimit import RateLimiter
 class ApiState:
     settings: Settings
     pool: StorePool
-    keys: KeyService
+    keys: CachedAuthenticator
     jobs: JobService
     idempotency: IdempotencyService
     limiter: RateLimiter
     metrics: Metrics
+    writer: GroupWriter
 
 
-def api_state(request: Request) -> ApiState:
+async def api_state(request: Request) -> ApiState:
+    """Async on purpose: a plain function dependency costs a thread-pool hop per request."""
     state: ApiState = request.app.state.ingestry
     return state
 

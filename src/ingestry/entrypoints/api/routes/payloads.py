@@ -13,7 +13,7 @@ from ingestry.entrypoints.api.schemas import ErrorOut, IngestSummaryOut
 from ingestry.entrypoints.api.security import CallerDep
 from ingestry.entrypoints.api.state import ApiState, StateDep
 from ingestry.entrypoints.logs import request_id
-from ingestry.services.bodies import BodyFormat, BodyInput, body_format, check_json_body
+from ingestry.services.bodies import BodyInput, body_format
 from ingestry.services.idempotency import fingerprint
 
 router = APIRouter(prefix="/v1", tags=["payloads"])
@@ -56,13 +56,8 @@ async def ingest_payloads(
     request_fp = fingerprint("POST", request.url.path, (content_type or "").encode() + body)
 
     def work() -> JSONResponse:
-        if fmt is BodyFormat.JSON:
-            check_json_body(body, data_source)
         name = f"<api:{request_id.get()}>"
-        with state.pool.borrow() as store:
-            summary = store.ingest_inputs(
-                data_source.name, [BodyInput(body, fmt, data_source, name)]
-            )
+        summary = state.writer.ingest(data_source.name, BodyInput(body, fmt, data_source, name))
         count(state, summary.as_dict())
         return JSONResponse(IngestSummaryOut(**summary.as_dict()).model_dump(mode="json"))
 
