@@ -103,13 +103,19 @@ class CachedAuthenticator:
         self._seen: dict[bytes, tuple[float, ApiKey]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, token: str) -> ApiKey | None:
+    def cached(self, token: str) -> ApiKey | None:
+        """The key if this token was verified less than `ttl` ago (no I/O)."""
         digest = hashlib.sha256(token.encode()).digest()
-        now = time.monotonic()
         with self._lock:
             hit = self._seen.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def authenticate(self, token: str) -> ApiKey | None:
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
+        digest = hashlib.sha256(token.encode()).digest()
+        now = time.monotonic()
         key = self.keys.authenticate(token)
         with self._lock:
             if key is None:

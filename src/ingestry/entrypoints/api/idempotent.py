@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Response
 from fastapi.responses import JSONResponse
@@ -12,7 +12,7 @@ from ingestry.domain.errors import IngestryError
 from ingestry.entrypoints.api.errors import core_error_response
 from ingestry.services.idempotency import IdempotencyService
 
-Work = Callable[[], JSONResponse]
+Work = Callable[[], Awaitable[JSONResponse]]
 
 
 async def idempotent(
@@ -21,7 +21,7 @@ async def idempotent(
     """`work` runs at most once per (owner, key, request); its response (success or a
     client error) is stored and replayed; a server-side failure frees the key."""
     if key is None:
-        return await run_in_threadpool(_guarded, work)
+        return await _guarded(work)
     replay = await run_in_threadpool(service.start, owner, key, request)
     if replay is not None:
         return Response(
@@ -31,7 +31,7 @@ async def idempotent(
             headers={"Idempotent-Replayed": "true"},
         )
     try:
-        response = await run_in_threadpool(_guarded, work)
+        response = await _guarded(work)
     except BaseException:
         await run_in_threadpool(service.abandon, owner, key)
         raise
@@ -44,8 +44,8 @@ async def idempotent(
     return response
 
 
-def _guarded(work: Work) -> JSONResponse:
+async def _guarded(work: Work) -> JSONResponse:
     try:
-        return work()
+        return await work()
     except IngestryError as exc:
         return core_error_response(exc)

@@ -15,7 +15,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 
+from ingestry.adapters.ratelimit import MemoryRateLimiter
 from ingestry.config import Settings
 from ingestry.domain.errors import NotPermittedError, RecordNotFoundError
 from ingestry.domain.jobs import ApiKey
@@ -93,19 +95,26 @@ def _token(request: Request, header: str | None) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def current_caller(
+async def current_caller(
     request: Request,
     header: Annotated[str | None, Security(API_KEY_HEADER)],
     state: StateDep,
 ) -> Caller:
+    """Async so a cached key and the in-process limiter cost no thread hop; database
+    and Redis calls go to the thread pool."""
     token = _token(request, header)
     if token is None:
         raise ApiError(401, "an API key is required (X-API-Key header)", headers=_challenge())
-    key = state.keys.authenticate(token)
+    key = state.keys.cached(token)
+    if key is None:
+        key = await run_in_threadpool(state.keys.authenticate, token)
     if key is None:
         raise ApiError(401, "invalid or revoked API key", headers=_challenge())
     request.scope.setdefault("state", {})["api_key"] = key.prefix
-    wait = state.limiter.acquire(key.prefix)
+    if isinstance(state.limiter, MemoryRateLimiter):
+        wait = state.limiter.acquire(key.prefix)
+    else:
+        wait = await run_in_threadpool(state.limiter.acquire, key.prefix)
     if wait > 0:
         raise ApiError(
             429,

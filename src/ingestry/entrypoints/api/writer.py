@@ -46,11 +46,15 @@ class GroupWriter:
         for thread in self._threads:
             thread.start()
 
-    def ingest(self, source: str, body: BodyInput) -> IngestSummary:
-        """Queue a body and wait until it is committed (or failed)."""
+    def submit(self, source: str, body: BodyInput) -> Future[IngestSummary]:
+        """Queue a body; the future resolves once it is committed (or failed)."""
         request = _Request(source, body)
         self._queue.put(request)
-        return request.result.result()
+        return request.result
+
+    def ingest(self, source: str, body: BodyInput) -> IngestSummary:
+        """Queue a body and wait until it is committed (or failed)."""
+        return self.submit(source, body).result()
 
     def close(self) -> None:
         for _ in self._threads:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -55,9 +56,9 @@ async def ingest_payloads(
     body = await request.body()
     request_fp = fingerprint("POST", request.url.path, (content_type or "").encode() + body)
 
-    def work() -> JSONResponse:
-        name = f"<api:{request_id.get()}>"
-        summary = state.writer.ingest(data_source.name, BodyInput(body, fmt, data_source, name))
+    async def work() -> JSONResponse:
+        body_input = BodyInput(body, fmt, data_source, f"<api:{request_id.get()}>")
+        summary = await asyncio.wrap_future(state.writer.submit(data_source.name, body_input))
         count(state, summary.as_dict())
         return JSONResponse(IngestSummaryOut(**summary.as_dict()).model_dump(mode="json"))
 
