@@ -104,3 +104,6 @@ convention_columns = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("indexed", sa.Boolean, nullable=False),
 )
+
+# The control tables (API keys, idempotency keys, jobs) register on this metadata.
+from ingestry.adapters.sql import control_schema as _control_schema  # noqa: E402, F401

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
@@ -36,6 +37,7 @@ class WorkerOptions:
     claim_idle: float = 60.0
     idle_wait: float = 1.0
     maintenance_every: float = 300.0
+    retention_every: float = 3600.0  # 0: no scheduled retention
 
 
 def worker_name() -> str:
@@ -52,6 +54,8 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
     if options.stream:
         threads.append(_thread("stream", _stream_loop, settings, options, stop, 0))
     threads.append(_thread("maintenance", _maintenance_loop, settings, options, stop, 0))
+    if hasattr(Store, "dispatcher"):
+        threads.append(_thread("events", _event_loop, settings, options, stop, 0))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -126,12 +130,40 @@ def _stream_loop(store: Store, options: WorkerOptions, stop: threading.Event, _:
             return
 
 
+def _event_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
+    """Deliver outbox events (hooks, features, cache, publish) while the worker runs."""
+    dispatcher = getattr(store, "dispatcher")()  # noqa: B009 (lifecycle capability)
+    if options.once:
+        dispatcher.run_once()
+    else:
+        dispatcher.run_forever(stop)
+
+
 def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
-    """Background duties of the store: prune old idempotency keys (and, where the
-    build has them, dispatch outbox events and run retention)."""
+    """Background duties of the store: prune old idempotency keys, and run retention on
+    schedule (where the build has it)."""
+    retention = getattr(store, "retention_run", None)
+    last_retention = float("-inf")
     while True:
         pruned = store.idempotency().prune()
         if pruned:
             log.info("pruned idempotency keys", extra={"count": pruned})
-        if options.once or stop.wait(options.maintenance_every):
+        now = time.monotonic()
+        due = options.retention_every > 0 and now - last_retention >= options.retention_every
+        if retention is not None and due and not options.once:
+            last_retention = now
+            try:
+                summary = retention(actor="worker")
+                log.info("retention ran", extra={"summary": _plain(summary)})
+            except Exception:
+                log.exception("retention failed")
+        wait = options.maintenance_every
+        if options.retention_every > 0:
+            wait = min(wait, options.retention_every)
+        if options.once or stop.wait(wait):
             return
+
+
+def _plain(summary: object) -> object:
+    as_dict = getattr(summary, "as_dict", None)
+    return as_dict() if callable(as_dict) else str(summary)

@@ -22,6 +22,13 @@ from ingestry.entrypoints.cli.context import CliContext
     show_default=True,
     help="Seconds before another consumer's pending message is claimed.",
 )
+@click.option(
+    "--retention-every",
+    type=click.FloatRange(min=0),
+    default=3600.0,
+    show_default=True,
+    help="Seconds between scheduled retention runs (0: none).",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.pass_obj
 def command(
@@ -32,6 +39,7 @@ def command(
     group: str,
     consumer: str | None,
     claim_idle: float,
+    retention_every: float,
     log_level: str,
 ) -> None:
     """Claim and run jobs with a lease until SIGTERM (the job in hand is released)."""
@@ -49,5 +57,6 @@ def command(
         group=group,
         consumer=consumer,
         claim_idle=claim_idle,
+        retention_every=retention_every,
     )
     run_worker(settings, options, stop)
