@@ -35,6 +35,7 @@ import generate
 BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "bench.yaml"
 SOURCE = "orders"
+LEAD = 0.5  # seconds between opening the connections and the first scheduled request
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -73,13 +74,19 @@ def cli(*args: str, env: dict[str, str]) -> bytes:
 
 
 def file_ingest(data: Path, tmp: Path) -> dict[str, Any]:
+    """Rate over the ingest's own clock (the CLI's `seconds`: no interpreter start-up),
+    the fair match for the HTTP client's clock; the process wall time is kept too."""
     env = env_for(tmp / "file.db")
     cli("db", "upgrade", env=env)
     started = time.perf_counter()
     summary = orjson.loads(cli("ingest", SOURCE, str(data), "--json", env=env))
     wall = time.perf_counter() - started
-    return {"records": summary["records_created"], "seconds": round(wall, 3),
-            "rec_per_s": round(summary["received"] / wall)}  # fmt: skip
+    return {
+        "records": summary["records_created"],
+        "seconds": summary["seconds"],
+        "process_seconds": round(wall, 3),
+        "rec_per_s": round(summary["received"] / summary["seconds"]),
+    }
 
 
 def free_port() -> int:
@@ -183,7 +190,7 @@ async def _latency_run(port: int, token: str, payloads: list[bytes], rate: float
     queues: list[asyncio.Queue[tuple[float, bytes] | None]] = [
         asyncio.Queue() for _ in range(connections)
     ]
-    start = time.perf_counter() + 0.5
+    start = time.perf_counter() + LEAD
     for i, body in enumerate(payloads):
         queues[i % connections].put_nowait((start + i / rate, body))
     for q in queues:
@@ -200,7 +207,7 @@ def latency(data: Path, tmp: Path, rate: float, seconds: float) -> dict[str, Any
         started = time.perf_counter()
         port = int(base.rsplit(":", 1)[1])
         found = sorted(asyncio.run(_latency_run(port, token, payloads, rate)))
-        wall = time.perf_counter() - started
+        wall = time.perf_counter() - started - LEAD
 
     def pct(p: float) -> float:
         return round(found[min(len(found) - 1, int(p * len(found)))] * 1000, 2)

@@ -431,3 +431,28 @@ def test_export_job_writes_jsonl_atomically(client: TestClient, config_path: Pat
     assert [r["metadata"]["id"] for r in lines] == ["E1", "E2"]
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
     assert os.access(path, os.R_OK)
+
+
+def test_replay_job_re_extracts_a_raw_source(
+    client: TestClient, config_path: Path, token: str, admin: str
+) -> None:
+    import threading
+
+    import ingestry
+    from ingestry.entrypoints.worker.handlers import job_handlers
+    from ingestry.services.worker import JobWorker
+
+    post(client, token, jsonl(order("R1"), order("R2")))
+    simple = client.post(
+        "/v1/jobs", json={"kind": "replay", "source": "orders_simple"}, headers=auth(admin)
+    )
+    assert simple.status_code == 422 and error(simple)["code"] == "not_a_raw_source"
+    spec = {"kind": "replay", "source": "customer_orders", "since": "2000-01-01T00:00:00"}
+    job = client.post("/v1/jobs", json=spec, headers=auth(token)).json()
+    with ingestry.open(config_path) as store:
+        JobWorker(store.control.jobs, job_handlers(store), worker_id="t", lease_seconds=30).drain(
+            threading.Event()
+        )
+    done = client.get(f"/v1/jobs/{job['id']}/result", headers=auth(token)).json()
+    assert done["status"] == "succeeded", done
+    assert done["result"]["scanned"] == 2 and done["result"]["records_unchanged"] == 2

@@ -68,6 +68,9 @@ class StorageError(IngestryError):
     """A database failure translated at the adapter boundary."""
 
 
+class HoldReleasedError(IngestryError):
+    """A raw hold that was released already."""
+
 class NotPermittedError(IngestryError):
     """A caller (API key) asked for something outside what it was granted."""
 

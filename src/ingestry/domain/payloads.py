@@ -37,3 +37,17 @@ class QuarantineEntry:
     reason: str
     received_at: datetime
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineDetail:
+    """A quarantine entry with its decision: released or discarded, when, by whom, why.
+
+    `payload` is empty once the entry is resolved (the bytes are kept only while
+    quarantined; a raw source still has them in its raw row: `raw_payload`)."""
+
+    entry: QuarantineEntry
+    resolved_at: datetime | None
+    resolution: str | None
+    resolved_by: str | None
+    raw_payload: bytes | None = None

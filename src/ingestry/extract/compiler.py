@@ -12,6 +12,8 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import orjson
+
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource, SourceFormat
@@ -58,6 +60,12 @@ class Extractor:
             namespace[f"_co{n}"] = coercer_for(col.type, text_cells=text_cells)
         exec(compile(self.code, f"<extractor {source.name}>", "exec"), namespace)
         self._extract: Callable[[Any], Draft] = namespace["extract"]
+        exec(compile(_content_code(convention), f"<content {source.name}>", "exec"), namespace)
+        self.content: Callable[[tuple[Any, ...]], bytes] = namespace["content"]
+        """The columns' part of a record's content: its non-null values by column name,
+        in name order. A column added to the convention (null where the payload lacks
+        it) or a reordering of columns in the config therefore leaves the content of
+        existing records as it was, so a replay keeps their versions."""
 
     def parse(self, payload: bytes) -> Draft:
         """Parse JSON bytes and extract; every failure is an ExtractionError."""
@@ -86,7 +94,17 @@ _RUNTIME: dict[str, Any] = {
     "ExtractionError": ExtractionError,
     "CoercionError": CoercionError,
     "_transform_failed": _transform_failed,
+    "_dumps": orjson.dumps,
 }
+
+
+def _content_code(convention: Convention) -> str:
+    code = ["def content(c):", "    d = {}"]
+    named = sorted(enumerate(convention.columns), key=lambda item: item[1].name)
+    for n, col in named:
+        code.append(f"    if c[{n}] is not None: d[{col.name!r}] = c[{n}]")
+    code.append("    return _dumps(d)")
+    return "\n".join(code) + "\n"
 
 
 def _fetch(var: str, path: tuple[str, ...]) -> list[str]:

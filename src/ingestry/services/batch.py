@@ -45,6 +45,8 @@ class PreparedBatch:
     quarantine: list[QuarantineRow] = field(default_factory=list)
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     received: int = 0
+    #: the CSV header of the batch's quarantined rows (quarantine replay re-reads them)
+    quarantine_header: tuple[bytes, bytes] | None = None
 
 
 def prepare_batch(
@@ -71,6 +73,7 @@ def prepare_batch(
     raw_rows = out.raw
     record_rows = out.records
     ptype = provenance.type
+    content_of = extractor.content
     for line, payload, row, framing_error in frames:
         sha = _sha256(payload).digest()
         try:
@@ -93,7 +96,7 @@ def prepare_batch(
             continue
         source_id = draft.source_id
         columns = draft.columns
-        content = _blake2b(orjson.dumps(columns) + b"\x1e" + metadata, digest_size=16).digest()
+        content = _blake2b(content_of(columns) + b"\x1e" + metadata, digest_size=16).digest()
         record_rows.append(
             (ptype, source_id, (source_head + orjson.dumps(source_id) + source_tail).decode(),
              name, metadata.decode(), content, version, sha if keep_raw else None, columns)
@@ -103,4 +106,6 @@ def prepare_batch(
                 (name, draft.entity_type, source_id, sha, payload, header_sha, received_at,
                  received_at, version, None, line, origin)
             )  # fmt: skip
+    if header is not None and out.quarantine:
+        out.quarantine_header = header
     return out

@@ -248,6 +248,9 @@ class IngestService:
             summary.raw_duplicates += len(batch.raw) - stored
         session.quarantine(batch.quarantine)
         summary.quarantined += len(batch.quarantine)
+        if batch.quarantine_header is not None:
+            shas = [row[1] for row in batch.quarantine]
+            session.quarantine_headers(source.name, batch.quarantine_header, shas)
         result = session.upsert_records(extractor.convention, batch.records, iso(self.clock()))
         summary.records_created += result.created
         summary.records_updated += result.updated

@@ -38,3 +38,14 @@ class PostgresSession:
     def finish_run(self, srn: str, status: str, summary: dict[str, Any], now: str) -> None:
         summary = dict(summary)  # the caller may change its dict before a replay
         self.tx.run(lambda: self.writer.finish_run(self.tx, srn, status, summary, now))
+
+    def quarantine_headers(
+        self, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]
+    ) -> None:
+        from ingestry.adapters.postgres.rawops import keep_quarantine_headers
+
+        def call() -> None:
+            self.tx.begin()
+            keep_quarantine_headers(self.tx.conn, source, header, sha256s)
+
+        self.tx.run(call, len(sha256s))

@@ -42,5 +42,6 @@ INSERT_QUARANTINE = (
     " 'open' FROM d ORDER BY source, sha256"
     " ON CONFLICT (source, sha256) DO UPDATE SET reason = excluded.reason,"
     " line = excluded.line, origin = excluded.origin, received_at = excluded.received_at,"
-    " status = 'open', resolved_at = NULL, resolution = NULL WHERE q.status <> 'open'"
+    " status = 'open', resolved_at = NULL, resolution = NULL, payload = excluded.payload,"
+    " resolved_by = NULL, header_sha256 = NULL WHERE q.status <> 'open'"
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import sqlalchemy as sa
@@ -40,6 +40,9 @@ from ingestry.domain.errors import SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, parse_srn
 from ingestry.migrations import HEAD
+
+if TYPE_CHECKING:
+    from ingestry.adapters.postgres.rawops import PostgresRawOperations
 
 #: pg_advisory_lock(SCHEMA_LOCK, hashtext(current_schema())): one migrator per schema.
 SCHEMA_LOCK = 0x1A6E57
@@ -266,6 +269,14 @@ class PostgresStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    def raw_operations(self) -> PostgresRawOperations:
+        from ingestry.adapters.postgres.rawops import PostgresRawOperations
+
+        def transaction() -> Transaction:
+            return Transaction(self._conn, self._writer.on_begin, self._writer.on_end, BEGIN)
+
+        return PostgresRawOperations(self._conn, transaction, self._writer)
 
     def close(self) -> None:
         self._conn.close()

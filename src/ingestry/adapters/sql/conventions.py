@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import SchemaItem
 
+from ingestry.adapters.sql.retype import retype_column
 from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
 from ingestry.adapters.sql.types import SQL_TYPES
-from ingestry.domain.conventions import Convention
+from ingestry.domain.conventions import ColumnType, Convention
 
 #: The identity columns compare bytewise on PostgreSQL too (COLLATE "C"), so records
 #: list in the same order as on SQLite and the identity index serves that order.
@@ -63,8 +64,23 @@ def ensure_record_tables(engine: sa.Engine, conventions: Sequence[Convention]) -
             if table.name not in existing_tables:
                 table.create(conn)
             else:
-                _evolve(conn, inspector, table)
+                _retype(conn, table, convention)
+                _evolve(conn, sa.inspect(conn), table)
             _write_catalog(conn, convention)
+
+
+def _retype(conn: sa.Connection, table: sa.Table, convention: Convention) -> None:
+    """Columns whose type changed in the config (per the catalog) change SQL type."""
+    rows = conn.execute(
+        sa.select(convention_columns.c.name, convention_columns.c.type).where(
+            convention_columns.c.convention == convention.name
+        )
+    )
+    known = {str(name): str(kind) for name, kind in rows}
+    for column in convention.columns:
+        old = known.get(column.name)
+        if old is not None and old != column.type.value:
+            retype_column(conn, table, table.c[column.name], ColumnType(old), column.type)
 
 
 def _evolve(conn: sa.Connection, inspector: sa.Inspector, table: sa.Table) -> None:

@@ -61,6 +61,8 @@ quarantine = sa.Table(
     sa.Column("status", sa.Text, nullable=False, server_default="open"),
     sa.Column("resolved_at", Timestamp),
     sa.Column("resolution", sa.Text),
+    sa.Column("header_sha256", sa.LargeBinary),
+    sa.Column("resolved_by", sa.Text),
     sa.UniqueConstraint("source", "sha256", name="uq_quarantine_source_sha256"),
     sa.Index("ix_quarantine_source_status", "source", "status"),
 )
@@ -103,6 +105,38 @@ convention_columns = sa.Table(
     sa.Column("type", sa.Text, nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("indexed", sa.Boolean, nullable=False),
+)
+
+raw_holds = sa.Table(
+    "raw_holds",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("source_id", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("held_until", Timestamp),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("released_at", Timestamp),
+    sa.Column("released_by", sa.Text),
+    sa.Index("ix_raw_holds_source", "source"),
+)
+
+retention_audit = sa.Table(
+    "retention_audit",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("cutoff", Timestamp, nullable=False),
+    sa.Column("rows_purged", sa.BigInteger, nullable=False),
+    sa.Column("bytes_freed", sa.BigInteger, nullable=False),
+    sa.Column("partitions_dropped", sa.Integer, nullable=False),
+    sa.Column("kept_unextracted", sa.BigInteger, nullable=False),
+    sa.Column("kept_quarantined", sa.BigInteger, nullable=False),
+    sa.Column("kept_held", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Index("ix_retention_audit_source_at", "source", "at"),
 )
 
 # The control tables (API keys, idempotency keys, jobs) register on this metadata.

@@ -29,7 +29,8 @@ _INSERT_QUARANTINE = (
     "INSERT INTO quarantine (source, sha256, payload, line, origin, reason, received_at, status)"
     " VALUES (?,?,?,?,?,?,?,'open') ON CONFLICT (source, sha256) DO UPDATE SET"
     " reason = excluded.reason, line = excluded.line, origin = excluded.origin,"
-    " received_at = excluded.received_at, status = 'open', resolved_at = NULL, resolution = NULL"
+    " received_at = excluded.received_at, status = 'open', resolved_at = NULL, resolution = NULL,"
+    " payload = excluded.payload, resolved_by = NULL, header_sha256 = NULL"
     " WHERE quarantine.status <> 'open'"
 )
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below.
@@ -135,6 +136,15 @@ class SQLiteSession:
         self.conn.execute(
             "UPDATE ingest_runs SET finished_at = ?, status = ?, summary = ? WHERE srn = ?",
             (now, status, orjson.dumps(summary).decode(), srn),
+        )
+
+    def quarantine_headers(
+        self, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]
+    ) -> None:
+        self.conn.execute(_INSERT_HEADER, header)
+        self.conn.executemany(
+            "UPDATE quarantine SET header_sha256 = ? WHERE source = ? AND sha256 = ?",
+            [(header[0], source, sha) for sha in sha256s],
         )
 
 

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -27,6 +28,9 @@ from ingestry.domain.errors import SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, parse_srn
 from ingestry.migrations import HEAD
+
+if TYPE_CHECKING:
+    from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
 
 #: How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_MS = 60_000
@@ -233,6 +237,11 @@ class SQLiteStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    def raw_operations(self) -> SQLiteRawOperations:
+        from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
+
+        return SQLiteRawOperations(self._conn, self.session)
 
     def close(self) -> None:
         if self._checkpointer is not None:

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ingestry.domain import errors as core
 from ingestry.entrypoints.logs import request_id
 from ingestry.services.bodies import UnsupportedBodyError
+from ingestry.services.replay import NotRawSourceError
 
 log = logging.getLogger("ingestry.api")
 
@@ -55,6 +56,7 @@ CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
     (core.StrictModeError, 422, "strict_mode_rejected"),
     (core.InvalidSourceError, 422, "invalid_source"),
     (core.ExtractionError, 422, "extraction_failed"),
+    (NotRawSourceError, 422, "not_a_raw_source"),
     (core.UnsupportedError, 501, "not_implemented"),
     (core.SchemaError, 503, "schema_outdated"),
     (core.StorageError, 503, "storage_unavailable"),

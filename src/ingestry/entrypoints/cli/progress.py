@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -44,5 +45,26 @@ def ingest_progress(files: tuple[str, ...], *, enabled: bool) -> Iterator[Progre
 
         def update(consumed: int, rows: int) -> None:
             bar.update(task, completed=consumed, rows=rows)
+
+        yield update
+
+
+@contextmanager
+def rows_progress(label: str, *, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A bar over rows (replay: rows scanned of the rows in the window)."""
+    if not enabled:
+        yield None
+        return
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
 
         yield update

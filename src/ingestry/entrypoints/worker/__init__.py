@@ -140,9 +140,8 @@ def _event_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: 
 
 
 def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
-    """Background duties of the store: prune old idempotency keys, and run retention on
-    schedule (where the build has it)."""
-    retention = getattr(store, "retention_run", None)
+    """Background duties of the store: prune old idempotency keys; run retention (every
+    raw source with `retention_days`, audited) every `retention_every` seconds."""
     last_retention = float("-inf")
     while True:
         pruned = store.idempotency().prune()
@@ -150,20 +149,23 @@ def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Even
             log.info("pruned idempotency keys", extra={"count": pruned})
         now = time.monotonic()
         due = options.retention_every > 0 and now - last_retention >= options.retention_every
-        if retention is not None and due and not options.once:
+        if due and not options.once:
             last_retention = now
             try:
-                summary = retention(actor="worker")
-                log.info("retention ran", extra={"summary": _plain(summary)})
+                reports = store.retention_run(actor="worker")
             except Exception:
                 log.exception("retention failed")
+            else:
+                for report in reports:
+                    log.info(
+                        "retention ran",
+                        extra={"source": report.source, "rows_purged": report.rows_purged,
+                               "kept_unextracted": report.kept_unextracted,
+                               "kept_quarantined": report.kept_quarantined},
+                    )  # fmt: skip
         wait = options.maintenance_every
         if options.retention_every > 0:
             wait = min(wait, options.retention_every)
         if options.once or stop.wait(wait):
             return
 
-
-def _plain(summary: object) -> object:
-    as_dict = getattr(summary, "as_dict", None)
-    return as_dict() if callable(as_dict) else str(summary)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from ingestry.domain.errors import UnsupportedError
 from ingestry.domain.jobs import Job
 from ingestry.entrypoints.logs import job_id
 from ingestry.services.worker import JobContext, JobHandler
@@ -55,19 +54,20 @@ def export(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
 
 
 def replay(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
-    run = getattr(store, "replay", None)
-    if run is None:
-        raise UnsupportedError("replay is not available in this build")
+    """Re-extract a raw source's window (the raw-store operations' replay)."""
     params = job.params
 
     def moment(key: str) -> datetime | None:
         value = params.get(key)
-        return datetime.fromisoformat(str(value)) if value else None
+        if not value:
+            return None
+        parsed = datetime.fromisoformat(str(value))
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
-    def progress(*args: Any) -> None:
-        context.progress(progress=[a if isinstance(a, int | float | str) else str(a) for a in args])
+    def progress(scanned: int, total: int) -> None:
+        context.progress(scanned=scanned, total=total)
 
-    summary = run(
+    summary = store.replay(
         str(params["source"]),
         entity=params.get("entity"),
         since=moment("since"),
@@ -76,4 +76,4 @@ def replay(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         dry_run=bool(params.get("dry_run", False)),
         progress=progress,
     )
-    return dict(summary.as_dict())
+    return summary.as_dict()

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Response
 from fastapi.responses import JSONResponse
 
-from ingestry.domain.errors import UnsupportedError
 from ingestry.entrypoints.api.errors import CODES, ApiError
 from ingestry.entrypoints.api.render import job_out
 from ingestry.entrypoints.api.schemas import (
@@ -21,6 +20,7 @@ from ingestry.entrypoints.api.schemas import (
 )
 from ingestry.entrypoints.api.security import Caller, CallerDep
 from ingestry.entrypoints.api.state import StateDep
+from ingestry.services.replay import NotRawSourceError
 from ingestry.store import Store
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -36,9 +36,8 @@ def check_job(spec: IngestJobIn | ReplayJobIn | ExportJobIn, caller: Caller, sto
         caller.source(spec.source)
         store.data_file(spec.path)
     elif isinstance(spec, ReplayJobIn):
-        caller.source(spec.source)
-        if not hasattr(store, "replay"):
-            raise UnsupportedError("replay jobs are not available in this build")
+        if not caller.source(spec.source).is_raw:
+            raise NotRawSourceError(f"source '{spec.source}' is simple: it keeps no raw rows")
     elif spec.source is not None:
         caller.source(spec.source)
     else:

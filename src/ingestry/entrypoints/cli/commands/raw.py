@@ -1,14 +1,17 @@
-"""`ingestry raw show SOURCE SOURCE_ID [--bytes]`"""
+"""`ingestry raw show SOURCE SOURCE_ID [--bytes]`, `raw hold|holds|release`"""
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
 from ingestry.domain.errors import RecordNotFoundError
+from ingestry.domain.retention import RawHold
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json, table
+from ingestry.entrypoints.cli.params import MOMENT
 
 
 @click.group("raw")
@@ -63,3 +66,75 @@ def show(
             echo_json(row)
         return
     table(f"{source} {source_id}", list(rows[0]), [list(r.values()) for r in rows])
+
+
+def _hold_json(hold: RawHold) -> dict[str, object]:
+    return {
+        "id": hold.id,
+        "source": hold.source,
+        "source_id": hold.source_id,
+        "reason": hold.reason,
+        "held_until": hold.held_until.isoformat() if hold.held_until else None,
+        "created_at": hold.created_at.isoformat(),
+        "created_by": hold.created_by,
+        "released_at": hold.released_at.isoformat() if hold.released_at else None,
+        "released_by": hold.released_by,
+    }
+
+
+@command.command("hold")
+@click.argument("source")
+@click.option("--id", "source_id", help="Hold only this source id's payloads.")
+@click.option("--until", type=MOMENT, help="The hold ends at this time (default: released).")
+@click.option("--reason", help="Why (legal hold, audit, …).")
+@click.option("--actor", default="cli", show_default=True, help="Who places it (kept).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def hold(
+    ctx: CliContext,
+    source: str,
+    source_id: str | None,
+    until: datetime | None,
+    reason: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Keep SOURCE's raw rows from retention until released (or --until)."""
+    placed = ctx.store().raw_hold(
+        source, source_id=source_id, until=until, reason=reason, actor=actor
+    )
+    if as_json:
+        echo_json(_hold_json(placed))
+        return
+    scope = f" {source_id}" if source_id else ""
+    ends = f" until {placed.held_until.isoformat()}" if placed.held_until else ""
+    click.echo(f"hold #{placed.id} on {source}{scope}{ends}")
+
+
+@command.command("holds")
+@click.argument("source", required=False)
+@click.option("--active", is_flag=True, help="Only holds in force now.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def holds(ctx: CliContext, source: str | None, active: bool, as_json: bool) -> None:
+    """Raw holds, oldest first."""
+    found = ctx.store().raw_holds(source, active=active)
+    rows = [_hold_json(h) for h in found]
+    if as_json:
+        for row in rows:
+            echo_json(row)
+        return
+    if not rows:
+        click.echo("no raw holds")
+        return
+    table("raw holds", list(rows[0]), [list(r.values()) for r in rows])
+
+
+@command.command("release")
+@click.argument("hold_id", type=int)
+@click.option("--actor", default="cli", show_default=True, help="Who releases it (kept).")
+@click.pass_obj
+def release(ctx: CliContext, hold_id: int, actor: str) -> None:
+    """End a raw hold; its rows expire again under their source's retention."""
+    released = ctx.store().raw_release(hold_id, actor=actor)
+    click.echo(f"hold #{released.id} on {released.source} released")

@@ -1,4 +1,4 @@
-"""`ingestry sources list|docs|classify`"""
+"""`ingestry sources list|docs|classify|migrate`"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 from ingestry.domain.sources import CLASSIFY_QUESTIONS, ClassifyAnswers, classify, sources_table
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json, table
+from ingestry.services.migrate import StrategyMigrationError
 
 
 @click.group("sources")
@@ -129,3 +130,30 @@ def classify_source(
     else:
         click.echo(f"strategy: {result.strategy.value}")
         click.echo(f"rationale: {result.rationale}")
+
+
+@command.command("migrate")
+@click.argument("name")
+@click.option("--to", "to", type=click.Choice(["raw", "simple"]), required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def migrate(ctx: CliContext, name: str, to: str, as_json: bool) -> None:
+    """Make a simple source raw: its records become synthesized raw rows (one way)."""
+    summary = ctx.store().migrate_source(name, to)
+    if not summary.config_written and not summary.raw_synthesized:
+        raise StrategyMigrationError(
+            f"{name}: nothing was done (no new raw rows, and the config file could not be "
+            f"changed safely); set {summary.config_change}"
+        )
+    if as_json:
+        echo_json(summary.as_dict())
+        return
+    click.echo(
+        f"{name}: {summary.records} records, {summary.raw_synthesized} raw rows synthesized "
+        f"at {summary.migrated_at}"
+        + (f" ({summary.failed} do not extract with the current config)" if summary.failed else "")
+    )
+    if summary.config_written:
+        click.echo(f"config updated: {summary.config_change}")
+    else:
+        click.echo(f"the config file could not be changed safely; set {summary.config_change}")

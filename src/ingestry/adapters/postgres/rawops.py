@@ -1,0 +1,419 @@
+"""Raw-store operations on PostgreSQL: replay reads and writes, quarantine decisions, holds.
+
+Retention is in `retention.py`. Batch writes pass arrays (`unnest`) rather than a
+staging table, and join by index probes (write transactions turn hash and merge joins
+off, see `statements.BEGIN`): a raw row by its primary key (id, received_at), so only
+its partition is touched; a source id's newest payload through `raw_keys`. Text is
+escaped for U+0000 as everywhere on this backend (see `text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from ingestry.adapters.postgres.reads import (
+    quarantine_from_row,
+    record_from_row,
+    select_records,
+)
+from ingestry.adapters.postgres.retention import PostgresRetention
+from ingestry.adapters.postgres.session import PostgresSession
+from ingestry.adapters.postgres.text import escape_text, unescape_json, unescape_text
+from ingestry.adapters.postgres.transaction import Transaction
+from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.window import window_where
+from ingestry.domain.clock import iso
+from ingestry.domain.conventions import Convention
+from ingestry.domain.payloads import QuarantineDetail
+from ingestry.domain.provenance import PROVENANCE_TYPES
+from ingestry.domain.records import Record
+from ingestry.domain.retention import RetentionReport
+from ingestry.services.ports import (
+    ExistingRecord,
+    QuarantineItem,
+    RawMark,
+    RawRow,
+    RawWindow,
+    StoredRaw,
+)
+
+Conn = psycopg.Connection[Any]
+
+_STORED = (
+    "p.id, p.received_at, p.entity_type, p.source_id, p.sha256, p.payload, p.header_sha256,"
+    " p.extractor_version, p.error, p.synthesized, p.line, p.origin"
+)
+
+MARK = (
+    "UPDATE raw_payloads p SET processed_at = %s::timestamptz, extractor_version = u.v,"
+    " error = u.e FROM unnest(%s::int8[], %s::text[]::timestamptz[], %s::text[], %s::text[])"
+    " AS u(id, at, v, e) WHERE p.id = u.id AND p.received_at = u.at"
+)
+# A new source id for a row whose bytes no other row of the source keeps under it.
+MOVE = (
+    "WITH u AS (SELECT DISTINCT ON (new, sha) * FROM unnest(%s::int8[],"
+    " %s::text[]::timestamptz[], %s::text[], %s::bytea[], %s::text[], %s::text[])"
+    " AS u(id, at, old, sha, new, ent) ORDER BY new, sha, id),"
+    " k AS (UPDATE raw_keys k SET source_id = u.new FROM u WHERE k.source = %s"
+    "  AND k.source_id = u.old AND k.sha256 = u.sha AND k.raw_id = u.id AND NOT EXISTS ("
+    "  SELECT FROM raw_keys x WHERE x.source = %s AND x.source_id = u.new AND x.sha256 = u.sha)"
+    "  RETURNING k.raw_id)"
+    " UPDATE raw_payloads p SET source_id = u.new, entity_type = u.ent FROM u"
+    " WHERE p.id = u.id AND p.received_at = u.at AND u.id IN (SELECT raw_id FROM k)"
+)
+
+
+def _t(value: str | None) -> str | None:
+    return None if value is None else escape_text(value)
+
+
+def _u(value: str | None) -> str | None:
+    return None if value is None else unescape_text(value)
+
+
+class PostgresRawSession(PostgresSession):
+    """The write session of raw-store operations: every call runs in the session's
+    retrying transaction (see `transaction`)."""
+
+    def _run(self, call: Callable[[Conn], Any], rows: int = 0) -> Any:
+        def step() -> Any:
+            self.tx.begin()
+            return call(self.tx.conn)
+
+        return self.tx.run(step, rows)
+
+    def latest_raw_ids(self, source: str, source_ids: Sequence[str]) -> dict[str, int]:
+        ids = [escape_text(i) for i in source_ids]
+
+        def call(conn: Conn) -> dict[str, int]:
+            rows = conn.execute(
+                "SELECT source_id, max(raw_id) FROM raw_keys WHERE source = %s"
+                " AND source_id = ANY(%s::text[]) GROUP BY source_id",
+                (source, ids),
+            ).fetchall()
+            return {unescape_text(sid): int(n) for sid, n in rows}
+
+        result: dict[str, int] = self._run(call)
+        return result
+
+    def existing_records(
+        self, convention: Convention, source_ids: Sequence[str]
+    ) -> list[ExistingRecord]:
+        sql = (
+            f'SELECT source_type, source_id, source::text, extractor_version FROM "'
+            f'{table_name(convention.name)}" WHERE source_type = ANY(%s::text[])'
+            " AND source_id = ANY(%s::text[])"
+        )
+        params = (list(PROVENANCE_TYPES), [escape_text(i) for i in source_ids])
+
+        def call(conn: Conn) -> list[ExistingRecord]:
+            return [
+                ExistingRecord(t, unescape_text(i), unescape_json(s), v)
+                for t, i, s, v in conn.execute(sql, params)
+            ]
+
+        found: list[ExistingRecord] = self._run(call)
+        return found
+
+    def set_extractor_version(
+        self, convention: Convention, identities: Sequence[tuple[str, str]], version: str
+    ) -> None:
+        sql = (
+            f'UPDATE "{table_name(convention.name)}" r SET extractor_version = %s'
+            " FROM unnest(%s::text[], %s::text[]) AS u(t, i)"
+            " WHERE r.source_type = u.t AND r.source_id = u.i"
+        )
+        params = (version, [t for t, _ in identities], [escape_text(i) for _, i in identities])
+        self._run(lambda conn: conn.execute(sql, params), len(identities))
+
+    def mark_raw(self, source: str, rows: Sequence[RawMark], now: str) -> None:
+        if not rows:
+            return
+        marks = (
+            now, [r[0] for r in rows], [r[1] for r in rows], [r[4] for r in rows],
+            [_t(r[5]) for r in rows],
+        )  # fmt: skip
+        moved = [r for r in rows if r[6] is not None]
+
+        def call(conn: Conn) -> None:
+            conn.execute(MARK, marks)
+            if moved:
+                conn.execute(
+                    MOVE,
+                    (
+                        [r[0] for r in moved], [r[1] for r in moved],
+                        [escape_text(r[3]) for r in moved], [r[2] for r in moved],
+                        [_t(r[6]) for r in moved], [_t(r[7]) for r in moved], source, source,
+                    ),
+                )  # fmt: skip
+
+        self._run(call, len(rows))
+
+    def resolve_quarantine(
+        self,
+        source: str,
+        *,
+        ids: Sequence[int] = (),
+        sha256s: Sequence[bytes] = (),
+        status: str,
+        resolution: str,
+        actor: str,
+        now: str,
+    ) -> list[int]:
+        params = (
+            status, now, escape_text(resolution), escape_text(actor), source, list(ids),
+            list(sha256s),
+        )  # fmt: skip
+
+        def call(conn: Conn) -> list[int]:
+            rows = conn.execute(
+                "UPDATE quarantine SET status = %s, resolved_at = %s::timestamptz,"
+                " resolution = %s, resolved_by = %s, payload = ''::bytea"
+                " WHERE source = %s AND status = 'open'"
+                " AND (id = ANY(%s::int8[]) OR sha256 = ANY(%s::bytea[])) RETURNING id",
+                params,
+            ).fetchall()
+            return sorted(int(r[0]) for r in rows)
+
+        closed: list[int] = self._run(call, len(ids) + len(sha256s))
+        return closed
+
+    def append_synthesized(self, rows: Sequence[RawRow]) -> int:
+        if not rows:
+            return 0
+        stored = self.append_raw(rows, [])
+        by_time: dict[tuple[str, str], list[bytes]] = {}
+        for row in rows:
+            by_time.setdefault((row[0], row[6]), []).append(row[3])
+
+        def call(conn: Conn) -> None:
+            for (source, at), shas in by_time.items():
+                conn.execute(
+                    "UPDATE raw_payloads SET synthesized = true WHERE source = %s"
+                    " AND received_at = %s::timestamptz AND sha256 = ANY(%s::bytea[])",
+                    (source, at, shas),
+                )
+
+        self._run(call, len(rows))
+        return stored
+
+    def add_hold(
+        self,
+        source: str,
+        source_id: str | None,
+        until: str | None,
+        reason: str | None,
+        actor: str,
+        now: str,
+    ) -> int:
+        params = (source, _t(source_id), _t(reason), until, now, escape_text(actor))
+
+        def call(conn: Conn) -> int:
+            row = conn.execute(
+                "INSERT INTO raw_holds (source, source_id, reason, held_until, created_at,"
+                " created_by) VALUES (%s, %s, %s, %s::timestamptz, %s::timestamptz, %s)"
+                " RETURNING id",
+                params,
+            ).fetchone()
+            assert row is not None
+            return int(row[0])
+
+        hold_id: int = self._run(call)
+        return hold_id
+
+    def release_hold(self, hold_id: int, actor: str, now: str) -> bool:
+        def call(conn: Conn) -> bool:
+            cursor = conn.execute(
+                "UPDATE raw_holds SET released_at = %s::timestamptz, released_by = %s"
+                " WHERE id = %s AND released_at IS NULL",
+                (now, escape_text(actor), hold_id),
+            )
+            return cursor.rowcount == 1
+
+        released: bool = self._run(call)
+        return released
+
+    def write_audit(self, report: RetentionReport, actor: str, now: str) -> None:
+        params = (
+            report.source, iso(report.cutoff), report.rows_purged, report.bytes_freed,
+            report.partitions_dropped, report.kept_unextracted, report.kept_quarantined,
+            report.kept_held, escape_text(actor), now,
+        )  # fmt: skip
+        self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO retention_audit (source, cutoff, rows_purged, bytes_freed,"
+                " partitions_dropped, kept_unextracted, kept_quarantined, kept_held, actor, at)"
+                " VALUES (%s, %s::timestamptz, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz)",
+                params,
+            )
+        )
+
+
+def keep_quarantine_headers(
+    conn: Conn, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]
+) -> None:
+    """The CSV header of quarantined rows (PostgresSession.quarantine_headers)."""
+    conn.execute(
+        "INSERT INTO raw_headers (sha256, payload) VALUES (%s, %s) ON CONFLICT DO NOTHING", header
+    )
+    conn.execute(
+        "UPDATE quarantine SET header_sha256 = %s WHERE source = %s AND sha256 = ANY(%s::bytea[])",
+        (header[0], source, list(sha256s)),
+    )
+
+
+class PostgresRawOperations(PostgresRetention):
+    """RawOperations on the storage's connection (reads in autocommit, writes in
+    the storage's retrying transactions)."""
+
+    def __init__(self, conn: Conn, new_transaction: Callable[[], Transaction], writer: Any) -> None:
+        super().__init__(conn)
+        self._new_transaction = new_transaction
+        self._writer = writer
+        self._headers: dict[bytes, bytes] = {}
+
+    @contextmanager
+    def session(self) -> Iterator[PostgresRawSession]:
+        tx = self._new_transaction()
+        try:
+            yield PostgresRawSession(tx, self._writer)
+        except BaseException:
+            tx.rollback()
+            raise
+        tx.commit()
+
+    def window_count(self, window: RawWindow) -> int:
+        where, params = window_where(window, "%s", "%s::timestamptz", "p.")
+        row = self.conn.execute(f"SELECT count(*) FROM raw_payloads p WHERE {where}", params)
+        found = row.fetchone()
+        return int(found[0]) if found else 0
+
+    def window_batch(
+        self, window: RawWindow, after: tuple[str, int] | None, limit: int
+    ) -> list[StoredRaw]:
+        sql, params = self._window_sql(window, after, limit)
+        return [self._stored(row) for row in self.conn.execute(sql, params)]
+
+    def explain_window(self, window: RawWindow, after: tuple[str, int] | None = None) -> str:
+        """The query plan of one replay batch (for tests and docs)."""
+        sql, params = self._window_sql(window, after, 5000)
+        rows = self.conn.execute(f"EXPLAIN {sql}", params).fetchall()
+        return "\n".join(str(r[0]) for r in rows)
+
+    def _window_sql(
+        self, window: RawWindow, after: tuple[str, int] | None, limit: int
+    ) -> tuple[str, list[object]]:
+        where, params = window_where(window, "%s", "%s::timestamptz", "p.")
+        if after is not None:
+            where += " AND (p.received_at, p.id) > (%s::timestamptz, %s)"
+            params += list(after)
+        sql = (
+            f"SELECT {_STORED} FROM raw_payloads p WHERE {where}"
+            f" ORDER BY p.received_at, p.id LIMIT {int(limit)}"
+        )
+        return sql, params
+
+    def _stored(self, row: Sequence[Any]) -> StoredRaw:
+        return StoredRaw(
+            row[0], iso(row[1]), unescape_text(row[2]), unescape_text(row[3]), bytes(row[4]),
+            bytes(row[5]), self._header(row[6]), row[7], _u(row[8]), bool(row[9]), row[10],
+            _u(row[11]),
+        )  # fmt: skip
+
+    def _header(self, sha: bytes | None) -> bytes | None:
+        if sha is None:
+            return None
+        key = bytes(sha)
+        found = self._headers.get(key)
+        if found is None:
+            row = self.conn.execute(
+                "SELECT payload FROM raw_headers WHERE sha256 = %s", (key,)
+            ).fetchone()
+            if row is None:
+                return None
+            found = self._headers[key] = bytes(row[0])
+        return found
+
+    def quarantine_items(
+        self, source: str, ids: Sequence[int] | None, after: int, limit: int
+    ) -> list[QuarantineItem]:
+        sql = (
+            "SELECT id, sha256, payload, header_sha256, line, origin, received_at FROM quarantine"
+            " WHERE source = %s AND status = 'open' AND id > %s"
+        )
+        params: list[object] = [source, after]
+        if ids is not None:
+            sql += " AND id = ANY(%s::int8[])"
+            params.append(list(ids))
+        sql += f" ORDER BY id LIMIT {int(limit)}"
+        return [
+            QuarantineItem(
+                r[0], bytes(r[1]), bytes(r[2]), self._header(r[3]), r[4], _u(r[5]), iso(r[6])
+            )
+            for r in self.conn.execute(sql, params)
+        ]
+
+    def quarantine_raw_rows(self, source: str, items: Sequence[QuarantineItem]) -> list[StoredRaw]:
+        out: dict[int, StoredRaw] = {}
+        for item in items:
+            # the raw row of a payload that failed on arrival: same batch time, or no id
+            rows = self.conn.execute(
+                f"SELECT {_STORED} FROM raw_payloads p WHERE p.source = %s"
+                " AND p.received_at = %s::timestamptz AND p.sha256 = %s"
+                f" UNION ALL SELECT {_STORED} FROM raw_keys k JOIN raw_payloads p"
+                " ON p.id = k.raw_id AND p.received_at = k.received_at"
+                " WHERE k.source = %s AND k.source_id = '' AND k.sha256 = %s",
+                (source, item.received_at, item.sha256, source, item.sha256),
+            ).fetchall()
+            if not rows:  # one that failed later (on a replay): find it the long way
+                rows = self.conn.execute(
+                    f"SELECT {_STORED} FROM raw_keys k JOIN raw_payloads p"
+                    " ON p.id = k.raw_id AND p.received_at = k.received_at"
+                    " WHERE k.source = %s AND k.sha256 = %s",
+                    (source, item.sha256),
+                ).fetchall()
+            for row in rows:
+                out[row[0]] = self._stored(row)
+        return [out[k] for k in sorted(out)]
+
+    def quarantine_entry(self, entry_id: int) -> QuarantineDetail | None:
+        row = self.conn.execute(
+            "SELECT id, source, sha256, payload, line, origin, reason, received_at, status,"
+            " resolved_at, resolution, resolved_by FROM quarantine WHERE id = %s",
+            (entry_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        raw = self.conn.execute(
+            "SELECT p.payload FROM raw_keys k JOIN raw_payloads p ON p.id = k.raw_id"
+            " AND p.received_at = k.received_at WHERE k.source = %s AND k.sha256 = %s"
+            " ORDER BY p.id LIMIT 1",
+            (row[1], row[2]),
+        ).fetchone()
+        return QuarantineDetail(
+            quarantine_from_row(row[:9]), row[9], _u(row[10]), _u(row[11]),
+            bytes(raw[0]) if raw is not None else None,
+        )  # fmt: skip
+
+    def extractor_versions(self, convention: Convention, data_source: str) -> dict[str, int]:
+        sql = (
+            f'SELECT extractor_version, count(*) FROM "{table_name(convention.name)}"'
+            " WHERE data_source = %s GROUP BY extractor_version"
+        )
+        return {str(v): int(n) for v, n in self.conn.execute(sql, (data_source,))}
+
+    def source_records(
+        self, convention: Convention, data_source: str, after: tuple[str, str] | None, limit: int
+    ) -> list[Record]:
+        where, params = "WHERE data_source = %s", [data_source]
+        if after is not None:
+            where += " AND (source_type, source_id) > (%s, %s)"
+            params += [after[0], escape_text(after[1])]
+        sql = select_records(
+            convention, f"{where} ORDER BY source_type, source_id LIMIT {int(limit)}"
+        )
+        return [record_from_row(convention, row) for row in self.conn.execute(sql, params)]
