@@ -144,3 +144,26 @@ def test_worker_once_and_sigterm_when_idle(project: Path, db: Database, tmp_path
     lines = [orjson.loads(line) for line in once.stderr.splitlines() if line.startswith(b"{")]
     assert any(line.get("job_id") == queued.id or line.get("job") == queued.id for line in lines)
     assert db.scalar("SELECT status FROM jobs WHERE id = :i", i=queued.id) == "succeeded"
+
+
+@pytest.mark.redis
+def test_worker_consumes_a_redis_stream(project: Path, db: Database, redis_url: str) -> None:
+    import secrets
+
+    from ingestry.bootstrap import redis_client
+
+    stream = f"ingestry:e2e:{secrets.token_hex(6)}"
+    client = redis_client(redis_url)
+    try:
+        for ident in ("S1", "S2", "S3"):
+            client.xadd(
+                stream, {"source": "customer_orders", "payload": orjson.dumps(order(ident))}
+            )
+        env = child_env({"INGESTRY_CACHE_URL": redis_url, "INGESTRY_WORKERS": "0"})
+        done = run("worker", "--once", "--stream", stream, cwd=project, env=env)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        assert db.count("records_order") == 3
+        assert int(client.xpending(stream, "ingestry")["pending"]) == 0
+    finally:
+        client.delete(stream)
+        client.close()

@@ -456,3 +456,30 @@ def test_replay_job_re_extracts_a_raw_source(
     done = client.get(f"/v1/jobs/{job['id']}/result", headers=auth(token)).json()
     assert done["status"] == "succeeded", done
     assert done["result"]["scanned"] == 2 and done["result"]["records_unchanged"] == 2
+
+
+def test_concurrent_posts_share_commits_but_keep_their_own_summaries(
+    client: TestClient, token: str, db: Database
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(i: int) -> tuple[int, dict[str, object]]:
+        body = b'[{"id": "G' if i == 7 else jsonl(order(f"G{i}"), order(f"G{i}b"))
+        response = client.post(
+            "/v1/sources/customer_orders/payloads", content=body, headers=auth(token, **JSONL)
+            if i != 7 else auth(token, **{"content-type": "application/json"}),
+        )  # fmt: skip
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(send, range(24)))
+    for i, (status, body) in enumerate(results):
+        if i == 7:  # a malformed document fails alone, before anything is written
+            assert status == 422, body
+            continue
+        assert status == 200, body
+        assert (body["received"], body["records_created"]) == (2, 2), body
+    runs = {str(body["run_srn"]) for i, (_, body) in enumerate(results) if i != 7}
+    assert len(runs) == 23  # one run per request, even when written in one transaction
+    assert db.count("records_order") == 46
+    assert db.count("ingest_runs", "WHERE status = 'succeeded'") == 23
