@@ -167,3 +167,23 @@ def test_worker_consumes_a_redis_stream(project: Path, db: Database, redis_url: 
     finally:
         client.delete(stream)
         client.close()
+
+
+def test_jobs_from_the_command_line(project: Path, db: Database) -> None:
+    env = child_env({"INGESTRY_WORKERS": "0"})
+    args = ("jobs", "submit", "ingest", "--source", "customer_orders")
+    outside = run(*args, "--path", "../ingestry.yaml", cwd=project, env=env)
+    assert outside.returncode == 1 and b"data root" in outside.stderr
+    made = run(
+        *args, "--path", "samples/orders.jsonl", "--idempotency-key", "k", cwd=project, env=env
+    )
+    again = run(
+        *args, "--path", "samples/orders.jsonl", "--idempotency-key", "k", cwd=project, env=env
+    )
+    assert made.returncode == again.returncode == 0, made.stderr
+    job = orjson.loads(made.stdout)
+    assert orjson.loads(again.stdout)["id"] == job["id"] and job["status"] == "queued"
+    assert run("worker", "--once", cwd=project, env=env).returncode == 0
+    shown = orjson.loads(run("jobs", "show", job["id"], cwd=project, env=env).stdout)
+    assert shown["status"] == "succeeded" and shown["result"]["records_created"] == 43
+    assert db.count("records_order") == 43
