@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ from ingestry.domain.conventions import (
     split_path,
 )
 from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
+from ingestry.domain.events import EventSettings
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 
 DEFAULT_CONFIG = "ingestry.yaml"
@@ -67,11 +68,20 @@ class SourceModel(_Model):
     files: str | list[str] = Field(default_factory=list)
 
 
+class EventsModel(_Model):
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    max_backoff_seconds: float = Field(default=300.0, ge=0)
+    lease_seconds: float | None = Field(default=None, gt=0)
+    batch_size: int = Field(default=500, ge=1)
+
+
 class ConfigModel(_Model):
     database: str = DEFAULT_DATABASE
     cache: str = "memory"
     conventions: dict[str, ConventionModel] = Field(default_factory=dict)
     sources: dict[str, SourceModel] = Field(default_factory=dict)
+    events: EventsModel = Field(default_factory=EventsModel)
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class Settings:
     conventions: Mapping[str, Convention]
     sources: Mapping[str, DataSource]
     env: Literal["development", "production"] = "development"
+    events: EventSettings = field(default_factory=EventSettings)
 
     @property
     def root(self) -> Path:
@@ -295,6 +306,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         conventions=conventions,
         sources=sources,
         env="production" if mode == "production" else "development",
+        events=EventSettings(**model.events.model_dump()),
     )
 
 
