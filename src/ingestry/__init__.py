@@ -68,3 +68,35 @@ __all__ = [
     "open",
     "record_srn",
 ]
+
+# --- record lifecycle: publish, update, events, hooks, features ---------------------------
+from ingestry.domain.errors import InvalidSourceError, UnknownConventionError  # noqa: E402
+from ingestry.domain.events import (  # noqa: E402
+    RECORD_PUBLISHED,
+    RECORD_UPDATED,
+    DeadEvent,
+    DispatchSummary,
+    EventSettings,
+    RecordEvent,
+)
+from ingestry.domain.features import Feature, HookResult, HookRun  # noqa: E402
+from ingestry.services.dispatch import EventDispatcher, EventHandler  # noqa: E402
+from ingestry.services.publish import PublishSummary, RejectedItem  # noqa: E402
+
+__all__ += [
+    "RECORD_PUBLISHED",
+    "RECORD_UPDATED",
+    "DeadEvent",
+    "DispatchSummary",
+    "EventDispatcher",
+    "EventHandler",
+    "EventSettings",
+    "Feature",
+    "HookResult",
+    "HookRun",
+    "InvalidSourceError",
+    "PublishSummary",
+    "RecordEvent",
+    "RejectedItem",
+    "UnknownConventionError",
+]

@@ -5,18 +5,24 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib.metadata import entry_points
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ingestry.config import Settings, sqlite_path
 from ingestry.domain.errors import ConfigError
+from ingestry.domain.events import DEFAULT_LEASE_SECONDS, EventSettings
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, PythonExtractor
 from ingestry.services.control import ControlPorts
 from ingestry.services.ingest import MapFn
-from ingestry.services.ports import Storage
+from ingestry.services.ports import HookRunner, Storage, WorkSpace
 from ingestry.services.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from ingestry.adapters.events.redis import RedisPublisher
 
 EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
@@ -129,6 +135,66 @@ def compile_extractor(
     return Extractor(source, settings.convention(source.convention), python)
 
 
+# --- record lifecycle: hooks, work dirs, fan-out ------------------------------------------
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def work_root(settings: Settings) -> Path:
+    """Where hooks' work_dirs live (`features_dir` of every event is under it)."""
+    return settings.data_dir / "work"
+
+
+def build_hook_runner(settings: Settings) -> HookRunner:
+    """Hooks run as local subprocesses in the config's directory."""
+    from ingestry.adapters.hooks.local import LocalHookRunner
+
+    return LocalHookRunner(settings.root)
+
+
+def build_workspace(settings: Settings) -> WorkSpace:
+    from ingestry.adapters.hooks.workspace import LocalWorkSpace
+
+    return LocalWorkSpace(work_root(settings))
+
+
+def build_fanout(settings: Settings) -> RedisPublisher | None:
+    """Delivered events go to Redis pub/sub when the cache is Redis (`cache:` or
+    INGESTRY_CACHE_URL)."""
+    if not settings.cache_url.startswith(REDIS_SCHEMES):
+        return None
+    from ingestry.adapters.events.redis import RedisPublisher
+
+    return RedisPublisher(settings.cache_url)
+
+
+def event_settings(
+    settings: Settings,
+    *,
+    max_attempts: int | None = None,
+    backoff_seconds: float | None = None,
+    lease_seconds: float | None = None,
+    batch_size: int | None = None,
+) -> EventSettings:
+    """The config's `events:` with a dispatcher's overrides. Unless set, the lease
+    covers the slowest convention's hooks plus a minute (an event must be delivered
+    within its lease, or another dispatcher may claim it meanwhile)."""
+    base = settings.events
+    chosen = replace(
+        base,
+        max_attempts=base.max_attempts if max_attempts is None else max_attempts,
+        backoff_seconds=base.backoff_seconds if backoff_seconds is None else backoff_seconds,
+        lease_seconds=base.lease_seconds if lease_seconds is None else lease_seconds,
+        batch_size=base.batch_size if batch_size is None else batch_size,
+    )
+    slowest = max(
+        (sum(h.timeout_seconds for h in c.hooks) for c in settings.conventions.values()),
+        default=0.0,
+    )
+    if chosen.lease_seconds is None:
+        chosen = replace(chosen, lease_seconds=max(DEFAULT_LEASE_SECONDS, slowest + 60))
+    return chosen
+
 # --- control plane (jobs, API keys, idempotency), rate limits, Redis -------------------
 
 
@@ -163,7 +229,7 @@ def redis_client(url: str) -> Any:
 def build_rate_limiter(settings: Settings) -> RateLimiter:
     """Shared through Redis when `cache:` is redis://, else in this process."""
     rate, burst = settings.api.rate_limit, float(settings.api.rate_burst)
-    if settings.cache_url.startswith(("redis://", "rediss://", "unix://")):
+    if settings.cache_url.startswith(REDIS_SCHEMES):
         from ingestry.adapters.redis.ratelimit import RedisRateLimiter
 
         return RedisRateLimiter(redis_client(settings.cache_url), rate, burst)

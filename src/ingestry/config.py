@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ from ingestry.domain.conventions import (
     split_path,
 )
 from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
+from ingestry.domain.events import EventSettings
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 
 DEFAULT_CONFIG = "ingestry.yaml"
@@ -75,11 +76,21 @@ class SourceModel(_Model):
     files: str | list[str] = Field(default_factory=list)
 
 
+class EventsModel(_Model):
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    max_backoff_seconds: float = Field(default=300.0, ge=0)
+    lease_seconds: float | None = Field(default=None, gt=0)
+    batch_size: int = Field(default=500, ge=1)
+
+
 class ConfigModel(_Model):
     database: str = DEFAULT_DATABASE
     cache: str = "memory"
     conventions: dict[str, ConventionModel] = Field(default_factory=dict)
     sources: dict[str, SourceModel] = Field(default_factory=dict)
+    events: EventsModel = Field(default_factory=EventsModel)
+
     api: ApiModel = Field(default_factory=ApiModel)
     jobs: JobsModel = Field(default_factory=JobsModel)
 
@@ -94,8 +105,10 @@ class Settings:
     conventions: Mapping[str, Convention]
     sources: Mapping[str, DataSource]
     env: Literal["development", "production"] = "development"
-    api: ApiSettings = ApiSettings()  # noqa: RUF009 (frozen, shared safely)
-    jobs: JobSettings = JobSettings()  # noqa: RUF009
+    events: EventSettings = field(default_factory=EventSettings)
+
+    api: ApiSettings = field(default_factory=ApiSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
 
     @property
     def root(self) -> Path:
@@ -307,6 +320,8 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         conventions=conventions,
         sources=sources,
         env="production" if mode == "production" else "development",
+        events=EventSettings(**model.events.model_dump()),
+
         api=api_settings(model.api, env),
         jobs=job_settings(model.jobs, env),
     )

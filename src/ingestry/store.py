@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from ingestry.adapters.config_file import ConfigEditError, set_source_key
 from ingestry.adapters.export import atomic_file
@@ -16,9 +16,14 @@ from ingestry.adapters.paths import confine
 from ingestry.bootstrap import (
     build_control,
     build_extractor_registry,
+    build_fanout,
+    build_hook_runner,
     build_parallel,
     build_storage,
+    build_workspace,
     compile_extractor,
+    event_settings,
+    work_root,
 )
 from ingestry.config import Settings, load_settings
 from ingestry.domain.clock import iso, utc_now
@@ -28,23 +33,30 @@ from ingestry.domain.errors import (
     InputError,
     RecordNotFoundError,
 )
+from ingestry.domain.events import DeadEvent
+from ingestry.domain.features import Feature, HookRun
 from ingestry.domain.jobs import ApiKey
 from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPayload
+from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import Record, convention_of
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.domain.sources import DataSource, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.migrations import HEAD
 from ingestry.services.control import ControlPorts
+from ingestry.services.dispatch import EventDispatcher, EventHandler
 from ingestry.services.export import ExportProgress, ExportSummary, export_records
+from ingestry.services.features import FeatureService, InsertRecordFeatures
 from ingestry.services.idempotency import IdempotencyService
 from ingestry.services.ingest import IngestService, IngestSummary, ProgressFn
 from ingestry.services.inputs import Input
 from ingestry.services.jobs import JobService
 from ingestry.services.keys import KeyService
 from ingestry.services.migrate import MigrationSummary, StrategyMigrationService, refuse
+from ingestry.services.outbox import event_writer
 from ingestry.services.payloads import PayloadInput
 from ingestry.services.ports import RawWindow, Storage
+from ingestry.services.publish import PublishService, PublishSummary
 from ingestry.services.quarantine import QuarantineService
 from ingestry.services.replay import (
     NotRawSourceError,
@@ -66,6 +78,8 @@ class Store:
         self._registry = build_extractor_registry(settings)
         self._extractors: dict[str, Extractor] = {}
         self._parallel = build_parallel()
+        self._publish_service: PublishService | None = None
+        self._dispatchers: list[EventDispatcher] = []
         self._control: ControlPorts | None = None
 
     @property
@@ -119,7 +133,9 @@ class Store:
     ) -> IngestSummary:
         data_source = self.source(source)
         extractor = self.extractor(data_source)
-        service = IngestService(self.storage, lambda _: extractor, parallel=self._parallel)
+        service = IngestService(
+            self.storage, lambda _: extractor, parallel=self._parallel, on_changes=event_writer()
+        )
         return service.ingest(data_source, inputs, strict=strict, progress=progress)
 
     def ingest_group(
@@ -270,9 +286,7 @@ class Store:
         summary = StrategyMigrationService(self.storage).to_raw(
             data_source, self.extractor(data_source)
         )
-        summary.config_change = (
-            f"{self.settings.path}: sources.{source}.strategy: {target.value}"
-        )
+        summary.config_change = f"{self.settings.path}: sources.{source}.strategy: {target.value}"
         try:
             set_source_key(self.settings.path, source, "strategy", target.value)
             summary.config_written = True
@@ -285,7 +299,7 @@ class Store:
         return extractor_status(self.storage, list(self.settings.sources.values()), self.extractor)
 
     def _replay_service(self) -> ReplayService:
-        return ReplayService(self.storage, self.extractor)
+        return ReplayService(self.storage, self.extractor, on_changes=event_writer())
 
     # --- schema ------------------------------------------------------------------------------
 
@@ -303,9 +317,130 @@ class Store:
     def schema_current(self) -> tuple[str | None, str]:
         return self.storage.schema_revision(), HEAD
 
+    # --- records: publish, update, features -------------------------------------------------
+
+    @property
+    def _publisher(self) -> PublishService:
+        found = self._publish_service
+        if found is None or found.storage is not self.storage:
+            found = self._publish_service = PublishService(self.storage, self.settings.convention)
+        return found
+
+    def publish_record(
+        self,
+        convention: str,
+        source: RecordSource | Mapping[str, Any],
+        metadata: Mapping[str, Any],
+    ) -> Record:
+        """Publish one record from any pathway (deposition, harvest, fork, import).
+
+        Idempotent: one record per (convention, source type, source id); the same content
+        again writes nothing, changed content is a new version. Declared columns are read
+        from `metadata` (required columns and types as for ingest); the metadata is kept
+        whole. Its RecordPublished / RecordUpdated event is written in the same
+        transaction."""
+        return self.get(self._publisher.publish(convention, source, metadata))
+
+    def bulk_publish(
+        self,
+        convention: str,
+        items: Iterable[tuple[RecordSource | Mapping[str, Any], Mapping[str, Any]]],
+        *,
+        strict: bool = False,
+    ) -> PublishSummary:
+        """Publish many (source, metadata) items in batches, through the same upsert as
+        file ingest. Bad items are skipped and reported (index, reason); with `strict`
+        the first one rolls everything back (StrictModeError)."""
+        return self._publisher.bulk_publish(convention, items, strict=strict)
+
+    def update(self, srn: str, metadata: Mapping[str, Any], expected_version: int) -> Record:
+        """Replace a record's metadata (columns re-read from it) if the record is still at
+        `expected_version`, keeping the previous version in history. A stale version
+        raises ConflictError naming both versions, and nothing is written."""
+        self._publisher.update(srn, metadata, expected_version)
+        return self.get(srn)
+
+    def features(self, srn: str) -> list[Feature]:
+        """What hooks produced for a record, every version (oldest first)."""
+        self.get(srn)
+        return self.storage.lifecycle().features(srn)
+
+    # --- events and hooks ----------------------------------------------------------------------
+
+    def dispatcher(
+        self,
+        handlers: Sequence[EventHandler] = (),
+        *,
+        defaults: bool = True,
+        max_attempts: int | None = None,
+        backoff_seconds: float | None = None,
+        lease_seconds: float | None = None,
+        batch_size: int | None = None,
+        owner: str | None = None,
+    ) -> EventDispatcher:
+        """An event dispatcher on its own connection (run it in another thread or
+        process if you like). It delivers to the built-in handlers (hooks → features,
+        then Redis fan-out when `cache` is Redis) unless `defaults=False`, and to
+        `handlers` (after the hooks, before the fan-out). Closed with the store."""
+        settings = self.settings
+        storage = self._open_storage()
+        lifecycle = storage.lifecycle()
+        chain: list[EventHandler] = []
+        closers: list[Callable[[], None]] = []
+        fanout = build_fanout(settings) if defaults else None
+        if defaults:
+            features = FeatureService(lifecycle, build_workspace(settings))
+            runner = build_hook_runner(settings)
+            chain.append(InsertRecordFeatures(storage, settings.convention, runner, features))
+        chain.extend(handlers)
+        if fanout is not None:
+            chain.append(fanout)
+            closers.append(fanout.close)
+        closers.append(storage.close)
+        dispatcher = EventDispatcher(
+            lifecycle,
+            chain,
+            convention=settings.convention,
+            work_root=work_root(settings),
+            settings=event_settings(
+                settings,
+                max_attempts=max_attempts,
+                backoff_seconds=backoff_seconds,
+                lease_seconds=lease_seconds,
+                batch_size=batch_size,
+            ),
+            owner=owner,
+            on_close=closers,
+        )
+        self._dispatchers.append(dispatcher)
+        return dispatcher
+
+    def dead_events(self) -> list[DeadEvent]:
+        """Events parked after too many failed deliveries, oldest first."""
+        return self.storage.lifecycle().dead_events()
+
+    def retry_events(self, ids: Iterable[int] | Literal["all"]) -> int:
+        """Make dead events (these ids, or "all") pending again; returns how many."""
+        chosen = None if ids == "all" else [int(i) for i in ids]
+        if chosen == []:
+            return 0
+        with self.storage.lifecycle().session() as session:
+            return session.retry_events(chosen)
+
+    def pending_events(self) -> int:
+        """Events in the outbox waiting for delivery (leased ones included)."""
+        return self.storage.lifecycle().pending_events()
+
+    def hook_runs(self, failed_only: bool = False, *, limit: int | None = None) -> list[HookRun]:
+        """Hook runs, oldest first (the latest `limit` when given)."""
+        return self.storage.lifecycle().hook_runs(failed_only, limit)
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
+        dispatchers, self._dispatchers = self._dispatchers, []
+        for dispatcher in dispatchers:
+            dispatcher.close()
         if self._control is not None:
             self._control.close()
             self._control = None

@@ -187,3 +187,25 @@ def test_jobs_from_the_command_line(project: Path, db: Database) -> None:
     shown = orjson.loads(run("jobs", "show", job["id"], cwd=project, env=env).stdout)
     assert shown["status"] == "succeeded" and shown["result"]["records_created"] == 43
     assert db.count("records_order") == 43
+
+
+def test_worker_dispatches_events_so_hooks_produce_features(project: Path, db: Database) -> None:
+    import shutil
+
+    import ingestry
+    from tests.conftest import EXAMPLES
+
+    (project / "hooks").mkdir()
+    shutil.copy(EXAMPLES / "hooks" / "risk.py", project / "hooks" / "risk.py")
+    config = project / "ingestry.yaml"
+    text = config.read_text()
+    hook = '    hooks:\n      - {name: risk, run: "python hooks/risk.py", timeout: 30}\n'
+    config.write_text(text.replace("  exchange_rate:\n", hook + "  exchange_rate:\n", 1))
+    with ingestry.open(config) as store:
+        store.ingest("customer_orders", [order("EV1")])
+    env = child_env({"INGESTRY_WORKERS": "0"})
+    done = run("worker", "--once", cwd=project, env=env)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    with ingestry.open(config) as store:
+        features = store.features("srn:ingestry:record:order:harvest:EV1")
+    assert [f.name for f in features] == ["risk"] and features[0].hook == "risk"

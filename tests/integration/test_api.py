@@ -483,3 +483,39 @@ def test_concurrent_posts_share_commits_but_keep_their_own_summaries(
     assert len(runs) == 23  # one run per request, even when written in one transaction
     assert db.count("records_order") == 46
     assert db.count("ingest_runs", "WHERE status = 'succeeded'") == 23
+
+
+def test_patch_with_if_match_updates_or_reports_the_current_version(
+    client: TestClient, token: str
+) -> None:
+    post(client, token, jsonl(order("U1")))
+    srn = "srn:ingestry:record:order:harvest:U1"
+    changed = order("U1", total_price="99.00")
+    updated = client.patch(
+        f"/v1/records/{srn}", json={"metadata": changed}, headers=auth(token, **{"If-Match": '"1"'})
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["version"] == 2 and updated.json()["columns"]["total"] == "99.00"
+    assert updated.headers["etag"] == '"2"'
+    stale = client.patch(
+        f"/v1/records/{srn}",
+        json={"metadata": order("U1")},
+        headers=auth(token, **{"If-Match": "1"}),
+    )
+    assert stale.status_code == 409
+    detail = error(stale)
+    assert detail["code"] == "version_conflict" and detail["current_version"] == 2  # type: ignore[comparison-overlap]
+    assert stale.headers["etag"] == '"2"'
+    history = client.get(f"/v1/records/{srn}/history", headers=auth(token)).json()
+    assert [v["version"] for v in history["versions"]] == [1, 2]
+
+
+def test_features_of_a_record(client: TestClient, token: str) -> None:
+    post(client, token, jsonl(order("V1")))
+    srn = "srn:ingestry:record:order:harvest:V1"
+    found = client.get(f"/v1/records/{srn}/features", headers=auth(token))
+    assert found.status_code == 200 and found.json() == {"srn": srn, "features": []}
+    missing = client.get(
+        "/v1/records/srn:ingestry:record:order:harvest:NO/features", headers=auth(token)
+    )
+    assert missing.status_code == 404

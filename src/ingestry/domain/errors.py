@@ -93,7 +93,3 @@ class IdempotencyKeyReusedError(IngestryError):
 
 class IdempotencyInFlightError(IngestryError):
     """A request with this Idempotency-Key is still being processed."""
-
-
-class UnsupportedError(IngestryError):
-    """A capability this build of ingestry does not have (yet)."""

@@ -6,11 +6,14 @@ timestamps as ISO 8601 text in UTC, JSON as canonical text, hashes as bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from ingestry.domain.conventions import Convention
+from ingestry.domain.conventions import Convention, HookSpec
+from ingestry.domain.events import DeadEvent
+from ingestry.domain.features import Feature, HookResult, HookRun
 from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, record_srn
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
@@ -121,6 +124,11 @@ class StorageSession(Protocol):
         replay can read them again (a simple source keeps no raw rows)."""
         ...
 
+    def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
+        """Write one outbox event per change (the transactional outbox: in this
+        transaction, one statement for all of them)."""
+        ...
+
 
 class Storage(Protocol):
     """A database holding the raw store, the records and their history."""
@@ -165,6 +173,11 @@ class Storage(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def lifecycle(self) -> LifecycleStorage:
+        """The record-lifecycle side of this database (outbox, hooks, features, updates),
+        on the same connection."""
+        ...
 
     def raw_operations(self) -> RawOperations:
         """Replay, quarantine, retention and migration support (see RawOperations)."""
@@ -360,3 +373,134 @@ class RawOperations(Protocol):
         ...
 
     def audit(self, source: str | None, limit: int) -> list[RetentionAuditEntry]: ...
+
+
+# --- record lifecycle: outbox, conditional updates, hook runs, features ---------------
+
+
+class ClaimedEvent(NamedTuple):
+    """An outbox row leased to one dispatcher."""
+
+    id: int
+    srn: str
+    convention: str
+    version: int
+    created_at: str
+    attempts: int
+
+
+HookRunRow = tuple[
+    int | None, str, int, str, str, str, int | None, str | None, str | None, str | None, int,
+    str, float,
+]  # fmt: skip
+HOOK_RUN_FIELDS = (
+    "event_id",
+    "srn",
+    "version",
+    "convention",
+    "hook",
+    "status",
+    "exit_code",
+    "reason",
+    "stdout_tail",
+    "stderr_tail",
+    "features",
+    "started_at",
+    "duration_seconds",
+)
+
+FeatureRow = tuple[str, int, str, str, str, str]
+"""(srn, version, hook, name, convention, value as JSON text) of one feature."""
+
+
+class LifecycleSession(Protocol):
+    """One transaction on the lifecycle tables (and the records, for updates)."""
+
+    def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None: ...
+
+    def update_record(
+        self, convention: Convention, row: RecordRow, expected_version: int, now: str
+    ) -> int:
+        """Replace a record's content if, and only if, it is at `expected_version`
+        (one conditional statement, not read-then-write): previous version into
+        history, version + 1, and its outbox event. Returns the new version, or the
+        current one when the content is the same. Raises ConflictError when the record
+        is at another version, RecordNotFoundError when there is none."""
+        ...
+
+    def claim_events(
+        self, owner: str, now: str, lease_until: str, limit: int
+    ) -> list[ClaimedEvent]:
+        """Lease up to `limit` due events, oldest first, at most one per record: the
+        oldest pending event of its record. Events leased to a live dispatcher are
+        neither claimed nor overtaken."""
+        ...
+
+    def renew_leases(self, ids: Sequence[int], owner: str, lease_until: str) -> set[int]:
+        """Extend `owner`'s leases; returns the ids still leased to it."""
+        ...
+
+    def ack_events(self, ids: Sequence[int]) -> None:
+        """Delivered: the events leave the outbox."""
+        ...
+
+    def fail_event(self, event_id: int, error: str, now: str, retry_at: str | None) -> None:
+        """Count a failed delivery: due again at `retry_at`, or dead when None."""
+        ...
+
+    def release_events(self, ids: Sequence[int], owner: str) -> None:
+        """Give leases back unused (the dispatcher is stopping)."""
+        ...
+
+    def retry_events(self, ids: Sequence[int] | None) -> int:
+        """Dead events (all when `ids` is None) become pending with fresh attempts."""
+        ...
+
+    def record_hook_run(self, run: HookRunRow, features: Sequence[FeatureRow]) -> None:
+        """A hook run and the features it produced (upserted by srn, version, hook,
+        name, so a re-run updates in place), together."""
+        ...
+
+
+class LifecycleStorage(Protocol):
+    def session(self) -> AbstractContextManager[LifecycleSession]: ...
+
+    def event_sources(
+        self, convention: Convention, events: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], str]:
+        """Provenance JSON of each (srn, version) that exists."""
+        ...
+
+    def dead_events(self) -> list[DeadEvent]: ...
+
+    def pending_events(self) -> int: ...
+
+    def features(self, srn: str) -> list[Feature]: ...
+
+    def hook_runs(self, failed_only: bool, limit: int | None) -> list[HookRun]: ...
+
+    def hook_succeeded(self, srn: str, version: int, hook: str) -> bool: ...
+
+
+class HookRunner(Protocol):
+    """Runs one hook program on a prepared work_dir. Small on purpose: a runner that
+    starts a Kubernetes Job (work_dir on a shared volume) is one new adapter."""
+
+    def run(
+        self, hook: HookSpec, work_dir: Path, env: Mapping[str, str], timeout: float
+    ) -> HookResult: ...
+
+
+class WorkSpace(Protocol):
+    """Where hooks work: a fresh work_dir per run, the features it left, cleanup."""
+
+    def prepare(self, base: Path, hook: str, record_json: bytes, raw: bytes | None) -> Path:
+        """A new work_dir under `base` holding record.json, raw.bin (when given) and
+        an empty features/."""
+        ...
+
+    def read_features(self, work_dir: Path) -> list[tuple[str, bytes]]:
+        """(file name, bytes) of every `features/*.json`."""
+        ...
+
+    def remove(self, work_dir: Path) -> None: ...

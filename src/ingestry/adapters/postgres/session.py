@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ingestry.adapters.postgres.outbox import append_events
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.writer import Writer
 from ingestry.domain.conventions import Convention
-from ingestry.services.ports import QuarantineRow, RawRow, RecordRow, UpsertResult
+from ingestry.services.ports import (
+    QuarantineRow,
+    RawRow,
+    RecordChange,
+    RecordRow,
+    UpsertResult,
+)
 
 
 class PostgresSession:
@@ -18,6 +25,7 @@ class PostgresSession:
     def __init__(self, tx: Transaction, writer: Writer) -> None:
         self.tx = tx
         self.writer = writer
+        self._last_changes: tuple[list[RecordChange], _Changes] | None = None
 
     def append_raw(self, rows: Sequence[RawRow], headers: Sequence[tuple[bytes, bytes]]) -> int:
         return self.tx.run(lambda: self.writer.append_raw(self.tx, rows, headers), len(rows))
@@ -28,9 +36,16 @@ class PostgresSession:
     def upsert_records(
         self, convention: Convention, rows: Sequence[RecordRow], now: str
     ) -> UpsertResult:
-        return self.tx.run(
-            lambda: self.writer.upsert_records(self.tx, convention, rows, now), len(rows)
-        )
+        latest = _Changes()
+
+        def call() -> UpsertResult:
+            result = self.writer.upsert_records(self.tx, convention, rows, now)
+            latest.changes = result.changes
+            return result
+
+        result = self.tx.run(call, len(rows))
+        self._last_changes = (result.changes, latest)
+        return result
 
     def start_run(self, srn: str, source: str, origins: list[str], now: str) -> None:
         self.tx.run(lambda: self.writer.start_run(self.tx, srn, source, origins, now))
@@ -49,3 +64,23 @@ class PostgresSession:
             keep_quarantine_headers(self.tx.conn, source, header, sha256s)
 
         self.tx.run(call, len(sha256s))
+
+    def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
+        """The events of the changes the last `upsert_records` returned are re-derived
+        from that call's result when the transaction is replayed: a replayed upsert can
+        answer differently (a rival writer committed meanwhile), and its events must
+        follow what it wrote, not what the first attempt did."""
+        last = self._last_changes
+        latest = last[1] if last is not None and last[0] is changes else None
+
+        def call() -> None:
+            self.tx.begin()
+            append_events(self.writer.conn, convention, latest.changes if latest else changes, now)
+
+        self.tx.run(call, len(changes))
+
+
+class _Changes:
+    """The changes of the latest run of one logged upsert call."""
+
+    changes: list[RecordChange]

@@ -42,6 +42,7 @@ from ingestry.domain.records import Record, parse_srn
 from ingestry.migrations import HEAD
 
 if TYPE_CHECKING:
+    from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
     from ingestry.adapters.postgres.rawops import PostgresRawOperations
 
 #: pg_advisory_lock(SCHEMA_LOCK, hashtext(current_schema())): one migrator per schema.
@@ -282,3 +283,8 @@ class PostgresStorage:
         self._conn.close()
         if self._engine is not None:
             self._engine.dispose()
+
+    def lifecycle(self) -> PostgresLifecycle:
+        from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
+
+        return PostgresLifecycle(self, self._conn)

@@ -107,6 +107,62 @@ convention_columns = sa.Table(
     sa.Column("indexed", sa.Boolean, nullable=False),
 )
 
+# --- record lifecycle (migration 20261123_130000): outbox, hook runs, features ---------
+
+#: Bytewise comparison on PostgreSQL too: srns are ASCII, equality is all we ask.
+Key = sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
+
+record_events = sa.Table(
+    "record_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("srn", Key, nullable=False),
+    sa.Column("convention", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("available_at", Timestamp),
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("leased_until", Timestamp),
+    sa.Column("last_error", sa.Text),
+    sa.Column("failed_at", Timestamp),
+    sa.Index("ix_record_events_srn", "srn", "id"),
+)
+
+hook_runs = sa.Table(
+    "hook_runs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.BigInteger),
+    sa.Column("srn", Key, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("convention", sa.Text, nullable=False),
+    sa.Column("hook", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("reason", sa.Text),
+    sa.Column("stdout_tail", sa.Text),
+    sa.Column("stderr_tail", sa.Text),
+    sa.Column("features", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("duration_seconds", sa.Float, nullable=False),
+    sa.Index("ix_hook_runs_record", "srn", "version", "hook"),
+    sa.Index("ix_hook_runs_status", "status", "id"),
+)
+
+record_features = sa.Table(
+    "record_features",
+    metadata,
+    sa.Column("srn", Key, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("hook", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("convention", sa.Text, nullable=False),
+    sa.Column("value", Json, nullable=False),
+    sa.Column("produced_at", Timestamp, nullable=False),
+)
+
 raw_holds = sa.Table(
     "raw_holds",
     metadata,

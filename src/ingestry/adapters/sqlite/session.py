@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import record_srn
 from ingestry.services.ports import (
@@ -146,6 +147,9 @@ class SQLiteSession:
             "UPDATE quarantine SET header_sha256 = ? WHERE source = ? AND sha256 = ?",
             [(header[0], source, sha) for sha in sha256s],
         )
+
+    def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
+        append_events(self.conn, convention, changes, now)
 
 
 class RecordStatements:

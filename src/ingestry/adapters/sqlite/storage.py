@@ -30,6 +30,7 @@ from ingestry.domain.records import Record, parse_srn
 from ingestry.migrations import HEAD
 
 if TYPE_CHECKING:
+    from ingestry.adapters.sqlite.lifecycle import SQLiteLifecycle
     from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
 
 #: How long a writer waits for another process's transaction before giving up.
@@ -250,3 +251,8 @@ class SQLiteStorage:
         self._conn.close()
         if self._engine is not None:
             self._engine.dispose()
+
+    def lifecycle(self) -> SQLiteLifecycle:
+        from ingestry.adapters.sqlite.lifecycle import SQLiteLifecycle
+
+        return SQLiteLifecycle(self, self._conn)

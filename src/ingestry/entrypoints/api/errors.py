@@ -57,7 +57,6 @@ CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
     (core.InvalidSourceError, 422, "invalid_source"),
     (core.ExtractionError, 422, "extraction_failed"),
     (NotRawSourceError, 422, "not_a_raw_source"),
-    (core.UnsupportedError, 501, "not_implemented"),
     (core.SchemaError, 503, "schema_outdated"),
     (core.StorageError, 503, "storage_unavailable"),
     (core.ConfigError, 500, "config_error"),

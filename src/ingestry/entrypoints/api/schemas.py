@@ -77,11 +77,14 @@ class RecordHistory(_Out):
     versions: list[RecordOut]
 
 
-class FeatureOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class FeatureOut(_Out):
+    """A value a hook produced for one version of the record."""
 
     name: str
     value: Any = None
+    record_version: int
+    hook: str
+    produced_at: datetime
 
 
 class FeatureList(_Out):

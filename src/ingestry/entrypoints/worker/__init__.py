@@ -54,8 +54,7 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
     if options.stream:
         threads.append(_thread("stream", _stream_loop, settings, options, stop, 0))
     threads.append(_thread("maintenance", _maintenance_loop, settings, options, stop, 0))
-    if hasattr(Store, "dispatcher"):
-        threads.append(_thread("events", _event_loop, settings, options, stop, 0))
+    threads.append(_thread("events", _event_loop, settings, options, stop, 0))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -132,7 +131,7 @@ def _stream_loop(store: Store, options: WorkerOptions, stop: threading.Event, _:
 
 def _event_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
     """Deliver outbox events (hooks, features, cache, publish) while the worker runs."""
-    dispatcher = getattr(store, "dispatcher")()  # noqa: B009 (lifecycle capability)
+    dispatcher = store.dispatcher()
     if options.once:
         dispatcher.run_once()
     else:

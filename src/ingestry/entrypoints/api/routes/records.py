@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from ingestry.domain.errors import UnsupportedError
 from ingestry.entrypoints.api.errors import CODES, ApiError
 from ingestry.entrypoints.api.render import record_out
 from ingestry.entrypoints.api.schemas import (
@@ -102,25 +101,25 @@ def record_history(srn: str, caller: CallerDep, state: StateDep) -> RecordHistor
     return RecordHistory(srn=srn, versions=[record_out(r) for r in versions])
 
 
-@router.get("/{srn}/features", response_model=FeatureList, responses=_errors(404, 501))
+@router.get("/{srn}/features", response_model=FeatureList, responses=_errors(404))
 def record_features(srn: str, caller: CallerDep, state: StateDep) -> FeatureList:
     allowed = caller.check_srn(srn)
     with state.pool.borrow() as store:
         caller.check_record(store.get(srn), allowed)
-        features = getattr(store, "features", None)
-        if features is None:
-            raise UnsupportedError("record features are not available in this build")
-        found = features(srn)
-    return FeatureList(srn=srn, features=[FeatureOut.model_validate(_plain(f)) for f in found])
-
-
-def _plain(feature: Any) -> dict[str, Any]:
-    if isinstance(feature, dict):
-        return feature
-    fields = getattr(feature, "__dataclass_fields__", None)
-    if fields is not None:
-        return {name: getattr(feature, name) for name in fields}
-    return dict(vars(feature))
+        found = store.features(srn)
+    return FeatureList(
+        srn=srn,
+        features=[
+            FeatureOut(
+                name=f.name,
+                value=f.value,
+                record_version=f.record_version,
+                hook=f.hook,
+                produced_at=f.produced_at,
+            )
+            for f in found
+        ],
+    )
 
 
 def parse_if_match(value: str | None) -> int:
@@ -132,7 +131,7 @@ def parse_if_match(value: str | None) -> int:
     return int(text)
 
 
-@router.patch("/{srn}", response_model=RecordOut, responses=_errors(400, 404, 409, 428, 501))
+@router.patch("/{srn}", response_model=RecordOut, responses=_errors(400, 404, 409, 422, 428))
 def patch_record(
     srn: str,
     patch: RecordPatch,
@@ -145,9 +144,6 @@ def patch_record(
     expected = parse_if_match(if_match)
     with state.pool.borrow() as store:
         caller.check_record(store.get(srn), allowed)
-        update = getattr(store, "update", None)
-        if update is None:
-            raise UnsupportedError("record updates are not available in this build")
-        record = update(srn, patch.metadata, expected)
+        record = store.update(srn, patch.metadata, expected)
     response.headers["ETag"] = f'"{record.version}"'
     return record_out(record)

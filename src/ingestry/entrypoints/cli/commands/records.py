@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from ingestry.entrypoints.cli.context import CliContext
-from ingestry.entrypoints.cli.output import echo_json, record_json, table
+from ingestry.entrypoints.cli.output import dumps, echo_json, record_json, table
 
 
 @click.group("records")
 def command() -> None:
-    """Typed records: list, get, history."""
+    """Typed records: list, get, history, features."""
 
 
 @command.command("list")
@@ -76,3 +76,22 @@ def history(ctx: CliContext, srn: str, as_json: bool) -> None:
             for r in versions
         ],
     )
+
+
+@command.command("features")
+@click.argument("srn")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one feature each.")
+@click.pass_obj
+def features(ctx: CliContext, srn: str, as_json: bool) -> None:
+    """What hooks produced for a record, every version."""
+    found = ctx.store().features(srn)
+    if as_json:
+        for feature in found:
+            echo_json(feature.as_dict())
+        return
+    if not found:
+        click.echo(f"{srn}: no features (yet: `ingestry events dispatch` runs the hooks)")
+        return
+    click.echo(f"{srn}: {len(found)} features")
+    for f in found:
+        click.echo(f"  v{f.record_version} {f.hook}/{f.name} = {dumps(f.value)}")

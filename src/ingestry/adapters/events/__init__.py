@@ -1,0 +1,1 @@
+"""Event handler adapters that talk to the outside (Redis fan-out)."""

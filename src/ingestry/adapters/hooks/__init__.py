@@ -1,0 +1,1 @@
+"""Hook adapters: where and how a convention's hook programs run."""

@@ -1,0 +1,261 @@
+"""The record lifecycle on SQLite: outbox, conditional updates, hook runs, features.
+
+Writes run in the storage's `BEGIN IMMEDIATE` transactions, so a claim (select the
+due events, lease them) is atomic against every other writer, in this process or
+another: two dispatchers never lease the same event.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from ingestry.adapters.sql import lifecycle as sql
+from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sqlite.outbox import append_events
+from ingestry.adapters.sqlite.session import RecordStatements
+from ingestry.domain.conventions import Convention
+from ingestry.domain.errors import ConflictError, RecordNotFoundError
+from ingestry.domain.events import DeadEvent
+from ingestry.domain.features import Feature, HookRun
+from ingestry.domain.records import parse_srn, record_srn
+from ingestry.services.ports import (
+    ClaimedEvent,
+    FeatureRow,
+    HookRunRow,
+    RecordChange,
+    RecordRow,
+)
+
+if TYPE_CHECKING:
+    from ingestry.adapters.sqlite.storage import SQLiteStorage
+
+_CLAIM = (
+    "SELECT id, srn, convention, version, created_at, attempts FROM record_events AS e"
+    " WHERE status = 'pending' AND (available_at IS NULL OR available_at <= ?)"
+    " AND (leased_until IS NULL OR leased_until <= ?)"
+    " AND NOT EXISTS (SELECT 1 FROM record_events AS p"
+    "  WHERE p.srn = e.srn AND p.id < e.id AND p.status = 'pending')"
+    " ORDER BY id LIMIT ?"
+)
+_INSERT_FEATURE = (
+    "INSERT INTO record_features (srn, version, hook, name, convention, value, produced_at)"
+    " VALUES (?,?,?,?,?,?,?) ON CONFLICT (srn, version, hook, name) DO UPDATE SET"
+    " value = excluded.value, produced_at = excluded.produced_at"
+)
+_CHUNK = 900
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class SQLiteLifecycleSession:
+    """LifecycleSession on the connection of one storage transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, updates: dict[str, _UpdateSQL]) -> None:
+        self.conn = conn
+        self._updates = updates
+
+    def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
+        append_events(self.conn, convention, changes, now)
+
+    def update_record(
+        self, convention: Convention, row: RecordRow, expected_version: int, now: str
+    ) -> int:
+        statements = self._update_sql(convention)
+        source_type, source_id = row[0], row[1]
+        srn = record_srn(convention.name, source_type, source_id)
+        content_hash = row[5]
+        guard = (source_type, source_id, expected_version, content_hash)
+        self.conn.execute(statements.history, (srn, now, *guard))
+        updated = self.conn.execute(
+            statements.update, (row[4], content_hash, row[6], now, *row[8], *guard)
+        ).rowcount
+        if updated:
+            version = expected_version + 1
+            append_events(
+                self.conn,
+                convention.name,
+                [RecordChange(convention.name, source_type, source_id, version)],
+                now,
+            )
+            return version
+        found = self.conn.execute(statements.current, (source_type, source_id)).fetchone()
+        if found is None:
+            raise RecordNotFoundError(f"no record {srn}")
+        if found[0] != expected_version:
+            raise ConflictError(srn, expected_version, found[0])
+        return int(found[0])  # same content: nothing to write
+
+    def _update_sql(self, convention: Convention) -> _UpdateSQL:
+        cached = self._updates.get(convention.name)
+        if cached is None or cached.columns != convention.column_names:
+            cached = _UpdateSQL.of(convention)
+            self._updates[convention.name] = cached
+        return cached
+
+    def claim_events(
+        self, owner: str, now: str, lease_until: str, limit: int
+    ) -> list[ClaimedEvent]:
+        rows = self.conn.execute(_CLAIM, (now, now, limit)).fetchall()
+        claimed = [ClaimedEvent(*row) for row in rows]
+        for chunk in _chunks([c.id for c in claimed]):
+            self.conn.execute(
+                "UPDATE record_events SET lease_owner = ?, leased_until = ?"
+                f" WHERE id IN ({_marks(len(chunk))})",
+                (owner, lease_until, *chunk),
+            )
+        return claimed
+
+    def renew_leases(self, ids: Sequence[int], owner: str, lease_until: str) -> set[int]:
+        kept: set[int] = set()
+        for chunk in _chunks(ids):
+            marks = _marks(len(chunk))
+            self.conn.execute(
+                "UPDATE record_events SET leased_until = ?"
+                f" WHERE id IN ({marks}) AND lease_owner = ?",
+                (lease_until, *chunk, owner),
+            )
+            kept.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT id FROM record_events WHERE id IN ({marks}) AND lease_owner = ?"
+                    " AND status = 'pending'",
+                    (*chunk, owner),
+                )
+            )
+        return kept
+
+    def ack_events(self, ids: Sequence[int]) -> None:
+        for chunk in _chunks(ids):
+            self.conn.execute(sql.ACK.format(ids=_marks(len(chunk))), tuple(chunk))
+
+    def fail_event(self, event_id: int, error: str, now: str, retry_at: str | None) -> None:
+        self.conn.execute(
+            "UPDATE record_events SET attempts = attempts + 1, last_error = ?, failed_at = ?,"
+            " available_at = ?, status = ?, lease_owner = NULL, leased_until = NULL"
+            " WHERE id = ?",
+            (error, now, retry_at, "pending" if retry_at else "dead", event_id),
+        )
+
+    def release_events(self, ids: Sequence[int], owner: str) -> None:
+        for chunk in _chunks(ids):
+            self.conn.execute(sql.RELEASE.format(ids=_marks(len(chunk)), p="?"), (*chunk, owner))
+
+    def retry_events(self, ids: Sequence[int] | None) -> int:
+        reset = (
+            "UPDATE record_events SET status = 'pending', attempts = 0, available_at = NULL,"
+            " lease_owner = NULL, leased_until = NULL WHERE status = 'dead'"
+        )
+        if ids is None:
+            return int(self.conn.execute(reset).rowcount)
+        return sum(
+            self.conn.execute(f"{reset} AND id IN ({_marks(len(c))})", tuple(c)).rowcount
+            for c in _chunks(ids)
+        )
+
+    def record_hook_run(self, run: HookRunRow, features: Sequence[FeatureRow]) -> None:
+        produced = run[11]
+        if features:
+            self.conn.executemany(_INSERT_FEATURE, [(*f, produced) for f in features])
+        self.conn.execute(sql.INSERT_HOOK_RUN.format(marks=_marks(len(run))), run)
+
+
+class _UpdateSQL:
+    """Conditional update of one convention's records: history first, then the row,
+    both guarded by `version = expected AND content_hash <> new` (BEGIN IMMEDIATE
+    makes the pair atomic)."""
+
+    def __init__(self, columns: tuple[str, ...], history: str, update: str, current: str):
+        self.columns = columns
+        self.history = history
+        self.update = update
+        self.current = current
+
+    @classmethod
+    def of(cls, convention: Convention) -> _UpdateSQL:
+        table = f'"{table_name(convention.name)}"'
+        guard = " AND version = ? AND content_hash <> ?"
+        # RecordStatements.history ends in `WHERE source_type = ? AND source_id = ?`
+        history = RecordStatements.of(convention).history + guard
+        sets = "".join(f', "{c}" = ?' for c in convention.column_names)
+        update = (
+            f"UPDATE {table} SET metadata = ?, content_hash = ?, extractor_version = ?,"
+            f" version = version + 1, updated_at = ?{sets}"
+            f" WHERE source_type = ? AND source_id = ?{guard}"
+        )
+        current = f"SELECT version FROM {table} WHERE source_type = ? AND source_id = ?"
+        return cls(convention.column_names, history, update, current)
+
+
+class SQLiteLifecycle:
+    """LifecycleStorage on a SQLiteStorage: writes in its sessions, reads on its
+    connection."""
+
+    def __init__(self, storage: SQLiteStorage, conn: sqlite3.Connection) -> None:
+        self._storage = storage
+        self._conn = conn
+        self._updates: dict[str, _UpdateSQL] = {}
+
+    @contextmanager
+    def session(self) -> Iterator[SQLiteLifecycleSession]:
+        with self._storage.session() as session:
+            yield SQLiteLifecycleSession(session.conn, self._updates)
+
+    def event_sources(
+        self, convention: Convention, events: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], str]:
+        wanted: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for srn, version in events:
+            _, source_type, source_id = parse_srn(srn)
+            wanted.setdefault((source_type, source_id), []).append((srn, version))
+        by_type: dict[str, list[str]] = {}
+        for source_type, source_id in wanted:
+            by_type.setdefault(source_type, []).append(source_id)
+        table = f'"{table_name(convention.name)}"'
+        found: dict[tuple[str, int], str] = {}
+        for source_type, ids in by_type.items():
+            for i in range(0, len(ids), _CHUNK):
+                chunk = ids[i : i + _CHUNK]
+                for source_id, version, source in self._conn.execute(
+                    f"SELECT source_id, version, source FROM {table}"
+                    f" WHERE source_type = ? AND source_id IN ({_marks(len(chunk))})",
+                    (source_type, *chunk),
+                ):
+                    for srn, wanted_version in wanted[(source_type, source_id)]:
+                        if wanted_version == version:
+                            found[(srn, version)] = source
+        for key in events:
+            if key not in found:
+                row = self._conn.execute(
+                    "SELECT source FROM record_versions WHERE srn = ? AND version = ?", key
+                ).fetchone()
+                if row is not None:
+                    found[key] = row[0]
+        return found
+
+    def dead_events(self) -> list[DeadEvent]:
+        return [sql.dead_event(r) for r in self._conn.execute(sql.DEAD_SELECT)]
+
+    def pending_events(self) -> int:
+        return int(self._conn.execute(sql.PENDING_COUNT).fetchone()[0])
+
+    def features(self, srn: str) -> list[Feature]:
+        rows = self._conn.execute(sql.FEATURES_SELECT.format(p="?"), (srn,))
+        return [sql.feature(r) for r in rows]
+
+    def hook_runs(self, failed_only: bool, limit: int | None) -> list[HookRun]:
+        rows = self._conn.execute(sql.hook_runs_select(failed_only, limit)).fetchall()
+        return [sql.hook_run(r) for r in reversed(rows)]
+
+    def hook_succeeded(self, srn: str, version: int, hook: str) -> bool:
+        query = sql.HOOK_SUCCEEDED.format(p="?")
+        return self._conn.execute(query, (srn, version, hook)).fetchone() is not None

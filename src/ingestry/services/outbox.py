@@ -1,0 +1,24 @@
+"""Outbox writes on the ingest path: the `on_changes` hook of IngestService.
+
+IngestService calls it inside each batch's transaction with the records the batch
+created or changed; one statement writes their events, so an acknowledged batch has
+its events and a rolled-back one has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ingestry.domain.clock import Clock, iso, utc_now
+from ingestry.services.ports import RecordChange, StorageSession
+
+OnChanges = Callable[[StorageSession, str, list[RecordChange]], None]
+
+
+def event_writer(clock: Clock = utc_now) -> OnChanges:
+    """The `on_changes` callback that writes a batch's outbox events."""
+
+    def write_events(session: StorageSession, convention: str, changes: list[RecordChange]) -> None:
+        session.append_events(convention, changes, iso(clock()))
+
+    return write_events

@@ -1,0 +1,200 @@
+"""PublishRecord, BulkPublish, UpdateRecord: records from any pathway.
+
+A record is created the same way whether a client deposits it, a harvest run pulls
+it, or another node forks or exports it: rows go through the storage's upsert (the
+path file ingest takes, batch by batch) and their outbox events through the same
+transaction. Updates are optimistic: the storage writes only if the record is still
+at the version the caller read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ingestry.domain.clock import Clock, iso, utc_now
+from ingestry.domain.conventions import Convention
+from ingestry.domain.errors import (
+    ExtractionError,
+    IngestryError,
+    InvalidSourceError,
+    RecordNotFoundError,
+    StrictModeError,
+)
+from ingestry.domain.provenance import RecordSource
+from ingestry.domain.records import parse_srn, record_srn
+from ingestry.services.ingest import gc_paused
+from ingestry.services.ports import RecordRow, Storage, StorageSession
+from ingestry.services.publish_rows import PublishExtractor, as_source
+
+DEFAULT_BATCH_SIZE = 5000
+#: A bulk publish reports at most this many rejected items one by one (and counts all).
+MAX_REPORTED = 1000
+
+PublishItem = tuple[RecordSource | Mapping[str, Any], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedItem:
+    """An item `bulk_publish` did not write: its position in the input and why."""
+
+    index: int
+    reason: str
+
+
+@dataclass(slots=True)
+class PublishSummary:
+    """What one `bulk_publish` did."""
+
+    convention: str
+    received: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RejectedItem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def reject(self, index: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append(RejectedItem(index, reason))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "convention": self.convention,
+            "received": self.received,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": [{"index": e.index, "reason": e.reason} for e in self.errors],
+            "seconds": self.seconds,
+        }
+
+
+class PublishService:
+    """Publishes and updates the records of one config's conventions."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        convention: Callable[[str], Convention],
+        *,
+        clock: Clock = utc_now,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.storage = storage
+        self.convention = convention
+        self.clock = clock
+        self.batch_size = batch_size
+        self._extractors: dict[str, PublishExtractor] = {}
+
+    def extractor(self, name: str) -> PublishExtractor:
+        convention = self.convention(name)
+        found = self._extractors.get(name)
+        if found is None or found.convention != convention:
+            found = self._extractors[name] = PublishExtractor(convention)
+        return found
+
+    def publish(
+        self, convention: str, source: RecordSource | Mapping[str, Any], metadata: Mapping[str, Any]
+    ) -> str:
+        """Publish one record (idempotent); returns its srn."""
+        extractor = self.extractor(convention)
+        provenance = as_source(source)
+        srn = record_srn(convention, provenance.type, provenance.id)
+        try:
+            row = extractor.row(provenance, metadata)
+        except (ExtractionError, InvalidSourceError) as exc:
+            raise type(exc)(f"{srn}: {exc}") from None
+        with self.storage.session() as session:
+            self._write(session, extractor, [row], PublishSummary(convention))
+        return srn
+
+    def bulk_publish(
+        self, convention: str, items: Iterable[PublishItem], *, strict: bool = False
+    ) -> PublishSummary:
+        """Publish many records in batches (one transaction per batch, or one for all
+        when `strict`, which rolls everything back at the first bad item)."""
+        started = time.perf_counter()
+        extractor = self.extractor(convention)
+        summary = PublishSummary(convention)
+        with gc_paused():
+            if strict:
+                with self.storage.session() as session:
+                    for rows in self._batches(extractor, items, summary, strict):
+                        self._write(session, extractor, rows, summary)
+            else:
+                for rows in self._batches(extractor, items, summary, strict):
+                    with self.storage.session() as session:
+                        self._write(session, extractor, rows, summary)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        return summary
+
+    def _batches(
+        self,
+        extractor: PublishExtractor,
+        items: Iterable[PublishItem],
+        summary: PublishSummary,
+        strict: bool,
+    ) -> Iterable[list[RecordRow]]:
+        rows: list[RecordRow] = []
+        row = extractor.row
+        for index, item in enumerate(items):
+            summary.received += 1
+            try:
+                source, metadata = item
+                rows.append(row(source, metadata))
+            except (IngestryError, ValueError, TypeError) as exc:
+                reason = str(exc)
+                if strict:
+                    raise StrictModeError(
+                        f"{summary.convention}: item {index}: {reason} "
+                        "(strict: nothing was written)"
+                    ) from None
+                summary.reject(index, reason)
+                continue
+            if len(rows) >= self.batch_size:
+                yield rows
+                rows = []
+        if rows:
+            yield rows
+
+    def _write(
+        self,
+        session: StorageSession,
+        extractor: PublishExtractor,
+        rows: list[RecordRow],
+        summary: PublishSummary,
+    ) -> None:
+        now = iso(self.clock())
+        result = session.upsert_records(extractor.convention, rows, now)
+        summary.created += result.created
+        summary.updated += result.updated
+        summary.unchanged += result.unchanged
+        if result.changes:
+            session.append_events(extractor.convention.name, result.changes, now)
+
+    def update(self, srn: str, metadata: Mapping[str, Any], expected_version: int) -> int:
+        """Replace a record's metadata (and so its columns) if it is still at
+        `expected_version`; returns the version it is at afterwards. ConflictError
+        (nothing written) when it moved on."""
+        try:
+            name = parse_srn(srn)[0]
+        except ValueError as exc:
+            raise RecordNotFoundError(str(exc)) from None
+        extractor = self.extractor(name)
+        current = self.storage.get_record(extractor.convention, srn)
+        if current is None:
+            raise RecordNotFoundError(f"no record {srn}")
+        try:
+            row = extractor.update_row(current, metadata)
+        except (ExtractionError, InvalidSourceError) as exc:
+            raise type(exc)(f"{srn}: {exc}") from None
+        with self.storage.lifecycle().session() as session:
+            return session.update_record(
+                extractor.convention, row, expected_version, iso(self.clock())
+            )
