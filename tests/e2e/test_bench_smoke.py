@@ -88,8 +88,8 @@ def test_postgres_steps_report_rates_and_server_cpu(pg_bench_result: dict[str, A
     for step in steps.values():
         assert step["records"] == pg_bench_result["n"]
         assert step["records_per_second"] > 0
-        # the backends serving the step did work (the server runs on this machine in CI)
-        assert step["server_cpu_seconds"] is None or step["server_cpu_seconds"] > 0
+        # sampled from /proc when the server runs here (a short step may show 0.0)
+        assert step["server_cpu_seconds"] is None or step["server_cpu_seconds"] >= 0
 
 
 @pytest.mark.slow

@@ -45,6 +45,10 @@ class PreparedBatch:
     quarantine: list[QuarantineRow] = field(default_factory=list)
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     received: int = 0
+    #: Set instead of the rows when the batch was only scanned (see services.rescan).
+    scan: list[tuple[int, str, bytes]] | None = None
+    #: Payloads of the batch found to be no-ops before preparation (not in the rows).
+    skipped: int = 0
 
 
 def prepare_batch(

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from ingestry.adapters.postgres import binary, probe, raw
+from ingestry.adapters.postgres import binary, probe, raw, rescan
 from ingestry.adapters.postgres.partitions import ensure_partitions, month_of
 from ingestry.adapters.postgres.records import RecordSQL
 from ingestry.adapters.postgres.rows import record_stage_rows
@@ -43,6 +43,9 @@ class Writer:
         self._sql: dict[str, RecordSQL] = {}
         self._adaptive = probe.Adaptive()
         binary.register(conn)
+        # A batch statement over a temp table without statistics can be estimated past
+        # jit_above_cost; compiling it (~30 ms) costs more than running it.
+        conn.execute("SET jit = off")
 
     # --- transaction hooks ------------------------------------------------------------
 
@@ -172,6 +175,23 @@ class Writer:
                     changes.append(RecordChange(name, t, unescape_text(i), version))
                     updated += 1
         return created, updated, changes
+
+    def unchanged_payloads(
+        self,
+        tx: Transaction,
+        source: str,
+        convention: Convention,
+        source_type: str,
+        extractor_version: str,
+        keys: Sequence[tuple[int, str, bytes]],
+    ) -> set[int]:
+        if not keys:
+            return set()
+        tx.begin()
+        self._fill(tx, rescan.PAYLOAD_PROBE, rescan.probe_rows(keys))
+        params = {"source": source, "type": source_type, "version": extractor_version}
+        changed = {n for (n,) in self.conn.execute(rescan.changed_payloads(convention), params)}
+        return {n for n, _, _ in keys} - changed
 
     def start_run(
         self, tx: Transaction, srn: str, source: str, origins: list[str], now: str
