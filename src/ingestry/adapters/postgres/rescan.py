@@ -30,14 +30,15 @@ def changed_payloads(convention: Convention) -> str:
     Outer joins, not `NOT EXISTS … OR NOT EXISTS …`: the planner cannot turn an OR of
     subqueries into anti-joins and hashes both whole tables instead (0.6 s a batch at
     100,000 rows, growing with the tables); joins run as index probes per staged row
-    (write transactions turn hash and merge joins off)."""
+    (write transactions turn hash and merge joins off). Only key columns of raw_keys
+    are read, so once vacuumed its probe can be an index-only scan."""
     return (
         "SELECT p.n FROM ingestry_probe_payloads p"
         " LEFT JOIN raw_keys k ON k.source = %(source)s AND k.source_id = p.source_id"
         " AND k.sha256 = p.sha256"
         f' LEFT JOIN "{table_name(convention.name)}" t ON t.source_type = %(type)s'
         " AND t.source_id = p.source_id"
-        " WHERE k.raw_id IS NULL OR t.raw_sha256 IS DISTINCT FROM p.sha256"
+        " WHERE k.source IS NULL OR t.raw_sha256 IS DISTINCT FROM p.sha256"
         " OR t.extractor_version IS DISTINCT FROM %(version)s"
         " OR t.data_source IS DISTINCT FROM %(source)s"
     )
