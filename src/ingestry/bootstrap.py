@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingestry.config import Settings, sqlite_path
 from ingestry.domain.errors import ConfigError
@@ -16,8 +16,10 @@ from ingestry.domain.events import DEFAULT_LEASE_SECONDS, EventSettings
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, PythonExtractor
+from ingestry.services.control import ControlPorts
 from ingestry.services.ingest import MapFn
 from ingestry.services.ports import HookRunner, Storage, WorkSpace
+from ingestry.services.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from ingestry.adapters.events.redis import RedisPublisher
@@ -192,3 +194,45 @@ def event_settings(
     if chosen.lease_seconds is None:
         chosen = replace(chosen, lease_seconds=max(DEFAULT_LEASE_SECONDS, slowest + 60))
     return chosen
+
+# --- control plane (jobs, API keys, idempotency), rate limits, Redis -------------------
+
+
+def build_control(settings: Settings) -> ControlPorts:
+    """Jobs, API keys and idempotency keys on the configured database (pooled)."""
+    from ingestry.adapters.sql.control import ControlDatabase
+    from ingestry.adapters.sql.jobs import SqlJobQueue
+    from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
+
+    db = ControlDatabase(settings.database_url)
+    return ControlPorts(
+        jobs=SqlJobQueue(db),
+        keys=SqlApiKeys(db),
+        idempotency=SqlIdempotency(db),
+        ping=db.ping,
+        quarantine_open=db.quarantine_open,
+        close=db.close,
+    )
+
+
+def redis_client(url: str) -> Any:
+    """A redis-py client (the `redis` extra), or a ConfigError naming the extra."""
+    try:
+        import redis
+    except ImportError as exc:
+        raise ConfigError(
+            f"'{url}' needs redis-py ({exc}): install ingestry[redis]"
+        ) from None
+    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+
+
+def build_rate_limiter(settings: Settings) -> RateLimiter:
+    """Shared through Redis when `cache:` is redis://, else in this process."""
+    rate, burst = settings.api.rate_limit, float(settings.api.rate_burst)
+    if settings.cache_url.startswith(REDIS_SCHEMES):
+        from ingestry.adapters.redis.ratelimit import RedisRateLimiter
+
+        return RedisRateLimiter(redis_client(settings.cache_url), rate, burst)
+    from ingestry.adapters.ratelimit import MemoryRateLimiter
+
+    return MemoryRateLimiter(rate, burst)

@@ -17,6 +17,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ingestry.config_api import (
+    ApiModel,
+    ApiSettings,
+    JobSettings,
+    JobsModel,
+    api_settings,
+    job_settings,
+)
 from ingestry.domain.conventions import (
     IDENTIFIER,
     RESERVED_COLUMNS,
@@ -83,6 +91,9 @@ class ConfigModel(_Model):
     sources: dict[str, SourceModel] = Field(default_factory=dict)
     events: EventsModel = Field(default_factory=EventsModel)
 
+    api: ApiModel = Field(default_factory=ApiModel)
+    jobs: JobsModel = Field(default_factory=JobsModel)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -95,6 +106,9 @@ class Settings:
     sources: Mapping[str, DataSource]
     env: Literal["development", "production"] = "development"
     events: EventSettings = field(default_factory=EventSettings)
+
+    api: ApiSettings = field(default_factory=ApiSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
 
     @property
     def root(self) -> Path:
@@ -307,6 +321,9 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         sources=sources,
         env="production" if mode == "production" else "development",
         events=EventSettings(**model.events.model_dump()),
+
+        api=api_settings(model.api, env),
+        jobs=job_settings(model.jobs, env),
     )
 
 

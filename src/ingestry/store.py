@@ -10,8 +10,11 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ingestry.adapters.config_file import ConfigEditError, set_source_key
+from ingestry.adapters.export import atomic_file
 from ingestry.adapters.files import open_inputs
+from ingestry.adapters.paths import confine
 from ingestry.bootstrap import (
+    build_control,
     build_extractor_registry,
     build_fanout,
     build_hook_runner,
@@ -24,9 +27,15 @@ from ingestry.bootstrap import (
 )
 from ingestry.config import Settings, load_settings
 from ingestry.domain.clock import iso, utc_now
-from ingestry.domain.errors import ConfigError, HoldReleasedError, RecordNotFoundError
+from ingestry.domain.errors import (
+    ConfigError,
+    HoldReleasedError,
+    InputError,
+    RecordNotFoundError,
+)
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import Feature, HookRun
+from ingestry.domain.jobs import ApiKey
 from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPayload
 from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import Record, convention_of
@@ -34,10 +43,15 @@ from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionRep
 from ingestry.domain.sources import DataSource, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.migrations import HEAD
+from ingestry.services.control import ControlPorts
 from ingestry.services.dispatch import EventDispatcher, EventHandler
+from ingestry.services.export import ExportProgress, ExportSummary, export_records
 from ingestry.services.features import FeatureService, InsertRecordFeatures
+from ingestry.services.idempotency import IdempotencyService
 from ingestry.services.ingest import IngestService, IngestSummary, ProgressFn
 from ingestry.services.inputs import Input
+from ingestry.services.jobs import JobService
+from ingestry.services.keys import KeyService
 from ingestry.services.migrate import MigrationSummary, StrategyMigrationService, refuse
 from ingestry.services.outbox import event_writer
 from ingestry.services.payloads import PayloadInput
@@ -66,6 +80,7 @@ class Store:
         self._parallel = build_parallel()
         self._publish_service: PublishService | None = None
         self._dispatchers: list[EventDispatcher] = []
+        self._control: ControlPorts | None = None
 
     @property
     def storage(self) -> Storage:
@@ -122,6 +137,16 @@ class Store:
             self.storage, lambda _: extractor, parallel=self._parallel, on_changes=event_writer()
         )
         return service.ingest(data_source, inputs, strict=strict, progress=progress)
+
+    def ingest_group(
+        self, source: str, requests: Sequence[Sequence[Input]]
+    ) -> list[IngestSummary | Exception]:
+        """Several small ingests in one transaction (one commit), each with its own run
+        and summary, or in its place the exception that its input raised."""
+        data_source = self.source(source)
+        extractor = self.extractor(data_source)
+        service = IngestService(self.storage, lambda _: extractor, parallel=None)
+        return service.ingest_group(data_source, requests)
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -416,12 +441,71 @@ class Store:
         dispatchers, self._dispatchers = self._dispatchers, []
         for dispatcher in dispatchers:
             dispatcher.close()
+        if self._control is not None:
+            self._control.close()
+            self._control = None
         if self._storage is not None:
             self._storage.close()
             self._storage = None
 
     def __enter__(self) -> Store:
         return self
+
+    # --- jobs, API keys, idempotency keys, export (API and worker) ---------------------------
+
+    @property
+    def control(self) -> ControlPorts:
+        """The control tables, on a pooled connection safe to share between threads
+        (opened after the storage, which migrates an empty database first)."""
+        if self._control is None:
+            _ = self.storage
+            self._control = build_control(self.settings)
+        return self._control
+
+    def jobs(self) -> JobService:
+        return JobService(self.control.jobs, max_attempts=self.settings.jobs.max_attempts)
+
+    def api_keys(self) -> KeyService:
+        return KeyService(self.control.keys)
+
+    def create_api_key(
+        self, name: str, sources: Sequence[str], *, admin: bool = False
+    ) -> tuple[ApiKey, str]:
+        """A new key for registered sources; returns it and its token (shown once)."""
+        for source in sources:
+            self.source(source)
+        return self.api_keys().create(name, sources, admin=admin)
+
+    def idempotency(self) -> IdempotencyService:
+        return IdempotencyService(self.control.idempotency)
+
+    def data_file(self, relative: str) -> Path:
+        """A file under the data root (no `..`, no symlink escape)."""
+        return confine(self.settings.data_dir, relative)
+
+    def export(
+        self,
+        *,
+        source: str | None = None,
+        convention: str | None = None,
+        progress: ExportProgress | None = None,
+    ) -> ExportSummary:
+        """Write a source's (or a whole convention's) records as JSON Lines under
+        `data/processed/`, atomically; returns where and how many."""
+        if (source is None) == (convention is None):
+            raise InputError("export needs exactly one of a source or a convention")
+        name = self.source(source).convention if source is not None else str(convention)
+        conv = self.settings.convention(name)
+        stamp = utc_now().strftime("%Y%m%dT%H%M%S%fZ")
+        path = self.settings.data_dir / "processed" / f"{source or name}_{stamp}.jsonl"
+        summary = ExportSummary(str(path), conv.name, source)
+        return export_records(
+            self.records(conv.name), lambda: atomic_file(path), summary, progress=progress
+        )
+
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        self.control.ping()
 
     def __exit__(
         self,

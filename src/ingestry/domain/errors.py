@@ -70,3 +70,26 @@ class StorageError(IngestryError):
 
 class HoldReleasedError(IngestryError):
     """A raw hold that was released already."""
+
+class NotPermittedError(IngestryError):
+    """A caller (API key) asked for something outside what it was granted."""
+
+
+class JobNotFoundError(IngestryError):
+    """No job with that id (or none the caller may see)."""
+
+
+class InvalidJobError(IngestryError):
+    """A job submission whose kind or parameters cannot be run."""
+
+
+class PathOutsideDataRootError(InputError):
+    """A server-side path that resolves outside the data root (`..`, symlinks)."""
+
+
+class IdempotencyKeyReusedError(IngestryError):
+    """An Idempotency-Key already used with a different request."""
+
+
+class IdempotencyInFlightError(IngestryError):
+    """A request with this Idempotency-Key is still being processed."""

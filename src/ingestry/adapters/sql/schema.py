@@ -194,3 +194,6 @@ retention_audit = sa.Table(
     sa.Column("at", Timestamp, nullable=False),
     sa.Index("ix_retention_audit_source_at", "source", "at"),
 )
+
+# The control tables (API keys, idempotency keys, jobs) register on this metadata.
+from ingestry.adapters.sql import control_schema as _control_schema  # noqa: E402, F401

@@ -1,0 +1,139 @@
+"""Every error leaves the API in one shape: {"error": {code, message, request_id}}.
+
+Core errors (`IngestryError` subclasses) map to a status and a stable code here, in
+one table; nothing else in the API picks statuses for core errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ingestry.domain import errors as core
+from ingestry.entrypoints.logs import request_id
+from ingestry.services.bodies import UnsupportedBodyError
+from ingestry.services.replay import NotRawSourceError
+
+log = logging.getLogger("ingestry.api")
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    428: "precondition_required",
+    429: "rate_limited",
+    500: "internal_error",
+    501: "not_implemented",
+    503: "unavailable",
+}
+
+#: Most specific first: the first matching class decides.
+CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
+    (core.NotPermittedError, 403, "forbidden"),
+    (core.UnknownSourceError, 404, "unknown_source"),
+    (core.UnknownConventionError, 404, "unknown_convention"),
+    (core.RecordNotFoundError, 404, "not_found"),
+    (core.JobNotFoundError, 404, "not_found"),
+    (core.ConflictError, 409, "version_conflict"),
+    (core.IdempotencyInFlightError, 409, "idempotency_in_flight"),
+    (core.IdempotencyKeyReusedError, 422, "idempotency_key_reused"),
+    (core.InvalidJobError, 422, "invalid_job"),
+    (core.PathOutsideDataRootError, 422, "path_outside_data_root"),
+    (UnsupportedBodyError, 415, "unsupported_media_type"),
+    (core.InputError, 422, "invalid_input"),
+    (core.StrictModeError, 422, "strict_mode_rejected"),
+    (core.InvalidSourceError, 422, "invalid_source"),
+    (core.ExtractionError, 422, "extraction_failed"),
+    (NotRawSourceError, 422, "not_a_raw_source"),
+    (core.SchemaError, 503, "schema_outdated"),
+    (core.StorageError, 503, "storage_unavailable"),
+    (core.ConfigError, 500, "config_error"),
+)
+
+
+class ApiError(StarletteHTTPException):
+    """An HTTP error raised by the API layer itself (auth, limits, preconditions)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, message, dict(headers) if headers else None)
+        self.code = code or CODES.get(status_code, "error")
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    current_version: int | None = None,
+) -> JSONResponse:
+    detail: dict[str, object] = {
+        "code": code,
+        "message": message,
+        "request_id": request_id.get() or "",
+    }
+    if current_version is not None:
+        detail["current_version"] = current_version
+    return JSONResponse({"error": detail}, status_code=status, headers=dict(headers or {}))
+
+
+def core_status(exc: core.IngestryError) -> tuple[int, str]:
+    for cls, status, code in CORE_ERRORS:
+        if isinstance(exc, cls):
+            return status, code
+    return 400, "bad_request"
+
+
+def core_error_response(exc: core.IngestryError) -> JSONResponse:
+    status, code = core_status(exc)
+    if status >= 500:
+        log.error("request failed: %s", exc, extra={"error_code": code})
+    current = exc.current if isinstance(exc, core.ConflictError) else None
+    headers = {"ETag": f'"{current}"'} if current is not None else None
+    return error_response(status, code, str(exc), headers=headers, current_version=current)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install(app: FastAPI) -> None:
+    async def on_core(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, core.IngestryError)
+        return core_error_response(exc)
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = getattr(exc, "code", None) or CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(422, "validation_error", _validation_message(exc))
+
+    app.add_exception_handler(core.IngestryError, on_core)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)

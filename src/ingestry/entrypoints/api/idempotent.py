@@ -1,0 +1,51 @@
+"""Run a writing request under an Idempotency-Key (see services.idempotency)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ingestry.domain.errors import IngestryError
+from ingestry.entrypoints.api.errors import core_error_response
+from ingestry.services.idempotency import IdempotencyService
+
+Work = Callable[[], Awaitable[JSONResponse]]
+
+
+async def idempotent(
+    service: IdempotencyService, owner: str, key: str | None, request: bytes, work: Work
+) -> Response:
+    """`work` runs at most once per (owner, key, request); its response (success or a
+    client error) is stored and replayed; a server-side failure frees the key."""
+    if key is None:
+        return await _guarded(work)
+    replay = await run_in_threadpool(service.start, owner, key, request)
+    if replay is not None:
+        return Response(
+            replay.body,
+            status_code=replay.status_code,
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        response = await _guarded(work)
+    except BaseException:
+        await run_in_threadpool(service.abandon, owner, key)
+        raise
+    if response.status_code >= 500:
+        await run_in_threadpool(service.abandon, owner, key)
+    else:
+        await run_in_threadpool(
+            service.finish, owner, key, response.status_code, bytes(response.body)
+        )
+    return response
+
+
+async def _guarded(work: Work) -> JSONResponse:
+    try:
+        return await work()
+    except IngestryError as exc:
+        return core_error_response(exc)

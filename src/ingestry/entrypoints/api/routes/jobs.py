@@ -1,0 +1,100 @@
+"""Jobs: submit (idempotent with Idempotency-Key), poll, fetch the result."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Response
+from fastapi.responses import JSONResponse
+
+from ingestry.entrypoints.api.errors import CODES, ApiError
+from ingestry.entrypoints.api.render import job_out
+from ingestry.entrypoints.api.schemas import (
+    ErrorOut,
+    ExportJobIn,
+    IngestJobIn,
+    JobIn,
+    JobOut,
+    JobResultOut,
+    ReplayJobIn,
+)
+from ingestry.entrypoints.api.security import Caller, CallerDep
+from ingestry.entrypoints.api.state import StateDep
+from ingestry.services.replay import NotRawSourceError
+from ingestry.store import Store
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {c: {"model": ErrorOut, "description": CODES[c]} for c in (401, 403, 429, *codes)}
+
+
+def check_job(spec: IngestJobIn | ReplayJobIn | ExportJobIn, caller: Caller, store: Store) -> None:
+    """Refuse at submit what the worker would refuse later (scope, paths, kinds)."""
+    if isinstance(spec, IngestJobIn):
+        caller.source(spec.source)
+        store.data_file(spec.path)
+    elif isinstance(spec, ReplayJobIn):
+        if not caller.source(spec.source).is_raw:
+            raise NotRawSourceError(f"source '{spec.source}' is simple: it keeps no raw rows")
+    elif spec.source is not None:
+        caller.source(spec.source)
+    else:
+        store.settings.convention(str(spec.convention))
+        caller.may_export_convention(str(spec.convention))
+
+
+@router.post(
+    "",
+    response_model=JobOut,
+    status_code=202,
+    responses={
+        200: {"model": JobOut, "description": "the job this key submitted before"},
+        **_errors(404, 422, 501),
+    },
+)
+def submit_job(
+    spec: Annotated[JobIn, Body()],
+    caller: CallerDep,
+    state: StateDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> JSONResponse:
+    with state.pool.borrow() as store:
+        check_job(spec, caller, store)
+    params = spec.model_dump(mode="json", exclude_none=True, exclude={"kind"})
+    job, created = state.jobs.submit(
+        spec.kind, params, owner=caller.owner, idempotency_key=idempotency_key
+    )
+    return JSONResponse(
+        job_out(job).model_dump(mode="json"),
+        status_code=202 if created else 200,
+        headers={"Location": f"/v1/jobs/{job.id}"},
+    )
+
+
+@router.get("/{job_id}", response_model=JobOut, responses=_errors(404))
+def get_job(job_id: str, caller: CallerDep, state: StateDep) -> JobOut:
+    return job_out(state.jobs.get(job_id, owner=caller.job_owner_filter))
+
+
+@router.get("/{job_id}/result", response_model=JobResultOut, responses=_errors(404, 409))
+def job_result(
+    job_id: str,
+    response: Response,
+    caller: CallerDep,
+    state: StateDep,
+) -> JobResultOut:
+    job = state.jobs.get(job_id, owner=caller.job_owner_filter)
+    if not job.finished:
+        raise ApiError(
+            409,
+            f"job {job_id} is {job.status}: poll GET /v1/jobs/{job_id}",
+            code="job_not_finished",
+        )
+    return JobResultOut(
+        id=job.id,
+        status=job.status,  # type: ignore[arg-type]
+        result=dict(job.result) if job.result is not None else None,
+        error=job.error,
+    )

@@ -1,0 +1,149 @@
+"""Records: keyset-paginated list, get, history, features, and PATCH with If-Match."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+
+from ingestry.entrypoints.api.errors import CODES, ApiError
+from ingestry.entrypoints.api.render import record_out
+from ingestry.entrypoints.api.schemas import (
+    ErrorOut,
+    FeatureList,
+    FeatureOut,
+    RecordHistory,
+    RecordOut,
+    RecordPage,
+    RecordPatch,
+)
+from ingestry.entrypoints.api.security import CallerDep
+from ingestry.entrypoints.api.state import StateDep
+
+router = APIRouter(prefix="/v1/records", tags=["records"])
+
+#: A scoped list skips other sources' records; it reads at most this many pages of
+#: `limit` rows per request, then returns a short page with a cursor to go on.
+SCAN_PAGES = 10
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {c: {"model": ErrorOut, "description": CODES[c]} for c in (401, 403, 429, *codes)}
+
+
+def encode_cursor(srn: str) -> str:
+    return base64.urlsafe_b64encode(srn.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        srn = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ApiError(400, "invalid cursor", code="invalid_cursor") from None
+    if not srn.startswith("srn:ingestry:record:"):
+        raise ApiError(400, "invalid cursor", code="invalid_cursor")
+    return srn
+
+
+@router.get("", response_model=RecordPage, responses=_errors(400, 404))
+def list_records(
+    convention: Annotated[str, Query(min_length=1)],
+    caller: CallerDep,
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+) -> RecordPage:
+    allowed = caller.data_sources_of(convention)
+    after = decode_cursor(cursor) if cursor else None
+    items: list[RecordOut] = []
+    left_over = 0  # records read past the last one returned (one more = a next page)
+    with state.pool.borrow() as store:
+        for _ in range(SCAN_PAGES):
+            page = list(store.records(convention, limit=limit + 1, after=after))
+            left_over = len(page)
+            for record in page[:limit]:
+                after = record.srn
+                left_over -= 1
+                if allowed is None or record.data_source in allowed:
+                    items.append(record_out(record))
+                    if len(items) == limit:
+                        break
+            if len(items) == limit or len(page) <= limit:
+                break
+    # a scoped scan may stop short of `limit` (its budget); the cursor goes on from the
+    # last record read, so nothing is skipped and no page costs more than SCAN_PAGES reads
+    more = left_over > 0 and after is not None
+    return RecordPage(items=items, next_cursor=encode_cursor(after) if more and after else None)
+
+
+@router.get("/{srn}", response_model=RecordOut, responses=_errors(404))
+def get_record(
+    srn: str,
+    response: Response,
+    caller: CallerDep,
+    state: StateDep,
+) -> RecordOut:
+    allowed = caller.check_srn(srn)
+    with state.pool.borrow() as store:
+        record = caller.check_record(store.get(srn), allowed)
+    response.headers["ETag"] = f'"{record.version}"'
+    return record_out(record)
+
+
+@router.get("/{srn}/history", response_model=RecordHistory, responses=_errors(404))
+def record_history(srn: str, caller: CallerDep, state: StateDep) -> RecordHistory:
+    allowed = caller.check_srn(srn)
+    with state.pool.borrow() as store:
+        versions = store.history(srn)
+    caller.check_record(versions[-1], allowed)
+    return RecordHistory(srn=srn, versions=[record_out(r) for r in versions])
+
+
+@router.get("/{srn}/features", response_model=FeatureList, responses=_errors(404))
+def record_features(srn: str, caller: CallerDep, state: StateDep) -> FeatureList:
+    allowed = caller.check_srn(srn)
+    with state.pool.borrow() as store:
+        caller.check_record(store.get(srn), allowed)
+        found = store.features(srn)
+    return FeatureList(
+        srn=srn,
+        features=[
+            FeatureOut(
+                name=f.name,
+                value=f.value,
+                record_version=f.record_version,
+                hook=f.hook,
+                produced_at=f.produced_at,
+            )
+            for f in found
+        ],
+    )
+
+
+def parse_if_match(value: str | None) -> int:
+    if value is None:
+        raise ApiError(428, "PATCH needs If-Match: <version> (the version you read)")
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ApiError(400, f"If-Match must be a record version number, not {value!r}")
+    return int(text)
+
+
+@router.patch("/{srn}", response_model=RecordOut, responses=_errors(400, 404, 409, 422, 428))
+def patch_record(
+    srn: str,
+    patch: RecordPatch,
+    response: Response,
+    caller: CallerDep,
+    state: StateDep,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> RecordOut:
+    allowed = caller.check_srn(srn)
+    expected = parse_if_match(if_match)
+    with state.pool.borrow() as store:
+        caller.check_record(store.get(srn), allowed)
+        record = store.update(srn, patch.metadata, expected)
+    response.headers["ETag"] = f'"{record.version}"'
+    return record_out(record)

@@ -1,0 +1,170 @@
+"""Request and response shapes of the HTTP API (Pydantic, at the boundary only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(_Out):
+    code: str
+    message: str
+    request_id: str
+    current_version: int | None = Field(
+        default=None, description="On a version conflict (409): the record's current version."
+    )
+
+
+class ErrorOut(_Out):
+    error: ErrorDetail
+
+
+class IngestSummaryOut(_Out):
+    """The summary `ingestry ingest --json` prints, plus the run's srn."""
+
+    source: str
+    received: int
+    raw_stored: int
+    raw_duplicates: int
+    records_created: int
+    records_updated: int
+    records_unchanged: int
+    quarantined: int
+    seconds: float
+    run_srn: str
+
+
+class ProvenanceOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    id: str
+
+
+class RecordOut(_Out):
+    srn: str
+    convention: str
+    source: ProvenanceOut
+    version: int
+    published_at: str
+    updated_at: str
+    data_source: str | None
+    extractor_version: str | None
+    raw_sha256: str | None
+    columns: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+class RecordPage(_Out):
+    items: list[RecordOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null when there is none."
+    )
+
+
+class RecordHistory(_Out):
+    srn: str
+    versions: list[RecordOut]
+
+
+class FeatureOut(_Out):
+    """A value a hook produced for one version of the record."""
+
+    name: str
+    value: Any = None
+    record_version: int
+    hook: str
+    produced_at: datetime
+
+
+class FeatureList(_Out):
+    srn: str
+    features: list[FeatureOut]
+
+
+class RecordPatch(_In):
+    """Replace the record's metadata (the typed columns are derived from it)."""
+
+    metadata: dict[str, Any]
+
+
+class SourceOut(_Out):
+    name: str
+    strategy: str
+    convention: str
+    format: str
+    rationale: str
+    retention_days: int | None
+
+
+class SourceList(_Out):
+    sources: list[SourceOut]
+
+
+class IngestJobIn(_In):
+    kind: Literal["ingest"]
+    source: str = Field(min_length=1)
+    path: str = Field(min_length=1, description="A file under the data root, relative to it.")
+    strict: bool = False
+
+
+class ReplayJobIn(_In):
+    kind: Literal["replay"]
+    source: str = Field(min_length=1)
+    entity: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    extractor_version: str | None = None
+    dry_run: bool = False
+
+
+class ExportJobIn(_In):
+    kind: Literal["export"]
+    source: str | None = Field(default=None, min_length=1)
+    convention: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ExportJobIn:
+        if (self.source is None) == (self.convention is None):
+            raise ValueError("give exactly one of source or convention")
+        return self
+
+
+JobIn = Annotated[IngestJobIn | ReplayJobIn | ExportJobIn, Field(discriminator="kind")]
+
+
+class JobOut(_Out):
+    id: str
+    kind: str
+    params: dict[str, Any]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    attempts: int
+    max_attempts: int
+    progress: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobResultOut(_Out):
+    id: str
+    status: Literal["succeeded", "failed"]
+    result: dict[str, Any] | None
+    error: str | None
+
+
+class HealthOut(_Out):
+    status: Literal["ok"]
+    database: Literal["reachable"]

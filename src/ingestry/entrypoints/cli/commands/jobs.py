@@ -1,0 +1,78 @@
+"""`ingestry jobs submit|show`: background work from the terminal (the worker runs it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ingestry.domain.jobs import JOB_KINDS, Job
+from ingestry.entrypoints.cli.context import CliContext
+from ingestry.entrypoints.cli.output import echo_json
+
+
+@click.group("jobs")
+def command() -> None:
+    """Jobs run by `ingestry worker`: submit, show."""
+
+
+@command.command("submit")
+@click.argument("kind", type=click.Choice(JOB_KINDS))
+@click.option("--source", default=None, help="Source (ingest, replay, export).")
+@click.option("--path", default=None, help="ingest: a file under the data root, relative.")
+@click.option("--convention", default=None, help="export: a whole convention.")
+@click.option(
+    "--idempotency-key", default=None, help="Submitting again with it gives the same job."
+)
+@click.pass_obj
+def submit(
+    ctx: CliContext,
+    kind: str,
+    source: str | None,
+    path: str | None,
+    convention: str | None,
+    idempotency_key: str | None,
+) -> None:
+    """Queue a job and print it as JSON (poll with `jobs show ID`)."""
+    store = ctx.store()
+    params: dict[str, Any] = {}
+    if source is not None:
+        params["source"] = store.source(source).name
+    if kind == "ingest":
+        if source is None or path is None:
+            raise click.UsageError("ingest needs --source and --path")
+        store.data_file(path)
+        params["path"] = path
+    elif kind == "replay" and source is None:
+        raise click.UsageError("replay needs --source")
+    elif kind == "export":
+        if (source is None) == (convention is None):
+            raise click.UsageError("export needs exactly one of --source or --convention")
+        if convention is not None:
+            params["convention"] = store.settings.convention(convention).name
+    job, _ = store.jobs().submit(kind, params, idempotency_key=idempotency_key)
+    echo_json(job_json(job))
+
+
+@command.command("show")
+@click.argument("job_id")
+@click.pass_obj
+def show(ctx: CliContext, job_id: str) -> None:
+    """A job's status, attempts, progress, result or error, as JSON."""
+    echo_json(job_json(ctx.store().jobs().get(job_id)))
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "params": dict(job.params),
+        "status": job.status,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "progress": job.progress,
+        "result": job.result,
+        "error": job.error,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }

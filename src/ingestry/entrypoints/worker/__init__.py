@@ -1,0 +1,170 @@
+"""`ingestry worker`: job loops (one thread and one Store each), an optional Redis
+Streams consumer, and the store's background duties, until SIGTERM/SIGINT.
+
+Each loop owns its Store (a Store's connection serves one thread). On a signal every
+loop stops at its next checkpoint; a job in progress is released for another worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+from ingestry.bootstrap import redis_client
+from ingestry.config import Settings
+from ingestry.entrypoints.worker.handlers import job_handlers
+from ingestry.services.streams import StreamConsumer
+from ingestry.services.worker import JobWorker
+from ingestry.store import Store, open_store
+
+log = logging.getLogger("ingestry.worker")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    once: bool = False
+    concurrency: int = 1
+    stream: str | None = None
+    group: str = "ingestry"
+    consumer: str | None = None
+    claim_idle: float = 60.0
+    idle_wait: float = 1.0
+    maintenance_every: float = 300.0
+    retention_every: float = 3600.0  # 0: no scheduled retention
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event) -> None:
+    with open_store(settings) as first:
+        _ = first.storage  # an empty database is migrated once, before the loops start
+    threads = [
+        _thread(f"jobs-{i}", _job_loop, settings, options, stop, i)
+        for i in range(options.concurrency)
+    ]
+    if options.stream:
+        threads.append(_thread("stream", _stream_loop, settings, options, stop, 0))
+    threads.append(_thread("maintenance", _maintenance_loop, settings, options, stop, 0))
+    threads.append(_thread("events", _event_loop, settings, options, stop, 0))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.5)
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping on %s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+Loop = Callable[[Store, WorkerOptions, threading.Event, int], None]
+
+
+def _thread(
+    name: str, loop: Loop, settings: Settings, options: WorkerOptions, stop: threading.Event,
+    index: int,
+) -> threading.Thread:  # fmt: skip
+    def main() -> None:
+        try:
+            with open_store(settings) as store:
+                loop(store, options, stop, index)
+        except Exception:
+            log.exception("worker loop %s crashed", name)
+            stop.set()
+
+    return threading.Thread(target=main, name=name)
+
+
+def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index: int) -> None:
+    worker = JobWorker(
+        store.control.jobs,
+        job_handlers(store),
+        worker_id=f"{worker_name()}:{index}",
+        lease_seconds=store.settings.jobs.lease_seconds,
+    )
+    if options.once:
+        worker.drain(stop)
+    else:
+        worker.run(stop, options.idle_wait)
+
+
+def _stream_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
+    from ingestry.adapters.redis.streams import RedisStream
+
+    url = store.settings.cache_url
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        url = os.environ.get("INGESTRY_STREAM_URL", "redis://127.0.0.1:6379/0")
+    stream = RedisStream(
+        redis_client(url), str(options.stream), options.group, options.consumer or worker_name()
+    )
+    stream.ensure_group()
+    consumer = StreamConsumer(
+        stream,
+        lambda source, payloads: store.ingest(source, payloads),
+        claim_idle=options.claim_idle,
+        block_ms=200 if options.once else 1000,
+    )
+    while not stop.is_set():
+        try:
+            handled = consumer.run_once()
+        except Exception:  # Redis or the database away: keep trying, nothing was acked
+            log.exception("stream consumer failed; retrying")
+            stop.wait(options.idle_wait)
+            continue
+        if options.once and handled == 0:
+            return
+
+
+def _event_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
+    """Deliver outbox events (hooks, features, cache, publish) while the worker runs."""
+    dispatcher = store.dispatcher()
+    if options.once:
+        dispatcher.run_once()
+    else:
+        dispatcher.run_forever(stop)
+
+
+def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
+    """Background duties of the store: prune old idempotency keys; run retention (every
+    raw source with `retention_days`, audited) every `retention_every` seconds."""
+    last_retention = float("-inf")
+    while True:
+        pruned = store.idempotency().prune()
+        if pruned:
+            log.info("pruned idempotency keys", extra={"count": pruned})
+        now = time.monotonic()
+        due = options.retention_every > 0 and now - last_retention >= options.retention_every
+        if due and not options.once:
+            last_retention = now
+            try:
+                reports = store.retention_run(actor="worker")
+            except Exception:
+                log.exception("retention failed")
+            else:
+                for report in reports:
+                    log.info(
+                        "retention ran",
+                        extra={"source": report.source, "rows_purged": report.rows_purged,
+                               "kept_unextracted": report.kept_unextracted,
+                               "kept_quarantined": report.kept_quarantined},
+                    )  # fmt: skip
+        wait = options.maintenance_every
+        if options.retention_every > 0:
+            wait = min(wait, options.retention_every)
+        if options.once or stop.wait(wait):
+            return
+

@@ -1,0 +1,79 @@
+"""Job kinds → Store calls (thin: parameters in, one Store call, a summary out)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ingestry.domain.jobs import Job
+from ingestry.entrypoints.logs import job_id
+from ingestry.services.worker import JobContext, JobHandler
+from ingestry.store import Store
+
+
+def job_handlers(store: Store) -> dict[str, JobHandler]:
+    def bind(fn: Callable[[Store, Job, JobContext], Mapping[str, Any]]) -> JobHandler:
+        def run(job: Job, context: JobContext) -> Mapping[str, Any]:
+            token = job_id.set(job.id)
+            try:
+                return fn(store, job, context)
+            finally:
+                job_id.reset(token)
+
+        return run
+
+    return {"ingest": bind(ingest), "export": bind(export), "replay": bind(replay)}
+
+
+def ingest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """Ingest a file under the data root (checked again here: the tree may have changed)."""
+    path = store.data_file(str(job.params["path"]))
+
+    def progress(consumed: int, received: int) -> None:
+        context.progress(bytes_read=consumed, received=received)
+
+    summary = store.ingest_files(
+        str(job.params["source"]),
+        [path],
+        strict=bool(job.params.get("strict", False)),
+        progress=progress,
+    )
+    return summary.as_dict()
+
+
+def export(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    source = job.params.get("source")
+    convention = job.params.get("convention")
+    summary = store.export(
+        source=str(source) if source else None,
+        convention=str(convention) if convention else None,
+        progress=lambda written: context.progress(records=written),
+    )
+    return summary.as_dict()
+
+
+def replay(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """Re-extract a raw source's window (the raw-store operations' replay)."""
+    params = job.params
+
+    def moment(key: str) -> datetime | None:
+        value = params.get(key)
+        if not value:
+            return None
+        parsed = datetime.fromisoformat(str(value))
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+    def progress(scanned: int, total: int) -> None:
+        context.progress(scanned=scanned, total=total)
+
+    summary = store.replay(
+        str(params["source"]),
+        entity=params.get("entity"),
+        since=moment("since"),
+        until=moment("until"),
+        extractor_version=params.get("extractor_version"),
+        dry_run=bool(params.get("dry_run", False)),
+        progress=progress,
+    )
+    return summary.as_dict()

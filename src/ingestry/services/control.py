@@ -1,0 +1,20 @@
+"""The control plane's ports in one bundle: jobs, API keys, idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingestry.services.idempotency import IdempotencyStore
+from ingestry.services.jobs import JobQueue
+from ingestry.services.keys import ApiKeyStore
+
+
+@dataclass(frozen=True)
+class ControlPorts:
+    jobs: JobQueue
+    keys: ApiKeyStore
+    idempotency: IdempotencyStore
+    ping: Callable[[], None]  # raises when the database cannot be reached
+    quarantine_open: Callable[[], dict[str, int]]  # open quarantine entries per source
+    close: Callable[[], None]

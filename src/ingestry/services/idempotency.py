@@ -1,0 +1,101 @@
+"""Idempotency-Key handling for requests that write: the first response is kept.
+
+The database row `(owner, key)` is the lock and the memory: inserting it claims the
+key (the primary key lets exactly one request in, across processes); the response
+stored on it is replayed to every retry with the same request; a retry with another
+request is refused; one that arrives while the first is still running is told so.
+A claim left behind by a crashed process goes stale after `stale_after` seconds and
+may be taken over (the writes behind our endpoints are idempotent themselves, so
+running the request again cannot duplicate anything).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ingestry.domain.errors import IdempotencyInFlightError, IdempotencyKeyReusedError
+
+#: A claim older than this with no response is considered abandoned.
+STALE_AFTER = 600.0
+#: Responses are replayed for this long, then pruned.
+KEEP_FOR = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRequest:
+    fingerprint: bytes
+    state: str  # "in_flight" | "done"
+    status_code: int | None
+    response: bytes | None
+
+
+class IdempotencyStore(Protocol):
+    def begin(
+        self, owner: str, key: str, fingerprint: bytes, now: float, stale_after: float
+    ) -> StoredRequest | None:
+        """Claim the key (None: go ahead) or return what is stored under it."""
+        ...
+
+    def finish(self, owner: str, key: str, status_code: int, response: bytes) -> None: ...
+
+    def abandon(self, owner: str, key: str) -> None:
+        """Forget an in-flight claim whose request failed on our side (a retry may run)."""
+        ...
+
+    def prune(self, before: float) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    status_code: int
+    body: bytes
+
+
+def fingerprint(method: str, path: str, body: bytes) -> bytes:
+    digest = hashlib.sha256()
+    for part in (method.upper().encode(), path.encode(), body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+class IdempotencyService:
+    def __init__(
+        self,
+        store: IdempotencyStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        stale_after: float = STALE_AFTER,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.stale_after = stale_after
+
+    def start(self, owner: str, key: str, request: bytes) -> Replay | None:
+        """None: the caller runs the request, then `finish`es or `abandon`s. A Replay:
+        the response to send again. Raises for a reused or in-flight key."""
+        stored = self.store.begin(owner, key, request, self.clock(), self.stale_after)
+        if stored is None:
+            return None
+        if stored.fingerprint != request:
+            raise IdempotencyKeyReusedError(
+                f"Idempotency-Key '{key}' was already used with a different request"
+            )
+        if stored.state != "done" or stored.status_code is None or stored.response is None:
+            raise IdempotencyInFlightError(
+                f"a request with Idempotency-Key '{key}' is still being processed"
+            )
+        return Replay(stored.status_code, stored.response)
+
+    def finish(self, owner: str, key: str, status_code: int, body: bytes) -> None:
+        self.store.finish(owner, key, status_code, body)
+
+    def abandon(self, owner: str, key: str) -> None:
+        self.store.abandon(owner, key)
+
+    def prune(self, keep_for: float = KEEP_FOR) -> int:
+        return self.store.prune(self.clock() - keep_for)

@@ -1,0 +1,158 @@
+"""The job worker: claim a job under a lease, run its handler while a heartbeat keeps
+the lease (and publishes progress), then record the outcome.
+
+- A worker that dies stops renewing; when the lease expires another worker claims the
+  job again (attempt n+1), until `max_attempts` is spent and the job fails. Handlers are
+  idempotent (ingest dedupes raw bytes and upserts records by content; export replaces
+  its file atomically), so a re-run cannot duplicate anything.
+- Shutdown (`stop` set) interrupts the handler at its next checkpoint (a batch or a page
+  boundary); the job is released, not failed: queued again, the attempt not counted.
+- A worker whose lease was taken over (it stalled past the lease) stops at its next
+  checkpoint and records nothing: every state change is conditional on holding the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ingestry.domain.errors import IngestryError, StorageError
+from ingestry.domain.jobs import Job
+from ingestry.services.jobs import JobQueue
+
+log = logging.getLogger("ingestry.worker")
+
+
+class JobInterruptedError(Exception):
+    """Raised at a checkpoint when the job must stop (shutdown, or lease lost)."""
+
+
+class JobContext:
+    """What a handler sees of the worker: report progress, honour interruptions."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self.lease_lost = threading.Event()
+        self._progress: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def progress(self, **values: Any) -> None:
+        """Record progress (published with the next heartbeat) and check in."""
+        with self._lock:
+            self._progress.update(values)
+        self.check()
+
+    def check(self) -> None:
+        if self.lease_lost.is_set():
+            raise JobInterruptedError("the job's lease was taken over by another worker")
+        if self._stop.is_set():
+            raise JobInterruptedError("the worker is shutting down")
+
+    def snapshot(self) -> dict[str, Any] | None:
+        with self._lock:
+            return dict(self._progress) if self._progress else None
+
+
+JobHandler = Callable[[Job, JobContext], Mapping[str, Any]]
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A failure that running the job again would repeat (bad parameters, unknown
+    source, unreadable file); a database outage or an unexpected error is retried."""
+    return isinstance(exc, IngestryError) and not isinstance(exc, StorageError)
+
+
+class JobWorker:
+    def __init__(
+        self,
+        queue: JobQueue,
+        handlers: Mapping[str, JobHandler],
+        *,
+        worker_id: str,
+        lease_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.queue = queue
+        self.handlers = handlers
+        self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+        self.clock = clock
+        self.heartbeat_every = max(0.05, min(lease_seconds / 4, 1.0))
+
+    def run_once(self, stop: threading.Event) -> Job | None:
+        """Claim and run one job; None when there was nothing to claim."""
+        job = self.queue.claim(self.worker_id, self.lease_seconds, self.clock())
+        if job is None:
+            return None
+        log.info("job claimed", extra={"job": job.id, "kind": job.kind, "attempt": job.attempts})
+        context = JobContext(stop)
+        done = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat, args=(job, context, done), name=f"heartbeat-{job.id[:8]}"
+        )
+        beat.start()
+        try:
+            self._run(job, context)
+        finally:
+            done.set()
+            beat.join()
+        return job
+
+    def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
+        while not stop.is_set():
+            if self.run_once(stop) is None:
+                stop.wait(idle_wait)
+
+    def drain(self, stop: threading.Event) -> int:
+        """Run jobs until none is left to claim (`--once`); returns how many ran."""
+        count = 0
+        while not stop.is_set() and self.run_once(stop) is not None:
+            count += 1
+        return count
+
+    def _run(self, job: Job, context: JobContext) -> None:
+        handler = self.handlers.get(job.kind)
+        if handler is None:
+            self.queue.fail(job.id, self.worker_id, f"unknown job kind '{job.kind}'", retry=False)
+            return
+        try:
+            result = handler(job, context)
+        except JobInterruptedError as exc:
+            if context.lease_lost.is_set():
+                log.warning("job abandoned: %s", exc, extra={"job": job.id})
+            else:
+                self.queue.release(job.id, self.worker_id)
+                log.info("job released: %s", exc, extra={"job": job.id})
+            return
+        except Exception as exc:
+            permanent = is_permanent(exc)
+            message = str(exc) if permanent else f"{type(exc).__name__}: {exc}"
+            log.log(
+                logging.WARNING if permanent else logging.ERROR,
+                "job failed: %s",
+                message,
+                extra={"job": job.id, "retry": not permanent},
+                exc_info=not permanent,
+            )
+            self.queue.fail(job.id, self.worker_id, message, retry=not permanent)
+            return
+        if self.queue.complete(job.id, self.worker_id, result):
+            log.info("job succeeded", extra={"job": job.id})
+        else:
+            log.warning("job finished after its lease was taken over", extra={"job": job.id})
+
+    def _heartbeat(self, job: Job, context: JobContext, done: threading.Event) -> None:
+        while not done.wait(self.heartbeat_every):
+            try:
+                held = self.queue.heartbeat(
+                    job.id, self.worker_id, self.lease_seconds, self.clock(), context.snapshot()
+                )
+            except Exception:
+                log.warning("heartbeat failed", extra={"job": job.id}, exc_info=True)
+                continue
+            if not held:
+                context.lease_lost.set()
+                return
