@@ -17,10 +17,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import psutil
+
+if TYPE_CHECKING:
+    from pgdb import BackendCpu
 
 SAMPLE_SECONDS = 0.2  # tree RSS sampling period; ~0.5% of a core on a 2-core box
 
@@ -42,6 +45,7 @@ class Measurement:
     peak_rss_mb: float
     peak_tree_rss_mb: float
     other_cpu_cores: float = 0.0  # CPU other processes used meanwhile, in cores
+    server_cpu_seconds: float | None = None  # PostgreSQL backends serving the step
     summary: dict[str, Any] = field(default_factory=dict)
     all_wall_seconds: tuple[float, ...] = ()  # every round's wall time when repeated
     all_other_cpu_cores: tuple[float, ...] = ()  # and the CPU others used in each round
@@ -59,6 +63,7 @@ class Measurement:
             peak_rss_mb=child.peak_rss_mb,
             peak_tree_rss_mb=child.peak_tree_rss_mb,
             other_cpu_cores=child.other_cpu_cores,
+            server_cpu_seconds=child.server_cpu_seconds,
             summary=child.output,
         )
 
@@ -85,6 +90,7 @@ class Measurement:
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "peak_tree_rss_mb": round(self.peak_tree_rss_mb, 1),
             "other_cpu_cores": round(self.other_cpu_cores, 2),
+            "server_cpu_seconds": self.server_cpu_seconds,
             "all_wall_seconds": [round(s, 3) for s in self.all_wall_seconds],
             "all_other_cpu_cores": [round(c, 2) for c in self.all_other_cpu_cores],
             "summary": self.summary,
@@ -101,6 +107,7 @@ class ChildRun:
     peak_rss_mb: float
     peak_tree_rss_mb: float
     other_cpu_cores: float
+    server_cpu_seconds: float | None = None
 
 
 def busy_seconds() -> float:
@@ -137,19 +144,27 @@ class TreeRss(threading.Thread):
         return total
 
 
-def run_child(argv: list[str], workdir: Path, env: dict[str, str]) -> ChildRun:
-    """Run argv in workdir, wait for it with wait4, parse its stdout as one JSON object."""
+def run_child(
+    argv: list[str], workdir: Path, env: dict[str, str], server: BackendCpu | None = None
+) -> ChildRun:
+    """Run argv in workdir, wait for it with wait4, parse its stdout as one JSON object.
+
+    `server` samples the PostgreSQL backends of the step's database: their CPU is the
+    step's too, not competing load."""
     out_path, err_path = workdir / "stdout.json", workdir / "stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         busy_before, start = busy_seconds(), time.perf_counter()
         proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=out, stderr=err)
         sampler = TreeRss(proc.pid)
         sampler.start()
+        if server is not None:
+            server.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         busy = busy_seconds() - busy_before
         sampler.done.set()
         sampler.join()
+        server_cpu = server.stop() if server is not None else None
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         tail = err_path.read_text(errors="replace")[-2000:]
@@ -160,7 +175,8 @@ def run_child(argv: list[str], workdir: Path, env: dict[str, str]) -> ChildRun:
         wall_seconds=wall,
         cpu_seconds=cpu,
         # a figure taken while something else competed for the cores is not comparable
-        other_cpu_cores=max(0.0, busy - cpu) / wall if wall else 0.0,
+        other_cpu_cores=max(0.0, busy - cpu - (server_cpu or 0.0)) / wall if wall else 0.0,
+        server_cpu_seconds=server_cpu,
         peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
         # a child too short to be sampled still has its own peak
         peak_tree_rss_mb=max(sampler.peak / 2**20, usage.ru_maxrss / 1024),

@@ -1,13 +1,18 @@
-"""Benchmark: ingestry's SQLite ingest against the bare-driver limit and against dlt.
+"""Benchmark: ingestry's ingest against the bare-driver limit and against dlt, per backend.
 
-Steps, each a child process on a fresh database in a temp dir (see bench/README.md):
-  a   ingestry ingest orders FILE --json          raw source, first ingest
-  a2  the same command again, same database        every row a duplicate, records unchanged
-  a3  ingestry ingest orders_simple FILE --json   simple source, fresh database
-  b   bench/bare_sqlite.py                        orjson + sqlite3.executemany, one txn
-  c   bench/dlt_duckdb.py                         dlt merge pipeline into duckdb
+Steps, each a child process on a fresh database (see bench/README.md). SQLite:
+  a    ingestry ingest orders FILE --json          raw source, first ingest
+  a2   the same command again, same database        every row a duplicate, records unchanged
+  a3   ingestry ingest orders_simple FILE --json   simple source, fresh database
+  b    bench/bare_sqlite.py                        orjson + sqlite3.executemany, one txn
+  c    bench/dlt_duckdb.py                         dlt merge pipeline into duckdb
+PostgreSQL (a fresh database per step, on INGESTRY_BENCH_POSTGRES_URL's server):
+  pa, pa2, pa3                                     as a, a2, a3
+  pb   bench/bare_postgres.py                      orjson + binary COPY, one txn
+  pc   bench/dlt_postgres.py                       dlt merge pipeline into postgres
+  pc2  the same pipeline again, same database      dlt's second merge load of the file
 
-    python bench/run.py [--n 100000] [--seed 42] [--skip-dlt] [--quick] [--json] [--rev REV]
+    python bench/run.py [--n 100000] [--backend both] [--skip-dlt] [--quick] [--json] …
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 import orjson
 
 import generate
+import pgdb
 import report
 import revision
 from measure import Measurement, run_child
@@ -42,8 +48,9 @@ class Run:
     data: Path
     tmp: Path
     pythonpath: str | None
+    postgres: pgdb.Databases | None = None
 
-    def env(self, database: Path | None = None) -> dict[str, str]:
+    def env(self, database: str | None = None) -> dict[str, str]:
         """The caller's environment minus INGESTRY_* settings (but the INGESTRY_WORKERS
         tuning knob), plus this step's database."""
         env = {
@@ -57,8 +64,14 @@ class Run:
                 filter(None, [self.pythonpath, env.get("PYTHONPATH")])
             )
         if database is not None:
-            env["INGESTRY_DATABASE_URL"] = f"sqlite:///{database}"
+            env["INGESTRY_DATABASE_URL"] = database
         return env
+
+    @property
+    def pg(self) -> pgdb.Databases:
+        if self.postgres is None:
+            raise RuntimeError("a PostgreSQL step in a run without PostgreSQL")
+        return self.postgres
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -79,10 +92,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["jsonl", "insert_values", "parquet"],
         help="dlt loader file format (default jsonl; insert_values is dlt's duckdb default)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgres", "both"],
+        help=f"which backends to measure (default: both when PostgreSQL answers at "
+        f"{pgdb.ENV}, else sqlite)",
+    )
+    parser.add_argument(
+        "--dlt-pg-format",
+        default="csv",
+        choices=["csv", "insert_values"],
+        help="dlt loader file format for postgres (default csv, its fastest without "
+        "pyarrow; insert_values is dlt's postgres default)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n = QUICK_N
     return args
+
+
+def backends(choice: str | None) -> tuple[bool, bool]:
+    """(sqlite, postgres) to measure. PostgreSQL asked for but unreachable is an error;
+    by default it is measured when it answers."""
+    admin = pgdb.admin_url()
+    if choice == "sqlite":
+        return True, False
+    problem = pgdb.reachable(admin)
+    if choice is None:
+        if problem:
+            log(f"bench: PostgreSQL not measured ({pgdb.ENV}: {problem})")
+        return True, problem is None
+    if problem:
+        raise SystemExit(f"bench: PostgreSQL at {pgdb.ENV} does not answer: {problem}")
+    return choice == "both", True
 
 
 def ingestry_argv(source: str, data: Path) -> list[str]:
@@ -96,8 +138,19 @@ def ingest_step(run: Run, key: str, label: str, source: str, db_dir: str) -> Mea
     """Time one `ingestry ingest` into tmp/db_dir/ingestry.db (a2 reuses a's)."""
     run_dir = run.tmp / db_dir / key
     run_dir.mkdir(parents=True)
-    env = run.env(run.tmp / db_dir / "ingestry.db")
+    env = run.env(f"sqlite:///{run.tmp / db_dir / 'ingestry.db'}")
     child = run_child(ingestry_argv(source, run.data), run_dir, env)
+    return Measurement.of(key, label, child, inner_seconds=float(child.output["seconds"]))
+
+
+def pg_ingest_step(run: Run, key: str, label: str, source: str, db: str) -> Measurement:
+    """Time one `ingestry ingest` into this round's PostgreSQL database `db` (pa2
+    reuses pa's), counting the server backends' CPU as the step's."""
+    run_dir = run.tmp / f"pg-{db}" / key
+    run_dir.mkdir(parents=True)
+    url = run.pg.url(db)
+    server = pgdb.BackendCpu(run.pg.admin, run.pg.name(db))
+    child = run_child(ingestry_argv(source, run.data), run_dir, run.env(url), server)
     return Measurement.of(key, label, child, inner_seconds=float(child.output["seconds"]))
 
 
@@ -110,17 +163,52 @@ def script_step(run: Run, key: str, label: str, script: str, *extra: str) -> Mea
     return Measurement.of(key, label, child, inner_seconds=float(child.output["seconds"]))
 
 
+def pg_script_step(
+    run: Run, key: str, label: str, script: str, db: str, *extra: str
+) -> Measurement:
+    """Time a comparison script against this round's PostgreSQL database `db`; it gets
+    FILE URL [extra…] and prints {"received", "seconds"}."""
+    workdir = run.tmp / key
+    workdir.mkdir()
+    url = run.pg.url(db)
+    argv = [sys.executable, str(BENCH / script), str(run.data), url, *extra]
+    server = pgdb.BackendCpu(run.pg.admin, run.pg.name(db))
+    child = run_child(argv, workdir, run.env(), server)
+    return Measurement.of(key, label, child, inner_seconds=float(child.output["seconds"]))
+
+
 def plan(args: argparse.Namespace, run: Run) -> list[Callable[[], Measurement]]:
-    """The steps in run order; a2 must follow a, since it re-ingests into a's database."""
-    steps: list[Callable[[], Measurement]] = [
-        lambda: ingest_step(run, "a", "ingestry raw ingest", "orders", "raw"),
-        lambda: ingest_step(run, "a2", "ingestry re-ingest (raw)", "orders", "raw"),
-        lambda: ingest_step(run, "a3", "ingestry simple ingest", "orders_simple", "simple"),
-        lambda: script_step(run, "b", "bare sqlite3 limit", "bare_sqlite.py", "bare.db"),
-    ]
-    if not args.skip_dlt:
-        label = f"dlt merge -> duckdb ({args.dlt_format})"
-        steps.append(lambda: script_step(run, "c", label, "dlt_duckdb.py", ".", args.dlt_format))
+    """The steps in run order; a2 must follow a, since it re-ingests into a's database
+    (and pa2 pa's, pc2 pc's)."""
+    steps: list[Callable[[], Measurement]] = []
+    if args.sqlite:
+        steps += [
+            lambda: ingest_step(run, "a", "ingestry raw ingest", "orders", "raw"),
+            lambda: ingest_step(run, "a2", "ingestry re-ingest (raw)", "orders", "raw"),
+            lambda: ingest_step(run, "a3", "ingestry simple ingest", "orders_simple", "simple"),
+            lambda: script_step(run, "b", "bare sqlite3 limit", "bare_sqlite.py", "bare.db"),
+        ]
+        if not args.skip_dlt:
+            label = f"dlt merge -> duckdb ({args.dlt_format})"
+            steps.append(
+                lambda: script_step(run, "c", label, "dlt_duckdb.py", ".", args.dlt_format)
+            )
+    if args.postgres:
+        steps += [
+            lambda: pg_ingest_step(run, "pa", "PG ingestry raw ingest", "orders", "raw"),
+            lambda: pg_ingest_step(run, "pa2", "PG ingestry re-ingest (raw)", "orders", "raw"),
+            lambda: pg_ingest_step(
+                run, "pa3", "PG ingestry simple ingest", "orders_simple", "simple"
+            ),
+            lambda: pg_script_step(run, "pb", "PG bare COPY limit", "bare_postgres.py", "bare"),
+        ]
+        if not args.skip_dlt:
+            fmt = args.dlt_pg_format
+            dlt = ("dlt_postgres.py", "dlt", str(run.tmp / "pc-pipelines"), fmt)
+            steps += [  # pc2 loads the file again, with pc's pipeline state and database
+                lambda: pg_script_step(run, "pc", f"PG dlt merge ({fmt})", *dlt),
+                lambda: pg_script_step(run, "pc2", f"PG dlt merge again ({fmt})", *dlt),
+            ]
     return steps
 
 
@@ -137,13 +225,24 @@ def measure_all(args: argparse.Namespace, data: Path) -> tuple[dict[str, Measure
         with tempfile.TemporaryDirectory(prefix="ingestry-bench-") as name:
             tmp = Path(name)
             src = str(revision.export(args.rev, tmp / "code")) if args.rev else None
-            run = Run(data, tmp, src)
+            pg = pgdb.Databases(pgdb.admin_url(), number) if args.postgres else None
+            run = Run(data, tmp, src, pg)
             code = code or revision.describe(run.env(), args.rev)
             log(f"bench: round {number}, ingestry from {code['package']}")
-            for step in plan(args, run):
-                result = step()
-                rounds.setdefault(result.key, []).append(result)
-                log(f"  {result.key:<3} {result.label:<32} {result.wall_seconds:8.2f} s")
+            try:
+                for step in plan(args, run):
+                    result = step()
+                    rounds.setdefault(result.key, []).append(result)
+                    server = result.server_cpu_seconds
+                    log(
+                        f"  {result.key:<3} {result.label:<32} {result.wall_seconds:8.2f} s"
+                        f"  cpu {result.cpu_seconds:6.2f} s"
+                        + (f"  server {server:6.2f} s" if server is not None else "")
+                        + f"  others {result.other_cpu_cores:.2f} cores"
+                    )
+            finally:
+                if pg is not None:
+                    pg.close()
     return {key: fastest(runs) for key, runs in rounds.items()}, code
 
 
@@ -173,11 +272,13 @@ def collect(args: argparse.Namespace, data: Path, gen_seconds: float | None) -> 
     ratio = report.ratios(results)
     return {
         "n": args.n,
+        "backends": [b for b, on in (("sqlite", args.sqlite), ("postgres", args.postgres)) if on],
         "seed": args.seed,
         "file": str(data),
         "file_bytes": data.stat().st_size,
         "generate_seconds": gen_seconds,
-        "machine": report.machine(),
+        "machine": report.machine(pgdb.server_version() if args.postgres else None),
+        "postgres_database_prefix": pgdb.prefix() if args.postgres else None,
         "code": code,
         "measurements": {k: m.as_dict() for k, m in results.items()},
         "ratios": ratio,
@@ -194,6 +295,7 @@ def log(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 1 if any correctness check failed."""
     args = parse_args(argv)
+    args.sqlite, args.postgres = backends(args.backend)
     data, gen_seconds = prepare(args.n, args.seed)
     log(f"bench: N={args.n:,} seed={args.seed} file={data}")
     result = collect(args, data, gen_seconds)

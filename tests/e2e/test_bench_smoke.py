@@ -1,4 +1,5 @@
-"""The benchmark still runs end to end: `bench/run.py --quick --skip-dlt --json`.
+"""The benchmark still runs end to end: `bench/run.py --quick --skip-dlt --json`, once per
+backend.
 
 Catches a bench that rots when the CLI or config changes, and checks the one
 correctness property the bench relies on: a second ingest of the same file is all
@@ -8,6 +9,7 @@ duplicates and unchanged records.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,23 +17,40 @@ from typing import Any
 
 import pytest
 
+from tests.backends import POSTGRES_DEFAULT, POSTGRES_ENV
+from tests.conftest import require_service
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def bench_result() -> dict[str, Any]:
-    """One quick bench run, shared by the assertions below."""
+def run_bench(backend: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """One quick bench run on `backend`, its --json output parsed."""
+    argv = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--skip-dlt", "--json"]
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--skip-dlt", "--json"],
+        [*argv, "--backend", backend],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
+
+
+@pytest.fixture(scope="module")
+def bench_result() -> dict[str, Any]:
+    """One quick SQLite bench run, shared by the assertions below."""
+    return run_bench("sqlite")
+
+
+@pytest.fixture(scope="module")
+def pg_bench_result() -> dict[str, Any]:
+    """One quick PostgreSQL bench run on the test server (fresh databases, dropped after)."""
+    url = require_service("PostgreSQL", POSTGRES_ENV, POSTGRES_DEFAULT)
+    return run_bench("postgres", {**os.environ, "INGESTRY_BENCH_POSTGRES_URL": url})
 
 
 @pytest.mark.slow
@@ -58,3 +77,50 @@ def test_reingest_is_all_duplicates_and_unchanged(bench_result: dict[str, Any]) 
 def test_ratios_are_computed(bench_result: dict[str, Any]) -> None:
     assert bench_result["ratios"]["fraction_of_bare"] > 0
     assert bench_result["ratios"]["times_dlt"] is None
+    assert "pg_fraction_of_bare" not in bench_result["ratios"]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_steps_report_rates_and_server_cpu(pg_bench_result: dict[str, Any]) -> None:
+    steps = pg_bench_result["measurements"]
+    assert set(steps) == {"pa", "pa2", "pa3", "pb"}
+    for step in steps.values():
+        assert step["records"] == pg_bench_result["n"]
+        assert step["records_per_second"] > 0
+        # sampled from /proc when the server runs here (a short step may show 0.0)
+        assert step["server_cpu_seconds"] is None or step["server_cpu_seconds"] >= 0
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_reingest_is_all_duplicates(pg_bench_result: dict[str, Any]) -> None:
+    n = pg_bench_result["n"]
+    summary = pg_bench_result["measurements"]["pa2"]["summary"]
+    assert summary["raw_duplicates"] == summary["records_unchanged"] == n
+    assert summary["raw_stored"] == summary["records_created"] == 0
+    assert pg_bench_result["check_failures"] == []
+    ratios = pg_bench_result["ratios"]
+    assert ratios["pg_fraction_of_bare"] > 0
+    assert ratios["pg_reingest_speedup"] > 0
+    assert ratios["pg_times_dlt"] is None
+    assert set(pg_bench_result["targets"]) == {
+        "pg_fraction_of_bare",
+        "pg_times_dlt",
+        "pg_reingest_speedup",
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_bench_databases_are_dropped(pg_bench_result: dict[str, Any]) -> None:
+    import psycopg
+
+    prefix = pg_bench_result["postgres_database_prefix"]
+    assert prefix.startswith("ingestry_bench_")
+    url = require_service("PostgreSQL", POSTGRES_ENV, POSTGRES_DEFAULT)
+    with psycopg.connect(url, autocommit=True) as conn:
+        left = conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
+        ).fetchall()
+    assert left == []

@@ -72,6 +72,6 @@ def _dies(work: BatchWork) -> PreparedBatch:
 
 
 def test_a_dead_worker_raises_instead_of_hanging() -> None:
-    work: Iterator[BatchWork] = iter([([], "2026", "x", None)])
+    work: Iterator[BatchWork] = iter([([], "2026", "x", None, False)])
     with pytest.raises(BrokenProcessPool):
         list(ProcessMap(1)(_dies, work))

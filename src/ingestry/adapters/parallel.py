@@ -6,10 +6,19 @@ database; processes can. Workers are forked, so they inherit the compiled extrac
 as plain tuples. Results come back in submission order with a bounded look-ahead, so
 memory stays flat. A worker that dies raises BrokenProcessPool instead of hanging.
 Workers are forked eagerly, before the caller starts any thread of its own.
+
+A prepared batch travels back as one `marshal`ed bytes object: its rows are tuples of
+str, bytes, int, float, bool and None, which marshal writes and reads in about half
+pickle's time, and the executor's result thread then only unpickles one bytes object
+instead of building every row while holding the GIL the writer needs (PostgreSQL, 100,000
+rows, three alternating pairs on a loaded machine: 23.3 s against 26.4 s wall, the
+same CPU). A batch holding anything else (a Python extractor's own value types) is
+pickled as before.
 """
 
 from __future__ import annotations
 
+import marshal
 import multiprocessing
 import os
 from collections import deque
@@ -22,9 +31,23 @@ from ingestry.services.ingest import BatchWork
 _PREPARE: Callable[[BatchWork], PreparedBatch] | None = None
 
 
-def _run(work: BatchWork) -> PreparedBatch:
+def _run(work: BatchWork) -> PreparedBatch | bytes:
     assert _PREPARE is not None, "worker started without a prepare function"
-    return _PREPARE(work)
+    batch = _PREPARE(work)
+    try:
+        return marshal.dumps(
+            (batch.raw, batch.records, batch.quarantine, batch.headers, batch.received,
+             batch.scan, batch.skipped)
+        )  # fmt: skip
+    except ValueError:  # a value marshal cannot write
+        return batch
+
+
+def _unpack(result: PreparedBatch | bytes) -> PreparedBatch:
+    if isinstance(result, PreparedBatch):
+        return result
+    raw, records, quarantine, headers, received, scan, skipped = marshal.loads(result)
+    return PreparedBatch(raw, records, quarantine, headers, received, scan, skipped)
 
 
 def _ready() -> int:
@@ -74,8 +97,8 @@ class ProcessMap:
                 plain = (list(map(tuple, item[0])), *item[1:])
                 pending.append(pool.submit(_run, plain))  # type: ignore[arg-type]
                 if len(pending) >= self.look_ahead:
-                    yield pending.popleft().result()
+                    yield _unpack(pending.popleft().result())
             while pending:
-                yield pending.popleft().result()
+                yield _unpack(pending.popleft().result())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -47,6 +47,10 @@ class PreparedBatch:
     received: int = 0
     #: the CSV header of the batch's quarantined rows (quarantine replay re-reads them)
     quarantine_header: tuple[bytes, bytes] | None = None
+    #: Set instead of the rows when the batch was only scanned (see services.rescan).
+    scan: list[tuple[int, str, bytes]] | None = None
+    #: Payloads of the batch found to be no-ops before preparation (not in the rows).
+    skipped: int = 0
 
 
 def prepare_batch(

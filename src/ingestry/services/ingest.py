@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -22,14 +23,15 @@ from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
 from ingestry.services.batch import PreparedBatch, Provenance, prepare_batch
 from ingestry.services.inputs import Input
-from ingestry.services.ports import RecordChange, Storage, StorageSession
+from ingestry.services.ports import PayloadProbe, RecordChange, Storage, StorageSession
+from ingestry.services.rescan import RescanPolicy, scan_batch
 
 DEFAULT_BATCH_SIZE = 5000
 
 ProgressFn = Callable[[int, int], None]  # (bytes consumed, frames received)
 
-#: One batch to prepare: (frames, received_at, origin, CSV header or None).
-BatchWork = tuple[list[Frame], str, str, tuple[bytes, bytes] | None]
+#: One batch to prepare: (frames, received_at, origin, CSV header or None, scan only?).
+BatchWork = tuple[list[Frame], str, str, tuple[bytes, bytes] | None, bool]
 #: How batches get prepared: inline (`map`) or in worker processes (an adapter).
 MapFn = Callable[
     [Callable[[BatchWork], PreparedBatch], Iterable[BatchWork]], Iterator[PreparedBatch]
@@ -127,7 +129,9 @@ class IngestService:
         summary = IngestSummary(source=source.name, run_srn=run)
         provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
         origins = [i.name for i in inputs]
-        batches = self._batches(source, extractor, provenance, inputs, progress)
+        policy = RescanPolicy(enabled=False)
+        held: deque[BatchWork] = deque()  # scanned batches' work, until they are written
+        batches = self._batches(source, extractor, provenance, inputs, progress, policy, held)
         if strict:
             with self.storage.session() as session:
                 session.start_run(run, source.name, origins, iso(self.clock()))
@@ -144,10 +148,17 @@ class IngestService:
             return summary
         with self.storage.session() as session:
             session.start_run(run, source.name, origins, iso(self.clock()))
+            # a re-ingest skips what the store holds unchanged (raw sources, declarative
+            # extractors, storages that can tell: see services.rescan)
+            policy.enabled = (
+                source.is_raw and extractor.python is None and isinstance(session, PayloadProbe)
+            )
         try:
             for batch in batches:
                 with self.storage.session() as session:
-                    self._write(session, source, extractor, batch, summary)
+                    if batch.scan is not None:
+                        batch = self._rescan(session, source, extractor, provenance, batch, held)
+                    self._write(session, source, extractor, batch, summary, policy)
         except BaseException:
             summary.seconds = round(time.perf_counter() - started, 3)
             with self.storage.session() as session:
@@ -177,7 +188,11 @@ class IngestService:
                     "harvest", harvest_run_srn=run, upstream_source=source.name
                 )
                 try:
-                    batches = list(self._batches(source, extractor, provenance, inputs, None))
+                    no_rescan = RescanPolicy(enabled=False)
+                    work = self._batches(
+                        source, extractor, provenance, inputs, None, no_rescan, deque()
+                    )
+                    batches = list(work)
                 except Exception as exc:
                     prepared.append(exc)
                     continue
@@ -204,9 +219,15 @@ class IngestService:
         provenance: Provenance,
         inputs: Sequence[Input],
         progress: ProgressFn | None,
+        policy: RescanPolicy,
+        held: deque[BatchWork],
     ) -> Iterator[PreparedBatch]:
+        id_paths = source.id_paths
+
         def prepare(work: BatchWork) -> PreparedBatch:
-            frames, received_at, origin, header = work
+            frames, received_at, origin, header, scan = work
+            if scan:
+                return PreparedBatch(received=len(frames), scan=scan_batch(frames, id_paths))
             return prepare_batch(
                 frames, source, extractor, provenance,
                 received_at=received_at, origin=origin, header=header,
@@ -216,9 +237,15 @@ class IngestService:
         # stdin) are prepared inline.
         big = sum(i.size or 0 for i in inputs) >= self.parallel_threshold
         run = self.parallel if self.parallel is not None and big else inline_map
-        return run(prepare, self._work(inputs, progress))
+        return run(prepare, self._work(inputs, progress, policy, held))
 
-    def _work(self, inputs: Sequence[Input], progress: ProgressFn | None) -> Iterator[BatchWork]:
+    def _work(
+        self,
+        inputs: Sequence[Input],
+        progress: ProgressFn | None,
+        policy: RescanPolicy,
+        held: deque[BatchWork],
+    ) -> Iterator[BatchWork]:
         consumed = 0
         received = 0
         for item in inputs:
@@ -228,10 +255,38 @@ class IngestService:
                 if not chunk:
                     break
                 received += len(chunk)
-                yield chunk, iso(self.clock()), item.name, item.header
+                work = (chunk, iso(self.clock()), item.name, item.header, policy.scan)
+                if policy.scan:
+                    held.append(work)
+                yield work
                 if progress is not None:
                     progress(consumed + item.position, received)
             consumed += item.position
+
+    def _rescan(
+        self,
+        session: StorageSession,
+        source: DataSource,
+        extractor: Extractor,
+        provenance: Provenance,
+        scanned: PreparedBatch,
+        held: deque[BatchWork],
+    ) -> PreparedBatch:
+        """Prepare the payloads of a scanned batch that are not no-ops; the no-ops count
+        as raw duplicates with unchanged records (`skipped`)."""
+        frames, received_at, origin, header, _ = held.popleft()
+        assert isinstance(session, PayloadProbe)
+        skip = session.unchanged_payloads(
+            source.name, extractor.convention, provenance.type, extractor.version,
+            scanned.scan or [],
+        )  # fmt: skip
+        batch = prepare_batch(
+            [f for n, f in enumerate(frames) if n not in skip] if skip else frames,
+            source, extractor, provenance,
+            received_at=received_at, origin=origin, header=header,
+        )  # fmt: skip
+        batch.skipped = len(skip)
+        return batch
 
     def _write(
         self,
@@ -240,12 +295,18 @@ class IngestService:
         extractor: Extractor,
         batch: PreparedBatch,
         summary: IngestSummary,
+        policy: RescanPolicy | None = None,
     ) -> None:
-        summary.received += batch.received
+        skipped = batch.skipped
+        summary.received += batch.received + skipped
+        summary.raw_duplicates += skipped
+        summary.records_unchanged += skipped
+        duplicates = 0
         if source.is_raw:
             stored = session.append_raw(batch.raw, batch.headers)
+            duplicates = len(batch.raw) - stored
             summary.raw_stored += stored
-            summary.raw_duplicates += len(batch.raw) - stored
+            summary.raw_duplicates += duplicates
         session.quarantine(batch.quarantine)
         summary.quarantined += len(batch.quarantine)
         if batch.quarantine_header is not None:
@@ -255,5 +316,7 @@ class IngestService:
         summary.records_created += result.created
         summary.records_updated += result.updated
         summary.records_unchanged += result.unchanged
+        if policy is not None:
+            policy.observe(batch.received + skipped, skipped + min(duplicates, result.unchanged))
         if self.on_changes is not None and result.changes:
             self.on_changes(session, extractor.convention.name, result.changes)

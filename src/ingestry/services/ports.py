@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from ingestry.domain.conventions import Convention, HookSpec
 from ingestry.domain.events import DeadEvent
@@ -504,3 +504,22 @@ class WorkSpace(Protocol):
         ...
 
     def remove(self, work_dir: Path) -> None: ...
+
+
+@runtime_checkable
+class PayloadProbe(Protocol):
+    """A StorageSession that can tell which payloads of a raw source would change
+    nothing, before they are prepared (see `services.rescan`)."""
+
+    def unchanged_payloads(
+        self,
+        source: str,
+        convention: Convention,
+        source_type: str,
+        extractor_version: str,
+        keys: Sequence[tuple[int, str, bytes]],
+    ) -> set[int]:
+        """The indexes (first item of each key: index, source id, sha256) whose raw row
+        (source, source id, sha256) is stored AND whose record (source_type, source id)
+        was built from a payload with that sha256 by `extractor_version` for `source`."""
+        ...

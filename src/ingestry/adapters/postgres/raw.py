@@ -15,6 +15,15 @@
    this transaction ends, so this COPY cannot collide with anything.
 
 Payload bytes cross the wire once, and only for new rows: a re-ingest sends keys only.
+
+A batch that follows a batch of only new rows (a first ingest) takes a shorter path,
+`append_direct`: ids drawn in one statement, the keys COPYed straight into `raw_keys`
+in key order under a savepoint, then the payloads. Measured on the benchmark's 100,000
+rows: 1.1 s of server CPU against 1.9 s through the claim (which sorts, draws ids row by
+row, inserts with ON CONFLICT and returns every new key to the client). If any key
+exists already (a re-ingest after all, another writer) the unique index refuses the
+COPY, the savepoint is rolled back and the batch is claimed as above; identical rows
+within the batch go to the claim directly.
 """
 
 from __future__ import annotations
@@ -65,7 +74,24 @@ PAYLOAD_TYPES = [
     "timestamptz", "timestamptz", "text", "text", "int4", "text",
 ]  # fmt: skip
 
+DRAW_IDS = "SELECT nextval('raw_payloads_id_seq') FROM generate_series(1, %s)"
+COPY_KEYS = (
+    "COPY raw_keys (source, source_id, sha256, raw_id, received_at) FROM STDIN (FORMAT BINARY)"
+)
+KEY_TYPES = ["text", "text", "bytea", "int8", "timestamptz"]
+
 Fill = Callable[[Stage, Any], None]
+
+
+class _Moments(dict[str, datetime]):
+    """ISO text → datetime, parsed once per distinct value (a batch shares one or two)."""
+
+    def __missing__(self, text: str) -> datetime:
+        found = self[text] = datetime.fromisoformat(text)
+        return found
+
+    def of(self, text: str | None) -> datetime | None:
+        return None if text is None else self[text]
 
 
 def append(conn: psycopg.Connection[Any], fill: Fill, rows: Sequence[RawRow]) -> int:
@@ -82,22 +108,50 @@ def append(conn: psycopg.Connection[Any], fill: Fill, rows: Sequence[RawRow]) ->
         (raw_id, received, first[(source, sid, bytes(sha))])
         for source, sid, sha, raw_id, received in claimed
     )
-    moments: dict[str, datetime] = {}
+    _copy_payloads(conn, rows, picked, _Moments())
+    return len(claimed)
 
-    def moment(text: str | None) -> datetime | None:
-        if text is None:
-            return None
-        found = moments.get(text)
-        if found is None:
-            found = moments[text] = datetime.fromisoformat(text)
-        return found
 
+def append_direct(conn: psycopg.Connection[Any], rows: Sequence[RawRow]) -> int | None:
+    """Store rows that are all new without claiming them first; None (and nothing
+    written) when a key exists already or repeats within the batch."""
+    rows = escaped_raw(rows)
+    if len({(r[0], r[2], r[3]) for r in rows}) != len(rows):
+        return None
+    ids = [i for (i,) in conn.execute(DRAW_IDS, (len(rows),))]
+    moments = _Moments()
+    received = [moments[r[6]] for r in rows]
+    conn.execute("SAVEPOINT ingestry_raw_direct")
+    try:
+        with conn.cursor() as cur, cur.copy(COPY_KEYS) as copy:
+            copy.set_types(KEY_TYPES)
+            write = copy.write_row
+            for n in sorted(range(len(rows)), key=lambda n: (rows[n][0], rows[n][2], rows[n][3])):
+                r = rows[n]
+                write((r[0], r[2], r[3], ids[n], received[n]))
+    except psycopg.errors.UniqueViolation:
+        conn.execute("ROLLBACK TO SAVEPOINT ingestry_raw_direct")
+        return None
+    conn.execute("RELEASE SAVEPOINT ingestry_raw_direct")
+    _copy_payloads(conn, rows, [(ids[n], received[n], n) for n in range(len(rows))], moments)
+    return len(rows)
+
+
+def _copy_payloads(
+    conn: psycopg.Connection[Any],
+    rows: Sequence[RawRow],
+    picked: list[tuple[int, datetime, int]],
+    moments: _Moments,
+) -> None:
+    """COPY the payloads of `picked` (raw id, received_at, row index) into raw_payloads,
+    in id order."""
+    moment = moments.of
     with conn.cursor() as cur, cur.copy(COPY_PAYLOADS) as copy:
         copy.set_types(PAYLOAD_TYPES)
+        write = copy.write_row
         for raw_id, received, n in picked:
             r = rows[n]
-            copy.write_row(
+            write(
                 (raw_id, r[0], r[1], r[2], r[3], r[4], r[5], received, moment(r[7]), r[8],
                  r[9], r[10], r[11])
             )  # fmt: skip
-    return len(claimed)

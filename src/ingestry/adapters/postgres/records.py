@@ -22,15 +22,16 @@ Both statements are driven by the staging table: index probes per staged row, so
 cost grows with the batch, never with the table.
 
 A batch of records that are all new (a first ingest) skips all this: `direct` COPYs it
-into the table in identity order, under a savepoint; if a key exists after all (another
-writer, or a guess gone wrong) the unique index refuses the COPY, the savepoint is
-rolled back and the batch takes the path above.
+into the table in identity order (binary, typed: see `binary`), under a savepoint; if a
+key exists after all (another writer, or a guess gone wrong) the unique index refuses
+the COPY, the savepoint is rolled back and the batch takes the path above.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingestry.adapters.postgres.binary import Convert, column_types, converters
 from ingestry.adapters.postgres.probe import changed_records
 from ingestry.adapters.postgres.staging import STAGE_TYPES, Stage, record_stage, stage_column
 from ingestry.adapters.sql.conventions import table_name
@@ -41,6 +42,11 @@ _ENVELOPE = (
     "source_type, source_id, source, data_source, metadata, content_hash,"
     " extractor_version, raw_sha256, version, published_at, updated_at"
 )
+#: The envelope's wire types in binary COPY (`direct`).
+_ENVELOPE_TYPES = [
+    "text", "text", "jsonb", "text", "jsonb", "bytea", "text", "bytea", "int4",
+    "timestamptz", "timestamptz",
+]  # fmt: skip
 
 #: Python's quote(id, safe=""): unreserved ASCII stays, every other UTF-8 byte is %XX.
 _QUOTED_ID = (
@@ -82,6 +88,8 @@ class RecordSQL:
     update: str
     changed: str
     direct: str
+    direct_types: list[str]
+    direct_converters: tuple[tuple[int, Convert], ...]
 
     @classmethod
     def of(cls, convention: Convention) -> RecordSQL:
@@ -129,7 +137,14 @@ class RecordSQL:
             f" version = o.old_version + 1, updated_at = %(now)s{sets}"
             " FROM o WHERE t.id = o.id RETURNING t.source_type, t.source_id, t.version"
         )
-        direct = f"COPY {table} ({', '.join([_ENVELOPE, *cols])}) FROM STDIN"
+        direct = f"COPY {table} ({', '.join([_ENVELOPE, *cols])}) FROM STDIN (FORMAT BINARY)"
         return cls(
-            convention.column_names, stage, insert, update, changed_records(convention), direct
+            convention.column_names,
+            stage,
+            insert,
+            update,
+            changed_records(convention),
+            direct,
+            _ENVELOPE_TYPES + column_types(convention),
+            converters(convention),
         )

@@ -47,6 +47,20 @@ class PostgresSession:
         self._last_changes = (result.changes, latest)
         return result
 
+    def unchanged_payloads(
+        self,
+        source: str,
+        convention: Convention,
+        source_type: str,
+        extractor_version: str,
+        keys: Sequence[tuple[int, str, bytes]],
+    ) -> set[int]:
+        return self.tx.run(
+            lambda: self.writer.unchanged_payloads(
+                self.tx, source, convention, source_type, extractor_version, keys
+            )
+        )
+
     def start_run(self, srn: str, source: str, origins: list[str], now: str) -> None:
         self.tx.run(lambda: self.writer.start_run(self.tx, srn, source, origins, now))
 

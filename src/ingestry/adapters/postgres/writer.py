@@ -12,12 +12,13 @@ once that transaction commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
 
-from ingestry.adapters.postgres import probe, raw
+from ingestry.adapters.postgres import binary, probe, raw, rescan
 from ingestry.adapters.postgres.partitions import ensure_partitions, month_of
 from ingestry.adapters.postgres.records import RecordSQL
 from ingestry.adapters.postgres.rows import record_stage_rows
@@ -41,6 +42,10 @@ class Writer:
         self._filled: set[str] = set()
         self._sql: dict[str, RecordSQL] = {}
         self._adaptive = probe.Adaptive()
+        binary.register(conn)
+        # A batch statement over a temp table without statistics can be estimated past
+        # jit_above_cost; compiling it (~30 ms) costs more than running it.
+        conn.execute("SET jit = off")
 
     # --- transaction hooks ------------------------------------------------------------
 
@@ -68,7 +73,13 @@ class Writer:
                 cur.executemany(INSERT_HEADER, sorted(headers))
         if not rows:
             return 0
-        return raw.append(self.conn, lambda stage, data: self._fill(tx, stage, data), rows)
+        stored = None
+        if self._adaptive.mode("raw") == "direct":
+            stored = raw.append_direct(self.conn, rows)
+        if stored is None:
+            stored = raw.append(self.conn, lambda stage, data: self._fill(tx, stage, data), rows)
+        self._adaptive.observe("raw", len(rows), stored, len(rows) - stored)
+        return stored
 
     def quarantine(self, tx: Transaction, rows: Sequence[QuarantineRow]) -> None:
         if not rows:
@@ -117,13 +128,23 @@ class Writer:
         """COPY new records straight into their table; False (and nothing written) when
         a key exists already. `staged` are flat rows: envelope, then columns."""
         staged.sort(key=_identity)
+        moment = datetime.fromisoformat(now)
+        convert = [(11 + i, fn) for i, fn in sql.direct_converters]  # after the envelope
         self.conn.execute("SAVEPOINT ingestry_direct")
         try:
             with self.conn.cursor() as cur, cur.copy(sql.direct) as copy:
+                copy.set_types(sql.direct_types)
                 write = copy.write_row
                 for r in staged:
-                    write((*r[:8], 1, now, now, *r[8:]))
-        except psycopg.errors.UniqueViolation:
+                    row = [*r[:8], 1, moment, moment, *r[8:]]
+                    for i, fn in convert:
+                        value = row[i]
+                        if value is not None:
+                            row[i] = fn(value)
+                    write(row)
+        except (psycopg.errors.UniqueViolation, psycopg.DataError):
+            # a key exists after all; or a value the binary format cannot carry (a
+            # decimal beyond numeric's range): the staged path says so in the server's words
             self.conn.execute("ROLLBACK TO SAVEPOINT ingestry_direct")
             return False
         self.conn.execute("RELEASE SAVEPOINT ingestry_direct")
@@ -154,6 +175,23 @@ class Writer:
                     changes.append(RecordChange(name, t, unescape_text(i), version))
                     updated += 1
         return created, updated, changes
+
+    def unchanged_payloads(
+        self,
+        tx: Transaction,
+        source: str,
+        convention: Convention,
+        source_type: str,
+        extractor_version: str,
+        keys: Sequence[tuple[int, str, bytes]],
+    ) -> set[int]:
+        if not keys:
+            return set()
+        tx.begin()
+        self._fill(tx, rescan.PAYLOAD_PROBE, rescan.probe_rows(keys))
+        params = {"source": source, "type": source_type, "version": extractor_version}
+        changed = {n for (n,) in self.conn.execute(rescan.changed_payloads(convention), params)}
+        return {n for n, _, _ in keys} - changed
 
     def start_run(
         self, tx: Transaction, srn: str, source: str, origins: list[str], now: str
