@@ -145,7 +145,9 @@ class Store:
         and summary, or in its place the exception that its input raised."""
         data_source = self.source(source)
         extractor = self.extractor(data_source)
-        service = IngestService(self.storage, lambda _: extractor, parallel=None)
+        service = IngestService(
+            self.storage, lambda _: extractor, parallel=None, on_changes=event_writer()
+        )
         return service.ingest_group(data_source, requests)
 
     # --- reads -------------------------------------------------------------------------------

@@ -519,3 +519,9 @@ def test_features_of_a_record(client: TestClient, token: str) -> None:
         "/v1/records/srn:ingestry:record:order:harvest:NO/features", headers=auth(token)
     )
     assert missing.status_code == 404
+
+
+def test_api_ingests_write_outbox_events(client: TestClient, token: str, db: Database) -> None:
+    post(client, token, jsonl(order("OB1"), order("OB2")))
+    post(client, token, jsonl(order("OB1", total_price="12.00")))
+    assert db.count("record_events") == 3  # two published, one updated: hooks run for API data too
