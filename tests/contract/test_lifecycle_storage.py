@@ -87,6 +87,30 @@ def test_failures_back_off_then_park_and_retry(storage: Storage) -> None:
     assert retried.attempts == 0
 
 
+def test_a_taken_over_lease_is_not_acknowledged_or_failed_by_its_old_owner(
+    storage: Storage,
+) -> None:
+    """A dispatcher stalled past its lease must not acknowledge or fail an event that
+    another dispatcher claimed meanwhile (that one may be delivering it, and the
+    record's next event must not overtake it); its own leases it still settles."""
+    publish(storage, "a", "b")
+    publish(storage, "a", note="2")
+    first = claim(storage, "old", now=0, lease=10)
+    assert [(c.srn, c.version) for c in first] == [(srn("a"), 1), (srn("b"), 1)]
+    taken = claim(storage, "new", now=20, lease=60)
+    assert [c.id for c in taken] == [c.id for c in first]
+    with storage.lifecycle().session() as session:
+        session.ack_events([first[0].id], "old")
+        session.fail_event(first[1].id, "old: boom", at(21), at(22), "old")
+    assert claim(storage, "third", now=30) == []  # both still new's, a's v2 still waits
+    with storage.lifecycle().session() as session:
+        session.ack_events([first[0].id], "new")
+        session.fail_event(first[1].id, "new: boom", at(31), at(32), "new")
+    assert [(c.srn, c.version, c.attempts) for c in claim(storage, "third", now=40)] == [
+        (srn("b"), 1, 1), (srn("a"), 2, 0),
+    ]  # fmt: skip
+
+
 def test_event_sources_current_and_superseded(storage: Storage) -> None:
     publish(storage, "a")
     publish(storage, "a", note="2")

@@ -24,6 +24,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import fields
 
 from ingestry.services.batch import PreparedBatch
 from ingestry.services.ingest import BatchWork
@@ -33,12 +34,17 @@ _PREPARE: Callable[[BatchWork], PreparedBatch] | None = None
 
 def _run(work: BatchWork) -> PreparedBatch | bytes:
     assert _PREPARE is not None, "worker started without a prepare function"
-    batch = _PREPARE(work)
+    return _pack(_PREPARE(work))
+
+
+#: Every PreparedBatch field, in the order they travel (by name, not position: a field
+#: added to PreparedBatch must be added here, and unit tests round-trip them all).
+_FIELDS = tuple(f.name for f in fields(PreparedBatch))
+
+
+def _pack(batch: PreparedBatch) -> PreparedBatch | bytes:
     try:
-        return marshal.dumps(
-            (batch.raw, batch.records, batch.quarantine, batch.headers, batch.received,
-             batch.scan, batch.skipped)
-        )  # fmt: skip
+        return marshal.dumps(tuple(getattr(batch, name) for name in _FIELDS))
     except ValueError:  # a value marshal cannot write
         return batch
 
@@ -46,8 +52,7 @@ def _run(work: BatchWork) -> PreparedBatch | bytes:
 def _unpack(result: PreparedBatch | bytes) -> PreparedBatch:
     if isinstance(result, PreparedBatch):
         return result
-    raw, records, quarantine, headers, received, scan, skipped = marshal.loads(result)
-    return PreparedBatch(raw, records, quarantine, headers, received, scan, skipped)
+    return PreparedBatch(**dict(zip(_FIELDS, marshal.loads(result), strict=True)))
 
 
 def _ready() -> int:

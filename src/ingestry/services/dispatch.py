@@ -209,7 +209,7 @@ class EventDispatcher:
     def _flush(self, acks: list[int]) -> None:
         if acks:
             with self.lifecycle.session() as session:
-                session.ack_events(acks)
+                session.ack_events(acks, self.owner)
             acks.clear()
 
     def _renew(self, ids: list[int]) -> set[int]:
@@ -233,7 +233,7 @@ class EventDispatcher:
         else:
             summary.dead += 1
         with self.lifecycle.session() as session:
-            session.fail_event(event_id, reason, iso(now), retry_at)
+            session.fail_event(event_id, reason, iso(now), retry_at, self.owner)
 
     # --- lifecycle ----------------------------------------------------------------------------
 

@@ -440,12 +440,18 @@ class LifecycleSession(Protocol):
         """Extend `owner`'s leases; returns the ids still leased to it."""
         ...
 
-    def ack_events(self, ids: Sequence[int]) -> None:
-        """Delivered: the events leave the outbox."""
+    def ack_events(self, ids: Sequence[int], owner: str | None = None) -> None:
+        """Delivered: the events leave the outbox. With `owner`, only those still leased
+        to it (one whose lease ran out and was claimed by another dispatcher is that
+        one's to acknowledge: it may be delivering it, and the record's next event
+        must not overtake it)."""
         ...
 
-    def fail_event(self, event_id: int, error: str, now: str, retry_at: str | None) -> None:
-        """Count a failed delivery: due again at `retry_at`, or dead when None."""
+    def fail_event(
+        self, event_id: int, error: str, now: str, retry_at: str | None, owner: str | None = None
+    ) -> None:
+        """Count a failed delivery: due again at `retry_at`, or dead when None. With
+        `owner`, only while the event is still leased to it."""
         ...
 
     def release_events(self, ids: Sequence[int], owner: str) -> None:

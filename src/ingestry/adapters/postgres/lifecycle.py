@@ -219,18 +219,25 @@ class PostgresLifecycleSession:
         )
         return {r[0] for r in rows}
 
-    def ack_events(self, ids: Sequence[int]) -> None:
+    def ack_events(self, ids: Sequence[int], owner: str | None = None) -> None:
+        guard, extra = ("", ()) if owner is None else (sql.OWNED.format(p="%s"), (owner,))
         self._run(
-            lambda: self._conn.execute("DELETE FROM record_events WHERE id = ANY(%s)", (list(ids),))
+            lambda: self._conn.execute(
+                "DELETE FROM record_events WHERE id = ANY(%s)" + guard, (list(ids), *extra)
+            )
         )
 
-    def fail_event(self, event_id: int, error: str, now: str, retry_at: str | None) -> None:
+    def fail_event(
+        self, event_id: int, error: str, now: str, retry_at: str | None, owner: str | None = None
+    ) -> None:
+        guard, extra = ("", ()) if owner is None else (sql.OWNED.format(p="%s"), (owner,))
+        status = "pending" if retry_at else "dead"
         self._run(
             lambda: self._conn.execute(
                 "UPDATE record_events SET attempts = attempts + 1, last_error = %s,"
                 " failed_at = %s::timestamptz, available_at = %s::timestamptz, status = %s,"
-                " lease_owner = NULL, leased_until = NULL WHERE id = %s",
-                (escape_text(error), now, retry_at, "pending" if retry_at else "dead", event_id),
+                " lease_owner = NULL, leased_until = NULL WHERE id = %s" + guard,
+                (escape_text(error), now, retry_at, status, event_id, *extra),
             )
         )
 

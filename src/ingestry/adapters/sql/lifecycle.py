@@ -35,6 +35,8 @@ INSERT_HOOK_RUN = (
     " VALUES ({marks})"
 )
 ACK = "DELETE FROM record_events WHERE id IN ({ids})"
+#: Appended to ACK / a failure's UPDATE: only while the event is leased to `owner`.
+OWNED = " AND lease_owner = {p}"
 RELEASE = (
     "UPDATE record_events SET lease_owner = NULL, leased_until = NULL"
     " WHERE id IN ({ids}) AND lease_owner = {p}"

@@ -134,16 +134,20 @@ class SQLiteLifecycleSession:
             )
         return kept
 
-    def ack_events(self, ids: Sequence[int]) -> None:
+    def ack_events(self, ids: Sequence[int], owner: str | None = None) -> None:
+        guard, extra = ("", ()) if owner is None else (sql.OWNED.format(p="?"), (owner,))
         for chunk in _chunks(ids):
-            self.conn.execute(sql.ACK.format(ids=_marks(len(chunk))), tuple(chunk))
+            self.conn.execute(sql.ACK.format(ids=_marks(len(chunk))) + guard, (*chunk, *extra))
 
-    def fail_event(self, event_id: int, error: str, now: str, retry_at: str | None) -> None:
+    def fail_event(
+        self, event_id: int, error: str, now: str, retry_at: str | None, owner: str | None = None
+    ) -> None:
+        guard, extra = ("", ()) if owner is None else (sql.OWNED.format(p="?"), (owner,))
         self.conn.execute(
             "UPDATE record_events SET attempts = attempts + 1, last_error = ?, failed_at = ?,"
             " available_at = ?, status = ?, lease_owner = NULL, leased_until = NULL"
-            " WHERE id = ?",
-            (error, now, retry_at, "pending" if retry_at else "dead", event_id),
+            " WHERE id = ?" + guard,
+            (error, now, retry_at, "pending" if retry_at else "dead", event_id, *extra),
         )
 
     def release_events(self, ids: Sequence[int], owner: str) -> None:
