@@ -12,8 +12,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from ingestry.domain.provenance import source_to_dict
 from ingestry.domain.records import Record
+from ingestry.services.export import record_document
 
 
 def _default(value: Any) -> Any:
@@ -40,20 +40,9 @@ def echo_json(obj: Any) -> None:
 
 
 def record_json(record: Record) -> dict[str, Any]:
-    """The contract's record shape (plus provenance and extractor fields)."""
-    return {
-        "srn": record.srn,
-        "convention": record.convention,
-        "source": source_to_dict(record.source),
-        "version": record.version,
-        "published_at": record.published_at.isoformat(),
-        "updated_at": record.updated_at.isoformat(),
-        "data_source": record.data_source,
-        "extractor_version": record.extractor_version,
-        "raw_sha256": record.raw_sha256,
-        "columns": dict(record.columns),
-        "metadata": dict(record.metadata),
-    }
+    """The contract's record shape (plus provenance and extractor fields): the same
+    document an export writes."""
+    return record_document(record)
 
 
 def console(err: bool = False) -> Console:
