@@ -23,7 +23,7 @@ from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
 from ingestry.services.batch import PreparedBatch, Provenance, prepare_batch
 from ingestry.services.inputs import Input
-from ingestry.services.ports import PayloadProbe, RecordChange, Storage, StorageSession
+from ingestry.services.ports import OnChanges, PayloadProbe, Storage, StorageSession
 from ingestry.services.rescan import RescanPolicy, scan_batch
 
 DEFAULT_BATCH_SIZE = 5000
@@ -93,7 +93,7 @@ class IngestService:
         *,
         clock: Clock = utc_now,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        on_changes: Callable[[StorageSession, str, list[RecordChange]], None] | None = None,
+        on_changes: OnChanges | None = None,
         parallel: MapFn | None = None,
         parallel_threshold: int = 8 << 20,
     ) -> None:

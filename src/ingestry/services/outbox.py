@@ -7,12 +7,8 @@ its events and a rolled-back one has none.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ingestry.domain.clock import Clock, iso, utc_now
-from ingestry.services.ports import RecordChange, StorageSession
-
-OnChanges = Callable[[StorageSession, str, list[RecordChange]], None]
+from ingestry.services.ports import OnChanges, RecordChange, StorageSession
 
 
 def event_writer(clock: Clock = utc_now) -> OnChanges:

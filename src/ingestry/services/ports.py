@@ -6,7 +6,7 @@ timestamps as ISO 8601 text in UTC, JSON as canonical text, hashes as bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -82,6 +82,11 @@ class RecordChange(NamedTuple):
     @property
     def srn(self) -> str:
         return record_srn(self.convention, self.source_type, self.source_id)
+
+
+#: Called inside a batch's transaction with the records it created or changed (the
+#: outbox writes its events there): (session, convention name, changes).
+OnChanges = Callable[["StorageSession", str, list[RecordChange]], None]
 
 
 class UpsertResult(NamedTuple):

@@ -32,22 +32,20 @@ from ingestry.services.batch import Provenance
 from ingestry.services.ingest import DEFAULT_BATCH_SIZE, gc_paused
 from ingestry.services.ports import (
     ExistingRecord,
+    OnChanges,
     QuarantineItem,
     QuarantineRow,
     RawMark,
     RawOperations,
     RawSession,
     RawWindow,
-    RecordChange,
     RecordRow,
     Storage,
-    StorageSession,
     StoredRaw,
 )
 from ingestry.services.reextract import Extracted, extract_stored
 
 ReplayProgressFn = Callable[[int, int], None]  # (rows scanned, rows in the window or 0)
-OnChanges = Callable[[StorageSession, str, list[RecordChange]], None]
 
 
 class NotRawSourceError(IngestryError):
