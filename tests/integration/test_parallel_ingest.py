@@ -26,7 +26,7 @@ def _orders(path: Path, n: int, bad_every: int = 0) -> Path:
     with path.open("wb") as out:
         for i in range(n):
             if bad_every and i % bad_every == 0:
-                out.write(b'{"id": "broken\n')
+                out.write(b'{"id": "broken-%d\n' % i)
                 continue
             doc = {"id": f"P-{i}", "type": "order", "created_at": "2026-01-01T00:00:00Z",
                    "total_price": f"{i}.50", "customer": {"email": f"c{i}@x.org"}}  # fmt: skip
@@ -75,3 +75,58 @@ def test_a_dead_worker_raises_instead_of_hanging() -> None:
     work: Iterator[BatchWork] = iter([([], "2026", "x", None, False)])
     with pytest.raises(BrokenProcessPool):
         list(ProcessMap(1)(_dies, work))
+
+
+def _tricky(path: Path, start: int, stop: int, changed: frozenset[int] = frozenset()) -> Path:
+    """Orders that push batches off the fast paths: an id repeated within a batch (two
+    versions), identical lines (one raw row), U+0000 in a text column and in an id,
+    long decimals, broken lines, blank and CRLF lines."""
+    with path.open("wb") as out:
+        for i in range(start, stop):
+            doc = {"id": f"T-{i}", "type": "order", "created_at": "2026-01-01T00:00:00Z",
+                   "total_price": f"{i}.{'5' if i in changed else '0'}",
+                   "customer": {"email": f"t{i}@x.org"}}  # fmt: skip
+            if i % 41 == 0:
+                doc["customer"] = {"email": "nul\u0000inside"}
+            if i % 53 == 0:
+                doc["id"] = f"T-\u0000{i}"
+            if i % 67 == 0:
+                doc["total_price"] = "12345678901234567890.1234567890123"
+            line = orjson.dumps(doc)
+            out.write(line + (b"\r\n" if i % 5 == 0 else b"\n"))
+            if i % 29 == 0:
+                out.write(line + b"\n")  # the same bytes again: one raw row
+            if i % 31 == 0:
+                again = {**doc, "total_price": "999.99"}
+                out.write(orjson.dumps(again) + b"\n")  # the same id, other content
+            if i % 37 == 0:
+                out.write(b"\n   \n")
+            if i % 43 == 0:
+                out.write(b'{"id": "broken-%d\n' % i)
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_match_inline_on_batches_off_the_fast_paths(
+    tmp_path: Path, project: Path, other_db: Database, workers: int
+) -> None:
+    """On PostgreSQL the workers also encode COPY rows (`adapters.postgres.wire`): every
+    batch that cannot use them, and a re-ingest that overlaps (claims, then updates),
+    must end as the inline path ends."""
+    first = _tricky(tmp_path / "first.jsonl", 0, 1_200)
+    second = _tricky(tmp_path / "second.jsonl", 600, 1_800, frozenset(range(700, 760)))
+    config = project / "ingestry.yaml"
+    seen = []
+    for env, n in (({}, workers), ({"INGESTRY_DATABASE_URL": other_db.url}, 0)):
+        with ingestry.open(ingestry.load_settings(config, env=env)) as store:
+            summaries = [_ingest(store, first, n), _ingest(store, second, n)]
+            records = [(r.srn, r.version, dict(r.columns)) for r in store.records("order")]
+            raw = sum(len(store.raw("customer_orders", f"T-{i}")) for i in range(1_800))
+            quarantined = sorted((q.line, q.reason) for q in store.quarantine("customer_orders"))
+            events = store.pending_events()
+            seen.append((summaries, records, raw, quarantined, events))
+    assert seen[0] == seen[1]
+    summaries, records, raw, quarantined, _ = seen[0]
+    assert summaries[0]["records_created"] > 1_000 and summaries[1]["records_updated"] >= 60
+    assert len(quarantined) == len(range(0, 1_800, 43))
+    assert raw > 1_700

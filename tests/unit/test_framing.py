@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 import pytest
@@ -15,9 +16,11 @@ from ingestry.extract.framing import (
     CSVFrames,
     Frame,
     JSONFrameError,
+    block_frames,
     csv_row_from_bytes,
     json_frames,
     jsonl_frames,
+    line_count,
 )
 
 FAST = settings(database=None, deadline=None, max_examples=150)
@@ -387,3 +390,33 @@ def test_json_frames_lines_with_one_element_per_line(elements: list[dict[str, in
     frames = _json(data)
     assert [f.line for f in frames] == list(range(2, 2 + len(elements)))
     assert [f.payload for f in frames] == [json.dumps(e).encode() for e in elements]
+
+
+@settings(database=None, deadline=None, max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from([b"{}", b'{"a":1}', b"", b"  ", b"\r", b"x\r", b"\rx", b"a\rb"]),
+        max_size=30,
+    ),
+    st.booleans(),
+    st.integers(1, 7),
+)
+def test_line_blocks_frame_as_jsonl_frames(
+    lines: list[bytes], final_newline: bool, size: int
+) -> None:
+    """Blocks of whole lines, framed in a worker, give the frames (numbers included) of
+    framing the stream line by line."""
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    expected = list(jsonl_frames(io.BytesIO(data)))
+
+    stream = io.BytesIO(data)
+    got: list[Frame] = []
+    counted = 0
+    first = 1
+    while block := list(islice(stream, size)):
+        joined = b"".join(block)
+        got += block_frames((first, joined))
+        counted += line_count((first, joined))
+        first += len(block)
+    assert got == expected
+    assert counted == first - 1

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from ingestry.adapters.parallel import _pack, _unpack
+import pytest
+
+from ingestry.adapters import parallel
+from ingestry.adapters.parallel import ProcessMap, _pack, _unpack, fork_available
 from ingestry.services.batch import PreparedBatch
+from ingestry.services.ingest import BatchWork
 
 
 def test_every_field_round_trips() -> None:
@@ -20,6 +24,7 @@ def test_every_field_round_trips() -> None:
         quarantine_header=(b"\x03", b"id,total"),
         scan=[(0, "A-1", b"\x04")],
         skipped=2,
+        wire={"raw": [b"\x00\x0d", b"\x00\x0d"], "key_order": [1, 0]},
     )
     packed = _pack(batch)
     assert isinstance(packed, bytes)
@@ -37,3 +42,22 @@ def test_values_marshal_cannot_write_travel_as_the_batch() -> None:
     batch = PreparedBatch(records=[("harvest", object())])  # type: ignore[list-item]
     assert _pack(batch) is batch
     assert _unpack(batch) is batch
+
+
+def _sized(work: BatchWork) -> PreparedBatch:
+    """A batch whose payload size follows its origin: every third one outgrows a slot."""
+    n = int(work[2])
+    size = 10_000 if n % 3 == 0 else 100
+    return PreparedBatch(received=n, headers=[(bytes([n]), bytes([n % 256]) * size)])
+
+
+@pytest.mark.skipif(not fork_available(), reason="needs os.fork")
+def test_batches_come_back_in_order_through_reused_slots_and_the_pipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel, "SLOT_SIZE", 4096)  # the forked workers inherit it
+    work = [([], "2026", str(n), None, False) for n in range(11)]
+    for workers in (1, 2):
+        back = list(ProcessMap(workers, look_ahead=2)(_sized, iter(work)))  # type: ignore[arg-type]
+        assert [b.received for b in back] == list(range(11))
+        assert [b.headers for b in back] == [_sized(w).headers for w in work]  # type: ignore[arg-type]

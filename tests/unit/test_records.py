@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingestry.domain.records import SRN_PREFIX, convention_of, parse_srn, record_srn
+from ingestry.domain.records import (
+    SRN_PREFIX,
+    change_srns,
+    convention_of,
+    parse_srn,
+    record_srn,
+)
 
 FAST = settings(database=None, deadline=None, max_examples=200)
 CONVENTION = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)
@@ -79,3 +85,17 @@ def test_parse_srn_rejects_junk(junk: str) -> None:
         parse_srn(junk)
     with pytest.raises(ValueError, match="not a record srn"):
         convention_of(junk)
+
+
+@FAST
+@given(st.lists(st.tuples(KIND, st.text(min_size=1), st.integers(1, 3)), max_size=20))
+def test_change_srns_spell_each_srn_as_record_srn(changes: list[tuple[str, str, int]]) -> None:
+    rows = [("order", kind, source_id, version) for kind, source_id, version in changes]
+    assert change_srns(rows) == [record_srn(*row[:3]) for row in rows]
+
+
+def test_change_srns_fast_path_matches_quote_for_unreserved_ids() -> None:
+    rows = [("order", "harvest", f"ORD-{n}_a.b~c", 1) for n in range(50)]
+    assert change_srns(rows) == [record_srn(*row[:3]) for row in rows]
+    mixed = [*rows, ("order", "harvest", "é/1", 1)]
+    assert change_srns(mixed)[-1] == "srn:ingestry:record:order:harvest:%C3%A9%2F1"

@@ -5,12 +5,20 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import SourceFormat
-from ingestry.extract.framing import CSVFrames, Frame, JSONFrameError, json_frames, jsonl_frames
+from ingestry.extract.framing import (
+    CSVFrames,
+    Frame,
+    JSONFrameError,
+    LineBlock,
+    json_frames,
+    jsonl_frames,
+)
 
 READ_CHUNK = 1 << 20
 
@@ -26,6 +34,16 @@ class _CountingReader:
         for line in self.stream:
             self.position += len(line)
             yield line
+
+    def line_blocks(self, lines: int) -> Iterator[LineBlock]:
+        """`lines` whole lines at a time, joined: the stream's own line iteration (C),
+        no per-line Python beyond it."""
+        first = 1
+        while block := list(islice(self.stream, lines)):
+            data = b"".join(block)
+            self.position += len(data)
+            yield first, data
+            first += len(block)
 
     def chunks(self) -> Iterator[bytes]:
         while chunk := self.stream.read(READ_CHUNK):
@@ -66,6 +84,28 @@ class StreamInput:
             raise InputError(f"cannot read {self.name}: {exc.strerror}") from None
         with stream:
             yield from self._frames(stream)
+
+    def line_blocks(self, lines: int) -> Iterator[LineBlock] | None:
+        """The input as blocks of whole lines, framed later (`block_frames`); None
+        unless it is JSON Lines."""
+        if self.format is not SourceFormat.JSONL:
+            return None
+        return self._line_blocks(lines)
+
+    def _line_blocks(self, lines: int) -> Iterator[LineBlock]:
+        if self.path is None:
+            yield from self._blocks_of(sys.stdin.buffer, lines)
+            return
+        try:
+            stream = self.path.open("rb")
+        except OSError as exc:
+            raise InputError(f"cannot read {self.name}: {exc.strerror}") from None
+        with stream:
+            yield from self._blocks_of(stream, lines)
+
+    def _blocks_of(self, stream: BinaryIO, lines: int) -> Iterator[LineBlock]:
+        reader = self._reader = _CountingReader(stream)
+        yield from reader.line_blocks(lines)
 
     def _frames(self, stream: BinaryIO) -> Iterator[Frame]:
         reader = self._reader = _CountingReader(stream)

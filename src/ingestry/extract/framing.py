@@ -31,6 +31,34 @@ def jsonl_frames(lines: Iterable[bytes]) -> Iterator[Frame]:
         yield Frame(number, line)
 
 
+#: Whole lines of a JSON Lines input read as one block: (number of its first line, bytes).
+#: A reader can cut these without looking at each line; the frames are made where the
+#: batch is prepared (a worker process), by `block_frames`.
+LineBlock = tuple[int, bytes]
+
+
+def block_frames(block: LineBlock) -> list[Frame]:
+    """The frames `jsonl_frames` gives for the same lines, numbered from the block's first."""
+    first, data = block
+    lines = data.split(b"\n")
+    ended = lines.pop() == b""  # the last element is what follows the final LF
+    if not ended:
+        lines.append(data[data.rfind(b"\n") + 1 :])
+    frames = []
+    last = len(lines) - 1
+    for index, line in enumerate(lines):
+        if line.endswith(b"\r") and (ended or index < last):
+            line = line[:-1]  # CRLF: the CR is framing too
+        if line and not line.isspace():
+            frames.append(Frame(first + index, line))
+    return frames
+
+
+def line_count(block: LineBlock) -> int:
+    data = block[1]
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
 class CSVFrames:
     """CSV rows as frames; the header's exact bytes are kept in `header`.
 

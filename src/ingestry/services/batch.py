@@ -17,7 +17,7 @@ from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
 from ingestry.extract.jsonio import dumps
-from ingestry.services.ports import QuarantineRow, RawRow, RecordRow
+from ingestry.services.ports import QuarantineRow, RawRow, RecordRow, Wire
 
 _sha256 = hashlib.sha256
 _blake2b = hashlib.blake2b
@@ -51,6 +51,8 @@ class PreparedBatch:
     scan: list[tuple[int, str, bytes]] | None = None
     #: Payloads of the batch found to be no-ops before preparation (not in the rows).
     skipped: int = 0
+    #: The rows pre-encoded for the storage's write path, when it has one (WireEncoding).
+    wire: Wire | None = None
 
 
 def prepare_batch(

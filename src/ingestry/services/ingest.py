@@ -20,18 +20,25 @@ from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.errors import StrictModeError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
-from ingestry.extract.framing import Frame
+from ingestry.extract.framing import Frame, LineBlock, block_frames, line_count
 from ingestry.services.batch import PreparedBatch, Provenance, prepare_batch
-from ingestry.services.inputs import Input
-from ingestry.services.ports import OnChanges, PayloadProbe, Storage, StorageSession
+from ingestry.services.inputs import BlockInput, Input
+from ingestry.services.ports import (
+    OnChanges,
+    PayloadProbe,
+    Storage,
+    StorageSession,
+    WireEncoding,
+)
 from ingestry.services.rescan import RescanPolicy, scan_batch
 
 DEFAULT_BATCH_SIZE = 5000
 
 ProgressFn = Callable[[int, int], None]  # (bytes consumed, frames received)
 
-#: One batch to prepare: (frames, received_at, origin, CSV header or None, scan only?).
-BatchWork = tuple[list[Frame], str, str, tuple[bytes, bytes] | None, bool]
+#: One batch to prepare: (frames, or a block of lines to frame; received_at, origin, CSV
+#: header or None, scan only?).
+BatchWork = tuple[list[Frame] | LineBlock, str, str, tuple[bytes, bytes] | None, bool]
 #: How batches get prepared: inline (`map`) or in worker processes (an adapter).
 MapFn = Callable[
     [Callable[[BatchWork], PreparedBatch], Iterable[BatchWork]], Iterator[PreparedBatch]
@@ -223,21 +230,32 @@ class IngestService:
         held: deque[BatchWork],
     ) -> Iterator[PreparedBatch]:
         id_paths = source.id_paths
+        encode = (
+            self.storage.wire_encoder(extractor.convention)
+            if isinstance(self.storage, WireEncoding)
+            else None
+        )
 
         def prepare(work: BatchWork) -> PreparedBatch:
-            frames, received_at, origin, header, scan = work
+            framed, received_at, origin, header, scan = work
+            frames = _frames_of(framed)
             if scan:
                 return PreparedBatch(received=len(frames), scan=scan_batch(frames, id_paths))
-            return prepare_batch(
+            batch = prepare_batch(
                 frames, source, extractor, provenance,
                 received_at=received_at, origin=origin, header=header,
             )  # fmt: skip
+            if encode is not None:
+                batch.wire = encode(batch.raw, batch.records)
+            return batch
 
         # Worker processes pay off for files; small or unsized inputs (API bodies,
         # stdin) are prepared inline.
         big = sum(i.size or 0 for i in inputs) >= self.parallel_threshold
-        run = self.parallel if self.parallel is not None and big else inline_map
-        return run(prepare, self._work(inputs, progress, policy, held))
+        if self.parallel is not None and big:
+            # the workers frame JSON Lines too: this process only cuts blocks of lines
+            return self.parallel(prepare, self._work(inputs, progress, policy, held, True))
+        return inline_map(prepare, self._work(inputs, progress, policy, held, False))
 
     def _work(
         self,
@@ -245,10 +263,27 @@ class IngestService:
         progress: ProgressFn | None,
         policy: RescanPolicy,
         held: deque[BatchWork],
+        blocks: bool,
     ) -> Iterator[BatchWork]:
         consumed = 0
         received = 0
         for item in inputs:
+            lines = (
+                item.line_blocks(self.batch_size)
+                if blocks and isinstance(item, BlockInput)
+                else None
+            )
+            if lines is not None:
+                for block in lines:
+                    received += line_count(block)
+                    work: BatchWork = (block, iso(self.clock()), item.name, None, policy.scan)
+                    if policy.scan:
+                        held.append(work)
+                    yield work
+                    if progress is not None:
+                        progress(consumed + item.position, received)
+                consumed += item.position
+                continue
             frames = item.frames()
             while True:
                 chunk: list[Frame] = list(islice(frames, self.batch_size))
@@ -274,7 +309,8 @@ class IngestService:
     ) -> PreparedBatch:
         """Prepare the payloads of a scanned batch that are not no-ops; the no-ops count
         as raw duplicates with unchanged records (`skipped`)."""
-        frames, received_at, origin, header, _ = held.popleft()
+        framed, received_at, origin, header, _ = held.popleft()
+        frames = _frames_of(framed)
         assert isinstance(session, PayloadProbe)
         skip = session.unchanged_payloads(
             source.name, extractor.convention, provenance.type, extractor.version,
@@ -303,7 +339,7 @@ class IngestService:
         summary.records_unchanged += skipped
         duplicates = 0
         if source.is_raw:
-            stored = session.append_raw(batch.raw, batch.headers)
+            stored = session.append_raw(batch.raw, batch.headers, batch.wire)
             duplicates = len(batch.raw) - stored
             summary.raw_stored += stored
             summary.raw_duplicates += duplicates
@@ -312,7 +348,8 @@ class IngestService:
         if batch.quarantine_header is not None:
             shas = [row[1] for row in batch.quarantine]
             session.quarantine_headers(source.name, batch.quarantine_header, shas)
-        result = session.upsert_records(extractor.convention, batch.records, iso(self.clock()))
+        now = iso(self.clock())
+        result = session.upsert_records(extractor.convention, batch.records, now, batch.wire)
         summary.records_created += result.created
         summary.records_updated += result.updated
         summary.records_unchanged += result.unchanged
@@ -320,3 +357,7 @@ class IngestService:
             policy.observe(batch.received + skipped, skipped + min(duplicates, result.unchanged))
         if self.on_changes is not None and result.changes:
             self.on_changes(session, extractor.convention.name, result.changes)
+
+
+def _frames_of(framed: list[Frame] | LineBlock) -> list[Frame]:
+    return block_frames(framed) if isinstance(framed, tuple) else framed

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from ingestry.extract.framing import Frame
+from ingestry.extract.framing import Frame, LineBlock
 
 
 class Input(Protocol):
@@ -24,4 +24,14 @@ class Input(Protocol):
     @property
     def position(self) -> int:
         """Bytes consumed so far."""
+        ...
+
+
+@runtime_checkable
+class BlockInput(Protocol):
+    """An input that can also hand out whole lines in blocks, to be framed by the
+    preparation workers instead of the reading process (JSON Lines files)."""
+
+    def line_blocks(self, lines: int) -> Iterator[LineBlock] | None:
+        """Blocks of `lines` lines, or None when this input is not line-framed."""
         ...

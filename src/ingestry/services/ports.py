@@ -67,6 +67,19 @@ RECORD_FIELDS = (
     "columns",
 )
 
+Wire = dict[str, Any]
+"""A batch's rows pre-encoded for one storage's write path (see `WireEncoding`). Opaque
+to the services; plain builtins (it crosses the pipe from a preparation worker)."""
+WireEncode = Callable[[Sequence[RawRow], Sequence[RecordRow]], "Wire | None"]
+
+
+@runtime_checkable
+class WireEncoding(Protocol):
+    """A storage that can take a batch's rows pre-encoded, built where the batch is
+    prepared (a worker process) rather than by the writer."""
+
+    def wire_encoder(self, convention: Convention) -> WireEncode: ...
+
 
 class RecordChange(NamedTuple):
     """One record that a write created (version 1) or changed (version n > 1).
@@ -99,10 +112,16 @@ class UpsertResult(NamedTuple):
 class StorageSession(Protocol):
     """One transaction. Everything written through it commits or rolls back together."""
 
-    def append_raw(self, rows: Sequence[RawRow], headers: Sequence[tuple[bytes, bytes]]) -> int:
+    def append_raw(
+        self,
+        rows: Sequence[RawRow],
+        headers: Sequence[tuple[bytes, bytes]],
+        wire: Wire | None = None,
+    ) -> int:
         """Store raw rows; a row whose (source, sha256) exists is a duplicate.
 
-        Returns how many rows were new. `headers` are (sha256, bytes) of CSV headers.
+        Returns how many rows were new. `headers` are (sha256, bytes) of CSV headers;
+        `wire`, the batch's encoding by this storage's `WireEncoding`, if it has one.
         """
         ...
 
@@ -111,11 +130,16 @@ class StorageSession(Protocol):
         ...
 
     def upsert_records(
-        self, convention: Convention, rows: Sequence[RecordRow], now: str
+        self,
+        convention: Convention,
+        rows: Sequence[RecordRow],
+        now: str,
+        wire: Wire | None = None,
     ) -> UpsertResult:
         """Insert new records; for existing ones, a changed `content_hash` bumps the
         version (keeping the previous version in history), an equal one changes nothing.
-        Rows are applied in order, so an id repeated within `rows` versions correctly."""
+        Rows are applied in order, so an id repeated within `rows` versions correctly.
+        `wire` as in `append_raw`."""
         ...
 
     def start_run(self, srn: str, source: str, origins: list[str], now: str) -> None: ...

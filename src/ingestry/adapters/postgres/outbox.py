@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from ingestry.domain.records import change_srns
 from ingestry.services.ports import RecordChange
 
 COPY_EVENTS = "COPY record_events (srn, convention, version, created_at) FROM STDIN"
@@ -21,7 +22,14 @@ def append_events(
     with a `write_row` per event); no staging table, one round trip for the batch."""
     if not changes:
         return
-    tail = f"\t{convention}\t"
-    block = "".join(f"{c.srn}{tail}{c.version}\t{now}\n" for c in changes)
+    srns = change_srns(changes)
+    if all(c.version == 1 for c in changes):  # new records: one join for the batch
+        tail = f"\t{convention}\t1\t{now}\n"
+        block = tail.join(srns) + tail
+    else:
+        tail = f"\t{convention}\t"
+        block = "".join(
+            f"{srn}{tail}{c.version}\t{now}\n" for srn, c in zip(srns, changes, strict=True)
+        )
     with conn.cursor() as cur, cur.copy(COPY_EVENTS) as copy:
         copy.write(block.encode())

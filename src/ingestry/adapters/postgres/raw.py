@@ -36,7 +36,13 @@ import psycopg
 
 from ingestry.adapters.postgres.rows import escaped_raw
 from ingestry.adapters.postgres.staging import Stage
-from ingestry.services.ports import RawRow
+from ingestry.adapters.postgres.wire import (
+    KEY_COLUMNS,
+    PAYLOAD_COLUMNS,
+    key_block,
+    payload_block,
+)
+from ingestry.services.ports import RawRow, Wire
 
 KEYS = Stage(
     "ingestry_stage_raw_keys",
@@ -79,6 +85,8 @@ COPY_KEYS = (
     "COPY raw_keys (source, source_id, sha256, raw_id, received_at) FROM STDIN (FORMAT BINARY)"
 )
 KEY_TYPES = ["text", "text", "bytea", "int8", "timestamptz"]
+COPY_WIRE_PAYLOADS = f"COPY raw_payloads ({', '.join(PAYLOAD_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+COPY_WIRE_KEYS = f"COPY raw_keys ({', '.join(KEY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 
 Fill = Callable[[Stage, Any], None]
 
@@ -94,7 +102,9 @@ class _Moments(dict[str, datetime]):
         return None if text is None else self[text]
 
 
-def append(conn: psycopg.Connection[Any], fill: Fill, rows: Sequence[RawRow]) -> int:
+def append(
+    conn: psycopg.Connection[Any], fill: Fill, rows: Sequence[RawRow], wire: Wire | None = None
+) -> int:
     """Store the rows whose (source, source_id, sha256) is new; returns how many."""
     rows = escaped_raw(rows)
     fill(KEYS, [(n, r[0], r[2], r[3], r[6]) for n, r in enumerate(rows)])
@@ -108,13 +118,26 @@ def append(conn: psycopg.Connection[Any], fill: Fill, rows: Sequence[RawRow]) ->
         (raw_id, received, first[(source, sid, bytes(sha))])
         for source, sid, sha, raw_id, received in claimed
     )
-    _copy_payloads(conn, rows, picked, _Moments())
+    if wire is not None and "raw" in wire:
+        parts = wire["raw"]
+        block = payload_block(
+            [parts[n] for _, _, n in picked],
+            [rows[n][4] for _, _, n in picked],
+            [raw_id for raw_id, _, _ in picked],
+        )
+        _copy_block(conn, COPY_WIRE_PAYLOADS, block)
+    else:
+        _copy_payloads(conn, rows, picked, _Moments())
     return len(claimed)
 
 
-def append_direct(conn: psycopg.Connection[Any], rows: Sequence[RawRow]) -> int | None:
+def append_direct(
+    conn: psycopg.Connection[Any], rows: Sequence[RawRow], wire: Wire | None = None
+) -> int | None:
     """Store rows that are all new without claiming them first; None (and nothing
     written) when a key exists already or repeats within the batch."""
+    if wire is not None and "raw" in wire:
+        return _append_wire(conn, rows, wire)
     rows = escaped_raw(rows)
     if len({(r[0], r[2], r[3]) for r in rows}) != len(rows):
         return None
@@ -135,6 +158,29 @@ def append_direct(conn: psycopg.Connection[Any], rows: Sequence[RawRow]) -> int 
     conn.execute("RELEASE SAVEPOINT ingestry_raw_direct")
     _copy_payloads(conn, rows, [(ids[n], received[n], n) for n in range(len(rows))], moments)
     return len(rows)
+
+
+def _append_wire(conn: psycopg.Connection[Any], rows: Sequence[RawRow], wire: Wire) -> int | None:
+    """`append_direct` with the parts the preparation worker encoded (see `wire`)."""
+    if "keys" not in wire:  # a key repeats within the batch
+        return None
+    ids = [i for (i,) in conn.execute(DRAW_IDS, (len(rows),))]
+    keys = key_block(wire["keys"], [ids[n] for n in wire["key_order"]])
+    conn.execute("SAVEPOINT ingestry_raw_direct")
+    try:
+        _copy_block(conn, COPY_WIRE_KEYS, keys)
+    except psycopg.errors.UniqueViolation:
+        conn.execute("ROLLBACK TO SAVEPOINT ingestry_raw_direct")
+        return None
+    conn.execute("RELEASE SAVEPOINT ingestry_raw_direct")
+    block = payload_block(wire["raw"], [r[4] for r in rows], ids)
+    _copy_block(conn, COPY_WIRE_PAYLOADS, block)
+    return len(rows)
+
+
+def _copy_block(conn: psycopg.Connection[Any], statement: str, block: bytes) -> None:
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        copy.write(block)
 
 
 def _copy_payloads(

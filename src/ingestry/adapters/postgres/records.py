@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from ingestry.adapters.postgres.binary import Convert, column_types, converters
 from ingestry.adapters.postgres.probe import changed_records
 from ingestry.adapters.postgres.staging import STAGE_TYPES, Stage, record_stage, stage_column
+from ingestry.adapters.postgres.wire import RECORD_HEAD, RECORD_TAIL
 from ingestry.adapters.sql.conventions import table_name
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.records import SRN_PREFIX
@@ -90,6 +91,7 @@ class RecordSQL:
     direct: str
     direct_types: list[str]
     direct_converters: tuple[tuple[int, Convert], ...]
+    direct_wire: str  # the same COPY with version and moments last (see `wire`)
 
     @classmethod
     def of(cls, convention: Convention) -> RecordSQL:
@@ -138,6 +140,10 @@ class RecordSQL:
             " FROM o WHERE t.id = o.id RETURNING t.source_type, t.source_id, t.version"
         )
         direct = f"COPY {table} ({', '.join([_ENVELOPE, *cols])}) FROM STDIN (FORMAT BINARY)"
+        direct_wire = (
+            f"COPY {table} ({', '.join([RECORD_HEAD, *cols, RECORD_TAIL])})"
+            " FROM STDIN (FORMAT BINARY)"
+        )
         return cls(
             convention.column_names,
             stage,
@@ -147,4 +153,5 @@ class RecordSQL:
             direct,
             _ENVELOPE_TYPES + column_types(convention),
             converters(convention),
+            direct_wire,
         )

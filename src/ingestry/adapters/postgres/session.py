@@ -15,6 +15,7 @@ from ingestry.services.ports import (
     RecordChange,
     RecordRow,
     UpsertResult,
+    Wire,
 )
 
 
@@ -27,19 +28,28 @@ class PostgresSession:
         self.writer = writer
         self._last_changes: tuple[list[RecordChange], _Changes] | None = None
 
-    def append_raw(self, rows: Sequence[RawRow], headers: Sequence[tuple[bytes, bytes]]) -> int:
-        return self.tx.run(lambda: self.writer.append_raw(self.tx, rows, headers), len(rows))
+    def append_raw(
+        self,
+        rows: Sequence[RawRow],
+        headers: Sequence[tuple[bytes, bytes]],
+        wire: Wire | None = None,
+    ) -> int:
+        return self.tx.run(lambda: self.writer.append_raw(self.tx, rows, headers, wire), len(rows))
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         self.tx.run(lambda: self.writer.quarantine(self.tx, rows), len(rows))
 
     def upsert_records(
-        self, convention: Convention, rows: Sequence[RecordRow], now: str
+        self,
+        convention: Convention,
+        rows: Sequence[RecordRow],
+        now: str,
+        wire: Wire | None = None,
     ) -> UpsertResult:
         latest = _Changes()
 
         def call() -> UpsertResult:
-            result = self.writer.upsert_records(self.tx, convention, rows, now)
+            result = self.writer.upsert_records(self.tx, convention, rows, now, wire)
             latest.changes = result.changes
             return result
 

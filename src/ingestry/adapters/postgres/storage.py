@@ -40,6 +40,7 @@ from ingestry.domain.errors import SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, parse_srn
 from ingestry.migrations import HEAD
+from ingestry.services.ports import WireEncode
 
 if TYPE_CHECKING:
     from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
@@ -192,6 +193,12 @@ class PostgresStorage:
             tx.rollback()
             raise
         tx.commit()
+
+    def wire_encoder(self, convention: Convention) -> WireEncode:
+        """Binary COPY rows built by the preparation worker (see `wire`)."""
+        from ingestry.adapters.postgres.wire import WireEncoder
+
+        return WireEncoder(convention)
 
     # --- reads ----------------------------------------------------------------------
 

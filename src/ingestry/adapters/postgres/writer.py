@@ -11,7 +11,7 @@ once that transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +26,16 @@ from ingestry.adapters.postgres.staging import Stage, copy_rows
 from ingestry.adapters.postgres.statements import INSERT_HEADER, INSERT_QUARANTINE, QUARANTINE
 from ingestry.adapters.postgres.text import escape_json, escape_text, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
+from ingestry.adapters.postgres.wire import record_block
 from ingestry.domain.conventions import Convention
-from ingestry.services.ports import QuarantineRow, RawRow, RecordChange, RecordRow, UpsertResult
+from ingestry.services.ports import (
+    QuarantineRow,
+    RawRow,
+    RecordChange,
+    RecordRow,
+    UpsertResult,
+    Wire,
+)
 
 
 class Writer:
@@ -63,7 +71,11 @@ class Writer:
     # --- the calls --------------------------------------------------------------------
 
     def append_raw(
-        self, tx: Transaction, rows: Sequence[RawRow], headers: Sequence[tuple[bytes, bytes]]
+        self,
+        tx: Transaction,
+        rows: Sequence[RawRow],
+        headers: Sequence[tuple[bytes, bytes]],
+        wire: Wire | None = None,
     ) -> int:
         if rows:
             self._ensure_partitions(tx, rows)
@@ -75,9 +87,10 @@ class Writer:
             return 0
         stored = None
         if self._adaptive.mode("raw") == "direct":
-            stored = raw.append_direct(self.conn, rows)
+            stored = raw.append_direct(self.conn, rows, wire)
         if stored is None:
-            stored = raw.append(self.conn, lambda stage, data: self._fill(tx, stage, data), rows)
+            fill = lambda stage, data: self._fill(tx, stage, data)  # noqa: E731
+            stored = raw.append(self.conn, fill, rows, wire)
         self._adaptive.observe("raw", len(rows), stored, len(rows) - stored)
         return stored
 
@@ -96,7 +109,12 @@ class Writer:
         self.conn.execute(INSERT_QUARANTINE)
 
     def upsert_records(
-        self, tx: Transaction, convention: Convention, rows: Sequence[RecordRow], now: str
+        self,
+        tx: Transaction,
+        convention: Convention,
+        rows: Sequence[RecordRow],
+        now: str,
+        wire: Wire | None = None,
     ) -> UpsertResult:
         if not rows:
             return UpsertResult(0, 0, 0, [])
@@ -112,11 +130,26 @@ class Writer:
         created = updated = 0
         changes: list[RecordChange] = []
         if todo:
-            staged, sizes, full = record_stage_rows(convention, todo)
-            if mode == "direct" and not full and self._direct(sql, staged, now):
+            encoded = wire is not None and todo is rows and "records" in wire
+            done = False
+            staged = None
+            if mode == "direct" and encoded:
+                assert wire is not None
+                block = record_block(
+                    wire["records"],
+                    [rows[n][4] for n in wire["record_order"]],
+                    datetime.fromisoformat(now),
+                )
+                done = self._copy_new(sql.direct_wire, lambda copy: copy.write(block))
+            elif mode == "direct":
+                staged, sizes, full = record_stage_rows(convention, todo)
+                done = not full and self._direct(sql, staged, now)
+            if done:
                 created = len(todo)
                 changes = [RecordChange(convention.name, r[0], r[1], 1) for r in todo]
             else:
+                if staged is None:
+                    staged, sizes, full = record_stage_rows(convention, todo)
                 created, updated, changes = self._upsert(
                     tx, sql, convention, staged, sizes, full, now
                 )
@@ -130,21 +163,29 @@ class Writer:
         staged.sort(key=_identity)
         moment = datetime.fromisoformat(now)
         convert = [(11 + i, fn) for i, fn in sql.direct_converters]  # after the envelope
+
+        def send(copy: psycopg.Copy) -> None:
+            copy.set_types(sql.direct_types)
+            write = copy.write_row
+            for r in staged:
+                row = [*r[:8], 1, moment, moment, *r[8:]]
+                for i, fn in convert:
+                    value = row[i]
+                    if value is not None:
+                        row[i] = fn(value)
+                write(row)
+
+        return self._copy_new(sql.direct, send)
+
+    def _copy_new(self, statement: str, send: Callable[[psycopg.Copy], None]) -> bool:
+        """Run one COPY of new records under a savepoint; False (and nothing written)
+        when a key exists already, or a value the binary format cannot carry (a decimal
+        beyond numeric's range): the staged path then says so in the server's words."""
         self.conn.execute("SAVEPOINT ingestry_direct")
         try:
-            with self.conn.cursor() as cur, cur.copy(sql.direct) as copy:
-                copy.set_types(sql.direct_types)
-                write = copy.write_row
-                for r in staged:
-                    row = [*r[:8], 1, moment, moment, *r[8:]]
-                    for i, fn in convert:
-                        value = row[i]
-                        if value is not None:
-                            row[i] = fn(value)
-                    write(row)
+            with self.conn.cursor() as cur, cur.copy(statement) as copy:
+                send(copy)
         except (psycopg.errors.UniqueViolation, psycopg.DataError):
-            # a key exists after all; or a value the binary format cannot carry (a
-            # decimal beyond numeric's range): the staged path says so in the server's words
             self.conn.execute("ROLLBACK TO SAVEPOINT ingestry_direct")
             return False
         self.conn.execute("RELEASE SAVEPOINT ingestry_direct")

@@ -18,6 +18,7 @@ from ingestry.services.ports import (
     RecordChange,
     RecordRow,
     UpsertResult,
+    Wire,
 )
 
 _INSERT_RAW = (
@@ -47,7 +48,12 @@ class SQLiteSession:
         self.conn = conn
         self._statements = statements
 
-    def append_raw(self, rows: Sequence[RawRow], headers: Sequence[tuple[bytes, bytes]]) -> int:
+    def append_raw(
+        self,
+        rows: Sequence[RawRow],
+        headers: Sequence[tuple[bytes, bytes]],
+        wire: Wire | None = None,  # SQLite binds the tuples: no wire format
+    ) -> int:
         if headers:
             self.conn.executemany(_INSERT_HEADER, headers)
         if not rows:
@@ -59,7 +65,11 @@ class SQLiteSession:
             self.conn.executemany(_INSERT_QUARANTINE, rows)
 
     def upsert_records(
-        self, convention: Convention, rows: Sequence[RecordRow], now: str
+        self,
+        convention: Convention,
+        rows: Sequence[RecordRow],
+        now: str,
+        wire: Wire | None = None,
     ) -> UpsertResult:
         if not rows:
             return UpsertResult(0, 0, 0, [])
