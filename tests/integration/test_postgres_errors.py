@@ -6,6 +6,7 @@ import gc
 import logging
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,70 @@ def test_a_deadlock_is_retried_by_replaying_the_transaction(
         assert [r.version for r in history] == [1, 2, 3]
         labels = [r.columns["label"] for r in history]
         assert labels[0] == "a" and sorted(labels[1:]) == ["by-a", "by-b"]
+
+
+@pytest.mark.postgres
+def test_a_replayed_unit_counts_what_the_replay_wrote(
+    storages: tuple[PostgresStorage, PostgresStorage], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch is written as a unit (`session.unit`); when a deadlock makes the
+    transaction run again and the rival has meanwhile committed a record the first
+    attempt created, the unit's counts say "updated", as the replay wrote."""
+    a, b = storages
+    with a.session() as session:
+        session.upsert_records(CONVENTION, [record_row("X"), record_row("Y")], NOW)
+    barrier = threading.Barrier(2, timeout=30)
+    errors: list[BaseException] = []
+    counts: dict[str, list[tuple[int, int]]] = {"a": [], "b": []}
+    attempts: list[int] = []
+
+    def victim() -> None:  # waits first, so its deadlock check fires first
+        try:
+            with a.session() as session:
+
+                def work() -> None:
+                    counts["a"].clear()
+                    for ident in ("Z", "X"):
+                        r = session.upsert_records(
+                            CONVENTION, [record_row(ident, label="by-a")], NOW
+                        )
+                        counts["a"].append((r.created, r.updated))
+                    attempts.append(1)
+                    if len(attempts) == 1:  # the replay does not meet the rival again
+                        barrier.wait()
+                    r = session.upsert_records(CONVENTION, [record_row("Y", label="by-a")], NOW)
+                    counts["a"].append((r.created, r.updated))
+
+                session.unit(work)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def rival() -> None:
+        try:
+            with b.session() as session:
+                r = session.upsert_records(CONVENTION, [record_row("Y", label="by-b")], NOW)
+                counts["b"].append((r.created, r.updated))
+                barrier.wait()
+                time.sleep(0.3)
+                r = session.upsert_records(CONVENTION, [record_row("Z", label="by-b")], NOW)
+                counts["b"].append((r.created, r.updated))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=victim), threading.Thread(target=rival)]
+    with caplog.at_level(logging.INFO, logger="ingestry.adapters.postgres.transaction"):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert errors == []
+    assert any("40P01" in r.getMessage() for r in caplog.records)
+    assert len(attempts) == 2
+    assert counts["b"] == [(0, 1), (1, 0)]  # the rival created Z
+    assert counts["a"] == [(0, 1), (0, 1), (0, 1)]  # so the replayed unit updated it
+    z = a.record_history(CONVENTION, record_srn("thing", "harvest", "Z"))
+    assert [(r.version, r.columns["label"]) for r in z] == [(1, "by-b"), (2, "by-a")]
+    assert not any("answered differently" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.postgres

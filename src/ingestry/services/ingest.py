@@ -82,6 +82,26 @@ class IngestSummary:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def add(self, part: IngestSummary) -> None:
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+
+    def count(self, parts: Iterable[IngestSummary]) -> None:
+        """Set the counts to the sum of the batches' `parts` (seconds, srn untouched)."""
+        totals = dict.fromkeys(COUNTS, 0)
+        for part in parts:
+            for name in COUNTS:
+                totals[name] += getattr(part, name)
+        for name, value in totals.items():
+            setattr(self, name, value)
+
+
+#: The summary's counters (what a batch adds to its run).
+COUNTS = (
+    "received", "raw_stored", "raw_duplicates", "records_created", "records_updated",
+    "records_unchanged", "quarantined",
+)  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class BadRow:
@@ -140,6 +160,7 @@ class IngestService:
         held: deque[BatchWork] = deque()  # scanned batches' work, until they are written
         batches = self._batches(source, extractor, provenance, inputs, progress, policy, held)
         if strict:
+            parts: list[IngestSummary] = []
             with self.storage.session() as session:
                 session.start_run(run, source.name, origins, iso(self.clock()))
                 for batch in batches:
@@ -149,9 +170,11 @@ class IngestService:
                             f"{source.name}: {origin} line {line}: {reason} "
                             "(--strict: nothing was written)"
                         )
-                    self._write(session, source, extractor, batch, summary)
+                    parts.append(self._write_unit(session, source, extractor, batch))
+                summary.count(parts)
                 summary.seconds = round(time.perf_counter() - started, 3)
                 session.finish_run(run, "succeeded", summary.as_dict(), iso(self.clock()))
+            summary.count(parts)  # a replay at commit recounts its batches
             return summary
         with self.storage.session() as session:
             session.start_run(run, source.name, origins, iso(self.clock()))
@@ -165,7 +188,8 @@ class IngestService:
                 with self.storage.session() as session:
                     if batch.scan is not None:
                         batch = self._rescan(session, source, extractor, provenance, batch, held)
-                    self._write(session, source, extractor, batch, summary, policy)
+                    part = self._write_unit(session, source, extractor, batch, policy)
+                summary.add(part)  # committed: its counts are final
         except BaseException:
             summary.seconds = round(time.perf_counter() - started, 3)
             with self.storage.session() as session:
@@ -187,6 +211,7 @@ class IngestService:
         extractor = self.extractor_for(source)
         prepared: list[tuple[IngestSummary, list[PreparedBatch], list[str], float] | Exception]
         prepared = []
+        parts: dict[str, list[IngestSummary]] = {}
         with gc_paused():
             for inputs in requests:
                 started = time.perf_counter()
@@ -211,12 +236,17 @@ class IngestService:
                         continue
                     summary, batches, origins, started = item
                     session.start_run(summary.run_srn, source.name, origins, iso(self.clock()))
-                    for batch in batches:
-                        self._write(session, source, extractor, batch, summary)
+                    mine = parts[summary.run_srn] = [
+                        self._write_unit(session, source, extractor, batch) for batch in batches
+                    ]
+                    summary.count(mine)
                     summary.seconds = round(time.perf_counter() - started, 3)
                     session.finish_run(
                         summary.run_srn, "succeeded", summary.as_dict(), iso(self.clock())
                     )
+        for item in prepared:  # a replay at commit recounts its batches
+            if not isinstance(item, Exception):
+                item[0].count(parts[item[0].run_srn])
         return [item if isinstance(item, Exception) else item[0] for item in prepared]
 
     def _batches(
@@ -323,6 +353,26 @@ class IngestService:
         )  # fmt: skip
         batch.skipped = len(skip)
         return batch
+
+    def _write_unit(
+        self,
+        session: StorageSession,
+        source: DataSource,
+        extractor: Extractor,
+        batch: PreparedBatch,
+        policy: RescanPolicy | None = None,
+    ) -> IngestSummary:
+        """Write one batch as a unit of the session: its counts, returned, are those of
+        the write that finally commits (a PostgreSQL replay after a deadlock runs the
+        unit again, and the counts with it)."""
+        part = IngestSummary(source=source.name)
+
+        def work() -> None:
+            part.count(())
+            self._write(session, source, extractor, batch, part, policy)
+
+        session.unit(work)
+        return part
 
     def _write(
         self,

@@ -158,6 +158,13 @@ class StorageSession(Protocol):
         transaction, one statement for all of them)."""
         ...
 
+    def unit(self, work: Callable[[], None]) -> None:
+        """Run `work` (calls on this session) as one unit. A storage that must redo
+        its transaction (PostgreSQL, after a deadlock) runs `work` again rather than
+        replaying its calls one by one, so what `work` derives from their answers (a
+        batch's counts) describes what was finally written."""
+        ...
+
 
 class Storage(Protocol):
     """A database holding the raw store, the records and their history."""

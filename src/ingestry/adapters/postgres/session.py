@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ingestry.adapters.postgres.outbox import append_events
@@ -35,6 +35,10 @@ class PostgresSession:
         wire: Wire | None = None,
     ) -> int:
         return self.tx.run(lambda: self.writer.append_raw(self.tx, rows, headers, wire), len(rows))
+
+    def unit(self, work: Callable[[], None]) -> None:
+        """The calls in `work` are not logged one by one: a replay runs `work` again."""
+        self.tx.run(work)
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         self.tx.run(lambda: self.writer.quarantine(self.tx, rows), len(rows))

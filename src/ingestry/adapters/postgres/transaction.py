@@ -8,9 +8,12 @@ logged calls are run again in a new one, then the failed call, a bounded number 
 times. Every call is idempotent against the database (raw rows dedupe, records upsert
 by content), so the replayed transaction writes exactly what an undisturbed one would.
 
-What a replay cannot change is a count a call already returned to the service (its
-summary); if a replayed call now answers differently — the rival writer committed
-some of the same rows first — a warning says so.
+A call may itself make calls (a unit: `PostgresSession.unit`, the ingest of one batch):
+those are not logged or retried on their own; the unit is, so a replay runs the unit
+again and whatever it computes from the answers (the batch's counts) follows what
+the replay wrote. A count a logged call already returned to the service cannot be
+taken back: if a replayed call outside a unit answers differently (the rival writer
+committed some of the same rows first), a warning says so.
 
 The transaction is begun lazily, on the first call that needs it, so work that must
 run outside it (creating a partition) can happen first.
@@ -54,6 +57,8 @@ class Transaction:
         self._log: list[tuple[Callable[[], Any], Any]] = []
         self._logged_rows = 0
         self._replayable = True
+        self._depth = 0  # > 0 while a call (a unit) runs: its own calls are not logged
+        self._unit_rows = 0
 
     def begin(self) -> None:
         if not self.begun:
@@ -64,14 +69,18 @@ class Transaction:
     def run(self, call: Callable[[], T], rows: int = 0) -> T:
         """Run `call` inside the transaction, replaying the transaction on a retryable
         failure; `rows` is how much data the call holds (for the replay limit)."""
+        if self._depth:  # inside a unit: the unit is what gets logged and retried
+            self._unit_rows += rows
+            return call()
         attempt = 1
+        self._unit_rows = 0
         while True:
             try:
-                result = call()
+                result = self._nested(call)
                 break
             except psycopg.Error as exc:
                 attempt = self._recover(exc, attempt)
-        self._logged_rows += rows
+        self._logged_rows += rows + self._unit_rows
         if self._logged_rows > REPLAY_LIMIT_ROWS:
             self._replayable = False
             self._log.clear()
@@ -128,10 +137,17 @@ class Transaction:
             except psycopg.Error as again:
                 exc = again
 
+    def _nested(self, call: Callable[[], T]) -> T:
+        self._depth += 1
+        try:
+            return call()
+        finally:
+            self._depth -= 1
+
     def _replay(self) -> None:
         self.begin()
         for call, before in self._log:
-            after = call()
+            after = self._nested(call)
             if after != before:
                 log.warning(
                     "a retried transaction answered differently on replay (%r, then %r): "

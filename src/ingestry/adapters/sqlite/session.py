@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -59,6 +59,9 @@ class SQLiteSession:
         if not rows:
             return 0
         return self.conn.executemany(_INSERT_RAW, rows).rowcount
+
+    def unit(self, work: Callable[[], None]) -> None:
+        work()  # BEGIN IMMEDIATE holds the write lock: nothing to redo
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         if rows:
