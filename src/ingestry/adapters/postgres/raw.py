@@ -39,8 +39,10 @@ from ingestry.adapters.postgres.staging import Stage
 from ingestry.adapters.postgres.wire import (
     KEY_COLUMNS,
     PAYLOAD_COLUMNS,
+    Block,
     key_block,
     payload_block,
+    write_block,
 )
 from ingestry.services.ports import RawRow, Wire
 
@@ -120,11 +122,7 @@ def append(
     )
     if wire is not None and "raw" in wire:
         parts = wire["raw"]
-        block = payload_block(
-            [parts[n] for _, _, n in picked],
-            [rows[n][4] for _, _, n in picked],
-            [raw_id for raw_id, _, _ in picked],
-        )
+        block = payload_block([parts[n] for _, _, n in picked], [i for i, _, _ in picked])
         _copy_block(conn, COPY_WIRE_PAYLOADS, block)
     else:
         _copy_payloads(conn, rows, picked, _Moments())
@@ -173,14 +171,14 @@ def _append_wire(conn: psycopg.Connection[Any], rows: Sequence[RawRow], wire: Wi
         conn.execute("ROLLBACK TO SAVEPOINT ingestry_raw_direct")
         return None
     conn.execute("RELEASE SAVEPOINT ingestry_raw_direct")
-    block = payload_block(wire["raw"], [r[4] for r in rows], ids)
+    block = payload_block(wire["raw"], ids)
     _copy_block(conn, COPY_WIRE_PAYLOADS, block)
     return len(rows)
 
 
-def _copy_block(conn: psycopg.Connection[Any], statement: str, block: bytes) -> None:
+def _copy_block(conn: psycopg.Connection[Any], statement: str, block: Block) -> None:
     with conn.cursor() as cur, cur.copy(statement) as copy:
-        copy.write(block)
+        write_block(copy, block)
 
 
 def _copy_payloads(

@@ -26,7 +26,7 @@ from ingestry.adapters.postgres.staging import Stage, copy_rows
 from ingestry.adapters.postgres.statements import INSERT_HEADER, INSERT_QUARANTINE, QUARANTINE
 from ingestry.adapters.postgres.text import escape_json, escape_text, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
-from ingestry.adapters.postgres.wire import record_block
+from ingestry.adapters.postgres.wire import record_block, write_block
 from ingestry.domain.conventions import Convention
 from ingestry.services.ports import (
     QuarantineRow,
@@ -135,12 +135,8 @@ class Writer:
             staged = None
             if mode == "direct" and encoded:
                 assert wire is not None
-                block = record_block(
-                    wire["records"],
-                    [rows[n][4] for n in wire["record_order"]],
-                    datetime.fromisoformat(now),
-                )
-                done = self._copy_new(sql.direct_wire, lambda copy: copy.write(block))
+                block = record_block(wire["records"], datetime.fromisoformat(now))
+                done = self._copy_new(sql.direct_wire, lambda copy: write_block(copy, block))
             elif mode == "direct":
                 staged, sizes, full = record_stage_rows(convention, todo)
                 done = not full and self._direct(sql, staged, now)
