@@ -311,3 +311,26 @@ def test_record_metadata_is_always_valid_json() -> None:
             raise AssertionError(f"metadata holds {name}")
 
         json.loads(record.metadata, parse_constant=refuse)
+
+
+def test_a_long_integer_anywhere_in_the_batch_keeps_every_payload_exact() -> None:
+    """The batch is checked once for digit runs that overflow 64 bits; one such
+    payload sends the whole batch through the exact parser, the others stay exact too."""
+    from ingestry.extract.jsonio import may_hold_long_integers
+
+    plain = [b'{"id": "A", "n": 123456789012345678}', b'{"id": "B", "n": 1.5}']
+    assert not may_hold_long_integers(plain)
+    assert may_hold_long_integers([*plain, b'{"id": "C", "n": 12345678901234567890123}'])
+    # a run cannot span two payloads
+    assert not may_hold_long_integers([b'{"n": 1234567890}', b'{"n": 123456789}'])
+
+
+def test_a_mixed_batch_parses_each_payload_exactly() -> None:
+    batch = _prepare(
+        [
+            Frame(1, b'{"id": "A-1", "created_at": 0, "n": 7}'),
+            Frame(2, b'{"id": 123456789012345678901234567890, "created_at": 0}'),
+        ]
+    )
+    assert [r[1] for r in batch.records] == ["A-1", "123456789012345678901234567890"]
+    assert json.loads(batch.records[1][4]) == {"id": 123456789012345678901234567890}

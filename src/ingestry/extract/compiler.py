@@ -75,8 +75,20 @@ class Extractor:
             raise ExtractionError(f"invalid JSON: {exc}") from None
         return self._extract(doc)
 
+    def parse_plain(self, payload: bytes) -> Draft:
+        """`parse` for a payload known to hold no integer beyond 64 bits (a batch
+        checked by `jsonio.may_hold_long_integers`): orjson straight away."""
+        try:
+            doc = _orjson_loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise ExtractionError(f"invalid JSON: {exc}") from None
+        return self._extract(doc)
+
     def __call__(self, doc: Any) -> Draft:
         return self._extract(doc)
+
+
+_orjson_loads = orjson.loads
 
 
 def _transform_failed(name: str, exc: Exception) -> ExtractionError:

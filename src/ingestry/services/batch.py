@@ -16,7 +16,7 @@ from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
-from ingestry.extract.jsonio import dumps
+from ingestry.extract.jsonio import dumps, may_hold_long_integers
 from ingestry.services.ports import QuarantineRow, RawRow, RecordRow, Wire
 
 _sha256 = hashlib.sha256
@@ -80,12 +80,14 @@ def prepare_batch(
     record_rows = out.records
     ptype = provenance.type
     content_of = extractor.content
+    exact = may_hold_long_integers([f[1] for f in frames if f[2] is None])
+    parse = extractor.parse if exact else extractor.parse_plain
     for line, payload, row, framing_error in frames:
         sha = _sha256(payload).digest()
         try:
             if framing_error is not None:
                 raise ExtractionError(framing_error)
-            draft = extractor(row) if row is not None else extractor.parse(payload)
+            draft = extractor(row) if row is not None else parse(payload)
             metadata = dumps(draft.metadata)
         except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
             reason = (
