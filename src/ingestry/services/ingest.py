@@ -298,35 +298,29 @@ class IngestService:
         consumed = 0
         received = 0
         for item in inputs:
-            lines = (
-                item.line_blocks(self.batch_size)
-                if blocks and isinstance(item, BlockInput)
-                else None
-            )
-            if lines is not None:
-                for block in lines:
-                    received += line_count(block)
-                    work: BatchWork = (block, iso(self.clock()), item.name, None, policy.scan)
-                    if policy.scan:
-                        held.append(work)
-                    yield work
-                    if progress is not None:
-                        progress(consumed + item.position, received)
-                consumed += item.position
-                continue
-            frames = item.frames()
-            while True:
-                chunk: list[Frame] = list(islice(frames, self.batch_size))
-                if not chunk:
-                    break
-                received += len(chunk)
-                work = (chunk, iso(self.clock()), item.name, item.header, policy.scan)
+            for chunk, count in self._chunks(item, blocks):
+                received += count
+                work: BatchWork = (chunk, iso(self.clock()), item.name, item.header, policy.scan)
                 if policy.scan:
                     held.append(work)
                 yield work
                 if progress is not None:
                     progress(consumed + item.position, received)
             consumed += item.position
+
+    def _chunks(self, item: Input, blocks: bool) -> Iterator[tuple[list[Frame] | LineBlock, int]]:
+        """The input's batches with how many frames (lines, for blocks) each holds:
+        blocks of whole lines when a worker frames them and the input can cut them."""
+        lines = (
+            item.line_blocks(self.batch_size) if blocks and isinstance(item, BlockInput) else None
+        )
+        if lines is not None:
+            for block in lines:
+                yield block, line_count(block)
+            return
+        frames = item.frames()
+        while chunk := list(islice(frames, self.batch_size)):
+            yield chunk, len(chunk)
 
     def _rescan(
         self,
@@ -368,7 +362,7 @@ class IngestService:
         part = IngestSummary(source=source.name)
 
         def work() -> None:
-            part.count(())
+            part.count(())  # from zero: a replay counts the batch again
             self._write(session, source, extractor, batch, part, policy)
 
         session.unit(work)

@@ -73,8 +73,8 @@ class Transaction:
             self._unit_rows += rows
             return call()
         attempt = 1
-        self._unit_rows = 0
         while True:
+            self._unit_rows = 0  # what this attempt of the call (a unit) holds
             try:
                 result = self._nested(call)
                 break

@@ -6,17 +6,18 @@ statement runs), so writer CPU adds straight to wall time, while the worker runs
 beside them. Encoding the COPY rows (psycopg's `write_row`: ~2.5 s of writer CPU per
 100,000 benchmark rows) therefore moves into the worker. `WireEncoder` formats each
 row's fields with psycopg's own binary row formatter (the C one, so the bytes are
-those `write_row` would send), in two parts around the one big field:
+those `write_row` would send), in a column order that leaves the fields only the
+writer knows for last:
 
     raw_payloads: [worker: count, source .. origin, payload] id
     records:      [worker: count, source_type .. declared columns, metadata] version
                   published_at updated_at
 
-The writer adds what only it knows (raw ids drawn at write time; the write's moment)
-with one `bytes.join` over `zip`/`map`: no Python code per row. The big fields
-(payload ~830 bytes, metadata ~880 on the benchmark) travel twice, in the rows and in
-the tuples the other paths use; through shared memory (see `parallel`) that costs a
-copy, where interleaving them in the writer cost it ~0.3 s per 100,000 rows.
+The writer adds those (raw ids drawn at write time; the write's moment) with one
+`bytes.join` per COPY: no Python code per row. The big fields (payload ~830 bytes,
+metadata ~880 on the benchmark) travel twice, in the encoded rows and in the tuples
+the other paths use; through shared memory (see `parallel`) that costs a copy, where
+interleaving them in the writer cost it more (see docs/postgres-write-path.md).
 
 A wire is only an encoding of rows the batch also carries as tuples. The writer uses
 it on the paths it fits (new rows COPYed straight into their tables, payloads after a

@@ -130,12 +130,11 @@ class Writer:
         created = updated = 0
         changes: list[RecordChange] = []
         if todo:
-            encoded = wire is not None and todo is rows and "records" in wire
+            encoded = wire.get("records") if wire is not None and todo is rows else None
             done = False
             staged = None
-            if mode == "direct" and encoded:
-                assert wire is not None
-                block = record_block(wire["records"], datetime.fromisoformat(now))
+            if mode == "direct" and encoded is not None:
+                block = record_block(encoded, datetime.fromisoformat(now))
                 done = self._copy_new(sql.direct_wire, lambda copy: write_block(copy, block))
             elif mode == "direct":
                 staged, sizes, full = record_stage_rows(convention, todo)
