@@ -9,7 +9,14 @@ from dataclasses import fields
 import pytest
 
 from ingestry.adapters import parallel
-from ingestry.adapters.parallel import ProcessMap, _pack, _unpack, fork_available
+from ingestry.adapters.parallel import (
+    PackedRows,
+    ProcessMap,
+    _joined,
+    _pack,
+    _unpack,
+    fork_available,
+)
 from ingestry.services.batch import PreparedBatch
 from ingestry.services.ingest import BatchWork
 
@@ -26,16 +33,23 @@ def test_every_field_round_trips() -> None:
         skipped=2,
         wire={"raw": [b"\x00\x0d", b"\x00\x0d"], "key_order": [1, 0]},
     )
-    packed = _pack(batch)
-    assert isinstance(packed, bytes)
-    back = _unpack(packed)
+    back = _round_trip(batch)
     for f in fields(PreparedBatch):
         assert getattr(back, f.name) == getattr(batch, f.name), f.name
+    assert isinstance(back.raw, PackedRows) and len(back.raw) == 1
+    assert back.raw[0] == batch.raw[0] and list(back.records) == list(batch.records)
 
 
 def test_defaults_stay_defaults() -> None:
-    back = _unpack(_pack(PreparedBatch(received=1)))
+    back = _round_trip(PreparedBatch(received=1))
     assert (back.scan, back.quarantine_header, back.skipped) == (None, None, 0)
+    assert (len(back.raw), list(back.records)) == (0, [])
+
+
+def _round_trip(batch: PreparedBatch) -> PreparedBatch:
+    parts = _pack(batch)
+    assert isinstance(parts, list)
+    return _unpack(_joined(parts))
 
 
 def test_values_marshal_cannot_write_travel_as_the_batch() -> None:
@@ -61,3 +75,29 @@ def test_batches_come_back_in_order_through_reused_slots_and_the_pipe(
         back = list(ProcessMap(workers, look_ahead=2)(_sized, iter(work)))  # type: ignore[arg-type]
         assert [b.received for b in back] == list(range(11))
         assert [b.headers for b in back] == [_sized(w).headers for w in work]  # type: ignore[arg-type]
+
+
+def _rows(work: BatchWork) -> PreparedBatch:
+    """A batch whose rows say which batch they belong to."""
+    n = int(work[2])
+    rows = [(f"batch-{n}", f"row-{i}", b"x" * 50) for i in range(20)]
+    return PreparedBatch(received=n, raw=rows)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not fork_available(), reason="needs os.fork")
+def test_rows_still_held_when_their_slot_is_reused_are_unpacked_first() -> None:
+    """Rows stay packed in the shared slot they arrived in; a slot's next batch must
+    not overwrite rows someone still holds (here: every batch, kept in a list)."""
+    work = [([], "2026", str(n), None, False) for n in range(9)]
+    for workers in (1, 2):
+        back = list(ProcessMap(workers, look_ahead=2)(_rows, iter(work)))  # type: ignore[arg-type]
+        assert [list(b.raw) for b in back] == [_rows(w).raw for w in work]  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not fork_available(), reason="needs os.fork")
+def test_rows_nobody_reads_are_never_unmarshalled() -> None:
+    work = [([], "2026", str(n), None, False) for n in range(5)]
+    for batch in ProcessMap(1, look_ahead=2)(_rows, iter(work)):  # type: ignore[arg-type]
+        assert isinstance(batch.raw, PackedRows) and len(batch.raw) == 20
+        assert batch.raw._rows is None  # a length needs no rows
+        assert batch.raw[3] == (f"batch-{batch.received}", "row-3", b"x" * 50)

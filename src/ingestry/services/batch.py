@@ -40,8 +40,8 @@ class Provenance:
 
 @dataclass(slots=True)
 class PreparedBatch:
-    raw: list[RawRow] = field(default_factory=list)
-    records: list[RecordRow] = field(default_factory=list)
+    raw: Sequence[RawRow] = field(default_factory=list)
+    records: Sequence[RecordRow] = field(default_factory=list)
     quarantine: list[QuarantineRow] = field(default_factory=list)
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     received: int = 0
@@ -66,7 +66,9 @@ def prepare_batch(
     header: tuple[bytes, bytes] | None = None,
 ) -> PreparedBatch:
     """Build raw, record and quarantine rows for a batch of frames."""
-    out = PreparedBatch(received=len(frames))
+    raw_rows: list[RawRow] = []
+    record_rows: list[RecordRow] = []
+    out = PreparedBatch(raw=raw_rows, records=record_rows, received=len(frames))
     keep_raw = source.is_raw
     name = source.name
     convention = extractor.convention.name
@@ -76,8 +78,6 @@ def prepare_batch(
     header_sha = header[0] if header else None
     if header is not None and keep_raw:
         out.headers.append(header)
-    raw_rows = out.raw
-    record_rows = out.records
     ptype = provenance.type
     content_of = extractor.content
     exact = may_hold_long_integers([f[1] for f in frames if f[2] is None])

@@ -97,16 +97,45 @@ class RecordChange(NamedTuple):
         return record_srn(self.convention, self.source_type, self.source_id)
 
 
+class NewRecords(Sequence[RecordChange]):
+    """The changes of a write that created every record of a batch (version 1 each),
+    made from the rows only when asked. A storage whose outbox can take the srn lines
+    the preparation worker spelled (`lines`: each srn + newline, in row order) never
+    builds them: 5,000 tuples a batch the writer no longer makes or frees."""
+
+    __slots__ = ("convention", "lines", "rows")
+
+    def __init__(
+        self, convention: str, rows: Sequence[RecordRow], lines: bytes | None = None
+    ) -> None:
+        self.convention = convention
+        self.rows = rows
+        self.lines = lines
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[RecordChange]:
+        convention = self.convention
+        return (RecordChange(convention, r[0], r[1], 1) for r in self.rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return list(self)[index]
+        r = self.rows[index]
+        return RecordChange(self.convention, r[0], r[1], 1)
+
+
 #: Called inside a batch's transaction with the records it created or changed (the
 #: outbox writes its events there): (session, convention name, changes).
-OnChanges = Callable[["StorageSession", str, list[RecordChange]], None]
+OnChanges = Callable[["StorageSession", str, Sequence[RecordChange]], None]
 
 
 class UpsertResult(NamedTuple):
     created: int
     updated: int
     unchanged: int
-    changes: list[RecordChange]
+    changes: Sequence[RecordChange]
 
 
 class StorageSession(Protocol):

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from ingestry.domain.records import change_srns
-from ingestry.services.ports import RecordChange
+from ingestry.services.ports import NewRecords, RecordChange
 
 COPY_EVENTS = "COPY record_events (srn, convention, version, created_at) FROM STDIN"
 
@@ -22,6 +22,10 @@ def append_events(
     with a `write_row` per event); no staging table, one round trip for the batch."""
     if not changes:
         return
+    if isinstance(changes, NewRecords) and changes.lines is not None:
+        # srns spelled by the preparation worker: one C-level replace for the batch
+        _copy(conn, changes.lines.replace(b"\n", f"\t{convention}\t1\t{now}\n".encode()))
+        return
     srns = change_srns(changes)
     if all(c.version == 1 for c in changes):  # new records: one join for the batch
         tail = f"\t{convention}\t1\t{now}\n"
@@ -31,5 +35,9 @@ def append_events(
         block = "".join(
             f"{srn}{tail}{c.version}\t{now}\n" for srn, c in zip(srns, changes, strict=True)
         )
+    _copy(conn, block.encode())
+
+
+def _copy(conn: psycopg.Connection[Any], block: bytes) -> None:
     with conn.cursor() as cur, cur.copy(COPY_EVENTS) as copy:
-        copy.write(block.encode())
+        copy.write(block)

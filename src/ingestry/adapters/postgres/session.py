@@ -26,7 +26,7 @@ class PostgresSession:
     def __init__(self, tx: Transaction, writer: Writer) -> None:
         self.tx = tx
         self.writer = writer
-        self._last_changes: tuple[list[RecordChange], _Changes] | None = None
+        self._last_changes: tuple[Sequence[RecordChange], _Changes] | None = None
 
     def append_raw(
         self,
@@ -111,4 +111,4 @@ class PostgresSession:
 class _Changes:
     """The changes of the latest run of one logged upsert call."""
 
-    changes: list[RecordChange]
+    changes: Sequence[RecordChange]

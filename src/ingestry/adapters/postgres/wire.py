@@ -43,6 +43,7 @@ from psycopg.types.string import BytesBinaryDumper
 from ingestry.adapters.postgres.binary import JsonTextDumper, _JsonText, column_types, converters
 from ingestry.adapters.postgres.rows import escaped_raw, record_stage_rows
 from ingestry.domain.conventions import Convention
+from ingestry.domain.records import change_srns
 from ingestry.services.ports import RawRow, RecordRow, Wire
 
 try:  # the C row formatter of psycopg's binary build (the Python one otherwise)
@@ -139,10 +140,12 @@ class _Context:
 class WireEncoder:
     """`(raw rows, record rows) -> Wire`, run where the batch is prepared.
 
-    The wire holds `raw` (a row per raw row, batch order, without its id), `keys` and
-    `key_order` (key order, without raw ids; only when no key repeats in the batch),
-    and `records` (identity order, without version and moments; only when the records
-    can go straight in)."""
+    The wire holds `raw` (a row per raw row, batch order, without its id), `received`
+    (the batch's distinct receipt moments), `keys` and `key_order` (key order, without
+    raw ids; only when no key repeats in the batch), and `records` (identity order,
+    without version and moments) with `srn_lines` (their srns, row order, for the
+    outbox; both only when the records can go straight in). With them the writer never
+    needs the row tuples, which travel packed (`adapters.parallel`)."""
 
     def __init__(self, convention: Convention) -> None:
         self.convention = convention
@@ -195,6 +198,7 @@ class WireEncoder:
             out += r[4]
             parts.append(out)
         wire["raw"] = parts
+        wire["received"] = sorted({r[6] for r in rows})
         if len({(r[0], r[2], r[3]) for r in rows}) != len(rows):
             return  # a key repeats: the claim decides which row is stored
         order = sorted(range(len(rows)), key=lambda n: (rows[n][0], rows[n][2], rows[n][3]))
@@ -236,6 +240,10 @@ class WireEncoder:
             out += metadata
             parts.append(out)
         wire["records"] = parts
+        # the outbox lines of a batch of new records, in row order (see NewRecords)
+        name = self.convention.name
+        srns = change_srns([(name, r[0], r[1], 1) for r in rows])
+        wire["srn_lines"] = ("\n".join(srns) + "\n").encode()
 
 
 def _transformer(context: _Context, types: list[str]) -> abc.Transformer:

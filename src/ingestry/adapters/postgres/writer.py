@@ -11,7 +11,7 @@ once that transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.wire import record_block, write_block
 from ingestry.domain.conventions import Convention
 from ingestry.services.ports import (
+    NewRecords,
     QuarantineRow,
     RawRow,
     RecordChange,
@@ -78,7 +79,9 @@ class Writer:
         wire: Wire | None = None,
     ) -> int:
         if rows:
-            self._ensure_partitions(tx, rows)
+            # the worker lists the batch's receipt moments, so the rows stay packed
+            received = wire.get("received") if wire is not None else None
+            self._ensure_partitions(tx, received or {row[6] for row in rows})
         tx.begin()
         if headers:
             with self.conn.cursor() as cur:
@@ -128,7 +131,7 @@ class Writer:
             hits = [n for (n,) in self.conn.execute(sql.changed)]
             todo = probe.rows_of_keys(rows, hits)
         created = updated = 0
-        changes: list[RecordChange] = []
+        changes: Sequence[RecordChange] = []
         if todo:
             encoded = wire.get("records") if wire is not None and todo is rows else None
             done = False
@@ -141,7 +144,8 @@ class Writer:
                 done = not full and self._direct(sql, staged, now)
             if done:
                 created = len(todo)
-                changes = [RecordChange(convention.name, r[0], r[1], 1) for r in todo]
+                lines = wire.get("srn_lines") if wire is not None and encoded is not None else None
+                changes = NewRecords(convention.name, todo, lines)
             else:
                 if staged is None:
                     staged, sizes, full = record_stage_rows(convention, todo)
@@ -263,8 +267,9 @@ class Writer:
         copy_rows(self.conn, stage, rows, full)
         self._filled.add(stage.name)
 
-    def _ensure_partitions(self, tx: Transaction, rows: Sequence[RawRow]) -> None:
-        months = {month_of(at) for at in {row[6] for row in rows}} - self._partitions
+    def _ensure_partitions(self, tx: Transaction, received: Iterable[str]) -> None:
+        """Create the month partitions the batch's receipt moments fall in."""
+        months = {month_of(at) for at in received} - self._partitions
         months -= self._pending_partitions
         if not months:
             return
