@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from itertools import islice
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingestry.adapters.files import _CountingReader
 from ingestry.extract.framing import (
     CSVFrames,
     Frame,
@@ -20,7 +20,6 @@ from ingestry.extract.framing import (
     csv_row_from_bytes,
     json_frames,
     jsonl_frames,
-    line_count,
 )
 
 FAST = settings(database=None, deadline=None, max_examples=150)
@@ -395,8 +394,8 @@ def test_json_frames_lines_with_one_element_per_line(elements: list[dict[str, in
 @settings(database=None, deadline=None, max_examples=300)
 @given(
     st.lists(
-        st.sampled_from([b"{}", b'{"a":1}', b"", b"  ", b"\r", b"x\r", b"\rx", b"a\rb"]),
-        max_size=30,
+        st.sampled_from([b"{}", b'{"a":1}', b"", b"  ", b"\r", b"x\r", b"\rx", b"a\rb", b"y" * 60]),
+        max_size=60,
     ),
     st.booleans(),
     st.integers(1, 7),
@@ -409,14 +408,31 @@ def test_line_blocks_frame_as_jsonl_frames(
     data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
     expected = list(jsonl_frames(io.BytesIO(data)))
 
-    stream = io.BytesIO(data)
     got: list[Frame] = []
     counted = 0
-    first = 1
-    while block := list(islice(stream, size)):
-        joined = b"".join(block)
-        got += block_frames((first, joined))
-        counted += line_count((first, joined))
-        first += len(block)
+    for block, count in _CountingReader(io.BytesIO(data)).line_blocks(size):  # type: ignore[arg-type]
+        assert block[0] == counted + 1 and 0 < count <= 2 * size
+        got += block_frames(block)
+        counted += count
     assert got == expected
-    assert counted == first - 1
+    assert counted == data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def test_line_blocks_stay_bounded_when_lines_get_shorter_or_longer() -> None:
+    """Blocks after the first are read by bytes (the first block's average line
+    length); lines that get much shorter split a block, a line longer than a block is
+    read whole."""
+    data = b"".join(
+        [b'{"long":"' + b"x" * 500 + b'"}\n'] * 10
+        + [b"{}\n"] * 1000
+        + [b'{"huge":"' + b"z" * 100_000 + b'"}\n', b'{"last":1}']
+    )
+    reader = _CountingReader(io.BytesIO(data))  # type: ignore[arg-type]
+    blocks = list(reader.line_blocks(10))
+    assert all(0 < count <= 20 for _, count in blocks)
+    assert [b[1] for b, _ in blocks] and b"".join(b[1] for b, _ in blocks) == data
+    assert [b[0] for b, _ in blocks] == [
+        1 + sum(c for _, c in blocks[:i]) for i in range(len(blocks))
+    ]
+    assert [f for b, _ in blocks for f in block_frames(b)] == list(jsonl_frames(io.BytesIO(data)))
+    assert reader.position == len(data)

@@ -200,10 +200,11 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
 def _keep_heap() -> None:
-    """Let a worker keep its freed heap: every batch marshals ~20 MB into fresh
-    buffers, and glibc's default thresholds hand those pages back to the kernel after
-    each batch, to fault them in again for the next (twice the page faults, ~0.5 s of
-    kernel time per 100,000 rows). Only glibc has `mallopt`; elsewhere nothing changes."""
+    """Let a process keep its freed heap: every batch marshals ~20 MB into fresh
+    buffers (workers) or reads a ~4 MB block (the reader), and glibc's default
+    thresholds hand those pages back to the kernel after each batch, to fault them in
+    again for the next (twice the page faults, ~0.5 s of kernel time per 100,000 rows).
+    Only glibc has `mallopt`; elsewhere nothing changes."""
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
@@ -234,6 +235,7 @@ class ProcessMap:
         self, prepare: Callable[[BatchWork], PreparedBatch], work: Iterable[BatchWork]
     ) -> Iterator[PreparedBatch]:
         global _PREPARE, _SLOTS
+        _keep_heap()  # the reader's blocks churn through large buffers too
         # anonymous and shared: the forked workers write into the same pages; one slot
         # more than the look-ahead, so a slot is reused only once the writer moved past
         # the batch after the one it held (whose rows nobody references any more)

@@ -54,11 +54,6 @@ def block_frames(block: LineBlock) -> list[Frame]:
     return frames
 
 
-def line_count(block: LineBlock) -> int:
-    data = block[1]
-    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-
-
 class CSVFrames:
     """CSV rows as frames; the header's exact bytes are kept in `header`.
 

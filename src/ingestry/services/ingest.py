@@ -20,7 +20,7 @@ from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.errors import StrictModeError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
-from ingestry.extract.framing import Frame, LineBlock, block_frames, line_count
+from ingestry.extract.framing import Frame, LineBlock, block_frames
 from ingestry.services.batch import PreparedBatch, Provenance, prepare_batch
 from ingestry.services.inputs import BlockInput, Input
 from ingestry.services.ports import (
@@ -315,8 +315,7 @@ class IngestService:
             item.line_blocks(self.batch_size) if blocks and isinstance(item, BlockInput) else None
         )
         if lines is not None:
-            for block in lines:
-                yield block, line_count(block)
+            yield from lines
             return
         frames = item.frames()
         while chunk := list(islice(frames, self.batch_size)):

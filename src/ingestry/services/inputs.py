@@ -32,6 +32,7 @@ class BlockInput(Protocol):
     """An input that can also hand out whole lines in blocks, to be framed by the
     preparation workers instead of the reading process (JSON Lines files)."""
 
-    def line_blocks(self, lines: int) -> Iterator[LineBlock] | None:
-        """Blocks of `lines` lines, or None when this input is not line-framed."""
+    def line_blocks(self, lines: int) -> Iterator[tuple[LineBlock, int]] | None:
+        """Blocks of `lines` lines with their line counts, or None when this input is
+        not line-framed."""
         ...
