@@ -63,7 +63,23 @@ def _postgres_storage(settings: Settings, url: str) -> Storage:
         ) from None
     from ingestry.adapters.postgres import PostgresStorage
 
-    return PostgresStorage(url)
+    return PostgresStorage(url, lanes=write_lanes())
+
+
+def write_lanes(env: Mapping[str, str] | None = None) -> int:
+    """Connections an ingest writes its batches on (PostgreSQL): INGESTRY_WRITE_LANES,
+    else 2 (see `services.lanes`); 1 writes batch after batch on one connection."""
+    from ingestry.adapters.postgres.storage import DEFAULT_LANES
+
+    env = os.environ if env is None else env
+    raw = env.get("INGESTRY_WRITE_LANES", "").strip()
+    try:
+        lanes = int(raw) if raw else DEFAULT_LANES
+    except ValueError:
+        lanes = 0
+    if lanes < 1:
+        raise ConfigError(f"INGESTRY_WRITE_LANES must be a whole number from 1, not '{raw}'")
+    return lanes
 
 
 def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:

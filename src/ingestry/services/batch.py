@@ -53,6 +53,19 @@ class PreparedBatch:
     skipped: int = 0
     #: The rows pre-encoded for the storage's write path, when it has one (WireEncoding).
     wire: Wire | None = None
+    #: What the batch's writes lock (see `batch_keys`); None: not known, so everything.
+    keys: frozenset[str | bytes] | None = None
+
+
+def batch_keys(batch: PreparedBatch) -> frozenset[str | bytes]:
+    """The keys a batch's writes take locks on: its records' source ids (the raw rows of
+    a source share them) and the sha256 of each quarantined payload. Two batches with
+    disjoint keys can be written side by side (see `services.lanes`); CSV headers are
+    the caller's to add."""
+    ids: frozenset[str | bytes] = frozenset([r[1] for r in batch.records])
+    if batch.quarantine:
+        ids |= {q[1] for q in batch.quarantine}
+    return ids
 
 
 def prepare_batch(

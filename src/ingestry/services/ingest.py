@@ -21,9 +21,11 @@ from ingestry.domain.errors import StrictModeError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame, LineBlock, block_frames
-from ingestry.services.batch import PreparedBatch, Provenance, prepare_batch
+from ingestry.services.batch import PreparedBatch, Provenance, batch_keys, prepare_batch
 from ingestry.services.inputs import BlockInput, Input
+from ingestry.services.lanes import OrderedLanes
 from ingestry.services.ports import (
+    ConcurrentSessions,
     OnChanges,
     PayloadProbe,
     Storage,
@@ -184,12 +186,18 @@ class IngestService:
                 source.is_raw and extractor.python is None and isinstance(session, PayloadProbe)
             )
         try:
-            for batch in batches:
-                with self.storage.session() as session:
-                    if batch.scan is not None:
-                        batch = self._rescan(session, source, extractor, provenance, batch, held)
-                    part = self._write_unit(session, source, extractor, batch, policy)
-                summary.add(part)  # committed: its counts are final
+            if isinstance(self.storage, ConcurrentSessions) and self.storage.lanes > 1:
+                self._write_in_lanes(
+                    self.storage, source, extractor, provenance, batches, held, policy, summary
+                )
+            else:
+                for batch in batches:
+                    with self.storage.session() as session:
+                        work = held.popleft() if batch.scan is not None else None
+                        part = self._write_batch(
+                            session, source, extractor, provenance, batch, work, policy
+                        )
+                    summary.add(part)  # committed: its counts are final
         except BaseException:
             summary.seconds = round(time.perf_counter() - started, 3)
             with self.storage.session() as session:
@@ -275,6 +283,7 @@ class IngestService:
                 frames, source, extractor, provenance,
                 received_at=received_at, origin=origin, header=header,
             )  # fmt: skip
+            batch.keys = batch_keys(batch)
             if encode is not None:
                 batch.wire = encode(batch.raw, batch.records)
             return batch
@@ -321,6 +330,63 @@ class IngestService:
         while chunk := list(islice(frames, self.batch_size)):
             yield chunk, len(chunk)
 
+    def _write_in_lanes(
+        self,
+        storage: ConcurrentSessions,
+        source: DataSource,
+        extractor: Extractor,
+        provenance: Provenance,
+        batches: Iterable[PreparedBatch],
+        held: deque[BatchWork],
+        policy: RescanPolicy,
+        summary: IngestSummary,
+    ) -> None:
+        """`batches` written on the storage's lanes: side by side where their keys are
+        disjoint, committed in order (see `services.lanes`)."""
+        committed_headers: set[bytes] = set()
+
+        def done(result: tuple[IngestSummary, list[bytes]]) -> None:
+            part, headers = result
+            summary.add(part)  # committed: its counts are final
+            committed_headers.update(headers)
+
+        def writer(
+            batch: PreparedBatch, work: BatchWork | None
+        ) -> Callable[[StorageSession], tuple[IngestSummary, list[bytes]]]:
+            def write(session: StorageSession) -> tuple[IngestSummary, list[bytes]]:
+                part = self._write_batch(
+                    session, source, extractor, provenance, batch, work, policy
+                )
+                return part, [sha for sha, _ in batch.headers]
+
+            return write
+
+        with OrderedLanes(storage.lane_session, storage.lanes, done, storage.blocked_by) as lanes:
+            for batch in batches:
+                work = held.popleft() if batch.scan is not None else None
+                keys: frozenset[str | bytes] | None = batch.keys
+                # a header stored by a committed batch is only read again (no lock taken)
+                fresh = [sha for sha, _ in batch.headers if sha not in committed_headers]
+                if keys is not None and fresh:
+                    keys = keys.union(fresh)
+                lanes.submit(keys, writer(batch, work))
+
+    def _write_batch(
+        self,
+        session: StorageSession,
+        source: DataSource,
+        extractor: Extractor,
+        provenance: Provenance,
+        batch: PreparedBatch,
+        work: BatchWork | None,
+        policy: RescanPolicy,
+    ) -> IngestSummary:
+        """Write one batch; a scanned one (`work` is what it was made from) is prepared
+        first, without the payloads the storage holds unchanged."""
+        if work is not None:
+            batch = self._rescan(session, source, extractor, provenance, batch, work)
+        return self._write_unit(session, source, extractor, batch, policy)
+
     def _rescan(
         self,
         session: StorageSession,
@@ -328,11 +394,11 @@ class IngestService:
         extractor: Extractor,
         provenance: Provenance,
         scanned: PreparedBatch,
-        held: deque[BatchWork],
+        work: BatchWork,
     ) -> PreparedBatch:
         """Prepare the payloads of a scanned batch that are not no-ops; the no-ops count
         as raw duplicates with unchanged records (`skipped`)."""
-        framed, received_at, origin, header, _ = held.popleft()
+        framed, received_at, origin, header, _ = work
         frames = _frames_of(framed)
         assert isinstance(session, PayloadProbe)
         skip = session.unchanged_payloads(

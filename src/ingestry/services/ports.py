@@ -195,6 +195,26 @@ class StorageSession(Protocol):
         ...
 
 
+@runtime_checkable
+class ConcurrentSessions(Protocol):
+    """A storage that can hold `lanes` sessions open at once, each on its own
+    connection, so one batch's statements run in the database while the next batch's
+    are sent (see `services.lanes`, which keeps their commits in order)."""
+
+    lanes: int
+
+    def lane_session(self, lane: int) -> AbstractContextManager[StorageSession]:
+        """A session (one transaction) on connection `lane` (0 <= lane < lanes); one
+        caller at a time per lane."""
+        ...
+
+    def blocked_by(self, waiters: Sequence[int], holder: int) -> bool:
+        """Whether the transaction of one of the `waiters` lanes waits, directly or
+        through other transactions, for a lock held by lane `holder`'s (asked on
+        `holder`'s connection, by the thread using it)."""
+        ...
+
+
 class Storage(Protocol):
     """A database holding the raw store, the records and their history."""
 

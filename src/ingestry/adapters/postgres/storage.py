@@ -9,7 +9,7 @@ processes starting at once on an empty database migrate it once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -56,6 +56,17 @@ TEMP_BUFFERS = "64MB"
 PAGE = 1000
 
 
+@contextmanager
+def _session(writer: Writer) -> Iterator[PostgresSession]:
+    tx = Transaction(writer.conn, writer.on_begin, writer.on_end, BEGIN)
+    try:
+        yield PostgresSession(tx, writer)
+    except BaseException:
+        tx.rollback()
+        raise
+    tx.commit()
+
+
 def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
     """An autocommit connection in UTC (timestamps render as on SQLite)."""
     params = conninfo_to_dict(libpq_url(url))
@@ -80,15 +91,32 @@ def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
     return conn
 
 
+#: Whether a backend in %(pids)s waits, through any chain of lock waits, for %(holder)s.
+BLOCKED_BY = """
+WITH RECURSIVE chain(pid) AS (
+    SELECT unnest(pg_blocking_pids(p)) FROM unnest(%(pids)s::int[]) AS p
+    UNION
+    SELECT unnest(pg_blocking_pids(chain.pid)) FROM chain
+)
+SELECT %(holder)s::int IN (SELECT pid FROM chain)
+"""
+
+#: Write lanes of an ingest by default: two connections keep the server busy on one
+#: batch while the next is sent (see `services.lanes`); INGESTRY_WRITE_LANES overrides.
+DEFAULT_LANES = 2
+
+
 class PostgresStorage:
     """Storage on a PostgreSQL database (the schema in the URL's search_path)."""
 
     dialect = "postgresql"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, lanes: int = DEFAULT_LANES) -> None:
         self.url = url
+        self.lanes = max(1, lanes)
         self._conn = connect(url)
         self._writer = Writer(self._conn)
+        self._lane_writers: dict[int, Writer] = {}
         self._engine: sa.Engine | None = None
 
     @property
@@ -184,15 +212,30 @@ class PostgresStorage:
 
     # --- writes ---------------------------------------------------------------------
 
-    @contextmanager
-    def session(self) -> Iterator[PostgresSession]:
-        tx = Transaction(self._conn, self._writer.on_begin, self._writer.on_end, BEGIN)
-        try:
-            yield PostgresSession(tx, self._writer)
-        except BaseException:
-            tx.rollback()
-            raise
-        tx.commit()
+    def session(self) -> AbstractContextManager[PostgresSession]:
+        return _session(self._writer)
+
+    def lane_session(self, lane: int) -> AbstractContextManager[PostgresSession]:
+        """A session on lane `lane`'s connection: lane 0 is the storage's own, the others
+        are opened on first use and share its write-path judgement (`probe.Adaptive`)."""
+        if not 0 <= lane < self.lanes:
+            raise ValueError(f"lane {lane} of {self.lanes}")
+        if lane == 0:
+            return self.session()
+        writer = self._lane_writers.get(lane)
+        if writer is None:
+            writer = Writer(connect(self.url), self._writer.adaptive)
+            self._lane_writers[lane] = writer
+        return _session(writer)
+
+    def blocked_by(self, waiters: Sequence[int], holder: int) -> bool:
+        pids = [self._lane_writer(n).conn.info.backend_pid for n in waiters]
+        conn = self._lane_writer(holder).conn
+        row = conn.execute(BLOCKED_BY, {"pids": pids, "holder": conn.info.backend_pid}).fetchone()
+        return bool(row and row[0])
+
+    def _lane_writer(self, lane: int) -> Writer:
+        return self._writer if lane == 0 else self._lane_writers[lane]
 
     def wire_encoder(self, convention: Convention) -> WireEncode:
         """Binary COPY rows built by the preparation worker (see `wire`)."""
@@ -252,7 +295,9 @@ class PostgresStorage:
         if status is not None:
             sql += " AND status = %s"
             params.append(status)
-        return [quarantine_from_row(r) for r in self._rows(sql + " ORDER BY id", params)]
+        # arrival order: batches written side by side (lanes) draw ids interleaved
+        order = " ORDER BY received_at, id"
+        return [quarantine_from_row(r) for r in self._rows(sql + order, params)]
 
     def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
         def entry(name: str) -> dict[str, int]:
@@ -288,6 +333,9 @@ class PostgresStorage:
 
     def close(self) -> None:
         self._conn.close()
+        for writer in self._lane_writers.values():
+            writer.conn.close()
+        self._lane_writers.clear()
         if self._engine is not None:
             self._engine.dispose()
 

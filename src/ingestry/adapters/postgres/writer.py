@@ -42,7 +42,9 @@ from ingestry.services.ports import (
 class Writer:
     """Implements the StorageSession calls on one connection (see PostgresSession)."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], adaptive: probe.Adaptive | None = None
+    ) -> None:
         self.conn = conn
         self._stages: dict[str, Stage] = {}
         self._partitions: set[tuple[int, int]] = set()
@@ -50,7 +52,7 @@ class Writer:
         self._pending_partitions: set[tuple[int, int]] = set()
         self._filled: set[str] = set()
         self._sql: dict[str, RecordSQL] = {}
-        self._adaptive = probe.Adaptive()
+        self.adaptive = adaptive or probe.Adaptive()
         binary.register(conn)
         # A batch statement over a temp table without statistics can be estimated past
         # jit_above_cost; compiling it (~30 ms) costs more than running it.
@@ -89,12 +91,12 @@ class Writer:
         if not rows:
             return 0
         stored = None
-        if self._adaptive.mode("raw") == "direct":
+        if self.adaptive.mode("raw") == "direct":
             stored = raw.append_direct(self.conn, rows, wire)
         if stored is None:
             fill = lambda stage, data: self._fill(tx, stage, data)  # noqa: E731
             stored = raw.append(self.conn, fill, rows, wire)
-        self._adaptive.observe("raw", len(rows), stored, len(rows) - stored)
+        self.adaptive.observe("raw", len(rows), stored, len(rows) - stored)
         return stored
 
     def quarantine(self, tx: Transaction, rows: Sequence[QuarantineRow]) -> None:
@@ -124,7 +126,7 @@ class Writer:
         sql = self._record_sql(convention)
         tx.begin()
         kind = f"records:{convention.name}"
-        mode = self._adaptive.mode(kind)
+        mode = self.adaptive.mode(kind)
         todo = rows
         if mode == "probe":
             self._fill(tx, probe.RECORD_PROBE, probe.record_keys(rows))
@@ -153,7 +155,7 @@ class Writer:
                     tx, sql, convention, staged, sizes, full, now
                 )
         unchanged = len(rows) - created - updated
-        self._adaptive.observe(kind, len(rows), created, unchanged)
+        self.adaptive.observe(kind, len(rows), created, unchanged)
         return UpsertResult(created, updated, unchanged, changes)
 
     def _direct(self, sql: RecordSQL, staged: list[tuple[Any, ...]], now: str) -> bool:

@@ -209,7 +209,8 @@ class SQLiteStorage:
         if status is not None:
             sql += " AND status = ?"
             params = (source, status)
-        return [quarantine_entry(row) for row in self._conn.execute(sql + " ORDER BY id", params)]
+        order = " ORDER BY received_at, id"  # arrival order, as on PostgreSQL
+        return [quarantine_entry(row) for row in self._conn.execute(sql + order, params)]
 
     def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
         out = {name: {"raw_rows": 0, "records": 0, "quarantined": 0} for name in sources}
