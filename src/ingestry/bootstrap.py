@@ -17,8 +17,8 @@ from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, PythonExtractor
 from ingestry.services.control import ControlPorts
-from ingestry.services.ingest import MapFn
 from ingestry.services.ports import HookRunner, Storage, WorkSpace
+from ingestry.services.preparation import MapFn
 from ingestry.services.ratelimit import RateLimiter
 
 if TYPE_CHECKING:

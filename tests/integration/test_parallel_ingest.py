@@ -15,7 +15,8 @@ import ingestry
 from ingestry.adapters.files import open_inputs
 from ingestry.adapters.parallel import ProcessMap, fork_available
 from ingestry.services.batch import PreparedBatch
-from ingestry.services.ingest import BatchWork, IngestService
+from ingestry.services.ingest import IngestService
+from ingestry.services.preparation import BatchWork
 from ingestry.store import Store
 from tests.backends import Database
 
@@ -72,7 +73,7 @@ def _dies(work: BatchWork) -> PreparedBatch:
 
 
 def test_a_dead_worker_raises_instead_of_hanging() -> None:
-    work: Iterator[BatchWork] = iter([([], "2026", "x", None, False)])
+    work: Iterator[BatchWork] = iter([([], "2026", "x", None, False, False)])
     with pytest.raises(BrokenProcessPool):
         list(ProcessMap(1)(_dies, work))
 

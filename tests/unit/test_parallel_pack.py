@@ -18,7 +18,7 @@ from ingestry.adapters.parallel import (
     fork_available,
 )
 from ingestry.services.batch import PreparedBatch
-from ingestry.services.ingest import BatchWork
+from ingestry.services.preparation import BatchWork
 
 
 def test_every_field_round_trips() -> None:
@@ -70,7 +70,7 @@ def test_batches_come_back_in_order_through_reused_slots_and_the_pipe(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(parallel, "SLOT_SIZE", 4096)  # the forked workers inherit it
-    work = [([], "2026", str(n), None, False) for n in range(11)]
+    work = [([], "2026", str(n), None, False, False) for n in range(11)]
     for workers in (1, 2):
         back = list(ProcessMap(workers, look_ahead=2)(_sized, iter(work)))  # type: ignore[arg-type]
         assert [b.received for b in back] == list(range(11))
@@ -88,7 +88,7 @@ def _rows(work: BatchWork) -> PreparedBatch:
 def test_rows_still_held_when_their_slot_is_reused_are_unpacked_first() -> None:
     """Rows stay packed in the shared slot they arrived in; a slot's next batch must
     not overwrite rows someone still holds (here: every batch, kept in a list)."""
-    work = [([], "2026", str(n), None, False) for n in range(9)]
+    work = [([], "2026", str(n), None, False, False) for n in range(9)]
     for workers in (1, 2):
         back = list(ProcessMap(workers, look_ahead=2)(_rows, iter(work)))  # type: ignore[arg-type]
         assert [list(b.raw) for b in back] == [_rows(w).raw for w in work]  # type: ignore[arg-type]
@@ -96,7 +96,7 @@ def test_rows_still_held_when_their_slot_is_reused_are_unpacked_first() -> None:
 
 @pytest.mark.skipif(not fork_available(), reason="needs os.fork")
 def test_rows_nobody_reads_are_never_unmarshalled() -> None:
-    work = [([], "2026", str(n), None, False) for n in range(5)]
+    work = [([], "2026", str(n), None, False, False) for n in range(5)]
     for batch in ProcessMap(1, look_ahead=2)(_rows, iter(work)):  # type: ignore[arg-type]
         assert isinstance(batch.raw, PackedRows) and len(batch.raw) == 20
         assert batch.raw._rows is None  # a length needs no rows

@@ -49,7 +49,7 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from ingestry.services.batch import PreparedBatch
-from ingestry.services.ingest import BatchWork
+from ingestry.services.preparation import BatchWork
 
 _PREPARE: Callable[[BatchWork], PreparedBatch] | None = None
 #: The shared slots of the current map (inherited by its forked workers).

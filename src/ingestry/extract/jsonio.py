@@ -50,11 +50,13 @@ def loads(data: bytes | str) -> Any:
     return value
 
 
-def may_hold_long_integers(payloads: list[bytes]) -> bool:
-    """Whether any of the payloads has a digit run long enough to overflow 64 bits:
-    one scan over the batch (a run cannot span the separator), so a batch without
-    one can take orjson directly, row by row (see `Extractor.parse_plain`)."""
-    return _LONG_RUN in b"\n".join(payloads).translate(_DIGITS_TO_ZERO)
+def may_hold_long_integers(payloads: list[bytes] | bytes) -> bool:
+    """Whether any of the payloads (or the bytes they were cut from, lines whole) has a
+    digit run long enough to overflow 64 bits: one scan over the batch (a run cannot
+    span the separator), so a batch without one can take orjson directly, row by row
+    (see `Extractor.parse_plain`)."""
+    blob = payloads if isinstance(payloads, bytes) else b"\n".join(payloads)
+    return _LONG_RUN in blob.translate(_DIGITS_TO_ZERO)
 
 
 def _check(value: Any) -> None:

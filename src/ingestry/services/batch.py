@@ -55,6 +55,8 @@ class PreparedBatch:
     wire: Wire | None = None
     #: What the batch's writes lock (see `batch_keys`); None: not known, so everything.
     keys: frozenset[str | bytes] | None = None
+    #: (raw rows, record rows) a worker left out, the wire carrying them (a lean batch).
+    omitted: tuple[int, int] | None = None
 
 
 def batch_keys(batch: PreparedBatch) -> frozenset[str | bytes]:
@@ -77,8 +79,10 @@ def prepare_batch(
     received_at: str,
     origin: str,
     header: tuple[bytes, bytes] | None = None,
+    blob: bytes | None = None,
 ) -> PreparedBatch:
-    """Build raw, record and quarantine rows for a batch of frames."""
+    """Build raw, record and quarantine rows for a batch of frames; `blob`, when the
+    caller has it, holds every payload (the block of whole lines they were cut from)."""
     raw_rows: list[RawRow] = []
     record_rows: list[RecordRow] = []
     out = PreparedBatch(raw=raw_rows, records=record_rows, received=len(frames))
@@ -93,7 +97,9 @@ def prepare_batch(
         out.headers.append(header)
     ptype = provenance.type
     content_of = extractor.content
-    exact = may_hold_long_integers([f[1] for f in frames if f[2] is None])
+    exact = may_hold_long_integers(
+        blob if blob is not None else [f[1] for f in frames if f[2] is None]
+    )
     parse = extractor.parse if exact else extractor.parse_plain
     for line, payload, row, framing_error in frames:
         sha = _sha256(payload).digest()

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from itertools import islice
 from typing import Any
 
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.errors import StrictModeError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
-from ingestry.extract.framing import Frame, LineBlock, block_frames
-from ingestry.services.batch import PreparedBatch, Provenance, batch_keys, prepare_batch
-from ingestry.services.inputs import BlockInput, Input
+from ingestry.services.batch import PreparedBatch, Provenance
+from ingestry.services.inputs import Input
 from ingestry.services.lanes import OrderedLanes
 from ingestry.services.ports import (
     ConcurrentSessions,
@@ -32,25 +29,20 @@ from ingestry.services.ports import (
     StorageSession,
     WireEncoding,
 )
-from ingestry.services.rescan import RescanPolicy, scan_batch
+from ingestry.services.preparation import (
+    BatchWork,
+    LeanPolicy,
+    MapFn,
+    Preparation,
+    ProgressFn,
+    inline_map,
+)
+from ingestry.services.rescan import RescanPolicy
 
 DEFAULT_BATCH_SIZE = 5000
 
-ProgressFn = Callable[[int, int], None]  # (bytes consumed, frames received)
-
-#: One batch to prepare: (frames, or a block of lines to frame; received_at, origin, CSV
-#: header or None, scan only?).
-BatchWork = tuple[list[Frame] | LineBlock, str, str, tuple[bytes, bytes] | None, bool]
-#: How batches get prepared: inline (`map`) or in worker processes (an adapter).
-MapFn = Callable[
-    [Callable[[BatchWork], PreparedBatch], Iterable[BatchWork]], Iterator[PreparedBatch]
-]
-
-
-def inline_map(
-    prepare: Callable[[BatchWork], PreparedBatch], work: Iterable[BatchWork]
-) -> Iterator[PreparedBatch]:
-    return map(prepare, work)
+__all__ = ["DEFAULT_BATCH_SIZE", "BatchWork", "IngestService", "IngestSummary", "MapFn",
+           "ProgressFn", "gc_paused", "inline_map"]  # fmt: skip
 
 
 @contextmanager
@@ -159,13 +151,17 @@ class IngestService:
         provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
         origins = [i.name for i in inputs]
         policy = RescanPolicy(enabled=False)
-        held: deque[BatchWork] = deque()  # scanned batches' work, until they are written
-        batches = self._batches(source, extractor, provenance, inputs, progress, policy, held)
+        lean = LeanPolicy(enabled=isinstance(self.storage, WireEncoding))
+        prep = self._preparation(source, extractor, provenance)
+        big = sum(i.size or 0 for i in inputs) >= self.parallel_threshold
+        # worker processes pay off for files; API bodies and stdin are prepared inline
+        parallel = self.parallel if big else None
+        batches = prep.batches(inputs, progress, policy, lean, parallel)
         if strict:
             parts: list[IngestSummary] = []
             with self.storage.session() as session:
                 session.start_run(run, source.name, origins, iso(self.clock()))
-                for batch in batches:
+                for _, batch in batches:
                     if batch.quarantine:
                         _, _, _, line, origin, reason, _ = batch.quarantine[0]
                         raise StrictModeError(
@@ -187,16 +183,11 @@ class IngestService:
             )
         try:
             if isinstance(self.storage, ConcurrentSessions) and self.storage.lanes > 1:
-                self._write_in_lanes(
-                    self.storage, source, extractor, provenance, batches, held, policy, summary
-                )
+                self._write_in_lanes(self.storage, prep, batches, policy, lean, summary)
             else:
-                for batch in batches:
+                for work, batch in batches:
                     with self.storage.session() as session:
-                        work = held.popleft() if batch.scan is not None else None
-                        part = self._write_batch(
-                            session, source, extractor, provenance, batch, work, policy
-                        )
+                        part = self._write_batch(session, prep, work, batch, policy, lean)
                     summary.add(part)  # committed: its counts are final
         except BaseException:
             summary.seconds = round(time.perf_counter() - started, 3)
@@ -228,11 +219,11 @@ class IngestService:
                     "harvest", harvest_run_srn=run, upstream_source=source.name
                 )
                 try:
-                    no_rescan = RescanPolicy(enabled=False)
-                    work = self._batches(
-                        source, extractor, provenance, inputs, None, no_rescan, deque()
+                    prep = self._preparation(source, extractor, provenance)
+                    work = prep.batches(
+                        inputs, None, RescanPolicy(enabled=False), LeanPolicy(False), None
                     )
-                    batches = list(work)
+                    batches = [batch for _, batch in work]
                 except Exception as exc:
                     prepared.append(exc)
                     continue
@@ -257,88 +248,26 @@ class IngestService:
                 item[0].count(parts[item[0].run_srn])
         return [item if isinstance(item, Exception) else item[0] for item in prepared]
 
-    def _batches(
-        self,
-        source: DataSource,
-        extractor: Extractor,
-        provenance: Provenance,
-        inputs: Sequence[Input],
-        progress: ProgressFn | None,
-        policy: RescanPolicy,
-        held: deque[BatchWork],
-    ) -> Iterator[PreparedBatch]:
-        id_paths = source.id_paths
+    def _preparation(
+        self, source: DataSource, extractor: Extractor, provenance: Provenance
+    ) -> Preparation:
         encode = (
             self.storage.wire_encoder(extractor.convention)
             if isinstance(self.storage, WireEncoding)
             else None
         )
-
-        def prepare(work: BatchWork) -> PreparedBatch:
-            framed, received_at, origin, header, scan = work
-            frames = _frames_of(framed)
-            if scan:
-                return PreparedBatch(received=len(frames), scan=scan_batch(frames, id_paths))
-            batch = prepare_batch(
-                frames, source, extractor, provenance,
-                received_at=received_at, origin=origin, header=header,
-            )  # fmt: skip
-            batch.keys = batch_keys(batch)
-            if encode is not None:
-                batch.wire = encode(batch.raw, batch.records)
-            return batch
-
-        # Worker processes pay off for files; small or unsized inputs (API bodies,
-        # stdin) are prepared inline.
-        big = sum(i.size or 0 for i in inputs) >= self.parallel_threshold
-        if self.parallel is not None and big:
-            # the workers frame JSON Lines too: this process only cuts blocks of lines
-            return self.parallel(prepare, self._work(inputs, progress, policy, held, True))
-        return inline_map(prepare, self._work(inputs, progress, policy, held, False))
-
-    def _work(
-        self,
-        inputs: Sequence[Input],
-        progress: ProgressFn | None,
-        policy: RescanPolicy,
-        held: deque[BatchWork],
-        blocks: bool,
-    ) -> Iterator[BatchWork]:
-        consumed = 0
-        received = 0
-        for item in inputs:
-            for chunk, count in self._chunks(item, blocks):
-                received += count
-                work: BatchWork = (chunk, iso(self.clock()), item.name, item.header, policy.scan)
-                if policy.scan:
-                    held.append(work)
-                yield work
-                if progress is not None:
-                    progress(consumed + item.position, received)
-            consumed += item.position
-
-    def _chunks(self, item: Input, blocks: bool) -> Iterator[tuple[list[Frame] | LineBlock, int]]:
-        """The input's batches with how many frames (lines, for blocks) each holds:
-        blocks of whole lines when a worker frames them and the input can cut them."""
-        lines = (
-            item.line_blocks(self.batch_size) if blocks and isinstance(item, BlockInput) else None
-        )
-        if lines is not None:
-            yield from lines
-            return
-        frames = item.frames()
-        while chunk := list(islice(frames, self.batch_size)):
-            yield chunk, len(chunk)
+        return Preparation(
+            source, extractor, provenance,
+            batch_size=self.batch_size, clock=self.clock, encode=encode,
+        )  # fmt: skip
 
     def _write_in_lanes(
         self,
         storage: ConcurrentSessions,
-        source: DataSource,
-        extractor: Extractor,
-        provenance: Provenance,
-        batches: Iterable[PreparedBatch],
-        held: deque[BatchWork],
+        prep: Preparation,
+        batches: Iterable[tuple[BatchWork, PreparedBatch]],
         policy: RescanPolicy,
+        lean: LeanPolicy,
         summary: IngestSummary,
     ) -> None:
         """`batches` written on the storage's lanes: side by side where their keys are
@@ -351,67 +280,48 @@ class IngestService:
             committed_headers.update(headers)
 
         def writer(
-            batch: PreparedBatch, work: BatchWork | None
+            work: BatchWork, batch: PreparedBatch
         ) -> Callable[[StorageSession], tuple[IngestSummary, list[bytes]]]:
             def write(session: StorageSession) -> tuple[IngestSummary, list[bytes]]:
-                part = self._write_batch(
-                    session, source, extractor, provenance, batch, work, policy
-                )
+                part = self._write_batch(session, prep, work, batch, policy, lean)
                 return part, [sha for sha, _ in batch.headers]
 
             return write
 
         with OrderedLanes(storage.lane_session, storage.lanes, done, storage.blocked_by) as lanes:
-            for batch in batches:
-                work = held.popleft() if batch.scan is not None else None
+            for work, batch in batches:
                 keys: frozenset[str | bytes] | None = batch.keys
                 # a header stored by a committed batch is only read again (no lock taken)
                 fresh = [sha for sha, _ in batch.headers if sha not in committed_headers]
                 if keys is not None and fresh:
                     keys = keys.union(fresh)
-                lanes.submit(keys, writer(batch, work))
+                lanes.submit(keys, writer(work, batch))
 
     def _write_batch(
         self,
         session: StorageSession,
-        source: DataSource,
-        extractor: Extractor,
-        provenance: Provenance,
-        batch: PreparedBatch,
-        work: BatchWork | None,
-        policy: RescanPolicy,
-    ) -> IngestSummary:
-        """Write one batch; a scanned one (`work` is what it was made from) is prepared
-        first, without the payloads the storage holds unchanged."""
-        if work is not None:
-            batch = self._rescan(session, source, extractor, provenance, batch, work)
-        return self._write_unit(session, source, extractor, batch, policy)
-
-    def _rescan(
-        self,
-        session: StorageSession,
-        source: DataSource,
-        extractor: Extractor,
-        provenance: Provenance,
-        scanned: PreparedBatch,
+        prep: Preparation,
         work: BatchWork,
-    ) -> PreparedBatch:
-        """Prepare the payloads of a scanned batch that are not no-ops; the no-ops count
-        as raw duplicates with unchanged records (`skipped`)."""
-        framed, received_at, origin, header, _ = work
-        frames = _frames_of(framed)
-        assert isinstance(session, PayloadProbe)
-        skip = session.unchanged_payloads(
-            source.name, extractor.convention, provenance.type, extractor.version,
-            scanned.scan or [],
-        )  # fmt: skip
-        batch = prepare_batch(
-            [f for n, f in enumerate(frames) if n not in skip] if skip else frames,
-            source, extractor, provenance,
-            received_at=received_at, origin=origin, header=header,
-        )  # fmt: skip
-        batch.skipped = len(skip)
-        return batch
+        batch: PreparedBatch,
+        policy: RescanPolicy,
+        lean: LeanPolicy,
+    ) -> IngestSummary:
+        """Write one batch; a scanned one is prepared first, from its `work`, without
+        the payloads the storage holds unchanged."""
+        if batch.scan is not None:
+            assert isinstance(session, PayloadProbe)
+            source, extractor = prep.source, prep.extractor
+            skip = session.unchanged_payloads(
+                source.name, extractor.convention, prep.provenance.type, extractor.version,
+                batch.scan,
+            )  # fmt: skip
+            batch = prep.rows(work, skip=skip)
+            batch.skipped = len(skip)
+        part = self._write_unit(session, prep.source, prep.extractor, batch, policy)
+        lean.observe(
+            part.raw_stored == len(batch.raw) and part.records_created == len(batch.records)
+        )
+        return part
 
     def _write_unit(
         self,
@@ -466,7 +376,3 @@ class IngestService:
             policy.observe(batch.received + skipped, skipped + min(duplicates, result.unchanged))
         if self.on_changes is not None and result.changes:
             self.on_changes(session, extractor.convention.name, result.changes)
-
-
-def _frames_of(framed: list[Frame] | LineBlock) -> list[Frame]:
-    return block_frames(framed) if isinstance(framed, tuple) else framed

@@ -70,7 +70,9 @@ RECORD_FIELDS = (
 Wire = dict[str, Any]
 """A batch's rows pre-encoded for one storage's write path (see `WireEncoding`). Opaque
 to the services; plain builtins (it crosses the pipe from a preparation worker)."""
-WireEncode = Callable[[Sequence[RawRow], Sequence[RecordRow]], Wire | None]
+WireEncode = Callable[[Sequence[RawRow], Sequence[RecordRow], bytes | None], Wire | None]
+"""(raw rows, record rows, the payload bytes every value of the rows was read from or
+None) -> the batch's wire, or None."""
 
 
 @runtime_checkable

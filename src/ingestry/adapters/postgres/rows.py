@@ -21,7 +21,7 @@ _JSON_NUL = "\\u0000"
 _SEP = "\x1e"
 
 
-def _clean_text(values: Any) -> bool:
+def clean_text(values: Any) -> bool:
     """No U+0000 or MARK in any of the (str or None) values."""
     blob = _SEP.join(v for v in values if v is not None)
     return _NUL not in blob and MARK not in blob
@@ -35,10 +35,10 @@ def _clean_json(values: Any) -> bool:
 def escaped_raw(rows: Sequence[RawRow]) -> Sequence[RawRow]:
     """The rows with their text fields escaped: the rows themselves when none needs it."""
     clean = (
-        _clean_text(r[2] for r in rows)
-        and _clean_text(r[1] for r in rows)
-        and _clean_text(r[9] for r in rows)
-        and _clean_text({r[11] for r in rows})
+        clean_text(r[2] for r in rows)
+        and clean_text(r[1] for r in rows)
+        and clean_text(r[9] for r in rows)
+        and clean_text({r[11] for r in rows})
     )
     if clean:
         return rows
@@ -81,10 +81,10 @@ def record_stage_rows(
     text_idx, json_idx = text_fields(convention)
     unique = len({r[1] for r in rows}) == len(rows)
     clean = (
-        _clean_text(r[1] for r in rows)
+        clean_text(r[1] for r in rows)
         and _clean_json(r[2] for r in rows)
         and _clean_json(r[4] for r in rows)
-        and all(_clean_text(r[8 + i] for r in flat) for i in text_idx)
+        and all(clean_text(r[8 + i] for r in flat) for i in text_idx)
         and all(_clean_json(r[8 + i] for r in flat) for i in json_idx)
     )
     if unique and clean:

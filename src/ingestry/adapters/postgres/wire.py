@@ -29,7 +29,7 @@ format cannot carry) gets no wire for that part.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import chain, repeat
 from typing import Any
@@ -41,7 +41,7 @@ from psycopg.pq import Format
 from psycopg.types.string import BytesBinaryDumper
 
 from ingestry.adapters.postgres.binary import JsonTextDumper, _JsonText, column_types, converters
-from ingestry.adapters.postgres.rows import escaped_raw, record_stage_rows
+from ingestry.adapters.postgres.rows import clean_text, escaped_raw, record_stage_rows
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import change_srns
 from ingestry.services.ports import RawRow, RecordRow, Wire
@@ -64,7 +64,6 @@ _PAYLOAD_PART = [
     "int4", "text",
 ]  # fmt: skip
 KEY_COLUMNS = ("source", "source_id", "sha256", "received_at", "raw_id")
-_KEY_PART = ["text", "text", "bytea", "timestamptz"]
 #: The record table's columns in wire order: `RECORD_HEAD`, the declared columns, then
 #: `RECORD_TAIL` (metadata from the batch's tuples, the rest from the writer).
 RECORD_HEAD = (
@@ -79,6 +78,9 @@ _COUNT = struct.Struct(">h")
 _LENGTH = struct.Struct(">i")
 _JSONB_LENGTH = struct.Struct(">ib")  # field length, then jsonb's version byte (1)
 _ID = struct.Struct(">iq")  # one int8 field: length 8, value
+_INT4 = struct.Struct(">ii")  # one int4 field: length 4, value
+_NULL = b"\xff\xff\xff\xff"  # a field's length -1: NULL
+_SHA_LENGTH = _LENGTH.pack(32)
 _TAIL = struct.Struct(">iiiqiq")  # version (int4), published_at, updated_at (timestamptz)
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -138,39 +140,68 @@ class _Context:
 
 
 class WireEncoder:
-    """`(raw rows, record rows) -> Wire`, run where the batch is prepared.
+    """`(raw rows, record rows, payload bytes) -> Wire`, run where the batch is prepared.
 
     The wire holds `raw` (a row per raw row, batch order, without its id), `received`
     (the batch's distinct receipt moments), `keys` and `key_order` (key order, without
     raw ids; only when no key repeats in the batch), and `records` (identity order,
     without version and moments) with `srn_lines` (their srns, row order, for the
-    outbox; both only when the records can go straight in). With them the writer never
-    needs the row tuples, which travel packed (`adapters.parallel`)."""
+    outbox; both only when the records can go straight in), and `complete` when that is
+    everything: then the writer never needs the row tuples for a batch of new rows
+    (see `preparation.LeanPolicy`).
+
+    Fields that are the same for a whole batch (source, receipt moments, extractor
+    version, origin, provenance type, …) are encoded once, by psycopg's formatter, and
+    cached; a row's own fields are framed with `struct` and joined, which is what the
+    formatter does for text and bytea. `payloads`, the batch's payload bytes, let one
+    scan show that no value derived from them needs escaping (see `clean_payloads`)."""
 
     def __init__(self, convention: Convention) -> None:
         self.convention = convention
         context = _Context()
-        self._payload = _transformer(context, _PAYLOAD_PART)
-        self._key = _transformer(context, _KEY_PART)
-        self._record = _transformer(context, _RECORD_PART + column_types(convention))
+        self._payload_mid = _transformer(context, _PAYLOAD_PART[4:8])
+        self._text = _transformer(context, ["text"])
+        self._moment = _transformer(context, ["timestamptz"])
+        self._columns = _transformer(context, column_types(convention))
+        self._convert = _column_converter(convention)
         self._record_count = _COUNT.pack(len(_RECORD_PART) + len(convention.columns) + 4)
-        # positions in a flat record row (envelope, then columns) that need a conversion
-        self._convert = tuple((8 + i, fn) for i, fn in converters(convention))
         self._moments: dict[str | None, datetime | None] = {None: None}
+        self._fields: dict[tuple[Any, ...], bytes] = {}
 
-    def __call__(self, raw: Sequence[RawRow], records: Sequence[RecordRow]) -> Wire | None:
-        """The batch's wire; None when no part of it can be encoded."""
+    def __call__(
+        self, raw: Sequence[RawRow], records: Sequence[RecordRow], payloads: bytes | None = None
+    ) -> Wire | None:
+        """The batch's wire; None when no part of it can be encoded. `payloads`: the
+        bytes every value of the rows was read from (None when not known, as for a
+        Python extractor's values), for the batch-level escape check."""
         if format_row_binary is None:
             return None
+        clean = payloads is not None and clean_payloads(payloads)
         wire: Wire = {}
         try:
             if raw:
-                self._raw(raw, wire)
+                self._raw(raw, wire, clean)
             if records:
-                self._records(records, wire)
+                self._records(records, wire, clean)
         except (psycopg.DataError, ValueError, OverflowError, TypeError):
             return None  # a value binary cannot carry: the writer's own paths report it
-        return wire or None
+        # everything a batch of new rows writes: the row tuples are not needed for it
+        wire["complete"] = (not raw or "keys" in wire) and (not records or "records" in wire)
+        return wire
+
+    def _field(self, kind: str, *value: Any) -> bytes:
+        """Encoded fields (length-framed, no count) for a batch-wide value, cached."""
+        key = (kind, *value)
+        found = self._fields.get(key)
+        if found is None:
+            tx = {"mid": self._payload_mid, "text": self._text, "moment": self._moment}[kind]
+            out = bytearray()
+            _formatter()(value, tx, out)
+            found = bytes(out[2:])
+            if len(self._fields) > 4096:  # distinct values are few; never let it grow
+                self._fields.clear()
+            self._fields[key] = found
+        return found
 
     def _moments_of(self, rows: Sequence[RawRow]) -> dict[str | None, datetime | None]:
         moments = self._moments
@@ -179,71 +210,117 @@ class WireEncoder:
                 moments[text] = datetime.fromisoformat(text)  # type: ignore[arg-type]
         return moments
 
-    def _raw(self, rows: Sequence[RawRow], wire: Wire) -> None:
-        rows = escaped_raw(rows)
+    def _raw(self, rows: Sequence[RawRow], wire: Wire, clean: bool) -> None:
+        # origins (file names) and errors (reasons) are not read from the payloads
+        if not (clean and clean_text({r[11] for r in rows}) and clean_text(r[9] for r in rows)):
+            rows = escaped_raw(rows)
         moment = self._moments_of(rows)
-        fmt = _formatter()
-        tx = self._payload
-        count = _COUNT.pack(len(PAYLOAD_COLUMNS))
-        parts: list[Any] = []
+        field = self._field
+        head = _COUNT.pack(len(PAYLOAD_COLUMNS))
+        length = _LENGTH.pack
+        parts: list[bytes] = []
         for r in rows:
-            out = bytearray()
-            fmt(
-                (r[0], r[1], r[2], r[3], r[5], moment[r[6]], moment[r[7]], r[8], r[9], r[10],
-                 r[11]),
-                tx, out,
+            sid = r[2].encode()
+            payload = r[4]
+            line = r[10]
+            parts.append(
+                b"".join((
+                    head, field("text", r[0]), field("text", r[1]), length(len(sid)), sid,
+                    _SHA_LENGTH, r[3],
+                    field("mid", r[5], moment[r[6]], moment[r[7]], r[8]),
+                    _NULL if r[9] is None else field("text", r[9]),
+                    _NULL if line is None else _INT4.pack(4, line),
+                    field("text", r[11]), length(len(payload)), payload,
+                ))
             )  # fmt: skip
-            out[:2] = count
-            out += _LENGTH.pack(len(r[4]))
-            out += r[4]
-            parts.append(out)
         wire["raw"] = parts
         wire["received"] = sorted({r[6] for r in rows})
         if len({(r[0], r[2], r[3]) for r in rows}) != len(rows):
             return  # a key repeats: the claim decides which row is stored
         order = sorted(range(len(rows)), key=lambda n: (rows[n][0], rows[n][2], rows[n][3]))
-        tx = self._key
-        count = _COUNT.pack(len(KEY_COLUMNS))
-        keys: list[Any] = []
+        head = _COUNT.pack(len(KEY_COLUMNS))
+        keys: list[bytes] = []
         for n in order:
             r = rows[n]
-            out = bytearray()
-            fmt((r[0], r[2], r[3], moment[r[6]]), tx, out)
-            out[:2] = count
-            keys.append(out)
+            sid = r[2].encode()
+            keys.append(
+                b"".join((
+                    head, field("text", r[0]), length(len(sid)), sid, _SHA_LENGTH, r[3],
+                    field("moment", moment[r[6]]),
+                ))
+            )  # fmt: skip
         wire["keys"] = keys
         wire["key_order"] = order
 
-    def _records(self, rows: Sequence[RecordRow], wire: Wire) -> None:
-        flat, _, full = record_stage_rows(self.convention, rows)
-        if full:  # ids repeated in the batch, or values to escape: the staged path
-            return
-        order = sorted(range(len(flat)), key=lambda n: (flat[n][0], flat[n][1]))
+    def _records(self, rows: Sequence[RecordRow], wire: Wire, clean: bool) -> None:
+        if len({r[1] for r in rows}) != len(rows):
+            return  # an id repeats: rounds, on the staged path
+        if not clean and record_stage_rows(self.convention, rows)[2]:
+            return  # values to escape: the staged path
+        order = sorted(range(len(rows)), key=lambda n: (rows[n][0], rows[n][1]))
         fmt = _formatter()
-        tx = self._record
-        count = self._record_count
+        tx = self._columns
         convert = self._convert
-        parts: list[Any] = []
+        field = self._field
+        head = self._record_count
+        length = _LENGTH.pack
+        jsonb = _JSONB_LENGTH.pack
+        parts: list[bytes] = []
         for n in order:
-            r: Any = flat[n]
-            if convert:
-                r = list(r)
-                for i, fn in convert:
-                    value = r[i]
-                    if value is not None:
-                        r[i] = fn(value)
-            out = bytearray()
-            fmt((r[0], r[1], b"\x01" + r[2].encode(), r[3], r[5], r[6], r[7], *r[8:]), tx, out)
-            out[:2] = count
+            r = rows[n]
+            sid = r[1].encode()
+            source = r[2].encode()
             metadata = r[4].encode()
-            out += _JSONB_LENGTH.pack(len(metadata) + 1, 1)
-            out += metadata
-            parts.append(out)
+            raw_sha = r[7]
+            columns = bytearray()
+            fmt(convert(r[8]), tx, columns)
+            parts.append(
+                b"".join((
+                    head, field("text", r[0]), length(len(sid)), sid,
+                    jsonb(len(source) + 1, 1), source, field("text", r[3]),
+                    length(len(r[5])), r[5], field("text", r[6]),
+                    _NULL if raw_sha is None else length(len(raw_sha)), raw_sha or b"",
+                    memoryview(columns)[2:], jsonb(len(metadata) + 1, 1), metadata,
+                ))
+            )  # fmt: skip
         wire["records"] = parts
         # the outbox lines of a batch of new records, in row order (see NewRecords)
         name = self.convention.name
         srns = change_srns([(name, r[0], r[1], 1) for r in rows])
         wire["srn_lines"] = ("\n".join(srns) + "\n").encode()
+
+
+#: JSON escapes of U+0000 and MARK (U+E000; either case of hex digit).
+_ESCAPES = (b"\\u0000", b"\\ue000", b"\\uE000")
+
+
+def clean_payloads(payloads: bytes) -> bool:
+    """Whether no value read from these bytes by a declarative extractor can hold
+    U+0000 or MARK (see `text`): a JSON string gets one only from the raw character
+    or its `\\u` escape, a CSV cell only from the raw character. Single bytes are
+    looked for first (memchr speed: no NUL, no MARK lead byte, no backslash at all is
+    the common case), the longer sequences only where those occur."""
+    if b"\x00" in payloads:
+        return False
+    if b"\xee" in payloads and "\ue000".encode() in payloads:
+        return False
+    return b"\\" not in payloads or not any(seq in payloads for seq in _ESCAPES)
+
+
+def _column_converter(convention: Convention) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """The declared columns' storage-ready values → the Python values binary COPY takes
+    (`binary.converters`), as one generated function: no loop over columns per row."""
+    found = dict(converters(convention))
+    if not found:
+        return lambda columns: columns
+    cells = [
+        f"_f{i}(c[{i}]) if c[{i}] is not None else None" if i in found else f"c[{i}]"
+        for i in range(len(convention.columns))
+    ]
+    namespace: dict[str, Any] = {f"_f{i}": fn for i, fn in found.items()}
+    exec(f"def convert(c):\n    return ({', '.join(cells)},)\n", namespace)
+    fn: Callable[[tuple[Any, ...]], tuple[Any, ...]] = namespace["convert"]
+    return fn
 
 
 def _transformer(context: _Context, types: list[str]) -> abc.Transformer:
