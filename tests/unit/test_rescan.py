@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from ingestry.extract.framing import Frame
-from ingestry.services.rescan import RescanPolicy, guess_id, scan_batch
+from ingestry.services.rescan import RescanPolicy, guess_id, scan, scan_batch
 
 ID = (("id",),)
 
@@ -63,6 +63,23 @@ def test_scan_leaves_out_what_it_cannot_read_and_repeated_ids() -> None:
         Frame(7, b"", {"id": "csv"}),
     ]
     assert [(n, ident) for n, ident, _ in scan_batch(frames, ID)] == [(4, "keep"), (6, "csv")]
+
+
+def test_scan_names_every_key_the_batch_can_lock() -> None:
+    """Write lanes run a scanned batch beside others only when their keys are disjoint:
+    every guessed id (repeated ones too) and every payload's sha256 (a payload the guess
+    cannot read fails extraction, so it can only be quarantined, under its sha256)."""
+    frames = [
+        Frame(1, b'{"id": "broken'),
+        Frame(2, b'{"id": "x"}', None, "framing error"),
+        _frame(3, {"id": "r", "v": 1}),
+        _frame(4, {"id": "r", "v": 2}),
+        _frame(5, {"id": "keep"}),
+    ]
+    keys, touched = scan(frames, ID)
+    assert [ident for _, ident, _ in keys] == ["keep"]
+    shas = {hashlib.sha256(f.payload).digest() for f in frames}
+    assert frozenset(touched) == frozenset({"r", "keep", *shas})
 
 
 def test_policy_scans_only_after_a_batch_of_mostly_no_ops() -> None:

@@ -53,21 +53,19 @@ class PreparedBatch:
     skipped: int = 0
     #: The rows pre-encoded for the storage's write path, when it has one (WireEncoding).
     wire: Wire | None = None
-    #: What the batch's writes lock (see `batch_keys`); None: not known, so everything.
-    keys: frozenset[str | bytes] | None = None
+    #: What the batch's writes lock (see `batch_keys`; a tuple: it marshals ~20x faster
+    #: than a frozenset, which marshal sorts); None: not known, so everything.
+    keys: tuple[str | bytes, ...] | None = None
     #: (raw rows, record rows) a worker left out, the wire carrying them (a lean batch).
     omitted: tuple[int, int] | None = None
 
 
-def batch_keys(batch: PreparedBatch) -> frozenset[str | bytes]:
+def batch_keys(batch: PreparedBatch) -> tuple[str | bytes, ...]:
     """The keys a batch's writes take locks on: its records' source ids (the raw rows of
     a source share them) and the sha256 of each quarantined payload. Two batches with
     disjoint keys can be written side by side (see `services.lanes`); CSV headers are
     the caller's to add."""
-    ids: frozenset[str | bytes] = frozenset([r[1] for r in batch.records])
-    if batch.quarantine:
-        ids |= {q[1] for q in batch.quarantine}
-    return ids
+    return (*(r[1] for r in batch.records), *(q[1] for q in batch.quarantine))
 
 
 def prepare_batch(

@@ -290,7 +290,7 @@ class IngestService:
 
         with OrderedLanes(storage.lane_session, storage.lanes, done, storage.blocked_by) as lanes:
             for work, batch in batches:
-                keys: frozenset[str | bytes] | None = batch.keys
+                keys = None if batch.keys is None else frozenset(batch.keys)
                 # a header stored by a committed batch is only read again (no lock taken)
                 fresh = [sha for sha, _ in batch.headers if sha not in committed_headers]
                 if keys is not None and fresh:
@@ -315,8 +315,11 @@ class IngestService:
                 source.name, extractor.convention, prep.provenance.type, extractor.version,
                 batch.scan,
             )  # fmt: skip
-            batch = prep.rows(work, skip=skip)
-            batch.skipped = len(skip)
+            if len(skip) == batch.received:  # nothing to prepare (or even to frame)
+                batch = PreparedBatch(skipped=len(skip))
+            else:
+                batch = prep.rows(work, skip=skip)
+                batch.skipped = len(skip)
         part = self._write_unit(session, prep.source, prep.extractor, batch, policy)
         lean.observe(
             part.raw_stored == len(batch.raw) and part.records_created == len(batch.records)

@@ -61,7 +61,7 @@ class OrderedLanes(Generic[S, T]):
     order they were submitted; `on_done` gets each result, in that order, in the
     submitting thread. `write` may run more than once (see the module docstring), on
     a fresh session each time. Use as a context manager: leaving it waits for every
-    batch (and, when leaving by an exception, rolls back what had not committed)."""
+    batch in flight."""
 
     def __init__(
         self,
@@ -147,14 +147,30 @@ class OrderedLanes(Generic[S, T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Wait for the batches in flight. Leaving by an exception (the input failed, a
+        stop was asked for), they still commit in order, as batch after batch would
+        have before the exception, and `on_done` hears of them; an interrupt while
+        waiting rolls back what has not committed yet."""
         try:
             if kind is None:
                 self.drain()
+            else:
+                self._finish_quietly()
+        except BaseException:
+            self._stop.set()
+            raise
         finally:
-            if kind is not None or self._flight:
-                self._stop.set()  # batches not yet committed roll back
             self._pool.shutdown(wait=True)
             self._flight.clear()
+
+    def _finish_quietly(self) -> None:
+        while self._flight:
+            _, _, future = self._flight.popleft()
+            try:
+                result = future.result()
+            except Exception:  # the exception being raised is the run's
+                continue
+            self._on_done(result)
 
 
 def _meet(keys: Set[Hashable] | None, other: Set[Hashable] | None) -> bool:

@@ -21,7 +21,7 @@ from ingestry.extract.framing import Frame, LineBlock, block_frames
 from ingestry.services.batch import PreparedBatch, Provenance, batch_keys, prepare_batch
 from ingestry.services.inputs import BlockInput, Input
 from ingestry.services.ports import WireEncode
-from ingestry.services.rescan import RescanPolicy, scan_batch
+from ingestry.services.rescan import RescanPolicy, scan
 
 T = TypeVar("T")
 
@@ -136,11 +136,11 @@ class Preparation:
         """The batch of `work`: scanned only, or prepared in full (and encoded for the
         storage's write path; its rows left out when `work` asks for a lean batch and
         the wire carries everything)."""
-        framed, _, _, _, scan, lean = work
+        framed, _, _, _, scan_only, lean = work
         frames = frames_of(framed)
-        if scan:
-            scanned = scan_batch(frames, self.source.id_paths)
-            return PreparedBatch(received=len(frames), scan=scanned)
+        if scan_only:
+            scanned, touched = scan(frames, self.source.id_paths)
+            return PreparedBatch(received=len(frames), scan=scanned, keys=touched)
         batch = self.rows(work, frames)
         batch.keys = batch_keys(batch)
         if self.encode is not None:

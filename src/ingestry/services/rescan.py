@@ -84,8 +84,18 @@ def leading_id(id_paths: tuple[tuple[str, ...], ...]) -> tuple[re.Pattern[bytes]
 
 
 def scan_batch(frames: Sequence[Frame], id_paths: tuple[tuple[str, ...], ...]) -> list[ScanKey]:
+    """Hash every payload and guess its id (see `scan`)."""
+    return scan(frames, id_paths)[0]
+
+
+def scan(
+    frames: Sequence[Frame], id_paths: tuple[tuple[str, ...], ...]
+) -> tuple[list[ScanKey], tuple[str | bytes, ...]]:
     """Hash every payload and guess its id (parsed rows as they are, JSON parsed
-    exactly); ids that occur more than once in the batch are left out.
+    exactly); ids that occur more than once in the batch are left out of the keys.
+    Also what the batch's writes can lock (`batch.batch_keys`): every guessed id and
+    every payload's sha256. A payload the guess cannot read fails extraction too (the
+    guess follows the extractor), so it can only be quarantined, under its sha256.
 
     Most JSON objects start with their id, and parsing ~1 KB to read it costs ~10x
     reading it off the start. When the id is one top-level key, the object's first
@@ -95,7 +105,10 @@ def scan_batch(frames: Sequence[Frame], id_paths: tuple[tuple[str, ...], ...]) -
     bytes: exactly what the parser would give. Anything else is parsed."""
     fast = leading_id(id_paths)
     keys: list[ScanKey] = []
+    shas: list[bytes] = []
     for n, (_, payload, row, error) in enumerate(frames):
+        sha = _sha256(payload).digest()
+        shas.append(sha)
         if error is not None:
             continue
         guess: str | None = None
@@ -104,16 +117,22 @@ def scan_batch(frames: Sequence[Frame], id_paths: tuple[tuple[str, ...], ...]) -
         if guess is None:
             guess = _parse_id(payload, row, id_paths)
         if guess is not None:
-            keys.append((n, guess, _sha256(payload).digest()))
+            keys.append((n, guess, sha))
+    touched: tuple[str | bytes, ...] = (*shas, *(k[1] for k in keys))
     if len({k[1] for k in keys}) == len(keys):
-        return keys
+        return keys, touched
     seen = Counter(k[1] for k in keys)
-    return [k for k in keys if seen[k[1]] == 1]
+    return [k for k in keys if seen[k[1]] == 1], touched
 
 
 def _read_leading_id(payload: bytes, pattern: re.Pattern[bytes], key: bytes) -> str | None:
     found = pattern.match(payload)
-    if found is None or payload.count(key) != 1 or b"\\u" in payload:
+    # the key nowhere after the one matched (the match ends on the closing quote of a
+    # string id or just after a number: no later key starts before its last byte), and
+    # no \\u escape (a backslash looked for first: memchr speed)
+    if found is None or payload.find(key, found.end() - 1) != -1:
+        return None
+    if b"\\" in payload and b"\\u" in payload:
         return None
     text, number = found.groups()
     if number is not None:
