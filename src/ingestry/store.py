@@ -48,7 +48,7 @@ from ingestry.services.dispatch import EventDispatcher, EventHandler
 from ingestry.services.export import ExportProgress, ExportSummary, export_records
 from ingestry.services.features import FeatureService, InsertRecordFeatures
 from ingestry.services.idempotency import IdempotencyService
-from ingestry.services.ingest import IngestService, IngestSummary, ProgressFn
+from ingestry.services.ingest import IngestService, IngestSummary
 from ingestry.services.inputs import Input
 from ingestry.services.jobs import JobService
 from ingestry.services.keys import KeyService
@@ -56,6 +56,7 @@ from ingestry.services.migrate import MigrationSummary, StrategyMigrationService
 from ingestry.services.outbox import event_writer
 from ingestry.services.payloads import PayloadInput
 from ingestry.services.ports import RawWindow, Storage
+from ingestry.services.preparation import ProgressFn
 from ingestry.services.publish import PublishService, PublishSummary
 from ingestry.services.quarantine import QuarantineService
 from ingestry.services.replay import (

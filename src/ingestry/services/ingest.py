@@ -35,15 +35,10 @@ from ingestry.services.preparation import (
     MapFn,
     Preparation,
     ProgressFn,
-    inline_map,
 )
 from ingestry.services.rescan import RescanPolicy
 
 DEFAULT_BATCH_SIZE = 5000
-
-__all__ = ["DEFAULT_BATCH_SIZE", "BatchWork", "IngestService", "IngestSummary", "MapFn",
-           "ProgressFn", "gc_paused", "inline_map"]  # fmt: skip
-
 
 @contextmanager
 def gc_paused() -> Iterator[None]:

@@ -17,7 +17,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from ingestry.services.ingest import ProgressFn
+from ingestry.services.preparation import ProgressFn
 
 
 @contextmanager
