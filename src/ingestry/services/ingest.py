@@ -260,7 +260,7 @@ class IngestService:
         self,
         storage: ConcurrentSessions,
         prep: Preparation,
-        batches: Iterable[tuple[BatchWork, PreparedBatch]],
+        batches: Iterable[tuple[BatchWork | None, PreparedBatch]],
         policy: RescanPolicy,
         lean: LeanPolicy,
         summary: IngestSummary,
@@ -275,7 +275,7 @@ class IngestService:
             committed_headers.update(headers)
 
         def writer(
-            work: BatchWork, batch: PreparedBatch
+            work: BatchWork | None, batch: PreparedBatch
         ) -> Callable[[StorageSession], tuple[IngestSummary, list[bytes]]]:
             def write(session: StorageSession) -> tuple[IngestSummary, list[bytes]]:
                 part = self._write_batch(session, prep, work, batch, policy, lean)
@@ -296,7 +296,7 @@ class IngestService:
         self,
         session: StorageSession,
         prep: Preparation,
-        work: BatchWork,
+        work: BatchWork | None,
         batch: PreparedBatch,
         policy: RescanPolicy,
         lean: LeanPolicy,
@@ -304,7 +304,7 @@ class IngestService:
         """Write one batch; a scanned one is prepared first, from its `work`, without
         the payloads the storage holds unchanged."""
         if batch.scan is not None:
-            assert isinstance(session, PayloadProbe)
+            assert isinstance(session, PayloadProbe) and work is not None
             source, extractor = prep.source, prep.extractor
             skip = session.unchanged_payloads(
                 source.name, extractor.convention, prep.provenance.type, extractor.version,

@@ -120,15 +120,18 @@ class Preparation:
         policy: RescanPolicy,
         lean: LeanPolicy,
         parallel: MapFn | None,
-    ) -> Iterator[tuple[BatchWork, PreparedBatch]]:
-        """Each batch with its work, in input order; through `parallel` (worker
-        processes, which also frame JSON Lines blocks) when given."""
-        held: deque[BatchWork] = deque()
+    ) -> Iterator[tuple[BatchWork | None, PreparedBatch]]:
+        """Each batch, in input order, with its work when the batch may need it again
+        (scanned or lean; None otherwise, so a block is not kept longer than it must);
+        through `parallel` (worker processes, which also frame JSON Lines blocks) when
+        given."""
+        held: deque[BatchWork | None] = deque()
         blocks = parallel is not None
         work = self._work(inputs, progress, policy, lean if blocks else None, blocks, held)
         for batch in (parallel or inline_map)(self.prepare, work):
             done = held.popleft()
             if batch.omitted is not None:
+                assert done is not None
                 self._defer_rows(batch, done)
             yield done, batch
 
@@ -192,7 +195,7 @@ class Preparation:
         policy: RescanPolicy,
         lean: LeanPolicy | None,
         blocks: bool,
-        held: deque[BatchWork],
+        held: deque[BatchWork | None],
     ) -> Iterator[BatchWork]:
         consumed = 0
         received = 0
@@ -203,7 +206,7 @@ class Preparation:
                 work: BatchWork = (
                     chunk, iso(self.clock()), item.name, item.header, policy.scan, slim
                 )  # fmt: skip
-                held.append(work)
+                held.append(work if policy.scan or slim else None)
                 yield work
                 if progress is not None:
                     progress(consumed + item.position, received)
