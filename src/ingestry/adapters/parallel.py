@@ -48,7 +48,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import fields
 from typing import Any, TypeVar
 
-from ingestry.services.batch import PreparedBatch
+from ingestry.services.batch import LazyRows, PreparedBatch
 from ingestry.services.preparation import BatchWork
 
 _PREPARE: Callable[[BatchWork], PreparedBatch] | None = None
@@ -92,53 +92,27 @@ _SIZES = struct.Struct(f"<{1 + len(_PACKED)}Q")
 T = TypeVar("T")
 
 
-class PackedRows(Sequence[T]):
+class PackedRows(LazyRows[T]):
     """A batch's rows, left marshalled where they arrived until something reads them.
     Its length is known without unpacking; indexing or iterating unmarshals the rows
     once. Rows still in a shared slot are unpacked (`keep`) before the slot is reused."""
 
-    __slots__ = ("__weakref__", "_data", "_length", "_rows")
+    __slots__ = ("__weakref__", "_data")
 
     def __init__(self, data: memoryview, length: int) -> None:
+        super().__init__(length)
         self._data: memoryview | None = data
-        self._length = length
-        self._rows: list[T] | None = None
 
-    @property
-    def rows(self) -> list[T]:
-        rows = self._rows
-        if rows is None:
-            rows = self._rows = self.keep()
-        return rows
-
-    def keep(self) -> list[T]:
-        """Unmarshal the rows now (marshal copies them) and let go of the buffer."""
-        if self._rows is not None:
-            return self._rows
+    def _build(self) -> list[T]:
         assert self._data is not None
         with self._data as data:
-            self._rows = marshal.loads(data)
+            rows: list[T] = marshal.loads(data)
         self._data = None
-        return self._rows
+        return rows
 
-    def __len__(self) -> int:
-        return self._length
-
-    def __getitem__(self, index: Any) -> Any:
-        return self.rows[index]
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.rows)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return len(other) == self._length and list(other) == self.rows
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"PackedRows({self._length} rows)"
+    def keep(self) -> Sequence[T]:
+        """Unmarshal the rows now (marshal copies them) and let go of the buffer."""
+        return self.rows
 
 
 def _pack(batch: PreparedBatch) -> PreparedBatch | list[bytes]:

@@ -7,8 +7,9 @@ reason and line), and build the record row with its deterministic srn and conten
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import orjson
 
@@ -18,6 +19,8 @@ from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
 from ingestry.extract.jsonio import dumps, may_hold_long_integers
 from ingestry.services.ports import QuarantineRow, RawRow, RecordRow, Wire
+
+T = TypeVar("T")
 
 _sha256 = hashlib.sha256
 _blake2b = hashlib.blake2b
@@ -36,6 +39,49 @@ class Provenance:
             b"," + orjson.dumps(k) + b":" + orjson.dumps(v) for k, v in fields.items()
         )
         return cls(kind, members)
+
+
+class LazyRows(Sequence[T]):
+    """Rows whose count is known before they are: made on first read (`_build`), so a
+    write path that only needs the count (or a pre-encoded wire) never pays for them."""
+
+    __slots__ = ("_length", "_rows")
+
+    def __init__(self, length: int) -> None:
+        self._length = length
+        self._rows: Sequence[T] | None = None
+
+    def _build(self) -> Sequence[T]:
+        raise NotImplementedError
+
+    @property
+    def rows(self) -> Sequence[T]:
+        if self._rows is None:
+            self._rows = self._build()
+        return self._rows
+
+    @property
+    def built(self) -> bool:
+        return self._rows is not None
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.rows[index]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(other) == self._length and list(other) == list(self.rows)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._length} rows)"
 
 
 @dataclass(slots=True)

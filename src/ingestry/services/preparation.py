@@ -12,13 +12,19 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ingestry.domain.clock import Clock, iso
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame, LineBlock, block_frames
-from ingestry.services.batch import PreparedBatch, Provenance, batch_keys, prepare_batch
+from ingestry.services.batch import (
+    LazyRows,
+    PreparedBatch,
+    Provenance,
+    batch_keys,
+    prepare_batch,
+)
 from ingestry.services.inputs import BlockInput, Input
 from ingestry.services.ports import WireEncode
 from ingestry.services.rescan import RescanPolicy, scan
@@ -59,38 +65,18 @@ class LeanPolicy:
             self.lean = all_new
 
 
-class Deferred(Sequence[T]):
+class Deferred(LazyRows[T]):
     """Rows a worker left out of a lean batch: their count, and a way to build them
     again from the batch's input (preparation is deterministic) on first use."""
 
-    __slots__ = ("_build", "_length", "_rows")
+    __slots__ = ("_make",)
 
-    def __init__(self, length: int, build: Callable[[], Sequence[T]]) -> None:
-        self._length = length
-        self._build = build
-        self._rows: Sequence[T] | None = None
+    def __init__(self, length: int, make: Callable[[], Sequence[T]]) -> None:
+        super().__init__(length)
+        self._make = make
 
-    @property
-    def rows(self) -> Sequence[T]:
-        if self._rows is None:
-            self._rows = self._build()
-        return self._rows
-
-    @property
-    def built(self) -> bool:
-        return self._rows is not None
-
-    def __len__(self) -> int:
-        return self._length
-
-    def __getitem__(self, index: Any) -> Any:
-        return self.rows[index]
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.rows)
-
-    def __repr__(self) -> str:
-        return f"Deferred({self._length} rows)"
+    def _build(self) -> Sequence[T]:
+        return self._make()
 
 
 class Preparation:
