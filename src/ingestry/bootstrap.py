@@ -71,15 +71,19 @@ def write_lanes(env: Mapping[str, str] | None = None) -> int:
     else 2 (see `services.lanes`); 1 writes batch after batch on one connection."""
     from ingestry.adapters.postgres.storage import DEFAULT_LANES
 
-    env = os.environ if env is None else env
-    raw = env.get("INGESTRY_WRITE_LANES", "").strip()
+    return _whole_number(env, "INGESTRY_WRITE_LANES", DEFAULT_LANES, least=1)
+
+
+def _whole_number(env: Mapping[str, str] | None, name: str, default: int, least: int) -> int:
+    """A count from the environment (`default` when unset), or a ConfigError naming it."""
+    raw = (os.environ if env is None else env).get(name, "").strip()
     try:
-        lanes = int(raw) if raw else DEFAULT_LANES
+        value = int(raw) if raw else default
     except ValueError:
-        lanes = 0
-    if lanes < 1:
-        raise ConfigError(f"INGESTRY_WRITE_LANES must be a whole number from 1, not '{raw}'")
-    return lanes
+        value = least - 1
+    if value < least:
+        raise ConfigError(f"{name} must be a whole number from {least}, not '{raw}'")
+    return value
 
 
 def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
@@ -87,12 +91,7 @@ def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
     per spare core (at most 2); inline where processes cannot be forked."""
     from ingestry.adapters.parallel import ProcessMap, default_workers, fork_available
 
-    env = os.environ if env is None else env
-    raw = env.get("INGESTRY_WORKERS", "").strip()
-    try:
-        workers = int(raw) if raw else default_workers()
-    except ValueError:
-        raise ConfigError(f"INGESTRY_WORKERS must be a whole number, not '{raw}'") from None
+    workers = _whole_number(env, "INGESTRY_WORKERS", default_workers(), least=0)
     if workers <= 0 or not fork_available():
         return None
     return ProcessMap(workers)

@@ -94,9 +94,24 @@ def test_commits_follow_submission_order_even_when_later_batches_finish_first() 
 def test_batches_run_side_by_side() -> None:
     journal = Journal()
     open_lane = lanes_over(journal)
+    second_began = threading.Event()
+
+    def first(session: Session) -> int:
+        session.batch = 0
+        journal.add("begin", session.lane, 0)
+        second_began.wait(5)  # only returns early if batch 1 runs beside this one
+        return 0
+
+    def second(session: Session) -> int:
+        session.batch = 1
+        journal.add("begin", session.lane, 1)
+        second_began.set()
+        return 1
+
     with OrderedLanes(open_lane, 2, _ignore) as lanes:
-        lanes.submit(frozenset({"a"}), write(journal, 0, 0.1))
-        lanes.submit(frozenset({"b"}), write(journal, 1, 0.0))
+        lanes.submit(frozenset({"a"}), first)
+        lanes.submit(frozenset({"b"}), second)
+    assert second_began.is_set()
     # batch 1 began before batch 0 committed
     assert journal.events.index(("begin", 1, 1)) < journal.events.index(("commit", 0, 0))
 

@@ -9,6 +9,7 @@ gets its rows from it if a write path asks for them after all (`LeanPolicy`).
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
@@ -163,13 +164,7 @@ class Preparation:
 
     def _defer_rows(self, batch: PreparedBatch, work: BatchWork) -> None:
         assert batch.omitted is not None
-        rebuilt: list[PreparedBatch] = []
-
-        def again() -> PreparedBatch:
-            if not rebuilt:
-                rebuilt.append(self.rows(work))
-            return rebuilt[0]
-
+        again = functools.cache(lambda: self.rows(work))  # one rebuild for both lists
         n_raw, n_records = batch.omitted
         batch.raw = Deferred(n_raw, lambda: again().raw)
         batch.records = Deferred(n_records, lambda: again().records)
