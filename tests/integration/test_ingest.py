@@ -63,7 +63,7 @@ def test_changed_bytes_new_raw_row_and_new_version(store: Store) -> None:
     store.ingest("customer_orders", [order("A-1")])
     summary = store.ingest("customer_orders", [order("A-1", total_price="11.00")])
     assert (summary.raw_stored, summary.records_updated) == (1, 1)
-    srn = record_srn("order", "harvest", "A-1")
+    srn = record_srn("order", "harvest", "customer_orders", "A-1")
     record = store.get(srn)
     assert record.version == 2
     assert str(record.columns["total"]) == "11.00"
@@ -79,7 +79,7 @@ def test_same_content_different_bytes_is_unchanged(store: Store) -> None:
     summary = store.ingest("customer_orders", [spaced])
     assert summary.raw_stored == 1  # different bytes are kept
     assert summary.records_unchanged == 1  # but the record's content did not change
-    assert store.get(record_srn("order", "harvest", "A-2")).version == 1
+    assert store.get(record_srn("order", "harvest", "customer_orders", "A-2")).version == 1
 
 
 def test_id_repeated_in_one_batch_versions_in_order(store: Store) -> None:
@@ -95,7 +95,7 @@ def test_id_repeated_in_one_batch_versions_in_order(store: Store) -> None:
         2,
         1,
     )
-    history = store.history(record_srn("order", "harvest", "B-1"))
+    history = store.history(record_srn("order", "harvest", "customer_orders", "B-1"))
     assert [(r.version, str(r.columns["total"])) for r in history] == [
         (1, "1.00"),
         (2, "2.00"),
@@ -114,9 +114,9 @@ def test_raw_bytes_are_byte_identical(store: Store, project: Path) -> None:
     for ident, line in lines.items():
         (raw,) = store.raw("customer_orders", ident)
         assert raw.payload == line
-    big = store.get(record_srn("order", "harvest", "ORD-2002"))
+    big = store.get(record_srn("order", "harvest", "customer_orders", "ORD-2002"))
     assert big.metadata["tracking"] == 123456789012345678901234567890  # exact, not a float
-    nul = store.get(record_srn("order", "harvest", "ORD-2003"))
+    nul = store.get(record_srn("order", "harvest", "customer_orders", "ORD-2003"))
     assert nul.metadata["memo"] == "nul\x00inside"
 
 
@@ -157,7 +157,7 @@ def test_simple_source_keeps_no_raw(store: Store, project: Path, db: Database) -
 def test_csv_source_coerces_cells(store: Store, project: Path) -> None:
     summary = store.ingest_files("exchange_rates", [project / "data/samples/exchange_rates.csv"])
     assert (summary.received, summary.records_created, summary.quarantined) == (31, 30, 1)
-    record = store.get(record_srn("exchange_rate", "harvest", "2026-11-01|EUR|USD"))
+    record = store.get(record_srn("exchange_rate", "harvest", "customer_orders", "2026-11-01|EUR|USD"))
     assert str(record.columns["day"]) == "2026-11-01"
     assert str(record.columns["rate"]) == "1.0811"
     assert record.metadata == {"provider": "ecb"}
@@ -184,7 +184,7 @@ def test_harvest_provenance_one_run_per_ingest(store: Store) -> None:
     first = store.ingest("customer_orders", [order("H-1")])
     second = store.ingest("customer_orders", [order("H-2")])
     assert first.run_srn != second.run_srn
-    record = store.get(record_srn("order", "harvest", "H-1"))
+    record = store.get(record_srn("order", "harvest", "customer_orders", "H-1"))
     assert record.source.type == "harvest"
     assert record.source.harvest_run_srn == first.run_srn  # type: ignore[union-attr]
     assert record.source.upstream_source == "customer_orders"  # type: ignore[union-attr]

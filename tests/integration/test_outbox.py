@@ -28,13 +28,13 @@ def test_file_ingest_writes_one_event_per_created_or_changed_record(
     assert len(rows) == created
     assert {c for _, c, _ in rows} == {"order"}
     assert all(v == 1 for _, _, v in rows)
-    assert rows[0][0] == record_srn("order", "harvest", "ORD-1001")
+    assert rows[0][0] == record_srn("order", "harvest", "customer_orders", "ORD-1001")
     # the same file again: nothing changed, no event
     store.ingest_files("customer_orders", [sample])
     assert len(outbox(db)) == created
     # one changed payload: one RecordUpdated (version 2)
     store.ingest("customer_orders", [order("ORD-1001", total_price="1.00")])
-    assert outbox(db)[-1] == (record_srn("order", "harvest", "ORD-1001"), "order", 2)
+    assert outbox(db)[-1] == (record_srn("order", "harvest", "customer_orders", "ORD-1001"), "order", 2)
     assert store.pending_events() == created + 1
 
 
@@ -48,7 +48,7 @@ def test_events_follow_the_batch_transaction(store: Store, db: Database) -> None
 
 def test_repeated_ids_in_one_batch_give_one_event_per_version(store: Store, db: Database) -> None:
     store.ingest("orders_simple", [order("R-1", note=str(n)) for n in range(3)])
-    srn = record_srn("order", "harvest", "R-1")
+    srn = record_srn("order", "harvest", "customer_orders", "R-1")
     assert outbox(db) == [(srn, "order", 1), (srn, "order", 2), (srn, "order", 3)]
 
 
@@ -59,7 +59,7 @@ def test_publish_bulk_and_update_write_events(store: Store, db: Database) -> Non
     store.update(srn, {**meta, "x": 1}, 1)
     assert outbox(db) == [
         (srn, "order", 1),
-        (record_srn("order", "deposition", "E-2"), "order", 1),
+        (record_srn("order", "deposition", "", "E-2"), "order", 1),
         (srn, "order", 2),
     ]
 

@@ -155,7 +155,7 @@ def test_bulk_publish_batches_and_repeated_ids(store: Store, db: Database) -> No
     items = [*_items(7), *_items(1, 2, note="v2"), *_items(1, 2, note="v3")]
     summary = service.bulk_publish("order", items)
     assert (summary.created, summary.updated) == (7, 2)
-    srn = record_srn("order", "harvest", "B-2")
+    srn = record_srn("order", "harvest", "customer_orders", "B-2")
     assert store.get(srn).version == 3
     assert [r.version for r in store.history(srn)] == [1, 2, 3]
     assert [v for s, v in events(db) if s == srn] == [1, 2, 3]

@@ -95,10 +95,10 @@ def test_changes_new_rows_and_repeated_ids_during_a_scanned_reingest(
     assert summary == {"source": SOURCE, "received": 14, "raw_stored": 3, "raw_duplicates": 11,
                        "records_created": 1, "records_updated": 3, "records_unchanged": 10,
                        "quarantined": 0}  # fmt: skip
-    history = store.history(record_srn("order", "harvest", "O-7"))
+    history = store.history(record_srn("order", "harvest", "customer_orders", "O-7"))
     assert [r.version for r in history] == [1, 2, 3]
     assert [str(r.columns["total"]) for r in history] == ["10.00", "77.00", "10.00"]
-    assert store.get(record_srn("order", "harvest", "O-4")).version == 2
+    assert store.get(record_srn("order", "harvest", "customer_orders", "O-4")).version == 2
     if backend == "postgres":
         # O-5, O-6 and O-8..O-11 skipped; O-7's two rows were prepared (repeated id)
         assert sum(skipped) == 6

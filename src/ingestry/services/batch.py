@@ -28,17 +28,19 @@ _blake2b = hashlib.blake2b
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    """How records of this batch were received; `fields` complete the source object."""
+    """How records of this batch were received; `fields` complete the source object,
+    `upstream` is the identity's upstream (see `domain.records`)."""
 
     type: str
     fields: bytes  # JSON members after "id", e.g. b',"harvest_run_srn":"…","upstream_source":"…"'
+    upstream: str = ""
 
     @classmethod
     def of(cls, kind: str, **fields: str) -> Provenance:
         members = b"".join(
             b"," + orjson.dumps(k) + b":" + orjson.dumps(v) for k, v in fields.items()
         )
-        return cls(kind, members)
+        return cls(kind, members, fields.get("upstream_source") or fields.get("source_node", ""))
 
 
 class LazyRows(Sequence[T]):
@@ -140,6 +142,7 @@ def prepare_batch(
     if header is not None and keep_raw:
         out.headers.append(header)
     ptype = provenance.type
+    upstream = provenance.upstream
     content_of = extractor.content
     exact = may_hold_long_integers(
         blob if blob is not None else [f[1] for f in frames if f[2] is None]
@@ -170,7 +173,8 @@ def prepare_batch(
         content = _blake2b(content_of(columns) + b"\x1e" + metadata, digest_size=16).digest()
         record_rows.append(
             (ptype, source_id, (source_head + orjson.dumps(source_id) + source_tail).decode(),
-             name, metadata.decode(), content, version, sha if keep_raw else None, columns)
+             name, metadata.decode(), content, version, sha if keep_raw else None, columns,
+             upstream)
         )  # fmt: skip
         if keep_raw:
             raw_rows.append(

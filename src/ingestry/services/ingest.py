@@ -307,8 +307,8 @@ class IngestService:
             assert isinstance(session, PayloadProbe) and work is not None
             source, extractor = prep.source, prep.extractor
             skip = session.unchanged_payloads(
-                source.name, extractor.convention, prep.provenance.type, extractor.version,
-                batch.scan,
+                source.name, extractor.convention, prep.provenance.type,
+                prep.provenance.upstream, extractor.version, batch.scan,
             )  # fmt: skip
             if len(skip) == batch.received:  # nothing to prepare (or even to frame)
                 batch = PreparedBatch(skipped=len(skip))

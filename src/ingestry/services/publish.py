@@ -24,7 +24,7 @@ from ingestry.domain.errors import (
     StrictModeError,
 )
 from ingestry.domain.provenance import RecordSource
-from ingestry.domain.records import parse_srn, record_srn
+from ingestry.domain.records import parse_srn, srn_of
 from ingestry.services.ingest import gc_paused
 from ingestry.services.ports import RecordRow, Storage, StorageSession
 from ingestry.services.publish_rows import PublishExtractor, as_source
@@ -105,7 +105,7 @@ class PublishService:
         """Publish one record (idempotent); returns its srn."""
         extractor = self.extractor(convention)
         provenance = as_source(source)
-        srn = record_srn(convention, provenance.type, provenance.id)
+        srn = srn_of(convention, provenance)
         try:
             row = extractor.row(provenance, metadata)
         except (ExtractionError, InvalidSourceError) as exc:

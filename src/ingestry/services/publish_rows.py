@@ -28,7 +28,7 @@ from ingestry.domain.provenance import (
     source_from_dict,
     source_to_dict,
 )
-from ingestry.domain.records import Record
+from ingestry.domain.records import Record, upstream_of
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.jsonio import loads
@@ -137,5 +137,5 @@ class PublishExtractor:
         source_json = orjson.dumps(source_to_dict(source)).decode()
         return (
             source.type, source.id, source_json, data_source, meta.decode(), content,
-            self.version, None, columns,
+            self.version, None, columns, upstream_of(source),
         )  # fmt: skip

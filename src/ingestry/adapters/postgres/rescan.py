@@ -2,7 +2,7 @@
 
 The batch's scan keys (index, source id guess, sha256; ~60 bytes a row) are COPYed into
 a temp table, and one statement returns the indexes that are NOT no-ops: no raw row
-under (source, id, sha256), or no record at (source type, id) built from that sha256
+under (source, id, sha256), or no record at (source type, upstream, id) built from that sha256
 by this extractor version for this source. A re-ingest gets back an empty list. Both
 lookups are index probes per staged row (raw_keys' primary key, the record table's
 identity), so the cost grows with the batch, never with the table.
@@ -25,7 +25,8 @@ PAYLOAD_PROBE = Stage(
 
 
 def changed_payloads(convention: Convention) -> str:
-    """Staged payloads that would write something (parameters: source, type, version).
+    """Staged payloads that would write something (parameters: source, type, upstream,
+    version).
 
     Outer joins, not `NOT EXISTS … OR NOT EXISTS …`: the planner cannot turn an OR of
     subqueries into anti-joins and hashes both whole tables instead (0.6 s a batch at
@@ -37,7 +38,7 @@ def changed_payloads(convention: Convention) -> str:
         " LEFT JOIN raw_keys k ON k.source = %(source)s AND k.source_id = p.source_id"
         " AND k.sha256 = p.sha256"
         f' LEFT JOIN "{table_name(convention.name)}" t ON t.source_type = %(type)s'
-        " AND t.source_id = p.source_id"
+        " AND t.upstream = %(upstream)s AND t.source_id = p.source_id"
         " WHERE k.source IS NULL OR t.raw_sha256 IS DISTINCT FROM p.sha256"
         " OR t.extractor_version IS DISTINCT FROM %(version)s"
         " OR t.data_source IS DISTINCT FROM %(source)s"
