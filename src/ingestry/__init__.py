@@ -26,7 +26,7 @@ from ingestry.domain.provenance import (
     ImportSource,
     RecordSource,
 )
-from ingestry.domain.records import Record, record_srn
+from ingestry.domain.records import Record, record_srn, srn_of
 from ingestry.domain.sources import DataSource, StorageStrategy
 from ingestry.extract.registry import extractor
 from ingestry.services.ingest import IngestSummary
@@ -67,6 +67,7 @@ __all__ = [
     "load_settings",
     "open",
     "record_srn",
+    "srn_of",
 ]
 
 # --- record lifecycle: publish, update, events, hooks, features ---------------------------

@@ -10,7 +10,7 @@ import pytest
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
 from ingestry.domain.records import record_srn
 from ingestry.services.ports import ClaimedEvent, RecordChange, Storage
-from tests.contract.conftest import CONVENTION, NOW, record_row
+from tests.contract.conftest import CONVENTION, NOW, SOURCE, record_row
 
 T0 = datetime(2026, 11, 23, 10, tzinfo=UTC)
 

@@ -209,6 +209,38 @@ def test_identity_includes_the_provenance_type(storage: Storage) -> None:
     assert deposited.source.type == "deposition"
 
 
+@pytest.mark.parametrize("kind", ["harvest", "fork", "import"])
+def test_identity_includes_the_upstream(storage: Storage, kind: str) -> None:
+    """The same id from two upstreams (data sources, nodes) is two records, both on
+    the direct path of new records and on the general upsert."""
+    first = upsert(
+        storage,
+        record_row("U-1", label="a", source_type=kind, upstream="one"),
+        record_row("U-1", label="b", source_type=kind, upstream="two\u0000x"),
+    )
+    assert (first.created, first.updated) == (2, 0)
+    assert {c.srn for c in first.changes} == {
+        record_srn("thing", kind, "one", "U-1"),
+        record_srn("thing", kind, "two\u0000x", "U-1"),
+    }
+    again = upsert(
+        storage,
+        record_row("U-1", label="a2", source_type=kind, upstream="one"),
+        record_row("U-1", label="b", source_type=kind, upstream="two\u0000x"),
+        record_row("U-1", label="c", source_type=kind, upstream="three"),
+    )
+    assert (again.created, again.updated, again.unchanged) == (1, 1, 1)
+    one = storage.get_record(CONVENTION, record_srn("thing", kind, "one", "U-1"))
+    two = storage.get_record(CONVENTION, record_srn("thing", kind, "two\u0000x", "U-1"))
+    assert one is not None and (one.version, one.columns["label"]) == (2, "a2")
+    assert two is not None and (two.version, two.columns["label"]) == (1, "b")
+    srns = [r.srn for r in storage.list_records(CONVENTION, None)]
+    assert len(srns) == 3 and srns == sorted(srns, key=lambda s: s.encode())
+    assert [r.srn for r in storage.list_records(CONVENTION, None, after=srns[0])] == srns[1:]
+    history = storage.record_history(CONVENTION, record_srn("thing", kind, "one", "U-1"))
+    assert [(r.version, r.columns["label"]) for r in history] == [(1, "a"), (2, "a2")]
+
+
 def test_a_failed_session_writes_nothing(storage: Storage, db: Database) -> None:
     with pytest.raises(RuntimeError, match="boom"), storage.session() as session:
         session.start_run("srn:run:x", SOURCE, ["f"], NOW)

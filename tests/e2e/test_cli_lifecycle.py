@@ -188,7 +188,9 @@ def test_two_dispatcher_processes_share_the_outbox(project: Path, config_path: P
     assert codes == [0, 0]
     entries = [line.split() for line in log.read_text().splitlines()]
     runs = Counter(srn for srn, _, _ in entries)
-    assert runs == Counter(record_srn("order", "harvest", "customer_orders", i) for i in ids)  # once each
+    assert runs == Counter(
+        record_srn("order", "harvest", "customer_orders", i) for i in ids
+    )  # once each
     assert {int(ppid) for _, _, ppid in entries} == {proc.pid for proc in procs}
     with ingestry.open(config_path) as store:
         assert len(store.hook_runs()) == len(ids)

@@ -59,6 +59,28 @@ def test_second_ingest_is_all_duplicates_and_writes_nothing(
     assert db.count("quarantine") == 3
 
 
+def test_two_sources_feeding_one_convention_never_share_a_record(
+    store: Store, project: Path, db: Database
+) -> None:
+    """Issue 13, item 7: the same id from two data sources is two records (each
+    harvest's upstream is its data source), and neither ingest touches the other's."""
+    first = store.ingest("customer_orders", [order("ORD-1", total_price="1.00")])
+    second = store.ingest("orders_simple", [order("ORD-1", total_price="2.00")])
+    assert (first.records_created, second.records_created) == (1, 1)
+    assert second.records_updated == 0
+    raw = store.get(record_srn("order", "harvest", "customer_orders", "ORD-1"))
+    simple = store.get(record_srn("order", "harvest", "orders_simple", "ORD-1"))
+    assert (raw.version, str(raw.columns["total"])) == (1, "1.00")
+    assert (simple.version, str(simple.columns["total"])) == (1, "2.00")
+    assert raw.source.id == simple.source.id == "ORD-1"  # the id exactly as read
+    assert (raw.data_source, simple.data_source) == ("customer_orders", "orders_simple")
+    # ingesting either again changes neither
+    again = store.ingest("orders_simple", [order("ORD-1", total_price="2.00")])
+    assert (again.records_unchanged, again.records_updated) == (1, 0)
+    assert store.get(raw.srn).version == 1
+    assert db.count("records_order") == 2
+
+
 def test_changed_bytes_new_raw_row_and_new_version(store: Store) -> None:
     store.ingest("customer_orders", [order("A-1")])
     summary = store.ingest("customer_orders", [order("A-1", total_price="11.00")])
@@ -157,7 +179,9 @@ def test_simple_source_keeps_no_raw(store: Store, project: Path, db: Database) -
 def test_csv_source_coerces_cells(store: Store, project: Path) -> None:
     summary = store.ingest_files("exchange_rates", [project / "data/samples/exchange_rates.csv"])
     assert (summary.received, summary.records_created, summary.quarantined) == (31, 30, 1)
-    record = store.get(record_srn("exchange_rate", "harvest", "customer_orders", "2026-11-01|EUR|USD"))
+    record = store.get(
+        record_srn("exchange_rate", "harvest", "exchange_rates", "2026-11-01|EUR|USD")
+    )
     assert str(record.columns["day"]) == "2026-11-01"
     assert str(record.columns["rate"]) == "1.0811"
     assert record.metadata == {"provider": "ecb"}

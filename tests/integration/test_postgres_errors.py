@@ -20,7 +20,7 @@ from ingestry.domain.errors import ConfigError, StorageError
 from ingestry.domain.records import record_srn
 from tests.backends import Database
 from tests.conftest import write_project
-from tests.contract.conftest import CONVENTION, NOW, record_row
+from tests.contract.conftest import CONVENTION, NOW, SOURCE, record_row
 
 
 @pytest.fixture

@@ -72,5 +72,8 @@ def test_added_column_is_added_in_place(config_path: Path, db: Database) -> None
         store.ingest(
             "customer_orders", [{"id": "C-2", "created_at": "2026-01-01", "currency": "USD"}]
         )
-        assert store.get(record_srn("order", "harvest", "customer_orders", "C-2")).columns["currency"] == "USD"
+        assert (
+            store.get(record_srn("order", "harvest", "customer_orders", "C-2")).columns["currency"]
+            == "USD"
+        )
     assert "ix_records_order_currency" in db.indexes("records_order")

@@ -182,7 +182,7 @@ def _stored(bind: sa.Connection, value: Any) -> str:
 
 
 def _rows(bind: sa.Connection, sql: str) -> Iterator[Any]:
-    result = bind.execution_options(stream_results=True).execute(sa.text(sql))
+    result = bind.execute(sa.text(sql), execution_options={"stream_results": True})
     while rows := result.fetchmany(CHUNK):
         yield from rows
 
