@@ -104,7 +104,7 @@ def test_same_content_different_bytes_is_unchanged(store: Store) -> None:
     assert store.get(record_srn("order", "harvest", "customer_orders", "A-2")).version == 1
 
 
-def test_id_repeated_in_one_batch_versions_in_order(store: Store) -> None:
+def test_id_repeated_in_one_batch_is_one_record_the_last_wins(store: Store) -> None:
     payloads = [
         order("B-1", total_price="1.00"),
         order("B-1", total_price="2.00"),
@@ -114,15 +114,12 @@ def test_id_repeated_in_one_batch_versions_in_order(store: Store) -> None:
     summary = store.ingest("customer_orders", payloads)
     assert (summary.records_created, summary.records_updated, summary.records_unchanged) == (
         1,
-        2,
-        1,
+        0,
+        0,
     )
+    assert (summary.duplicate_ids, summary.raw_stored) == (1, 3)
     history = store.history(record_srn("order", "harvest", "customer_orders", "B-1"))
-    assert [(r.version, str(r.columns["total"])) for r in history] == [
-        (1, "1.00"),
-        (2, "2.00"),
-        (3, "3.00"),
-    ]
+    assert [(r.version, str(r.columns["total"])) for r in history] == [(1, "3.00")]
 
 
 def test_raw_bytes_are_byte_identical(store: Store, project: Path) -> None:

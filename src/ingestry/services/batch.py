@@ -7,6 +7,7 @@ reason and line), and build the record row with its deterministic srn and conten
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -106,6 +107,9 @@ class PreparedBatch:
     keys: tuple[str | bytes, ...] | None = None
     #: (raw rows, record rows) a worker left out, the wire carrying them (a lean batch).
     omitted: tuple[int, int] | None = None
+    #: Ids that occurred more than once among the batch's payloads: only the last
+    #: occurrence of each is in `records` (the raw rows keep every one).
+    duplicate_ids: int = 0
 
 
 def batch_keys(batch: PreparedBatch) -> tuple[str | bytes, ...]:
@@ -183,4 +187,17 @@ def prepare_batch(
             )  # fmt: skip
     if header is not None and out.quarantine:
         out.quarantine_header = header
+    if len({r[1] for r in record_rows}) != len(record_rows):
+        out.duplicate_ids = last_occurrences(record_rows)
     return out
+
+
+def last_occurrences(rows: list[RecordRow]) -> int:
+    """Keep only the last row of each identity (in place, in row order): an id repeated
+    among a batch's payloads is one record, its last occurrence winning, and counts once.
+    Returns how many ids repeated."""
+    keys = [(r[0], r[9], r[1]) for r in rows]
+    last = {key: n for n, key in enumerate(keys)}
+    repeated = sum(1 for count in Counter(keys).values() if count > 1)
+    rows[:] = [r for n, r in enumerate(rows) if last[keys[n]] == n]
+    return repeated

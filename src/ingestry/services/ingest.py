@@ -67,6 +67,8 @@ class IngestSummary:
     quarantined: int = 0
     seconds: float = 0.0
     run_srn: str = ""
+    #: ids seen more than once in a batch: one record each, the last occurrence wins
+    duplicate_ids: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,7 +90,7 @@ class IngestSummary:
 #: The summary's counters (what a batch adds to its run).
 COUNTS = (
     "received", "raw_stored", "raw_duplicates", "records_created", "records_updated",
-    "records_unchanged", "quarantined",
+    "records_unchanged", "quarantined", "duplicate_ids",
 )  # fmt: skip
 
 
@@ -362,6 +364,7 @@ class IngestService:
             summary.raw_duplicates += duplicates
         session.quarantine(batch.quarantine)
         summary.quarantined += len(batch.quarantine)
+        summary.duplicate_ids += batch.duplicate_ids
         if batch.quarantine_header is not None:
             shas = [row[1] for row in batch.quarantine]
             session.quarantine_headers(source.name, batch.quarantine_header, shas)
