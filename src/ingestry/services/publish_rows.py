@@ -96,7 +96,8 @@ class PublishExtractor:
             format=SourceFormat.JSON,
             id_paths=((ID_KEY,),),
         )
-        self._extractor = Extractor(source, convention)
+        # a published document's floats are Python's: no source text to go back to
+        self._extractor = Extractor(source, convention, source_text=False)
         self.version = self._extractor.version
         #: Columns read from a top-level key: what `update` carries over when absent.
         self._top_level = [(c.name, c.path[0]) for c in convention.columns if len(c.path) == 1]
