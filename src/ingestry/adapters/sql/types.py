@@ -10,7 +10,9 @@ from sqlalchemy.types import TypeEngine
 
 from ingestry.domain.conventions import ColumnType
 
-_JSONB = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+#: JSON text; TEXT on SQLite, whose JSON type has NUMERIC affinity (a JSON number
+#: stored there became an INTEGER or a REAL: a 30-digit integer lost its digits).
+_JSONB = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 
 SQL_TYPES: dict[ColumnType, TypeEngine[Any]] = {
     ColumnType.TEXT: sa.Text(),

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingestry.domain.records import Record
-from ingestry.services.export import record_document
+from ingestry.services.export import record_line
 
 
 def _default(value: Any) -> Any:
@@ -39,10 +39,10 @@ def echo_json(obj: Any) -> None:
     click.echo(dumps(obj))
 
 
-def record_json(record: Record) -> dict[str, Any]:
-    """The contract's record shape (plus provenance and extractor fields): the same
-    document an export writes."""
-    return record_document(record)
+def echo_record(record: Record) -> None:
+    """The contract's record shape (plus provenance and extractor fields) as one JSON
+    line: the bytes an export writes, the same from either backend."""
+    click.echo(record_line(record), nl=False)
 
 
 def console(err: bool = False) -> Console:

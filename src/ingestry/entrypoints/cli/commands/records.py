@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ingestry.entrypoints.cli.context import CliContext
-from ingestry.entrypoints.cli.output import dumps, echo_json, record_json, table
+from ingestry.entrypoints.cli.output import dumps, echo_json, echo_record, table
 
 
 @click.group("records")
@@ -26,7 +26,7 @@ def list_records(
     records = ctx.store().records(convention, limit=limit, after=after)
     if as_json:
         for record in records:
-            echo_json(record_json(record))
+            echo_record(record)
         return
     table(
         f"records ({convention})",
@@ -49,7 +49,7 @@ def list_records(
 @click.pass_obj
 def get_record(ctx: CliContext, srn: str) -> None:
     """Print one record as JSON."""
-    echo_json(record_json(ctx.store().get(srn)))
+    echo_record(ctx.store().get(srn))
 
 
 @command.command("history")
@@ -61,7 +61,7 @@ def history(ctx: CliContext, srn: str, as_json: bool) -> None:
     versions = ctx.store().history(srn)
     if as_json:
         for record in versions:
-            echo_json(record_json(record))
+            echo_record(record)
         return
     table(
         srn,
