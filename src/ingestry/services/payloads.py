@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,6 +29,18 @@ class PayloadInput:
             elif isinstance(payload, str):
                 data = payload.encode()
             else:
-                data = orjson.dumps(payload)
+                data = _dumps(payload)
             self.position += len(data)
             yield Frame(number, data)
+
+
+def _dumps(payload: Any) -> bytes:
+    """A JSON-able object as compact JSON in its own key order; integers beyond 64 bits
+    (which orjson refuses) through the standard library, exactly."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        try:
+            return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        except (TypeError, ValueError):
+            raise TypeError(f"payload is not JSON-able: {type(payload).__name__}") from None
