@@ -180,3 +180,35 @@ def test_bulk_publish_counts_each_id_once(store: Store) -> None:
     assert (summary.created, summary.updated, summary.duplicate_ids) == (1, 0, 1)
     record = store.get(record_srn("order", "deposition", "", "P-1"))
     assert (record.version, record.metadata["note"]) == (1, "c")
+
+
+def _in_batches_of_3(store: Store, tmp_path: Path, docs: list[dict[str, Any]]) -> tuple[int, ...]:
+    path = tmp_path / "orders.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
+    source = store.source("customer_orders")
+    extractor = store.extractor(source)
+    service = IngestService(store.storage, lambda _: extractor, batch_size=3)
+    return counts(service.ingest(source, open_inputs([str(path)], source.format)))
+
+
+def test_a_repeat_in_the_next_batch_is_superseded_too(store: Store, tmp_path: Path) -> None:
+    """However the input is cut into batches (inline: by count; workers: by bytes), an
+    id repeated in the next batch is one record from its last occurrence."""
+    docs = [order("A", note="a"), order("B"), order("C"),
+            order("A", note="b"), order("D"), order("A", note="c"),
+            order("E"), order("A", note="d")]  # fmt: skip
+    assert _in_batches_of_3(store, tmp_path, docs) == (8, 5, 0, 0, 1)
+    state = versions(store, "customer_orders")
+    assert state["A"] == (1, "d")
+    assert _in_batches_of_3(store, tmp_path, docs) == (8, 0, 0, 5, 1)
+    assert versions(store, "customer_orders") == state
+
+
+def test_repeats_further_apart_are_written_batch_by_batch(store: Store, tmp_path: Path) -> None:
+    """The documented limit (memory stays one batch): an occurrence two batches later
+    is another write, a version of the record; the last one still wins."""
+    docs = [order("A", note="a"), order("B"), order("C"),
+            order("D"), order("E"), order("F"),
+            order("A", note="b")]  # fmt: skip
+    assert _in_batches_of_3(store, tmp_path, docs) == (7, 6, 1, 0, 0)
+    assert versions(store, "customer_orders")["A"] == (2, "b")

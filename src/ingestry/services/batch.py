@@ -109,6 +109,9 @@ class PreparedBatch:
     omitted: tuple[int, int] | None = None
     #: Ids that occurred more than once among the batch's payloads: only the last
     #: occurrence of each is in `records` (the raw rows keep every one).
+    repeated: tuple[str, ...] = ()
+    #: How many ids this batch reports as repeated (`repeated`, and those it shares
+    #: with the next batch: see `services.supersede`).
     duplicate_ids: int = 0
 
 
@@ -188,16 +191,17 @@ def prepare_batch(
     if header is not None and out.quarantine:
         out.quarantine_header = header
     if len({r[1] for r in record_rows}) != len(record_rows):
-        out.duplicate_ids = last_occurrences(record_rows)
+        out.repeated = last_occurrences(record_rows)
+        out.duplicate_ids = len(out.repeated)
     return out
 
 
-def last_occurrences(rows: list[RecordRow]) -> int:
+def last_occurrences(rows: list[RecordRow]) -> tuple[str, ...]:
     """Keep only the last row of each identity (in place, in row order): an id repeated
     among a batch's payloads is one record, its last occurrence winning, and counts once.
-    Returns how many ids repeated."""
+    Returns the ids that repeated."""
     keys = [(r[0], r[9], r[1]) for r in rows]
     last = {key: n for n, key in enumerate(keys)}
-    repeated = sum(1 for count in Counter(keys).values() if count > 1)
+    repeated = tuple(key[2] for key, count in Counter(keys).items() if count > 1)
     rows[:] = [r for n, r in enumerate(rows) if last[keys[n]] == n]
     return repeated

@@ -37,6 +37,7 @@ from ingestry.services.preparation import (
     ProgressFn,
 )
 from ingestry.services.rescan import RescanPolicy
+from ingestry.services.supersede import Overlap, supersede, with_overlaps
 
 DEFAULT_BATCH_SIZE = 5000
 
@@ -153,18 +154,20 @@ class IngestService:
         big = sum(i.size or 0 for i in inputs) >= self.parallel_threshold
         # worker processes pay off for files; API bodies and stdin are prepared inline
         parallel = self.parallel if big else None
-        batches = prep.batches(inputs, progress, policy, lean, parallel)
+        # each batch once the next is prepared: an id both hold is the next one's
+        batches = with_overlaps(prep.batches(inputs, progress, policy, lean, parallel))
         if strict:
             parts: list[IngestSummary] = []
             with self.storage.session() as session:
                 session.start_run(run, source.name, origins, iso(self.clock()))
-                for _, batch in batches:
+                for _, batch, overlap in batches:
                     if batch.quarantine:
                         _, _, _, line, origin, reason, _ = batch.quarantine[0]
                         raise StrictModeError(
                             f"{source.name}: {origin} line {line}: {reason} "
                             "(--strict: nothing was written)"
                         )
+                    batch = supersede(batch, overlap)
                     parts.append(self._write_unit(session, source, extractor, batch))
                 summary.count(parts)
                 summary.seconds = round(time.perf_counter() - started, 3)
@@ -182,9 +185,9 @@ class IngestService:
             if isinstance(self.storage, ConcurrentSessions) and self.storage.lanes > 1:
                 self._write_in_lanes(self.storage, prep, batches, policy, lean, summary)
             else:
-                for work, batch in batches:
+                for work, batch, overlap in batches:
                     with self.storage.session() as session:
-                        part = self._write_batch(session, prep, work, batch, policy, lean)
+                        part = self._write_batch(session, prep, work, batch, policy, lean, overlap)
                     summary.add(part)  # committed: its counts are final
         except BaseException:
             summary.seconds = round(time.perf_counter() - started, 3)
@@ -220,7 +223,7 @@ class IngestService:
                     work = prep.batches(
                         inputs, None, RescanPolicy(enabled=False), LeanPolicy(False), None
                     )
-                    batches = [batch for _, batch in work]
+                    batches = [supersede(batch, o) for _, batch, o in with_overlaps(work)]
                 except Exception as exc:
                     prepared.append(exc)
                     continue
@@ -262,7 +265,7 @@ class IngestService:
         self,
         storage: ConcurrentSessions,
         prep: Preparation,
-        batches: Iterable[tuple[BatchWork | None, PreparedBatch]],
+        batches: Iterable[tuple[BatchWork | None, PreparedBatch, Overlap]],
         policy: RescanPolicy,
         lean: LeanPolicy,
         summary: IngestSummary,
@@ -277,22 +280,22 @@ class IngestService:
             committed_headers.update(headers)
 
         def writer(
-            work: BatchWork | None, batch: PreparedBatch
+            work: BatchWork | None, batch: PreparedBatch, overlap: Overlap
         ) -> Callable[[StorageSession], tuple[IngestSummary, list[bytes]]]:
             def write(session: StorageSession) -> tuple[IngestSummary, list[bytes]]:
-                part = self._write_batch(session, prep, work, batch, policy, lean)
+                part = self._write_batch(session, prep, work, batch, policy, lean, overlap)
                 return part, [sha for sha, _ in batch.headers]
 
             return write
 
         with OrderedLanes(storage.lane_session, storage.lanes, done, storage.blocked_by) as lanes:
-            for work, batch in batches:
+            for work, batch, overlap in batches:
                 keys = None if batch.keys is None else frozenset(batch.keys)
                 # a header stored by a committed batch is only read again (no lock taken)
                 fresh = [sha for sha, _ in batch.headers if sha not in committed_headers]
                 if keys is not None and fresh:
                     keys = keys.union(fresh)
-                lanes.submit(keys, writer(work, batch))
+                lanes.submit(keys, writer(work, batch, overlap))
 
     def _write_batch(
         self,
@@ -302,21 +305,25 @@ class IngestService:
         batch: PreparedBatch,
         policy: RescanPolicy,
         lean: LeanPolicy,
+        overlap: Overlap,
     ) -> IngestSummary:
         """Write one batch; a scanned one is prepared first, from its `work`, without
-        the payloads the storage holds unchanged."""
+        the payloads the storage holds unchanged (never those the next batch
+        supersedes: they are left out, not counted as unchanged)."""
         if batch.scan is not None:
             assert isinstance(session, PayloadProbe) and work is not None
             source, extractor = prep.source, prep.extractor
             skip = session.unchanged_payloads(
                 source.name, extractor.convention, prep.provenance.type,
-                prep.provenance.upstream, extractor.version, batch.scan,
+                prep.provenance.upstream, extractor.version,
+                [k for k in batch.scan if k[1] not in overlap.later],
             )  # fmt: skip
             if len(skip) == batch.received:  # nothing to prepare (or even to frame)
                 batch = PreparedBatch(skipped=len(skip))
             else:
                 batch = prep.rows(work, skip=skip)
                 batch.skipped = len(skip)
+        batch = supersede(batch, overlap)
         part = self._write_unit(session, prep.source, prep.extractor, batch, policy)
         lean.observe(
             part.raw_stored == len(batch.raw) and part.records_created == len(batch.records)

@@ -176,7 +176,7 @@ class PublishService:
     ) -> None:
         now = iso(self.clock())
         if len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
-            summary.duplicate_ids += last_occurrences(rows)
+            summary.duplicate_ids += len(last_occurrences(rows))
         result = session.upsert_records(extractor.convention, rows, now)
         summary.created += result.created
         summary.updated += result.updated
