@@ -68,7 +68,7 @@ class IngestSummary:
     quarantined: int = 0
     seconds: float = 0.0
     run_srn: str = ""
-    #: ids seen more than once in a batch: one record each, the last occurrence wins
+    #: ids seen more than once in the input: one record each, the last occurrence wins
     duplicate_ids: int = 0
 
     def as_dict(self) -> dict[str, Any]:
