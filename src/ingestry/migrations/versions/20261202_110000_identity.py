@@ -187,13 +187,18 @@ def _rows(bind: sa.Connection, sql: str) -> Iterator[Any]:
         yield from rows
 
 
-def _upgrade_map(bind: sa.Connection, tables: list[str]) -> Iterator[tuple[str, str]]:
+def _identities(bind: sa.Connection, tables: list[str]) -> Iterator[tuple[str, str, str, str]]:
+    """(convention, source type, upstream, source id) of every record."""
     for table in tables:
         convention = table.removeprefix("records_")
         sql = f'SELECT source_type, upstream, source_id FROM "{table}"'
         for kind, upstream, source_id in _rows(bind, sql):
-            sid, up = _stored(bind, source_id), _stored(bind, upstream)
-            yield _old_srn(convention, kind, sid), spell_srn(convention, kind, up, sid)
+            yield convention, kind, _stored(bind, upstream), _stored(bind, source_id)
+
+
+def _upgrade_map(bind: sa.Connection, tables: list[str]) -> Iterator[tuple[str, str]]:
+    for convention, kind, up, sid in _identities(bind, tables):
+        yield _old_srn(convention, kind, sid), spell_srn(convention, kind, up, sid)
     # history of records that are gone: their provenance is in the history row
     source = "source::text" if bind.dialect.name == "postgresql" else "source"
     orphans = (
@@ -218,9 +223,5 @@ def _from_provenance(bind: sa.Connection, convention: str, text: str) -> tuple[s
 
 
 def _downgrade_map(bind: sa.Connection, tables: list[str]) -> Iterator[tuple[str, str]]:
-    for table in tables:
-        convention = table.removeprefix("records_")
-        sql = f'SELECT source_type, upstream, source_id FROM "{table}"'
-        for kind, upstream, source_id in _rows(bind, sql):
-            sid, up = _stored(bind, source_id), _stored(bind, upstream)
-            yield spell_srn(convention, kind, up, sid), _old_srn(convention, kind, sid)
+    for convention, kind, up, sid in _identities(bind, tables):
+        yield spell_srn(convention, kind, up, sid), _old_srn(convention, kind, sid)
