@@ -45,10 +45,22 @@ def ids_of(batch: PreparedBatch) -> frozenset[str]:
 def with_overlaps(
     batches: Iterable[tuple[W, PreparedBatch]],
 ) -> Iterator[tuple[W, PreparedBatch, Overlap]]:
-    """Each batch once the next is prepared, with its `Overlap`."""
+    """Each batch once the next is prepared, with its `Overlap`. When preparing the
+    next one raises (a stop requested, an unreadable input), the batch in hand is
+    still yielded first, whole: what was prepared before the failure is written, as
+    it was without the look-ahead."""
     held: tuple[W, PreparedBatch, frozenset[str]] | None = None
     carried: frozenset[str] = frozenset()
-    for work, batch in batches:
+    upcoming = iter(batches)
+    while True:
+        try:
+            work, batch = next(upcoming)
+        except StopIteration:
+            break
+        except BaseException:
+            if held is not None:
+                yield held[0], held[1], Overlap(frozenset(), carried)
+            raise
         ids = ids_of(batch)
         if held is not None:
             later = held[2] & ids
