@@ -102,12 +102,16 @@ class PostgresRawSession(PostgresSession):
     def existing_records(
         self, convention: Convention, source_type: str, upstream: str, source_ids: Sequence[str]
     ) -> list[ExistingRecord]:
+        # one identity-index probe per id (with the type and upstream constant, a plain
+        # `source_id = ANY(…)` was read as a range scan of every record of the upstream)
         sql = (
-            f'SELECT source_id, source::text, extractor_version FROM "'
-            f'{table_name(convention.name)}" WHERE source_type = %s AND upstream = %s'
-            " AND source_id = ANY(%s::text[])"
+            "SELECT t.source_id, t.source, t.extractor_version FROM unnest(%s::text[]) AS k(id)"
+            " CROSS JOIN LATERAL (SELECT x.source_id, x.source::text AS source,"
+            f' x.extractor_version FROM "{table_name(convention.name)}" x'
+            " WHERE x.source_type = %s AND x.upstream = %s"
+            ' AND x.source_id = k.id COLLATE "C" LIMIT 1) t'
         )
-        params = (source_type, escape_text(upstream), [escape_text(i) for i in source_ids])
+        params = ([escape_text(i) for i in source_ids], source_type, escape_text(upstream))
 
         def call(conn: Conn) -> list[ExistingRecord]:
             return [
