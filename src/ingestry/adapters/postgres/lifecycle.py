@@ -13,9 +13,9 @@ Every write runs inside the storage's retrying Transaction (`tx.run`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -41,9 +41,6 @@ from ingestry.services.ports import (
     RecordChange,
     RecordRow,
 )
-
-if TYPE_CHECKING:
-    from ingestry.adapters.postgres.storage import PostgresStorage
 
 T = TypeVar("T")
 
@@ -271,17 +268,21 @@ class PostgresLifecycleSession:
 
 
 class PostgresLifecycle:
-    """LifecycleStorage on a PostgresStorage: writes in its sessions, reads on its
-    connection (autocommit)."""
+    """LifecycleStorage on a PostgresStorage: writes in its sessions (`open_session` is
+    the storage's `session`), reads on its connection (autocommit)."""
 
-    def __init__(self, storage: PostgresStorage, conn: psycopg.Connection[Any]) -> None:
-        self._storage = storage
+    def __init__(
+        self,
+        open_session: Callable[[], AbstractContextManager[PostgresSession]],
+        conn: psycopg.Connection[Any],
+    ) -> None:
+        self._open_session = open_session
         self._conn = conn
         self._updates: dict[str, _UpdateSQL] = {}
 
     @contextmanager
     def session(self) -> Iterator[PostgresLifecycleSession]:
-        with self._storage.session() as session:
+        with self._open_session() as session:
             yield PostgresLifecycleSession(session, self._updates)
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
