@@ -305,9 +305,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
     base = Path.cwd() if env.get("INGESTRY_DATABASE_URL") else file.parent
     backend = backend_for(database)
     if backend is None:
-        raise fail(
-            ("database",), f"unsupported database URL '{database}' (use {supported_urls()})"
-        )
+        raise fail(("database",), f"unsupported database URL '{database}' (use {supported_urls()})")
     database = _relative_file(database, backend.file_prefix, base)
     mode = env.get("INGESTRY_ENV", "development")
     if mode not in ("development", "production"):
