@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from ingestry.adapters import migrate
 from ingestry.adapters.postgres import PostgresStorage
 from ingestry.adapters.sql.schema import metadata
+from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.migrations import HEAD
 from tests.backends import Database
 from tests.contract.conftest import CONVENTION, NOW, raw_row, record_row
@@ -117,6 +118,21 @@ def test_concurrent_writers_create_a_partition_once(db: Database) -> None:
     assert errors == []
     assert db.scalar("SELECT version_num FROM alembic_version") == HEAD  # migrated once
     assert db.count("raw_payloads_y2031m03") == 6
+
+
+def test_each_column_type_is_stored_as_its_postgres_type(
+    storage: PostgresStorage, db: Database
+) -> None:
+    """The storage table's rows agree with themselves: the SQLAlchemy type makes the
+    PostgreSQL type that binary COPY sends and casts go to."""
+    for column in CONVENTION.columns:
+        stored = db.scalar(
+            "SELECT atttypid::regtype::text FROM pg_attribute"
+            " WHERE attrelid = 'records_thing'::regclass AND attname = :name",
+            name=column.name,
+        )
+        wanted = db.scalar(f"SELECT '{COLUMN_TYPES[column.type].postgres}'::regtype::text")
+        assert stored == wanted, column
 
 
 def test_records_use_real_types_and_a_bytewise_identity(

@@ -23,11 +23,11 @@ from ingestry.adapters.postgres.outbox import append_events
 from ingestry.adapters.postgres.reads import json_value
 from ingestry.adapters.postgres.records import _history_value
 from ingestry.adapters.postgres.session import PostgresSession
-from ingestry.adapters.postgres.staging import STAGE_TYPES
 from ingestry.adapters.postgres.text import escape_json, escape_text, unescape_json, unescape_text
 from ingestry.adapters.postgres.transaction import translate
 from ingestry.adapters.sql import lifecycle as sql
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.clock import iso
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
@@ -77,7 +77,7 @@ _RETRY = (
 
 def _column_param(column_type: ColumnType, value: Any) -> Any:
     if isinstance(value, str):
-        if column_type in (ColumnType.JSON, ColumnType.GEOMETRY):
+        if COLUMN_TYPES[column_type].json:
             return escape_json(value)
         return escape_text(value)
     return value
@@ -98,7 +98,7 @@ class _UpdateSQL:
         table = f'"{table_name(convention.name)}"'
         pairs = ", ".join(f"'{c.name}', {_history_value(c)}" for c in convention.columns)
         sets = "".join(
-            f', "{c.name}" = %(c{n})s{STAGE_TYPES[c.type][1]}'
+            f', "{c.name}" = %(c{n})s{COLUMN_TYPES[c.type].cast}'
             for n, c in enumerate(convention.columns)
         )
         update = (

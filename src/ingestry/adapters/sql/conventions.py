@@ -18,7 +18,7 @@ from sqlalchemy.schema import SchemaItem
 
 from ingestry.adapters.sql.retype import retype_column
 from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
-from ingestry.adapters.sql.types import SQL_TYPES
+from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnType, Convention
 
 #: The identity columns compare bytewise on PostgreSQL too (COLLATE "C"), so records
@@ -47,7 +47,7 @@ def record_table(convention: Convention, metadata: sa.MetaData | None = None) ->
         sa.Column("published_at", Timestamp, nullable=False),
         sa.Column("updated_at", Timestamp, nullable=False),
     ]
-    columns += [sa.Column(c.name, SQL_TYPES[c.type]) for c in convention.columns]
+    columns += [sa.Column(c.name, COLUMN_TYPES[c.type].sql) for c in convention.columns]
     columns.append(sa.UniqueConstraint("source_type", "source_id", name=f"uq_{name}_identity"))
     columns += [sa.Index(f"ix_{name}_{c.name}", c.name) for c in convention.columns if c.index]
     columns.append(sa.Index(f"ix_{name}_data_source", "data_source"))
