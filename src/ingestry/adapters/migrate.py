@@ -37,10 +37,15 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Down to `revision`; `base` leaves no table at all (the base revision drops the
+    record tables, and Alembic's emptied version table goes too), so the database is
+    as ingestry found it and the next open migrates it again."""
     from alembic import command
 
     with engine.begin() as conn:
         command.downgrade(_config(conn), revision)
+        if revision == "base":
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
 
 
 def current(engine: sa.Engine) -> str | None:
