@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import SchemaItem
 
+from ingestry.adapters.sql.names import table_name as table_name  # re-exported
 from ingestry.adapters.sql.retype import retype_column
 from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
 from ingestry.adapters.sql.types import COLUMN_TYPES
@@ -24,10 +25,6 @@ from ingestry.domain.conventions import ColumnType, Convention
 #: The identity columns compare bytewise on PostgreSQL too (COLLATE "C"), so records
 #: list in the same order as on SQLite and the identity index serves that order.
 IdentityText = sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
-
-
-def table_name(convention: str) -> str:
-    return f"records_{convention}"
 
 
 def record_table(convention: Convention, metadata: sa.MetaData | None = None) -> sa.Table:

@@ -8,11 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
+from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
     RAW_COLUMNS,
@@ -31,6 +29,8 @@ from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, parse_srn
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from ingestry.adapters.sqlite.lifecycle import SQLiteLifecycle
     from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
 
@@ -114,6 +114,8 @@ class SQLiteStorage:
             wanted
         ):
             return  # fast path: nothing to evolve, no SQLAlchemy needed
+        from ingestry.adapters.sql.conventions import ensure_record_tables
+
         ensure_record_tables(self.engine, conventions)
 
     def _catalog(self) -> dict[str, list[tuple[str, str, bool]]]:
