@@ -1,19 +1,23 @@
-"""Rendering helpers: JSON for scripts, rich tables for people."""
+"""Rendering helpers: JSON for scripts, rich tables for people.
+
+rich is imported when a table is drawn, not with the module: every command module
+imports this one, and `ingestry --help` must stay fast.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
-from rich.console import Console
-from rich.table import Table
 
-from ingestry.domain.records import Record
-from ingestry.services.export import record_line
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ingestry.domain.records import Record
 
 
 def _default(value: Any) -> Any:
@@ -42,14 +46,20 @@ def echo_json(obj: Any) -> None:
 def echo_record(record: Record) -> None:
     """The contract's record shape (plus provenance and extractor fields) as one JSON
     line: the bytes an export writes, the same from either backend."""
+    from ingestry.services.export import record_line
+
     click.echo(record_line(record), nl=False)
 
 
 def console(err: bool = False) -> Console:
+    from rich.console import Console
+
     return Console(stderr=err, highlight=False, soft_wrap=False)
 
 
 def table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    from rich.table import Table
+
     grid = Table(title=title, show_lines=False)
     for header in headers:
         grid.add_column(header)
