@@ -98,9 +98,9 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_completes_once(
 
         first = spawn("worker", cwd=project, env=env, log=logs / "worker1.log")
         try:
-            wait_for(
+            wait_for(  # progress is reported as batches are read: wait for a commit
                 "the first worker to commit a batch",
-                lambda: (job(client, token, job_id).get("progress") or {}).get("received"),
+                lambda: db.count("raw_payloads") > 1,  # beyond the HTTP post's row
             )
             with writes_blocked(db):
                 state = job(client, token, job_id)
