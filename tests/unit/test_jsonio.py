@@ -210,3 +210,10 @@ def test_dumps_output_is_always_valid_json() -> None:
 
     out = dumps({"x": float("nan"), "n": BIG})
     json.loads(out, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("tail", [b"1", b"123456789012345678901234567890"])
+def test_a_leading_bom_is_ignored_on_both_paths(tail: bytes) -> None:
+    assert loads(b"\xef\xbb\xbf" + b'{"n": ' + tail + b"}") == {"n": int(tail)}
+    with pytest.raises(JSONError):  # only a leading one: inside, it is not whitespace
+        loads(b'{"n": \xef\xbb\xbf' + tail + b"}")

@@ -80,8 +80,8 @@ class Extractor:
         checked by `jsonio.may_hold_long_integers`): orjson straight away."""
         try:
             doc = _orjson_loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise ExtractionError(f"invalid JSON: {exc}") from None
+        except orjson.JSONDecodeError:
+            return self.parse(payload)  # the reason (and a leading BOM) as `loads` has them
         return self._extract(doc)
 
     def __call__(self, doc: Any) -> Draft:

@@ -3,8 +3,10 @@
 orjson is the fast path, but it turns integers beyond 64 bits into floats silently;
 a payload with a long digit run is parsed with the standard library instead, so a
 30-digit id survives exactly. The slow path is held to what orjson accepts (no NaN or
-Infinity, no overflowing floats, no lone surrogates, no BOM), so a payload is accepted
-or refused the same way whichever parser reads it.
+Infinity, no overflowing floats, no lone surrogates), so a payload is accepted or
+refused the same way whichever parser reads it. A leading UTF-8 BOM is ignored on both
+(RFC 8259 lets a parser do so): the first line of a JSON Lines file saved by a Windows
+editor parses, and its raw bytes keep the BOM.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ _DUMP_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 # for a run is ~10x faster than a regex scan on the hot path.
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_RUN = b"0" * 19
+BOM = b"\xef\xbb\xbf"
 
 
 class JSONError(ValueError):
@@ -41,7 +44,11 @@ def loads(data: bytes | str) -> Any:
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
+            if raw.startswith(BOM):  # checked only on failure: the hot path pays nothing
+                return loads(raw[len(BOM) :])
             raise JSONError(str(exc)) from None
+    if raw.startswith(BOM):
+        raw = raw[len(BOM) :]
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # includes JSONDecodeError, UnicodeError
