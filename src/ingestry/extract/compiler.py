@@ -18,7 +18,7 @@ from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.coerce import CoercionError, coercer_for
-from ingestry.extract.jsonio import JSONError, loads
+from ingestry.extract.jsonio import JSONError, NestingError, loads
 from ingestry.extract.paths import MISSING, as_index
 from ingestry.extract.registry import PythonExtractor
 
@@ -71,6 +71,8 @@ class Extractor:
         """Parse JSON bytes and extract; every failure is an ExtractionError."""
         try:
             doc = loads(payload)
+        except NestingError as exc:
+            raise ExtractionError(str(exc)) from None
         except JSONError as exc:
             raise ExtractionError(f"invalid JSON: {exc}") from None
         return self._extract(doc)

@@ -16,6 +16,7 @@ from ingestry.domain.sources import SourceFormat
 from ingestry.extract.compiler import Draft, Extractor
 from ingestry.extract.framing import csv_row_from_bytes
 from ingestry.extract.jsonio import dumps
+from ingestry.services.batch import reason_of
 
 _blake2b = hashlib.blake2b
 
@@ -41,10 +42,8 @@ def extract_stored(
     try:
         draft = extractor(row) if row is not None else extractor.parse(payload)
         metadata = dumps(draft.metadata)
-    except ExtractionError as exc:
-        return str(exc)
-    except (ValueError, TypeError) as exc:  # as in prepare_batch
-        return f"metadata is not JSON-serializable: {exc}"
+    except (ExtractionError, ValueError, TypeError) as exc:  # as in prepare_batch
+        return reason_of(exc)
     content = _blake2b(
         extractor.content(draft.columns) + b"\x1e" + metadata, digest_size=16
     ).digest()

@@ -1,0 +1,79 @@
+"""Inputs through the Python and HTTP APIs (every backend): the same limits and reasons
+as the CLI's files (see tests/e2e/test_cli_inputs.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingestry import ExtractionError
+from ingestry.domain.provenance import DepositionSource
+from ingestry.store import Store
+from tests.apiclient import TestClient, api_client, auth, create_key
+from tests.backends import Database
+from tests.integration.test_ingest import order
+
+TOO_DEEP = "JSON nested deeper than 254 levels"
+
+
+def deep(levels: int) -> bytes:
+    """`levels` levels of arrays."""
+    return b"[" * levels + b"]" * levels
+
+
+def deep_order(ident: str, levels: int) -> bytes:
+    """An order document `levels` levels deep (the object is the first level)."""
+    return b'{"id":"%s","created_at":"2026-11-01T10:00:00Z","deep":%s}' % (
+        ident.encode(),
+        deep(levels - 1),
+    )
+
+
+@pytest.fixture
+def client(config_path: Path) -> Iterator[TestClient]:
+    with api_client(config_path) as c:
+        yield c
+
+
+def test_http_bodies_quarantine_deep_nesting_with_the_one_reason(
+    client: TestClient, config_path: Path, store: Store
+) -> None:
+    token = create_key(config_path, "deep", ["customer_orders", "orders_json"])
+    bodies = [
+        ("customer_orders", "application/x-ndjson", deep_order("H1", 100_000) + b"\n"),
+        ("customer_orders", "application/json", deep_order("H2", 500)),
+        ("orders_json", "application/json", b"[" + deep_order("H3", 255) + b"]"),
+        ("orders_json", "application/json", b"[" + deep_order("H4", 254) + b"]"),
+    ]
+    for source, media, body in bodies:
+        response = client.post(
+            f"/v1/sources/{source}/payloads", content=body, headers=auth(token, **{
+                "content-type": media})
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+    reasons = [q.reason for s in ("customer_orders", "orders_json") for q in store.quarantine(s)]
+    assert reasons == [TOO_DEEP] * 3
+    assert [r.source.id for r in store.records("order")] == ["H4"]
+
+
+def test_replay_keeps_the_reason_of_deep_nesting(store: Store) -> None:
+    store.ingest("customer_orders", [deep_order("R1", 300)])
+    summary = store.replay("customer_orders")
+    assert summary.quarantined == 1
+    assert [q.reason for q in store.quarantine("customer_orders")] == [TOO_DEEP]
+
+
+def test_publishing_too_deep_metadata_is_refused_with_the_reason(
+    store: Store, db: Database
+) -> None:
+    metadata = {**order("P1"), "deep": []}
+    cursor = metadata["deep"]
+    for _ in range(300):
+        assert isinstance(cursor, list)
+        cursor.append([])
+        cursor = cursor[0]
+    with pytest.raises(ExtractionError, match=TOO_DEEP):
+        store.publish_record("order", DepositionSource("P1"), metadata)
+    assert db.count("records_order") == 0
