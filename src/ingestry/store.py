@@ -49,7 +49,7 @@ from ingestry.services.export import ExportProgress, ExportSummary, export_recor
 from ingestry.services.features import FeatureService, InsertRecordFeatures
 from ingestry.services.idempotency import IdempotencyService
 from ingestry.services.ingest import IngestService, IngestSummary
-from ingestry.services.inputs import Input
+from ingestry.services.inputs import Input, ReadOptions
 from ingestry.services.jobs import JobService
 from ingestry.services.keys import KeyService
 from ingestry.services.migrate import MigrationSummary, StrategyMigrationService, refuse
@@ -121,7 +121,7 @@ class Store:
     ) -> IngestSummary:
         """Ingest files (`-` is stdin) in the source's format, streaming."""
         data_source = self.source(source)
-        inputs = open_inputs([str(p) for p in paths], data_source.format)
+        inputs = open_inputs([str(p) for p in paths], ReadOptions.of(data_source))
         return self.ingest_inputs(source, inputs, strict=strict, progress=progress)
 
     def ingest_inputs(

@@ -90,3 +90,41 @@ def test_nesting_has_one_limit_and_one_reason_on_every_path(project: Path) -> No
         listed = run("quarantine", "list", source, "--json", cwd=project)
         reasons = [orjson.loads(line)["reason"] for line in listed.stdout.splitlines()]
         assert reasons == [TOO_DEEP] * 3, (fmt, reasons)
+
+
+# --- CSV header without the id; runs where nothing passes ---------------------------------
+
+
+def test_a_csv_header_without_the_id_column_is_refused_before_the_first_row(
+    project: Path,
+) -> None:
+    (project / "rates.csv").write_bytes(
+        b"day,base,quote,rate,provider,a,b,c,d,e,f,g\n2026-11-01,EUR,USD,1.08,ecb,,,,,,,\n"
+    )
+    for args, stdin in (("rates.csv",), None), (("-",), (project / "rates.csv").read_bytes()):
+        result = run("ingest", "exchange_rates", *args, cwd=project, stdin=stdin)
+        assert result.returncode == 1
+        name = "rates.csv" if args == ("rates.csv",) else "<stdin>"
+        assert result.stderr.decode().strip() == (
+            f"error: {name}: header has no 'date' "
+            "(found: day, base, quote, rate, provider, a, b, c, d, e, …)"
+        )
+    stats = summary_of(run("stats", "--json", cwd=project))
+    assert stats["exchange_rates"] == {"raw_rows": 0, "records": 0, "quarantined": 0}
+
+
+def test_a_run_that_quarantines_everything_says_so(project: Path) -> None:
+    (project / "bad.jsonl").write_bytes(b'{"id":"N1"}\n{"id":"N2"}\nnot json\n')
+    result = run("ingest", "customer_orders", "bad.jsonl", "--json", cwd=project)
+    assert result.returncode == 0
+    assert summary_of(result)["quarantined"] == 3
+    assert result.stderr.decode().strip() == (
+        "warning: customer_orders: every payload was quarantined (3 of 3); "
+        "see `ingestry quarantine list customer_orders`"
+    )
+    text = run("ingest", "customer_orders", "bad.jsonl", cwd=project)
+    assert text.returncode == 0 and b"every payload was quarantined" in text.stderr
+    strict = run("ingest", "customer_orders", "bad.jsonl", "--strict", cwd=project)
+    assert strict.returncode == 1 and b"line 1" in strict.stderr
+    fine = run("ingest", "customer_orders", "data/samples/orders.jsonl", cwd=project)
+    assert fine.returncode == 0 and fine.stderr == b""

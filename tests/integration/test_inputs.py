@@ -77,3 +77,18 @@ def test_publishing_too_deep_metadata_is_refused_with_the_reason(
     with pytest.raises(ExtractionError, match=TOO_DEEP):
         store.publish_record("order", DepositionSource("P1"), metadata)
     assert db.count("records_order") == 0
+
+
+def test_a_csv_body_without_the_id_column_is_refused_whole(
+    client: TestClient, config_path: Path, db: Database
+) -> None:
+    token = create_key(config_path, "rates", ["exchange_rates"])
+    response = client.post(
+        "/v1/sources/exchange_rates/payloads",
+        content=b"day,base,quote,rate\n2026-11-01,EUR,USD,1.08\n",
+        headers=auth(token, **{"content-type": "text/csv"}),
+    )
+    assert response.status_code == 422, response.text
+    message = response.json()["error"]["message"]
+    assert message.endswith(": header has no 'date' (found: day, base, quote, rate)")
+    assert db.count("records_exchange_rate") == 0 and db.count("quarantine") == 0

@@ -15,6 +15,7 @@ from ingestry.adapters.files import _CountingReader
 from ingestry.extract.framing import (
     CSVFrames,
     Frame,
+    HeaderError,
     JSONFrameError,
     block_frames,
     csv_row_from_bytes,
@@ -436,3 +437,13 @@ def test_line_blocks_stay_bounded_when_lines_get_shorter_or_longer() -> None:
     ]
     assert [f for b, _ in blocks for f in block_frames(b)] == list(jsonl_frames(io.BytesIO(data)))
     assert reader.position == len(data)
+
+
+def test_a_header_without_a_required_column_is_refused_before_any_row() -> None:
+    frames = CSVFrames(_lines(b"code,name\nAMS,Schiphol\n"), required=("iata",))
+    with pytest.raises(HeaderError, match=r"^header has no 'iata' \(found: code, name\)$"):
+        next(iter(frames))
+    many = CSVFrames(_lines(b",".join(b"c%d" % n for n in range(12)) + b"\n"), ("id", "c1"))
+    with pytest.raises(HeaderError, match=r"no 'id' \(found: c0, c1, .*, c9, …\)$"):
+        list(many)
+    assert len(list(CSVFrames(_lines(b"iata,name\nAMS,x\n"), required=("iata",)))) == 1

@@ -14,11 +14,13 @@ from ingestry.domain.sources import SourceFormat
 from ingestry.extract.framing import (
     CSVFrames,
     Frame,
+    HeaderError,
     JSONFrameError,
     LineBlock,
     json_frames,
     jsonl_frames,
 )
+from ingestry.services.inputs import ReadOptions
 
 READ_CHUNK = 1 << 20
 
@@ -98,10 +100,13 @@ def _split_lines(block: bytes, count: int, lines: int) -> Iterator[tuple[bytes, 
 class StreamInput:
     """One file (or stdin) read as a stream of frames in the source's format."""
 
-    def __init__(self, name: str, path: Path | None, fmt: SourceFormat, size: int | None) -> None:
+    def __init__(
+        self, name: str, path: Path | None, options: ReadOptions, size: int | None
+    ) -> None:
         self.name = name
         self.path = path
-        self.format = fmt
+        self.options = options
+        self.format = options.format
         self.size = size
         self._reader: _CountingReader | None = None
         self._csv: CSVFrames | None = None
@@ -156,8 +161,11 @@ class StreamInput:
         if self.format is SourceFormat.JSONL:
             yield from jsonl_frames(reader.lines())
         elif self.format is SourceFormat.CSV:
-            self._csv = CSVFrames(reader.lines())
-            yield from self._csv
+            self._csv = CSVFrames(reader.lines(), self.options.required_columns)
+            try:
+                yield from self._csv
+            except HeaderError as exc:
+                raise InputError(f"{self.name}: {exc}") from None
         else:
             key = "features" if self.format is SourceFormat.GEOJSON else None
             try:
@@ -166,12 +174,13 @@ class StreamInput:
                 raise InputError(f"{self.name}: {exc}") from None
 
 
-def open_inputs(paths: Sequence[str], fmt: SourceFormat) -> list[StreamInput]:
+def open_inputs(paths: Sequence[str], fmt: SourceFormat | ReadOptions) -> list[StreamInput]:
     """Check every path before anything is read, so a bad one writes nothing."""
+    options = fmt if isinstance(fmt, ReadOptions) else ReadOptions(fmt)
     inputs = []
     for raw in paths:
         if raw == "-":
-            inputs.append(StreamInput("<stdin>", None, fmt, None))
+            inputs.append(StreamInput("<stdin>", None, options, None))
             continue
         path = Path(raw)
         if not path.exists():
@@ -183,7 +192,7 @@ def open_inputs(paths: Sequence[str], fmt: SourceFormat) -> list[StreamInput]:
                 pass
         except OSError as exc:
             raise InputError(f"cannot read {raw}: {exc.strerror}") from None
-        inputs.append(StreamInput(raw, path, fmt, path.stat().st_size))
+        inputs.append(StreamInput(raw, path, options, path.stat().st_size))
     if not inputs:
         raise InputError("no input files given")
     return inputs

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 
@@ -54,18 +54,39 @@ def block_frames(block: LineBlock) -> list[Frame]:
     return frames
 
 
+class HeaderError(ValueError):
+    """A CSV header without a column the source needs (its id): the file does not fit
+    the source, so it is refused whole, before its first row."""
+
+
+#: Header names a HeaderError lists before it says "…".
+_NAMES_SHOWN = 10
+
+
+def check_header(names: Sequence[str], required: Sequence[str]) -> None:
+    """Raise HeaderError naming the `required` columns `names` lacks, and what it has."""
+    missing = [n for n in required if n not in names]
+    if not missing:
+        return
+    found = ", ".join(names[:_NAMES_SHOWN]) + (", …" if len(names) > _NAMES_SHOWN else "")
+    lacking = ", ".join(f"'{n}'" for n in missing)
+    raise HeaderError(f"header has no {lacking} (found: {found or 'nothing'})")
+
+
 class CSVFrames:
     """CSV rows as frames; the header's exact bytes are kept in `header`.
 
     Quoting is parsed strictly: a malformed row (a stray quote, an unterminated quoted
     field, bytes that are not UTF-8, the wrong number of fields) becomes a frame with
-    an `error` and its exact bytes, so it is quarantined rather than guessed at.
+    an `error` and its exact bytes, so it is quarantined rather than guessed at. A header
+    without a `required` column raises HeaderError before any row is framed.
     """
 
-    def __init__(self, lines: Iterable[bytes]) -> None:
+    def __init__(self, lines: Iterable[bytes], required: Sequence[str] = ()) -> None:
         self.header: bytes | None = None
         self._lines = iter(lines)
         self._number = 0
+        self._required = required
 
     def __iter__(self) -> Iterator[Frame]:
         consumed: list[bytes] = []
@@ -100,6 +121,7 @@ class CSVFrames:
                 undecodable.clear()
             if names is None and error is None:
                 names = [c.strip() for c in cells]
+                check_header(names, self._required)
                 self.header = _strip_eol(chunk)
                 continue
             payload = _strip_eol(chunk)

@@ -11,7 +11,15 @@ from enum import Enum
 
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import DataSource, SourceFormat
-from ingestry.extract.framing import CSVFrames, Frame, JSONFrameError, json_frames, jsonl_frames
+from ingestry.extract.framing import (
+    CSVFrames,
+    Frame,
+    HeaderError,
+    JSONFrameError,
+    json_frames,
+    jsonl_frames,
+)
+from ingestry.services.inputs import ReadOptions
 
 
 class BodyFormat(Enum):
@@ -82,8 +90,11 @@ class BodyInput:
         if self.format is BodyFormat.JSONL:
             yield from jsonl_frames(lines)
         elif self.format is BodyFormat.CSV:
-            self._csv = CSVFrames(lines)
-            yield from self._csv
+            self._csv = CSVFrames(lines, ReadOptions.of(self.source).required_columns)
+            try:
+                yield from self._csv
+            except HeaderError as exc:
+                raise InputError(f"{self.name}: {exc}") from None
         else:
             key = "features" if self.source.format is SourceFormat.GEOJSON else None
             try:

@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.framing import Frame, LineBlock
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What an input needs to know of its source to frame it (files, stdin, bodies)."""
+
+    format: SourceFormat = SourceFormat.JSONL
+    #: CSV: columns the header must name (the id's), or the file is refused whole
+    required_columns: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, source: DataSource) -> ReadOptions:
+        # a Python extractor may make the id from anything: only declared ids are checked
+        ids = () if source.extractor else tuple(dict.fromkeys(p[0] for p in source.id_paths))
+        required = ids if source.format is SourceFormat.CSV else ()
+        return cls(source.format, required)
 
 
 class Input(Protocol):
