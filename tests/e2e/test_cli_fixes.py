@@ -1,0 +1,46 @@
+"""Small things a new user hits first (issue 13, item 10), through the real CLI on every
+backend: one broken extractor, bad options, duplicate key names, user data printed as
+markup, identifiers cut in tables."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import orjson
+
+from tests.e2e.cli import run
+
+BROKEN = """\
+  broken:
+    strategy: raw
+    convention: order
+    rationale: Partner feed with its own extractor
+    extractor: no_such_module.sub:unwrap
+"""
+
+
+def lines(result: subprocess.CompletedProcess[bytes]) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_one_unimportable_extractor_fails_only_its_own_source(project: Path) -> None:
+    config = project / "ingestry.yaml"
+    config.write_text(config.read_text() + BROKEN)
+    ok = run("ingest", "customer_orders", "data/samples/orders.jsonl", "--json", cwd=project)
+    assert ok.returncode == 0, ok.stderr
+    assert run("stats", "--json", cwd=project).returncode == 0
+    assert run("records", "list", "--convention", "order", "--json", cwd=project).returncode == 0
+    broken = run("ingest", "broken", "data/samples/orders.jsonl", cwd=project)
+    assert broken.returncode == 1
+    message = broken.stderr.decode()
+    assert message.count("\n") == 1 and "Traceback" not in message
+    assert "sources.broken.extractor: 'no_such_module.sub:unwrap' cannot be imported" in message
+    assert "No module named 'no_such_module'" in message
+    assert "looked for 'unwrap' in module 'no_such_module.sub' on the Python path" in message
+    status = run("status", "--json", cwd=project)
+    assert status.returncode == 1
+    by_source = {row["source"]: row for row in lines(status)}
+    assert "cannot be imported" in str(by_source["broken"]["error"])
+    fine = by_source["customer_orders"]
+    assert fine["records"] == 43 and not fine["error"]
