@@ -100,3 +100,8 @@ __all__ += [
     "RejectedItem",
     "UnknownConventionError",
 ]
+
+# --- inputs: errors of the second wave -------------------------------------------------------
+from ingestry.domain.errors import InvalidCursorError  # noqa: E402
+
+__all__ += ["InvalidCursorError"]

@@ -31,6 +31,7 @@ from ingestry.domain.errors import (
     ConfigError,
     HoldReleasedError,
     InputError,
+    InvalidCursorError,
     RecordNotFoundError,
 )
 from ingestry.domain.events import DeadEvent
@@ -168,7 +169,20 @@ class Store:
     def records(
         self, convention: str, *, limit: int | None = None, after: str | None = None
     ) -> Iterator[Record]:
-        return self.storage.list_records(self.settings.convention(convention), limit, after)
+        """Records of a convention in srn order; `after` (an srn of that convention)
+        starts after it, or raises InvalidCursorError before anything is read."""
+        conv = self.settings.convention(convention)
+        if after is not None:
+            try:
+                valid = convention_of(after) == conv.name
+            except ValueError:
+                valid = False
+            if not valid:
+                raise InvalidCursorError(
+                    f"{after!r} is not the srn of an {conv.name!r} record (start after the "
+                    f"last one read: srn:ingestry:record:{conv.name}:…)"
+                )
+        return self.storage.list_records(conv, limit, after)
 
     def raw(self, source: str, source_id: str) -> list[RawPayload]:
         self.source(source)

@@ -44,3 +44,20 @@ def test_one_unimportable_extractor_fails_only_its_own_source(project: Path) -> 
     assert "cannot be imported" in str(by_source["broken"]["error"])
     fine = by_source["customer_orders"]
     assert fine["records"] == 43 and not fine["error"]
+
+
+def test_records_list_after_something_that_is_no_srn_is_a_clear_error(project: Path) -> None:
+    run("ingest", "customer_orders", "data/samples/orders.jsonl", cwd=project)
+    for after in ("x", "srn:ingestry:record:order", "srn:ingestry:record:exchange_rate:a:b"):
+        result = run("records", "list", "--convention", "order", "--after", after, cwd=project)
+        assert result.returncode == 2, result.stderr
+        message = result.stderr.decode()
+        assert "Traceback" not in message
+        assert f"Invalid value for '--after': {after!r} is not the srn of an 'order' record" in (
+            message
+        )
+    first = lines(run("records", "list", "--convention", "order", "--limit", "2", "--json",
+                      cwd=project))  # fmt: skip
+    after = str(first[0]["srn"])
+    rest = run("records", "list", "--convention", "order", "--after", after, "--json", cwd=project)
+    assert rest.returncode == 0 and lines(rest)[0]["srn"] == first[1]["srn"]

@@ -3,6 +3,7 @@ as the CLI's files (see tests/e2e/test_cli_inputs.py)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,3 +93,11 @@ def test_a_csv_body_without_the_id_column_is_refused_whole(
     message = response.json()["error"]["message"]
     assert message.endswith(": header has no 'date' (found: day, base, quote, rate)")
     assert db.count("records_exchange_rate") == 0 and db.count("quarantine") == 0
+
+
+def test_a_records_cursor_that_is_no_srn_is_a_400(client: TestClient, config_path: Path) -> None:
+    token = create_key(config_path, "reader", ["customer_orders"])
+    cursor = base64.urlsafe_b64encode(b"srn:ingestry:record:order").decode()
+    response = client.get(f"/v1/records?convention=order&cursor={cursor}", headers=auth(token))
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_cursor"

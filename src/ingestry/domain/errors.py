@@ -48,6 +48,11 @@ class RecordNotFoundError(IngestryError):
     """No record with that srn."""
 
 
+class InvalidCursorError(IngestryError):
+    """A keyset cursor (`records list --after`, `?cursor=`) that is no srn of a record of
+    the convention listed."""
+
+
 class ConflictError(IngestryError):
     """An optimistic-lock conflict: the record moved on since the caller read it."""
 
