@@ -61,3 +61,22 @@ def test_records_list_after_something_that_is_no_srn_is_a_clear_error(project: P
     after = str(first[0]["srn"])
     rest = run("records", "list", "--convention", "order", "--after", after, "--json", cwd=project)
     assert rest.returncode == 0 and lines(rest)[0]["srn"] == first[1]["srn"]
+
+
+def test_keys_create_refuses_a_duplicate_name_and_revoke_never_hits_two(project: Path) -> None:
+    first = run("keys", "create", "--name", "shop", "--sources", "customer_orders", "--json",
+                cwd=project)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    prefix = orjson.loads(first.stdout)["prefix"]
+    again = run("keys", "create", "--name", "shop", "--sources", "customer_orders", cwd=project)
+    assert again.returncode == 1 and again.stdout == b""
+    assert again.stderr.decode().strip() == (
+        f"error: an active API key is named 'shop' already (prefix {prefix}): revoke it "
+        f"first (`ingestry keys revoke {prefix}`) or choose another name"
+    )
+    assert run("keys", "revoke", "shop", cwd=project).stdout == b"revoked 1 key\n"
+    rotated = run("keys", "create", "--name", "shop", "--admin", cwd=project)  # name free again
+    assert rotated.returncode == 0, rotated.stderr
+    listed = lines(run("keys", "list", "--json", cwd=project))
+    assert [(k["name"], k["revoked_at"] is not None) for k in listed] == [
+        ("shop", True), ("shop", False)]  # fmt: skip
