@@ -80,3 +80,22 @@ def test_keys_create_refuses_a_duplicate_name_and_revoke_never_hits_two(project:
     listed = lines(run("keys", "list", "--json", cwd=project))
     assert [(k["name"], k["revoked_at"] is not None) for k in listed] == [
         ("shop", True), ("shop", False)]  # fmt: skip
+
+
+def test_text_output_prints_user_data_as_it_is_and_never_cuts_an_identifier(
+    project: Path,
+) -> None:
+    ident = ":car: [bold]ORD[/bold] " + "x" * 80
+    line = orjson.dumps({"id": ident, "type": "order", "created_at": "2026-01-01T00:00:00Z",
+                         "order_number": "[red]#1[/red] :thumbs_up:"})  # fmt: skip
+    result = run("ingest", "customer_orders", "-", cwd=project, stdin=line + b"\n")
+    assert result.returncode == 0, result.stderr
+    (record,) = lines(run("records", "list", "--convention", "order", "--json", cwd=project))
+    srn = str(record["srn"])
+    listed = run("records", "list", "--convention", "order", cwd=project).stdout.decode()
+    assert srn in listed and f"harvest:{ident}" in listed  # a pipe: whole, one line each
+    assert "order_number=[red]#1[/red] :thumbs_up:" in listed
+    history = run("records", "history", srn, cwd=project).stdout.decode()
+    assert srn in history  # the table's title
+    raw = run("raw", "show", "customer_orders", ident, cwd=project).stdout.decode()
+    assert ident in raw and "🚗" not in raw
