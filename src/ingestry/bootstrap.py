@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingestry.config import Settings, sqlite_path
-from ingestry.domain.errors import ConfigError
+from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.domain.events import DEFAULT_LEASE_SECONDS, EventSettings
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
@@ -58,8 +58,7 @@ def _postgres_storage(settings: Settings, url: str) -> Storage:
     except ImportError as exc:
         raise ConfigError(
             f"{settings.path}: database: '{url.partition('://')[0]}://' needs the PostgreSQL "
-            f"driver psycopg 3 ({exc}): install ingestry[postgres] "
-            "(pip install 'ingestry[postgres]')"
+            f"driver psycopg 3 ({exc}): {install_hint('postgres')}"
         ) from None
     from ingestry.adapters.postgres import PostgresStorage
 
@@ -247,7 +246,7 @@ def redis_client(url: str) -> Any:
         import redis
     except ImportError as exc:
         raise ConfigError(
-            f"'{url}' needs redis-py ({exc}): install ingestry[redis]"
+            f"'{url}' needs redis-py ({exc}): {install_hint('redis')}"
         ) from None
     return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
 

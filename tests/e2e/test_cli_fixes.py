@@ -99,3 +99,23 @@ def test_text_output_prints_user_data_as_it_is_and_never_cuts_an_identifier(
     assert srn in history  # the table's title
     raw = run("raw", "show", "customer_orders", ident, cwd=project).stdout.decode()
     assert ident in raw and "🚗" not in raw
+
+
+def test_a_missing_extra_names_the_command_that_installs_it_from_a_checkout(
+    local_project: Path, tmp_path: Path
+) -> None:
+    fakes = tmp_path / "fakes"
+    for module in ("uvicorn", "psycopg"):
+        (fakes / module).mkdir(parents=True)
+        (fakes / module / "__init__.py").write_text(f"raise ImportError('no {module} here')\n")
+    env = {"PYTHONPATH": str(fakes)}
+    serve = run("serve", "--port", "0", cwd=local_project, env=env)
+    assert serve.returncode == 1
+    assert "pip install 'ingestry[api]' (from a checkout: pip install -e '.[api]')" in (
+        serve.stderr.decode()
+    )
+    env["INGESTRY_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"
+    ingest = run("ingest", "customer_orders", "data/samples/orders.jsonl", cwd=local_project,
+                 env=env)  # fmt: skip
+    assert ingest.returncode == 1
+    assert "(from a checkout: pip install -e '.[postgres]')" in ingest.stderr.decode()

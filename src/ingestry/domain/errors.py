@@ -15,6 +15,12 @@ class ConfigError(IngestryError):
     """The config file is missing, unreadable or invalid (names file, key and reason)."""
 
 
+def install_hint(extra: str) -> str:
+    """The command that installs an optional extra: from a package index, and from a
+    checkout of ingestry (where `pip install 'ingestry[x]'` finds no such package)."""
+    return f"pip install 'ingestry[{extra}]' (from a checkout: pip install -e '.[{extra}]')"
+
+
 class UnknownSourceError(IngestryError):
     """A data source name that is not in the registry."""
 
