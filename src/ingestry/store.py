@@ -41,7 +41,7 @@ from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPaylo
 from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import Record, convention_of
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
-from ingestry.domain.sources import DataSource, StorageStrategy
+from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.migrations import HEAD
 from ingestry.services.control import ControlPorts
@@ -55,7 +55,7 @@ from ingestry.services.jobs import JobService
 from ingestry.services.keys import KeyService
 from ingestry.services.migrate import MigrationSummary, StrategyMigrationService, refuse
 from ingestry.services.outbox import event_writer
-from ingestry.services.payloads import PayloadInput
+from ingestry.services.payloads import CSVRowsInput, PayloadInput
 from ingestry.services.ports import RawWindow, Storage
 from ingestry.services.preparation import ProgressFn
 from ingestry.services.publish import PublishService, PublishSummary
@@ -109,7 +109,13 @@ class Store:
     def ingest(
         self, source: str, payloads: Iterable[Any], *, strict: bool = False
     ) -> IngestSummary:
-        """Ingest in-memory payloads (bytes, str or JSON-able objects) into a source."""
+        """Ingest in-memory payloads (bytes, str or JSON-able objects) into a source;
+        for a CSV source, rows as mappings of column → cell (see CSVRowsInput)."""
+        data_source = self.source(source)
+        if data_source.format is SourceFormat.CSV:
+            required = ReadOptions.of(data_source).required_columns
+            rows = CSVRowsInput(payloads, data_source.name, required)
+            return self.ingest_inputs(source, [rows], strict=strict)
         return self.ingest_inputs(source, [PayloadInput(payloads)], strict=strict)
 
     def ingest_files(

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ingestry import ExtractionError
+import ingestry
+from ingestry import ExtractionError, InputError
 from ingestry.domain.provenance import DepositionSource
 from ingestry.store import Store
 from tests.apiclient import TestClient, api_client, auth, create_key
@@ -101,3 +102,33 @@ def test_a_records_cursor_that_is_no_srn_is_a_400(client: TestClient, config_pat
     response = client.get(f"/v1/records?convention=order&cursor={cursor}", headers=auth(token))
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "invalid_cursor"
+
+
+RATES_RAW = """\
+  rates_raw:
+    strategy: raw
+    convention: exchange_rate
+    rationale: Partner rates, kept as received
+    format: csv
+    id: [date, base, quote]
+"""
+
+
+def test_dict_rows_for_a_csv_source_are_csv_rows_that_replay(config_path: Path) -> None:
+    config_path.write_text(config_path.read_text() + RATES_RAW)
+    rows = [
+        {"date": "2026-11-01", "base": "EUR", "quote": "USD", "rate": "1.0811", "note": "ok"},
+        {"date": "2026-11-01", "base": "EUR", "quote": "JPY", "rate": 161.46, "note": None},
+    ]
+    with ingestry.open(config_path) as store:
+        summary = store.ingest("rates_raw", rows)
+        assert (summary.records_created, summary.quarantined) == (2, 0)
+        (raw,) = store.raw("rates_raw", "2026-11-01|EUR|JPY")
+        assert raw.payload == b"2026-11-01,EUR,JPY,161.46,"
+        again = store.replay("rates_raw")
+        assert (again.records_unchanged, again.quarantined) == (2, 0)
+        with pytest.raises(InputError, match=r"row 1 .*CSV source 'rates_raw'"):
+            store.ingest("rates_raw", [b"2026-11-01,EUR,USD,1.08"])
+        with pytest.raises(InputError, match=r"row 2 has the columns date, base; row 1"):
+            store.ingest("rates_raw", [rows[0], {"date": "2026-11-02", "base": "EUR"}])
+        assert store.stats()["rates_raw"] == {"raw_rows": 2, "records": 2, "quarantined": 0}
