@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingestry.adapters.files import _CountingReader
+from ingestry.adapters.lines import LineReader
 from ingestry.extract.framing import (
     CSVFrames,
     Frame,
@@ -411,7 +411,7 @@ def test_line_blocks_frame_as_jsonl_frames(
 
     got: list[Frame] = []
     counted = 0
-    for block, count in _CountingReader(io.BytesIO(data)).line_blocks(size):  # type: ignore[arg-type]
+    for block, count in LineReader(io.BytesIO(data), "t", 1 << 20, None).blocks(size):
         assert block[0] == counted + 1 and 0 < count <= 2 * size
         got += block_frames(block)
         counted += count
@@ -428,8 +428,8 @@ def test_line_blocks_stay_bounded_when_lines_get_shorter_or_longer() -> None:
         + [b"{}\n"] * 1000
         + [b'{"huge":"' + b"z" * 100_000 + b'"}\n', b'{"last":1}']
     )
-    reader = _CountingReader(io.BytesIO(data))  # type: ignore[arg-type]
-    blocks = list(reader.line_blocks(10))
+    reader = LineReader(io.BytesIO(data), "t", 1 << 20, None)
+    blocks = list(reader.blocks(10))
     assert all(0 < count <= 20 for _, count in blocks)
     assert [b[1] for b, _ in blocks] and b"".join(b[1] for b, _ in blocks) == data
     assert [b[0] for b, _ in blocks] == [

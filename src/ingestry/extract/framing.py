@@ -21,12 +21,22 @@ class Frame(NamedTuple):
     error: str | None = None
 
 
-def jsonl_frames(lines: Iterable[bytes]) -> Iterator[Frame]:
-    """One frame per non-blank line; the line terminator (LF or CRLF) is framing, not data."""
+def line_too_long(length: int, limit: int, what: str = "line") -> str:
+    """The quarantine reason of a line (or another payload) longer than the source's
+    `max_line_bytes`: the same whether it was held in memory or streamed, or replayed."""
+    return f"{what} of {length:,} bytes is longer than max_line_bytes ({limit:,})"
+
+
+def jsonl_frames(lines: Iterable[bytes], limit: int | None = None) -> Iterator[Frame]:
+    """One frame per non-blank line; the line terminator (LF or CRLF) is framing, not
+    data. A line longer than `limit` bytes is a frame with an error (quarantined)."""
     for number, line in enumerate(lines, 1):
         if line.endswith(b"\n"):
             line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
         if not line or line.isspace():
+            continue
+        if limit is not None and len(line) > limit:
+            yield Frame(number, line, None, line_too_long(len(line), limit))
             continue
         yield Frame(number, line)
 
@@ -37,8 +47,9 @@ def jsonl_frames(lines: Iterable[bytes]) -> Iterator[Frame]:
 LineBlock = tuple[int, bytes]
 
 
-def block_frames(block: LineBlock) -> list[Frame]:
-    """The frames `jsonl_frames` gives for the same lines, numbered from the block's first."""
+def block_frames(block: LineBlock, limit: int | None = None) -> list[Frame]:
+    """The frames `jsonl_frames` gives for the same lines (and `limit`), numbered from
+    the block's first."""
     first, data = block
     lines = data.split(b"\n")
     ended = lines.pop() == b""  # the last element is what follows the final LF
@@ -51,6 +62,11 @@ def block_frames(block: LineBlock) -> list[Frame]:
             line = line[:-1]  # CRLF: the CR is framing too
         if line and not line.isspace():
             frames.append(Frame(first + index, line))
+    if limit is not None and len(data) > limit:  # else no line can be longer: no check
+        frames = [
+            f if len(f.payload) <= limit else f._replace(error=line_too_long(len(f.payload), limit))
+            for f in frames
+        ]
     return frames
 
 

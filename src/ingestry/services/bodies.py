@@ -19,7 +19,8 @@ from ingestry.extract.framing import (
     json_frames,
     jsonl_frames,
 )
-from ingestry.services.inputs import ReadOptions
+from ingestry.services.inputs import Input, ReadOptions, UnframeableError
+from ingestry.services.payloads import PayloadInput
 
 
 class BodyFormat(Enum):
@@ -85,10 +86,15 @@ class BodyInput:
             return None
         return hashlib.sha256(self._csv.header).digest(), self._csv.header
 
+    def whole(self, reason: str) -> Input:
+        """The body as one payload failing with `reason` (a raw source keeps an
+        unframeable document so: see `services.spill`)."""
+        return PayloadInput([self.body], self.name, reason)
+
     def frames(self) -> Iterator[Frame]:
         lines = io.BytesIO(self.body)  # lines end at LF only, as when reading a file
         if self.format is BodyFormat.JSONL:
-            yield from jsonl_frames(lines)
+            yield from jsonl_frames(lines, self.source.max_line_bytes)
         elif self.format is BodyFormat.CSV:
             self._csv = CSVFrames(lines, ReadOptions.of(self.source).required_columns)
             try:
@@ -97,9 +103,9 @@ class BodyInput:
                 raise InputError(f"{self.name}: {exc}") from None
         else:
             key = "features" if self.source.format is SourceFormat.GEOJSON else None
-            try:
-                yield from json_frames([self.body], array_key=key)
+            try:  # framed whole first: a body that does not frame leaves no batch behind
+                yield from list(json_frames([self.body], array_key=key))
             except JSONFrameError as exc:
-                raise InputError(f"{self.name}: {exc}") from None
+                raise UnframeableError(self, self.name, str(exc)) from None
         self.position = len(self.body)
 

@@ -1,12 +1,19 @@
-"""The Input port: a named stream of frames (file, stdin, HTTP body) with progress."""
+"""The Input port: a named stream of frames (file, stdin, HTTP body) with progress.
+
+Two kinds of payload never travel as frames: a JSON Lines line longer than the source's
+`max_line_bytes` that a reader will not hold in memory (`Spilled`: its bytes are read
+again, in chunks, when the storage writes them), and a JSON document that does not
+frame (`UnframeableError`: a raw source keeps the whole document, `WholeDocument`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
-from ingestry.domain.sources import DataSource, SourceFormat
+from ingestry.domain.errors import InputError
+from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
 from ingestry.extract.framing import Frame, LineBlock
 
 
@@ -17,13 +24,42 @@ class ReadOptions:
     format: SourceFormat = SourceFormat.JSONL
     #: CSV: columns the header must name (the id's), or the file is refused whole
     required_columns: tuple[str, ...] = ()
+    #: the longest line held in memory and parsed (see `DataSource.max_line_bytes`)
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
 
     @classmethod
     def of(cls, source: DataSource) -> ReadOptions:
         # a Python extractor may make the id from anything: only declared ids are checked
         ids = () if source.extractor else tuple(dict.fromkeys(p[0] for p in source.id_paths))
         required = ids if source.format is SourceFormat.CSV else ()
-        return cls(source.format, required)
+        return cls(source.format, required, source.max_line_bytes)
+
+
+#: The bytes of a spilled payload, in order, read again from where they were received
+#: (raises InputError if they changed since: a file rewritten during the ingest).
+Chunks = Callable[[], Iterator[bytes]]
+
+
+class Spilled(NamedTuple):
+    """A payload too long to hold: quarantined with `reason`; the storage streams its
+    bytes from `chunks` (length and sha256 known from the first read)."""
+
+    line: int
+    length: int
+    sha256: bytes
+    reason: str
+    chunks: Chunks
+
+
+class UnframeableError(InputError):
+    """A JSON document that does not frame (ends early, is not an array or object, has
+    content after it). A simple source refuses the file; a raw source keeps it whole as
+    one quarantined payload (`WholeDocument.whole`)."""
+
+    def __init__(self, source: object, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.input = source
+        self.reason = reason
 
 
 class Input(Protocol):
@@ -53,4 +89,24 @@ class BlockInput(Protocol):
     def line_blocks(self, lines: int) -> Iterator[tuple[LineBlock, int]] | None:
         """Blocks of `lines` lines with their line counts, or None when this input is
         not line-framed."""
+        ...
+
+
+@runtime_checkable
+class SpillingInput(Protocol):
+    """An input that leaves payloads too long to hold out of its frames."""
+
+    @property
+    def spilled(self) -> list[Spilled]:
+        """The payloads left out so far (complete once the frames are exhausted)."""
+        ...
+
+
+@runtime_checkable
+class WholeDocument(Protocol):
+    """An input whose whole content can stand in as one quarantined payload."""
+
+    def whole(self, reason: str) -> Input:
+        """The same bytes as one payload failing with `reason` (a frame with an error,
+        or a `Spilled` payload when longer than `max_line_bytes`)."""
         ...

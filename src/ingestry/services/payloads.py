@@ -21,9 +21,12 @@ class PayloadInput:
     size: int | None = None
     header: tuple[bytes, bytes] | None = None
 
-    def __init__(self, payloads: Iterable[Any], name: str = "<api>") -> None:
+    def __init__(
+        self, payloads: Iterable[Any], name: str = "<api>", error: str | None = None
+    ) -> None:
         self.name = name
         self._payloads = payloads
+        self._error = error  # every payload fails with it (a body kept whole)
         self.position = 0
 
     def frames(self) -> Iterator[Frame]:
@@ -35,7 +38,7 @@ class PayloadInput:
             else:
                 data = orjson.dumps(payload)
             self.position += len(data)
-            yield Frame(number, data)
+            yield Frame(number, data, None, self._error)
 
 
 class CSVRowsInput:

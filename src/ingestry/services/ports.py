@@ -160,6 +160,15 @@ class StorageSession(Protocol):
         """Keep failed payloads; the same bytes quarantined twice stay one entry."""
         ...
 
+    def fill_payload(
+        self, source: str, sha256: bytes, length: int, chunks: Callable[[], Iterator[bytes]]
+    ) -> None:
+        """Stream `length` bytes from `chunks` into the payload of `source`'s open
+        quarantine entry and failed raw row with that sha256, where they were written
+        with an empty placeholder (a line too long to hold: see `services.spill`), so
+        those bytes are never all in memory. Rows that hold their bytes are left alone."""
+        ...
+
     def upsert_records(
         self,
         convention: Convention,

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import SourceFormat
 from ingestry.extract.compiler import Draft, Extractor
-from ingestry.extract.framing import csv_row_from_bytes
+from ingestry.extract.framing import csv_row_from_bytes, line_too_long
 from ingestry.extract.jsonio import dumps
 from ingestry.services.batch import reason_of
 
@@ -30,7 +30,12 @@ class Extracted(NamedTuple):
 def extract_stored(
     extractor: Extractor, payload: bytes, header: bytes | None, *, synthesized: bool = False
 ) -> Extracted | str:
-    """The draft of a stored payload, or the reason it fails."""
+    """The draft of a stored payload, or the reason it fails. A payload longer than the
+    source's `max_line_bytes` is not parsed (ingest never parsed it either)."""
+    source = extractor.source
+    if len(payload) > source.max_line_bytes:
+        what = "line" if source.format is SourceFormat.JSONL else "payload"
+        return line_too_long(len(payload), source.max_line_bytes, what)
     row = None
     if extractor.source.format is SourceFormat.CSV and not synthesized:
         if header is None:
