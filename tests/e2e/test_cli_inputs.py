@@ -128,3 +128,77 @@ def test_a_run_that_quarantines_everything_says_so(project: Path) -> None:
     assert strict.returncode == 1 and b"line 1" in strict.stderr
     fine = run("ingest", "customer_orders", "data/samples/orders.jsonl", cwd=project)
     assert fine.returncode == 0 and fine.stderr == b""
+
+
+# --- documents that do not frame: kept whole (raw) or refused whole (simple) ----------------
+
+SIMPLE_JSON = """\
+  orders_json_simple:
+    strategy: simple
+    convention: order
+    rationale: Re-fetchable JSON exports
+    format: json
+    id: id
+"""
+CUT_SHORT = "unexpected end of JSON document at line 1"
+
+
+def elements(prefix: str, count: int) -> bytes:
+    return b"[" + b",".join(ROW % f"{prefix}-{n}".encode() for n in range(count)) + b"]"
+
+
+def quarantined(project: Path, source: str) -> list[dict[str, Any]]:
+    listed = run("quarantine", "list", source, "--json", cwd=project)
+    return [orjson.loads(line) for line in listed.stdout.splitlines()]
+
+
+def shown(project: Path, entry: dict[str, Any]) -> bytes:
+    return run("quarantine", "show", str(entry["id"]), "--bytes", cwd=project).stdout
+
+
+def test_a_raw_source_keeps_a_document_that_does_not_frame_whole(project: Path) -> None:
+    add_places(project)
+    cut = elements("CUT", 2)[:-1] + b',{"id":'  # cut short after two whole elements
+    big = elements("BIG", 6000)[:-1] + b" {"  # more than a batch of whole elements first
+    good = elements("GOOD", 2)
+    for name, data in (("cut.json", cut), ("big.json", big), ("good.json", good)):
+        (project / name).write_bytes(data)
+    result = run("ingest", "orders_json", "good.json", "cut.json", "big.json", "--json",
+                 cwd=project)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = summary_of(result)
+    assert (summary["received"], summary["records_created"]) == (4, 2)
+    assert (summary["raw_stored"], summary["quarantined"]) == (4, 2)
+    entries = quarantined(project, "orders_json")
+    assert [(e["origin"], e["line"], e["reason"]) for e in entries] == [
+        ("cut.json", 1, CUT_SHORT),
+        ("big.json", 1, CUT_SHORT),
+    ]
+    assert [shown(project, e) for e in entries] == [cut, big]
+    stdin = run("ingest", "orders_json", "-", "--json", cwd=project, stdin=cut + b" ")
+    assert summary_of(stdin)["quarantined"] == 1
+    assert shown(project, quarantined(project, "orders_json")[-1]) == cut + b" "
+    feature = b'{"type":"FeatureCollection","features":[{"type":"Feature","id":"P1"'
+    (project / "cut.geojson").write_bytes(feature)
+    places = run("ingest", "places", "cut.geojson", "--json", cwd=project)
+    assert summary_of(places)["quarantined"] == 1
+    assert shown(project, quarantined(project, "places")[0]) == feature
+    strict = run("ingest", "orders_json", "good.json", "cut.json", "--strict", cwd=project)
+    assert strict.returncode == 1
+    assert strict.stderr.decode().strip() == (
+        f"error: orders_json: cut.json line 1: {CUT_SHORT} (--strict: nothing was written)"
+    )
+    stats = summary_of(run("stats", "--json", cwd=project))["orders_json"]
+    assert stats == {"raw_rows": 5, "records": 2, "quarantined": 3}
+
+
+def test_a_simple_source_refuses_a_document_that_does_not_frame(project: Path) -> None:
+    config = project / "ingestry.yaml"
+    config.write_text(config.read_text() + SIMPLE_JSON)
+    (project / "good.json").write_bytes(elements("GOOD", 2))
+    (project / "big.json").write_bytes(elements("BIG", 6000)[:-1] + b',{"id":')
+    result = run("ingest", "orders_json_simple", "good.json", "big.json", cwd=project)
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == f"error: big.json: {CUT_SHORT}"
+    stats = summary_of(run("stats", "--json", cwd=project))["orders_json_simple"]
+    assert stats == {"raw_rows": 0, "records": 0, "quarantined": 0}  # nothing written
