@@ -4,6 +4,7 @@ source's `max_line_bytes` is quarantined with its bytes, which are streamed, nev
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import time
@@ -42,7 +43,8 @@ def too_long(size: int, limit: int = 16 * MIB) -> str:
 def kept(db: Database) -> list[tuple[int, bytes, str]]:
     """(length, sha256, reason) of the open quarantine entries' payloads, read in SQL."""
     if db.kind == "postgres":
-        rows = db.rows("SELECT length(payload), sha256(payload), reason FROM quarantine ORDER BY id")
+        sql = "SELECT length(payload), sha256(payload), reason FROM quarantine ORDER BY id"
+        rows = db.rows(sql)
         return [(int(n), bytes(sha), str(reason)) for n, sha, reason in rows]
     rows = db.rows("SELECT payload, reason FROM quarantine ORDER BY id")
     return [(len(p), hashlib.sha256(p).digest(), str(r)) for p, r in rows]
@@ -81,8 +83,9 @@ def test_a_line_over_max_line_bytes_is_quarantined_with_its_bytes(
 
 def test_max_line_bytes_is_configurable_per_source_and_globally(project: Path) -> None:
     config = project / "ingestry.yaml"
-    config.write_text(config.read_text().replace(
-        "    entity_type: type\n", "    entity_type: type\n    max_line_bytes: 33554432\n", 1))  # fmt: skip
+    entity = "    entity_type: type\n"
+    raise_limit = entity + "    max_line_bytes: 33554432\n"
+    config.write_text(config.read_text().replace(entity, raise_limit, 1))
     write_file(project / "long.jsonl", 20 * MIB)
     raised = summary(run("ingest", "customer_orders", "long.jsonl", "--json", cwd=project))
     assert (raised["records_created"], raised["quarantined"]) == (3, 0)
@@ -123,7 +126,7 @@ def test_a_200_mb_line_is_kept_with_flat_memory(project: Path, db: Database) -> 
     line = write_file(project / "huge.jsonl", size)
     digest = hashlib.sha256(line).digest()
     del line
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("INGESTRY_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTRY_")}
     baseline, _ = peak_rss(["ingest", "customer_orders", "data/samples/orders.jsonl"], project, env)
     peak, out = peak_rss(["ingest", "customer_orders", "huge.jsonl", "--json"], project, env)
     assert orjson.loads(out)["quarantined"] == 1
