@@ -32,13 +32,12 @@ from ingestry.domain.sources import MAX_PAYLOAD_BYTES, SourceFormat
 from ingestry.extract.framing import (
     CSVFrames,
     Frame,
-    HeaderError,
     JSONFrameError,
     LineBlock,
     block_frames,
     json_frames,
 )
-from ingestry.services.inputs import Input, ReadOptions, Spilled, UnframeableError
+from ingestry.services.inputs import Input, ReadOptions, Spilled, UnframeableError, csv_frames
 
 READ_CHUNK = 1 << 20
 #: Lines per block when JSON Lines are framed in this process (the batch size decides
@@ -85,9 +84,7 @@ class StreamInput:
 
     @property
     def header(self) -> tuple[bytes, bytes] | None:
-        if self._csv is None or self._csv.header is None:
-            return None
-        return hashlib.sha256(self._csv.header).digest(), self._csv.header
+        return self._csv.keyed_header if self._csv is not None else None
 
     @property
     def spilled(self) -> list[Spilled]:
@@ -148,10 +145,7 @@ class StreamInput:
         reader = self._reader = _CountingReader(stream)
         if self.format is SourceFormat.CSV:
             self._csv = CSVFrames(reader.lines(), self.options.required_columns)
-            try:
-                yield from self._csv
-            except HeaderError as exc:
-                raise InputError(f"{self.name}: {exc}") from None
+            yield from csv_frames(self._csv, self.name)
         else:
             key = "features" if self.format is SourceFormat.GEOJSON else None
             try:

@@ -177,17 +177,19 @@ class _Hashed:
         return self.length, self.digest.digest()
 
 
-def spool_region(spool: IO[bytes]) -> Region:
-    def chunks(offset: int, length: int) -> Iterator[bytes]:
-        spool.seek(offset)
-        while length > 0:
-            chunk = spool.read(min(READ_MAX, length))
-            if not chunk:
-                return
-            length -= len(chunk)
-            yield chunk
+def _read_region(stream: IO[bytes], offset: int, length: int) -> Iterator[bytes]:
+    stream.seek(offset)
+    while length > 0:
+        chunk = stream.read(min(READ_MAX, length))
+        if not chunk:
+            return
+        length -= len(chunk)
+        yield chunk
 
-    return chunks
+
+def spool_region(spool: IO[bytes]) -> Region:
+    """Bytes of a region of a temporary file kept open (standard input's copy)."""
+    return lambda offset, length: _read_region(spool, offset, length)
 
 
 def file_region(path: str) -> Region:
@@ -195,13 +197,7 @@ def file_region(path: str) -> Region:
 
     def chunks(offset: int, length: int) -> Iterator[bytes]:
         with open(path, "rb") as stream:  # noqa: PTH123
-            stream.seek(offset)
-            while length > 0:
-                chunk = stream.read(min(READ_MAX, length))
-                if not chunk:
-                    return
-                length -= len(chunk)
-                yield chunk
+            yield from _read_region(stream, offset, length)
 
     return chunks
 

@@ -7,6 +7,7 @@ reading stays in the adapters and memory stays flat whatever the file size.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
@@ -103,6 +104,13 @@ class CSVFrames:
         self._lines = iter(lines)
         self._number = 0
         self._required = required
+
+    @property
+    def keyed_header(self) -> tuple[bytes, bytes] | None:
+        """(sha256, exact bytes) of the header once read (how raw rows refer to it)."""
+        if self.header is None:
+            return None
+        return hashlib.sha256(self.header).digest(), self.header
 
     def __iter__(self) -> Iterator[Frame]:
         consumed: list[bytes] = []

@@ -4,7 +4,6 @@ JSON Lines, or CSV, framed exactly like a file of that kind (exact bytes per pay
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterator
 from enum import Enum
@@ -14,12 +13,11 @@ from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.framing import (
     CSVFrames,
     Frame,
-    HeaderError,
     JSONFrameError,
     json_frames,
     jsonl_frames,
 )
-from ingestry.services.inputs import Input, ReadOptions, UnframeableError
+from ingestry.services.inputs import Input, ReadOptions, UnframeableError, csv_frames
 from ingestry.services.payloads import PayloadInput
 
 
@@ -82,9 +80,7 @@ class BodyInput:
 
     @property
     def header(self) -> tuple[bytes, bytes] | None:
-        if self._csv is None or self._csv.header is None:
-            return None
-        return hashlib.sha256(self._csv.header).digest(), self._csv.header
+        return self._csv.keyed_header if self._csv is not None else None
 
     def whole(self, reason: str) -> Input:
         """The body as one payload failing with `reason` (a raw source keeps an
@@ -97,10 +93,7 @@ class BodyInput:
             yield from jsonl_frames(lines, self.source.max_line_bytes)
         elif self.format is BodyFormat.CSV:
             self._csv = CSVFrames(lines, ReadOptions.of(self.source).required_columns)
-            try:
-                yield from self._csv
-            except HeaderError as exc:
-                raise InputError(f"{self.name}: {exc}") from None
+            yield from csv_frames(self._csv, self.name)
         else:
             key = "features" if self.source.format is SourceFormat.GEOJSON else None
             try:  # framed whole first: a body that does not frame leaves no batch behind

@@ -14,7 +14,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
-from ingestry.extract.framing import Frame, LineBlock
+from ingestry.extract.framing import CSVFrames, Frame, HeaderError, LineBlock
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,15 @@ class Spilled(NamedTuple):
     sha256: bytes
     reason: str
     chunks: Chunks
+
+
+def csv_frames(frames: CSVFrames, name: str) -> Iterator[Frame]:
+    """The frames of a CSV input; a header without the id's columns refuses the input
+    whole (InputError naming it), before its first row."""
+    try:
+        yield from frames
+    except HeaderError as exc:
+        raise InputError(f"{name}: {exc}") from None
 
 
 class UnframeableError(InputError):

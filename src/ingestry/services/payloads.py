@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -11,8 +10,9 @@ from typing import Any
 import orjson
 
 from ingestry.domain.errors import InputError
-from ingestry.extract.framing import CSVFrames, Frame, HeaderError
+from ingestry.extract.framing import CSVFrames, Frame
 from ingestry.extract.jsonio import dumps
+from ingestry.services.inputs import csv_frames
 
 
 class PayloadInput:
@@ -66,16 +66,11 @@ class CSVRowsInput:
 
     @property
     def header(self) -> tuple[bytes, bytes] | None:
-        if self._csv is None or self._csv.header is None:
-            return None
-        return hashlib.sha256(self._csv.header).digest(), self._csv.header
+        return self._csv.keyed_header if self._csv is not None else None
 
     def frames(self) -> Iterator[Frame]:
         self._csv = CSVFrames(self._lines(), self._required)
-        try:
-            yield from self._csv
-        except HeaderError as exc:
-            raise InputError(f"{self.name}: {exc}") from None
+        yield from csv_frames(self._csv, self.name)
 
     def _lines(self) -> Iterator[bytes]:
         columns: list[str] | None = None
