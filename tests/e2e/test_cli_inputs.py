@@ -202,3 +202,17 @@ def test_a_simple_source_refuses_a_document_that_does_not_frame(project: Path) -
     assert result.stderr.decode().strip() == f"error: big.json: {CUT_SHORT}"
     stats = summary_of(run("stats", "--json", cwd=project))["orders_json_simple"]
     assert stats == {"raw_rows": 0, "records": 0, "quarantined": 0}  # nothing written
+
+
+def test_an_unframeable_document_longer_than_max_line_bytes_is_streamed_whole(
+    project: Path,
+) -> None:
+    cut = elements("LONG", 60)[:-1]  # ~4 KB, no closing bracket
+    (project / "long-cut.json").write_bytes(cut)
+    env = {"INGESTRY_MAX_LINE_BYTES": "1000"}
+    for args, stdin in ((("long-cut.json",), None), (("-",), cut + b"\n")):
+        result = run("ingest", "orders_json", *args, "--json", cwd=project, stdin=stdin, env=env)
+        assert summary_of(result)["quarantined"] == 1, result.stderr
+    entries = quarantined(project, "orders_json")
+    assert [e["reason"] for e in entries] == [CUT_SHORT, CUT_SHORT.replace("1", "2")]
+    assert [shown(project, e) for e in entries] == [cut, cut + b"\n"]
