@@ -123,10 +123,8 @@ class LineReader:
             )
         region = self.region if spool is None else spool_region(spool)
         assert region is not None
-        name = f"{self.name} line {line}"
-        reason = line_too_long(length, self.limit)
-        self.spilled.append(Spilled(line, length, sha, reason, verified(region, at, length, sha,
-                                                                         name)))  # fmt: skip
+        chunks = verified(region, at, length, sha, f"{self.name} line {line}")
+        self.spilled.append(Spilled(line, length, sha, line_too_long(length, self.limit), chunks))
 
     def _spool_file(self) -> IO[bytes]:
         if self._spool is None:

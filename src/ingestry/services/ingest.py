@@ -2,7 +2,8 @@
 
 Non-strict runs commit batch by batch (memory and WAL stay flat; a crash loses no
 acknowledged batch and a re-run dedupes). Strict runs hold one transaction for the
-whole run and roll it back at the first bad row.
+whole run and roll it back at the first bad row; so do runs over JSON documents, which
+are taken whole or not at all (see `services.spill`).
 """
 
 from __future__ import annotations
@@ -163,24 +164,9 @@ class IngestService:
         # worker processes pay off for files; API bodies and stdin are prepared inline
         parallel = self.parallel if big else None
         batches = prep.batches(inputs, progress, policy, lean, parallel)
-        if strict or source.format in DOCUMENT_FORMATS:  # one transaction
-            parts: list[IngestSummary] = []
-            with self.storage.session() as session:
-                session.start_run(run, source.name, origins, iso(self.clock()))
-                for _, batch in batches:
-                    if strict and batch.quarantine:
-                        _, _, _, line, origin, reason, _ = batch.quarantine[0]
-                        raise strict_refusal(source, origin, line, reason)
-                    parts.append(self._write_unit(session, source, extractor, batch))
-                for origin, spill in spilled_of(inputs):
-                    if strict:
-                        raise strict_refusal(source, origin, spill.line, spill.reason)
-                    parts.append(self._write_spilled(session, source, extractor, spill, origin))
-                summary.count(parts)
-                summary.seconds = round(time.perf_counter() - started, 3)
-                session.finish_run(run, "succeeded", summary.as_dict(), iso(self.clock()))
-            summary.count(parts)  # a replay at commit recounts its batches
-            return summary
+        if strict or source.format in DOCUMENT_FORMATS:
+            at_once = (b for _, b in batches)
+            return self._ingest_at_once(source, extractor, inputs, at_once, strict, summary)
         with self.storage.session() as session:
             session.start_run(run, source.name, origins, iso(self.clock()))
             # a re-ingest skips what the store holds unchanged (raw sources, declarative
@@ -207,6 +193,37 @@ class IngestService:
         summary.seconds = round(time.perf_counter() - started, 3)
         with self.storage.session() as session:
             session.finish_run(run, "succeeded", summary.as_dict(), iso(self.clock()))
+        return summary
+
+    def _ingest_at_once(
+        self,
+        source: DataSource,
+        extractor: Extractor,
+        inputs: Sequence[Input],
+        batches: Iterable[PreparedBatch],
+        strict: bool,
+        summary: IngestSummary,
+    ) -> IngestSummary:
+        """The run in one transaction: under --strict (rolled back at the first bad
+        payload) and over JSON documents (one that does not frame leaves nothing)."""
+        started = time.perf_counter()
+        parts: list[IngestSummary] = []
+        with self.storage.session() as session:
+            now = iso(self.clock())
+            session.start_run(summary.run_srn, source.name, [i.name for i in inputs], now)
+            for batch in batches:
+                if strict and batch.quarantine:
+                    _, _, _, line, origin, reason, _ = batch.quarantine[0]
+                    raise strict_refusal(source, origin, line, reason)
+                parts.append(self._write_unit(session, source, extractor, batch))
+            for origin, spill in spilled_of(inputs):
+                if strict:
+                    raise strict_refusal(source, origin, spill.line, spill.reason)
+                parts.append(self._write_spilled(session, source, extractor, spill, origin))
+            summary.count(parts)
+            summary.seconds = round(time.perf_counter() - started, 3)
+            session.finish_run(summary.run_srn, "succeeded", summary.as_dict(), iso(self.clock()))
+        summary.count(parts)  # a replay at commit recounts its batches
         return summary
 
     def ingest_group(
