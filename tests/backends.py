@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,24 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
+from ingestry.adapters.backends import backend_for
+
 POSTGRES_ENV = "INGESTRY_TEST_POSTGRES_URL"
 POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-BACKENDS = ("sqlite", "postgres")
+
+@dataclass(frozen=True)
+class Server:
+    """Where the tests find a server backend's server: `env` names it, else `default`."""
+
+    label: str
+    env: str
+    default: str
+
+
+#: The servers of the registry's server backends (`adapters.backends`); an embedded
+#: backend (a file) needs none.
+SERVERS = {"postgres": Server("PostgreSQL", POSTGRES_ENV, POSTGRES_DEFAULT)}
 
 
 @dataclass
@@ -44,9 +58,9 @@ class Database:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            from ingestry.adapters.postgres.url import sqlalchemy_url
-
-            url = self.url if self.kind == "sqlite" else sqlalchemy_url(self.url)
+            backend = backend_for(self.url)
+            assert backend is not None, self.url
+            url = backend.load().sqlalchemy_url(self.url)
             self._engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         return self._engine
 
@@ -107,17 +121,20 @@ def postgres_schema(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def database(kind: str, directory: Path, server_url: str | None = None) -> Iterator[Database]:
-    """A fresh database of `kind`; SQLite files live under `directory`."""
-    if kind == "sqlite":
-        path = directory / "data" / "ingestry.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = Database("sqlite", f"sqlite:///{path}", sqlite_file=path)
-        try:
-            yield db
-        finally:
-            db.dispose()
-        return
+def sqlite_database(directory: Path, _server_url: str | None) -> Iterator[Database]:
+    """`data/ingestry.db` under `directory` (not created: a store creates it)."""
+    path = directory / "data" / "ingestry.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database("sqlite", f"sqlite:///{path}", sqlite_file=path)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def postgres_database(_directory: Path, server_url: str | None) -> Iterator[Database]:
+    """A fresh schema on the server, dropped afterwards."""
     assert server_url is not None
     with postgres_schema(server_url) as url:
         db = Database("postgres", url)
@@ -125,6 +142,20 @@ def database(kind: str, directory: Path, server_url: str | None = None) -> Itera
             yield db
         finally:
             db.dispose()
+
+
+#: A fresh, empty database of each backend in the registry, for one test.
+SCRATCH: dict[str, Callable[[Path, str | None], AbstractContextManager[Database]]] = {
+    "sqlite": sqlite_database,
+    "postgres": postgres_database,
+}
+
+
+@contextmanager
+def database(kind: str, directory: Path, server_url: str | None = None) -> Iterator[Database]:
+    """A fresh database of `kind`; files live under `directory`."""
+    with SCRATCH[kind](directory, server_url) as db:
+        yield db
 
 
 def postgres_server_url() -> str:

@@ -22,13 +22,9 @@ from urllib.parse import urlparse
 import pytest
 
 import ingestry
+from ingestry.adapters.backends import BACKENDS
 from ingestry.store import Store
-from tests.backends import (
-    POSTGRES_DEFAULT,
-    POSTGRES_ENV,
-    Database,
-    database,
-)
+from tests.backends import SERVERS, Database, database
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = "sqlite:///data/ingestry.db"
@@ -101,16 +97,23 @@ def require_service(name: str, env_var: str, default_url: str) -> str:
         pytest.skip(message)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        # a server backend's tests carry its marker (`-m "not postgres"` skips them)
+        pytest.param(b.name, marks=() if b.file_prefix else getattr(pytest.mark, b.name))
+        for b in BACKENDS
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> str:
-    """The storage backend a test runs on."""
+    """The storage backend a test runs on: every entry of the registry."""
     return str(request.param)
 
 
 def _server(backend: str) -> str | None:
-    if backend != "postgres":
+    server = SERVERS.get(backend)
+    if server is None:
         return None
-    return require_service("PostgreSQL", POSTGRES_ENV, POSTGRES_DEFAULT)
+    return require_service(server.label, server.env, server.default)
 
 
 REDIS_ENV = "INGESTRY_TEST_REDIS_URL"

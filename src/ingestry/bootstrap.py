@@ -6,11 +6,11 @@ import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import replace
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingestry.config import Settings, sqlite_path
+from ingestry.adapters.backends import Backend, BackendAdapter, backend_for, supported_urls
+from ingestry.config import Settings
 from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.domain.events import DEFAULT_LEASE_SECONDS, EventSettings
 from ingestry.domain.sources import DataSource
@@ -25,23 +25,16 @@ if TYPE_CHECKING:
     from ingestry.adapters.events.redis import RedisPublisher
 
 EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"
-POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 
 def build_storage(
     settings: Settings, *, auto_upgrade: bool = True, prepare: bool = True
 ) -> Storage:
     """Open the configured database; an empty one is migrated when `auto_upgrade`."""
-    url = settings.database_url
-    storage: Storage
-    if url.startswith("sqlite:///"):
-        from ingestry.adapters.sqlite import SQLiteStorage
-
-        storage = SQLiteStorage(sqlite_path(url))
-    elif url.startswith(POSTGRES_SCHEMES):
-        storage = _postgres_storage(settings, url)
-    else:
-        raise ConfigError(f"{settings.path}: database: backend of '{url}' is not available yet")
+    backend = database_backend(settings)
+    adapter = load_backend(settings, backend)
+    lanes = 1 if backend.single_writer else write_lanes(default=adapter.default_lanes)
+    storage = adapter.open_storage(settings.database_url, lanes=lanes)
     if prepare:
         try:
             storage.prepare(list(settings.conventions.values()), auto_upgrade=auto_upgrade)
@@ -51,26 +44,36 @@ def build_storage(
     return storage
 
 
-def _postgres_storage(settings: Settings, url: str) -> Storage:
-    """psycopg is an optional dependency (the `postgres` extra): say so when missing."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError as exc:
+def database_backend(settings: Settings) -> Backend:
+    """The registry entry serving the configured database (see `adapters.backends`)."""
+    backend = backend_for(settings.database_url)
+    if backend is None:  # config validation refuses such a URL; kept for hand-made Settings
         raise ConfigError(
-            f"{settings.path}: database: '{url.partition('://')[0]}://' needs the PostgreSQL "
-            f"driver psycopg 3 ({exc}): {install_hint('postgres')}"
+            f"{settings.path}: database: no backend serves '{settings.database_url}' "
+            f"(use {supported_urls()})"
+        )
+    return backend
+
+
+def load_backend(settings: Settings, backend: Backend) -> BackendAdapter:
+    """The backend's implementation; a missing optional driver is a ConfigError that
+    names the extra to install."""
+    try:
+        return backend.load()
+    except ImportError as exc:
+        scheme = settings.database_url.partition("://")[0]
+        extra = backend.extra or backend.name
+        raise ConfigError(
+            f"{settings.path}: database: '{scheme}://' needs the {backend.name} driver "
+            f"{backend.driver or backend.package} ({exc}): {install_hint(extra)}"
         ) from None
-    from ingestry.adapters.postgres import PostgresStorage
-
-    return PostgresStorage(url, lanes=write_lanes())
 
 
-def write_lanes(env: Mapping[str, str] | None = None) -> int:
-    """Connections an ingest writes its batches on (PostgreSQL): INGESTRY_WRITE_LANES,
-    else 2 (see `services.lanes`); 1 writes batch after batch on one connection."""
-    from ingestry.adapters.postgres.storage import DEFAULT_LANES
-
-    return _whole_number(env, "INGESTRY_WRITE_LANES", DEFAULT_LANES, least=1)
+def write_lanes(env: Mapping[str, str] | None = None, *, default: int) -> int:
+    """Connections an ingest writes its batches on: INGESTRY_WRITE_LANES, else the
+    backend's default (see `services.lanes`); 1 writes batch after batch on one
+    connection."""
+    return _whole_number(env, "INGESTRY_WRITE_LANES", default, least=1)
 
 
 def _whole_number(env: Mapping[str, str] | None, name: str, default: int, least: int) -> int:
@@ -124,6 +127,8 @@ def _python_extractor(
     found = registry.get(ref) or DEFAULT_REGISTRY.get(ref)
     if found is not None:
         return found
+    from importlib.metadata import entry_points  # scans every installed package: ~15 ms
+
     for ep in entry_points(group=EXTRACTOR_ENTRY_POINTS, name=ref):
         try:
             return _as_extractor(ref, ep.load())
@@ -229,7 +234,8 @@ def build_control(settings: Settings) -> ControlPorts:
     from ingestry.adapters.sql.jobs import SqlJobQueue
     from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
 
-    db = ControlDatabase(settings.database_url)
+    url = settings.database_url
+    db = ControlDatabase(load_backend(settings, database_backend(settings)).control_engine(url))
     return ControlPorts(
         jobs=SqlJobQueue(db),
         keys=SqlApiKeys(db),

@@ -25,7 +25,7 @@ from ingestry.bootstrap import (
     event_settings,
     work_root,
 )
-from ingestry.config import Settings, load_settings
+from ingestry.config import Settings, load_settings, parse_settings
 from ingestry.domain.clock import iso, utc_now
 from ingestry.domain.errors import (
     ConfigError,
@@ -311,7 +311,14 @@ class Store:
         )
         summary.config_change = f"{self.settings.path}: sources.{source}.strategy: {target.value}"
         try:
-            set_source_key(self.settings.path, source, "strategy", target.value)
+            path = self.settings.path
+            set_source_key(
+                path,
+                source,
+                "strategy",
+                target.value,
+                check=lambda text: parse_settings(text, path, {}),
+            )
             summary.config_written = True
         except (ConfigEditError, ConfigError, OSError):
             summary.config_written = False

@@ -124,3 +124,24 @@ def test_postgres_bench_databases_are_dropped(pg_bench_result: dict[str, Any]) -
             "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
         ).fetchall()
     assert left == []
+
+
+@pytest.mark.slow
+def test_startup_bench_runs_and_reports_what_each_command_loads() -> None:
+    """`bench/startup.py` (one round): the three steps, timed, with the heavy libraries
+    each loaded; only the empty database's first ingest needs the SQL toolkit."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "startup.py"), "--repeat", "1", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    steps = json.loads(proc.stdout)["steps"]
+    assert set(steps) == {"help", "ingest", "first"}
+    assert all(step["min_s"] > 0 for step in steps.values())
+    assert steps["help"]["heavy"] == []
+    assert "sqlalchemy" not in steps["ingest"]["heavy"]
+    assert {"alembic", "sqlalchemy"} <= set(steps["first"]["heavy"])

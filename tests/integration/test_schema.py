@@ -35,9 +35,42 @@ def test_upgrade_downgrade_upgrade(db: Database) -> None:
     assert migrate.current(db.engine) == HEAD
     migrate.downgrade(db.engine, "base")
     assert migrate.current(db.engine) is None
-    assert sorted(db.tables()) == ["alembic_version"]
+    assert db.tables() == set()
     migrate.upgrade(db.engine)
     assert migrate.current(db.engine) == HEAD
+
+
+def test_an_existing_store_upgrades_from_the_previous_head(db: Database) -> None:
+    """20261202_130000 changes no table (record tables stay the config's); a store at
+    the revision before it upgrades, and comes back down, without a trace."""
+    migrate.upgrade(db.engine, "20261202_120000")
+    before = db.tables()
+    migrate.upgrade(db.engine)
+    assert migrate.current(db.engine) == HEAD
+    assert db.tables() == before
+    migrate.downgrade(db.engine, "20261202_120000")
+    assert migrate.current(db.engine) == "20261202_120000"
+    assert db.tables() == before
+
+
+def test_downgrade_to_base_leaves_no_table_and_the_store_comes_back(
+    config_path: Path, db: Database
+) -> None:
+    """Record tables are made at run time from the config; the migrations own their
+    removal, so `db downgrade base` leaves the database empty (no `records_*`, no
+    Alembic table), and the next open migrates it and makes them again."""
+    payload = {"id": "D-1", "created_at": "2026-01-01T00:00:00Z"}
+    with ingestry.open(config_path) as store:
+        store.ingest("customer_orders", [payload])
+        assert {"records_order", "records_exchange_rate"} <= db.tables()
+        before, after = store.schema_downgrade("base")
+    assert (before, after) == (HEAD, None)
+    assert db.tables() == set()
+    with ingestry.open(config_path) as store:
+        summary = store.ingest("customer_orders", [payload])
+        assert summary.records_created == 1
+        assert store.get(record_srn("order", "harvest", "D-1")) is not None
+    assert db.scalar("SELECT version_num FROM alembic_version") == HEAD
 
 
 def test_ingest_upgrades_an_empty_database(store: Store, db: Database) -> None:

@@ -332,11 +332,11 @@ def test_duplicate_key_is_an_error_with_its_line() -> None:
 def test_counts_from_the_environment_are_whole_numbers_or_named_errors() -> None:
     from ingestry.bootstrap import build_parallel, write_lanes
 
-    assert write_lanes({}) == 2
-    assert write_lanes({"INGESTRY_WRITE_LANES": " 3 "}) == 3
+    assert write_lanes({}, default=2) == 2
+    assert write_lanes({"INGESTRY_WRITE_LANES": " 3 "}, default=2) == 3
     for bad in ("0", "-1", "two"):
         with pytest.raises(ConfigError, match="INGESTRY_WRITE_LANES must be a whole number"):
-            write_lanes({"INGESTRY_WRITE_LANES": bad})
+            write_lanes({"INGESTRY_WRITE_LANES": bad}, default=2)
     assert build_parallel({"INGESTRY_WORKERS": "0"}) is None
     with pytest.raises(ConfigError, match="INGESTRY_WORKERS must be a whole number from 0"):
         build_parallel({"INGESTRY_WORKERS": "many"})

@@ -28,6 +28,7 @@ from ingestry.domain.features import (
 )
 from ingestry.domain.provenance import ForkSource
 from ingestry.domain.records import record_srn
+from ingestry.extract.jsonio import loads
 
 ROOT = PurePosixPath("/data/work")
 REPO = Path(__file__).resolve().parents[2]
@@ -75,8 +76,8 @@ def test_record_event_as_dict() -> None:
 
 def test_parse_features() -> None:
     files = [("risk.json", b'{"risk": "high", "n": 3}'), ("count.json", b"12")]
-    assert parse_features(files) == [("count", 12), ("risk", {"risk": "high", "n": 3})]
-    assert parse_features([]) == []
+    assert parse_features(files, loads) == [("count", 12), ("risk", {"risk": "high", "n": 3})]
+    assert parse_features([], loads) == []
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,7 @@ def test_parse_features() -> None:
 )
 def test_malformed_features(files: list[tuple[str, bytes]], message: str) -> None:
     with pytest.raises(MalformedFeaturesError, match=message):
-        parse_features(files)
+        parse_features(files, loads)
 
 
 def test_hook_result_failure_reasons() -> None:

@@ -2,7 +2,8 @@
 
 A YAML round trip through a parser would drop comments and reflow the file, so the
 change is made in the text: the value's exact span is found with the YAML composer and
-replaced, the new text is validated as a config, and the file is replaced atomically.
+replaced, the new text is validated as a config (by the caller's `check`, which is
+the config parser: adapters do not import it), and the file is replaced atomically.
 When the value is not a plain scalar on one line (an anchor, a quoted multi-line
 string), nothing is written: the caller prints the change to make instead.
 """
@@ -11,19 +12,21 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-
-from ingestry.config import parse_settings
 
 
 class ConfigEditError(Exception):
     """The file was left alone; the message says why."""
 
 
-def set_source_key(path: Path, source: str, key: str, value: str) -> None:
-    """Set `sources.<source>.<key>` to the plain scalar `value` in the file at `path`."""
+def set_source_key(
+    path: Path, source: str, key: str, value: str, *, check: Callable[[str], object]
+) -> None:
+    """Set `sources.<source>.<key>` to the plain scalar `value` in the file at `path`;
+    `check(new_text)` raises (and nothing is written) when the result is no config."""
     try:
         text = path.read_text(encoding="utf-8")
         root = yaml.compose(text)
@@ -36,7 +39,7 @@ def set_source_key(path: Path, source: str, key: str, value: str) -> None:
     if start.line != end.line:
         raise ConfigEditError(f"{path}: sources.{source}.{key} spans several lines")
     new = text[: start.index] + value + text[end.index :]
-    parse_settings(new, path, {})  # raises ConfigError: nothing written
+    check(new)  # raises ConfigError: nothing written
     _replace(path, new)
 
 

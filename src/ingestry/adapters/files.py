@@ -35,9 +35,10 @@ from ingestry.extract.framing import (
     JSONFrameError,
     LineBlock,
     block_frames,
+    framed_csv,
     json_frames,
 )
-from ingestry.services.inputs import Input, ReadOptions, Spilled, UnframeableError, csv_frames
+from ingestry.services.ports import ReadOptions, Spilled, UnframeableError
 
 READ_CHUNK = 1 << 20
 #: Lines per block when JSON Lines are framed in this process (the batch size decides
@@ -107,7 +108,7 @@ class StreamInput:
             return None
         return self._line_blocks(lines)
 
-    def whole(self, reason: str) -> Input:
+    def whole(self, reason: str) -> WholeInput:
         """The input as one payload failing with `reason` (an unframeable document)."""
         return WholeInput(self.name, self._open, self._region(), self.options, reason)
 
@@ -145,7 +146,7 @@ class StreamInput:
         reader = self._reader = _CountingReader(stream)
         if self.format is SourceFormat.CSV:
             self._csv = CSVFrames(reader.lines(), self.options.required_columns)
-            yield from csv_frames(self._csv, self.name)
+            yield from framed_csv(self._csv, self.name)
         else:
             key = "features" if self.format is SourceFormat.GEOJSON else None
             try:

@@ -18,7 +18,7 @@ from typing import IO, BinaryIO
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import MAX_PAYLOAD_BYTES
 from ingestry.extract.framing import LineBlock, line_too_long
-from ingestry.services.inputs import Spilled
+from ingestry.services.ports import Spilled
 
 #: The first read, before any line length is known.
 FIRST_READ = 1 << 20

@@ -38,18 +38,21 @@ from __future__ import annotations
 import ctypes
 import marshal
 import mmap
-import multiprocessing
 import os
 import struct
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ingestry.services.batch import LazyRows, PreparedBatch
 from ingestry.services.preparation import BatchWork
+
+if TYPE_CHECKING:
+    # imported when a map runs: ~10 ms (multiprocessing, concurrent.futures) that a
+    # small ingest, which prepares inline, does not pay at start-up
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 _PREPARE: Callable[[BatchWork], PreparedBatch] | None = None
 #: The shared slots of the current map (inherited by its forked workers).
@@ -189,7 +192,9 @@ def _keep_heap() -> None:
 
 
 def fork_available() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether workers can be forked: what `"fork" in multiprocessing.
+    get_all_start_methods()` says, without importing multiprocessing at start-up."""
+    return hasattr(os, "fork")
 
 
 def default_workers() -> int:
@@ -213,6 +218,9 @@ class ProcessMap:
         # anonymous and shared: the forked workers write into the same pages; one slot
         # more than the look-ahead, so a slot is reused only once the writer moved past
         # the batch after the one it held (whose rows nobody references any more)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         slots = mmap.mmap(-1, (self.look_ahead + 1) * SLOT_SIZE)
         _PREPARE, _SLOTS = prepare, slots  # inherited by the forked workers
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))

@@ -2,17 +2,18 @@
 
 A hook writes `features/<name>.json` in its work_dir; each file is one feature named
 `<name>` whose value is the file's JSON document. Parsing and validating those files
-is pure and lives here; reading them is an adapter's job.
+is pure and lives here; reading them is an adapter's job. The JSON parser is passed
+in (the service hands it `extract.jsonio.loads`), so the domain needs only the
+standard library.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
-
-from ingestry.extract.jsonio import JSONError, loads
 
 FEATURE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_FEATURE_BYTES = 1 << 20
@@ -98,8 +99,11 @@ class HookRun:
         return out
 
 
-def parse_features(files: list[tuple[str, bytes]]) -> list[tuple[str, Any]]:
-    """(file name, bytes) of `features/*.json` → (feature name, value), sorted by name.
+def parse_features(
+    files: list[tuple[str, bytes]], loads: Callable[[bytes], Any]
+) -> list[tuple[str, Any]]:
+    """(file name, bytes) of `features/*.json` → (feature name, value), sorted by name;
+    `loads` parses one file and raises ValueError on bad JSON.
 
     All or nothing: one bad file makes the whole set malformed."""
     if len(files) > MAX_FEATURES:
@@ -117,7 +121,7 @@ def parse_features(files: list[tuple[str, bytes]]) -> list[tuple[str, Any]]:
             )
         try:
             value = loads(data)
-        except JSONError as exc:
+        except ValueError as exc:  # JSONError is one
             raise MalformedFeaturesError(f"{file_name}: invalid JSON: {exc}") from None
         out.append((name, value))
     return out

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
+from ingestry.domain.errors import InputError
+
 
 class Frame(NamedTuple):
     """One payload: where it starts (1-based line), its exact bytes, and for CSV the row."""
@@ -157,6 +159,15 @@ class CSVFrames:
                 yield Frame(start, payload, None, error or "no CSV header")
                 continue
             yield Frame(start, payload, _row(names, cells))
+
+
+def framed_csv(frames: CSVFrames, name: str) -> Iterator[Frame]:
+    """The frames of a CSV input; a header without the id's columns refuses the input
+    whole (InputError naming it), before its first row."""
+    try:
+        yield from frames
+    except HeaderError as exc:
+        raise InputError(f"{name}: {exc}") from None
 
 
 def _row(names: list[str], cells: list[str]) -> dict[str, str | None]:

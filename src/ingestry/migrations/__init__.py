@@ -1,4 +1,5 @@
 """Alembic migrations of the core schema (one history for SQLite and PostgreSQL)."""
 
-#: The head revision this version of ingestry needs; a unit test keeps it honest.
-HEAD = "20261202_130000"
+#: The head revision this version of ingestry needs (kept by the adapters, which check
+#: it on open; re-exported here for the history's readers).
+from ingestry.adapters.migrate import HEAD as HEAD

@@ -14,10 +14,11 @@ from ingestry.extract.framing import (
     CSVFrames,
     Frame,
     JSONFrameError,
+    framed_csv,
     json_frames,
     jsonl_frames,
 )
-from ingestry.services.inputs import Input, ReadOptions, UnframeableError, csv_frames
+from ingestry.services.inputs import Input, ReadOptions, UnframeableError
 from ingestry.services.payloads import PayloadInput
 
 
@@ -93,7 +94,7 @@ class BodyInput:
             yield from jsonl_frames(lines, self.source.max_line_bytes)
         elif self.format is BodyFormat.CSV:
             self._csv = CSVFrames(lines, ReadOptions.of(self.source).required_columns)
-            yield from csv_frames(self._csv, self.name)
+            yield from framed_csv(self._csv, self.name)
         else:
             key = "features" if self.source.format is SourceFormat.GEOJSON else None
             try:  # framed whole first: a body that does not frame leaves no batch behind

@@ -34,7 +34,7 @@ from ingestry.domain.features import (
 )
 from ingestry.domain.provenance import source_to_dict
 from ingestry.domain.records import Record
-from ingestry.extract.jsonio import dumps
+from ingestry.extract.jsonio import dumps, loads
 from ingestry.services.ports import (
     FeatureRow,
     HookRunner,
@@ -79,7 +79,7 @@ class FeatureService:
 
     def collect(self, work_dir: Path) -> list[tuple[str, Any]]:
         """The features a hook left; MalformedFeaturesError when any file is bad."""
-        return parse_features(self.workspace.read_features(work_dir))
+        return parse_features(self.workspace.read_features(work_dir), loads)
 
     def record(
         self,

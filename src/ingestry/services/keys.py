@@ -18,31 +18,12 @@ from datetime import datetime
 from typing import Protocol
 
 from ingestry.domain.clock import Clock, utc_now
-from ingestry.domain.errors import IngestryError
+from ingestry.domain.errors import AmbiguousKeyError, KeyNameTakenError
 from ingestry.domain.jobs import ApiKey
 
 TOKEN_PREFIX = "ik"
 
-
-class KeyNameTakenError(IngestryError):
-    """`keys create` with the name of an active key: names pick keys out (`keys revoke
-    NAME`), so two active keys never share one."""
-
-    def __init__(self, name: str, prefix: str) -> None:
-        super().__init__(
-            f"an active API key is named '{name}' already (prefix {prefix}): revoke it "
-            f"first (`ingestry keys revoke {prefix}`) or choose another name"
-        )
-
-
-class AmbiguousKeyError(IngestryError):
-    """A name shared by several active keys (made before names were unique)."""
-
-    def __init__(self, name: str, prefixes: Sequence[str]) -> None:
-        super().__init__(
-            f"{len(prefixes)} active API keys are named '{name}' (prefixes "
-            f"{', '.join(prefixes)}): revoke one by its prefix"
-        )
+__all__ = ["AmbiguousKeyError", "ApiKeyStore", "KeyNameTakenError", "KeyService"]
 
 
 class ApiKeyStore(Protocol):

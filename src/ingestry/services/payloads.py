@@ -10,9 +10,8 @@ from typing import Any
 import orjson
 
 from ingestry.domain.errors import InputError
-from ingestry.extract.framing import CSVFrames, Frame
+from ingestry.extract.framing import CSVFrames, Frame, framed_csv
 from ingestry.extract.jsonio import dumps
-from ingestry.services.inputs import csv_frames
 
 
 class PayloadInput:
@@ -70,7 +69,7 @@ class CSVRowsInput:
 
     def frames(self) -> Iterator[Frame]:
         self._csv = CSVFrames(self._lines(), self._required)
-        yield from csv_frames(self._csv, self.name)
+        yield from framed_csv(self._csv, self.name)
 
     def _lines(self) -> Iterator[bytes]:
         columns: list[str] | None = None

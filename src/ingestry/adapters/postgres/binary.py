@@ -9,25 +9,21 @@ carries for timestamps, dates and decimals is converted here (C-level constructo
 well under a microsecond a value), and JSON text goes out as jsonb's binary format:
 a version byte, then the text (the server still parses it, as it must).
 
-The conversions are exact: `Decimal(text)` keeps every digit and the exponent (so
-`1.50` keeps its scale), `datetime.fromisoformat` reads the fixed-width UTC text the
-coercers write, to the microsecond.
+The conversions (`to_wire` in `sql.types.COLUMN_TYPES`) are exact: `Decimal(text)`
+keeps every digit and the exponent (so `1.50` keeps its scale), `datetime.fromisoformat`
+reads the fixed-width UTC text the coercers write, to the microsecond.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
-from ingestry.domain.conventions import ColumnType, Convention
-
-Convert = Callable[[Any], Any]
+from ingestry.adapters.sql.types import COLUMN_TYPES, Convert
+from ingestry.domain.conventions import Convention
 
 
 class JsonTextDumper(Dumper):
@@ -53,26 +49,12 @@ def register(conn: psycopg.Connection[Any]) -> None:
     conn.adapters.register_dumper(_JsonText, dumper)
 
 
-#: How a declared column travels in binary COPY into the real table: wire type, and
-#: the conversion from the port's storage-ready value (None: as it is).
-DIRECT_TYPES: dict[ColumnType, tuple[str, Convert | None]] = {
-    ColumnType.TEXT: ("text", None),
-    ColumnType.INTEGER: ("int8", None),
-    ColumnType.FLOAT: ("float8", None),
-    ColumnType.DECIMAL: ("numeric", Decimal),
-    ColumnType.BOOLEAN: ("bool", None),
-    ColumnType.TIMESTAMP: ("timestamptz", datetime.fromisoformat),
-    ColumnType.DATE: ("date", date.fromisoformat),
-    ColumnType.JSON: ("jsonb", None),
-    ColumnType.GEOMETRY: ("jsonb", None),
-}
-
-
 def column_types(convention: Convention) -> list[str]:
-    return [DIRECT_TYPES[c.type][0] for c in convention.columns]
+    """The wire types of a convention's declared columns in binary COPY."""
+    return [COLUMN_TYPES[c.type].postgres for c in convention.columns]
 
 
 def converters(convention: Convention) -> tuple[tuple[int, Convert], ...]:
     """(position among the declared columns, conversion) of the columns that need one."""
-    found = ((i, DIRECT_TYPES[c.type][1]) for i, c in enumerate(convention.columns))
+    found = ((i, COLUMN_TYPES[c.type].to_wire) for i, c in enumerate(convention.columns))
     return tuple((i, fn) for i, fn in found if fn is not None)

@@ -13,9 +13,9 @@ Every write runs inside the storage's retrying Transaction (`tx.run`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -23,11 +23,11 @@ from ingestry.adapters.postgres.outbox import append_events
 from ingestry.adapters.postgres.reads import json_value
 from ingestry.adapters.postgres.records import _history_value
 from ingestry.adapters.postgres.session import PostgresSession
-from ingestry.adapters.postgres.staging import STAGE_TYPES
 from ingestry.adapters.postgres.text import escape_json, escape_text, unescape_json, unescape_text
 from ingestry.adapters.postgres.transaction import translate
 from ingestry.adapters.sql import lifecycle as sql
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.clock import iso
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
@@ -41,9 +41,6 @@ from ingestry.services.ports import (
     RecordChange,
     RecordRow,
 )
-
-if TYPE_CHECKING:
-    from ingestry.adapters.postgres.storage import PostgresStorage
 
 T = TypeVar("T")
 
@@ -80,7 +77,7 @@ _RETRY = (
 
 def _column_param(column_type: ColumnType, value: Any) -> Any:
     if isinstance(value, str):
-        if column_type in (ColumnType.JSON, ColumnType.GEOMETRY):
+        if COLUMN_TYPES[column_type].json:
             return escape_json(value)
         return escape_text(value)
     return value
@@ -101,7 +98,7 @@ class _UpdateSQL:
         table = f'"{table_name(convention.name)}"'
         pairs = ", ".join(f"'{c.name}', {_history_value(c)}" for c in convention.columns)
         sets = "".join(
-            f', "{c.name}" = %(c{n})s{STAGE_TYPES[c.type][1]}'
+            f', "{c.name}" = %(c{n})s{COLUMN_TYPES[c.type].cast}'
             for n, c in enumerate(convention.columns)
         )
         update = (
@@ -271,17 +268,21 @@ class PostgresLifecycleSession:
 
 
 class PostgresLifecycle:
-    """LifecycleStorage on a PostgresStorage: writes in its sessions, reads on its
-    connection (autocommit)."""
+    """LifecycleStorage on a PostgresStorage: writes in its sessions (`open_session` is
+    the storage's `session`), reads on its connection (autocommit)."""
 
-    def __init__(self, storage: PostgresStorage, conn: psycopg.Connection[Any]) -> None:
-        self._storage = storage
+    def __init__(
+        self,
+        open_session: Callable[[], AbstractContextManager[PostgresSession]],
+        conn: psycopg.Connection[Any],
+    ) -> None:
+        self._open_session = open_session
         self._conn = conn
         self._updates: dict[str, _UpdateSQL] = {}
 
     @contextmanager
     def session(self) -> Iterator[PostgresLifecycleSession]:
-        with self._storage.session() as session:
+        with self._open_session() as session:
             yield PostgresLifecycleSession(session, self._updates)
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

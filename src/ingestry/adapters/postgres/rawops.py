@@ -253,19 +253,6 @@ class PostgresRawSession(PostgresSession):
         )
 
 
-def keep_quarantine_headers(
-    conn: Conn, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]
-) -> None:
-    """The CSV header of quarantined rows (PostgresSession.quarantine_headers)."""
-    conn.execute(
-        "INSERT INTO raw_headers (sha256, payload) VALUES (%s, %s) ON CONFLICT DO NOTHING", header
-    )
-    conn.execute(
-        "UPDATE quarantine SET header_sha256 = %s WHERE source = %s AND sha256 = ANY(%s::bytea[])",
-        (header[0], source, list(sha256s)),
-    )
-
-
 class PostgresRawOperations(PostgresRetention):
     """RawOperations on the storage's connection (reads in autocommit, writes in
     the storage's retrying transactions)."""

@@ -13,6 +13,7 @@ from ingestry.adapters.postgres.text import sort_keys, unescape_json, unescape_t
 from ingestry.adapters.sql.conventions import table_name
 from ingestry.adapters.sql.rows import as_datetime, quarantine_entry, raw_payload
 from ingestry.adapters.sql.rows import record_from_row as shared_record_from_row
+from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import source_from_dict
@@ -20,7 +21,7 @@ from ingestry.domain.records import Record
 from ingestry.extract.coerce import parse_column_value
 from ingestry.extract.jsonio import loads
 
-_JSON_TYPES = (ColumnType.JSON, ColumnType.GEOMETRY)
+_JSON_TYPES = tuple(t for t, stored in COLUMN_TYPES.items() if stored.json)
 
 RAW_SELECT = (
     "SELECT p.id, p.source, p.entity_type, p.source_id, p.sha256, p.payload, p.received_at,"

@@ -31,11 +31,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingestry.adapters.postgres.binary import Convert, column_types, converters
+from ingestry.adapters.postgres.binary import column_types, converters
 from ingestry.adapters.postgres.probe import changed_records
-from ingestry.adapters.postgres.staging import STAGE_TYPES, Stage, record_stage, stage_column
+from ingestry.adapters.postgres.staging import Stage, record_stage, stage_column
 from ingestry.adapters.postgres.wire import RECORD_HEAD, RECORD_TAIL
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.types import COLUMN_TYPES, Convert
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.records import SRN_PREFIX
 
@@ -98,7 +99,9 @@ class RecordSQL:
         stage = record_stage(convention)
         table = f'"{table_name(convention.name)}"'
         cols = [f'"{c.name}"' for c in convention.columns]
-        casts = [f's."{stage_column(c.name)}"{STAGE_TYPES[c.type][1]}' for c in convention.columns]
+        casts = [
+            f's."{stage_column(c.name)}"{COLUMN_TYPES[c.type].cast}' for c in convention.columns
+        ]
         insert = (
             f"INSERT INTO {table} ({', '.join([_ENVELOPE, *cols])})"
             " SELECT s.source_type, s.source_id, s.source::jsonb, s.data_source,"

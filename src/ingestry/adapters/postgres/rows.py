@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ingestry.adapters.postgres.text import MARK, escape_json, escape_text
+from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.records import record_srn
 from ingestry.services.ports import RawRow, RecordRow
@@ -60,11 +61,7 @@ def _json(value: str | None) -> str | None:
 def text_fields(convention: Convention) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Indexes of a convention's text columns and of its JSON-text columns."""
     text = tuple(i for i, c in enumerate(convention.columns) if c.type is ColumnType.TEXT)
-    json = tuple(
-        i
-        for i, c in enumerate(convention.columns)
-        if c.type in (ColumnType.JSON, ColumnType.GEOMETRY)
-    )
+    json = tuple(i for i, c in enumerate(convention.columns) if COLUMN_TYPES[c.type].json)
     return text, json
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import psycopg
+
 from ingestry.adapters.postgres.outbox import append_events
 from ingestry.adapters.postgres.spill import fill_payload
 from ingestry.adapters.postgres.transaction import Transaction
@@ -95,8 +97,6 @@ class PostgresSession:
     def quarantine_headers(
         self, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]
     ) -> None:
-        from ingestry.adapters.postgres.rawops import keep_quarantine_headers
-
         def call() -> None:
             self.tx.begin()
             keep_quarantine_headers(self.tx.conn, source, header, sha256s)
@@ -122,3 +122,19 @@ class _Changes:
     """The changes of the latest run of one logged upsert call."""
 
     changes: Sequence[RecordChange]
+
+
+def keep_quarantine_headers(
+    conn: psycopg.Connection[Any],
+    source: str,
+    header: tuple[bytes, bytes],
+    sha256s: Sequence[bytes],
+) -> None:
+    """Keep the CSV header of quarantined rows once and point them at it."""
+    conn.execute(
+        "INSERT INTO raw_headers (sha256, payload) VALUES (%s, %s) ON CONFLICT DO NOTHING", header
+    )
+    conn.execute(
+        "UPDATE quarantine SET header_sha256 = %s WHERE source = %s AND sha256 = ANY(%s::bytea[])",
+        (header[0], source, list(sha256s)),
+    )

@@ -22,7 +22,8 @@ from typing import Any
 
 import psycopg
 
-from ingestry.domain.conventions import ColumnType, Convention
+from ingestry.adapters.sql.types import COLUMN_TYPES
+from ingestry.domain.conventions import Convention
 
 RECORD_ENVELOPE_STAGE = (
     ("source_type", 'text COLLATE "C"'),
@@ -36,20 +37,6 @@ RECORD_ENVELOPE_STAGE = (
 )
 #: Last in a record stage; left to their defaults by the fast path (see `rows`).
 RECORD_TAIL_STAGE = (("round", "int4 NOT NULL DEFAULT 0"), ("srn", "text"))
-
-#: How a declared column travels: the staging type, and the cast into the real column.
-STAGE_TYPES: dict[ColumnType, tuple[str, str]] = {
-    ColumnType.TEXT: ("text", ""),
-    ColumnType.INTEGER: ("int8", ""),
-    ColumnType.FLOAT: ("float8", ""),
-    ColumnType.DECIMAL: ("text", "::numeric"),
-    ColumnType.BOOLEAN: ("bool", ""),
-    ColumnType.TIMESTAMP: ("text", "::timestamptz"),
-    ColumnType.DATE: ("text", "::date"),
-    ColumnType.JSON: ("text", "::jsonb"),
-    ColumnType.GEOMETRY: ("text", "::jsonb"),
-}
-
 
 def _wire_type(sql_type: str) -> str:
     return sql_type.split(" ", 1)[0]
@@ -93,7 +80,7 @@ def stage_column(name: str) -> str:
 def record_stage(convention: Convention) -> Stage:
     columns = (
         RECORD_ENVELOPE_STAGE
-        + tuple((stage_column(c.name), STAGE_TYPES[c.type][0]) for c in convention.columns)
+        + tuple((stage_column(c.name), COLUMN_TYPES[c.type].staged) for c in convention.columns)
         + RECORD_TAIL_STAGE
     )
     return Stage(f"ingestry_stage_{convention.name}", columns, len(RECORD_TAIL_STAGE))

@@ -18,6 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.string import BytesBinaryDumper
 
 from ingestry.adapters import migrate
+from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.postgres.reads import (
     HISTORY_SELECT,
     QUARANTINE_SELECT,
@@ -39,7 +40,6 @@ from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, parse_srn
-from ingestry.migrations import HEAD
 from ingestry.services.ports import WireEncode
 
 if TYPE_CHECKING:
@@ -342,4 +342,4 @@ class PostgresStorage:
     def lifecycle(self) -> PostgresLifecycle:
         from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
 
-        return PostgresLifecycle(self, self._conn)
+        return PostgresLifecycle(self.session, self._conn)

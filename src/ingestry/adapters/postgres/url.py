@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(SCHEMES)
+#: The other spellings the registry takes, rewritten to `postgresql://`.
+ALIASES = ("postgres://", "postgresql+psycopg://")
 
 
 def libpq_url(url: str) -> str:
     """The URL as libpq (psycopg.connect) accepts it."""
-    for scheme in SCHEMES[1:]:
+    for scheme in ALIASES:
         if url.startswith(scheme):
             return "postgresql://" + url[len(scheme) :]
     return url

@@ -2,16 +2,16 @@
 
 The data path keeps its own single connection per `Storage`; requests, workers and
 heartbeats need short, concurrent transactions from several threads, which a pool
-gives. On SQLite the driver's implicit transactions are switched off: reads run in
-autocommit, and every write transaction starts with `BEGIN IMMEDIATE` (it takes the
-write lock up front, so two writers queue on the busy timeout instead of failing to
-upgrade a read lock). On PostgreSQL, plain transactions; the job claim adds
+gives; each backend builds that engine (`control_engine` in its folder). On SQLite
+the driver's implicit transactions are switched off: reads run in autocommit, and
+every write transaction starts with `BEGIN IMMEDIATE` (it takes the write lock up
+front, so two writers queue on the busy timeout instead of failing to upgrade a read
+lock). On PostgreSQL, plain transactions; the job claim adds
 `FOR UPDATE SKIP LOCKED`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,29 +19,6 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from ingestry.domain.errors import StorageError
-
-BUSY_TIMEOUT_MS = 60_000
-
-
-def build_engine(database_url: str) -> sa.Engine:
-    if database_url.startswith("sqlite:///"):
-        engine = sa.create_engine(database_url, pool_size=8, max_overflow=8)
-
-        @sa.event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-            dbapi_conn.isolation_level = None
-            dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-
-        return engine
-    from ingestry.adapters.postgres.url import sqlalchemy_url
-
-    return sa.create_engine(
-        sqlalchemy_url(database_url),
-        pool_size=8,
-        max_overflow=8,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": 10, "application_name": "ingestry-control"},
-    )
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -52,10 +29,11 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 class ControlDatabase:
-    """Connections for the control tables."""
+    """Connections for the control tables, on the engine the backend built (see its
+    `control_engine`)."""
 
-    def __init__(self, database_url: str) -> None:
-        self.engine = build_engine(database_url)
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
         self.sqlite = self.engine.dialect.name == "sqlite"
 
     @contextmanager

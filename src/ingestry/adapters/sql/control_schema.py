@@ -2,14 +2,14 @@
 
 Created by the migration `20261123_150000_api_jobs`; the adapters read names from here.
 They live on the core `metadata` (so schema checks compare them with the migrated
-database); `schema.py` imports this module at its end.
+database); `schema.py` imports this module, so importing the schema brings them.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ingestry.adapters.sql.schema import BigId, Json, Timestamp, metadata
+from ingestry.adapters.sql.metadata import BigId, Json, Timestamp, metadata
 
 Epoch = sa.Float(precision=53)
 

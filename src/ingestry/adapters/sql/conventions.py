@@ -16,18 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import SchemaItem
 
+from ingestry.adapters.sql.names import table_name as table_name  # re-exported
 from ingestry.adapters.sql.retype import retype_column
 from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
-from ingestry.adapters.sql.types import SQL_TYPES
+from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnType, Convention
 
 #: The identity columns compare bytewise on PostgreSQL too (COLLATE "C"), so records
 #: list in the same order as on SQLite and the identity index serves that order.
 IdentityText = sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
-
-
-def table_name(convention: str) -> str:
-    return f"records_{convention}"
 
 
 def record_table(convention: Convention, metadata: sa.MetaData | None = None) -> sa.Table:
@@ -47,7 +44,7 @@ def record_table(convention: Convention, metadata: sa.MetaData | None = None) ->
         sa.Column("published_at", Timestamp, nullable=False),
         sa.Column("updated_at", Timestamp, nullable=False),
     ]
-    columns += [sa.Column(c.name, SQL_TYPES[c.type]) for c in convention.columns]
+    columns += [sa.Column(c.name, COLUMN_TYPES[c.type].sql) for c in convention.columns]
     columns.append(sa.UniqueConstraint("source_type", "source_id", name=f"uq_{name}_identity"))
     columns += [sa.Index(f"ix_{name}_{c.name}", c.name) for c in convention.columns if c.index]
     columns.append(sa.Index(f"ix_{name}_data_source", "data_source"))

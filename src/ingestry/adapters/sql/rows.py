@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.names import table_name
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import source_from_dict

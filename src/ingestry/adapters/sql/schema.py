@@ -10,12 +10,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-metadata = sa.MetaData()
-
-#: Auto-increment ids: INTEGER PRIMARY KEY is SQLite's rowid alias, BIGINT on PostgreSQL.
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-Timestamp = sa.DateTime(timezone=True)
+# The control tables (API keys, idempotency keys, jobs) register on the same metadata.
+from ingestry.adapters.sql import control_schema as _control_schema  # noqa: F401
+from ingestry.adapters.sql.metadata import BigId as BigId
+from ingestry.adapters.sql.metadata import Json as Json
+from ingestry.adapters.sql.metadata import Timestamp as Timestamp
+from ingestry.adapters.sql.metadata import metadata as metadata
 
 raw_payloads = sa.Table(
     "raw_payloads",
@@ -194,6 +194,3 @@ retention_audit = sa.Table(
     sa.Column("at", Timestamp, nullable=False),
     sa.Index("ix_retention_audit_source_at", "source", "at"),
 )
-
-# The control tables (API keys, idempotency keys, jobs) register on this metadata.
-from ingestry.adapters.sql import control_schema as _control_schema  # noqa: E402, F401

@@ -8,14 +8,13 @@ another: two dispatchers never lease the same event.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 
 from ingestry.adapters.sql import lifecycle as sql
 from ingestry.adapters.sql.conventions import table_name
 from ingestry.adapters.sqlite.outbox import append_events
-from ingestry.adapters.sqlite.session import RecordStatements
+from ingestry.adapters.sqlite.session import RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
 from ingestry.domain.events import DeadEvent
@@ -28,9 +27,6 @@ from ingestry.services.ports import (
     RecordChange,
     RecordRow,
 )
-
-if TYPE_CHECKING:
-    from ingestry.adapters.sqlite.storage import SQLiteStorage
 
 _CLAIM = (
     "SELECT id, srn, convention, version, created_at, attempts FROM record_events AS e"
@@ -201,17 +197,21 @@ class _UpdateSQL:
 
 
 class SQLiteLifecycle:
-    """LifecycleStorage on a SQLiteStorage: writes in its sessions, reads on its
-    connection."""
+    """LifecycleStorage on a SQLiteStorage: writes in its sessions (`open_session` is
+    the storage's `session`), reads on its connection."""
 
-    def __init__(self, storage: SQLiteStorage, conn: sqlite3.Connection) -> None:
-        self._storage = storage
+    def __init__(
+        self,
+        open_session: Callable[[], AbstractContextManager[SQLiteSession]],
+        conn: sqlite3.Connection,
+    ) -> None:
+        self._open_session = open_session
         self._conn = conn
         self._updates: dict[str, _UpdateSQL] = {}
 
     @contextmanager
     def session(self) -> Iterator[SQLiteLifecycleSession]:
-        with self._storage.session() as session:
+        with self._open_session() as session:
             yield SQLiteLifecycleSession(session.conn, self._updates)
 
     def event_sources(

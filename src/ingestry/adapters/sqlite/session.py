@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import record_srn

@@ -8,10 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from ingestry.adapters import migrate
-from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
+from ingestry.adapters.migrate import HEAD
+from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
     RAW_COLUMNS,
@@ -22,19 +21,19 @@ from ingestry.adapters.sql.rows import (
     select_records,
 )
 from ingestry.adapters.sqlite.checkpoint import Checkpointer
+from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.adapters.sqlite.session import RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, parse_srn
-from ingestry.migrations import HEAD
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from ingestry.adapters.sqlite.lifecycle import SQLiteLifecycle
     from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
 
-#: How long a writer waits for another process's transaction before giving up.
-BUSY_TIMEOUT_MS = 60_000
 PAGE_SIZE = 16_384
 
 
@@ -68,13 +67,7 @@ class SQLiteStorage:
     def engine(self) -> sa.Engine:
         """SQLAlchemy engine for migrations and DDL, built on first use."""
         if self._engine is None:
-            engine = sa.create_engine(f"sqlite:///{self.path}", poolclass=sa.pool.NullPool)
-
-            @sa.event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-                dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-
-            self._engine = engine
+            self._engine = migration_engine(self.path)
         return self._engine
 
     # --- schema -------------------------------------------------------------------
@@ -121,6 +114,8 @@ class SQLiteStorage:
             wanted
         ):
             return  # fast path: nothing to evolve, no SQLAlchemy needed
+        from ingestry.adapters.sql.conventions import ensure_record_tables
+
         ensure_record_tables(self.engine, conventions)
 
     def _catalog(self) -> dict[str, list[tuple[str, str, bool]]]:
@@ -256,4 +251,4 @@ class SQLiteStorage:
     def lifecycle(self) -> SQLiteLifecycle:
         from ingestry.adapters.sqlite.lifecycle import SQLiteLifecycle
 
-        return SQLiteLifecycle(self, self._conn)
+        return SQLiteLifecycle(self.session, self._conn)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from ingestry.bootstrap import build_rate_limiter
+from ingestry.bootstrap import build_rate_limiter, database_backend
 from ingestry.config import Settings
 from ingestry.entrypoints.api import errors
 from ingestry.entrypoints.api.metrics import new_metrics
@@ -33,7 +33,7 @@ def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await run_in_threadpool(StorePool, settings, pool_size)
         primary = pool.primary
-        writers = 1 if settings.database_url.startswith("sqlite:") else pool_size
+        writers = 1 if database_backend(settings).single_writer else pool_size
         app.state.ingestry = ApiState(
             settings=settings,
             pool=pool,

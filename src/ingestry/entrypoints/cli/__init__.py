@@ -2,7 +2,10 @@
 
 Command modules in `ingestry.entrypoints.cli.commands` are discovered (each exports
 `command`), and so are entry points in the group `ingestry.commands`: a new capability
-adds its module without editing a central list.
+adds its module without editing a central list. A built-in command is found by its
+module's name (the command `ingest` lives in `commands/ingest.py`), so running one
+imports that module alone; listing them (`--help`) imports every command module, which
+keep their heavy imports inside the commands (see docs/architecture.md, start-up).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import pkgutil
 import sys
 from importlib import import_module
-from importlib.metadata import entry_points
+from importlib.util import find_spec
 
 import click
 
@@ -26,9 +29,18 @@ EXIT_USAGE = 2
 
 
 class DiscoveredGroup(click.Group):
-    """Adds every discovered command on first use (keeps `--help` and startup fast)."""
+    """Adds discovered commands on first use: the one asked for, or all of them."""
 
     _loaded = False
+
+    def _load_builtin(self, name: str) -> None:
+        """The built-in command `name` alone (its module is `commands/<name>.py`)."""
+        module_name = f"{commands.__name__}.{name}"
+        if name in self.commands or not name.isidentifier() or find_spec(module_name) is None:
+            return
+        command = getattr(import_module(module_name), "command", None)
+        if isinstance(command, click.Command) and command.name == name:
+            self.add_command(command)
 
     def _load(self) -> None:
         if self._loaded:
@@ -39,6 +51,8 @@ class DiscoveredGroup(click.Group):
             command = getattr(module, "command", None)
             if isinstance(command, click.Command):
                 self.add_command(command)
+        from importlib.metadata import entry_points  # scans every installed package
+
         for ep in entry_points(group=COMMAND_ENTRY_POINTS):
             command = ep.load()
             if isinstance(command, click.Command) and command.name not in self.commands:
@@ -49,7 +63,9 @@ class DiscoveredGroup(click.Group):
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self._load()
+        self._load_builtin(cmd_name)
+        if cmd_name not in self.commands:
+            self._load()
         return super().get_command(ctx, cmd_name)
 
 

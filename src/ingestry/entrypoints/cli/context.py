@@ -1,9 +1,16 @@
-"""What every command shares: the config path and a lazily opened Store."""
+"""What every command shares: the config path and a lazily opened Store.
+
+The config parser and the store are imported when a command first asks for them, so
+`ingestry --help` (and every command's `--help`) never loads them.
+"""
 
 from __future__ import annotations
 
-from ingestry.config import Settings, load_settings
-from ingestry.store import Store, open_store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingestry.config import Settings
+    from ingestry.store import Store
 
 
 class CliContext:
@@ -14,11 +21,15 @@ class CliContext:
 
     def settings(self) -> Settings:
         if self._settings is None:
+            from ingestry.config import load_settings
+
             self._settings = load_settings(self.config)
         return self._settings
 
     def store(self, *, prepare: bool = True) -> Store:
         if self._store is None:
+            from ingestry.store import open_store
+
             self._store = open_store(self.settings(), prepare=prepare)
         return self._store
 

@@ -1,4 +1,8 @@
-"""Rendering helpers: JSON for scripts, rich tables for people."""
+"""Rendering helpers: JSON for scripts, rich tables for people.
+
+rich is imported when a table is drawn, not with the module: every command module
+imports this one, and `ingestry --help` must stay fast.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,15 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from ingestry.domain.records import Record
-from ingestry.services.export import record_document
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ingestry.domain.records import Record
 
 
 def _default(value: Any) -> Any:
@@ -44,6 +47,8 @@ def echo_json(obj: Any) -> None:
 def record_json(record: Record) -> dict[str, Any]:
     """The contract's record shape (plus provenance and extractor fields): the same
     document an export writes."""
+    from ingestry.services.export import record_document
+
     return record_document(record)
 
 
@@ -55,6 +60,8 @@ UNBOUNDED = 1 << 20
 def console(err: bool = False) -> Console:
     """Text is printed as it is: no markup, no emoji codes, nothing highlighted (user
     data such as `[bold]` or `:car:` in an id must print as written)."""
+    from rich.console import Console
+
     stream = sys.stderr if err else sys.stdout
     width = None if stream.isatty() else UNBOUNDED
     return Console(
@@ -70,6 +77,9 @@ def table(
 ) -> None:
     """A table of plain text; on a narrow terminal long cells fold onto more lines,
     never cut short (identifiers stay whole)."""
+    from rich.table import Table
+    from rich.text import Text
+
     grid = Table(title=None if title is None else Text(title), show_lines=False)
     for header in headers:
         grid.add_column(Text(header), overflow="fold")

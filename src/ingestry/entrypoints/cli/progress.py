@@ -1,23 +1,15 @@
-"""A rich progress bar over bytes read, shown only on a terminal."""
+"""A rich progress bar over bytes read, shown only on a terminal (rich is imported
+only then: a piped or scripted run never loads it)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-
-from ingestry.services.preparation import ProgressFn
+if TYPE_CHECKING:
+    from ingestry.services.preparation import ProgressFn
 
 
 @contextmanager
@@ -32,6 +24,16 @@ def ingest_progress(files: tuple[str, ...], *, enabled: bool) -> Iterator[Progre
             break
         with suppress(OSError):
             total += Path(name).stat().st_size
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     columns = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -55,6 +57,15 @@ def rows_progress(label: str, *, enabled: bool) -> Iterator[Callable[[int, int],
     if not enabled:
         yield None
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = [
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -156,6 +156,7 @@ def _create_other_tables() -> None:
 
 
 def downgrade() -> None:
+    _drop_record_tables()
     op.drop_table("convention_columns")
     op.drop_table("record_versions")
     op.drop_table("ingest_runs")
@@ -168,3 +169,22 @@ def downgrade() -> None:
     else:
         op.drop_index("ix_raw_payloads_source_received_at", table_name="raw_payloads")
         op.drop_table("raw_payloads")
+
+
+#: Columns every record table has (see `adapters/sql/conventions.record_table`).
+RECORD_ENVELOPE = {"source_type", "source_id", "content_hash", "version", "metadata"}
+
+
+def _drop_record_tables() -> None:
+    """The record tables go with the schema's base: they are made at run time from
+    the config's conventions (`adapters/sql/conventions.py`, catalogued in
+    `convention_columns`), and a downgrade to base must leave no table behind. Found
+    by name and shape rather than through the catalog, which has no rows for a
+    convention without declared columns; their indexes and sequences go with them."""
+    inspector = sa.inspect(op.get_bind())
+    for name in inspector.get_table_names():
+        if not name.startswith("records_"):
+            continue
+        columns = {str(c["name"]) for c in inspector.get_columns(name)}
+        if columns >= RECORD_ENVELOPE:
+            op.drop_table(name)

@@ -25,7 +25,7 @@ def upgrade(ctx: CliContext, revision: str) -> None:
 @click.argument("revision")
 @click.pass_obj
 def downgrade(ctx: CliContext, revision: str) -> None:
-    """Migrate the schema down to REVISION (`base` removes every core table)."""
+    """Migrate the schema down to REVISION (`base` leaves no table, record tables too)."""
     before, after = ctx.store(prepare=False).schema_downgrade(revision)
     click.echo(f"schema: {before or 'empty'} -> {after or 'empty'}")
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json
 from ingestry.entrypoints.cli.progress import ingest_progress
-from ingestry.services.ingest import IngestSummary
+
+if TYPE_CHECKING:
+    from ingestry.services.ingest import IngestSummary
 
 CONTRACT_KEYS = (
     "source",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,7 +12,9 @@ from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json
 from ingestry.entrypoints.cli.params import MOMENT
 from ingestry.entrypoints.cli.progress import rows_progress
-from ingestry.services.replay import ReplaySummary
+
+if TYPE_CHECKING:
+    from ingestry.services.replay import ReplaySummary
 
 CONTRACT_KEYS = (
     "scanned",

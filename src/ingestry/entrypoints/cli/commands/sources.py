@@ -9,7 +9,6 @@ import click
 from ingestry.domain.sources import CLASSIFY_QUESTIONS, ClassifyAnswers, classify, sources_table
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json, table
-from ingestry.services.migrate import StrategyMigrationError
 
 
 @click.group("sources")
@@ -139,6 +138,8 @@ def classify_source(
 @click.pass_obj
 def migrate(ctx: CliContext, name: str, to: str, as_json: bool) -> None:
     """Make a simple source raw: its records become synthesized raw rows (one way)."""
+    from ingestry.services.migrate import StrategyMigrationError
+
     summary = ctx.store().migrate_source(name, to)
     if not summary.config_written and not summary.raw_synthesized:
         raise StrategyMigrationError(

@@ -1,0 +1,12 @@
+"""Names of the tables made at run time, without SQLAlchemy (the SQLite data path
+reads and writes record tables through the bare driver and must not import it)."""
+
+from __future__ import annotations
+
+#: Every record table's name starts with this (one table per convention).
+RECORD_TABLE_PREFIX = "records_"
+
+
+def table_name(convention: str) -> str:
+    """The record table of a convention."""
+    return f"{RECORD_TABLE_PREFIX}{convention}"
