@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import ingestry
-from ingestry import ExtractionError, InputError
+from ingestry import ExtractionError, InputError, StrictModeError
 from ingestry.domain.provenance import DepositionSource
 from ingestry.store import Store
 from tests.apiclient import TestClient, api_client, auth, create_key
@@ -132,3 +132,32 @@ def test_dict_rows_for_a_csv_source_are_csv_rows_that_replay(config_path: Path) 
         with pytest.raises(InputError, match=r"row 2 has the columns date, base; row 1"):
             store.ingest("rates_raw", [rows[0], {"date": "2026-11-02", "base": "EUR"}])
         assert store.stats()["rates_raw"] == {"raw_rows": 2, "records": 2, "quarantined": 0}
+
+
+def test_the_python_api_keeps_an_unframeable_document_whole_for_a_raw_source(
+    config_path: Path, tmp_path: Path
+) -> None:
+    config_path.write_text(config_path.read_text() + SIMPLE_JSON)
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(b'[{"id":"PY1","created_at":"2026-11-01T10:00:00Z"}, {"id":')
+    with ingestry.open(config_path) as store:
+        summary = store.ingest_files("orders_json", [cut])
+        assert (summary.received, summary.quarantined, summary.records_created) == (1, 1, 0)
+        (entry,) = store.quarantine("orders_json")
+        assert (entry.payload, entry.line) == (cut.read_bytes(), 1)
+        assert entry.reason == "unexpected end of JSON document at line 1"
+        with pytest.raises(StrictModeError, match=r"cut\.json line 1: unexpected end"):
+            store.ingest_files("orders_json", [cut], strict=True)
+        with pytest.raises(InputError, match=r"cut\.json: unexpected end of JSON document"):
+            store.ingest_files("json_simple", [cut])
+        assert store.stats()["json_simple"] == {"raw_rows": 0, "records": 0, "quarantined": 0}
+
+
+SIMPLE_JSON = """\
+  json_simple:
+    strategy: simple
+    convention: order
+    rationale: Re-fetchable JSON exports
+    format: json
+    id: id
+"""
