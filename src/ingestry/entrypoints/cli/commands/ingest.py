@@ -50,6 +50,18 @@ def render(summary: IngestSummary, as_json: bool) -> None:
         echo_json({k: values[k] for k in CONTRACT_KEYS} | {"run_srn": summary.run_srn})
     else:
         click.echo(describe(summary))
+    warn_if_nothing_passed(summary)
+
+
+def warn_if_nothing_passed(s: IngestSummary) -> None:
+    """A run whose every payload went to quarantine exits 0 (the batch was taken), but
+    it is almost always a file that does not fit the source: say so on stderr."""
+    if s.received and s.quarantined >= s.received:
+        click.echo(
+            f"warning: {s.source}: every payload was quarantined ({s.quarantined} of "
+            f"{s.received}); see `ingestry quarantine list {s.source}`",
+            err=True,
+        )
 
 
 def describe(s: IngestSummary) -> str:

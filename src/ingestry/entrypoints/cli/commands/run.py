@@ -9,7 +9,11 @@ import sys
 import click
 
 from ingestry.domain.errors import InputError
-from ingestry.entrypoints.cli.commands.ingest import CONTRACT_KEYS, describe
+from ingestry.entrypoints.cli.commands.ingest import (
+    CONTRACT_KEYS,
+    describe,
+    warn_if_nothing_passed,
+)
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json
 from ingestry.entrypoints.cli.progress import ingest_progress
@@ -40,6 +44,7 @@ def command(ctx: CliContext, sources: tuple[str, ...], as_json: bool, strict: bo
             echo_json({k: summary.as_dict()[k] for k in CONTRACT_KEYS})
         else:
             click.echo(describe(summary))
+        warn_if_nothing_passed(summary)
 
 
 def _short(path: str) -> str:
