@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingestry.adapters.backends import Backend, BackendAdapter, backend_for, supported_urls
 from ingestry.config import Settings
-from ingestry.domain.errors import ConfigError
+from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.domain.events import DEFAULT_LEASE_SECONDS, EventSettings
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
@@ -65,8 +65,7 @@ def load_backend(settings: Settings, backend: Backend) -> BackendAdapter:
         extra = backend.extra or backend.name
         raise ConfigError(
             f"{settings.path}: database: '{scheme}://' needs the {backend.name} driver "
-            f"{backend.driver or backend.package} ({exc}): install ingestry[{extra}] "
-            f"(pip install 'ingestry[{extra}]')"
+            f"{backend.driver or backend.package} ({exc}): {install_hint(extra)}"
         ) from None
 
 
@@ -101,31 +100,10 @@ def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
 
 
 def build_extractor_registry(settings: Settings) -> ExtractorRegistry:
-    """Python extractors named by sources: entry points, then `module:function` refs."""
-    wanted = {s.extractor for s in settings.sources.values() if s.extractor}
-    registry = ExtractorRegistry()
-    if not wanted:
-        return registry
-    from importlib.metadata import entry_points  # scans every installed package: ~15 ms
-
-    for name in DEFAULT_REGISTRY.names():
-        found = DEFAULT_REGISTRY.get(name)
-        if found is not None:
-            registry.register(found)
-    for ep in entry_points(group=EXTRACTOR_ENTRY_POINTS):
-        if ep.name in wanted:
-            registry.register(_as_extractor(ep.name, ep.load()))
-    for ref in wanted:
-        if registry.get(ref) is None and ":" in ref:
-            module, _, attr = ref.partition(":")
-            try:
-                fn = getattr(importlib.import_module(module), attr)
-            except (ImportError, AttributeError) as exc:
-                raise ConfigError(
-                    f"{settings.path}: extractor '{ref}' cannot be imported: {exc}"
-                ) from None
-            registry.register(_as_extractor(ref, fn))
-    return registry
+    """The Python extractors sources name, filled in as each source first needs its own
+    (`compile_extractor`): a module that cannot be imported fails only the commands of
+    the sources that name it."""
+    return ExtractorRegistry()
 
 
 def _as_extractor(name: str, obj: object) -> PythonExtractor:
@@ -139,19 +117,51 @@ def _as_extractor(name: str, obj: object) -> PythonExtractor:
     raise ConfigError(f"extractor '{name}' is not callable")
 
 
+def _python_extractor(
+    settings: Settings, registry: ExtractorRegistry, source: DataSource, ref: str
+) -> PythonExtractor:
+    """The extractor `ref`: registered already (`@extractor`), an entry point in
+    EXTRACTOR_ENTRY_POINTS, or `module:function`; a ConfigError names the source, the
+    extractor and where it was looked for."""
+    where = f"{settings.path}: sources.{source.name}.extractor: '{ref}'"
+    found = registry.get(ref) or DEFAULT_REGISTRY.get(ref)
+    if found is not None:
+        return found
+    from importlib.metadata import entry_points  # scans every installed package: ~15 ms
+
+    for ep in entry_points(group=EXTRACTOR_ENTRY_POINTS, name=ref):
+        try:
+            return _as_extractor(ref, ep.load())
+        except Exception as exc:  # a plugin's import can fail any way
+            raise ConfigError(
+                f"{where} cannot be loaded from entry point '{ep.value}' (group "
+                f"'{EXTRACTOR_ENTRY_POINTS}'): {type(exc).__name__}: {exc}"
+            ) from None
+    if ":" not in ref:
+        known = ", ".join(sorted({*registry.names(), *DEFAULT_REGISTRY.names()})) or "none"
+        raise ConfigError(
+            f"{where} is not registered (registered: {known}; looked in the entry point "
+            f"group '{EXTRACTOR_ENTRY_POINTS}'; or name it as 'module:function')"
+        )
+    module, _, attr = ref.partition(":")
+    try:
+        return _as_extractor(ref, getattr(importlib.import_module(module), attr))
+    except Exception as exc:  # ImportError, AttributeError, or the module's own error
+        raise ConfigError(
+            f"{where} cannot be imported: {type(exc).__name__}: {exc} (looked for "
+            f"'{attr}' in module '{module}' on the Python path, sys.path; install its "
+            "package or add its directory to PYTHONPATH)"
+        ) from None
+
+
 def compile_extractor(
     settings: Settings, registry: ExtractorRegistry, source: DataSource
 ) -> Extractor:
     python = None
     if source.extractor:
-        python = registry.get(source.extractor)
-        if python is None:
-            known = ", ".join(registry.names()) or "none"
-            raise ConfigError(
-                f"{settings.path}: sources.{source.name}.extractor: '{source.extractor}' is not "
-                f"registered (registered: {known}; use an entry point in group "
-                f"'{EXTRACTOR_ENTRY_POINTS}' or 'module:function')"
-            )
+        python = _python_extractor(settings, registry, source, source.extractor)
+        if registry.get(source.extractor) is None:
+            registry.register(python)
     return Extractor(source, settings.convention(source.convention), python)
 
 
@@ -242,7 +252,7 @@ def redis_client(url: str) -> Any:
         import redis
     except ImportError as exc:
         raise ConfigError(
-            f"'{url}' needs redis-py ({exc}): install ingestry[redis]"
+            f"'{url}' needs redis-py ({exc}): {install_hint('redis')}"
         ) from None
     return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
 

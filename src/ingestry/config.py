@@ -37,7 +37,13 @@ from ingestry.domain.conventions import (
 )
 from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
 from ingestry.domain.events import EventSettings
-from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
+from ingestry.domain.sources import (
+    DEFAULT_MAX_LINE_BYTES,
+    MAX_PAYLOAD_BYTES,
+    DataSource,
+    SourceFormat,
+    StorageStrategy,
+)
 
 DEFAULT_CONFIG = "ingestry.yaml"
 DEFAULT_DATABASE = "sqlite:///data/ingestry.db"
@@ -77,6 +83,7 @@ class SourceModel(_Model):
     entity_type: str | None = None
     extractor: str | None = None
     files: str | list[str] = Field(default_factory=list)
+    max_line_bytes: int | None = Field(default=None, ge=1, le=MAX_PAYLOAD_BYTES)
 
 
 class EventsModel(_Model):
@@ -294,6 +301,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         conventions[name] = Convention(name, tuple(columns), hooks)
 
     sources: dict[str, DataSource] = {}
+    default_max_line = max_line_bytes(env)
     for name, src in model.sources.items():
         loc = ("sources", name)
         if not IDENTIFIER.match(name):
@@ -314,6 +322,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         except ValueError as exc:
             raise fail(loc, str(exc)) from None
         files = (src.files,) if isinstance(src.files, str) else tuple(src.files)
+        max_line = src.max_line_bytes or default_max_line
         sources[name] = DataSource(
             name=name,
             strategy=src.strategy,
@@ -325,6 +334,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             retention_days=src.retention_days,
             extractor=src.extractor,
             files=tuple(str(file.parent / f) for f in files),
+            max_line_bytes=max_line,
         )
 
     database = env.get("INGESTRY_DATABASE_URL") or model.database
@@ -348,6 +358,20 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         api=api_settings(model.api, env),
         jobs=job_settings(model.jobs, env),
     )
+
+
+def max_line_bytes(env: Mapping[str, str]) -> int:
+    """Every source's `max_line_bytes` unless it sets its own: INGESTRY_MAX_LINE_BYTES,
+    else DEFAULT_MAX_LINE_BYTES."""
+    raw = env.get("INGESTRY_MAX_LINE_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_MAX_LINE_BYTES
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_PAYLOAD_BYTES:
+        raise ConfigError(
+            f"INGESTRY_MAX_LINE_BYTES must be a whole number of bytes from 1 to "
+            f"{MAX_PAYLOAD_BYTES}, not '{raw}'"
+        )
+    return int(raw)
 
 
 def _relative_file(url: str, prefix: str | None, base: Path) -> str:

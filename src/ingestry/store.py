@@ -31,6 +31,7 @@ from ingestry.domain.errors import (
     ConfigError,
     HoldReleasedError,
     InputError,
+    InvalidCursorError,
     RecordNotFoundError,
 )
 from ingestry.domain.events import DeadEvent
@@ -40,7 +41,7 @@ from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPaylo
 from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import Record, convention_of
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
-from ingestry.domain.sources import DataSource, StorageStrategy
+from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.migrations import HEAD
 from ingestry.services.control import ControlPorts
@@ -49,12 +50,12 @@ from ingestry.services.export import ExportProgress, ExportSummary, export_recor
 from ingestry.services.features import FeatureService, InsertRecordFeatures
 from ingestry.services.idempotency import IdempotencyService
 from ingestry.services.ingest import IngestService, IngestSummary
-from ingestry.services.inputs import Input
+from ingestry.services.inputs import Input, ReadOptions
 from ingestry.services.jobs import JobService
 from ingestry.services.keys import KeyService
 from ingestry.services.migrate import MigrationSummary, StrategyMigrationService, refuse
 from ingestry.services.outbox import event_writer
-from ingestry.services.payloads import PayloadInput
+from ingestry.services.payloads import CSVRowsInput, PayloadInput
 from ingestry.services.ports import RawWindow, Storage
 from ingestry.services.preparation import ProgressFn
 from ingestry.services.publish import PublishService, PublishSummary
@@ -108,7 +109,13 @@ class Store:
     def ingest(
         self, source: str, payloads: Iterable[Any], *, strict: bool = False
     ) -> IngestSummary:
-        """Ingest in-memory payloads (bytes, str or JSON-able objects) into a source."""
+        """Ingest in-memory payloads (bytes, str or JSON-able objects) into a source;
+        for a CSV source, rows as mappings of column → cell (see CSVRowsInput)."""
+        data_source = self.source(source)
+        if data_source.format is SourceFormat.CSV:
+            required = ReadOptions.of(data_source).required_columns
+            rows = CSVRowsInput(payloads, data_source.name, required)
+            return self.ingest_inputs(source, [rows], strict=strict)
         return self.ingest_inputs(source, [PayloadInput(payloads)], strict=strict)
 
     def ingest_files(
@@ -121,7 +128,7 @@ class Store:
     ) -> IngestSummary:
         """Ingest files (`-` is stdin) in the source's format, streaming."""
         data_source = self.source(source)
-        inputs = open_inputs([str(p) for p in paths], data_source.format)
+        inputs = open_inputs([str(p) for p in paths], ReadOptions.of(data_source))
         return self.ingest_inputs(source, inputs, strict=strict, progress=progress)
 
     def ingest_inputs(
@@ -168,7 +175,20 @@ class Store:
     def records(
         self, convention: str, *, limit: int | None = None, after: str | None = None
     ) -> Iterator[Record]:
-        return self.storage.list_records(self.settings.convention(convention), limit, after)
+        """Records of a convention in srn order; `after` (an srn of that convention)
+        starts after it, or raises InvalidCursorError before anything is read."""
+        conv = self.settings.convention(convention)
+        if after is not None:
+            try:
+                valid = convention_of(after) == conv.name
+            except ValueError:
+                valid = False
+            if not valid:
+                raise InvalidCursorError(
+                    f"{after!r} is not the srn of an {conv.name!r} record (start after the "
+                    f"last one read: srn:ingestry:record:{conv.name}:…)"
+                )
+        return self.storage.list_records(conv, limit, after)
 
     def raw(self, source: str, source_id: str) -> list[RawPayload]:
         self.source(source)

@@ -19,8 +19,9 @@ from ingestry.domain.errors import (
 from ingestry.services.control import ControlPorts
 from ingestry.services.idempotency import IdempotencyService
 from ingestry.services.jobs import JobService, NewJob
-from ingestry.services.keys import KeyService
+from ingestry.services.keys import AmbiguousKeyError, KeyNameTakenError, KeyService
 from ingestry.store import Store
+from tests.backends import Database
 
 T0 = 1_900_000_000.0
 LEASE = 30.0
@@ -177,3 +178,23 @@ def test_control_times_are_aware(control: ControlPorts) -> None:
     job, _ = control.jobs.submit(new_job("a"))
     assert job.created_at.tzinfo is not None
     assert abs(job.created_at - datetime.now(UTC)).total_seconds() < 3600
+
+
+def test_key_names_are_unique_among_active_keys(
+    control: ControlPorts, store: Store, db: Database
+) -> None:
+    keys = KeyService(control.keys)
+    first, _ = keys.create("ci", ["customer_orders"])
+    with pytest.raises(KeyNameTakenError, match=f"prefix {first.prefix}"):
+        keys.create("ci", ["orders_json"])
+    assert [k.prefix for k in keys.list()] == [first.prefix]
+    # two active keys with one name, as a store made before names were unique may hold
+    db.execute(
+        "INSERT INTO api_keys (prefix, name, secret_hash, sources, admin, created_at)"
+        " SELECT 'legacy', name, secret_hash, sources, admin, created_at FROM api_keys"
+    )
+    with pytest.raises(AmbiguousKeyError, match=f"prefixes {first.prefix}, legacy"):
+        keys.revoke("ci")
+    assert all(k.revoked_at is None for k in keys.list())
+    assert keys.revoke("legacy") == 1 and keys.revoke("ci") == 1
+    assert keys.revoke("ci") == 0

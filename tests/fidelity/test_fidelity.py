@@ -8,8 +8,8 @@ both strategies, on SQLite and PostgreSQL, through the real CLI commands.
   bytes (once the run's moments and srn, which differ between any two runs, are masked).
 - Replay is a no-op: it writes nothing and the records list the same bytes.
 
-Cases being fixed on other branches are marked `xfail(strict=True)` below, so they turn
-into failures once those branches are merged.
+A case being fixed on another branch (replay after a re-sent file: `receipts`) is marked
+`xfail(strict=True)` below, so it turns into a failure once that branch is merged.
 """
 
 from __future__ import annotations
@@ -166,7 +166,8 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# --- cases fixed on other branches: strict xfails, so they fail once merged ----------
+# --- cases fixed on other branches (inputs: merged; receipts: a strict xfail, so it
+# fails once merged and its mark goes) ------------------------------------------------
 
 
 def _fresh(tmp_path: Path, db: Database) -> Store:
@@ -181,7 +182,6 @@ def _ingest(store: Store, source: str, path: Path) -> Result:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on branch inputs (BOM on JSON Lines)")
 def test_a_json_lines_file_with_a_bom_is_read_like_json_and_csv(
     tmp_path: Path, db: Database
 ) -> None:
@@ -196,7 +196,6 @@ def test_a_json_lines_file_with_a_bom_is_read_like_json_and_csv(
     assert first == corpus.BOM + payloads[0].data  # the raw bytes keep the BOM
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on branch inputs (nesting limits on every path)")
 @pytest.mark.parametrize("fmt", ["json", "geojson"])
 def test_deep_nesting_on_the_json_document_path_is_quarantined(
     tmp_path: Path, db: Database, fmt: str
@@ -221,7 +220,6 @@ def test_deep_nesting_on_the_json_document_path_is_quarantined(
     assert shown == element.encode()
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on branch inputs (unframeable raw documents)")
 def test_an_unframeable_raw_document_is_kept_as_one_quarantined_payload(
     tmp_path: Path, db: Database
 ) -> None:

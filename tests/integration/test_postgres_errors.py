@@ -173,7 +173,8 @@ def test_missing_driver_says_which_extra_to_install(
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "psycopg", None)
     settings = load_settings(tmp_path / "ingestry.yaml")
-    with pytest.raises(ConfigError, match=r"install ingestry\[postgres\]"):
+    hint = r"'ingestry\[postgres\]' \(from a checkout: pip install -e '\.\[postgres\]'\)"
+    with pytest.raises(ConfigError, match=hint):
         build_storage(settings)
 
 

@@ -98,5 +98,8 @@ def test_unknown_extractor_is_a_config_error(
     ):
         store.ingest("wrapped", [{"key": "K-1"}])
     bad_import = _project(tmp_path / "b", monkeypatch, "no_such_module:fn", db)
-    with pytest.raises(ConfigError, match="cannot be imported"):
-        ingestry.open(bad_import)
+    with (  # the store opens: only the commands of the source naming it fail
+        ingestry.open(bad_import) as store,
+        pytest.raises(ConfigError, match=r"sources\.wrapped\.extractor: 'no_such_module:fn'"),
+    ):
+        store.ingest("wrapped", [{"key": "K-1"}])

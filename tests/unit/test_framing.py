@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingestry.adapters.files import _CountingReader
+from ingestry.adapters.lines import LineReader
 from ingestry.extract.framing import (
     CSVFrames,
     Frame,
+    HeaderError,
     JSONFrameError,
     block_frames,
     csv_row_from_bytes,
@@ -410,7 +411,7 @@ def test_line_blocks_frame_as_jsonl_frames(
 
     got: list[Frame] = []
     counted = 0
-    for block, count in _CountingReader(io.BytesIO(data)).line_blocks(size):  # type: ignore[arg-type]
+    for block, count in LineReader(io.BytesIO(data), "t", 1 << 20, None).blocks(size):
         assert block[0] == counted + 1 and 0 < count <= 2 * size
         got += block_frames(block)
         counted += count
@@ -427,8 +428,8 @@ def test_line_blocks_stay_bounded_when_lines_get_shorter_or_longer() -> None:
         + [b"{}\n"] * 1000
         + [b'{"huge":"' + b"z" * 100_000 + b'"}\n', b'{"last":1}']
     )
-    reader = _CountingReader(io.BytesIO(data))  # type: ignore[arg-type]
-    blocks = list(reader.line_blocks(10))
+    reader = LineReader(io.BytesIO(data), "t", 1 << 20, None)
+    blocks = list(reader.blocks(10))
     assert all(0 < count <= 20 for _, count in blocks)
     assert [b[1] for b, _ in blocks] and b"".join(b[1] for b, _ in blocks) == data
     assert [b[0] for b, _ in blocks] == [
@@ -436,3 +437,13 @@ def test_line_blocks_stay_bounded_when_lines_get_shorter_or_longer() -> None:
     ]
     assert [f for b, _ in blocks for f in block_frames(b)] == list(jsonl_frames(io.BytesIO(data)))
     assert reader.position == len(data)
+
+
+def test_a_header_without_a_required_column_is_refused_before_any_row() -> None:
+    frames = CSVFrames(_lines(b"code,name\nAMS,Schiphol\n"), required=("iata",))
+    with pytest.raises(HeaderError, match=r"^header has no 'iata' \(found: code, name\)$"):
+        next(iter(frames))
+    many = CSVFrames(_lines(b",".join(b"c%d" % n for n in range(12)) + b"\n"), ("id", "c1"))
+    with pytest.raises(HeaderError, match=r"no 'id' \(found: c0, c1, .*, c9, …\)$"):
+        list(many)
+    assert len(list(CSVFrames(_lines(b"iata,name\nAMS,x\n"), required=("iata",)))) == 1

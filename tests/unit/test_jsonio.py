@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingestry.extract.jsonio import JSONError, dumps, dumps_str, loads
+from ingestry.extract.jsonio import MAX_DEPTH, JSONError, NestingError, dumps, dumps_str, loads
 
 FAST = settings(database=None, deadline=None, max_examples=200)
 BIG = 123456789012345678901234567890  # 30 digits: beyond int64 and uint64
@@ -210,3 +210,32 @@ def test_dumps_output_is_always_valid_json() -> None:
 
     out = dumps({"x": float("nan"), "n": BIG})
     json.loads(out, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("tail", [b"1", b"123456789012345678901234567890"])
+def test_a_leading_bom_is_ignored_on_both_paths(tail: bytes) -> None:
+    assert loads(b"\xef\xbb\xbf" + b'{"n": ' + tail + b"}") == {"n": int(tail)}
+    with pytest.raises(JSONError):  # only a leading one: inside, it is not whitespace
+        loads(b'{"n": \xef\xbb\xbf' + tail + b"}")
+
+
+def nested(levels: int, leaf: bytes = b"1") -> bytes:
+    return b"[" * levels + leaf + b"]" * levels
+
+
+@pytest.mark.parametrize("leaf", [b"1", b"123456789012345678901234567890"])
+def test_nesting_limit_is_the_same_on_both_paths(leaf: bytes) -> None:
+    assert dumps(loads(nested(MAX_DEPTH, leaf))) == nested(MAX_DEPTH, leaf)
+    for levels in (MAX_DEPTH + 1, 500, 1025, 100_000):
+        with pytest.raises(NestingError, match="JSON nested deeper than 254 levels"):
+            dumps(loads(nested(levels, leaf)))
+
+
+def test_dumps_refuses_too_deep_values_without_recursing() -> None:
+    value: list[Any] = []
+    for _ in range(50_000):
+        value = [value]
+    with pytest.raises(NestingError):
+        dumps(value)
+    with pytest.raises(NestingError):
+        dumps({"n": BIG, "deep": value})

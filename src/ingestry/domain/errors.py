@@ -15,6 +15,12 @@ class ConfigError(IngestryError):
     """The config file is missing, unreadable or invalid (names file, key and reason)."""
 
 
+def install_hint(extra: str) -> str:
+    """The command that installs an optional extra: from a package index, and from a
+    checkout of ingestry (where `pip install 'ingestry[x]'` finds no such package)."""
+    return f"pip install 'ingestry[{extra}]' (from a checkout: pip install -e '.[{extra}]')"
+
+
 class UnknownSourceError(IngestryError):
     """A data source name that is not in the registry."""
 
@@ -46,6 +52,11 @@ class InputError(IngestryError):
 
 class RecordNotFoundError(IngestryError):
     """No record with that srn."""
+
+
+class InvalidCursorError(IngestryError):
+    """A keyset cursor (`records list --after`, `?cursor=`) that is no srn of a record of
+    the convention listed."""
 
 
 class ConflictError(IngestryError):
@@ -93,3 +104,24 @@ class IdempotencyKeyReusedError(IngestryError):
 
 class IdempotencyInFlightError(IngestryError):
     """A request with this Idempotency-Key is still being processed."""
+
+
+class KeyNameTakenError(IngestryError):
+    """`keys create` with the name of an active key: names pick keys out (`keys revoke
+    NAME`), so two active keys never share one."""
+
+    def __init__(self, name: str, prefix: str) -> None:
+        super().__init__(
+            f"an active API key is named '{name}' already (prefix {prefix}): revoke it "
+            f"first (`ingestry keys revoke {prefix}`) or choose another name"
+        )
+
+
+class AmbiguousKeyError(IngestryError):
+    """A name shared by several active keys (made before names were unique)."""
+
+    def __init__(self, name: str, prefixes: list[str]) -> None:
+        super().__init__(
+            f"{len(prefixes)} active API keys are named '{name}' (prefixes "
+            f"{', '.join(prefixes)}): revoke one by its prefix"
+        )

@@ -21,6 +21,16 @@ class SourceFormat(StrEnum):
     GEOJSON = "geojson"
 
 
+#: The longest JSON Lines line (or unframeable document) read into memory and parsed;
+#: a longer one is quarantined with its bytes, streamed to the database, never held.
+#: 16 MiB: what a document database allows one document, far beyond real-world rows.
+DEFAULT_MAX_LINE_BYTES = 16 << 20
+#: The longest payload kept at all: a database value holds about 1 GB (PostgreSQL's
+#: bytea, SQLite's default blob limit), and PostgreSQL sends bytea as hex text, twice
+#: as long, on read. A longer line fails its run (exit 1) naming the file and line.
+MAX_PAYLOAD_BYTES = 256 << 20
+
+
 @dataclass(frozen=True, slots=True)
 class DataSource:
     """A registry entry: how one source's data is received and stored."""
@@ -35,6 +45,7 @@ class DataSource:
     retention_days: int | None = None
     extractor: str | None = None
     files: tuple[str, ...] = ()
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
 
     @property
     def is_raw(self) -> bool:

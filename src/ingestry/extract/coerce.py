@@ -17,7 +17,7 @@ from typing import Any
 
 from ingestry.domain.conventions import ColumnSpec, ColumnType
 from ingestry.extract.decimals import NumberText, SourceTextNeeded, canonical, fit, spell
-from ingestry.extract.jsonio import JSONError, dumps_str, loads
+from ingestry.extract.jsonio import JSONError, NestingError, dumps_str, loads
 
 Coercer = Callable[[Any], Any]
 
@@ -229,6 +229,8 @@ def _parsing(inner: Coercer, what: str) -> Coercer:
         if type(value) is str:
             try:
                 value = loads(value)
+            except NestingError:
+                raise  # the same reason as a payload nested too deep
             except JSONError:
                 raise CoercionError(f"expected {what} as JSON text, got {_kind(value)}") from None
         return inner(value)

@@ -19,7 +19,7 @@ from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.coerce import CoercionError, coercer_for
 from ingestry.extract.decimals import SourceTextNeeded
-from ingestry.extract.jsonio import JSONError, loads, loads_numbers
+from ingestry.extract.jsonio import JSONError, NestingError, loads, loads_numbers
 from ingestry.extract.paths import MISSING, as_index
 from ingestry.extract.registry import PythonExtractor
 
@@ -84,6 +84,8 @@ class Extractor:
         """Parse JSON bytes and extract; every failure is an ExtractionError."""
         try:
             doc = loads(payload)
+        except NestingError as exc:
+            raise ExtractionError(str(exc)) from None
         except JSONError as exc:
             raise ExtractionError(f"invalid JSON: {exc}") from None
         try:
@@ -96,8 +98,8 @@ class Extractor:
         checked by `jsonio.may_hold_long_integers`): orjson straight away."""
         try:
             doc = _orjson_loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise ExtractionError(f"invalid JSON: {exc}") from None
+        except orjson.JSONDecodeError:
+            return self.parse(payload)  # the reason (and a leading BOM) as `loads` has them
         try:
             return self._extract(doc)
         except SourceTextNeeded:

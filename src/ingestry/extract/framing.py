@@ -7,9 +7,12 @@ reading stays in the adapters and memory stays flat whatever the file size.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
+
+from ingestry.domain.errors import InputError
 
 
 class Frame(NamedTuple):
@@ -21,12 +24,22 @@ class Frame(NamedTuple):
     error: str | None = None
 
 
-def jsonl_frames(lines: Iterable[bytes]) -> Iterator[Frame]:
-    """One frame per non-blank line; the line terminator (LF or CRLF) is framing, not data."""
+def line_too_long(length: int, limit: int, what: str = "line") -> str:
+    """The quarantine reason of a line (or another payload) longer than the source's
+    `max_line_bytes`: the same whether it was held in memory or streamed, or replayed."""
+    return f"{what} of {length:,} bytes is longer than max_line_bytes ({limit:,})"
+
+
+def jsonl_frames(lines: Iterable[bytes], limit: int | None = None) -> Iterator[Frame]:
+    """One frame per non-blank line; the line terminator (LF or CRLF) is framing, not
+    data. A line longer than `limit` bytes is a frame with an error (quarantined)."""
     for number, line in enumerate(lines, 1):
         if line.endswith(b"\n"):
             line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
         if not line or line.isspace():
+            continue
+        if limit is not None and len(line) > limit:
+            yield Frame(number, line, None, line_too_long(len(line), limit))
             continue
         yield Frame(number, line)
 
@@ -37,8 +50,9 @@ def jsonl_frames(lines: Iterable[bytes]) -> Iterator[Frame]:
 LineBlock = tuple[int, bytes]
 
 
-def block_frames(block: LineBlock) -> list[Frame]:
-    """The frames `jsonl_frames` gives for the same lines, numbered from the block's first."""
+def block_frames(block: LineBlock, limit: int | None = None) -> list[Frame]:
+    """The frames `jsonl_frames` gives for the same lines (and `limit`), numbered from
+    the block's first."""
     first, data = block
     lines = data.split(b"\n")
     ended = lines.pop() == b""  # the last element is what follows the final LF
@@ -51,7 +65,31 @@ def block_frames(block: LineBlock) -> list[Frame]:
             line = line[:-1]  # CRLF: the CR is framing too
         if line and not line.isspace():
             frames.append(Frame(first + index, line))
+    if limit is not None and len(data) > limit:  # else no line can be longer: no check
+        frames = [
+            f if len(f.payload) <= limit else f._replace(error=line_too_long(len(f.payload), limit))
+            for f in frames
+        ]
     return frames
+
+
+class HeaderError(ValueError):
+    """A CSV header without a column the source needs (its id): the file does not fit
+    the source, so it is refused whole, before its first row."""
+
+
+#: Header names a HeaderError lists before it says "…".
+_NAMES_SHOWN = 10
+
+
+def check_header(names: Sequence[str], required: Sequence[str]) -> None:
+    """Raise HeaderError naming the `required` columns `names` lacks, and what it has."""
+    missing = [n for n in required if n not in names]
+    if not missing:
+        return
+    found = ", ".join(names[:_NAMES_SHOWN]) + (", …" if len(names) > _NAMES_SHOWN else "")
+    lacking = ", ".join(f"'{n}'" for n in missing)
+    raise HeaderError(f"header has no {lacking} (found: {found or 'nothing'})")
 
 
 class CSVFrames:
@@ -59,13 +97,22 @@ class CSVFrames:
 
     Quoting is parsed strictly: a malformed row (a stray quote, an unterminated quoted
     field, bytes that are not UTF-8, the wrong number of fields) becomes a frame with
-    an `error` and its exact bytes, so it is quarantined rather than guessed at.
+    an `error` and its exact bytes, so it is quarantined rather than guessed at. A header
+    without a `required` column raises HeaderError before any row is framed.
     """
 
-    def __init__(self, lines: Iterable[bytes]) -> None:
+    def __init__(self, lines: Iterable[bytes], required: Sequence[str] = ()) -> None:
         self.header: bytes | None = None
         self._lines = iter(lines)
         self._number = 0
+        self._required = required
+
+    @property
+    def keyed_header(self) -> tuple[bytes, bytes] | None:
+        """(sha256, exact bytes) of the header once read (how raw rows refer to it)."""
+        if self.header is None:
+            return None
+        return hashlib.sha256(self.header).digest(), self.header
 
     def __iter__(self) -> Iterator[Frame]:
         consumed: list[bytes] = []
@@ -100,6 +147,7 @@ class CSVFrames:
                 undecodable.clear()
             if names is None and error is None:
                 names = [c.strip() for c in cells]
+                check_header(names, self._required)
                 self.header = _strip_eol(chunk)
                 continue
             payload = _strip_eol(chunk)
@@ -111,6 +159,15 @@ class CSVFrames:
                 yield Frame(start, payload, None, error or "no CSV header")
                 continue
             yield Frame(start, payload, _row(names, cells))
+
+
+def framed_csv(frames: CSVFrames, name: str) -> Iterator[Frame]:
+    """The frames of a CSV input; a header without the id's columns refuses the input
+    whole (InputError naming it), before its first row."""
+    try:
+        yield from frames
+    except HeaderError as exc:
+        raise InputError(f"{name}: {exc}") from None
 
 
 def _row(names: list[str], cells: list[str]) -> dict[str, str | None]:

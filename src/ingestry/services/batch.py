@@ -18,7 +18,7 @@ from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
-from ingestry.extract.jsonio import dumps, may_hold_long_integers
+from ingestry.extract.jsonio import NestingError, dumps, may_hold_long_integers
 from ingestry.services.ports import QuarantineRow, RawRow, RecordRow, Wire
 
 T = TypeVar("T")
@@ -123,6 +123,14 @@ def batch_keys(batch: PreparedBatch) -> tuple[str | bytes, ...]:
     return (*(r[1] for r in batch.records), *(q[1] for q in batch.quarantine))
 
 
+def reason_of(exc: Exception) -> str:
+    """The quarantine reason of a payload that failed extraction (ingest and replay
+    give the same one)."""
+    if isinstance(exc, ExtractionError | NestingError):
+        return str(exc)
+    return f"metadata is not JSON-serializable: {exc}"
+
+
 def prepare_batch(
     frames: Sequence[Frame],
     source: DataSource,
@@ -163,11 +171,7 @@ def prepare_batch(
             draft = extractor(row) if row is not None else parse(payload)
             metadata = dumps(draft.metadata)
         except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
-            reason = (
-                str(exc)
-                if isinstance(exc, ExtractionError)
-                else (f"metadata is not JSON-serializable: {exc}")
-            )
+            reason = reason_of(exc)
             out.quarantine.append((name, sha, payload, line, origin, reason, received_at))
             if keep_raw:
                 raw_rows.append(

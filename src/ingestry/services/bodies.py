@@ -4,14 +4,22 @@ JSON Lines, or CSV, framed exactly like a file of that kind (exact bytes per pay
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterator
 from enum import Enum
 
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import DataSource, SourceFormat
-from ingestry.extract.framing import CSVFrames, Frame, JSONFrameError, json_frames, jsonl_frames
+from ingestry.extract.framing import (
+    CSVFrames,
+    Frame,
+    JSONFrameError,
+    framed_csv,
+    json_frames,
+    jsonl_frames,
+)
+from ingestry.services.inputs import Input, ReadOptions, UnframeableError
+from ingestry.services.payloads import PayloadInput
 
 
 class BodyFormat(Enum):
@@ -73,22 +81,25 @@ class BodyInput:
 
     @property
     def header(self) -> tuple[bytes, bytes] | None:
-        if self._csv is None or self._csv.header is None:
-            return None
-        return hashlib.sha256(self._csv.header).digest(), self._csv.header
+        return self._csv.keyed_header if self._csv is not None else None
+
+    def whole(self, reason: str) -> Input:
+        """The body as one payload failing with `reason` (a raw source keeps an
+        unframeable document so: see `services.spill`)."""
+        return PayloadInput([self.body], self.name, reason)
 
     def frames(self) -> Iterator[Frame]:
         lines = io.BytesIO(self.body)  # lines end at LF only, as when reading a file
         if self.format is BodyFormat.JSONL:
-            yield from jsonl_frames(lines)
+            yield from jsonl_frames(lines, self.source.max_line_bytes)
         elif self.format is BodyFormat.CSV:
-            self._csv = CSVFrames(lines)
-            yield from self._csv
+            self._csv = CSVFrames(lines, ReadOptions.of(self.source).required_columns)
+            yield from framed_csv(self._csv, self.name)
         else:
             key = "features" if self.source.format is SourceFormat.GEOJSON else None
-            try:
-                yield from json_frames([self.body], array_key=key)
+            try:  # framed whole first: a body that does not frame leaves no batch behind
+                yield from list(json_frames([self.body], array_key=key))
             except JSONFrameError as exc:
-                raise InputError(f"{self.name}: {exc}") from None
+                raise UnframeableError(self, self.name, str(exc)) from None
         self.position = len(self.body)
 

@@ -2,7 +2,8 @@
 
 Non-strict runs commit batch by batch (memory and WAL stay flat; a crash loses no
 acknowledged batch and a re-run dedupes). Strict runs hold one transaction for the
-whole run and roll it back at the first bad row.
+whole run and roll it back at the first bad row; so do runs over JSON documents, which
+are taken whole or not at all (see `services.spill`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
-from ingestry.domain.errors import StrictModeError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.services.batch import PreparedBatch, Provenance
-from ingestry.services.inputs import Input
+from ingestry.services.inputs import Input, Spilled, UnframeableError
 from ingestry.services.lanes import OrderedLanes
 from ingestry.services.ports import (
     ConcurrentSessions,
@@ -37,6 +37,13 @@ from ingestry.services.preparation import (
     ProgressFn,
 )
 from ingestry.services.rescan import RescanPolicy
+from ingestry.services.spill import (
+    DOCUMENT_FORMATS,
+    spilled_batch,
+    spilled_of,
+    strict_refusal,
+    take_whole,
+)
 from ingestry.services.supersede import Overlap, supersede, with_overlaps
 
 DEFAULT_BATCH_SIZE = 5000
@@ -132,8 +139,13 @@ class IngestService:
         strict: bool = False,
         progress: ProgressFn | None = None,
     ) -> IngestSummary:
+        chosen = list(inputs)
         with gc_paused():
-            return self._ingest(source, inputs, strict, progress)
+            while True:
+                try:
+                    return self._ingest(source, chosen, strict, progress)
+                except UnframeableError as exc:  # nothing of this run was written
+                    chosen = take_whole(source, chosen, exc, strict)
 
     def _ingest(
         self,
@@ -156,24 +168,9 @@ class IngestService:
         parallel = self.parallel if big else None
         # each batch once the next is prepared: an id both hold is the next one's
         batches = with_overlaps(prep.batches(inputs, progress, policy, lean, parallel))
-        if strict:
-            parts: list[IngestSummary] = []
-            with self.storage.session() as session:
-                session.start_run(run, source.name, origins, iso(self.clock()))
-                for _, batch, overlap in batches:
-                    if batch.quarantine:
-                        _, _, _, line, origin, reason, _ = batch.quarantine[0]
-                        raise StrictModeError(
-                            f"{source.name}: {origin} line {line}: {reason} "
-                            "(--strict: nothing was written)"
-                        )
-                    batch = supersede(batch, overlap)
-                    parts.append(self._write_unit(session, source, extractor, batch))
-                summary.count(parts)
-                summary.seconds = round(time.perf_counter() - started, 3)
-                session.finish_run(run, "succeeded", summary.as_dict(), iso(self.clock()))
-            summary.count(parts)  # a replay at commit recounts its batches
-            return summary
+        if strict or source.format in DOCUMENT_FORMATS:
+            at_once = (supersede(b, overlap) for _, b, overlap in batches)
+            return self._ingest_at_once(source, extractor, inputs, at_once, strict, summary)
         with self.storage.session() as session:
             session.start_run(run, source.name, origins, iso(self.clock()))
             # a re-ingest skips what the store holds unchanged (raw sources, declarative
@@ -189,6 +186,9 @@ class IngestService:
                     with self.storage.session() as session:
                         part = self._write_batch(session, prep, work, batch, policy, lean, overlap)
                     summary.add(part)  # committed: its counts are final
+            for origin, spill in spilled_of(inputs):
+                with self.storage.session() as session:
+                    summary.add(self._write_spilled(session, source, extractor, spill, origin))
         except BaseException:
             summary.seconds = round(time.perf_counter() - started, 3)
             with self.storage.session() as session:
@@ -197,6 +197,37 @@ class IngestService:
         summary.seconds = round(time.perf_counter() - started, 3)
         with self.storage.session() as session:
             session.finish_run(run, "succeeded", summary.as_dict(), iso(self.clock()))
+        return summary
+
+    def _ingest_at_once(
+        self,
+        source: DataSource,
+        extractor: Extractor,
+        inputs: Sequence[Input],
+        batches: Iterable[PreparedBatch],
+        strict: bool,
+        summary: IngestSummary,
+    ) -> IngestSummary:
+        """The run in one transaction: under --strict (rolled back at the first bad
+        payload) and over JSON documents (one that does not frame leaves nothing)."""
+        started = time.perf_counter()
+        parts: list[IngestSummary] = []
+        with self.storage.session() as session:
+            now = iso(self.clock())
+            session.start_run(summary.run_srn, source.name, [i.name for i in inputs], now)
+            for batch in batches:
+                if strict and batch.quarantine:
+                    _, _, _, line, origin, reason, _ = batch.quarantine[0]
+                    raise strict_refusal(source, origin, line, reason)
+                parts.append(self._write_unit(session, source, extractor, batch))
+            for origin, spill in spilled_of(inputs):
+                if strict:
+                    raise strict_refusal(source, origin, spill.line, spill.reason)
+                parts.append(self._write_spilled(session, source, extractor, spill, origin))
+            summary.count(parts)
+            summary.seconds = round(time.perf_counter() - started, 3)
+            session.finish_run(summary.run_srn, "succeeded", summary.as_dict(), iso(self.clock()))
+        summary.count(parts)  # a replay at commit recounts its batches
         return summary
 
     def ingest_group(
@@ -220,10 +251,7 @@ class IngestService:
                 )
                 try:
                     prep = self._preparation(source, extractor, provenance)
-                    work = prep.batches(
-                        inputs, None, RescanPolicy(enabled=False), LeanPolicy(False), None
-                    )
-                    batches = [supersede(batch, o) for _, batch, o in with_overlaps(work)]
+                    batches = _prepared_whole(prep, source, inputs)
                 except Exception as exc:
                     prepared.append(exc)
                     continue
@@ -330,6 +358,26 @@ class IngestService:
         )
         return part
 
+    def _write_spilled(
+        self,
+        session: StorageSession,
+        source: DataSource,
+        extractor: Extractor,
+        spill: Spilled,
+        origin: str,
+    ) -> IngestSummary:
+        """A spilled payload's rows, then its bytes streamed in, as one unit."""
+        batch = spilled_batch(spill, source, extractor, iso(self.clock()), origin)
+        part = IngestSummary(source=source.name)
+
+        def work() -> None:
+            part.count(())
+            self._write(session, source, extractor, batch, part)
+            session.fill_payload(source.name, spill.sha256, spill.length, spill.chunks)
+
+        session.unit(work)
+        return part
+
     def _write_unit(
         self,
         session: StorageSession,
@@ -384,3 +432,17 @@ class IngestService:
             policy.observe(batch.received + skipped, skipped + min(duplicates, result.unchanged))
         if self.on_changes is not None and result.changes:
             self.on_changes(session, extractor.convention.name, result.changes)
+
+
+def _prepared_whole(
+    prep: Preparation, source: DataSource, inputs: Sequence[Input]
+) -> list[PreparedBatch]:
+    """Every batch of `inputs` prepared inline (an API request), an unframeable body
+    taken whole for a raw source (see `spill.take_whole`)."""
+    chosen = list(inputs)
+    while True:
+        try:
+            work = prep.batches(chosen, None, RescanPolicy(enabled=False), LeanPolicy(False), None)
+            return [supersede(batch, o) for _, batch, o in with_overlaps(work)]
+        except UnframeableError as exc:
+            chosen = take_whole(source, chosen, exc, strict=False)

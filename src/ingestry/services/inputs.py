@@ -1,4 +1,10 @@
-"""The Input port: a named stream of frames (file, stdin, HTTP body) with progress."""
+"""The Input port: a named stream of frames (file, stdin, HTTP body) with progress.
+
+Two kinds of payload never travel as frames: a JSON Lines line longer than the source's
+`max_line_bytes` that a reader will not hold in memory (`Spilled`: its bytes are read
+again, in chunks, when the storage writes them), and a JSON document that does not
+frame (`UnframeableError`: a raw source keeps the whole document, `WholeDocument`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,18 @@ from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 from ingestry.extract.framing import Frame, LineBlock
+from ingestry.services.ports import Chunks, ReadOptions, Spilled, UnframeableError
+
+__all__ = [
+    "BlockInput",
+    "Chunks",
+    "Input",
+    "ReadOptions",
+    "Spilled",
+    "SpillingInput",
+    "UnframeableError",
+    "WholeDocument",
+]
 
 
 class Input(Protocol):
@@ -35,4 +53,24 @@ class BlockInput(Protocol):
     def line_blocks(self, lines: int) -> Iterator[tuple[LineBlock, int]] | None:
         """Blocks of `lines` lines with their line counts, or None when this input is
         not line-framed."""
+        ...
+
+
+@runtime_checkable
+class SpillingInput(Protocol):
+    """An input that leaves payloads too long to hold out of its frames."""
+
+    @property
+    def spilled(self) -> list[Spilled]:
+        """The payloads left out so far (complete once the frames are exhausted)."""
+        ...
+
+
+@runtime_checkable
+class WholeDocument(Protocol):
+    """An input whose whole content can stand in as one quarantined payload."""
+
+    def whole(self, reason: str) -> Input:
+        """The same bytes as one payload failing with `reason` (a frame with an error,
+        or a `Spilled` payload when longer than `max_line_bytes`)."""
         ...

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from ingestry.domain.conventions import Convention, HookSpec
+from ingestry.domain.errors import InputError
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import Feature, HookResult, HookRun
 from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPayload
 from ingestry.domain.records import Record, spell_srn
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
+from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
 
 # Rows on the hot path are plain tuples: cheapest to build, to bind, and to pickle to a
 # worker process (a NamedTuple pickles 3x slower). The field order is the contract.
@@ -163,6 +166,15 @@ class StorageSession(Protocol):
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         """Keep failed payloads; the same bytes quarantined twice stay one entry."""
+        ...
+
+    def fill_payload(
+        self, source: str, sha256: bytes, length: int, chunks: Callable[[], Iterator[bytes]]
+    ) -> None:
+        """Stream `length` bytes from `chunks` into the payload of `source`'s open
+        quarantine entry and failed raw row with that sha256, where they were written
+        with an empty placeholder (a line too long to hold: see `services.spill`), so
+        those bytes are never all in memory. Rows that hold their bytes are left alone."""
         ...
 
     def upsert_records(
@@ -631,3 +643,51 @@ class PayloadProbe(Protocol):
         source id)
         was built from a payload with that sha256 by `extractor_version` for `source`."""
         ...
+
+
+# --- inputs: how adapters read a source's data (see services.inputs) ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What an input needs to know of its source to frame it (files, stdin, bodies)."""
+
+    format: SourceFormat = SourceFormat.JSONL
+    #: CSV: columns the header must name (the id's), or the file is refused whole
+    required_columns: tuple[str, ...] = ()
+    #: the longest line held in memory and parsed (see `DataSource.max_line_bytes`)
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+
+    @classmethod
+    def of(cls, source: DataSource) -> ReadOptions:
+        # a Python extractor may make the id from anything: only declared ids are checked
+        ids = () if source.extractor else tuple(dict.fromkeys(p[0] for p in source.id_paths))
+        required = ids if source.format is SourceFormat.CSV else ()
+        return cls(source.format, required, source.max_line_bytes)
+
+
+#: The bytes of a spilled payload, in order, read again from where they were received
+#: (raises InputError if they changed since: a file rewritten during the ingest).
+Chunks = Callable[[], Iterator[bytes]]
+
+
+class Spilled(NamedTuple):
+    """A payload too long to hold: quarantined with `reason`; the storage streams its
+    bytes from `chunks` (length and sha256 known from the first read)."""
+
+    line: int
+    length: int
+    sha256: bytes
+    reason: str
+    chunks: Chunks
+
+
+class UnframeableError(InputError):
+    """A JSON document that does not frame (ends early, is not an array or object, has
+    content after it). A simple source refuses the file; a raw source keeps it whole as
+    one quarantined payload (`WholeDocument.whole`)."""
+
+    def __init__(self, source: object, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.input = source
+        self.reason = reason

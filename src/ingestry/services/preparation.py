@@ -127,7 +127,7 @@ class Preparation:
         storage's write path; its rows left out when `work` asks for a lean batch and
         the wire carries everything)."""
         framed, _, _, _, scan_only, lean = work
-        frames = frames_of(framed)
+        frames = frames_of(framed, self.source.max_line_bytes)
         if scan_only:
             scanned, touched = scan(frames, self.source.id_paths)
             return PreparedBatch(received=len(frames), scan=scanned, keys=touched)
@@ -153,7 +153,7 @@ class Preparation:
         indexes in `skip`."""
         framed, received_at, origin, header, _, _ = work
         if frames is None:
-            frames = frames_of(framed)
+            frames = frames_of(framed, self.source.max_line_bytes)
         if skip:
             frames = [f for n, f in enumerate(frames) if n not in skip]
         blob = framed[1] if isinstance(framed, tuple) else None  # holds every payload
@@ -207,5 +207,5 @@ class Preparation:
             yield chunk, len(chunk)
 
 
-def frames_of(framed: list[Frame] | LineBlock) -> list[Frame]:
-    return block_frames(framed) if isinstance(framed, tuple) else framed
+def frames_of(framed: list[Frame] | LineBlock, limit: int | None = None) -> list[Frame]:
+    return block_frames(framed, limit) if isinstance(framed, tuple) else framed

@@ -31,7 +31,7 @@ from ingestry.domain.provenance import (
 from ingestry.domain.records import Record, upstream_of
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
-from ingestry.extract.jsonio import loads
+from ingestry.extract.jsonio import NestingError, loads, too_deep
 from ingestry.services.ports import RecordRow
 
 #: Where the provenance id is put in the extractor's private copy of the metadata (a
@@ -65,7 +65,8 @@ def _metadata_bytes(metadata: Mapping[str, Any]) -> bytes:
     try:
         return orjson.dumps(metadata, option=_DUMP_OPTS)
     except TypeError:
-        pass
+        if too_deep(metadata):
+            raise ExtractionError(str(NestingError())) from None
     try:  # integers beyond 64 bits; anything else orjson refused fails here too
         return json.dumps(
             metadata, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False

@@ -14,8 +14,9 @@ from typing import NamedTuple
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import SourceFormat
 from ingestry.extract.compiler import Draft, Extractor
-from ingestry.extract.framing import csv_row_from_bytes
+from ingestry.extract.framing import csv_row_from_bytes, line_too_long
 from ingestry.extract.jsonio import dumps
+from ingestry.services.batch import reason_of
 
 _blake2b = hashlib.blake2b
 
@@ -29,7 +30,12 @@ class Extracted(NamedTuple):
 def extract_stored(
     extractor: Extractor, payload: bytes, header: bytes | None, *, synthesized: bool = False
 ) -> Extracted | str:
-    """The draft of a stored payload, or the reason it fails."""
+    """The draft of a stored payload, or the reason it fails. A payload longer than the
+    source's `max_line_bytes` is not parsed (ingest never parsed it either)."""
+    source = extractor.source
+    if len(payload) > source.max_line_bytes:
+        what = "line" if source.format is SourceFormat.JSONL else "payload"
+        return line_too_long(len(payload), source.max_line_bytes, what)
     row = None
     if extractor.source.format is SourceFormat.CSV and not synthesized:
         if header is None:
@@ -41,10 +47,8 @@ def extract_stored(
     try:
         draft = extractor(row) if row is not None else extractor.parse(payload)
         metadata = dumps(draft.metadata)
-    except ExtractionError as exc:
-        return str(exc)
-    except (ValueError, TypeError) as exc:  # as in prepare_batch
-        return f"metadata is not JSON-serializable: {exc}"
+    except (ExtractionError, ValueError, TypeError) as exc:  # as in prepare_batch
+        return reason_of(exc)
     content = _blake2b(
         extractor.content(draft.columns) + b"\x1e" + metadata, digest_size=16
     ).digest()

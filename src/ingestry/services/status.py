@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ingestry.domain.errors import ConfigError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.services.ports import Storage
@@ -28,6 +29,7 @@ class ExtractorStatus:
     stale: int = 0
     versions: dict[str, int] = field(default_factory=dict)  # extractor version → records
     fix: str = ""
+    error: str = ""  # why the source's extractor cannot be loaded (its commands fail)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,7 +43,15 @@ def extractor_status(
     ops = storage.raw_operations()
     out: list[ExtractorStatus] = []
     for source in sorted(sources, key=lambda s: s.name):
-        extractor = extractor_for(source)
+        try:
+            extractor = extractor_for(source)
+        except ConfigError as exc:  # only this source's extractor: report it, go on
+            out.append(
+                ExtractorStatus(
+                    source.name, source.strategy.value, source.convention, "", error=str(exc)
+                )
+            )
+            continue
         status = ExtractorStatus(
             source.name, source.strategy.value, source.convention, extractor.version
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.domain.events import EVENTS_CHANNEL, RecordEvent
 
 
@@ -27,8 +28,12 @@ class RedisPublisher:
 
     def __call__(self, event: RecordEvent) -> None:
         if self._client is None:
-            import redis
-
+            try:
+                import redis
+            except ImportError as exc:
+                raise ConfigError(
+                    f"'{self.url}' needs redis-py ({exc}): {install_hint('redis')}"
+                ) from None
             self._client = redis.Redis.from_url(self.url)
         self._client.publish(self.channel, orjson.dumps(event.as_dict()))
 

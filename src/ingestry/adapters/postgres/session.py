@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 
 from ingestry.adapters.postgres.outbox import append_events
+from ingestry.adapters.postgres.spill import fill_payload
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.writer import Writer
 from ingestry.domain.conventions import Convention
@@ -44,6 +45,15 @@ class PostgresSession:
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         self.tx.run(lambda: self.writer.quarantine(self.tx, rows), len(rows))
+
+    def fill_payload(
+        self, source: str, sha256: bytes, length: int, chunks: Callable[[], Iterator[bytes]]
+    ) -> None:
+        def call() -> None:
+            self.tx.begin()
+            fill_payload(self.writer.conn, source, sha256, length, chunks)
+
+        self.tx.run(call, 1)
 
     def upsert_records(
         self,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ingestry.adapters.sql.control import ControlDatabase, aware
 from ingestry.adapters.sql.control_schema import api_keys, idempotency_keys
+from ingestry.domain.errors import AmbiguousKeyError, KeyNameTakenError
 from ingestry.domain.jobs import ApiKey
 from ingestry.services.idempotency import StoredRequest
 
@@ -32,6 +33,11 @@ class SqlApiKeys:
 
     def add(self, key: ApiKey) -> None:
         with self.db.write() as conn:
+            if not self.db.sqlite:  # SQLite's BEGIN IMMEDIATE serializes creates already
+                conn.exec_driver_sql("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE")
+            taken = self._active(conn, api_keys.c.name == key.name)
+            if taken:
+                raise KeyNameTakenError(key.name, taken[0])
             conn.execute(
                 api_keys.insert().values(
                     prefix=key.prefix, name=key.name, secret_hash=key.secret_hash,
@@ -50,15 +56,27 @@ class SqlApiKeys:
 
     def revoke(self, prefix_or_name: str, now: datetime) -> int:
         with self.db.write() as conn:
+            found = self._active(conn, api_keys.c.prefix == prefix_or_name) or self._active(
+                conn, api_keys.c.name == prefix_or_name
+            )
+            if len(found) > 1:
+                raise AmbiguousKeyError(prefix_or_name, found)
             done = conn.execute(
                 api_keys.update()
-                .where(
-                    sa.or_(api_keys.c.prefix == prefix_or_name, api_keys.c.name == prefix_or_name),
-                    api_keys.c.revoked_at.is_(None),
-                )
+                .where(api_keys.c.prefix.in_(found), api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
             return int(done.rowcount)
+
+    @staticmethod
+    def _active(conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[str]:
+        """Prefixes of the active keys matching `where`, oldest first."""
+        query = (
+            sa.select(api_keys.c.prefix)
+            .where(where, api_keys.c.revoked_at.is_(None))
+            .order_by(api_keys.c.id)
+        )
+        return [str(p) for p in conn.execute(query).scalars()]
 
 
 class SqlIdempotency:

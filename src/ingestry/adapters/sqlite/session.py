@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -34,6 +34,14 @@ _INSERT_QUARANTINE = (
     " received_at = excluded.received_at, status = 'open', resolved_at = NULL, resolution = NULL,"
     " payload = excluded.payload, resolved_by = NULL, header_sha256 = NULL"
     " WHERE quarantine.status <> 'open'"
+)
+_SIZE_QUARANTINE = (
+    "UPDATE quarantine SET payload = zeroblob(?) WHERE source = ? AND sha256 = ?"
+    " AND status = 'open' AND length(payload) = 0 RETURNING id"
+)
+_SIZE_RAW = (
+    "UPDATE raw_payloads SET payload = zeroblob(?) WHERE source = ? AND source_id = ''"
+    " AND sha256 = ? AND length(payload) = 0 RETURNING id"
 )
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below.
 _LOOKUP_CHUNK = 900
@@ -66,6 +74,25 @@ class SQLiteSession:
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         if rows:
             self.conn.executemany(_INSERT_QUARANTINE, rows)
+
+    def fill_payload(
+        self, source: str, sha256: bytes, length: int, chunks: Callable[[], Iterator[bytes]]
+    ) -> None:
+        """The placeholders become zeroblobs of the payload's length, written through
+        incremental blob I/O, chunk by chunk (never the whole payload in memory)."""
+        targets = [
+            (table, rowid)
+            for table, sql in (("quarantine", _SIZE_QUARANTINE), ("raw_payloads", _SIZE_RAW))
+            for (rowid,) in self.conn.execute(sql, (length, source, sha256)).fetchall()
+        ]
+        blobs = [self.conn.blobopen(table, "payload", rowid) for table, rowid in targets]
+        try:
+            for chunk in chunks():
+                for blob in blobs:
+                    blob.write(chunk)
+        finally:
+            for blob in blobs:
+                blob.close()
 
     def upsert_records(
         self,

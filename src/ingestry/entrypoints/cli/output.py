@@ -6,6 +6,7 @@ imports this one, and `ingestry --help` must stay fast.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,18 +52,37 @@ def echo_record(record: Record) -> None:
     click.echo(record_line(record), nl=False)
 
 
+#: The width of text output that is not a terminal: as wide as the lines are, so a
+#: table in a pipe or a file never wraps (or cuts) an identifier.
+UNBOUNDED = 1 << 20
+
+
 def console(err: bool = False) -> Console:
+    """Text is printed as it is: no markup, no emoji codes, nothing highlighted (user
+    data such as `[bold]` or `:car:` in an id must print as written)."""
     from rich.console import Console
 
-    return Console(stderr=err, highlight=False, soft_wrap=False)
+    stream = sys.stderr if err else sys.stdout
+    width = None if stream.isatty() else UNBOUNDED
+    return Console(
+        stderr=err, highlight=False, soft_wrap=False, markup=False, emoji=False, width=width
+    )
 
 
-def table(title: str | None, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def table(
+    title: str | None,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    out: Console | None = None,
+) -> None:
+    """A table of plain text; on a narrow terminal long cells fold onto more lines,
+    never cut short (identifiers stay whole)."""
     from rich.table import Table
+    from rich.text import Text
 
-    grid = Table(title=title, show_lines=False)
+    grid = Table(title=None if title is None else Text(title), show_lines=False)
     for header in headers:
-        grid.add_column(header)
+        grid.add_column(Text(header), overflow="fold")
     for row in rows:
-        grid.add_row(*("" if v is None else str(v) for v in row))
-    console().print(grid)
+        grid.add_row(*(Text("" if v is None else str(v)) for v in row))
+    (out or console()).print(grid)

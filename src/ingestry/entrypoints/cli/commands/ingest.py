@@ -53,6 +53,7 @@ def render(summary: IngestSummary, as_json: bool) -> None:
         click.echo(describe(summary))
         if summary.duplicate_ids:
             click.echo(duplicates_warning(summary), err=True)
+    warn_if_nothing_passed(summary)
 
 
 def duplicates_warning(s: IngestSummary) -> str:
@@ -60,6 +61,17 @@ def duplicates_warning(s: IngestSummary) -> str:
         f"warning: {s.source}: {s.duplicate_ids} ids occurred more than once; "
         "each is one record, from its last occurrence (every payload is kept raw)"
     )
+
+
+def warn_if_nothing_passed(s: IngestSummary) -> None:
+    """A run whose every payload went to quarantine exits 0 (the batch was taken), but
+    it is almost always a file that does not fit the source: say so on stderr."""
+    if s.received and s.quarantined >= s.received:
+        click.echo(
+            f"warning: {s.source}: every payload was quarantined ({s.quarantined} of "
+            f"{s.received}); see `ingestry quarantine list {s.source}`",
+            err=True,
+        )
 
 
 def describe(s: IngestSummary) -> str:

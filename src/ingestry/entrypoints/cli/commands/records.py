@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ingestry.domain.errors import InvalidCursorError
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import dumps, echo_json, echo_record, table
 
@@ -23,7 +24,10 @@ def list_records(
     ctx: CliContext, convention: str, limit: int | None, after: str | None, as_json: bool
 ) -> None:
     """List records of a convention in srn order."""
-    records = ctx.store().records(convention, limit=limit, after=after)
+    try:
+        records = ctx.store().records(convention, limit=limit, after=after)
+    except InvalidCursorError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--after'") from None
     if as_json:
         for record in records:
             echo_record(record)

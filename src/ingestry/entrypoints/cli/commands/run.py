@@ -9,7 +9,12 @@ import sys
 import click
 
 from ingestry.domain.errors import InputError
-from ingestry.entrypoints.cli.commands.ingest import CONTRACT_KEYS, describe, duplicates_warning
+from ingestry.entrypoints.cli.commands.ingest import (
+    CONTRACT_KEYS,
+    describe,
+    duplicates_warning,
+    warn_if_nothing_passed,
+)
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json
 from ingestry.entrypoints.cli.progress import ingest_progress
@@ -42,6 +47,7 @@ def command(ctx: CliContext, sources: tuple[str, ...], as_json: bool, strict: bo
             click.echo(describe(summary))
             if summary.duplicate_ids:
                 click.echo(duplicates_warning(summary), err=True)
+        warn_if_nothing_passed(summary)
 
 
 def _short(path: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ingestry.domain.errors import ConfigError
+from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.entrypoints.cli.context import CliContext
 
 
@@ -21,7 +21,7 @@ def command(ctx: CliContext, host: str, port: int, log_level: str) -> None:
         from ingestry.entrypoints.api import create_app
     except ImportError as exc:
         raise ConfigError(
-            f"the HTTP API needs the api extra ({exc}): pip install 'ingestry[api]'"
+            f"the HTTP API needs the api extra ({exc}): {install_hint('api')}"
         ) from None
     from ingestry.entrypoints.logs import configure_logging
 

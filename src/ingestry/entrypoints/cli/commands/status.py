@@ -14,12 +14,19 @@ from ingestry.entrypoints.cli.output import echo_json
 def command(ctx: CliContext, as_json: bool) -> None:
     """Per source: records by extractor version; stale ones need a replay."""
     statuses = ctx.store().extractor_status()
+    broken = [s for s in statuses if s.error]
     if as_json:
         for status in statuses:
             echo_json(status.as_dict())
+        if broken:
+            raise click.exceptions.Exit(1)
         return
     stale = [s for s in statuses if s.stale]
     for s in statuses:
+        if s.error:
+            click.echo(f"{s.source} ({s.strategy}): extractor cannot be loaded", err=True)
+            click.echo(f"    error: {s.error}", err=True)
+            continue
         mark = "stale" if s.stale else "ok"
         click.echo(
             f"{s.source} ({s.strategy}): {s.records} records, extractor {s.current_version}: {mark}"
@@ -29,5 +36,7 @@ def command(ctx: CliContext, as_json: bool) -> None:
                 click.echo(f"    {count} made by {version}")
         if s.fix:
             click.echo(f"    fix: {s.fix}")
-    if not stale:
+    if not stale and not broken:
         click.echo("every record was made by its source's current extractor")
+    if broken:
+        raise click.exceptions.Exit(1)
