@@ -443,3 +443,11 @@ def test_precision_and_scale_shape_the_value_and_the_version() -> None:
     with pytest.raises(ExtractionError, match=r"column 'total' .* more than 2 digits"):
         extractor.parse(b'{"id": 1, "total_price": "1.555"}')
     assert extractor.version != Extractor(_source(), plain).version
+
+
+def test_the_exact_parse_of_decimals_reads_past_a_bom() -> None:
+    convention = Convention("order", (ColumnSpec("total", ("total_price",), T.DECIMAL),))
+    extractor = Extractor(_source(), convention)
+    payload = b'\xef\xbb\xbf{"id": 1, "total_price": 12.50}'  # a JSON Lines file's first line
+    assert extractor.parse(payload).columns == ("12.50",)
+    assert extractor.parse_plain(payload).columns == ("12.50",)
