@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "RecordSource": "ingestry.domain.provenance",
     "Record": "ingestry.domain.records",
     "record_srn": "ingestry.domain.records",
+    "srn_of": "ingestry.domain.records",
     "DataSource": "ingestry.domain.sources",
     "StorageStrategy": "ingestry.domain.sources",
     "extractor": "ingestry.extract.registry",
@@ -114,6 +115,7 @@ __all__ = [
     "open",
     "open_store",
     "record_srn",
+    "srn_of",
 ]
 
 if TYPE_CHECKING:
@@ -150,7 +152,7 @@ if TYPE_CHECKING:
         ImportSource,
         RecordSource,
     )
-    from ingestry.domain.records import Record, record_srn
+    from ingestry.domain.records import Record, record_srn, srn_of
     from ingestry.domain.sources import DataSource, StorageStrategy
     from ingestry.extract.registry import extractor
     from ingestry.services.dispatch import EventDispatcher, EventHandler

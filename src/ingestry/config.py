@@ -9,7 +9,7 @@ against the working directory.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -58,6 +58,8 @@ class ColumnModel(_Model):
     type: ColumnType = ColumnType.TEXT
     required: bool = False
     index: bool = False
+    precision: int | None = Field(default=None, ge=1, le=1000)
+    scale: int | None = Field(default=None, ge=0, le=1000)
 
 
 class HookModel(_Model):
@@ -253,6 +255,19 @@ def _nearest_line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> in
     return None
 
 
+def _check_decimal(
+    col: ColumnModel, loc: tuple[str, ...], fail: Callable[[tuple[str, ...], str], ConfigError]
+) -> None:
+    """`precision` and `scale` belong to decimals; the scale fits in the precision."""
+    for option in ("precision", "scale"):
+        if getattr(col, option) is not None and col.type is not ColumnType.DECIMAL:
+            raise fail((*loc, option), f"only a decimal column takes '{option}'")
+    if col.precision is not None and col.scale is not None and col.scale > col.precision:
+        raise fail(
+            (*loc, "scale"), f"scale {col.scale} is larger than the precision {col.precision}"
+        )
+
+
 def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) -> Settings:
     lines = _key_lines(text)
 
@@ -276,7 +291,12 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
                 path = split_path(col.path or col_name)
             except ValueError as exc:
                 raise fail(("conventions", name, "columns", col_name, "path"), str(exc)) from None
-            columns.append(ColumnSpec(col_name, path, col.type, col.required, col.index))
+            _check_decimal(col, col_loc, fail)
+            columns.append(
+                ColumnSpec(
+                    col_name, path, col.type, col.required, col.index, col.precision, col.scale
+                )
+            )
         hooks = tuple(HookSpec(h.name, h.run, h.timeout) for h in conv.hooks)
         conventions[name] = Convention(name, tuple(columns), hooks)
 

@@ -22,7 +22,13 @@ from tests.backends import Database
 NOW = "2026-11-23T10:00:00.000000+00:00"
 LATER = "2026-11-23T11:00:00.000000+00:00"
 SOURCE = "src"
-PROVENANCE_FIELDS = {"harvest": {"harvest_run_srn": "srn:run:1", "upstream_source": SOURCE}}
+NODE = "node"
+PROVENANCE_FIELDS = {
+    "harvest": {"harvest_run_srn": "srn:run:1", "upstream_source": SOURCE},
+    "fork": {"source_node": NODE},
+    "import": {"source_node": NODE},
+}
+UPSTREAM = {"harvest": SOURCE, "fork": NODE, "import": NODE, "deposition": ""}
 
 CONVENTION = Convention(
     "thing",
@@ -109,11 +115,17 @@ def record_row(
     metadata: dict[str, Any] | None = None,
     source_type: str = "harvest",
     raw_sha: bytes | None = None,
+    upstream: str | None = None,
     **values: Any,
 ) -> RecordRow:
     cols = columns(**values)
     meta = dumps(metadata or {})
     content = hashlib.blake2b(orjson.dumps(cols) + b"\x1e" + meta, digest_size=16).digest()
-    extra = PROVENANCE_FIELDS.get(source_type, {})
+    extra = dict(PROVENANCE_FIELDS.get(source_type, {}))
+    up = UPSTREAM[source_type] if upstream is None else upstream
+    if upstream is not None:
+        extra["upstream_source" if source_type == "harvest" else "source_node"] = upstream
     source = orjson.dumps({"type": source_type, "id": source_id, **extra}).decode()
-    return (source_type, source_id, source, SOURCE, meta.decode(), content, "v1", raw_sha, cols)
+    return (
+        source_type, source_id, source, SOURCE, meta.decode(), content, "v1", raw_sha, cols, up,
+    )  # fmt: skip

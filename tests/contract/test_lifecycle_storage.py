@@ -10,7 +10,7 @@ import pytest
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
 from ingestry.domain.records import record_srn
 from ingestry.services.ports import ClaimedEvent, RecordChange, Storage
-from tests.contract.conftest import CONVENTION, NOW, record_row
+from tests.contract.conftest import CONVENTION, NOW, SOURCE, record_row
 
 T0 = datetime(2026, 11, 23, 10, tzinfo=UTC)
 
@@ -20,7 +20,7 @@ def at(seconds: float) -> str:
 
 
 def srn(ident: str) -> str:
-    return record_srn("thing", "harvest", ident)
+    return record_srn("thing", "harvest", SOURCE, ident)
 
 
 def publish(storage: Storage, *ids: str, note: str = "") -> None:
@@ -172,6 +172,6 @@ def test_update_record_is_conditional(storage: Storage) -> None:
 def test_append_events_of_no_changes_writes_nothing(storage: Storage) -> None:
     with storage.session() as session:
         session.append_events("thing", [], NOW)
-        session.append_events("thing", [RecordChange("thing", "harvest", "a b", 1)], NOW)
+        session.append_events("thing", [RecordChange("thing", "harvest", SOURCE, "a b", 1)], NOW)
     [event] = claim(storage)
-    assert event.srn == record_srn("thing", "harvest", "a b")
+    assert event.srn == record_srn("thing", "harvest", SOURCE, "a b")

@@ -39,7 +39,7 @@ def test_columns_read_back_typed_and_exact(storage: Storage, after_new: bool) ->
             metadata={"z": 1, "a": {"y": 2, "b": "x\ny"}, "big": 10**30, "f": 2.5},
         ),
     )
-    record = storage.get_record(CONVENTION, record_srn("thing", "harvest", "T-1"))
+    record = storage.get_record(CONVENTION, record_srn("thing", "harvest", SOURCE, "T-1"))
     assert record is not None
     assert record.columns == {
         "label": "Zoë \t ünïcode",
@@ -75,7 +75,7 @@ def test_nul_and_the_escape_mark_round_trip(storage: Storage, after_new: bool) -
             metadata={"nul": "x\x00y", "mark": MARK, "k\x00": "v"},
         ),
     )
-    record = storage.get_record(CONVENTION, record_srn("thing", "harvest", "U-1"))
+    record = storage.get_record(CONVENTION, record_srn("thing", "harvest", SOURCE, "U-1"))
     assert record is not None
     assert record.columns["label"] == f"a\x00b{MARK}0{MARK}{MARK}"
     assert record.columns["doc"] == {"k": "\x00", "m": MARK + "0", "s": "\\u0000"}
@@ -94,7 +94,7 @@ def test_history_keeps_every_value_of_the_old_version(storage: Storage) -> None:
     )
     upsert(storage, old)
     upsert(storage, record_row("H-1", label="new", ratio=None, doc=None, shape=None))
-    srn = record_srn("thing", "harvest", "H-1")
+    srn = record_srn("thing", "harvest", SOURCE, "H-1")
     first, second = storage.record_history(CONVENTION, srn)
     assert first.version == 1 and second.version == 2
     assert first.columns["label"] == f"old \x00 {MARK}"
@@ -130,7 +130,7 @@ IDS = [
 def test_any_id_is_found_by_its_srn_and_versioned(storage: Storage, source_id: str) -> None:
     upsert(storage, record_row(source_id, label="a"))
     upsert(storage, record_row(source_id, label="b"))
-    srn = record_srn("thing", "harvest", source_id)
+    srn = record_srn("thing", "harvest", SOURCE, source_id)
     record = storage.get_record(CONVENTION, srn)
     assert record is not None and record.srn == srn and record.source.id == source_id
     history = storage.record_history(CONVENTION, srn)

@@ -113,9 +113,9 @@ def test_quarantine_duplicates_in_one_batch_keep_the_first(storage: Storage) -> 
 
 
 def test_upsert_creates_then_unchanged_then_versions(storage: Storage, db: Database) -> None:
-    srn = record_srn("thing", "harvest", "V-1")
+    srn = record_srn("thing", "harvest", SOURCE, "V-1")
     first = upsert(storage, record_row("V-1", amount="10.00"))
-    assert first == UpsertResult(1, 0, 0, [RecordChange("thing", "harvest", "V-1", 1)])
+    assert first == UpsertResult(1, 0, 0, [RecordChange("thing", "harvest", SOURCE, "V-1", 1)])
     before = storage.get_record(CONVENTION, srn)
     assert upsert(storage, record_row("V-1", amount="10.00"), now=LATER) == UpsertResult(
         0, 0, 1, []
@@ -123,7 +123,7 @@ def test_upsert_creates_then_unchanged_then_versions(storage: Storage, db: Datab
     assert storage.get_record(CONVENTION, srn) == before  # updated_at untouched
     assert db.count("record_versions") == 0
     changed = upsert(storage, record_row("V-1", amount="11.00"), now=LATER)
-    assert changed == UpsertResult(0, 1, 0, [RecordChange("thing", "harvest", "V-1", 2)])
+    assert changed == UpsertResult(0, 1, 0, [RecordChange("thing", "harvest", SOURCE, "V-1", 2)])
     history = storage.record_history(CONVENTION, srn)
     assert [(r.version, str(r.columns["amount"])) for r in history] == [(1, "10.00"), (2, "11.00")]
     assert before is not None and history[0] == before  # the old version, exactly
@@ -142,12 +142,12 @@ def test_id_repeated_in_one_batch_is_applied_in_order(storage: Storage) -> None:
     result = upsert(storage, *rows)
     assert (result.created, result.updated, result.unchanged) == (2, 2, 1)
     assert sorted(result.changes) == [
-        RecordChange("thing", "harvest", "R-1", 1),
-        RecordChange("thing", "harvest", "R-1", 2),
-        RecordChange("thing", "harvest", "R-1", 3),
-        RecordChange("thing", "harvest", "R-2", 1),
+        RecordChange("thing", "harvest", SOURCE, "R-1", 1),
+        RecordChange("thing", "harvest", SOURCE, "R-1", 2),
+        RecordChange("thing", "harvest", SOURCE, "R-1", 3),
+        RecordChange("thing", "harvest", SOURCE, "R-2", 1),
     ]
-    history = storage.record_history(CONVENTION, record_srn("thing", "harvest", "R-1"))
+    history = storage.record_history(CONVENTION, record_srn("thing", "harvest", SOURCE, "R-1"))
     assert [(r.version, r.columns["label"]) for r in history] == [(1, "a"), (2, "b"), (3, "a")]
 
 
@@ -173,7 +173,7 @@ def test_mixed_batches_give_the_same_answer_whatever_came_before(
     ]
     result = upsert(storage, *rows)
     assert (result.created, result.updated, result.unchanged) == (1, 2, 2)
-    history = storage.record_history(CONVENTION, record_srn("thing", "harvest", "M-1"))
+    history = storage.record_history(CONVENTION, record_srn("thing", "harvest", SOURCE, "M-1"))
     assert [(r.version, r.columns["label"]) for r in history] == [(1, "a"), (2, "b"), (3, "a")]
     raw = [raw_row("M-1", b"a"), raw_row("M-3", b"c"), raw_row("M-3", b"c"), raw_row("M-1", b"z")]
     with storage.session() as session:
@@ -191,7 +191,7 @@ def test_batches_of_new_records_then_one_with_an_existing_key(storage: Storage) 
     batch = [record_row(f"N-{i:02d}") for i in range(30, 39)] + [record_row("N-05", label="z")]
     result = upsert(storage, *batch)
     assert (result.created, result.updated, result.unchanged) == (9, 1, 0)
-    assert sorted(result.changes)[0] == RecordChange("thing", "harvest", "N-05", 2)
+    assert sorted(result.changes)[0] == RecordChange("thing", "harvest", SOURCE, "N-05", 2)
     assert len(list(storage.list_records(CONVENTION, None))) == 39
     again = upsert(storage, *(record_row(f"N-{i:02d}") for i in range(40, 45)))
     assert again.created == 5
@@ -204,9 +204,41 @@ def test_identity_includes_the_provenance_type(storage: Storage) -> None:
         record_row("P-1", label="d", source_type="deposition"),
     )
     assert (result.created, result.updated) == (2, 0)
-    deposited = storage.get_record(CONVENTION, record_srn("thing", "deposition", "P-1"))
+    deposited = storage.get_record(CONVENTION, record_srn("thing", "deposition", "", "P-1"))
     assert deposited is not None and deposited.columns["label"] == "d"
     assert deposited.source.type == "deposition"
+
+
+@pytest.mark.parametrize("kind", ["harvest", "fork", "import"])
+def test_identity_includes_the_upstream(storage: Storage, kind: str) -> None:
+    """The same id from two upstreams (data sources, nodes) is two records, both on
+    the direct path of new records and on the general upsert."""
+    first = upsert(
+        storage,
+        record_row("U-1", label="a", source_type=kind, upstream="one"),
+        record_row("U-1", label="b", source_type=kind, upstream="two\u0000x"),
+    )
+    assert (first.created, first.updated) == (2, 0)
+    assert {c.srn for c in first.changes} == {
+        record_srn("thing", kind, "one", "U-1"),
+        record_srn("thing", kind, "two\u0000x", "U-1"),
+    }
+    again = upsert(
+        storage,
+        record_row("U-1", label="a2", source_type=kind, upstream="one"),
+        record_row("U-1", label="b", source_type=kind, upstream="two\u0000x"),
+        record_row("U-1", label="c", source_type=kind, upstream="three"),
+    )
+    assert (again.created, again.updated, again.unchanged) == (1, 1, 1)
+    one = storage.get_record(CONVENTION, record_srn("thing", kind, "one", "U-1"))
+    two = storage.get_record(CONVENTION, record_srn("thing", kind, "two\u0000x", "U-1"))
+    assert one is not None and (one.version, one.columns["label"]) == (2, "a2")
+    assert two is not None and (two.version, two.columns["label"]) == (1, "b")
+    srns = [r.srn for r in storage.list_records(CONVENTION, None)]
+    assert len(srns) == 3 and srns == sorted(srns, key=lambda s: s.encode())
+    assert [r.srn for r in storage.list_records(CONVENTION, None, after=srns[0])] == srns[1:]
+    history = storage.record_history(CONVENTION, record_srn("thing", kind, "one", "U-1"))
+    assert [(r.version, r.columns["label"]) for r in history] == [(1, "a"), (2, "a2")]
 
 
 def test_a_failed_session_writes_nothing(storage: Storage, db: Database) -> None:

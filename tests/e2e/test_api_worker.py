@@ -18,6 +18,7 @@ import httpx
 import orjson
 import pytest
 
+from ingestry.domain.records import record_srn
 from tests.backends import Database
 from tests.e2e.cli import run
 from tests.e2e.processes import child_env, server, spawn, stop, wait_for
@@ -84,7 +85,10 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_completes_once(
             "/v1/sources/customer_orders/payloads", json=order("HTTP1"), headers=headers
         )
         assert posted.status_code == 200 and posted.json()["records_created"] == 1
-        got = client.get("/v1/records/srn:ingestry:record:order:harvest:HTTP1", headers=headers)
+        got = client.get(
+            f"/v1/records/{record_srn('order', 'harvest', 'customer_orders', 'HTTP1')}",
+            headers=headers,
+        )
         assert got.status_code == 200 and got.headers["x-request-id"]
 
         spec = {"kind": "ingest", "source": "customer_orders", "path": "incoming/orders.jsonl"}
@@ -94,9 +98,9 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_completes_once(
 
         first = spawn("worker", cwd=project, env=env, log=logs / "worker1.log")
         try:
-            wait_for(
+            wait_for(  # progress is reported as batches are read: wait for a commit
                 "the first worker to commit a batch",
-                lambda: (job(client, token, job_id).get("progress") or {}).get("received"),
+                lambda: db.count("raw_payloads") > 1,  # beyond the HTTP post's row
             )
             with writes_blocked(db):
                 state = job(client, token, job_id)
@@ -207,5 +211,5 @@ def test_worker_dispatches_events_so_hooks_produce_features(project: Path, db: D
     done = run("worker", "--once", cwd=project, env=env)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     with ingestry.open(config) as store:
-        features = store.features("srn:ingestry:record:order:harvest:EV1")
+        features = store.features(record_srn("order", "harvest", "customer_orders", "EV1"))
     assert [f.name for f in features] == ["risk"] and features[0].hook == "risk"

@@ -37,7 +37,7 @@ def test_dispatch_features_and_failed_runs(project: Path, config_path: Path) -> 
         "claimed": 2, "delivered": 2, "retried": 0, "dead": 0,
         "seconds": json.loads(dispatched.stdout)["seconds"],
     }  # fmt: skip
-    srn = record_srn("order", "harvest", "ORD-1001")
+    srn = record_srn("order", "harvest", "customer_orders", "ORD-1001")
     features = run("records", "features", srn, "--json", cwd=project)
     assert features.returncode == 0, features.stderr
     [feature] = lines(features.stdout)
@@ -62,7 +62,7 @@ def test_dead_events_and_retry(project: Path, config_path: Path, db: Database) -
     assert ingest.returncode == 0
     db.execute(
         "INSERT INTO record_events (srn, convention, version, created_at, status, attempts,"
-        " last_error) VALUES ('srn:ingestry:record:gone:deposition:X', 'gone', 1,"
+        " last_error) VALUES ('srn:ingestry:record:gone:deposition::X', 'gone', 1,"
         " '2026-11-01T10:00:00+00:00', 'dead', 5, 'handler: boom')"
     )
     dead = run("events", "dead", "--json", cwd=project)
@@ -102,7 +102,7 @@ def test_killed_dispatcher_loses_nothing_and_duplicates_no_feature(
     lease = 3
     with_hooks(config_path, [("slow", "slow.py", 60)], events={"lease_seconds": lease})
     ids = [f"K-{i:02d}" for i in range(12)]
-    srns = [record_srn("order", "harvest", i) for i in ids]
+    srns = [record_srn("order", "harvest", "customer_orders", i) for i in ids]
     with ingestry.open(config_path) as store:
         store.ingest("customer_orders", [order(i) for i in ids])
     target = srns[4]
@@ -188,7 +188,9 @@ def test_two_dispatcher_processes_share_the_outbox(project: Path, config_path: P
     assert codes == [0, 0]
     entries = [line.split() for line in log.read_text().splitlines()]
     runs = Counter(srn for srn, _, _ in entries)
-    assert runs == Counter(record_srn("order", "harvest", i) for i in ids)  # once each
+    assert runs == Counter(
+        record_srn("order", "harvest", "customer_orders", i) for i in ids
+    )  # once each
     assert {int(ppid) for _, _, ppid in entries} == {proc.pid for proc in procs}
     with ingestry.open(config_path) as store:
         assert len(store.hook_runs()) == len(ids)

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from ingestry.domain.records import record_srn
 from tests.apiclient import TestClient, api_client, auth, create_key
 from tests.backends import Database
 from tests.integration.test_ingest import order
@@ -201,8 +202,8 @@ def test_scopes_forbid_other_sources_without_leaking_existence(
     # a record of the same convention from another source looks exactly like a missing one
     client.post("/v1/sources/orders_simple/payloads", json=order("S1"), headers=auth(admin))
     post(client, token, jsonl(order("C1")))
-    other = "srn:ingestry:record:order:harvest:S1"
-    absent = "srn:ingestry:record:order:harvest:NOPE"
+    other = record_srn("order", "harvest", "orders_simple", "S1")
+    absent = record_srn("order", "harvest", "orders_simple", "NOPE")
     seen_other = client.get(f"/v1/records/{other}", headers=auth(token))
     seen_absent = client.get(f"/v1/records/{absent}", headers=auth(token))
     assert seen_other.status_code == seen_absent.status_code == 404
@@ -212,7 +213,7 @@ def test_scopes_forbid_other_sources_without_leaking_existence(
     assert client.get(f"/v1/records/{other}", headers=auth(admin)).status_code == 200
     assert client.get(f"/v1/records/{other}/history", headers=auth(token)).status_code == 404
     # a convention none of the key's sources feeds: 403 before any lookup
-    rate = "srn:ingestry:record:exchange_rate:harvest:x"
+    rate = record_srn("exchange_rate", "harvest", "customer_orders", "x")
     assert client.get(f"/v1/records/{rate}", headers=auth(token)).status_code == 403
     assert (
         client.get(
@@ -300,7 +301,7 @@ def test_records_keyset_pagination(client: TestClient, token: str) -> None:
 def test_record_get_history_and_etag(client: TestClient, token: str) -> None:
     post(client, token, jsonl(order("H1")))
     post(client, token, jsonl(order("H1", total_price="11.00")))
-    srn = "srn:ingestry:record:order:harvest:H1"
+    srn = record_srn("order", "harvest", "customer_orders", "H1")
     got = client.get(f"/v1/records/{srn}", headers=auth(token))
     assert got.status_code == 200 and got.json()["version"] == 2
     assert got.headers["etag"] == '"2"' and got.json()["columns"]["total"] == "11.00"
@@ -310,7 +311,7 @@ def test_record_get_history_and_etag(client: TestClient, token: str) -> None:
 
 def test_patch_needs_if_match(client: TestClient, token: str) -> None:
     post(client, token, jsonl(order("M1")))
-    srn = "srn:ingestry:record:order:harvest:M1"
+    srn = record_srn("order", "harvest", "customer_orders", "M1")
     missing = client.patch(f"/v1/records/{srn}", json={"metadata": {"a": 1}}, headers=auth(token))
     assert missing.status_code == 428 and error(missing)["code"] == "precondition_required"
     garbled = client.patch(
@@ -494,7 +495,7 @@ def test_patch_with_if_match_updates_or_reports_the_current_version(
     client: TestClient, token: str
 ) -> None:
     post(client, token, jsonl(order("U1")))
-    srn = "srn:ingestry:record:order:harvest:U1"
+    srn = record_srn("order", "harvest", "customer_orders", "U1")
     changed = order("U1", total_price="99.00")
     updated = client.patch(
         f"/v1/records/{srn}", json={"metadata": changed}, headers=auth(token, **{"If-Match": '"1"'})
@@ -517,11 +518,12 @@ def test_patch_with_if_match_updates_or_reports_the_current_version(
 
 def test_features_of_a_record(client: TestClient, token: str) -> None:
     post(client, token, jsonl(order("V1")))
-    srn = "srn:ingestry:record:order:harvest:V1"
+    srn = record_srn("order", "harvest", "customer_orders", "V1")
     found = client.get(f"/v1/records/{srn}/features", headers=auth(token))
     assert found.status_code == 200 and found.json() == {"srn": srn, "features": []}
     missing = client.get(
-        "/v1/records/srn:ingestry:record:order:harvest:NO/features", headers=auth(token)
+        f"/v1/records/{record_srn('order', 'harvest', 'customer_orders', 'NO')}/features",
+        headers=auth(token),
     )
     assert missing.status_code == 404
 

@@ -135,7 +135,8 @@ def _inconsistent_histories(db: Database) -> int:
             WITH every AS (
                 SELECT srn, version, content_hash FROM record_versions
                 UNION ALL
-                SELECT 'srn:ingestry:record:order:' || source_type || ':' || source_id,
+                SELECT 'srn:ingestry:record:order:' || source_type || ':' || upstream || ':'
+                       || source_id,
                        version, content_hash
                 FROM records_order
             ), ordered AS (

@@ -76,7 +76,7 @@ def test_delivers_every_event_in_order_per_record(store: Store, project: Path) -
     assert [e.kind for e in collector.seen if e.srn == a] == [
         RECORD_PUBLISHED, RECORD_UPDATED, RECORD_UPDATED,
     ]  # fmt: skip
-    c = record_srn("order", "harvest", "C")
+    c = record_srn("order", "harvest", "customer_orders", "C")
     harvested = next(e for e in collector.seen if e.srn == c)
     assert isinstance(harvested.source, HarvestSource)
     assert harvested.source.upstream_source == "customer_orders"
@@ -172,7 +172,7 @@ def test_event_of_an_unknown_convention_ends_up_dead(store: Store, db: Database)
     publish(store, "A")
     db.execute(
         "INSERT INTO record_events (srn, convention, version, created_at)"
-        " VALUES ('srn:ingestry:record:gone:deposition:X', 'gone', 1, :at)",
+        " VALUES ('srn:ingestry:record:gone:deposition::X', 'gone', 1, :at)",
         at=iso(utc_now()),
     )
     collector = Collector()
@@ -218,7 +218,7 @@ def test_two_dispatchers_deliver_each_event_once_in_order(store: Store, config_p
     assert len(deliveries) == 90
     assert set(deliveries.values()) == {1}
     for i in range(30):
-        srn = record_srn("order", "deposition", f"T-{i}")
+        srn = record_srn("order", "deposition", "", f"T-{i}")
         assert [v for _, s, v in log if s == srn] == [1, 2, 3]
     assert {name for name, _, _ in log} == {"one", "two"}
 

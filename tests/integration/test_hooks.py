@@ -40,7 +40,7 @@ def test_hook_sees_the_record_and_its_raw_bytes(config_path: Path, project: Path
     with ingestry.open(config_path) as store:
         payload = b'{"id": "H-1", "created_at": "2026-11-01T10:00:00Z", "total_price": "7.5"}'
         store.ingest("customer_orders", [payload])
-        srn = record_srn("order", "harvest", "H-1")
+        srn = record_srn("order", "harvest", "customer_orders", "H-1")
         summary = store.dispatcher().run_once()
         assert summary.delivered == 1
         [feature] = store.features(srn)
@@ -147,4 +147,4 @@ def test_a_hook_that_cannot_start_is_a_failed_run(config_path: Path) -> None:
 
 def test_features_of_an_unknown_record(store: Store) -> None:
     with pytest.raises(ingestry.RecordNotFoundError):
-        store.features(record_srn("order", "deposition", "none"))
+        store.features(record_srn("order", "deposition", "", "none"))

@@ -59,11 +59,33 @@ def test_second_ingest_is_all_duplicates_and_writes_nothing(
     assert db.count("quarantine") == 3
 
 
+def test_two_sources_feeding_one_convention_never_share_a_record(
+    store: Store, project: Path, db: Database
+) -> None:
+    """Issue 13, item 7: the same id from two data sources is two records (each
+    harvest's upstream is its data source), and neither ingest touches the other's."""
+    first = store.ingest("customer_orders", [order("ORD-1", total_price="1.00")])
+    second = store.ingest("orders_simple", [order("ORD-1", total_price="2.00")])
+    assert (first.records_created, second.records_created) == (1, 1)
+    assert second.records_updated == 0
+    raw = store.get(record_srn("order", "harvest", "customer_orders", "ORD-1"))
+    simple = store.get(record_srn("order", "harvest", "orders_simple", "ORD-1"))
+    assert (raw.version, str(raw.columns["total"])) == (1, "1.00")
+    assert (simple.version, str(simple.columns["total"])) == (1, "2.00")
+    assert raw.source.id == simple.source.id == "ORD-1"  # the id exactly as read
+    assert (raw.data_source, simple.data_source) == ("customer_orders", "orders_simple")
+    # ingesting either again changes neither
+    again = store.ingest("orders_simple", [order("ORD-1", total_price="2.00")])
+    assert (again.records_unchanged, again.records_updated) == (1, 0)
+    assert store.get(raw.srn).version == 1
+    assert db.count("records_order") == 2
+
+
 def test_changed_bytes_new_raw_row_and_new_version(store: Store) -> None:
     store.ingest("customer_orders", [order("A-1")])
     summary = store.ingest("customer_orders", [order("A-1", total_price="11.00")])
     assert (summary.raw_stored, summary.records_updated) == (1, 1)
-    srn = record_srn("order", "harvest", "A-1")
+    srn = record_srn("order", "harvest", "customer_orders", "A-1")
     record = store.get(srn)
     assert record.version == 2
     assert str(record.columns["total"]) == "11.00"
@@ -79,10 +101,10 @@ def test_same_content_different_bytes_is_unchanged(store: Store) -> None:
     summary = store.ingest("customer_orders", [spaced])
     assert summary.raw_stored == 1  # different bytes are kept
     assert summary.records_unchanged == 1  # but the record's content did not change
-    assert store.get(record_srn("order", "harvest", "A-2")).version == 1
+    assert store.get(record_srn("order", "harvest", "customer_orders", "A-2")).version == 1
 
 
-def test_id_repeated_in_one_batch_versions_in_order(store: Store) -> None:
+def test_id_repeated_in_one_batch_is_one_record_the_last_wins(store: Store) -> None:
     payloads = [
         order("B-1", total_price="1.00"),
         order("B-1", total_price="2.00"),
@@ -92,15 +114,12 @@ def test_id_repeated_in_one_batch_versions_in_order(store: Store) -> None:
     summary = store.ingest("customer_orders", payloads)
     assert (summary.records_created, summary.records_updated, summary.records_unchanged) == (
         1,
-        2,
-        1,
+        0,
+        0,
     )
-    history = store.history(record_srn("order", "harvest", "B-1"))
-    assert [(r.version, str(r.columns["total"])) for r in history] == [
-        (1, "1.00"),
-        (2, "2.00"),
-        (3, "3.00"),
-    ]
+    assert (summary.duplicate_ids, summary.raw_stored) == (1, 3)
+    history = store.history(record_srn("order", "harvest", "customer_orders", "B-1"))
+    assert [(r.version, str(r.columns["total"])) for r in history] == [(1, "3.00")]
 
 
 def test_raw_bytes_are_byte_identical(store: Store, project: Path) -> None:
@@ -114,9 +133,9 @@ def test_raw_bytes_are_byte_identical(store: Store, project: Path) -> None:
     for ident, line in lines.items():
         (raw,) = store.raw("customer_orders", ident)
         assert raw.payload == line
-    big = store.get(record_srn("order", "harvest", "ORD-2002"))
+    big = store.get(record_srn("order", "harvest", "customer_orders", "ORD-2002"))
     assert big.metadata["tracking"] == 123456789012345678901234567890  # exact, not a float
-    nul = store.get(record_srn("order", "harvest", "ORD-2003"))
+    nul = store.get(record_srn("order", "harvest", "customer_orders", "ORD-2003"))
     assert nul.metadata["memo"] == "nul\x00inside"
 
 
@@ -157,7 +176,9 @@ def test_simple_source_keeps_no_raw(store: Store, project: Path, db: Database) -
 def test_csv_source_coerces_cells(store: Store, project: Path) -> None:
     summary = store.ingest_files("exchange_rates", [project / "data/samples/exchange_rates.csv"])
     assert (summary.received, summary.records_created, summary.quarantined) == (31, 30, 1)
-    record = store.get(record_srn("exchange_rate", "harvest", "2026-11-01|EUR|USD"))
+    record = store.get(
+        record_srn("exchange_rate", "harvest", "exchange_rates", "2026-11-01|EUR|USD")
+    )
     assert str(record.columns["day"]) == "2026-11-01"
     assert str(record.columns["rate"]) == "1.0811"
     assert record.metadata == {"provider": "ecb"}
@@ -184,7 +205,7 @@ def test_harvest_provenance_one_run_per_ingest(store: Store) -> None:
     first = store.ingest("customer_orders", [order("H-1")])
     second = store.ingest("customer_orders", [order("H-2")])
     assert first.run_srn != second.run_srn
-    record = store.get(record_srn("order", "harvest", "H-1"))
+    record = store.get(record_srn("order", "harvest", "customer_orders", "H-1"))
     assert record.source.type == "harvest"
     assert record.source.harvest_run_srn == first.run_srn  # type: ignore[union-attr]
     assert record.source.upstream_source == "customer_orders"  # type: ignore[union-attr]

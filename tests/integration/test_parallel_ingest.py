@@ -128,6 +128,7 @@ def test_workers_match_inline_on_batches_off_the_fast_paths(
             seen.append((summaries, records, raw, quarantined, events))
     assert seen[0] == seen[1]
     summaries, records, raw, quarantined, _ = seen[0]
-    assert summaries[0]["records_created"] > 1_000 and summaries[1]["records_updated"] >= 60
+    # 60 ids changed; the last occurrence of a repeated one is the same in both files
+    assert summaries[0]["records_created"] > 1_000 and summaries[1]["records_updated"] >= 55
     assert len(quarantined) == len(range(0, 1_800, 43))
     assert raw > 1_700

@@ -20,7 +20,7 @@ from ingestry.domain.errors import ConfigError, StorageError
 from ingestry.domain.records import record_srn
 from tests.backends import Database
 from tests.conftest import write_project
-from tests.contract.conftest import CONVENTION, NOW, record_row
+from tests.contract.conftest import CONVENTION, NOW, SOURCE, record_row
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_a_deadlock_is_retried_by_replaying_the_transaction(
     assert errors == []
     assert any("40P01" in r.getMessage() for r in caplog.records)
     for ident in ("X", "Y"):
-        history = a.record_history(CONVENTION, record_srn("thing", "harvest", ident))
+        history = a.record_history(CONVENTION, record_srn("thing", "harvest", SOURCE, ident))
         assert [r.version for r in history] == [1, 2, 3]
         labels = [r.columns["label"] for r in history]
         assert labels[0] == "a" and sorted(labels[1:]) == ["by-a", "by-b"]
@@ -138,7 +138,7 @@ def test_a_replayed_unit_counts_what_the_replay_wrote(
     assert len(attempts) == 2
     assert counts["b"] == [(0, 1), (1, 0)]  # the rival created Z
     assert counts["a"] == [(0, 1), (0, 1), (0, 1)]  # so the replayed unit updated it
-    z = a.record_history(CONVENTION, record_srn("thing", "harvest", "Z"))
+    z = a.record_history(CONVENTION, record_srn("thing", "harvest", SOURCE, "Z"))
     assert [(r.version, r.columns["label"]) for r in z] == [(1, "by-b"), (2, "by-a")]
     assert not any("answered differently" in r.getMessage() for r in caplog.records)
 

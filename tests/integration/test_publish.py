@@ -20,6 +20,7 @@ from ingestry import (
     StrictModeError,
     UnknownConventionError,
     record_srn,
+    srn_of,
 )
 from ingestry.services.publish import PublishService
 from ingestry.store import Store
@@ -52,25 +53,32 @@ def test_identity_rule_across_the_four_provenance_types(store: Store, db: Databa
     # different type → different record, even with the same id
     assert len({r.srn for r in published}) == 4
     for source, record in zip(SOURCES, published, strict=True):
-        assert record.srn == record_srn("order", source.type, "P-1")
+        assert record.srn == srn_of("order", source)
         assert record.source == source
         assert record.version == 1
     # same convention + type + id → the same record, whichever way the source is given
     for source in SOURCES:
         as_dict = ingestry.domain.provenance.source_to_dict(source)
         again = store.publish_record("order", as_dict, META)
-        assert again.srn == record_srn("order", source.type, "P-1")
+        assert again.srn == srn_of("order", source)
         assert again.version == 1
     assert db.count("records_order") == 4
     assert sorted(events(db)) == sorted((r.srn, 1) for r in published)
 
 
-def test_same_id_via_another_provenance_field_is_still_one_record(store: Store) -> None:
+def test_the_upstream_is_part_of_the_identity(store: Store) -> None:
+    # the identity is (type, upstream, id): another node's F-9 is another record
     first = store.publish_record("order", ForkSource("F-9", source_node="a"), META)
-    # the identity is (type, id); other provenance fields do not make a new record
     second = store.publish_record("order", ForkSource("F-9", source_node="b"), META)
-    assert second.srn == first.srn
-    assert store.get(first.srn).version == 1
+    assert second.srn != first.srn
+    assert second.srn == record_srn("order", "fork", "b", "F-9")
+    # while other provenance fields (the harvest run) do not make a new record
+    run1 = HarvestSource("H-9", harvest_run_srn="r1", upstream_source="shop")
+    run2 = HarvestSource("H-9", harvest_run_srn="r2", upstream_source="shop")
+    assert store.publish_record("order", run1, META).srn == store.publish_record(
+        "order", run2, META
+    ).srn
+    assert store.get(record_srn("order", "harvest", "shop", "H-9")).version == 1
 
 
 def test_columns_are_extracted_and_metadata_kept_whole(store: Store) -> None:
@@ -99,7 +107,7 @@ def test_changed_content_is_a_new_version_with_history(store: Store, db: Databas
 
 
 def test_invalid_publish_names_the_record_and_writes_nothing(store: Store, db: Database) -> None:
-    with pytest.raises(ExtractionError, match=r"deposition:X-1: required column 'created_at'"):
+    with pytest.raises(ExtractionError, match=r"deposition::X-1: required column 'created_at'"):
         store.publish_record("order", DepositionSource("X-1"), {"total_price": "1"})
     with pytest.raises(ExtractionError, match="column 'total'"):
         store.publish_record("order", DepositionSource("X-2"), {**META, "total_price": "lots"})
@@ -152,13 +160,15 @@ def test_bulk_publish_strict_rolls_everything_back(store: Store, db: Database) -
 
 def test_bulk_publish_batches_and_repeated_ids(store: Store, db: Database) -> None:
     service = PublishService(store.storage, store.settings.convention, batch_size=3)
+    # batches of 3: B-2 is created by the first; the third holds it twice (last wins)
     items = [*_items(7), *_items(1, 2, note="v2"), *_items(1, 2, note="v3")]
     summary = service.bulk_publish("order", items)
-    assert (summary.created, summary.updated) == (7, 2)
-    srn = record_srn("order", "harvest", "B-2")
-    assert store.get(srn).version == 3
-    assert [r.version for r in store.history(srn)] == [1, 2, 3]
-    assert [v for s, v in events(db) if s == srn] == [1, 2, 3]
+    assert (summary.created, summary.updated, summary.duplicate_ids) == (7, 1, 1)
+    srn = record_srn("order", "harvest", "geo", "B-2")
+    assert store.get(srn).version == 2
+    assert store.get(srn).metadata["note"] == "v3"
+    assert [r.version for r in store.history(srn)] == [1, 2]
+    assert [v for s, v in events(db) if s == srn] == [1, 2]
 
 
 def test_bulk_publish_accepts_a_generator(store: Store) -> None:

@@ -55,7 +55,7 @@ def test_module_function_reference(
     with ingestry.open(config) as store:
         summary = store.ingest("wrapped", [{"key": "K-1", "when": "2026-01-01T00:00:00Z"}])
         assert summary.records_created == 1
-        record = store.get(record_srn("order", "harvest", "K-1"))
+        record = store.get(record_srn("order", "harvest", "wrapped", "K-1"))
         assert record.extractor_version is not None
         assert record.extractor_version.startswith("shop_extractors:plain@1+")
 
@@ -67,7 +67,7 @@ def test_decorated_extractor_keeps_its_version(
     payload = {"order": {"number": "N-9", "created_at": "2026-01-01T00:00:00Z", "x": 1}}
     with ingestry.open(config) as store:
         store.ingest("wrapped", [payload])
-        record = store.get(record_srn("order", "harvest", "N-9"))
+        record = store.get(record_srn("order", "harvest", "wrapped", "N-9"))
         assert record.metadata == {"number": "N-9", "x": 1, "id": "N-9"}
         assert record.extractor_version is not None
         assert record.extractor_version.startswith("shop_extractors:unwrap@3+")

@@ -69,7 +69,7 @@ def test_downgrade_to_base_leaves_no_table_and_the_store_comes_back(
     with ingestry.open(config_path) as store:
         summary = store.ingest("customer_orders", [payload])
         assert summary.records_created == 1
-        assert store.get(record_srn("order", "harvest", "D-1")) is not None
+        assert store.get(record_srn("order", "harvest", "customer_orders", "D-1")) is not None
     assert db.scalar("SELECT version_num FROM alembic_version") == HEAD
 
 
@@ -100,10 +100,13 @@ def test_added_column_is_added_in_place(config_path: Path, db: Database) -> None
     )
     config_path.write_text(text)
     with ingestry.open(config_path) as store:
-        record = store.get(record_srn("order", "harvest", "C-1"))
+        record = store.get(record_srn("order", "harvest", "customer_orders", "C-1"))
         assert record.columns["currency"] is None  # filled on replay, not guessed
         store.ingest(
             "customer_orders", [{"id": "C-2", "created_at": "2026-01-01", "currency": "USD"}]
         )
-        assert store.get(record_srn("order", "harvest", "C-2")).columns["currency"] == "USD"
+        assert (
+            store.get(record_srn("order", "harvest", "customer_orders", "C-2")).columns["currency"]
+            == "USD"
+        )
     assert "ix_records_order_currency" in db.indexes("records_order")

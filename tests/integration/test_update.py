@@ -58,7 +58,7 @@ def test_same_content_is_no_new_version(store: Store, db: Database) -> None:
 
 
 def test_update_of_a_missing_record_or_bad_metadata(store: Store, db: Database) -> None:
-    missing = record_srn("order", "deposition", "nope")
+    missing = record_srn("order", "deposition", "", "nope")
     with pytest.raises(RecordNotFoundError):
         store.update(missing, META, 1)
     with pytest.raises(RecordNotFoundError):
@@ -73,7 +73,7 @@ def test_update_of_an_ingested_record_keeps_columns_not_in_metadata(store: Store
     """File ingest moves top-level column keys out of the metadata; an update that sends
     the record's metadata back keeps those columns (null clears one)."""
     store.ingest("customer_orders", [order("I-1", total_price="5.00", order_number="#9")])
-    srn = record_srn("order", "harvest", "I-1")
+    srn = record_srn("order", "harvest", "customer_orders", "I-1")
     record = store.get(srn)
     assert "created_at" not in record.metadata
     updated = store.update(srn, {**record.metadata, "extra": 1}, record.version)

@@ -76,7 +76,7 @@ def test_body_format_follows_media_type_and_source() -> None:
 
 
 def test_cursor_round_trip_and_if_match() -> None:
-    srn = "srn:ingestry:record:order:harvest:a%2Fb"
+    srn = "srn:ingestry:record:order:harvest:customer_orders:a%2Fb"
     assert decode_cursor(encode_cursor(srn)) == srn
     with pytest.raises(ApiError):
         decode_cursor(encode_cursor("not an srn"))

@@ -69,6 +69,7 @@ def _view(batch: PreparedBatch) -> Any:
         quarantine=[_named(r, QUARANTINE_FIELDS) for r in batch.quarantine],
         headers=batch.headers,
         received=batch.received,
+        duplicate_ids=batch.duplicate_ids,
     )
 
 
@@ -284,10 +285,17 @@ def test_hash_separates_columns_from_metadata() -> None:
     assert with_column.records[0].content_hash != without.records[0].content_hash
 
 
-def test_same_id_twice_in_a_batch_gives_two_rows_in_order() -> None:
-    batch = _prepare([Frame(1, _payload(total="1")), Frame(2, _payload(total="2"))])
-    assert [r.columns[0] for r in batch.records] == ["1", "2"]
-    assert batch.records[0][:2] == batch.records[1][:2] == ("harvest", "o-1")
+def test_same_id_twice_in_a_batch_is_one_record_the_last_wins() -> None:
+    frames = [
+        Frame(1, _payload(total="1")),
+        Frame(2, _payload(id="o-2")),
+        Frame(3, _payload(total="2")),
+        Frame(4, _payload(total="3")),
+    ]
+    batch = _prepare(frames)
+    assert [(r.source_id, r.columns[0]) for r in batch.records] == [("o-2", "9.90"), ("o-1", "3")]
+    assert batch.duplicate_ids == 1
+    assert len(batch.raw) == 4  # every payload is a receipt
 
 
 def test_provenance_of_builds_json_members() -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingestry.domain.conventions import ColumnType
+from ingestry.domain.conventions import ColumnSpec, ColumnType
 from ingestry.extract.coerce import (
     COERCERS,
     INT64_MAX,
@@ -28,6 +28,7 @@ from ingestry.extract.coerce import (
     to_text,
     to_timestamp,
 )
+from ingestry.extract.decimals import NumberText, SourceTextNeeded
 
 FAST = settings(database=None, deadline=None, max_examples=200)
 TS_LEN = len("2024-01-02T03:04:05.000000+00:00")
@@ -174,6 +175,77 @@ def test_to_decimal_is_exact_text(value: Any, expected: str) -> None:
 def test_to_decimal_rejects_non_finite(value: Any) -> None:
     with pytest.raises(CoercionError, match=r"not finite|expected"):
         to_decimal(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1E2", "100"),
+        ("1.0E+2", "100"),
+        ("1.5E-3", "0.0015"),
+        ("-0", "0"),
+        ("-0.00", "0.00"),
+        ("+5", "5"),
+        ("007.50", "7.50"),
+        (".5", "0.5"),
+        (-0.0, "0.0"),
+        (1e16, "10000000000000000"),
+        (NumberText("12345678901234567890.123456789"), "12345678901234567890.123456789"),
+        (NumberText("1E400"), "1" + "0" * 400),
+    ],
+)
+def test_decimals_are_spelled_as_postgresql_prints_numeric(value: Any, expected: str) -> None:
+    """One text on every backend: positional, the scale written, no negative zero."""
+    assert to_decimal(value) == expected
+
+
+@pytest.mark.parametrize("value", ["1e999999999", "1e-20000", NumberText("-1E131072")])
+def test_decimals_beyond_numeric_are_refused_not_stored(value: Any) -> None:
+    with pytest.raises(CoercionError, match="out of range: at most 131072 digits"):
+        to_decimal(value)
+
+
+def test_a_float_from_a_payload_asks_for_the_source_text() -> None:
+    coerce = coercer_for(ColumnType.DECIMAL, source_text=True)
+    with pytest.raises(SourceTextNeeded):
+        coerce(12.5)
+    assert coerce(NumberText("12.50")) == "12.50"
+    assert coercer_for(ColumnType.DECIMAL, source_text=True, text_cells=True)(12.5) == "12.5"
+
+
+@pytest.mark.parametrize(
+    ("precision", "scale", "value", "expected"),
+    [
+        (10, 2, "12.5", "12.50"),
+        (10, 2, "12.500", "12.50"),
+        (10, 2, "1E2", "100.00"),
+        (5, 2, "999.99", "999.99"),
+        (5, 2, "-0.5", "-0.50"),
+        (None, 3, "1", "1.000"),
+        (3, None, "123", "123"),
+    ],
+)
+def test_precision_and_scale_fix_the_digits(
+    precision: int | None, scale: int | None, value: str, expected: str
+) -> None:
+    column = ColumnSpec("total", ("total",), ColumnType.DECIMAL, precision=precision, scale=scale)
+    assert coercer_for(ColumnType.DECIMAL, column=column)(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("precision", "scale", "value", "reason"),
+    [
+        (10, 2, "12.345", "more than 2 digits after the point"),
+        (5, 2, "1000", "4 digits before the point; precision 5 with scale 2 allows 3"),
+        (3, None, "1.5", "more than 0 digits"),
+    ],
+)
+def test_a_value_that_would_round_is_refused(
+    precision: int, scale: int | None, value: str, reason: str
+) -> None:
+    column = ColumnSpec("total", ("total",), ColumnType.DECIMAL, precision=precision, scale=scale)
+    with pytest.raises(CoercionError, match=reason):
+        coercer_for(ColumnType.DECIMAL, column=column)(value)
 
 
 @pytest.mark.parametrize("value", ["abc", "", "1,5", True, None, [1]])

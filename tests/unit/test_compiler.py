@@ -401,3 +401,53 @@ def test_extractors_do_not_share_state() -> None:
     assert a(_order()).source_id == "1001"
     assert b(_order()).source_id == "A-1"
     assert a(_order()).source_id == "1001"
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_a_json_number_in_a_decimal_column_keeps_the_payloads_digits(plain: bool) -> None:
+    """Issue 13, item 3: the number is read from the source text, not through a float
+    (before: 1.2345678901234567e+19)."""
+    convention = Convention(
+        "order",
+        (
+            ColumnSpec("total", ("total_price",), T.DECIMAL),
+            ColumnSpec("tax", ("amounts", "tax"), T.DECIMAL),
+            ColumnSpec("ratio", ("ratio",), T.FLOAT),
+        ),
+    )
+    extractor = Extractor(_source(), convention)
+    payload = (
+        b'{"id": 1, "total_price": 12345678901234567890.123456789, "ratio": 0.5,'
+        b' "amounts": {"tax": 1.50, "fee": 2.50}, "other": 1E2}'
+    )
+    draft = (extractor.parse_plain if plain else extractor.parse)(payload)
+    assert draft.columns == ("12345678901234567890.123456789", "1.50", 0.5)
+    # the metadata is what the fast parse made of it: numbers stay numbers
+    assert draft.metadata == {"id": 1, "amounts": {"tax": 1.5, "fee": 2.5}, "other": 100.0}
+
+
+def test_a_python_extractors_float_is_its_shortest_repr() -> None:
+    python = PythonExtractor("pass", "1", lambda doc: doc)
+    convention = Convention("order", (ColumnSpec("total", ("total_price",), T.DECIMAL),))
+    extractor = Extractor(_source(), convention, python)
+    assert extractor.parse(b'{"id": 1, "total_price": 12.50}').columns == ("12.5",)
+
+
+def test_precision_and_scale_shape_the_value_and_the_version() -> None:
+    plain = Convention("order", (ColumnSpec("total", ("total_price",), T.DECIMAL),))
+    fixed = Convention(
+        "order", (ColumnSpec("total", ("total_price",), T.DECIMAL, precision=6, scale=2),)
+    )
+    extractor = Extractor(_source(), fixed)
+    assert extractor.parse(b'{"id": 1, "total_price": 1.5}').columns == ("1.50",)
+    with pytest.raises(ExtractionError, match=r"column 'total' .* more than 2 digits"):
+        extractor.parse(b'{"id": 1, "total_price": "1.555"}')
+    assert extractor.version != Extractor(_source(), plain).version
+
+
+def test_the_exact_parse_of_decimals_reads_past_a_bom() -> None:
+    convention = Convention("order", (ColumnSpec("total", ("total_price",), T.DECIMAL),))
+    extractor = Extractor(_source(), convention)
+    payload = b'\xef\xbb\xbf{"id": 1, "total_price": 12.50}'  # a JSON Lines file's first line
+    assert extractor.parse(payload).columns == ("12.50",)
+    assert extractor.parse_plain(payload).columns == ("12.50",)

@@ -47,25 +47,31 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 
 
 def test_features_dir_is_readable_and_safe() -> None:
-    srn = record_srn("order", "harvest", "ORD-1001")
-    assert features_dir(ROOT, srn, 2) == ROOT / "order" / "harvest" / "ORD-1001" / "v2"
+    srn = record_srn("order", "harvest", "customer_orders", "ORD-1001")
+    expected = ROOT / "order" / "harvest" / "customer_orders" / "ORD-1001" / "v2"
+    assert features_dir(ROOT, srn, 2) == expected
     for hostile in ("..", ".", "a/../../etc", "x" * 200, ".hidden"):
-        path = features_dir(ROOT, record_srn("order", "deposition", hostile), 1)
+        path = features_dir(ROOT, record_srn("order", "deposition", "", hostile), 1)
         assert path.parent.parent == ROOT / "order" / "deposition"
         assert ".." not in path.parts and len(path.parts[-2]) <= 96
-    assert features_dir(ROOT, record_srn("o", "fork", "a/b c"), 1).parts[-2] == "a%2Fb%20c"
+    forked = features_dir(ROOT, record_srn("o", "fork", "eu 1", "a/b c"), 1)
+    assert forked.parts[-3:-1] == ("eu%201", "a%2Fb%20c")
+    hostile_node = features_dir(ROOT, record_srn("o", "fork", "../n", "1"), 1)
+    assert hostile_node.parent.parent.parent == ROOT / "o" / "fork"  # hashed, not `..`
+    hashed = features_dir(ROOT, record_srn("o", "fork", "x" * 200, "1"), 1)
+    assert len(hashed.parts[-3]) == 24
 
 
 def test_record_event_as_dict() -> None:
     event = RecordEvent(
-        id=7, kind=RECORD_UPDATED, srn=record_srn("order", "fork", "F-1"), convention="order",
+        id=7, kind=RECORD_UPDATED, srn=record_srn("order", "fork", "n1", "F-1"), convention="order",
         source=ForkSource("F-1", source_node="n1"), version=2, features_dir="/w/v2",
         created_at=datetime(2026, 11, 1, tzinfo=UTC),
     )  # fmt: skip
     assert event.as_dict() == {
         "id": 7,
         "type": "RecordUpdated",
-        "srn": "srn:ingestry:record:order:fork:F-1",
+        "srn": "srn:ingestry:record:order:fork:n1:F-1",
         "convention": "order",
         "source": {"type": "fork", "id": "F-1", "source_node": "n1"},
         "version": 2,

@@ -54,12 +54,13 @@ def test_lean_batches_leave_their_rows_out_and_rebuild_them_exactly() -> None:
 
 
 def test_rows_stay_when_the_wire_cannot_carry_the_batch() -> None:
-    docs = [_doc(1), _doc(1, total="3.00")]  # an id twice: the staged path, with rows
+    docs = [_doc(1), _doc(1)]  # the same bytes twice: the raw claim decides, with rows
     lean = LeanPolicy(enabled=True)
     lean.lean = True
     [(_, batch)] = _preparation().batches(_inputs(docs), None, RescanPolicy(False), lean,
                                           inline_map)  # fmt: skip
-    assert batch.omitted is None and isinstance(batch.records, list) and len(batch.records) == 2
+    assert batch.omitted is None and isinstance(batch.records, list) and len(batch.records) == 1
+    assert len(batch.raw) == 2 and batch.duplicate_ids == 1
 
 
 def test_the_policy_follows_the_last_written_batch() -> None:

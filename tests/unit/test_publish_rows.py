@@ -9,7 +9,7 @@ import pytest
 
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.errors import ExtractionError, InvalidSourceError
-from ingestry.domain.provenance import DepositionSource, HarvestSource
+from ingestry.domain.provenance import DepositionSource, ForkSource, HarvestSource
 from ingestry.domain.records import Record
 from ingestry.services.publish_rows import PublishExtractor, as_source
 
@@ -27,8 +27,10 @@ META = {"created_at": "2026-11-01T10:00:00Z", "total_price": "1.50", "customer":
 def test_row_has_identity_columns_and_whole_metadata() -> None:
     extractor = PublishExtractor(CONVENTION)
     row = extractor.row(DepositionSource("D-1"), META)
-    source_type, source_id, source, data_source, metadata, content, version, raw, columns = row
-    assert (source_type, source_id) == ("deposition", "D-1")
+    source_type, source_id, source, data_source, metadata, content, version, raw, columns = row[:9]
+    assert (source_type, row[9], source_id) == ("deposition", "", "D-1")
+    forked = extractor.row(ForkSource("D-1", source_node="eu-1"), META)
+    assert (forked[0], forked[9], forked[1]) == ("fork", "eu-1", "D-1")
     assert source == '{"type":"deposition","id":"D-1"}'
     assert data_source is None and raw is None
     assert metadata == (
@@ -74,7 +76,7 @@ def test_big_integers_stay_exact() -> None:
 def test_update_row_keeps_top_level_columns_missing_from_metadata() -> None:
     at = datetime(2026, 11, 1, 10, tzinfo=UTC)
     record = Record(
-        srn="srn:ingestry:record:order:harvest:H", convention="order",
+        srn="srn:ingestry:record:order:harvest:customer_orders:H", convention="order",
         source=HarvestSource("H", harvest_run_srn="r", upstream_source="u"),
         metadata={"customer": {"email": "e"}}, version=3, published_at=at, updated_at=at,
         columns={"created_at": at, "total": Decimal("9.90"), "email": "e"}, data_source="src",

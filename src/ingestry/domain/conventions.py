@@ -33,6 +33,7 @@ RESERVED_COLUMNS = frozenset(
         "id",
         "srn",
         "source_type",
+        "upstream",
         "source_id",
         "source",
         "data_source",
@@ -56,6 +57,9 @@ class ColumnSpec:
     type: ColumnType
     required: bool = False
     index: bool = False
+    #: decimal only: total digits and digits after the point (None: the exact text)
+    precision: int | None = None
+    scale: int | None = None
 
     @property
     def dotted_path(self) -> str:

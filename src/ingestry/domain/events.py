@@ -132,13 +132,19 @@ class DispatchSummary:
 
 
 def features_dir(root: PurePath, srn: str, version: int) -> PurePath:
-    """`root/<convention>/<provenance type>/<id>/v<version>`: readable where the id is
-    a safe file name, a hash where it is not (too long, or `..`)."""
-    convention, source_type, source_id = parse_srn(srn)
-    quoted = srn.rsplit(":", 1)[1]
-    name = (
+    """`root/<convention>/<provenance type>[/<upstream>]/<id>/v<version>` (no upstream
+    level for a deposition): readable where upstream and id are safe file names, a hash
+    where they are not (too long, or `..`)."""
+    convention, source_type, upstream, source_id = parse_srn(srn)
+    _, _, _, quoted_upstream, quoted = srn.rsplit(":", 4)
+    parts = [_safe_name(quoted_upstream, upstream)] if upstream else []
+    parts.append(_safe_name(quoted, source_id))
+    return root.joinpath(convention, source_type, *parts, f"v{version}")
+
+
+def _safe_name(quoted: str, text: str) -> str:
+    return (
         quoted
         if _SAFE_DIR.match(quoted)
-        else hashlib.blake2b(source_id.encode(), digest_size=12).hexdigest()
+        else hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
     )
-    return root / convention / source_type / name / f"v{version}"

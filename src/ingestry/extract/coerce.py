@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ingestry.domain.conventions import ColumnType
+from ingestry.domain.conventions import ColumnSpec, ColumnType
+from ingestry.extract.decimals import NumberText, SourceTextNeeded, canonical, fit, spell
 from ingestry.extract.jsonio import JSONError, NestingError, dumps_str, loads
 
 Coercer = Callable[[Any], Any]
@@ -105,22 +106,46 @@ def to_float(value: Any) -> float:
 
 
 def to_decimal(value: Any) -> str:
+    """The decimal's canonical text (see `decimals`): exact for text and integers; a
+    float (from a Python extractor or a published document) by its shortest repr."""
     kind = type(value)
-    if kind is int:
-        return str(value)
-    if kind is float:
-        if not math.isfinite(value):
-            raise CoercionError(f"decimal {value!r} is not finite")
-        return repr(value)
-    if kind is str:
-        text = value.strip()
-        if not _NUMBER.match(text):
-            raise CoercionError(f"expected decimal, got {_kind(value)}")
-        try:
-            return str(Decimal(text))
-        except InvalidOperation:
-            raise CoercionError(f"expected decimal, got {_kind(value)}") from None
+    try:
+        if kind is str or kind is NumberText:
+            return canonical(value.strip())
+        if kind is int:
+            return spell(Decimal(value))
+        if kind is float:
+            return spell(Decimal(repr(value)))
+    except (ValueError, InvalidOperation) as exc:
+        if str(exc).startswith(("out of", "not finite")):
+            raise CoercionError(f"decimal {_kind(value)} is {exc}") from None
     raise CoercionError(f"expected decimal, got {_kind(value)}")
+
+
+def to_source_decimal(value: Any) -> str:
+    """`to_decimal` for values parsed from a payload's JSON text: a float means the
+    payload's own digits were lost in parsing, so ask for them (`SourceTextNeeded`)."""
+    if type(value) is float:
+        raise SourceTextNeeded
+    return to_decimal(value)
+
+
+def decimal_coercer(column: ColumnSpec, *, source_text: bool) -> Coercer:
+    """The coercer of a decimal column: exact text (from the source's digits when
+    `source_text`), fitted to the column's precision and scale when it declares them."""
+    base = to_source_decimal if source_text else to_decimal
+    precision, scale = column.precision, column.scale
+    if precision is None and scale is None:
+        return base
+
+    def coerce(value: Any) -> str:
+        text = base(value)
+        try:
+            return fit(text, precision, scale)
+        except ValueError as exc:
+            raise CoercionError(f"decimal {text} {exc}") from None
+
+    return coerce
 
 
 def to_boolean(value: Any) -> bool:
@@ -226,8 +251,19 @@ COERCERS: dict[ColumnType, Coercer] = {
 }
 
 
-def coercer_for(column_type: ColumnType, *, text_cells: bool = False) -> Coercer:
-    """The coercer of a type; `text_cells` when values arrive as strings (CSV)."""
+def coercer_for(
+    column_type: ColumnType,
+    *,
+    text_cells: bool = False,
+    column: ColumnSpec | None = None,
+    source_text: bool = False,
+) -> Coercer:
+    """The coercer of a type; `text_cells` when values arrive as strings (CSV);
+    `column` (its precision and scale) and `source_text` for decimals (see
+    `decimal_coercer`)."""
+    if column_type is ColumnType.DECIMAL and (column is not None or source_text):
+        spec = column or ColumnSpec("", ("",), column_type)
+        return decimal_coercer(spec, source_text=source_text and not text_cells)
     if text_cells and column_type is ColumnType.JSON:
         return _parsing(to_json, "JSON")
     if text_cells and column_type is ColumnType.GEOMETRY:

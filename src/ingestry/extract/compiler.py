@@ -14,11 +14,12 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ingestry.domain.conventions import ColumnType, Convention
+from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.coerce import CoercionError, coercer_for
-from ingestry.extract.jsonio import JSONError, NestingError, loads
+from ingestry.extract.decimals import SourceTextNeeded
+from ingestry.extract.jsonio import JSONError, NestingError, loads, loads_numbers
 from ingestry.extract.paths import MISSING, as_index
 from ingestry.extract.registry import PythonExtractor
 
@@ -39,6 +40,13 @@ class Extractor:
     function (no loop over columns, no getter calls), then `exec`uted; only the
     coercers are calls. Literals are embedded with `repr`, so config text cannot
     inject code.
+
+    Decimal columns take the payload's own digits (`source_text`, for declarative
+    extractors of JSON payloads): orjson reads `12.50` as the float 12.5, so a decimal
+    column meeting a float sends the payload to an exact parse whose numbers are their
+    text (`jsonio.loads_numbers`), read for the decimal columns only; everything else
+    (metadata included) stays as the fast parse made it. Payloads without a float in
+    a decimal column never pay for it.
     """
 
     def __init__(
@@ -46,20 +54,25 @@ class Extractor:
         source: DataSource,
         convention: Convention,
         python: PythonExtractor | None = None,
+        *,
+        source_text: bool = True,
     ) -> None:
         self.source = source
         self.convention = convention
         self.python = python
         self.version = extractor_version(source, convention, python)
-        self.code = _generate(source, convention, python)
+        text_cells = source.format is SourceFormat.CSV
+        exact = source_text and python is None and not text_cells
+        self.code = _generate(source, convention, python, exact)
         namespace = dict(_RUNTIME)
         namespace["_transform"] = python.transform if python else None
         namespace["_python_name"] = python.name if python else None
         for n, col in enumerate(convention.columns):
-            text_cells = source.format is SourceFormat.CSV
-            namespace[f"_co{n}"] = coercer_for(col.type, text_cells=text_cells)
+            namespace[f"_co{n}"] = coercer_for(
+                col.type, text_cells=text_cells, column=col, source_text=exact
+            )
         exec(compile(self.code, f"<extractor {source.name}>", "exec"), namespace)
-        self._extract: Callable[[Any], Draft] = namespace["extract"]
+        self._extract: Callable[..., Draft] = namespace["extract"]
         exec(compile(_content_code(convention), f"<content {source.name}>", "exec"), namespace)
         self.content: Callable[[tuple[Any, ...]], bytes] = namespace["content"]
         """The columns' part of a record's content: its non-null values by column name,
@@ -75,7 +88,10 @@ class Extractor:
             raise ExtractionError(str(exc)) from None
         except JSONError as exc:
             raise ExtractionError(f"invalid JSON: {exc}") from None
-        return self._extract(doc)
+        try:
+            return self._extract(doc)
+        except SourceTextNeeded:
+            return self._extract(loads(payload), loads_numbers(payload))
 
     def parse_plain(self, payload: bytes) -> Draft:
         """`parse` for a payload known to hold no integer beyond 64 bits (a batch
@@ -84,7 +100,10 @@ class Extractor:
             doc = _orjson_loads(payload)
         except orjson.JSONDecodeError:
             return self.parse(payload)  # the reason (and a leading BOM) as `loads` has them
-        return self._extract(doc)
+        try:
+            return self._extract(doc)
+        except SourceTextNeeded:
+            return self._extract(_orjson_loads(payload), loads_numbers(payload))
 
     def __call__(self, doc: Any) -> Draft:
         return self._extract(doc)
@@ -121,9 +140,9 @@ def _content_code(convention: Convention) -> str:
     return "\n".join(code) + "\n"
 
 
-def _fetch(var: str, path: tuple[str, ...]) -> list[str]:
-    """Code that leaves the value at `path` of `doc` (or _M) in `var`."""
-    out = [f"    {var} = doc.get({path[0]!r}, _M)"]
+def _fetch(var: str, path: tuple[str, ...], base: str = "doc") -> list[str]:
+    """Code that leaves the value at `path` of `base` (or _M) in `var`."""
+    out = [f"    {var} = {base}.get({path[0]!r}, _M)"]
     for segment in path[1:]:
         out.append(f"    if _type({var}) is _dict: {var} = {var}.get({segment!r}, _M)")
         index = as_index(segment)
@@ -136,8 +155,12 @@ def _fetch(var: str, path: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _generate(source: DataSource, convention: Convention, python: PythonExtractor | None) -> str:
-    code = ["def extract(doc):"]
+def _generate(
+    source: DataSource, convention: Convention, python: PythonExtractor | None, exact: bool
+) -> str:
+    """The extractor's source; `exact`: decimal columns read from `x`, the payload
+    parsed with numbers as their text, when given (see `Extractor`)."""
+    code = ["def extract(doc, x=None):"]
     if python is not None:
         code += [
             "    try:",
@@ -173,9 +196,12 @@ def _generate(source: DataSource, convention: Convention, python: PythonExtracto
         ]
     else:
         code.append(f"    ent = {convention.name!r}")
+    if exact and any(c.type is ColumnType.DECIMAL for c in convention.columns):
+        code.append("    xd = doc if x is None else x")
     for n, col in enumerate(convention.columns):
         var = f"c{n}"
-        code += _fetch(var, col.path)
+        exact_column = exact and col.type is ColumnType.DECIMAL
+        code += _fetch(var, col.path, "xd" if exact_column else "doc")
         where = f"(path {col.dotted_path})"
         if col.required:
             missing = f"required column {col.name!r} is missing {where}"
@@ -204,6 +230,13 @@ def _generate(source: DataSource, convention: Convention, python: PythonExtracto
     return "\n".join(code) + "\n"
 
 
+def _column_spec(column: ColumnSpec) -> list[Any]:
+    spec: list[Any] = [column.name, list(column.path), column.type.value, column.required]
+    if column.precision is not None or column.scale is not None:  # old versions unchanged
+        spec += [column.precision, column.scale]
+    return spec
+
+
 def extractor_version(
     source: DataSource, convention: Convention, python: PythonExtractor | None
 ) -> str:
@@ -213,7 +246,7 @@ def extractor_version(
         [list(p) for p in source.id_paths],
         list(source.entity_type_path or ()),
         convention.name,
-        [[c.name, list(c.path), c.type.value, c.required] for c in convention.columns],
+        [_column_spec(c) for c in convention.columns],
     ]
     digest = hashlib.blake2b(repr(spec).encode(), digest_size=4).hexdigest()
     prefix = f"{python.name}@{python.version}" if python else "decl"

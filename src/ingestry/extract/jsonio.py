@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from ingestry.extract.decimals import NumberText
+
 _DUMP_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 # Integers of 19+ digits may not fit 64 bits. Mapping every digit to "0" and searching
 # for a run is ~10x faster than a regex scan on the hot path.
@@ -75,6 +77,15 @@ def loads(data: bytes | str) -> Any:
         raise NestingError from None
     except ValueError as exc:  # includes JSONDecodeError, UnicodeError
         raise JSONError(str(exc)) from None
+    _check(value)
+    return value
+
+
+def loads_numbers(data: bytes) -> Any:
+    """Parse JSON with every non-integer number kept as its text (`NumberText`), for
+    the exact digits of decimal columns; only called on payloads `loads` accepted."""
+    text = data[len(BOM) :].decode() if data.startswith(BOM) else data.decode()
+    value = json.loads(text, parse_float=NumberText, parse_constant=_reject_constant)
     _check(value)
     return value
 

@@ -7,6 +7,7 @@ reason and line), and build the record row with its deterministic srn and conten
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,17 +29,19 @@ _blake2b = hashlib.blake2b
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    """How records of this batch were received; `fields` complete the source object."""
+    """How records of this batch were received; `fields` complete the source object,
+    `upstream` is the identity's upstream (see `domain.records`)."""
 
     type: str
     fields: bytes  # JSON members after "id", e.g. b',"harvest_run_srn":"…","upstream_source":"…"'
+    upstream: str = ""
 
     @classmethod
     def of(cls, kind: str, **fields: str) -> Provenance:
         members = b"".join(
             b"," + orjson.dumps(k) + b":" + orjson.dumps(v) for k, v in fields.items()
         )
-        return cls(kind, members)
+        return cls(kind, members, fields.get("upstream_source") or fields.get("source_node", ""))
 
 
 class LazyRows(Sequence[T]):
@@ -104,6 +107,12 @@ class PreparedBatch:
     keys: tuple[str | bytes, ...] | None = None
     #: (raw rows, record rows) a worker left out, the wire carrying them (a lean batch).
     omitted: tuple[int, int] | None = None
+    #: Ids that occurred more than once among the batch's payloads: only the last
+    #: occurrence of each is in `records` (the raw rows keep every one).
+    repeated: tuple[str, ...] = ()
+    #: How many ids this batch reports as repeated (`repeated`, and those it shares
+    #: with the next batch: see `services.supersede`).
+    duplicate_ids: int = 0
 
 
 def batch_keys(batch: PreparedBatch) -> tuple[str | bytes, ...]:
@@ -148,6 +157,7 @@ def prepare_batch(
     if header is not None and keep_raw:
         out.headers.append(header)
     ptype = provenance.type
+    upstream = provenance.upstream
     content_of = extractor.content
     exact = may_hold_long_integers(
         blob if blob is not None else [f[1] for f in frames if f[2] is None]
@@ -174,7 +184,8 @@ def prepare_batch(
         content = _blake2b(content_of(columns) + b"\x1e" + metadata, digest_size=16).digest()
         record_rows.append(
             (ptype, source_id, (source_head + orjson.dumps(source_id) + source_tail).decode(),
-             name, metadata.decode(), content, version, sha if keep_raw else None, columns)
+             name, metadata.decode(), content, version, sha if keep_raw else None, columns,
+             upstream)
         )  # fmt: skip
         if keep_raw:
             raw_rows.append(
@@ -183,4 +194,18 @@ def prepare_batch(
             )  # fmt: skip
     if header is not None and out.quarantine:
         out.quarantine_header = header
+    if len({r[1] for r in record_rows}) != len(record_rows):
+        out.repeated = last_occurrences(record_rows)
+        out.duplicate_ids = len(out.repeated)
     return out
+
+
+def last_occurrences(rows: list[RecordRow]) -> tuple[str, ...]:
+    """Keep only the last row of each identity (in place, in row order): an id repeated
+    among a batch's payloads is one record, its last occurrence winning, and counts once.
+    Returns the ids that repeated."""
+    keys = [(r[0], r[9], r[1]) for r in rows]
+    last = {key: n for n, key in enumerate(keys)}
+    repeated = tuple(key[2] for key, count in Counter(keys).items() if count > 1)
+    rows[:] = [r for n, r in enumerate(rows) if last[keys[n]] == n]
+    return repeated

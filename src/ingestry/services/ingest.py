@@ -44,6 +44,7 @@ from ingestry.services.spill import (
     strict_refusal,
     take_whole,
 )
+from ingestry.services.supersede import Overlap, supersede, with_overlaps
 
 DEFAULT_BATCH_SIZE = 5000
 
@@ -74,6 +75,8 @@ class IngestSummary:
     quarantined: int = 0
     seconds: float = 0.0
     run_srn: str = ""
+    #: ids seen more than once in the input: one record each, the last occurrence wins
+    duplicate_ids: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,7 +98,7 @@ class IngestSummary:
 #: The summary's counters (what a batch adds to its run).
 COUNTS = (
     "received", "raw_stored", "raw_duplicates", "records_created", "records_updated",
-    "records_unchanged", "quarantined",
+    "records_unchanged", "quarantined", "duplicate_ids",
 )  # fmt: skip
 
 
@@ -163,9 +166,10 @@ class IngestService:
         big = sum(i.size or 0 for i in inputs) >= self.parallel_threshold
         # worker processes pay off for files; API bodies and stdin are prepared inline
         parallel = self.parallel if big else None
-        batches = prep.batches(inputs, progress, policy, lean, parallel)
+        # each batch once the next is prepared: an id both hold is the next one's
+        batches = with_overlaps(prep.batches(inputs, progress, policy, lean, parallel))
         if strict or source.format in DOCUMENT_FORMATS:
-            at_once = (b for _, b in batches)
+            at_once = (supersede(b, overlap) for _, b, overlap in batches)
             return self._ingest_at_once(source, extractor, inputs, at_once, strict, summary)
         with self.storage.session() as session:
             session.start_run(run, source.name, origins, iso(self.clock()))
@@ -178,9 +182,9 @@ class IngestService:
             if isinstance(self.storage, ConcurrentSessions) and self.storage.lanes > 1:
                 self._write_in_lanes(self.storage, prep, batches, policy, lean, summary)
             else:
-                for work, batch in batches:
+                for work, batch, overlap in batches:
                     with self.storage.session() as session:
-                        part = self._write_batch(session, prep, work, batch, policy, lean)
+                        part = self._write_batch(session, prep, work, batch, policy, lean, overlap)
                     summary.add(part)  # committed: its counts are final
             for origin, spill in spilled_of(inputs):
                 with self.storage.session() as session:
@@ -289,7 +293,7 @@ class IngestService:
         self,
         storage: ConcurrentSessions,
         prep: Preparation,
-        batches: Iterable[tuple[BatchWork | None, PreparedBatch]],
+        batches: Iterable[tuple[BatchWork | None, PreparedBatch, Overlap]],
         policy: RescanPolicy,
         lean: LeanPolicy,
         summary: IngestSummary,
@@ -304,22 +308,22 @@ class IngestService:
             committed_headers.update(headers)
 
         def writer(
-            work: BatchWork | None, batch: PreparedBatch
+            work: BatchWork | None, batch: PreparedBatch, overlap: Overlap
         ) -> Callable[[StorageSession], tuple[IngestSummary, list[bytes]]]:
             def write(session: StorageSession) -> tuple[IngestSummary, list[bytes]]:
-                part = self._write_batch(session, prep, work, batch, policy, lean)
+                part = self._write_batch(session, prep, work, batch, policy, lean, overlap)
                 return part, [sha for sha, _ in batch.headers]
 
             return write
 
         with OrderedLanes(storage.lane_session, storage.lanes, done, storage.blocked_by) as lanes:
-            for work, batch in batches:
+            for work, batch, overlap in batches:
                 keys = None if batch.keys is None else frozenset(batch.keys)
                 # a header stored by a committed batch is only read again (no lock taken)
                 fresh = [sha for sha, _ in batch.headers if sha not in committed_headers]
                 if keys is not None and fresh:
                     keys = keys.union(fresh)
-                lanes.submit(keys, writer(work, batch))
+                lanes.submit(keys, writer(work, batch, overlap))
 
     def _write_batch(
         self,
@@ -329,21 +333,25 @@ class IngestService:
         batch: PreparedBatch,
         policy: RescanPolicy,
         lean: LeanPolicy,
+        overlap: Overlap,
     ) -> IngestSummary:
         """Write one batch; a scanned one is prepared first, from its `work`, without
-        the payloads the storage holds unchanged."""
+        the payloads the storage holds unchanged (never those the next batch
+        supersedes: they are left out, not counted as unchanged)."""
         if batch.scan is not None:
             assert isinstance(session, PayloadProbe) and work is not None
             source, extractor = prep.source, prep.extractor
             skip = session.unchanged_payloads(
-                source.name, extractor.convention, prep.provenance.type, extractor.version,
-                batch.scan,
+                source.name, extractor.convention, prep.provenance.type,
+                prep.provenance.upstream, extractor.version,
+                [k for k in batch.scan if k[1] not in overlap.later],
             )  # fmt: skip
             if len(skip) == batch.received:  # nothing to prepare (or even to frame)
                 batch = PreparedBatch(skipped=len(skip))
             else:
                 batch = prep.rows(work, skip=skip)
                 batch.skipped = len(skip)
+        batch = supersede(batch, overlap)
         part = self._write_unit(session, prep.source, prep.extractor, batch, policy)
         lean.observe(
             part.raw_stored == len(batch.raw) and part.records_created == len(batch.records)
@@ -411,6 +419,7 @@ class IngestService:
             summary.raw_duplicates += duplicates
         session.quarantine(batch.quarantine)
         summary.quarantined += len(batch.quarantine)
+        summary.duplicate_ids += batch.duplicate_ids
         if batch.quarantine_header is not None:
             shas = [row[1] for row in batch.quarantine]
             session.quarantine_headers(source.name, batch.quarantine_header, shas)
@@ -434,6 +443,6 @@ def _prepared_whole(
     while True:
         try:
             work = prep.batches(chosen, None, RescanPolicy(enabled=False), LeanPolicy(False), None)
-            return [batch for _, batch in work]
+            return [supersede(batch, o) for _, batch, o in with_overlaps(work)]
         except UnframeableError as exc:
             chosen = take_whole(source, chosen, exc, strict=False)

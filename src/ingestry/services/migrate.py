@@ -19,7 +19,7 @@ from typing import Any
 from ingestry.domain.clock import Clock, iso, utc_now
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.errors import IngestryError
-from ingestry.domain.records import Record
+from ingestry.domain.records import Record, upstream_of
 from ingestry.domain.sources import DataSource, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.jsonio import dumps
@@ -90,7 +90,7 @@ class StrategyMigrationService:
         at = iso(self.clock())
         summary = MigrationSummary(source.name, StorageStrategy.RAW.value, migrated_at=at)
         ops = self.storage.raw_operations()
-        after: tuple[str, str] | None = None
+        after: tuple[str, str, str] | None = None
         while True:
             records = ops.source_records(extractor.convention, source.name, after, BATCH)
             if not records:
@@ -100,7 +100,7 @@ class StrategyMigrationService:
                 summary.raw_synthesized += session.append_synthesized(rows)
             summary.records += len(records)
             last = records[-1].source
-            after = (last.type, last.id)
+            after = (last.type, upstream_of(last), last.id)
         return summary
 
     def _raw_row(

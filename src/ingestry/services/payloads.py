@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -35,7 +36,7 @@ class PayloadInput:
             elif isinstance(payload, str):
                 data = payload.encode()
             else:
-                data = orjson.dumps(payload)
+                data = _dumps(payload)
             self.position += len(data)
             yield Frame(number, data, None, self._error)
 
@@ -105,3 +106,15 @@ def _line(cells: list[str]) -> bytes:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(cells)
     return out.getvalue().encode()
+
+
+def _dumps(payload: Any) -> bytes:
+    """A JSON-able object as compact JSON in its own key order; integers beyond 64 bits
+    (which orjson refuses) through the standard library, exactly."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        try:
+            return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        except (TypeError, ValueError):
+            raise TypeError(f"payload is not JSON-able: {type(payload).__name__}") from None

@@ -17,7 +17,7 @@ from ingestry.domain.errors import InputError
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import Feature, HookResult, HookRun
 from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPayload
-from ingestry.domain.records import Record, record_srn
+from ingestry.domain.records import Record, spell_srn
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
 
@@ -56,8 +56,11 @@ RAW_FIELDS = (
 QuarantineRow = tuple[str, bytes, bytes, int | None, str | None, str, str]
 QUARANTINE_FIELDS = ("source", "sha256", "payload", "line", "origin", "reason", "received_at")
 
-RecordRow = tuple[str, str, str, str | None, str, bytes, str | None, bytes | None, tuple[Any, ...]]
-"""A record to upsert; its identity is (convention, source_type, source_id)."""
+RecordRow = tuple[
+    str, str, str, str | None, str, bytes, str | None, bytes | None, tuple[Any, ...], str
+]
+"""A record to upsert; its identity is (convention, source_type, upstream, source_id).
+The upstream comes last so the other fields keep the positions every write path reads."""
 RECORD_FIELDS = (
     "source_type",
     "source_id",
@@ -68,6 +71,7 @@ RECORD_FIELDS = (
     "extractor_version",
     "raw_sha256",
     "columns",
+    "upstream",
 )
 
 Wire = dict[str, Any]
@@ -94,12 +98,13 @@ class RecordChange(NamedTuple):
 
     convention: str
     source_type: str
+    upstream: str
     source_id: str
     version: int
 
     @property
     def srn(self) -> str:
-        return record_srn(self.convention, self.source_type, self.source_id)
+        return spell_srn(self.convention, self.source_type, self.upstream, self.source_id)
 
 
 class NewRecords(Sequence[RecordChange]):
@@ -122,13 +127,13 @@ class NewRecords(Sequence[RecordChange]):
 
     def __iter__(self) -> Iterator[RecordChange]:
         convention = self.convention
-        return (RecordChange(convention, r[0], r[1], 1) for r in self.rows)
+        return (RecordChange(convention, r[0], r[9], r[1], 1) for r in self.rows)
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return list(self)[index]
         r = self.rows[index]
-        return RecordChange(self.convention, r[0], r[1], 1)
+        return RecordChange(self.convention, r[0], r[9], r[1], 1)
 
 
 #: Called inside a batch's transaction with the records it created or changed (the
@@ -340,6 +345,7 @@ class ExistingRecord(NamedTuple):
     """An existing record's identity, provenance JSON and extractor, by source id."""
 
     source_type: str
+    upstream: str
     source_id: str
     source: str
     extractor_version: str | None
@@ -367,11 +373,13 @@ class RawSession(StorageSession, Protocol):
         ...
 
     def existing_records(
-        self, convention: Convention, source_ids: Sequence[str]
-    ) -> list[ExistingRecord]: ...
+        self, convention: Convention, source_type: str, upstream: str, source_ids: Sequence[str]
+    ) -> list[ExistingRecord]:
+        """The records of `source_ids` under one (provenance type, upstream)."""
+        ...
 
     def set_extractor_version(
-        self, convention: Convention, identities: Sequence[tuple[str, str]], version: str
+        self, convention: Convention, identities: Sequence[tuple[str, str, str]], version: str
     ) -> None:
         """Records whose content a replay found unchanged remember the new extractor
         (no new version: the content is the same)."""
@@ -446,9 +454,14 @@ class RawOperations(Protocol):
         ...
 
     def source_records(
-        self, convention: Convention, data_source: str, after: tuple[str, str] | None, limit: int
+        self,
+        convention: Convention,
+        data_source: str,
+        after: tuple[str, str, str] | None,
+        limit: int,
     ) -> list[Record]:
-        """Current records written by `data_source`, in identity order (keyset)."""
+        """Current records written by `data_source`, in identity order (keyset after
+        (source_type, upstream, source_id))."""
         ...
 
     def holds(self, source: str | None, active_at: str | None) -> list[RawHold]:
@@ -621,11 +634,13 @@ class PayloadProbe(Protocol):
         source: str,
         convention: Convention,
         source_type: str,
+        upstream: str,
         extractor_version: str,
         keys: Sequence[tuple[int, str, bytes]],
     ) -> set[int]:
         """The indexes (first item of each key: index, source id, sha256) whose raw row
-        (source, source id, sha256) is stored AND whose record (source_type, source id)
+        (source, source id, sha256) is stored AND whose record (source_type, upstream,
+        source id)
         was built from a payload with that sha256 by `extractor_version` for `source`."""
         ...
 

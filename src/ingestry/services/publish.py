@@ -24,7 +24,8 @@ from ingestry.domain.errors import (
     StrictModeError,
 )
 from ingestry.domain.provenance import RecordSource
-from ingestry.domain.records import parse_srn, record_srn
+from ingestry.domain.records import parse_srn, srn_of
+from ingestry.services.batch import last_occurrences
 from ingestry.services.ingest import gc_paused
 from ingestry.services.ports import RecordRow, Storage, StorageSession
 from ingestry.services.publish_rows import PublishExtractor, as_source
@@ -56,6 +57,8 @@ class PublishSummary:
     rejected: int = 0
     errors: list[RejectedItem] = field(default_factory=list)
     seconds: float = 0.0
+    #: ids given more than once in a batch: one record each, the last one wins
+    duplicate_ids: int = 0
 
     def reject(self, index: int, reason: str) -> None:
         self.rejected += 1
@@ -72,6 +75,7 @@ class PublishSummary:
             "rejected": self.rejected,
             "errors": [{"index": e.index, "reason": e.reason} for e in self.errors],
             "seconds": self.seconds,
+            "duplicate_ids": self.duplicate_ids,
         }
 
 
@@ -105,7 +109,7 @@ class PublishService:
         """Publish one record (idempotent); returns its srn."""
         extractor = self.extractor(convention)
         provenance = as_source(source)
-        srn = record_srn(convention, provenance.type, provenance.id)
+        srn = srn_of(convention, provenance)
         try:
             row = extractor.row(provenance, metadata)
         except (ExtractionError, InvalidSourceError) as exc:
@@ -171,6 +175,8 @@ class PublishService:
         summary: PublishSummary,
     ) -> None:
         now = iso(self.clock())
+        if len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
+            summary.duplicate_ids += len(last_occurrences(rows))
         result = session.upsert_records(extractor.convention, rows, now)
         summary.created += result.created
         summary.updated += result.updated

@@ -28,7 +28,7 @@ from ingestry.domain.provenance import (
     source_from_dict,
     source_to_dict,
 )
-from ingestry.domain.records import Record
+from ingestry.domain.records import Record, upstream_of
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.jsonio import NestingError, loads, too_deep
@@ -97,7 +97,8 @@ class PublishExtractor:
             format=SourceFormat.JSON,
             id_paths=((ID_KEY,),),
         )
-        self._extractor = Extractor(source, convention)
+        # a published document's floats are Python's: no source text to go back to
+        self._extractor = Extractor(source, convention, source_text=False)
         self.version = self._extractor.version
         #: Columns read from a top-level key: what `update` carries over when absent.
         self._top_level = [(c.name, c.path[0]) for c in convention.columns if len(c.path) == 1]
@@ -138,5 +139,5 @@ class PublishExtractor:
         source_json = orjson.dumps(source_to_dict(source)).decode()
         return (
             source.type, source.id, source_json, data_source, meta.decode(), content,
-            self.version, None, columns,
+            self.version, None, columns, upstream_of(source),
         )  # fmt: skip

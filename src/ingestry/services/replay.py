@@ -281,31 +281,28 @@ class ReplayService:
             return
         convention = extractor.convention
         version = extractor.version
-        found: dict[str, list[ExistingRecord]] = {}
+        kind, upstream = provenance.type, source.name  # a harvest of this data source
         ids = list({e.draft.source_id for _, e in applied})
-        for record in session.existing_records(convention, ids):
-            found.setdefault(record.source_id, []).append(record)
+        found: dict[str, ExistingRecord] = {
+            r.source_id: r for r in session.existing_records(convention, kind, upstream, ids)
+        }
         rows: list[RecordRow] = []
-        stale: list[tuple[str, str]] = []
+        stale: list[tuple[str, str, str]] = []
         for stored, (draft, metadata, content) in applied:
             sid = draft.source_id
             raw_sha = stored.sha256 if raw else None
-            meta = metadata.decode()
             existing = found.get(sid)
-            if not existing:
-                prov = _source_json(provenance, sid)
-                rows.append(("harvest", sid, prov, source.name, meta, content, version,
-                             raw_sha, draft.columns))  # fmt: skip
-            for record in existing or ():
-                rows.append((record.source_type, sid, record.source, source.name, meta, content,
-                             version, raw_sha, draft.columns))  # fmt: skip
-                if record.extractor_version != version:
-                    stale.append((record.source_type, sid))
+            # an existing record keeps its provenance (the run that last changed it)
+            prov = _source_json(provenance, sid) if existing is None else existing.source
+            rows.append((kind, sid, prov, source.name, metadata.decode(), content, version,
+                         raw_sha, draft.columns, upstream))  # fmt: skip
+            if existing is not None and existing.extractor_version != version:
+                stale.append((kind, upstream, sid))
         result = session.upsert_records(convention, rows, iso(self.clock()))
         summary.records_created += result.created
         summary.records_updated += result.updated
         summary.records_unchanged += result.unchanged
-        changed = {(c.source_type, c.source_id) for c in result.changes}
+        changed = {(c.source_type, c.upstream, c.source_id) for c in result.changes}
         stale = [key for key in dict.fromkeys(stale) if key not in changed]
         if stale:
             session.set_extractor_version(convention, stale, version)

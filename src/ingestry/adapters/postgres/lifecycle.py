@@ -33,7 +33,7 @@ from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import Feature, HookRun
-from ingestry.domain.records import parse_srn, record_srn
+from ingestry.domain.records import parse_srn, spell_srn
 from ingestry.services.ports import (
     ClaimedEvent,
     FeatureRow,
@@ -108,7 +108,8 @@ class _UpdateSQL:
             " t.content_hash AS old_content_hash, t.extractor_version AS old_extractor_version,"
             " t.raw_sha256 AS old_raw_sha256, t.published_at AS old_published_at,"
             f" t.updated_at AS old_updated_at, jsonb_build_object({pairs}) AS old_columns"
-            f" FROM {table} t WHERE t.source_type = %(type)s AND t.source_id = %(id)s"
+            f" FROM {table} t WHERE t.source_type = %(type)s AND t.upstream = %(upstream)s"
+            " AND t.source_id = %(id)s"
             " AND t.version = %(expected)s AND t.content_hash <> %(hash)s FOR UPDATE"
             "), history AS ("
             " INSERT INTO record_versions (srn, version, convention, source, data_source,"
@@ -123,7 +124,10 @@ class _UpdateSQL:
             f" version = o.old_version + 1, updated_at = %(now)s::timestamptz{sets}"
             " FROM o WHERE t.id = o.id RETURNING t.version"
         )
-        current = f"SELECT version FROM {table} WHERE source_type = %s AND source_id = %s"
+        current = (
+            f"SELECT version FROM {table}"
+            " WHERE source_type = %s AND upstream = %s AND source_id = %s"
+        )
         return cls(convention.column_names, update, current)
 
 
@@ -155,11 +159,13 @@ class PostgresLifecycleSession:
         self, convention: Convention, row: RecordRow, expected_version: int, now: str
     ) -> int:
         statements = self._update_sql(convention)
-        source_type, source_id = row[0], row[1]
-        srn = record_srn(convention.name, source_type, source_id)
+        identity = (row[0], row[9], row[1])
+        srn = spell_srn(convention.name, *identity)
+        key = (row[0], escape_text(row[9]), escape_text(row[1]))
         params: dict[str, Any] = {
-            "type": source_type,
-            "id": escape_text(source_id),
+            "type": key[0],
+            "upstream": key[1],
+            "id": key[2],
             "expected": expected_version,
             "hash": row[5],
             "srn": srn,
@@ -172,12 +178,10 @@ class PostgresLifecycleSession:
         updated = self._conn.execute(statements.update, params).fetchone()
         if updated is not None:
             version = int(updated[0])
-            change = RecordChange(convention.name, source_type, source_id, version)
+            change = RecordChange(convention.name, *identity, version)
             append_events(self._conn, convention.name, [change], now)
             return version
-        found = self._conn.execute(
-            statements.current, (source_type, escape_text(source_id))
-        ).fetchone()
+        found = self._conn.execute(statements.current, key).fetchone()
         if found is None:
             raise RecordNotFoundError(f"no record {srn}")
         if found[0] != expected_version:
@@ -294,27 +298,28 @@ class PostgresLifecycle:
     def event_sources(
         self, convention: Convention, events: Sequence[tuple[str, int]]
     ) -> dict[tuple[str, int], str]:
-        wanted: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        wanted: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
         for srn, version in events:
-            _, source_type, source_id = parse_srn(srn)
-            wanted.setdefault((source_type, source_id), []).append((srn, version))
-        by_type: dict[str, list[str]] = {}
-        for source_type, source_id in wanted:
-            by_type.setdefault(source_type, []).append(escape_text(source_id))
+            _, source_type, upstream, source_id = parse_srn(srn)
+            wanted.setdefault((source_type, upstream, source_id), []).append((srn, version))
+        by_type: dict[tuple[str, str], list[str]] = {}
+        for source_type, upstream, source_id in wanted:
+            by_type.setdefault((source_type, upstream), []).append(escape_text(source_id))
         found: dict[tuple[str, int], str] = {}
         table = f'"{table_name(convention.name)}"'
-        for source_type, ids in by_type.items():
+        for (source_type, upstream), ids in by_type.items():
             # one identity-index probe per id (LIMIT 1 keeps the planner from turning
             # the lateral join into a hash join over every record of the type)
             rows = self._rows(
                 "SELECT t.source_id, t.version, t.source FROM unnest(%s::text[]) AS k(id)"
                 " CROSS JOIN LATERAL (SELECT x.source_id, x.version, x.source::text AS source"
-                f" FROM {table} x WHERE x.source_type = %s"
+                f" FROM {table} x WHERE x.source_type = %s AND x.upstream = %s"
                 ' AND x.source_id = k.id COLLATE "C" LIMIT 1) t',
-                (ids, source_type),
+                (ids, source_type, escape_text(upstream)),
             )
             for source_id, version, source in rows:
-                for srn, wanted_version in wanted[(source_type, unescape_text(source_id))]:
+                identity = (source_type, upstream, unescape_text(source_id))
+                for srn, wanted_version in wanted[identity]:
                     if wanted_version == version:
                         found[(srn, version)] = unescape_json(source)
         for key in events:

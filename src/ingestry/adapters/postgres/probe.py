@@ -29,6 +29,7 @@ RECORD_PROBE = Stage(
     (
         ("n", "int4"),
         ("source_type", 'text COLLATE "C"'),
+        ("upstream", 'text COLLATE "C"'),
         ("source_id", 'text COLLATE "C"'),
         ("content_hash", "bytea"),
     ),
@@ -39,20 +40,21 @@ def changed_records(convention: Convention) -> str:
     """Rows whose record does not exist or holds other content."""
     return (
         f'SELECT p.n FROM ingestry_probe_records p LEFT JOIN "{table_name(convention.name)}" t'
-        " ON t.source_type = p.source_type AND t.source_id = p.source_id"
+        " ON t.source_type = p.source_type AND t.upstream = p.upstream"
+        " AND t.source_id = p.source_id"
         " WHERE t.id IS NULL OR t.content_hash <> p.content_hash"
     )
 
 
 def record_keys(rows: Sequence[RecordRow]) -> list[tuple[Any, ...]]:
-    return [(n, r[0], escape_text(r[1]), r[5]) for n, r in enumerate(rows)]
+    return [(n, r[0], escape_text(r[9]), escape_text(r[1]), r[5]) for n, r in enumerate(rows)]
 
 
 def rows_of_keys(rows: Sequence[RecordRow], hits: list[int]) -> list[RecordRow]:
     """Every row of every identity that has a hit, in batch order: a later row equal to
     the stored content still counts when an earlier one in the batch changed it."""
-    wanted = {(rows[n][0], rows[n][1]) for n in hits}
-    return [r for r in rows if (r[0], r[1]) in wanted]
+    wanted = {(rows[n][0], rows[n][9], rows[n][1]) for n in hits}
+    return [r for r in rows if (r[0], r[9], r[1]) in wanted]
 
 
 class Adaptive:

@@ -29,7 +29,6 @@ from ingestry.adapters.sql.window import window_where
 from ingestry.domain.clock import iso
 from ingestry.domain.conventions import Convention
 from ingestry.domain.payloads import QuarantineDetail
-from ingestry.domain.provenance import PROVENANCE_TYPES
 from ingestry.domain.records import Record
 from ingestry.domain.retention import RetentionReport
 from ingestry.services.ports import (
@@ -101,33 +100,40 @@ class PostgresRawSession(PostgresSession):
         return result
 
     def existing_records(
-        self, convention: Convention, source_ids: Sequence[str]
+        self, convention: Convention, source_type: str, upstream: str, source_ids: Sequence[str]
     ) -> list[ExistingRecord]:
+        # one identity-index probe per id (with the type and upstream constant, a plain
+        # `source_id = ANY(…)` was read as a range scan of every record of the upstream)
         sql = (
-            f'SELECT source_type, source_id, source::text, extractor_version FROM "'
-            f'{table_name(convention.name)}" WHERE source_type = ANY(%s::text[])'
-            " AND source_id = ANY(%s::text[])"
+            "SELECT t.source_id, t.source, t.extractor_version FROM unnest(%s::text[]) AS k(id)"
+            " CROSS JOIN LATERAL (SELECT x.source_id, x.source::text AS source,"
+            f' x.extractor_version FROM "{table_name(convention.name)}" x'
+            " WHERE x.source_type = %s AND x.upstream = %s"
+            ' AND x.source_id = k.id COLLATE "C" LIMIT 1) t'
         )
-        params = (list(PROVENANCE_TYPES), [escape_text(i) for i in source_ids])
+        params = ([escape_text(i) for i in source_ids], source_type, escape_text(upstream))
 
         def call(conn: Conn) -> list[ExistingRecord]:
             return [
-                ExistingRecord(t, unescape_text(i), unescape_json(s), v)
-                for t, i, s, v in conn.execute(sql, params)
+                ExistingRecord(source_type, upstream, unescape_text(i), unescape_json(s), v)
+                for i, s, v in conn.execute(sql, params)
             ]
 
         found: list[ExistingRecord] = self._run(call)
         return found
 
     def set_extractor_version(
-        self, convention: Convention, identities: Sequence[tuple[str, str]], version: str
+        self, convention: Convention, identities: Sequence[tuple[str, str, str]], version: str
     ) -> None:
         sql = (
             f'UPDATE "{table_name(convention.name)}" r SET extractor_version = %s'
-            " FROM unnest(%s::text[], %s::text[]) AS u(t, i)"
-            " WHERE r.source_type = u.t AND r.source_id = u.i"
+            " FROM unnest(%s::text[], %s::text[], %s::text[]) AS u(t, p, i)"
+            " WHERE r.source_type = u.t AND r.upstream = u.p AND r.source_id = u.i"
         )
-        params = (version, [t for t, _ in identities], [escape_text(i) for _, i in identities])
+        params = (
+            version, [t for t, _, _ in identities], [escape_text(p) for _, p, _ in identities],
+            [escape_text(i) for _, _, i in identities],
+        )  # fmt: skip
         self._run(lambda conn: conn.execute(sql, params), len(identities))
 
     def mark_raw(self, source: str, rows: Sequence[RawMark], now: str) -> None:
@@ -394,13 +400,16 @@ class PostgresRawOperations(PostgresRetention):
         return {str(v): int(n) for v, n in self.conn.execute(sql, (data_source,))}
 
     def source_records(
-        self, convention: Convention, data_source: str, after: tuple[str, str] | None, limit: int
+        self,
+        convention: Convention,
+        data_source: str,
+        after: tuple[str, str, str] | None,
+        limit: int,
     ) -> list[Record]:
         where, params = "WHERE data_source = %s", [data_source]
         if after is not None:
-            where += " AND (source_type, source_id) > (%s, %s)"
-            params += [after[0], escape_text(after[1])]
-        sql = select_records(
-            convention, f"{where} ORDER BY source_type, source_id LIMIT {int(limit)}"
-        )
+            where += " AND (source_type, upstream, source_id) > (%s, %s, %s)"
+            params += [after[0], escape_text(after[1]), escape_text(after[2])]
+        order = "ORDER BY source_type, upstream, source_id"
+        sql = select_records(convention, f"{where} {order} LIMIT {int(limit)}")
         return [record_from_row(convention, row) for row in self.conn.execute(sql, params)]

@@ -42,11 +42,11 @@ from ingestry.domain.records import SRN_PREFIX
 
 _ENVELOPE = (
     "source_type, source_id, source, data_source, metadata, content_hash,"
-    " extractor_version, raw_sha256, version, published_at, updated_at"
+    " extractor_version, raw_sha256, upstream, version, published_at, updated_at"
 )
 #: The envelope's wire types in binary COPY (`direct`).
 _ENVELOPE_TYPES = [
-    "text", "text", "jsonb", "text", "jsonb", "bytea", "text", "bytea", "int4",
+    "text", "text", "jsonb", "text", "jsonb", "bytea", "text", "bytea", "text", "int4",
     "timestamptz", "timestamptz",
 ]  # fmt: skip
 
@@ -61,11 +61,16 @@ _QUOTED_ID = (
 
 
 def srn_sql(convention: str, alias: str) -> str:
-    """SQL computing `record_srn(convention, source_type, source_id)`; the staged `srn`
-    wins where Python computed it (ids that needed escaping for PostgreSQL text)."""
+    """SQL computing `record_srn(convention, source_type, upstream, source_id)`; the
+    staged `srn` wins where Python computed it (identities that needed escaping for
+    PostgreSQL text)."""
+    upstream = _QUOTED_ID.format(id=f"{alias}.upstream")
     quoted = _QUOTED_ID.format(id=f"{alias}.source_id")
     prefix = f"'{SRN_PREFIX}{convention}:'"
-    return f"COALESCE({alias}.srn, {prefix} || {alias}.source_type || ':' || {quoted})"
+    return (
+        f"COALESCE({alias}.srn, {prefix} || {alias}.source_type || ':' || {upstream}"
+        f" || ':' || {quoted})"
+    )
 
 
 def _history_value(column: ColumnSpec) -> str:
@@ -105,13 +110,14 @@ class RecordSQL:
         insert = (
             f"INSERT INTO {table} ({', '.join([_ENVELOPE, *cols])})"
             " SELECT s.source_type, s.source_id, s.source::jsonb, s.data_source,"
-            " s.metadata::jsonb, s.content_hash, s.extractor_version, s.raw_sha256, 1,"
-            " %(now)s, %(now)s" + "".join(f", {c}" for c in casts) + f' FROM "{stage.name}" s'
+            " s.metadata::jsonb, s.content_hash, s.extractor_version, s.raw_sha256, s.upstream,"
+            " 1, %(now)s, %(now)s" + "".join(f", {c}" for c in casts) + f' FROM "{stage.name}" s'
             " WHERE s.round = %(round)s AND NOT EXISTS (SELECT FROM"
-            f" {table} x WHERE x.source_type = s.source_type AND x.source_id = s.source_id)"
-            " ORDER BY s.source_type, s.source_id"
-            " ON CONFLICT (source_type, source_id) DO NOTHING"
-            " RETURNING source_type, source_id"
+            f" {table} x WHERE x.source_type = s.source_type AND x.upstream = s.upstream"
+            " AND x.source_id = s.source_id)"
+            " ORDER BY s.source_type, s.upstream, s.source_id"
+            " ON CONFLICT (source_type, upstream, source_id) DO NOTHING"
+            " RETURNING source_type, upstream, source_id"
         )
         pairs = ", ".join(f"'{c.name}', {_history_value(c)}" for c in convention.columns)
         sets = "".join(
@@ -125,9 +131,10 @@ class RecordSQL:
             " t.raw_sha256 AS old_raw_sha256, t.published_at AS old_published_at,"
             f" t.updated_at AS old_updated_at, jsonb_build_object({pairs}) AS old_columns, s.*"
             f' FROM "{stage.name}" s JOIN {table} t'
-            " ON t.source_type = s.source_type AND t.source_id = s.source_id"
+            " ON t.source_type = s.source_type AND t.upstream = s.upstream"
+            " AND t.source_id = s.source_id"
             " WHERE s.round = %(round)s AND t.content_hash <> s.content_hash"
-            " ORDER BY s.source_type, s.source_id FOR UPDATE OF t"
+            " ORDER BY s.source_type, s.upstream, s.source_id FOR UPDATE OF t"
             "), history AS ("
             " INSERT INTO record_versions (srn, version, convention, source, data_source,"
             " metadata, columns, content_hash, extractor_version, raw_sha256, published_at,"
@@ -140,7 +147,7 @@ class RecordSQL:
             " metadata = o.metadata::jsonb, content_hash = o.content_hash,"
             " extractor_version = o.extractor_version, raw_sha256 = o.raw_sha256,"
             f" version = o.old_version + 1, updated_at = %(now)s{sets}"
-            " FROM o WHERE t.id = o.id RETURNING t.source_type, t.source_id, t.version"
+            " FROM o WHERE t.id = o.id RETURNING t.source_type, t.upstream, t.source_id, t.version"
         )
         direct = f"COPY {table} ({', '.join([_ENVELOPE, *cols])}) FROM STDIN (FORMAT BINARY)"
         direct_wire = (

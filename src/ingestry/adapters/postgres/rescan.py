@@ -2,7 +2,7 @@
 
 The batch's scan keys (index, source id guess, sha256; ~60 bytes a row) are COPYed into
 a temp table, and one statement returns the indexes that are NOT no-ops: no raw row
-under (source, id, sha256), or no record at (source type, id) built from that sha256
+under (source, id, sha256), or no record at (source type, upstream, id) built from that sha256
 by this extractor version for this source. A re-ingest gets back an empty list. Both
 lookups are index probes per staged row (raw_keys' primary key, the record table's
 identity), so the cost grows with the batch, never with the table.
@@ -25,19 +25,25 @@ PAYLOAD_PROBE = Stage(
 
 
 def changed_payloads(convention: Convention) -> str:
-    """Staged payloads that would write something (parameters: source, type, version).
+    """Staged payloads that would write something (parameters: source, type, upstream,
+    version).
 
     Outer joins, not `NOT EXISTS … OR NOT EXISTS …`: the planner cannot turn an OR of
     subqueries into anti-joins and hashes both whole tables instead (0.6 s a batch at
     100,000 rows, growing with the tables); joins run as index probes per staged row
     (write transactions turn hash and merge joins off). Only key columns of raw_keys
-    are read, so once vacuumed its probe can be an index-only scan."""
+    are read, so once vacuumed its probe can be an index-only scan. The record is
+    probed in a LATERAL subquery with LIMIT 1: with two of its three identity columns
+    constant, a plain join let the planner read every record of the (type, upstream)
+    once and filter that for each staged row (13.7 s for 5,000 rows against 20,000
+    records, 0.09 s probed)."""
     return (
         "SELECT p.n FROM ingestry_probe_payloads p"
         " LEFT JOIN raw_keys k ON k.source = %(source)s AND k.source_id = p.source_id"
         " AND k.sha256 = p.sha256"
-        f' LEFT JOIN "{table_name(convention.name)}" t ON t.source_type = %(type)s'
-        " AND t.source_id = p.source_id"
+        " LEFT JOIN LATERAL (SELECT x.raw_sha256, x.extractor_version, x.data_source"
+        f' FROM "{table_name(convention.name)}" x WHERE x.source_type = %(type)s'
+        " AND x.upstream = %(upstream)s AND x.source_id = p.source_id LIMIT 1) t ON true"
         " WHERE k.source IS NULL OR t.raw_sha256 IS DISTINCT FROM p.sha256"
         " OR t.extractor_version IS DISTINCT FROM %(version)s"
         " OR t.data_source IS DISTINCT FROM %(source)s"

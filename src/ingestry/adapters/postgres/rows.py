@@ -14,12 +14,14 @@ from typing import Any
 from ingestry.adapters.postgres.text import MARK, escape_json, escape_text
 from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnType, Convention
-from ingestry.domain.records import record_srn
+from ingestry.domain.records import spell_srn
 from ingestry.services.ports import RawRow, RecordRow
 
 _NUL = "\x00"
 _JSON_NUL = "\\u0000"
 _SEP = "\x1e"
+#: Where the declared columns start in a staged row (after the nine envelope fields).
+_COLUMNS = 9
 
 
 def clean_text(values: Any) -> bool:
@@ -70,19 +72,21 @@ def record_stage_rows(
 ) -> tuple[list[tuple[Any, ...]], list[int], bool]:
     """Staging rows, the size of each round, and whether the rows carry (round, srn).
 
-    Fast path (ids unique in the batch, nothing to escape): the flat row, envelope then
-    columns; round and srn take their defaults (0, NULL). Otherwise each row ends with
-    its round (the n-th occurrence of an identity in the batch goes to round n) and the
-    srn where the id had to be escaped (SQL derives every other srn itself)."""
-    flat = [(*r[:8], *r[8]) for r in rows]
+    Fast path (identities unique in the batch, nothing to escape): the flat row,
+    envelope (upstream last) then columns; round and srn take their defaults (0, NULL).
+    Otherwise each row ends with its round (the n-th occurrence of an identity in the
+    batch goes to round n) and the srn where the id or upstream had to be escaped (SQL
+    derives every other srn itself)."""
+    flat = [(*r[:8], r[9], *r[8]) for r in rows]
     text_idx, json_idx = text_fields(convention)
-    unique = len({r[1] for r in rows}) == len(rows)
+    unique = len({(r[0], r[9], r[1]) for r in rows}) == len(rows)
     clean = (
         clean_text(r[1] for r in rows)
+        and clean_text({r[9] for r in rows})
         and _clean_json(r[2] for r in rows)
         and _clean_json(r[4] for r in rows)
-        and all(clean_text(r[8 + i] for r in flat) for i in text_idx)
-        and all(_clean_json(r[8 + i] for r in flat) for i in json_idx)
+        and all(clean_text(r[_COLUMNS + i] for r in flat) for i in text_idx)
+        and all(_clean_json(r[_COLUMNS + i] for r in flat) for i in json_idx)
     )
     if unique and clean:
         return flat, [len(rows)], False
@@ -96,11 +100,11 @@ def _slow_rows(
     text_idx: tuple[int, ...],
     json_idx: tuple[int, ...],
 ) -> tuple[list[tuple[Any, ...]], list[int], bool]:
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str, str], int] = {}
     sizes: list[int] = []
     out: list[tuple[Any, ...]] = []
     for row, values in zip(rows, flat, strict=True):
-        key = (row[0], row[1])
+        key = (row[0], row[9], row[1])
         occurrence = seen.get(key)
         occurrence = 0 if occurrence is None else occurrence + 1
         seen[key] = occurrence
@@ -110,14 +114,15 @@ def _slow_rows(
             sizes[occurrence] += 1
         cells = list(values)
         srn = None
-        if _NUL in row[1] or MARK in row[1]:
-            srn = record_srn(convention.name, row[0], row[1])
+        if not clean_text(key[1:]):
+            srn = spell_srn(convention.name, *key)
             cells[1] = escape_text(row[1])
+            cells[8] = escape_text(row[9])
         cells[2] = escape_json(row[2])
         cells[4] = escape_json(row[4])
         for i in text_idx:
-            cells[8 + i] = _text(cells[8 + i])
+            cells[_COLUMNS + i] = _text(cells[_COLUMNS + i])
         for i in json_idx:
-            cells[8 + i] = _json(cells[8 + i])
+            cells[_COLUMNS + i] = _json(cells[_COLUMNS + i])
         out.append((*cells, occurrence, srn))
     return out, sizes, True

@@ -78,12 +78,13 @@ class PostgresSession:
         source: str,
         convention: Convention,
         source_type: str,
+        upstream: str,
         extractor_version: str,
         keys: Sequence[tuple[int, str, bytes]],
     ) -> set[int]:
         return self.tx.run(
             lambda: self.writer.unchanged_payloads(
-                self.tx, source, convention, source_type, extractor_version, keys
+                self.tx, source, convention, (source_type, upstream), extractor_version, keys
             )
         )
 

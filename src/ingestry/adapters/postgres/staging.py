@@ -34,6 +34,7 @@ RECORD_ENVELOPE_STAGE = (
     ("content_hash", "bytea"),
     ("extractor_version", "text"),
     ("raw_sha256", "bytea"),
+    ("upstream", 'text COLLATE "C"'),
 )
 #: Last in a record stage; left to their defaults by the fast path (see `rows`).
 RECORD_TAIL_STAGE = (("round", "int4 NOT NULL DEFAULT 0"), ("srn", "text"))

@@ -252,33 +252,36 @@ class PostgresStorage:
             raise translate(exc) from exc
 
     def get_record(self, convention: Convention, srn: str) -> Record | None:
-        _, source_type, source_id = parse_srn(srn)
-        sql = select_records(convention, "WHERE source_type = %s AND source_id = %s")
-        rows = self._rows(sql, (source_type, escape_text(source_id)))
+        _, source_type, upstream, source_id = parse_srn(srn)
+        sql = select_records(
+            convention, "WHERE source_type = %s AND upstream = %s AND source_id = %s"
+        )
+        rows = self._rows(sql, (source_type, escape_text(upstream), escape_text(source_id)))
         return record_from_row(convention, rows[0]) if rows else None
 
     def list_records(
         self, convention: Convention, limit: int | None, after: str | None = None
     ) -> Iterator[Record]:
-        """Records in identity order (source_type, source_id; bytewise, as on SQLite),
-        read in keyset pages so memory stays flat."""
-        key: tuple[str, str] | None = None
+        """Records in identity order (source_type, upstream, source_id; bytewise, as on
+        SQLite), read in keyset pages so memory stays flat."""
+        key: tuple[str, str, str] | None = None
         if after:
-            _, source_type, source_id = parse_srn(after)
-            key = (source_type, escape_text(source_id))
+            _, source_type, upstream, source_id = parse_srn(after)
+            key = (source_type, escape_text(upstream), escape_text(source_id))
         left = limit
+        identity = "source_type, upstream, source_id"
         while left is None or left > 0:
             page = PAGE if left is None else min(PAGE, left)
-            where = "WHERE (source_type, source_id) > (%s, %s) " if key else ""
+            where = f"WHERE ({identity}) > (%s, %s, %s) " if key else ""
             sql = select_records(
-                convention, f"{where}ORDER BY source_type, source_id LIMIT {page}"
-            ).replace("SELECT ", "SELECT source_type, source_id, ", 1)
+                convention, f"{where}ORDER BY {identity} LIMIT {page}"
+            ).replace("SELECT ", f"SELECT {identity}, ", 1)
             rows = self._rows(sql, key or ())
             for row in rows:
-                yield record_from_row(convention, row[2:])
+                yield record_from_row(convention, row[3:])
             if len(rows) < page:
                 return
-            key = (rows[-1][0], rows[-1][1])
+            key = (rows[-1][0], rows[-1][1], rows[-1][2])
             if left is not None:
                 left -= len(rows)
 

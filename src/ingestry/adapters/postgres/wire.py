@@ -67,12 +67,13 @@ KEY_COLUMNS = ("source", "source_id", "sha256", "received_at", "raw_id")
 #: The record table's columns in wire order: `RECORD_HEAD`, the declared columns, then
 #: `RECORD_TAIL` (metadata from the batch's tuples, the rest from the writer).
 RECORD_HEAD = (
-    "source_type, source_id, source, data_source, content_hash, extractor_version, raw_sha256"
+    "source_type, source_id, source, data_source, content_hash, extractor_version, raw_sha256,"
+    " upstream"
 )
 RECORD_TAIL = "metadata, version, published_at, updated_at"
 # `source` goes as bytea holding jsonb's binary form (version byte + text): the same
 # bytes as the jsonb dumper's, through psycopg's C dumper instead of a Python one
-_RECORD_PART = ["text", "text", "bytea", "text", "bytea", "text", "bytea"]
+_RECORD_PART = ["text", "text", "bytea", "text", "bytea", "text", "bytea", "text"]
 
 _COUNT = struct.Struct(">h")
 _LENGTH = struct.Struct(">i")
@@ -253,11 +254,13 @@ class WireEncoder:
         wire["key_order"] = order
 
     def _records(self, rows: Sequence[RecordRow], wire: Wire, clean: bool) -> None:
-        if len({r[1] for r in rows}) != len(rows):
-            return  # an id repeats: rounds, on the staged path
-        if not clean and record_stage_rows(self.convention, rows)[2]:
+        if len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
+            return  # an identity repeats: rounds, on the staged path
+        if not (clean and clean_text({r[9] for r in rows})) and record_stage_rows(
+            self.convention, rows
+        )[2]:
             return  # values to escape: the staged path
-        order = sorted(range(len(rows)), key=lambda n: (rows[n][0], rows[n][1]))
+        order = sorted(range(len(rows)), key=lambda n: (rows[n][0], rows[n][9], rows[n][1]))
         fmt = _formatter()
         tx = self._columns
         convert = self._convert
@@ -280,13 +283,14 @@ class WireEncoder:
                     jsonb(len(source) + 1, 1), source, field("text", r[3]),
                     length(len(r[5])), r[5], field("text", r[6]),
                     _NULL if raw_sha is None else length(len(raw_sha)), raw_sha or b"",
-                    memoryview(columns)[2:], jsonb(len(metadata) + 1, 1), metadata,
+                    field("text", r[9]), memoryview(columns)[2:], jsonb(len(metadata) + 1, 1),
+                    metadata,
                 ))
             )  # fmt: skip
         wire["records"] = parts
         # the outbox lines of a batch of new records, in row order (see NewRecords)
         name = self.convention.name
-        srns = change_srns([(name, r[0], r[1], 1) for r in rows])
+        srns = change_srns([(name, r[0], r[9], r[1], 1) for r in rows])
         wire["srn_lines"] = ("\n".join(srns) + "\n").encode()
 
 

@@ -163,13 +163,13 @@ class Writer:
         a key exists already. `staged` are flat rows: envelope, then columns."""
         staged.sort(key=_identity)
         moment = datetime.fromisoformat(now)
-        convert = [(11 + i, fn) for i, fn in sql.direct_converters]  # after the envelope
+        convert = [(12 + i, fn) for i, fn in sql.direct_converters]  # after the envelope
 
         def send(copy: psycopg.Copy) -> None:
             copy.set_types(sql.direct_types)
             write = copy.write_row
             for r in staged:
-                row = [*r[:8], 1, moment, moment, *r[8:]]
+                row = [*r[:9], 1, moment, moment, *r[9:]]
                 for i, fn in convert:
                     value = row[i]
                     if value is not None:
@@ -211,10 +211,13 @@ class Writer:
             params = {"now": now, "round": round_}
             inserted = self.conn.execute(sql.insert, params).fetchall()
             created += len(inserted)
-            changes += [RecordChange(name, t, unescape_text(i), 1) for t, i in inserted]
+            changes += [
+                RecordChange(name, t, unescape_text(u), unescape_text(i), 1) for t, u, i in inserted
+            ]
             if len(inserted) < size:
-                for t, i, version in self.conn.execute(sql.update, params):
-                    changes.append(RecordChange(name, t, unescape_text(i), version))
+                for t, u, i, version in self.conn.execute(sql.update, params):
+                    up, sid = unescape_text(u), unescape_text(i)
+                    changes.append(RecordChange(name, t, up, sid, version))
                     updated += 1
         return created, updated, changes
 
@@ -223,15 +226,19 @@ class Writer:
         tx: Transaction,
         source: str,
         convention: Convention,
-        source_type: str,
+        kind: tuple[str, str],
         extractor_version: str,
         keys: Sequence[tuple[int, str, bytes]],
     ) -> set[int]:
+        """`kind`: the records' (source type, upstream)."""
         if not keys:
             return set()
         tx.begin()
         self._fill(tx, rescan.PAYLOAD_PROBE, rescan.probe_rows(keys))
-        params = {"source": source, "type": source_type, "version": extractor_version}
+        params = {
+            "source": source, "type": kind[0], "upstream": escape_text(kind[1]),
+            "version": extractor_version,
+        }  # fmt: skip
         changed = {n for (n,) in self.conn.execute(rescan.changed_payloads(convention), params)}
         return {n for n, _, _ in keys} - changed
 
@@ -295,5 +302,6 @@ def _text(value: str | None) -> str | None:
     return None if value is None else escape_text(value)
 
 
-def _identity(row: tuple[Any, ...]) -> tuple[str, str]:
-    return row[0], row[1]
+def _identity(row: tuple[Any, ...]) -> tuple[str, str, str]:
+    """(source_type, upstream, source_id) of a staged row (upstream ends the envelope)."""
+    return row[0], row[8], row[1]

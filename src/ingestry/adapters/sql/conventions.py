@@ -2,8 +2,9 @@
 
 `records_<convention>` holds the envelope (provenance, metadata, version, …) and the
 declared columns with their real SQL types; columns marked `index` get an index. The
-identity `UNIQUE (source_type, source_id)` is also how a record is found by srn, which
-spells the identity out (see `domain.records.record_srn`), so no srn column or index.
+identity `UNIQUE (source_type, upstream, source_id)` is also how a record is found by
+srn, which spells the identity out (see `domain.records.record_srn`), so no srn column
+or index.
 A new column is added in place (existing rows get it on replay); the catalog table
 `convention_columns` remembers what each table was built from.
 """
@@ -27,12 +28,18 @@ from ingestry.domain.conventions import ColumnType, Convention
 IdentityText = sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
 
 
+def identity_key(table: str) -> sa.UniqueConstraint:
+    """The identity of a record table: one record per (type, upstream, id)."""
+    return sa.UniqueConstraint("source_type", "upstream", "source_id", name=f"uq_{table}_identity")
+
+
 def record_table(convention: Convention, metadata: sa.MetaData | None = None) -> sa.Table:
     """The SQLAlchemy table of a convention's records."""
     name = table_name(convention.name)
     columns: list[SchemaItem] = [
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
         sa.Column("source_type", IdentityText, nullable=False),
+        sa.Column("upstream", IdentityText, nullable=False, server_default=""),
         sa.Column("source_id", IdentityText, nullable=False),
         sa.Column("source", Json, nullable=False),
         sa.Column("data_source", sa.Text),
@@ -45,7 +52,7 @@ def record_table(convention: Convention, metadata: sa.MetaData | None = None) ->
         sa.Column("updated_at", Timestamp, nullable=False),
     ]
     columns += [sa.Column(c.name, COLUMN_TYPES[c.type].sql) for c in convention.columns]
-    columns.append(sa.UniqueConstraint("source_type", "source_id", name=f"uq_{name}_identity"))
+    columns.append(identity_key(name))
     columns += [sa.Index(f"ix_{name}_{c.name}", c.name) for c in convention.columns if c.index]
     columns.append(sa.Index(f"ix_{name}_data_source", "data_source"))
     return sa.Table(name, metadata or sa.MetaData(), *columns)

@@ -14,7 +14,7 @@ from ingestry.adapters.sql.names import table_name
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import source_from_dict
-from ingestry.domain.records import Record, record_srn
+from ingestry.domain.records import Record, srn_of
 from ingestry.extract.coerce import parse_column_value
 from ingestry.extract.jsonio import loads
 
@@ -62,7 +62,7 @@ def record_from_row(
     }
     provenance = source_from_dict(decode_json(source))
     return Record(
-        srn=record_srn(convention.name, provenance.type, provenance.id),
+        srn=srn_of(convention.name, provenance),
         convention=convention.name,
         source=provenance,
         metadata=decode_json(metadata),

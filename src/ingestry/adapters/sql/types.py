@@ -26,7 +26,9 @@ from ingestry.domain.conventions import ColumnType
 #: A storage-ready value (what the port carries) → what binary COPY takes.
 Convert = Callable[[Any], Any]
 
-_JSONB = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+#: JSON text; TEXT on SQLite, whose JSON type has NUMERIC affinity (a JSON number
+#: stored there became an INTEGER or a REAL: a 30-digit integer lost its digits).
+_JSONB = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import Feature, HookRun
-from ingestry.domain.records import parse_srn, record_srn
+from ingestry.domain.records import parse_srn, spell_srn
 from ingestry.services.ports import (
     ClaimedEvent,
     FeatureRow,
@@ -67,10 +67,10 @@ class SQLiteLifecycleSession:
         self, convention: Convention, row: RecordRow, expected_version: int, now: str
     ) -> int:
         statements = self._update_sql(convention)
-        source_type, source_id = row[0], row[1]
-        srn = record_srn(convention.name, source_type, source_id)
+        identity = (row[0], row[9], row[1])
+        srn = spell_srn(convention.name, *identity)
         content_hash = row[5]
-        guard = (source_type, source_id, expected_version, content_hash)
+        guard = (*identity, expected_version, content_hash)
         self.conn.execute(statements.history, (srn, now, *guard))
         updated = self.conn.execute(
             statements.update, (row[4], content_hash, row[6], now, *row[8], *guard)
@@ -80,11 +80,11 @@ class SQLiteLifecycleSession:
             append_events(
                 self.conn,
                 convention.name,
-                [RecordChange(convention.name, source_type, source_id, version)],
+                [RecordChange(convention.name, *identity, version)],
                 now,
             )
             return version
-        found = self.conn.execute(statements.current, (source_type, source_id)).fetchone()
+        found = self.conn.execute(statements.current, identity).fetchone()
         if found is None:
             raise RecordNotFoundError(f"no record {srn}")
         if found[0] != expected_version:
@@ -184,15 +184,15 @@ class _UpdateSQL:
     def of(cls, convention: Convention) -> _UpdateSQL:
         table = f'"{table_name(convention.name)}"'
         guard = " AND version = ? AND content_hash <> ?"
-        # RecordStatements.history ends in `WHERE source_type = ? AND source_id = ?`
+        # RecordStatements.history ends in `WHERE <the identity>`
         history = RecordStatements.of(convention).history + guard
         sets = "".join(f', "{c}" = ?' for c in convention.column_names)
+        where = "WHERE source_type = ? AND upstream = ? AND source_id = ?"
         update = (
             f"UPDATE {table} SET metadata = ?, content_hash = ?, extractor_version = ?,"
-            f" version = version + 1, updated_at = ?{sets}"
-            f" WHERE source_type = ? AND source_id = ?{guard}"
+            f" version = version + 1, updated_at = ?{sets} {where}{guard}"
         )
-        current = f"SELECT version FROM {table} WHERE source_type = ? AND source_id = ?"
+        current = f"SELECT version FROM {table} {where}"
         return cls(convention.column_names, history, update, current)
 
 
@@ -217,24 +217,24 @@ class SQLiteLifecycle:
     def event_sources(
         self, convention: Convention, events: Sequence[tuple[str, int]]
     ) -> dict[tuple[str, int], str]:
-        wanted: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        wanted: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
         for srn, version in events:
-            _, source_type, source_id = parse_srn(srn)
-            wanted.setdefault((source_type, source_id), []).append((srn, version))
-        by_type: dict[str, list[str]] = {}
-        for source_type, source_id in wanted:
-            by_type.setdefault(source_type, []).append(source_id)
+            _, source_type, upstream, source_id = parse_srn(srn)
+            wanted.setdefault((source_type, upstream, source_id), []).append((srn, version))
+        by_type: dict[tuple[str, str], list[str]] = {}
+        for source_type, upstream, source_id in wanted:
+            by_type.setdefault((source_type, upstream), []).append(source_id)
         table = f'"{table_name(convention.name)}"'
         found: dict[tuple[str, int], str] = {}
-        for source_type, ids in by_type.items():
+        for (source_type, upstream), ids in by_type.items():
             for i in range(0, len(ids), _CHUNK):
                 chunk = ids[i : i + _CHUNK]
                 for source_id, version, source in self._conn.execute(
-                    f"SELECT source_id, version, source FROM {table}"
-                    f" WHERE source_type = ? AND source_id IN ({_marks(len(chunk))})",
-                    (source_type, *chunk),
+                    f"SELECT source_id, version, source FROM {table} WHERE source_type = ?"
+                    f" AND upstream = ? AND source_id IN ({_marks(len(chunk))})",
+                    (source_type, upstream, *chunk),
                 ):
-                    for srn, wanted_version in wanted[(source_type, source_id)]:
+                    for srn, wanted_version in wanted[(source_type, upstream, source_id)]:
                         if wanted_version == version:
                             found[(srn, version)] = source
         for key in events:

@@ -26,7 +26,6 @@ from ingestry.adapters.sqlite.retention import SQLiteRetention
 from ingestry.adapters.sqlite.session import SQLiteSession
 from ingestry.domain.conventions import Convention
 from ingestry.domain.payloads import QuarantineDetail
-from ingestry.domain.provenance import PROVENANCE_TYPES
 from ingestry.domain.records import Record
 from ingestry.domain.retention import RetentionReport
 from ingestry.services.ports import (
@@ -67,28 +66,28 @@ class SQLiteRawSession(SQLiteSession):
         return out
 
     def existing_records(
-        self, convention: Convention, source_ids: Sequence[str]
+        self, convention: Convention, source_type: str, upstream: str, source_ids: Sequence[str]
     ) -> list[ExistingRecord]:
-        types = ",".join(f"'{t}'" for t in PROVENANCE_TYPES)
         out: list[ExistingRecord] = []
         for part in chunks(source_ids):
             marks = ",".join("?" * len(part))
             sql = (
-                f'SELECT source_type, source_id, source, extractor_version FROM "'
-                f'{table_name(convention.name)}" WHERE source_type IN ({types})'
+                f'SELECT source_type, upstream, source_id, source, extractor_version FROM "'
+                f'{table_name(convention.name)}" WHERE source_type = ? AND upstream = ?'
                 f" AND source_id IN ({marks})"
             )
-            out += [ExistingRecord(*row) for row in self.conn.execute(sql, tuple(part))]
+            params = (source_type, upstream, *part)
+            out += [ExistingRecord(*row) for row in self.conn.execute(sql, params)]
         return out
 
     def set_extractor_version(
-        self, convention: Convention, identities: Sequence[tuple[str, str]], version: str
+        self, convention: Convention, identities: Sequence[tuple[str, str, str]], version: str
     ) -> None:
         sql = (
             f'UPDATE "{table_name(convention.name)}" SET extractor_version = ?'
-            " WHERE source_type = ? AND source_id = ?"
+            " WHERE source_type = ? AND upstream = ? AND source_id = ?"
         )
-        self.conn.executemany(sql, [(version, t, i) for t, i in identities])
+        self.conn.executemany(sql, [(version, *identity) for identity in identities])
 
     def mark_raw(self, source: str, rows: Sequence[RawMark], now: str) -> None:
         self.conn.executemany(
@@ -312,13 +311,16 @@ class SQLiteRawOperations(SQLiteRetention):
         return {str(v): n for v, n in self.conn.execute(sql, (data_source,))}
 
     def source_records(
-        self, convention: Convention, data_source: str, after: tuple[str, str] | None, limit: int
+        self,
+        convention: Convention,
+        data_source: str,
+        after: tuple[str, str, str] | None,
+        limit: int,
     ) -> list[Record]:
         where, params = "WHERE data_source = ?", [data_source]
         if after is not None:
-            where += " AND (source_type, source_id) > (?, ?)"
+            where += " AND (source_type, upstream, source_id) > (?, ?, ?)"
             params += list(after)
-        sql = select_record_rows(
-            convention, f"{where} ORDER BY source_type, source_id LIMIT {int(limit)}"
-        )
+        order = "ORDER BY source_type, upstream, source_id"
+        sql = select_record_rows(convention, f"{where} {order} LIMIT {int(limit)}")
         return [record_from_row(convention, row) for row in self.conn.execute(sql, params)]

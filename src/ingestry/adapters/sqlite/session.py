@@ -11,7 +11,7 @@ import orjson
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.domain.conventions import Convention
-from ingestry.domain.records import record_srn
+from ingestry.domain.records import spell_srn
 from ingestry.services.ports import (
     QuarantineRow,
     RawRow,
@@ -46,7 +46,7 @@ _SIZE_RAW = (
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below.
 _LOOKUP_CHUNK = 900
 
-Identity = tuple[str, str]  # (source_type, source_id)
+Identity = tuple[str, str, str]  # (source_type, upstream, source_id)
 
 
 class SQLiteSession:
@@ -112,13 +112,13 @@ class SQLiteSession:
         unchanged = 0
         name = convention.name
         for row in rows:
-            key = (row[0], row[1])
+            key = (row[0], row[9], row[1])
             state = known.get(key)
             content_hash = row[5]
             if state is None:
                 known[key] = (content_hash, 1)
-                inserts.append((*row[:8], 1, now, now, *row[8]))
-                changes.append(RecordChange(name, key[0], key[1], 1))
+                inserts.append((row[0], row[9], *row[1:8], 1, now, now, *row[8]))
+                changes.append(RecordChange(name, *key, 1))
             elif state[0] == content_hash:
                 unchanged += 1
             else:
@@ -130,12 +130,12 @@ class SQLiteSession:
                 if r == len(rounds):
                     rounds.append([])
                 rounds[r].append((*row[2:8], version, now, *row[8], *key))
-                changes.append(RecordChange(name, key[0], key[1], version))
+                changes.append(RecordChange(name, *key, version))
         if inserts:
             self.conn.executemany(sql.insert, inserts)
         for updates in rounds:
             if updates:
-                history = [(record_srn(name, u[-2], u[-1]), now, u[-2], u[-1]) for u in updates]
+                history = [(spell_srn(name, *u[-3:]), now, *u[-3:]) for u in updates]
                 self.conn.executemany(sql.history, history)
                 self.conn.executemany(sql.update, updates)
         return UpsertResult(len(inserts), len(changes) - len(inserts), unchanged, changes)
@@ -144,19 +144,19 @@ class SQLiteSession:
         self, sql: RecordStatements, rows: Sequence[RecordRow]
     ) -> dict[Identity, tuple[bytes, int]]:
         """Content hash and version of the rows' records that exist, by identity key."""
-        wanted: dict[str, set[str]] = {}
+        wanted: dict[tuple[str, str], set[str]] = {}
         for row in rows:
-            wanted.setdefault(row[0], set()).add(row[1])
+            wanted.setdefault((row[0], row[9]), set()).add(row[1])
         found: dict[Identity, tuple[bytes, int]] = {}
-        for source_type, ids in wanted.items():
+        for (source_type, upstream), ids in wanted.items():
             keys = list(ids)
             for i in range(0, len(keys), _LOOKUP_CHUNK):
                 chunk = keys[i : i + _LOOKUP_CHUNK]
                 query = sql.lookup.replace("?*", ",".join("?" * len(chunk)))
                 for source_id, content_hash, version in self.conn.execute(
-                    query, (source_type, *chunk)
+                    query, (source_type, upstream, *chunk)
                 ):
-                    found[(source_type, source_id)] = (content_hash, version)
+                    found[(source_type, upstream, source_id)] = (content_hash, version)
         return found
 
     def _sql(self, convention: Convention) -> RecordStatements:
@@ -209,11 +209,11 @@ class RecordStatements:
         table = f'"{table_name(convention.name)}"'
         cols = [f'"{c}"' for c in convention.column_names]
         envelope = (
-            "source_type, source_id, source, data_source, metadata, content_hash,"
+            "source_type, upstream, source_id, source, data_source, metadata, content_hash,"
             " extractor_version, raw_sha256, version, published_at, updated_at"
         )
         names = ", ".join([envelope, *cols])
-        marks = ",".join("?" * (11 + len(cols)))
+        marks = ",".join("?" * (12 + len(cols)))
         insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
         sets = ", ".join(
             [
@@ -222,18 +222,18 @@ class RecordStatements:
                 *(f"{c} = ?" for c in cols),
             ]
         )
-        update = f"UPDATE {table} SET {sets} WHERE source_type = ? AND source_id = ?"
+        where = "WHERE source_type = ? AND upstream = ? AND source_id = ?"
+        update = f"UPDATE {table} SET {sets} {where}"
         pairs = ", ".join(f"'{c}', {q}" for c, q in zip(convention.column_names, cols, strict=True))
         history = (
             "INSERT INTO record_versions (srn, version, convention, source, data_source,"
             " metadata, columns, content_hash, extractor_version, raw_sha256, published_at,"
             f" version_at, superseded_at) SELECT ?, version, '{convention.name}', source,"
             f" data_source, metadata, json_object({pairs}), content_hash, extractor_version,"
-            f" raw_sha256, published_at, updated_at, ? FROM {table}"
-            " WHERE source_type = ? AND source_id = ?"
+            f" raw_sha256, published_at, updated_at, ? FROM {table} {where}"
         )
         lookup = (
             f"SELECT source_id, content_hash, version FROM {table}"
-            " WHERE source_type = ? AND source_id IN (?*)"
+            " WHERE source_type = ? AND upstream = ? AND source_id IN (?*)"
         )
         return cls(convention.column_names, insert, update, history, lookup)

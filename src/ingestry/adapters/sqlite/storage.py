@@ -161,22 +161,25 @@ class SQLiteStorage:
     # --- reads ----------------------------------------------------------------------
 
     def get_record(self, convention: Convention, srn: str) -> Record | None:
-        _, source_type, source_id = parse_srn(srn)
-        sql = select_records(convention, "WHERE source_type = ? AND source_id = ?")
-        row = self._conn.execute(sql, (source_type, source_id)).fetchone()
+        _, source_type, upstream, source_id = parse_srn(srn)
+        sql = select_records(
+            convention, "WHERE source_type = ? AND upstream = ? AND source_id = ?"
+        )
+        row = self._conn.execute(sql, (source_type, upstream, source_id)).fetchone()
         return record_from_row(convention, row) if row else None
 
     def list_records(
         self, convention: Convention, limit: int | None, after: str | None = None
     ) -> Iterator[Record]:
-        """Records in identity order (source_type, source_id): keyset pagination."""
+        """Records in identity order (source_type, upstream, source_id): keyset pagination."""
         params: list[object] = []
         where = ""
         if after:
-            _, source_type, source_id = parse_srn(after)
-            where = "WHERE (source_type, source_id) > (?, ?)"
-            params += [source_type, source_id]
-        sql = select_records(convention, f"{where} ORDER BY source_type, source_id LIMIT ?")
+            _, source_type, upstream, source_id = parse_srn(after)
+            where = "WHERE (source_type, upstream, source_id) > (?, ?, ?)"
+            params += [source_type, upstream, source_id]
+        order = "ORDER BY source_type, upstream, source_id"
+        sql = select_records(convention, f"{where} {order} LIMIT ?")
         params.append(-1 if limit is None else limit)
         for row in self._conn.execute(sql, params):
             yield record_from_row(convention, row)

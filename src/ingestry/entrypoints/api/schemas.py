@@ -42,6 +42,7 @@ class IngestSummaryOut(_Out):
     quarantined: int
     seconds: float
     run_srn: str
+    duplicate_ids: int = 0
 
 
 class ProvenanceOut(BaseModel):

@@ -44,12 +44,12 @@ def echo_json(obj: Any) -> None:
     click.echo(dumps(obj))
 
 
-def record_json(record: Record) -> dict[str, Any]:
-    """The contract's record shape (plus provenance and extractor fields): the same
-    document an export writes."""
-    from ingestry.services.export import record_document
+def echo_record(record: Record) -> None:
+    """The contract's record shape (plus provenance and extractor fields) as one JSON
+    line: the bytes an export writes, the same from either backend."""
+    from ingestry.services.export import record_line
 
-    return record_document(record)
+    click.echo(record_line(record), nl=False)
 
 
 #: The width of text output that is not a terminal: as wide as the lines are, so a

@@ -24,6 +24,7 @@ CONTRACT_KEYS = (
     "records_unchanged",
     "quarantined",
     "seconds",
+    "duplicate_ids",
 )
 
 
@@ -50,7 +51,16 @@ def render(summary: IngestSummary, as_json: bool) -> None:
         echo_json({k: values[k] for k in CONTRACT_KEYS} | {"run_srn": summary.run_srn})
     else:
         click.echo(describe(summary))
+        if summary.duplicate_ids:
+            click.echo(duplicates_warning(summary), err=True)
     warn_if_nothing_passed(summary)
+
+
+def duplicates_warning(s: IngestSummary) -> str:
+    return (
+        f"warning: {s.source}: {s.duplicate_ids} ids occurred more than once; "
+        "each is one record, from its last occurrence (every payload is kept raw)"
+    )
 
 
 def warn_if_nothing_passed(s: IngestSummary) -> None:

@@ -6,7 +6,7 @@ import click
 
 from ingestry.domain.errors import InvalidCursorError
 from ingestry.entrypoints.cli.context import CliContext
-from ingestry.entrypoints.cli.output import dumps, echo_json, record_json, table
+from ingestry.entrypoints.cli.output import dumps, echo_json, echo_record, table
 
 
 @click.group("records")
@@ -30,7 +30,7 @@ def list_records(
         raise click.BadParameter(str(exc), param_hint="'--after'") from None
     if as_json:
         for record in records:
-            echo_json(record_json(record))
+            echo_record(record)
         return
     table(
         f"records ({convention})",
@@ -53,7 +53,7 @@ def list_records(
 @click.pass_obj
 def get_record(ctx: CliContext, srn: str) -> None:
     """Print one record as JSON."""
-    echo_json(record_json(ctx.store().get(srn)))
+    echo_record(ctx.store().get(srn))
 
 
 @command.command("history")
@@ -65,7 +65,7 @@ def history(ctx: CliContext, srn: str, as_json: bool) -> None:
     versions = ctx.store().history(srn)
     if as_json:
         for record in versions:
-            echo_json(record_json(record))
+            echo_record(record)
         return
     table(
         srn,

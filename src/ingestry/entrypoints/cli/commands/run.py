@@ -12,6 +12,7 @@ from ingestry.domain.errors import InputError
 from ingestry.entrypoints.cli.commands.ingest import (
     CONTRACT_KEYS,
     describe,
+    duplicates_warning,
     warn_if_nothing_passed,
 )
 from ingestry.entrypoints.cli.context import CliContext
@@ -44,6 +45,8 @@ def command(ctx: CliContext, sources: tuple[str, ...], as_json: bool, strict: bo
             echo_json({k: summary.as_dict()[k] for k in CONTRACT_KEYS})
         else:
             click.echo(describe(summary))
+            if summary.duplicate_ids:
+                click.echo(duplicates_warning(summary), err=True)
         warn_if_nothing_passed(summary)
 
 
