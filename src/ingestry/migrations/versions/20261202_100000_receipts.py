@@ -1,6 +1,7 @@
 """Receipts: every arrival of a raw payload, and ids that are never reused
 
-Reserved for the receipts work (issue 13, items 1, 2, 4). A no-op until filled in.
+Unused: reserved once, left a no-op and kept in the chain (stores passed it). The
+receipts migration is 20261202_140000.
 
 Revision ID: 20261202_100000
 Revises: 20261123_150000

@@ -1,6 +1,7 @@
 """Reliability: idempotency claims, job scopes
 
-Reserved for the reliability work (issue 14). A no-op until filled in.
+Unused: reserved once, left a no-op and kept in the chain (stores passed it). The
+reliability migration is 20261202_150000.
 
 Revision ID: 20261202_120000
 Revises: 20261202_110000
