@@ -13,10 +13,10 @@ from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
-    RAW_COLUMNS,
     history_record,
     quarantine_entry,
     raw_payload,
+    raw_with_receipts,
     record_from_row,
     select_records,
 )
@@ -87,7 +87,9 @@ class SQLiteStorage:
 
     def is_empty(self) -> bool:
         row = self._conn.execute(
+            # sqlite_sequence (made by AUTOINCREMENT) outlives the tables that used it
             "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
         ).fetchone()
         return bool(row[0] == 0)
 
@@ -162,9 +164,7 @@ class SQLiteStorage:
 
     def get_record(self, convention: Convention, srn: str) -> Record | None:
         _, source_type, upstream, source_id = parse_srn(srn)
-        sql = select_records(
-            convention, "WHERE source_type = ? AND upstream = ? AND source_id = ?"
-        )
+        sql = select_records(convention, "WHERE source_type = ? AND upstream = ? AND source_id = ?")
         row = self._conn.execute(sql, (source_type, upstream, source_id)).fetchone()
         return record_from_row(convention, row) if row else None
 
@@ -196,9 +196,7 @@ class SQLiteStorage:
         return [*history, current] if current else history
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
-        sql = (
-            f"SELECT {RAW_COLUMNS} FROM raw_payloads WHERE source = ? AND source_id = ? ORDER BY id"
-        )
+        sql = raw_with_receipts("raw_payloads p", "p.source = ? AND p.source_id = ?")
         return [raw_payload(row) for row in self._conn.execute(sql, (source, source_id))]
 
     def quarantine_entries(self, source: str, status: str | None = "open") -> list[QuarantineEntry]:
