@@ -14,10 +14,10 @@ from ingestry.adapters.sql import recordquery
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
-    RAW_COLUMNS,
     history_record,
     quarantine_entry,
     raw_payload,
+    raw_with_receipts,
     record_from_row,
     select_records,
 )
@@ -90,7 +90,9 @@ class SQLiteStorage:
 
     def is_empty(self) -> bool:
         row = self._conn.execute(
+            # sqlite_sequence (made by AUTOINCREMENT) outlives the tables that used it
             "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
         ).fetchone()
         return bool(row[0] == 0)
 
@@ -211,9 +213,7 @@ class SQLiteStorage:
         return [*history, current] if current else history
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
-        sql = (
-            f"SELECT {RAW_COLUMNS} FROM raw_payloads WHERE source = ? AND source_id = ? ORDER BY id"
-        )
+        sql = raw_with_receipts("raw_payloads p", "p.source = ? AND p.source_id = ?")
         return [raw_payload(row) for row in self._conn.execute(sql, (source, source_id))]
 
     def quarantine_entries(self, source: str, status: str | None = "open") -> list[QuarantineEntry]:
