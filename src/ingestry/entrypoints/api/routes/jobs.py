@@ -34,7 +34,7 @@ def check_job(spec: IngestJobIn | ReplayJobIn | ExportJobIn, caller: Caller, sto
     """Refuse at submit what the worker would refuse later (scope, paths, kinds)."""
     if isinstance(spec, IngestJobIn):
         caller.source(spec.source)
-        store.data_file(spec.path)
+        store.inbox_file(spec.source, spec.path)
     elif isinstance(spec, ReplayJobIn):
         if not caller.source(spec.source).is_raw:
             raise NotRawSourceError(f"source '{spec.source}' is simple: it keeps no raw rows")
