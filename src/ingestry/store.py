@@ -510,7 +510,9 @@ class Store:
         return self.api_keys().create(name, sources, admin=admin)
 
     def idempotency(self) -> IdempotencyService:
-        return IdempotencyService(self.control.idempotency)
+        return IdempotencyService(
+            self.control.idempotency, lease_seconds=self.settings.api.idempotency_lease_seconds
+        )
 
     def data_file(self, relative: str) -> Path:
         """A file under the data root (no `..`, no symlink escape)."""

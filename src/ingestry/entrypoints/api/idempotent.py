@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import Response
@@ -11,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from ingestry.domain.errors import IngestryError
 from ingestry.entrypoints.api.errors import core_error_response
 from ingestry.services.idempotency import IdempotencyService
+
+log = logging.getLogger(__name__)
 
 Work = Callable[[], Awaitable[JSONResponse]]
 
@@ -30,11 +34,14 @@ async def idempotent(
             media_type="application/json",
             headers={"Idempotent-Replayed": "true"},
         )
+    lease = asyncio.create_task(_renew(service, owner, key))
     try:
         response = await _guarded(work)
     except BaseException:
         await run_in_threadpool(service.abandon, owner, key)
         raise
+    finally:
+        lease.cancel()
     if response.status_code >= 500:
         await run_in_threadpool(service.abandon, owner, key)
     else:
@@ -42,6 +49,16 @@ async def idempotent(
             service.finish, owner, key, response.status_code, bytes(response.body)
         )
     return response
+
+
+async def _renew(service: IdempotencyService, owner: str, key: str) -> None:
+    """Renew the claim while the request runs (a crash stops this: the lease lapses)."""
+    while True:
+        await asyncio.sleep(service.renew_every)
+        try:
+            await run_in_threadpool(service.renew, owner, key)
+        except Exception:  # the database is busy or away: the next beat tries again
+            log.warning("could not renew the Idempotency-Key claim", exc_info=True)
 
 
 async def _guarded(work: Work) -> JSONResponse:
