@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingestry.entrypoints.api.errors import ApiError
@@ -18,6 +19,9 @@ from ingestry.entrypoints.api.metrics import Metrics
 from ingestry.entrypoints.logs import request_id
 
 log = logging.getLogger("ingestry.api")
+
+#: The status logged for a request whose client disconnected before it was answered.
+CLIENT_CLOSED = 499
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 #: Request ids made here: a random per-process prefix and a counter (unique, cheap).
@@ -78,6 +82,11 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # the client went away mid-body: nothing to answer, not our failure (499 is
+            # nginx's "client closed request", for the access log and the metrics)
+            state["status"] = CLIENT_CLOSED
+            log.info("client disconnected before sending the whole body")
         except Exception:
             log.exception("unhandled error")
             if not state["started"]:
