@@ -50,7 +50,9 @@ def post(client: TestClient, token: str, body: bytes, source: str = "customer_or
 
 def error(response: object) -> dict[str, str]:
     body = response.json()  # type: ignore[attr-defined]
-    assert set(body) == {"error"}, body
+    # RFC 9457 problem details, the old body's fields kept as the `error` member
+    assert set(body) == {"type", "title", "status", "detail", "error"}, body
+    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
     assert {"code", "message", "request_id"} <= set(body["error"])
     detail: dict[str, str] = body["error"]
     return detail

@@ -15,12 +15,15 @@ waits longer, and the error then says which setting to raise.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ingestry.domain.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 LOCK_ENV = "INGESTRY_PG_LOCK_TIMEOUT"
 IDLE_ENV = "INGESTRY_PG_IDLE_TIMEOUT"
@@ -47,6 +50,26 @@ class SessionTimeouts:
         """Set both on a DB-API or psycopg connection (one with `execute` or a cursor)."""
         for sql in self.statements():
             conn.execute(sql)
+
+
+def ensure_durable(conn: Any) -> None:
+    """Acknowledged writes must survive a crash. `synchronous_commit = off` (a server or
+    role default) acknowledges a commit before its WAL is flushed: this session turns
+    it back on, loudly. `fsync = off` cannot be undone per session: a loud warning."""
+    (sync,) = conn.execute("SHOW synchronous_commit").fetchone()
+    if sync == "off":
+        conn.execute("SET synchronous_commit = on")
+        log.warning(
+            "PostgreSQL has synchronous_commit = off (server, database or role default): "
+            "ingestry turned it on for its own sessions, since an acknowledged write "
+            "could otherwise be lost in a server crash"
+        )
+    (fsync,) = conn.execute("SHOW fsync").fetchone()
+    if fsync == "off":
+        log.warning(
+            "PostgreSQL runs with fsync = off: a server crash can lose or corrupt data "
+            "ingestry reported as written; turn fsync on in postgresql.conf"
+        )
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -5,18 +5,45 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import Response
+from fastapi import Depends, Header, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ingestry.domain.errors import IngestryError
-from ingestry.entrypoints.api.errors import core_error_response
+from ingestry.entrypoints.api.errors import ApiError, core_error_response
 from ingestry.services.idempotency import IdempotencyService
 
 log = logging.getLogger(__name__)
 
 Work = Callable[[], Awaitable[JSONResponse]]
+
+#: The IETF draft (httpapi-idempotency-key-header) asks for 400 on a malformed key.
+MAX_KEY_CHARS = 255
+
+
+def _idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description=f"1 to {MAX_KEY_CHARS} characters; a retry with the same key and "
+            "request gets the first response",
+        ),
+    ] = None,
+) -> str | None:
+    if key is not None and not 1 <= len(key) <= MAX_KEY_CHARS:
+        raise ApiError(
+            400,
+            f"Idempotency-Key must be 1 to {MAX_KEY_CHARS} characters, not {len(key)}",
+            code="invalid_idempotency_key",
+        )
+    return key
+
+
+#: The validated `Idempotency-Key` header of a writing request (None when absent).
+IdempotencyKeyHeader = Annotated[str | None, Depends(_idempotency_key)]
 
 
 async def idempotent(

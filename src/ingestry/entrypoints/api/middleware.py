@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ingestry.entrypoints.api.errors import ApiError
+from ingestry.entrypoints.api.errors import PROBLEM_JSON, ApiError, problem
 from ingestry.entrypoints.api.metrics import Metrics
 from ingestry.entrypoints.logs import request_id
 
@@ -41,13 +41,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _send_error(send: Send, status: int, code: str, message: str, rid: str) -> None:
-    body = orjson.dumps({"error": {"code": code, "message": message, "request_id": rid}})
+    detail = {"code": code, "message": message, "request_id": rid}
+    body = orjson.dumps(problem(status, message, detail))
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

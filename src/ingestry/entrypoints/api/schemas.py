@@ -26,6 +26,12 @@ class ErrorDetail(_Out):
 
 
 class ErrorOut(_Out):
+    """An RFC 9457 problem; `error` keeps the fields of the body before it."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
     error: ErrorDetail
 
 
