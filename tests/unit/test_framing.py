@@ -12,13 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingestry.adapters.lines import LineReader
+from ingestry.extract.csvframes import CSVFrames, HeaderError, csv_row_from_bytes
 from ingestry.extract.framing import (
-    CSVFrames,
     Frame,
-    HeaderError,
     JSONFrameError,
     block_frames,
-    csv_row_from_bytes,
     json_frames,
     jsonl_frames,
 )

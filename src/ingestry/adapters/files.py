@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from ingestry.adapters.lines import (
     READ_MAX,
@@ -28,14 +28,14 @@ from ingestry.adapters.lines import (
     verified,
 )
 from ingestry.domain.errors import InputError
+from ingestry.domain.reading import Reading
 from ingestry.domain.sources import MAX_PAYLOAD_BYTES, SourceFormat
+from ingestry.extract.csvframes import CSVFrames, framed_csv
 from ingestry.extract.framing import (
-    CSVFrames,
     Frame,
     JSONFrameError,
     LineBlock,
     block_frames,
-    framed_csv,
     json_frames,
 )
 from ingestry.services.ports import ReadOptions, Spilled, UnframeableError
@@ -86,6 +86,15 @@ class StreamInput:
     @property
     def header(self) -> tuple[bytes, bytes] | None:
         return self._csv.keyed_header if self._csv is not None else None
+
+    def describe(self) -> dict[str, Any] | None:
+        """What reading this input decided (see `services.inputs.DescribedInput`)."""
+        out: dict[str, Any] = {}
+        if self._csv is not None and self.options.reading != Reading():
+            out.update(self._csv.describe())
+        if not out:
+            return None
+        return {"file": self.name, **out}
 
     @property
     def spilled(self) -> list[Spilled]:
@@ -145,7 +154,9 @@ class StreamInput:
     def _frames(self, stream: BinaryIO) -> Iterator[Frame]:
         reader = self._reader = _CountingReader(stream)
         if self.format is SourceFormat.CSV:
-            self._csv = CSVFrames(reader.lines(), self.options.required_columns)
+            self._csv = CSVFrames(
+                reader.lines(), self.options.required_columns, self.options.reading
+            )
             yield from framed_csv(self._csv, self.name)
         else:
             key = "features" if self.format is SourceFormat.GEOJSON else None

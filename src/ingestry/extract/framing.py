@@ -6,13 +6,9 @@ reading stays in the adapters and memory stays flat whatever the file size.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
-
-from ingestry.domain.errors import InputError
 
 
 class Frame(NamedTuple):
@@ -71,132 +67,6 @@ def block_frames(block: LineBlock, limit: int | None = None) -> list[Frame]:
             for f in frames
         ]
     return frames
-
-
-class HeaderError(ValueError):
-    """A CSV header without a column the source needs (its id): the file does not fit
-    the source, so it is refused whole, before its first row."""
-
-
-#: Header names a HeaderError lists before it says "…".
-_NAMES_SHOWN = 10
-
-
-def check_header(names: Sequence[str], required: Sequence[str]) -> None:
-    """Raise HeaderError naming the `required` columns `names` lacks, and what it has."""
-    missing = [n for n in required if n not in names]
-    if not missing:
-        return
-    found = ", ".join(names[:_NAMES_SHOWN]) + (", …" if len(names) > _NAMES_SHOWN else "")
-    lacking = ", ".join(f"'{n}'" for n in missing)
-    raise HeaderError(f"header has no {lacking} (found: {found or 'nothing'})")
-
-
-class CSVFrames:
-    """CSV rows as frames; the header's exact bytes are kept in `header`.
-
-    Quoting is parsed strictly: a malformed row (a stray quote, an unterminated quoted
-    field, bytes that are not UTF-8, the wrong number of fields) becomes a frame with
-    an `error` and its exact bytes, so it is quarantined rather than guessed at. A header
-    without a `required` column raises HeaderError before any row is framed.
-    """
-
-    def __init__(self, lines: Iterable[bytes], required: Sequence[str] = ()) -> None:
-        self.header: bytes | None = None
-        self._lines = iter(lines)
-        self._number = 0
-        self._required = required
-
-    @property
-    def keyed_header(self) -> tuple[bytes, bytes] | None:
-        """(sha256, exact bytes) of the header once read (how raw rows refer to it)."""
-        if self.header is None:
-            return None
-        return hashlib.sha256(self.header).digest(), self.header
-
-    def __iter__(self) -> Iterator[Frame]:
-        consumed: list[bytes] = []
-        undecodable: list[int] = []
-
-        def text_lines() -> Iterator[str]:
-            for raw in self._lines:
-                self._number += 1
-                consumed.append(raw)
-                try:
-                    yield raw.decode("utf-8-sig" if self._number == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    undecodable.append(exc.start)
-                    yield raw.decode("utf-8", "replace")
-
-        reader = csv.reader(text_lines(), strict=True)
-        names: list[str] | None = None
-        while True:
-            error = None
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                cells = []
-                error = f"malformed CSV: {exc}"
-            chunk = b"".join(consumed)
-            start = self._number - len(consumed) + 1
-            consumed.clear()
-            if undecodable:
-                error = f"not valid UTF-8 (byte {undecodable[0]} of a line)"
-                undecodable.clear()
-            if names is None and error is None:
-                names = [c.strip() for c in cells]
-                check_header(names, self._required)
-                self.header = _strip_eol(chunk)
-                continue
-            payload = _strip_eol(chunk)
-            if error is None and (not cells or (len(cells) == 1 and not cells[0].strip())):
-                continue
-            if error is None and names is not None and len(cells) != len(names):
-                error = f"row has {len(cells)} fields, header has {len(names)}"
-            if error is not None or names is None:
-                yield Frame(start, payload, None, error or "no CSV header")
-                continue
-            yield Frame(start, payload, _row(names, cells))
-
-
-def framed_csv(frames: CSVFrames, name: str) -> Iterator[Frame]:
-    """The frames of a CSV input; a header without the id's columns refuses the input
-    whole (InputError naming it), before its first row."""
-    try:
-        yield from frames
-    except HeaderError as exc:
-        raise InputError(f"{name}: {exc}") from None
-
-
-def _row(names: list[str], cells: list[str]) -> dict[str, str | None]:
-    return {k: (v if v != "" else None) for k, v in zip(names, cells, strict=True)}
-
-
-def csv_row_from_bytes(header: bytes, payload: bytes) -> dict[str, str | None]:
-    """Re-read one stored CSV row with its header (replay of raw CSV payloads).
-
-    Raises ValueError with the same reasons ingest gives, so replay and ingest agree.
-    """
-    names = len(next(csv.reader([header.decode("utf-8-sig", "replace")]), []))
-    frames = list(CSVFrames([header + b"\n", payload + b"\n"]))
-    if not frames:
-        raise ValueError(f"row has 0 fields, header has {names}")
-    if len(frames) != 1:
-        raise ValueError("not one CSV row")
-    frame = frames[0]
-    if frame.error is not None or frame.row is None:
-        raise ValueError(frame.error or "not a CSV row")
-    return frame.row
-
-
-def _strip_eol(chunk: bytes) -> bytes:
-    if chunk.endswith(b"\r\n"):
-        return chunk[:-2]
-    if chunk.endswith(b"\n"):
-        return chunk[:-1]
-    return chunk
 
 
 # --- JSON documents: a single object, an array of objects, or a GeoJSON FeatureCollection ---
