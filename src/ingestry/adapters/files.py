@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from ingestry.adapters.containers import Container, compression_of
 from ingestry.adapters.lines import (
     READ_MAX,
     LineReader,
@@ -68,10 +69,16 @@ class StreamInput:
     """One file (or stdin) read as a stream of frames in the source's format."""
 
     def __init__(
-        self, name: str, path: Path | None, options: ReadOptions, size: int | None
+        self,
+        name: str,
+        path: Path | None,
+        options: ReadOptions,
+        size: int | None,
+        container: Container | None = None,
     ) -> None:
         self.name = name
         self.path = path
+        self.container = container
         self.options = options
         self.format = options.format
         self.size = size
@@ -81,6 +88,8 @@ class StreamInput:
 
     @property
     def position(self) -> int:
+        if self.container is not None:  # compressed bytes, against the file's size
+            return self.container.position
         return self._reader.position if self._reader else 0
 
     @property
@@ -90,6 +99,10 @@ class StreamInput:
     def describe(self) -> dict[str, Any] | None:
         """What reading this input decided (see `services.inputs.DescribedInput`)."""
         out: dict[str, Any] = {}
+        if self.container is not None:
+            out["container"] = self.name
+            out["container_sha256"] = self.container.sha256
+            out["compression"] = self.container.compression
         if self._csv is not None and self.options.reading != Reading():
             out.update(self._csv.describe())
         if not out:
@@ -126,27 +139,34 @@ class StreamInput:
             yield from self._blocks_of(stream, lines)
 
     def _blocks_of(self, stream: BinaryIO, lines: int) -> Iterator[tuple[LineBlock, int]]:
-        region = file_region(str(self.path)) if self.path is not None else None
+        plain = self.path is not None and self.container is None
+        region = file_region(str(self.path)) if plain else None
         reader = self._reader = LineReader(stream, self.name, self.options.max_line_bytes, region)
         yield from reader.blocks(lines)
 
     def _open(self) -> AbstractContextManager[BinaryIO]:
-        if self.path is not None:
+        if self.path is not None and self.container is None:
             try:
                 return self.path.open("rb")
             except OSError as exc:
                 raise InputError(f"cannot read {self.name}: {exc.strerror}") from None
         if self.format not in (SourceFormat.JSON, SourceFormat.GEOJSON):
+            if self.container is not None:
+                return self.container.open()
             return nullcontext(sys.stdin.buffer)
         if self._spool is None:  # a document may have to be read again: keep it
             self._spool = tempfile.SpooledTemporaryFile(max_size=READ_MAX)  # noqa: SIM115
             weakref.finalize(self, self._spool.close)
-            shutil.copyfileobj(sys.stdin.buffer, self._spool, READ_CHUNK)
+            if self.container is not None:
+                with self.container.open() as stream:
+                    shutil.copyfileobj(stream, self._spool, READ_CHUNK)
+            else:
+                shutil.copyfileobj(sys.stdin.buffer, self._spool, READ_CHUNK)
         self._spool.seek(0)
         return nullcontext(self._spool)  # type: ignore[arg-type]
 
     def _region(self) -> Region:
-        if self.path is not None:
+        if self.path is not None and self.container is None:
             return file_region(str(self.path))
         assert self._spool is not None, "stdin is kept only for a JSON document"
         return spool_region(self._spool)
@@ -161,7 +181,9 @@ class StreamInput:
         else:
             key = "features" if self.format is SourceFormat.GEOJSON else None
             try:
-                yield from json_frames(reader.chunks(), array_key=key)
+                yield from json_frames(
+                    reader.chunks(), array_key=key, records_path=self.options.reading.records_path
+                )
             except JSONFrameError as exc:
                 raise UnframeableError(self, self.name, str(exc)) from None
 
@@ -230,7 +252,9 @@ def open_inputs(paths: Sequence[str], fmt: SourceFormat | ReadOptions) -> list[S
                 pass
         except OSError as exc:
             raise InputError(f"cannot read {raw}: {exc.strerror}") from None
-        inputs.append(StreamInput(raw, path, options, path.stat().st_size))
+        compression = compression_of(path)
+        container = Container(path, compression) if compression else None
+        inputs.append(StreamInput(raw, path, options, path.stat().st_size, container))
     if not inputs:
         raise InputError("no input files given")
     return inputs

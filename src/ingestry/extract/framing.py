@@ -80,14 +80,23 @@ class JSONFrameError(ValueError):
     """The document is not a JSON array or object, or it ends early."""
 
 
-def json_frames(chunks: Iterable[bytes], *, array_key: str | None = None) -> Iterator[Frame]:
+def json_frames(
+    chunks: Iterable[bytes],
+    *,
+    array_key: str | None = None,
+    records_path: tuple[str, ...] | None = None,
+) -> Iterator[Frame]:
     """Frames of a JSON document read in chunks.
 
     A top-level array yields one frame per element. A top-level object yields itself,
-    unless `array_key` names a member array (GeoJSON `features`): then its elements are
-    yielded. Element bytes are exact slices of the input; memory holds one element.
+    unless `array_key` names a member array (GeoJSON `features`) or `records_path` the
+    array down a path of members (`data.items`): then its elements are yielded (a
+    document without that array does not frame). Element bytes are exact slices of
+    the input; memory holds one element.
     """
-    scanner = _ArrayScanner(array_key.encode() if array_key else None)
+    path = records_path or ((array_key,) if array_key else None)
+    scanner = _ArrayScanner(tuple(p.encode() for p in path) if path else None)
+    scanner.required = records_path is not None
     for chunk in chunks:
         if chunk:
             yield from scanner.feed(chunk)
@@ -97,8 +106,11 @@ def json_frames(chunks: Iterable[bytes], *, array_key: str | None = None) -> Ite
 class _ArrayScanner:
     """A state machine over the structural bytes of a JSON text; strings need care."""
 
-    def __init__(self, array_key: bytes | None) -> None:
-        self.key = array_key
+    def __init__(self, path: tuple[bytes, ...] | None) -> None:
+        self.path = path
+        self.key = path[-1] if path else None
+        self.matched = 0  # members of the path entered so far
+        self.required = False  # a document without the array does not frame
         self.buf = bytearray()
         self.pos = 0
         self.line = 1
@@ -142,6 +154,9 @@ class _ArrayScanner:
             return
         if self.in_string or self.depth != 0:
             raise JSONFrameError(f"unexpected end of JSON document at line {self.line}")
+        if self.required and not self.done:
+            dotted = ".".join(p.decode() for p in self.path or ())
+            raise JSONFrameError(f"no array at records_path '{dotted}'")
         if self.root == b"{" and self.target is None and not self.done:
             body = bytes(self.buf[: self.end]).strip(_WS)
             yield Frame(1 + _leading_newlines(self.buf), body)
@@ -180,20 +195,25 @@ class _ArrayScanner:
                         self.escape = True
                 elif ch == 0x22:
                     self.in_string = False
-                    if self.depth == 1 and self.key is not None:
+                    if self.depth == self.matched + 1 and self.key is not None:
                         self.last_string = bytes(buf[self.string_start + 1 : at])
             elif ch == 0x22:
                 self.in_string = True
                 self.string_start = at
             elif ch == 0x3A:
-                if self.depth == 1:
+                if self.depth == self.matched + 1:
                     self.member_key = self.last_string
             elif ch == 0x5B or ch == 0x7B:
                 self.depth += 1
                 if ch == 0x5B and self._opens_split_array():
                     self.target = self.depth
                     self._start_element(at + 1)
+                elif ch == 0x7B and self._enters_path():
+                    self.matched += 1
+                    self.member_key = None
             elif ch == 0x5D or ch == 0x7D:
+                if self.matched and self.depth == self.matched + 1:
+                    self.matched -= 1  # left an object of the path
                 if self.target is not None and self.depth == self.target:
                     yield from self._end_element(at)
                     self.target = None
@@ -219,8 +239,25 @@ class _ArrayScanner:
         if self.done or self.target is not None:
             return False
         if self.root == b"[":
-            return self.depth == 1
-        return self.depth == 2 and self.key is not None and self.member_key == self.key
+            return self.depth == 1 and not self.required
+        path = self.path
+        return (
+            path is not None
+            and self.matched == len(path) - 1
+            and self.depth == self.matched + 2
+            and self.member_key == self.key
+        )
+
+    def _enters_path(self) -> bool:
+        """A `{` opening the object of the path's next member (`data` of `data.items`)."""
+        path = self.path
+        return (
+            path is not None
+            and not self.done
+            and self.matched < len(path) - 1
+            and self.depth == self.matched + 2
+            and self.member_key == path[self.matched]
+        )
 
     def _start_element(self, at: int) -> None:
         self.elem_from = at

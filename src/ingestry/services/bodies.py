@@ -93,7 +93,8 @@ class BodyInput:
         else:
             key = "features" if self.source.format is SourceFormat.GEOJSON else None
             try:  # framed whole first: a body that does not frame leaves no batch behind
-                yield from list(json_frames([self.body], array_key=key))
+                path = self.source.reading.records_path
+                yield from list(json_frames([self.body], array_key=key, records_path=path))
             except JSONFrameError as exc:
                 raise UnframeableError(self, self.name, str(exc)) from None
         self.position = len(self.body)
