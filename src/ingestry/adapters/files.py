@@ -10,6 +10,7 @@ be read again that way.
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import sys
 import tempfile
@@ -28,10 +29,11 @@ from ingestry.adapters.lines import (
     spool_region,
     verified,
 )
+from ingestry.adapters.tables import parquet_table, xlsx_table
 from ingestry.domain.errors import InputError
 from ingestry.domain.reading import Reading
 from ingestry.domain.sources import MAX_PAYLOAD_BYTES, SourceFormat
-from ingestry.extract.csvframes import CSVFrames, framed_csv
+from ingestry.extract.csvframes import CSVFrames, HeaderError, framed_csv
 from ingestry.extract.framing import (
     Frame,
     JSONFrameError,
@@ -39,9 +41,12 @@ from ingestry.extract.framing import (
     block_frames,
     json_frames,
 )
+from ingestry.extract.tabular import table_frames
 from ingestry.services.ports import ReadOptions, Spilled, UnframeableError
 
 READ_CHUNK = 1 << 20
+#: Formats read by a library from the file's path, row by row (`adapters.tables`).
+TABLE_FORMATS = (SourceFormat.PARQUET, SourceFormat.XLSX)
 #: Lines per block when JSON Lines are framed in this process (the batch size decides
 #: how many frames go together; this only bounds a block's lines).
 INLINE_BLOCK_LINES = 5000
@@ -85,9 +90,12 @@ class StreamInput:
         self._reader: _CountingReader | LineReader | None = None
         self._csv: CSVFrames | None = None
         self._spool: IO[bytes] | None = None  # stdin holding a JSON document
+        self._done = 0  # a table file's bytes, once read
 
     @property
     def position(self) -> int:
+        if self.format in TABLE_FORMATS:
+            return self._done
         if self.container is not None:  # compressed bytes, against the file's size
             return self.container.position
         return self._reader.position if self._reader else 0
@@ -145,6 +153,8 @@ class StreamInput:
         yield from reader.blocks(lines)
 
     def _open(self) -> AbstractContextManager[BinaryIO]:
+        if self.format in TABLE_FORMATS:
+            return nullcontext(io.BytesIO())  # read by its library, from the path
         if self.path is not None and self.container is None:
             try:
                 return self.path.open("rb")
@@ -171,7 +181,27 @@ class StreamInput:
         assert self._spool is not None, "stdin is kept only for a JSON document"
         return spool_region(self._spool)
 
+    def _table_frames(self) -> Iterator[Frame]:
+        """A Parquet or Excel file: each row a canonical JSON payload (`extract.tabular`)."""
+        if self.path is None or self.container is not None:
+            raise InputError(
+                f"cannot read {self.name}: a {self.format.value} source reads files "
+                "(not standard input, not compressed: the format compresses itself)"
+            )
+        if self.format is SourceFormat.PARQUET:
+            names, rows = parquet_table(self.path, self.name)
+        else:
+            names, rows = xlsx_table(self.path, self.options.reading.sheet, self.name)
+        try:
+            yield from table_frames(names, rows, self.options.required_columns, self.name)
+        except HeaderError as exc:
+            raise InputError(f"{self.name}: {exc}") from None
+        self._done = self.size or 0
+
     def _frames(self, stream: BinaryIO) -> Iterator[Frame]:
+        if self.format in TABLE_FORMATS:
+            yield from self._table_frames()
+            return
         reader = self._reader = _CountingReader(stream)
         if self.format is SourceFormat.CSV:
             self._csv = CSVFrames(

@@ -676,7 +676,8 @@ class ReadOptions:
     def of(cls, source: DataSource) -> ReadOptions:
         # a Python extractor may make the id from anything: only declared ids are checked
         ids = () if source.extractor else tuple(dict.fromkeys(p[0] for p in source.id_paths))
-        required = ids if source.format is SourceFormat.CSV else ()
+        tables = (SourceFormat.CSV, SourceFormat.PARQUET, SourceFormat.XLSX)
+        required = ids if source.format in tables else ()
         return cls(source.format, required, source.max_line_bytes, source.reading)
 
 
