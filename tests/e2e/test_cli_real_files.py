@@ -54,3 +54,44 @@ def test_latin1_and_gzip_rows_come_back_exact(project: Path) -> None:
     listed = run("records", "list", "--convention", "station", "--json", cwd=project)
     temps = sorted(orjson.loads(line)["columns"]["temp"] for line in listed.stdout.splitlines())
     assert temps == ["-2.25", "1.5"]
+
+
+SHAPED = """\
+  shaped:
+    strategy: raw
+    convention: station
+    rationale: Needs code to reshape
+    format: jsonl
+    id: code
+    extractor: reshape_mod:reshape
+"""
+
+
+def test_an_extractor_module_beside_the_config_loads_from_anywhere(
+    project: Path, tmp_path: Path
+) -> None:
+    """Issue 16 item 6: `module:function` is imported from the config's folder first,
+    with no PYTHONPATH, whatever the working directory."""
+    add_stations(project)
+    config = project / "ingestry.yaml"
+    config.write_text(config.read_text() + SHAPED)
+    (project / "reshape_mod.py").write_text(
+        "def reshape(doc):\n    return {'code': doc['k'].upper(), 'temp': doc['t']}\n"
+    )
+    (project / "in.jsonl").write_bytes(b'{"k": "abc", "t": "1.25"}\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(
+        "--config", str(config), "ingest", "shaped", str(project / "in.jsonl"), "--json",
+        cwd=elsewhere,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads(result.stdout)["records_created"] == 1
+    (project / "reshape_mod.py").unlink()
+    missing = run(
+        "--config", str(config), "ingest", "shaped", str(project / "in.jsonl"), cwd=elsewhere
+    )
+    assert missing.returncode == 1
+    assert f"{project / 'reshape_mod.py'} or {project / 'reshape_mod' / '__init__.py'}" in (
+        missing.stderr.decode()
+    )
