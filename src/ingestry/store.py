@@ -226,6 +226,8 @@ class Store:
         return self.storage.count_records(conv, query)
 
     def raw(self, source: str, source_id: str) -> list[RawPayload]:
+        """The payloads received for a source id, ordered by their latest receipt: the
+        last one was received last and drives the record (see docs/receipts.md)."""
         self.source(source)
         return self.storage.raw_payloads(source, source_id)
 

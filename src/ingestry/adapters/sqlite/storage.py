@@ -25,7 +25,7 @@ from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.adapters.sqlite.query import SQLITE
 from ingestry.adapters.sqlite.runs import SQLITE_RUNS
-from ingestry.adapters.sqlite.session import RecordStatements, SQLiteSession
+from ingestry.adapters.sqlite.session import RawMode, RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
@@ -68,6 +68,7 @@ class SQLiteStorage:
         _configure(self._conn)
         self._engine: sa.Engine | None = None
         self._statements: dict[str, RecordStatements] = {}
+        self._raw_mode = RawMode()
         self._checkpointer: Checkpointer | None = None
 
     @property
@@ -180,7 +181,7 @@ class SQLiteStorage:
         except sqlite3.OperationalError as exc:
             raise StorageError(f"cannot start a write transaction on {self.path}: {exc}") from exc
         try:
-            yield SQLiteSession(conn, self._statements)
+            yield SQLiteSession(conn, self._statements, self._raw_mode)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
