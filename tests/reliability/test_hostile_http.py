@@ -48,8 +48,7 @@ def raw_request(client: httpx.Client, data: bytes, *, pause: float = 0.0) -> byt
                 time.sleep(pause)
         else:
             sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
-        chunks = []
+        chunks = []  # no half-close: uvicorn takes EOF for a client that went away
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     return b"".join(chunks)
