@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -17,6 +17,8 @@ from ingestry.domain.errors import InputError
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import Feature, HookResult, HookRun
 from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPayload
+from ingestry.domain.query import EVERYTHING, RecordQuery
+from ingestry.domain.reading import Reading
 from ingestry.domain.records import Record, spell_srn
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
@@ -52,6 +54,21 @@ RAW_FIELDS = (
     "line",
     "origin",
 )
+
+
+class Receipt(NamedTuple):
+    """What the receipts of one batch share: the run that received them and, for a
+    compressed input, the container file's name and sha256 (the payloads are its
+    decompressed rows). Each raw row adds its own received_at, origin and line."""
+
+    run_srn: str | None
+    container: str | None = None
+    container_sha256: bytes | None = None
+
+
+ReceiptKey = tuple[str, str, bytes, str, int | None, str | None]
+"""An arrival of a payload the store holds already, found before preparation (see
+`services.rescan`): (source, source_id, sha256, received_at, line, origin)."""
 
 QuarantineRow = tuple[str, bytes, bytes, int | None, str | None, str, str]
 QUARANTINE_FIELDS = ("source", "sha256", "payload", "line", "origin", "reason", "received_at")
@@ -156,12 +173,20 @@ class StorageSession(Protocol):
         rows: Sequence[RawRow],
         headers: Sequence[tuple[bytes, bytes]],
         wire: Wire | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
-        """Store raw rows; a row whose (source, sha256) exists is a duplicate.
+        """Store raw rows; a row whose (source, source_id, sha256) exists is a duplicate.
+        Every row, new or duplicate, is a receipt (in row order) of its raw payload,
+        under `receipt` (None: a receipt of no run).
 
         Returns how many rows were new. `headers` are (sha256, bytes) of CSV headers;
         `wire`, the batch's encoding by this storage's `WireEncoding`, if it has one.
         """
+        ...
+
+    def append_receipts(self, keys: Sequence[ReceiptKey], receipt: Receipt) -> None:
+        """Record arrivals of payloads stored already (a re-ingest's no-ops, skipped
+        before preparation), in order; a key with no raw row is ignored."""
         ...
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
@@ -261,8 +286,18 @@ class Storage(Protocol):
     def get_record(self, convention: Convention, srn: str) -> Record | None: ...
 
     def list_records(
-        self, convention: Convention, limit: int | None, after: str | None = None
-    ) -> Iterator[Record]: ...
+        self,
+        convention: Convention,
+        limit: int | None,
+        after: str | None = None,
+        query: RecordQuery = EVERYTHING,
+    ) -> Iterator[Record]:
+        """Records matching `query`, in its order, after the record `after` (keyset)."""
+        ...
+
+    def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
+        """How many records match `query`."""
+        ...
 
     def record_history(self, convention: Convention, srn: str) -> list[Record]: ...
 
@@ -369,7 +404,8 @@ class RawSession(StorageSession, Protocol):
     """A StorageSession that can also change raw rows and quarantine decisions."""
 
     def latest_raw_ids(self, source: str, source_ids: Sequence[str]) -> dict[str, int]:
-        """The id of the newest raw row stored for each of `source_ids` (when any)."""
+        """For each of `source_ids` (when it has any raw row): the id of the raw row its
+        latest receipt is of (the payload received last drives the record)."""
         ...
 
     def existing_records(
@@ -657,13 +693,16 @@ class ReadOptions:
     required_columns: tuple[str, ...] = ()
     #: the longest line held in memory and parsed (see `DataSource.max_line_bytes`)
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    #: dialect, encoding, records_path, sheet (see `domain.reading`)
+    reading: Reading = field(default_factory=Reading)
 
     @classmethod
     def of(cls, source: DataSource) -> ReadOptions:
         # a Python extractor may make the id from anything: only declared ids are checked
         ids = () if source.extractor else tuple(dict.fromkeys(p[0] for p in source.id_paths))
-        required = ids if source.format is SourceFormat.CSV else ()
-        return cls(source.format, required, source.max_line_bytes)
+        tables = (SourceFormat.CSV, SourceFormat.PARQUET, SourceFormat.XLSX)
+        required = ids if source.format in tables else ()
+        return cls(source.format, required, source.max_line_bytes, source.reading)
 
 
 #: The bytes of a spilled payload, in order, read again from where they were received

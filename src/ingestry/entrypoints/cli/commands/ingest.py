@@ -52,7 +52,8 @@ def command(
 def render(summary: IngestSummary, as_json: bool) -> None:
     values = summary.as_dict()
     if as_json:
-        echo_json({k: values[k] for k in CONTRACT_KEYS} | {"run_srn": summary.run_srn})
+        extra = {"inputs": values["inputs"]} if "inputs" in values else {}
+        echo_json({k: values[k] for k in CONTRACT_KEYS} | {"run_srn": summary.run_srn} | extra)
     else:
         click.echo(describe(summary))
         if summary.duplicate_ids:
