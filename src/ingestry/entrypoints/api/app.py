@@ -63,6 +63,7 @@ def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
     errors.install(app)
     for router in (payloads.router, records.router, jobs.router, sources.router, ops.router):
         app.include_router(router)
+    errors.document_problems(app)
     # added last = outermost: the request id exists before the body limit answers
     app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
     app.add_middleware(RequestContext, metrics=metrics)
