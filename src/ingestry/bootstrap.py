@@ -89,6 +89,17 @@ def _whole_number(env: Mapping[str, str] | None, name: str, default: int, least:
     return value
 
 
+#: Inputs smaller than this prepare inline: forking workers costs more than it saves.
+PARALLEL_MIN_BYTES = 8 << 20
+
+
+def parallel_min_bytes(env: Mapping[str, str] | None = None) -> int:
+    """INGESTRY_PARALLEL_MIN_BYTES: from how many input bytes an ingest forks its
+    preparation workers (8 MiB; the reliability suite lowers it to kill small ingests
+    while they fork)."""
+    return _whole_number(env, "INGESTRY_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES, least=0)
+
+
 def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
     """Worker processes for batch preparation: INGESTRY_WORKERS (0 = inline), else one
     per spare core (at most 2); inline where processes cannot be forked."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +54,13 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA cache_size = -65536")
     conn.execute("PRAGMA temp_store = MEMORY")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open (SQLite may have ended it already)."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 class SQLiteStorage:
@@ -182,14 +189,27 @@ class SQLiteStorage:
             raise StorageError(f"cannot start a write transaction on {self.path}: {exc}") from exc
         try:
             yield SQLiteSession(conn, self._statements, self._raw_mode)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            raise self._write_failed(exc) from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
-        conn.execute("COMMIT")
         if self._checkpointer.wal_too_big():
             conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
         else:
             self._checkpointer.poke()
+
+    def _write_failed(self, exc: sqlite3.Error) -> StorageError:
+        """A failed write transaction in words (it was rolled back: nothing of it stays)."""
+        text = str(exc)
+        if "full" in text:  # SQLITE_FULL: the disk (or a size limit) is full
+            return StorageError(
+                f"SQLite could not write to {self.path}: {text}; nothing of this batch was "
+                "written (earlier batches were committed): free some space and run again"
+            )
+        return StorageError(f"SQLite write to {self.path} failed, rolled back: {text}")
 
     # --- reads ----------------------------------------------------------------------
 
