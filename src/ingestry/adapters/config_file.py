@@ -69,3 +69,59 @@ def _replace(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def add_entries(path: Path, entries: dict[str, str], *, check: Callable[[str], object]) -> None:
+    """Add one entry under each top-level mapping named in `entries` (section → YAML
+    lines of one `name:` entry indented by two spaces), in the text: the file's
+    comments and layout stay byte for byte. An entry is written at the end of its
+    section, indented like the section's other entries; a missing section is appended.
+    ConfigEditError (nothing written) when a name exists or the section is not a block
+    mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            text += "\n"
+        root = yaml.compose(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigEditError(f"cannot read {path}: {exc}") from None
+    if root is not None and not isinstance(root, yaml.MappingNode):
+        raise ConfigEditError(f"{path}: the top level is not a mapping")
+    sections = {k.value: v for k, v in (root.value if root is not None else [])}
+    inserts: list[tuple[int, str]] = []
+    appended = ""
+    for section, entry in entries.items():
+        name = entry.lstrip().split(":", 1)[0]
+        node = sections.get(section)
+        if node is None:
+            appended += f"{section}:\n{entry}"
+            continue
+        if not isinstance(node, yaml.MappingNode) or node.flow_style or not node.value:
+            raise ConfigEditError(
+                f"{path}: '{section}' is not a block mapping with entries; add it by hand"
+            )
+        if any(k.value == name for k, _ in node.value):
+            raise ConfigEditError(f"{path}: {section}.{name} exists already")
+        column = node.value[0][0].start_mark.column
+        lines = [(" " * column + line[2:]) if line else line for line in entry.split("\n")]
+        inserts.append((_section_end(text, node.end_mark.index, column), "\n".join(lines)))
+    new = text
+    for at, block in sorted(inserts, reverse=True):
+        new = new[:at] + block + new[at:]
+    new += appended
+    check(new)
+    _replace(path, new)
+
+
+def _section_end(text: str, end: int, column: int) -> int:
+    """Where a section's new last entry goes: `end` (the next top-level key, or the end
+    of the file) moved up past the blank and comment lines that lead into what follows."""
+    at = end if end == len(text) or text[end - 1 : end] == "\n" else text.rfind("\n", 0, end) + 1
+    while at > 0:
+        start = text.rfind("\n", 0, at - 1) + 1
+        line = text[start : at - 1]
+        body = line.lstrip()
+        if body and not (body.startswith("#") and len(line) - len(body) < column):
+            break
+        at = start
+    return at
