@@ -305,14 +305,23 @@ def build_rate_limiter(settings: Settings) -> RateLimiter:
 
 
 def infer_file(
-    path: Path, name: str | None = None, *, first: int = 1000, reservoir: int = 1000
+    path: Path,
+    name: str | None = None,
+    *,
+    first: int = 1000,
+    reservoir: int = 1000,
+    relative_to: Path | None = None,
 ) -> tuple[Proposal, Sample]:
-    """The proposal for FILE (sampled by the adapter, guessed by `extract.inference`)."""
+    """The proposal for FILE (sampled by the adapter, guessed by `extract.inference`);
+    `relative_to`: the config's folder, which its `files:` is relative to."""
     from ingestry.adapters.sampling import sample_file
     from ingestry.extract.inference import column_name, infer
     from ingestry.extract.proposal import propose
 
-    sample = sample_file(path, first, reservoir)
+    shown = None
+    if relative_to is not None:
+        shown = os.path.relpath(path.resolve(), relative_to.resolve())
+    sample = sample_file(path, first, reservoir, shown)
     if not sample.rows:
         raise InputError(f"{path}: no rows to infer from")
     stem = Path(sample.facts.file).name.split(".")[0]

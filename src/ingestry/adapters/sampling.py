@@ -69,15 +69,18 @@ class _Reservoir:
         return self.head + self.pool
 
 
-def sample_file(path: Path, first: int = 1000, reservoir: int = 1000) -> Sample:
-    """The sample `sources infer` guesses from; InputError when the file cannot be read."""
+def sample_file(
+    path: Path, first: int = 1000, reservoir: int = 1000, shown: str | None = None
+) -> Sample:
+    """The sample `sources infer` guesses from (`shown`: how the proposal names the
+    file); InputError when the file cannot be read."""
     if not path.is_file():
         raise InputError(f"cannot read {path}: no such file")
     compression = compression_of(path)
     container = Container(path, compression) if compression else None
     name = inner_name(path) if compression else path.name
     fmt = FORMATS.get(Path(name).suffix.lower()) or _sniff_format(_open(path, container))
-    shown = str(path)
+    shown = shown or str(path)
     keep = _Reservoir(first, reservoir)
     if fmt in ("parquet", "xlsx"):
         if container is not None:

@@ -179,9 +179,11 @@ def infer(
     from ingestry.bootstrap import infer_file, write_proposal
     from ingestry.config import config_path
 
-    proposal, sample = infer_file(file, name, first=rows, reservoir=rows)
+    target = config_path(ctx.config, os.environ)
+    # written: `files:` relative to the config's folder, as the config reads it
+    folder = target.parent if write else None
+    proposal, sample = infer_file(file, name, first=rows, reservoir=rows, relative_to=folder)
     if write:
-        target = config_path(ctx.config, os.environ)
         write_proposal(target, proposal, os.environ)
     if as_json:
         facts = sample.facts
