@@ -25,6 +25,8 @@ from ingestry.services.ports import (
     ConcurrentSessions,
     OnChanges,
     PayloadProbe,
+    Receipt,
+    ReceiptKey,
     Storage,
     StorageSession,
     WireEncoding,
@@ -178,6 +180,7 @@ class IngestService:
         if strict or source.format in DOCUMENT_FORMATS:
             at_once = (supersede(b, overlap) for _, b, overlap in batches)
             return self._ingest_at_once(source, extractor, inputs, at_once, strict, summary)
+        receipt = Receipt(run)
         with self.storage.session() as session:
             session.start_run(run, source.name, origins, iso(self.clock()))
             # a re-ingest skips what the store holds unchanged (raw sources, declarative
@@ -191,11 +194,15 @@ class IngestService:
             else:
                 for work, batch, overlap in batches:
                     with self.storage.session() as session:
-                        part = self._write_batch(session, prep, work, batch, policy, lean, overlap)
+                        part = self._write_batch(
+                            session, prep, work, batch, policy, lean, overlap, receipt
+                        )
                     summary.add(part)  # committed: its counts are final
             for origin, spill in spilled_of(inputs):
                 with self.storage.session() as session:
-                    summary.add(self._write_spilled(session, source, extractor, spill, origin))
+                    summary.add(
+                        self._write_spilled(session, source, extractor, spill, origin, receipt)
+                    )
         except BaseException:
             summary.seconds = round(time.perf_counter() - started, 3)
             with self.storage.session() as session:
@@ -220,6 +227,7 @@ class IngestService:
         payload) and over JSON documents (one that does not frame leaves nothing)."""
         started = time.perf_counter()
         parts: list[IngestSummary] = []
+        receipt = Receipt(summary.run_srn)
         with self.storage.session() as session:
             now = iso(self.clock())
             session.start_run(summary.run_srn, source.name, [i.name for i in inputs], now)
@@ -227,11 +235,13 @@ class IngestService:
                 if strict and batch.quarantine:
                     _, _, _, line, origin, reason, _ = batch.quarantine[0]
                     raise strict_refusal(source, origin, line, reason)
-                parts.append(self._write_unit(session, source, extractor, batch))
+                parts.append(self._write_unit(session, source, extractor, batch, receipt))
             for origin, spill in spilled_of(inputs):
                 if strict:
                     raise strict_refusal(source, origin, spill.line, spill.reason)
-                parts.append(self._write_spilled(session, source, extractor, spill, origin))
+                parts.append(
+                    self._write_spilled(session, source, extractor, spill, origin, receipt)
+                )
             summary.count(parts)
             summary.seconds = round(time.perf_counter() - started, 3)
             summary.inputs = described(inputs)
@@ -272,8 +282,10 @@ class IngestService:
                         continue
                     summary, batches, origins, started = item
                     session.start_run(summary.run_srn, source.name, origins, iso(self.clock()))
+                    receipt = Receipt(summary.run_srn)
                     mine = parts[summary.run_srn] = [
-                        self._write_unit(session, source, extractor, batch) for batch in batches
+                        self._write_unit(session, source, extractor, batch, receipt)
+                        for batch in batches
                     ]
                     summary.count(mine)
                     summary.seconds = round(time.perf_counter() - started, 3)
@@ -310,6 +322,7 @@ class IngestService:
         """`batches` written on the storage's lanes: side by side where their keys are
         disjoint, committed in order (see `services.lanes`)."""
         committed_headers: set[bytes] = set()
+        receipt = Receipt(summary.run_srn)
 
         def done(result: tuple[IngestSummary, list[bytes]]) -> None:
             part, headers = result
@@ -320,7 +333,7 @@ class IngestService:
             work: BatchWork | None, batch: PreparedBatch, overlap: Overlap
         ) -> Callable[[StorageSession], tuple[IngestSummary, list[bytes]]]:
             def write(session: StorageSession) -> tuple[IngestSummary, list[bytes]]:
-                part = self._write_batch(session, prep, work, batch, policy, lean, overlap)
+                part = self._write_batch(session, prep, work, batch, policy, lean, overlap, receipt)
                 return part, [sha for sha, _ in batch.headers]
 
             return write
@@ -343,6 +356,7 @@ class IngestService:
         policy: RescanPolicy,
         lean: LeanPolicy,
         overlap: Overlap,
+        receipt: Receipt,
     ) -> IngestSummary:
         """Write one batch; a scanned one is prepared first, from its `work`, without
         the payloads the storage holds unchanged (never those the next batch
@@ -355,13 +369,15 @@ class IngestService:
                 prep.provenance.upstream, extractor.version,
                 [k for k in batch.scan if k[1] not in overlap.later],
             )  # fmt: skip
+            receipts = skipped_receipts(source.name, work, batch, skip)
             if len(skip) == batch.received:  # nothing to prepare (or even to frame)
                 batch = PreparedBatch(skipped=len(skip))
             else:
                 batch = prep.rows(work, skip=skip)
                 batch.skipped = len(skip)
+            batch.receipts = receipts
         batch = supersede(batch, overlap)
-        part = self._write_unit(session, prep.source, prep.extractor, batch, policy)
+        part = self._write_unit(session, prep.source, prep.extractor, batch, receipt, policy)
         lean.observe(
             part.raw_stored == len(batch.raw) and part.records_created == len(batch.records)
         )
@@ -374,6 +390,7 @@ class IngestService:
         extractor: Extractor,
         spill: Spilled,
         origin: str,
+        receipt: Receipt,
     ) -> IngestSummary:
         """A spilled payload's rows, then its bytes streamed in, as one unit."""
         batch = spilled_batch(spill, source, extractor, iso(self.clock()), origin)
@@ -381,7 +398,7 @@ class IngestService:
 
         def work() -> None:
             part.count(())
-            self._write(session, source, extractor, batch, part)
+            self._write(session, source, extractor, batch, part, receipt)
             session.fill_payload(source.name, spill.sha256, spill.length, spill.chunks)
 
         session.unit(work)
@@ -393,6 +410,7 @@ class IngestService:
         source: DataSource,
         extractor: Extractor,
         batch: PreparedBatch,
+        receipt: Receipt,
         policy: RescanPolicy | None = None,
     ) -> IngestSummary:
         """Write one batch as a unit of the session: its counts, returned, are those of
@@ -402,7 +420,7 @@ class IngestService:
 
         def work() -> None:
             part.count(())  # from zero: a replay counts the batch again
-            self._write(session, source, extractor, batch, part, policy)
+            self._write(session, source, extractor, batch, part, receipt, policy)
 
         session.unit(work)
         return part
@@ -414,6 +432,7 @@ class IngestService:
         extractor: Extractor,
         batch: PreparedBatch,
         summary: IngestSummary,
+        receipt: Receipt,
         policy: RescanPolicy | None = None,
     ) -> None:
         skipped = batch.skipped
@@ -422,7 +441,9 @@ class IngestService:
         summary.records_unchanged += skipped
         duplicates = 0
         if source.is_raw:
-            stored = session.append_raw(batch.raw, batch.headers, batch.wire)
+            stored = session.append_raw(batch.raw, batch.headers, batch.wire, receipt)
+            if batch.receipts:
+                session.append_receipts(batch.receipts, receipt)
             duplicates = len(batch.raw) - stored
             summary.raw_stored += stored
             summary.raw_duplicates += duplicates
@@ -441,6 +462,20 @@ class IngestService:
             policy.observe(batch.received + skipped, skipped + min(duplicates, result.unchanged))
         if self.on_changes is not None and result.changes:
             self.on_changes(session, extractor.convention.name, result.changes)
+
+
+def skipped_receipts(
+    source: str, work: BatchWork, batch: PreparedBatch, skip: set[int]
+) -> list[ReceiptKey]:
+    """The receipts of a scanned batch's payloads that `skip` leaves out (no-ops: their
+    raw rows are stored under the guessed id, which the probe proved)."""
+    assert batch.scan is not None and batch.scan_lines is not None
+    _, received_at, origin, _, _, _ = work
+    return [
+        (source, sid, sha, received_at, line, origin)
+        for (n, sid, sha), line in zip(batch.scan, batch.scan_lines, strict=True)
+        if n in skip
+    ]
 
 
 def _prepared_whole(

@@ -55,6 +55,21 @@ RAW_FIELDS = (
     "origin",
 )
 
+
+class Receipt(NamedTuple):
+    """What the receipts of one batch share: the run that received them and, for a
+    compressed input, the container file's name and sha256 (the payloads are its
+    decompressed rows). Each raw row adds its own received_at, origin and line."""
+
+    run_srn: str | None
+    container: str | None = None
+    container_sha256: bytes | None = None
+
+
+ReceiptKey = tuple[str, str, bytes, str, int | None, str | None]
+"""An arrival of a payload the store holds already, found before preparation (see
+`services.rescan`): (source, source_id, sha256, received_at, line, origin)."""
+
 QuarantineRow = tuple[str, bytes, bytes, int | None, str | None, str, str]
 QUARANTINE_FIELDS = ("source", "sha256", "payload", "line", "origin", "reason", "received_at")
 
@@ -158,12 +173,20 @@ class StorageSession(Protocol):
         rows: Sequence[RawRow],
         headers: Sequence[tuple[bytes, bytes]],
         wire: Wire | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
-        """Store raw rows; a row whose (source, sha256) exists is a duplicate.
+        """Store raw rows; a row whose (source, source_id, sha256) exists is a duplicate.
+        Every row, new or duplicate, is a receipt (in row order) of its raw payload,
+        under `receipt` (None: a receipt of no run).
 
         Returns how many rows were new. `headers` are (sha256, bytes) of CSV headers;
         `wire`, the batch's encoding by this storage's `WireEncoding`, if it has one.
         """
+        ...
+
+    def append_receipts(self, keys: Sequence[ReceiptKey], receipt: Receipt) -> None:
+        """Record arrivals of payloads stored already (a re-ingest's no-ops, skipped
+        before preparation), in order; a key with no raw row is ignored."""
         ...
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
@@ -381,7 +404,8 @@ class RawSession(StorageSession, Protocol):
     """A StorageSession that can also change raw rows and quarantine decisions."""
 
     def latest_raw_ids(self, source: str, source_ids: Sequence[str]) -> dict[str, int]:
-        """The id of the newest raw row stored for each of `source_ids` (when any)."""
+        """For each of `source_ids` (when it has any raw row): the id of the raw row its
+        latest receipt is of (the payload received last drives the record)."""
         ...
 
     def existing_records(
