@@ -13,6 +13,9 @@ PostgreSQL (a fresh database per step, on INGESTRY_BENCH_POSTGRES_URL's server):
   pc2  the same pipeline again, same database      dlt's second merge load of the file
 
     python bench/run.py [--n 100000] [--backend both] [--skip-dlt] [--quick] [--json] …
+    python bench/run.py --csv [--n 100000] [--repeat R] [--backend …]   narrow CSV rows
+                                                  against bare csv + executemany
+                                                  (bench/csv_bench.py)
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=100_000, help="orders to ingest")
     parser.add_argument("--seed", type=int, default=42, help="generator seed")
     parser.add_argument("--skip-dlt", action="store_true", help="skip the (slow) dlt step")
+    parser.add_argument(
+        "--csv", action="store_true", help="the narrow-CSV bench instead (bench/csv_bench.py)"
+    )
     parser.add_argument("--quick", action="store_true", help=f"N={QUICK_N}, a CI smoke run")
     parser.add_argument("--json", action="store_true", help="print results as JSON only")
     parser.add_argument("--rev", help="measure src/ at this git revision, not the working tree")
@@ -295,6 +301,11 @@ def log(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 1 if any correctness check failed."""
     args = parse_args(argv)
+    if args.csv:
+        import csv_bench
+
+        extra = ["--backend", args.backend] if args.backend else []
+        return csv_bench.main(["--n", str(args.n), "--repeat", str(args.repeat), *extra])
     args.sqlite, args.postgres = backends(args.backend)
     data, gen_seconds = prepare(args.n, args.seed)
     log(f"bench: N={args.n:,} seed={args.seed} file={data}")

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ingestry.adapters.backends import Backend, BackendAdapter, backend_for, supported_urls
 from ingestry.config import Settings
-from ingestry.domain.errors import ConfigError, install_hint
+from ingestry.domain.conventions import IDENTIFIER
+from ingestry.domain.errors import ConfigError, InputError, install_hint
 from ingestry.domain.events import DEFAULT_LEASE_SECONDS, EventSettings
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
@@ -24,6 +25,8 @@ from ingestry.services.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from ingestry.adapters.events.redis import RedisPublisher
+    from ingestry.adapters.sampling import Sample
+    from ingestry.extract.proposal import Proposal
 
 EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"
 
@@ -87,6 +90,17 @@ def _whole_number(env: Mapping[str, str] | None, name: str, default: int, least:
     if value < least:
         raise ConfigError(f"{name} must be a whole number from {least}, not '{raw}'")
     return value
+
+
+#: Inputs smaller than this prepare inline: forking workers costs more than it saves.
+PARALLEL_MIN_BYTES = 8 << 20
+
+
+def parallel_min_bytes(env: Mapping[str, str] | None = None) -> int:
+    """INGESTRY_PARALLEL_MIN_BYTES: from how many input bytes an ingest forks its
+    preparation workers (8 MiB; the reliability suite lowers it to kill small ingests
+    while they fork)."""
+    return _whole_number(env, "INGESTRY_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES, least=0)
 
 
 def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
@@ -296,3 +310,50 @@ def build_rate_limiter(settings: Settings) -> RateLimiter:
     from ingestry.adapters.ratelimit import MemoryRateLimiter
 
     return MemoryRateLimiter(rate, burst)
+
+
+# --- schema inference: `sources infer` ----------------------------------------------------
+
+
+def infer_file(
+    path: Path,
+    name: str | None = None,
+    *,
+    first: int = 1000,
+    reservoir: int = 1000,
+    relative_to: Path | None = None,
+) -> tuple[Proposal, Sample]:
+    """The proposal for FILE (sampled by the adapter, guessed by `extract.inference`);
+    `relative_to`: the config's folder, which its `files:` is relative to."""
+    from ingestry.adapters.sampling import sample_file
+    from ingestry.extract.inference import column_name, infer
+    from ingestry.extract.proposal import propose
+
+    shown = None
+    if relative_to is not None:
+        shown = os.path.relpath(path.resolve(), relative_to.resolve())
+    sample = sample_file(path, first, reservoir, shown)
+    if not sample.rows:
+        raise InputError(f"{path}: no rows to infer from")
+    stem = Path(sample.facts.file).name.split(".")[0]
+    chosen = name or column_name(stem, set())
+    if not IDENTIFIER.match(chosen):
+        raise ConfigError(f"--name '{chosen}' must match {IDENTIFIER.pattern}")
+    guess = infer(sample.rows, text_cells=sample.text_cells, delimiter=sample.delimiter)
+    return propose(chosen, sample.facts, guess), sample
+
+
+def write_proposal(settings_path: Path, proposal: Proposal, env: Mapping[str, str]) -> None:
+    """Merge the proposal into the config file, its comments kept (`add_entries`);
+    the result must load as a config, else nothing is written."""
+    from ingestry.adapters.config_file import ConfigEditError, add_entries
+    from ingestry.config import parse_settings
+
+    try:
+        add_entries(
+            settings_path,
+            {"conventions": proposal.convention, "sources": proposal.source},
+            check=lambda text: parse_settings(text, settings_path, env),
+        )
+    except ConfigEditError as exc:
+        raise ConfigError(str(exc)) from None

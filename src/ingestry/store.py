@@ -23,6 +23,7 @@ from ingestry.bootstrap import (
     build_workspace,
     compile_extractor,
     event_settings,
+    parallel_min_bytes,
     work_root,
 )
 from ingestry.config import Settings, load_settings, parse_settings
@@ -85,6 +86,7 @@ class Store:
         self._registry = build_extractor_registry(settings)
         self._extractors: dict[str, Extractor] = {}
         self._parallel = build_parallel()
+        self._parallel_min_bytes = parallel_min_bytes()
         self._publish_service: PublishService | None = None
         self._dispatchers: list[EventDispatcher] = []
         self._control: ControlPorts | None = None
@@ -147,7 +149,11 @@ class Store:
         data_source = self.source(source)
         extractor = self.extractor(data_source)
         service = IngestService(
-            self.storage, lambda _: extractor, parallel=self._parallel, on_changes=event_writer()
+            self.storage,
+            lambda _: extractor,
+            parallel=self._parallel,
+            parallel_threshold=self._parallel_min_bytes,
+            on_changes=event_writer(),
         )
         return service.ingest(data_source, inputs, strict=strict, progress=progress)
 
@@ -226,6 +232,8 @@ class Store:
         return self.storage.count_records(conv, query)
 
     def raw(self, source: str, source_id: str) -> list[RawPayload]:
+        """The payloads received for a source id, ordered by their latest receipt: the
+        last one was received last and drives the record (see docs/receipts.md)."""
         self.source(source)
         return self.storage.raw_payloads(source, source_id)
 

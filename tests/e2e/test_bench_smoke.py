@@ -145,3 +145,29 @@ def test_startup_bench_runs_and_reports_what_each_command_loads() -> None:
     assert steps["help"]["heavy"] == []
     assert "sqlalchemy" not in steps["ingest"]["heavy"]
     assert {"alembic", "sqlalchemy"} <= set(steps["first"]["heavy"])
+
+
+@pytest.mark.slow
+def test_the_csv_bench_runs_and_every_step_takes_every_row() -> None:
+    """`bench/run.py --csv` at a small N, SQLite: every step (ingestry with and without
+    read options, the bare script with and without) received all N rows."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--csv",
+            "--n",
+            "500",
+            "--backend",
+            "sqlite",
+        ],
+        cwd=ROOT / "bench",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    result = json.loads((ROOT / "bench" / "out" / "csv-results-500.json").read_text())
+    assert set(result) == {"si", "sio", "sb", "sbo"}
+    assert all(step["records"] == 500 for step in result.values())

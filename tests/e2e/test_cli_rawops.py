@@ -114,3 +114,30 @@ def test_migrate_to_raw_and_refusal(project: Path) -> None:
     assert next(s for s in listed if s["name"] == "exchange_rates")["strategy"] == "raw"
     replay = orjson.loads(run("replay", "exchange_rates", "--json", cwd=project).stdout)
     assert (replay["scanned"], replay["records_unchanged"]) == (30, 30)
+
+
+def test_raw_show_lists_the_receipts_and_bytes_follow_the_latest(
+    project: Path, tmp_path: Path
+) -> None:
+    """A, B, then A again: `raw show` counts A's two receipts, names the latest one's
+    run, file and line, and `--bytes` writes A (failed on main: B's bytes)."""
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first = b'{"id": "RS-1", "created_at": "2026-11-01T10:00:00Z", "total_price": "1.00"}'
+    a.write_bytes(first + b"\n")
+    b.write_bytes(first.replace(b"1.00", b"2.00") + b"\n")
+    runs = []
+    for path in (a, b, a):
+        done = run("ingest", "customer_orders", str(path), "--json", cwd=project)
+        assert done.returncode == 0, done.stderr
+        runs.append(orjson.loads(done.stdout)["run_srn"])
+    shown = lines(run("raw", "show", "customer_orders", "RS-1", "--json", cwd=project).stdout)
+    assert [(p["bytes"], p["receipts"]) for p in shown] == [(len(first), 1), (len(first), 2)]
+    latest = shown[-1]
+    assert (latest["last_run"], latest["last_origin"], latest["last_line"]) == (runs[2], str(a), 1)
+    assert latest["last_received_at"] > latest["received_at"]
+    assert shown[0]["last_run"] == runs[1]
+    raw = run("raw", "show", "customer_orders", "RS-1", "--bytes", cwd=project)
+    assert raw.stdout == first
+    text = run("raw", "show", "customer_orders", "RS-1", cwd=project).stdout.decode()
+    assert "receipts: 2" in text and f"last_run: {runs[2]}" in text
+    assert text.index("receipts: 1") < text.index("receipts: 2")  # the latest comes last

@@ -87,3 +87,36 @@ def test_corrupt_compressed_data_fails_naming_the_file(tmp_path: Path, db: Datab
     path.write_bytes(packed[: len(packed) // 2])
     with ingestry.open(config) as store, pytest.raises(InputError, match=r"in\.csv\.gz"):
         store.ingest_files("messy", [path])
+
+
+def test_every_receipt_of_a_compressed_file_names_it_and_its_sha256(
+    tmp_path: Path, db: Database
+) -> None:
+    """The receipts table (branch receipts) takes the container's name and sha256 for
+    every payload read out of it; a plain file's receipts leave them empty."""
+    config = project_with(tmp_path, db, {"format": "csv", "id": "station"}, COLUMNS)
+    packed = gzip.compress(ROWS)
+    path = tmp_path / "in.csv.gz"
+    path.write_bytes(packed)
+    plain = tmp_path / "more.csv"
+    plain.write_bytes(b"station,temp\nX1,1\n")
+    with ingestry.open(config) as store:
+        store.ingest_files("messy", [path, plain])
+    rows = db.rows("SELECT container, container_sha256, origin FROM raw_receipts")
+    assert len(rows) == 3001
+    digest = hashlib.sha256(packed).digest()
+    assert {(r[0], bytes(r[1]) if r[1] else None, r[2]) for r in rows} == {
+        (str(path), digest, str(path)),
+        (None, None, str(plain)),
+    }
+
+
+def test_a_compressed_file_changed_while_read_fails_the_run(tmp_path: Path) -> None:
+    from ingestry.adapters.containers import Container
+
+    path = tmp_path / "in.csv.gz"
+    path.write_bytes(gzip.compress(ROWS))
+    container = Container(path, "gzip")
+    path.write_bytes(gzip.compress(ROWS + b"S9999,1\n"))
+    with pytest.raises(InputError, match="changed while it was read"), container.open() as s:
+        s.read()

@@ -180,3 +180,25 @@ class _Local:
 
 
 _SQLITE: Any = _Local()
+
+
+def test_a_csv_body_over_http_is_read_with_the_source_options(
+    tmp_path: Path, db: Database
+) -> None:
+    from tests.apiclient import api_client, auth, create_key
+
+    source = {"delimiter": ";", "encoding": "latin-1", "decimal": ","}
+    config = project_with(tmp_path, db, {"format": "csv", "id": "station", **source}, COLUMNS)
+    token = create_key(config, "messy", ["messy"])
+    body = "station;temp;rain\nSão;1,5;NA\n".encode("latin-1")
+    with api_client(config) as client:
+        response = client.post(
+            "/v1/sources/messy/payloads",
+            content=body,
+            headers=auth(token, **{"content-type": "text/csv"}),
+        )
+    assert response.status_code in (200, 201), response.text
+    with ingestry.open(config) as store:
+        [record] = store.records("thing")
+        assert dict(record.columns) == {"station": "São", "temp": Decimal("1.5"), "rain": None}
+        assert store.raw("messy", "São")[0].payload == "São;1,5;NA".encode("latin-1")

@@ -143,3 +143,25 @@ def test_the_migration_backfills_one_receipt_per_raw_row_and_downgrade_drops_the
     ids = [i for (i,) in db.rows("SELECT id FROM raw_payloads ORDER BY id")]
     assert [r[0] for r in rows] == ids
     assert all(r[1] is None and r[2:4] == r[4:6] for r in rows)
+
+
+def test_a_mixed_batch_after_a_batch_of_duplicates_keeps_every_receipt_in_order(
+    store: Store, tmp_path: Path, db: Database
+) -> None:
+    """After a batch of duplicates SQLite writes the next batch's receipts first (see
+    `SQLiteSession.append_raw`); a batch that turns out to hold new rows is redone the
+    general way, leaving exactly one receipt per row."""
+    a = write(tmp_path / "a.jsonl", [order("M-1"), order("M-2")])
+    mixed = write(tmp_path / "m.jsonl", [order("M-1"), order("M-3"), order("M-2", "5.00")])
+    ingest(store, a)
+    ingest(store, a)
+    third = ingest(store, mixed)
+    assert (third["raw_stored"], third["raw_duplicates"]) == (2, 1)
+    rows = db.rows(
+        "SELECT p.source_id, r.line FROM raw_receipts r JOIN raw_payloads p ON p.id = r.raw_id"
+        " WHERE r.run_srn = :run ORDER BY r.id",
+        run=third["run_srn"],
+    )
+    assert rows == [("M-1", 1), ("M-3", 2), ("M-2", 3)]
+    assert db.count("raw_receipts") == 7
+    assert store.replay(SOURCE).records_updated == 0

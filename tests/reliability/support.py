@@ -9,9 +9,12 @@ import orjson
 
 from tests.integration.test_ingest import order
 
-#: Bytes of input from which an ingest prepares its batches in forked workers
-#: (`IngestService.parallel_threshold`, 8 MiB), with a margin.
-FORKING_BYTES = 9 << 20
+#: The suite lowers the input size from which an ingest forks its preparation workers
+#: (INGESTRY_PARALLEL_MIN_BYTES, 8 MiB by default) so small, quick ingests fork too.
+PARALLEL_MIN_BYTES = 256 << 10
+FORKING_ENV = {"INGESTRY_PARALLEL_MIN_BYTES": str(PARALLEL_MIN_BYTES)}
+#: An input that forks (with a margin), ~2,000 orders.
+FORKING_BYTES = PARALLEL_MIN_BYTES * 3 // 2
 
 
 def write_orders(path: Path, n: int, prefix: str = "K") -> None:
@@ -56,3 +59,23 @@ def alive(pids: set[int]) -> set[int]:
         if stat[stat.rindex(")") + 2] != "Z":
             living.add(pid)
     return living
+
+
+def env_count(name: str, default: int) -> int:
+    """A suite size from the environment (the nightly sizes, docs/reliability.md)."""
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def integrity_ok(db: object) -> bool:
+    """SQLite's `PRAGMA integrity_check` (PostgreSQL: the server keeps it; True)."""
+    import sqlite3
+
+    sqlite_file = getattr(db, "sqlite_file", None)
+    if sqlite_file is None:
+        return True
+    conn = sqlite3.connect(sqlite_file)
+    try:
+        return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+    finally:
+        conn.close()

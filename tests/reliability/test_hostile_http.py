@@ -48,8 +48,7 @@ def raw_request(client: httpx.Client, data: bytes, *, pause: float = 0.0) -> byt
                 time.sleep(pause)
         else:
             sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
-        chunks = []
+        chunks = []  # no half-close: uvicorn takes EOF for a client that went away
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     return b"".join(chunks)
@@ -78,3 +77,52 @@ def test_a_client_that_disconnects_mid_body_is_not_a_server_error(
     text = log.read_text()
     assert "unhandled error" not in text and '"status":500' not in text, text[-3000:]
     assert text.count("client disconnected") == 3, text[-3000:]
+
+
+def test_hostile_bodies_get_no_server_error_and_accepted_bytes_are_kept(
+    served: tuple[httpx.Client, str, Path], db: Database
+) -> None:
+    import hashlib
+
+    from tests.fidelity import corpus
+
+    client, token, log = served
+    _, payloads = corpus.jsonl()
+    statuses: dict[str, int] = {}
+    accepted: list[bytes] = []
+    for p in payloads:
+        for kind in ("application/x-ndjson", "application/json"):
+            answer = client.post(
+                PATH, content=p.data, headers={"X-API-Key": token, "content-type": kind}
+            )
+            statuses[f"{p.ident} {kind}"] = answer.status_code
+            if answer.status_code == 200:
+                accepted.append(p.data)
+    # over the limit, declared or chunked; a slow client; a body that lies about its size
+    big = b'{"id": "big", "note": "' + b"x" * (2 * LIMIT) + b'"}'
+    as_json = {"X-API-Key": token, "content-type": "application/json"}
+    declared = client.post(PATH, content=big, headers=as_json)
+    statuses["declared oversize"] = declared.status_code
+    chunked = client.post(PATH, content=iter([big[:LIMIT], big[LIMIT:]]), headers=as_json)
+    statuses["chunked oversize"] = chunked.status_code
+    slow_body = b'{"id": "slow", "created_at": "2026-11-01T10:00:00Z", "note": "%s"}' % (
+        b"s" * 600
+    )
+    slow = raw_request(client, head(token, len(slow_body)) + slow_body, pause=0.01)
+    statuses["slow client"] = int(slow.split(b" ", 2)[1])
+    if statuses["slow client"] == 200:
+        accepted.append(slow_body)
+    errors = {k: v for k, v in statuses.items() if v >= 500}
+    figures = (
+        f"{len(statuses)} hostile requests: {len(errors)} 5xx, {len(accepted)} accepted, "
+        f"statuses {sorted(set(statuses.values()))}"
+    )
+    print(figures)
+    assert not errors, f"{figures}: {errors}"
+    assert statuses["declared oversize"] == statuses["chunked oversize"] == 413, statuses
+    assert statuses["slow client"] == 200, slow[:300]
+    kept = {bytes(r[0]) for r in db.rows("SELECT sha256 FROM raw_payloads")}
+    kept |= {bytes(r[0]) for r in db.rows("SELECT sha256 FROM quarantine")}
+    lost = [d[:60] for d in accepted if hashlib.sha256(d).digest() not in kept]
+    assert not lost, f"{figures}: accepted but not kept: {lost}"
+    assert "unhandled error" not in log.read_text()

@@ -16,6 +16,7 @@ from tests.e2e.cli import run
 from tests.e2e.processes import child_env, spawn, stop, wait_for
 from tests.reliability.support import (
     FORKING_BYTES,
+    FORKING_ENV,
     alive,
     children,
     rows_for_bytes,
@@ -30,7 +31,7 @@ def test_a_killed_ingest_leaves_no_preparation_process(
 ) -> None:
     rows = rows_for_bytes(FORKING_BYTES)
     write_orders(project / "data" / "big.jsonl", rows)
-    env = child_env({"INGESTRY_WORKERS": "2"})
+    env = child_env({"INGESTRY_WORKERS": "2", **FORKING_ENV})
     log = tmp_path / "ingest.log"
     proc = spawn("ingest", "customer_orders", "data/big.jsonl", cwd=project, env=env, log=log)
     try:

@@ -544,3 +544,39 @@ def test_decimal_text_round_trips_exactly(value: Decimal) -> None:
 def test_integer_text_round_trips(value: int) -> None:
     assert to_integer(str(value)) == value
     assert to_integer(value) == value
+
+
+# --- compiled date patterns (issue 16): the same answers as strptime, faster ---
+
+from datetime import datetime as _datetime  # noqa: E402
+
+from hypothesis import given as _given  # noqa: E402
+from hypothesis import strategies as _st  # noqa: E402
+
+from ingestry.extract.formats import pattern_reader  # noqa: E402
+
+_PATTERNS = ["%Y/%m/%d", "%d.%m.%Y %H:%M", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y", "%d-%m-%Y %H"]
+
+
+@_given(
+    _st.sampled_from(_PATTERNS),
+    _st.datetimes(min_value=_datetime(1000, 1, 1), max_value=_datetime(9999, 12, 31)),
+    _st.sampled_from(["", " ", "x", "0", "/1"]),
+    _st.booleans(),
+)
+def test_a_compiled_pattern_reads_what_strptime_reads(
+    fmt: str, moment: _datetime, noise: str, unpadded: bool
+) -> None:
+    text = moment.strftime(fmt)
+    if unpadded:
+        text = text.replace("/0", "/").replace(".0", ".")
+    for candidate in (text, text + noise, noise + text, text.replace("1", "13", 1)):
+        try:
+            expected: object = _datetime.strptime(candidate, fmt)
+        except ValueError:
+            expected = ValueError
+        try:
+            got: object = pattern_reader(fmt)(candidate)
+        except ValueError:
+            got = ValueError
+        assert got == expected, (fmt, candidate)

@@ -69,3 +69,73 @@ def _replace(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def add_entries(path: Path, entries: dict[str, str], *, check: Callable[[str], object]) -> None:
+    """Add one entry under each top-level mapping named in `entries` (section → YAML
+    lines of one `name:` entry indented by two spaces), in the text: the file's
+    comments and layout stay byte for byte. An entry is written at the end of its
+    section, indented like the section's other entries; an empty section (`name:` or
+    `name: {}`) takes it as its value; a missing one is appended. ConfigEditError
+    (nothing written) when a name exists or the section is a non-empty flow mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            text += "\n"
+        root = yaml.compose(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigEditError(f"cannot read {path}: {exc}") from None
+    if root is not None and not isinstance(root, yaml.MappingNode):
+        raise ConfigEditError(f"{path}: the top level is not a mapping")
+    sections = {k.value: (k, v) for k, v in (root.value if root is not None else [])}
+    edits: list[tuple[int, int, str]] = []  # (start, end, new text) of the old text
+    appended = ""
+    for section, entry in entries.items():
+        name = entry.lstrip().split(":", 1)[0]
+        if section not in sections:
+            appended += f"{section}:\n{entry}"
+            continue
+        key, node = sections[section]
+        if _is_empty(node):
+            begin = text.rfind("\n", 0, key.start_mark.index) + 1
+            stop = text.index("\n", key.start_mark.index) + 1
+            line = text[begin:stop]
+            after = node.end_mark.index - begin if isinstance(node, yaml.MappingNode) else 0
+            rest = line[after:].strip() if after else line.split(":", 1)[1].strip()
+            comment = f"  {rest}" if rest.startswith("#") else ""
+            edits.append((begin, stop, f"{section}:{comment}\n{entry}"))
+            continue
+        if not isinstance(node, yaml.MappingNode) or node.flow_style:
+            raise ConfigEditError(f"{path}: '{section}' is not a block mapping; add it by hand")
+        if any(k.value == name for k, _ in node.value):
+            raise ConfigEditError(f"{path}: {section}.{name} exists already")
+        column = node.value[0][0].start_mark.column
+        lines = [(" " * column + line[2:]) if line else line for line in entry.split("\n")]
+        at = _section_end(text, node.end_mark.index, column)
+        edits.append((at, at, "\n".join(lines)))
+    new = text
+    for begin, stop, block in sorted(edits, reverse=True):
+        new = new[:begin] + block + new[stop:]
+    new += appended
+    check(new)
+    _replace(path, new)
+
+
+def _is_empty(node: yaml.Node) -> bool:
+    if isinstance(node, yaml.MappingNode):
+        return not node.value
+    return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
+
+
+def _section_end(text: str, end: int, column: int) -> int:
+    """Where a section's new last entry goes: `end` (the next top-level key, or the end
+    of the file) moved up past the blank and comment lines that lead into what follows."""
+    at = end if end == len(text) or text[end - 1 : end] == "\n" else text.rfind("\n", 0, end) + 1
+    while at > 0:
+        start = text.rfind("\n", 0, at - 1) + 1
+        line = text[start : at - 1]
+        body = line.lstrip()
+        if body and not (body.startswith("#") and len(line) - len(body) < column):
+            break
+        at = start
+    return at

@@ -70,7 +70,11 @@ class Container:
     def __init__(self, path: Path, compression: str) -> None:
         self.path = path
         self.compression = compression
-        self.sha256: str | None = None
+        # known before the first row, so every receipt of the file can name it; the
+        # read checks it again (a file rewritten meanwhile fails the run)
+        with path.open("rb") as f:
+            self.digest = hashlib.file_digest(f, "sha256").digest()
+        self.sha256 = self.digest.hex()
         self._reader: HashingReader | None = None
 
     @property
@@ -92,7 +96,8 @@ class Container:
             finally:
                 stream.close()
             reader.drain()  # bytes after the last frame still belong to the file
-            self.sha256 = reader.digest.hexdigest()
+            if reader.digest.digest() != self.digest:
+                raise InputError(f"{self.path} changed while it was read; ingest it again")
 
 
 def _decompressing(hashing: HashingReader, compression: str, name: str) -> BinaryIO:

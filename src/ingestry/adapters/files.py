@@ -104,6 +104,12 @@ class StreamInput:
     def header(self) -> tuple[bytes, bytes] | None:
         return self._csv.keyed_header if self._csv is not None else None
 
+    def container_of(self) -> tuple[str, bytes] | None:
+        """(name, sha256) of the compressed file this input is (its receipts name it)."""
+        if self.container is None:
+            return None
+        return self.name, self.container.digest
+
     def describe(self) -> dict[str, Any] | None:
         """What reading this input decided (see `services.inputs.DescribedInput`)."""
         out: dict[str, Any] = {}

@@ -257,7 +257,7 @@ def csv_row_from_bytes(
             fallback_encoding=reading.fallback_encoding,
         )
     newline = codec.newline
-    frames = list(CSVFrames([header + newline + payload + newline], (), stored))
+    frames = list(CSVFrames([header + newline, payload + newline], (), stored))
     if not frames:
         try:
             text = codec.decode(header, True)

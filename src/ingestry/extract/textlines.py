@@ -34,10 +34,14 @@ class Codec:
         return "\n".encode(self._wide_codec)
 
     def lines(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """The input's lines, each with its terminator (the last one maybe without)."""
+        """The input's lines, each with its terminator (the last one maybe without).
+        In an ASCII-compatible encoding `chunks` are lines already (a binary file's
+        iteration): they pass through untouched, at no cost per line."""
         if not self.wide:
-            yield from _narrow_lines(chunks)
-            return
+            return iter(chunks)
+        return self._wide_lines(chunks)
+
+    def _wide_lines(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         buf = b""
         first = True
         for chunk in chunks:
@@ -100,25 +104,6 @@ class Codec:
     def _count(self, name: str, text: str) -> str:
         self.used[name] = self.used.get(name, 0) + 1
         return text
-
-
-def _narrow_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Lines of an ASCII-compatible encoding: a file object's lines already are; other
-    chunks are split at LF."""
-    rest = b""
-    for chunk in chunks:
-        if chunk.endswith(b"\n") and chunk.count(b"\n") == 1:
-            if rest:
-                chunk, rest = rest + chunk, b""
-            yield chunk
-            continue
-        data = rest + chunk
-        parts = data.split(b"\n")
-        rest = parts.pop()
-        for part in parts:
-            yield part + b"\n"
-    if rest:
-        yield rest
 
 
 def check_encoding(name: str) -> str | None:

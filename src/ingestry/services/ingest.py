@@ -19,7 +19,13 @@ from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.services.batch import PreparedBatch, Provenance
-from ingestry.services.inputs import Input, Spilled, UnframeableError, described
+from ingestry.services.inputs import (
+    Input,
+    Spilled,
+    UnframeableError,
+    described,
+    receipts_of,
+)
 from ingestry.services.lanes import OrderedLanes
 from ingestry.services.ports import (
     ConcurrentSessions,
@@ -181,6 +187,7 @@ class IngestService:
             at_once = (supersede(b, overlap) for _, b, overlap in batches)
             return self._ingest_at_once(source, extractor, inputs, at_once, strict, summary)
         receipt = Receipt(run)
+        receipt_of = receipts_of(run, inputs)
         with self.storage.session() as session:
             session.start_run(run, source.name, origins, iso(self.clock()))
             # a re-ingest skips what the store holds unchanged (raw sources, declarative
@@ -190,18 +197,22 @@ class IngestService:
             )
         try:
             if isinstance(self.storage, ConcurrentSessions) and self.storage.lanes > 1:
-                self._write_in_lanes(self.storage, prep, batches, policy, lean, summary)
+                self._write_in_lanes(
+                    self.storage, prep, batches, policy, lean, summary, receipt_of
+                )
             else:
                 for work, batch, overlap in batches:
+                    mine = receipt_of(batch_origin(work, batch)) if receipt_of else receipt
                     with self.storage.session() as session:
                         part = self._write_batch(
-                            session, prep, work, batch, policy, lean, overlap, receipt
+                            session, prep, work, batch, policy, lean, overlap, mine
                         )
                     summary.add(part)  # committed: its counts are final
             for origin, spill in spilled_of(inputs):
+                mine = receipt_of(origin) if receipt_of else receipt
                 with self.storage.session() as session:
                     summary.add(
-                        self._write_spilled(session, source, extractor, spill, origin, receipt)
+                        self._write_spilled(session, source, extractor, spill, origin, mine)
                     )
         except BaseException:
             summary.seconds = round(time.perf_counter() - started, 3)
@@ -228,6 +239,7 @@ class IngestService:
         started = time.perf_counter()
         parts: list[IngestSummary] = []
         receipt = Receipt(summary.run_srn)
+        receipt_of = receipts_of(summary.run_srn, inputs)
         with self.storage.session() as session:
             now = iso(self.clock())
             session.start_run(summary.run_srn, source.name, [i.name for i in inputs], now)
@@ -235,13 +247,13 @@ class IngestService:
                 if strict and batch.quarantine:
                     _, _, _, line, origin, reason, _ = batch.quarantine[0]
                     raise strict_refusal(source, origin, line, reason)
-                parts.append(self._write_unit(session, source, extractor, batch, receipt))
+                mine = receipt_of(batch_origin(None, batch)) if receipt_of else receipt
+                parts.append(self._write_unit(session, source, extractor, batch, mine))
             for origin, spill in spilled_of(inputs):
                 if strict:
                     raise strict_refusal(source, origin, spill.line, spill.reason)
-                parts.append(
-                    self._write_spilled(session, source, extractor, spill, origin, receipt)
-                )
+                mine = receipt_of(origin) if receipt_of else receipt
+                parts.append(self._write_spilled(session, source, extractor, spill, origin, mine))
             summary.count(parts)
             summary.seconds = round(time.perf_counter() - started, 3)
             summary.inputs = described(inputs)
@@ -318,11 +330,12 @@ class IngestService:
         policy: RescanPolicy,
         lean: LeanPolicy,
         summary: IngestSummary,
+        receipt_of: Callable[[str | None], Receipt] | None = None,
     ) -> None:
         """`batches` written on the storage's lanes: side by side where their keys are
         disjoint, committed in order (see `services.lanes`)."""
         committed_headers: set[bytes] = set()
-        receipt = Receipt(summary.run_srn)
+        plain = Receipt(summary.run_srn)
 
         def done(result: tuple[IngestSummary, list[bytes]]) -> None:
             part, headers = result
@@ -332,6 +345,8 @@ class IngestService:
         def writer(
             work: BatchWork | None, batch: PreparedBatch, overlap: Overlap
         ) -> Callable[[StorageSession], tuple[IngestSummary, list[bytes]]]:
+            receipt = receipt_of(batch_origin(work, batch)) if receipt_of else plain
+
             def write(session: StorageSession) -> tuple[IngestSummary, list[bytes]]:
                 part = self._write_batch(session, prep, work, batch, policy, lean, overlap, receipt)
                 return part, [sha for sha, _ in batch.headers]
@@ -462,6 +477,15 @@ class IngestService:
             policy.observe(batch.received + skipped, skipped + min(duplicates, result.unchanged))
         if self.on_changes is not None and result.changes:
             self.on_changes(session, extractor.convention.name, result.changes)
+
+
+def batch_origin(work: BatchWork | None, batch: PreparedBatch) -> str | None:
+    """The name of the input a batch was read from (batches never span inputs)."""
+    if work is not None:
+        return work[2]
+    if batch.quarantine:
+        return batch.quarantine[0][4]
+    return batch.raw[0][11] if len(batch.raw) else None
 
 
 def skipped_receipts(

@@ -8,15 +8,16 @@ frame (`UnframeableError`: a raw source keeps the whole document, `WholeDocument
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from ingestry.extract.framing import Frame, LineBlock
-from ingestry.services.ports import Chunks, ReadOptions, Spilled, UnframeableError
+from ingestry.services.ports import Chunks, ReadOptions, Receipt, Spilled, UnframeableError
 
 __all__ = [
     "BlockInput",
     "Chunks",
+    "ContainedInput",
     "DescribedInput",
     "Input",
     "ReadOptions",
@@ -94,3 +95,24 @@ def described(inputs: Iterable[object]) -> list[dict[str, Any]]:
             if entry:
                 out.append(entry)
     return out
+
+
+@runtime_checkable
+class ContainedInput(Protocol):
+    """An input read out of a compressed file: its receipts name the file and its sha256."""
+
+    def container_of(self) -> tuple[str, bytes] | None: ...
+
+
+def receipts_of(run: str, inputs: Iterable[object]) -> Callable[[str | None], Receipt] | None:
+    """The receipt of a batch by its input's name (`origin`): the run's, plus the
+    compressed file's name and sha256 for a batch read out of one; None when no input
+    is compressed (every batch takes the run's receipt)."""
+    plain = Receipt(run)
+    contained: dict[str, Receipt] = {}
+    for item in inputs:
+        if isinstance(item, ContainedInput) and (found := item.container_of()) is not None:
+            contained[found[0]] = Receipt(run, found[0], found[1])
+    if not contained:
+        return None
+    return lambda origin: contained.get(origin, plain) if origin is not None else plain

@@ -60,14 +60,30 @@ def refuse(source: DataSource, to: StorageStrategy) -> None:
         raise StrategyMigrationError(f"{source.name} is already {to.value}: nothing to migrate")
 
 
-def synthesize_payload(convention: Convention, record: Record) -> bytes:
-    """The record's content as one JSON document the source's extractor reads back."""
+def synthesize_payload(
+    convention: Convention, record: Record, id_paths: tuple[tuple[str, ...], ...] = ()
+) -> bytes:
+    """The record's content as one JSON document the source's extractor reads back.
+    With `id_paths`, the id is put back as the record's id text at its top-level
+    path(s): a typed column there would spell it otherwise (`35` read into a float
+    column is 35.0, whose id is "35.0"), and the identity must not change."""
     doc: dict[str, Any] = dict(record.metadata)
     for column in convention.columns:
         value = record.columns.get(column.name)
         if len(column.path) == 1 and value is not None:
             doc[column.path[0]] = _json_value(column.type, value)
+    for path, text in _id_parts(record.source.id, id_paths):
+        doc[path] = text
     return dumps(doc)
+
+
+def _id_parts(source_id: str, id_paths: tuple[tuple[str, ...], ...]) -> list[tuple[str, str]]:
+    """(top-level key, id text) for each id path, when the id splits into one part per
+    path (composite ids are joined with '|'); nothing when it cannot be split back."""
+    parts = source_id.split("|") if len(id_paths) > 1 else [source_id]
+    if not id_paths or len(parts) != len(id_paths) or any(len(p) != 1 for p in id_paths):
+        return []
+    return [(path[0], text) for path, text in zip(id_paths, parts, strict=True)]
 
 
 def _json_value(kind: ColumnType, value: Any) -> Any:
@@ -113,6 +129,12 @@ class StrategyMigrationService:
     ) -> RawRow:
         payload = synthesize_payload(extractor.convention, record)
         found = extract_stored(extractor, payload, None, synthesized=True)
+        if isinstance(found, str) or found.draft.source_id != record.source.id:
+            # the typed values spell the id otherwise: put back its exact text
+            exact = synthesize_payload(extractor.convention, record, source.id_paths)
+            again = extract_stored(extractor, exact, None, synthesized=True)
+            if not isinstance(again, str) and again.draft.source_id == record.source.id:
+                payload, found = exact, again
         entity, error = extractor.convention.name, None
         version = record.extractor_version or extractor.version
         if isinstance(found, str):
@@ -123,4 +145,3 @@ class StrategyMigrationService:
         sha = hashlib.sha256(payload).digest()
         return (source.name, entity, record.source.id, sha, payload, None, at, at, version,
                 error, None, ORIGIN)  # fmt: skip
-

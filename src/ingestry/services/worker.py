@@ -146,6 +146,16 @@ class JobWorker:
         except Exception as exc:
             permanent = is_permanent(exc)
             message = str(exc) if permanent else f"{type(exc).__name__}: {exc}"
+            if not self.queue.fail(job.id, self.worker_id, message, retry=not permanent):
+                # it stalled past its lease (SIGSTOP, a long pause) and another worker
+                # owns the job now: this failure is not the job's, nothing was recorded
+                log.warning(
+                    "job abandoned: the job's lease was taken over by another worker "
+                    "(this attempt then failed: %s)",
+                    message,
+                    extra={"job": job.id},
+                )
+                return
             log.log(
                 logging.WARNING if permanent else logging.ERROR,
                 "job failed: %s",
@@ -153,7 +163,6 @@ class JobWorker:
                 extra={"job": job.id, "retry": not permanent},
                 exc_info=not permanent,
             )
-            self.queue.fail(job.id, self.worker_id, message, retry=not permanent)
             return
         if self.queue.complete(job.id, self.worker_id, result):
             log.info("job succeeded", extra={"job": job.id})

@@ -25,6 +25,7 @@ api_keys = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("revoked_at", Timestamp),
     sa.UniqueConstraint("prefix", name="uq_api_keys_prefix"),
+    sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )
 
 idempotency_keys = sa.Table(

@@ -22,10 +22,6 @@ RECORD_ENVELOPE = (
     "source, data_source, metadata, version, extractor_version, raw_sha256,"
     " published_at, updated_at"
 )
-RAW_COLUMNS = (
-    "id, source, entity_type, source_id, sha256, payload, received_at, processed_at,"
-    " extractor_version, error, line, origin"
-)
 
 
 def raw_with_receipts(payloads: str, where: str) -> str:

@@ -38,6 +38,7 @@ raw_payloads = sa.Table(
     # inserts land near each other for ordered ids instead of on random index pages.
     sa.UniqueConstraint("source", "source_id", "sha256", name="uq_raw_payloads_identity"),
     sa.Index("ix_raw_payloads_source_received_at", "source", "received_at"),
+    sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )
 
 #: One row per arrival of a payload (see docs/receipts.md): a byte-identical re-send is
@@ -83,6 +84,7 @@ quarantine = sa.Table(
     sa.Column("resolved_by", sa.Text),
     sa.UniqueConstraint("source", "sha256", name="uq_quarantine_source_sha256"),
     sa.Index("ix_quarantine_source_status", "source", "status"),
+    sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )
 
 ingest_runs = sa.Table(
@@ -147,6 +149,7 @@ record_events = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("failed_at", Timestamp),
     sa.Index("ix_record_events_srn", "srn", "id"),
+    sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )
 
 hook_runs = sa.Table(
@@ -168,6 +171,7 @@ hook_runs = sa.Table(
     sa.Column("duration_seconds", sa.Float, nullable=False),
     sa.Index("ix_hook_runs_record", "srn", "version", "hook"),
     sa.Index("ix_hook_runs_status", "status", "id"),
+    sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )
 
 record_features = sa.Table(
@@ -195,6 +199,7 @@ raw_holds = sa.Table(
     sa.Column("released_at", Timestamp),
     sa.Column("released_by", sa.Text),
     sa.Index("ix_raw_holds_source", "source"),
+    sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )
 
 retention_audit = sa.Table(
@@ -212,4 +217,5 @@ retention_audit = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("at", Timestamp, nullable=False),
     sa.Index("ix_retention_audit_source_at", "source", "at"),
+    sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )

@@ -200,7 +200,7 @@ class SQLiteRawOperations(SQLiteRetention):
     @contextmanager
     def session(self) -> Iterator[SQLiteRawSession]:
         with self._base_session() as base:
-            yield SQLiteRawSession(base.conn, base._statements)
+            yield SQLiteRawSession(base.conn, base._statements, base._raw_mode)
 
     def window_count(self, window: RawWindow) -> int:
         where, params = window_where(window, "?", "?")

@@ -35,6 +35,12 @@ _INSERT_RECEIPT = (
     " container_sha256) SELECT id, ?, ?, ?, ?, ?, ? FROM raw_payloads"
     " WHERE source = ? AND source_id = ? AND sha256 = ?"
 )
+#: After a direct append: the rows just inserted, read back by their (consecutive) ids.
+_INSERT_WRITTEN_RECEIPTS = (
+    "INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line, container,"
+    " container_sha256) SELECT id, ?, received_at, origin, line, ?, ? FROM raw_payloads"
+    " WHERE id BETWEEN ? AND ? ORDER BY id"
+)
 _INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (?,?) ON CONFLICT DO NOTHING"
 _INSERT_QUARANTINE = (
     "INSERT INTO quarantine (source, sha256, payload, line, origin, reason, received_at, status)"
@@ -58,12 +64,28 @@ _LOOKUP_CHUNK = 900
 Identity = tuple[str, str, str]  # (source_type, upstream, source_id)
 
 
+class RawMode:
+    """What the storage's last raw batch was, so the next one takes the cheaper path
+    for receipts (see `SQLiteSession.append_raw`)."""
+
+    __slots__ = ("duplicates",)
+
+    def __init__(self) -> None:
+        self.duplicates = False
+
+
 class SQLiteSession:
     """Implements StorageSession on one sqlite3 connection inside BEGIN IMMEDIATE."""
 
-    def __init__(self, conn: sqlite3.Connection, statements: dict[str, RecordStatements]) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        statements: dict[str, RecordStatements],
+        raw_mode: RawMode | None = None,
+    ) -> None:
         self.conn = conn
         self._statements = statements
+        self._raw_mode = raw_mode or RawMode()
 
     def append_raw(
         self,
@@ -76,13 +98,40 @@ class SQLiteSession:
             self.conn.executemany(_INSERT_HEADER, headers)
         if not rows:
             return 0
-        stored: int = self.conn.executemany(_INSERT_RAW, rows).rowcount
         run, container, container_sha = receipt or Receipt(None)
-        self.conn.executemany(
-            _INSERT_RECEIPT,
-            [(run, r[6], r[11], r[10], container, container_sha, r[0], r[2], r[3]) for r in rows],
-        )
+        mode = self._raw_mode
+        if mode.duplicates and self._only_receipts(rows, run, container, container_sha):
+            return 0
+        stored: int = self.conn.executemany(_INSERT_RAW, rows).rowcount
+        mode.duplicates = stored == 0
+        if stored == len(rows):
+            # all new: their ids are consecutive (AUTOINCREMENT, one writer), so the
+            # receipts are read back by range: ~5x cheaper than a lookup per row
+            last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            span = (run, container, container_sha, last - stored + 1, last)
+            self.conn.execute(_INSERT_WRITTEN_RECEIPTS, span)
+        else:
+            self._receipts_by_key(rows, run, container, container_sha)
         return stored
+
+    def _only_receipts(
+        self, rows: Sequence[RawRow], run: str | None, container: str | None, sha: bytes | None
+    ) -> bool:
+        """After a batch of duplicates (a re-ingest), expect another: write the receipts
+        by key first; if every row's payload was found, the raw insert (a conflict check
+        per row that stores nothing) is skipped. Otherwise they are undone."""
+        before = self.conn.execute("SELECT max(id) FROM raw_receipts").fetchone()[0] or 0
+        if self._receipts_by_key(rows, run, container, sha) == len(rows):
+            return True
+        self.conn.execute("DELETE FROM raw_receipts WHERE id > ?", (before,))
+        return False
+
+    def _receipts_by_key(
+        self, rows: Sequence[RawRow], run: str | None, container: str | None, sha: bytes | None
+    ) -> int:
+        params = [(run, r[6], r[11], r[10], container, sha, r[0], r[2], r[3]) for r in rows]
+        found: int = self.conn.executemany(_INSERT_RECEIPT, params).rowcount
+        return found
 
     def append_receipts(self, keys: Sequence[ReceiptKey], receipt: Receipt) -> None:
         run, container, container_sha = receipt

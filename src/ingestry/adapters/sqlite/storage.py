@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,7 @@ from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.adapters.sqlite.query import SQLITE
 from ingestry.adapters.sqlite.runs import SQLITE_RUNS
-from ingestry.adapters.sqlite.session import RecordStatements, SQLiteSession
+from ingestry.adapters.sqlite.session import RawMode, RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
@@ -56,6 +56,13 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA temp_store = MEMORY")
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open (SQLite may have ended it already)."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
 class SQLiteStorage:
     """Storage on one SQLite file; safe for many processes (writers take turns)."""
 
@@ -68,6 +75,7 @@ class SQLiteStorage:
         _configure(self._conn)
         self._engine: sa.Engine | None = None
         self._statements: dict[str, RecordStatements] = {}
+        self._raw_mode = RawMode()
         self._checkpointer: Checkpointer | None = None
 
     @property
@@ -180,15 +188,28 @@ class SQLiteStorage:
         except sqlite3.OperationalError as exc:
             raise StorageError(f"cannot start a write transaction on {self.path}: {exc}") from exc
         try:
-            yield SQLiteSession(conn, self._statements)
+            yield SQLiteSession(conn, self._statements, self._raw_mode)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            raise self._write_failed(exc) from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
-        conn.execute("COMMIT")
         if self._checkpointer.wal_too_big():
             conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
         else:
             self._checkpointer.poke()
+
+    def _write_failed(self, exc: sqlite3.Error) -> StorageError:
+        """A failed write transaction in words (it was rolled back: nothing of it stays)."""
+        text = str(exc)
+        if "full" in text:  # SQLITE_FULL: the disk (or a size limit) is full
+            return StorageError(
+                f"SQLite could not write to {self.path}: {text}; nothing of this batch was "
+                "written (earlier batches were committed): free some space and run again"
+            )
+        return StorageError(f"SQLite write to {self.path} failed, rolled back: {text}")
 
     # --- reads ----------------------------------------------------------------------
 

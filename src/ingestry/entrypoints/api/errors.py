@@ -123,6 +123,29 @@ def problem(status: int, message: str, detail: Mapping[str, object]) -> dict[str
             "error": dict(detail)}  # fmt: skip
 
 
+def document_problems(app: FastAPI) -> None:
+    """Every documented error response as the API sends it: FastAPI documents its own
+    422 (request validation) as `application/json` `HTTPValidationError`, but our
+    handler answers with a problem (`on_validation`); say so in the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["422"] = error_doc(422)
+        schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+        schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def error_doc(status: int) -> dict[str, object]:
     """An error response in the OpenAPI document (problem+json, schema ErrorOut)."""
     return {

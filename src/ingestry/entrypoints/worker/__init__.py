@@ -180,4 +180,3 @@ def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Even
             wait = min(wait, options.retention_every)
         if options.once or stop.wait(wait):
             return
-

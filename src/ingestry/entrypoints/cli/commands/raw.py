@@ -71,7 +71,14 @@ def show(
         for row in rows:
             echo_json(row)
         return
-    table(f"{source} {source_id}", list(rows[0]), [list(r.values()) for r in rows])
+    # one block per payload (16 fields do not fit a table's width); the last one drives
+    # the record
+    click.echo(f"{source} {source_id}: {len(rows)} payload(s), the last received last")
+    for row in rows:
+        click.echo(f"payload {row['id']}")
+        for key, value in row.items():
+            if key != "id":
+                click.echo(f"  {key}: {'' if value is None else value}")
 
 
 def _hold_json(hold: RawHold) -> dict[str, object]:

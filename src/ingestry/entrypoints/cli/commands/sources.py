@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -198,3 +199,43 @@ def migrate(ctx: CliContext, name: str, to: str, as_json: bool) -> None:
         click.echo(f"config updated: {summary.config_change}")
     else:
         click.echo(f"the config file could not be changed safely; set {summary.config_change}")
+
+
+@command.command("infer")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", help="The source's and convention's name (default: from the file).")
+@click.option("--write", is_flag=True, help="Merge it into the config, keeping its comments.")
+@click.option(
+    "--rows", default=1000, show_default=True, help="First rows sampled (as many more at random)."
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def infer(
+    ctx: CliContext, file: Path, name: str | None, write: bool, rows: int, as_json: bool
+) -> None:
+    """Propose a convention and a source that ingest FILE (CSV, JSON Lines, JSON,
+    Parquet, Excel; compressed or not), each column with how sure the guess is."""
+    from ingestry.bootstrap import infer_file, write_proposal
+    from ingestry.config import config_path
+
+    target = config_path(ctx.config, os.environ)
+    # written: `files:` relative to the config's folder, as the config reads it
+    folder = target.parent if write else None
+    proposal, sample = infer_file(file, name, first=rows, reservoir=rows, relative_to=folder)
+    if write:
+        write_proposal(target, proposal, os.environ)
+    if as_json:
+        facts = sample.facts
+        echo_json(
+            {
+                "yaml": proposal.text,
+                **proposal.data,
+                "rows_sampled": len(sample.rows),
+                "rows_total": facts.rows_total,
+                "written": str(config_path(ctx.config, os.environ)) if write else None,
+            }
+        )
+        return
+    click.echo(proposal.text, nl=False)
+    if write:
+        click.echo(f"# written to {config_path(ctx.config, os.environ)}", err=True)
