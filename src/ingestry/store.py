@@ -69,6 +69,9 @@ from ingestry.services.replay import (
 from ingestry.services.retention import RetentionService
 from ingestry.services.status import ExtractorStatus, extractor_status
 
+#: The SQLite store's own files, beside its database (never readable by an API job).
+STORE_FILE_SUFFIXES = ("", "-wal", "-shm", "-journal", "-schema.lock")
+
 
 class Store:
     """An open ingestry store: sources from the config, records in its database."""
@@ -539,11 +542,25 @@ class Store:
         return self.api_keys().create(name, sources, admin=admin)
 
     def idempotency(self) -> IdempotencyService:
-        return IdempotencyService(self.control.idempotency)
+        return IdempotencyService(
+            self.control.idempotency, lease_seconds=self.settings.api.idempotency_lease_seconds
+        )
 
     def data_file(self, relative: str) -> Path:
         """A file under the data root (no `..`, no symlink escape)."""
         return confine(self.settings.data_dir, relative)
+
+    def inbox_file(self, source: str, relative: str) -> Path:
+        """A file of `source`'s inbox, `data/inbox/{source}/` (where API jobs read; see
+        `adapters.paths`), never one of the store's own files."""
+        name = self.source(source).name
+        database = self.settings.database_url
+        own: list[Path] = []
+        if database.startswith("sqlite:///"):
+            db = Path(database.removeprefix("sqlite:///"))
+            own = [db.with_name(db.name + suffix) for suffix in STORE_FILE_SUFFIXES]
+        inbox = self.settings.data_dir / "inbox" / name
+        return confine(inbox, relative, f"data/inbox/{name}/", own)
 
     def export(
         self,

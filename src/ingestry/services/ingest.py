@@ -12,14 +12,14 @@ import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.services.batch import PreparedBatch, Provenance
-from ingestry.services.inputs import Input, Spilled, UnframeableError
+from ingestry.services.inputs import Input, Spilled, UnframeableError, described
 from ingestry.services.lanes import OrderedLanes
 from ingestry.services.ports import (
     ConcurrentSessions,
@@ -80,9 +80,15 @@ class IngestSummary:
     run_srn: str = ""
     #: ids seen more than once in the input: one record each, the last occurrence wins
     duplicate_ids: int = 0
+    #: what reading each input decided (encoding used, delimiter, compressed container
+    #: and its sha256); left out of `as_dict` when no input had anything to say
+    inputs: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.inputs:
+            del out["inputs"]
+        return out
 
     def add(self, part: IngestSummary) -> None:
         for name in COUNTS:
@@ -203,6 +209,7 @@ class IngestService:
                 session.finish_run(run, "failed", summary.as_dict(), iso(self.clock()))
             raise
         summary.seconds = round(time.perf_counter() - started, 3)
+        summary.inputs = described(inputs)
         with self.storage.session() as session:
             session.finish_run(run, "succeeded", summary.as_dict(), iso(self.clock()))
         return summary
@@ -237,6 +244,7 @@ class IngestService:
                 )
             summary.count(parts)
             summary.seconds = round(time.perf_counter() - started, 3)
+            summary.inputs = described(inputs)
             session.finish_run(summary.run_srn, "succeeded", summary.as_dict(), iso(self.clock()))
         summary.count(parts)  # a replay at commit recounts its batches
         return summary

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -18,6 +18,7 @@ from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import Feature, HookResult, HookRun
 from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery
+from ingestry.domain.reading import Reading
 from ingestry.domain.records import Record, spell_srn
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
@@ -692,13 +693,16 @@ class ReadOptions:
     required_columns: tuple[str, ...] = ()
     #: the longest line held in memory and parsed (see `DataSource.max_line_bytes`)
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    #: dialect, encoding, records_path, sheet (see `domain.reading`)
+    reading: Reading = field(default_factory=Reading)
 
     @classmethod
     def of(cls, source: DataSource) -> ReadOptions:
         # a Python extractor may make the id from anything: only declared ids are checked
         ids = () if source.extractor else tuple(dict.fromkeys(p[0] for p in source.id_paths))
-        required = ids if source.format is SourceFormat.CSV else ()
-        return cls(source.format, required, source.max_line_bytes)
+        tables = (SourceFormat.CSV, SourceFormat.PARQUET, SourceFormat.XLSX)
+        required = ids if source.format in tables else ()
+        return cls(source.format, required, source.max_line_bytes, source.reading)
 
 
 #: The bytes of a spilled payload, in order, read again from where they were received

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
 
 PAGE_SIZE = 16_384
+#: The file beside the database that serializes schema changes (see `_schema_lock`).
+SCHEMA_LOCK_SUFFIX = "-schema.lock"
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -101,14 +103,36 @@ class SQLiteStorage:
         """Check (or, for an empty database, create) the schema, then the record tables."""
         revision = self.schema_revision()
         if revision != HEAD:
-            if auto_upgrade and revision is None and self.is_empty():
-                migrate.upgrade(self.engine)
-            else:
-                raise SchemaError(
-                    f"database {self.path} is at schema revision {revision or 'none'}, "
-                    f"this ingestry needs {HEAD}: run `ingestry db upgrade`"
-                )
+            with self._schema_lock():
+                revision = self.schema_revision()  # another process may have migrated
+                if auto_upgrade and revision is None and self.is_empty():
+                    migrate.upgrade(self.engine)
+                elif revision != HEAD:
+                    raise SchemaError(
+                        f"database {self.path} is at schema revision {revision or 'none'}, "
+                        f"this ingestry needs {HEAD}: run `ingestry db upgrade`"
+                    )
         self.ensure_conventions(conventions)
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """Serialize schema changes across processes: two first ingests on a new file
+        would both run the first migration (Alembic's DDL is not one SQLite write
+        transaction; the loser failed with `table alembic_version already exists`). An
+        exclusive `flock` on a file beside the database, released by the kernel even
+        when the holder is killed; where there is no `fcntl` (Windows) nothing is held."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not Linux or macOS
+            yield
+            return
+        lock = self.path.with_name(self.path.name + SCHEMA_LOCK_SUFFIX)
+        with lock.open("a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(held, fcntl.LOCK_UN)
 
     def ensure_conventions(self, conventions: Sequence[Convention]) -> None:
         known = self._catalog()
@@ -122,7 +146,8 @@ class SQLiteStorage:
             return  # fast path: nothing to evolve, no SQLAlchemy needed
         from ingestry.adapters.sql.conventions import ensure_record_tables
 
-        ensure_record_tables(self.engine, conventions)
+        with self._schema_lock():
+            ensure_record_tables(self.engine, conventions)
 
     def _catalog(self) -> dict[str, list[tuple[str, str, bool]]]:
         out: dict[str, list[tuple[str, str, bool]]] = {}
