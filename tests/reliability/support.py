@@ -79,3 +79,23 @@ def integrity_ok(db: object) -> bool:
         return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
     finally:
         conn.close()
+
+
+def cpu_ticks(pid: int) -> int:
+    """User plus system CPU ticks of a process so far (all its threads)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_until_blocked(pid: int, window: float = 0.6, timeout: float = 30.0) -> None:
+    """Wait until `pid` spends (almost) no CPU for `window` seconds: it waits on a lock."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_ticks(pid)
+        time.sleep(window)
+        if cpu_ticks(pid) - before <= 1:
+            return
+    raise AssertionError(f"process {pid} kept running for {timeout:.0f}s")
