@@ -41,6 +41,7 @@ from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPaylo
 from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import Record, convention_of
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
+from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.migrations import HEAD
@@ -68,6 +69,7 @@ from ingestry.services.replay import (
     ReplaySummary,
 )
 from ingestry.services.retention import RetentionService
+from ingestry.services.runs import RunsService
 from ingestry.services.status import ExtractorStatus, extractor_status
 
 #: The SQLite store's own files, beside its database (never readable by an API job).
@@ -239,6 +241,33 @@ class Store:
 
     def stats(self) -> dict[str, dict[str, int]]:
         return self.storage.stats({s.name: s.convention for s in self.settings.sources.values()})
+
+    def runs(
+        self,
+        source: str | Sequence[str] | None = None,
+        kind: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Run]:
+        """Runs newest first (ingest, replay, harvest), of one source (or several) and
+        one kind when given."""
+        sources = self._sources(source)
+        return RunsService(self.storage).runs(sources, RunKind(kind) if kind else None, limit)
+
+    def run(self, srn: str) -> Run:
+        return RunsService(self.storage).run(srn)
+
+    def stats_over_time(
+        self, every: str, source: str | Sequence[str] | None = None, since: str | None = None
+    ) -> list[StatsBucket]:
+        """Ingest counters per bucket (`hour`, `day`, `week`, UTC) and source."""
+        return RunsService(self.storage).stats(Every(every), self._sources(source), since)
+
+    def _sources(self, source: str | Sequence[str] | None) -> list[str] | None:
+        """Names checked against the registry (a typo is an error, not an empty list)."""
+        if source is None:
+            return None
+        names = [source] if isinstance(source, str) else list(source)
+        return [self.source(name).name for name in names]
 
     def _convention_of(self, srn: str) -> Any:
         try:

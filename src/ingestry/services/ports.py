@@ -21,6 +21,7 @@ from ingestry.domain.query import EVERYTHING, RecordQuery
 from ingestry.domain.reading import Reading
 from ingestry.domain.records import Record, spell_srn
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
+from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
 
 # Rows on the hot path are plain tuples: cheapest to build, to bind, and to pickle to a
@@ -306,6 +307,21 @@ class Storage(Protocol):
     def quarantine_entries(
         self, source: str, status: str | None = "open"
     ) -> list[QuarantineEntry]: ...
+
+    def list_runs(
+        self, sources: Sequence[str] | None, kind: RunKind | None, limit: int | None
+    ) -> list[Run]:
+        """Runs newest first, of these sources and this kind when given."""
+        ...
+
+    def get_run(self, srn: str) -> Run | None: ...
+
+    def run_stats(
+        self, every: Every, sources: Sequence[str] | None, since: str | None
+    ) -> list[StatsBucket]:
+        """Ingest counters per (bucket, source), oldest bucket first; `since` is a
+        canonical UTC timestamp (`iso`)."""
+        ...
 
     def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
         """Per source name (mapped to its convention): raw_rows, records, quarantined."""
