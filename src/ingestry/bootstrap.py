@@ -20,6 +20,7 @@ from ingestry.services.control import ControlPorts
 from ingestry.services.ports import HookRunner, Storage, WorkSpace
 from ingestry.services.preparation import MapFn
 from ingestry.services.ratelimit import RateLimiter
+from ingestry.services.writemode import WriteMode
 
 if TYPE_CHECKING:
     from ingestry.adapters.events.redis import RedisPublisher
@@ -42,6 +43,11 @@ def build_storage(
             storage.close()
             raise
     return storage
+
+
+def build_write_mode(storage: Storage) -> WriteMode:
+    """How ingests write to `storage` (wire encoding, lanes, rescans), asked once."""
+    return WriteMode.of(storage)
 
 
 def database_backend(settings: Settings) -> Backend:
@@ -225,6 +231,7 @@ def event_settings(
         chosen = replace(chosen, lease_seconds=max(DEFAULT_LEASE_SECONDS, slowest + 60))
     return chosen
 
+
 # --- control plane (jobs, API keys, idempotency), rate limits, Redis -------------------
 
 
@@ -251,9 +258,7 @@ def redis_client(url: str) -> Any:
     try:
         import redis
     except ImportError as exc:
-        raise ConfigError(
-            f"'{url}' needs redis-py ({exc}): {install_hint('redis')}"
-        ) from None
+        raise ConfigError(f"'{url}' needs redis-py ({exc}): {install_hint('redis')}") from None
     return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
 
 

@@ -21,6 +21,7 @@ from ingestry.bootstrap import (
     build_parallel,
     build_storage,
     build_workspace,
+    build_write_mode,
     compile_extractor,
     event_settings,
     work_root,
@@ -68,6 +69,7 @@ from ingestry.services.replay import (
 )
 from ingestry.services.retention import RetentionService
 from ingestry.services.status import ExtractorStatus, extractor_status
+from ingestry.services.writemode import WriteMode
 
 
 class Store:
@@ -83,6 +85,7 @@ class Store:
         self._publish_service: PublishService | None = None
         self._dispatchers: list[EventDispatcher] = []
         self._control: ControlPorts | None = None
+        self._write_mode: WriteMode | None = None
 
     @property
     def storage(self) -> Storage:
@@ -91,6 +94,13 @@ class Store:
         if self._storage is None:
             self._storage = self._open_storage()
         return self._storage
+
+    @property
+    def write_mode(self) -> WriteMode:
+        """How ingests write to this storage, decided once (see `services.writemode`)."""
+        if self._write_mode is None:
+            self._write_mode = build_write_mode(self.storage)
+        return self._write_mode
 
     # --- sources and extractors ---------------------------------------------------------
 
@@ -142,8 +152,9 @@ class Store:
         data_source = self.source(source)
         extractor = self.extractor(data_source)
         service = IngestService(
-            self.storage, lambda _: extractor, parallel=self._parallel, on_changes=event_writer()
-        )
+            self.storage, lambda _: extractor, parallel=self._parallel,
+            on_changes=event_writer(), mode=self.write_mode,
+        )  # fmt: skip
         return service.ingest(data_source, inputs, strict=strict, progress=progress)
 
     def ingest_group(
@@ -154,8 +165,9 @@ class Store:
         data_source = self.source(source)
         extractor = self.extractor(data_source)
         service = IngestService(
-            self.storage, lambda _: extractor, parallel=None, on_changes=event_writer()
-        )
+            self.storage, lambda _: extractor, parallel=None, on_changes=event_writer(),
+            mode=self.write_mode,
+        )  # fmt: skip
         return service.ingest_group(data_source, requests)
 
     # --- reads -------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from ingestry.services.outbox import event_writer
 from ingestry.services.payloads import PayloadInput
 from ingestry.services.ports import RawWindow
 from ingestry.services.replay import ReplayService
+from ingestry.services.runs import IngestSummary, ingest_run
+from ingestry.services.writemode import WriteMode
 from tests.conftest import TEST_CONFIG
 from tests.fakes import MemoryStorage
 
@@ -194,3 +196,34 @@ def test_events_are_delivered_in_version_order_and_retried(
     assert dispatcher.run_once().delivered == 1
     assert seen[-1] == ("B", 1)
     assert storage.lifecycle().pending_events() == 0
+
+
+def test_a_run_is_recorded_failed_unless_it_was_one_transaction(storage: MemoryStorage) -> None:
+    clock = Clock()
+    failing = IngestSummary(source=RAW.name, run_srn="srn:run:own")
+    with pytest.raises(RuntimeError), ingest_run(failing, ["f"], clock, storage=storage):
+        failing.received = 7
+        raise RuntimeError("boom")
+    run = storage.db.tables.runs["srn:run:own"]
+    assert (run["status"], run["summary"]["received"], run["origins"]) == ("failed", 7, ["f"])
+    alone = IngestSummary(source=RAW.name, run_srn="srn:run:tx")
+    with (
+        pytest.raises(RuntimeError),
+        storage.session() as session,
+        ingest_run(alone, ["g"], clock, session=session),
+    ):
+        raise RuntimeError("boom")
+    assert "srn:run:tx" not in storage.db.tables.runs  # rolled back with its batches
+    done = IngestSummary(source=RAW.name, run_srn="srn:run:ok")
+    with storage.session() as session, ingest_run(done, [], clock, session=session):
+        done.received = 1
+    assert storage.db.tables.runs["srn:run:ok"]["status"] == "succeeded"
+
+
+def test_the_write_mode_is_what_the_storage_declares(storage: MemoryStorage) -> None:
+    assert WriteMode.of(storage) == WriteMode(None, None, False)
+    assert ingester(storage).mode == WriteMode()  # a bare service asks once, when built
+    assert WriteMode(probe=True).rescan(RAW, python_extractor=False).enabled
+    assert not WriteMode(probe=True).rescan(SIMPLE, python_extractor=False).enabled
+    assert not WriteMode(probe=True).rescan(RAW, python_extractor=True).enabled
+    assert not WriteMode().lean().enabled

@@ -627,7 +627,9 @@ class WorkSpace(Protocol):
 @runtime_checkable
 class PayloadProbe(Protocol):
     """A StorageSession that can tell which payloads of a raw source would change
-    nothing, before they are prepared (see `services.rescan`)."""
+    nothing, before they are prepared (see `services.rescan`). A storage whose sessions
+    are PayloadProbes says so with a class attribute `payload_probe = True`, read once
+    when its write mode is built (`services.writemode.WriteMode.of`)."""
 
     def unchanged_payloads(
         self,
