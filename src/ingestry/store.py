@@ -32,7 +32,6 @@ from ingestry.domain.errors import (
     ConfigError,
     HoldReleasedError,
     InputError,
-    InvalidCursorError,
     RecordNotFoundError,
 )
 from ingestry.domain.events import DeadEvent
@@ -61,6 +60,7 @@ from ingestry.services.ports import RawWindow, Storage
 from ingestry.services.preparation import ProgressFn
 from ingestry.services.publish import PublishService, PublishSummary
 from ingestry.services.quarantine import QuarantineService
+from ingestry.services.query import check_cursor, record_query
 from ingestry.services.replay import (
     NotRawSourceError,
     ReplayProgressFn,
@@ -185,22 +185,52 @@ class Store:
         return versions
 
     def records(
-        self, convention: str, *, limit: int | None = None, after: str | None = None
+        self,
+        convention: str,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        where: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        time_column: str | None = None,
+        sort: str | None = None,
+        desc: bool = False,
     ) -> Iterator[Record]:
-        """Records of a convention in srn order; `after` (an srn of that convention)
-        starts after it, or raises InvalidCursorError before anything is read."""
+        """Records of a convention, filtered on declared columns (`where`: `col=v`,
+        `col>v`, `col in a,b`; `since`/`until` on a timestamp column), in srn order or
+        by `sort`; `after` (an srn of that convention) starts after it. A bad filter or
+        cursor raises (QueryError, InvalidCursorError) before anything is read."""
         conv = self.settings.convention(convention)
+        query = record_query(
+            conv, where, since=since, until=until, time_column=time_column, sort=sort, desc=desc
+        )
         if after is not None:
-            try:
-                valid = convention_of(after) == conv.name
-            except ValueError:
-                valid = False
-            if not valid:
-                raise InvalidCursorError(
-                    f"{after!r} is not the srn of an {conv.name!r} record (start after the "
-                    f"last one read: srn:ingestry:record:{conv.name}:…)"
-                )
-        return self.storage.list_records(conv, limit, after)
+            check_cursor(conv.name, after)
+        return self.storage.list_records(conv, limit, after, query)
+
+    def count(
+        self,
+        convention: str,
+        *,
+        where: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        time_column: str | None = None,
+        data_sources: Iterable[str] = (),
+    ) -> int:
+        """How many records `records(...)` with these filters would give (only those of
+        `data_sources` when given)."""
+        conv = self.settings.convention(convention)
+        query = record_query(
+            conv,
+            where,
+            since=since,
+            until=until,
+            time_column=time_column,
+            data_sources=data_sources,
+        )
+        return self.storage.count_records(conv, query)
 
     def raw(self, source: str, source_id: str) -> list[RawPayload]:
         self.source(source)

@@ -125,3 +125,8 @@ class AmbiguousKeyError(IngestryError):
             f"{len(prefixes)} active API keys are named '{name}' (prefixes "
             f"{', '.join(prefixes)}): revoke one by its prefix"
         )
+
+
+class QueryError(IngestryError):
+    """A record query that cannot run: an unreadable filter, a column that is not
+    declared (or not filterable), a value that does not fit its column's type."""

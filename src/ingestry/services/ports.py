@@ -17,6 +17,7 @@ from ingestry.domain.errors import InputError
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import Feature, HookResult, HookRun
 from ingestry.domain.payloads import QuarantineDetail, QuarantineEntry, RawPayload
+from ingestry.domain.query import EVERYTHING, RecordQuery
 from ingestry.domain.records import Record, spell_srn
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
@@ -261,8 +262,18 @@ class Storage(Protocol):
     def get_record(self, convention: Convention, srn: str) -> Record | None: ...
 
     def list_records(
-        self, convention: Convention, limit: int | None, after: str | None = None
-    ) -> Iterator[Record]: ...
+        self,
+        convention: Convention,
+        limit: int | None,
+        after: str | None = None,
+        query: RecordQuery = EVERYTHING,
+    ) -> Iterator[Record]:
+        """Records matching `query`, in its order, after the record `after` (keyset)."""
+        ...
+
+    def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
+        """How many records match `query`."""
+        ...
 
     def record_history(self, convention: Convention, srn: str) -> list[Record]: ...
 

@@ -19,6 +19,7 @@ from psycopg.types.string import BytesBinaryDumper
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
+from ingestry.adapters.postgres.query import POSTGRES
 from ingestry.adapters.postgres.reads import (
     HISTORY_SELECT,
     QUARANTINE_SELECT,
@@ -35,10 +36,12 @@ from ingestry.adapters.postgres.text import escape_text
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
+from ingestry.adapters.sql import recordquery
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.domain.conventions import Convention
-from ingestry.domain.errors import SchemaError, StorageError
+from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
 from ingestry.services.ports import WireEncode
 
@@ -262,30 +265,52 @@ class PostgresStorage:
         return record_from_row(convention, rows[0]) if rows else None
 
     def list_records(
-        self, convention: Convention, limit: int | None, after: str | None = None
+        self,
+        convention: Convention,
+        limit: int | None,
+        after: str | None = None,
+        query: RecordQuery = EVERYTHING,
     ) -> Iterator[Record]:
-        """Records in identity order (source_type, upstream, source_id; bytewise, as on
-        SQLite), read in keyset pages so memory stays flat."""
-        key: tuple[str, str, str] | None = None
-        if after:
-            _, source_type, upstream, source_id = parse_srn(after)
-            key = (source_type, escape_text(upstream), escape_text(source_id))
+        """Records matching `query` in its order (identity order by default: bytewise,
+        as on SQLite), read in keyset pages so memory stays flat."""
+        key = self._key(convention, query, after) if after else None  # raises now
+        return self._pages(convention, query, key, limit)
+
+    def _pages(
+        self,
+        convention: Convention,
+        query: RecordQuery,
+        key: recordquery.Key | None,
+        limit: int | None,
+    ) -> Iterator[Record]:
+        width = recordquery.key_width(query)
         left = limit
-        identity = "source_type, upstream, source_id"
         while left is None or left > 0:
-            page = PAGE if left is None else min(PAGE, left)
-            where = f"WHERE ({identity}) > (%s, %s, %s) " if key else ""
-            sql = select_records(
-                convention, f"{where}ORDER BY {identity} LIMIT {page}"
-            ).replace("SELECT ", f"SELECT {identity}, ", 1)
-            rows = self._rows(sql, key or ())
+            size = PAGE if left is None else min(PAGE, left)
+            statement = recordquery.page(convention, query, POSTGRES, key, size)
+            rows = self._rows(statement.sql, statement.params)
             for row in rows:
-                yield record_from_row(convention, row[3:])
-            if len(rows) < page:
+                yield record_from_row(convention, row[width:])
+            if len(rows) < size:
                 return
-            key = (rows[-1][0], rows[-1][1], rows[-1][2])
+            key = tuple(rows[-1][:width])
             if left is not None:
                 left -= len(rows)
+
+    def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
+        statement = recordquery.count(convention, query, POSTGRES)
+        return int(self._rows(statement.sql, statement.params)[0][0])
+
+    def _key(self, convention: Convention, query: RecordQuery, after: str) -> recordquery.Key:
+        _, source_type, upstream, source_id = parse_srn(after)
+        identity = (source_type, escape_text(upstream), escape_text(source_id))
+        if query.sort is None:  # identity order: the srn alone is the key
+            return identity
+        statement = recordquery.key_of(convention, query, POSTGRES)
+        rows = self._rows(statement.sql, identity)
+        if not rows:
+            raise InvalidCursorError(missing_cursor(after))
+        return tuple(rows[0])
 
     def record_history(self, convention: Convention, srn: str) -> list[Record]:
         history = [history_record(convention, r) for r in self._rows(HISTORY_SELECT, (srn,))]

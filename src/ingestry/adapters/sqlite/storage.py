@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
+from ingestry.adapters.sql import recordquery
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
@@ -22,10 +23,12 @@ from ingestry.adapters.sql.rows import (
 )
 from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
+from ingestry.adapters.sqlite.query import SQLITE
 from ingestry.adapters.sqlite.session import RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
-from ingestry.domain.errors import SchemaError, StorageError
+from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
 
 if TYPE_CHECKING:
@@ -162,27 +165,39 @@ class SQLiteStorage:
 
     def get_record(self, convention: Convention, srn: str) -> Record | None:
         _, source_type, upstream, source_id = parse_srn(srn)
-        sql = select_records(
-            convention, "WHERE source_type = ? AND upstream = ? AND source_id = ?"
-        )
+        sql = select_records(convention, "WHERE source_type = ? AND upstream = ? AND source_id = ?")
         row = self._conn.execute(sql, (source_type, upstream, source_id)).fetchone()
         return record_from_row(convention, row) if row else None
 
     def list_records(
-        self, convention: Convention, limit: int | None, after: str | None = None
+        self,
+        convention: Convention,
+        limit: int | None,
+        after: str | None = None,
+        query: RecordQuery = EVERYTHING,
     ) -> Iterator[Record]:
-        """Records in identity order (source_type, upstream, source_id): keyset pagination."""
-        params: list[object] = []
-        where = ""
-        if after:
-            _, source_type, upstream, source_id = parse_srn(after)
-            where = "WHERE (source_type, upstream, source_id) > (?, ?, ?)"
-            params += [source_type, upstream, source_id]
-        order = "ORDER BY source_type, upstream, source_id"
-        sql = select_records(convention, f"{where} {order} LIMIT ?")
-        params.append(-1 if limit is None else limit)
-        for row in self._conn.execute(sql, params):
-            yield record_from_row(convention, row)
+        """Records matching `query` in its order (identity order by default), starting
+        after the record `after`: keyset pagination, one streaming statement."""
+        key = self._key(convention, query, after) if after else None  # raises now
+        statement = recordquery.page(convention, query, SQLITE, key, limit)
+        width = recordquery.key_width(query)
+        rows = self._conn.execute(statement.sql, statement.params)
+        return (record_from_row(convention, row[width:]) for row in rows)
+
+    def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
+        statement = recordquery.count(convention, query, SQLITE)
+        return int(self._conn.execute(statement.sql, statement.params).fetchone()[0])
+
+    def _key(self, convention: Convention, query: RecordQuery, after: str) -> recordquery.Key:
+        _, source_type, upstream, source_id = parse_srn(after)
+        identity = (source_type, upstream, source_id)
+        if query.sort is None:  # identity order: the srn alone is the key
+            return identity
+        statement = recordquery.key_of(convention, query, SQLITE)
+        row = self._conn.execute(statement.sql, identity).fetchone()
+        if row is None:
+            raise InvalidCursorError(missing_cursor(after))
+        return tuple(row)
 
     def record_history(self, convention: Convention, srn: str) -> list[Record]:
         rows = self._conn.execute(

@@ -47,6 +47,7 @@ CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
     (core.RecordNotFoundError, 404, "not_found"),
     (core.JobNotFoundError, 404, "not_found"),
     (core.InvalidCursorError, 400, "invalid_cursor"),
+    (core.QueryError, 400, "invalid_query"),
     (core.ConflictError, 409, "version_conflict"),
     (core.IdempotencyInFlightError, 409, "idempotency_in_flight"),
     (core.IdempotencyKeyReusedError, 422, "idempotency_key_reused"),

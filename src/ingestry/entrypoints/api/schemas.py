@@ -66,6 +66,10 @@ class RecordOut(_Out):
     metadata: dict[str, Any]
 
 
+class RecordCount(_Out):
+    count: int
+
+
 class RecordPage(_Out):
     items: list[RecordOut]
     next_cursor: str | None = Field(

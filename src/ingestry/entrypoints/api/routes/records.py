@@ -14,6 +14,7 @@ from ingestry.entrypoints.api.schemas import (
     ErrorOut,
     FeatureList,
     FeatureOut,
+    RecordCount,
     RecordHistory,
     RecordOut,
     RecordPage,
@@ -23,6 +24,11 @@ from ingestry.entrypoints.api.security import CallerDep
 from ingestry.entrypoints.api.state import StateDep
 
 router = APIRouter(prefix="/v1/records", tags=["records"])
+
+WHERE = "Filter on a declared column: COL=V, COL!=V, COL<V, COL<=V, COL>V, COL>=V, 'COL in A,B'."
+SINCE = "Time column >= this ISO timestamp (default column: the first required timestamp)."
+UNTIL = "Time column < this ISO timestamp."
+SORT = "Sort by a declared column (empty values last); identity breaks ties."
 
 #: A scoped list skips other sources' records; it reads at most this many pages of
 #: `limit` rows per request, then returns a short page with a cursor to go on.
@@ -54,14 +60,30 @@ def list_records(
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    where: Annotated[list[str] | None, Query(max_length=4096, description=WHERE)] = None,
+    since: Annotated[str | None, Query(max_length=64, description=SINCE)] = None,
+    until: Annotated[str | None, Query(max_length=64, description=UNTIL)] = None,
+    time_column: Annotated[str | None, Query(max_length=255)] = None,
+    sort: Annotated[str | None, Query(max_length=255, description=SORT)] = None,
+    desc: bool = False,
 ) -> RecordPage:
     allowed = caller.data_sources_of(convention)
     after = decode_cursor(cursor) if cursor else None
+    filters: dict[str, Any] = {
+        "where": where or (),
+        "since": since,
+        "until": until,
+        "time_column": time_column,
+    }
     items: list[RecordOut] = []
     left_over = 0  # records read past the last one returned (one more = a next page)
     with state.pool.borrow() as store:
         for _ in range(SCAN_PAGES):
-            page = list(store.records(convention, limit=limit + 1, after=after))
+            page = list(
+                store.records(
+                    convention, limit=limit + 1, after=after, sort=sort, desc=desc, **filters
+                )
+            )
             left_over = len(page)
             for record in page[:limit]:
                 after = record.srn
@@ -76,6 +98,30 @@ def list_records(
     # last record read, so nothing is skipped and no page costs more than SCAN_PAGES reads
     more = left_over > 0 and after is not None
     return RecordPage(items=items, next_cursor=encode_cursor(after) if more and after else None)
+
+
+@router.get("/count", response_model=RecordCount, responses=_errors(400, 404))
+def count_records(
+    convention: Annotated[str, Query(min_length=1)],
+    caller: CallerDep,
+    state: StateDep,
+    where: Annotated[list[str] | None, Query(max_length=4096, description=WHERE)] = None,
+    since: Annotated[str | None, Query(max_length=64, description=SINCE)] = None,
+    until: Annotated[str | None, Query(max_length=64, description=UNTIL)] = None,
+    time_column: Annotated[str | None, Query(max_length=255)] = None,
+) -> RecordCount:
+    """How many records match, counting only the sources the key may read."""
+    allowed = caller.data_sources_of(convention)
+    with state.pool.borrow() as store:
+        found = store.count(
+            convention,
+            where=where or (),
+            since=since,
+            until=until,
+            time_column=time_column,
+            data_sources=allowed or (),
+        )
+    return RecordCount(count=found)
 
 
 @router.get("/{srn}", response_model=RecordOut, responses=_errors(404))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ingestry.domain.errors import InvalidCursorError
+from ingestry.domain.errors import InvalidCursorError, QueryError
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import dumps, echo_json, echo_record, table
 
@@ -16,18 +16,69 @@ def command() -> None:
 
 @command.command("list")
 @click.option("--convention", required=True, help="Convention whose records to list.")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="FILTER",
+    help="Filter on a declared column: COL=V, COL!=V, COL<V, COL<=V, COL>V, COL>=V, "
+    "'COL in A,B'. Repeat to AND them.",
+)
+@click.option("--since", default=None, help="Time column >= this ISO timestamp or date.")
+@click.option("--until", default=None, help="Time column < this ISO timestamp or date.")
+@click.option(
+    "--time-column",
+    default=None,
+    help="Column --since/--until filter (default: the first required timestamp column).",
+)
+@click.option("--sort", default=None, metavar="COL", help="Sort by a declared column.")
+@click.option("--desc", is_flag=True, help="With --sort: largest first (empty values last).")
+@click.option("--count", "count_only", is_flag=True, help='Print {"count": N} only.')
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N records.")
 @click.option("--after", default=None, help="Start after this srn (keyset pagination).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one record each.")
 @click.pass_obj
 def list_records(
-    ctx: CliContext, convention: str, limit: int | None, after: str | None, as_json: bool
+    ctx: CliContext,
+    convention: str,
+    where: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    time_column: str | None,
+    sort: str | None,
+    desc: bool,
+    count_only: bool,
+    limit: int | None,
+    after: str | None,
+    as_json: bool,
 ) -> None:
-    """List records of a convention in srn order."""
+    """List records of a convention in srn order, or filtered and sorted by their
+    declared columns."""
+    if desc and sort is None:
+        raise click.UsageError("--desc needs --sort COL")
+    store = ctx.store()
     try:
-        records = ctx.store().records(convention, limit=limit, after=after)
+        if count_only:
+            found = store.count(
+                convention, where=where, since=since, until=until, time_column=time_column
+            )
+            click.echo(dumps({"count": found}))
+            return
+        records = store.records(
+            convention,
+            limit=limit,
+            after=after,
+            where=where,
+            since=since,
+            until=until,
+            time_column=time_column,
+            sort=sort,
+            desc=desc,
+        )
     except InvalidCursorError as exc:
         raise click.BadParameter(str(exc), param_hint="'--after'") from None
+    except QueryError as exc:
+        raise click.UsageError(str(exc)) from None
     if as_json:
         for record in records:
             echo_record(record)

@@ -1,0 +1,157 @@
+"""Finding records: pages of `records list` filters against the bare SQL in the same run.
+
+N orders (bench/generate.py, the `orders_simple` source of bench/bench.yaml) go into a
+fresh store per backend; then each query runs R times through ingestry's Python API
+(`Store.records` / `Store.count`: query building, typing, keyset, Record objects) and
+as the equivalent hand-written statement through the bare driver (rows as tuples), and
+the table shows the fastest round of each, in milliseconds, and their ratio.
+
+  email=     first 100 records of one customer (indexed column), identity order
+  deep       100 records sorted by total desc, starting after the record at N/2
+  range      first 100 records with created_at in one week, identity order
+  count      records with item_count >= 3 (a full count)
+
+    python bench/query.py [--n 100000] [--repeat 20] [--backend sqlite|postgres|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import generate
+import pgdb
+
+BENCH = Path(__file__).resolve().parent
+PAGE = 100
+
+
+def best_ms(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def bare_connection(url: str) -> tuple[Any, str]:
+    if url.startswith("sqlite"):
+        return sqlite3.connect(url.removeprefix("sqlite:///")), "?"
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True), "%s"
+
+
+def measure(backend: str, url: str, data: Path, repeat: int) -> dict[str, Any]:
+    import ingestry
+
+    os.environ["INGESTRY_DATABASE_URL"] = url
+    with ingestry.open(BENCH / "bench.yaml") as store:
+        summary = store.ingest_files("orders_simple", [data])
+        every = store.count("order")
+        *_, middle = store.records("order", sort="total", desc=True, limit=every // 2)
+        email = next(iter(store.records("order"))).columns["email"]
+        conn, mark = bare_connection(url)
+        decimal = "CAST(total AS REAL)" if backend == "sqlite" else "total"
+        ident = "source_type, upstream, source_id"
+        _, source_type, upstream, source_id = middle.srn.rsplit(":", 3)
+        deep_where = (
+            f"({decimal} < (SELECT {decimal} FROM records_order WHERE ({ident}) = "
+            f"({mark}, {mark}, {mark})) OR ({decimal} = (SELECT {decimal} FROM records_order "
+            f"WHERE ({ident}) = ({mark}, {mark}, {mark})) AND ({ident}) < ({mark}, {mark}, {mark}))"
+            f" OR {decimal} IS NULL)"
+        )
+        key = [source_type, upstream, source_id]
+        week = ("2025-01-10T00:00:00+00:00", "2025-01-17T00:00:00+00:00")
+        cases: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
+            "email=": (
+                lambda: list(store.records("order", where=[f"email={email}"], limit=PAGE)),
+                lambda: conn.execute(
+                    f"SELECT * FROM records_order WHERE email = {mark} ORDER BY {ident} "
+                    f"LIMIT {PAGE}",
+                    (email,),
+                ).fetchall(),
+            ),
+            "deep": (
+                lambda: list(
+                    store.records("order", sort="total", desc=True, after=middle.srn, limit=PAGE)
+                ),
+                lambda: conn.execute(
+                    f"SELECT * FROM records_order WHERE {deep_where} ORDER BY ({decimal} IS NULL),"
+                    f" {decimal} DESC, source_type DESC, upstream DESC, source_id DESC "
+                    f"LIMIT {PAGE}",
+                    key * 3,
+                ).fetchall(),
+            ),
+            "range": (
+                lambda: list(store.records("order", since=week[0], until=week[1], limit=PAGE)),
+                lambda: conn.execute(
+                    f"SELECT * FROM records_order WHERE created_at >= {mark} AND created_at < "
+                    f"{mark} ORDER BY {ident} LIMIT {PAGE}",
+                    week,
+                ).fetchall(),
+            ),
+            "count": (
+                lambda: store.count("order", where=["item_count>=3"]),
+                lambda: conn.execute(
+                    f"SELECT count(*) FROM records_order WHERE item_count >= {mark}", (3,)
+                ).fetchall(),
+            ),
+        }
+        out: dict[str, Any] = {"records": summary.records_created}
+        for name, (ours, bare) in cases.items():
+            ours()  # warm caches and plans once for both
+            bare()
+            out[name] = {"ingestry_ms": best_ms(ours, repeat), "bare_ms": best_ms(bare, repeat)}
+        conn.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    data = generate.ensure(args.n, args.seed)
+    results: dict[str, Any] = {"n": args.n}
+    with tempfile.TemporaryDirectory(prefix="ingestry-bench-query-") as tmp:
+        if args.backend in ("sqlite", "both"):
+            results["sqlite"] = measure("sqlite", f"sqlite:///{tmp}/q.db", data, args.repeat)
+        if args.backend in ("postgres", "both"):
+            admin = pgdb.admin_url()
+            databases = pgdb.Databases(admin, 0)
+            try:
+                url = databases.url("query")
+                results["postgres"] = measure("postgres", url, data, args.repeat)
+            finally:
+                databases.close()
+    for backend in ("sqlite", "postgres"):
+        if backend not in results:
+            continue
+        print(f"\n{backend}, N={args.n:,} ({results[backend]['records']:,} records)")
+        print(f"{'query':<8} {'ingestry ms':>12} {'bare ms':>9} {'bare/ingestry':>14}")
+        for name, row in results[backend].items():
+            if name == "records":
+                continue
+            ratio = row["bare_ms"] / row["ingestry_ms"] if row["ingestry_ms"] else 0.0
+            print(f"{name:<8} {row['ingestry_ms']:>12.2f} {row['bare_ms']:>9.2f} {ratio:>14.2f}")
+    out = BENCH / "out" / f"query-{args.n}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    print(f"\nwritten: {out.relative_to(BENCH.parent)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
