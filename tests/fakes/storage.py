@@ -8,6 +8,7 @@ whichever storage made it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -18,9 +19,12 @@ from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.sql.rows import history_record, quarantine_entry, raw_payload
 from ingestry.adapters.sql.rows import record_from_row as _record_from_row
 from ingestry.domain.conventions import Convention
+from ingestry.domain.errors import InvalidCursorError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.query import EVERYTHING, Condition, Op, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn, spell_srn
 from ingestry.domain.versioning import UNCHANGED, next_version
+from ingestry.extract.coerce import parse_column_value
 from ingestry.services.ports import (
     QuarantineRow,
     RawRow,
@@ -39,6 +43,16 @@ RECORD_KEYS = (
     "source_type", "source_id", "source", "data_source", "metadata", "content_hash",
     "extractor_version", "raw_sha256", "columns", "upstream",
 )  # fmt: skip
+
+
+_COMPARE = {
+    Op.EQ: operator.eq, Op.NE: operator.ne, Op.LT: operator.lt, Op.LE: operator.le,
+    Op.GT: operator.gt, Op.GE: operator.ge,
+}  # fmt: skip
+
+
+def _identity(row: Row) -> tuple[str, str, str]:
+    return (row["source_type"], row["upstream"], row["source_id"])
 
 
 def record_of(convention: Convention, row: Row) -> Record:
@@ -258,14 +272,61 @@ class MemoryStorage:
         return None if row is None else record_of(convention, row)
 
     def list_records(
-        self, convention: Convention, limit: int | None, after: str | None = None
+        self,
+        convention: Convention,
+        limit: int | None,
+        after: str | None = None,
+        query: RecordQuery = EVERYTHING,
     ) -> Iterator[Record]:
-        keys = sorted(self._records(convention))
+        """Records matching `query` in its order, after the record `after` (keyset):
+        every record read and sorted in Python, as plainly as the contract says it."""
+        rows = self._matching(convention, query)
         if after:
-            last = parse_srn(after)[1:]
-            keys = [k for k in keys if k > last]
-        for key in keys[:limit]:
-            yield record_of(convention, self._records(convention)[key])
+            identity = parse_srn(after)[1:]
+            if query.sort is None:
+                rows = [r for r in rows if _identity(r) > identity]
+            else:
+                at = [i for i, r in enumerate(rows) if _identity(r) == identity]
+                if not at:
+                    raise InvalidCursorError(missing_cursor(after))
+                rows = rows[at[0] + 1 :]
+        for row in rows[:limit]:
+            yield record_of(convention, row)
+
+    def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
+        return len(self._matching(convention, query))
+
+    def _matching(self, convention: Convention, query: RecordQuery) -> list[Row]:
+        types = {c.name: c.type for c in convention.columns}
+        position = {c.name: i for i, c in enumerate(convention.columns)}
+
+        def value(row: Row, column: str) -> Any:
+            return parse_column_value(types[column], row["columns"][position[column]])
+
+        def holds(row: Row, condition: Condition) -> bool:
+            have = value(row, condition.column)
+            wanted = [parse_column_value(types[condition.column], v) for v in condition.values]
+            if have is None:
+                return False  # as SQL: a comparison with NULL is not true
+            if condition.op is Op.IN:
+                return have in wanted
+            return bool(_COMPARE[condition.op](have, wanted[0]))
+
+        rows = [
+            r
+            for r in self._records(convention).values()
+            if (not query.data_sources or r["data_source"] in query.data_sources)
+            and all(holds(r, c) for c in query.conditions)
+        ]
+        rows.sort(key=_identity)
+        if query.sort is not None:
+            sort = query.sort
+            present = [r for r in rows if value(r, sort.column) is not None]
+            empty = [r for r in rows if value(r, sort.column) is None]
+            present.sort(key=lambda r: (value(r, sort.column), _identity(r)), reverse=sort.desc)
+            empty.sort(key=_identity, reverse=sort.desc)
+            rows = present + empty  # empty values last either way; identity follows the way
+        return rows
 
     def record_history(self, convention: Convention, srn: str) -> list[Record]:
         keys = (
