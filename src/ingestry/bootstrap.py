@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingestry.adapters.backends import Backend, BackendAdapter, backend_for, supported_urls
-from ingestry.config import Settings
+from ingestry.config import Settings, parse_settings
 from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.domain.events import DEFAULT_LEASE_SECONDS, EventSettings
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, PythonExtractor
 from ingestry.services.control import ControlPorts
+from ingestry.services.export import LineSink
+from ingestry.services.inputs import Input, ReadOptions
 from ingestry.services.ports import HookRunner, Storage, WorkSpace
 from ingestry.services.preparation import MapFn
 from ingestry.services.ratelimit import RateLimiter
+from ingestry.services.streams import MessageStream
 from ingestry.services.writemode import WriteMode
 
 if TYPE_CHECKING:
     from ingestry.adapters.events.redis import RedisPublisher
+    from ingestry.services.dispatch import EventDispatcher, EventHandler
 
 EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"
 
@@ -197,7 +202,7 @@ def build_workspace(settings: Settings) -> WorkSpace:
 def build_fanout(settings: Settings) -> RedisPublisher | None:
     """Delivered events go to Redis pub/sub when the cache is Redis (`cache:` or
     INGESTRY_CACHE_URL)."""
-    if not settings.cache_url.startswith(REDIS_SCHEMES):
+    if not is_redis(settings.cache_url):
         return None
     from ingestry.adapters.events.redis import RedisPublisher
 
@@ -230,6 +235,47 @@ def event_settings(
     if chosen.lease_seconds is None:
         chosen = replace(chosen, lease_seconds=max(DEFAULT_LEASE_SECONDS, slowest + 60))
     return chosen
+
+
+def build_dispatcher(
+    settings: Settings,
+    storage: Storage,
+    handlers: Sequence[EventHandler] = (),
+    *,
+    defaults: bool = True,
+    max_attempts: int | None = None,
+    backoff_seconds: float | None = None,
+    lease_seconds: float | None = None,
+    batch_size: int | None = None,
+    owner: str | None = None,
+) -> EventDispatcher:
+    """An event dispatcher on `storage` (its own connection, closed with it): the
+    built-in handlers (hooks -> features, then Redis fan-out when `cache` is Redis)
+    unless `defaults=False`, and `handlers` after the hooks, before the fan-out."""
+    from ingestry.services.dispatch import EventDispatcher
+    from ingestry.services.features import FeatureService, InsertRecordFeatures
+
+    lifecycle = storage.lifecycle()
+    chain: list[EventHandler] = []
+    closers: list[Callable[[], None]] = []
+    fanout = build_fanout(settings) if defaults else None
+    if defaults:
+        features = FeatureService(lifecycle, build_workspace(settings))
+        runner = build_hook_runner(settings)
+        chain.append(InsertRecordFeatures(storage, settings.convention, runner, features))
+    chain.extend(handlers)
+    if fanout is not None:
+        chain.append(fanout)
+        closers.append(fanout.close)
+    closers.append(storage.close)
+    overrides = event_settings(
+        settings, max_attempts=max_attempts, backoff_seconds=backoff_seconds,
+        lease_seconds=lease_seconds, batch_size=batch_size,
+    )  # fmt: skip
+    return EventDispatcher(
+        lifecycle, chain, convention=settings.convention, work_root=work_root(settings),
+        settings=overrides, owner=owner, on_close=closers,
+    )  # fmt: skip
 
 
 # --- control plane (jobs, API keys, idempotency), rate limits, Redis -------------------
@@ -265,10 +311,71 @@ def redis_client(url: str) -> Any:
 def build_rate_limiter(settings: Settings) -> RateLimiter:
     """Shared through Redis when `cache:` is redis://, else in this process."""
     rate, burst = settings.api.rate_limit, float(settings.api.rate_burst)
-    if settings.cache_url.startswith(REDIS_SCHEMES):
+    if is_redis(settings.cache_url):
         from ingestry.adapters.redis.ratelimit import RedisRateLimiter
 
         return RedisRateLimiter(redis_client(settings.cache_url), rate, burst)
     from ingestry.adapters.ratelimit import MemoryRateLimiter
 
     return MemoryRateLimiter(rate, burst)
+
+
+def is_redis(url: str) -> bool:
+    """Whether `url` names a Redis server (the one list of its URL schemes)."""
+    return url.startswith(REDIS_SCHEMES)
+
+
+def stream_url(settings: Settings, env: Mapping[str, str] | None = None) -> str:
+    """The Redis a stream worker reads: the cache when it is Redis, else
+    INGESTRY_STREAM_URL (default redis://127.0.0.1:6379/0)."""
+    if is_redis(settings.cache_url):
+        return settings.cache_url
+    return (os.environ if env is None else env).get("INGESTRY_STREAM_URL", DEFAULT_STREAM_URL)
+
+
+DEFAULT_STREAM_URL = "redis://127.0.0.1:6379/0"
+
+
+def build_stream(settings: Settings, stream: str, group: str, consumer: str) -> MessageStream:
+    """The Redis stream a worker consumes, as the MessageStream port."""
+    from ingestry.adapters.redis.streams import RedisStream
+
+    return RedisStream(redis_client(stream_url(settings)), stream, group, consumer)
+
+
+# --- files, the config file, exports: the Store's I/O, named here ----------------------
+
+
+def open_file_inputs(paths: Sequence[str], options: ReadOptions) -> list[Input]:
+    """Files (or `-` for stdin) to ingest, every path checked before anything is read."""
+    from ingestry.adapters.files import open_inputs
+
+    return list(open_inputs(paths, options))
+
+
+def write_source_key(settings: Settings, source: str, key: str, value: str) -> bool:
+    """Set `sources.<source>.<key>` in the config file, keeping its comments and layout,
+    only if the result is still a valid config; False when the file could not be
+    changed safely (the caller reports the change to make by hand)."""
+    from ingestry.adapters.config_file import ConfigEditError, set_source_key
+
+    path = settings.path
+    try:
+        set_source_key(path, source, key, value, check=lambda text: parse_settings(text, path, {}))
+    except (ConfigEditError, ConfigError, OSError):
+        return False
+    return True
+
+
+def data_file(settings: Settings, relative: str) -> Path:
+    """A file under the data root (no `..`, no symlink escape)."""
+    from ingestry.adapters.paths import confine
+
+    return confine(settings.data_dir, relative)
+
+
+def export_file(path: Path) -> AbstractContextManager[LineSink]:
+    """The file an export writes: it appears whole, or not at all."""
+    from ingestry.adapters.export import atomic_file
+
+    return atomic_file(path)

@@ -9,27 +9,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from ingestry.adapters.config_file import ConfigEditError, set_source_key
-from ingestry.adapters.export import atomic_file
-from ingestry.adapters.files import open_inputs
-from ingestry.adapters.paths import confine
 from ingestry.bootstrap import (
     build_control,
+    build_dispatcher,
     build_extractor_registry,
-    build_fanout,
-    build_hook_runner,
     build_parallel,
     build_storage,
-    build_workspace,
     build_write_mode,
     compile_extractor,
-    event_settings,
-    work_root,
+    data_file,
+    export_file,
+    open_file_inputs,
+    write_source_key,
 )
-from ingestry.config import Settings, load_settings, parse_settings
+from ingestry.config import Settings, load_settings
 from ingestry.domain.clock import iso, utc_now
 from ingestry.domain.errors import (
-    ConfigError,
     HoldReleasedError,
     InputError,
     RecordNotFoundError,
@@ -47,7 +42,6 @@ from ingestry.migrations import HEAD
 from ingestry.services.control import ControlPorts
 from ingestry.services.dispatch import EventDispatcher, EventHandler
 from ingestry.services.export import ExportProgress, ExportSummary, export_records
-from ingestry.services.features import FeatureService, InsertRecordFeatures
 from ingestry.services.idempotency import IdempotencyService
 from ingestry.services.ingest import IngestService, IngestSummary
 from ingestry.services.inputs import Input, ReadOptions
@@ -138,7 +132,7 @@ class Store:
     ) -> IngestSummary:
         """Ingest files (`-` is stdin) in the source's format, streaming."""
         data_source = self.source(source)
-        inputs = open_inputs([str(p) for p in paths], ReadOptions.of(data_source))
+        inputs = open_file_inputs([str(p) for p in paths], ReadOptions.of(data_source))
         return self.ingest_inputs(source, inputs, strict=strict, progress=progress)
 
     def ingest_inputs(
@@ -352,18 +346,7 @@ class Store:
             data_source, self.extractor(data_source)
         )
         summary.config_change = f"{self.settings.path}: sources.{source}.strategy: {target.value}"
-        try:
-            path = self.settings.path
-            set_source_key(
-                path,
-                source,
-                "strategy",
-                target.value,
-                check=lambda text: parse_settings(text, path, {}),
-            )
-            summary.config_written = True
-        except (ConfigEditError, ConfigError, OSError):
-            summary.config_written = False
+        summary.config_written = write_source_key(self.settings, source, "strategy", target.value)
         return summary
 
     def extractor_status(self) -> list[ExtractorStatus]:
@@ -454,36 +437,11 @@ class Store:
         process if you like). It delivers to the built-in handlers (hooks → features,
         then Redis fan-out when `cache` is Redis) unless `defaults=False`, and to
         `handlers` (after the hooks, before the fan-out). Closed with the store."""
-        settings = self.settings
-        storage = self._open_storage()
-        lifecycle = storage.lifecycle()
-        chain: list[EventHandler] = []
-        closers: list[Callable[[], None]] = []
-        fanout = build_fanout(settings) if defaults else None
-        if defaults:
-            features = FeatureService(lifecycle, build_workspace(settings))
-            runner = build_hook_runner(settings)
-            chain.append(InsertRecordFeatures(storage, settings.convention, runner, features))
-        chain.extend(handlers)
-        if fanout is not None:
-            chain.append(fanout)
-            closers.append(fanout.close)
-        closers.append(storage.close)
-        dispatcher = EventDispatcher(
-            lifecycle,
-            chain,
-            convention=settings.convention,
-            work_root=work_root(settings),
-            settings=event_settings(
-                settings,
-                max_attempts=max_attempts,
-                backoff_seconds=backoff_seconds,
-                lease_seconds=lease_seconds,
-                batch_size=batch_size,
-            ),
-            owner=owner,
-            on_close=closers,
-        )
+        dispatcher = build_dispatcher(
+            self.settings, self._open_storage(), handlers, defaults=defaults,
+            max_attempts=max_attempts, backoff_seconds=backoff_seconds,
+            lease_seconds=lease_seconds, batch_size=batch_size, owner=owner,
+        )  # fmt: skip
         self._dispatchers.append(dispatcher)
         return dispatcher
 
@@ -553,7 +511,7 @@ class Store:
 
     def data_file(self, relative: str) -> Path:
         """A file under the data root (no `..`, no symlink escape)."""
-        return confine(self.settings.data_dir, relative)
+        return data_file(self.settings, relative)
 
     def export(
         self,
@@ -572,7 +530,7 @@ class Store:
         path = self.settings.data_dir / "processed" / f"{source or name}_{stamp}.jsonl"
         summary = ExportSummary(str(path), conv.name, source)
         return export_records(
-            self.records(conv.name), lambda: atomic_file(path), summary, progress=progress
+            self.records(conv.name), lambda: export_file(path), summary, progress=progress
         )
 
     def ping(self) -> None:

@@ -13,6 +13,8 @@ MAX_KEYS = 10_000
 
 
 class MemoryRateLimiter:
+    in_process = True
+
     def __init__(
         self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
     ) -> None:

@@ -11,6 +11,10 @@ from typing import Protocol
 
 
 class RateLimiter(Protocol):
+    #: acquire() answers from this process's memory (call it on the event loop); False:
+    #: it asks a server (run it in a thread)
+    in_process: bool
+
     def acquire(self, key: str) -> float:
         """Take one token for `key`: 0.0 when allowed, else seconds until one is free."""
         ...
