@@ -8,14 +8,14 @@ from datetime import datetime
 from ingestry.bootstrap import (
     write_source_key,
 )
-from ingestry.domain.clock import iso, utc_now
+from ingestry.domain.clock import iso
 from ingestry.domain.errors import (
-    HoldReleasedError,
     RecordNotFoundError,
 )
 from ingestry.domain.payloads import QuarantineDetail
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.domain.sources import StorageStrategy
+from ingestry.services.holds import HoldService
 from ingestry.services.migrate import MigrationSummary, StrategyMigrationService, refuse
 from ingestry.services.outbox import event_writer
 from ingestry.services.ports import RawWindow
@@ -101,31 +101,17 @@ class RawArea(StoreCore):
     ) -> RawHold:
         """Keep a raw source's rows (or one source id's) from retention until released
         (or until `until`)."""
-        data_source = self.source(source)
-        if not data_source.is_raw:
-            raise NotRawSourceError(f"{source} is a simple source: it keeps no raw rows to hold")
-        ops = self.storage.raw_operations()
-        with ops.session() as session:
-            hold_id = session.add_hold(
-                source, source_id, iso(until) if until else None, reason, actor, iso(utc_now())
-            )
-        return next(h for h in ops.holds(source, None) if h.id == hold_id)
+        return HoldService(self.storage).hold(
+            self.source(source), source_id, until, reason, actor, NotRawSourceError
+        )
 
     def raw_holds(self, source: str | None = None, *, active: bool = False) -> list[RawHold]:
         if source is not None:
             self.source(source)
-        return self.storage.raw_operations().holds(source, iso(utc_now()) if active else None)
+        return HoldService(self.storage).holds(source, active=active)
 
     def raw_release(self, hold_id: int, *, actor: str = "cli") -> RawHold:
-        ops = self.storage.raw_operations()
-        with ops.session() as session:
-            released = session.release_hold(hold_id, actor, iso(utc_now()))
-        found = [h for h in ops.holds(None, None) if h.id == hold_id]
-        if not found:
-            raise RecordNotFoundError(f"no raw hold #{hold_id}")
-        if not released:
-            raise HoldReleasedError(f"raw hold #{hold_id} was released already")
-        return found[0]
+        return HoldService(self.storage).release(hold_id, actor)
 
     def migrate_source(self, source: str, to: str) -> MigrationSummary:
         """Move a simple source to raw (synthesized raw rows, then the config file)."""
