@@ -16,10 +16,17 @@ from typing import cast
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
-from ingestry.services.batch import PreparedBatch, Provenance
+from ingestry.services.batch import Provenance
 from ingestry.services.inputs import Input, Spilled, UnframeableError
-from ingestry.services.ports import OnChanges, PayloadProbe, Storage, StorageSession
-from ingestry.services.preparation import BatchWork, LeanPolicy, MapFn, Preparation, ProgressFn
+from ingestry.services.ports import (
+    BatchWork,
+    OnChanges,
+    PayloadProbe,
+    PreparedBatch,
+    Storage,
+    StorageSession,
+)
+from ingestry.services.preparation import LeanPolicy, MapFn, Preparation, ProgressFn
 from ingestry.services.rescan import RescanPolicy
 from ingestry.services.runs import COUNTS, IngestSummary, ingest_run
 from ingestry.services.spill import (

@@ -25,16 +25,17 @@ from typing import TypeVar
 
 from ingestry.domain.conventions import Convention
 from ingestry.domain.sources import DataSource
-from ingestry.services.batch import PreparedBatch
 from ingestry.services.lanes import OrderedLanes
 from ingestry.services.ports import (
+    BatchWork,
     ConcurrentSessions,
+    PreparedBatch,
     Storage,
     StorageSession,
     WireEncode,
     WireEncoding,
 )
-from ingestry.services.preparation import BatchWork, LeanPolicy
+from ingestry.services.preparation import LeanPolicy
 from ingestry.services.rescan import RescanPolicy
 from ingestry.services.supersede import Overlap
 
