@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -155,14 +156,43 @@ def _python_extractor(
             f"group '{EXTRACTOR_ENTRY_POINTS}'; or name it as 'module:function')"
         )
     module, _, attr = ref.partition(":")
+    folder = settings.root.resolve()
     try:
+        local = _beside_config(folder, module)
         return _as_extractor(ref, getattr(importlib.import_module(module), attr))
     except Exception as exc:  # ImportError, AttributeError, or the module's own error
+        top = module.split(".")[0]
+        places = f"{folder / (top + '.py')} or {folder / top / '__init__.py'}"
         raise ConfigError(
             f"{where} cannot be imported: {type(exc).__name__}: {exc} (looked for "
-            f"'{attr}' in module '{module}' on the Python path, sys.path; install its "
-            "package or add its directory to PYTHONPATH)"
+            f"'{attr}' in module '{module}' "
+            + (
+                f"at {local}, beside the config)"
+                if local
+                else f"on the Python path, sys.path, after the config's folder ({places}: "
+                "not there); put the module beside the config or install its package)"
+            )
         ) from None
+
+
+def _beside_config(folder: Path, module: str) -> Path | None:
+    """Put the config's folder first on sys.path when it holds `module`'s top package
+    (`module.py` or `module/__init__.py`), so `extractor: mymod:fn` works from any
+    working directory without PYTHONPATH; returns the file found, if any. A module of
+    that name imported from elsewhere already is an ImportError naming both."""
+    top = module.split(".")[0]
+    for candidate in (folder / f"{top}.py", folder / top / "__init__.py"):
+        if candidate.is_file():
+            loaded = sys.modules.get(top)
+            where = getattr(loaded, "__file__", None)
+            if loaded is not None and where and Path(where).resolve() != candidate:
+                raise ImportError(
+                    f"a module '{top}' from {where} is imported already; rename {candidate}"
+                )
+            if str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
+            return candidate
+    return None
 
 
 def compile_extractor(
@@ -372,6 +402,24 @@ def data_file(settings: Settings, relative: str) -> Path:
     from ingestry.adapters.paths import confine
 
     return confine(settings.data_dir, relative)
+
+
+#: The SQLite store's own files, beside its database (never readable by an API job).
+STORE_FILE_SUFFIXES = ("", "-wal", "-shm", "-journal", "-schema.lock")
+
+
+def inbox_file(settings: Settings, source: str, relative: str) -> Path:
+    """A file of `source`'s inbox, `data/inbox/{source}/` (where API jobs read), never
+    one of the store's own files (a SQLite database and its companions)."""
+    from ingestry.adapters.paths import confine
+
+    database = settings.database_url
+    own: list[Path] = []
+    if database.startswith("sqlite:///"):
+        db = Path(database.removeprefix("sqlite:///"))
+        own = [db.with_name(db.name + suffix) for suffix in STORE_FILE_SUFFIXES]
+    inbox = settings.data_dir / "inbox" / source
+    return confine(inbox, relative, f"data/inbox/{source}/", own)
 
 
 def export_file(path: Path) -> AbstractContextManager[LineSink]:

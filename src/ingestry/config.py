@@ -26,6 +26,13 @@ from ingestry.config_api import (
     api_settings,
     job_settings,
 )
+from ingestry.config_reading import (
+    ColumnReadingModel,
+    ReadingError,
+    SourceReadingModel,
+    column_parse,
+    source_reading,
+)
 from ingestry.domain.conventions import (
     IDENTIFIER,
     RESERVED_COLUMNS,
@@ -53,7 +60,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ColumnModel(_Model):
+class ColumnModel(ColumnReadingModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     path: str | None = None
     type: ColumnType = ColumnType.TEXT
     required: bool = False
@@ -73,7 +82,9 @@ class ConventionModel(_Model):
     hooks: list[HookModel] = Field(default_factory=list)
 
 
-class SourceModel(_Model):
+class SourceModel(SourceReadingModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     strategy: StorageStrategy
     convention: str
     rationale: str = Field(min_length=1)
@@ -292,9 +303,20 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             except ValueError as exc:
                 raise fail(("conventions", name, "columns", col_name, "path"), str(exc)) from None
             _check_decimal(col, col_loc, fail)
+            try:
+                parse = column_parse(col, col.type)
+            except ReadingError as exc:
+                raise fail((*col_loc, exc.key), str(exc)) from None
             columns.append(
                 ColumnSpec(
-                    col_name, path, col.type, col.required, col.index, col.precision, col.scale
+                    col_name,
+                    path,
+                    col.type,
+                    col.required,
+                    col.index,
+                    col.precision,
+                    col.scale,
+                    parse,
                 )
             )
         hooks = tuple(HookSpec(h.name, h.run, h.timeout) for h in conv.hooks)
@@ -323,6 +345,10 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             raise fail(loc, str(exc)) from None
         files = (src.files,) if isinstance(src.files, str) else tuple(src.files)
         max_line = src.max_line_bytes or default_max_line
+        try:
+            reading = source_reading(src, src.format)
+        except ReadingError as exc:
+            raise fail((*loc, exc.key), str(exc)) from None
         sources[name] = DataSource(
             name=name,
             strategy=src.strategy,
@@ -335,6 +361,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             extractor=src.extractor,
             files=tuple(str(file.parent / f) for f in files),
             max_line_bytes=max_line,
+            reading=reading,
         )
 
     database = env.get("INGESTRY_DATABASE_URL") or model.database
@@ -354,7 +381,6 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         sources=sources,
         env="production" if mode == "production" else "development",
         events=EventSettings(**model.events.model_dump()),
-
         api=api_settings(model.api, env),
         jobs=job_settings(model.jobs, env),
     )

@@ -24,6 +24,8 @@ class ApiModel(BaseModel):
     rate_limit: float = Field(default=100.0, gt=0)  # requests per second, per key
     rate_burst: int = Field(default=200, ge=1)
     auth_cache_seconds: float = Field(default=5.0, ge=0)  # how late a revocation may bite
+    # how soon a retry takes over an Idempotency-Key claim its crashed holder left
+    idempotency_lease_seconds: float = Field(default=20.0, gt=0)
 
 
 class JobsModel(BaseModel):
@@ -39,6 +41,7 @@ class ApiSettings:
     rate_limit: float = 100.0
     rate_burst: int = 200
     auth_cache_seconds: float = 5.0
+    idempotency_lease_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ def api_settings(model: ApiModel, env: Mapping[str, str]) -> ApiSettings:
         rate_burst=_env(env, "INGESTRY_API_RATE_BURST", int, model.rate_burst),
         auth_cache_seconds=_env(
             env, "INGESTRY_API_AUTH_CACHE_SECONDS", float, model.auth_cache_seconds, zero=True
+        ),
+        idempotency_lease_seconds=_env(
+            env,
+            "INGESTRY_API_IDEMPOTENCY_LEASE_SECONDS",
+            float,
+            model.idempotency_lease_seconds,
         ),
     )
 

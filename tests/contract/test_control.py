@@ -161,7 +161,7 @@ def test_api_keys_are_stored_hashed_and_revocable(control: ControlPorts, store: 
 
 def test_idempotency_claims_replays_and_refuses(control: ControlPorts) -> None:
     clock = [T0]
-    service = IdempotencyService(control.idempotency, clock=lambda: clock[0], stale_after=60)
+    service = IdempotencyService(control.idempotency, clock=lambda: clock[0], lease_seconds=60)
     assert service.start("o", "k", b"req") is None
     with pytest.raises(IdempotencyInFlightError):
         service.start("o", "k", b"req")

@@ -50,9 +50,11 @@ def test_identical_rows_in_one_batch_are_stored_once_first_wins(storage: Storage
     with storage.session() as session:
         assert session.append_raw(rows, []) == 3
     stored = storage.raw_payloads(SOURCE, "B-1")
-    assert [(p.payload, p.line) for p in stored] == [(b"x", 1), (b"y", 2)]  # arrival order
-    assert stored[0].sha256 == sha(b"x").hex()
-    assert stored[0].received_at == datetime.fromisoformat(NOW)
+    # ordered by latest receipt: x arrived again (line 3) after y, so x comes last
+    assert [(p.payload, p.line) for p in stored] == [(b"y", 2), (b"x", 1)]
+    assert [(p.receipts, p.last_line) for p in stored] == [(1, 2), (2, 3)]
+    assert stored[1].sha256 == sha(b"x").hex()
+    assert stored[1].received_at == datetime.fromisoformat(NOW)
 
 
 def test_raw_bytes_and_fields_round_trip(storage: Storage) -> None:

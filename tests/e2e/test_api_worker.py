@@ -70,7 +70,7 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_completes_once(
     project: Path, db: Database, tmp_path: Path
 ) -> None:
     env = child_env({"INGESTRY_JOBS_LEASE_SECONDS": LEASE, "INGESTRY_WORKERS": "0"})
-    write_orders(project / "data" / "incoming" / "orders.jsonl", ROWS)
+    write_orders(project / "data" / "inbox" / "customer_orders" / "orders.jsonl", ROWS)
     made = run(
         "keys", "create", "--name", "e2e", "--sources", "customer_orders", cwd=project, env=env
     )
@@ -91,7 +91,7 @@ def test_worker_killed_mid_job_is_replaced_and_the_job_completes_once(
         )
         assert got.status_code == 200 and got.headers["x-request-id"]
 
-        spec = {"kind": "ingest", "source": "customer_orders", "path": "incoming/orders.jsonl"}
+        spec = {"kind": "ingest", "source": "customer_orders", "path": "orders.jsonl"}
         submitted = client.post("/v1/jobs", json=spec, headers={**headers, "Idempotency-Key": "k"})
         assert submitted.status_code == 202, submitted.text
         job_id = submitted.json()["id"]

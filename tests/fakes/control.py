@@ -191,6 +191,12 @@ class MemoryIdempotency:
             if row is not None:
                 row.update(state="done", status_code=status_code, response=response)
 
+    def renew(self, owner: str, key: str, now: float) -> None:
+        with self._lock:
+            row = self._rows.get((owner, key))
+            if row is not None and row["state"] == "in_flight":
+                row["created"] = now
+
     def abandon(self, owner: str, key: str) -> None:
         with self._lock:
             row = self._rows.get((owner, key))

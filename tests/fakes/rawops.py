@@ -18,6 +18,7 @@ from ingestry.services.ports import (
     RawMark,
     RawRow,
     RawWindow,
+    Receipt,
     RetentionPolicy,
     StoredRaw,
 )
@@ -41,11 +42,17 @@ class MemoryRawSession(MemorySession):
     """RawSession: the raw store's maintenance writes, in the same transaction."""
 
     def latest_raw_ids(self, source: str, source_ids: Sequence[str]) -> dict[str, int]:
+        """The raw row of each id's latest receipt."""
         wanted = set(source_ids)
+        mine = {
+            r["id"]: r["source_id"]
+            for r in self.tables.raw.values()
+            if r["source"] == source and r["source_id"] in wanted
+        }
         out: dict[str, int] = {}
-        for r in self.tables.raw.values():
-            if r["source"] == source and r["source_id"] in wanted:
-                out[r["source_id"]] = max(out.get(r["source_id"], 0), r["id"])
+        for receipt in sorted(self.tables.receipts.values(), key=lambda c: c["id"]):
+            if receipt["raw_id"] in mine:
+                out[mine[receipt["raw_id"]]] = receipt["raw_id"]
         return out
 
     def existing_records(
@@ -115,7 +122,7 @@ class MemoryRawSession(MemorySession):
         return closed
 
     def append_synthesized(self, rows: Sequence[RawRow]) -> int:
-        return self._insert_raw(rows, synthesized=True)
+        return self._insert_raw(rows, synthesized=True, receipt=Receipt(None))
 
     def add_hold(
         self,
@@ -346,6 +353,9 @@ class MemoryRawOperations:
             with self.storage.db.transaction() as tables:
                 for r in purgeable[start : start + batch_rows]:
                     del tables.raw[r["id"]]
+                    gone = [i for i, c in tables.receipts.items() if c["raw_id"] == r["id"]]
+                    for i in gone:
+                        del tables.receipts[i]
                     rows += 1
                     size += len(r["payload"])
         return PurgeResult(rows, size, 0)

@@ -26,6 +26,7 @@ class Tables:
 
     raw: dict[int, Row] = field(default_factory=dict)
     headers: dict[bytes, bytes] = field(default_factory=dict)
+    receipts: dict[int, Row] = field(default_factory=dict)
     quarantine: dict[int, Row] = field(default_factory=dict)
     records: dict[str, dict[Identity, Row]] = field(default_factory=dict)
     history: list[Row] = field(default_factory=list)

@@ -28,6 +28,8 @@ from ingestry.extract.coerce import parse_column_value
 from ingestry.services.ports import (
     QuarantineRow,
     RawRow,
+    Receipt,
+    ReceiptKey,
     RecordChange,
     RecordRow,
     UpsertResult,
@@ -63,8 +65,21 @@ def record_of(convention: Convention, row: Row) -> Record:
     return _record_from_row(convention, (*envelope, *row["columns"]))
 
 
-def raw_payload_of(row: Row) -> RawPayload:
-    return raw_payload((row["id"], *(row[k] for k in RAW_KEYS if k != "header_sha256")))
+def raw_payload_of(row: Row, tables: Tables) -> RawPayload:
+    mine = sorted((r for r in tables.receipts.values() if r["raw_id"] == row["id"]),
+                  key=lambda r: r["id"])  # fmt: skip
+    last = mine[-1] if mine else None
+    receipts = (
+        len(mine), *(None if last is None else last[k]
+                     for k in ("received_at", "run_srn", "origin", "line")),
+    )  # fmt: skip
+    base = (row["id"], *(row[k] for k in RAW_KEYS if k != "header_sha256"))
+    return raw_payload((*base, *receipts))
+
+
+def latest_receipt(row: Row, tables: Tables) -> int:
+    """The id of the raw row's latest receipt (0: none): raw rows are listed by it."""
+    return max((r["id"] for r in tables.receipts.values() if r["raw_id"] == row["id"]), default=0)
 
 
 def quarantine_of(row: Row) -> QuarantineEntry:
@@ -83,24 +98,53 @@ class MemorySession:
         rows: Sequence[RawRow],
         headers: Sequence[tuple[bytes, bytes]],
         wire: Wire | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         for sha, payload in headers:
             self.tables.headers.setdefault(sha, payload)
-        return self._insert_raw(rows, synthesized=False)
+        return self._insert_raw(rows, synthesized=False, receipt=receipt)
 
-    def _insert_raw(self, rows: Sequence[RawRow], *, synthesized: bool) -> int:
-        taken = {(r["source"], r["source_id"], r["sha256"]) for r in self.tables.raw.values()}
+    def _insert_raw(
+        self, rows: Sequence[RawRow], *, synthesized: bool, receipt: Receipt | None = None
+    ) -> int:
+        """New rows stored; every row, new or duplicate, a receipt of its raw row."""
+        held = {
+            (r["source"], r["source_id"], r["sha256"]): r["id"] for r in self.tables.raw.values()
+        }
         stored = 0
         for values in rows:
             row = dict(zip(RAW_KEYS, values, strict=True))
             key = (row["source"], row["source_id"], row["sha256"])
-            if key in taken:
-                continue
-            taken.add(key)
-            ident = self.tables.next_id("raw")
-            self.tables.raw[ident] = {"id": ident, **row, "synthesized": synthesized}
-            stored += 1
+            if key not in held:
+                ident = held[key] = self.tables.next_id("raw")
+                self.tables.raw[ident] = {"id": ident, **row, "synthesized": synthesized}
+                stored += 1
+            self._receive(held[key], row["received_at"], row["line"], row["origin"], receipt)
         return stored
+
+    def _receive(
+        self, raw_id: int, at: str, line: int | None, origin: str | None, receipt: Receipt | None
+    ) -> None:
+        run, container, container_sha = receipt or Receipt(None)
+        ident = self.tables.next_id("receipts")
+        self.tables.receipts[ident] = {
+            "id": ident, "raw_id": raw_id, "run_srn": run, "received_at": at, "origin": origin,
+            "line": line, "container": container, "container_sha256": container_sha,
+        }  # fmt: skip
+
+    def _dedupe_keys(self) -> dict[tuple[str, str, bytes], int]:
+        return {
+            (r["source"], r["source_id"], r["sha256"]): r["id"] for r in self.tables.raw.values()
+        }
+
+    def append_receipts(self, keys: Sequence[ReceiptKey], receipt: Receipt) -> None:
+        held = {
+            (r["source"], r["source_id"], r["sha256"]): r["id"] for r in self.tables.raw.values()
+        }
+        for source, source_id, sha, at, line, origin in keys:
+            raw_id = held.get((source, source_id, sha))
+            if raw_id is not None:  # a key with no raw row is ignored
+                self._receive(raw_id, at, line, origin, receipt)
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         keys = ("source", "sha256", "payload", "line", "origin", "reason", "received_at")
@@ -341,12 +385,13 @@ class MemoryStorage:
         return [*history, current] if current else history
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
-        rows = self.db.tables.raw.values()
-        return [
-            raw_payload_of(r)
-            for r in sorted(rows, key=lambda r: r["id"])
-            if (r["source"], r["source_id"]) == (source, source_id)
+        """Ordered by latest receipt: the last is the payload received last."""
+        tables = self.db.tables
+        rows = [
+            r for r in tables.raw.values() if (r["source"], r["source_id"]) == (source, source_id)
         ]
+        rows.sort(key=lambda r: (latest_receipt(r, tables), r["id"]))
+        return [raw_payload_of(r, tables) for r in rows]
 
     def quarantine_entries(self, source: str, status: str | None = "open") -> list[QuarantineEntry]:
         rows = [

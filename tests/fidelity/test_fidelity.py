@@ -8,8 +8,8 @@ both strategies, on SQLite and PostgreSQL, through the real CLI commands.
   bytes (once the run's moments and srn, which differ between any two runs, are masked).
 - Replay is a no-op: it writes nothing and the records list the same bytes.
 
-A case being fixed on another branch (replay after a re-sent file: `receipts`) is marked
-`xfail(strict=True)` below, so it turns into a failure once that branch is merged.
+Replay after a re-sent file (A, B, then A again) follows the latest receipt (see
+docs/receipts.md): a no-op too.
 """
 
 from __future__ import annotations
@@ -166,8 +166,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# --- cases fixed on other branches (inputs: merged; receipts: a strict xfail, so it
-# fails once merged and its mark goes) ------------------------------------------------
+# --- cases fixed on other branches (inputs, receipts) ------------------------------
 
 
 def _fresh(tmp_path: Path, db: Database) -> Store:
@@ -233,9 +232,6 @@ def test_an_unframeable_raw_document_is_kept_as_one_quarantined_payload(
     assert store.run("quarantine", "show", str(entry["id"]), "--bytes").stdout_bytes == data
 
 
-@pytest.mark.xfail(
-    strict=True, reason="fixed on branch receipts (replay follows the latest receipt)"
-)
 def test_replay_after_a_re_sent_file_is_a_no_op(tmp_path: Path, db: Database) -> None:
     store = _fresh(tmp_path, db)
     first, _ = corpus.jsonl()

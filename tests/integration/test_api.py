@@ -50,7 +50,9 @@ def post(client: TestClient, token: str, body: bytes, source: str = "customer_or
 
 def error(response: object) -> dict[str, str]:
     body = response.json()  # type: ignore[attr-defined]
-    assert set(body) == {"error"}, body
+    # RFC 9457 problem details, the old body's fields kept as the `error` member
+    assert set(body) == {"type", "title", "status", "detail", "error"}, body
+    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
     assert {"code", "message", "request_id"} <= set(body["error"])
     detail: dict[str, str] = body["error"]
     return detail
@@ -367,7 +369,10 @@ def test_jobs_submit_poll_fetch(client: TestClient, config_path: Path, project: 
     from ingestry.entrypoints.worker.handlers import job_handlers
     from ingestry.services.worker import JobWorker
 
-    spec = {"kind": "ingest", "source": "customer_orders", "path": "samples/orders.jsonl"}
+    inbox = project / "data" / "inbox" / "customer_orders"  # where API jobs read
+    inbox.mkdir(parents=True)
+    (inbox / "orders.jsonl").write_bytes((project / "data/samples/orders.jsonl").read_bytes())
+    spec = {"kind": "ingest", "source": "customer_orders", "path": "orders.jsonl"}
     submitted = client.post("/v1/jobs", json=spec, headers=auth(token, **{"Idempotency-Key": "j"}))
     assert submitted.status_code == 202, submitted.text
     job = submitted.json()
@@ -394,13 +399,15 @@ def test_jobs_submit_poll_fetch(client: TestClient, config_path: Path, project: 
 def test_job_paths_stay_under_the_data_root(client: TestClient, project: Path, token: str) -> None:
     outside = project / "secret.jsonl"
     outside.write_text('{"id":"1"}\n')
-    (project / "data" / "link.jsonl").symlink_to(outside)
-    (project / "data" / "dir").mkdir()
+    inbox = project / "data" / "inbox" / "customer_orders"
+    inbox.mkdir(parents=True)
+    (inbox / "link.jsonl").symlink_to(outside)
+    (inbox / "dir").mkdir()
     for path, code in [
-        ("../secret.jsonl", "path_outside_data_root"),
+        ("../../../secret.jsonl", "path_outside_data_root"),
         ("/etc/passwd", "path_outside_data_root"),
         ("link.jsonl", "path_outside_data_root"),
-        ("samples/../../secret.jsonl", "path_outside_data_root"),
+        ("dir/../../../../secret.jsonl", "path_outside_data_root"),
         ("missing.jsonl", "invalid_input"),
         ("dir", "invalid_input"),
     ]:

@@ -204,7 +204,9 @@ def _plans(storage: PostgresStorage, raw: list[Any], records: list[Any]) -> list
     staged, _, full = record_stage_rows(CONVENTION, records)
     tx.begin()
     try:
-        writer._fill(tx, KEYS, [(n, r[0], r[2], r[3], r[6]) for n, r in enumerate(raw)])
+        writer._fill(
+            tx, KEYS, [(n, r[0], r[2], r[3], r[6], r[10], r[11]) for n, r in enumerate(raw)]
+        )
         writer._fill(tx, sql.stage, staged, full)
         writer._fill(tx, probe.RECORD_PROBE, probe.record_keys(records))
         params = {"now": NOW, "round": 0}

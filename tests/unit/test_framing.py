@@ -12,13 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingestry.adapters.lines import LineReader
+from ingestry.extract.csvframes import CSVFrames, HeaderError, csv_row_from_bytes
 from ingestry.extract.framing import (
-    CSVFrames,
     Frame,
-    HeaderError,
     JSONFrameError,
     block_frames,
-    csv_row_from_bytes,
     json_frames,
     jsonl_frames,
 )
@@ -447,3 +445,25 @@ def test_a_header_without_a_required_column_is_refused_before_any_row() -> None:
     with pytest.raises(HeaderError, match=r"no 'id' \(found: c0, c1, .*, c9, …\)$"):
         list(many)
     assert len(list(CSVFrames(_lines(b"iata,name\nAMS,x\n"), required=("iata",)))) == 1
+
+
+# --- records_path: the rows of a JSON document down a path of members (issue 16) ---
+
+PATHED = (
+    b'{"items": [0], "data": {"items": "no", "meta": {"items": [9]},\n'
+    b' "items": [{"id": "a,]"}, {"id": "b"}\n], "after": [8]}, "tail": {"items": [7]}}'
+)
+
+
+@pytest.mark.parametrize("size", CHUNK_SIZES)
+def test_records_path_frames_the_array_down_the_path_whatever_the_chunking(size: int) -> None:
+    frames = list(json_frames(_chunks(PATHED, size), records_path=("data", "items")))
+    assert [(f.line, f.payload) for f in frames] == [(2, b'{"id": "a,]"}'), (2, b'{"id": "b"}')]
+
+
+@pytest.mark.parametrize(
+    "doc", [b'{"data": {"item": [1]}}', b'[{"data": {"items": [1]}}]', b'{"data": [1]}']
+)
+def test_a_document_without_the_records_path_does_not_frame(doc: bytes) -> None:
+    with pytest.raises(JSONFrameError, match=r"no array at records_path 'data\.items'"):
+        list(json_frames([doc], records_path=("data", "items")))

@@ -10,6 +10,7 @@ be read again that way.
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import sys
 import tempfile
@@ -17,8 +18,9 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
+from ingestry.adapters.containers import Container, compression_of
 from ingestry.adapters.lines import (
     READ_MAX,
     LineReader,
@@ -27,20 +29,24 @@ from ingestry.adapters.lines import (
     spool_region,
     verified,
 )
+from ingestry.adapters.tables import parquet_table, xlsx_table
 from ingestry.domain.errors import InputError
+from ingestry.domain.reading import Reading
 from ingestry.domain.sources import MAX_PAYLOAD_BYTES, SourceFormat
+from ingestry.extract.csvframes import CSVFrames, HeaderError, framed_csv
 from ingestry.extract.framing import (
-    CSVFrames,
     Frame,
     JSONFrameError,
     LineBlock,
     block_frames,
-    framed_csv,
     json_frames,
 )
+from ingestry.extract.tabular import table_frames
 from ingestry.services.ports import ReadOptions, Spilled, UnframeableError
 
 READ_CHUNK = 1 << 20
+#: Formats read by a library from the file's path, row by row (`adapters.tables`).
+TABLE_FORMATS = (SourceFormat.PARQUET, SourceFormat.XLSX)
 #: Lines per block when JSON Lines are framed in this process (the batch size decides
 #: how many frames go together; this only bounds a block's lines).
 INLINE_BLOCK_LINES = 5000
@@ -68,24 +74,48 @@ class StreamInput:
     """One file (or stdin) read as a stream of frames in the source's format."""
 
     def __init__(
-        self, name: str, path: Path | None, options: ReadOptions, size: int | None
+        self,
+        name: str,
+        path: Path | None,
+        options: ReadOptions,
+        size: int | None,
+        container: Container | None = None,
     ) -> None:
         self.name = name
         self.path = path
+        self.container = container
         self.options = options
         self.format = options.format
         self.size = size
         self._reader: _CountingReader | LineReader | None = None
         self._csv: CSVFrames | None = None
         self._spool: IO[bytes] | None = None  # stdin holding a JSON document
+        self._done = 0  # a table file's bytes, once read
 
     @property
     def position(self) -> int:
+        if self.format in TABLE_FORMATS:
+            return self._done
+        if self.container is not None:  # compressed bytes, against the file's size
+            return self.container.position
         return self._reader.position if self._reader else 0
 
     @property
     def header(self) -> tuple[bytes, bytes] | None:
         return self._csv.keyed_header if self._csv is not None else None
+
+    def describe(self) -> dict[str, Any] | None:
+        """What reading this input decided (see `services.inputs.DescribedInput`)."""
+        out: dict[str, Any] = {}
+        if self.container is not None:
+            out["container"] = self.name
+            out["container_sha256"] = self.container.sha256
+            out["compression"] = self.container.compression
+        if self._csv is not None and self.options.reading != Reading():
+            out.update(self._csv.describe())
+        if not out:
+            return None
+        return {"file": self.name, **out}
 
     @property
     def spilled(self) -> list[Spilled]:
@@ -117,40 +147,73 @@ class StreamInput:
             yield from self._blocks_of(stream, lines)
 
     def _blocks_of(self, stream: BinaryIO, lines: int) -> Iterator[tuple[LineBlock, int]]:
-        region = file_region(str(self.path)) if self.path is not None else None
+        plain = self.path is not None and self.container is None
+        region = file_region(str(self.path)) if plain else None
         reader = self._reader = LineReader(stream, self.name, self.options.max_line_bytes, region)
         yield from reader.blocks(lines)
 
     def _open(self) -> AbstractContextManager[BinaryIO]:
-        if self.path is not None:
+        if self.format in TABLE_FORMATS:
+            return nullcontext(io.BytesIO())  # read by its library, from the path
+        if self.path is not None and self.container is None:
             try:
                 return self.path.open("rb")
             except OSError as exc:
                 raise InputError(f"cannot read {self.name}: {exc.strerror}") from None
         if self.format not in (SourceFormat.JSON, SourceFormat.GEOJSON):
+            if self.container is not None:
+                return self.container.open()
             return nullcontext(sys.stdin.buffer)
         if self._spool is None:  # a document may have to be read again: keep it
             self._spool = tempfile.SpooledTemporaryFile(max_size=READ_MAX)  # noqa: SIM115
             weakref.finalize(self, self._spool.close)
-            shutil.copyfileobj(sys.stdin.buffer, self._spool, READ_CHUNK)
+            if self.container is not None:
+                with self.container.open() as stream:
+                    shutil.copyfileobj(stream, self._spool, READ_CHUNK)
+            else:
+                shutil.copyfileobj(sys.stdin.buffer, self._spool, READ_CHUNK)
         self._spool.seek(0)
         return nullcontext(self._spool)  # type: ignore[arg-type]
 
     def _region(self) -> Region:
-        if self.path is not None:
+        if self.path is not None and self.container is None:
             return file_region(str(self.path))
         assert self._spool is not None, "stdin is kept only for a JSON document"
         return spool_region(self._spool)
 
+    def _table_frames(self) -> Iterator[Frame]:
+        """A Parquet or Excel file: each row a canonical JSON payload (`extract.tabular`)."""
+        if self.path is None or self.container is not None:
+            raise InputError(
+                f"cannot read {self.name}: a {self.format.value} source reads files "
+                "(not standard input, not compressed: the format compresses itself)"
+            )
+        if self.format is SourceFormat.PARQUET:
+            names, rows = parquet_table(self.path, self.name)
+        else:
+            names, rows = xlsx_table(self.path, self.options.reading.sheet, self.name)
+        try:
+            yield from table_frames(names, rows, self.options.required_columns, self.name)
+        except HeaderError as exc:
+            raise InputError(f"{self.name}: {exc}") from None
+        self._done = self.size or 0
+
     def _frames(self, stream: BinaryIO) -> Iterator[Frame]:
+        if self.format in TABLE_FORMATS:
+            yield from self._table_frames()
+            return
         reader = self._reader = _CountingReader(stream)
         if self.format is SourceFormat.CSV:
-            self._csv = CSVFrames(reader.lines(), self.options.required_columns)
+            self._csv = CSVFrames(
+                reader.lines(), self.options.required_columns, self.options.reading
+            )
             yield from framed_csv(self._csv, self.name)
         else:
             key = "features" if self.format is SourceFormat.GEOJSON else None
             try:
-                yield from json_frames(reader.chunks(), array_key=key)
+                yield from json_frames(
+                    reader.chunks(), array_key=key, records_path=self.options.reading.records_path
+                )
             except JSONFrameError as exc:
                 raise UnframeableError(self, self.name, str(exc)) from None
 
@@ -219,7 +282,9 @@ def open_inputs(paths: Sequence[str], fmt: SourceFormat | ReadOptions) -> list[S
                 pass
         except OSError as exc:
             raise InputError(f"cannot read {raw}: {exc.strerror}") from None
-        inputs.append(StreamInput(raw, path, options, path.stat().st_size))
+        compression = compression_of(path)
+        container = Container(path, compression) if compression else None
+        inputs.append(StreamInput(raw, path, options, path.stat().st_size, container))
     if not inputs:
         raise InputError("no input files given")
     return inputs

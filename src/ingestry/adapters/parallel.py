@@ -31,15 +31,27 @@ storage takes the batch's pre-encoded wire (PostgreSQL's direct COPY paths), the
 writer never builds or frees the ~130,000 objects of a 5,000-row batch, which cost it
 ~5 s per 1,000,000 rows on the critical path (py-spy: 3.3 s unmarshalling, ~2 s
 freeing).
+
+A worker dies with its parent. An ingest killed with SIGKILL cannot shut its pool down,
+and a forked worker blocked on its task queue would live on (it holds copies of both
+ends of the queue's pipe, so it never sees EOF) with the parent's database socket: on
+PostgreSQL the dead ingest's session then stays `idle in transaction`, holding the
+locks the next ingest waits for. So each worker asks Linux for SIGKILL when its parent
+dies (`PR_SET_PDEATHSIG`), and, everywhere, a thread in it waits for EOF on a pipe
+whose only write end the parent holds: the kernel closes it when the parent dies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import marshal
 import mmap
 import os
+import signal
 import struct
+import sys
+import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -190,6 +202,29 @@ def _keep_heap() -> None:
     mallopt(_M_TRIM_THRESHOLD, 2 * SLOT_SIZE)
 
 
+#: prctl option: the signal a process gets when its parent dies (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int, lifeline: tuple[int, int]) -> None:
+    """Worker initializer: exit when the parent (`parent`) dies (see the module doc)."""
+    read_end, write_end = lifeline
+    os.close(write_end)  # the parent's is then the only one: its death is EOF here
+    if sys.platform == "linux":
+        # no prctl in this libc: the pipe still works
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+    def watch() -> None:
+        while os.read(read_end, 1):  # the parent never writes: returns only at EOF
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ingestry-lifeline", daemon=True).start()
+
+
 def fork_available() -> bool:
     """Whether workers can be forked: what `"fork" in multiprocessing.
     get_all_start_methods()` says, without importing multiprocessing at start-up."""
@@ -222,7 +257,13 @@ class ProcessMap:
 
         slots = mmap.mmap(-1, (self.look_ahead + 1) * SLOT_SIZE)
         _PREPARE, _SLOTS = prepare, slots  # inherited by the forked workers
-        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        lifeline = os.pipe()
+        pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(), lifeline),
+        )
         try:
             # fork every worker now, while this process has no other threads
             for started in [pool.submit(_ready) for _ in range(self.workers)]:
@@ -230,13 +271,20 @@ class ProcessMap:
         except BaseException:
             pool.shutdown(cancel_futures=True)
             slots.close()
+            os.close(lifeline[1])
             raise
         finally:
             _PREPARE, _SLOTS = None, None
-        return self._results(pool, slots, work)
+            os.close(lifeline[0])  # the workers have their copies; the parent keeps
+            # the write end open until the pool is shut down (then the workers exit)
+        return self._results(pool, slots, work, lifeline[1])
 
     def _results(
-        self, pool: ProcessPoolExecutor, slots: mmap.mmap, work: Iterable[BatchWork]
+        self,
+        pool: ProcessPoolExecutor,
+        slots: mmap.mmap,
+        work: Iterable[BatchWork],
+        lifeline: int,
     ) -> Iterator[PreparedBatch]:
         pending: deque[Future[Result]] = deque()
         kept: list[list[Any]] = [[] for _ in range(self.look_ahead + 1)]
@@ -263,6 +311,7 @@ class ProcessMap:
                 yield unpack(pending.popleft())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            os.close(lifeline)
             for refs in kept:
                 _keep(refs)
             slots.close()

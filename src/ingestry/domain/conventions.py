@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ingestry.domain.reading import ColumnParse
+
 
 class ColumnType(StrEnum):
     """The contract's column types; each maps to a real SQL type per backend."""
@@ -60,6 +62,8 @@ class ColumnSpec:
     #: decimal only: total digits and digits after the point (None: the exact text)
     precision: int | None = None
     scale: int | None = None
+    #: how its cells are parsed (format, time zone, spelling overrides); None: defaults
+    parse: ColumnParse | None = None
 
     @property
     def dotted_path(self) -> str:

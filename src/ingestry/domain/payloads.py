@@ -22,6 +22,13 @@ class RawPayload:
     error: str | None
     line: int | None
     origin: str | None
+    #: How many times these bytes arrived, and the latest arrival (see docs/receipts.md);
+    #: `received_at`, `line` and `origin` above are the first arrival's.
+    receipts: int = 0
+    last_received_at: datetime | None = None
+    last_run_srn: str | None = None
+    last_origin: str | None = None
+    last_line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@ that picks a strategy (seed 000)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from ingestry.domain.reading import Reading
 
 
 class StorageStrategy(StrEnum):
@@ -19,6 +21,8 @@ class SourceFormat(StrEnum):
     JSONL = "jsonl"
     CSV = "csv"
     GEOJSON = "geojson"
+    PARQUET = "parquet"
+    XLSX = "xlsx"
 
 
 #: The longest JSON Lines line (or unframeable document) read into memory and parsed;
@@ -46,6 +50,8 @@ class DataSource:
     extractor: str | None = None
     files: tuple[str, ...] = ()
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    #: how its files are read and its cells spelled (dialect, encoding, nulls, …)
+    reading: Reading = field(default_factory=Reading)
 
     @property
     def is_raw(self) -> bool:

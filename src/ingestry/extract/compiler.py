@@ -16,9 +16,11 @@ import orjson
 
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.errors import ExtractionError
+from ingestry.domain.reading import DEFAULT_NULLS, ValueSpelling
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.coerce import CoercionError, coercer_for
 from ingestry.extract.decimals import SourceTextNeeded
+from ingestry.extract.formats import parsed_coercer
 from ingestry.extract.jsonio import JSONError, NestingError, loads, loads_numbers
 from ingestry.extract.paths import MISSING, as_index
 from ingestry.extract.registry import PythonExtractor
@@ -68,9 +70,10 @@ class Extractor:
         namespace["_transform"] = python.transform if python else None
         namespace["_python_name"] = python.name if python else None
         for n, col in enumerate(convention.columns):
-            namespace[f"_co{n}"] = coercer_for(
-                col.type, text_cells=text_cells, column=col, source_text=exact
-            )
+            spelling = _spelling(source, col)
+            base = coercer_for(col.type, text_cells=text_cells, column=col, source_text=exact)
+            namespace[f"_co{n}"] = parsed_coercer(col.type, base, col.parse, spelling)
+            namespace[f"_nu{n}"] = null_markers(source, col)
         exec(compile(self.code, f"<extractor {source.name}>", "exec"), namespace)
         self._extract: Callable[..., Draft] = namespace["extract"]
         exec(compile(_content_code(convention), f"<content {source.name}>", "exec"), namespace)
@@ -111,6 +114,28 @@ class Extractor:
 
 _orjson_loads = orjson.loads
 
+#: Formats whose cells arrive as text (or typed but with text where a value is missing),
+#: so the default null markers apply to their non-text columns.
+_CELL_FORMATS = (SourceFormat.CSV, SourceFormat.XLSX)
+
+
+def _spelling(source: DataSource, column: ColumnSpec) -> ValueSpelling:
+    own = column.parse.spelling if column.parse else ValueSpelling()
+    return own.over(source.reading.spelling)
+
+
+def null_markers(source: DataSource, column: ColumnSpec) -> frozenset[str]:
+    """The cell texts that mean null in this column: the column's `nulls`, else the
+    source's; when neither lists any, DEFAULT_NULLS for a non-text column of a CSV or
+    Excel source, and none otherwise (a text column keeps `NA` unless it is listed; an
+    empty CSV cell is null everywhere, as it always was)."""
+    declared = _spelling(source, column).nulls
+    if declared is not None:
+        return frozenset(declared)
+    if column.type is ColumnType.TEXT or source.format not in _CELL_FORMATS:
+        return frozenset()
+    return frozenset(DEFAULT_NULLS)
+
 
 def _transform_failed(name: str, exc: Exception) -> ExtractionError:
     return ExtractionError(f"extractor '{name}' failed: {exc!r}")
@@ -120,6 +145,7 @@ _RUNTIME: dict[str, Any] = {
     "_M": MISSING,
     "_Draft": Draft,
     "_str": str,
+    "_repr": repr,
     "_dict": dict,
     "_list": list,
     "_len": len,
@@ -203,6 +229,13 @@ def _generate(
         exact_column = exact and col.type is ColumnType.DECIMAL
         code += _fetch(var, col.path, "xd" if exact_column else "doc")
         where = f"(path {col.dotted_path})"
+        if null_markers(source, col):
+            marked = f"required column {col.name!r} is null {where}: marker "
+            code += [f"    if _type({var}) is _str and {var} in _nu{n}:"]
+            if col.required:
+                code += [f"        raise ExtractionError({marked!r} + _repr({var}))"]
+            else:
+                code += [f"        {var} = None"]
         if col.required:
             missing = f"required column {col.name!r} is missing {where}"
             null = f"required column {col.name!r} is null {where}"
@@ -234,6 +267,8 @@ def _column_spec(column: ColumnSpec) -> list[Any]:
     spec: list[Any] = [column.name, list(column.path), column.type.value, column.required]
     if column.precision is not None or column.scale is not None:  # old versions unchanged
         spec += [column.precision, column.scale]
+    if column.parse is not None:
+        spec.append(repr(column.parse))
     return spec
 
 
@@ -241,13 +276,19 @@ def extractor_version(
     source: DataSource, convention: Convention, python: PythonExtractor | None
 ) -> str:
     """A short, stable fingerprint of everything that shapes the extractor's output."""
-    spec = [
+    spec: list[Any] = [
         source.format.value,
         [list(p) for p in source.id_paths],
         list(source.entity_type_path or ()),
         convention.name,
         [_column_spec(c) for c in convention.columns],
     ]
+    if not source.reading.is_default:  # old versions unchanged
+        spec.append(source.reading.fingerprint())
+    if source.format in _CELL_FORMATS and any(
+        c.type is not ColumnType.TEXT for c in convention.columns
+    ):
+        spec.append(["nulls", *DEFAULT_NULLS])  # the default markers read NA as null
     digest = hashlib.blake2b(repr(spec).encode(), digest_size=4).hexdigest()
     prefix = f"{python.name}@{python.version}" if python else "decl"
     return f"{prefix}+{digest}"

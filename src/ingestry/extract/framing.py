@@ -6,13 +6,9 @@ reading stays in the adapters and memory stays flat whatever the file size.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
-
-from ingestry.domain.errors import InputError
 
 
 class Frame(NamedTuple):
@@ -73,132 +69,6 @@ def block_frames(block: LineBlock, limit: int | None = None) -> list[Frame]:
     return frames
 
 
-class HeaderError(ValueError):
-    """A CSV header without a column the source needs (its id): the file does not fit
-    the source, so it is refused whole, before its first row."""
-
-
-#: Header names a HeaderError lists before it says "…".
-_NAMES_SHOWN = 10
-
-
-def check_header(names: Sequence[str], required: Sequence[str]) -> None:
-    """Raise HeaderError naming the `required` columns `names` lacks, and what it has."""
-    missing = [n for n in required if n not in names]
-    if not missing:
-        return
-    found = ", ".join(names[:_NAMES_SHOWN]) + (", …" if len(names) > _NAMES_SHOWN else "")
-    lacking = ", ".join(f"'{n}'" for n in missing)
-    raise HeaderError(f"header has no {lacking} (found: {found or 'nothing'})")
-
-
-class CSVFrames:
-    """CSV rows as frames; the header's exact bytes are kept in `header`.
-
-    Quoting is parsed strictly: a malformed row (a stray quote, an unterminated quoted
-    field, bytes that are not UTF-8, the wrong number of fields) becomes a frame with
-    an `error` and its exact bytes, so it is quarantined rather than guessed at. A header
-    without a `required` column raises HeaderError before any row is framed.
-    """
-
-    def __init__(self, lines: Iterable[bytes], required: Sequence[str] = ()) -> None:
-        self.header: bytes | None = None
-        self._lines = iter(lines)
-        self._number = 0
-        self._required = required
-
-    @property
-    def keyed_header(self) -> tuple[bytes, bytes] | None:
-        """(sha256, exact bytes) of the header once read (how raw rows refer to it)."""
-        if self.header is None:
-            return None
-        return hashlib.sha256(self.header).digest(), self.header
-
-    def __iter__(self) -> Iterator[Frame]:
-        consumed: list[bytes] = []
-        undecodable: list[int] = []
-
-        def text_lines() -> Iterator[str]:
-            for raw in self._lines:
-                self._number += 1
-                consumed.append(raw)
-                try:
-                    yield raw.decode("utf-8-sig" if self._number == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    undecodable.append(exc.start)
-                    yield raw.decode("utf-8", "replace")
-
-        reader = csv.reader(text_lines(), strict=True)
-        names: list[str] | None = None
-        while True:
-            error = None
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                cells = []
-                error = f"malformed CSV: {exc}"
-            chunk = b"".join(consumed)
-            start = self._number - len(consumed) + 1
-            consumed.clear()
-            if undecodable:
-                error = f"not valid UTF-8 (byte {undecodable[0]} of a line)"
-                undecodable.clear()
-            if names is None and error is None:
-                names = [c.strip() for c in cells]
-                check_header(names, self._required)
-                self.header = _strip_eol(chunk)
-                continue
-            payload = _strip_eol(chunk)
-            if error is None and (not cells or (len(cells) == 1 and not cells[0].strip())):
-                continue
-            if error is None and names is not None and len(cells) != len(names):
-                error = f"row has {len(cells)} fields, header has {len(names)}"
-            if error is not None or names is None:
-                yield Frame(start, payload, None, error or "no CSV header")
-                continue
-            yield Frame(start, payload, _row(names, cells))
-
-
-def framed_csv(frames: CSVFrames, name: str) -> Iterator[Frame]:
-    """The frames of a CSV input; a header without the id's columns refuses the input
-    whole (InputError naming it), before its first row."""
-    try:
-        yield from frames
-    except HeaderError as exc:
-        raise InputError(f"{name}: {exc}") from None
-
-
-def _row(names: list[str], cells: list[str]) -> dict[str, str | None]:
-    return {k: (v if v != "" else None) for k, v in zip(names, cells, strict=True)}
-
-
-def csv_row_from_bytes(header: bytes, payload: bytes) -> dict[str, str | None]:
-    """Re-read one stored CSV row with its header (replay of raw CSV payloads).
-
-    Raises ValueError with the same reasons ingest gives, so replay and ingest agree.
-    """
-    names = len(next(csv.reader([header.decode("utf-8-sig", "replace")]), []))
-    frames = list(CSVFrames([header + b"\n", payload + b"\n"]))
-    if not frames:
-        raise ValueError(f"row has 0 fields, header has {names}")
-    if len(frames) != 1:
-        raise ValueError("not one CSV row")
-    frame = frames[0]
-    if frame.error is not None or frame.row is None:
-        raise ValueError(frame.error or "not a CSV row")
-    return frame.row
-
-
-def _strip_eol(chunk: bytes) -> bytes:
-    if chunk.endswith(b"\r\n"):
-        return chunk[:-2]
-    if chunk.endswith(b"\n"):
-        return chunk[:-1]
-    return chunk
-
-
 # --- JSON documents: a single object, an array of objects, or a GeoJSON FeatureCollection ---
 
 _SPECIAL = re.compile(rb'["\\\[\]{},:\n]')
@@ -210,14 +80,23 @@ class JSONFrameError(ValueError):
     """The document is not a JSON array or object, or it ends early."""
 
 
-def json_frames(chunks: Iterable[bytes], *, array_key: str | None = None) -> Iterator[Frame]:
+def json_frames(
+    chunks: Iterable[bytes],
+    *,
+    array_key: str | None = None,
+    records_path: tuple[str, ...] | None = None,
+) -> Iterator[Frame]:
     """Frames of a JSON document read in chunks.
 
     A top-level array yields one frame per element. A top-level object yields itself,
-    unless `array_key` names a member array (GeoJSON `features`): then its elements are
-    yielded. Element bytes are exact slices of the input; memory holds one element.
+    unless `array_key` names a member array (GeoJSON `features`) or `records_path` the
+    array down a path of members (`data.items`): then its elements are yielded (a
+    document without that array does not frame). Element bytes are exact slices of
+    the input; memory holds one element.
     """
-    scanner = _ArrayScanner(array_key.encode() if array_key else None)
+    path = records_path or ((array_key,) if array_key else None)
+    scanner = _ArrayScanner(tuple(p.encode() for p in path) if path else None)
+    scanner.required = records_path is not None
     for chunk in chunks:
         if chunk:
             yield from scanner.feed(chunk)
@@ -227,8 +106,11 @@ def json_frames(chunks: Iterable[bytes], *, array_key: str | None = None) -> Ite
 class _ArrayScanner:
     """A state machine over the structural bytes of a JSON text; strings need care."""
 
-    def __init__(self, array_key: bytes | None) -> None:
-        self.key = array_key
+    def __init__(self, path: tuple[bytes, ...] | None) -> None:
+        self.path = path
+        self.key = path[-1] if path else None
+        self.matched = 0  # members of the path entered so far
+        self.required = False  # a document without the array does not frame
         self.buf = bytearray()
         self.pos = 0
         self.line = 1
@@ -272,6 +154,9 @@ class _ArrayScanner:
             return
         if self.in_string or self.depth != 0:
             raise JSONFrameError(f"unexpected end of JSON document at line {self.line}")
+        if self.required and not self.done:
+            dotted = ".".join(p.decode() for p in self.path or ())
+            raise JSONFrameError(f"no array at records_path '{dotted}'")
         if self.root == b"{" and self.target is None and not self.done:
             body = bytes(self.buf[: self.end]).strip(_WS)
             yield Frame(1 + _leading_newlines(self.buf), body)
@@ -310,20 +195,25 @@ class _ArrayScanner:
                         self.escape = True
                 elif ch == 0x22:
                     self.in_string = False
-                    if self.depth == 1 and self.key is not None:
+                    if self.depth == self.matched + 1 and self.key is not None:
                         self.last_string = bytes(buf[self.string_start + 1 : at])
             elif ch == 0x22:
                 self.in_string = True
                 self.string_start = at
             elif ch == 0x3A:
-                if self.depth == 1:
+                if self.depth == self.matched + 1:
                     self.member_key = self.last_string
             elif ch == 0x5B or ch == 0x7B:
                 self.depth += 1
                 if ch == 0x5B and self._opens_split_array():
                     self.target = self.depth
                     self._start_element(at + 1)
+                elif ch == 0x7B and self._enters_path():
+                    self.matched += 1
+                    self.member_key = None
             elif ch == 0x5D or ch == 0x7D:
+                if self.matched and self.depth == self.matched + 1:
+                    self.matched -= 1  # left an object of the path
                 if self.target is not None and self.depth == self.target:
                     yield from self._end_element(at)
                     self.target = None
@@ -349,8 +239,25 @@ class _ArrayScanner:
         if self.done or self.target is not None:
             return False
         if self.root == b"[":
-            return self.depth == 1
-        return self.depth == 2 and self.key is not None and self.member_key == self.key
+            return self.depth == 1 and not self.required
+        path = self.path
+        return (
+            path is not None
+            and self.matched == len(path) - 1
+            and self.depth == self.matched + 2
+            and self.member_key == self.key
+        )
+
+    def _enters_path(self) -> bool:
+        """A `{` opening the object of the path's next member (`data` of `data.items`)."""
+        path = self.path
+        return (
+            path is not None
+            and not self.done
+            and self.matched < len(path) - 1
+            and self.depth == self.matched + 2
+            and self.member_key == path[self.matched]
+        )
 
     def _start_element(self, at: int) -> None:
         self.elem_from = at

@@ -10,14 +10,8 @@ from enum import Enum
 
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import DataSource, SourceFormat
-from ingestry.extract.framing import (
-    CSVFrames,
-    Frame,
-    JSONFrameError,
-    framed_csv,
-    json_frames,
-    jsonl_frames,
-)
+from ingestry.extract.csvframes import CSVFrames, framed_csv
+from ingestry.extract.framing import Frame, JSONFrameError, json_frames, jsonl_frames
 from ingestry.services.inputs import Input, ReadOptions, UnframeableError
 from ingestry.services.payloads import PayloadInput
 
@@ -93,13 +87,14 @@ class BodyInput:
         if self.format is BodyFormat.JSONL:
             yield from jsonl_frames(lines, self.source.max_line_bytes)
         elif self.format is BodyFormat.CSV:
-            self._csv = CSVFrames(lines, ReadOptions.of(self.source).required_columns)
+            options = ReadOptions.of(self.source)
+            self._csv = CSVFrames(lines, options.required_columns, options.reading)
             yield from framed_csv(self._csv, self.name)
         else:
             key = "features" if self.source.format is SourceFormat.GEOJSON else None
             try:  # framed whole first: a body that does not frame leaves no batch behind
-                yield from list(json_frames([self.body], array_key=key))
+                path = self.source.reading.records_path
+                yield from list(json_frames([self.body], array_key=key, records_path=path))
             except JSONFrameError as exc:
                 raise UnframeableError(self, self.name, str(exc)) from None
         self.position = len(self.body)
-

@@ -4,9 +4,14 @@ The database row `(owner, key)` is the lock and the memory: inserting it claims 
 key (the primary key lets exactly one request in, across processes); the response
 stored on it is replayed to every retry with the same request; a retry with another
 request is refused; one that arrives while the first is still running is told so.
-A claim left behind by a crashed process goes stale after `stale_after` seconds and
-may be taken over (the writes behind our endpoints are idempotent themselves, so
-running the request again cannot duplicate anything).
+A claim is a lease: while its request runs, the process holding it renews it
+(`renew`, every quarter of the lease); a claim not renewed for `lease_seconds` was left
+by a process that died, and the next retry takes it over and runs the request (the
+writes behind our endpoints are idempotent themselves: raw bytes dedupe, records upsert
+by content, so running it again cannot duplicate anything). It used to be a fixed 10
+minutes of 409s after a crash (issue 14); now a retry runs within one lease, 20 s by
+default (`api.idempotency_lease_seconds`, INGESTRY_API_IDEMPOTENCY_LEASE_SECONDS).
+The claim's `created` column holds the last renewal, so no schema change was needed.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from typing import Protocol
 from ingestry.domain.errors import IdempotencyInFlightError, IdempotencyKeyReusedError
 from ingestry.services.ports.control import StoredRequest
 
-#: A claim older than this with no response is considered abandoned.
-STALE_AFTER = 600.0
+#: A claim not renewed for this long is considered abandoned (see the module doc).
+LEASE_SECONDS = 20.0
 #: Responses are replayed for this long, then pruned.
 KEEP_FOR = 24 * 3600.0
 
@@ -34,6 +39,10 @@ class IdempotencyStore(Protocol):
         ...
 
     def finish(self, owner: str, key: str, status_code: int, response: bytes) -> None: ...
+
+    def renew(self, owner: str, key: str, now: float) -> None:
+        """Keep an in-flight claim alive (its request is still running)."""
+        ...
 
     def abandon(self, owner: str, key: str) -> None:
         """Forget an in-flight claim whose request failed on our side (a retry may run)."""
@@ -62,16 +71,21 @@ class IdempotencyService:
         store: IdempotencyStore,
         *,
         clock: Callable[[], float] = time.time,
-        stale_after: float = STALE_AFTER,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.store = store
         self.clock = clock
-        self.stale_after = stale_after
+        self.lease_seconds = lease_seconds
+
+    @property
+    def renew_every(self) -> float:
+        """How often the holder renews its claim: four times per lease."""
+        return self.lease_seconds / 4
 
     def start(self, owner: str, key: str, request: bytes) -> Replay | None:
         """None: the caller runs the request, then `finish`es or `abandon`s. A Replay:
         the response to send again. Raises for a reused or in-flight key."""
-        stored = self.store.begin(owner, key, request, self.clock(), self.stale_after)
+        stored = self.store.begin(owner, key, request, self.clock(), self.lease_seconds)
         if stored is None:
             return None
         if stored.fingerprint != request:
@@ -86,6 +100,9 @@ class IdempotencyService:
 
     def finish(self, owner: str, key: str, status_code: int, body: bytes) -> None:
         self.store.finish(owner, key, status_code, body)
+
+    def renew(self, owner: str, key: str) -> None:
+        self.store.renew(owner, key, self.clock())
 
     def abandon(self, owner: str, key: str) -> None:
         self.store.abandon(owner, key)

@@ -17,12 +17,14 @@ from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.services.batch import Provenance
-from ingestry.services.inputs import Input, Spilled, UnframeableError
+from ingestry.services.inputs import Input, Spilled, UnframeableError, described
 from ingestry.services.ports import (
     BatchWork,
     OnChanges,
     PayloadProbe,
     PreparedBatch,
+    Receipt,
+    ReceiptKey,
     Storage,
     StorageSession,
 )
@@ -120,17 +122,21 @@ class IngestService:
         if strict or source.format in DOCUMENT_FORMATS:
             at_once = (supersede(b, overlap) for _, b, overlap in batches)
             return self._ingest_at_once(source, extractor, inputs, at_once, strict, summary)
+        receipt = Receipt(run)
 
         def write(
             session: StorageSession, work: BatchWork | None, batch: PreparedBatch, overlap: Overlap
         ) -> IngestSummary:
-            return self._write_batch(session, prep, work, batch, policy, lean, overlap)
+            return self._write_batch(session, prep, work, batch, policy, lean, overlap, receipt)
 
         with ingest_run(summary, origins, self.clock, storage=self.storage, started=started):
             self.mode.write(self.storage, batches, write, summary.add)
             for origin, spill in spilled_of(inputs):
                 with self.storage.session() as session:
-                    summary.add(self._write_spilled(session, source, extractor, spill, origin))
+                    summary.add(
+                        self._write_spilled(session, source, extractor, spill, origin, receipt)
+                    )
+            summary.inputs = described(inputs)  # what reading decided, in the run's summary
         return summary
 
     def _ingest_at_once(
@@ -146,6 +152,7 @@ class IngestService:
         payload) and over JSON documents (one that does not frame leaves nothing)."""
         parts: list[IngestSummary] = []
         origins = [i.name for i in inputs]
+        receipt = Receipt(summary.run_srn)
         with (
             self.storage.session() as session,
             ingest_run(summary, origins, self.clock, session=session),
@@ -154,12 +161,15 @@ class IngestService:
                 if strict and batch.quarantine:
                     _, _, _, line, origin, reason, _ = batch.quarantine[0]
                     raise strict_refusal(source, origin, line, reason)
-                parts.append(self._write_unit(session, source, extractor, batch))
+                parts.append(self._write_unit(session, source, extractor, batch, receipt))
             for origin, spill in spilled_of(inputs):
                 if strict:
                     raise strict_refusal(source, origin, spill.line, spill.reason)
-                parts.append(self._write_spilled(session, source, extractor, spill, origin))
+                parts.append(
+                    self._write_spilled(session, source, extractor, spill, origin, receipt)
+                )
             summary.count(parts)
+            summary.inputs = described(inputs)
         summary.count(parts)  # a replay at commit recounts its batches
         return summary
 
@@ -195,9 +205,11 @@ class IngestService:
                     if isinstance(item, Exception):
                         continue
                     summary, batches, origins, started = item
+                    receipt = Receipt(summary.run_srn)
                     with ingest_run(summary, origins, self.clock, session=session, started=started):
                         mine = parts[summary.run_srn] = [
-                            self._write_unit(session, source, extractor, batch) for batch in batches
+                            self._write_unit(session, source, extractor, batch, receipt)
+                            for batch in batches
                         ]
                         summary.count(mine)
         for item in prepared:  # a replay at commit recounts its batches
@@ -223,6 +235,7 @@ class IngestService:
         policy: RescanPolicy,
         lean: LeanPolicy,
         overlap: Overlap,
+        receipt: Receipt,
     ) -> IngestSummary:
         """Write one batch; a scanned one is prepared first, from its `work`, without
         the payloads the storage holds unchanged (never those the next batch
@@ -236,13 +249,15 @@ class IngestService:
                 prep.provenance.upstream, extractor.version,
                 [k for k in batch.scan if k[1] not in overlap.later],
             )  # fmt: skip
+            receipts = skipped_receipts(source.name, work, batch, skip)
             if len(skip) == batch.received:  # nothing to prepare (or even to frame)
                 batch = PreparedBatch(skipped=len(skip))
             else:
                 batch = prep.rows(work, skip=skip)
                 batch.skipped = len(skip)
+            batch.receipts = receipts
         batch = supersede(batch, overlap)
-        part = self._write_unit(session, prep.source, prep.extractor, batch, policy)
+        part = self._write_unit(session, prep.source, prep.extractor, batch, receipt, policy)
         lean.observe(
             part.raw_stored == len(batch.raw) and part.records_created == len(batch.records)
         )
@@ -255,6 +270,7 @@ class IngestService:
         extractor: Extractor,
         spill: Spilled,
         origin: str,
+        receipt: Receipt,
     ) -> IngestSummary:
         """A spilled payload's rows, then its bytes streamed in, as one unit."""
         batch = spilled_batch(spill, source, extractor, iso(self.clock()), origin)
@@ -262,7 +278,7 @@ class IngestService:
 
         def work() -> None:
             part.count(())
-            self._write(session, source, extractor, batch, part)
+            self._write(session, source, extractor, batch, part, receipt)
             session.fill_payload(source.name, spill.sha256, spill.length, spill.chunks)
 
         session.unit(work)
@@ -274,6 +290,7 @@ class IngestService:
         source: DataSource,
         extractor: Extractor,
         batch: PreparedBatch,
+        receipt: Receipt,
         policy: RescanPolicy | None = None,
     ) -> IngestSummary:
         """Write one batch as a unit of the session: its counts, returned, are those of
@@ -283,7 +300,7 @@ class IngestService:
 
         def work() -> None:
             part.count(())  # from zero: a replay counts the batch again
-            self._write(session, source, extractor, batch, part, policy)
+            self._write(session, source, extractor, batch, part, receipt, policy)
 
         session.unit(work)
         return part
@@ -295,6 +312,7 @@ class IngestService:
         extractor: Extractor,
         batch: PreparedBatch,
         summary: IngestSummary,
+        receipt: Receipt,
         policy: RescanPolicy | None = None,
     ) -> None:
         skipped = batch.skipped
@@ -303,7 +321,9 @@ class IngestService:
         summary.records_unchanged += skipped
         duplicates = 0
         if source.is_raw:
-            stored = session.append_raw(batch.raw, batch.headers, batch.wire)
+            stored = session.append_raw(batch.raw, batch.headers, batch.wire, receipt)
+            if batch.receipts:
+                session.append_receipts(batch.receipts, receipt)
             duplicates = len(batch.raw) - stored
             summary.raw_stored += stored
             summary.raw_duplicates += duplicates
@@ -322,6 +342,20 @@ class IngestService:
             policy.observe(batch.received + skipped, skipped + min(duplicates, result.unchanged))
         if self.on_changes is not None and result.changes:
             self.on_changes(session, extractor.convention.name, result.changes)
+
+
+def skipped_receipts(
+    source: str, work: BatchWork, batch: PreparedBatch, skip: set[int]
+) -> list[ReceiptKey]:
+    """The receipts of a scanned batch's payloads that `skip` leaves out (no-ops: their
+    raw rows are stored under the guessed id, which the probe proved)."""
+    assert batch.scan is not None and batch.scan_lines is not None
+    _, received_at, origin, _, _, _ = work
+    return [
+        (source, sid, sha, received_at, line, origin)
+        for (n, sid, sha), line in zip(batch.scan, batch.scan_lines, strict=True)
+        if n in skip
+    ]
 
 
 def _prepared_whole(

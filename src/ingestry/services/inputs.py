@@ -8,8 +8,8 @@ frame (`UnframeableError`: a raw source keeps the whole document, `WholeDocument
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol, runtime_checkable
 
 from ingestry.extract.framing import Frame, LineBlock
 from ingestry.services.ports import Chunks, ReadOptions, Spilled, UnframeableError
@@ -17,6 +17,7 @@ from ingestry.services.ports import Chunks, ReadOptions, Spilled, UnframeableErr
 __all__ = [
     "BlockInput",
     "Chunks",
+    "DescribedInput",
     "Input",
     "ReadOptions",
     "Spilled",
@@ -74,3 +75,22 @@ class WholeDocument(Protocol):
         """The same bytes as one payload failing with `reason` (a frame with an error,
         or a `Spilled` payload when longer than `max_line_bytes`)."""
         ...
+
+
+@runtime_checkable
+class DescribedInput(Protocol):
+    """An input that says what reading it decided or found (encoding used, delimiter,
+    the compressed container's sha256): kept in the run summary's `inputs`."""
+
+    def describe(self) -> dict[str, Any] | None: ...
+
+
+def described(inputs: Iterable[object]) -> list[dict[str, Any]]:
+    """The `inputs` entries of a run summary (inputs with nothing to say are left out)."""
+    out = []
+    for item in inputs:
+        if isinstance(item, DescribedInput):
+            entry = item.describe()
+            if entry:
+                out.append(entry)
+    return out

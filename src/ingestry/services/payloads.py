@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 
 from ingestry.domain.errors import InputError
-from ingestry.extract.framing import CSVFrames, Frame, framed_csv
+from ingestry.extract.csvframes import CSVFrames, framed_csv
+from ingestry.extract.framing import Frame
 from ingestry.extract.jsonio import dumps
 
 

@@ -127,7 +127,8 @@ class Preparation:
         frames = frames_of(framed, self.source.max_line_bytes)
         if scan_only:
             scanned, touched = scan(frames, self.source.id_paths)
-            return PreparedBatch(received=len(frames), scan=scanned, keys=touched)
+            lines = [frames[k[0]][0] for k in scanned]
+            return PreparedBatch(received=len(frames), scan=scanned, scan_lines=lines, keys=touched)
         batch = self.rows(work, frames)
         batch.keys = batch_keys(batch)
         if self.encode is not None:

@@ -14,7 +14,8 @@ from typing import NamedTuple
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import SourceFormat
 from ingestry.extract.compiler import Draft, Extractor
-from ingestry.extract.framing import csv_row_from_bytes, line_too_long
+from ingestry.extract.csvframes import csv_row_from_bytes
+from ingestry.extract.framing import line_too_long
 from ingestry.extract.jsonio import dumps
 from ingestry.services.batch import reason_of
 
@@ -41,7 +42,7 @@ def extract_stored(
         if header is None:
             return "no CSV header stored for this row"
         try:
-            row = csv_row_from_bytes(header, payload)
+            row = csv_row_from_bytes(header, payload, source.reading)
         except ValueError as exc:  # the reasons ingest's framing gives
             return str(exc)
     try:

@@ -260,12 +260,17 @@ class ReplayService:
     def _newest(
         self, session: RawSession, source: DataSource, passed: list[tuple[StoredRaw, Extracted]]
     ) -> list[tuple[StoredRaw, Extracted]]:
-        """The rows that are the newest stored payload of their source id."""
+        """The rows that are the payload of their source id's latest receipt (the one
+        received last, even when an older payload's bytes were re-sent after a newer
+        one's); for an id with no stored payload yet (a failed payload that extracts
+        now), the newest of the batch."""
         ids = list({e.draft.source_id for _, e in passed})
-        newest = session.latest_raw_ids(source.name, ids) if ids else {}
+        latest = session.latest_raw_ids(source.name, ids) if ids else {}
+        newest: dict[str, int] = {}
         for raw, e in passed:
             if raw.id > newest.get(e.draft.source_id, -1):
                 newest[e.draft.source_id] = raw.id
+        newest.update(latest)
         return [(raw, e) for raw, e in passed if newest[e.draft.source_id] == raw.id]
 
     def _write_records(

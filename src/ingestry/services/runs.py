@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ingestry.domain.clock import Clock, iso
@@ -41,9 +41,15 @@ class IngestSummary:
     run_srn: str = ""
     #: ids seen more than once in the input: one record each, the last occurrence wins
     duplicate_ids: int = 0
+    #: what reading each input decided (encoding used, delimiter, compressed container
+    #: and its sha256); left out of `as_dict` when no input had anything to say
+    inputs: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.inputs:
+            del out["inputs"]
+        return out
 
     def add(self, part: IngestSummary) -> None:
         for name in COUNTS:

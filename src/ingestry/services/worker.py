@@ -25,6 +25,9 @@ from ingestry.services.jobs import JobQueue
 
 log = logging.getLogger("ingestry.worker")
 
+#: The longest pause between claims while the job queue's database is unavailable.
+MAX_BUSY_PAUSE = 30.0
+
 
 class JobInterruptedError(Exception):
     """Raised at a checkpoint when the job must stop (shutdown, or lease lost)."""
@@ -102,8 +105,21 @@ class JobWorker:
         return job
 
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
+        """Claim and run jobs until `stop`. A database that is busy or away (SQLite's
+        `database is locked` past its busy timeout, a PostgreSQL restart) is waited out
+        with a growing pause, not a crash: the claim simply runs again."""
+        busy = 0
         while not stop.is_set():
-            if self.run_once(stop) is None:
+            try:
+                job = self.run_once(stop)
+            except StorageError as exc:
+                busy += 1
+                pause = min(MAX_BUSY_PAUSE, idle_wait * 2 ** min(busy, 6))
+                log.warning("job queue unavailable (%s); retrying in %.1fs", exc, pause)
+                stop.wait(pause)
+                continue
+            busy = 0
+            if job is None:
                 stop.wait(idle_wait)
 
     def drain(self, stop: threading.Event) -> int:

@@ -9,6 +9,7 @@ from ingestry.bootstrap import (
     build_control,
     data_file,
     export_file,
+    inbox_file,
 )
 from ingestry.domain.clock import utc_now
 from ingestry.domain.errors import (
@@ -52,11 +53,18 @@ class ControlArea(StoreCore):
         return self.api_keys().create(name, sources, admin=admin)
 
     def idempotency(self) -> IdempotencyService:
-        return IdempotencyService(self.control.idempotency)
+        return IdempotencyService(
+            self.control.idempotency, lease_seconds=self.settings.api.idempotency_lease_seconds
+        )
 
     def data_file(self, relative: str) -> Path:
         """A file under the data root (no `..`, no symlink escape)."""
         return data_file(self.settings, relative)
+
+    def inbox_file(self, source: str, relative: str) -> Path:
+        """A file of `source`'s inbox, `data/inbox/{source}/` (where API jobs read; see
+        `adapters.paths`), never one of the store's own files."""
+        return inbox_file(self.settings, self.source(source).name, relative)
 
     def export(
         self,

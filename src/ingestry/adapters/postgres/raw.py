@@ -16,6 +16,11 @@
 
 Payload bytes cross the wire once, and only for new rows: a re-ingest sends keys only.
 
+4. Every row is a receipt (see docs/receipts.md): after the claim, one INSERT … SELECT
+   joins the staged keys (which carry each row's line and origin) to `raw_keys`, in
+   row order. After a direct append the receipts are read from the rows just written
+   (by id, pruned to the batch's months), so a lean batch's rows are never rebuilt.
+
 A batch that follows a batch of only new rows (a first ingest) takes a shorter path,
 `append_direct`: ids drawn in one statement, the keys COPYed straight into `raw_keys`
 in key order under a savepoint, then the payloads. Measured on the benchmark's 100,000
@@ -36,6 +41,7 @@ import psycopg
 
 from ingestry.adapters.postgres.rows import escaped_raw
 from ingestry.adapters.postgres.staging import Stage
+from ingestry.adapters.postgres.text import escape_text
 from ingestry.adapters.postgres.wire import (
     KEY_COLUMNS,
     PAYLOAD_COLUMNS,
@@ -44,7 +50,7 @@ from ingestry.adapters.postgres.wire import (
     payload_block,
     write_block,
 )
-from ingestry.services.ports import RawRow, Wire
+from ingestry.services.ports import RawRow, Receipt, ReceiptKey, Wire
 
 KEYS = Stage(
     "ingestry_stage_raw_keys",
@@ -54,7 +60,25 @@ KEYS = Stage(
         ("source_id", 'text COLLATE "C"'),
         ("sha256", "bytea"),
         ("received_at", "text"),
+        ("line", "int4"),
+        ("origin", "text"),
     ),
+)
+
+NO_RUN = Receipt(None)
+
+#: The staged keys' receipts (a claimed batch, or a re-ingest's skipped payloads).
+STAGED_RECEIPTS = (
+    "INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line, container,"
+    " container_sha256) SELECT k.raw_id, %s, s.received_at::timestamptz, s.origin, s.line,"
+    " %s, %s FROM ingestry_stage_raw_keys s JOIN raw_keys k ON k.source = s.source"
+    " AND k.source_id = s.source_id AND k.sha256 = s.sha256 ORDER BY s.n"
+)
+#: The receipts of rows a direct append wrote (ids drawn in row order).
+WRITTEN_RECEIPTS = (
+    "INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line, container,"
+    " container_sha256) SELECT id, %s, received_at, origin, line, %s, %s FROM raw_payloads"
+    " WHERE id = ANY(%s::int8[]) AND received_at = ANY(%s::timestamptz[]) ORDER BY id"
 )
 
 CLAIM = (
@@ -105,14 +129,38 @@ class _Moments(dict[str, datetime]):
 
 
 def append(
-    conn: psycopg.Connection[Any], fill: Fill, rows: Sequence[RawRow], wire: Wire | None = None
+    conn: psycopg.Connection[Any],
+    fill: Fill,
+    rows: Sequence[RawRow],
+    wire: Wire | None = None,
+    receipt: Receipt = NO_RUN,
 ) -> int:
-    """Store the rows whose (source, source_id, sha256) is new; returns how many."""
+    """Store the rows whose (source, source_id, sha256) is new, and a receipt of every
+    row; returns how many rows were new."""
     rows = escaped_raw(rows)
-    fill(KEYS, [(n, r[0], r[2], r[3], r[6]) for n, r in enumerate(rows)])
+    fill(KEYS, [(n, r[0], r[2], r[3], r[6], r[10], r[11]) for n, r in enumerate(rows)])
     claimed = conn.execute(CLAIM).fetchall()
-    if not claimed:
-        return 0
+    if claimed:
+        _store_claimed(conn, rows, claimed, wire)
+    conn.execute(STAGED_RECEIPTS, receipt)
+    return len(claimed)
+
+
+def append_receipts(
+    conn: psycopg.Connection[Any], fill: Fill, keys: Sequence[ReceiptKey], receipt: Receipt
+) -> None:
+    """Receipts of payloads stored already (see `StorageSession.append_receipts`)."""
+    fill(
+        KEYS,
+        [(n, source, escape_text(sid), sha, at, line, None if origin is None else
+          escape_text(origin)) for n, (source, sid, sha, at, line, origin) in enumerate(keys)],
+    )  # fmt: skip
+    conn.execute(STAGED_RECEIPTS, receipt)
+
+
+def _store_claimed(
+    conn: psycopg.Connection[Any], rows: Sequence[RawRow], claimed: list[Any], wire: Wire | None
+) -> None:
     first: dict[tuple[str, str, bytes], int] = {}
     for n, r in enumerate(rows):
         first.setdefault((r[0], r[2], r[3]), n)
@@ -126,14 +174,29 @@ def append(
         _copy_block(conn, COPY_WIRE_PAYLOADS, block)
     else:
         _copy_payloads(conn, rows, picked, _Moments())
-    return len(claimed)
 
 
 def append_direct(
-    conn: psycopg.Connection[Any], rows: Sequence[RawRow], wire: Wire | None = None
+    conn: psycopg.Connection[Any],
+    rows: Sequence[RawRow],
+    wire: Wire | None = None,
+    receipt: Receipt = NO_RUN,
 ) -> int | None:
-    """Store rows that are all new without claiming them first; None (and nothing
-    written) when a key exists already or repeats within the batch."""
+    """Store rows that are all new without claiming them first, and their receipts;
+    None (and nothing written) when a key exists already or repeats within the batch."""
+    ids = _append_direct(conn, rows, wire)
+    if ids is None:
+        return None
+    received = wire.get("received") if wire is not None else None
+    moments = sorted(received or {r[6] for r in rows})
+    run, container, container_sha = receipt
+    conn.execute(WRITTEN_RECEIPTS, (run, container, container_sha, ids, moments))
+    return len(ids)
+
+
+def _append_direct(
+    conn: psycopg.Connection[Any], rows: Sequence[RawRow], wire: Wire | None
+) -> list[int] | None:
     if wire is not None and "raw" in wire:
         return _append_wire(conn, rows, wire)
     rows = escaped_raw(rows)
@@ -155,10 +218,12 @@ def append_direct(
         return None
     conn.execute("RELEASE SAVEPOINT ingestry_raw_direct")
     _copy_payloads(conn, rows, [(ids[n], received[n], n) for n in range(len(rows))], moments)
-    return len(rows)
+    return ids
 
 
-def _append_wire(conn: psycopg.Connection[Any], rows: Sequence[RawRow], wire: Wire) -> int | None:
+def _append_wire(
+    conn: psycopg.Connection[Any], rows: Sequence[RawRow], wire: Wire
+) -> list[int] | None:
     """`append_direct` with the parts the preparation worker encoded (see `wire`)."""
     if "keys" not in wire:  # a key repeats within the batch
         return None
@@ -173,7 +238,7 @@ def _append_wire(conn: psycopg.Connection[Any], rows: Sequence[RawRow], wire: Wi
     conn.execute("RELEASE SAVEPOINT ingestry_raw_direct")
     block = payload_block(wire["raw"], ids)
     _copy_block(conn, COPY_WIRE_PAYLOADS, block)
-    return len(rows)
+    return ids
 
 
 def _copy_block(conn: psycopg.Connection[Any], statement: str, block: Block) -> None:

@@ -90,8 +90,10 @@ class PostgresRawSession(PostgresSession):
 
         def call(conn: Conn) -> dict[str, int]:
             rows = conn.execute(
-                "SELECT source_id, max(raw_id) FROM raw_keys WHERE source = %s"
-                " AND source_id = ANY(%s::text[]) GROUP BY source_id",
+                # the raw row of each id's latest receipt
+                "SELECT DISTINCT ON (k.source_id) k.source_id, r.raw_id FROM raw_keys k"
+                " JOIN raw_receipts r ON r.raw_id = k.raw_id WHERE k.source = %s"
+                " AND k.source_id = ANY(%s::text[]) ORDER BY k.source_id, r.id DESC",
                 (source, ids),
             ).fetchall()
             return {unescape_text(sid): int(n) for sid, n in rows}

@@ -11,7 +11,12 @@ from typing import Any
 
 from ingestry.adapters.postgres.text import sort_keys, unescape_json, unescape_text
 from ingestry.adapters.sql.conventions import table_name
-from ingestry.adapters.sql.rows import as_datetime, quarantine_entry, raw_payload
+from ingestry.adapters.sql.rows import (
+    as_datetime,
+    quarantine_entry,
+    raw_payload,
+    raw_with_receipts,
+)
 from ingestry.adapters.sql.rows import record_from_row as shared_record_from_row
 from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnType, Convention
@@ -23,11 +28,9 @@ from ingestry.extract.jsonio import loads
 
 _JSON_TYPES = tuple(t for t, stored in COLUMN_TYPES.items() if stored.json)
 
-RAW_SELECT = (
-    "SELECT p.id, p.source, p.entity_type, p.source_id, p.sha256, p.payload, p.received_at,"
-    " p.processed_at, p.extractor_version, p.error, p.line, p.origin"
-    " FROM raw_keys k JOIN raw_payloads p ON p.id = k.raw_id AND p.received_at = k.received_at"
-    " WHERE k.source = %s AND k.source_id = %s ORDER BY p.id"
+RAW_SELECT = raw_with_receipts(
+    "raw_keys k JOIN raw_payloads p ON p.id = k.raw_id AND p.received_at = k.received_at",
+    "k.source = %s AND k.source_id = %s",
 )
 QUARANTINE_SELECT = (
     "SELECT id, source, sha256, payload, line, origin, reason, received_at, status"
@@ -103,12 +106,14 @@ def history_record(convention: Convention, row: tuple[Any, ...]) -> Record:
 
 def raw_from_row(row: tuple[Any, ...]) -> RawPayload:
     ident, source, entity, source_id, *rest = row
-    error, line, origin = rest[-3:]
+    error, line, origin = rest[-8:-5]
+    count, last_at, last_run, last_origin, last_line = rest[-5:]
     return raw_payload(
         (
-            ident, source, unescape_text(entity), unescape_text(source_id), *rest[:-3],
+            ident, source, unescape_text(entity), unescape_text(source_id), *rest[:-8],
             None if error is None else unescape_text(error), line,
-            None if origin is None else unescape_text(origin),
+            None if origin is None else unescape_text(origin), count, last_at, last_run,
+            None if last_origin is None else unescape_text(last_origin), last_line,
         )
     )  # fmt: skip
 

@@ -209,6 +209,7 @@ class PostgresRetention:
                 f'DELETE FROM raw_keys k USING "{name}" p WHERE k.source = p.source'
                 " AND k.source_id = p.source_id AND k.sha256 = p.sha256 AND k.raw_id = p.id"
             )
+            conn.execute(f'DELETE FROM raw_receipts r USING "{name}" p WHERE r.raw_id = p.id')
             conn.execute(f'DROP TABLE "{name}"')
             conn.execute("COMMIT")
         except psycopg.errors.LockNotAvailable:
@@ -240,7 +241,8 @@ class PostgresRetention:
             sql = (
                 f"WITH d AS MATERIALIZED ({select}),"
                 " k AS (DELETE FROM raw_keys k USING d WHERE k.source = %s"
-                "  AND k.source_id = d.source_id AND k.sha256 = d.sha256 AND k.raw_id = d.id)"
+                "  AND k.source_id = d.source_id AND k.sha256 = d.sha256 AND k.raw_id = d.id),"
+                " r AS (DELETE FROM raw_receipts r USING d WHERE r.raw_id = d.id)"
                 " DELETE FROM raw_payloads p USING d WHERE p.id = d.id"
                 " AND p.received_at = d.received_at RETURNING d.received_at, d.id, d.n"
             )

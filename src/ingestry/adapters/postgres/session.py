@@ -15,6 +15,8 @@ from ingestry.domain.conventions import Convention
 from ingestry.services.ports import (
     QuarantineRow,
     RawRow,
+    Receipt,
+    ReceiptKey,
     RecordChange,
     RecordRow,
     UpsertResult,
@@ -36,8 +38,14 @@ class PostgresSession:
         rows: Sequence[RawRow],
         headers: Sequence[tuple[bytes, bytes]],
         wire: Wire | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
-        return self.tx.run(lambda: self.writer.append_raw(self.tx, rows, headers, wire), len(rows))
+        return self.tx.run(
+            lambda: self.writer.append_raw(self.tx, rows, headers, wire, receipt), len(rows)
+        )
+
+    def append_receipts(self, keys: Sequence[ReceiptKey], receipt: Receipt) -> None:
+        self.tx.run(lambda: self.writer.append_receipts(self.tx, keys, receipt), len(keys))
 
     def unit(self, work: Callable[[], None]) -> None:
         """The calls in `work` are not logged one by one: a replay runs `work` again."""

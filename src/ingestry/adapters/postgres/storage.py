@@ -33,6 +33,7 @@ from ingestry.adapters.postgres.reads import (
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text
+from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
@@ -91,6 +92,8 @@ def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
     conn.execute("SET TIME ZONE 'UTC'")
     conn.execute(f"SET work_mem = '{WORK_MEM}'")
     conn.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+    session_timeouts().apply(conn)  # never wait forever on a stuck session's locks
+    ensure_durable(conn)
     return conn
 
 

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from ingestry.adapters.postgres.retry import MAX_ATTEMPTS, is_retryable, pause
+from ingestry.adapters.postgres.timeouts import LOCK_TIMEOUT_SQLSTATE, lock_timeout_hint
 from ingestry.domain.errors import StorageError
 
 T = TypeVar("T")
@@ -161,6 +162,8 @@ def translate(exc: psycopg.Error, attempt: int = 1) -> StorageError:
     """A database failure in words for the user (the psycopg error stays the cause)."""
     if exc.sqlstate is None:
         return StorageError(f"PostgreSQL connection failed: {exc}")
+    if exc.sqlstate == LOCK_TIMEOUT_SQLSTATE:
+        return StorageError(f"PostgreSQL gave up waiting for a lock: {lock_timeout_hint()}")
     if is_retryable(exc):
         return StorageError(
             f"PostgreSQL kept failing with {exc.sqlstate} after {attempt} attempts: {exc}"

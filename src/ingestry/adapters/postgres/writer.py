@@ -32,6 +32,8 @@ from ingestry.services.ports import (
     NewRecords,
     QuarantineRow,
     RawRow,
+    Receipt,
+    ReceiptKey,
     RecordChange,
     RecordRow,
     UpsertResult,
@@ -79,7 +81,9 @@ class Writer:
         rows: Sequence[RawRow],
         headers: Sequence[tuple[bytes, bytes]],
         wire: Wire | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
+        receipt = receipt or Receipt(None)
         if rows:
             # the worker lists the batch's receipt moments, so the rows stay packed
             received = wire.get("received") if wire is not None else None
@@ -92,12 +96,22 @@ class Writer:
             return 0
         stored = None
         if self.adaptive.mode("raw") == "direct":
-            stored = raw.append_direct(self.conn, rows, wire)
+            stored = raw.append_direct(self.conn, rows, wire, receipt)
         if stored is None:
             fill = lambda stage, data: self._fill(tx, stage, data)  # noqa: E731
-            stored = raw.append(self.conn, fill, rows, wire)
+            stored = raw.append(self.conn, fill, rows, wire, receipt)
         self.adaptive.observe("raw", len(rows), stored, len(rows) - stored)
         return stored
+
+    def append_receipts(
+        self, tx: Transaction, keys: Sequence[ReceiptKey], receipt: Receipt
+    ) -> None:
+        if not keys:
+            return
+        tx.begin()
+        raw.append_receipts(
+            self.conn, lambda stage, data: self._fill(tx, stage, data), keys, receipt
+        )
 
     def quarantine(self, tx: Transaction, rows: Sequence[QuarantineRow]) -> None:
         if not rows:

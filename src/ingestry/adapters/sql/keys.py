@@ -122,6 +122,18 @@ class SqlIdempotency:
                 .values(state="done", status_code=status_code, response=response)
             )
 
+    def renew(self, owner: str, key: str, now: float) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                idempotency_keys.update()
+                .where(
+                    idempotency_keys.c.owner == owner,
+                    idempotency_keys.c.key == key,
+                    idempotency_keys.c.state == "in_flight",
+                )
+                .values(created=now)
+            )
+
     def abandon(self, owner: str, key: str) -> None:
         with self.db.write() as conn:
             conn.execute(

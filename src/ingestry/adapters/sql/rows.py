@@ -26,6 +26,22 @@ RAW_COLUMNS = (
     "id, source, entity_type, source_id, sha256, payload, received_at, processed_at,"
     " extractor_version, error, line, origin"
 )
+
+
+def raw_with_receipts(payloads: str, where: str) -> str:
+    """A SELECT of raw payloads (`payloads`: a FROM list aliased `p`, `where` its
+    condition) with their receipts' count and latest receipt, ordered by that latest
+    receipt: the last row is the payload received last (see docs/receipts.md)."""
+    return (
+        "SELECT p.id, p.source, p.entity_type, p.source_id, p.sha256, p.payload,"
+        " p.received_at, p.processed_at, p.extractor_version, p.error, p.line, p.origin,"
+        " (SELECT count(*) FROM raw_receipts c WHERE c.raw_id = p.id), l.received_at,"
+        f" l.run_srn, l.origin, l.line FROM {payloads} LEFT JOIN raw_receipts l ON l.id ="
+        f" (SELECT max(m.id) FROM raw_receipts m WHERE m.raw_id = p.id) WHERE {where}"
+        " ORDER BY coalesce(l.id, 0), p.id"
+    )
+
+
 QUARANTINE_COLUMNS = "id, source, sha256, payload, line, origin, reason, received_at, status"
 
 
@@ -121,7 +137,9 @@ def raw_payload(row: tuple[Any, ...]) -> RawPayload:
         error,
         line,
         origin,
+        *receipts,
     ) = row
+    count, last_at, last_run, last_origin, last_line = receipts or (0, None, None, None, None)
     return RawPayload(
         id=ident,
         source=source,
@@ -135,6 +153,11 @@ def raw_payload(row: tuple[Any, ...]) -> RawPayload:
         error=error,
         line=line,
         origin=origin,
+        receipts=count or 0,
+        last_received_at=None if last_at is None else as_datetime(last_at),
+        last_run_srn=last_run,
+        last_origin=last_origin,
+        last_line=last_line,
     )
 
 

@@ -40,6 +40,24 @@ raw_payloads = sa.Table(
     sa.Index("ix_raw_payloads_source_received_at", "source", "received_at"),
 )
 
+#: One row per arrival of a payload (see docs/receipts.md): a byte-identical re-send is
+#: a new receipt of the same raw payload, and the latest receipt of a source id names
+#: the payload that drives its record. `container*` name a compressed input file.
+raw_receipts = sa.Table(
+    "raw_receipts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("raw_id", sa.BigInteger, nullable=False),
+    sa.Column("run_srn", sa.Text),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("origin", sa.Text),
+    sa.Column("line", sa.Integer),
+    sa.Column("container", sa.Text),
+    sa.Column("container_sha256", sa.LargeBinary),
+    sa.Index("ix_raw_receipts_raw_id", "raw_id", "id"),
+    sqlite_autoincrement=True,
+)
+
 raw_headers = sa.Table(
     "raw_headers",
     metadata,

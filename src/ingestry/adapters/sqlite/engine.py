@@ -49,5 +49,8 @@ def control_engine(url: str) -> sa.Engine:
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = None
         dbapi_conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # jobs, keys and idempotency claims are acknowledged writes too (a build may
+        # default WAL connections to NORMAL, which can lose the last commits on power loss)
+        dbapi_conn.execute("PRAGMA synchronous = FULL")
 
     return engine

@@ -34,6 +34,7 @@ from ingestry.services.ports import (
     RawMark,
     RawRow,
     RawWindow,
+    Receipt,
     StoredRaw,
 )
 
@@ -59,10 +60,13 @@ class SQLiteRawSession(SQLiteSession):
         for part in chunks(source_ids):
             marks = ",".join("?" * len(part))
             sql = (
-                "SELECT source_id, max(id) FROM raw_payloads"
-                f" WHERE source = ? AND source_id IN ({marks}) GROUP BY source_id"
+                # the raw row of each id's latest receipt (SQLite takes the bare
+                # column from the row that holds the max)
+                "SELECT p.source_id, r.raw_id, max(r.id) FROM raw_payloads p"
+                " JOIN raw_receipts r ON r.raw_id = p.id"
+                f" WHERE p.source = ? AND p.source_id IN ({marks}) GROUP BY p.source_id"
             )
-            out.update(self.conn.execute(sql, (source, *part)).fetchall())
+            out.update((sid, raw_id) for sid, raw_id, _ in self.conn.execute(sql, (source, *part)))
         return out
 
     def existing_records(
@@ -139,7 +143,11 @@ class SQLiteRawSession(SQLiteSession):
             " synthesized) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1)"
             " ON CONFLICT (source, source_id, sha256) DO NOTHING"
         )
-        return self.conn.executemany(sql, rows).rowcount if rows else 0
+        if not rows:
+            return 0
+        stored: int = self.conn.executemany(sql, rows).rowcount
+        self.append_receipts([(r[0], r[2], r[3], r[6], r[10], r[11]) for r in rows], Receipt(None))
+        return stored
 
     def add_hold(
         self,

@@ -115,9 +115,10 @@ class SQLiteRetention:
             sql += f" ORDER BY p.received_at, p.id LIMIT {int(batch_rows)}"
             with self._base_session() as session:
                 found = session.conn.execute(sql, params).fetchall()
-                session.conn.executemany(
-                    "DELETE FROM raw_payloads WHERE id = ?", [(r[0],) for r in found]
-                )
+                ids = [(r[0],) for r in found]
+                session.conn.executemany("DELETE FROM raw_payloads WHERE id = ?", ids)
+                # the receipts go with their payload (a re-send is stored anew)
+                session.conn.executemany("DELETE FROM raw_receipts WHERE raw_id = ?", ids)
             rows_done += len(found)
             bytes_done += sum(r[2] for r in found)
             if len(found) < batch_rows:

@@ -16,6 +16,8 @@ from ingestry.domain.versioning import UNCHANGED, next_version
 from ingestry.services.ports import (
     QuarantineRow,
     RawRow,
+    Receipt,
+    ReceiptKey,
     RecordChange,
     RecordRow,
     UpsertResult,
@@ -26,6 +28,13 @@ _INSERT_RAW = (
     "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
     " received_at, processed_at, extractor_version, error, line, origin)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, source_id, sha256) DO NOTHING"
+)
+#: One receipt per row, in row order: the raw row's id found through the dedupe key (the
+#: row was just inserted or is the duplicate it matched).
+_INSERT_RECEIPT = (
+    "INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line, container,"
+    " container_sha256) SELECT id, ?, ?, ?, ?, ?, ? FROM raw_payloads"
+    " WHERE source = ? AND source_id = ? AND sha256 = ?"
 )
 _INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (?,?) ON CONFLICT DO NOTHING"
 _INSERT_QUARANTINE = (
@@ -62,12 +71,27 @@ class SQLiteSession:
         rows: Sequence[RawRow],
         headers: Sequence[tuple[bytes, bytes]],
         wire: Wire | None = None,  # SQLite binds the tuples: no wire format
+        receipt: Receipt | None = None,
     ) -> int:
         if headers:
             self.conn.executemany(_INSERT_HEADER, headers)
         if not rows:
             return 0
-        return self.conn.executemany(_INSERT_RAW, rows).rowcount
+        stored: int = self.conn.executemany(_INSERT_RAW, rows).rowcount
+        run, container, container_sha = receipt or Receipt(None)
+        self.conn.executemany(
+            _INSERT_RECEIPT,
+            [(run, r[6], r[11], r[10], container, container_sha, r[0], r[2], r[3]) for r in rows],
+        )
+        return stored
+
+    def append_receipts(self, keys: Sequence[ReceiptKey], receipt: Receipt) -> None:
+        run, container, container_sha = receipt
+        self.conn.executemany(
+            _INSERT_RECEIPT,
+            [(run, at, origin, line, container, container_sha, source, sid, sha)
+             for source, sid, sha, at, line, origin in keys],
+        )  # fmt: skip
 
     def unit(self, work: Callable[[], None]) -> None:
         work()  # BEGIN IMMEDIATE holds the write lock: nothing to redo

@@ -14,10 +14,10 @@ from ingestry.adapters.sql import recordquery
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
-    RAW_COLUMNS,
     history_record,
     quarantine_entry,
     raw_payload,
+    raw_with_receipts,
     record_from_row,
     select_records,
 )
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
 
 PAGE_SIZE = 16_384
+#: The file beside the database that serializes schema changes (see `_schema_lock`).
+SCHEMA_LOCK_SUFFIX = "-schema.lock"
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -90,7 +92,9 @@ class SQLiteStorage:
 
     def is_empty(self) -> bool:
         row = self._conn.execute(
+            # sqlite_sequence (made by AUTOINCREMENT) outlives the tables that used it
             "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
         ).fetchone()
         return bool(row[0] == 0)
 
@@ -98,14 +102,36 @@ class SQLiteStorage:
         """Check (or, for an empty database, create) the schema, then the record tables."""
         revision = self.schema_revision()
         if revision != HEAD:
-            if auto_upgrade and revision is None and self.is_empty():
-                migrate.upgrade(self.engine)
-            else:
-                raise SchemaError(
-                    f"database {self.path} is at schema revision {revision or 'none'}, "
-                    f"this ingestry needs {HEAD}: run `ingestry db upgrade`"
-                )
+            with self._schema_lock():
+                revision = self.schema_revision()  # another process may have migrated
+                if auto_upgrade and revision is None and self.is_empty():
+                    migrate.upgrade(self.engine)
+                elif revision != HEAD:
+                    raise SchemaError(
+                        f"database {self.path} is at schema revision {revision or 'none'}, "
+                        f"this ingestry needs {HEAD}: run `ingestry db upgrade`"
+                    )
         self.ensure_conventions(conventions)
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """Serialize schema changes across processes: two first ingests on a new file
+        would both run the first migration (Alembic's DDL is not one SQLite write
+        transaction; the loser failed with `table alembic_version already exists`). An
+        exclusive `flock` on a file beside the database, released by the kernel even
+        when the holder is killed; where there is no `fcntl` (Windows) nothing is held."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not Linux or macOS
+            yield
+            return
+        lock = self.path.with_name(self.path.name + SCHEMA_LOCK_SUFFIX)
+        with lock.open("a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(held, fcntl.LOCK_UN)
 
     def ensure_conventions(self, conventions: Sequence[Convention]) -> None:
         known = self._catalog()
@@ -119,7 +145,8 @@ class SQLiteStorage:
             return  # fast path: nothing to evolve, no SQLAlchemy needed
         from ingestry.adapters.sql.conventions import ensure_record_tables
 
-        ensure_record_tables(self.engine, conventions)
+        with self._schema_lock():
+            ensure_record_tables(self.engine, conventions)
 
     def _catalog(self) -> dict[str, list[tuple[str, str, bool]]]:
         out: dict[str, list[tuple[str, str, bool]]] = {}
@@ -211,9 +238,7 @@ class SQLiteStorage:
         return [*history, current] if current else history
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
-        sql = (
-            f"SELECT {RAW_COLUMNS} FROM raw_payloads WHERE source = ? AND source_id = ? ORDER BY id"
-        )
+        sql = raw_with_receipts("raw_payloads p", "p.source = ? AND p.source_id = ?")
         return [raw_payload(row) for row in self._conn.execute(sql, (source, source_id))]
 
     def quarantine_entries(self, source: str, status: str | None = "open") -> list[QuarantineEntry]:

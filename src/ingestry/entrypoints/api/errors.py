@@ -1,4 +1,6 @@
-"""Every error leaves the API in one shape: {"error": {code, message, request_id}}.
+"""Every error leaves the API in one shape: an RFC 9457 problem (`application/problem+
+json`: type, title, status, detail) whose extension member `error` keeps the fields
+clients read before, {code, message, request_id}.
 
 Core errors (`IngestryError` subclasses) map to a status and a stable code here, in
 one table; nothing else in the API picks statuses for core errors.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -95,7 +98,34 @@ def error_response(
     }
     if current_version is not None:
         detail["current_version"] = current_version
-    return JSONResponse({"error": detail}, status_code=status, headers=dict(headers or {}))
+    return JSONResponse(
+        problem(status, message, detail),
+        status_code=status,
+        headers=dict(headers or {}),
+        media_type=PROBLEM_JSON,
+    )
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, message: str, detail: Mapping[str, object]) -> dict[str, object]:
+    """The RFC 9457 body: `about:blank` (the status says it all), the status's phrase as
+    title, the message as detail, and the old body's `error` as an extension member."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    return {"type": "about:blank", "title": title, "status": status, "detail": message,
+            "error": dict(detail)}  # fmt: skip
+
+
+def error_doc(status: int) -> dict[str, object]:
+    """An error response in the OpenAPI document (problem+json, schema ErrorOut)."""
+    return {
+        "description": CODES[status],
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
 
 
 def core_status(exc: core.IngestryError) -> tuple[int, str]:

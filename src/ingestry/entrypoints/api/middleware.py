@@ -11,13 +11,17 @@ import time
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ingestry.entrypoints.api.errors import ApiError
+from ingestry.entrypoints.api.errors import PROBLEM_JSON, ApiError, problem
 from ingestry.entrypoints.api.metrics import Metrics
 from ingestry.entrypoints.logs import request_id
 
 log = logging.getLogger("ingestry.api")
+
+#: The status logged for a request whose client disconnected before it was answered.
+CLIENT_CLOSED = 499
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 #: Request ids made here: a random per-process prefix and a counter (unique, cheap).
@@ -37,13 +41,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _send_error(send: Send, status: int, code: str, message: str, rid: str) -> None:
-    body = orjson.dumps({"error": {"code": code, "message": message, "request_id": rid}})
+    detail = {"code": code, "message": message, "request_id": rid}
+    body = orjson.dumps(problem(status, message, detail))
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
@@ -78,6 +83,11 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # the client went away mid-body: nothing to answer, not our failure (499 is
+            # nginx's "client closed request", for the access log and the metrics)
+            state["status"] = CLIENT_CLOSED
+            log.info("client disconnected before sending the whole body")
         except Exception:
             log.exception("unhandled error")
             if not state["started"]:

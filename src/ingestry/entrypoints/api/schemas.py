@@ -26,6 +26,12 @@ class ErrorDetail(_Out):
 
 
 class ErrorOut(_Out):
+    """An RFC 9457 problem; `error` keeps the fields of the body before it."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
     error: ErrorDetail
 
 
@@ -119,7 +125,11 @@ class SourceList(_Out):
 class IngestJobIn(_In):
     kind: Literal["ingest"]
     source: str = Field(min_length=1)
-    path: str = Field(min_length=1, description="A file under the data root, relative to it.")
+    path: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="A file of the source's inbox, relative to `data/inbox/{source}/`.",
+    )
     strict: bool = False
 
 

@@ -19,7 +19,14 @@ from types import FrameType
 
 from ingestry.bootstrap import build_stream
 from ingestry.config import Settings
+from ingestry.domain.errors import IngestryError
 from ingestry.entrypoints.worker.handlers import job_handlers
+from ingestry.entrypoints.worker.supervise import (
+    LoopFailure,
+    RestartPolicy,
+    restart_policy,
+    supervise,
+)
 from ingestry.services.streams import StreamConsumer
 from ingestry.services.worker import JobWorker
 from ingestry.store import Store, open_store
@@ -40,26 +47,34 @@ class WorkerOptions:
     retention_every: float = 3600.0  # 0: no scheduled retention
 
 
+class WorkerFailedError(IngestryError):
+    """A worker loop kept crashing and the worker stopped (exit status 1)."""
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event) -> None:
+    """Run the loops until `stop`; a WorkerFailedError when a loop gave up restarting
+    (the CLI exits non-zero, so a process supervisor restarts the worker)."""
+    policy = restart_policy()
     with open_store(settings) as first:
         _ = first.storage  # an empty database is migrated once, before the loops start
-    threads = [
-        _thread(f"jobs-{i}", _job_loop, settings, options, stop, i)
-        for i in range(options.concurrency)
-    ]
+    failures = LoopFailure()
+    spec = (settings, options, stop, policy, failures)
+    threads = [_thread(f"jobs-{i}", _job_loop, *spec, i) for i in range(options.concurrency)]
     if options.stream:
-        threads.append(_thread("stream", _stream_loop, settings, options, stop, 0))
-    threads.append(_thread("maintenance", _maintenance_loop, settings, options, stop, 0))
-    threads.append(_thread("events", _event_loop, settings, options, stop, 0))
+        threads.append(_thread("stream", _stream_loop, *spec, 0))
+    threads.append(_thread("maintenance", _maintenance_loop, *spec, 0))
+    threads.append(_thread("events", _event_loop, *spec, 0))
     for thread in threads:
         thread.start()
     for thread in threads:
         while thread.is_alive():
             thread.join(0.5)
+    if failures.failed:
+        raise WorkerFailedError("; ".join(failures.failed))
 
 
 def install_signal_handlers(stop: threading.Event) -> None:
@@ -76,17 +91,15 @@ Loop = Callable[[Store, WorkerOptions, threading.Event, int], None]
 
 def _thread(
     name: str, loop: Loop, settings: Settings, options: WorkerOptions, stop: threading.Event,
-    index: int,
+    policy: RestartPolicy, failures: LoopFailure, index: int,
 ) -> threading.Thread:  # fmt: skip
-    def main() -> None:
-        try:
-            with open_store(settings) as store:
-                loop(store, options, stop, index)
-        except Exception:
-            log.exception("worker loop %s crashed", name)
-            stop.set()
+    def body() -> None:  # a restart opens a fresh Store: the old connection may be bad
+        with open_store(settings) as store:
+            loop(store, options, stop, index)
 
-    return threading.Thread(target=main, name=name)
+    return threading.Thread(
+        target=supervise, args=(name, body, stop, policy, failures), name=name
+    )
 
 
 def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index: int) -> None:

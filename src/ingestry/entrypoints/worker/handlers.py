@@ -27,8 +27,10 @@ def job_handlers(store: Store) -> dict[str, JobHandler]:
 
 
 def ingest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
-    """Ingest a file under the data root (checked again here: the tree may have changed)."""
-    path = store.data_file(str(job.params["path"]))
+    """Ingest a file of the source's inbox (an API key's job) or under the data root (an
+    operator's); checked again here: the tree may have changed since the submit."""
+    source, relative = str(job.params["source"]), str(job.params["path"])
+    path = store.inbox_file(source, relative) if job.owner else store.data_file(relative)
 
     def progress(consumed: int, received: int) -> None:
         context.progress(bytes_read=consumed, received=received)

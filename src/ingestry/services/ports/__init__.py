@@ -135,6 +135,12 @@ from ingestry.services.ports.rows import (
     RawRow as RawRow,
 )
 from ingestry.services.ports.rows import (
+    Receipt as Receipt,
+)
+from ingestry.services.ports.rows import (
+    ReceiptKey as ReceiptKey,
+)
+from ingestry.services.ports.rows import (
     RecordChange as RecordChange,
 )
 from ingestry.services.ports.rows import (

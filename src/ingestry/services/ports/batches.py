@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ingestry.extract.framing import Frame, LineBlock
-from ingestry.services.ports.rows import QuarantineRow, RawRow, RecordRow, Wire
+from ingestry.services.ports.rows import QuarantineRow, RawRow, ReceiptKey, RecordRow, Wire
 
 T = TypeVar("T")
 
@@ -71,8 +71,12 @@ class PreparedBatch:
     quarantine_header: tuple[bytes, bytes] | None = None
     #: Set instead of the rows when the batch was only scanned (see services.rescan).
     scan: list[tuple[int, str, bytes]] | None = None
+    #: The line of each payload in `scan` (its receipt's line, should it be skipped).
+    scan_lines: list[int] | None = None
     #: Payloads of the batch found to be no-ops before preparation (not in the rows).
     skipped: int = 0
+    #: The receipts of the skipped payloads (stored already, so not in the raw rows).
+    receipts: list[ReceiptKey] = field(default_factory=list)
     #: The rows pre-encoded for the storage's write path, when it has one (WireEncoding).
     wire: Wire | None = None
     #: What the batch's writes lock (see `batch_keys`; a tuple: it marshals ~20x faster

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ingestry.domain.errors import InputError
+from ingestry.domain.reading import Reading
 from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
 
 
@@ -19,13 +20,16 @@ class ReadOptions:
     required_columns: tuple[str, ...] = ()
     #: the longest line held in memory and parsed (see `DataSource.max_line_bytes`)
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    #: dialect, encoding, records_path, sheet (see `domain.reading`)
+    reading: Reading = field(default_factory=Reading)
 
     @classmethod
     def of(cls, source: DataSource) -> ReadOptions:
         # a Python extractor may make the id from anything: only declared ids are checked
         ids = () if source.extractor else tuple(dict.fromkeys(p[0] for p in source.id_paths))
-        required = ids if source.format is SourceFormat.CSV else ()
-        return cls(source.format, required, source.max_line_bytes)
+        tables = (SourceFormat.CSV, SourceFormat.PARQUET, SourceFormat.XLSX)
+        required = ids if source.format in tables else ()
+        return cls(source.format, required, source.max_line_bytes, source.reading)
 
 
 #: The bytes of a spilled payload, in order, read again from where they were received

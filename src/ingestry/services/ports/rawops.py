@@ -94,7 +94,8 @@ class RawSession(StorageSession, Protocol):
     """A StorageSession that can also change raw rows and quarantine decisions."""
 
     def latest_raw_ids(self, source: str, source_ids: Sequence[str]) -> dict[str, int]:
-        """The id of the newest raw row stored for each of `source_ids` (when any)."""
+        """For each of `source_ids` (when it has any raw row): the id of the raw row its
+        latest receipt is of (the payload received last drives the record)."""
         ...
 
     def existing_records(

@@ -43,6 +43,21 @@ RAW_FIELDS = (
     "origin",
 )
 
+
+class Receipt(NamedTuple):
+    """What the receipts of one batch share: the run that received them and, for a
+    compressed input, the container file's name and sha256 (the payloads are its
+    decompressed rows). Each raw row adds its own received_at, origin and line."""
+
+    run_srn: str | None
+    container: str | None = None
+    container_sha256: bytes | None = None
+
+
+ReceiptKey = tuple[str, str, bytes, str, int | None, str | None]
+"""An arrival of a payload the store holds already, found before preparation (see
+`services.rescan`): (source, source_id, sha256, received_at, line, origin)."""
+
 QuarantineRow = tuple[str, bytes, bytes, int | None, str | None, str, str]
 QUARANTINE_FIELDS = ("source", "sha256", "payload", "line", "origin", "reason", "received_at")
 

@@ -9,6 +9,8 @@ from ingestry.domain.conventions import Convention
 from ingestry.services.ports.rows import (
     QuarantineRow,
     RawRow,
+    Receipt,
+    ReceiptKey,
     RecordChange,
     RecordRow,
     UpsertResult,
@@ -28,12 +30,20 @@ class StorageSession(Protocol):
         rows: Sequence[RawRow],
         headers: Sequence[tuple[bytes, bytes]],
         wire: Wire | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
-        """Store raw rows; a row whose (source, sha256) exists is a duplicate.
+        """Store raw rows; a row whose (source, source_id, sha256) exists is a duplicate.
+        Every row, new or duplicate, is a receipt (in row order) of its raw payload,
+        under `receipt` (None: a receipt of no run).
 
         Returns how many rows were new. `headers` are (sha256, bytes) of CSV headers;
         `wire`, the batch's encoding by this storage's `WireEncoding`, if it has one.
         """
+        ...
+
+    def append_receipts(self, keys: Sequence[ReceiptKey], receipt: Receipt) -> None:
+        """Record arrivals of payloads stored already (a re-ingest's no-ops, skipped
+        before preparation), in order; a key with no raw row is ignored."""
         ...
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:

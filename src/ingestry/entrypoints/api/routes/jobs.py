@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Response
+from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
 
-from ingestry.entrypoints.api.errors import CODES, ApiError
+from ingestry.entrypoints.api.errors import ApiError, error_doc
+from ingestry.entrypoints.api.idempotent import IdempotencyKeyHeader
 from ingestry.entrypoints.api.render import job_out
 from ingestry.entrypoints.api.schemas import (
     ErrorOut,
@@ -27,14 +28,14 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {c: {"model": ErrorOut, "description": CODES[c]} for c in (401, 403, 429, *codes)}
+    return {c: {"model": ErrorOut, **error_doc(c)} for c in (401, 403, 429, *codes)}
 
 
 def check_job(spec: IngestJobIn | ReplayJobIn | ExportJobIn, caller: Caller, store: Store) -> None:
     """Refuse at submit what the worker would refuse later (scope, paths, kinds)."""
     if isinstance(spec, IngestJobIn):
         caller.source(spec.source)
-        store.data_file(spec.path)
+        store.inbox_file(spec.source, spec.path)
     elif isinstance(spec, ReplayJobIn):
         if not caller.source(spec.source).is_raw:
             raise NotRawSourceError(f"source '{spec.source}' is simple: it keeps no raw rows")
@@ -51,14 +52,14 @@ def check_job(spec: IngestJobIn | ReplayJobIn | ExportJobIn, caller: Caller, sto
     status_code=202,
     responses={
         200: {"model": JobOut, "description": "the job this key submitted before"},
-        **_errors(404, 422, 501),
+        **_errors(400, 404, 422, 501),
     },
 )
 def submit_job(
     spec: Annotated[JobIn, Body()],
     caller: CallerDep,
     state: StateDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     with state.pool.borrow() as store:
         check_job(spec, caller, store)

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from ingestry.entrypoints.api.errors import CODES, error_response
+from ingestry.entrypoints.api.errors import error_doc, error_response
 from ingestry.entrypoints.api.schemas import ErrorOut, HealthOut
 from ingestry.entrypoints.api.security import AdminDep
 from ingestry.entrypoints.api.state import ApiState, StateDep
@@ -20,7 +20,7 @@ Gauge = tuple[str, str, Mapping[str, str], float]
 @router.get(
     "/healthz",
     response_model=HealthOut,
-    responses={503: {"model": ErrorOut, "description": CODES[503]}},
+    responses={503: {"model": ErrorOut, **error_doc(503)}},
 )
 def healthz(state: StateDep) -> JSONResponse:
     try:
@@ -33,7 +33,7 @@ def healthz(state: StateDep) -> JSONResponse:
 @router.get(
     "/metrics",
     response_class=PlainTextResponse,
-    responses={c: {"model": ErrorOut, "description": CODES[c]} for c in (401, 403, 429)},
+    responses={c: {"model": ErrorOut, **error_doc(c)} for c in (401, 403, 429)},
 )
 def metrics(_: AdminDep, state: StateDep) -> PlainTextResponse:
     return PlainTextResponse(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from ingestry.entrypoints.api.errors import CODES
-from ingestry.entrypoints.api.idempotent import idempotent
+from ingestry.entrypoints.api.errors import error_doc
+from ingestry.entrypoints.api.idempotent import IdempotencyKeyHeader, idempotent
 from ingestry.entrypoints.api.schemas import ErrorOut, IngestSummaryOut
 from ingestry.entrypoints.api.security import CallerDep
 from ingestry.entrypoints.api.state import ApiState, StateDep
@@ -31,8 +31,8 @@ REQUEST_BODY: dict[str, Any] = {
     },
 }
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut, "description": CODES[code]}
-    for code in (401, 403, 404, 409, 413, 415, 422, 429)
+    code: {"model": ErrorOut, **error_doc(code)}
+    for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)
 }
 
 
@@ -48,7 +48,7 @@ async def ingest_payloads(
     request: Request,
     caller: CallerDep,
     state: StateDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     data_source = caller.source(source)
     content_type = request.headers.get("content-type")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from ingestry.entrypoints.api.errors import CODES, ApiError
+from ingestry.entrypoints.api.errors import ApiError, error_doc
 from ingestry.entrypoints.api.render import record_out
 from ingestry.entrypoints.api.schemas import (
     ErrorOut,
@@ -36,7 +36,7 @@ SCAN_PAGES = 10
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {c: {"model": ErrorOut, "description": CODES[c]} for c in (401, 403, 429, *codes)}
+    return {c: {"model": ErrorOut, **error_doc(c)} for c in (401, 403, 429, *codes)}
 
 
 def encode_cursor(srn: str) -> str:

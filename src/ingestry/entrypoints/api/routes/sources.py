@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ingestry.entrypoints.api.errors import CODES
+from ingestry.entrypoints.api.errors import error_doc
 from ingestry.entrypoints.api.schemas import ErrorOut, SourceList, SourceOut
 from ingestry.entrypoints.api.security import CallerDep
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/v1", tags=["sources"])
 @router.get(
     "/sources",
     response_model=SourceList,
-    responses={c: {"model": ErrorOut, "description": CODES[c]} for c in (401, 429)},
+    responses={c: {"model": ErrorOut, **error_doc(c)} for c in (401, 429)},
 )
 def list_sources(caller: CallerDep) -> SourceList:
     return SourceList(

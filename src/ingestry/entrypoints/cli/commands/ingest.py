@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ingestry.domain.errors import StorageError
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json
 from ingestry.entrypoints.cli.progress import ingest_progress
@@ -40,15 +41,19 @@ def command(
     """Ingest FILES (`-` for stdin) into SOURCE: raw bytes kept, records upserted."""
     store = ctx.store()
     data_source = store.source(source)
-    with ingest_progress(files, enabled=sys.stderr.isatty()) as progress:
-        summary = store.ingest_files(data_source.name, files, strict=strict, progress=progress)
+    try:
+        with ingest_progress(files, enabled=sys.stderr.isatty()) as progress:
+            summary = store.ingest_files(data_source.name, files, strict=strict, progress=progress)
+    except StorageError as exc:  # say which source's run failed (a script runs many)
+        raise StorageError(f"ingest of {data_source.name} failed: {exc}") from exc
     render(summary, as_json)
 
 
 def render(summary: IngestSummary, as_json: bool) -> None:
     values = summary.as_dict()
     if as_json:
-        echo_json({k: values[k] for k in CONTRACT_KEYS} | {"run_srn": summary.run_srn})
+        extra = {"inputs": values["inputs"]} if "inputs" in values else {}
+        echo_json({k: values[k] for k in CONTRACT_KEYS} | {"run_srn": summary.run_srn} | extra)
     else:
         click.echo(describe(summary))
         if summary.duplicate_ids:

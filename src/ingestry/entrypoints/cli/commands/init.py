@@ -16,6 +16,7 @@ cache/
 *.db
 *.db-wal
 *.db-shm
+*.db-schema.lock
 """
 
 

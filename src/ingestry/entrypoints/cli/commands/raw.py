@@ -23,7 +23,7 @@ def command() -> None:
 @click.argument("source")
 @click.argument("source_id")
 @click.option(
-    "--bytes", "as_bytes", is_flag=True, help="Write the latest stored bytes, exactly, to stdout."
+    "--bytes", "as_bytes", is_flag=True, help="Write the bytes received last, exactly, to stdout."
 )
 @click.option(
     "--all",
@@ -36,7 +36,8 @@ def command() -> None:
 def show(
     ctx: CliContext, source: str, source_id: str, as_bytes: bool, all_versions: bool, as_json: bool
 ) -> None:
-    """Raw payloads received for SOURCE_ID, oldest first."""
+    """Raw payloads received for SOURCE_ID, ordered by their latest receipt: the last
+    one (what --bytes writes) is the payload received last, which drives the record."""
     payloads = ctx.store().raw(source, source_id)
     if not payloads:
         raise RecordNotFoundError(f"no raw payload for {source} {source_id}")
@@ -58,6 +59,11 @@ def show(
             "origin": p.origin,
             "line": p.line,
             "bytes": len(p.payload),
+            "receipts": p.receipts,
+            "last_received_at": p.last_received_at.isoformat() if p.last_received_at else None,
+            "last_run": p.last_run_srn,
+            "last_origin": p.last_origin,
+            "last_line": p.last_line,
         }
         for p in payloads
     ]
