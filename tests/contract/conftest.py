@@ -1,6 +1,7 @@
 """The Storage / StorageSession contract, written once, run on every backend.
 
-`storage` is an opened, prepared Storage on a fresh database; `rows` builds port rows
+`storage` is an opened, prepared Storage on a fresh database of every backend, or the
+in-memory fake; `rows` builds port rows
 (the hot-path tuples) the way the batch preparation does, so these tests pin down what
 every adapter must do with them.
 """
@@ -9,15 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from ingestry.adapters.backends import BACKENDS
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.extract.jsonio import dumps
 from ingestry.services.ports import QuarantineRow, RawRow, RecordRow, Storage
 from tests.backends import Database
+from tests.fakes import MemoryStorage
 
 NOW = "2026-11-23T10:00:00.000000+00:00"
 LATER = "2026-11-23T11:00:00.000000+00:00"
@@ -46,19 +50,53 @@ CONVENTION = Convention(
 )
 
 
+BACKEND_PARAMS = [
+    pytest.param(b.name, marks=() if b.file_prefix else getattr(pytest.mark, b.name))
+    for b in BACKENDS
+]
+MEMORY = "memory"
+
+
+@pytest.fixture(params=[*(p.values[0] for p in BACKEND_PARAMS), MEMORY])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The contract runs on every backend of the registry and on the in-memory fake
+    (`tests/fakes`). A test that reads the database behind the port (it asks for `db`)
+    is a SQL backend's test: it is not collected for the fake (see
+    `pytest_collection_modifyitems`), never skipped."""
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    chosen, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_fake = params is not None and params.params.get("backend") == MEMORY
+        needs_db = "db" in getattr(item, "fixturenames", ())
+        inside = here in Path(str(item.path)).parents
+        (dropped if inside and on_fake and needs_db else chosen).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = chosen
+
+
 @pytest.fixture
-def storage(db: Database) -> Iterator[Storage]:
-    """A prepared storage on `db` (SQLite file or fresh PostgreSQL schema)."""
+def storage(request: pytest.FixtureRequest, backend: str) -> Iterator[Storage]:
+    """A prepared storage: the fake, or one on `db` (SQLite file or fresh PostgreSQL schema)."""
     opened: Storage
-    if db.kind == "sqlite":
-        from ingestry.adapters.sqlite import SQLiteStorage
-
-        assert db.sqlite_file is not None
-        opened = SQLiteStorage(db.sqlite_file)
+    if backend == MEMORY:
+        opened = MemoryStorage()
     else:
-        from ingestry.adapters.postgres import PostgresStorage
+        db: Database = request.getfixturevalue("db")
+        if db.kind == "sqlite":
+            from ingestry.adapters.sqlite import SQLiteStorage
 
-        opened = PostgresStorage(db.url)
+            assert db.sqlite_file is not None
+            opened = SQLiteStorage(db.sqlite_file)
+        else:
+            from ingestry.adapters.postgres import PostgresStorage
+
+            opened = PostgresStorage(db.url)
     try:
         opened.prepare([CONVENTION], auto_upgrade=True)
         yield opened

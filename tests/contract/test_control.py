@@ -22,13 +22,20 @@ from ingestry.services.jobs import JobService, NewJob
 from ingestry.services.keys import AmbiguousKeyError, KeyNameTakenError, KeyService
 from ingestry.store import Store
 from tests.backends import Database
+from tests.contract.conftest import MEMORY
+from tests.fakes import MemoryControl
 
 T0 = 1_900_000_000.0
 LEASE = 30.0
 
 
 @pytest.fixture
-def control(store: Store) -> Iterator[ControlPorts]:
+def control(request: pytest.FixtureRequest, backend: str) -> Iterator[ControlPorts]:
+    """The store's control plane, or the fakes' (`tests/fakes/control.py`)."""
+    if backend == MEMORY:
+        yield MemoryControl()
+        return
+    store: Store = request.getfixturevalue("store")
     yield store.control
 
 

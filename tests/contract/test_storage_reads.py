@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from ingestry.domain.query import Condition, Op, RecordQuery, Sort
 from ingestry.domain.records import record_srn
 from ingestry.services.ports import Storage
 from tests.contract.conftest import CONVENTION, NOW, SOURCE, quarantine_row, raw_row, record_row
@@ -168,3 +169,25 @@ def test_stats_per_source(storage: Storage) -> None:
         "other": {"raw_rows": 1, "records": 0, "quarantined": 0},
         "idle": {"raw_rows": 0, "records": 0, "quarantined": 0},
     }
+
+
+def test_a_query_filters_sorts_counts_and_pages_alike(storage: Storage) -> None:
+    """The same RecordQuery answers the same on every backend and the fake."""
+    counts = {"q1": 3, "q2": None, "q3": 1, "q4": 3, "q5": 7}
+    with storage.session() as session:
+        rows = [record_row(i, count=n) for i, n in counts.items()]
+        session.upsert_records(CONVENTION, rows, NOW)
+    query = RecordQuery((Condition("count", Op.GE, (2,)),), Sort("count", desc=True))
+    listed = [r.srn.rsplit(":", 1)[1] for r in storage.list_records(CONVENTION, None, None, query)]
+    assert listed == ["q5", "q4", "q1"]
+    assert storage.count_records(CONVENTION, query) == 3
+    after = record_srn("thing", "harvest", SOURCE, "q4")
+    page = storage.list_records(CONVENTION, 1, after, query)
+    assert [r.srn.rsplit(":", 1)[1] for r in page] == ["q1"]
+    ascending = RecordQuery((), Sort("count"))
+    ordered = [
+        r.srn.rsplit(":", 1)[1] for r in storage.list_records(CONVENTION, None, None, ascending)
+    ]
+    assert ordered == ["q3", "q1", "q4", "q5", "q2"]  # empty values last
+    inside = RecordQuery((Condition("count", Op.IN, (1, 7)),))
+    assert storage.count_records(CONVENTION, inside) == 2

@@ -58,8 +58,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ingestry.services.batch import LazyRows, PreparedBatch
-from ingestry.services.preparation import BatchWork
+from ingestry.services.ports import BatchWork, LazyRows, PreparedBatch
 
 if TYPE_CHECKING:
     # imported when a map runs: ~10 ms (multiprocessing, concurrent.futures) that a

@@ -6,13 +6,15 @@ import threading
 import time
 from collections.abc import Callable
 
-from ingestry.services.ratelimit import Bucket, take
+from ingestry.services.ports import Bucket, take
 
 #: Buckets kept at most; the least recently used go first (a full bucket is the default).
 MAX_KEYS = 10_000
 
 
 class MemoryRateLimiter:
+    in_process = True
+
     def __init__(
         self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic
     ) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
 import orjson
 
@@ -19,7 +19,9 @@ from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
 from ingestry.extract.jsonio import NestingError, dumps, may_hold_long_integers
-from ingestry.services.ports import QuarantineRow, RawRow, ReceiptKey, RecordRow, Wire
+from ingestry.services.ports import RawRow, RecordRow
+from ingestry.services.ports.batches import LazyRows as LazyRows
+from ingestry.services.ports.batches import PreparedBatch as PreparedBatch
 
 T = TypeVar("T")
 
@@ -42,81 +44,6 @@ class Provenance:
             b"," + orjson.dumps(k) + b":" + orjson.dumps(v) for k, v in fields.items()
         )
         return cls(kind, members, fields.get("upstream_source") or fields.get("source_node", ""))
-
-
-class LazyRows(Sequence[T]):
-    """Rows whose count is known before they are: made on first read (`_build`), so a
-    write path that only needs the count (or a pre-encoded wire) never pays for them."""
-
-    __slots__ = ("_length", "_rows")
-
-    def __init__(self, length: int) -> None:
-        self._length = length
-        self._rows: Sequence[T] | None = None
-
-    def _build(self) -> Sequence[T]:
-        raise NotImplementedError
-
-    @property
-    def rows(self) -> Sequence[T]:
-        if self._rows is None:
-            self._rows = self._build()
-        return self._rows
-
-    @property
-    def built(self) -> bool:
-        return self._rows is not None
-
-    def __len__(self) -> int:
-        return self._length
-
-    def __getitem__(self, index: Any) -> Any:
-        return self.rows[index]
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.rows)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return len(other) == self._length and list(other) == list(self.rows)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._length} rows)"
-
-
-@dataclass(slots=True)
-class PreparedBatch:
-    raw: Sequence[RawRow] = field(default_factory=list)
-    records: Sequence[RecordRow] = field(default_factory=list)
-    quarantine: list[QuarantineRow] = field(default_factory=list)
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    received: int = 0
-    #: the CSV header of the batch's quarantined rows (quarantine replay re-reads them)
-    quarantine_header: tuple[bytes, bytes] | None = None
-    #: Set instead of the rows when the batch was only scanned (see services.rescan).
-    scan: list[tuple[int, str, bytes]] | None = None
-    #: The line of each payload in `scan` (its receipt's line, should it be skipped).
-    scan_lines: list[int] | None = None
-    #: Payloads of the batch found to be no-ops before preparation (not in the rows).
-    skipped: int = 0
-    #: The receipts of the skipped payloads (stored already, so not in the raw rows).
-    receipts: list[ReceiptKey] = field(default_factory=list)
-    #: The rows pre-encoded for the storage's write path, when it has one (WireEncoding).
-    wire: Wire | None = None
-    #: What the batch's writes lock (see `batch_keys`; a tuple: it marshals ~20x faster
-    #: than a frozenset, which marshal sorts); None: not known, so everything.
-    keys: tuple[str | bytes, ...] | None = None
-    #: (raw rows, record rows) a worker left out, the wire carrying them (a lean batch).
-    omitted: tuple[int, int] | None = None
-    #: Ids that occurred more than once among the batch's payloads: only the last
-    #: occurrence of each is in `records` (the raw rows keep every one).
-    repeated: tuple[str, ...] = ()
-    #: How many ids this batch reports as repeated (`repeated`, and those it shares
-    #: with the next batch: see `services.supersede`).
-    duplicate_ids: int = 0
 
 
 def batch_keys(batch: PreparedBatch) -> tuple[str | bytes, ...]:

@@ -23,19 +23,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ingestry.domain.errors import IdempotencyInFlightError, IdempotencyKeyReusedError
+from ingestry.services.ports.control import StoredRequest
 
 #: A claim not renewed for this long is considered abandoned (see the module doc).
 LEASE_SECONDS = 20.0
 #: Responses are replayed for this long, then pruned.
 KEEP_FOR = 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRequest:
-    fingerprint: bytes
-    state: str  # "in_flight" | "done"
-    status_code: int | None
-    response: bytes | None
 
 
 class IdempotencyStore(Protocol):

@@ -8,17 +8,15 @@ are taken whole or not at all (see `services.spill`).
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import cast
 
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
-from ingestry.services.batch import PreparedBatch, Provenance
+from ingestry.services.batch import Provenance
 from ingestry.services.inputs import (
     Input,
     Spilled,
@@ -26,25 +24,19 @@ from ingestry.services.inputs import (
     described,
     receipts_of,
 )
-from ingestry.services.lanes import OrderedLanes
 from ingestry.services.ports import (
-    ConcurrentSessions,
+    BatchWork,
     OnChanges,
     PayloadProbe,
+    PreparedBatch,
     Receipt,
     ReceiptKey,
     Storage,
     StorageSession,
-    WireEncoding,
 )
-from ingestry.services.preparation import (
-    BatchWork,
-    LeanPolicy,
-    MapFn,
-    Preparation,
-    ProgressFn,
-)
+from ingestry.services.preparation import LeanPolicy, MapFn, Preparation, ProgressFn
 from ingestry.services.rescan import RescanPolicy
+from ingestry.services.runcontext import COUNTS, IngestSummary, ingest_run
 from ingestry.services.spill import (
     DOCUMENT_FORMATS,
     spilled_batch,
@@ -53,68 +45,11 @@ from ingestry.services.spill import (
     take_whole,
 )
 from ingestry.services.supersede import Overlap, supersede, with_overlaps
+from ingestry.services.writemode import WriteMode, gc_paused
+
+__all__ = ["COUNTS", "DEFAULT_BATCH_SIZE", "BadRow", "IngestService", "IngestSummary", "gc_paused"]
 
 DEFAULT_BATCH_SIZE = 5000
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """A run allocates millions of short-lived, cycle-free tuples; the cyclic collector
-    would scan them over and over (about 15% of an ingest) for nothing."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@dataclass(slots=True)
-class IngestSummary:
-    """The contract's `--json` summary of one ingest run (plus the run's srn)."""
-
-    source: str
-    received: int = 0
-    raw_stored: int = 0
-    raw_duplicates: int = 0
-    records_created: int = 0
-    records_updated: int = 0
-    records_unchanged: int = 0
-    quarantined: int = 0
-    seconds: float = 0.0
-    run_srn: str = ""
-    #: ids seen more than once in the input: one record each, the last occurrence wins
-    duplicate_ids: int = 0
-    #: what reading each input decided (encoding used, delimiter, compressed container
-    #: and its sha256); left out of `as_dict` when no input had anything to say
-    inputs: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        if not self.inputs:
-            del out["inputs"]
-        return out
-
-    def add(self, part: IngestSummary) -> None:
-        for name in COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(part, name))
-
-    def count(self, parts: Iterable[IngestSummary]) -> None:
-        """Set the counts to the sum of the batches' `parts` (seconds, srn untouched)."""
-        totals = dict.fromkeys(COUNTS, 0)
-        for part in parts:
-            for name in COUNTS:
-                totals[name] += getattr(part, name)
-        for name, value in totals.items():
-            setattr(self, name, value)
-
-
-#: The summary's counters (what a batch adds to its run).
-COUNTS = (
-    "received", "raw_stored", "raw_duplicates", "records_created", "records_updated",
-    "records_unchanged", "quarantined", "duplicate_ids",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +60,8 @@ class BadRow:
 
 
 class IngestService:
-    """Runs ingests for the sources of one config against one storage."""
+    """Runs ingests for the sources of one config against one storage. How batches
+    reach the storage fast (`mode`) is decided once, by the composition root."""
 
     def __init__(
         self,
@@ -137,6 +73,7 @@ class IngestService:
         on_changes: OnChanges | None = None,
         parallel: MapFn | None = None,
         parallel_threshold: int = 8 << 20,
+        mode: WriteMode | None = None,
     ) -> None:
         self.storage = storage
         self.extractor_for = extractor_for
@@ -145,6 +82,8 @@ class IngestService:
         self.on_changes = on_changes
         self.parallel = parallel
         self.parallel_threshold = parallel_threshold
+        # the composition root passes the storage's mode; built here for a bare service
+        self.mode = WriteMode.of(storage) if mode is None else mode
 
     def ingest(
         self,
@@ -175,12 +114,15 @@ class IngestService:
         summary = IngestSummary(source=source.name, run_srn=run)
         provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
         origins = [i.name for i in inputs]
-        policy = RescanPolicy(enabled=False)
-        lean = LeanPolicy(enabled=isinstance(self.storage, WireEncoding))
+        # a re-ingest skips what the store holds unchanged (see services.rescan)
+        policy = self.mode.rescan(source, extractor.python is not None)
+        lean = self.mode.lean()
         prep = self._preparation(source, extractor, provenance)
         big = sum(i.size or 0 for i in inputs) >= self.parallel_threshold
         # worker processes pay off for files; API bodies and stdin are prepared inline
         parallel = self.parallel if big else None
+        if strict or source.format in DOCUMENT_FORMATS:
+            policy.enabled = False  # nothing of the run is written until it all is
         # each batch once the next is prepared: an id both hold is the next one's
         batches = with_overlaps(prep.batches(inputs, progress, policy, lean, parallel))
         if strict or source.format in DOCUMENT_FORMATS:
@@ -188,41 +130,22 @@ class IngestService:
             return self._ingest_at_once(source, extractor, inputs, at_once, strict, summary)
         receipt = Receipt(run)
         receipt_of = receipts_of(run, inputs)
-        with self.storage.session() as session:
-            session.start_run(run, source.name, origins, iso(self.clock()))
-            # a re-ingest skips what the store holds unchanged (raw sources, declarative
-            # extractors, storages that can tell: see services.rescan)
-            policy.enabled = (
-                source.is_raw and extractor.python is None and isinstance(session, PayloadProbe)
-            )
-        try:
-            if isinstance(self.storage, ConcurrentSessions) and self.storage.lanes > 1:
-                self._write_in_lanes(
-                    self.storage, prep, batches, policy, lean, summary, receipt_of
-                )
-            else:
-                for work, batch, overlap in batches:
-                    mine = receipt_of(batch_origin(work, batch)) if receipt_of else receipt
-                    with self.storage.session() as session:
-                        part = self._write_batch(
-                            session, prep, work, batch, policy, lean, overlap, mine
-                        )
-                    summary.add(part)  # committed: its counts are final
+
+        def write(
+            session: StorageSession, work: BatchWork | None, batch: PreparedBatch, overlap: Overlap
+        ) -> IngestSummary:
+            mine = receipt_of(batch_origin(work, batch)) if receipt_of else receipt
+            return self._write_batch(session, prep, work, batch, policy, lean, overlap, mine)
+
+        with ingest_run(summary, origins, self.clock, storage=self.storage, started=started):
+            self.mode.write(self.storage, batches, write, summary.add)
             for origin, spill in spilled_of(inputs):
                 mine = receipt_of(origin) if receipt_of else receipt
                 with self.storage.session() as session:
                     summary.add(
                         self._write_spilled(session, source, extractor, spill, origin, mine)
                     )
-        except BaseException:
-            summary.seconds = round(time.perf_counter() - started, 3)
-            with self.storage.session() as session:
-                session.finish_run(run, "failed", summary.as_dict(), iso(self.clock()))
-            raise
-        summary.seconds = round(time.perf_counter() - started, 3)
-        summary.inputs = described(inputs)
-        with self.storage.session() as session:
-            session.finish_run(run, "succeeded", summary.as_dict(), iso(self.clock()))
+            summary.inputs = described(inputs)  # what reading decided, in the run's summary
         return summary
 
     def _ingest_at_once(
@@ -236,13 +159,14 @@ class IngestService:
     ) -> IngestSummary:
         """The run in one transaction: under --strict (rolled back at the first bad
         payload) and over JSON documents (one that does not frame leaves nothing)."""
-        started = time.perf_counter()
         parts: list[IngestSummary] = []
+        origins = [i.name for i in inputs]
         receipt = Receipt(summary.run_srn)
         receipt_of = receipts_of(summary.run_srn, inputs)
-        with self.storage.session() as session:
-            now = iso(self.clock())
-            session.start_run(summary.run_srn, source.name, [i.name for i in inputs], now)
+        with (
+            self.storage.session() as session,
+            ingest_run(summary, origins, self.clock, session=session),
+        ):
             for batch in batches:
                 if strict and batch.quarantine:
                     _, _, _, line, origin, reason, _ = batch.quarantine[0]
@@ -255,9 +179,7 @@ class IngestService:
                 mine = receipt_of(origin) if receipt_of else receipt
                 parts.append(self._write_spilled(session, source, extractor, spill, origin, mine))
             summary.count(parts)
-            summary.seconds = round(time.perf_counter() - started, 3)
             summary.inputs = described(inputs)
-            session.finish_run(summary.run_srn, "succeeded", summary.as_dict(), iso(self.clock()))
         summary.count(parts)  # a replay at commit recounts its batches
         return summary
 
@@ -293,17 +215,13 @@ class IngestService:
                     if isinstance(item, Exception):
                         continue
                     summary, batches, origins, started = item
-                    session.start_run(summary.run_srn, source.name, origins, iso(self.clock()))
                     receipt = Receipt(summary.run_srn)
-                    mine = parts[summary.run_srn] = [
-                        self._write_unit(session, source, extractor, batch, receipt)
-                        for batch in batches
-                    ]
-                    summary.count(mine)
-                    summary.seconds = round(time.perf_counter() - started, 3)
-                    session.finish_run(
-                        summary.run_srn, "succeeded", summary.as_dict(), iso(self.clock())
-                    )
+                    with ingest_run(summary, origins, self.clock, session=session, started=started):
+                        mine = parts[summary.run_srn] = [
+                            self._write_unit(session, source, extractor, batch, receipt)
+                            for batch in batches
+                        ]
+                        summary.count(mine)
         for item in prepared:  # a replay at commit recounts its batches
             if not isinstance(item, Exception):
                 item[0].count(parts[item[0].run_srn])
@@ -312,55 +230,11 @@ class IngestService:
     def _preparation(
         self, source: DataSource, extractor: Extractor, provenance: Provenance
     ) -> Preparation:
-        encode = (
-            self.storage.wire_encoder(extractor.convention)
-            if isinstance(self.storage, WireEncoding)
-            else None
-        )
+        encoder = self.mode.encoder
         return Preparation(
-            source, extractor, provenance,
-            batch_size=self.batch_size, clock=self.clock, encode=encode,
+            source, extractor, provenance, batch_size=self.batch_size, clock=self.clock,
+            encode=None if encoder is None else encoder(extractor.convention),
         )  # fmt: skip
-
-    def _write_in_lanes(
-        self,
-        storage: ConcurrentSessions,
-        prep: Preparation,
-        batches: Iterable[tuple[BatchWork | None, PreparedBatch, Overlap]],
-        policy: RescanPolicy,
-        lean: LeanPolicy,
-        summary: IngestSummary,
-        receipt_of: Callable[[str | None], Receipt] | None = None,
-    ) -> None:
-        """`batches` written on the storage's lanes: side by side where their keys are
-        disjoint, committed in order (see `services.lanes`)."""
-        committed_headers: set[bytes] = set()
-        plain = Receipt(summary.run_srn)
-
-        def done(result: tuple[IngestSummary, list[bytes]]) -> None:
-            part, headers = result
-            summary.add(part)  # committed: its counts are final
-            committed_headers.update(headers)
-
-        def writer(
-            work: BatchWork | None, batch: PreparedBatch, overlap: Overlap
-        ) -> Callable[[StorageSession], tuple[IngestSummary, list[bytes]]]:
-            receipt = receipt_of(batch_origin(work, batch)) if receipt_of else plain
-
-            def write(session: StorageSession) -> tuple[IngestSummary, list[bytes]]:
-                part = self._write_batch(session, prep, work, batch, policy, lean, overlap, receipt)
-                return part, [sha for sha, _ in batch.headers]
-
-            return write
-
-        with OrderedLanes(storage.lane_session, storage.lanes, done, storage.blocked_by) as lanes:
-            for work, batch, overlap in batches:
-                keys = None if batch.keys is None else frozenset(batch.keys)
-                # a header stored by a committed batch is only read again (no lock taken)
-                fresh = [sha for sha, _ in batch.headers if sha not in committed_headers]
-                if keys is not None and fresh:
-                    keys = keys.union(fresh)
-                lanes.submit(keys, writer(work, batch, overlap))
 
     def _write_batch(
         self,
@@ -377,9 +251,10 @@ class IngestService:
         the payloads the storage holds unchanged (never those the next batch
         supersedes: they are left out, not counted as unchanged)."""
         if batch.scan is not None:
-            assert isinstance(session, PayloadProbe) and work is not None
+            assert work is not None, "a scanned batch comes with its work"
+            probe = cast(PayloadProbe, session)  # the mode scans only on probing storages
             source, extractor = prep.source, prep.extractor
-            skip = session.unchanged_payloads(
+            skip = probe.unchanged_payloads(
                 source.name, extractor.convention, prep.provenance.type,
                 prep.provenance.upstream, extractor.version,
                 [k for k in batch.scan if k[1] not in overlap.later],

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ingestry.domain.errors import (
@@ -19,21 +18,10 @@ from ingestry.domain.errors import (
     JobNotFoundError,
 )
 from ingestry.domain.jobs import JOB_KINDS, Job
+from ingestry.services.ports.control import NewJob
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_LEASE_SECONDS = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class NewJob:
-    """A job to enqueue (what `submit` is given)."""
-
-    id: str
-    kind: str
-    params: Mapping[str, Any]
-    owner: str
-    idempotency_key: str | None
-    max_attempts: int
 
 
 class JobQueue(Protocol):

@@ -20,23 +20,20 @@ from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame, LineBlock, block_frames
 from ingestry.services.batch import (
-    LazyRows,
-    PreparedBatch,
     Provenance,
     batch_keys,
     prepare_batch,
 )
 from ingestry.services.inputs import BlockInput, Input
 from ingestry.services.ports import WireEncode
+from ingestry.services.ports.batches import BatchWork as BatchWork
+from ingestry.services.ports.batches import LazyRows, PreparedBatch
 from ingestry.services.rescan import RescanPolicy, scan
 
 T = TypeVar("T")
 
 ProgressFn = Callable[[int, int], None]  # (bytes consumed, frames received)
 
-#: One batch to prepare: (frames, or a block of lines to frame; received_at, origin, CSV
-#: header or None, scan only?, lean?).
-BatchWork = tuple[list[Frame] | LineBlock, str, str, tuple[bytes, bytes] | None, bool, bool]
 #: How batches get prepared: inline (`map`) or in worker processes (an adapter).
 MapFn = Callable[
     [Callable[[BatchWork], PreparedBatch], Iterable[BatchWork]], Iterator[PreparedBatch]

@@ -26,9 +26,9 @@ from ingestry.domain.errors import (
 from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import parse_srn, srn_of
 from ingestry.services.batch import last_occurrences
-from ingestry.services.ingest import gc_paused
 from ingestry.services.ports import RecordRow, Storage, StorageSession
 from ingestry.services.publish_rows import PublishExtractor, as_source
+from ingestry.services.writemode import gc_paused
 
 DEFAULT_BATCH_SIZE = 5000
 #: A bulk publish reports at most this many rejected items one by one (and counts all).

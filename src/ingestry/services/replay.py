@@ -29,7 +29,7 @@ from ingestry.domain.errors import IngestryError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.services.batch import Provenance
-from ingestry.services.ingest import DEFAULT_BATCH_SIZE, gc_paused
+from ingestry.services.ingest import DEFAULT_BATCH_SIZE
 from ingestry.services.ports import (
     ExistingRecord,
     OnChanges,
@@ -44,6 +44,7 @@ from ingestry.services.ports import (
     StoredRaw,
 )
 from ingestry.services.reextract import Extracted, extract_stored
+from ingestry.services.writemode import gc_paused
 
 ReplayProgressFn = Callable[[int, int], None]  # (rows scanned, rows in the window or 0)
 

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from ingestry.domain.errors import StrictModeError
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.compiler import Extractor
-from ingestry.services.batch import PreparedBatch
 from ingestry.services.inputs import (
     Input,
     Spilled,
@@ -28,6 +27,7 @@ from ingestry.services.inputs import (
     UnframeableError,
     WholeDocument,
 )
+from ingestry.services.ports import PreparedBatch
 
 #: Formats whose inputs are documents (framed whole or not at all): one transaction a run.
 DOCUMENT_FORMATS = frozenset({SourceFormat.JSON, SourceFormat.GEOJSON})

@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ingestry.domain.errors import IngestryError, StorageError
+from ingestry.services.ports.control import StreamMessage
 
 log = logging.getLogger("ingestry.streams")
-
-
-@dataclass(frozen=True, slots=True)
-class StreamMessage:
-    id: str
-    fields: dict[str, bytes]
 
 
 class MessageStream(Protocol):

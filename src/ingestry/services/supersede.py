@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ingestry.services.batch import PreparedBatch
+from ingestry.services.ports import PreparedBatch
 
 W = TypeVar("W")
 

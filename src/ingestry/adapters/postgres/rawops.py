@@ -191,19 +191,43 @@ class PostgresRawSession(PostgresSession):
         return closed
 
     def append_synthesized(self, rows: Sequence[RawRow]) -> int:
+        """Only the rows this call stores are marked synthesized: a row already holding
+        the same (source, source id, bytes) stays as it was (found by its dedupe key
+        before the insert; the update goes through the keys of the fresh rows)."""
         if not rows:
             return 0
+
+        def taken(conn: Conn) -> set[tuple[str, str, bytes]]:
+            found: set[tuple[str, str, bytes]] = set()
+            for source in {row[0] for row in rows}:
+                mine = [row for row in rows if row[0] == source]
+                found.update(
+                    (source, unescape_text(sid), bytes(sha))
+                    for sid, sha in conn.execute(
+                        "SELECT k.source_id, k.sha256 FROM unnest(%s::text[], %s::bytea[])"
+                        " AS u(sid, sha) JOIN raw_keys k ON k.source = %s"
+                        " AND k.source_id = u.sid AND k.sha256 = u.sha",
+                        ([escape_text(r[2]) for r in mine], [r[3] for r in mine], source),
+                    )
+                )
+            return found
+
+        before = self._run(taken)
+        fresh = [row for row in rows if (row[0], row[2], row[3]) not in before]
         stored = self.append_raw(rows, [])
-        by_time: dict[tuple[str, str], list[bytes]] = {}
-        for row in rows:
-            by_time.setdefault((row[0], row[6]), []).append(row[3])
+        by_time: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
+        for row in fresh:
+            by_time.setdefault((row[0], row[6]), []).append((escape_text(row[2]), row[3]))
 
         def call(conn: Conn) -> None:
-            for (source, at), shas in by_time.items():
+            for (source, at), keys in by_time.items():
                 conn.execute(
-                    "UPDATE raw_payloads SET synthesized = true WHERE source = %s"
-                    " AND received_at = %s::timestamptz AND sha256 = ANY(%s::bytea[])",
-                    (source, at, shas),
+                    "UPDATE raw_payloads p SET synthesized = true"
+                    " FROM unnest(%s::text[], %s::bytea[]) AS u(sid, sha)"
+                    " JOIN raw_keys k ON k.source = %s AND k.source_id = u.sid"
+                    " AND k.sha256 = u.sha"
+                    " WHERE p.id = k.raw_id AND p.received_at = %s::timestamptz",
+                    ([k[0] for k in keys], [k[1] for k in keys], source, at),
                 )
 
         self._run(call, len(rows))

@@ -118,6 +118,8 @@ class PostgresStorage:
     """Storage on a PostgreSQL database (the schema in the URL's search_path)."""
 
     dialect = "postgresql"
+    #: its sessions are PayloadProbes: a re-ingest can skip unchanged payloads
+    payload_probe = True
 
     def __init__(self, url: str, lanes: int = DEFAULT_LANES) -> None:
         self.url = url

@@ -29,6 +29,8 @@ return tostring(wait)
 
 
 class RedisRateLimiter:
+    in_process = False
+
     def __init__(
         self, client: Any, rate: float, burst: float, prefix: str = "ingestry:ratelimit:"
     ) -> None:

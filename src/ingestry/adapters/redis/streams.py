@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ingestry.services.streams import StreamMessage
+from ingestry.services.ports import StreamMessage
 
 DEAD_LETTER_SUFFIX = ":dead"
 

@@ -11,7 +11,7 @@ from ingestry.adapters.sql.control import ControlDatabase, aware
 from ingestry.adapters.sql.control_schema import jobs
 from ingestry.domain.clock import utc_now
 from ingestry.domain.jobs import JOB_STATUSES, Job
-from ingestry.services.jobs import NewJob
+from ingestry.services.ports import NewJob
 
 
 def job_from_row(row: sa.Row[Any]) -> Job:

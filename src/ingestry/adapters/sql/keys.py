@@ -11,7 +11,7 @@ from ingestry.adapters.sql.control import ControlDatabase, aware
 from ingestry.adapters.sql.control_schema import api_keys, idempotency_keys
 from ingestry.domain.errors import AmbiguousKeyError, KeyNameTakenError
 from ingestry.domain.jobs import ApiKey
-from ingestry.services.idempotency import StoredRequest
+from ingestry.services.ports import StoredRequest
 
 
 def _key(row: sa.Row[Any]) -> ApiKey:

@@ -12,6 +12,7 @@ from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import spell_srn
+from ingestry.domain.versioning import UNCHANGED, next_version
 from ingestry.services.ports import (
     QuarantineRow,
     RawRow,
@@ -186,17 +187,16 @@ class SQLiteSession:
         name = convention.name
         for row in rows:
             key = (row[0], row[9], row[1])
-            state = known.get(key)
             content_hash = row[5]
-            if state is None:
-                known[key] = (content_hash, 1)
+            version = next_version(known.get(key), content_hash)
+            if version == UNCHANGED:
+                unchanged += 1
+                continue
+            known[key] = (content_hash, version)
+            if version == 1:
                 inserts.append((row[0], row[9], *row[1:8], 1, now, now, *row[8]))
                 changes.append(RecordChange(name, *key, 1))
-            elif state[0] == content_hash:
-                unchanged += 1
             else:
-                version = state[1] + 1
-                known[key] = (content_hash, version)
                 # an id updated twice in one batch needs its own round (history, then update)
                 r = round_of.get(key, -1) + 1
                 round_of[key] = r

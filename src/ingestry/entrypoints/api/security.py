@@ -17,7 +17,6 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
-from ingestry.adapters.ratelimit import MemoryRateLimiter
 from ingestry.config import Settings
 from ingestry.domain.errors import NotPermittedError, RecordNotFoundError
 from ingestry.domain.jobs import ApiKey
@@ -111,7 +110,7 @@ async def current_caller(
     if key is None:
         raise ApiError(401, "invalid or revoked API key", headers=_challenge())
     request.scope.setdefault("state", {})["api_key"] = key.prefix
-    if isinstance(state.limiter, MemoryRateLimiter):
+    if state.limiter.in_process:
         wait = state.limiter.acquire(key.prefix)
     else:
         wait = await run_in_threadpool(state.limiter.acquire, key.prefix)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
-from ingestry.bootstrap import redis_client
+from ingestry.bootstrap import build_stream
 from ingestry.config import Settings
 from ingestry.domain.errors import IngestryError
 from ingestry.entrypoints.worker.handlers import job_handlers
@@ -116,13 +116,8 @@ def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index
 
 
 def _stream_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
-    from ingestry.adapters.redis.streams import RedisStream
-
-    url = store.settings.cache_url
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        url = os.environ.get("INGESTRY_STREAM_URL", "redis://127.0.0.1:6379/0")
-    stream = RedisStream(
-        redis_client(url), str(options.stream), options.group, options.consumer or worker_name()
+    stream = build_stream(
+        store.settings, str(options.stream), options.group, options.consumer or worker_name()
     )
     stream.ensure_group()
     consumer = StreamConsumer(

@@ -1,0 +1,166 @@
+"""Ports: the interfaces services need from the outside, and the values crossing them.
+Adapters implement them and import only them (the `ports` import contract).
+
+One module per port family, every name re-exported here, so `from
+ingestry.services.ports import X` works for any of them:
+
+- `rows`: the hot-path rows (raw, quarantine, record, hook run, feature) and what a
+  write answers (`RecordChange`, `UpsertResult`);
+- `session` / `storage`: `StorageSession` (one transaction) and `Storage`;
+- `capabilities`: what a storage may do for speed (`WireEncoding`,
+  `ConcurrentSessions`, `PayloadProbe`);
+- `rawops`: `RawOperations` / `RawSession` (replay, quarantine, retention);
+- `lifecycle`: the outbox, conditional updates, hook runs and features;
+- `hooks`: `HookRunner`, `WorkSpace`;
+- `inputs`: how adapters read a source's data (`ReadOptions`, spills);
+- `batches`: a batch between its preparation and its write (`PreparedBatch`,
+  `LazyRows`, `BatchWork`);
+- `control`: jobs, API keys, idempotency keys, rate limits, message streams.
+"""
+
+from __future__ import annotations
+
+from ingestry.services.ports.batches import (
+    BatchWork as BatchWork,
+)
+from ingestry.services.ports.batches import (
+    LazyRows as LazyRows,
+)
+from ingestry.services.ports.batches import (
+    PreparedBatch as PreparedBatch,
+)
+from ingestry.services.ports.capabilities import (
+    ConcurrentSessions as ConcurrentSessions,
+)
+from ingestry.services.ports.capabilities import (
+    PayloadProbe as PayloadProbe,
+)
+from ingestry.services.ports.capabilities import (
+    WireEncoding as WireEncoding,
+)
+from ingestry.services.ports.control import (
+    Bucket as Bucket,
+)
+from ingestry.services.ports.control import (
+    NewJob as NewJob,
+)
+from ingestry.services.ports.control import (
+    StoredRequest as StoredRequest,
+)
+from ingestry.services.ports.control import (
+    StreamMessage as StreamMessage,
+)
+from ingestry.services.ports.control import (
+    take as take,
+)
+from ingestry.services.ports.hooks import (
+    HookRunner as HookRunner,
+)
+from ingestry.services.ports.hooks import (
+    WorkSpace as WorkSpace,
+)
+from ingestry.services.ports.inputs import (
+    Chunks as Chunks,
+)
+from ingestry.services.ports.inputs import (
+    ReadOptions as ReadOptions,
+)
+from ingestry.services.ports.inputs import (
+    Spilled as Spilled,
+)
+from ingestry.services.ports.inputs import (
+    UnframeableError as UnframeableError,
+)
+from ingestry.services.ports.lifecycle import (
+    ClaimedEvent as ClaimedEvent,
+)
+from ingestry.services.ports.lifecycle import (
+    LifecycleSession as LifecycleSession,
+)
+from ingestry.services.ports.lifecycle import (
+    LifecycleStorage as LifecycleStorage,
+)
+from ingestry.services.ports.rawops import (
+    ExistingRecord as ExistingRecord,
+)
+from ingestry.services.ports.rawops import (
+    PurgeResult as PurgeResult,
+)
+from ingestry.services.ports.rawops import (
+    QuarantineItem as QuarantineItem,
+)
+from ingestry.services.ports.rawops import (
+    RawMark as RawMark,
+)
+from ingestry.services.ports.rawops import (
+    RawOperations as RawOperations,
+)
+from ingestry.services.ports.rawops import (
+    RawSession as RawSession,
+)
+from ingestry.services.ports.rawops import (
+    RawWindow as RawWindow,
+)
+from ingestry.services.ports.rawops import (
+    RetentionPolicy as RetentionPolicy,
+)
+from ingestry.services.ports.rawops import (
+    StoredRaw as StoredRaw,
+)
+from ingestry.services.ports.rows import (
+    HOOK_RUN_FIELDS as HOOK_RUN_FIELDS,
+)
+from ingestry.services.ports.rows import (
+    QUARANTINE_FIELDS as QUARANTINE_FIELDS,
+)
+from ingestry.services.ports.rows import (
+    RAW_FIELDS as RAW_FIELDS,
+)
+from ingestry.services.ports.rows import (
+    RECORD_FIELDS as RECORD_FIELDS,
+)
+from ingestry.services.ports.rows import (
+    FeatureRow as FeatureRow,
+)
+from ingestry.services.ports.rows import (
+    HookRunRow as HookRunRow,
+)
+from ingestry.services.ports.rows import (
+    NewRecords as NewRecords,
+)
+from ingestry.services.ports.rows import (
+    QuarantineRow as QuarantineRow,
+)
+from ingestry.services.ports.rows import (
+    RawRow as RawRow,
+)
+from ingestry.services.ports.rows import (
+    Receipt as Receipt,
+)
+from ingestry.services.ports.rows import (
+    ReceiptKey as ReceiptKey,
+)
+from ingestry.services.ports.rows import (
+    RecordChange as RecordChange,
+)
+from ingestry.services.ports.rows import (
+    RecordRow as RecordRow,
+)
+from ingestry.services.ports.rows import (
+    UpsertResult as UpsertResult,
+)
+from ingestry.services.ports.rows import (
+    Wire as Wire,
+)
+from ingestry.services.ports.rows import (
+    WireEncode as WireEncode,
+)
+from ingestry.services.ports.session import (
+    OnChanges as OnChanges,
+)
+from ingestry.services.ports.session import (
+    StorageSession as StorageSession,
+)
+from ingestry.services.ports.storage import (
+    Storage as Storage,
+)

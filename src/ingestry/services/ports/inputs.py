@@ -1,0 +1,59 @@
+"""How adapters read a source's data (see `services.inputs`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ingestry.domain.errors import InputError
+from ingestry.domain.reading import Reading
+from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What an input needs to know of its source to frame it (files, stdin, bodies)."""
+
+    format: SourceFormat = SourceFormat.JSONL
+    #: CSV: columns the header must name (the id's), or the file is refused whole
+    required_columns: tuple[str, ...] = ()
+    #: the longest line held in memory and parsed (see `DataSource.max_line_bytes`)
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    #: dialect, encoding, records_path, sheet (see `domain.reading`)
+    reading: Reading = field(default_factory=Reading)
+
+    @classmethod
+    def of(cls, source: DataSource) -> ReadOptions:
+        # a Python extractor may make the id from anything: only declared ids are checked
+        ids = () if source.extractor else tuple(dict.fromkeys(p[0] for p in source.id_paths))
+        tables = (SourceFormat.CSV, SourceFormat.PARQUET, SourceFormat.XLSX)
+        required = ids if source.format in tables else ()
+        return cls(source.format, required, source.max_line_bytes, source.reading)
+
+
+#: The bytes of a spilled payload, in order, read again from where they were received
+#: (raises InputError if they changed since: a file rewritten during the ingest).
+Chunks = Callable[[], Iterator[bytes]]
+
+
+class Spilled(NamedTuple):
+    """A payload too long to hold: quarantined with `reason`; the storage streams its
+    bytes from `chunks` (length and sha256 known from the first read)."""
+
+    line: int
+    length: int
+    sha256: bytes
+    reason: str
+    chunks: Chunks
+
+
+class UnframeableError(InputError):
+    """A JSON document that does not frame (ends early, is not an array or object, has
+    content after it). A simple source refuses the file; a raw source keeps it whole as
+    one quarantined payload (`WholeDocument.whole`)."""
+
+    def __init__(self, source: object, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.input = source
+        self.reason = reason

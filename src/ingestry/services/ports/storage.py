@@ -1,0 +1,95 @@
+"""Storage: a database holding the raw store, the records and their history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from ingestry.domain.conventions import Convention
+from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.query import EVERYTHING, RecordQuery
+from ingestry.domain.records import Record
+from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
+from ingestry.services.ports.lifecycle import LifecycleStorage
+from ingestry.services.ports.rawops import RawOperations
+from ingestry.services.ports.session import StorageSession
+
+
+class Storage(Protocol):
+    """A database holding the raw store, the records and their history."""
+
+    dialect: str
+
+    def session(self) -> AbstractContextManager[StorageSession]: ...
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None when empty)."""
+        ...
+
+    def upgrade(self, revision: str = "head") -> None: ...
+
+    def downgrade(self, revision: str) -> None: ...
+
+    def prepare(self, conventions: Sequence[Convention], *, auto_upgrade: bool) -> None:
+        """Check the schema revision (migrating an empty database when allowed), then
+        make the record tables match the conventions."""
+        ...
+
+    def ensure_conventions(self, conventions: Sequence[Convention]) -> None:
+        """Create or evolve each convention's record table to match its columns."""
+        ...
+
+    def get_record(self, convention: Convention, srn: str) -> Record | None: ...
+
+    def list_records(
+        self,
+        convention: Convention,
+        limit: int | None,
+        after: str | None = None,
+        query: RecordQuery = EVERYTHING,
+    ) -> Iterator[Record]:
+        """Records matching `query`, in its order, after the record `after` (keyset)."""
+        ...
+
+    def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
+        """How many records match `query`."""
+        ...
+
+    def record_history(self, convention: Convention, srn: str) -> list[Record]: ...
+
+    def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]: ...
+
+    def quarantine_entries(
+        self, source: str, status: str | None = "open"
+    ) -> list[QuarantineEntry]: ...
+
+    def list_runs(
+        self, sources: Sequence[str] | None, kind: RunKind | None, limit: int | None
+    ) -> list[Run]:
+        """Runs newest first, of these sources and this kind when given."""
+        ...
+
+    def get_run(self, srn: str) -> Run | None: ...
+
+    def run_stats(
+        self, every: Every, sources: Sequence[str] | None, since: str | None
+    ) -> list[StatsBucket]:
+        """Ingest counters per (bucket, source), oldest bucket first; `since` is a
+        canonical UTC timestamp (`iso`)."""
+        ...
+
+    def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
+        """Per source name (mapped to its convention): raw_rows, records, quarantined."""
+        ...
+
+    def close(self) -> None: ...
+
+    def lifecycle(self) -> LifecycleStorage:
+        """The record-lifecycle side of this database (outbox, hooks, features, updates),
+        on the same connection."""
+        ...
+
+    def raw_operations(self) -> RawOperations:
+        """Replay, quarantine, retention and migration support (see RawOperations)."""
+        ...

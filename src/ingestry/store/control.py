@@ -1,0 +1,94 @@
+"""The facade's control-plane methods (API and worker): jobs, keys, idempotency, export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ingestry.bootstrap import (
+    build_control,
+    data_file,
+    export_file,
+    inbox_file,
+)
+from ingestry.domain.clock import utc_now
+from ingestry.domain.errors import (
+    InputError,
+)
+from ingestry.domain.jobs import ApiKey
+from ingestry.services.control import ControlPorts
+from ingestry.services.export import ExportProgress, ExportSummary, export_records
+from ingestry.services.idempotency import IdempotencyService
+from ingestry.services.jobs import JobService
+from ingestry.services.keys import KeyService
+from ingestry.store.core import StoreCore
+
+
+class ControlArea(StoreCore):
+    """Jobs, API keys, idempotency keys, exports."""
+
+    # --- jobs, API keys, idempotency keys, export (API and worker) ---------------------------
+
+    @property
+    def control(self) -> ControlPorts:
+        """The control tables, on a pooled connection safe to share between threads
+        (opened after the storage, which migrates an empty database first)."""
+        if self._control is None:
+            _ = self.storage
+            self._control = build_control(self.settings)
+        return self._control
+
+    def jobs(self) -> JobService:
+        return JobService(self.control.jobs, max_attempts=self.settings.jobs.max_attempts)
+
+    def api_keys(self) -> KeyService:
+        return KeyService(self.control.keys)
+
+    def create_api_key(
+        self, name: str, sources: Sequence[str], *, admin: bool = False
+    ) -> tuple[ApiKey, str]:
+        """A new key for registered sources; returns it and its token (shown once)."""
+        for source in sources:
+            self.source(source)
+        return self.api_keys().create(name, sources, admin=admin)
+
+    def idempotency(self) -> IdempotencyService:
+        return IdempotencyService(
+            self.control.idempotency, lease_seconds=self.settings.api.idempotency_lease_seconds
+        )
+
+    def data_file(self, relative: str) -> Path:
+        """A file under the data root (no `..`, no symlink escape)."""
+        return data_file(self.settings, relative)
+
+    def inbox_file(self, source: str, relative: str) -> Path:
+        """A file of `source`'s inbox, `data/inbox/{source}/` (where API jobs read; see
+        `adapters.paths`), never one of the store's own files."""
+        return inbox_file(self.settings, self.source(source).name, relative)
+
+    def export(
+        self,
+        *,
+        source: str | None = None,
+        convention: str | None = None,
+        progress: ExportProgress | None = None,
+    ) -> ExportSummary:
+        """Write a source's (or a whole convention's) records as JSON Lines under
+        `data/processed/`, atomically; returns where and how many."""
+        if (source is None) == (convention is None):
+            raise InputError("export needs exactly one of a source or a convention")
+        name = self.source(source).convention if source is not None else str(convention)
+        conv = self.settings.convention(name)
+        stamp = utc_now().strftime("%Y%m%dT%H%M%S%fZ")
+        path = self.settings.data_dir / "processed" / f"{source or name}_{stamp}.jsonl"
+        summary = ExportSummary(str(path), conv.name, source)
+        return export_records(
+            self.storage.list_records(conv, None),
+            lambda: export_file(path),
+            summary,
+            progress=progress,
+        )
+
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        self.control.ping()

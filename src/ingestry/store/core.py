@@ -1,0 +1,118 @@
+"""The store's core: settings, the storage opened on first use, sources and extractors,
+the schema, closing. Every area of the facade (`store/*.py`) builds on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+from ingestry.bootstrap import (
+    build_extractor_registry,
+    build_parallel,
+    build_write_mode,
+    compile_extractor,
+    parallel_min_bytes,
+)
+from ingestry.config import Settings
+from ingestry.domain.errors import RecordNotFoundError
+from ingestry.domain.records import convention_of
+from ingestry.domain.sources import DataSource
+from ingestry.extract.compiler import Extractor
+from ingestry.migrations import HEAD
+from ingestry.services.control import ControlPorts
+from ingestry.services.dispatch import EventDispatcher
+from ingestry.services.ports import Storage
+from ingestry.services.publish import PublishService
+from ingestry.services.writemode import WriteMode
+
+
+class StoreCore:
+    """What every area of the facade shares."""
+
+    def __init__(self, settings: Settings, open_storage: Callable[[], Storage]) -> None:
+        self.settings = settings
+        self._open_storage = open_storage
+        self._storage: Storage | None = None
+        self._registry = build_extractor_registry(settings)
+        self._extractors: dict[str, Extractor] = {}
+        self._parallel = build_parallel()
+        self._parallel_min_bytes = parallel_min_bytes()
+        self._publish_service: PublishService | None = None
+        self._dispatchers: list[EventDispatcher] = []
+        self._control: ControlPorts | None = None
+        self._write_mode: WriteMode | None = None
+
+    @property
+    def storage(self) -> Storage:
+        """The database, opened (and for an empty one, migrated) on first use, so a
+        request that fails validation leaves no trace, not even an empty file."""
+        if self._storage is None:
+            self._storage = self._open_storage()
+        return self._storage
+
+    @property
+    def write_mode(self) -> WriteMode:
+        """How ingests write to this storage, decided once (see `services.writemode`)."""
+        if self._write_mode is None:
+            self._write_mode = build_write_mode(self.storage)
+        return self._write_mode
+
+    # --- sources and extractors ---------------------------------------------------------
+
+    def source(self, name: str) -> DataSource:
+        return self.settings.source(name)
+
+    def extractor(self, source: DataSource) -> Extractor:
+        found = self._extractors.get(source.name)
+        if found is None:
+            found = compile_extractor(self.settings, self._registry, source)
+            self._extractors[source.name] = found
+        return found
+
+    def _convention_of(self, srn: str) -> Any:
+        try:
+            name = convention_of(srn)
+        except ValueError as exc:
+            raise RecordNotFoundError(str(exc)) from None
+        return self.settings.convention(name)
+
+    # --- schema ------------------------------------------------------------------------------
+
+    def schema_upgrade(self, revision: str = "head") -> tuple[str | None, str | None]:
+        before = self.storage.schema_revision()
+        self.storage.upgrade(revision)
+        self.storage.ensure_conventions(list(self.settings.conventions.values()))
+        return before, self.storage.schema_revision()
+
+    def schema_downgrade(self, revision: str) -> tuple[str | None, str | None]:
+        before = self.storage.schema_revision()
+        self.storage.downgrade(revision)
+        return before, self.storage.schema_revision()
+
+    def schema_current(self) -> tuple[str | None, str]:
+        return self.storage.schema_revision(), HEAD
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        dispatchers, self._dispatchers = self._dispatchers, []
+        for dispatcher in dispatchers:
+            dispatcher.close()
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,63 @@
+"""The facade's event methods: dispatchers, the outbox, hook runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from ingestry.bootstrap import (
+    build_dispatcher,
+)
+from ingestry.domain.events import DeadEvent
+from ingestry.domain.features import HookRun
+from ingestry.services.dispatch import EventDispatcher, EventHandler
+from ingestry.store.core import StoreCore
+
+
+class EventArea(StoreCore):
+    """Events and hooks."""
+
+    # --- events and hooks ----------------------------------------------------------------------
+
+    def dispatcher(
+        self,
+        handlers: Sequence[EventHandler] = (),
+        *,
+        defaults: bool = True,
+        max_attempts: int | None = None,
+        backoff_seconds: float | None = None,
+        lease_seconds: float | None = None,
+        batch_size: int | None = None,
+        owner: str | None = None,
+    ) -> EventDispatcher:
+        """An event dispatcher on its own connection (run it in another thread or
+        process if you like). It delivers to the built-in handlers (hooks → features,
+        then Redis fan-out when `cache` is Redis) unless `defaults=False`, and to
+        `handlers` (after the hooks, before the fan-out). Closed with the store."""
+        dispatcher = build_dispatcher(
+            self.settings, self._open_storage(), handlers, defaults=defaults,
+            max_attempts=max_attempts, backoff_seconds=backoff_seconds,
+            lease_seconds=lease_seconds, batch_size=batch_size, owner=owner,
+        )  # fmt: skip
+        self._dispatchers.append(dispatcher)
+        return dispatcher
+
+    def dead_events(self) -> list[DeadEvent]:
+        """Events parked after too many failed deliveries, oldest first."""
+        return self.storage.lifecycle().dead_events()
+
+    def retry_events(self, ids: Iterable[int] | Literal["all"]) -> int:
+        """Make dead events (these ids, or "all") pending again; returns how many."""
+        chosen = None if ids == "all" else [int(i) for i in ids]
+        if chosen == []:
+            return 0
+        with self.storage.lifecycle().session() as session:
+            return session.retry_events(chosen)
+
+    def pending_events(self) -> int:
+        """Events in the outbox waiting for delivery (leased ones included)."""
+        return self.storage.lifecycle().pending_events()
+
+    def hook_runs(self, failed_only: bool = False, *, limit: int | None = None) -> list[HookRun]:
+        """Hook runs, oldest first (the latest `limit` when given)."""
+        return self.storage.lifecycle().hook_runs(failed_only, limit)

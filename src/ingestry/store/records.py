@@ -1,0 +1,173 @@
+"""The facade's record methods: reads, queries, publish, update, features."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from ingestry.domain.errors import (
+    RecordNotFoundError,
+)
+from ingestry.domain.features import Feature
+from ingestry.domain.payloads import QuarantineEntry, RawPayload
+from ingestry.domain.provenance import RecordSource
+from ingestry.domain.records import Record
+from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
+from ingestry.services.publish import PublishService, PublishSummary
+from ingestry.services.query import check_cursor, record_query
+from ingestry.services.runs import RunsService
+from ingestry.store.core import StoreCore
+
+
+class RecordArea(StoreCore):
+    """Records: read, query, publish, update."""
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get(self, srn: str) -> Record:
+        record = self.storage.get_record(self._convention_of(srn), srn)
+        if record is None:
+            raise RecordNotFoundError(f"no record {srn}")
+        return record
+
+    def history(self, srn: str) -> list[Record]:
+        versions = self.storage.record_history(self._convention_of(srn), srn)
+        if not versions:
+            raise RecordNotFoundError(f"no record {srn}")
+        return versions
+
+    def records(
+        self,
+        convention: str,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        where: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        time_column: str | None = None,
+        sort: str | None = None,
+        desc: bool = False,
+    ) -> Iterator[Record]:
+        """Records of a convention, filtered on declared columns (`where`: `col=v`,
+        `col>v`, `col in a,b`; `since`/`until` on a timestamp column), in srn order or
+        by `sort`; `after` (an srn of that convention) starts after it. A bad filter or
+        cursor raises (QueryError, InvalidCursorError) before anything is read."""
+        conv = self.settings.convention(convention)
+        query = record_query(
+            conv, where, since=since, until=until, time_column=time_column, sort=sort, desc=desc
+        )
+        if after is not None:
+            check_cursor(conv.name, after)
+        return self.storage.list_records(conv, limit, after, query)
+
+    def count(
+        self,
+        convention: str,
+        *,
+        where: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        time_column: str | None = None,
+        data_sources: Iterable[str] = (),
+    ) -> int:
+        """How many records `records(...)` with these filters would give (only those of
+        `data_sources` when given)."""
+        conv = self.settings.convention(convention)
+        query = record_query(
+            conv,
+            where,
+            since=since,
+            until=until,
+            time_column=time_column,
+            data_sources=data_sources,
+        )
+        return self.storage.count_records(conv, query)
+
+    def raw(self, source: str, source_id: str) -> list[RawPayload]:
+        """The payloads received for a source id, ordered by their latest receipt: the
+        last one was received last and drives the record (see docs/receipts.md)."""
+        self.source(source)
+        return self.storage.raw_payloads(source, source_id)
+
+    def quarantine(self, source: str, status: str | None = "open") -> list[QuarantineEntry]:
+        self.source(source)
+        return self.storage.quarantine_entries(source, status)
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return self.storage.stats({s.name: s.convention for s in self.settings.sources.values()})
+
+    def runs(
+        self,
+        source: str | Sequence[str] | None = None,
+        kind: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Run]:
+        """Runs newest first (ingest, replay, harvest), of one source (or several) and
+        one kind when given."""
+        sources = self._sources(source)
+        return RunsService(self.storage).runs(sources, RunKind(kind) if kind else None, limit)
+
+    def run(self, srn: str) -> Run:
+        return RunsService(self.storage).run(srn)
+
+    def stats_over_time(
+        self, every: str, source: str | Sequence[str] | None = None, since: str | None = None
+    ) -> list[StatsBucket]:
+        """Ingest counters per bucket (`hour`, `day`, `week`, UTC) and source."""
+        return RunsService(self.storage).stats(Every(every), self._sources(source), since)
+
+    def _sources(self, source: str | Sequence[str] | None) -> list[str] | None:
+        """Names checked against the registry (a typo is an error, not an empty list)."""
+        if source is None:
+            return None
+        names = [source] if isinstance(source, str) else list(source)
+        return [self.source(name).name for name in names]
+
+    # --- records: publish, update, features -------------------------------------------------
+
+    @property
+    def _publisher(self) -> PublishService:
+        found = self._publish_service
+        if found is None or found.storage is not self.storage:
+            found = self._publish_service = PublishService(self.storage, self.settings.convention)
+        return found
+
+    def publish_record(
+        self,
+        convention: str,
+        source: RecordSource | Mapping[str, Any],
+        metadata: Mapping[str, Any],
+    ) -> Record:
+        """Publish one record from any pathway (deposition, harvest, fork, import).
+
+        Idempotent: one record per (convention, source type, source id); the same content
+        again writes nothing, changed content is a new version. Declared columns are read
+        from `metadata` (required columns and types as for ingest); the metadata is kept
+        whole. Its RecordPublished / RecordUpdated event is written in the same
+        transaction."""
+        return self.get(self._publisher.publish(convention, source, metadata))
+
+    def bulk_publish(
+        self,
+        convention: str,
+        items: Iterable[tuple[RecordSource | Mapping[str, Any], Mapping[str, Any]]],
+        *,
+        strict: bool = False,
+    ) -> PublishSummary:
+        """Publish many (source, metadata) items in batches, through the same upsert as
+        file ingest. Bad items are skipped and reported (index, reason); with `strict`
+        the first one rolls everything back (StrictModeError)."""
+        return self._publisher.bulk_publish(convention, items, strict=strict)
+
+    def update(self, srn: str, metadata: Mapping[str, Any], expected_version: int) -> Record:
+        """Replace a record's metadata (columns re-read from it) if the record is still at
+        `expected_version`, keeping the previous version in history. A stale version
+        raises ConflictError naming both versions, and nothing is written."""
+        self._publisher.update(srn, metadata, expected_version)
+        return self.get(srn)
+
+    def features(self, srn: str) -> list[Feature]:
+        """What hooks produced for a record, every version (oldest first)."""
+        self.get(srn)
+        return self.storage.lifecycle().features(srn)
