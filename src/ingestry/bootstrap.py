@@ -6,7 +6,6 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, PythonExtractor
 from ingestry.services.control import ControlPorts
-from ingestry.services.export import LineSink
+from ingestry.services.export_run import ExportFiles
 from ingestry.services.inputs import Input, ReadOptions
 from ingestry.services.ports import HookRunner, Storage, WorkSpace
 from ingestry.services.preparation import MapFn
@@ -422,8 +421,11 @@ def inbox_file(settings: Settings, source: str, relative: str) -> Path:
     return confine(inbox, relative, f"data/inbox/{source}/", own)
 
 
-def export_file(path: Path) -> AbstractContextManager[LineSink]:
-    """The file an export writes: it appears whole, or not at all."""
+def export_files() -> ExportFiles:
+    """Where exports write: files that appear whole or not at all (JSONL, CSV, a raw
+    bundle's files) and Parquet through pyarrow (the `parquet` extra, imported when
+    the first Parquet file is opened)."""
     from ingestry.adapters.export import atomic_file
+    from ingestry.adapters.parquet import parquet_file
 
-    return atomic_file(path)
+    return ExportFiles(lambda directory, name: atomic_file(directory / name), parquet_file)

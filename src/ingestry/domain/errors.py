@@ -82,6 +82,7 @@ class StorageError(IngestryError):
 class HoldReleasedError(IngestryError):
     """A raw hold that was released already."""
 
+
 class NotPermittedError(IngestryError):
     """A caller (API key) asked for something outside what it was granted."""
 

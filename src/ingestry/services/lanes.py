@@ -129,9 +129,7 @@ class OrderedLanes(Generic[S, T]):
                     break
                 except TimeoutError:
                     writing = [n for n, future in earlier if not future.done()]
-                    if writing and self._blocked_by is not None and self._blocked_by(
-                        writing, lane
-                    ):
+                    if writing and self._blocked_by is not None and self._blocked_by(writing, lane):
                         raise _GiveWay from None
             if failed:
                 raise LaneCancelled("an earlier batch failed")

@@ -123,4 +123,3 @@ class StrategyMigrationService:
         sha = hashlib.sha256(payload).digest()
         return (source.name, entity, record.source.id, sha, payload, None, at, at, version,
                 error, None, ORIGIN)  # fmt: skip
-

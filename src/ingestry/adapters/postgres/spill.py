@@ -18,8 +18,7 @@ import psycopg
 from ingestry.adapters.postgres.wire import SIGNATURE, TRAILER
 
 _CREATE = (
-    "CREATE TEMP TABLE IF NOT EXISTS ingestry_spill (payload bytea NOT NULL)"
-    " ON COMMIT DELETE ROWS"
+    "CREATE TEMP TABLE IF NOT EXISTS ingestry_spill (payload bytea NOT NULL) ON COMMIT DELETE ROWS"
 )
 _FILL_QUARANTINE = (
     "UPDATE quarantine q SET payload = s.payload FROM ingestry_spill s"

@@ -39,6 +39,7 @@ RECORD_ENVELOPE_STAGE = (
 #: Last in a record stage; left to their defaults by the fast path (see `rows`).
 RECORD_TAIL_STAGE = (("round", "int4 NOT NULL DEFAULT 0"), ("srn", "text"))
 
+
 def _wire_type(sql_type: str) -> str:
     return sql_type.split(" ", 1)[0]
 

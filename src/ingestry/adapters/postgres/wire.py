@@ -256,9 +256,10 @@ class WireEncoder:
     def _records(self, rows: Sequence[RecordRow], wire: Wire, clean: bool) -> None:
         if len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
             return  # an identity repeats: rounds, on the staged path
-        if not (clean and clean_text({r[9] for r in rows})) and record_stage_rows(
-            self.convention, rows
-        )[2]:
+        if (
+            not (clean and clean_text({r[9] for r in rows}))
+            and record_stage_rows(self.convention, rows)[2]
+        ):
             return  # values to escape: the staged path
         order = sorted(range(len(rows)), key=lambda n: (rows[n][0], rows[n][9], rows[n][1]))
         fmt = _formatter()
