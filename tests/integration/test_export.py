@@ -186,3 +186,28 @@ def test_a_raw_export_of_a_simple_source_is_refused(store: Store, tmp_path: Path
     with pytest.raises(NotRawSourceError, match="keeps no raw payloads"):
         store.export_raw("orders_simple", out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_api_export_job_runs_the_same_service(store: Store, project: Path) -> None:
+    import threading
+
+    from ingestry.entrypoints.worker.handlers import job_handlers
+    from ingestry.services.worker import JobWorker
+
+    _ingest(store)
+    params = {"source": "customer_orders", "format": "parquet", "where": ["total>1"]}
+    parquet, _ = store.jobs().submit("export", params)
+    bundle, _ = store.jobs().submit("export", {"source": "customer_orders", "raw": True})
+    run = JobWorker(store.control.jobs, job_handlers(store), worker_id="w", lease_seconds=30)
+    assert run.drain(threading.Event()) == 2
+    done = store.jobs().get(parquet.id)
+    assert done.status == "succeeded" and done.result is not None, done
+    [path] = done.result["files"]
+    assert Path(path).parent == project / "data" / "processed"
+    assert pq.read_table(path).num_rows == done.result["records"] == 1  # X-1 alone
+    raw = store.jobs().get(bundle.id)
+    assert raw.result is not None and raw.result["payloads"] == 3
+    assert (
+        Path(raw.result["files"][-1])
+        == project / "data/processed/customer_orders_raw/manifest.json"
+    )
