@@ -21,7 +21,7 @@ from ingestry.store.core import StoreCore
 class ControlArea(StoreCore):
     """Jobs, API keys, idempotency keys."""
 
-    # --- jobs, API keys, idempotency keys, export (API and worker) ---------------------------
+    # --- jobs, API keys, idempotency keys (API and worker) ------------------------------------
 
     @property
     def control(self) -> ControlPorts:
