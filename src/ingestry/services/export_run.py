@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import Record
@@ -21,8 +22,11 @@ from ingestry.services.export import ExportProgress, ExportSummary, record_line
 from ingestry.services.ports import OpenColumns, OpenFile
 
 FORMATS = ("jsonl", "csv", "parquet")
-#: Records per batch (a Parquet row group): 10k rows keep a batch a few MB.
-BATCH = 10_000
+#: Records held at once: 1,000 parsed records are a few MB (their metadata dicts are
+#: most of it); 10,000 made peak RSS 176 MB on a 20k JSONL export, 1,000 keeps it flat.
+BATCH = 1_000
+#: Rows per Parquet row group, gathered as plain cells (far smaller than records).
+ROW_GROUP = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +132,15 @@ def _parquet(
             cells.widen(shapes, undeclared, record)
     columns = cells.parquet_columns(job.convention, shapes)
     with files.open_columns(job.directory, f"{job.label}.parquet", columns) as sink:
+        pending: list[list[Any]] = [[] for _ in columns]
         for chunk in chunks:
-            sink.write(cells.parquet_batch(columns, chunk))
+            for held, more in zip(pending, cells.parquet_batch(columns, chunk), strict=True):
+                held += more
+            if len(pending[0]) >= ROW_GROUP:
+                sink.write(pending)
+                pending = [[] for _ in columns]
+        if pending[0]:
+            sink.write(pending)
         name = f"{span.name(job)}.parquet"
         sink.rename(name)
     return name
