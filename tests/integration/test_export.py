@@ -211,3 +211,16 @@ def test_the_api_export_job_runs_the_same_service(store: Store, project: Path) -
         Path(raw.result["files"][-1])
         == project / "data/processed/customer_orders_raw/manifest.json"
     )
+
+
+def test_decimal_shapes_in_the_database_match_the_records(store: Store) -> None:
+    """The aggregate the Parquet export types decimals by, against the records' values."""
+    from ingestry.services.export_cells import widen
+
+    _ingest(store)
+    store.ingest("customer_orders", [order("X-4", total_price="-98765.4321")])
+    conv = store.settings.convention("order")
+    expected: dict[str, tuple[int, int]] = {}
+    for record in _records(store):
+        widen(expected, ["total"], record)
+    assert store.storage.decimal_shapes(conv, ["total"]) == expected == {"total": (20, 9)}

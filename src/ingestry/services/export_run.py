@@ -47,6 +47,9 @@ class RecordExport:
     format: str
     directory: Path
     read: Callable[[], Iterable[Record]]
+    #: decimal columns' widest (digits before, after the point) over the convention's
+    #: records (a superset of the export's: every value fits); None: read the records
+    decimal_shapes: Callable[[list[str]], dict[str, tuple[int, int]]] | None = None
 
 
 def stamp(moment: datetime | None) -> str:
@@ -127,7 +130,9 @@ def _parquet(
 ) -> str:
     shapes: dict[str, tuple[int, int]] = {}
     undeclared = cells.undeclared_decimals(job.convention)
-    if undeclared:  # the largest value's shape: one read ahead of the write
+    if undeclared and job.decimal_shapes is not None:  # one aggregate in the database
+        shapes = job.decimal_shapes(undeclared)
+    elif undeclared:  # the largest value's shape: one read ahead of the write
         for record in job.read():
             cells.widen(shapes, undeclared, record)
     columns = cells.parquet_columns(job.convention, shapes)

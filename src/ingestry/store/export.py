@@ -58,6 +58,7 @@ class ExportArea(StoreCore):
             format,
             self._export_dir(out),
             lambda: self.storage.list_records(conv, None, None, query),
+            lambda names: self.storage.decimal_shapes(conv, names),
         )
         return export_records(job, export_files(), progress=progress)
 
