@@ -109,7 +109,9 @@ def child(step: str, config: Path, out: Path) -> None:
 def measure(step: str, config: Path, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, __file__, "--child", step, str(config), str(out)]
-    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{step} failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout)
     result["rows_per_s"] = round(result["rows"] / result["seconds"])
     result["seconds"] = round(result["seconds"], 2)
