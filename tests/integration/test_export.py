@@ -224,3 +224,36 @@ def test_decimal_shapes_in_the_database_match_the_records(store: Store) -> None:
     for record in _records(store):
         widen(expected, ["total"], record)
     assert store.storage.decimal_shapes(conv, ["total"]) == expected == {"total": (20, 9)}
+
+
+RATES_RAW = """\
+  rates_raw:
+    strategy: raw
+    convention: exchange_rate
+    rationale: Test - a raw CSV source
+    format: csv
+    id: [date, base, quote]
+"""
+
+
+def test_a_raw_csv_bundle_carries_its_header_once(project: Path, tmp_path: Path) -> None:
+    import ingestry
+
+    config = project / "ingestry.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + RATES_RAW, encoding="utf-8")
+    sample = project / "data" / "samples" / "exchange_rates.csv"
+    out = tmp_path / "bundle"
+    with ingestry.open(config) as store:
+        ingested = store.ingest_files("rates_raw", [sample])
+        summary = store.export_raw("rates_raw", out=out)
+    assert summary.payloads == ingested.raw_stored > 1 and summary.headers == 1
+    [header] = [
+        json.loads(x) for x in (out / "rates_raw_raw_headers.jsonl").read_bytes().splitlines()
+    ]
+    head = base64.b64decode(header["bytes"])
+    assert sample.read_bytes().startswith(head.rstrip(b"\r\n"))
+    assert hashlib.sha256(head).hexdigest() == header["sha256"]
+    docs = [json.loads(x) for x in (out / "rates_raw_raw.jsonl").read_bytes().splitlines()]
+    assert {d["header_sha256"] for d in docs} == {header["sha256"]}
+    rows = [base64.b64decode(d["bytes"]) for d in docs]
+    assert all(row.rstrip(b"\r\n") in sample.read_bytes() for row in rows)
