@@ -11,8 +11,7 @@ from tests.e2e.cli import run
 from tests.unit.test_startup import loaded_by
 
 TEN = "".join(
-    json.dumps({"id": f"S-{i}", "created_at": "2026-11-01T10:00:00Z", "total_price": "1.50"})
-    + "\n"
+    json.dumps({"id": f"S-{i}", "created_at": "2026-11-01T10:00:00Z", "total_price": "1.50"}) + "\n"
     for i in range(10)
 )
 

@@ -21,6 +21,7 @@ from ingestry.services.ports import (
     Receipt,
     RetentionPolicy,
     StoredRaw,
+    StoredReceipt,
 )
 from tests.fakes.state import Row, Tables, moment
 from tests.fakes.storage import MemorySession, quarantine_of, record_of
@@ -201,6 +202,15 @@ class MemoryRawOperations:
 
     def window_count(self, window: RawWindow) -> int:
         return len(self._window(window))
+
+    def receipts(self, raw_ids: Sequence[int]) -> list[StoredReceipt]:
+        wanted = set(raw_ids)
+        keys = ("raw_id", "run_srn", "received_at", "origin", "line", "container")
+        return [
+            StoredReceipt(*(c[k] for k in keys), c["container_sha256"])
+            for c in sorted(self.tables.receipts.values(), key=lambda c: (c["raw_id"], c["id"]))
+            if c["raw_id"] in wanted
+        ]
 
     def window_batch(
         self, window: RawWindow, after: tuple[str, int] | None, limit: int

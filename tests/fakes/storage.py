@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -339,6 +340,24 @@ class MemoryStorage:
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         return len(self._matching(convention, query))
+
+    def decimal_shapes(
+        self, convention: Convention, columns: Sequence[str]
+    ) -> dict[str, tuple[int, int]]:
+        position = {c.name: i for i, c in enumerate(convention.columns)}
+        out: dict[str, tuple[int, int]] = {}
+        for name in columns:
+            before, after = 1, 0
+            for row in self._matching(convention, EVERYTHING):
+                value = row["columns"][position[name]]
+                if value is None:
+                    continue
+                _, digits, exponent = Decimal(str(value)).as_tuple()
+                assert isinstance(exponent, int)
+                before = max(before, len(digits) + exponent)
+                after = max(after, -exponent)
+            out[name] = (before, after)
+        return out
 
     def _matching(self, convention: Convention, query: RecordQuery) -> list[Row]:
         types = {c.name: c.type for c in convention.columns}

@@ -173,9 +173,7 @@ def test_any_sequence_of_payloads_last_wins_and_again_changes_nothing(
 
 
 def test_bulk_publish_counts_each_id_once(store: Store) -> None:
-    items = [
-        ({"type": "deposition", "id": "P-1"}, {**order("P-1"), "note": n}) for n in "abc"
-    ]
+    items = [({"type": "deposition", "id": "P-1"}, {**order("P-1"), "note": n}) for n in "abc"]
     summary = store.bulk_publish("order", items)
     assert (summary.created, summary.updated, summary.duplicate_ids) == (1, 0, 1)
     record = store.get(record_srn("order", "deposition", "", "P-1"))

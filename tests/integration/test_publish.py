@@ -75,9 +75,10 @@ def test_the_upstream_is_part_of_the_identity(store: Store) -> None:
     # while other provenance fields (the harvest run) do not make a new record
     run1 = HarvestSource("H-9", harvest_run_srn="r1", upstream_source="shop")
     run2 = HarvestSource("H-9", harvest_run_srn="r2", upstream_source="shop")
-    assert store.publish_record("order", run1, META).srn == store.publish_record(
-        "order", run2, META
-    ).srn
+    assert (
+        store.publish_record("order", run1, META).srn
+        == store.publish_record("order", run2, META).srn
+    )
     assert store.get(record_srn("order", "harvest", "shop", "H-9")).version == 1
 
 

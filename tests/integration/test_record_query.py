@@ -211,9 +211,7 @@ def test_exact_decimals_compare_exactly_where_the_backend_can(
     assert record.columns["total"] == Decimal("12345678901234567890.5")
 
 
-def test_an_indexed_column_filter_uses_its_index(
-    loaded: Store, db: Database, backend: str
-) -> None:
+def test_an_indexed_column_filter_uses_its_index(loaded: Store, db: Database, backend: str) -> None:
     conv = loaded.settings.convention("order")
     query = record_query(conv, ["email=a@x.org"])
     if backend == "sqlite":
@@ -234,4 +232,3 @@ def test_an_indexed_column_filter_uses_its_index(
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql)]
         assert any("email" in line and "Index" in line for line in plan), plan
-

@@ -206,4 +206,3 @@ def test_simple_source_cannot_be_replayed(tmp_path: Path, db: Database) -> None:
         store.ingest("listings", [order("L1")])
         with pytest.raises(NotRawSourceError, match="listings is a simple source"):
             store.replay("listings")
-

@@ -104,4 +104,3 @@ def test_purges_in_bounded_batches(store: Store, db: Database) -> None:
     )
     assert report.rows_purged == 5
     assert remaining(db) == {HELD, UNEXTRACTED, BAD, order("R1"), order("R2")}
-

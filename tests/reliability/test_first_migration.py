@@ -18,9 +18,7 @@ pytestmark = pytest.mark.slow
 CONCURRENT = 6
 
 
-def test_concurrent_first_ingests_on_a_new_store_all_succeed(
-    project: Path, db: Database
-) -> None:
+def test_concurrent_first_ingests_on_a_new_store_all_succeed(project: Path, db: Database) -> None:
     for n in range(CONCURRENT):
         write_orders(project / "data" / f"part{n}.jsonl", 20, prefix=f"P{n}-")
     procs = [

@@ -27,11 +27,18 @@ TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
 
 
 class _Sink:
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, target: Path) -> None:
         self.stream = stream
+        self.target = target
 
     def write(self, data: bytes) -> None:
         self.stream.write(data)
+
+    def rename(self, name: str) -> None:
+        """Where the file lands when complete: `name` in the same directory."""
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"not a file name: {name!r}")
+        self.target = self.target.with_name(name)
 
 
 def _lock(stream: BinaryIO, *, wait: bool) -> bool:
@@ -75,16 +82,18 @@ def sweep_orphans(directory: Path) -> list[Path]:
 
 @contextmanager
 def atomic_file(path: Path) -> Iterator[_Sink]:
+    """`path` written whole or not at all (the sink may `rename` it before the end)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sweep_orphans(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         with tmp.open("wb") as stream:
             _lock(stream, wait=True)  # ours alone: a sweep never removes a live file
-            yield _Sink(stream)
+            sink = _Sink(stream, path)
+            yield sink
             stream.flush()
             os.fsync(stream.fileno())
-            tmp.replace(path)  # while still locked: no sweep sees it unlocked first
+            tmp.replace(sink.target)  # while still locked: no sweep sees it unlocked first
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -44,7 +44,7 @@ from ingestry.bootstrap.files import (
     data_file as data_file,
 )
 from ingestry.bootstrap.files import (
-    export_file as export_file,
+    export_files as export_files,
 )
 from ingestry.bootstrap.files import (
     inbox_file as inbox_file,

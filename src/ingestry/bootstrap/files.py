@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingestry.config import Settings, parse_settings
 from ingestry.domain.errors import ConfigError
-from ingestry.services.export import LineSink
+from ingestry.services.export_run import ExportFiles
 from ingestry.services.inputs import Input, ReadOptions
 
 if TYPE_CHECKING:
@@ -62,8 +61,11 @@ def inbox_file(settings: Settings, source: str, relative: str) -> Path:
     return confine(inbox, relative, f"data/inbox/{source}/", own)
 
 
-def export_file(path: Path) -> AbstractContextManager[LineSink]:
-    """The file an export writes: it appears whole, or not at all."""
+def export_files() -> ExportFiles:
+    """Where exports write: files that appear whole or not at all (JSONL, CSV, a raw
+    bundle's files) and Parquet through pyarrow (the `parquet` extra, imported when
+    the first Parquet file is opened)."""
     from ingestry.adapters.export import atomic_file
+    from ingestry.adapters.parquet import parquet_file
 
-    return atomic_file(path)
+    return ExportFiles(lambda directory, name: atomic_file(directory / name), parquet_file)

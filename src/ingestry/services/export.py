@@ -1,16 +1,14 @@
-"""Export a source's or a convention's records as JSON Lines (one record per line, the
-shape of `ingestry records list --json`), written through an atomic file port."""
+"""The JSON shape of a record (`records list --json`, a JSONL export, the API) and the
+export summary; `export_run` writes the files, `export_cells` holds CSV/Parquet cells."""
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -22,21 +20,18 @@ from ingestry.extract.decimals import spell
 ExportProgress = Callable[[int], None]
 
 
-class LineSink(Protocol):
-    def write(self, data: bytes) -> None: ...
-
-
-#: Opens the destination; the file appears only when the block ends without error.
-OpenSink = Callable[[], AbstractContextManager[LineSink]]
-
-
 @dataclass(slots=True)
 class ExportSummary:
+    """What an export wrote: `files` (paths, in the order written) and `records`
+    (`payloads` for a raw bundle); `path` is the first file (the API job's result)."""
+
     path: str
     convention: str
     source: str | None
     records: int = 0
     seconds: float = 0.0
+    format: str = "jsonl"
+    files: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,24 +95,6 @@ def record_line(record: Record) -> bytes:
     return orjson.dumps(portable(record_document(record)), default=_default) + b"\n"
 
 
-def export_records(
-    records: Iterable[Record],
-    open_sink: OpenSink,
-    summary: ExportSummary,
-    *,
-    progress: ExportProgress | None = None,
-    every: int = 1000,
-) -> ExportSummary:
-    started = time.perf_counter()
-    with open_sink() as sink:
-        for record in records:
-            if summary.source is not None and record.data_source != summary.source:
-                continue
-            sink.write(record_line(record))
-            summary.records += 1
-            if progress is not None and summary.records % every == 0:
-                progress(summary.records)
-    summary.seconds = round(time.perf_counter() - started, 3)
-    if progress is not None:
-        progress(summary.records)
-    return summary
+def json_text(value: Any) -> str:
+    """`value` as JSON text, numbers exact and spelled alike from either backend."""
+    return orjson.dumps(portable(value), default=_default).decode()

@@ -1,4 +1,4 @@
-"""The facade's control-plane methods (API and worker): jobs, keys, idempotency, export."""
+"""The facade's control-plane methods (API and worker): jobs, keys, idempotency."""
 
 from __future__ import annotations
 
@@ -8,16 +8,10 @@ from pathlib import Path
 from ingestry.bootstrap import (
     build_control,
     data_file,
-    export_file,
     inbox_file,
-)
-from ingestry.domain.clock import utc_now
-from ingestry.domain.errors import (
-    InputError,
 )
 from ingestry.domain.jobs import ApiKey
 from ingestry.services.control import ControlPorts
-from ingestry.services.export import ExportProgress, ExportSummary, export_records
 from ingestry.services.idempotency import IdempotencyService
 from ingestry.services.jobs import JobService
 from ingestry.services.keys import KeyService
@@ -25,9 +19,9 @@ from ingestry.store.core import StoreCore
 
 
 class ControlArea(StoreCore):
-    """Jobs, API keys, idempotency keys, exports."""
+    """Jobs, API keys, idempotency keys."""
 
-    # --- jobs, API keys, idempotency keys, export (API and worker) ---------------------------
+    # --- jobs, API keys, idempotency keys (API and worker) ------------------------------------
 
     @property
     def control(self) -> ControlPorts:
@@ -65,29 +59,6 @@ class ControlArea(StoreCore):
         """A file of `source`'s inbox, `data/inbox/{source}/` (where API jobs read; see
         `adapters.paths`), never one of the store's own files."""
         return inbox_file(self.settings, self.source(source).name, relative)
-
-    def export(
-        self,
-        *,
-        source: str | None = None,
-        convention: str | None = None,
-        progress: ExportProgress | None = None,
-    ) -> ExportSummary:
-        """Write a source's (or a whole convention's) records as JSON Lines under
-        `data/processed/`, atomically; returns where and how many."""
-        if (source is None) == (convention is None):
-            raise InputError("export needs exactly one of a source or a convention")
-        name = self.source(source).convention if source is not None else str(convention)
-        conv = self.settings.convention(name)
-        stamp = utc_now().strftime("%Y%m%dT%H%M%S%fZ")
-        path = self.settings.data_dir / "processed" / f"{source or name}_{stamp}.jsonl"
-        summary = ExportSummary(str(path), conv.name, source)
-        return export_records(
-            self.storage.list_records(conv, None),
-            lambda: export_file(path),
-            summary,
-            progress=progress,
-        )
 
     def ping(self) -> None:
         """Raise unless the database answers."""

@@ -38,6 +38,7 @@ from ingestry.services.ports import (
     RawRow,
     RawWindow,
     StoredRaw,
+    StoredReceipt,
 )
 
 Conn = psycopg.Connection[Any]
@@ -46,6 +47,16 @@ _STORED = (
     "p.id, p.received_at, p.entity_type, p.source_id, p.sha256, p.payload, p.header_sha256,"
     " p.extractor_version, p.error, p.synthesized, p.line, p.origin"
 )
+_RECEIPTS = (
+    "SELECT raw_id, run_srn, received_at, origin, line, container, container_sha256"
+    " FROM raw_receipts WHERE raw_id = ANY(%s) ORDER BY raw_id, id"
+)
+
+
+def _receipt(row: Sequence[Any]) -> StoredReceipt:
+    sha = None if row[6] is None else bytes(row[6])
+    return StoredReceipt(row[0], _u(row[1]), iso(row[2]), _u(row[3]), row[4], _u(row[5]), sha)
+
 
 MARK = (
     "UPDATE raw_payloads p SET processed_at = %s::timestamptz, extractor_version = u.v,"
@@ -310,6 +321,11 @@ class PostgresRawOperations(PostgresRetention):
         row = self.conn.execute(f"SELECT count(*) FROM raw_payloads p WHERE {where}", params)
         found = row.fetchone()
         return int(found[0]) if found else 0
+
+    def receipts(self, raw_ids: Sequence[int]) -> list[StoredReceipt]:
+        """Every receipt of these raw rows (one statement: the ids as an array)."""
+        rows = self.conn.execute(_RECEIPTS, (list(raw_ids),)).fetchall()
+        return [_receipt(row) for row in rows]
 
     def window_batch(
         self, window: RawWindow, after: tuple[str, int] | None, limit: int

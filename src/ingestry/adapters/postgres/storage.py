@@ -306,6 +306,20 @@ class PostgresStorage:
         statement = recordquery.count(convention, query, POSTGRES)
         return int(self._rows(statement.sql, statement.params)[0][0])
 
+    def decimal_shapes(
+        self, convention: Convention, columns: Sequence[str]
+    ) -> dict[str, tuple[int, int]]:
+        """`numeric` knows its scale; the integer part's digits are its text's length."""
+        out = {}
+        for name in columns:
+            sql = (
+                f'SELECT max(length(trunc(abs("{name}"))::text)), max(scale("{name}"))'
+                f' FROM "{table_name(convention.name)}"'
+            )
+            most = self._rows(sql, ())[0]
+            out[name] = (max(most[0] or 1, 1), most[1] or 0)
+        return out
+
     def _key(self, convention: Convention, query: RecordQuery, after: str) -> recordquery.Key:
         _, source_type, upstream, source_id = parse_srn(after)
         identity = (source_type, escape_text(upstream), escape_text(source_id))

@@ -36,6 +36,7 @@ from ingestry.services.ports import (
     RawWindow,
     Receipt,
     StoredRaw,
+    StoredReceipt,
 )
 
 #: Bound variables per statement, well below SQLite's limit.
@@ -44,6 +45,11 @@ CHUNK = 900
 _STORED = (
     "id, received_at, entity_type, source_id, sha256, payload, header_sha256,"
     " extractor_version, error, synthesized, line, origin"
+)
+
+_RECEIPTS = (
+    "SELECT raw_id, run_srn, received_at, origin, line, container, container_sha256"
+    " FROM raw_receipts WHERE raw_id IN ({}) ORDER BY raw_id, id"
 )
 
 
@@ -206,6 +212,14 @@ class SQLiteRawOperations(SQLiteRetention):
         where, params = window_where(window, "?", "?")
         row = self.conn.execute(f"SELECT count(*) FROM raw_payloads WHERE {where}", params)
         return int(row.fetchone()[0])
+
+    def receipts(self, raw_ids: Sequence[int]) -> list[StoredReceipt]:
+        """Every receipt of these raw rows (one IN list per CHUNK ids)."""
+        out: list[StoredReceipt] = []
+        for part in chunks(list(raw_ids)):
+            sql = _RECEIPTS.format(", ".join("?" for _ in part))
+            out += [StoredReceipt(*row) for row in self.conn.execute(sql, list(part))]
+        return out
 
     def window_batch(
         self, window: RawWindow, after: tuple[str, int] | None, limit: int

@@ -238,6 +238,21 @@ class SQLiteStorage:
         statement = recordquery.count(convention, query, SQLITE)
         return int(self._conn.execute(statement.sql, statement.params).fetchone()[0])
 
+    def decimal_shapes(
+        self, convention: Convention, columns: Sequence[str]
+    ) -> dict[str, tuple[int, int]]:
+        """Decimals are kept as their canonical text (`-12.50`): count its digits."""
+        out = {}
+        for name in columns:
+            c = f'CAST("{name}" AS TEXT)'
+            dot = f"instr({c}, '.')"
+            before = f"CASE WHEN {dot} > 0 THEN {dot} - 1 ELSE length({c}) END - ({c} LIKE '-%')"
+            after = f"CASE WHEN {dot} > 0 THEN length({c}) - {dot} ELSE 0 END"
+            sql = f'SELECT max({before}), max({after}) FROM "{table_name(convention.name)}"'
+            most = self._conn.execute(sql).fetchone()
+            out[name] = (max(most[0] or 1, 1), most[1] or 0)
+        return out
+
     def _key(self, convention: Convention, query: RecordQuery, after: str) -> recordquery.Key:
         _, source_type, upstream, source_id = parse_srn(after)
         identity = (source_type, upstream, source_id)

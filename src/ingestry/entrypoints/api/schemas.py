@@ -144,14 +144,26 @@ class ReplayJobIn(_In):
 
 
 class ExportJobIn(_In):
+    """Records of a source or convention as jsonl/csv/parquet, filtered like
+    `GET /v1/records`; or (`raw`) a source's raw bundle. Written under
+    `data/processed/`; the job's result lists `files`."""
+
     kind: Literal["export"]
     source: str | None = Field(default=None, min_length=1)
     convention: str | None = Field(default=None, min_length=1)
+    format: Literal["jsonl", "csv", "parquet"] = "jsonl"
+    raw: bool = False
+    where: list[str] = Field(default_factory=list)
+    since: str | None = None
+    until: str | None = None
+    time_column: str | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> ExportJobIn:
         if (self.source is None) == (self.convention is None):
             raise ValueError("give exactly one of source or convention")
+        if self.raw and self.source is None:
+            raise ValueError("a raw export needs a source")
         return self
 
 

@@ -97,9 +97,7 @@ def _thread(
         with open_store(settings) as store:
             loop(store, options, stop, index)
 
-    return threading.Thread(
-        target=supervise, args=(name, body, stop, policy, failures), name=name
-    )
+    return threading.Thread(target=supervise, args=(name, body, stop, policy, failures), name=name)
 
 
 def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index: int) -> None:

@@ -45,12 +45,25 @@ def ingest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
 
 
 def export(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
-    source = job.params.get("source")
-    convention = job.params.get("convention")
+    """Records as jsonl/csv/parquet (or a raw bundle) under `data/processed/`."""
+    params = job.params
+    source = params.get("source")
+    convention = params.get("convention")
+
+    def progress(written: int) -> None:
+        context.progress(records=written)
+
+    if params.get("raw"):
+        return store.export_raw(str(source), progress=progress).as_dict()
     summary = store.export(
-        source=str(source) if source else None,
+        str(source) if source else None,
         convention=str(convention) if convention else None,
-        progress=lambda written: context.progress(records=written),
+        format=str(params.get("format") or "jsonl"),
+        where=[str(w) for w in params.get("where") or ()],
+        since=params.get("since"),
+        until=params.get("until"),
+        time_column=params.get("time_column"),
+        progress=progress,
     )
     return summary.as_dict()
 

@@ -15,7 +15,8 @@ ingestry.services.ports import X` works for any of them:
 - `inputs`: how adapters read a source's data (`ReadOptions`, spills);
 - `batches`: a batch between its preparation and its write (`PreparedBatch`,
   `LazyRows`, `BatchWork`);
-- `control`: jobs, API keys, idempotency keys, rate limits, message streams.
+- `control`: jobs, API keys, idempotency keys, rate limits, message streams;
+- `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,21 @@ from ingestry.services.ports.control import (
 )
 from ingestry.services.ports.control import (
     take as take,
+)
+from ingestry.services.ports.exports import (
+    ColumnSink as ColumnSink,
+)
+from ingestry.services.ports.exports import (
+    ExportColumn as ExportColumn,
+)
+from ingestry.services.ports.exports import (
+    FileSink as FileSink,
+)
+from ingestry.services.ports.exports import (
+    OpenColumns as OpenColumns,
+)
+from ingestry.services.ports.exports import (
+    OpenFile as OpenFile,
 )
 from ingestry.services.ports.hooks import (
     HookRunner as HookRunner,
@@ -106,6 +122,9 @@ from ingestry.services.ports.rawops import (
 )
 from ingestry.services.ports.rawops import (
     StoredRaw as StoredRaw,
+)
+from ingestry.services.ports.rawops import (
+    StoredReceipt as StoredReceipt,
 )
 from ingestry.services.ports.rows import (
     HOOK_RUN_FIELDS as HOOK_RUN_FIELDS,

@@ -47,6 +47,18 @@ class StoredRaw(NamedTuple):
     origin: str | None
 
 
+class StoredReceipt(NamedTuple):
+    """One arrival of a raw payload (a row of `raw_receipts`); times are ISO text."""
+
+    raw_id: int
+    run_srn: str | None
+    received_at: str
+    origin: str | None
+    line: int | None
+    container: str | None
+    container_sha256: bytes | None
+
+
 #: A raw row's new extraction state: (id, received_at, sha256, stored source_id,
 #: extractor_version, error, new source_id or None, new entity_type or None);
 #: processed_at becomes the session's `now`. A new source id is taken only when no
@@ -159,6 +171,10 @@ class RawOperations(Protocol):
     ) -> list[StoredRaw]:
         """The next `limit` rows of the window in (received_at, id) order after `after`:
         one index range read per batch, so a window costs what it holds."""
+        ...
+
+    def receipts(self, raw_ids: Sequence[int]) -> list[StoredReceipt]:
+        """Every receipt of these raw rows, by raw id then arrival (receipt id)."""
         ...
 
     def quarantine_items(

@@ -56,6 +56,14 @@ class Storage(Protocol):
         """How many records match `query`."""
         ...
 
+    def decimal_shapes(
+        self, convention: Convention, columns: Sequence[str]
+    ) -> dict[str, tuple[int, int]]:
+        """Per decimal column, the most digits any record holds before and after the
+        point (at least 1 before): the Parquet type that holds every value exactly.
+        One aggregate over the table, not a read of the records."""
+        ...
+
     def record_history(self, convention: Convention, srn: str) -> list[Record]: ...
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]: ...

@@ -40,7 +40,8 @@ def check_job(spec: IngestJobIn | ReplayJobIn | ExportJobIn, caller: Caller, sto
         if not caller.source(spec.source).is_raw:
             raise NotRawSourceError(f"source '{spec.source}' is simple: it keeps no raw rows")
     elif spec.source is not None:
-        caller.source(spec.source)
+        if not caller.source(spec.source).is_raw and spec.raw:
+            raise NotRawSourceError(f"source '{spec.source}' is simple: it keeps no raw rows")
     else:
         store.settings.convention(str(spec.convention))
         caller.may_export_convention(str(spec.convention))

@@ -1,0 +1,159 @@
+"""Benchmark: `Store.export(format="parquet")` against a bare pyarrow + sqlite3 script
+reading the same rows from the same database, with peak RSS at two sizes (SQLite).
+
+For each size (N and N/10) a store is filled once (simple source: records only), then
+each step runs in a fresh child process (so its peak RSS is its own):
+  ingestry   Store.export("orders_simple", format="parquet") (typed columns, decimal128,
+             JSON-text metadata, 10k-row row groups, atomic file)
+  bare       sqlite3 + pyarrow: SELECT the same columns in identity order, fetchmany(10k),
+             the same typed columns (decimal128 from the text, timestamps parsed), one
+             row group per batch: the floor a Python exporter can reach
+
+    python bench/export_bench.py [--n 100000] [--seed 42] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import generate
+
+BENCH = Path(__file__).resolve().parent
+CONFIG = BENCH / "bench.yaml"
+BATCH = 10_000
+COLUMNS = ("order_number", "created_at", "total", "currency", "email", "item_count", "paid")
+
+
+def config_text(database: Path) -> str:
+    text = CONFIG.read_text(encoding="utf-8")
+    return text.replace("sqlite:///out/bench-manual.db", f"sqlite:///{database}")
+
+
+def fill(root: Path, n: int, seed: int) -> Path:
+    """A store of n orders in the simple source; returns its config path."""
+    import ingestry
+
+    data = generate.ensure(n, seed)
+    path = root / "ingestry.yaml"
+    path.write_text(config_text(root / "bench.db"), encoding="utf-8")
+    with ingestry.open(path) as store:
+        store.ingest_files("orders_simple", [data])
+    return path
+
+
+def step_ingestry(config: Path, out: Path) -> int:
+    import ingestry
+
+    with ingestry.open(config) as store:
+        return store.export("orders_simple", format="parquet", out=out).records
+
+
+def step_bare(config: Path, out: Path) -> int:
+    import sqlite3
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # the widest total in the data, as the export finds it (one read ahead)
+    conn = sqlite3.connect(config.parent / "bench.db")
+    schema = pa.schema(
+        [("srn_source", pa.string()), ("data_source", pa.string()), ("version", pa.int64()),
+         ("published_at", pa.timestamp("us", tz="UTC")), ("metadata", pa.string()),
+         ("order_number", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
+         ("total", pa.decimal128(12, 2)), ("currency", pa.string()), ("email", pa.string()),
+         ("item_count", pa.int64()), ("paid", pa.bool_())]
+    )  # fmt: skip
+    cols = ", ".join(f'"{c}"' for c in COLUMNS)
+    cursor = conn.execute(
+        f"SELECT source, data_source, version, published_at, metadata, {cols}"
+        " FROM records_order ORDER BY source_type, upstream, source_id"
+    )
+    total = 0
+    with pq.ParquetWriter(out / "bare.parquet", schema, compression="zstd") as writer:
+        while rows := cursor.fetchmany(BATCH):
+            c = list(zip(*rows, strict=True))
+            arrays = [
+                pa.array(c[0], pa.string()), pa.array(c[1], pa.string()),
+                pa.array(c[2], pa.int64()),
+                pa.array([datetime.fromisoformat(v) for v in c[3]], schema[3].type),
+                pa.array(c[4], pa.string()), pa.array(c[5], pa.string()),
+                pa.array([datetime.fromisoformat(v) for v in c[6]], schema[6].type),
+                pa.array([None if v is None else Decimal(v) for v in c[7]], schema[7].type),
+                pa.array(c[8], pa.string()), pa.array(c[9], pa.string()),
+                pa.array(c[10], pa.int64()),
+                pa.array([None if v is None else bool(v) for v in c[11]], pa.bool_()),
+            ]  # fmt: skip
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            total += len(rows)
+    return total
+
+
+def child(step: str, config: Path, out: Path) -> None:
+    started = time.perf_counter()
+    rows = (step_ingestry if step == "ingestry" else step_bare)(config, out)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mb": round(peak_mb, 1)}))
+
+
+def measure(step: str, config: Path, out: Path) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, __file__, "--child", step, str(config), str(out)]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{step} failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    result["rows_per_s"] = round(result["rows"] / result["seconds"])
+    result["seconds"] = round(result["seconds"], 2)
+    return result
+
+
+def run(n: int, seed: int) -> list[dict[str, Any]]:
+    sizes = sorted({max(n // 10, 1), n})
+    results = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="ingestry-export-bench-") as tmp:
+            root = Path(tmp)
+            config = fill(root, size, seed)
+            row: dict[str, Any] = {"n": size}
+            for step in ("bare", "ingestry"):
+                row[step] = measure(step, config, root / step)
+            row["ratio"] = round(row["ingestry"]["rows_per_s"] / row["bare"]["rows_per_s"], 2)
+            results.append(row)
+    return results
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = run(args.n, args.seed)
+    if args.json:
+        print(json.dumps(results))
+        return
+    print("export bench (Parquet, SQLite): ingestry vs bare sqlite3 + pyarrow")
+    for r in results:
+        for step in ("bare", "ingestry"):
+            m = r[step]
+            print(f"  n={r['n']:>9,} {step:<9} {m['seconds']:>7.2f} s {m['rows_per_s']:>9,}/s"
+                  f"  peak RSS {m['peak_rss_mb']:>6.1f} MB")  # fmt: skip
+        print(f"  n={r['n']:>9,} ingestry/bare = {r['ratio']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""`ingestry export` from the real CLI: exit codes, `--json` summary, raw bytes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+
+from tests.e2e.cli import run
+
+
+def _ingest(project: Path) -> None:
+    ingested = run("ingest", "customer_orders", "data/samples/orders.jsonl", cwd=project)
+    assert ingested.returncode == 0, ingested.stderr
+
+
+def test_export_parquet_prints_files_and_records(project: Path, tmp_path: Path) -> None:
+    assert (
+        run("ingest", "customer_orders", "data/samples/orders.jsonl", cwd=project).returncode == 0
+    )
+    out = tmp_path / "out"
+    result = run("export", "customer_orders", "--format", "parquet", "--out", str(out),
+                 "--where", "total>100", "--json", cwd=project)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = orjson.loads(result.stdout)
+    [path] = summary["files"]
+    assert Path(path).parent == out and path.endswith(".parquet")
+    counted = run("records", "list", "--convention", "order", "--where", "total>100", "--count",
+                  cwd=project)  # fmt: skip
+    assert summary["records"] == orjson.loads(counted.stdout)["count"] > 0
+    assert pq.read_table(path).num_rows == summary["records"]
+
+
+def test_raw_bundle_bytes_are_raw_show_bytes(project: Path, tmp_path: Path) -> None:
+    assert (
+        run("ingest", "customer_orders", "data/samples/orders.jsonl", cwd=project).returncode == 0
+    )
+    out = tmp_path / "bundle"
+    result = run("export", "customer_orders", "--raw", "--out", str(out), "--json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    summary = orjson.loads(result.stdout)
+    assert summary["payloads"] > 0 and len(summary["files"]) == 3
+    first = json.loads((out / "customer_orders_raw.jsonl").read_bytes().splitlines()[0])
+    shown = run("raw", "show", "customer_orders", first["source_id"], "--bytes", cwd=project)
+    assert base64.b64decode(first["bytes"]) == shown.stdout
+
+
+def test_exit_codes(project: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "o")
+    neither = run("export", "--format", "csv", "--out", out, cwd=project)
+    assert neither.returncode == 2 and b"exactly one of SOURCE or --convention" in neither.stderr
+    unknown = run("export", "nope", "--out", out, cwd=project)
+    assert unknown.returncode == 1 and b"nope" in unknown.stderr
+    bad = run("export", "customer_orders", "--where", "note=x", "--out", out, cwd=project)
+    assert bad.returncode == 2 and b"'note' is not a declared column" in bad.stderr
+    simple = run("export", "orders_simple", "--raw", "--out", out, cwd=project)
+    assert simple.returncode == 1 and b"keeps no raw payloads" in simple.stderr
+    mixed = run("export", "customer_orders", "--raw", "--format", "csv", "--out", out, cwd=project)
+    assert mixed.returncode == 2
+    assert not Path(out).exists()
