@@ -29,16 +29,22 @@ pytestmark = pytest.mark.slow
 def test_a_killed_ingest_leaves_no_preparation_process(
     project: Path, db: Database, tmp_path: Path
 ) -> None:
-    rows = rows_for_bytes(FORKING_BYTES)
+    # four times the fork threshold: the workers live long enough to be seen under load
+    # (with 1.5x, a run on a loaded machine finished before a poll saw both workers)
+    rows = rows_for_bytes(FORKING_BYTES * 4)
     write_orders(project / "data" / "big.jsonl", rows)
     env = child_env({"INGESTRY_WORKERS": "2", **FORKING_ENV})
     log = tmp_path / "ingest.log"
     proc = spawn("ingest", "customer_orders", "data/big.jsonl", cwd=project, env=env, log=log)
+
+    def forked() -> set[int] | None:
+        if proc.poll() is not None:
+            raise AssertionError(f"the ingest ended ({proc.returncode}) before it was seen forking")
+        found = children(proc.pid)
+        return found if len(found) >= 2 else None
+
     try:
-        workers = wait_for(
-            "the ingest to fork its preparation workers",
-            lambda: found if len(found := children(proc.pid)) >= 2 else None,
-        )
+        workers = wait_for("the ingest to fork its preparation workers", forked)
         assert stop(proc, signal.SIGKILL) == -signal.SIGKILL
     finally:
         stop(proc, signal.SIGKILL)
