@@ -21,7 +21,7 @@ from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, Pytho
 from ingestry.services.control import ControlPorts
 from ingestry.services.export import LineSink
 from ingestry.services.inputs import Input, ReadOptions
-from ingestry.services.ports import HookRunner, Storage, WorkSpace
+from ingestry.services.ports import HookRunner, SqlEngine, Storage, WorkSpace
 from ingestry.services.preparation import MapFn
 from ingestry.services.ratelimit import RateLimiter
 from ingestry.services.streams import MessageStream
@@ -427,3 +427,10 @@ def export_file(path: Path) -> AbstractContextManager[LineSink]:
     from ingestry.adapters.export import atomic_file
 
     return atomic_file(path)
+
+
+def build_sql_engine() -> SqlEngine:
+    """The engine `ingestry query` runs on: DuckDB (the `analytics` extra)."""
+    from ingestry.adapters.analytics import DuckDbEngine
+
+    return DuckDbEngine()

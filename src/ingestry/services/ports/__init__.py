@@ -15,11 +15,27 @@ ingestry.services.ports import X` works for any of them:
 - `inputs`: how adapters read a source's data (`ReadOptions`, spills);
 - `batches`: a batch between its preparation and its write (`PreparedBatch`,
   `LazyRows`, `BatchWork`);
-- `control`: jobs, API keys, idempotency keys, rate limits, message streams.
+- `control`: jobs, API keys, idempotency keys, rate limits, message streams;
+- `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
 """
 
 from __future__ import annotations
 
+from ingestry.services.ports.analytics import (
+    Pages as Pages,
+)
+from ingestry.services.ports.analytics import (
+    QueryResult as QueryResult,
+)
+from ingestry.services.ports.analytics import (
+    SqlEngine as SqlEngine,
+)
+from ingestry.services.ports.analytics import (
+    View as View,
+)
+from ingestry.services.ports.analytics import (
+    ViewColumn as ViewColumn,
+)
 from ingestry.services.ports.batches import (
     BatchWork as BatchWork,
 )

@@ -1,0 +1,39 @@
+"""The facade's analytics: read-only SQL in DuckDB over the records and Parquet files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingestry.bootstrap import build_sql_engine
+from ingestry.services.ingest import IngestSummary
+from ingestry.services.ports import QueryResult
+from ingestry.services.query_sql import SqlQueryService, check_into, result_documents
+from ingestry.store.ingest import IngestArea
+
+
+class AnalyticsArea(IngestArea):
+    """`query`: one view per convention the SQL names, fed from storage through Arrow."""
+
+    def _sql(self) -> SqlQueryService:
+        return SqlQueryService(self.storage, self.settings.conventions, build_sql_engine())
+
+    def query_result(self, sql: str) -> QueryResult:
+        """Column names and rows (exact decimals stay Decimal). QueryError when the SQL
+        writes, is more than one statement, or fails (DuckDB's message kept)."""
+        return self._sql().run(sql)
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        """The rows of a read-only SELECT as dicts, column name → value."""
+        result = self.query_result(sql)
+        return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+    def query_arrow(self, sql: str) -> Any:
+        """The result as a pyarrow Table."""
+        return self._sql().arrow(sql)
+
+    def query_into(self, sql: str, source: str, *, strict: bool = False) -> IngestSummary:
+        """Ingest the result rows, one JSON object each, into a simple json/jsonl source
+        (analyse, then write results back as records of their own)."""
+        check_into(self.source(source))
+        result = self.query_result(sql)
+        return self.ingest(source, result_documents(result), strict=strict)
