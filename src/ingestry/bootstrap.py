@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
@@ -434,3 +434,11 @@ def build_sql_engine() -> SqlEngine:
     from ingestry.adapters.analytics import DuckDbEngine
 
     return DuckDbEngine()
+
+
+def export_lines(path: str) -> Iterator[tuple[str, int, bytes]]:
+    """The lines of a records export (a file, or the directory export wrote)."""
+    from ingestry.adapters.importfile import export_files, export_lines
+
+    export_files(Path(path))  # refuse a missing path or a raw bundle before any write
+    return export_lines(Path(path))

@@ -1,17 +1,20 @@
-"""The facade's analytics: read-only SQL in DuckDB over the records and Parquet files."""
+"""The facade's data out and back in: read-only SQL in DuckDB over the records and
+Parquet files, and importing a records export."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ingestry.bootstrap import build_sql_engine
+from ingestry.bootstrap import build_sql_engine, export_lines
+from ingestry.services.importer import ImportService, ImportSummary
 from ingestry.services.ingest import IngestSummary
 from ingestry.services.ports import QueryResult
 from ingestry.services.query_sql import SqlQueryService, check_into, result_documents
 from ingestry.store.ingest import IngestArea
+from ingestry.store.records import RecordArea
 
 
-class AnalyticsArea(IngestArea):
+class AnalyticsArea(IngestArea, RecordArea):
     """`query`: one view per convention the SQL names, fed from storage through Arrow."""
 
     def _sql(self) -> SqlQueryService:
@@ -37,3 +40,10 @@ class AnalyticsArea(IngestArea):
         check_into(self.source(source))
         result = self.query_result(sql)
         return self.ingest(source, result_documents(result), strict=strict)
+
+    def import_export(self, path: str, *, as_import: str | None = None) -> ImportSummary:
+        """Load a records export (`records list --json` lines, or the directory export
+        wrote): provenance, srn, data source, metadata and columns kept; with
+        `as_import` (the exporting node's id) as `import` records instead."""
+        lines = export_lines(path)
+        return ImportService(self._publisher).import_lines(path, lines, as_import=as_import)
