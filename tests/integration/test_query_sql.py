@@ -187,3 +187,14 @@ def test_a_failing_query_names_the_views_read(qstore: Store) -> None:
         QueryError, match=r"(?s)query failed: .*nope.*\(convention views read: order\)"
     ):
         qstore.query('SELECT nope FROM "order"')
+
+
+def test_a_result_as_an_arrow_table_keeps_types(qstore: Store) -> None:
+    _orders(qstore)
+    qstore.ingest("ledger_in", [{"entry": "a", "amount": "1.000000001", "booked": "2026-11-01"}])
+    table = qstore.query_arrow('SELECT l.amount, l.booked, o.created_at FROM ledger l, "order" o')
+    assert table.num_rows == 12
+    assert str(table.schema.field("amount").type) == "decimal128(38, 9)"
+    assert str(table.schema.field("booked").type) == "date32[day]"
+    assert str(table.schema.field("created_at").type) == "timestamp[us, tz=UTC]"
+    assert table.column("amount")[0].as_py() == Decimal("1.000000001")

@@ -160,9 +160,12 @@ class DuckDbEngine:
     def arrow(self, sql: str, views: Sequence[View]) -> Any:
         import duckdb
 
-        con, cursor = self._execute(sql, views)
+        self.tables(sql)
+        con = self._prepared(views)
         try:
-            return cursor.fetch_arrow_table()
+            relation = con.sql(sql)
+            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+            return fetch()  # the name since DuckDB 1.4, and the one before
         except duckdb.Error as exc:
             raise QueryError(f"query failed: {exc}") from None
         finally:
