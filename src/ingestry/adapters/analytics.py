@@ -90,6 +90,22 @@ def _connect() -> Any:
     return duckdb.connect(":memory:", config=dict(SETTINGS))
 
 
+#: AST nodes that read columns the statement does not name.
+WIDE_NODES = frozenset({"PIVOT", "TABLE_FUNCTION", "SHOW_REF", "UNPIVOT"})
+
+
+def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a parse tree (json_serialize_sql's output)."""
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 #: Statement types a query may be.
 QUERY_TYPES = frozenset({"SELECT"})
 
@@ -124,6 +140,46 @@ class DuckDbEngine:
         finally:
             con.close()
         return {n: _mentions(sql, n) for n in names}
+
+    def columns(self, sql: str) -> frozenset[str] | None:
+        """The column names the statement refers to (lower case), or None when it may
+        use every column of a table: `*`, COLUMNS(…), a NATURAL join, PIVOT, a table
+        function, a table alias used as a row value, or a parse DuckDB cannot print."""
+        import json
+
+        con = _connect()
+        try:
+            printed = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+        except Exception:
+            return None
+        finally:
+            con.close()
+        tree = json.loads(printed[0]) if printed else {"error": True}
+        if tree.get("error"):
+            return None
+        names: set[str] = set()
+        tables: set[str] = set()
+        singles: set[str] = set()
+        for node in _nodes(tree):
+            if (
+                node.get("class") == "STAR"
+                or node.get("ref_type") == "NATURAL"
+                or node.get("type") in WIDE_NODES
+            ):
+                return None
+            if node.get("type") == "BASE_TABLE":
+                tables |= {
+                    str(node.get("table_name", "")).lower(),
+                    str(node.get("alias", "")).lower(),
+                }
+            for key in ("column_names", "using_columns"):
+                names |= {str(n).lower() for n in node.get(key) or ()}
+            refs: list[Any] = list(node.get("column_names") or ())
+            if len(refs) == 1:
+                singles.add(str(refs[0]).lower())
+        if singles & (tables - {""}):  # `SELECT o FROM "order" o`: the whole row
+            return None
+        return frozenset(names)
 
     def _prepared(self, views: Sequence[View]) -> Any:
         con = _connect()

@@ -26,9 +26,6 @@ from ingestry.services.ports.analytics import QueryResult, SqlEngine, View, View
 #: Records per page read from storage (one keyset statement each).
 PAGE = 10_000
 
-#: Column names every view has besides the declared ones.
-FIXED = ("srn", "version", "published_at")
-
 #: Types a view keeps as text: documents (JSON text) and geometries.
 AS_TEXT = frozenset({ColumnType.JSON, ColumnType.GEOMETRY})
 
@@ -83,34 +80,49 @@ def _metadata(value: Mapping[str, Any]) -> str:
 
 
 def row_of(columns: tuple[ViewColumn, ...]) -> Callable[[Record], tuple[Any, ...]]:
-    """How a record becomes a row of its view."""
-    declared = columns[len(FIXED) : -1]
-    as_text = tuple(c.type is None for c in declared)
-    names = tuple(c.name for c in declared)
+    """How a record becomes a row of its view (only the view's columns are built)."""
+    getters = tuple(_getter(c) for c in columns)
 
     def row(record: Record) -> tuple[Any, ...]:
-        values = record.columns
-        cells = tuple(
-            _text(values.get(n)) if t else values.get(n)
-            for n, t in zip(names, as_text, strict=True)
-        )
-        return (
-            record.srn,
-            record.version,
-            record.published_at,
-            *cells,
-            _metadata(record.metadata),
-        )
+        return tuple(get(record) for get in getters)
 
     return row
 
 
+def _getter(column: ViewColumn) -> Callable[[Record], Any]:
+    name = column.name
+    if name == "srn":
+        return lambda r: r.srn
+    if name == "version":
+        return lambda r: r.version
+    if name == "published_at":
+        return lambda r: r.published_at
+    if name == "metadata":
+        return lambda r: _metadata(r.metadata)
+    if column.type is None:
+        return lambda r: _text(r.columns.get(name))
+    return lambda r: r.columns.get(name)
+
+
+def pruned(
+    columns: tuple[ViewColumn, ...], needed: frozenset[str] | None
+) -> tuple[ViewColumn, ...]:
+    """The columns a statement refers to (all when `needed` is None); `srn` always, so
+    a view has a column to count rows by (`count(*)` over no columns would be 0)."""
+    if needed is None:
+        return columns
+    return tuple(c for c in columns if c.name == "srn" or c.name in needed)
+
+
 def record_pages(
-    storage: Storage, convention: Convention, page: int = PAGE
+    storage: Storage,
+    convention: Convention,
+    page: int = PAGE,
+    columns: tuple[ViewColumn, ...] | None = None,
 ) -> Callable[[], Iterator[list[tuple[Any, ...]]]]:
     """Pages of a convention's rows in srn order, each one keyset statement after the
     last srn read (no long-running cursor, depth costs nothing)."""
-    row = row_of(view_columns(convention))
+    row = row_of(columns if columns is not None else view_columns(convention))
 
     def pages() -> Iterator[list[tuple[Any, ...]]]:
         after: str | None = None
@@ -144,19 +156,14 @@ class SqlQueryService:
     def views(self, sql: str) -> list[View]:
         """Views for the conventions the statement reads (QueryError if it writes)."""
         named = self.engine.tables(sql, self.conventions)
+        read = {n: t for n, t in named.items() if n in self.conventions}
+        needed = self.engine.columns(sql) if read else None
         views = []
-        for name, times in sorted(named.items()):
-            convention = self.conventions.get(name)
-            if convention is None:
-                continue
-            views.append(
-                View(
-                    name,
-                    view_columns(convention),
-                    record_pages(self.storage, convention, self.page),
-                    reread=times > 1,
-                )
-            )
+        for name, times in sorted(read.items()):
+            convention = self.conventions[name]
+            columns = pruned(view_columns(convention), needed)
+            pages = record_pages(self.storage, convention, self.page, columns)
+            views.append(View(name, columns, pages, reread=times > 1))
         return views
 
     def run(self, sql: str) -> QueryResult:

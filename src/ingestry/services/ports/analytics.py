@@ -54,6 +54,11 @@ class SqlEngine(Protocol):
         QueryError when it is not one read-only query (SELECT / WITH)."""
         ...
 
+    def columns(self, sql: str) -> frozenset[str] | None:
+        """The column names the statement refers to, or None when it may read every
+        column of a table (`*`, a NATURAL join, …): what a view may leave out."""
+        ...
+
     def run(self, sql: str, views: Sequence[View]) -> QueryResult: ...
 
     def arrow(self, sql: str, views: Sequence[View]) -> Any:
