@@ -442,3 +442,14 @@ def export_lines(path: str) -> Iterator[tuple[str, int, bytes]]:
 
     export_files(Path(path))  # refuse a missing path or a raw bundle before any write
     return export_lines(Path(path))
+
+
+def open_raw_bundle(path: str) -> tuple[str, Iterator[tuple[str, int, bytes]]] | None:
+    """(source, payload lines) of a raw bundle directory, its files checked against
+    the manifest first; None when `path` is not a raw bundle."""
+    from ingestry.adapters.importfile import bundle_lines, raw_bundle
+
+    manifest = raw_bundle(Path(path))
+    if manifest is None:
+        return None
+    return str(manifest.get("source")), bundle_lines(Path(path), manifest)

@@ -39,6 +39,8 @@ class ImportSummary:
     raw_duplicates: int = 0
     received: int = 0
     rejected: int = 0
+    #: raw bundle payloads kept in quarantine (bytes kept; see `quarantine list`)
+    quarantined: int = 0
     errors: list[str] = field(default_factory=list)
     conventions: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -53,6 +55,7 @@ class ImportSummary:
             "raw_duplicates": self.raw_duplicates,
             "received": self.received,
             "rejected": self.rejected,
+            "quarantined": self.quarantined,
             "errors": self.errors,
             "conventions": self.conventions,
             "seconds": self.seconds,
