@@ -26,7 +26,7 @@ from ingestry.services.outbox import event_writer
 from ingestry.services.payloads import PayloadInput
 from ingestry.services.ports import RawWindow
 from ingestry.services.replay import ReplayService
-from ingestry.services.runs import IngestSummary, ingest_run
+from ingestry.services.runcontext import IngestSummary, ingest_run
 from ingestry.services.writemode import WriteMode
 from tests.conftest import TEST_CONFIG
 from tests.fakes import MemoryStorage

@@ -130,3 +130,7 @@ class AmbiguousKeyError(IngestryError):
 class QueryError(IngestryError):
     """A record query that cannot run: an unreadable filter, a column that is not
     declared (or not filterable), a value that does not fit its column's type."""
+
+
+class RunNotFoundError(IngestryError):
+    """No run with that srn (`runs show`, `GET /v1/runs/{srn}`)."""

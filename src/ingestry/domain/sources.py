@@ -114,3 +114,34 @@ def sources_table(sources: list[DataSource]) -> str:
         rationale = s.rationale.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {s.name} | {s.strategy.value.upper()} | {rationale} |")
     return "\n".join(lines) + "\n"
+
+
+#: The marks around the section `sources docs --write` keeps up to date in a file.
+SECTION_START = "<!-- ingestry:sources:start (written by `ingestry sources docs --write`) -->"
+SECTION_END = "<!-- ingestry:sources:end -->"
+
+
+def sources_section(sources: list[DataSource]) -> str:
+    """The Data Sources section, between its marks."""
+    return f"{SECTION_START}\n## Data Sources\n\n{sources_table(sources)}{SECTION_END}\n"
+
+
+def with_sources_section(text: str, section: str) -> str:
+    """`text` with its marked section replaced by `section` (appended, after a blank
+    line, when the file has none); everything outside the marks is kept byte for byte,
+    so writing twice changes nothing."""
+    start = text.find(SECTION_START)
+    end = text.find(SECTION_END, start + 1) if start >= 0 else -1
+    if start >= 0 and end < 0:
+        raise ValueError(
+            f"the file has the mark {SECTION_START!r} but not {SECTION_END!r} after it: "
+            "put the end mark back (or remove the start mark) and write again"
+        )
+    if start < 0:
+        if not text:
+            return section
+        return text + ("\n" if text.endswith("\n") else "\n\n") + section
+    after = end + len(SECTION_END)
+    if text[after : after + 1] == "\n":
+        after += 1
+    return text[:start] + section + text[after:]

@@ -30,7 +30,7 @@ from ingestry.services.ports import (
 )
 from ingestry.services.preparation import LeanPolicy, MapFn, Preparation, ProgressFn
 from ingestry.services.rescan import RescanPolicy
-from ingestry.services.runs import COUNTS, IngestSummary, ingest_run
+from ingestry.services.runcontext import COUNTS, IngestSummary, ingest_run
 from ingestry.services.spill import (
     DOCUMENT_FORMATS,
     spilled_batch,

@@ -12,8 +12,10 @@ from ingestry.domain.features import Feature
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import Record
+from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 from ingestry.services.publish import PublishService, PublishSummary
 from ingestry.services.query import check_cursor, record_query
+from ingestry.services.runs import RunsService
 from ingestry.store.core import StoreCore
 
 
@@ -92,6 +94,33 @@ class RecordArea(StoreCore):
 
     def stats(self) -> dict[str, dict[str, int]]:
         return self.storage.stats({s.name: s.convention for s in self.settings.sources.values()})
+
+    def runs(
+        self,
+        source: str | Sequence[str] | None = None,
+        kind: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Run]:
+        """Runs newest first (ingest, replay, harvest), of one source (or several) and
+        one kind when given."""
+        sources = self._sources(source)
+        return RunsService(self.storage).runs(sources, RunKind(kind) if kind else None, limit)
+
+    def run(self, srn: str) -> Run:
+        return RunsService(self.storage).run(srn)
+
+    def stats_over_time(
+        self, every: str, source: str | Sequence[str] | None = None, since: str | None = None
+    ) -> list[StatsBucket]:
+        """Ingest counters per bucket (`hour`, `day`, `week`, UTC) and source."""
+        return RunsService(self.storage).stats(Every(every), self._sources(source), since)
+
+    def _sources(self, source: str | Sequence[str] | None) -> list[str] | None:
+        """Names checked against the registry (a typo is an error, not an empty list)."""
+        if source is None:
+            return None
+        names = [source] if isinstance(source, str) else list(source)
+        return [self.source(name).name for name in names]
 
     # --- records: publish, update, features -------------------------------------------------
 

@@ -30,6 +30,7 @@ from ingestry.adapters.postgres.reads import (
     record_from_row,
     select_records,
 )
+from ingestry.adapters.postgres.runs import POSTGRES_RUNS
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text
@@ -37,13 +38,14 @@ from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
-from ingestry.adapters.sql import recordquery
+from ingestry.adapters.sql import recordquery, runs
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
+from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 from ingestry.services.ports import WireEncode
 
 if TYPE_CHECKING:
@@ -331,6 +333,22 @@ class PostgresStorage:
         # arrival order: batches written side by side (lanes) draw ids interleaved
         order = " ORDER BY received_at, id"
         return [quarantine_from_row(r) for r in self._rows(sql + order, params)]
+
+    def list_runs(
+        self, sources: Sequence[str] | None, kind: RunKind | None, limit: int | None
+    ) -> list[Run]:
+        sql, params = runs.list_sql(POSTGRES_RUNS, sources, kind, limit)
+        return [runs.run_of(row) for row in self._rows(sql, params)]
+
+    def get_run(self, srn: str) -> Run | None:
+        rows = self._rows(runs.get_sql(POSTGRES_RUNS), (srn,))
+        return runs.run_of(rows[0]) if rows else None
+
+    def run_stats(
+        self, every: Every, sources: Sequence[str] | None, since: str | None
+    ) -> list[StatsBucket]:
+        sql, params = runs.stats_sql(POSTGRES_RUNS, every, sources, since)
+        return [runs.bucket_of(row) for row in self._rows(sql, params)]
 
     def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
         def entry(name: str) -> dict[str, int]:

@@ -95,6 +95,7 @@ ingest_runs = sa.Table(
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("origins", Json, nullable=False),
     sa.Column("summary", Json),
+    sa.Index("ix_ingest_runs_started_at", "started_at", "srn"),
 )
 
 record_versions = sa.Table(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.sql import recordquery
+from ingestry.adapters.sql import recordquery, runs
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
@@ -24,12 +24,14 @@ from ingestry.adapters.sql.rows import (
 from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.adapters.sqlite.query import SQLITE
+from ingestry.adapters.sqlite.runs import SQLITE_RUNS
 from ingestry.adapters.sqlite.session import RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
+from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -249,6 +251,22 @@ class SQLiteStorage:
             params = (source, status)
         order = " ORDER BY received_at, id"  # arrival order, as on PostgreSQL
         return [quarantine_entry(row) for row in self._conn.execute(sql + order, params)]
+
+    def list_runs(
+        self, sources: Sequence[str] | None, kind: RunKind | None, limit: int | None
+    ) -> list[Run]:
+        sql, params = runs.list_sql(SQLITE_RUNS, sources, kind, limit)
+        return [runs.run_of(row) for row in self._conn.execute(sql, params)]
+
+    def get_run(self, srn: str) -> Run | None:
+        row = self._conn.execute(runs.get_sql(SQLITE_RUNS), (srn,)).fetchone()
+        return runs.run_of(row) if row else None
+
+    def run_stats(
+        self, every: Every, sources: Sequence[str] | None, since: str | None
+    ) -> list[StatsBucket]:
+        sql, params = runs.stats_sql(SQLITE_RUNS, every, sources, since)
+        return [runs.bucket_of(row) for row in self._conn.execute(sql, params)]
 
     def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
         out = {name: {"raw_rows": 0, "records": 0, "quarantined": 0} for name in sources}

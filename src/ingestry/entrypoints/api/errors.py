@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingestry.domain import errors as core
+from ingestry.entrypoints.api.schemas import ErrorOut
 from ingestry.entrypoints.logs import request_id
 from ingestry.services.bodies import UnsupportedBodyError
 from ingestry.services.replay import NotRawSourceError
@@ -48,6 +50,7 @@ CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
     (core.UnknownSourceError, 404, "unknown_source"),
     (core.UnknownConventionError, 404, "unknown_convention"),
     (core.RecordNotFoundError, 404, "not_found"),
+    (core.RunNotFoundError, 404, "not_found"),
     (core.JobNotFoundError, 404, "not_found"),
     (core.InvalidCursorError, 400, "invalid_cursor"),
     (core.QueryError, 400, "invalid_query"),
@@ -126,6 +129,12 @@ def error_doc(status: int) -> dict[str, object]:
         "description": CODES[status],
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
     }
+
+
+def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: the errors every authenticated route can give (401, 403,
+    429) and `codes`, each documented as a problem+json ErrorOut."""
+    return {c: {"model": ErrorOut, **error_doc(c)} for c in (401, 403, 429, *codes)}
 
 
 def core_status(exc: core.IngestryError) -> tuple[int, str]:

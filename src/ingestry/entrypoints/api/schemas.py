@@ -183,3 +183,36 @@ class JobResultOut(_Out):
 class HealthOut(_Out):
     status: Literal["ok"]
     database: Literal["reachable"]
+
+
+class RunOut(_Out):
+    srn: str
+    kind: Literal["ingest", "replay", "harvest"]
+    source: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    origins: list[str]
+    summary: dict[str, Any] | None
+
+
+class RunList(_Out):
+    items: list[RunOut]
+
+
+class StatsBucketOut(_Out):
+    bucket: datetime
+    source: str
+    received: int
+    raw_stored: int
+    raw_duplicates: int
+    records_created: int
+    records_updated: int
+    records_unchanged: int
+    quarantined: int
+    runs: int
+    seconds: float
+
+
+class StatsList(_Out):
+    items: list[StatsBucketOut]

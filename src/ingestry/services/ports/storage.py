@@ -10,6 +10,7 @@ from ingestry.domain.conventions import Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery
 from ingestry.domain.records import Record
+from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 from ingestry.services.ports.lifecycle import LifecycleStorage
 from ingestry.services.ports.rawops import RawOperations
 from ingestry.services.ports.session import StorageSession
@@ -62,6 +63,21 @@ class Storage(Protocol):
     def quarantine_entries(
         self, source: str, status: str | None = "open"
     ) -> list[QuarantineEntry]: ...
+
+    def list_runs(
+        self, sources: Sequence[str] | None, kind: RunKind | None, limit: int | None
+    ) -> list[Run]:
+        """Runs newest first, of these sources and this kind when given."""
+        ...
+
+    def get_run(self, srn: str) -> Run | None: ...
+
+    def run_stats(
+        self, every: Every, sources: Sequence[str] | None, since: str | None
+    ) -> list[StatsBucket]:
+        """Ingest counters per (bucket, source), oldest bucket first; `since` is a
+        canonical UTC timestamp (`iso`)."""
+        ...
 
     def stats(self, sources: dict[str, str]) -> dict[str, dict[str, int]]:
         """Per source name (mapped to its convention): raw_rows, records, quarantined."""

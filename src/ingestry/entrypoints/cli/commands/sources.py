@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from ingestry.domain.sources import CLASSIFY_QUESTIONS, ClassifyAnswers, classify, sources_table
+from ingestry.domain.sources import (
+    CLASSIFY_QUESTIONS,
+    ClassifyAnswers,
+    DataSource,
+    classify,
+    sources_section,
+    sources_table,
+    with_sources_section,
+)
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json, table
 
@@ -63,11 +72,42 @@ def _retention(days: int | None, raw: bool) -> str:
 
 
 @command.command("docs")
+@click.option(
+    "--write",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Update the marked Data Sources section of this file in place (AGENTS.md, "
+    "data/README.md); the rest of the file is kept.",
+)
 @click.pass_obj
-def docs(ctx: CliContext) -> None:
-    """Print the Data Sources markdown table (for AGENTS.md / README)."""
-    click.echo("## Data Sources\n")
-    click.echo(sources_table(list(ctx.settings().sources.values())), nl=False)
+def docs(ctx: CliContext, target: Path | None) -> None:
+    """Print the Data Sources markdown table (for AGENTS.md / README), or keep it up to
+    date in a file with --write."""
+    sources = list(ctx.settings().sources.values())
+    if target is None:
+        click.echo("## Data Sources\n")
+        click.echo(sources_table(sources), nl=False)
+        return
+    changed = write_sources_section(target, sources)
+    state = "updated" if changed else "unchanged"
+    click.echo(f"{target}: {state} (Data Sources section, {len(sources)} sources)")
+
+
+def write_sources_section(target: Path, sources: list[DataSource]) -> bool:
+    """Write the section into `target` atomically; False when it was already current."""
+    before = target.read_text(encoding="utf-8") if target.exists() else ""
+    try:
+        after = with_sources_section(before, sources_section(sources))
+    except ValueError as exc:
+        raise click.ClickException(f"{target}: {exc}") from None
+    if after == before:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.ingestry-tmp")
+    partial.write_text(after, encoding="utf-8")
+    partial.replace(target)
+    return True
 
 
 def _answer(flag: bool | None, question: str, interactive: bool) -> bool | None:

@@ -1,0 +1,113 @@
+"""The database side: storage, its write mode, write lanes, worker processes, the control plane."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ingestry.adapters.backends import Backend, BackendAdapter, backend_for, supported_urls
+from ingestry.config import Settings
+from ingestry.domain.errors import ConfigError, install_hint
+from ingestry.services.control import ControlPorts
+from ingestry.services.ports import Storage
+from ingestry.services.preparation import MapFn
+from ingestry.services.writemode import WriteMode
+
+if TYPE_CHECKING:
+    pass
+
+
+def build_storage(
+    settings: Settings, *, auto_upgrade: bool = True, prepare: bool = True
+) -> Storage:
+    """Open the configured database; an empty one is migrated when `auto_upgrade`."""
+    backend = database_backend(settings)
+    adapter = load_backend(settings, backend)
+    lanes = 1 if backend.single_writer else write_lanes(default=adapter.default_lanes)
+    storage = adapter.open_storage(settings.database_url, lanes=lanes)
+    if prepare:
+        try:
+            storage.prepare(list(settings.conventions.values()), auto_upgrade=auto_upgrade)
+        except BaseException:
+            storage.close()
+            raise
+    return storage
+
+
+def build_write_mode(storage: Storage) -> WriteMode:
+    """How ingests write to `storage` (wire encoding, lanes, rescans), asked once."""
+    return WriteMode.of(storage)
+
+
+def database_backend(settings: Settings) -> Backend:
+    """The registry entry serving the configured database (see `adapters.backends`)."""
+    backend = backend_for(settings.database_url)
+    if backend is None:  # config validation refuses such a URL; kept for hand-made Settings
+        raise ConfigError(
+            f"{settings.path}: database: no backend serves '{settings.database_url}' "
+            f"(use {supported_urls()})"
+        )
+    return backend
+
+
+def load_backend(settings: Settings, backend: Backend) -> BackendAdapter:
+    """The backend's implementation; a missing optional driver is a ConfigError that
+    names the extra to install."""
+    try:
+        return backend.load()
+    except ImportError as exc:
+        scheme = settings.database_url.partition("://")[0]
+        extra = backend.extra or backend.name
+        raise ConfigError(
+            f"{settings.path}: database: '{scheme}://' needs the {backend.name} driver "
+            f"{backend.driver or backend.package} ({exc}): {install_hint(extra)}"
+        ) from None
+
+
+def write_lanes(env: Mapping[str, str] | None = None, *, default: int) -> int:
+    """Connections an ingest writes its batches on: INGESTRY_WRITE_LANES, else the
+    backend's default (see `services.lanes`); 1 writes batch after batch on one
+    connection."""
+    return _whole_number(env, "INGESTRY_WRITE_LANES", default, least=1)
+
+
+def _whole_number(env: Mapping[str, str] | None, name: str, default: int, least: int) -> int:
+    """A count from the environment (`default` when unset), or a ConfigError naming it."""
+    raw = (os.environ if env is None else env).get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = least - 1
+    if value < least:
+        raise ConfigError(f"{name} must be a whole number from {least}, not '{raw}'")
+    return value
+
+
+def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
+    """Worker processes for batch preparation: INGESTRY_WORKERS (0 = inline), else one
+    per spare core (at most 2); inline where processes cannot be forked."""
+    from ingestry.adapters.parallel import ProcessMap, default_workers, fork_available
+
+    workers = _whole_number(env, "INGESTRY_WORKERS", default_workers(), least=0)
+    if workers <= 0 or not fork_available():
+        return None
+    return ProcessMap(workers)
+
+
+def build_control(settings: Settings) -> ControlPorts:
+    """Jobs, API keys and idempotency keys on the configured database (pooled)."""
+    from ingestry.adapters.sql.control import ControlDatabase
+    from ingestry.adapters.sql.jobs import SqlJobQueue
+    from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
+
+    url = settings.database_url
+    db = ControlDatabase(load_backend(settings, database_backend(settings)).control_engine(url))
+    return ControlPorts(
+        jobs=SqlJobQueue(db),
+        keys=SqlApiKeys(db),
+        idempotency=SqlIdempotency(db),
+        ping=db.ping,
+        quarantine_open=db.quarantine_open,
+        close=db.close,
+    )
