@@ -3,13 +3,22 @@
 Cut by what it builds: `storage.py` (the database, write mode, lanes, worker processes,
 the control plane), `extractors.py`, `events.py` (hooks, work dirs, fan-out, the
 dispatcher), `inference.py` (`sources infer`), `redis.py` (the URL schemes, clients,
-rate limiter, streams) and `files.py` (the store's file I/O). Everything is re-exported
-here: `from ingestry.bootstrap import X` is how the store, the API app and the worker get
-what they need.
+rate limiter, streams), `files.py` (the store's file I/O) and `analytics.py` (the query
+engine, the import readers). Everything is re-exported here: `from ingestry.bootstrap
+import X` is how the store, the API app and the worker get what they need.
 """
 
 from __future__ import annotations
 
+from ingestry.bootstrap.analytics import (
+    build_sql_engine as build_sql_engine,
+)
+from ingestry.bootstrap.analytics import (
+    export_lines as export_lines,
+)
+from ingestry.bootstrap.analytics import (
+    open_raw_bundle as open_raw_bundle,
+)
 from ingestry.bootstrap.events import (
     build_dispatcher as build_dispatcher,
 )

@@ -35,6 +35,10 @@ DEFAULT_BATCH_SIZE = 5000
 MAX_REPORTED = 1000
 
 PublishItem = tuple[RecordSource | Mapping[str, Any], Mapping[str, Any]]
+#: An exported record to import: provenance, data source, metadata, columns (JSON form).
+ImportItem = tuple[
+    RecordSource | Mapping[str, Any], str | None, Mapping[str, Any], Mapping[str, Any]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,32 +130,54 @@ class PublishService:
         started = time.perf_counter()
         extractor = self.extractor(convention)
         summary = PublishSummary(convention)
-        with gc_paused():
-            if strict:
-                with self.storage.session() as session:
-                    for rows in self._batches(extractor, items, summary, strict):
-                        self._write(session, extractor, rows, summary)
-            else:
-                for rows in self._batches(extractor, items, summary, strict):
-                    with self.storage.session() as session:
-                        self._write(session, extractor, rows, summary)
+        self._publish(extractor, items, summary, strict, lambda item: extractor.row(*item))
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
-    def _batches(
+    def import_records(
+        self, convention: str, items: Iterable[ImportItem], *, strict: bool = False
+    ) -> PublishSummary:
+        """Publish exported records (source, data_source, metadata, columns) as
+        `bulk_publish` does, keeping their provenance and data source."""
+        started = time.perf_counter()
+        extractor = self.extractor(convention)
+        summary = PublishSummary(convention)
+        self._publish(
+            extractor, items, summary, strict, lambda item: extractor.import_row(*item)
+        )
+        summary.seconds = round(time.perf_counter() - started, 3)
+        return summary
+
+    def _publish(
         self,
         extractor: PublishExtractor,
-        items: Iterable[PublishItem],
+        items: Iterable[Any],
         summary: PublishSummary,
         strict: bool,
+        build: Callable[[Any], RecordRow],
+    ) -> None:
+        with gc_paused():
+            if strict:
+                with self.storage.session() as session:
+                    for rows in self._batches(items, summary, strict, build):
+                        self._write(session, extractor, rows, summary)
+            else:
+                for rows in self._batches(items, summary, strict, build):
+                    with self.storage.session() as session:
+                        self._write(session, extractor, rows, summary)
+
+    def _batches(
+        self,
+        items: Iterable[Any],
+        summary: PublishSummary,
+        strict: bool,
+        build: Callable[[Any], RecordRow],
     ) -> Iterable[list[RecordRow]]:
         rows: list[RecordRow] = []
-        row = extractor.row
         for index, item in enumerate(items):
             summary.received += 1
             try:
-                source, metadata = item
-                rows.append(row(source, metadata))
+                rows.append(build(item))
             except (IngestryError, ValueError, TypeError) as exc:
                 reason = str(exc)
                 if strict:

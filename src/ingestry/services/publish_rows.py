@@ -128,6 +128,26 @@ class PublishExtractor:
         columns = self._extractor(doc).columns
         return self._row(record.source, record.data_source, meta, columns)
 
+    def import_row(
+        self,
+        source: RecordSource | Mapping[str, Any],
+        data_source: str | None,
+        metadata: Mapping[str, Any],
+        columns: Mapping[str, Any],
+    ) -> RecordRow:
+        """The row that imports an exported record: its metadata as it was, and the
+        columns file ingest moved out of it (top-level keys) put back for the
+        extractor, so the target derives the same columns from the same content."""
+        provenance = as_source(source)
+        meta = _metadata_bytes(metadata)
+        doc = loads(meta)
+        for name, key in self._top_level:
+            value = columns.get(name)
+            if key not in doc and value is not None:
+                doc[key] = value
+        doc[ID_KEY] = provenance.id
+        return self._row(provenance, data_source, meta, self._extractor(doc).columns)
+
     def _row(
         self,
         source: RecordSource,

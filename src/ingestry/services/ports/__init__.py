@@ -17,10 +17,26 @@ ingestry.services.ports import X` works for any of them:
   `LazyRows`, `BatchWork`);
 - `control`: jobs, API keys, idempotency keys, rate limits, message streams;
 - `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
+- `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
 """
 
 from __future__ import annotations
 
+from ingestry.services.ports.analytics import (
+    Pages as Pages,
+)
+from ingestry.services.ports.analytics import (
+    QueryResult as QueryResult,
+)
+from ingestry.services.ports.analytics import (
+    SqlEngine as SqlEngine,
+)
+from ingestry.services.ports.analytics import (
+    View as View,
+)
+from ingestry.services.ports.analytics import (
+    ViewColumn as ViewColumn,
+)
 from ingestry.services.ports.batches import (
     BatchWork as BatchWork,
 )

@@ -1,0 +1,122 @@
+"""Data out: `ingestry query` count-by-day against DuckDB over Parquet, and import rate
+against first-ingest rate, in one run.
+
+N orders (bench/generate.py, the `orders_simple` source of bench/bench.yaml) go into a
+fresh store per backend (first ingest, timed). Then, each the fastest of R rounds:
+
+  query           `Store.query` count-by-day over the `order` view: keyset pages from
+                  storage -> Arrow RecordBatchReader -> DuckDB (what `ingestry query` does)
+  query-table     the same with the view materialized as an Arrow table first
+  parquet         DuckDB alone, count-by-day over a Parquet file of the same rows
+                  (written once from the view, not timed)
+
+and once: export (records as `records list --json` lines, not timed) and `import` of
+those lines into a fresh store of the same backend (timed), as records/s against the
+first ingest's records/s.
+
+    python bench/query_bench.py [--n 100000] [--repeat 3] [--backend sqlite|postgres|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow.parquet as pq
+
+import generate
+import pgdb
+
+BENCH = Path(__file__).resolve().parent
+COUNT_BY_DAY = (
+    'SELECT CAST(created_at AS DATE) AS day, count(*) AS n FROM "order" GROUP BY 1 ORDER BY 1'
+)
+
+
+def best_s(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def measure(url: str, other_url: str, data: Path, tmp: Path, repeat: int) -> dict[str, Any]:
+    import ingestry
+    from ingestry.bootstrap import build_sql_engine
+    from ingestry.services.export import record_line
+    from ingestry.services.query_sql import SqlQueryService
+
+    os.environ["INGESTRY_DATABASE_URL"] = url
+    with ingestry.open(BENCH / "bench.yaml") as store:
+        started = time.perf_counter()
+        summary = store.ingest_files("orders_simple", [data])
+        ingest_s = time.perf_counter() - started
+        n = summary.records_created
+        service = SqlQueryService(store.storage, store.settings.conventions, build_sql_engine())
+        views = service.views(COUNT_BY_DAY)
+        tables = [dataclasses.replace(v, reread=True) for v in views]
+        parquet = tmp / "orders.parquet"
+        pq.write_table(service.arrow('SELECT * FROM "order"'), parquet)
+        con = duckdb.connect()
+        direct = COUNT_BY_DAY.replace('"order"', f"'{parquet}'")
+        want = con.execute(direct).fetchall()
+        assert [tuple(r.values()) for r in store.query(COUNT_BY_DAY)] == want
+        out: dict[str, Any] = {
+            "records": n,
+            "ingest_s": ingest_s,
+            "query_s": best_s(lambda: store.query(COUNT_BY_DAY), repeat),
+            "query_table_s": best_s(lambda: service.engine.run(COUNT_BY_DAY, tables), repeat),
+            "parquet_s": best_s(lambda: con.execute(direct).fetchall(), repeat),
+        }
+        export = tmp / "export.jsonl"
+        with export.open("wb") as sink:
+            for record in store.records("order"):
+                sink.write(record_line(record))
+    os.environ["INGESTRY_DATABASE_URL"] = other_url
+    with ingestry.open(BENCH / "bench.yaml") as target:
+        started = time.perf_counter()
+        done = target.import_export(str(export))
+        out["import_s"] = time.perf_counter() - started
+        assert done.records_created == n, done.as_dict()
+    out["query_over_parquet"] = out["query_s"] / out["parquet_s"]
+    out["import_over_ingest_rate"] = out["ingest_s"] / out["import_s"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    data = generate.ensure(args.n, args.seed)
+    results: dict[str, Any] = {"n": args.n}
+    with tempfile.TemporaryDirectory(prefix="ingestry-bench-dataout-") as name:
+        tmp = Path(name)
+        if args.backend in ("sqlite", "both"):
+            results["sqlite"] = measure(
+                f"sqlite:///{tmp}/a.db", f"sqlite:///{tmp}/b.db", data, tmp, args.repeat
+            )
+        if args.backend in ("postgres", "both"):
+            databases = pgdb.Databases(pgdb.admin_url(), 0)
+            try:
+                urls = databases.url("dataout_a"), databases.url("dataout_b")
+                results["postgres"] = measure(*urls, data, tmp, args.repeat)
+            finally:
+                databases.close()
+    print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Reading what `ingestry import PATH` takes: a records export file, or the directory
+`export --out` wrote (its `*.jsonl` files in name order)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ingestry.domain.errors import InputError
+
+RAW_BUNDLE = "ingestry-raw-bundle"
+
+
+def export_files(path: Path) -> list[Path]:
+    """The JSON Lines files of a records export; InputError for anything else."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise InputError(f"{path}: no such file or directory (give what export --out wrote)")
+    if raw_bundle(path) is not None:
+        raise InputError(f"{path} is a raw bundle, not a records export")
+    files = sorted(p for p in path.glob("*.jsonl") if p.is_file())
+    if not files:
+        raise InputError(f"{path}: no *.jsonl records export in it")
+    return files
+
+
+def export_lines(path: Path) -> Iterator[tuple[str, int, bytes]]:
+    """(file name, line number, bytes) of every line, streaming."""
+    for file in export_files(path):
+        with file.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                yield file.name, number, line
+
+
+def raw_bundle(path: Path) -> dict[str, Any] | None:
+    """The manifest of a raw bundle directory (None when `path` is not one)."""
+    manifest = path / "manifest.json"
+    if not (path.is_dir() and manifest.is_file()):
+        return None
+    try:
+        data = orjson.loads(manifest.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{manifest}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != RAW_BUNDLE:
+        return None
+    return data
+
+
+def bundle_lines(path: Path, manifest: dict[str, Any]) -> Iterator[tuple[str, int, bytes]]:
+    """The payload lines of a raw bundle, after checking every file the manifest lists
+    (present, its sha256 and size as written); InputError naming the file otherwise."""
+    version = manifest.get("format_version")
+    if version != 1:
+        raise InputError(f"{path}: raw bundle format_version {version!r}; this reads 1")
+    source = manifest.get("source")
+    payloads = f"{source}_raw.jsonl"
+    listed = {f.get("name"): f for f in manifest.get("files") or []}
+    if payloads not in listed:
+        raise InputError(f"{path}/manifest.json lists no {payloads}")
+    for name, entry in listed.items():
+        file = path / str(name)
+        if not file.is_file():
+            raise InputError(f"{file}: listed in the manifest but missing")
+        digest = hashlib.sha256()
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != entry.get("sha256") or file.stat().st_size != entry.get("size"):
+            raise InputError(f"{file}: sha256 or size differs from the manifest (damaged?)")
+    return _lines(path / payloads)
+
+
+def _lines(file: Path) -> Iterator[tuple[str, int, bytes]]:
+    with file.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            yield file.name, number, line

@@ -1,0 +1,36 @@
+"""What data out and back in needs: the SQL engine of `ingestry query` and the readers
+of what `ingestry import` takes (a records export, a raw bundle)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from ingestry.services.ports import SqlEngine
+
+
+def build_sql_engine() -> SqlEngine:
+    """The engine `ingestry query` runs on: DuckDB (the `analytics` extra)."""
+    from ingestry.adapters.analytics import DuckDbEngine
+
+    return DuckDbEngine()
+
+
+def export_lines(path: str) -> Iterator[tuple[str, int, bytes]]:
+    """The lines of a records export (a file, or the directory export wrote)."""
+    from ingestry.adapters.importfile import export_files
+    from ingestry.adapters.importfile import export_lines as lines
+
+    export_files(Path(path))  # refuse a missing path or a raw bundle before any write
+    return lines(Path(path))
+
+
+def open_raw_bundle(path: str) -> tuple[str, Iterator[tuple[str, int, bytes]]] | None:
+    """(source, payload lines) of a raw bundle directory, its files checked against
+    the manifest first; None when `path` is not a raw bundle."""
+    from ingestry.adapters.importfile import bundle_lines, raw_bundle
+
+    manifest = raw_bundle(Path(path))
+    if manifest is None:
+        return None
+    return str(manifest.get("source")), bundle_lines(Path(path), manifest)

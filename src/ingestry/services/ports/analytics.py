@@ -1,0 +1,66 @@
+"""SQL analytics over the records: an engine (DuckDB) that reads views fed in pages.
+
+The service hands the engine one `View` per convention the SQL names: its typed
+columns and a function that yields pages of row tuples read from storage by keyset, so
+the engine never touches the database and needs no extension or network to read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ingestry.domain.conventions import ColumnType
+
+#: Pages of row tuples, in the view's column order.
+Pages = Callable[[], Iterator[Sequence[tuple[Any, ...]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewColumn:
+    """One column of a view. `type` None: text as given (an exact decimal's text, a JSON
+    document's text); a decimal with `scale` is a fixed-point number."""
+
+    name: str
+    type: ColumnType | None
+    precision: int | None = None
+    scale: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    name: str
+    columns: tuple[ViewColumn, ...]
+    pages: Pages
+    #: read more than once by the statement (a self-join): the engine materializes it
+    reread: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """Column names and the rows (Python values: Decimal stays Decimal)."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+class SqlEngine(Protocol):
+    """Runs one read-only statement over views."""
+
+    def tables(self, sql: str, known: Iterable[str] = ()) -> dict[str, int]:
+        """The names the statement reads from (lower case) and how often each appears
+        (where the parser cannot say, those of `known` the text names); raises
+        QueryError when it is not one read-only query (SELECT / WITH)."""
+        ...
+
+    def columns(self, sql: str) -> frozenset[str] | None:
+        """The column names the statement refers to, or None when it may read every
+        column of a table (`*`, a NATURAL join, …): what a view may leave out."""
+        ...
+
+    def run(self, sql: str, views: Sequence[View]) -> QueryResult: ...
+
+    def arrow(self, sql: str, views: Sequence[View]) -> Any:
+        """The result as an Arrow table."""
+        ...

@@ -1,0 +1,192 @@
+"""`ingestry query "SQL"`: read-only SQL over one view per convention.
+
+Each view (named after its convention: `srn`, `version`, `published_at`, the declared
+columns typed, `metadata` as JSON text) is fed from storage in keyset pages of
+`PAGE` records, and only for the conventions the statement names (the engine's own
+parser says which), so a query over one convention never reads another. Other names
+(a Parquet file, `read_csv(...)`) are the engine's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
+from ingestry.domain.errors import QueryError
+from ingestry.domain.records import Record
+from ingestry.domain.sources import DataSource, SourceFormat
+from ingestry.extract.decimals import spell
+from ingestry.services.ports import Storage
+from ingestry.services.ports.analytics import QueryResult, SqlEngine, View, ViewColumn
+
+#: Records per page read from storage (one keyset statement each).
+PAGE = 10_000
+
+#: Types a view keeps as text: documents (JSON text) and geometries.
+AS_TEXT = frozenset({ColumnType.JSON, ColumnType.GEOMETRY})
+
+
+def view_columns(convention: Convention) -> tuple[ViewColumn, ...]:
+    """The view's columns: srn, version, published_at, the declared ones, metadata."""
+    declared = tuple(_view_column(c) for c in convention.columns)
+    return (
+        ViewColumn("srn", ColumnType.TEXT),
+        ViewColumn("version", ColumnType.INTEGER),
+        ViewColumn("published_at", ColumnType.TIMESTAMP),
+        *declared,
+        ViewColumn("metadata", None),
+    )
+
+
+def _view_column(column: ColumnSpec) -> ViewColumn:
+    if column.type in AS_TEXT:
+        return ViewColumn(column.name, None)
+    if column.type is ColumnType.DECIMAL and (column.scale is None or _wide(column)):
+        return ViewColumn(column.name, None)  # the exact text: no scale to fix it to
+    return ViewColumn(column.name, column.type, column.precision, column.scale)
+
+
+def _wide(column: ColumnSpec) -> bool:
+    return column.precision is not None and column.precision > 38
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return spell(value)
+    return orjson.dumps(value, default=_json_default).decode()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(spell(value).encode())
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _metadata(value: Mapping[str, Any]) -> str:
+    try:
+        return orjson.dumps(value, default=_json_default).decode()
+    except TypeError:  # integers beyond 64 bits
+        import json
+
+        return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+def row_of(columns: tuple[ViewColumn, ...]) -> Callable[[Record], tuple[Any, ...]]:
+    """How a record becomes a row of its view (only the view's columns are built)."""
+    getters = tuple(_getter(c) for c in columns)
+
+    def row(record: Record) -> tuple[Any, ...]:
+        return tuple(get(record) for get in getters)
+
+    return row
+
+
+def _getter(column: ViewColumn) -> Callable[[Record], Any]:
+    name = column.name
+    if name == "srn":
+        return lambda r: r.srn
+    if name == "version":
+        return lambda r: r.version
+    if name == "published_at":
+        return lambda r: r.published_at
+    if name == "metadata":
+        return lambda r: _metadata(r.metadata)
+    if column.type is None:
+        return lambda r: _text(r.columns.get(name))
+    return lambda r: r.columns.get(name)
+
+
+def pruned(
+    columns: tuple[ViewColumn, ...], needed: frozenset[str] | None
+) -> tuple[ViewColumn, ...]:
+    """The columns a statement refers to (all when `needed` is None); `srn` always, so
+    a view has a column to count rows by (`count(*)` over no columns would be 0)."""
+    if needed is None:
+        return columns
+    return tuple(c for c in columns if c.name == "srn" or c.name in needed)
+
+
+def record_pages(
+    storage: Storage,
+    convention: Convention,
+    page: int = PAGE,
+    columns: tuple[ViewColumn, ...] | None = None,
+) -> Callable[[], Iterator[list[tuple[Any, ...]]]]:
+    """Pages of a convention's rows in srn order, each one keyset statement after the
+    last srn read (no long-running cursor, depth costs nothing)."""
+    row = row_of(columns if columns is not None else view_columns(convention))
+
+    def pages() -> Iterator[list[tuple[Any, ...]]]:
+        after: str | None = None
+        while True:
+            records = list(storage.list_records(convention, page, after))
+            if not records:
+                return
+            yield [row(r) for r in records]
+            if len(records) < page:
+                return
+            after = records[-1].srn
+
+    return pages
+
+
+class SqlQueryService:
+    """Plans a statement's views and hands them to the engine."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        conventions: Mapping[str, Convention],
+        engine: SqlEngine,
+        page: int = PAGE,
+    ) -> None:
+        self.storage = storage
+        self.conventions = conventions
+        self.engine = engine
+        self.page = page
+
+    def views(self, sql: str) -> list[View]:
+        """Views for the conventions the statement reads (QueryError if it writes)."""
+        named = self.engine.tables(sql, self.conventions)
+        read = {n: t for n, t in named.items() if n in self.conventions}
+        needed = self.engine.columns(sql) if read else None
+        views = []
+        for name, times in sorted(read.items()):
+            convention = self.conventions[name]
+            columns = pruned(view_columns(convention), needed)
+            pages = record_pages(self.storage, convention, self.page, columns)
+            views.append(View(name, columns, pages, reread=times > 1))
+        return views
+
+    def run(self, sql: str) -> QueryResult:
+        return self.engine.run(sql, self.views(sql))
+
+    def arrow(self, sql: str) -> Any:
+        return self.engine.arrow(sql, self.views(sql))
+
+
+def result_documents(result: QueryResult) -> Iterator[bytes]:
+    """Each result row as one JSON object (exact decimals as JSON numbers, timestamps
+    as ISO text): what `--into SOURCE` ingests, one payload per row."""
+    for row in result.rows:
+        document = dict(zip(result.columns, row, strict=True))
+        yield orjson.dumps(document, default=_json_default)
+
+
+def check_into(source: DataSource) -> None:
+    """Results go back only into a simple JSON source (re-derivable, the seed-003 loop)."""
+    if source.is_raw or source.format not in (SourceFormat.JSON, SourceFormat.JSONL):
+        raise QueryError(
+            f"--into {source.name!r}: results are written back into a simple json or "
+            f"jsonl source; {source.name!r} is {source.strategy.value} / "
+            f"{source.format.value}. Declare one in ingestry.yaml (strategy: simple, "
+            "format: jsonl, id: a result column)"
+        )

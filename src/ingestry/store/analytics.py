@@ -1,0 +1,82 @@
+"""The facade's data out and back in: read-only SQL in DuckDB over the records and
+Parquet files, and importing a records export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ingestry.bootstrap import build_sql_engine, export_lines, open_raw_bundle
+from ingestry.domain.errors import InputError
+from ingestry.domain.sources import SourceFormat
+from ingestry.services.bundles import bundle_payloads
+from ingestry.services.importer import ImportService, ImportSummary
+from ingestry.services.ingest import IngestSummary
+from ingestry.services.ports import QueryResult
+from ingestry.services.query_sql import SqlQueryService, check_into, result_documents
+from ingestry.store.ingest import IngestArea
+from ingestry.store.records import RecordArea
+
+
+class AnalyticsArea(IngestArea, RecordArea):
+    """`query`: one view per convention the SQL names, fed from storage through Arrow."""
+
+    def _sql(self) -> SqlQueryService:
+        return SqlQueryService(self.storage, self.settings.conventions, build_sql_engine())
+
+    def query_result(self, sql: str) -> QueryResult:
+        """Column names and rows (exact decimals stay Decimal). QueryError when the SQL
+        writes, is more than one statement, or fails (DuckDB's message kept)."""
+        return self._sql().run(sql)
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        """The rows of a read-only SELECT as dicts, column name → value."""
+        result = self.query_result(sql)
+        return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+    def query_arrow(self, sql: str) -> Any:
+        """The result as a pyarrow Table."""
+        return self._sql().arrow(sql)
+
+    def query_into(self, sql: str, source: str, *, strict: bool = False) -> IngestSummary:
+        """Ingest the result rows, one JSON object each, into a simple json/jsonl source
+        (analyse, then write results back as records of their own)."""
+        check_into(self.source(source))
+        result = self.query_result(sql)
+        return self.ingest(source, result_documents(result), strict=strict)
+
+    def import_export(self, path: str, *, as_import: str | None = None) -> ImportSummary:
+        """Load a records export (`records list --json` lines, or the directory export
+        wrote): provenance, srn, data source, metadata and columns kept; with
+        `as_import` (the exporting node's id) as `import` records instead."""
+        bundle = open_raw_bundle(path)
+        if bundle is not None:
+            if as_import is not None:
+                raise InputError("--as-import is for a records export, not a raw bundle")
+            return self._import_bundle(path, *bundle)
+        lines = export_lines(path)
+        return ImportService(self._publisher).import_lines(path, lines, as_import=as_import)
+
+    def _import_bundle(
+        self, path: str, source: str, lines: Iterable[tuple[str, int, bytes]]
+    ) -> ImportSummary:
+        """A raw bundle: its payloads ingested into its source (json/jsonl sources)."""
+        data_source = self.source(source)
+        if data_source.format not in (SourceFormat.JSON, SourceFormat.JSONL):
+            raise InputError(
+                f"{path}: importing a raw bundle of a {data_source.format.value} source is "
+                "not built yet (json and jsonl sources are); see docs/data-out.md"
+            )
+        done = self.ingest(source, bundle_payloads(lines))
+        return ImportSummary(
+            path,
+            records_created=done.records_created,
+            records_updated=done.records_updated,
+            records_unchanged=done.records_unchanged,
+            raw_stored=done.raw_stored,
+            raw_duplicates=done.raw_duplicates,
+            received=done.received,
+            quarantined=done.quarantined,
+            conventions=[data_source.convention],
+            seconds=done.seconds,
+        )
