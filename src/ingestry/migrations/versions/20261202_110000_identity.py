@@ -29,7 +29,6 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from alembic import op
 
-from ingestry.adapters.postgres.text import unescape_text
 from ingestry.domain.records import SRN_PREFIX, spell_srn
 from ingestry.extract.jsonio import loads
 
@@ -178,7 +177,12 @@ def _rewrite_srns(bind: sa.Connection, tables: list[str], pairs: Any) -> None:
 def _stored(bind: sa.Connection, value: Any) -> str:
     """Text as the backend stored it → the text itself (PostgreSQL escapes U+0000)."""
     text = str(value)
-    return unescape_text(text) if bind.dialect.name == "postgresql" else text
+    if bind.dialect.name != "postgresql":
+        return text
+    # imported here: the postgres package needs psycopg, which a SQLite install lacks
+    from ingestry.adapters.postgres.text import unescape_text
+
+    return unescape_text(text)
 
 
 def _rows(bind: sa.Connection, sql: str) -> Iterator[Any]:
