@@ -21,7 +21,6 @@ import os
 import sqlite3
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,18 +29,11 @@ import orjson
 
 import generate
 import pgdb
+from measure import fastest
 
 BENCH = Path(__file__).resolve().parent
 PAGE = 100
 
-
-def best_ms(fn: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best * 1000
 
 
 def bare_connection(url: str) -> tuple[Any, str]:
@@ -112,7 +104,10 @@ def measure(backend: str, url: str, data: Path, repeat: int) -> dict[str, Any]:
         for name, (ours, bare) in cases.items():
             ours()  # warm caches and plans once for both
             bare()
-            out[name] = {"ingestry_ms": best_ms(ours, repeat), "bare_ms": best_ms(bare, repeat)}
+            out[name] = {
+                "ingestry_ms": fastest(ours, repeat) * 1000,
+                "bare_ms": fastest(bare, repeat) * 1000,
+            }
         conn.close()
     return out
 

@@ -24,7 +24,6 @@ import dataclasses
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +33,13 @@ import pyarrow.parquet as pq
 
 import generate
 import pgdb
+from measure import fastest
 
 BENCH = Path(__file__).resolve().parent
 COUNT_BY_DAY = (
     'SELECT CAST(created_at AS DATE) AS day, count(*) AS n FROM "order" GROUP BY 1 ORDER BY 1'
 )
 
-
-def best_s(fn: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def measure(url: str, other_url: str, data: Path, tmp: Path, repeat: int) -> dict[str, Any]:
@@ -74,9 +66,9 @@ def measure(url: str, other_url: str, data: Path, tmp: Path, repeat: int) -> dic
         out: dict[str, Any] = {
             "records": n,
             "ingest_s": ingest_s,
-            "query_s": best_s(lambda: store.query(COUNT_BY_DAY), repeat),
-            "query_table_s": best_s(lambda: service.engine.run(COUNT_BY_DAY, tables), repeat),
-            "parquet_s": best_s(lambda: con.execute(direct).fetchall(), repeat),
+            "query_s": fastest(lambda: store.query(COUNT_BY_DAY), repeat),
+            "query_table_s": fastest(lambda: service.engine.run(COUNT_BY_DAY, tables), repeat),
+            "parquet_s": fastest(lambda: con.execute(direct).fetchall(), repeat),
         }
         export = tmp / "export.jsonl"
         with export.open("wb") as sink:

@@ -13,23 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pgdb
+from measure import fastest
 
 BENCH = Path(__file__).resolve().parent
 ORDERS = BENCH.parent / "examples" / "data" / "samples" / "orders.jsonl"
 
-
-def best_ms(fn: Callable[[], object], repeat: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best * 1000
 
 
 def copy_runs(url: str, n: int) -> None:
@@ -65,10 +56,10 @@ def measure(url: str, n: int) -> dict[str, float]:
         store.ingest_files("orders_simple", [ORDERS])
         copy_runs(url, n)
         out = {
-            every: best_ms(lambda e=every: store.stats_over_time(e))  # type: ignore[misc]
+            every: fastest(lambda e=every: store.stats_over_time(e), 5) * 1000  # type: ignore[misc]
             for every in ("hour", "day", "week")
         }
-        out["runs list"] = best_ms(lambda: store.runs(limit=100))
+        out["runs list"] = fastest(lambda: store.runs(limit=100), 5) * 1000
     return out
 
 

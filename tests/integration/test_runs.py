@@ -42,6 +42,7 @@ def test_runs_newest_first_with_kind_summary_and_files(history: Store, project: 
         runs[3].srn,
     ]
     assert history.runs(kind="replay", limit=5) == [runs[0]]
+    assert history.runs(kind="harvest") == []  # no HTTP pull yet: file ingests are not one
     assert history.run(first.srn) == first
     shown = history.run(first.srn).as_dict()
     assert list(shown)[:4] == ["srn", "kind", "source", "status"]

@@ -58,11 +58,6 @@ class RecordQuery:
     #: only records from these data sources (a scoped API key); empty: every source
     data_sources: tuple[str, ...] = ()
 
-    @property
-    def columns(self) -> set[str]:
-        named = {c.column for c in self.conditions}
-        return named | ({self.sort.column} if self.sort else set())
-
 
 #: A query that filters nothing and sorts by identity (what `records list` always did).
 EVERYTHING = RecordQuery()

@@ -14,7 +14,7 @@ from typing import Any
 
 
 class RunKind(StrEnum):
-    """What a run did; told from its srn and its origins (see `run_kind`)."""
+    """What a run did; its srn says (see `KIND_PREFIX`)."""
 
     INGEST = "ingest"
     REPLAY = "replay"
@@ -53,7 +53,7 @@ class Run:
 
     @property
     def kind(self) -> RunKind:
-        return run_kind(self.srn, self.origins)
+        return run_kind(self.srn)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,19 +88,18 @@ class StatsBucket:
         }
 
 
-def run_kind(srn: str, origins: list[str]) -> RunKind:
-    """Replays have their own srn kind; a harvest pulls over HTTP (origins are URLs);
-    everything else (files, stdin, API bodies) is an ingest."""
-    if srn.startswith("srn:ingestry:replay-run:"):
-        return RunKind.REPLAY
-    if origins and all(o.startswith(("http://", "https://")) for o in origins):
-        return RunKind.HARVEST
-    return RunKind.INGEST
-
-
-#: The srn prefix each kind's runs have (harvest and ingest share theirs: see run_kind).
+#: The srn prefix of each kind's runs. File, stdin and API ingests are `harvest-run`s
+#: (their records' `harvest_run_srn`); HTTP pulls (issue 18) get their own `pull-run`, so
+#: the kind is told from the srn alone and `runs list --kind` filters exactly in SQL.
 KIND_PREFIX = {
-    RunKind.REPLAY: "srn:ingestry:replay-run:",
     RunKind.INGEST: "srn:ingestry:harvest-run:",
-    RunKind.HARVEST: "srn:ingestry:harvest-run:",
+    RunKind.REPLAY: "srn:ingestry:replay-run:",
+    RunKind.HARVEST: "srn:ingestry:pull-run:",
 }
+
+
+def run_kind(srn: str) -> RunKind:
+    for kind, prefix in KIND_PREFIX.items():
+        if srn.startswith(prefix):
+            return kind
+    return RunKind.INGEST  # a run of an older, unknown kind: it ingested
