@@ -1,0 +1,23 @@
+"""changes feed (issue 18, fork)
+
+Reserved (appended after 20261202_180000 so a store already at that head runs it). A
+no-op until filled in.
+
+Revision ID: 20261202_190000
+Revises: 20261202_180000
+"""
+
+from __future__ import annotations
+
+revision = "20261202_190000"
+down_revision = "20261202_180000"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

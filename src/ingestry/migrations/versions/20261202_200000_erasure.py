@@ -1,0 +1,23 @@
+"""erasure (issue 19, cache and erasure)
+
+Reserved (appended after 20261202_190000 so a store already at that head runs it). A
+no-op until filled in.
+
+Revision ID: 20261202_200000
+Revises: 20261202_190000
+"""
+
+from __future__ import annotations
+
+revision = "20261202_200000"
+down_revision = "20261202_190000"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
