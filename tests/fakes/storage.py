@@ -291,6 +291,9 @@ class MemoryStorage:
     def schema_revision(self) -> str | None:
         return self._revision
 
+    def node_id(self) -> str:
+        return self.db.node_id
+
     def upgrade(self, revision: str = "head") -> None:
         self._revision = HEAD
 

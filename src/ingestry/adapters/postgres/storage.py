@@ -40,6 +40,7 @@ from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
 from ingestry.adapters.sql import recordquery, runs
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
+from ingestry.adapters.sql.node import read_node_id
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
@@ -144,6 +145,13 @@ class PostgresStorage:
             return None
         found = self._conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return str(found[0]) if found else None
+
+    def node_id(self) -> str:
+        found = self._conn.execute("SELECT to_regclass('node_identity') IS NOT NULL").fetchone()
+        row = None
+        if found is not None and found[0]:
+            row = self._conn.execute("SELECT node_id FROM node_identity").fetchone()
+        return read_node_id(row, redacted(self.url))
 
     def upgrade(self, revision: str = "head") -> None:
         with self._schema_lock():

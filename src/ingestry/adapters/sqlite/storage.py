@@ -12,6 +12,7 @@ from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.sql import recordquery, runs
 from ingestry.adapters.sql.names import table_name
+from ingestry.adapters.sql.node import read_node_id
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
     history_record,
@@ -93,6 +94,13 @@ class SQLiteStorage:
         except sqlite3.OperationalError:
             return None
         return row[0] if row else None
+
+    def node_id(self) -> str:
+        try:
+            row = self._conn.execute("SELECT node_id FROM node_identity").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        return read_node_id(row, str(self.path))
 
     def upgrade(self, revision: str = "head") -> None:
         migrate.upgrade(self.engine, revision)

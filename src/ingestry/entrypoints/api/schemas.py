@@ -192,6 +192,10 @@ class JobResultOut(_Out):
     error: str | None
 
 
+class NodeOut(_Out):
+    node_id: str
+
+
 class HealthOut(_Out):
     status: Literal["ok"]
     database: Literal["reachable"]
