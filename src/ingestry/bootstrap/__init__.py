@@ -17,6 +17,9 @@ from ingestry.bootstrap.analytics import (
     export_lines as export_lines,
 )
 from ingestry.bootstrap.analytics import (
+    export_nodes as export_nodes,
+)
+from ingestry.bootstrap.analytics import (
     open_raw_bundle as open_raw_bundle,
 )
 from ingestry.bootstrap.events import (

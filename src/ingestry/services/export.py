@@ -32,6 +32,8 @@ class ExportSummary:
     seconds: float = 0.0
     format: str = "jsonl"
     files: list[str] = field(default_factory=list)
+    #: the sidecar `{file}.manifest.json` naming the exporting node (`import --as-import`)
+    manifest: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

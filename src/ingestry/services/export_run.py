@@ -15,6 +15,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from ingestry.domain.clock import iso, utc_now
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import Record
 from ingestry.services import export_cells as cells
@@ -50,6 +53,8 @@ class RecordExport:
     #: decimal columns' widest (digits before, after the point) over the convention's
     #: records (a superset of the export's: every value fits); None: read the records
     decimal_shapes: Callable[[list[str]], dict[str, tuple[int, int]]] | None = None
+    #: the exporting store's node id, written to the sidecar manifest (None: no manifest)
+    node_id: str | None = None
 
 
 def stamp(moment: datetime | None) -> str:
@@ -105,8 +110,34 @@ def export_records(
         name = _lines(job, files, counted(), span)
     summary.path = str(job.directory / name)
     summary.files = [summary.path]
+    if job.node_id is not None:
+        summary.manifest = str(job.directory / _manifest(job, files, name, summary.records))
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+#: `format` of a records export's sidecar manifest (`{file}.manifest.json`)
+RECORDS_EXPORT = "ingestry-records-export"
+
+
+def _manifest(job: RecordExport, files: ExportFiles, name: str, records: int) -> str:
+    """Write `{name}.manifest.json` (after the data file is whole): the node that
+    exported it, so `import --as-import` knows the `source_node` without being told."""
+    manifest = {
+        "format": RECORDS_EXPORT,
+        "format_version": 1,
+        "node_id": job.node_id,
+        "file": name,
+        "format_of_file": job.format,
+        "convention": job.convention.name,
+        "source": job.source,
+        "records": records,
+        "exported_at": iso(utc_now()),
+    }
+    path = f"{name}.manifest.json"
+    with files.open_file(job.directory, path) as sink:
+        sink.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+    return path
 
 
 def _lines(

@@ -3,8 +3,9 @@
 
 By default a record keeps its provenance, so its srn, its data source, its metadata
 and its columns are those of the exporting store (moving a store). With `as_import`
-(`--as-import NODE`) each record is published with `import` provenance instead:
-`source_node` the exporting node, `id` the original srn. Either way the records go
+(`--as-import [NODE]`) each record is published with `import` provenance instead:
+`source_node` the exporting node (the one given, else the one each file's manifest
+names: `nodes`), `id` the original srn. Either way the records go
 through the publish path's upsert, so importing the same export twice changes
 nothing (all unchanged). Lines are read in order and published in batches of one
 convention each.
@@ -13,7 +14,7 @@ convention each.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,11 +84,17 @@ class ImportService:
         self.publisher = publisher
 
     def import_lines(
-        self, path: str, lines: Iterable[Line], *, as_import: str | None = None
+        self,
+        path: str,
+        lines: Iterable[Line],
+        *,
+        as_import: str | None = None,
+        nodes: Mapping[str, str] | None = None,
     ) -> ImportSummary:
+        """`as_import`: one node for every line; `nodes`: per file name (its manifest's)."""
         started = time.perf_counter()
         summary = ImportSummary(path)
-        for convention, chunk in self._chunks(lines, summary, as_import):
+        for convention, chunk in self._chunks(lines, summary, as_import, nodes or {}):
             where = [origin for origin, _ in chunk]
             try:
                 done = self.publisher.import_records(convention, [item for _, item in chunk])
@@ -102,7 +109,11 @@ class ImportService:
         return summary
 
     def _chunks(
-        self, lines: Iterable[Line], summary: ImportSummary, node: str | None
+        self,
+        lines: Iterable[Line],
+        summary: ImportSummary,
+        node: str | None,
+        nodes: Mapping[str, str],
     ) -> Iterator[tuple[str, list[tuple[str, ImportItem]]]]:
         current: str | None = None
         chunk: list[tuple[str, ImportItem]] = []
@@ -112,7 +123,7 @@ class ImportService:
             summary.received += 1
             where = f"{name} line {number}"
             try:
-                convention, item = _item(loads(data), node)
+                convention, item = _item(loads(data), nodes.get(name, node))
             except (IngestryError, ValueError, KeyError, TypeError) as exc:
                 summary.rejected += 1
                 summary.errors.append(f"{where}: not an exported record ({exc!s})")

@@ -59,6 +59,7 @@ class ExportArea(StoreCore):
             self._export_dir(out),
             lambda: self.storage.list_records(conv, None, None, query),
             lambda names: self.storage.decimal_shapes(conv, names),
+            self.storage.node_id(),
         )
         return export_records(job, export_files(), progress=progress)
 
@@ -87,7 +88,9 @@ class ExportArea(StoreCore):
             iso(until) if until is not None else None,
         )
         directory = self._export_dir(out, f"{data_source.name}_raw")
-        job = RawExport(data_source.name, data_source.convention, window, directory)
+        job = RawExport(
+            data_source.name, data_source.convention, window, directory, self.storage.node_id()
+        )
         raw = self.storage.raw_operations()
         return export_raw(job, raw, export_files().open_file, progress=progress)
 
