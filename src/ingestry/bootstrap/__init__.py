@@ -95,6 +95,9 @@ from ingestry.bootstrap.storage import (
     build_control as build_control,
 )
 from ingestry.bootstrap.storage import (
+    build_fetcher as build_fetcher,
+)
+from ingestry.bootstrap.storage import (
     build_parallel as build_parallel,
 )
 from ingestry.bootstrap.storage import (
