@@ -48,6 +48,7 @@ class Upstream:
     page_size: int = 10
     token: str | None = None  # when set, every request needs `Authorization: Bearer token`
     slow_seconds: float = 3.0
+    delay: float = 0.0  # every page answers this much later (a long run to interrupt)
     retry_date: bool = False
     faults: dict[tuple[str, int], int] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
@@ -96,6 +97,8 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 return
             if self._faulted(page, body):
                 return
+            if up.delay:
+                time.sleep(up.delay)
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
             if self.headers.get("If-None-Match") == etag:
                 self._send(304, b"", {"ETag": etag})
