@@ -13,6 +13,7 @@ from ingestry.services.control import ControlPorts
 from ingestry.services.ports import Storage
 from ingestry.services.ports.harvest import HttpFetcher
 from ingestry.services.preparation import MapFn
+from ingestry.services.schedule import CronTimes
 from ingestry.services.writemode import WriteMode
 
 if TYPE_CHECKING:
@@ -133,3 +134,10 @@ def build_fetcher(concurrency: int) -> HttpFetcher:
     from ingestry.adapters.http import HttpxFetcher
 
     return HttpxFetcher(max_connections=max(2, concurrency + 1))
+
+
+def build_cron() -> CronTimes:
+    """Cron fire times (croniter, the `harvest` extra)."""
+    from ingestry.adapters.cron import CroniterTimes
+
+    return CroniterTimes()

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 
-from ingestry.bootstrap import build_fetcher
+from ingestry.bootstrap import build_cron, build_fetcher
+from ingestry.domain.clock import utc_now
+from ingestry.domain.jobs import Job
 from ingestry.services.harvest import HarvestProgress, HarvestService, HarvestSummary
-from ingestry.services.ingest import IngestService
+from ingestry.services.ingest import IngestService, IngestSummary
 from ingestry.services.outbox import event_writer
 from ingestry.services.ports.harvest import HarvestLedger, RunLocks, StoredPage
+from ingestry.services.preparation import ProgressFn
+from ingestry.services.schedule import Scheduled, Scheduler
 from ingestry.store.control import ControlArea
+from ingestry.store.ingest import IngestArea
 
 
-class HarvestArea(ControlArea):
+class HarvestArea(IngestArea, ControlArea):
     """Pull an HTTP source (`pull:` in the config)."""
 
     def harvest(
@@ -48,6 +54,31 @@ class HarvestArea(ControlArea):
     def harvest_pages(self, source: str, run_srn: str | None = None) -> list[StoredPage]:
         """The page responses kept for `source` (of one run), oldest first."""
         return self._harvest_ledger().pages(self.source(source).name, run_srn)
+
+    def ingest_source_files(
+        self, source: str, *, progress: ProgressFn | None = None
+    ) -> IngestSummary:
+        """Ingest the source's `files:` (a scheduled run), holding its run lock."""
+        data_source = self.source(source)
+        with self._run_locks().hold(data_source.name):
+            return self.ingest_files(data_source.name, data_source.files, progress=progress)
+
+    def schedules(self) -> list[Scheduled]:
+        """Every `schedule:` of the config as a scheduler entry."""
+        entries = []
+        for s in self.settings.sources.values():
+            if s.schedule is not None:
+                kind = "harvest" if s.pull is not None else "source_files"
+                entries.append(Scheduled(kind, s.name, s.schedule, {"source": s.name}))
+        return entries
+
+    def enqueue_due(self, now: datetime | None = None) -> list[Job]:
+        """Enqueue the scheduled runs due at `now` (idempotent across workers)."""
+        entries = self.schedules()
+        if not entries:
+            return []
+        scheduler = Scheduler(entries, build_cron(), self.jobs())
+        return scheduler.enqueue_due(now or utc_now())
 
     def _harvest_ledger(self) -> HarvestLedger:
         ledger = self.control.harvest

@@ -102,6 +102,9 @@ from ingestry.services.ports.harvest import (
     HttpResponse as HttpResponse,
 )
 from ingestry.services.ports.harvest import (
+    Pairs as Pairs,
+)
+from ingestry.services.ports.harvest import (
     RunLocks as RunLocks,
 )
 from ingestry.services.ports.harvest import (
