@@ -48,7 +48,11 @@ def test_an_existing_store_upgrades_from_the_previous_head(db: Database) -> None
     before = db.tables()
     migrate.upgrade(db.engine)
     assert migrate.current(db.engine) == HEAD
-    assert db.tables() == before | {"raw_receipts", "node_identity"}
+    # 170000 adds the node id, 180000 the HTTP pulls' pages and cursors
+    assert db.tables() == before | {"raw_receipts", "node_identity"} | {
+        "harvest_pages",
+        "harvest_cursors",
+    }
     migrate.downgrade(db.engine, "20261202_120000")
     assert migrate.current(db.engine) == "20261202_120000"
     assert db.tables() == before

@@ -98,6 +98,12 @@ from ingestry.bootstrap.storage import (
     build_control as build_control,
 )
 from ingestry.bootstrap.storage import (
+    build_cron as build_cron,
+)
+from ingestry.bootstrap.storage import (
+    build_fetcher as build_fetcher,
+)
+from ingestry.bootstrap.storage import (
     build_parallel as build_parallel,
 )
 from ingestry.bootstrap.storage import (

@@ -11,7 +11,9 @@ from ingestry.config import Settings
 from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.services.control import ControlPorts
 from ingestry.services.ports import Storage
+from ingestry.services.ports.harvest import HttpFetcher
 from ingestry.services.preparation import MapFn
+from ingestry.services.schedule import CronTimes
 from ingestry.services.writemode import WriteMode
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
 def build_control(settings: Settings) -> ControlPorts:
     """Jobs, API keys and idempotency keys on the configured database (pooled)."""
     from ingestry.adapters.sql.control import ControlDatabase
+    from ingestry.adapters.sql.harvest import SqlHarvestLedger, SqlRunLocks
     from ingestry.adapters.sql.jobs import SqlJobQueue
     from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
 
@@ -121,4 +124,20 @@ def build_control(settings: Settings) -> ControlPorts:
         ping=db.ping,
         quarantine_open=db.quarantine_open,
         close=db.close,
+        harvest=SqlHarvestLedger(db),
+        run_locks=SqlRunLocks(db),
     )
+
+
+def build_fetcher(concurrency: int) -> HttpFetcher:
+    """The HTTP client of one harvest run (httpx, the `harvest` extra)."""
+    from ingestry.adapters.http import HttpxFetcher
+
+    return HttpxFetcher(max_connections=max(2, concurrency + 1))
+
+
+def build_cron() -> CronTimes:
+    """Cron fire times (croniter, the `harvest` extra)."""
+    from ingestry.adapters.cron import CroniterTimes
+
+    return CroniterTimes()

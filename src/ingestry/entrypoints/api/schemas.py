@@ -167,7 +167,16 @@ class ExportJobIn(_In):
         return self
 
 
-JobIn = Annotated[IngestJobIn | ReplayJobIn | ExportJobIn, Field(discriminator="kind")]
+class HarvestJobIn(_In):
+    """One run of an HTTP source (its `pull:` settings); the result is its summary."""
+
+    kind: Literal["harvest"]
+    source: str = Field(min_length=1)
+
+
+JobIn = Annotated[
+    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn, Field(discriminator="kind")
+]
 
 
 class JobOut(_Out):

@@ -19,7 +19,7 @@ from types import FrameType
 
 from ingestry.bootstrap import build_stream
 from ingestry.config import Settings
-from ingestry.domain.errors import IngestryError
+from ingestry.domain.errors import IngestryError, StorageError
 from ingestry.entrypoints.worker.handlers import job_handlers
 from ingestry.entrypoints.worker.supervise import (
     LoopFailure,
@@ -45,6 +45,7 @@ class WorkerOptions:
     idle_wait: float = 1.0
     maintenance_every: float = 300.0
     retention_every: float = 3600.0  # 0: no scheduled retention
+    schedule_every: float = 15.0  # how often due `schedule:` runs are enqueued (0: never)
 
 
 class WorkerFailedError(IngestryError):
@@ -68,6 +69,8 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
         threads.append(_thread("stream", _stream_loop, *spec, 0))
     threads.append(_thread("maintenance", _maintenance_loop, *spec, 0))
     threads.append(_thread("events", _event_loop, *spec, 0))
+    if options.schedule_every > 0 and any(s.schedule for s in settings.sources.values()):
+        threads.append(_thread("schedule", _schedule_loop, *spec, 0))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -142,6 +145,18 @@ def _event_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: 
         dispatcher.run_once()
     else:
         dispatcher.run_forever(stop)
+
+
+def _schedule_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
+    """Enqueue the sources' due `schedule:` runs as jobs (idempotent: every worker may)."""
+    while True:
+        try:
+            for job in store.enqueue_due():
+                log.info("scheduled run enqueued", extra={"job": job.id, "kind": job.kind})
+        except StorageError:
+            log.exception("enqueueing scheduled runs failed; retrying")
+        if options.once or stop.wait(options.schedule_every):
+            return
 
 
 def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ingestry.domain.harvest import HarvestBusyError
 from ingestry.domain.jobs import Job
 from ingestry.entrypoints.logs import job_id
 from ingestry.services.worker import JobContext, JobHandler
@@ -23,7 +24,37 @@ def job_handlers(store: Store) -> dict[str, JobHandler]:
 
         return run
 
-    return {"ingest": bind(ingest), "export": bind(export), "replay": bind(replay)}
+    return {
+        "ingest": bind(ingest), "export": bind(export), "replay": bind(replay),
+        "harvest": bind(harvest), "source_files": bind(source_files),
+    }  # fmt: skip
+
+
+def harvest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """One run of an HTTP source (API job or schedule). A run of the source already in
+    progress (another worker, a CLI run) makes this one a no-op, not a failure."""
+
+    def progress(pages: int, items: int, requests: int) -> None:
+        context.progress(pages=pages, items=items, requests=requests)
+
+    try:
+        summary = store.harvest(str(job.params["source"]), progress=progress, check=context.check)
+    except HarvestBusyError as exc:
+        return {"skipped": str(exc)}
+    return summary.as_dict()
+
+
+def source_files(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """A scheduled ingest of the source's `files:` (never two runs of it at once)."""
+
+    def progress(consumed: int, received: int) -> None:
+        context.progress(bytes_read=consumed, received=received)
+
+    try:
+        summary = store.ingest_source_files(str(job.params["source"]), progress=progress)
+    except HarvestBusyError as exc:
+        return {"skipped": str(exc)}
+    return summary.as_dict()
 
 
 def ingest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:

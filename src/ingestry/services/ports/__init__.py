@@ -17,6 +17,7 @@ ingestry.services.ports import X` works for any of them:
   `LazyRows`, `BatchWork`);
 - `control`: jobs, API keys, idempotency keys, rate limits, message streams;
 - `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
+- `harvest`: HTTP pulls (`HttpFetcher`, `HarvestLedger`, `RunLocks`, `StoredPage`).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
 """
 
@@ -84,6 +85,30 @@ from ingestry.services.ports.exports import (
 )
 from ingestry.services.ports.exports import (
     OpenFile as OpenFile,
+)
+from ingestry.services.ports.harvest import (
+    FetchFailedError as FetchFailedError,
+)
+from ingestry.services.ports.harvest import (
+    HarvestLedger as HarvestLedger,
+)
+from ingestry.services.ports.harvest import (
+    HttpFetcher as HttpFetcher,
+)
+from ingestry.services.ports.harvest import (
+    HttpRequest as HttpRequest,
+)
+from ingestry.services.ports.harvest import (
+    HttpResponse as HttpResponse,
+)
+from ingestry.services.ports.harvest import (
+    Pairs as Pairs,
+)
+from ingestry.services.ports.harvest import (
+    RunLocks as RunLocks,
+)
+from ingestry.services.ports.harvest import (
+    StoredPage as StoredPage,
 )
 from ingestry.services.ports.hooks import (
     HookRunner as HookRunner,
