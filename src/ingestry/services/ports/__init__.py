@@ -37,6 +37,15 @@ from ingestry.services.ports.analytics import (
 from ingestry.services.ports.analytics import (
     ViewColumn as ViewColumn,
 )
+from ingestry.services.ports.backups import (
+    BackupEngine as BackupEngine,
+)
+from ingestry.services.ports.backups import (
+    BackupFiles as BackupFiles,
+)
+from ingestry.services.ports.backups import (
+    Snapshot as Snapshot,
+)
 from ingestry.services.ports.batches import (
     BatchWork as BatchWork,
 )
