@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
 from ingestry.adapters.backups.archive import BackupDirectory
 from ingestry.bootstrap.storage import database_backend
 from ingestry.config import Settings
@@ -25,6 +29,20 @@ def build_backup_engine(settings: Settings) -> BackupEngine:
 
         return PostgresBackup(url)
     raise BackupError(f"backups are not supported on the {backend.name} backend yet")
+
+
+def backup_file(directory: Path, relative: str) -> Path:
+    """A backup under `directory` (no `..`, no symlink escape)."""
+    from ingestry.adapters.paths import confine
+
+    return confine(directory, relative, "the backup directory")
+
+
+def cron_next_after(schedule: str) -> Callable[[datetime], datetime]:
+    """The next due moment of a cron schedule (croniter, imported when used)."""
+    from ingestry.adapters.backups.cron import next_after
+
+    return next_after(schedule)
 
 
 def backup_files() -> BackupFiles:

@@ -26,7 +26,7 @@ from ingestry.store.records import RecordArea
 __all__ = ["Store", "open_store"]
 
 
-class Store(AnalyticsArea, RecordArea, RawArea, EventArea, ControlArea, ExportArea, BackupArea):
+class Store(AnalyticsArea, RecordArea, RawArea, EventArea, BackupArea, ControlArea, ExportArea):
     """An open ingestry store: sources from the config, records in its database."""
 
 

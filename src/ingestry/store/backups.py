@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingestry.bootstrap import backup_files, build_backup_service
-from ingestry.domain.backups import BackupError, BackupSummary
-from ingestry.domain.clock import utc_now
-from ingestry.services.backups import BackupService, latest_backup_age
-from ingestry.store.core import StoreCore
+from ingestry.bootstrap import backup_file, backup_files, build_backup_service, cron_next_after
+from ingestry.domain.backups import BackupSummary
+from ingestry.domain.clock import Clock, utc_now
+from ingestry.services.backups import BackupScheduler, BackupService, latest_backup_age
+from ingestry.store.control import ControlArea
 
 
-class BackupArea(StoreCore):
+class BackupArea(ControlArea):
     """Backups (CLI `backup`/`verify`/`restore`, the API's backup jobs, the worker)."""
 
     def _backups(self) -> BackupService:
@@ -37,16 +37,37 @@ class BackupArea(StoreCore):
             self._write_mode = None
         return self._backups().restore(Path(path), replace=replace)
 
-    def scheduled_backup(self) -> BackupSummary:
-        """The `backup:` config's run: a backup into `out`, the oldest beyond `keep` pruned."""
+    @property
+    def backup_dir(self) -> Path:
+        """Where scheduled backups and the API's backup jobs go: `backup.out`, else
+        `data/backups/`."""
         config = self.settings.backup
-        if config is None:
-            raise BackupError(f"{self.settings.path}: no `backup:` section (schedule, keep, out)")
-        return self._backups().scheduled(config.out, config.keep)
+        return config.out if config is not None else self.settings.data_dir / "backups"
 
-    def backup_age(self) -> float | None:
-        """Seconds since the newest scheduled backup (None: none configured or made)."""
+    def backup_file(self, relative: str) -> Path:
+        """A backup under `backup_dir` (no `..`, no symlink escape)."""
+        return backup_file(self.backup_dir, relative)
+
+    def scheduled_backup(self) -> BackupSummary:
+        """A backup into `backup_dir`, named by its moment; the oldest beyond
+        `backup.keep` are pruned (none without a `backup:` section)."""
+        self.storage  # noqa: B018 - an empty database is migrated first
+        config = self.settings.backup
+        return self._backups().scheduled(self.backup_dir, config.keep if config else None)
+
+    def backup_scheduler(self, clock: Clock = utc_now) -> BackupScheduler | None:
+        """The worker's trigger for `backup.schedule` (None: no schedule configured):
+        each due moment submits one `backup` job (see `BackupScheduler`)."""
         config = self.settings.backup
         if config is None:
             return None
-        return latest_backup_age(backup_files(), config.out, utc_now())
+        jobs = self.jobs()
+
+        def submit(key: str) -> None:
+            jobs.submit("backup", {}, idempotency_key=key)
+
+        return BackupScheduler(cron_next_after(config.schedule), submit, clock)
+
+    def backup_age(self) -> float | None:
+        """Seconds since the newest backup in `backup_dir` (None: there is none)."""
+        return latest_backup_age(backup_files(), self.backup_dir, utc_now())

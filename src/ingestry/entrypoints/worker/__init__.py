@@ -47,6 +47,10 @@ class WorkerOptions:
     retention_every: float = 3600.0  # 0: no scheduled retention
 
 
+#: The longest the backup schedule's loop sleeps between looks at the clock.
+BACKUP_TICK_SECONDS = 30.0
+
+
 class WorkerFailedError(IngestryError):
     """A worker loop kept crashing and the worker stopped (exit status 1)."""
 
@@ -68,6 +72,8 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
         threads.append(_thread("stream", _stream_loop, *spec, 0))
     threads.append(_thread("maintenance", _maintenance_loop, *spec, 0))
     threads.append(_thread("events", _event_loop, *spec, 0))
+    if settings.backup is not None and not options.once:
+        threads.append(_thread("backups", _backup_schedule_loop, *spec, 0))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -142,6 +148,19 @@ def _event_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: 
         dispatcher.run_once()
     else:
         dispatcher.run_forever(stop)
+
+
+def _backup_schedule_loop(
+    store: Store, options: WorkerOptions, stop: threading.Event, _: int
+) -> None:
+    """Submit a backup job whenever `backup.schedule` is due (the job loops run it)."""
+    scheduler = store.backup_scheduler()
+    if scheduler is None:
+        return
+    while not stop.wait(min(scheduler.seconds_left(), BACKUP_TICK_SECONDS)):
+        key = scheduler.tick()
+        if key is not None:
+            log.info("scheduled backup submitted", extra={"idempotency_key": key})
 
 
 def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
