@@ -18,6 +18,7 @@ ingestry.services.ports import X` works for any of them:
 - `control`: jobs, API keys, idempotency keys, rate limits, message streams;
 - `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
+- `backups`: a backend's `BackupEngine`, the backups' `BackupFiles`, a `Snapshot`.
 """
 
 from __future__ import annotations
