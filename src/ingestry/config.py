@@ -33,6 +33,7 @@ from ingestry.config_reading import (
     column_parse,
     source_reading,
 )
+from ingestry.domain.backups import BackupSettings
 from ingestry.domain.conventions import (
     IDENTIFIER,
     RESERVED_COLUMNS,
@@ -158,6 +159,14 @@ class EventsModel(_Model):
     batch_size: int = Field(default=500, ge=1)
 
 
+class BackupModel(_Model):
+    """`backup: {schedule: CRON, keep: N, out: DIR}`: scheduled backups by the worker."""
+
+    schedule: str
+    keep: int = Field(default=7, ge=1)
+    out: str = "data/backups"
+
+
 class ConfigModel(_Model):
     database: str = DEFAULT_DATABASE
     cache: str = "memory"
@@ -167,6 +176,7 @@ class ConfigModel(_Model):
 
     api: ApiModel = Field(default_factory=ApiModel)
     jobs: JobsModel = Field(default_factory=JobsModel)
+    backup: BackupModel | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +193,7 @@ class Settings:
 
     api: ApiSettings = field(default_factory=ApiSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
+    backup: BackupSettings | None = None
 
     @property
     def root(self) -> Path:
@@ -455,7 +466,21 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         events=EventSettings(**model.events.model_dump()),
         api=api_settings(model.api, env),
         jobs=job_settings(model.jobs, env),
+        backup=_backup_settings(model.backup, file),
     )
+
+
+def _backup_settings(model: BackupModel | None, file: Path) -> BackupSettings | None:
+    """The scheduled backups; `out` relative to the config file's directory."""
+    if model is None:
+        return None
+    fields = model.schedule.split()
+    if len(fields) != 5:
+        raise ConfigError(
+            f"{file}: backup.schedule: '{model.schedule}' is not a cron expression of five "
+            'fields (minute hour day month weekday), e.g. "0 3 * * *"'
+        )
+    return BackupSettings(model.schedule, model.keep, file.parent / model.out)
 
 
 def max_line_bytes(env: Mapping[str, str]) -> int:

@@ -22,6 +22,18 @@ from ingestry.bootstrap.analytics import (
 from ingestry.bootstrap.analytics import (
     open_raw_bundle as open_raw_bundle,
 )
+from ingestry.bootstrap.backups import (
+    backup_file as backup_file,
+)
+from ingestry.bootstrap.backups import (
+    backup_files as backup_files,
+)
+from ingestry.bootstrap.backups import (
+    build_backup_service as build_backup_service,
+)
+from ingestry.bootstrap.backups import (
+    cron_next_after as cron_next_after,
+)
 from ingestry.bootstrap.events import (
     build_dispatcher as build_dispatcher,
 )

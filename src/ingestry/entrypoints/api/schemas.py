@@ -174,8 +174,24 @@ class HarvestJobIn(_In):
     source: str = Field(min_length=1)
 
 
+class BackupJobIn(_In):
+    """A backup of the whole store (admin keys only) into the backup directory
+    (`backup.out`, default `data/backups/`), pruned to `backup.keep`."""
+
+    kind: Literal["backup"]
+
+
+class VerifyJobIn(_In):
+    """Verify a backup of the backup directory (admin keys only): the job fails,
+    listing each difference, unless it matches its manifest."""
+
+    kind: Literal["verify"]
+    path: str = Field(min_length=1, max_length=1024, description="Relative to the backups.")
+
+
 JobIn = Annotated[
-    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn, Field(discriminator="kind")
+    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn,
+    Field(discriminator="kind"),
 ]
 
 

@@ -48,6 +48,10 @@ class WorkerOptions:
     schedule_every: float = 15.0  # how often due `schedule:` runs are enqueued (0: never)
 
 
+#: The longest the backup schedule's loop sleeps between looks at the clock.
+BACKUP_TICK_SECONDS = 30.0
+
+
 class WorkerFailedError(IngestryError):
     """A worker loop kept crashing and the worker stopped (exit status 1)."""
 
@@ -71,6 +75,8 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
     threads.append(_thread("events", _event_loop, *spec, 0))
     if options.schedule_every > 0 and any(s.schedule for s in settings.sources.values()):
         threads.append(_thread("schedule", _schedule_loop, *spec, 0))
+    if settings.backup is not None and not options.once:
+        threads.append(_thread("backups", _backup_schedule_loop, *spec, 0))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -157,6 +163,19 @@ def _schedule_loop(store: Store, options: WorkerOptions, stop: threading.Event, 
             log.exception("enqueueing scheduled runs failed; retrying")
         if options.once or stop.wait(options.schedule_every):
             return
+
+
+def _backup_schedule_loop(
+    store: Store, options: WorkerOptions, stop: threading.Event, _: int
+) -> None:
+    """Submit a backup job whenever `backup.schedule` is due (the job loops run it)."""
+    scheduler = store.backup_scheduler()
+    if scheduler is None:
+        return
+    while not stop.wait(min(scheduler.seconds_left(), BACKUP_TICK_SECONDS)):
+        key = scheduler.tick()
+        if key is not None:
+            log.info("scheduled backup submitted", extra={"idempotency_key": key})
 
 
 def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:

@@ -19,6 +19,7 @@ ingestry.services.ports import X` works for any of them:
 - `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
 - `harvest`: HTTP pulls (`HttpFetcher`, `HarvestLedger`, `RunLocks`, `StoredPage`).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
+- `backups`: a backend's `BackupEngine`, the backups' `BackupFiles`, a `Snapshot`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ from ingestry.services.ports.analytics import (
 )
 from ingestry.services.ports.analytics import (
     ViewColumn as ViewColumn,
+)
+from ingestry.services.ports.backups import (
+    BackupEngine as BackupEngine,
+)
+from ingestry.services.ports.backups import (
+    BackupFiles as BackupFiles,
+)
+from ingestry.services.ports.backups import (
+    Snapshot as Snapshot,
 )
 from ingestry.services.ports.batches import (
     BatchWork as BatchWork,
