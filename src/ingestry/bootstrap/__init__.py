@@ -19,6 +19,9 @@ from ingestry.bootstrap.analytics import (
 from ingestry.bootstrap.analytics import (
     open_raw_bundle as open_raw_bundle,
 )
+from ingestry.bootstrap.cache import (
+    build_record_cache as build_record_cache,
+)
 from ingestry.bootstrap.events import (
     build_dispatcher as build_dispatcher,
 )

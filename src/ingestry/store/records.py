@@ -25,13 +25,24 @@ class RecordArea(StoreCore):
     # --- reads -------------------------------------------------------------------------------
 
     def get(self, srn: str) -> Record:
-        record = self.storage.get_record(self._convention_of(srn), srn)
+        """The current version, through the record cache (docs/cache.md)."""
+        convention = self._convention_of(srn)
+        reads = self._cached_reads()
+        if reads is None:
+            record = self.storage.get_record(convention, srn)
+        else:
+            record = reads.get(srn, lambda: self.storage.get_record(convention, srn))
         if record is None:
             raise RecordNotFoundError(f"no record {srn}")
         return record
 
     def history(self, srn: str) -> list[Record]:
-        versions = self.storage.record_history(self._convention_of(srn), srn)
+        convention = self._convention_of(srn)
+        reads = self._cached_reads()
+        if reads is None:
+            versions = self.storage.record_history(convention, srn)
+        else:
+            versions = reads.history(srn, lambda: self.storage.record_history(convention, srn))
         if not versions:
             raise RecordNotFoundError(f"no record {srn}")
         return versions
@@ -130,7 +141,11 @@ class RecordArea(StoreCore):
     def _publisher(self) -> PublishService:
         found = self._publish_service
         if found is None or found.storage is not self.storage:
-            found = self._publish_service = PublishService(self.storage, self.settings.convention)
+            cache = self.record_cache
+            found = self._publish_service = PublishService(
+                self.storage, self.settings.convention,
+                committed=cache.advance if cache is not None else None,
+            )  # fmt: skip
         return found
 
     def publish_record(

@@ -46,6 +46,12 @@ from ingestry.services.ports.batches import (
 from ingestry.services.ports.batches import (
     PreparedBatch as PreparedBatch,
 )
+from ingestry.services.ports.cache import (
+    CacheStats as CacheStats,
+)
+from ingestry.services.ports.cache import (
+    RecordCache as RecordCache,
+)
 from ingestry.services.ports.capabilities import (
     ConcurrentSessions as ConcurrentSessions,
 )
