@@ -4,8 +4,9 @@ the schema, closing. Every area of the facade (`store/*.py`) builds on it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from ingestry.bootstrap import (
     build_extractor_registry,
@@ -90,6 +91,20 @@ class StoreCore:
         cache = self.record_cache
         if cache is not None:
             cache.advance([(srn, version)])
+
+    # --- limits -------------------------------------------------------------------------
+
+    def limited(self, kind: Literal["request", "job"]) -> AbstractContextManager[None]:
+        """The statement timeout of an API request or a job (`limits:`), for a block of
+        calls on this store; StatementTimeoutError names the setting (docs/limits.md)."""
+        limits = self.settings.limits
+        if kind == "request":
+            seconds = limits.statement_timeout_seconds
+            setting = "limits.statement_timeout_seconds / INGESTRY_STATEMENT_TIMEOUT"
+        else:
+            seconds = limits.job_statement_timeout_seconds
+            setting = "limits.job_statement_timeout_seconds / INGESTRY_JOB_STATEMENT_TIMEOUT"
+        return self.storage.statement_limit(seconds, setting)
 
     # --- sources and extractors ---------------------------------------------------------
 

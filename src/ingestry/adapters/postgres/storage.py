@@ -34,7 +34,7 @@ from ingestry.adapters.postgres.runs import POSTGRES_RUNS
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text
-from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts
+from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts, statement_limit
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
@@ -219,6 +219,10 @@ class PostgresStorage:
             self._conn.execute(
                 "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (SCHEMA_LOCK,)
             )
+
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """`statement_timeout` for the block (see `postgres/timeouts.py`)."""
+        return statement_limit(self._conn, seconds, setting)
 
     # --- writes ---------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from ingestry.adapters.sql.rows import (
     record_from_row,
     select_records,
 )
+from ingestry.adapters.sqlite import limits
 from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.adapters.sqlite.query import SQLITE
@@ -173,6 +174,10 @@ class SQLiteStorage:
             r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         return all(table_name(n) in tables for n in names)
+
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """Statements inside the block stop after `seconds` (see `sqlite/limits.py`)."""
+        return limits.statement_limit(self._conn, seconds, setting)
 
     # --- writes ---------------------------------------------------------------------
 

@@ -23,6 +23,11 @@ class Storage(Protocol):
 
     def session(self) -> AbstractContextManager[StorageSession]: ...
 
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """Statements run inside the block are cancelled after `seconds` (0: no limit)
+        and raise StatementTimeoutError naming `setting` (docs/limits.md)."""
+        ...
+
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at (None when empty)."""
         ...
