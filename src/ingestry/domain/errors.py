@@ -79,6 +79,10 @@ class StorageError(IngestryError):
     """A database failure translated at the adapter boundary."""
 
 
+class ErasureBlockedError(IngestryError):
+    """An active legal hold covers the data an erasure would remove."""
+
+
 class StatementTimeoutError(StorageError):
     """A statement ran past the limit its caller set (docs/limits.md); nothing it was
     writing was kept. The message names the limit and the setting that raises it."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql import erasure, recordquery, runs
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
@@ -28,6 +28,7 @@ from ingestry.adapters.sqlite.query import SQLITE
 from ingestry.adapters.sqlite.runs import SQLITE_RUNS
 from ingestry.adapters.sqlite.session import RawMode, RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
+from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
@@ -336,6 +337,20 @@ class SQLiteStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    # --- erasure (docs/erasure.md) -----------------------------------------------------
+
+    def erasure(self) -> SQLiteStorage:
+        return self
+
+    def erase_record(
+        self, convention: Convention, srn: str, raw_sources: frozenset[str], audit: AuditDraft
+    ) -> ErasureCounts | None:
+        with self.session():
+            return erasure.erase(self._conn, erasure.SQLITE, convention, srn, raw_sources, audit)
+
+    def erasure_audits(self, srn_sha256: str | None, limit: int | None) -> list[ErasureAudit]:
+        return erasure.audits(self._conn, erasure.SQLITE, srn_sha256, limit)
 
     def raw_operations(self) -> SQLiteRawOperations:
         from ingestry.adapters.sqlite.rawops import SQLiteRawOperations

@@ -76,6 +76,9 @@ from ingestry.services.ports.control import (
 from ingestry.services.ports.control import (
     take as take,
 )
+from ingestry.services.ports.erasure import (
+    ErasureStorage as ErasureStorage,
+)
 from ingestry.services.ports.exports import (
     ColumnSink as ColumnSink,
 )
