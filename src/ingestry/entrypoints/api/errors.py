@@ -55,6 +55,7 @@ CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
     (core.InvalidCursorError, 400, "invalid_cursor"),
     (core.QueryError, 400, "invalid_query"),
     (core.ConflictError, 409, "version_conflict"),
+    (core.ErasureBlockedError, 409, "legal_hold"),
     (core.IdempotencyInFlightError, 409, "idempotency_in_flight"),
     (core.IdempotencyKeyReusedError, 422, "idempotency_key_reused"),
     (core.InvalidJobError, 422, "invalid_job"),
