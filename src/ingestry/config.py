@@ -21,10 +21,16 @@ from ingestry.adapters.backends import backend_for, supported_urls
 from ingestry.config_api import (
     ApiModel,
     ApiSettings,
+    CacheModel,
+    CacheSettings,
     JobSettings,
     JobsModel,
+    LimitSettings,
+    LimitsModel,
     api_settings,
+    cache_settings,
     job_settings,
+    limit_settings,
 )
 from ingestry.config_reading import (
     ColumnReadingModel,
@@ -177,6 +183,8 @@ class ConfigModel(_Model):
     api: ApiModel = Field(default_factory=ApiModel)
     jobs: JobsModel = Field(default_factory=JobsModel)
     backup: BackupModel | None = None
+    cache_options: CacheModel = Field(default_factory=CacheModel)
+    limits: LimitsModel = Field(default_factory=LimitsModel)
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,8 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
     backup: BackupSettings | None = None
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @property
     def root(self) -> Path:
@@ -467,6 +477,8 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         api=api_settings(model.api, env),
         jobs=job_settings(model.jobs, env),
         backup=_backup_settings(model.backup, file),
+        cache=cache_settings(model.cache_options, env),
+        limits=limit_settings(model.limits, env),
     )
 
 

@@ -34,6 +34,9 @@ from ingestry.bootstrap.backups import (
 from ingestry.bootstrap.backups import (
     cron_next_after as cron_next_after,
 )
+from ingestry.bootstrap.cache import (
+    build_record_cache as build_record_cache,
+)
 from ingestry.bootstrap.events import (
     build_dispatcher as build_dispatcher,
 )

@@ -34,14 +34,15 @@ from ingestry.adapters.postgres.runs import POSTGRES_RUNS
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text
-from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts
+from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts, statement_limit
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
-from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql import erasure, recordquery, runs
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.adapters.sql.node import read_node_id
 from ingestry.domain.conventions import Convention
+from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
@@ -228,6 +229,10 @@ class PostgresStorage:
                 "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (SCHEMA_LOCK,)
             )
 
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """`statement_timeout` for the block (see `postgres/timeouts.py`)."""
+        return statement_limit(self._conn, seconds, setting)
+
     # --- writes ---------------------------------------------------------------------
 
     def session(self) -> AbstractContextManager[PostgresSession]:
@@ -395,6 +400,20 @@ class PostgresStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    # --- erasure (docs/erasure.md) -----------------------------------------------------
+
+    def erasure(self) -> PostgresStorage:
+        return self
+
+    def erase_record(
+        self, convention: Convention, srn: str, raw_sources: frozenset[str], audit: AuditDraft
+    ) -> ErasureCounts | None:
+        with self._conn.transaction():
+            return erasure.erase(self._conn, erasure.POSTGRES, convention, srn, raw_sources, audit)
+
+    def erasure_audits(self, srn_sha256: str | None, limit: int | None) -> list[ErasureAudit]:
+        return erasure.audits(self._conn, erasure.POSTGRES, srn_sha256, limit)
 
     def raw_operations(self) -> PostgresRawOperations:
         from ingestry.adapters.postgres.rawops import PostgresRawOperations

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql import erasure, recordquery, runs
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.node import read_node_id
 from ingestry.adapters.sql.rows import (
@@ -22,12 +22,14 @@ from ingestry.adapters.sql.rows import (
     record_from_row,
     select_records,
 )
+from ingestry.adapters.sqlite import limits
 from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.adapters.sqlite.query import SQLITE
 from ingestry.adapters.sqlite.runs import SQLITE_RUNS
 from ingestry.adapters.sqlite.session import RawMode, RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
+from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
@@ -181,6 +183,10 @@ class SQLiteStorage:
             r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         return all(table_name(n) in tables for n in names)
+
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """Statements inside the block stop after `seconds` (see `sqlite/limits.py`)."""
+        return limits.statement_limit(self._conn, seconds, setting)
 
     # --- writes ---------------------------------------------------------------------
 
@@ -339,6 +345,20 @@ class SQLiteStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    # --- erasure (docs/erasure.md) -----------------------------------------------------
+
+    def erasure(self) -> SQLiteStorage:
+        return self
+
+    def erase_record(
+        self, convention: Convention, srn: str, raw_sources: frozenset[str], audit: AuditDraft
+    ) -> ErasureCounts | None:
+        with self.session():
+            return erasure.erase(self._conn, erasure.SQLITE, convention, srn, raw_sources, audit)
+
+    def erasure_audits(self, srn_sha256: str | None, limit: int | None) -> list[ErasureAudit]:
+        return erasure.audits(self._conn, erasure.SQLITE, srn_sha256, limit)
 
     def raw_operations(self) -> SQLiteRawOperations:
         from ingestry.adapters.sqlite.rawops import SQLiteRawOperations

@@ -13,13 +13,15 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 from ingestry.bootstrap import build_stream
 from ingestry.config import Settings
 from ingestry.domain.errors import IngestryError, StorageError
+from ingestry.domain.jobs import Job
 from ingestry.entrypoints.worker.handlers import job_handlers
 from ingestry.entrypoints.worker.supervise import (
     LoopFailure,
@@ -28,7 +30,7 @@ from ingestry.entrypoints.worker.supervise import (
     supervise,
 )
 from ingestry.services.streams import StreamConsumer
-from ingestry.services.worker import JobWorker
+from ingestry.services.worker import JobContext, JobHandler, JobWorker
 from ingestry.store import Store, open_store
 
 log = logging.getLogger("ingestry.worker")
@@ -109,10 +111,20 @@ def _thread(
     return threading.Thread(target=supervise, args=(name, body, stop, policy, failures), name=name)
 
 
+def _limited(store: Store, handler: JobHandler) -> JobHandler:
+    """A job's statements under `limits.job_statement_timeout_seconds`."""
+
+    def run(job: Job, context: JobContext) -> Mapping[str, Any]:
+        with store.limited("job"):
+            return handler(job, context)
+
+    return run
+
+
 def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index: int) -> None:
     worker = JobWorker(
         store.control.jobs,
-        job_handlers(store),
+        {kind: _limited(store, handler) for kind, handler in job_handlers(store).items()},
         worker_id=f"{worker_name()}:{index}",
         lease_seconds=store.settings.jobs.lease_seconds,
     )

@@ -57,6 +57,12 @@ from ingestry.services.ports.batches import (
 from ingestry.services.ports.batches import (
     PreparedBatch as PreparedBatch,
 )
+from ingestry.services.ports.cache import (
+    CacheStats as CacheStats,
+)
+from ingestry.services.ports.cache import (
+    RecordCache as RecordCache,
+)
 from ingestry.services.ports.capabilities import (
     ConcurrentSessions as ConcurrentSessions,
 )
@@ -80,6 +86,9 @@ from ingestry.services.ports.control import (
 )
 from ingestry.services.ports.control import (
     take as take,
+)
+from ingestry.services.ports.erasure import (
+    ErasureStorage as ErasureStorage,
 )
 from ingestry.services.ports.exports import (
     ColumnSink as ColumnSink,

@@ -11,6 +11,7 @@ from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery
 from ingestry.domain.records import Record
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
+from ingestry.services.ports.erasure import ErasureStorage
 from ingestry.services.ports.lifecycle import LifecycleStorage
 from ingestry.services.ports.rawops import RawOperations
 from ingestry.services.ports.session import StorageSession
@@ -22,6 +23,15 @@ class Storage(Protocol):
     dialect: str
 
     def session(self) -> AbstractContextManager[StorageSession]: ...
+
+    def erasure(self) -> ErasureStorage:
+        """Record erasure and its audit (docs/erasure.md)."""
+        ...
+
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """Statements run inside the block are cancelled after `seconds` (0: no limit)
+        and raise StatementTimeoutError naming `setting` (docs/limits.md)."""
+        ...
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at (None when empty)."""
