@@ -108,6 +108,7 @@ def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
 
 def build_control(settings: Settings) -> ControlPorts:
     """Jobs, API keys and idempotency keys on the configured database (pooled)."""
+    from ingestry.adapters.sql.browse import SqlBrowse
     from ingestry.adapters.sql.control import ControlDatabase
     from ingestry.adapters.sql.jobs import SqlJobQueue
     from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
@@ -121,4 +122,5 @@ def build_control(settings: Settings) -> ControlPorts:
         ping=db.ping,
         quarantine_open=db.quarantine_open,
         close=db.close,
+        browse=SqlBrowse(db),
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ingestry.services.idempotency import IdempotencyStore
 from ingestry.services.jobs import JobQueue
 from ingestry.services.keys import ApiKeyStore
+from ingestry.services.ports.browse import Browse
 
 
 @dataclass(frozen=True)
@@ -18,3 +19,4 @@ class ControlPorts:
     ping: Callable[[], None]  # raises when the database cannot be reached
     quarantine_open: Callable[[], dict[str, int]]  # open quarantine entries per source
     close: Callable[[], None]
+    browse: Browse  # the dashboard's paged reads (quarantine, jobs, outbox)
