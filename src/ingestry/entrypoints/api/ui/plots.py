@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 
 #: Series drawn, in order, with their colours (colour-blind safe, Okabe-Ito).
@@ -30,6 +30,27 @@ class Point:
     counts: Mapping[str, int]
 
 
+STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def filled(points: Sequence[Point], every: str, since: datetime, now: datetime) -> list[Point]:
+    """Every hour (or day) from `since` to `now`, zero where nothing ran, so the x axis
+    is time; weeks keep the buckets that have data."""
+    step = STEP.get(every)
+    if step is None:
+        return list(points)
+    fields = {"minute": 0, "second": 0, "microsecond": 0}
+    if every == "day":
+        fields["hour"] = 0
+    at = since.astimezone(UTC).replace(**fields)  # type: ignore[arg-type]
+    found = {p.at.astimezone(UTC): p for p in points}
+    out = []
+    while at <= now:
+        out.append(found.get(at, Point(at, {})))
+        at += step
+    return out
+
+
 def _ticks(top: int) -> list[int]:
     if top <= 0:
         return [0]
@@ -41,7 +62,8 @@ def _ticks(top: int) -> list[int]:
                 break
         else:
             step *= 10
-    return list(range(0, top + 1, step))
+    last = -(-top // step) * step  # the first tick at or above the top value
+    return list(range(0, last + 1, step))
 
 
 def volume_svg(title: str, points: Sequence[Point], *, label_format: str = "%m-%d") -> str:
@@ -95,12 +117,17 @@ def volume_svg(title: str, points: Sequence[Point], *, label_format: str = "%m-%
             f"{'M' if i == 0 else 'L'}{x(i):.1f},{y(p.counts.get(name, 0)):.1f}"
             for i, p in enumerate(points)
         )
-        if n == 1:  # one bucket: a short tick so the value still shows
-            path += f" L{x(0) + 4:.1f},{y(points[0].counts.get(name, 0)):.1f}"
         parts.append(
             f'<path class="series" d="{path}" fill="none" stroke="{colour}" stroke-width="2">'
             f"<title>{name}</title></path>"
         )
+        if n <= 60:  # dots, so a lone bucket's value shows too
+            parts.extend(
+                f'<circle cx="{x(i):.1f}" cy="{y(p.counts.get(name, 0)):.1f}" r="3" '
+                f'fill="{colour}"/>'
+                for i, p in enumerate(points)
+                if p.counts.get(name, 0)
+            )
     every = max(1, n // 6)
     for i in range(0, n, every):
         parts.append(

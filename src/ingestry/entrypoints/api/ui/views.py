@@ -37,7 +37,7 @@ from ingestry.entrypoints.api.ui.auth import (
     ui_caller,
 )
 from ingestry.entrypoints.api.ui.pages import render
-from ingestry.entrypoints.api.ui.plots import Point, legend_html, volume_svg
+from ingestry.entrypoints.api.ui.plots import Point, filled, legend_html, volume_svg
 from ingestry.entrypoints.api.ui.present import diff, pretty_json, show_bytes
 from ingestry.services.ports.browse import QuarantineFilter, jobs_cursor
 from ingestry.services.replay import NotRawSourceError
@@ -116,6 +116,7 @@ def _since(every: str) -> datetime:
 
 def _plot(title: str, buckets: Sequence[Any], every: str) -> str:
     points = [Point(b.bucket, b.counts) for b in buckets]
+    points = filled(points, every, _since(every), datetime.now(UTC))
     return volume_svg(title, points, label_format=PLOT_LABEL[every])
 
 
