@@ -150,7 +150,7 @@ def bare(directory: Path, database: str) -> dict[str, Callable[[], object]]:
     return {
         "quarantine page + reason counts": lambda: (run(page), run(groups)),
         "records page (51 rows by srn)": lambda: run(
-            'SELECT * FROM "records_order" ORDER BY srn LIMIT 51'
+            'SELECT * FROM "records_order" ORDER BY source_type, upstream, source_id LIMIT 51'
         ),
         "overview counts (records per source)": lambda: run(
             'SELECT data_source, count(*) FROM "records_order" GROUP BY data_source'
@@ -165,9 +165,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("bench/.data/dashboard"))
     parser.add_argument("--database", default="sqlite:///data/ingestry.db")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--build-only", action="store_true", help="build the store, then stop")
     args = parser.parse_args()
     directory = args.dir.resolve()
     build(directory, args.database, args.records, args.quarantine)
+    if args.build_only:
+        return
     token = (directory / "token").read_text().strip()
     port = free_port()
     log = (directory / "serve.log").open("ab")

@@ -13,7 +13,9 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the pages and their static files (CSS, a little JavaScript) on `app`."""
+    from ingestry.entrypoints.api.ui.counts import CountsCache
     from ingestry.entrypoints.api.ui.views import router
 
+    app.state.ui_counts = CountsCache()
     app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")

@@ -3,6 +3,7 @@ and the difference between two record versions."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,9 +45,12 @@ def hexdump(data: bytes, width: int = 16) -> str:
 
 
 def pretty_json(value: Any) -> str:
-    return orjson.dumps(
-        value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str
-    ).decode()
+    try:
+        return orjson.dumps(
+            value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str
+        ).decode()
+    except TypeError:  # an integer past 64 bits: the stdlib spells any size
+        return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,10 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
 
 
 def _text(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:  # an integer past 64 bits
+        return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Change]:

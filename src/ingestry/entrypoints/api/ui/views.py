@@ -8,6 +8,7 @@ API's status for the same error (403 for a source outside the key's scope).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -36,6 +37,7 @@ from ingestry.entrypoints.api.ui.auth import (
     authenticate,
     ui_caller,
 )
+from ingestry.entrypoints.api.ui.counts import Counts, CountsCache
 from ingestry.entrypoints.api.ui.pages import render
 from ingestry.entrypoints.api.ui.plots import Point, filled, legend_html, volume_svg
 from ingestry.entrypoints.api.ui.present import diff, pretty_json, show_bytes
@@ -171,12 +173,10 @@ def overview(request: Request, ui: CallerDep, every: str | None = None) -> HTMLR
     chosen = _every(every)
     sources = sorted(ui.caller.sources(), key=lambda s: s.name)
     names = [s.name for s in sources]
+    counts = counts_of(request).get(lambda: _count(state))
     with state.pool.borrow() as store:
-        counts = store.stats()
-        stale = {s.source: s for s in store.extractor_status() if s.source in names}
         last = {name: next(iter(store.runs(name, None, 1)), None) for name in names}
         buckets = store.stats_over_time(chosen, names, _since(chosen).isoformat()) if names else []
-    queue = state.pool.primary.control.browse.queue_state(10)
     plots = []
     for source in sources:
         mine = [b for b in buckets if b.source == source.name]
@@ -189,13 +189,26 @@ def overview(request: Request, ui: CallerDep, every: str | None = None) -> HTMLR
         ui,
         sources=sources,
         counts=counts,
-        stale=stale,
         last=last,
         plots=plots,
         legend=legend_html(),
         every=chosen,
-        queue=queue,
     )
+
+
+def counts_of(request: Request) -> CountsCache:
+    cache: CountsCache = request.app.state.ui_counts
+    return cache
+
+
+def _count(state: ApiState) -> Counts:
+    """Whole-store counts for the overview (see counts.py for why they are cached)."""
+    start = time.perf_counter()
+    with state.pool.borrow() as store:
+        stats = store.stats()
+        extractors = {s.source: s for s in store.extractor_status()}
+    queue = state.pool.primary.control.browse.queue_state(10)
+    return Counts(datetime.now(UTC), stats, extractors, queue, time.perf_counter() - start)
 
 
 # --- source -------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""The overview's whole-store counts, kept for a few seconds and refreshed behind the
+page (stale-while-revalidate).
+
+Records per source, raw rows, open quarantine, extractor versions and the outbox are
+counts over whole tables: on 1M records they take longer than a page may (< 200 ms,
+issue 20). So the first overview after start counts while it waits; later ones show
+the last counts (with their time) at once, and a page that finds them older than
+`COUNTS_SECONDS` starts one refresh in a background thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ingestry.services.ports import QueueState
+from ingestry.services.status import ExtractorStatus
+
+COUNTS_SECONDS = 15.0
+log = logging.getLogger("ingestry.ui")
+
+
+@dataclass(frozen=True)
+class Counts:
+    at: datetime
+    stats: dict[str, dict[str, int]]
+    extractors: dict[str, ExtractorStatus]
+    queue: QueueState
+    seconds: float = 0.0  # how long counting took
+
+
+@dataclass
+class CountsCache:
+    ttl: float = COUNTS_SECONDS
+    _value: Counts | None = None
+    _taken: float = 0.0
+    _refreshing: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _first: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, compute: Callable[[], Counts]) -> Counts:
+        with self._lock:
+            value, age = self._value, time.monotonic() - self._taken
+            refresh = value is not None and age > self.ttl and not self._refreshing
+            if refresh:
+                self._refreshing = True
+        if refresh:
+            threading.Thread(target=self._refresh, args=(compute,), daemon=True).start()
+        if value is not None:
+            return value
+        with self._first:  # concurrent first pages count once
+            if self._value is None:
+                self._store(compute())
+            assert self._value is not None
+            return self._value
+
+    def _store(self, value: Counts) -> None:
+        with self._lock:
+            self._value, self._taken = value, time.monotonic()
+
+    def _refresh(self, compute: Callable[[], Counts]) -> None:
+        try:
+            self._store(compute())
+        except Exception:  # the page keeps the last counts; the log says why
+            log.exception("refreshing the dashboard's counts failed")
+        finally:
+            with self._lock:
+                self._refreshing = False
