@@ -192,6 +192,16 @@ def main() -> None:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
+        start = time.perf_counter()
+        cold = client.get("/ui")
+        assert cold.status_code == 200, cold.text[:300]
+        rows.append(
+            (
+                "/ui (first after start: counts taken)",
+                *[time.perf_counter() - start] * 2,
+                len(cold.content),
+            )
+        )
         mid = f"O{args.records // 2:08d}"
         deep = f"srn:ingestry:record:order:harvest:bulk:{mid}"
         first = client.get("/ui/quarantine?source=uploads").text

@@ -3,9 +3,10 @@ page (stale-while-revalidate).
 
 Records per source, raw rows, open quarantine, extractor versions and the outbox are
 counts over whole tables: on 1M records they take longer than a page may (< 200 ms,
-issue 20). So the first overview after start counts while it waits; later ones show
-the last counts (with their time) at once, and a page that finds them older than
-`COUNTS_SECONDS` starts one refresh in a background thread.
+issue 20). So they are counted in a background thread: started by the sign-in page or
+the first overview, which waits at most `FIRST_WAIT` for them and otherwise says they
+are being counted; later overviews show the last counts (with their time) at once, and
+one that finds them older than `COUNTS_SECONDS` starts one refresh behind the page.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ingestry.services.ports import QueueState
 from ingestry.services.status import ExtractorStatus
 
 COUNTS_SECONDS = 15.0
+FIRST_WAIT = 0.15  # seconds the first overview waits for the first counts
 log = logging.getLogger("ingestry.ui")
 
 
@@ -40,23 +42,23 @@ class CountsCache:
     _taken: float = 0.0
     _refreshing: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _first: threading.Lock = field(default_factory=threading.Lock)
+    _done: threading.Event = field(default_factory=threading.Event)
 
-    def get(self, compute: Callable[[], Counts]) -> Counts:
+    def get(self, compute: Callable[[], Counts], wait: float = FIRST_WAIT) -> Counts | None:
+        """The last counts (None while the first are still being taken, after waiting
+        up to `wait` seconds for them); starts a refresh when they are missing or old."""
         with self._lock:
             value, age = self._value, time.monotonic() - self._taken
-            refresh = value is not None and age > self.ttl and not self._refreshing
+            refresh = (value is None or age > self.ttl) and not self._refreshing
             if refresh:
                 self._refreshing = True
+                self._done.clear()
         if refresh:
             threading.Thread(target=self._refresh, args=(compute,), daemon=True).start()
-        if value is not None:
-            return value
-        with self._first:  # concurrent first pages count once
-            if self._value is None:
-                self._store(compute())
-            assert self._value is not None
-            return self._value
+        if value is None and self._done.wait(wait):
+            with self._lock:
+                value = self._value
+        return value
 
     def _store(self, value: Counts) -> None:
         with self._lock:
@@ -70,3 +72,4 @@ class CountsCache:
         finally:
             with self._lock:
                 self._refreshing = False
+            self._done.set()
