@@ -45,8 +45,9 @@ class CountsCache:
     _done: threading.Event = field(default_factory=threading.Event)
 
     def get(self, compute: Callable[[], Counts], wait: float = FIRST_WAIT) -> Counts | None:
-        """The last counts (None while the first are still being taken, after waiting
-        up to `wait` seconds for them); starts a refresh when they are missing or old."""
+        """The last counts, or None while the first are still being taken (the call that
+        starts them waits up to `wait` seconds); starts a refresh when they are missing
+        or old."""
         with self._lock:
             value, age = self._value, time.monotonic() - self._taken
             refresh = (value is None or age > self.ttl) and not self._refreshing
@@ -55,7 +56,7 @@ class CountsCache:
                 self._done.clear()
         if refresh:
             threading.Thread(target=self._refresh, args=(compute,), daemon=True).start()
-        if value is None and self._done.wait(wait):
+        if value is None and refresh and self._done.wait(wait):  # only its starter waits
             with self._lock:
                 value = self._value
         return value
