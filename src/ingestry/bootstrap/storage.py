@@ -110,6 +110,7 @@ def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
 
 def build_control(settings: Settings) -> ControlPorts:
     """Jobs, API keys and idempotency keys on the configured database (pooled)."""
+    from ingestry.adapters.sql.browse import SqlBrowse
     from ingestry.adapters.sql.control import ControlDatabase
     from ingestry.adapters.sql.harvest import SqlHarvestLedger, SqlRunLocks
     from ingestry.adapters.sql.jobs import SqlJobQueue
@@ -126,6 +127,7 @@ def build_control(settings: Settings) -> ControlPorts:
         close=db.close,
         harvest=SqlHarvestLedger(db),
         run_locks=SqlRunLocks(db),
+        browse=SqlBrowse(db),
     )
 
 

@@ -73,6 +73,10 @@ def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
     routers = (payloads, records, runs, jobs, sources, ops, federation, erasures)
     for router in (module.router for module in routers):
         app.include_router(router)
+    if settings.api.ui:
+        from ingestry.entrypoints.api import ui
+
+        ui.install(app)
     errors.document_problems(app)
     # added last = outermost: the request id exists before the body limit answers
     app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)

@@ -18,6 +18,7 @@ ingestry.services.ports import X` works for any of them:
 - `control`: jobs, API keys, idempotency keys, rate limits, message streams;
 - `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
 - `harvest`: HTTP pulls (`HttpFetcher`, `HarvestLedger`, `RunLocks`, `StoredPage`).
+- `browse`: the dashboard's paged reads (quarantine, jobs, a record's events).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
 - `backups`: a backend's `BackupEngine`, the backups' `BackupFiles`, a `Snapshot`.
 """
@@ -56,6 +57,24 @@ from ingestry.services.ports.batches import (
 )
 from ingestry.services.ports.batches import (
     PreparedBatch as PreparedBatch,
+)
+from ingestry.services.ports.browse import (
+    Browse as Browse,
+)
+from ingestry.services.ports.browse import (
+    QuarantineFilter as QuarantineFilter,
+)
+from ingestry.services.ports.browse import (
+    QueueState as QueueState,
+)
+from ingestry.services.ports.browse import (
+    ReasonCount as ReasonCount,
+)
+from ingestry.services.ports.browse import (
+    RecordEvent as RecordEvent,
+)
+from ingestry.services.ports.browse import (
+    jobs_cursor as jobs_cursor,
 )
 from ingestry.services.ports.cache import (
     CacheStats as CacheStats,
