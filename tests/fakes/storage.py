@@ -26,7 +26,9 @@ from ingestry.domain.query import EVERYTHING, Condition, Op, RecordQuery, missin
 from ingestry.domain.records import Record, parse_srn, spell_srn
 from ingestry.domain.versioning import UNCHANGED, next_version
 from ingestry.extract.coerce import parse_column_value
+from ingestry.services.export_cells import record_page
 from ingestry.services.ports import (
+    SCAN_PAGE,
     QuarantineRow,
     RawRow,
     Receipt,
@@ -337,6 +339,18 @@ class MemoryStorage:
                 rows = rows[at[0] + 1 :]
         for row in rows[:limit]:
             yield record_of(convention, row)
+
+    def scan_columns(
+        self,
+        convention: Convention,
+        names: Sequence[str],
+        query: RecordQuery = EVERYTHING,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[list[list[Any]]]:
+        """The records read as records, then turned into columns (the contract's values)."""
+        records = list(self.list_records(convention, None, None, query))
+        for start in range(0, len(records), page):
+            yield record_page(records[start : start + page], names)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         return len(self._matching(convention, query))

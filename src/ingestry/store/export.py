@@ -57,7 +57,7 @@ class ExportArea(StoreCore):
             source,
             format,
             self._export_dir(out),
-            lambda: self.storage.list_records(conv, None, None, query),
+            lambda names: self.storage.scan_columns(conv, names, query),
             lambda names: self.storage.decimal_shapes(conv, names),
         )
         return export_records(job, export_files(), progress=progress)

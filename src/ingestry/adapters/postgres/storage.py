@@ -31,6 +31,7 @@ from ingestry.adapters.postgres.reads import (
     select_records,
 )
 from ingestry.adapters.postgres.runs import POSTGRES_RUNS
+from ingestry.adapters.postgres.scan import POSTGRES_SCAN
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text
@@ -38,7 +39,7 @@ from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
-from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql import recordquery, runs, scan
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
@@ -46,7 +47,7 @@ from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
-from ingestry.services.ports import WireEncode
+from ingestry.services.ports import SCAN_PAGE, WireEncode
 
 if TYPE_CHECKING:
     from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
@@ -301,6 +302,20 @@ class PostgresStorage:
             key = tuple(rows[-1][:width])
             if left is not None:
                 left -= len(rows)
+
+    def scan_columns(
+        self,
+        convention: Convention,
+        names: Sequence[str],
+        query: RecordQuery = EVERYTHING,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[list[list[Any]]]:
+        """Keyset pages, one statement each (see `adapters/sql/scan.py`)."""
+
+        def rows(statement: recordquery.Statement) -> list[tuple[Any, ...]]:
+            return self._rows(statement.sql, statement.params)
+
+        return scan.keyset_scan(rows, convention, names, query, POSTGRES, POSTGRES_SCAN, page)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         statement = recordquery.count(convention, query, POSTGRES)

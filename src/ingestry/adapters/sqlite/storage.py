@@ -6,11 +6,11 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql import recordquery, runs, scan
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
@@ -25,6 +25,7 @@ from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.adapters.sqlite.query import SQLITE
 from ingestry.adapters.sqlite.runs import SQLITE_RUNS
+from ingestry.adapters.sqlite.scan import SQLITE_SCAN
 from ingestry.adapters.sqlite.session import RawMode, RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
@@ -32,6 +33,7 @@ from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
+from ingestry.services.ports import SCAN_PAGE
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -233,6 +235,22 @@ class SQLiteStorage:
         width = recordquery.key_width(query)
         rows = self._conn.execute(statement.sql, statement.params)
         return (record_from_row(convention, row[width:]) for row in rows)
+
+    def scan_columns(
+        self,
+        convention: Convention,
+        names: Sequence[str],
+        query: RecordQuery = EVERYTHING,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[list[list[Any]]]:
+        """One streaming statement read with fetchmany (see `adapters/sql/scan.py`)."""
+
+        def rows(statement: recordquery.Statement) -> Iterator[list[tuple[Any, ...]]]:
+            cursor = self._conn.execute(statement.sql, statement.params)
+            while got := cursor.fetchmany(page):
+                yield got
+
+        return scan.scan(rows, convention, names, query, SQLITE, SQLITE_SCAN)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         statement = recordquery.count(convention, query, SQLITE)
