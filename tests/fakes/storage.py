@@ -28,6 +28,7 @@ from ingestry.domain.versioning import UNCHANGED, next_version
 from ingestry.extract.coerce import parse_column_value
 from ingestry.services.export_cells import record_page
 from ingestry.services.ports import (
+    SCAN_ENVELOPE,
     SCAN_PAGE,
     QuarantineRow,
     RawRow,
@@ -348,6 +349,9 @@ class MemoryStorage:
         page: int = SCAN_PAGE,
     ) -> Iterator[list[list[Any]]]:
         """The records read as records, then turned into columns (the contract's values)."""
+        unknown = [n for n in names if n not in SCAN_ENVELOPE and n not in convention.column_names]
+        if unknown:
+            raise KeyError(f"{unknown[0]!r} is no column of convention {convention.name!r}")
         records = list(self.list_records(convention, None, None, query))
         for start in range(0, len(records), page):
             yield record_page(records[start : start + page], names)
