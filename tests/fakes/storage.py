@@ -421,6 +421,18 @@ class MemoryStorage:
         current = self.get_record(convention, srn)
         return [*history, current] if current else history
 
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        out = {}
+        for srn in srns:
+            current = self.get_record(convention, srn)
+            history = self.record_history(convention, srn)
+            earlier = history[:-1] if current is not None else history
+            if earlier:
+                out[srn] = earlier
+        return out
+
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
         """Ordered by latest receipt: the last is the payload received last."""
         tables = self.db.tables

@@ -29,6 +29,9 @@ class ExportSummary:
     seconds: float = 0.0
     format: str = "jsonl"
     files: list[str] = field(default_factory=list)
+    #: rows written: the records and their earlier versions (= records with
+    #: `current_only`, or when no record was ever updated)
+    versions: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

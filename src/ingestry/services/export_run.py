@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestry.domain.conventions import Convention
+from ingestry.domain.records import Record
 from ingestry.services import export_cells as cells
 from ingestry.services.export import ExportProgress, ExportSummary
 from ingestry.services.ports import OpenColumns, OpenFile
@@ -50,6 +51,9 @@ class RecordExport:
     #: decimal columns' widest (digits before, after the point) over the convention's
     #: records (a superset of the export's: every value fits); None: read the records
     decimal_shapes: Callable[[list[str]], dict[str, tuple[int, int]]] | None = None
+    #: the earlier versions of these srns (`Storage.earlier_versions`): written before
+    #: each record, oldest first (the version history); None: current versions only
+    history: Callable[[Sequence[str]], dict[str, list[Record]]] | None = None
 
 
 def stamp(moment: datetime | None) -> str:
@@ -89,9 +93,13 @@ def export_records(
         for page in job.scan(names):
             if not page[0]:
                 continue
+            records = len(page[0])
+            if job.history is not None:
+                page = with_history(page, job.history(page[0]), names)
             span.see(page[published])
             yield page
-            summary.records += len(page[0])
+            summary.records += records
+            summary.versions += len(page[0])
             if progress is not None:
                 progress(summary.records)
 
@@ -103,6 +111,18 @@ def export_records(
     summary.files = [summary.path]
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def with_history(page: Page, earlier: dict[str, list[Record]], names: Sequence[str]) -> Page:
+    """The page with each record's earlier versions before it, oldest first (`srn` is
+    the page's first column); the page itself when none has any."""
+    if not earlier:
+        return page
+    rows: list[Sequence[Any]] = []
+    for row in zip(*page, strict=True):
+        rows += [cells.record_cells(r, names) for r in earlier.get(row[0], ())]
+        rows.append(row)
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _lines(job: RecordExport, files: ExportFiles, pages: Iterator[Page], span: _Range) -> str:

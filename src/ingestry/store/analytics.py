@@ -55,7 +55,12 @@ class AnalyticsArea(IngestArea, RecordArea):
                 raise InputError("--as-import is for a records export, not a raw bundle")
             return self._import_bundle(path, *bundle)
         lines = export_lines(path)
-        return ImportService(self._publisher).import_lines(path, lines, as_import=as_import)
+        service = ImportService(self._publisher, self._current_version)
+        return service.import_lines(path, lines, as_import=as_import)
+
+    def _current_version(self, convention: str, srn: str) -> int | None:
+        record = self.storage.get_record(self.settings.convention(convention), srn)
+        return None if record is None else record.version
 
     def _import_bundle(
         self, path: str, source: str, lines: Iterable[tuple[str, int, bytes]]

@@ -21,6 +21,7 @@ from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.postgres.query import POSTGRES
 from ingestry.adapters.postgres.reads import (
+    HISTORY_OF_MANY,
     HISTORY_SELECT,
     QUARANTINE_SELECT,
     RAW_SELECT,
@@ -350,6 +351,15 @@ class PostgresStorage:
         history = [history_record(convention, r) for r in self._rows(HISTORY_SELECT, (srn,))]
         current = self.get_record(convention, srn)
         return [*history, current] if current else history
+
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        out: dict[str, list[Record]] = {}
+        if srns:
+            for row in self._rows(HISTORY_OF_MANY, (list(srns),)):
+                out.setdefault(row[0], []).append(history_record(convention, row))
+        return out
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
         return [raw_from_row(r) for r in self._rows(RAW_SELECT, (source, escape_text(source_id)))]

@@ -42,6 +42,12 @@ if TYPE_CHECKING:
     from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
 
 PAGE_SIZE = 16_384
+HISTORY_COLUMNS = (
+    "SELECT srn, version, source, data_source, metadata, columns, extractor_version,"
+    " raw_sha256, published_at, version_at FROM record_versions"
+)
+#: srns per `IN (...)` of an earlier-versions read (well under SQLite's 32,766 parameters).
+HISTORY_CHUNK = 500
 #: The file beside the database that serializes schema changes (see `_schema_lock`).
 SCHEMA_LOCK_SUFFIX = "-schema.lock"
 
@@ -284,14 +290,23 @@ class SQLiteStorage:
 
     def record_history(self, convention: Convention, srn: str) -> list[Record]:
         rows = self._conn.execute(
-            "SELECT srn, version, source, data_source, metadata, columns, extractor_version,"
-            " raw_sha256, published_at, version_at FROM record_versions WHERE srn = ?"
-            " ORDER BY version",
-            (srn,),
+            HISTORY_COLUMNS + " WHERE srn = ? ORDER BY version", (srn,)
         ).fetchall()
         history = [history_record(convention, row) for row in rows]
         current = self.get_record(convention, srn)
         return [*history, current] if current else history
+
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        out: dict[str, list[Record]] = {}
+        for start in range(0, len(srns), HISTORY_CHUNK):
+            chunk = srns[start : start + HISTORY_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            sql = HISTORY_COLUMNS + f" WHERE srn IN ({marks}) ORDER BY srn, version"
+            for row in self._conn.execute(sql, tuple(chunk)):
+                out.setdefault(row[0], []).append(history_record(convention, row))
+        return out
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
         sql = raw_with_receipts("raw_payloads p", "p.source = ? AND p.source_id = ?")

@@ -97,6 +97,13 @@ class Storage(Protocol):
 
     def record_history(self, convention: Convention, srn: str) -> list[Record]: ...
 
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        """The earlier versions (not the current one) of these records, oldest first,
+        for the srns that have any: what a records export writes before each record."""
+        ...
+
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]: ...
 
     def quarantine_entries(
