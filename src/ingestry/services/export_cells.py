@@ -265,6 +265,9 @@ def _cells(column: ExportColumn, values: Sequence[Any], srns: Sequence[str]) -> 
 
 def _fit(column: ExportColumn, value: Decimal, srn: str) -> Decimal:
     scale, precision = column.scale or 0, column.precision or 1
+    _, digits, exponent = value.as_tuple()
+    if exponent == -scale and len(digits) <= precision:
+        return value  # the stored scale already (the common case): nothing to check
     exact = value.quantize(Decimal(1).scaleb(-scale), context=_WIDE)
     if exact != value or len(exact.as_tuple().digits) > precision:
         raise ExportError(

@@ -355,6 +355,7 @@ class PostgresStorage:
     def earlier_versions(
         self, convention: Convention, srns: Sequence[str]
     ) -> dict[str, list[Record]]:
+        """One read by the key (`srn = ANY(array)`: equality, whatever the collation)."""
         out: dict[str, list[Record]] = {}
         if srns:
             for row in self._rows(HISTORY_OF_MANY, (list(srns),)):

@@ -46,8 +46,7 @@ HISTORY_COLUMNS = (
     "SELECT srn, version, source, data_source, metadata, columns, extractor_version,"
     " raw_sha256, published_at, version_at FROM record_versions"
 )
-#: srns per `IN (...)` of an earlier-versions read (well under SQLite's 32,766 parameters).
-HISTORY_CHUNK = 500
+
 #: The file beside the database that serializes schema changes (see `_schema_lock`).
 SCHEMA_LOCK_SUFFIX = "-schema.lock"
 
@@ -299,12 +298,15 @@ class SQLiteStorage:
     def earlier_versions(
         self, convention: Convention, srns: Sequence[str]
     ) -> dict[str, list[Record]]:
+        """One range read over the srns' span (record_versions' key starts with srn),
+        kept to the srns asked for: a page in identity order is (nearly) a span of srns."""
         out: dict[str, list[Record]] = {}
-        for start in range(0, len(srns), HISTORY_CHUNK):
-            chunk = srns[start : start + HISTORY_CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            sql = HISTORY_COLUMNS + f" WHERE srn IN ({marks}) ORDER BY srn, version"
-            for row in self._conn.execute(sql, tuple(chunk)):
+        if not srns:
+            return out
+        wanted = set(srns)
+        sql = HISTORY_COLUMNS + " WHERE srn BETWEEN ? AND ? ORDER BY srn, version"
+        for row in self._conn.execute(sql, (min(srns), max(srns))):
+            if row[0] in wanted:
                 out.setdefault(row[0], []).append(history_record(convention, row))
         return out
 
