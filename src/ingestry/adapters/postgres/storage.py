@@ -21,6 +21,7 @@ from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.postgres.query import POSTGRES
 from ingestry.adapters.postgres.reads import (
+    HISTORY_OF_MANY,
     HISTORY_SELECT,
     QUARANTINE_SELECT,
     RAW_SELECT,
@@ -31,6 +32,7 @@ from ingestry.adapters.postgres.reads import (
     select_records,
 )
 from ingestry.adapters.postgres.runs import POSTGRES_RUNS
+from ingestry.adapters.postgres.scan import POSTGRES_SCAN
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text
@@ -38,7 +40,7 @@ from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
-from ingestry.adapters.sql import erasure, recordquery, runs
+from ingestry.adapters.sql import erasure, recordquery, runs, scan
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.adapters.sql.node import read_node_id
 from ingestry.domain.conventions import Convention
@@ -48,7 +50,7 @@ from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
-from ingestry.services.ports import WireEncode
+from ingestry.services.ports import SCAN_PAGE, WireEncode
 
 if TYPE_CHECKING:
     from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
@@ -315,6 +317,20 @@ class PostgresStorage:
             if left is not None:
                 left -= len(rows)
 
+    def scan_columns(
+        self,
+        convention: Convention,
+        names: Sequence[str],
+        query: RecordQuery = EVERYTHING,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[list[list[Any]]]:
+        """Keyset pages, one statement each (see `adapters/sql/scan.py`)."""
+
+        def rows(statement: recordquery.Statement) -> list[tuple[Any, ...]]:
+            return self._rows(statement.sql, statement.params)
+
+        return scan.keyset_scan(rows, convention, names, query, POSTGRES, POSTGRES_SCAN, page)
+
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         statement = recordquery.count(convention, query, POSTGRES)
         return int(self._rows(statement.sql, statement.params)[0][0])
@@ -348,6 +364,16 @@ class PostgresStorage:
         history = [history_record(convention, r) for r in self._rows(HISTORY_SELECT, (srn,))]
         current = self.get_record(convention, srn)
         return [*history, current] if current else history
+
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        """One read by the key (`srn = ANY(array)`: equality, whatever the collation)."""
+        out: dict[str, list[Record]] = {}
+        if srns:
+            for row in self._rows(HISTORY_OF_MANY, (list(srns),)):
+                out.setdefault(row[0], []).append(history_record(convention, row))
+        return out
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
         return [raw_from_row(r) for r in self._rows(RAW_SELECT, (source, escape_text(source_id)))]

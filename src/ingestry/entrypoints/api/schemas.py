@@ -157,6 +157,8 @@ class ExportJobIn(_In):
     since: str | None = None
     until: str | None = None
     time_column: str | None = None
+    #: each record's current version only (default: its earlier versions too)
+    current_only: bool = False
 
     @model_validator(mode="after")
     def _one_target(self) -> ExportJobIn:

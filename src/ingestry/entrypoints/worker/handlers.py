@@ -111,6 +111,7 @@ def export(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         until=params.get("until"),
         time_column=params.get("time_column"),
         progress=progress,
+        current_only=bool(params.get("current_only")),
     )
     return summary.as_dict()
 

@@ -260,5 +260,11 @@ from ingestry.services.ports.session import (
     StorageSession as StorageSession,
 )
 from ingestry.services.ports.storage import (
+    SCAN_ENVELOPE as SCAN_ENVELOPE,
+)
+from ingestry.services.ports.storage import (
+    SCAN_PAGE as SCAN_PAGE,
+)
+from ingestry.services.ports.storage import (
     Storage as Storage,
 )
