@@ -64,7 +64,20 @@ def intersects(geojson: str | dict[str, Any], box: BBox) -> bool:
     shapely = _shapely()
     doc = loads(geojson) if isinstance(geojson, str) else geojson
     shape = shapely.geometry.shape(doc)
-    return bool(shapely.intersects(shape, shapely.box(box.minx, box.miny, box.maxx, box.maxy)))
+    return bool(shapely.intersects(shape, box_geometry(box)))
+
+
+def box_geometry(box: BBox) -> BaseGeometry:
+    """The box as a geometry of its true dimension: a box of zero width or height is a
+    line and of both a point (a collapsed polygon is invalid, and GEOS and PostGIS answer
+    differently for it; PostGIS's `ST_Envelope` does the same)."""
+    shapely = _shapely()
+    low, high = (box.minx, box.miny), (box.maxx, box.maxy)
+    if low == high:
+        return shapely.Point(low)
+    if box.minx == box.maxx or box.miny == box.maxy:
+        return shapely.LineString([low, high])
+    return shapely.box(box.minx, box.miny, box.maxx, box.maxy)
 
 
 def _shape(doc: dict[str, Any]) -> BaseGeometry:

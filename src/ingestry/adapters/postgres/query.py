@@ -56,11 +56,13 @@ def _bbox_columns(convention: Convention, where: BBoxFilter) -> tuple[str, list[
 
 
 def _bbox_postgis(convention: Convention, where: BBoxFilter) -> tuple[str, list[object]]:
-    """With PostGIS: the GiST index's own expression, intersected exactly by PostGIS."""
+    """With PostGIS: the GiST index's own expression, intersected exactly by PostGIS
+    with the box's envelope (a line or a point when the box has no width or height)."""
     box = where.box
     clause = (
         f'ST_Intersects(ST_GeomFromGeoJSON("{where.column}"::text),'
-        " ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
+        " ST_Envelope(ST_MakeLine(ST_SetSRID(ST_MakePoint(%s, %s), 4326),"
+        " ST_SetSRID(ST_MakePoint(%s, %s), 4326))))"
     )
     return clause, [box.minx, box.miny, box.maxx, box.maxy]
 
