@@ -4,6 +4,7 @@ and `--bbox` exact on SQLite (R*Tree), PostgreSQL with PostGIS (GiST) and withou
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections.abc import Iterator
@@ -248,3 +249,31 @@ def test_bbox_query_matches_shapely_on_random_shapes(
     assert found - expected == set(), "false positives"
     assert expected - found == set(), "misses"
     assert geo_store.count("place", bbox=text) == len(expected)
+
+
+def test_parquet_export_is_geoparquet(geo_store: Store, tmp_path: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    line = {"type": "LineString", "coordinates": [[0, 0], [1, 0.5]]}
+    geo_store.ingest("places", [_doc("sq", SQUARE), _doc("ln", line)])
+    summary = geo_store.export("places", format="parquet", out=tmp_path / "out")
+    [path] = summary.files
+    table = pq.read_table(path)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    assert geo["primary_column"] == "shape"
+    assert geo["columns"]["shape"]["encoding"] == "WKB"
+    assert geo["columns"]["shape"]["crs"]["id"] == {"authority": "OGC", "code": "CRS84"}
+    rows = {r["source_id"]: r for r in _rows(table)}
+    assert shapely.from_wkb(rows["ln"]["shape"]).equals(shapely.geometry.shape(line))
+    assert shapely.from_wkb(rows["sq"]["shape"]).equals(shapely.geometry.shape(SQUARE))
+    assert rows["sq"]["shape_maxx"] == 1.0
+
+
+def _rows(table: Any) -> list[dict[str, Any]]:
+    out = []
+    for row in table.to_pylist():
+        row["source_id"] = json.loads(row["source"])["id"]
+        out.append(row)
+    return out

@@ -67,6 +67,13 @@ def intersects(geojson: str | dict[str, Any], box: BBox) -> bool:
     return bool(shapely.intersects(shape, box_geometry(box)))
 
 
+def wkb(geojson: str | dict[str, Any]) -> bytes:
+    """The geometry as ISO WKB (what GeoParquet stores)."""
+    shapely = _shapely()
+    doc = loads(geojson) if isinstance(geojson, str) else geojson
+    return bytes(shapely.to_wkb(shapely.geometry.shape(doc), flavor="iso"))
+
+
 def box_geometry(box: BBox) -> BaseGeometry:
     """The box as a geometry of its true dimension: a box of zero width or height is a
     line and of both a point (a collapsed polygon is invalid, and GEOS and PostGIS answer

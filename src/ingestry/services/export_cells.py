@@ -21,6 +21,7 @@ from ingestry.domain.errors import InputError
 from ingestry.domain.provenance import source_to_dict
 from ingestry.domain.records import Record
 from ingestry.extract.decimals import spell
+from ingestry.extract.geometry import wkb
 from ingestry.services.export import json_text, portable
 from ingestry.services.ports import ExportColumn
 
@@ -43,6 +44,8 @@ _KINDS = {
     ColumnType.TIMESTAMP: "timestamp",
     ColumnType.DATE: "date",
     ColumnType.DECIMAL: "decimal",
+    # GeoParquet: WKB, with the `geo` file metadata the Parquet writer adds
+    ColumnType.GEOMETRY: "geometry",
 }
 _INT64 = range(-(2**63), 2**63)
 #: decimal256 holds 76 digits: the widest Parquet decimal.
@@ -203,6 +206,8 @@ def _cell(column: ExportColumn, value: Any, record: Record) -> Any:
                 " declare the column decimal (or json) to export it exactly"
             )
         return value
+    if kind == "geometry":
+        return wkb(value)
     if kind == "timestamp" and isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     if kind == "string" and not isinstance(value, str):
