@@ -47,6 +47,7 @@ from ingestry.domain.conventions import (
     ColumnType,
     Convention,
     HookSpec,
+    derived_columns,
     split_path,
 )
 from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
@@ -353,6 +354,29 @@ def _check_decimal(
         )
 
 
+def _derived(
+    convention: str,
+    columns: list[ColumnSpec],
+    fail: Callable[[tuple[str, ...], str], ConfigError],
+) -> list[ColumnSpec]:
+    """The measure columns of each geometry column (docs/geo.md), after the declared
+    ones; a declared column may not take one of their names."""
+    declared = {c.name for c in columns}
+    out: list[ColumnSpec] = []
+    for column in columns:
+        if column.type is not ColumnType.GEOMETRY:
+            continue
+        for derived in derived_columns(column):
+            if derived.name in declared:
+                raise fail(
+                    ("conventions", convention, "columns", derived.name),
+                    f"column name '{derived.name}' is taken by the measures of geometry "
+                    f"column '{column.name}' (docs/geo.md): rename it",
+                )
+            out.append(derived)
+    return out
+
+
 def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) -> Settings:
     lines = _key_lines(text)
 
@@ -393,6 +417,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
                     parse,
                 )
             )
+        columns += _derived(name, columns, fail)
         hooks = tuple(HookSpec(h.name, h.run, h.timeout) for h in conv.hooks)
         conventions[name] = Convention(name, tuple(columns), hooks)
 

@@ -23,6 +23,7 @@ from ingestry.domain.errors import InputError
 from ingestry.domain.provenance import source_to_dict
 from ingestry.domain.records import Record
 from ingestry.extract.decimals import spell
+from ingestry.extract.geometry import wkb
 from ingestry.extract.portable import default, json_text, portable
 from ingestry.services.ports import ExportColumn
 
@@ -45,6 +46,8 @@ _KINDS = {
     ColumnType.TIMESTAMP: "timestamp",
     ColumnType.DATE: "date",
     ColumnType.DECIMAL: "decimal",
+    # GeoParquet: WKB, with the `geo` file metadata the Parquet writer adds
+    ColumnType.GEOMETRY: "geometry",
 }
 _INT64 = range(-(2**63), 2**63)
 #: decimal256 holds 76 digits: the widest Parquet decimal.
@@ -253,6 +256,8 @@ def _cells(column: ExportColumn, values: Sequence[Any], srns: Sequence[str]) -> 
                     " declare the column decimal (or json) to export it exactly"
                 )
         return list(values)
+    if kind == "geometry":
+        return [None if v is None else wkb(v) for v in values]
     if kind == "timestamp":
         return [
             v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v

@@ -19,7 +19,7 @@ from psycopg.types.string import BytesBinaryDumper
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.postgres.query import POSTGRES
+from ingestry.adapters.postgres.query import POSTGIS, POSTGRES, exact_filter
 from ingestry.adapters.postgres.reads import (
     HISTORY_OF_MANY,
     HISTORY_SELECT,
@@ -43,6 +43,8 @@ from ingestry.adapters.postgres.writer import Writer
 from ingestry.adapters.sql import erasure, recordquery, runs, scan
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.adapters.sql.node import read_node_id
+from ingestry.adapters.sql.recordquery import Dialect
+from ingestry.adapters.sql.spatial import POSTGIS_PROBE
 from ingestry.domain.conventions import Convention
 from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
@@ -132,6 +134,15 @@ class PostgresStorage:
         self._writer = Writer(self._conn)
         self._lane_writers: dict[int, Writer] = {}
         self._engine: sa.Engine | None = None
+        self._query_dialect: Dialect | None = None
+
+    @property
+    def query_dialect(self) -> Dialect:
+        """POSTGIS when the extension is on the search path (asked once), else POSTGRES."""
+        if self._query_dialect is None:
+            found = self._rows(POSTGIS_PROBE, ())[0][0]
+            self._query_dialect = POSTGIS if found else POSTGRES
+        return self._query_dialect
 
     @property
     def engine(self) -> sa.Engine:
@@ -304,18 +315,23 @@ class PostgresStorage:
         limit: int | None,
     ) -> Iterator[Record]:
         width = recordquery.key_width(query)
+        dialect = self.query_dialect
+        exact = exact_filter(query) if dialect is POSTGRES else None
         left = limit
         while left is None or left > 0:
             size = PAGE if left is None else min(PAGE, left)
-            statement = recordquery.page(convention, query, POSTGRES, key, size)
+            statement = recordquery.page(convention, query, dialect, key, size)
             rows = self._rows(statement.sql, statement.params)
             for row in rows:
-                yield record_from_row(convention, row[width:])
+                record = record_from_row(convention, row[width:])
+                if exact is not None and not exact(record):
+                    continue
+                yield record
+                if left is not None:
+                    left -= 1
             if len(rows) < size:
                 return
             key = tuple(rows[-1][:width])
-            if left is not None:
-                left -= len(rows)
 
     def scan_columns(
         self,
@@ -332,7 +348,9 @@ class PostgresStorage:
         return scan.keyset_scan(rows, convention, names, query, POSTGRES, POSTGRES_SCAN, page)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
-        statement = recordquery.count(convention, query, POSTGRES)
+        if query.bbox is not None and self.query_dialect is POSTGRES:  # exact: rows are read
+            return sum(1 for _ in self._pages(convention, query, None, None))
+        statement = recordquery.count(convention, query, self.query_dialect)
         return int(self._rows(statement.sql, statement.params)[0][0])
 
     def decimal_shapes(
@@ -354,7 +372,7 @@ class PostgresStorage:
         identity = (source_type, escape_text(upstream), escape_text(source_id))
         if query.sort is None:  # identity order: the srn alone is the key
             return identity
-        statement = recordquery.key_of(convention, query, POSTGRES)
+        statement = recordquery.key_of(convention, query, self.query_dialect)
         rows = self._rows(statement.sql, identity)
         if not rows:
             raise InvalidCursorError(missing_cursor(after))

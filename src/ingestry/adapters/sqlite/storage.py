@@ -25,7 +25,7 @@ from ingestry.adapters.sql.rows import (
 from ingestry.adapters.sqlite import limits
 from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
-from ingestry.adapters.sqlite.query import SQLITE
+from ingestry.adapters.sqlite.query import SQLITE, register_functions
 from ingestry.adapters.sqlite.runs import SQLITE_RUNS
 from ingestry.adapters.sqlite.scan import SQLITE_SCAN
 from ingestry.adapters.sqlite.session import RawMode, RecordStatements, SQLiteSession
@@ -83,6 +83,7 @@ class SQLiteStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         _configure(self._conn)
+        register_functions(self._conn)
         self._engine: sa.Engine | None = None
         self._statements: dict[str, RecordStatements] = {}
         self._raw_mode = RawMode()
