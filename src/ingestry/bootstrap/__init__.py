@@ -131,6 +131,9 @@ from ingestry.bootstrap.storage import (
     database_backend as database_backend,
 )
 from ingestry.bootstrap.storage import (
+    lease_owner_settings as lease_owner_settings,
+)
+from ingestry.bootstrap.storage import (
     load_backend as load_backend,
 )
 from ingestry.bootstrap.storage import (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ingestry.adapters.backends import Backend, BackendAdapter, backend_for, supported_urls
 from ingestry.config import Settings
@@ -106,6 +108,22 @@ def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
     if workers <= 0 or not fork_available():
         return None
     return ProcessMap(workers)
+
+
+def lease_owner_settings(settings: Settings, worker: str) -> Settings:
+    """Settings whose data sessions name job worker `worker` (PostgreSQL's
+    `application_name`), so a worker taking over its expired lease can end them
+    (`adapters.sql.jobs`); other backends are returned unchanged."""
+    if database_backend(settings).name != "postgres":
+        return settings
+    from ingestry.adapters.sql.jobs import lease_session_name
+
+    parts = urlsplit(settings.database_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [(k, v) for k, v in query if k != "application_name"]
+    query.append(("application_name", lease_session_name(worker)))
+    url = urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+    return dataclasses.replace(settings, database_url=url)
 
 
 def build_control(settings: Settings) -> ControlPorts:

@@ -219,7 +219,7 @@ class SQLiteStorage:
             _rollback(conn)
             raise
         if self._checkpointer.wal_too_big():
-            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+            self._checkpointer.force(conn, BUSY_TIMEOUT_MS)
         else:
             self._checkpointer.poke()
 

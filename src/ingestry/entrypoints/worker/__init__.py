@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from ingestry.bootstrap import build_stream
+from ingestry.bootstrap import build_stream, lease_owner_settings
 from ingestry.config import Settings
 from ingestry.domain.errors import IngestryError, StorageError
 from ingestry.domain.jobs import Job
@@ -62,6 +62,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def job_worker_id(index: int) -> str:
+    """The lease owner id of job loop `index` (its data sessions carry it too)."""
+    return f"{worker_name()}:{index}"
+
+
 def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event) -> None:
     """Run the loops until `stop`; a WorkerFailedError when a loop gave up restarting
     (the CLI exits non-zero, so a process supervisor restarts the worker)."""
@@ -70,7 +75,11 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
         _ = first.storage  # an empty database is migrated once, before the loops start
     failures = LoopFailure()
     spec = (settings, options, stop, policy, failures)
-    threads = [_thread(f"jobs-{i}", _job_loop, *spec, i) for i in range(options.concurrency)]
+    threads = [
+        _thread(f"jobs-{i}", _job_loop,
+                lease_owner_settings(settings, job_worker_id(i)), *spec[1:], i)
+        for i in range(options.concurrency)
+    ]  # fmt: skip
     if options.stream:
         threads.append(_thread("stream", _stream_loop, *spec, 0))
     threads.append(_thread("maintenance", _maintenance_loop, *spec, 0))
@@ -97,7 +106,8 @@ def install_signal_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
 
-Loop = Callable[[Store, WorkerOptions, threading.Event, int], None]
+#: A loop returns True to be run again on a fresh Store (its sessions may be gone).
+Loop = Callable[[Store, WorkerOptions, threading.Event, int], bool | None]
 
 
 def _thread(
@@ -105,8 +115,10 @@ def _thread(
     policy: RestartPolicy, failures: LoopFailure, index: int,
 ) -> threading.Thread:  # fmt: skip
     def body() -> None:  # a restart opens a fresh Store: the old connection may be bad
-        with open_store(settings) as store:
-            loop(store, options, stop, index)
+        again: bool | None = True
+        while again and not stop.is_set():
+            with open_store(settings) as store:
+                again = loop(store, options, stop, index)
 
     return threading.Thread(target=supervise, args=(name, body, stop, policy, failures), name=name)
 
@@ -121,17 +133,19 @@ def _limited(store: Store, handler: JobHandler) -> JobHandler:
     return run
 
 
-def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index: int) -> None:
+def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index: int) -> bool:
+    """Run jobs; True when a lease was taken over (the new owner may have ended this
+    loop's database sessions: the loop runs again on a fresh Store)."""
     worker = JobWorker(
         store.control.jobs,
         {kind: _limited(store, handler) for kind, handler in job_handlers(store).items()},
-        worker_id=f"{worker_name()}:{index}",
+        worker_id=job_worker_id(index),
         lease_seconds=store.settings.jobs.lease_seconds,
     )
     if options.once:
         worker.drain(stop)
-    else:
-        worker.run(stop, options.idle_wait)
+        return worker.lease_taken
+    return worker.run(stop, options.idle_wait)
 
 
 def _stream_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
