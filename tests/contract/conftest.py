@@ -144,7 +144,12 @@ def columns(**values: Any) -> tuple[Any, ...]:
         "shape": '{"coordinates":[1.5,2.5],"type":"Point"}',
     }
     defaults.update(values)
-    return tuple(defaults[c.name] for c in CONVENTION.columns)
+    # the geometry's measure columns: None unless given (the extractor derives them;
+    # the storage contract only carries them)
+    return tuple(
+        defaults[c.name] if c.derived is None else defaults.get(c.name)
+        for c in CONVENTION.columns
+    )
 
 
 def record_row(

@@ -112,6 +112,21 @@ class Convention:
     columns: tuple[ColumnSpec, ...] = ()
     hooks: tuple[HookSpec, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        """A geometry column always comes with its measure columns (after the declared
+        ones, as the config adds them), however the convention was built: the storages
+        index them, so a convention without them could not be written."""
+        names = {c.name for c in self.columns}
+        missing = [
+            d
+            for g in self.columns
+            if g.type is ColumnType.GEOMETRY
+            for d in derived_columns(g)
+            if d.name not in names
+        ]
+        if missing:
+            object.__setattr__(self, "columns", (*self.columns, *missing))
+
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:
             if col.name == name:
