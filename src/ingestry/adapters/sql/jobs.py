@@ -114,7 +114,8 @@ class SqlJobQueue:
 
     def claim(self, worker: str, lease_seconds: float, now: float) -> Job | None:
         claimed, taken_from = self._claim(worker, lease_seconds, now)
-        if taken_from is not None and not self.db.sqlite:
+        # never our own: a restarted loop keeps its id and may take back its own job
+        if taken_from is not None and taken_from != worker and not self.db.sqlite:
             self._end_sessions(taken_from, claimed)
         return claimed
 
