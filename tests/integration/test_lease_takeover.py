@@ -52,3 +52,35 @@ def test_a_takeover_ends_the_old_owners_sessions_only(config_path: Path, db: Dat
     finally:
         old.close()
         mine.close()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_heartbeat_stopped_inside_its_transaction_does_not_hide_the_job(
+    config_path: Path, db: Database
+) -> None:
+    """A worker stopped between its heartbeat's UPDATE and COMMIT kept the job row
+    locked, so every claim (FOR UPDATE SKIP LOCKED) skipped the job and its expired
+    lease was never taken over. Control sessions now end after 10 s idle in a
+    transaction (adapters/postgres/engine.py)."""
+    import contextlib
+
+    import sqlalchemy as sa
+
+    from tests.e2e.processes import wait_for
+
+    with open_store(config_path) as store:
+        job, _ = store.jobs().submit("export", {"source": "customer_orders"})
+        queue = store.control.jobs
+        assert queue.claim("stalled:1:0", 1, time.time()).id == job.id
+        stalled = queue.db.engine.connect()  # a pooled control session, as a heartbeat's
+        stalled.execute(sa.text("UPDATE jobs SET progress = NULL WHERE id = :id"), {"id": job.id})
+        try:  # ... and no COMMIT: the process stopped here
+            taken = wait_for(
+                "a claim to see the job past the stalled heartbeat",
+                lambda: queue.claim("other:2:0", 30, time.time() + 100),
+                timeout=40,
+            )
+            assert (taken.id, taken.lease_owner) == (job.id, "other:2:0")
+        finally:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                stalled.close()
