@@ -38,7 +38,8 @@ _PREFIX = "ingestry-lease:"
 #: The old owner's data sessions (never our own, never the control pool's).
 _END_SESSIONS = sa.text(
     "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+    "WHERE application_name = :name AND datname = current_database() "
+    "AND pid <> pg_backend_pid()"
 )
 
 
