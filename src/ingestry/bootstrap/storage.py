@@ -13,7 +13,9 @@ from ingestry.config import Settings
 from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.services.control import ControlPorts
 from ingestry.services.ports import Storage
+from ingestry.services.ports.harvest import HttpFetcher
 from ingestry.services.preparation import MapFn
+from ingestry.services.schedule import CronTimes
 from ingestry.services.writemode import WriteMode
 
 if TYPE_CHECKING:
@@ -126,7 +128,9 @@ def lease_owner_settings(settings: Settings, worker: str) -> Settings:
 
 def build_control(settings: Settings) -> ControlPorts:
     """Jobs, API keys and idempotency keys on the configured database (pooled)."""
+    from ingestry.adapters.sql.browse import SqlBrowse
     from ingestry.adapters.sql.control import ControlDatabase
+    from ingestry.adapters.sql.harvest import SqlHarvestLedger, SqlRunLocks
     from ingestry.adapters.sql.jobs import SqlJobQueue
     from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
 
@@ -139,4 +143,21 @@ def build_control(settings: Settings) -> ControlPorts:
         ping=db.ping,
         quarantine_open=db.quarantine_open,
         close=db.close,
+        harvest=SqlHarvestLedger(db),
+        run_locks=SqlRunLocks(db),
+        browse=SqlBrowse(db),
     )
+
+
+def build_fetcher(concurrency: int) -> HttpFetcher:
+    """The HTTP client of one harvest run (httpx, the `harvest` extra)."""
+    from ingestry.adapters.http import HttpxFetcher
+
+    return HttpxFetcher(max_connections=max(2, concurrency + 1))
+
+
+def build_cron() -> CronTimes:
+    """Cron fire times (croniter, the `harvest` extra)."""
+    from ingestry.adapters.cron import CroniterTimes
+
+    return CroniterTimes()

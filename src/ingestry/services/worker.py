@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ingestry.domain.errors import IngestryError, StorageError
+from ingestry.domain.errors import IngestryError, StatementTimeoutError, StorageError
 from ingestry.domain.jobs import Job
 from ingestry.services.jobs import JobQueue
 
@@ -68,6 +68,8 @@ JobHandler = Callable[[Job, JobContext], Mapping[str, Any]]
 def is_permanent(exc: BaseException) -> bool:
     """A failure that running the job again would repeat (bad parameters, unknown
     source, unreadable file); a database outage or an unexpected error is retried."""
+    if isinstance(exc, StatementTimeoutError):
+        return True  # the same statement would run as long again
     return isinstance(exc, IngestryError) and not isinstance(exc, StorageError)
 
 
