@@ -86,3 +86,31 @@ def test_lost_lease_stops_the_job_without_recording_it(store: Store) -> None:
     assert worker(store, {"export": stalls}).run_once(threading.Event()) is not None
     still = store.jobs().get(job.id)
     assert still.status == "running" and still.result is None  # left for the new holder
+
+
+def test_a_taken_over_job_makes_the_loop_return_for_a_fresh_store(store: Store) -> None:
+    """A new owner may have ended this worker's database sessions (PostgreSQL, see
+    docs/reliability.md): after such a job the loop returns True, so the worker opens a
+    fresh store, instead of running the next job on dead connections."""
+    import time
+
+    first, _ = store.jobs().submit("export", {"source": "customer_orders"})
+    second, _ = store.jobs().submit("export", {"source": "customer_orders", "format": "csv"})
+    calls: list[str] = []
+    stop = threading.Event()
+
+    def taken_over(claimed: Job, context: JobContext) -> Mapping[str, Any]:
+        calls.append(claimed.id)
+        if claimed.id == second.id:  # before the fix: run on the same (dead) store
+            stop.set()
+            return {}
+        # another worker claims it once the lease expired, ending our sessions
+        assert store.control.jobs.claim("other", 30, time.time() + 1000).id == claimed.id
+        raise StorageError("PostgreSQL connection failed: the connection is closed")
+
+    looping = worker(store, {"export": taken_over})
+    assert looping.run(stop, idle_wait=0.01) is True
+    assert calls == [first.id]  # the next job was not run on this store
+    assert store.jobs().get(second.id).status == "queued"
+    taken = store.jobs().get(first.id)
+    assert (taken.status, taken.lease_owner, taken.attempts) == ("running", "other", 2)

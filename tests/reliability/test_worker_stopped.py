@@ -85,8 +85,10 @@ def test_a_stopped_worker_past_its_lease_is_taken_over_and_the_job_done_once(
 
 
 #: The stopped worker's job must finish within this, while it stays stopped (the lease
-#: is 2 s; before the fix it waited for the stopped worker's locks until killed).
-TAKEOVER_BOUND = 60.0
+#: is 2 s; a heartbeat stopped inside its transaction holds the job row up to 10 s;
+#: the rest is the new worker's start and the re-run on a shared 2-core machine).
+#: Before the fix it waited for the stopped worker's locks until that was killed.
+TAKEOVER_BOUND = 90.0
 #: Enough batches (5,000 rows each) to catch the worker inside one of its COPYs.
 COPY_ROWS = 25_000
 

@@ -38,7 +38,8 @@ _PREFIX = "ingestry-lease:"
 #: The old owner's data sessions (never our own, never the control pool's).
 _END_SESSIONS = sa.text(
     "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+    "WHERE application_name = :name AND datname = current_database() "
+    "AND pid <> pg_backend_pid()"
 )
 
 
@@ -114,7 +115,8 @@ class SqlJobQueue:
 
     def claim(self, worker: str, lease_seconds: float, now: float) -> Job | None:
         claimed, taken_from = self._claim(worker, lease_seconds, now)
-        if taken_from is not None and not self.db.sqlite:
+        # never our own: a restarted loop keeps its id and may take back its own job
+        if taken_from is not None and taken_from != worker and not self.db.sqlite:
             self._end_sessions(taken_from, claimed)
         return claimed
 
