@@ -105,7 +105,9 @@ def step_bare(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
         conn = psycopg.connect(database)
         conn.execute("CREATE TABLE items (id TEXT PRIMARY KEY, body JSONB NOT NULL)")
         conn.commit()
-        sql = "INSERT INTO items VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET body = excluded.body"
+        sql = (
+            "INSERT INTO items VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET body = excluded.body"
+        )
     started = time.perf_counter()
     count = 0
     with httpx.Client() as client:
@@ -187,7 +189,9 @@ def run_step(name: str, url: str, page: int, backend: str, tmp: Path) -> dict[st
     try:
         args = [sys.executable, __file__, "--step", name, url, str(page), str(work), database]
         env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTRY_")}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])
+        )
         done = subprocess.run(args, capture_output=True, env=env, check=False, timeout=3600)
         if done.returncode != 0:
             raise RuntimeError(f"step {name} failed: {done.stderr.decode()[-2000:]}")
@@ -221,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp:
             for backend in backends:
-                names = ["ingestry", "bare"] + ([] if args.skip_dlt or backend != "sqlite" else ["dlt"])
+                names = ["ingestry", "bare"] + (
+                    [] if args.skip_dlt or backend != "sqlite" else ["dlt"]
+                )
                 best: dict[str, dict[str, Any]] = {}
                 for _ in range(args.repeat):
                     for name in names:
