@@ -176,19 +176,23 @@ class _Run:
         for page in self._pages_ahead():
             if check is not None:
                 check()
-            self._store(page)
             if page.problem is not None:
+                self._store(page)
                 self._quarantine(page)
             if page.items is not None:
                 batches = page.batches
                 if batches is None:
                     batches = self._prepare(page)
                 part = self.s.ingest.write_part(self.source, batches, self.summary.run_srn)
+                # the page row after its items: a stored ETag always means committed
+                # items (a 304 of a page whose items a crash lost would lose them)
+                self._store(page)
                 self.summary.add(part)
                 self.summary.pages += 1
                 items_seen += len(page.items)
                 self._advance(page.items)
             else:
+                self._store(page)
                 self.summary.not_modified += 1
             if progress is not None:
                 progress(self.summary.pages, items_seen, self.summary.requests)
