@@ -156,7 +156,9 @@ def step_dlt(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
     pipeline.run(source, loader_file_format="jsonl")
     seconds = time.perf_counter() - started
     with pipeline.sql_client() as client:
-        count = client.execute_sql("SELECT count(*) FROM items")[0][0]
+        rows = client.execute_sql("SELECT count(*) FROM items")
+    assert rows is not None
+    count = rows[0][0]
     return {"seconds": seconds, "items": int(count)}
 
 
