@@ -21,10 +21,16 @@ from ingestry.adapters.backends import backend_for, supported_urls
 from ingestry.config_api import (
     ApiModel,
     ApiSettings,
+    CacheModel,
+    CacheSettings,
     JobSettings,
     JobsModel,
+    LimitSettings,
+    LimitsModel,
     api_settings,
+    cache_settings,
     job_settings,
+    limit_settings,
 )
 from ingestry.config_reading import (
     ColumnReadingModel,
@@ -33,6 +39,7 @@ from ingestry.config_reading import (
     column_parse,
     source_reading,
 )
+from ingestry.domain.backups import BackupSettings
 from ingestry.domain.conventions import (
     IDENTIFIER,
     RESERVED_COLUMNS,
@@ -40,6 +47,7 @@ from ingestry.domain.conventions import (
     ColumnType,
     Convention,
     HookSpec,
+    derived_columns,
     split_path,
 )
 from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
@@ -158,6 +166,14 @@ class EventsModel(_Model):
     batch_size: int = Field(default=500, ge=1)
 
 
+class BackupModel(_Model):
+    """`backup: {schedule: CRON, keep: N, out: DIR}`: scheduled backups by the worker."""
+
+    schedule: str
+    keep: int = Field(default=7, ge=1)
+    out: str = "data/backups"
+
+
 class ConfigModel(_Model):
     database: str = DEFAULT_DATABASE
     cache: str = "memory"
@@ -167,6 +183,9 @@ class ConfigModel(_Model):
 
     api: ApiModel = Field(default_factory=ApiModel)
     jobs: JobsModel = Field(default_factory=JobsModel)
+    backup: BackupModel | None = None
+    cache_options: CacheModel = Field(default_factory=CacheModel)
+    limits: LimitsModel = Field(default_factory=LimitsModel)
 
 
 @dataclass(frozen=True)
@@ -183,6 +202,9 @@ class Settings:
 
     api: ApiSettings = field(default_factory=ApiSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
+    backup: BackupSettings | None = None
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @property
     def root(self) -> Path:
@@ -332,6 +354,29 @@ def _check_decimal(
         )
 
 
+def _derived(
+    convention: str,
+    columns: list[ColumnSpec],
+    fail: Callable[[tuple[str, ...], str], ConfigError],
+) -> list[ColumnSpec]:
+    """The measure columns of each geometry column (docs/geo.md), after the declared
+    ones; a declared column may not take one of their names."""
+    declared = {c.name for c in columns}
+    out: list[ColumnSpec] = []
+    for column in columns:
+        if column.type is not ColumnType.GEOMETRY:
+            continue
+        for derived in derived_columns(column):
+            if derived.name in declared:
+                raise fail(
+                    ("conventions", convention, "columns", derived.name),
+                    f"column name '{derived.name}' is taken by the measures of geometry "
+                    f"column '{column.name}' (docs/geo.md): rename it",
+                )
+            out.append(derived)
+    return out
+
+
 def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) -> Settings:
     lines = _key_lines(text)
 
@@ -372,6 +417,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
                     parse,
                 )
             )
+        columns += _derived(name, columns, fail)
         hooks = tuple(HookSpec(h.name, h.run, h.timeout) for h in conv.hooks)
         conventions[name] = Convention(name, tuple(columns), hooks)
 
@@ -455,7 +501,23 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         events=EventSettings(**model.events.model_dump()),
         api=api_settings(model.api, env),
         jobs=job_settings(model.jobs, env),
+        backup=_backup_settings(model.backup, file),
+        cache=cache_settings(model.cache_options, env),
+        limits=limit_settings(model.limits, env),
     )
+
+
+def _backup_settings(model: BackupModel | None, file: Path) -> BackupSettings | None:
+    """The scheduled backups; `out` relative to the config file's directory."""
+    if model is None:
+        return None
+    fields = model.schedule.split()
+    if len(fields) != 5:
+        raise ConfigError(
+            f"{file}: backup.schedule: '{model.schedule}' is not a cron expression of five "
+            'fields (minute hour day month weekday), e.g. "0 3 * * *"'
+        )
+    return BackupSettings(model.schedule, model.keep, file.parent / model.out)
 
 
 def max_line_bytes(env: Mapping[str, str]) -> int:
