@@ -13,6 +13,10 @@ PostgreSQL (a fresh database per step, on INGESTRY_BENCH_POSTGRES_URL's server):
   pc2  the same pipeline again, same database      dlt's second merge load of the file
 
     python bench/run.py [--n 100000] [--backend both] [--skip-dlt] [--quick] [--json] …
+    python bench/run.py --harvest [--n 100000] [--repeat R] [--backend …] [--skip-dlt]
+                                                  HTTP harvest against bare httpx +
+                                                  driver and dlt rest_api
+                                                  (bench/harvest_bench.py)
     python bench/run.py --csv [--n 100000] [--repeat R] [--backend …]   narrow CSV rows
                                                   against bare csv + executemany
                                                   (bench/csv_bench.py)
@@ -85,6 +89,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-dlt", action="store_true", help="skip the (slow) dlt step")
     parser.add_argument(
         "--csv", action="store_true", help="the narrow-CSV bench instead (bench/csv_bench.py)"
+    )
+    parser.add_argument(
+        "--harvest", action="store_true", help="the HTTP harvest bench (bench/harvest_bench.py)"
     )
     parser.add_argument("--quick", action="store_true", help=f"N={QUICK_N}, a CI smoke run")
     parser.add_argument("--json", action="store_true", help="print results as JSON only")
@@ -306,6 +313,14 @@ def main(argv: list[str] | None = None) -> int:
 
         extra = ["--backend", args.backend] if args.backend else []
         return csv_bench.main(["--n", str(args.n), "--repeat", str(args.repeat), *extra])
+    if args.harvest:
+        import harvest_bench
+
+        extra = ["--backend", args.backend] if args.backend else []
+        extra += ["--skip-dlt"] if args.skip_dlt else []
+        extra += ["--json"] if args.json else []
+        n = QUICK_N if args.quick else args.n
+        return harvest_bench.main(["--n", str(n), "--repeat", str(args.repeat), *extra])
     args.sqlite, args.postgres = backends(args.backend)
     data, gen_seconds = prepare(args.n, args.seed)
     log(f"bench: N={args.n:,} seed={args.seed} file={data}")

@@ -17,7 +17,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -42,6 +42,7 @@ from ingestry.domain.sources import DataSource
 from ingestry.services.bodies import BodyFormat, BodyInput
 from ingestry.services.ingest import IngestService
 from ingestry.services.payloads import PayloadInput
+from ingestry.services.ports import PreparedBatch
 from ingestry.services.ports.harvest import (
     FetchFailedError,
     HarvestLedger,
@@ -81,6 +82,7 @@ class Fetched:
     items: list[Any] | None  # None: 304, the items are those already taken
     problem: str | None = None  # not what the paginator expects: quarantined
     document: Any = None  # the parsed response (the paginator reads its next link)
+    batches: list[PreparedBatch] | None = None  # its items, prepared for the writer
 
 
 class _Done:
@@ -174,25 +176,31 @@ class _Run:
         for page in self._pages_ahead():
             if check is not None:
                 check()
-            self._store(page)
             if page.problem is not None:
+                self._store(page)
                 self._quarantine(page)
             if page.items is not None:
-                part = self.s.ingest.ingest_part(
-                    self.source, [self._body(page)], self.summary.run_srn
-                )
+                batches = page.batches
+                if batches is None:
+                    batches = self._prepare(page)
+                part = self.s.ingest.write_part(self.source, batches, self.summary.run_srn)
+                # the page row after its items: a stored ETag always means committed
+                # items (a 304 of a page whose items a crash lost would lose them)
+                self._store(page)
                 self.summary.add(part)
                 self.summary.pages += 1
                 items_seen += len(page.items)
                 self._advance(page.items)
             else:
+                self._store(page)
                 self.summary.not_modified += 1
             if progress is not None:
                 progress(self.summary.pages, items_seen, self.summary.requests)
         return self.mark
 
-    def _body(self, page: Fetched) -> BodyInput:
-        return BodyInput(page.response.body, BodyFormat.JSON, self.source, page.response.url)
+    def _prepare(self, page: Fetched) -> list[PreparedBatch]:
+        body = BodyInput(page.response.body, BodyFormat.JSON, self.source, page.response.url)
+        return self.s.ingest.prepare_part(self.source, [body], self.summary.run_srn)
 
     def _store(self, page: Fetched) -> None:
         response = page.response
@@ -287,6 +295,8 @@ class _Run:
             seen.add(request.key)
             seq += 1
             page = self._fetch_page(seq, request)
+            if page.items is not None and page.problem is None:
+                page = replace(page, batches=self._prepare(page))  # off the writer's thread
             yield page
             if page.problem is not None:
                 return

@@ -230,14 +230,27 @@ class IngestService:
     def ingest_part(self, source: DataSource, inputs: Sequence[Input], run: str) -> IngestSummary:
         """`inputs` written in one transaction as a part of run `run`, which the caller
         opens and closes (an HTTP pull commits page by page: see services.harvest)."""
+        return self.write_part(source, self.prepare_part(source, inputs, run), run)
+
+    def prepare_part(
+        self, source: DataSource, inputs: Sequence[Input], run: str
+    ) -> list[PreparedBatch]:
+        """The batches of `inputs` for `write_part`, prepared with no storage access (a
+        harvest prepares page n+1 on its fetching thread while page n is written)."""
         extractor = self.extractor_for(source)
         provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
-        batches = _prepared_whole(self._preparation(source, extractor, provenance), source, inputs)
+        return _prepared_whole(self._preparation(source, extractor, provenance), source, inputs)
+
+    def write_part(
+        self, source: DataSource, batches: Sequence[PreparedBatch], run: str
+    ) -> IngestSummary:
+        """Prepared batches written in one transaction, as a part of run `run`."""
+        extractor = self.extractor_for(source)
         receipt = Receipt(run)
         with gc_paused(), self.storage.session() as session:
             parts = [self._write_unit(session, source, extractor, b, receipt) for b in batches]
         total = IngestSummary(source=source.name, run_srn=run)
-        total.count(parts)
+        total.count(parts)  # after the commit: a replay at commit recounts its batches
         return total
 
     def _preparation(

@@ -1,0 +1,286 @@
+"""Harvest: 100,000 items in pages of 1,000 from the local test upstream
+(tests/harvest_upstream.py, its own process), taken three ways in the same run:
+
+  ingestry   `Store.harvest` of a raw source (every page kept, items as raw payloads
+             with receipts, records upserted), SQLite or PostgreSQL
+  bare       httpx + orjson + the driver: fetch the same pages, upsert each item's id
+             and JSON into one table, one transaction per page (the limit a hand-written
+             script reaches with the same client and driver)
+  dlt        dlt's `rest_api` source (header-link paginator, merge on id) into duckdb
+
+Each step is a child process; its own timer covers the pull (no interpreter start or
+imports). Best of `--repeat` rounds; ratios are of one run, so machine load hits all
+steps alike (this machine is shared: see bench/README.md).
+
+    python bench/harvest_bench.py [--n 100000] [--page 1000] [--repeat 1]
+        [--backend sqlite|postgres|both] [--skip-dlt] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+POSTGRES = os.environ.get(
+    "INGESTRY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+CONFIG = """\
+database: {database}
+conventions:
+  item:
+    columns:
+      name: {{path: name, type: text}}
+      amount: {{path: amount, type: integer}}
+      changed_at: {{path: updated_at, type: text, index: true}}
+sources:
+  items:
+    strategy: raw
+    convention: item
+    rationale: rate-limited partner API
+    id: id
+    pull:
+      url: {url}/link
+      params: {{size: {page}}}
+      paginator: {{type: link_header}}
+      concurrency: 2
+"""
+
+
+# --- the upstream (a child process) ------------------------------------------------------
+
+
+def serve(n: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from tests.harvest_upstream import Upstream, make_items
+    from tests.harvest_upstream import serve as serving
+
+    with serving(Upstream(items=make_items(n), frozen=True)) as up:
+        print(up.url, flush=True)
+        sys.stdin.read()  # until the parent closes it
+
+
+# --- the steps (each a child process) -----------------------------------------------------
+
+
+def step_ingestry(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
+    import ingestry
+
+    config = work / "ingestry.yaml"
+    config.write_text(CONFIG.format(database=database, url=url, page=page), encoding="utf-8")
+    with ingestry.open(config) as store:
+        _ = store.storage  # migrate before the clock starts (as a CLI run's first use)
+        _ = store.control
+        started = time.perf_counter()
+        summary = store.harvest("items")
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "items": summary.received, "pages": summary.pages}
+
+
+def step_bare(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
+    import httpx
+
+    sqlite = database.startswith("sqlite")
+    if sqlite:
+        import sqlite3
+
+        conn: Any = sqlite3.connect(database.removeprefix("sqlite:///"))
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("CREATE TABLE items (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
+        sql = "INSERT INTO items VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body"
+    else:
+        import psycopg
+
+        conn = psycopg.connect(database)
+        conn.execute("CREATE TABLE items (id TEXT PRIMARY KEY, body JSONB NOT NULL)")
+        conn.commit()
+        sql = (
+            "INSERT INTO items VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET body = excluded.body"
+        )
+    started = time.perf_counter()
+    count = 0
+    with httpx.Client() as client:
+        next_url: str | None = f"{url}/link?size={page}"
+        while next_url:
+            response = client.get(next_url)
+            items = orjson.loads(response.content)
+            rows = [(i["id"], orjson.dumps(i).decode()) for i in items]
+            with conn if sqlite else conn.transaction():
+                conn.cursor().executemany(sql, rows)
+            count += len(rows)
+            link = response.links.get("next")
+            next_url = link["url"] if link else None
+    if not sqlite:
+        conn.commit()
+    seconds = time.perf_counter() - started
+    conn.close()
+    return {"seconds": seconds, "items": count}
+
+
+def step_dlt(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
+    os.environ["RUNTIME__DLT_TELEMETRY"] = "false"
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+
+    source = rest_api_source(
+        {
+            "client": {"base_url": url + "/", "paginator": {"type": "header_link"}},
+            "resources": [
+                {
+                    "name": "items",
+                    "endpoint": {"path": "link", "params": {"size": page}, "data_selector": "$"},
+                    "primary_key": "id",
+                    "write_disposition": "merge",
+                }
+            ],
+        }
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name="bench_harvest",
+        pipelines_dir=str(work / "pipelines"),
+        destination=dlt.destinations.duckdb(str(work / "dlt.duckdb")),
+        dataset_name="harvest",
+    )
+    started = time.perf_counter()
+    pipeline.run(source, loader_file_format="jsonl")
+    seconds = time.perf_counter() - started
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql("SELECT count(*) FROM items")
+    assert rows is not None
+    count = rows[0][0]
+    return {"seconds": seconds, "items": int(count)}
+
+
+STEPS = {"ingestry": step_ingestry, "bare": step_bare, "dlt": step_dlt}
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def fresh_postgres(work: Path) -> str:
+    """A fresh database on the bench server (dropped by `drop_postgres`)."""
+    import psycopg
+
+    name = f"harvest_bench_{os.getpid()}_{len(list(work.iterdir()))}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return POSTGRES.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def run_step(name: str, url: str, page: int, backend: str, tmp: Path) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(dir=tmp, prefix=f"{name}-"))
+    database = f"sqlite:///{work / 'bench.db'}" if backend == "sqlite" else fresh_postgres(tmp)
+    try:
+        args = [sys.executable, __file__, "--step", name, url, str(page), str(work), database]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTRY_")}
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])
+        )
+        done = subprocess.run(args, capture_output=True, env=env, check=False, timeout=3600)
+        if done.returncode != 0:
+            raise RuntimeError(f"step {name} failed: {done.stderr.decode()[-2000:]}")
+        return dict(orjson.loads(done.stdout.splitlines()[-1]))
+    finally:
+        if backend != "sqlite":
+            drop_postgres(database)
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--page", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
+    parser.add_argument("--skip-dlt", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    upstream = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(args.n)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert upstream.stdout is not None and upstream.stdin is not None
+    url = upstream.stdout.readline().decode().strip()
+    results: dict[str, Any] = {"n": args.n, "page": args.page, "repeat": args.repeat}
+    try:
+        with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp:
+            for backend in backends:
+                names = ["ingestry", "bare"] + (
+                    [] if args.skip_dlt or backend != "sqlite" else ["dlt"]
+                )
+                best: dict[str, dict[str, Any]] = {}
+                for _ in range(args.repeat):
+                    for name in names:
+                        before = load()
+                        got = run_step(name, url, args.page, backend, Path(tmp))
+                        got["load"] = round(max(before, load()), 2)
+                        print(f"{backend} {name}: {got}", file=sys.stderr)
+                        if got["items"] != args.n:
+                            raise RuntimeError(f"{name} took {got['items']} of {args.n} items")
+                        if name not in best or got["seconds"] < best[name]["seconds"]:
+                            best[name] = got
+                results[backend] = best
+    finally:
+        upstream.stdin.close()
+        upstream.wait(10)
+    report(results, backends, as_json=args.json)
+    return 0
+
+
+def report(results: dict[str, Any], backends: list[str], *, as_json: bool) -> None:
+    for backend in backends:
+        best = results[backend]
+        ing = best["ingestry"]["seconds"]
+        best["vs_bare"] = round(best["bare"]["seconds"] / ing, 3)
+        if "dlt" in best:
+            best["vs_dlt"] = round(best["dlt"]["seconds"] / ing, 2)
+    if as_json:
+        print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
+        return
+    n = results["n"]
+    print(f"harvest of {n:,} items in pages of {results['page']:,}, best of {results['repeat']}")
+    print("| backend | step | seconds | items/s | load |")
+    print("|---|---|---:|---:|---:|")
+    for backend in backends:
+        for name in ("ingestry", "bare", "dlt"):
+            if name in results[backend]:
+                r = results[backend][name]
+                rate = n / r["seconds"]
+                print(f"| {backend} | {name} | {r['seconds']:.2f} | {rate:,.0f} | {r['load']} |")
+        best = results[backend]
+        line = f"{backend}: ingestry = {best['vs_bare']:.2f}x bare (target >= 0.6)"
+        if "vs_dlt" in best:
+            line += f", {best['vs_dlt']:.1f}x dlt (target >= 5)"
+        print(line)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve(int(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--step":
+        name, url, page, work, database = sys.argv[2:7]
+        print(orjson.dumps(STEPS[name](url, int(page), Path(work), database)).decode())
+    else:
+        sys.exit(main())

@@ -1,0 +1,160 @@
+"""The pure parts of harvesting: paginators, Link headers, Retry-After, backoff, the
+cursor's order, and the `pull:` config section."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingestry.config import parse_settings
+from ingestry.domain.errors import ConfigError
+from ingestry.domain.harvest import (
+    PageRequest,
+    PaginatorSpec,
+    PaginatorType,
+    PullSpec,
+    backoff,
+    first_request,
+    kept_headers,
+    later,
+    next_link,
+    next_request,
+    retry_after,
+)
+
+NOW = datetime(2026, 12, 2, 20, 0, 0, tzinfo=UTC)
+
+
+def test_next_link_finds_rel_next_among_others() -> None:
+    header = '<https://a/x?page=1>; rel="prev", <https://a/x?page=3>; rel="next last"'
+    assert next_link(header) == "https://a/x?page=3"
+    assert next_link('<https://a/x?page=1>; rel="prev"') is None
+    assert next_link("") is None
+
+
+def test_link_header_resolves_relative_links() -> None:
+    spec = PaginatorSpec(PaginatorType.LINK_HEADER)
+    got = next_request(
+        spec, PageRequest("http://h/a"), "http://h/a?p=1", {"link": '</a?p=2>; rel="next"'}, None, 5
+    )
+    assert got == PageRequest("http://h/a?p=2")
+
+
+def test_json_link_and_cursor_stop_when_absent() -> None:
+    link = PaginatorSpec(PaginatorType.JSON_LINK, ("meta", "next"))
+    cursor = PaginatorSpec(PaginatorType.CURSOR, ("next",), "after")
+    req = PageRequest("http://h/a", (("q", "1"),))
+    assert next_request(link, req, "http://h/a", {}, {"meta": {"next": None}}, 3) is None
+    assert next_request(cursor, req, "http://h/a", {}, {"next": ""}, 3) is None
+    token = next_request(cursor, req, "http://h/a", {}, {"next": 42}, 3)
+    assert token == PageRequest("http://h/a", (("q", "1"), ("after", "42")))
+
+
+def test_offset_and_page_number_advance_and_stop() -> None:
+    offset = PullSpec("http://h/a", paginator=PaginatorSpec(PaginatorType.OFFSET, limit=10))
+    first = first_request(offset, None)
+    assert first.params == (("offset", "0"), ("limit", "10"))
+    second = next_request(offset.paginator, first, first.url, {}, None, 10)
+    assert second is not None and dict(second.params) == {"offset": "10", "limit": "10"}
+    assert next_request(offset.paginator, second, first.url, {}, None, 9) is None
+    pages = PaginatorSpec(PaginatorType.PAGE_NUMBER, start=0)
+    start = first_request(PullSpec("http://h/a", paginator=pages), None)
+    after = next_request(pages, start, start.url, {}, None, 1)
+    assert after is not None and dict(after.params)["page"] == "1"
+    assert next_request(pages, after, start.url, {}, None, 0) is None
+
+
+def test_cursor_param_goes_on_the_first_request_only_as_text() -> None:
+    from ingestry.domain.harvest import CursorSpec
+
+    spec = PullSpec("http://h/a", params=(("a", "b"),), cursor=CursorSpec(("u",), "since"))
+    assert first_request(spec, "2026-01-01T00:00:00Z").params == (
+        ("a", "b"), ("since", "2026-01-01T00:00:00Z"),
+    )  # fmt: skip
+    assert first_request(spec, None).params == (("a", "b"),)
+
+
+def test_retry_after_seconds_and_http_date() -> None:
+    assert retry_after("7", NOW) == 7.0
+    assert retry_after("Wed, 02 Dec 2026 20:00:30 GMT", NOW) == 30.0
+    assert retry_after("Wed, 02 Dec 2026 19:00:00 GMT", NOW) == 0.0  # in the past
+    assert retry_after("soon", NOW) is None and retry_after(None, NOW) is None
+
+
+@given(st.integers(0, 30), st.floats(0, 1))
+def test_backoff_is_capped_and_jittered(attempt: int, fraction: float) -> None:
+    wait = backoff(attempt, 0.5, 60.0, fraction)
+    assert 0.0 <= wait <= 60.0
+    assert wait == pytest.approx(min(60.0, 0.5 * 2**attempt) * fraction)
+
+
+def test_later_compares_numbers_as_numbers_and_text_as_text() -> None:
+    assert later(10, "9") and not later(9, "10")
+    assert later("2026-01-02", "2026-01-01") and not later("2026-01-01", "2026-01-01")
+    assert later(1, None)
+
+
+def test_kept_headers_are_the_ones_that_matter() -> None:
+    kept = kept_headers(
+        {"etag": "x", "x-ratelimit-remaining": "1", "set-cookie": "s", "server": "y"}
+    )
+    assert kept == {"etag": "x", "x-ratelimit-remaining": "1"}
+
+
+BASE = """\
+conventions:
+  item: {columns: {name: {path: name, type: text}}}
+sources:
+  api:
+    strategy: raw
+    convention: item
+    rationale: partner API
+"""
+
+
+def settings(tmp_path: Path, extra: str) -> object:
+    text = BASE + extra
+    return parse_settings(text, tmp_path / "ingestry.yaml", {})
+
+
+def test_pull_section_is_parsed(tmp_path: Path) -> None:
+    extra = """\
+    pull:
+      url: https://api.example.com/v1/items
+      params: {status: open, limit: 50}
+      auth: {type: api_key, env: KEY, name: key, location: query}
+      items: data.items
+      paginator: {type: cursor, path: meta.next, param: after}
+      cursor: {field: updated_at, param: since}
+      rate_limit: 2.5
+    schedule: "*/5 * * * *"
+"""
+    source = settings(tmp_path, extra).sources["api"]  # type: ignore[attr-defined]
+    pull = source.pull
+    assert pull.params == (("status", "open"), ("limit", "50"))
+    assert pull.items == ("data", "items") and source.reading.records_path == ("data", "items")
+    assert pull.paginator.path == ("meta", "next") and pull.cursor.field == ("updated_at",)
+    assert source.format.value == "json" and source.schedule == "*/5 * * * *"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("    pull: {url: 'ftp://x'}\n", "url"),
+        ("    pull: {url: 'http://x', paginator: {type: json_link}}\n", "needs path"),
+        ("    pull: {url: 'http://x', auth: {type: basic, env: P}}\n", "username"),
+        ("    format: csv\n    pull: {url: 'http://x'}\n", "json"),
+        ("    schedule: '* * * * *'\n", "pull: or files:"),
+        ("    pull: {url: 'http://x'}\n    schedule: 'every day'\n", "cron"),
+        ("    pull: {url: 'http://x', paginator: {type: scroll}}\n", "paginator"),
+    ],
+)
+def test_bad_pull_sections_are_refused_naming_the_key(
+    tmp_path: Path, extra: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        settings(tmp_path, extra)
