@@ -24,12 +24,10 @@ class CachedReads:
         self.cache = cache
 
     def get(self, srn: str, load: Callable[[], Record | None]) -> Record | None:
-        version = self.cache.current(srn)
-        if version is not None:
-            found = self.cache.get(srn, version)
-            if found is not None:
-                self.cache.count(hits=1)
-                return found
+        found = self.cache.lookup(srn)
+        if found is not None:
+            self.cache.count(hits=1)
+            return found
         self.cache.count(misses=1)
         record = load()
         if record is not None:
@@ -37,12 +35,10 @@ class CachedReads:
         return record
 
     def history(self, srn: str, load: Callable[[], list[Record]]) -> list[Record]:
-        version = self.cache.current(srn)
-        if version is not None:
-            found = self.cache.get_history(srn, version)
-            if found is not None:
-                self.cache.count(hits=1)
-                return found
+        found = self.cache.lookup_history(srn)
+        if found is not None:
+            self.cache.count(hits=1)
+            return found
         self.cache.count(misses=1)
         versions = load()
         self.cache.put_history(srn, versions)
