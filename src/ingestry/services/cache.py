@@ -45,6 +45,11 @@ class CachedReads:
         return versions
 
 
+#: A long ingest advances what it noted every this many changed records (memory stays
+#: flat); a pointer moved before its commit costs misses until then, never staleness.
+SETTLE_EVERY = 50_000
+
+
 class WrittenChanges:
     """Wraps a batch's `on_changes` (the outbox writer) to note changed records, so
     the writing process can advance their pointers once the batch has committed.
@@ -62,6 +67,8 @@ class WrittenChanges:
     ) -> None:
         self.inner(session, convention, changes)
         self.noted.extend(c for c in changes if c.version > 1)
+        if len(self.noted) >= SETTLE_EVERY:
+            self.settle()  # early (before this batch commits) is safe: see `settle`
 
     def settle(self) -> int:
         """Advance the noted pointers (after commit; after a failure too: a pointer
