@@ -26,6 +26,7 @@ class ApiModel(BaseModel):
     auth_cache_seconds: float = Field(default=5.0, ge=0)  # how late a revocation may bite
     # how soon a retry takes over an Idempotency-Key claim its crashed holder left
     idempotency_lease_seconds: float = Field(default=20.0, gt=0)
+    ui: bool = True  # serve the /ui dashboard (docs/dashboard.md)
 
 
 class JobsModel(BaseModel):
@@ -42,6 +43,7 @@ class ApiSettings:
     rate_burst: int = 200
     auth_cache_seconds: float = 5.0
     idempotency_lease_seconds: float = 20.0
+    ui: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,19 @@ def api_settings(model: ApiModel, env: Mapping[str, str]) -> ApiSettings:
             float,
             model.idempotency_lease_seconds,
         ),
+        ui=_flag(env, "INGESTRY_API_UI", model.ui),
     )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false (1/0), not '{raw}'")
 
 
 def job_settings(model: JobsModel, env: Mapping[str, str]) -> JobSettings:

@@ -141,6 +141,11 @@ class StoreCore:
     def schema_current(self) -> tuple[str | None, str]:
         return self.storage.schema_revision(), HEAD
 
+    def node_id(self) -> str:
+        """This store's stable node id (`node-<hex>`): what exports name as their node
+        and what other stores record as `source_node` when they import or fork from it."""
+        return self.storage.node_id()
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:

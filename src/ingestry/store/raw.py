@@ -86,9 +86,14 @@ class RawArea(StoreCore):
     ) -> list[int]:
         return QuarantineService(self.storage).discard(ids, reason=reason, actor=actor)
 
-    def retention_run(self, *, dry_run: bool = False, actor: str = "cli") -> list[RetentionReport]:
-        """Purge expired raw rows of every raw source with `retention_days` (audited)."""
-        sources = list(self.settings.sources.values())
+    def retention_run(
+        self, *, dry_run: bool = False, actor: str = "cli", source: str | None = None
+    ) -> list[RetentionReport]:
+        """Purge expired raw rows of every raw source with `retention_days` (audited), or
+        of `source` alone."""
+        sources = (
+            [self.source(source)] if source is not None else list(self.settings.sources.values())
+        )
         return RetentionService(self.storage).run(sources, dry_run=dry_run, actor=actor)
 
     def retention_audit(

@@ -62,14 +62,26 @@ class RecordArea(StoreCore):
         time_column: str | None = None,
         sort: str | None = None,
         desc: bool = False,
+        bbox: str | None = None,
+        geometry_column: str | None = None,
     ) -> Iterator[Record]:
         """Records of a convention, filtered on declared columns (`where`: `col=v`,
         `col>v`, `col in a,b`; `since`/`until` on a timestamp column), in srn order or
-        by `sort`; `after` (an srn of that convention) starts after it. A bad filter or
+        by `sort`; `bbox` (`MINX,MINY,MAXX,MAXY`) keeps those whose geometry (in
+        `geometry_column`, default the only one) intersects the box, exactly (docs/geo.md);
+        `after` (an srn of that convention) starts after it. A bad filter or
         cursor raises (QueryError, InvalidCursorError) before anything is read."""
         conv = self.settings.convention(convention)
         query = record_query(
-            conv, where, since=since, until=until, time_column=time_column, sort=sort, desc=desc
+            conv,
+            where,
+            since=since,
+            until=until,
+            time_column=time_column,
+            sort=sort,
+            desc=desc,
+            bbox=bbox,
+            geometry_column=geometry_column,
         )
         if after is not None:
             check_cursor(conv.name, after)
@@ -84,6 +96,8 @@ class RecordArea(StoreCore):
         until: str | None = None,
         time_column: str | None = None,
         data_sources: Iterable[str] = (),
+        bbox: str | None = None,
+        geometry_column: str | None = None,
     ) -> int:
         """How many records `records(...)` with these filters would give (only those of
         `data_sources` when given)."""
@@ -95,6 +109,8 @@ class RecordArea(StoreCore):
             until=until,
             time_column=time_column,
             data_sources=data_sources,
+            bbox=bbox,
+            geometry_column=geometry_column,
         )
         return self.storage.count_records(conv, query)
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 # The control tables (API keys, idempotency keys, jobs) register on the same metadata.
 from ingestry.adapters.sql import control_schema as _control_schema  # noqa: F401
+from ingestry.adapters.sql import node as _node  # noqa: F401
 from ingestry.adapters.sql.metadata import BigId as BigId
 from ingestry.adapters.sql.metadata import Json as Json
 from ingestry.adapters.sql.metadata import Timestamp as Timestamp
