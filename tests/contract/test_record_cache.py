@@ -147,3 +147,16 @@ def test_any_sequence_leaves_the_pointer_at_the_highest_version_told(
         else:
             cache.advance([(srn, version)])
     assert cache.current(srn) == (max(v for _, v in steps) if steps else None)
+
+
+def test_lookup_reads_the_version_the_pointer_names(cache: RecordCache) -> None:
+    srn = new_srn()
+    assert cache.lookup(srn) is None and cache.lookup_history(srn) is None
+    cache.put(record(srn, 1, "a"))
+    assert cache.lookup(srn) == record(srn, 1, "a")
+    cache.advance([(srn, 2)])  # version 2 committed, not cached yet: a miss, not v1
+    assert cache.lookup(srn) is None
+    cache.put(record(srn, 2, "b"))
+    assert cache.lookup(srn) == record(srn, 2, "b")
+    cache.put_history(srn, [record(srn, 1, "a"), record(srn, 2, "b")])
+    assert [r.version for r in cache.lookup_history(srn) or []] == [1, 2]

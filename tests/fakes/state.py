@@ -37,6 +37,7 @@ class Tables:
     audit: dict[int, Row] = field(default_factory=dict)
     hook_runs: dict[int, Row] = field(default_factory=dict)
     features: dict[tuple[str, int, str, str], Row] = field(default_factory=dict)
+    erasures: dict[int, Any] = field(default_factory=dict)  # ErasureAudit by id
     ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:

@@ -484,6 +484,11 @@ class MemoryStorage:
 
         return MemoryLifecycle(self)
 
+    def erasure(self) -> Any:
+        from tests.fakes.erasure import MemoryErasure
+
+        return MemoryErasure(self)
+
     def raw_operations(self) -> Any:
         from tests.fakes.rawops import MemoryRawOperations
 

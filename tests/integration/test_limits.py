@@ -142,3 +142,20 @@ def test_an_exhausted_pool_is_503_with_retry_after(config_path: Path, db: Databa
         assert waited < 10  # answered after the wait, not queued forever
         ok = client.get("/v1/records", params={"convention": "order"}, headers=auth(token))
         assert ok.status_code == 200
+
+
+def test_a_worker_job_runs_under_the_job_limit(config_path: Path, db: Database) -> None:
+    from ingestry.domain.jobs import Job
+    from ingestry.entrypoints.worker import _limited
+    from ingestry.services.worker import JobContext
+
+    settings = load_settings(config_path, env={"INGESTRY_JOB_STATEMENT_TIMEOUT": "0.3"})
+
+    def slow_job(job: Job, context: JobContext) -> dict[str, Any]:
+        conn_of(store).execute(SLOW[db.kind]).fetchall()
+        return {}
+
+    with ingestry.open(settings) as store:
+        run = _limited(store, slow_job)
+        with pytest.raises(StatementTimeoutError, match="INGESTRY_JOB_STATEMENT_TIMEOUT"):
+            run(None, JobContext(threading.Event()))  # type: ignore[arg-type]

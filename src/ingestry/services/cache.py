@@ -24,12 +24,10 @@ class CachedReads:
         self.cache = cache
 
     def get(self, srn: str, load: Callable[[], Record | None]) -> Record | None:
-        version = self.cache.current(srn)
-        if version is not None:
-            found = self.cache.get(srn, version)
-            if found is not None:
-                self.cache.count(hits=1)
-                return found
+        found = self.cache.lookup(srn)
+        if found is not None:
+            self.cache.count(hits=1)
+            return found
         self.cache.count(misses=1)
         record = load()
         if record is not None:
@@ -37,16 +35,19 @@ class CachedReads:
         return record
 
     def history(self, srn: str, load: Callable[[], list[Record]]) -> list[Record]:
-        version = self.cache.current(srn)
-        if version is not None:
-            found = self.cache.get_history(srn, version)
-            if found is not None:
-                self.cache.count(hits=1)
-                return found
+        found = self.cache.lookup_history(srn)
+        if found is not None:
+            self.cache.count(hits=1)
+            return found
         self.cache.count(misses=1)
         versions = load()
         self.cache.put_history(srn, versions)
         return versions
+
+
+#: A long ingest advances what it noted every this many changed records (memory stays
+#: flat); a pointer moved before its commit costs misses until then, never staleness.
+SETTLE_EVERY = 50_000
 
 
 class WrittenChanges:
@@ -66,6 +67,8 @@ class WrittenChanges:
     ) -> None:
         self.inner(session, convention, changes)
         self.noted.extend(c for c in changes if c.version > 1)
+        if len(self.noted) >= SETTLE_EVERY:
+            self.settle()  # early (before this batch commits) is safe: see `settle`
 
     def settle(self) -> int:
         """Advance the noted pointers (after commit; after a failure too: a pointer

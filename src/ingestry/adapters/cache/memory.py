@@ -73,6 +73,14 @@ class MemoryRecordCache:
         found = self._read((srn, version, "r"))
         return found if isinstance(found, Record) else None
 
+    def lookup(self, srn: str) -> Record | None:
+        version = self.current(srn)
+        return self.get(srn, version) if version is not None else None
+
+    def lookup_history(self, srn: str) -> list[Record] | None:
+        version = self.current(srn)
+        return self.get_history(srn, version) if version is not None else None
+
     def get_history(self, srn: str, version: int) -> list[Record] | None:
         found = self._read((srn, version, "h"))
         return list(found) if isinstance(found, tuple) else None

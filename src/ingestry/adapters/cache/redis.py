@@ -29,6 +29,15 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
 
+#: KEYS[1] the pointer; ARGV[1] the key before the version, ARGV[2] after it. The
+#: current version's value in one round trip (the key it reads is derived from the
+#: pointer, so this needs a single Redis, not a cluster).
+LOOKUP = """
+local version = redis.call('GET', KEYS[1])
+if not version then return false end
+return redis.call('GET', ARGV[1] .. version .. ARGV[2])
+"""
+
 #: Invalidate this many pointers per round trip.
 CHUNK = 1000
 
@@ -56,6 +65,7 @@ class RedisRecordCache:
         self.client = client
         self.ttl_ms = max(1, int(ttl * 1000))
         self._advance = client.register_script(ADVANCE)
+        self._lookup = client.register_script(LOOKUP)
         self._counters = Counters("redis")
 
     def current(self, srn: str) -> int | None:
@@ -65,6 +75,14 @@ class RedisRecordCache:
     def get(self, srn: str, version: int) -> Record | None:
         found = self.client.get(version_key(srn, version))
         return _loads(found, Record)
+
+    def lookup(self, srn: str) -> Record | None:
+        found = self._lookup(keys=[pointer_key(srn)], args=[f"{PREFIX}{srn}:", ""])
+        return _loads(found, Record)
+
+    def lookup_history(self, srn: str) -> list[Record] | None:
+        found = self._lookup(keys=[pointer_key(srn)], args=[f"{PREFIX}{srn}:", ":history"])
+        return _loads(found, list)
 
     def get_history(self, srn: str, version: int) -> list[Record] | None:
         found = _loads(self.client.get(history_key(srn, version)), list)

@@ -35,6 +35,14 @@ class RecordCache(Protocol):
 
     def get(self, srn: str, version: int) -> Record | None: ...
 
+    def lookup(self, srn: str) -> Record | None:
+        """The version the pointer names, if that version is cached (one round trip)."""
+        ...
+
+    def lookup_history(self, srn: str) -> list[Record] | None:
+        """The versions up to the pointer's, if cached (one round trip)."""
+        ...
+
     def get_history(self, srn: str, version: int) -> list[Record] | None:
         """All versions up to `version`, oldest first, as cached with `put_history`."""
         ...
