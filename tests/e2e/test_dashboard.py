@@ -251,6 +251,16 @@ def test_forms_need_the_csrf_token_and_headers_read_pages(
         )
         assert done.status_code == 303 and "discarded+1" in done.headers["location"]
 
+        # a sign-in posted from another site is refused (login CSRF)
+        client.cookies.clear()
+        cross = client.post(
+            "/ui/login",
+            data={"key": seeded["token"]},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert cross.status_code == 403 and "set-cookie" not in cross.headers
+        client.cookies.set("ingestry_ui", seeded["token"], path="/ui")
+
         # scope: another source's entry cannot be discarded by naming a granted source
         other = client.post(
             "/ui/quarantine/discard",

@@ -18,6 +18,7 @@ from ingestry.domain.jobs import JOB_STATUSES, ApiKey, Job
 from ingestry.services.control import ControlPorts
 from ingestry.services.idempotency import StoredRequest
 from ingestry.services.jobs import NewJob
+from ingestry.services.ports import QueueState
 
 
 class MemoryJobQueue:
@@ -211,14 +212,59 @@ class MemoryIdempotency:
             return len(old)
 
 
+class MemoryBrowse:
+    """The dashboard's reads on the fakes: jobs from the fake queue; no quarantine, no
+    outbox (the fake control plane holds no data)."""
+
+    def __init__(self, jobs: MemoryJobQueue) -> None:
+        self._jobs = jobs
+
+    def quarantine_page(self, where: Any, after: int | None, limit: int) -> list[Any]:
+        return []
+
+    def quarantine_ids(self, where: Any, limit: int) -> list[int]:
+        return []
+
+    def quarantine_reasons(self, where: Any, limit: int) -> list[Any]:
+        return []
+
+    def jobs_page(
+        self, owner: str | None, status: str | None, after: str | None, limit: int
+    ) -> list[Job]:
+        with self._jobs._lock:
+            found = [
+                j
+                for j in self._jobs._jobs.values()
+                if owner in (None, j.owner) and status in (None, j.status)
+            ]
+        found.sort(key=lambda j: (j.created_at, j.id), reverse=True)
+        if after is not None:
+            stamp, _, ident = after.partition("|")
+            key = (datetime.fromisoformat(stamp), ident)
+            found = [j for j in found if (j.created_at, j.id) < key]
+        return found[:limit]
+
+    def record_events(self, srn: str, limit: int) -> list[Any]:
+        return []
+
+    def record_hook_runs(self, srn: str, limit: int) -> list[Any]:
+        return []
+
+    def queue_state(self, lease_limit: int) -> QueueState:
+        counts = self._jobs.counts()
+        return QueueState(counts, [], 0, 0, 0)
+
+
 def MemoryControl() -> ControlPorts:
     """ControlPorts on the fakes (no quarantine: the fake control plane has no data)."""
     lock = threading.RLock()
+    jobs = MemoryJobQueue(lock)
     return ControlPorts(
-        jobs=MemoryJobQueue(lock),
+        jobs=jobs,
         keys=MemoryApiKeys(lock),
         idempotency=MemoryIdempotency(lock),
         ping=lambda: None,
         quarantine_open=dict,
         close=lambda: None,
+        browse=MemoryBrowse(jobs),
     )

@@ -140,6 +140,11 @@ async def login(
     key: Annotated[str, Form(max_length=512)],
     next: Annotated[str, Form(max_length=2048)] = "/ui",
 ) -> Response:
+    origin = request.headers.get("origin")
+    if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+        # a sign-in posted from another site (login CSRF: being signed in as the
+        # attacker's key); the form itself has no session to tie a token to yet
+        return error_page(request, 403, f"sign-in from another site ({origin}) refused")
     caller = await authenticate(state_of(request), key.strip())
     if caller is None:
         return login_page(request, "that key is unknown or revoked", status=401)
