@@ -210,14 +210,18 @@ def test_main_flow_in_a_real_browser(
         phone = chromium.new_context(viewport={"width": 375, "height": 800})
         phone.add_cookies([{**cookie, "sameSite": "Strict"}])
         small = phone.new_page()
-        for path in ("/ui", "/ui/quarantine", f"/ui/records/{SRN_1001}"):
+        for name, path in (
+            ("overview", "/ui"),
+            ("quarantine", "/ui/quarantine"),
+            ("record", f"/ui/records/{SRN_1001}"),
+        ):
             small.goto(f"{base}{path}")
             width = small.evaluate("document.documentElement.scrollWidth")
             assert width <= 375, f"{path} is {width}px wide at 375px"
-        shots.take(small, "overview-phone")
+            shots.take(small, f"phone-{name}")
         phone.close()
     context.close()
-    assert len(shots.taken) >= 12
+    assert len(shots.taken) >= 14
 
 
 def test_forms_need_the_csrf_token_and_headers_read_pages(
