@@ -45,6 +45,7 @@ from ingestry.services.ports.browse import QuarantineFilter, jobs_cursor
 from ingestry.services.replay import NotRawSourceError
 
 PAGE = 50  # rows per page everywhere
+LIST_BYTES = 256  # bytes of each payload a list shows (the entry's page shows them all)
 PLOT_SPAN = {"hour": timedelta(hours=48), "day": timedelta(days=30), "week": timedelta(weeks=26)}
 PLOT_LABEL = {"hour": "%d %Hh", "day": "%m-%d", "week": "%Y-%m-%d"}
 #: "replay all matching" takes at most this many entries per click (a job does more).
@@ -360,7 +361,7 @@ def quarantine(
         request,
         "quarantine.html",
         ui,
-        entries=[(e, show_bytes(e.payload)) for e in entries],
+        entries=[(e, show_bytes(e.payload, LIST_BYTES)) for e in entries],
         groups=groups,
         filters=filters,
         sources=sorted(s.name for s in ui.caller.sources()),
