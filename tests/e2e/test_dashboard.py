@@ -12,6 +12,8 @@ labelled, axe-core clean.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,7 +197,25 @@ def test_main_flow_in_a_real_browser(
         assert "Replay dry run: what would change" in page.content()
         shots.take(page, "source")
 
+        # the real replay is a job: queued, then run by a worker, its result on its page
+        page.click("button:has-text('Replay for real (as a job)')")
+        page.wait_for_url(re.compile(r"/ui/jobs/[0-9a-f]+$"))
+        job_url = page.url
+        assert "queued" in page.locator("dl.facts").inner_text()
+        page.goto(f"{base}/ui")
+        assert re.search(r"jobs queued\s+1", page.locator("dl.facts").inner_text())
+        worker = subprocess.run(
+            [sys.executable, "-m", "ingestry", "worker", "--once"],
+            cwd=project, env=env, capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert worker.returncode == 0, worker.stderr.decode()[-2000:]
+        page.goto(job_url)
+        facts = page.locator("dl.facts").inner_text()
+        assert "succeeded" in facts and "1 / " in facts, facts
+        assert "scanned" in page.locator("#result + pre").inner_text()
+        shots.take(page, "job")
         page.goto(f"{base}/ui/jobs")
+        assert "succeeded" in page.locator("table").inner_text()
         shots.take(page, "jobs")
 
         # a source outside the key's scope: a 403 page
@@ -221,7 +241,7 @@ def test_main_flow_in_a_real_browser(
             shots.take(small, f"phone-{name}")
         phone.close()
     context.close()
-    assert len(shots.taken) >= 14
+    assert len(shots.taken) >= 15
 
 
 def test_forms_need_the_csrf_token_and_headers_read_pages(

@@ -180,6 +180,7 @@ def overview(request: Request, ui: CallerDep, every: str | None = None) -> HTMLR
     sources = sorted(ui.caller.sources(), key=lambda s: s.name)
     names = [s.name for s in sources]
     counts = counts_of(request).get(lambda: _count(state))
+    jobs_now = state.jobs.counts()  # a small indexed table: read live, not cached
     with state.pool.borrow() as store:
         last = {name: next(iter(store.runs(name, None, 1)), None) for name in names}
         buckets = store.stats_over_time(chosen, names, _since(chosen).isoformat()) if names else []
@@ -199,6 +200,7 @@ def overview(request: Request, ui: CallerDep, every: str | None = None) -> HTMLR
         plots=plots,
         legend=legend_html(),
         every=chosen,
+        jobs_now=jobs_now,
     )
 
 
