@@ -1,9 +1,10 @@
 """A real browser for end-to-end tests: Debian's Chromium driven by Playwright (nothing
 downloads a browser), screenshots kept as artifacts, and checks on what they show.
 
-Artifacts: `<pytest basetemp>/ui-artifacts/<test>/NN-page.png` (run pytest with
-`--basetemp=DIR` to keep them at a known place; CI keeps the default
-/tmp/pytest-of-root/pytest-N/ui-artifacts).
+Artifacts: `<pytest basetemp>/ui-artifacts/<test>/NN-page.png`; under xdist each
+worker has its own basetemp, `<basetemp>/popen-gwN/ui-artifacts/…` (run pytest with
+`--basetemp=DIR` to keep them at a known place; by default pytest's
+/tmp/pytest-of-<user>/pytest-<n>/).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ labelled, axe-core clean.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,7 +197,25 @@ def test_main_flow_in_a_real_browser(
         assert "Replay dry run: what would change" in page.content()
         shots.take(page, "source")
 
+        # the real replay is a job: queued, then run by a worker, its result on its page
+        page.click("button:has-text('Replay for real (as a job)')")
+        page.wait_for_url(re.compile(r"/ui/jobs/[0-9a-f]+$"))
+        job_url = page.url
+        assert "queued" in page.locator("dl.facts").inner_text()
+        page.goto(f"{base}/ui")
+        assert re.search(r"jobs queued\s+1", page.locator("dl.facts").inner_text())
+        worker = subprocess.run(
+            [sys.executable, "-m", "ingestry", "worker", "--once"],
+            cwd=project, env=env, capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert worker.returncode == 0, worker.stderr.decode()[-2000:]
+        page.goto(job_url)
+        facts = page.locator("dl.facts").inner_text()
+        assert "succeeded" in facts and "1 / " in facts, facts
+        assert "scanned" in page.locator("#result + pre").inner_text()
+        shots.take(page, "job")
         page.goto(f"{base}/ui/jobs")
+        assert "succeeded" in page.locator("table").inner_text()
         shots.take(page, "jobs")
 
         # a source outside the key's scope: a 403 page
@@ -210,14 +230,18 @@ def test_main_flow_in_a_real_browser(
         phone = chromium.new_context(viewport={"width": 375, "height": 800})
         phone.add_cookies([{**cookie, "sameSite": "Strict"}])
         small = phone.new_page()
-        for path in ("/ui", "/ui/quarantine", f"/ui/records/{SRN_1001}"):
+        for name, path in (
+            ("overview", "/ui"),
+            ("quarantine", "/ui/quarantine"),
+            ("record", f"/ui/records/{SRN_1001}"),
+        ):
             small.goto(f"{base}{path}")
             width = small.evaluate("document.documentElement.scrollWidth")
             assert width <= 375, f"{path} is {width}px wide at 375px"
-        shots.take(small, "overview-phone")
+            shots.take(small, f"phone-{name}")
         phone.close()
     context.close()
-    assert len(shots.taken) >= 12
+    assert len(shots.taken) >= 15
 
 
 def test_forms_need_the_csrf_token_and_headers_read_pages(
@@ -250,6 +274,16 @@ def test_forms_need_the_csrf_token_and_headers_read_pages(
             data={"entry": entry.group(1), "why": "test data", "csrf": token.group(1)},
         )
         assert done.status_code == 303 and "discarded+1" in done.headers["location"]
+
+        # a sign-in posted from another site is refused (login CSRF)
+        client.cookies.clear()
+        cross = client.post(
+            "/ui/login",
+            data={"key": seeded["token"]},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert cross.status_code == 403 and "set-cookie" not in cross.headers
+        client.cookies.set("ingestry_ui", seeded["token"], path="/ui")
 
         # scope: another source's entry cannot be discarded by naming a granted source
         other = client.post(

@@ -34,6 +34,9 @@ def test_the_hex_view_spells_every_byte(data: bytes) -> None:
 def test_non_utf8_bytes_have_no_text_view() -> None:
     assert show_bytes(b"caf\xe9").text is None
     assert show_bytes("café".encode()).text == "café"
+    cut = show_bytes("aé".encode(), limit=2)  # the limit falls inside "é"
+    assert cut.text == "a" and cut.truncated and cut.size == 3
+    assert show_bytes(b"a\xff" + b"b" * 10, limit=4).text is None
 
 
 @given(st.dictionaries(st.text(max_size=4), JSON, max_size=4))

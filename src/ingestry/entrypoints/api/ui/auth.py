@@ -83,7 +83,10 @@ async def ui_caller(request: Request) -> UiCaller:
     if caller is None:
         raise LoginRequired("that key is unknown or revoked: sign in with a current key")
     request.scope.setdefault("state", {})["api_key"] = caller.key.prefix
-    wait = await run_in_threadpool(state.limiter.acquire, caller.key.prefix)
+    if state.limiter.in_process:  # as the API does: no thread hop for the local limiter
+        wait = state.limiter.acquire(caller.key.prefix)
+    else:
+        wait = await run_in_threadpool(state.limiter.acquire, caller.key.prefix)
     if wait > 0:
         raise ApiError(
             429,

@@ -3,6 +3,7 @@ and the difference between two record versions."""
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -24,13 +25,18 @@ class Shown:
     truncated: bool
 
 
-def show_bytes(data: bytes) -> Shown:
-    part = data[:MAX_BYTES]
+def show_bytes(data: bytes, limit: int = MAX_BYTES) -> Shown:
+    """At most `limit` bytes decoded and dumped (a list shows a preview, a detail page
+    up to MAX_BYTES); `size` is always the whole length. A character cut by the limit
+    does not make the bytes "not UTF-8" (an incremental decoder keeps it back)."""
+    part = data[:limit]
     try:
-        text: str | None = part.decode("utf-8")
+        text: str | None = codecs.getincrementaldecoder("utf-8")().decode(
+            part, final=len(data) <= limit
+        )
     except UnicodeDecodeError:
         text = None
-    return Shown(len(data), text, hexdump(part), len(data) > MAX_BYTES)
+    return Shown(len(data), text, hexdump(part), len(data) > limit)
 
 
 def hexdump(data: bytes, width: int = 16) -> str:

@@ -45,6 +45,7 @@ from ingestry.services.ports.browse import QuarantineFilter, jobs_cursor
 from ingestry.services.replay import NotRawSourceError
 
 PAGE = 50  # rows per page everywhere
+LIST_BYTES = 256  # bytes of each payload a list shows (the entry's page shows them all)
 PLOT_SPAN = {"hour": timedelta(hours=48), "day": timedelta(days=30), "week": timedelta(weeks=26)}
 PLOT_LABEL = {"hour": "%d %Hh", "day": "%m-%d", "week": "%Y-%m-%d"}
 #: "replay all matching" takes at most this many entries per click (a job does more).
@@ -140,6 +141,11 @@ async def login(
     key: Annotated[str, Form(max_length=512)],
     next: Annotated[str, Form(max_length=2048)] = "/ui",
 ) -> Response:
+    origin = request.headers.get("origin")
+    if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+        # a sign-in posted from another site (login CSRF: being signed in as the
+        # attacker's key); the form itself has no session to tie a token to yet
+        return error_page(request, 403, f"sign-in from another site ({origin}) refused")
     caller = await authenticate(state_of(request), key.strip())
     if caller is None:
         return login_page(request, "that key is unknown or revoked", status=401)
@@ -174,6 +180,7 @@ def overview(request: Request, ui: CallerDep, every: str | None = None) -> HTMLR
     sources = sorted(ui.caller.sources(), key=lambda s: s.name)
     names = [s.name for s in sources]
     counts = counts_of(request).get(lambda: _count(state))
+    jobs_now = state.jobs.counts()  # a small indexed table: read live, not cached
     with state.pool.borrow() as store:
         last = {name: next(iter(store.runs(name, None, 1)), None) for name in names}
         buckets = store.stats_over_time(chosen, names, _since(chosen).isoformat()) if names else []
@@ -193,6 +200,7 @@ def overview(request: Request, ui: CallerDep, every: str | None = None) -> HTMLR
         plots=plots,
         legend=legend_html(),
         every=chosen,
+        jobs_now=jobs_now,
     )
 
 
@@ -355,7 +363,7 @@ def quarantine(
         request,
         "quarantine.html",
         ui,
-        entries=[(e, show_bytes(e.payload)) for e in entries],
+        entries=[(e, show_bytes(e.payload, LIST_BYTES)) for e in entries],
         groups=groups,
         filters=filters,
         sources=sorted(s.name for s in ui.caller.sources()),
