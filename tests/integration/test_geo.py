@@ -277,3 +277,30 @@ def _rows(table: Any) -> list[dict[str, Any]]:
         row["source_id"] = json.loads(row["source"])["id"]
         out.append(row)
     return out
+
+
+@pytest.mark.postgres
+def test_a_fresh_database_with_postgis_already_created_is_set_up(tmp_path: Path) -> None:
+    """A DBA runs CREATE EXTENSION postgis first (its spatial_ref_sys table lands in the
+    schema): the store still counts as empty and is created, then uses PostGIS."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from ingestry.adapters.postgres.query import POSTGIS
+
+    server = _server()
+    name = f"t_geo_{random.getrandbits(40):010x}"
+    with psycopg.connect(libpq_url(server), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION postgis")
+        config = tmp_path / "ingestry.yaml"
+        config.write_text(CONFIG.format(url=url), encoding="utf-8")
+        with ingestry.open(config) as store:
+            store.ingest("places", [_doc("sq", SQUARE)])
+            assert [r.source.id for r in store.records("place", bbox="0.5,0.5,3,3")] == ["sq"]
+            assert store.storage.query_dialect is POSTGIS  # type: ignore[attr-defined]
+    finally:
+        with psycopg.connect(libpq_url(server), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -165,9 +165,13 @@ class PostgresStorage:
             migrate.downgrade(self.engine, revision)
 
     def is_empty(self) -> bool:
+        """No relation of ours in the schema; an extension's own (PostGIS's
+        `spatial_ref_sys`, made by a DBA's CREATE EXTENSION first) do not count."""
         row = self._conn.execute(
-            "SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
-            " AND relkind IN ('r', 'p', 'v', 'm', 'S')"
+            "SELECT count(*) FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace"
+            " AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND NOT EXISTS (SELECT 1 FROM"
+            " pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
+            " AND d.deptype = 'e')"
         ).fetchone()
         return row is not None and row[0] == 0
 
