@@ -304,3 +304,11 @@ def test_a_fresh_database_with_postgis_already_created_is_set_up(tmp_path: Path)
     finally:
         with psycopg.connect(libpq_url(server), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_integer_point_coordinates_are_stored_as_floats(geo_store: Store) -> None:
+    geo_store.ingest("places", [_doc("p", {"type": "Point", "coordinates": [3, 4]})])
+    [record] = geo_store.records("place")
+    values = [record.columns[f"shape_{m}"] for m in ("minx", "miny", "maxx", "maxy", "x", "y")]
+    assert values == [3.0, 4.0, 3.0, 4.0, 3.0, 4.0]
+    assert all(type(v) is float for v in values)

@@ -48,6 +48,9 @@ def measures(geojson: str | dict[str, Any]) -> Measures:
     geometry is invalid (unclosed ring, NaN coordinate, or shapely's own reason)."""
     doc = loads(geojson) if isinstance(geojson, str) else geojson
     _check_positions(doc)
+    point = _point(doc)
+    if point is not None:
+        return point
     shape = _shape(doc)
     if shape.is_empty:
         raise CoercionError("invalid geometry: it is empty (no coordinates)")
@@ -57,6 +60,18 @@ def measures(geojson: str | dict[str, Any]) -> Measures:
     length = _length(doc) if kind in _LINES or kind == "GeometryCollection" else None
     area = _area(doc) if kind in _POLYGONS or kind == "GeometryCollection" else None
     return (minx, miny, maxx, maxy, point.x, point.y, length, area)
+
+
+def _point(doc: dict[str, Any]) -> Measures | None:
+    """A Point's measures without shapely (most geometries are points; building a shapely
+    geometry costs ~30 us, this ~1 us): its own bbox and representative point."""
+    coords = doc.get("coordinates")
+    if doc.get("type") != "Point" or not isinstance(coords, list) or not 2 <= len(coords) <= 3:
+        return None
+    if type(coords[0]) not in (int, float) or type(coords[1]) not in (int, float):
+        return None  # shapely says why
+    x, y = float(coords[0]), float(coords[1])
+    return (x, y, x, y, x, y, None, None)
 
 
 def intersects(geojson: str | dict[str, Any], box: BBox) -> bool:
