@@ -36,6 +36,7 @@ _POLYGONS = frozenset({"Polygon", "MultiPolygon"})
 def _shapely() -> Any:
     try:
         import shapely
+        import shapely.errors
         import shapely.geometry
         import shapely.validation
     except ImportError:  # pragma: no cover - the geo extra is in dev and all
@@ -108,7 +109,7 @@ def _shape(doc: dict[str, Any]) -> BaseGeometry:
         shape: BaseGeometry = shapely.geometry.shape(doc)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise CoercionError(f"invalid geometry: {exc or type(exc).__name__}") from None
-    except shapely.errors.GEOSException as exc:
+    except shapely.errors.ShapelyError as exc:  # an unknown type, GEOS refusing it
         raise CoercionError(f"invalid geometry: {exc}") from None
     if not shape.is_valid:
         reason = shapely.validation.explain_validity(shape)
