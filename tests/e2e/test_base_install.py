@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 OPTIONAL = ["psycopg", "redis", "fastapi", "uvicorn", "duckdb", "pyarrow", "openpyxl",
-            "zstandard", "httpx"]  # fmt: skip
+            "zstandard", "httpx", "shapely"]  # fmt: skip
 
 RUNNER = """
 import sys

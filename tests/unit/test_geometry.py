@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 import shapely
@@ -87,3 +88,12 @@ def test_boxes_parse_and_degenerate_boxes_are_lines_or_points() -> None:
     line = {"type": "LineString", "coordinates": [[-1, 1], [1, 1]]}
     assert intersects(line, BBox(0, 0, 0, 3))
     assert not intersects(line, BBox(2, 0, 2, 3))
+
+
+def test_points_need_no_shapely_and_other_shapes_say_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "shapely", None)  # as on a base install
+    assert measures({"type": "Point", "coordinates": [1, 2]})[:2] == (1.0, 2.0)
+    with pytest.raises(CoercionError, match=r"pip install 'ingestry\[geo\]'"):
+        measures({"type": "LineString", "coordinates": [[0, 0], [1, 1]]})
