@@ -312,3 +312,32 @@ def test_integer_point_coordinates_are_stored_as_floats(geo_store: Store) -> Non
     values = [record.columns[f"shape_{m}"] for m in ("minx", "miny", "maxx", "maxy", "x", "y")]
     assert values == [3.0, 4.0, 3.0, 4.0, 3.0, 4.0]
     assert all(type(v) is float for v in values)
+
+
+def test_geometries_stored_before_the_measures_existed_are_measured(geo_store: Store) -> None:
+    """A store upgraded in place: rows whose measure columns are empty (simulated: the
+    measures cleared and forgotten by the catalog) are measured when the record table
+    is next evolved, so `--bbox` finds them without a replay."""
+    import sqlalchemy as sa
+
+    geo_store.ingest(
+        "places", [_doc("sq", SQUARE), _doc("p", {"type": "Point", "coordinates": [5, 5]})]
+    )
+    cleared = ", ".join(
+        f"shape_{m} = NULL"
+        for m in ("minx", "miny", "maxx", "maxy", "x", "y", "length_m", "area_m2")
+    )
+    with geo_store.storage.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(sa.text(f"UPDATE records_place SET {cleared}"))
+        conn.execute(
+            sa.text("DELETE FROM convention_columns WHERE name LIKE 'shape\\_%' ESCAPE '\\'")
+        )
+    [old] = geo_store.records("place", where=["name=p"])
+    assert old.columns["shape_minx"] is None  # what an old store looked like
+    config = geo_store.settings.path
+    geo_store.close()
+    with ingestry.open(config) as reopened:
+        assert [r.source.id for r in reopened.records("place", bbox="4,4,6,6")] == ["p"]
+        assert [r.source.id for r in reopened.records("place", bbox="0.5,0.5,0.6,0.6")] == ["sq"]
+        [square] = reopened.records("place", where=["name=sq"])
+        assert square.columns["shape_area_m2"] == pytest.approx(1.2363e10, rel=1e-3)
