@@ -76,9 +76,14 @@ def _point(doc: dict[str, Any]) -> Measures | None:
 
 
 def intersects(geojson: str | dict[str, Any], box: BBox) -> bool:
-    """Does the geometry intersect the box (edges included)? Exactly, with shapely."""
-    shapely = _shapely()
+    """Does the geometry intersect the box (edges included)? Exactly: a point by its
+    coordinates, anything else with shapely."""
     doc = loads(geojson) if isinstance(geojson, str) else geojson
+    point = _point(doc)
+    if point is not None:
+        x, y = point[0], point[1]
+        return box.minx <= x <= box.maxx and box.miny <= y <= box.maxy
+    shapely = _shapely()
     shape = shapely.geometry.shape(doc)
     return bool(shapely.intersects(shape, box_geometry(box)))
 

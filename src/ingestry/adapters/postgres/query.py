@@ -85,8 +85,18 @@ def exact_filter(query: RecordQuery) -> Callable[[Record], bool] | None:
     if where is None:
         return None
 
+    names = bounds(where.column)
+    box = where.box
+
     def keep(record: Record) -> bool:
         geometry = record.columns.get(where.column)
-        return geometry is not None and intersects(geometry, where.box)
+        if geometry is None:
+            return False
+        found = [record.columns.get(n) for n in names]
+        if all(isinstance(v, float) for v in found):
+            minx, maxx, miny, maxy = (float(v) for v in found)  # type: ignore[arg-type]
+            if box.minx <= minx and maxx <= box.maxx and box.miny <= miny and maxy <= box.maxy:
+                return True  # its bbox lies inside the box: it intersects, no parse needed
+        return intersects(geometry, box)
 
     return keep
