@@ -19,7 +19,7 @@ from psycopg.types.string import BytesBinaryDumper
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.postgres.query import POSTGIS, POSTGRES, exact_filter
+from ingestry.adapters.postgres.query import POSTGIS, POSTGRES, exact_box, exact_filter
 from ingestry.adapters.postgres.reads import (
     HISTORY_SELECT,
     QUARANTINE_SELECT,
@@ -41,7 +41,7 @@ from ingestry.adapters.postgres.writer import Writer
 from ingestry.adapters.sql import recordquery, runs
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.adapters.sql.recordquery import Dialect
-from ingestry.adapters.sql.spatial import POSTGIS_PROBE
+from ingestry.adapters.sql.spatial import POSTGIS_PROBE, bounds
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
@@ -324,7 +324,12 @@ class PostgresStorage:
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         if query.bbox is not None and self.query_dialect is POSTGRES:  # exact: rows are read
-            return sum(1 for _ in self._pages(convention, query, None, None))
+            keep = exact_box(query.bbox)
+            columns = ", ".join(f'"{c}"' for c in bounds(query.bbox.column))
+            statement = recordquery.matching(
+                convention, query, POSTGRES, f'"{query.bbox.column}"::text, {columns}'
+            )
+            return sum(1 for row in self._rows(statement.sql, statement.params) if keep(*row))
         statement = recordquery.count(convention, query, self.query_dialect)
         return int(self._rows(statement.sql, statement.params)[0][0])
 
