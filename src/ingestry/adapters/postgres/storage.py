@@ -21,6 +21,7 @@ from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.postgres.query import POSTGIS, POSTGRES, exact_box, exact_filter
 from ingestry.adapters.postgres.reads import (
+    HISTORY_OF_MANY,
     HISTORY_SELECT,
     QUARANTINE_SELECT,
     RAW_SELECT,
@@ -31,24 +32,27 @@ from ingestry.adapters.postgres.reads import (
     select_records,
 )
 from ingestry.adapters.postgres.runs import POSTGRES_RUNS
+from ingestry.adapters.postgres.scan import POSTGRES_SCAN
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text
-from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts
+from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts, statement_limit
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
-from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql import erasure, recordquery, runs, scan
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
+from ingestry.adapters.sql.node import read_node_id
 from ingestry.adapters.sql.recordquery import Dialect
 from ingestry.adapters.sql.spatial import POSTGIS_PROBE, bounds
 from ingestry.domain.conventions import Convention
+from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
-from ingestry.services.ports import WireEncode
+from ingestry.services.ports import SCAN_PAGE, WireEncode
 
 if TYPE_CHECKING:
     from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
@@ -156,6 +160,13 @@ class PostgresStorage:
         found = self._conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return str(found[0]) if found else None
 
+    def node_id(self) -> str:
+        found = self._conn.execute("SELECT to_regclass('node_identity') IS NOT NULL").fetchone()
+        row = None
+        if found is not None and found[0]:
+            row = self._conn.execute("SELECT node_id FROM node_identity").fetchone()
+        return read_node_id(row, redacted(self.url))
+
     def upgrade(self, revision: str = "head") -> None:
         with self._schema_lock():
             migrate.upgrade(self.engine, revision)
@@ -234,6 +245,10 @@ class PostgresStorage:
             self._conn.execute(
                 "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (SCHEMA_LOCK,)
             )
+
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """`statement_timeout` for the block (see `postgres/timeouts.py`)."""
+        return statement_limit(self._conn, seconds, setting)
 
     # --- writes ---------------------------------------------------------------------
 
@@ -322,6 +337,20 @@ class PostgresStorage:
                 return
             key = tuple(rows[-1][:width])
 
+    def scan_columns(
+        self,
+        convention: Convention,
+        names: Sequence[str],
+        query: RecordQuery = EVERYTHING,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[list[list[Any]]]:
+        """Keyset pages, one statement each (see `adapters/sql/scan.py`)."""
+
+        def rows(statement: recordquery.Statement) -> list[tuple[Any, ...]]:
+            return self._rows(statement.sql, statement.params)
+
+        return scan.keyset_scan(rows, convention, names, query, POSTGRES, POSTGRES_SCAN, page)
+
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         if query.bbox is not None and self.query_dialect is POSTGRES:  # exact: rows are read
             keep = exact_box(query.bbox)
@@ -362,6 +391,16 @@ class PostgresStorage:
         history = [history_record(convention, r) for r in self._rows(HISTORY_SELECT, (srn,))]
         current = self.get_record(convention, srn)
         return [*history, current] if current else history
+
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        """One read by the key (`srn = ANY(array)`: equality, whatever the collation)."""
+        out: dict[str, list[Record]] = {}
+        if srns:
+            for row in self._rows(HISTORY_OF_MANY, (list(srns),)):
+                out.setdefault(row[0], []).append(history_record(convention, row))
+        return out
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
         return [raw_from_row(r) for r in self._rows(RAW_SELECT, (source, escape_text(source_id)))]
@@ -414,6 +453,20 @@ class PostgresStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    # --- erasure (docs/erasure.md) -----------------------------------------------------
+
+    def erasure(self) -> PostgresStorage:
+        return self
+
+    def erase_record(
+        self, convention: Convention, srn: str, raw_sources: frozenset[str], audit: AuditDraft
+    ) -> ErasureCounts | None:
+        with self._conn.transaction():
+            return erasure.erase(self._conn, erasure.POSTGRES, convention, srn, raw_sources, audit)
+
+    def erasure_audits(self, srn_sha256: str | None, limit: int | None) -> list[ErasureAudit]:
+        return erasure.audits(self._conn, erasure.POSTGRES, srn_sha256, limit)
 
     def raw_operations(self) -> PostgresRawOperations:
         from ingestry.adapters.postgres.rawops import PostgresRawOperations

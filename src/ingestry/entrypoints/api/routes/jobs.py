@@ -7,17 +7,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
 
+from ingestry.domain.errors import InvalidJobError, NotPermittedError
 from ingestry.entrypoints.api.errors import ApiError, error_doc
 from ingestry.entrypoints.api.idempotent import IdempotencyKeyHeader
 from ingestry.entrypoints.api.render import job_out
 from ingestry.entrypoints.api.schemas import (
+    BackupJobIn,
     ErrorOut,
     ExportJobIn,
+    HarvestJobIn,
     IngestJobIn,
     JobIn,
     JobOut,
     JobResultOut,
     ReplayJobIn,
+    VerifyJobIn,
 )
 from ingestry.entrypoints.api.security import Caller, CallerDep
 from ingestry.entrypoints.api.state import StateDep
@@ -31,9 +35,20 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, **error_doc(c)} for c in (401, 403, 429, *codes)}
 
 
-def check_job(spec: IngestJobIn | ReplayJobIn | ExportJobIn, caller: Caller, store: Store) -> None:
+JobSpec = IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn
+
+
+def check_job(spec: JobSpec, caller: Caller, store: Store) -> None:
     """Refuse at submit what the worker would refuse later (scope, paths, kinds)."""
-    if isinstance(spec, IngestJobIn):
+    if isinstance(spec, HarvestJobIn):
+        if caller.source(spec.source).pull is None:
+            raise InvalidJobError(f"source '{spec.source}' has no pull: section to harvest")
+    elif isinstance(spec, BackupJobIn | VerifyJobIn):
+        if not caller.key.admin:
+            raise NotPermittedError(f"{spec.kind} jobs need an admin API key")
+        if isinstance(spec, VerifyJobIn):
+            store.backup_file(spec.path)
+    elif isinstance(spec, IngestJobIn):
         caller.source(spec.source)
         store.inbox_file(spec.source, spec.path)
     elif isinstance(spec, ReplayJobIn):
