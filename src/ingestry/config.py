@@ -52,6 +52,7 @@ from ingestry.domain.conventions import (
 )
 from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
 from ingestry.domain.events import EventSettings
+from ingestry.domain.features import DEFAULT_HOOK_RUNNER, HooksSettings
 from ingestry.domain.harvest import (
     AuthSpec,
     AuthType,
@@ -166,6 +167,11 @@ class EventsModel(_Model):
     batch_size: int = Field(default=500, ge=1)
 
 
+class HooksModel(_Model):
+    runner: str = Field(default=DEFAULT_HOOK_RUNNER, min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class BackupModel(_Model):
     """`backup: {schedule: CRON, keep: N, out: DIR}`: scheduled backups by the worker."""
 
@@ -180,6 +186,7 @@ class ConfigModel(_Model):
     conventions: dict[str, ConventionModel] = Field(default_factory=dict)
     sources: dict[str, SourceModel] = Field(default_factory=dict)
     events: EventsModel = Field(default_factory=EventsModel)
+    hooks: HooksModel = Field(default_factory=HooksModel)
 
     api: ApiModel = Field(default_factory=ApiModel)
     jobs: JobsModel = Field(default_factory=JobsModel)
@@ -199,6 +206,7 @@ class Settings:
     sources: Mapping[str, DataSource]
     env: Literal["development", "production"] = "development"
     events: EventSettings = field(default_factory=EventSettings)
+    hooks: HooksSettings = field(default_factory=HooksSettings)
 
     api: ApiSettings = field(default_factory=ApiSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
@@ -499,6 +507,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         sources=sources,
         env="production" if mode == "production" else "development",
         events=EventSettings(**model.events.model_dump()),
+        hooks=HooksSettings(model.hooks.runner, dict(model.hooks.options)),
         api=api_settings(model.api, env),
         jobs=job_settings(model.jobs, env),
         backup=_backup_settings(model.backup, file),

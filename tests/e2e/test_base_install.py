@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 OPTIONAL = ["psycopg", "redis", "fastapi", "uvicorn", "duckdb", "pyarrow", "openpyxl",
-            "zstandard", "httpx", "croniter"]  # fmt: skip
+            "zstandard", "httpx", "croniter", "shapely", "prometheus_client",
+            "jinja2"]  # fmt: skip
 
 RUNNER = """
 import sys

@@ -277,3 +277,67 @@ def _rows(table: Any) -> list[dict[str, Any]]:
         row["source_id"] = json.loads(row["source"])["id"]
         out.append(row)
     return out
+
+
+@pytest.mark.postgres
+def test_a_fresh_database_with_postgis_already_created_is_set_up(tmp_path: Path) -> None:
+    """A DBA runs CREATE EXTENSION postgis first (its spatial_ref_sys table lands in the
+    schema): the store still counts as empty and is created, then uses PostGIS."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from ingestry.adapters.postgres.query import POSTGIS
+
+    server = _server()
+    name = f"t_geo_{random.getrandbits(40):010x}"
+    with psycopg.connect(libpq_url(server), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION postgis")
+        config = tmp_path / "ingestry.yaml"
+        config.write_text(CONFIG.format(url=url), encoding="utf-8")
+        with ingestry.open(config) as store:
+            store.ingest("places", [_doc("sq", SQUARE)])
+            assert [r.source.id for r in store.records("place", bbox="0.5,0.5,3,3")] == ["sq"]
+            assert store.storage.query_dialect is POSTGIS  # type: ignore[attr-defined]
+    finally:
+        with psycopg.connect(libpq_url(server), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_integer_point_coordinates_are_stored_as_floats(geo_store: Store) -> None:
+    geo_store.ingest("places", [_doc("p", {"type": "Point", "coordinates": [3, 4]})])
+    [record] = geo_store.records("place")
+    values = [record.columns[f"shape_{m}"] for m in ("minx", "miny", "maxx", "maxy", "x", "y")]
+    assert values == [3.0, 4.0, 3.0, 4.0, 3.0, 4.0]
+    assert all(type(v) is float for v in values)
+
+
+def test_geometries_stored_before_the_measures_existed_are_measured(geo_store: Store) -> None:
+    """A store upgraded in place: rows whose measure columns are empty (simulated: the
+    measures cleared and forgotten by the catalog) are measured when the record table
+    is next evolved, so `--bbox` finds them without a replay."""
+    import sqlalchemy as sa
+
+    geo_store.ingest(
+        "places", [_doc("sq", SQUARE), _doc("p", {"type": "Point", "coordinates": [5, 5]})]
+    )
+    cleared = ", ".join(
+        f"shape_{m} = NULL"
+        for m in ("minx", "miny", "maxx", "maxy", "x", "y", "length_m", "area_m2")
+    )
+    with geo_store.storage.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(sa.text(f"UPDATE records_place SET {cleared}"))
+        conn.execute(
+            sa.text("DELETE FROM convention_columns WHERE name LIKE 'shape\\_%' ESCAPE '\\'")
+        )
+    [old] = geo_store.records("place", where=["name=p"])
+    assert old.columns["shape_minx"] is None  # what an old store looked like
+    config = geo_store.settings.path
+    geo_store.close()
+    with ingestry.open(config) as reopened:
+        assert [r.source.id for r in reopened.records("place", bbox="4,4,6,6")] == ["p"]
+        assert [r.source.id for r in reopened.records("place", bbox="0.5,0.5,0.6,0.6")] == ["sq"]
+        [square] = reopened.records("place", where=["name=sq"])
+        assert square.columns["shape_area_m2"] == pytest.approx(1.2363e10, rel=1e-3)

@@ -44,6 +44,9 @@ from ingestry.bootstrap.events import (
     build_fanout as build_fanout,
 )
 from ingestry.bootstrap.events import (
+    build_hook_rerun as build_hook_rerun,
+)
+from ingestry.bootstrap.events import (
     build_hook_runner as build_hook_runner,
 )
 from ingestry.bootstrap.events import (
@@ -51,6 +54,9 @@ from ingestry.bootstrap.events import (
 )
 from ingestry.bootstrap.events import (
     event_settings as event_settings,
+)
+from ingestry.bootstrap.events import (
+    hook_runners as hook_runners,
 )
 from ingestry.bootstrap.events import (
     work_root as work_root,

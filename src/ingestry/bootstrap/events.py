@@ -16,6 +16,7 @@ from ingestry.services.ports import HookRunner, Storage, WorkSpace
 if TYPE_CHECKING:
     from ingestry.adapters.events.redis import RedisPublisher
     from ingestry.services.dispatch import EventDispatcher, EventHandler
+    from ingestry.services.hook_rerun import HookRerunService
 
 
 def work_root(settings: Settings) -> Path:
@@ -24,10 +25,30 @@ def work_root(settings: Settings) -> Path:
 
 
 def build_hook_runner(settings: Settings) -> HookRunner:
-    """Hooks run as local subprocesses in the config's directory."""
-    from ingestry.adapters.hooks.local import LocalHookRunner
+    """The runner `hooks.runner` names (default: local subprocesses in the config's
+    directory; others from the `ingestry.hook_runners` entry points)."""
+    from ingestry.adapters.hooks.registry import build_runner
+    from ingestry.services.ports import RunnerContext
 
-    return LocalHookRunner(settings.root)
+    return build_runner(settings.hooks.runner, RunnerContext(settings.root, settings.hooks.options))
+
+
+def hook_runners() -> dict[str, str]:
+    """Every hook runner this install can use: name → `built-in` or its entry point."""
+    from ingestry.adapters.hooks.registry import available
+
+    return available()
+
+
+def build_hook_rerun(settings: Settings, storage: Storage) -> HookRerunService:
+    """`hooks rerun`: the configured runner and work space, on `storage`."""
+    from ingestry.services.features import FeatureService
+    from ingestry.services.hook_rerun import HookRerunService
+
+    features = FeatureService(storage.lifecycle(), build_workspace(settings))
+    return HookRerunService(
+        storage, settings.convention, build_hook_runner(settings), features, work_root(settings)
+    )
 
 
 def build_workspace(settings: Settings) -> WorkSpace:

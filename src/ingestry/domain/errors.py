@@ -165,3 +165,7 @@ class QueryError(IngestryError):
 
 class RunNotFoundError(IngestryError):
     """No run with that srn (`runs show`, `GET /v1/runs/{srn}`)."""
+
+
+class HookNotFoundError(IngestryError):
+    """`hooks rerun --hook H` names no hook of the record's convention."""

@@ -10,8 +10,8 @@ standard library.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +68,40 @@ class HookResult:
         if self.exit_code != 0:
             return f"exited with status {self.exit_code}"
         return None
+
+
+#: The runner hooks use unless `hooks: {runner: …}` names another.
+DEFAULT_HOOK_RUNNER = "subprocess"
+
+
+@dataclass(frozen=True, slots=True)
+class HooksSettings:
+    """`hooks:` in ingestry.yaml: which runner runs every convention's hooks (built in:
+    `subprocess`; others registered under the entry point group
+    `ingestry.hook_runners`) and the options handed to it."""
+
+    runner: str = DEFAULT_HOOK_RUNNER
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HookOutcome:
+    """What one hook run just did (`hooks rerun` reports one per hook)."""
+
+    srn: str
+    version: int
+    hook: str
+    status: str
+    exit_code: int | None
+    reason: str | None
+    features: int
+    started_at: datetime
+    duration_seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["started_at"] = self.started_at.isoformat()
+        return out
 
 
 @dataclass(frozen=True, slots=True)

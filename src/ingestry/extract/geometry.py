@@ -36,6 +36,7 @@ _POLYGONS = frozenset({"Polygon", "MultiPolygon"})
 def _shapely() -> Any:
     try:
         import shapely
+        import shapely.errors
         import shapely.geometry
         import shapely.validation
     except ImportError:  # pragma: no cover - the geo extra is in dev and all
@@ -48,6 +49,9 @@ def measures(geojson: str | dict[str, Any]) -> Measures:
     geometry is invalid (unclosed ring, NaN coordinate, or shapely's own reason)."""
     doc = loads(geojson) if isinstance(geojson, str) else geojson
     _check_positions(doc)
+    point = _point(doc)
+    if point is not None:
+        return point
     shape = _shape(doc)
     if shape.is_empty:
         raise CoercionError("invalid geometry: it is empty (no coordinates)")
@@ -59,10 +63,27 @@ def measures(geojson: str | dict[str, Any]) -> Measures:
     return (minx, miny, maxx, maxy, point.x, point.y, length, area)
 
 
+def _point(doc: dict[str, Any]) -> Measures | None:
+    """A Point's measures without shapely (most geometries are points; building a shapely
+    geometry costs ~30 us, this ~1 us): its own bbox and representative point."""
+    coords = doc.get("coordinates")
+    if doc.get("type") != "Point" or not isinstance(coords, list) or not 2 <= len(coords) <= 3:
+        return None
+    if type(coords[0]) not in (int, float) or type(coords[1]) not in (int, float):
+        return None  # shapely says why
+    x, y = float(coords[0]), float(coords[1])
+    return (x, y, x, y, x, y, None, None)
+
+
 def intersects(geojson: str | dict[str, Any], box: BBox) -> bool:
-    """Does the geometry intersect the box (edges included)? Exactly, with shapely."""
-    shapely = _shapely()
+    """Does the geometry intersect the box (edges included)? Exactly: a point by its
+    coordinates, anything else with shapely."""
     doc = loads(geojson) if isinstance(geojson, str) else geojson
+    point = _point(doc)
+    if point is not None:
+        x, y = point[0], point[1]
+        return box.minx <= x <= box.maxx and box.miny <= y <= box.maxy
+    shapely = _shapely()
     shape = shapely.geometry.shape(doc)
     return bool(shapely.intersects(shape, box_geometry(box)))
 
@@ -93,7 +114,7 @@ def _shape(doc: dict[str, Any]) -> BaseGeometry:
         shape: BaseGeometry = shapely.geometry.shape(doc)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise CoercionError(f"invalid geometry: {exc or type(exc).__name__}") from None
-    except shapely.errors.GEOSException as exc:
+    except shapely.errors.ShapelyError as exc:  # an unknown type, GEOS refusing it
         raise CoercionError(f"invalid geometry: {exc}") from None
     if not shape.is_valid:
         reason = shapely.validation.explain_validity(shape)

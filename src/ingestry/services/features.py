@@ -16,6 +16,7 @@ again, and features upsert by (srn, version, hook, name).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +29,7 @@ from ingestry.domain.events import RecordEvent
 from ingestry.domain.features import (
     HOOK_FAILED,
     HOOK_SUCCEEDED,
+    HookOutcome,
     HookResult,
     MalformedFeaturesError,
     parse_features,
@@ -70,6 +72,25 @@ def record_document(record: Record) -> bytes:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class HookTarget:
+    """The record version hooks run on: from a delivered event (`event_id`), or asked
+    for again by `hooks rerun` (no event: `event_id` None, `kind` "rerun")."""
+
+    event_id: int | None
+    kind: str
+    srn: str
+    convention: str
+    version: int
+    features_dir: str
+
+    @classmethod
+    def of(cls, event: RecordEvent) -> HookTarget:
+        return cls(
+            event.id, event.kind, event.srn, event.convention, event.version, event.features_dir
+        )
+
+
 class FeatureService:
     """Reads a hook's features/ and stores them, with the run, against a version."""
 
@@ -83,7 +104,7 @@ class FeatureService:
 
     def record(
         self,
-        event: RecordEvent,
+        event: HookTarget,
         hook: HookSpec,
         result: HookResult,
         features: list[tuple[str, Any]],
@@ -95,7 +116,7 @@ class FeatureService:
         if reason is not None:
             reason = reason.replace("\x00", "\ufffd")  # text columns on every backend
         run: HookRunRow = (
-            event.id, event.srn, event.version, event.convention, hook.name, status,
+            event.event_id, event.srn, event.version, event.convention, hook.name, status,
             result.exit_code, reason, result.stdout_tail or None, result.stderr_tail or None,
             len(features), iso(started_at), round(result.duration_seconds, 3),
         )  # fmt: skip
@@ -140,10 +161,15 @@ class InsertRecordFeatures:
             return  # superseded: the newer version's own event runs the hooks on it
         document = record_document(record)
         raw = self._raw(record)
+        target = HookTarget.of(event)
         for hook in convention.hooks:
             if self.features.lifecycle.hook_succeeded(event.srn, event.version, hook.name):
                 continue  # re-delivered: this hook's features are stored already
-            self._run(event, hook, document, raw)
+            self.run_hook(target, hook, document, raw)
+
+    def raw_of(self, record: Record) -> bytes | None:
+        """The payload the record version came from (raw.bin), when it is kept."""
+        return self._raw(record)
 
     def _raw(self, record: Record) -> bytes | None:
         if record.raw_sha256 is None or record.data_source is None:
@@ -153,7 +179,11 @@ class InsertRecordFeatures:
                 return payload.payload
         return None
 
-    def _run(self, event: RecordEvent, hook: HookSpec, document: bytes, raw: bytes | None) -> None:
+    def run_hook(
+        self, event: HookTarget, hook: HookSpec, document: bytes, raw: bytes | None
+    ) -> HookOutcome:
+        """Run one hook on a fresh work_dir, store the run (and its features); the
+        outcome is what was recorded."""
         workspace = self.features.workspace
         work_dir = workspace.prepare(Path(event.features_dir), hook.name, document, raw)
         try:
@@ -178,3 +208,14 @@ class InsertRecordFeatures:
             self.features.record(event, hook, result, features, started, reason)
         finally:
             workspace.remove(work_dir)
+        return HookOutcome(
+            srn=event.srn,
+            version=event.version,
+            hook=hook.name,
+            status=HOOK_FAILED if reason is not None else HOOK_SUCCEEDED,
+            exit_code=result.exit_code,
+            reason=reason,
+            features=len(features),
+            started_at=started,
+            duration_seconds=round(result.duration_seconds, 3),
+        )

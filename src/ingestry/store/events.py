@@ -7,9 +7,11 @@ from typing import Literal
 
 from ingestry.bootstrap import (
     build_dispatcher,
+    build_hook_rerun,
+    hook_runners,
 )
 from ingestry.domain.events import DeadEvent
-from ingestry.domain.features import HookRun
+from ingestry.domain.features import HookOutcome, HookRun
 from ingestry.services.dispatch import EventDispatcher, EventHandler
 from ingestry.store.core import StoreCore
 
@@ -57,6 +59,16 @@ class EventArea(StoreCore):
     def pending_events(self) -> int:
         """Events in the outbox waiting for delivery (leased ones included)."""
         return self.storage.lifecycle().pending_events()
+
+    def rerun_hooks(self, srn: str, hook: str | None = None) -> list[HookOutcome]:
+        """Run a record's hooks (or only `hook`) again now, on its current version, with
+        the configured runner; each run is recorded in `hook_runs` (no event) and its
+        features replace the version's features of that hook and name."""
+        return build_hook_rerun(self.settings, self.storage).rerun(srn, hook)
+
+    def hook_runners(self) -> dict[str, str]:
+        """The hook runners this install can use: name → `built-in` or its entry point."""
+        return hook_runners()
 
     def hook_runs(self, failed_only: bool = False, *, limit: int | None = None) -> list[HookRun]:
         """Hook runs, oldest first (the latest `limit` when given)."""

@@ -79,14 +79,33 @@ POSTGRES = Dialect(
 POSTGIS = replace(POSTGRES, bbox=_bbox_postgis)
 
 
+def exact_box(where: BBoxFilter) -> Callable[..., bool]:
+    """(geometry, minx, maxx, miny, maxy) → does it intersect the box? A geometry whose
+    own bbox lies inside the box does without a parse; a point by its coordinates."""
+    box = where.box
+
+    def keep(geometry: object, *bbox: object) -> bool:
+        if geometry is None:
+            return False
+        if all(isinstance(v, float) for v in bbox):
+            minx, maxx, miny, maxy = (float(v) for v in bbox)  # type: ignore[arg-type]
+            if box.minx <= minx and maxx <= box.maxx and box.miny <= miny and maxy <= box.maxy:
+                return True
+        return intersects(geometry, box)  # type: ignore[arg-type]
+
+    return keep
+
+
 def exact_filter(query: RecordQuery) -> Callable[[Record], bool] | None:
     """Without PostGIS, the bbox columns only narrow: shapely decides on each record."""
     where = query.bbox
     if where is None:
         return None
 
+    names = bounds(where.column)
+    exact = exact_box(where)
+
     def keep(record: Record) -> bool:
-        geometry = record.columns.get(where.column)
-        return geometry is not None and intersects(geometry, where.box)
+        return exact(record.columns.get(where.column), *(record.columns.get(n) for n in names))
 
     return keep

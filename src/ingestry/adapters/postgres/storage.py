@@ -19,7 +19,7 @@ from psycopg.types.string import BytesBinaryDumper
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.postgres.query import POSTGIS, POSTGRES, exact_filter
+from ingestry.adapters.postgres.query import POSTGIS, POSTGRES, exact_box, exact_filter
 from ingestry.adapters.postgres.reads import (
     HISTORY_OF_MANY,
     HISTORY_SELECT,
@@ -44,7 +44,7 @@ from ingestry.adapters.sql import erasure, recordquery, runs, scan
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.adapters.sql.node import read_node_id
 from ingestry.adapters.sql.recordquery import Dialect
-from ingestry.adapters.sql.spatial import POSTGIS_PROBE
+from ingestry.adapters.sql.spatial import POSTGIS_PROBE, bounds
 from ingestry.domain.conventions import Convention
 from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
@@ -176,9 +176,13 @@ class PostgresStorage:
             migrate.downgrade(self.engine, revision)
 
     def is_empty(self) -> bool:
+        """No relation of ours in the schema; an extension's own (PostGIS's
+        `spatial_ref_sys`, made by a DBA's CREATE EXTENSION first) do not count."""
         row = self._conn.execute(
-            "SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
-            " AND relkind IN ('r', 'p', 'v', 'm', 'S')"
+            "SELECT count(*) FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace"
+            " AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND NOT EXISTS (SELECT 1 FROM"
+            " pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
+            " AND d.deptype = 'e')"
         ).fetchone()
         return row is not None and row[0] == 0
 
@@ -349,7 +353,12 @@ class PostgresStorage:
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         if query.bbox is not None and self.query_dialect is POSTGRES:  # exact: rows are read
-            return sum(1 for _ in self._pages(convention, query, None, None))
+            keep = exact_box(query.bbox)
+            columns = ", ".join(f'"{c}"' for c in bounds(query.bbox.column))
+            statement = recordquery.matching(
+                convention, query, POSTGRES, f'"{query.bbox.column}"::text, {columns}'
+            )
+            return sum(1 for row in self._rows(statement.sql, statement.params) if keep(*row))
         statement = recordquery.count(convention, query, self.query_dialect)
         return int(self._rows(statement.sql, statement.params)[0][0])
 

@@ -91,6 +91,16 @@ def count(convention: Convention, query: RecordQuery, dialect: Dialect) -> State
     return Statement(f'SELECT count(*) FROM "{table_name(convention.name)}"{tail}', params)
 
 
+def matching(
+    convention: Convention, query: RecordQuery, dialect: Dialect, columns: str
+) -> Statement:
+    """`columns` of every record the query matches, in no order (a count that must look
+    at the rows, e.g. an exact test the database cannot make)."""
+    where, params = _conditions(convention, query, dialect)
+    tail = f" WHERE {' AND '.join(where)}" if where else ""
+    return Statement(f'SELECT {columns} FROM "{table_name(convention.name)}"{tail}', params)
+
+
 def _conditions(
     convention: Convention, query: RecordQuery, dialect: Dialect
 ) -> tuple[list[str], list[object]]:

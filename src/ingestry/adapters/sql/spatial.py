@@ -15,7 +15,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ingestry.domain.conventions import ColumnSpec, Convention
-from ingestry.domain.geometry import Measure, measure_column
+from ingestry.domain.geometry import MEASURES, Measure, measure_column
+from ingestry.extract.coerce import CoercionError
+from ingestry.extract.geometry import measures
 
 #: The PostGIS function whose presence (on the search path) means "use PostGIS".
 POSTGIS_PROBE = "SELECT to_regprocedure('st_geomfromgeojson(text)') IS NOT NULL"
@@ -45,6 +47,8 @@ def ensure_spatial(conn: sa.Connection, table: str, convention: Convention) -> N
     columns = convention.geometry_columns
     if not columns:
         return
+    for column in columns:
+        backfill(conn, table, column.name)
     if conn.dialect.name == "sqlite":
         for column in columns:
             _sqlite_rtree(conn, table, column)
@@ -59,6 +63,33 @@ def ensure_spatial(conn: sa.Connection, table: str, convention: Convention) -> N
                 )
             )
         _bbox_indexes(conn, table, column)
+
+
+def backfill(conn: sa.Connection, table: str, column: str) -> int:
+    """Measure the geometries stored before their derived columns existed (a store
+    upgraded in place: a simple source cannot be replayed), so `--bbox` finds them.
+    Geometries that fail validation now keep null measures. Returns the rows filled."""
+    minx = measure_column(column, Measure.MINX)
+    text = f'"{column}"' if conn.dialect.name == "sqlite" else f'"{column}"::text'
+    rows = conn.execute(
+        sa.text(
+            f'SELECT id, {text} FROM "{table}" WHERE "{column}" IS NOT NULL AND "{minx}" IS NULL'
+        )
+    ).all()
+    names = [measure_column(column, m) for m in MEASURES]
+    sets = ", ".join(f'"{n}" = :{m.name}' for n, m in zip(names, MEASURES, strict=True))
+    values = []
+    for row_id, geometry in rows:
+        try:
+            found = measures(geometry)
+        except CoercionError:
+            continue
+        values.append(
+            {"row_id": row_id, **{m.name: v for m, v in zip(MEASURES, found, strict=True)}}
+        )
+    if values:
+        conn.execute(sa.text(f'UPDATE "{table}" SET {sets} WHERE id = :row_id'), values)
+    return len(values)
 
 
 def _bbox_indexes(conn: sa.Connection, table: str, column: ColumnSpec) -> None:

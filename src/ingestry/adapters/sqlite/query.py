@@ -12,7 +12,7 @@ import sqlite3
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.recordquery import Dialect
 from ingestry.adapters.sql.rows import select_records
-from ingestry.adapters.sql.spatial import rtree_name
+from ingestry.adapters.sql.spatial import bounds, rtree_name
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.geometry import BBox, BBoxFilter
 from ingestry.extract.geometry import intersects
@@ -32,12 +32,17 @@ def _bbox(convention: Convention, where: BBoxFilter) -> tuple[str, list[object]]
     `ingestry_intersects` (shapely, registered on the connection) decides exactly."""
     table = table_name(convention.name)
     box = where.box
+    minx, maxx, miny, maxy = (f'"{c}"' for c in bounds(where.column))
     clause = (
         f'id IN (SELECT id FROM "{rtree_name(table, where.column)}"'
         " WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"
-        f' AND ingestry_intersects("{where.column}", ?, ?, ?, ?)'
+        # a geometry whose own bbox lies inside the box intersects it: no parse needed
+        f" AND ({minx} >= ? AND {maxx} <= ? AND {miny} >= ? AND {maxy} <= ?"
+        f' OR ingestry_intersects("{where.column}", ?, ?, ?, ?))'
     )
-    return clause, [box.maxx, box.minx, box.maxy, box.miny, box.minx, box.miny, box.maxx, box.maxy]
+    inside = [box.minx, box.maxx, box.miny, box.maxy]
+    corners = [box.minx, box.miny, box.maxx, box.maxy]
+    return clause, [box.maxx, box.minx, box.maxy, box.miny, *inside, *corners]
 
 
 def register_functions(conn: sqlite3.Connection) -> None:

@@ -51,6 +51,7 @@ CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
     (core.UnknownConventionError, 404, "unknown_convention"),
     (core.RecordNotFoundError, 404, "not_found"),
     (core.RunNotFoundError, 404, "not_found"),
+    (core.HookNotFoundError, 404, "not_found"),
     (core.JobNotFoundError, 404, "not_found"),
     (core.InvalidCursorError, 400, "invalid_cursor"),
     (core.QueryError, 400, "invalid_query"),

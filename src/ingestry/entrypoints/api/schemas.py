@@ -103,6 +103,24 @@ class FeatureList(_Out):
     features: list[FeatureOut]
 
 
+class HookOutcomeOut(_Out):
+    """One hook run `hooks rerun` made (also listed by `hooks runs`)."""
+
+    hook: str
+    version: int
+    status: str
+    exit_code: int | None = None
+    reason: str | None = None
+    features: int
+    started_at: datetime
+    duration_seconds: float
+
+
+class HookRerunOut(_Out):
+    srn: str
+    runs: list[HookOutcomeOut]
+
+
 class RecordPatch(_In):
     """Replace the record's metadata (the typed columns are derived from it)."""
 

@@ -11,7 +11,7 @@ ingestry.services.ports import X` works for any of them:
   `ConcurrentSessions`, `PayloadProbe`);
 - `rawops`: `RawOperations` / `RawSession` (replay, quarantine, retention);
 - `lifecycle`: the outbox, conditional updates, hook runs and features;
-- `hooks`: `HookRunner`, `WorkSpace`;
+- `hooks`: `HookRunner`, `HookRunnerFactory`, `RunnerContext`, `WorkSpace`;
 - `inputs`: how adapters read a source's data (`ReadOptions`, spills);
 - `batches`: a batch between its preparation and its write (`PreparedBatch`,
   `LazyRows`, `BatchWork`);
@@ -150,6 +150,12 @@ from ingestry.services.ports.harvest import (
 )
 from ingestry.services.ports.hooks import (
     HookRunner as HookRunner,
+)
+from ingestry.services.ports.hooks import (
+    HookRunnerFactory as HookRunnerFactory,
+)
+from ingestry.services.ports.hooks import (
+    RunnerContext as RunnerContext,
 )
 from ingestry.services.ports.hooks import (
     WorkSpace as WorkSpace,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ingestry.domain.conventions import HookSpec
 from ingestry.domain.features import HookResult
@@ -17,6 +18,20 @@ class HookRunner(Protocol):
     def run(
         self, hook: HookSpec, work_dir: Path, env: Mapping[str, str], timeout: float
     ) -> HookResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerContext:
+    """What a hook runner is built from: the config's directory (where hooks' relative
+    paths resolve) and `hooks.options` from ingestry.yaml."""
+
+    root: Path
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: What an `ingestry.hook_runners` entry point names: context → runner (a class whose
+#: constructor takes the context will do).
+HookRunnerFactory = Callable[[RunnerContext], HookRunner]
 
 
 class WorkSpace(Protocol):

@@ -14,6 +14,8 @@ from ingestry.entrypoints.api.schemas import (
     ErrorOut,
     FeatureList,
     FeatureOut,
+    HookOutcomeOut,
+    HookRerunOut,
     RecordCount,
     RecordHistory,
     RecordOut,
@@ -30,6 +32,7 @@ SINCE = "Time column >= this ISO timestamp (default column: the first required t
 UNTIL = "Time column < this ISO timestamp."
 BBOX = "MINX,MINY,MAXX,MAXY: keep records whose geometry intersects this box (exactly)."
 GEOMETRY_COLUMN = "Geometry column bbox tests (default: the convention's only one)."
+HOOK = "Only this hook (default: every hook of the record's convention)."
 SORT = "Sort by a declared column (empty values last); identity breaks ties."
 
 #: A scoped list skips other sources' records; it reads at most this many pages of
@@ -180,6 +183,34 @@ def record_features(srn: str, caller: CallerDep, state: StateDep) -> FeatureList
             for f in found
         ],
     )
+
+
+@router.post("/{srn}/hooks/rerun", response_model=HookRerunOut, responses=_errors(404))
+def rerun_hooks(
+    srn: str,
+    caller: CallerDep,
+    state: StateDep,
+    hook: Annotated[str | None, Query(max_length=255, description=HOOK)] = None,
+) -> HookRerunOut:
+    """Run the record's hooks again now (`ingestry hooks rerun`), recorded as hook runs."""
+    allowed = caller.check_srn(srn)
+    with state.pool.borrow() as store:
+        caller.check_record(store.get(srn), allowed)
+        outcomes = store.rerun_hooks(srn, hook)
+    runs = [
+        HookOutcomeOut(
+            hook=o.hook,
+            version=o.version,
+            status=o.status,
+            exit_code=o.exit_code,
+            reason=o.reason,
+            features=o.features,
+            started_at=o.started_at,
+            duration_seconds=o.duration_seconds,
+        )
+        for o in outcomes
+    ]
+    return HookRerunOut(srn=srn, runs=runs)
 
 
 def parse_if_match(value: str | None) -> int:

@@ -1,4 +1,4 @@
-"""`ingestry hooks runs [--failed]`"""
+"""`ingestry hooks runs [--failed]`, `hooks rerun SRN [--hook H]`, `hooks runners`"""
 
 from __future__ import annotations
 
@@ -39,6 +39,42 @@ def runs(ctx: CliContext, failed: bool, limit: int | None, as_json: bool) -> Non
         if last:
             line += f" | stderr: {last}"
         click.echo(line)
+
+
+@command.command("rerun")
+@click.argument("srn")
+@click.option("--hook", default=None, help="Only this hook (default: all of the convention's).")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one hook run each.")
+@click.pass_obj
+def rerun(ctx: CliContext, srn: str, hook: str | None, as_json: bool) -> None:
+    """Run a record's hooks again now (on its current version), recorded as hook runs.
+    Exits 0 when every hook ran (a failed hook is reported, as `hooks runs` shows it)."""
+    outcomes = ctx.store().rerun_hooks(srn, hook)
+    if as_json:
+        for outcome in outcomes:
+            echo_json(outcome.as_dict())
+        return
+    if not outcomes:
+        click.echo(f"{srn}: its convention has no hooks")
+        return
+    for o in outcomes:
+        exit_code = "killed" if o.exit_code is None else f"exit {o.exit_code}"
+        line = f"{o.hook} {o.srn} v{o.version}: {o.status} ({exit_code}, "
+        line += f"{o.duration_seconds:.2f} s, {o.features} features)"
+        click.echo(line + (f": {o.reason}" if o.reason else ""))
+
+
+@command.command("runners")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: name → origin.")
+@click.pass_obj
+def runners(ctx: CliContext, as_json: bool) -> None:
+    """Hook runners this install can use (`hooks: {runner: NAME}` in ingestry.yaml)."""
+    found = ctx.store().hook_runners()
+    if as_json:
+        echo_json(found)
+        return
+    for name, origin in sorted(found.items()):
+        click.echo(f"{name}: {origin}")
 
 
 def _last_line(text: str | None) -> str:
