@@ -36,18 +36,19 @@ BATCH = 10_000
 COLUMNS = ("order_number", "created_at", "total", "currency", "email", "item_count", "paid")
 
 
-def config_text(database: Path) -> str:
+def config_text(url: str) -> str:
     text = CONFIG.read_text(encoding="utf-8")
-    return text.replace("sqlite:///out/bench-manual.db", f"sqlite:///{database}")
+    return text.replace("sqlite:///out/bench-manual.db", url)
 
 
-def fill(root: Path, n: int, seed: int) -> Path:
-    """A store of n orders in the simple source; returns its config path."""
+def fill(root: Path, n: int, seed: int, url: str | None = None) -> Path:
+    """A store of n orders in the simple source (SQLite beside the config unless `url`
+    names a PostgreSQL database); returns its config path."""
     import ingestry
 
     data = generate.ensure(n, seed)
     path = root / "ingestry.yaml"
-    path.write_text(config_text(root / "bench.db"), encoding="utf-8")
+    path.write_text(config_text(url or f"sqlite:///{root / 'bench.db'}"), encoding="utf-8")
     with ingestry.open(path) as store:
         store.ingest_files("orders_simple", [data])
     return path
@@ -150,12 +151,56 @@ def step_bare_same(config: Path, out: Path) -> int:
     return total
 
 
+def step_bare_postgres(config: Path, out: Path) -> int:
+    """bare-same on PostgreSQL: psycopg (server-side cursor, fetchmany 10k) + pyarrow,
+    writing the export's 19 columns; jsonb as text, as stored."""
+    import psycopg
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+
+    url = yaml.safe_load(config.read_text(encoding="utf-8"))["database"]
+    ts = pa.timestamp("us", tz="UTC")
+    schema = pa.schema(
+        [("srn", pa.string()), ("convention", pa.string()), ("version", pa.int64()),
+         ("published_at", ts), ("updated_at", ts), ("data_source", pa.string()),
+         ("extractor_version", pa.string()), ("raw_sha256", pa.string()),
+         ("source", pa.string()), ("order_number", pa.string()), ("created_at", ts),
+         ("total", pa.decimal128(12, 2)), ("currency", pa.string()), ("email", pa.string()),
+         ("item_count", pa.int64()), ("paid", pa.bool_()), ("metadata", pa.string())]
+    )  # fmt: skip
+    cols = ", ".join(f'"{c}"' for c in COLUMNS)
+    total = 0
+    with (
+        psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn,
+        conn.cursor(name="bare") as cursor,
+        pq.ParquetWriter(out / "bare.parquet", schema, compression="zstd") as writer,
+    ):
+        cursor.execute(
+            "SELECT source_type, upstream, source_id, version, published_at, updated_at,"
+            f" data_source, extractor_version, raw_sha256, source::text, {cols},"
+            " metadata::text FROM records_order ORDER BY source_type, upstream, source_id"
+        )
+        while rows := cursor.fetchmany(BATCH):
+            c = list(zip(*rows, strict=True))
+            srn = [f"srn:ingestry:record:order:{t}:{u}:{i}" for t, u, i in zip(*c[:3], strict=True)]
+            arrays = [pa.array(srn, pa.string()), pa.array(["order"] * len(rows), pa.string())]
+            arrays += [pa.array(c[k], schema[k - 1].type) for k in range(3, 8)]
+            arrays.append(pa.array([None if v is None else bytes(v).hex() for v in c[8]]))
+            arrays += [pa.array(c[k], schema[k - 1].type) for k in range(9, 18)]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            total += len(rows)
+    return total
+
+
 STEPS = {"ingestry": step_ingestry, "bare": step_bare, "bare-same": step_bare_same}
+PG_STEPS = {"ingestry": step_ingestry, "bare-same": step_bare_postgres}
 
 
 def child(step: str, config: Path, out: Path) -> None:
     started = time.perf_counter()
-    rows = STEPS[step](config, out)
+    steps = PG_STEPS if "postgresql" in config.read_text(encoding="utf-8") else STEPS
+    rows = steps[step](config, out)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mb": round(peak_mb, 1)}))
@@ -173,22 +218,35 @@ def measure(step: str, config: Path, out: Path) -> dict[str, Any]:
     return result
 
 
-def run(n: int, seed: int, repeat: int = 1) -> list[dict[str, Any]]:
+def run(n: int, seed: int, repeat: int = 1, backend: str = "sqlite") -> list[dict[str, Any]]:
     sizes = sorted({max(n // 10, 1), n})
     results = []
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="ingestry-export-bench-") as tmp:
             root = Path(tmp)
-            config = fill(root, size, seed)
-            row: dict[str, Any] = {"n": size}
-            for round_ in range(repeat):
-                for step in STEPS:
-                    got = measure(step, config, root / f"{step}-{round_}")
-                    if step not in row or got["seconds"] < row[step]["seconds"]:
-                        row[step] = got
-            row["ratio"] = round(row["ingestry"]["rows_per_s"] / row["bare"]["rows_per_s"], 2)
-            same = row["bare-same"]["rows_per_s"]
-            row["ratio_same"] = round(row["ingestry"]["rows_per_s"] / same, 2)
+            databases = None
+            url = None
+            if backend == "postgres":
+                import pgdb
+
+                databases = pgdb.Databases(pgdb.admin_url(), 0)
+                url = databases.url(f"export{size}")
+            try:
+                config = fill(root, size, seed, url)
+                steps = PG_STEPS if url else STEPS
+                row: dict[str, Any] = {"n": size, "backend": backend}
+                for round_ in range(repeat):
+                    for step in steps:
+                        got = measure(step, config, root / f"{step}-{round_}")
+                        if step not in row or got["seconds"] < row[step]["seconds"]:
+                            row[step] = got
+            finally:
+                if databases is not None:
+                    databases.close()
+            rate = row["ingestry"]["rows_per_s"]
+            if "bare" in row:
+                row["ratio"] = round(rate / row["bare"]["rows_per_s"], 2)
+            row["ratio_same"] = round(rate / row["bare-same"]["rows_per_s"], 2)
             results.append(row)
     return results
 
@@ -201,20 +259,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the fastest is kept")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = run(args.n, args.seed, args.repeat)
+    results = run(args.n, args.seed, args.repeat, args.backend)
     if args.json:
         print(json.dumps(results))
         return
-    print("export bench (Parquet, SQLite): ingestry vs bare sqlite3 + pyarrow")
+    print(f"export bench (Parquet, {args.backend}): ingestry vs bare driver + pyarrow")
     for r in results:
-        for step in STEPS:
+        for step in PG_STEPS if args.backend == "postgres" else STEPS:
             m = r[step]
             print(f"  n={r['n']:>9,} {step:<9} {m['seconds']:>7.2f} s {m['rows_per_s']:>9,}/s"
                   f"  peak RSS {m['peak_rss_mb']:>6.1f} MB")  # fmt: skip
-        print(f"  n={r['n']:>9,} ingestry/bare = {r['ratio']:.2f},"
-              f" ingestry/bare-same = {r['ratio_same']:.2f}")  # fmt: skip
+        bare = f"ingestry/bare = {r['ratio']:.2f}, " if "ratio" in r else ""
+        print(f"  n={r['n']:>9,} {bare}ingestry/bare-same = {r['ratio_same']:.2f}")
 
 
 if __name__ == "__main__":
