@@ -10,15 +10,31 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from ingestry.adapters.postgres.reads import _JSON_TYPES, json_value
-from ingestry.adapters.postgres.text import unescape_text
-from ingestry.adapters.sql.scan import Decode, Decoders
+from ingestry.adapters.postgres.text import MARK, unescape_text
+from ingestry.adapters.sql.scan import EXPONENT, Decode, Decoders
 from ingestry.domain.conventions import ColumnSpec, ColumnType
 from ingestry.domain.provenance import source_from_dict, source_to_dict
+from ingestry.extract.jsonio import loads
 from ingestry.extract.portable import json_text
 
 
 def _metadata(text: str) -> str:
+    """jsonb text in the export's spelling: parsed and written again by orjson with
+    sorted keys (C, ~5x faster than walking it in Python), unless the text holds an
+    escape mark (U+0000, see `text`), a number orjson cannot write (beyond 64 bits),
+    or orjson spells a number otherwise than the export does (an exponent, `-0.0`):
+    then the exact, portable way."""
+    if MARK not in text:
+        value = loads(text)
+        try:
+            fast = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:
+            fast = None
+        if fast is not None and "-0.0" not in fast and not EXPONENT.search(fast):
+            return fast
     return json_text(json_value(text))
 
 
