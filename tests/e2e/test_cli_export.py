@@ -61,3 +61,23 @@ def test_exit_codes(project: Path, tmp_path: Path) -> None:
     mixed = run("export", "customer_orders", "--raw", "--format", "csv", "--out", out, cwd=project)
     assert mixed.returncode == 2
     assert not Path(out).exists()
+
+
+def test_history_by_default_and_current_only(project: Path, tmp_path: Path) -> None:
+    """An updated record exports with its earlier version; --current-only leaves it out;
+    --raw refuses --current-only (usage, exit 2)."""
+    sample = project / "data" / "samples" / "orders.jsonl"
+    first = orjson.loads(sample.read_bytes().splitlines()[0])
+    changed = tmp_path / "changed.jsonl"
+    changed.write_bytes(orjson.dumps({**first, "note": "changed"}) + b"\n")
+    _ingest(project)
+    assert run("ingest", "customer_orders", str(changed), cwd=project).returncode == 0
+    every = run("export", "customer_orders", "--out", str(tmp_path / "a"), "--json", cwd=project)
+    summary = orjson.loads(every.stdout)
+    assert summary["versions"] == summary["records"] + 1
+    only = run("export", "customer_orders", "--current-only", "--out", str(tmp_path / "b"),
+               "--json", cwd=project)  # fmt: skip
+    assert orjson.loads(only.stdout)["versions"] == summary["records"]
+    raw = run("export", "customer_orders", "--raw", "--current-only", "--out",
+              str(tmp_path / "c"), cwd=project)  # fmt: skip
+    assert raw.returncode == 2

@@ -205,9 +205,10 @@ def test_a_result_as_an_arrow_table_keeps_types(qstore: Store) -> None:
     [
         (
             'SELECT CAST(created_at AS DATE), count(*) FROM "order" GROUP BY 1',
-            ["srn", "created_at"],
+            ["created_at"],
         ),
-        ('SELECT a.email FROM "order" a JOIN "order" b USING (total)', ["srn", "total", "email"]),
+        ('SELECT count(*) FROM "order"', ["version"]),
+        ('SELECT a.email FROM "order" a JOIN "order" b USING (total)', ["total", "email"]),
         ('SELECT * FROM "order"', None),
         ('SELECT o FROM "order" o', None),
         ('SELECT email FROM "order" NATURAL JOIN "order"', None),

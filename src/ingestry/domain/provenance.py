@@ -84,6 +84,13 @@ def source_from_dict(data: Mapping[str, Any]) -> RecordSource:
     return cls(**values)
 
 
+def source_keys(kind: str) -> tuple[str, ...] | None:
+    """The keys of a provenance object of this type in `source_to_dict`'s order
+    (`type` first), or None for an unknown type."""
+    known = _FIELDS.get(kind)
+    return None if known is None else ("type", *known[1])
+
+
 def source_to_dict(source: RecordSource) -> dict[str, str]:
     """The JSON shape of a provenance object: `type` first, then its fields."""
     _, fields = _FIELDS[source.type]

@@ -76,11 +76,14 @@ def _texts(values: Sequence[Any]) -> list[str | None]:
 def pruned(
     columns: tuple[ViewColumn, ...], needed: frozenset[str] | None
 ) -> tuple[ViewColumn, ...]:
-    """The columns a statement refers to (all when `needed` is None); `srn` always, so
-    a view has a column to count rows by (`count(*)` over no columns would be 0)."""
+    """The columns a statement refers to (all when `needed` is None); when it names
+    none (`count(*)`), `version` alone, so the view has a column to count rows by
+    (`count(*)` over no columns would be 0): the cheapest to read (an integer, where
+    `srn` is spelled per row)."""
     if needed is None:
         return columns
-    return tuple(c for c in columns if c.name == "srn" or c.name in needed)
+    kept = tuple(c for c in columns if c.name in needed)
+    return kept or tuple(c for c in columns if c.name == "version")
 
 
 def record_pages(
