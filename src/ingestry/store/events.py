@@ -8,6 +8,7 @@ from typing import Literal
 from ingestry.bootstrap import (
     build_dispatcher,
 )
+from ingestry.domain.clock import utc_now
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import HookRun
 from ingestry.services.dispatch import EventDispatcher, EventHandler
@@ -57,6 +58,11 @@ class EventArea(StoreCore):
     def pending_events(self) -> int:
         """Events in the outbox waiting for delivery (leased ones included)."""
         return self.storage.lifecycle().pending_events()
+
+    def outbox_lag(self) -> float:
+        """Seconds the oldest undelivered event has waited (0 when none waits)."""
+        oldest = self.storage.lifecycle().oldest_pending_at()
+        return 0.0 if oldest is None else max(0.0, (utc_now() - oldest).total_seconds())
 
     def hook_runs(self, failed_only: bool = False, *, limit: int | None = None) -> list[HookRun]:
         """Hook runs, oldest first (the latest `limit` when given)."""

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ingestry.adapters.sql.control import ControlDatabase, aware
 from ingestry.adapters.sql.control_schema import jobs
 from ingestry.domain.clock import utc_now
-from ingestry.domain.jobs import JOB_STATUSES, Job
+from ingestry.domain.jobs import JOB_STATUSES, LEASE_LOST, Job
 from ingestry.services.ports import NewJob
 
 
@@ -99,7 +99,7 @@ class SqlJobQueue:
                 if found.status == "running":
                     lost = (
                         f"attempt {found.attempts} of {found.max_attempts} lost: worker "
-                        f"{found.lease_owner} stopped renewing its lease"
+                        f"{found.lease_owner} {LEASE_LOST}"
                     )
                     if found.attempts >= found.max_attempts:
                         conn.execute(

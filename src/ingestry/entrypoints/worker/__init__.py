@@ -20,6 +20,7 @@ from types import FrameType
 from ingestry.bootstrap import build_stream
 from ingestry.config import Settings
 from ingestry.domain.errors import IngestryError
+from ingestry.entrypoints.metrics import Metrics, worker_metrics
 from ingestry.entrypoints.worker.handlers import job_handlers
 from ingestry.entrypoints.worker.supervise import (
     LoopFailure,
@@ -46,6 +47,23 @@ class WorkerOptions:
     maintenance_every: float = 300.0
     retention_every: float = 3600.0  # 0: no scheduled retention
 
+
+class _ProcessMetrics:
+    """The worker process's metrics, made on first use (None without prometheus-client)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._made = False
+        self._metrics: Metrics | None = None
+
+    def get(self) -> Metrics | None:
+        with self._lock:
+            if not self._made:
+                self._metrics, self._made = worker_metrics(), True
+            return self._metrics
+
+
+METRICS = _ProcessMetrics()
 
 #: The longest the backup schedule's loop sleeps between looks at the clock.
 BACKUP_TICK_SECONDS = 30.0
@@ -109,7 +127,7 @@ def _thread(
 def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index: int) -> None:
     worker = JobWorker(
         store.control.jobs,
-        job_handlers(store),
+        job_handlers(store, METRICS.get()),
         worker_id=f"{worker_name()}:{index}",
         lease_seconds=store.settings.jobs.lease_seconds,
     )
