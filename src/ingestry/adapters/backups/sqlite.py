@@ -16,6 +16,7 @@ import sqlite3
 import tempfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -45,9 +46,11 @@ class SQLiteBackup:
         with closing(sqlite3.connect(self.path, isolation_level=None)) as conn:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("VACUUM INTO ?", (str(copy),))
-        revision, digest = _read(copy)
-        with copy.open("rb") as source, gzip.open(into / DATA_FILE, "wb", LEVEL) as target:
-            shutil.copyfileobj(source, target, CHUNK)
+        # compress while the digest is read: zlib and SQLite both release the GIL
+        with ThreadPoolExecutor(1, thread_name_prefix="backup-gzip") as pool:
+            zipped = pool.submit(_compress, copy, into / DATA_FILE)
+            revision, digest = _read(copy)
+            zipped.result()
         copy.unlink()
         # TODO(node id): put the store's node id here once the fork branch's
         # `Storage.node_id()` (migration 20261202_170000) is merged into main.
@@ -104,6 +107,11 @@ class SQLiteBackup:
             yield copy
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _compress(source: Path, target: Path) -> None:
+    with source.open("rb") as read, gzip.open(target, "wb", LEVEL) as write:
+        shutil.copyfileobj(read, write, CHUNK)
 
 
 def _check(copy: Path, label: Path) -> None:
