@@ -20,7 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from ingestry.adapters.backups.digest import content_digest, holds_data, schema_revision
+from ingestry.adapters.backups.digest import (
+    content_digest,
+    holds_data,
+    node_id,
+    schema_revision,
+)
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.domain.backups import BackupError, ContentDigest, Manifest
 from ingestry.services.ports import Snapshot
@@ -49,16 +54,14 @@ class SQLiteBackup:
         # compress while the digest is read: zlib and SQLite both release the GIL
         with ThreadPoolExecutor(1, thread_name_prefix="backup-gzip") as pool:
             zipped = pool.submit(_compress, copy, into / DATA_FILE)
-            revision, digest = _read(copy)
+            revision, node, digest = _read(copy)
             zipped.result()
         copy.unlink()
-        # TODO(node id): put the store's node id here once the fork branch's
-        # `Storage.node_id()` (migration 20261202_170000) is merged into main.
-        return Snapshot(revision, None, digest)
+        return Snapshot(revision, node, digest)
 
     def scratch_digest(self, backup: Path, manifest: Manifest) -> ContentDigest:
         with self._decompressed(backup) as copy:
-            return _read(copy)[1]
+            return _read(copy)[2]
 
     def holds_data(self) -> bool:
         if not self.path.exists():
@@ -72,7 +75,7 @@ class SQLiteBackup:
 
     def restore(self, backup: Path, manifest: Manifest) -> ContentDigest:
         with self._decompressed(backup) as copy:
-            digest = _read(copy)[1]
+            digest = _read(copy)[2]
             problems = manifest.content.mismatches(digest)
             if problems:
                 raise BackupError(
@@ -124,10 +127,11 @@ def _check(copy: Path, label: Path) -> None:
         raise BackupError(f"{label}: not a sound SQLite database ({result}); use another backup")
 
 
-def _read(copy: Path) -> tuple[str | None, ContentDigest]:
+def _read(copy: Path) -> tuple[str | None, str | None, ContentDigest]:
+    """Schema revision, node id and content digest of a database copy."""
     engine = migration_engine(copy)
     try:
         with engine.connect() as conn:
-            return schema_revision(conn), content_digest(conn)
+            return schema_revision(conn), node_id(conn), content_digest(conn)
     finally:
         engine.dispose()
