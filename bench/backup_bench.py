@@ -120,7 +120,7 @@ def run_backend(backend: str, n: int, source: Path, work: Path) -> dict[str, Any
             made = store.backup(work / "b.tar")
             results["backup_seconds"] = made.seconds
             results["backup_bytes"] = made.bytes
-            results["rows"] = sum(made.manifest.content.tables.values())
+            results["content"] = made.manifest.content.describe()
             bare = _bare_sqlite(db, work) if backend == "sqlite" else _bare_postgres(url, work)
             results["bare_seconds"], results["bare_bytes"] = round(bare[0], 3), bare[1]
             results["verify_seconds"] = store.verify_backup(work / "b.tar").seconds
