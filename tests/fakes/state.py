@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class Database:
         self.tables = Tables()
         self.conventions: dict[str, Convention] = {}
         self.in_transaction = False
+        self.node_id = f"node-{uuid.uuid4().hex}"  # as the node identity migration makes
 
     @contextmanager
     def transaction(self) -> Iterator[Tables]:

@@ -37,6 +37,29 @@ def export_lines(path: Path) -> Iterator[tuple[str, int, bytes]]:
                 yield file.name, number, line
 
 
+def export_nodes(path: Path) -> dict[str, str]:
+    """Per records export file name, the node id its sidecar manifest
+    (`{file}.manifest.json`, written by `export`) names; InputError naming the first
+    file without one."""
+    nodes: dict[str, str] = {}
+    for file in export_files(path):
+        manifest = file.with_name(f"{file.name}.manifest.json")
+        node = None
+        if manifest.is_file():
+            try:
+                data = orjson.loads(manifest.read_bytes())
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"{manifest}: not JSON ({exc})") from None
+            node = data.get("node_id") if isinstance(data, dict) else None
+        if not isinstance(node, str) or not node:
+            raise InputError(
+                f"{file}: no manifest names the node that exported it ({manifest.name} "
+                "missing or without node_id): pass the node as --as-import NODE"
+            )
+        nodes[file.name] = node
+    return nodes
+
+
 def raw_bundle(path: Path) -> dict[str, Any] | None:
     """The manifest of a raw bundle directory (None when `path` is not one)."""
     manifest = path / "manifest.json"

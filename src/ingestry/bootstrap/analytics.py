@@ -25,6 +25,13 @@ def export_lines(path: str) -> Iterator[tuple[str, int, bytes]]:
     return lines(Path(path))
 
 
+def export_nodes(path: str) -> dict[str, str]:
+    """Per records export file name, the exporting node its manifest names."""
+    from ingestry.adapters.importfile import export_nodes as nodes
+
+    return nodes(Path(path))
+
+
 def open_raw_bundle(path: str) -> tuple[str, Iterator[tuple[str, int, bytes]]] | None:
     """(source, payload lines) of a raw bundle directory, its files checked against
     the manifest first; None when `path` is not a raw bundle."""

@@ -116,6 +116,8 @@ class RawExport:
     convention: str
     window: RawWindow
     directory: Path
+    #: the exporting store's node id (in the manifest)
+    node_id: str | None = None
 
 
 def export_raw(
@@ -164,6 +166,7 @@ def export_raw(
         "format_version": FORMAT_VERSION,
         "source": job.source,
         "convention": job.convention,
+        "node_id": job.node_id,
         "entity_types": sorted(entity_types),
         "exported_at": utc_now().isoformat(),
         "window": {"since": job.window.since, "until": job.window.until},

@@ -20,13 +20,23 @@ from ingestry.store.backups import BackupArea
 from ingestry.store.control import ControlArea
 from ingestry.store.events import EventArea
 from ingestry.store.export import ExportArea
+from ingestry.store.harvest import HarvestArea
 from ingestry.store.raw import RawArea
 from ingestry.store.records import RecordArea
 
 __all__ = ["Store", "open_store"]
 
 
-class Store(AnalyticsArea, RecordArea, RawArea, EventArea, BackupArea, ControlArea, ExportArea):
+class Store(
+    HarvestArea,
+    AnalyticsArea,
+    RecordArea,
+    RawArea,
+    EventArea,
+    BackupArea,
+    ControlArea,
+    ExportArea,
+):
     """An open ingestry store: sources from the config, records in its database."""
 
 

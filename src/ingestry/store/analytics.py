@@ -4,9 +4,9 @@ Parquet files, and importing a records export."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
-from ingestry.bootstrap import build_sql_engine, export_lines, open_raw_bundle
+from ingestry.bootstrap import build_sql_engine, export_lines, export_nodes, open_raw_bundle
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import SourceFormat
 from ingestry.services.bundles import bundle_payloads
@@ -45,17 +45,27 @@ class AnalyticsArea(IngestArea, RecordArea):
         result = self.query_result(sql)
         return self.ingest(source, result_documents(result), strict=strict)
 
-    def import_export(self, path: str, *, as_import: str | None = None) -> ImportSummary:
+    def import_export(
+        self, path: str, *, as_import: str | Literal[True] | None = None
+    ) -> ImportSummary:
         """Load a records export (`records list --json` lines, or the directory export
         wrote): provenance, srn, data source, metadata and columns kept; with
-        `as_import` (the exporting node's id) as `import` records instead."""
+        `as_import` as `import` records instead, `source_node` the node id given, or
+        (`True`) the one each file's manifest names (`export` writes it)."""
         bundle = open_raw_bundle(path)
         if bundle is not None:
             if as_import is not None:
                 raise InputError("--as-import is for a records export, not a raw bundle")
             return self._import_bundle(path, *bundle)
+        nodes = export_nodes(path) if as_import is True else None  # all known before a write
+        node = as_import if isinstance(as_import, str) else None
         lines = export_lines(path)
-        return ImportService(self._publisher).import_lines(path, lines, as_import=as_import)
+        service = ImportService(self._publisher, self._current_version)
+        return service.import_lines(path, lines, as_import=node, nodes=nodes)
+
+    def _current_version(self, convention: str, srn: str) -> int | None:
+        record = self.storage.get_record(self.settings.convention(convention), srn)
+        return None if record is None else record.version
 
     def _import_bundle(
         self, path: str, source: str, lines: Iterable[tuple[str, int, bytes]]

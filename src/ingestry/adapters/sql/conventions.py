@@ -20,6 +20,7 @@ from sqlalchemy.schema import SchemaItem
 from ingestry.adapters.sql.names import table_name as table_name  # re-exported
 from ingestry.adapters.sql.retype import retype_column
 from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
+from ingestry.adapters.sql.spatial import ensure_spatial
 from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnType, Convention
 
@@ -70,6 +71,7 @@ def ensure_record_tables(engine: sa.Engine, conventions: Sequence[Convention]) -
             else:
                 _retype(conn, table, convention)
                 _evolve(conn, sa.inspect(conn), table)
+            ensure_spatial(conn, table.name, convention)
             _write_catalog(conn, convention)
 
 

@@ -157,6 +157,8 @@ class ExportJobIn(_In):
     since: str | None = None
     until: str | None = None
     time_column: str | None = None
+    #: each record's current version only (default: its earlier versions too)
+    current_only: bool = False
 
     @model_validator(mode="after")
     def _one_target(self) -> ExportJobIn:
@@ -165,6 +167,13 @@ class ExportJobIn(_In):
         if self.raw and self.source is None:
             raise ValueError("a raw export needs a source")
         return self
+
+
+class HarvestJobIn(_In):
+    """One run of an HTTP source (its `pull:` settings); the result is its summary."""
+
+    kind: Literal["harvest"]
+    source: str = Field(min_length=1)
 
 
 class BackupJobIn(_In):
@@ -183,7 +192,7 @@ class VerifyJobIn(_In):
 
 
 JobIn = Annotated[
-    IngestJobIn | ReplayJobIn | ExportJobIn | BackupJobIn | VerifyJobIn,
+    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn,
     Field(discriminator="kind"),
 ]
 
@@ -208,6 +217,10 @@ class JobResultOut(_Out):
     status: Literal["succeeded", "failed"]
     result: dict[str, Any] | None
     error: str | None
+
+
+class NodeOut(_Out):
+    node_id: str
 
 
 class HealthOut(_Out):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingestry.domain.backups import BackupError
+from ingestry.domain.harvest import HarvestBusyError
 from ingestry.domain.jobs import Job
 from ingestry.entrypoints.logs import job_id
 from ingestry.entrypoints.metrics import Metrics
@@ -31,12 +32,37 @@ def job_handlers(store: Store, metrics: Metrics | None = None) -> dict[str, JobH
         return run
 
     return {
-        "ingest": bind(ingest),
-        "export": bind(export),
-        "replay": bind(replay),
-        "backup": bind(backup),
-        "verify": bind(verify),
-    }
+        "ingest": bind(ingest), "export": bind(export), "replay": bind(replay),
+        "harvest": bind(harvest), "source_files": bind(source_files),
+        "backup": bind(backup), "verify": bind(verify),
+    }  # fmt: skip
+
+
+def harvest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """One run of an HTTP source (API job or schedule). A run of the source already in
+    progress (another worker, a CLI run) makes this one a no-op, not a failure."""
+
+    def progress(pages: int, items: int, requests: int) -> None:
+        context.progress(pages=pages, items=items, requests=requests)
+
+    try:
+        summary = store.harvest(str(job.params["source"]), progress=progress, check=context.check)
+    except HarvestBusyError as exc:
+        return {"skipped": str(exc)}
+    return summary.as_dict()
+
+
+def source_files(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """A scheduled ingest of the source's `files:` (never two runs of it at once)."""
+
+    def progress(consumed: int, received: int) -> None:
+        context.progress(bytes_read=consumed, received=received)
+
+    try:
+        summary = store.ingest_source_files(str(job.params["source"]), progress=progress)
+    except HarvestBusyError as exc:
+        return {"skipped": str(exc)}
+    return summary.as_dict()
 
 
 def backup(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
@@ -103,6 +129,7 @@ def export(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         until=params.get("until"),
         time_column=params.get("time_column"),
         progress=progress,
+        current_only=bool(params.get("current_only")),
     )
     return summary.as_dict()
 

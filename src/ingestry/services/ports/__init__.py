@@ -17,6 +17,8 @@ ingestry.services.ports import X` works for any of them:
   `LazyRows`, `BatchWork`);
 - `control`: jobs, API keys, idempotency keys, rate limits, message streams;
 - `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
+- `harvest`: HTTP pulls (`HttpFetcher`, `HarvestLedger`, `RunLocks`, `StoredPage`).
+- `browse`: the dashboard's paged reads (quarantine, jobs, a record's events).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
 - `backups`: a backend's `BackupEngine`, the backups' `BackupFiles`, a `Snapshot`.
 """
@@ -56,6 +58,30 @@ from ingestry.services.ports.batches import (
 from ingestry.services.ports.batches import (
     PreparedBatch as PreparedBatch,
 )
+from ingestry.services.ports.browse import (
+    Browse as Browse,
+)
+from ingestry.services.ports.browse import (
+    QuarantineFilter as QuarantineFilter,
+)
+from ingestry.services.ports.browse import (
+    QueueState as QueueState,
+)
+from ingestry.services.ports.browse import (
+    ReasonCount as ReasonCount,
+)
+from ingestry.services.ports.browse import (
+    RecordEvent as RecordEvent,
+)
+from ingestry.services.ports.browse import (
+    jobs_cursor as jobs_cursor,
+)
+from ingestry.services.ports.cache import (
+    CacheStats as CacheStats,
+)
+from ingestry.services.ports.cache import (
+    RecordCache as RecordCache,
+)
 from ingestry.services.ports.capabilities import (
     ConcurrentSessions as ConcurrentSessions,
 )
@@ -80,6 +106,9 @@ from ingestry.services.ports.control import (
 from ingestry.services.ports.control import (
     take as take,
 )
+from ingestry.services.ports.erasure import (
+    ErasureStorage as ErasureStorage,
+)
 from ingestry.services.ports.exports import (
     ColumnSink as ColumnSink,
 )
@@ -94,6 +123,30 @@ from ingestry.services.ports.exports import (
 )
 from ingestry.services.ports.exports import (
     OpenFile as OpenFile,
+)
+from ingestry.services.ports.harvest import (
+    FetchFailedError as FetchFailedError,
+)
+from ingestry.services.ports.harvest import (
+    HarvestLedger as HarvestLedger,
+)
+from ingestry.services.ports.harvest import (
+    HttpFetcher as HttpFetcher,
+)
+from ingestry.services.ports.harvest import (
+    HttpRequest as HttpRequest,
+)
+from ingestry.services.ports.harvest import (
+    HttpResponse as HttpResponse,
+)
+from ingestry.services.ports.harvest import (
+    Pairs as Pairs,
+)
+from ingestry.services.ports.harvest import (
+    RunLocks as RunLocks,
+)
+from ingestry.services.ports.harvest import (
+    StoredPage as StoredPage,
 )
 from ingestry.services.ports.hooks import (
     HookRunner as HookRunner,
@@ -205,6 +258,12 @@ from ingestry.services.ports.session import (
 )
 from ingestry.services.ports.session import (
     StorageSession as StorageSession,
+)
+from ingestry.services.ports.storage import (
+    SCAN_ENVELOPE as SCAN_ENVELOPE,
+)
+from ingestry.services.ports.storage import (
+    SCAN_PAGE as SCAN_PAGE,
 )
 from ingestry.services.ports.storage import (
     Storage as Storage,

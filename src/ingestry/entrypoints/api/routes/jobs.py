@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
 
-from ingestry.domain.errors import NotPermittedError
+from ingestry.domain.errors import InvalidJobError, NotPermittedError
 from ingestry.entrypoints.api.errors import ApiError, error_doc
 from ingestry.entrypoints.api.idempotent import IdempotencyKeyHeader
 from ingestry.entrypoints.api.render import job_out
@@ -15,6 +15,7 @@ from ingestry.entrypoints.api.schemas import (
     BackupJobIn,
     ErrorOut,
     ExportJobIn,
+    HarvestJobIn,
     IngestJobIn,
     JobIn,
     JobOut,
@@ -34,12 +35,15 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, **error_doc(c)} for c in (401, 403, 429, *codes)}
 
 
-JobSpec = IngestJobIn | ReplayJobIn | ExportJobIn | BackupJobIn | VerifyJobIn
+JobSpec = IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn
 
 
 def check_job(spec: JobSpec, caller: Caller, store: Store) -> None:
     """Refuse at submit what the worker would refuse later (scope, paths, kinds)."""
-    if isinstance(spec, BackupJobIn | VerifyJobIn):
+    if isinstance(spec, HarvestJobIn):
+        if caller.source(spec.source).pull is None:
+            raise InvalidJobError(f"source '{spec.source}' has no pull: section to harvest")
+    elif isinstance(spec, BackupJobIn | VerifyJobIn):
         if not caller.key.admin:
             raise NotPermittedError(f"{spec.kind} jobs need an admin API key")
         if isinstance(spec, VerifyJobIn):

@@ -9,18 +9,29 @@ from ingestry.entrypoints.cli.output import echo_json
 
 
 @click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per source, each with the store's node_id (one object with "
+    "node_id alone when no source is configured).",
+)
 @click.pass_obj
 def command(ctx: CliContext, as_json: bool) -> None:
-    """Per source: records by extractor version; stale ones need a replay."""
+    """The store's node id; per source: records by extractor version (stale ones need a
+    replay)."""
+    node_id = ctx.store().node_id()
     statuses = ctx.store().extractor_status()
     broken = [s for s in statuses if s.error]
     if as_json:
         for status in statuses:
-            echo_json(status.as_dict())
+            echo_json({"node_id": node_id, **status.as_dict()})
+        if not statuses:
+            echo_json({"node_id": node_id})
         if broken:
             raise click.exceptions.Exit(1)
         return
+    click.echo(f"node {node_id}")
     stale = [s for s in statuses if s.stale]
     for s in statuses:
         if s.error:
