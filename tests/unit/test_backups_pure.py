@@ -1,9 +1,9 @@
 """The backup values and the schedule, without I/O: manifests round-trip and refuse
-damage, digests list their differences, the scheduler submits once per due moment."""
+damage, digests list their differences, and revisions from the future are told apart."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +17,6 @@ from ingestry.domain.backups import (
     newer_than_code,
     scheduled_name,
 )
-from ingestry.services.backups import BackupScheduler
 
 COUNTS = st.dictionaries(st.text(min_size=1, max_size=12), st.integers(0, 10**9), max_size=6)
 
@@ -64,20 +63,3 @@ def test_newer_revisions_sort_after_the_head() -> None:
     assert scheduled_name(datetime(2026, 12, 2, 3, tzinfo=UTC)) == (
         "ingestry-backup-20261202T030000Z.tar"
     )
-
-
-def test_the_scheduler_submits_once_per_due_moment() -> None:
-    now = [datetime(2026, 12, 2, 2, 0, tzinfo=UTC)]
-    submitted: list[str] = []
-
-    def hourly(moment: datetime) -> datetime:
-        return moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-
-    scheduler = BackupScheduler(hourly, submitted.append, lambda: now[0])
-    assert scheduler.tick() is None and scheduler.seconds_left() == 3600
-    now[0] += timedelta(hours=1, seconds=1)
-    assert scheduler.tick() == "scheduled-backup:2026-12-02T03:00:00.000000+00:00"
-    assert scheduler.tick() is None  # not again for the same moment
-    now[0] += timedelta(hours=5)  # a worker that slept through several: one backup
-    assert scheduler.tick() is not None and scheduler.tick() is None
-    assert len(submitted) == 2

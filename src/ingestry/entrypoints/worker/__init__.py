@@ -68,9 +68,6 @@ class _ProcessMetrics:
 
 METRICS = _ProcessMetrics()
 
-#: The longest the backup schedule's loop sleeps between looks at the clock.
-BACKUP_TICK_SECONDS = 30.0
-
 
 class WorkerFailedError(IngestryError):
     """A worker loop kept crashing and the worker stopped (exit status 1)."""
@@ -102,10 +99,9 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
         threads.append(_thread("stream", _stream_loop, *spec, 0))
     threads.append(_thread("maintenance", _maintenance_loop, *spec, 0))
     threads.append(_thread("events", _event_loop, *spec, 0))
-    if options.schedule_every > 0 and any(s.schedule for s in settings.sources.values()):
+    scheduled = any(s.schedule for s in settings.sources.values()) or settings.backup
+    if options.schedule_every > 0 and scheduled:
         threads.append(_thread("schedule", _schedule_loop, *spec, 0))
-    if settings.backup is not None and not options.once:
-        threads.append(_thread("backups", _backup_schedule_loop, *spec, 0))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -201,7 +197,8 @@ def _event_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: 
 
 
 def _schedule_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
-    """Enqueue the sources' due `schedule:` runs as jobs (idempotent: every worker may)."""
+    """Enqueue the due `schedule:` runs of sources and `backup:` as jobs (idempotent:
+    every worker may)."""
     while True:
         try:
             for job in store.enqueue_due():
@@ -210,19 +207,6 @@ def _schedule_loop(store: Store, options: WorkerOptions, stop: threading.Event, 
             log.exception("enqueueing scheduled runs failed; retrying")
         if options.once or stop.wait(options.schedule_every):
             return
-
-
-def _backup_schedule_loop(
-    store: Store, options: WorkerOptions, stop: threading.Event, _: int
-) -> None:
-    """Submit a backup job whenever `backup.schedule` is due (the job loops run it)."""
-    scheduler = store.backup_scheduler()
-    if scheduler is None:
-        return
-    while not stop.wait(min(scheduler.seconds_left(), BACKUP_TICK_SECONDS)):
-        key = scheduler.tick()
-        if key is not None:
-            log.info("scheduled backup submitted", extra={"idempotency_key": key})
 
 
 def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:

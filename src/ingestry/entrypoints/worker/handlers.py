@@ -67,7 +67,8 @@ def source_files(store: Store, job: Job, context: JobContext) -> Mapping[str, An
 
 def backup(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
     """A backup into the backup directory, pruned to `backup.keep` (an admin's job)."""
-    return store.scheduled_backup().as_dict()
+    due = job.params.get("due")  # a scheduled run names its due moment
+    return store.scheduled_backup(datetime.fromisoformat(str(due)) if due else None).as_dict()
 
 
 def verify(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
