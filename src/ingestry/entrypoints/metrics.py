@@ -15,6 +15,7 @@ installed (`worker_metrics`).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,8 @@ COUNTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Jobs taken over from a worker that stopped renewing its lease, per kind.",
         ("kind",),
     ),
+    ("ingestry_cache_hits_total", "Record reads answered by the cache.", ("cache",)),
+    ("ingestry_cache_misses_total", "Record reads the cache sent to the database.", ("cache",)),
 )
 HISTOGRAMS: tuple[tuple[str, str, tuple[str, ...], tuple[float, ...]], ...] = (
     (
@@ -69,8 +72,9 @@ HISTOGRAMS: tuple[tuple[str, str, tuple[str, ...], tuple[float, ...]], ...] = (
 
 #: A whole-store figure read at scrape time: (name, help, labels, value).
 Gauge = tuple[str, str, Mapping[str, str], float]
-#: A cache's counters, `(hits, misses)`, read at scrape time (see `Metrics.cache_stats`).
-CacheStats = Callable[[], tuple[int, int]]
+#: A cache's counters, `(kind, hits, misses)` since the process started (see
+#: `Metrics.cache_stats`).
+CacheStats = Callable[[], tuple[str, int, int]]
 
 
 def multiprocess() -> bool:
@@ -99,9 +103,11 @@ class Metrics:
             self._series[name] = Histogram(
                 name, text, labels, buckets=buckets, registry=self.registry
             )
-        #: The hook for a cache's hit/miss counters (the `cache` work stream's cache
-        #: object): set it to a function returning `(hits, misses)`.
+        #: The hook for the record cache's own counters (`RecordCache.stats()`): a
+        #: function returning `(kind, hits, misses)`; `sync_cache` adds what they grew by.
         self.cache_stats: CacheStats | None = None
+        self._cache_seen = (0, 0)
+        self._cache_lock = threading.Lock()
 
     def inc(self, name: str, labels: Mapping[str, str], value: float = 1.0) -> None:
         self._series[name].labels(**labels).inc(value)  # type: ignore[attr-defined]
@@ -122,11 +128,28 @@ class Metrics:
             value = summary.get(f"records_{outcome}", 0)
             self.inc("ingestry_records_written_total", {**labels, "outcome": outcome}, value)
 
+    def sync_cache(self) -> None:
+        """Add what the cache's counters grew by since the last sync to the Prometheus
+        counters (after every request and at scrape), so in multiprocess mode they are
+        in this process's files and summed like every other counter."""
+        if self.cache_stats is None:
+            return
+        kind, hits, misses = self.cache_stats()
+        with self._cache_lock:
+            seen_hits, seen_misses = self._cache_seen
+            self._cache_seen = (hits, misses)
+        labels = {"cache": kind}
+        if hits > seen_hits:
+            self.inc("ingestry_cache_hits_total", labels, hits - seen_hits)
+        if misses > seen_misses:
+            self.inc("ingestry_cache_misses_total", labels, misses - seen_misses)
+
     def render(self, gauges: Iterable[Gauge] = ()) -> str:
         """The exposition text: this process's (or, in multiprocess mode, every
         process's) series, then `gauges` and the cache's counters."""
         from prometheus_client import CollectorRegistry, generate_latest
 
+        self.sync_cache()
         if multiprocess():
             from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -135,19 +158,18 @@ class Metrics:
         else:
             counted = self.registry
         scraped = CollectorRegistry()
-        scraped.register(_ScrapeCollector(list(gauges), self.cache_stats))
+        scraped.register(_ScrapeCollector(list(gauges)))
         return (generate_latest(counted) + generate_latest(scraped)).decode()
 
 
 class _ScrapeCollector:
-    """Gauges read at scrape time and the cache hook, as metric families."""
+    """Gauges read at scrape time, as metric families."""
 
-    def __init__(self, gauges: list[Gauge], cache_stats: CacheStats | None) -> None:
+    def __init__(self, gauges: list[Gauge]) -> None:
         self.gauges = gauges
-        self.cache_stats = cache_stats
 
     def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        from prometheus_client.core import GaugeMetricFamily
 
         families: dict[str, GaugeMetricFamily] = {}
         for name, text, labels, value in self.gauges:
@@ -156,10 +178,6 @@ class _ScrapeCollector:
                 family = families[name] = GaugeMetricFamily(name, text, labels=sorted(labels))
             family.add_metric([labels[k] for k in sorted(labels)], value)
         yield from families.values()
-        if self.cache_stats is not None:
-            hits, misses = self.cache_stats()
-            yield CounterMetricFamily("ingestry_cache_hits", "Cache hits.", value=hits)
-            yield CounterMetricFamily("ingestry_cache_misses", "Cache misses.", value=misses)
 
 
 def new_metrics() -> Metrics:
