@@ -45,15 +45,16 @@ def test_a_taken_over_job_is_counted() -> None:
 
 def test_cache_counters_grow_by_what_the_cache_counted() -> None:
     metrics = Metrics()
-    counts = [("memory", 0, 0)]
+    counts = [("memory", 0, 0, 0)]
     metrics.cache_stats = lambda: counts[0]
     metrics.sync_cache()
-    counts[0] = ("memory", 5, 2)
+    counts[0] = ("memory", 5, 2, 1)
     metrics.sync_cache()
-    counts[0] = ("memory", 7, 2)
+    counts[0] = ("memory", 7, 2, 1)
     text = metrics.render()  # a scrape syncs too
     assert 'ingestry_cache_hits_total{cache="memory"} 7.0' in text
     assert 'ingestry_cache_misses_total{cache="memory"} 2.0' in text
+    assert 'ingestry_cache_invalidations_total{cache="memory"} 1.0' in text
 
 
 def test_record_reads_over_the_api_count_cache_hits(config_path: Path) -> None:

@@ -48,6 +48,7 @@ COUNTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("ingestry_cache_hits_total", "Record reads answered by the cache.", ("cache",)),
     ("ingestry_cache_misses_total", "Record reads the cache sent to the database.", ("cache",)),
+    ("ingestry_cache_invalidations_total", "Cache entries invalidated.", ("cache",)),
 )
 HISTOGRAMS: tuple[tuple[str, str, tuple[str, ...], tuple[float, ...]], ...] = (
     (
@@ -72,9 +73,14 @@ HISTOGRAMS: tuple[tuple[str, str, tuple[str, ...], tuple[float, ...]], ...] = (
 
 #: A whole-store figure read at scrape time: (name, help, labels, value).
 Gauge = tuple[str, str, Mapping[str, str], float]
-#: A cache's counters, `(kind, hits, misses)` since the process started (see
-#: `Metrics.cache_stats`).
-CacheStats = Callable[[], tuple[str, int, int]]
+#: A cache's counters, `(kind, hits, misses, invalidations)` since the process started
+#: (see `Metrics.cache_stats`).
+CacheStats = Callable[[], tuple[str, int, int, int]]
+CACHE_COUNTERS = (
+    "ingestry_cache_hits_total",
+    "ingestry_cache_misses_total",
+    "ingestry_cache_invalidations_total",
+)
 
 
 def multiprocess() -> bool:
@@ -104,9 +110,10 @@ class Metrics:
                 name, text, labels, buckets=buckets, registry=self.registry
             )
         #: The hook for the record cache's own counters (`RecordCache.stats()`): a
-        #: function returning `(kind, hits, misses)`; `sync_cache` adds what they grew by.
+        #: function returning `(kind, hits, misses, invalidations)`; `sync_cache` adds
+        #: what they grew by.
         self.cache_stats: CacheStats | None = None
-        self._cache_seen = (0, 0)
+        self._cache_seen = (0, 0, 0)
         self._cache_lock = threading.Lock()
 
     def inc(self, name: str, labels: Mapping[str, str], value: float = 1.0) -> None:
@@ -134,15 +141,12 @@ class Metrics:
         in this process's files and summed like every other counter."""
         if self.cache_stats is None:
             return
-        kind, hits, misses = self.cache_stats()
+        kind, *now = self.cache_stats()
         with self._cache_lock:
-            seen_hits, seen_misses = self._cache_seen
-            self._cache_seen = (hits, misses)
-        labels = {"cache": kind}
-        if hits > seen_hits:
-            self.inc("ingestry_cache_hits_total", labels, hits - seen_hits)
-        if misses > seen_misses:
-            self.inc("ingestry_cache_misses_total", labels, misses - seen_misses)
+            seen, self._cache_seen = self._cache_seen, (now[0], now[1], now[2])
+        for name, value, before in zip(CACHE_COUNTERS, now, seen, strict=True):
+            if value > before:
+                self.inc(name, {"cache": kind}, value - before)
 
     def render(self, gauges: Iterable[Gauge] = ()) -> str:
         """The exposition text: this process's (or, in multiprocess mode, every

@@ -33,8 +33,8 @@ from ingestry.services.ports.cache import CacheStats
 API_VERSION = "1"
 
 
-def _counts(stats: CacheStats) -> tuple[str, int, int]:
-    return stats.kind, stats.hits, stats.misses
+def _counts(stats: CacheStats) -> tuple[str, int, int, int]:
+    return stats.kind, stats.hits, stats.misses, stats.invalidations
 
 
 def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
