@@ -63,10 +63,13 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
 
 
 @contextmanager
-def server(cwd: Path, env: dict[str, str], log: Path) -> Iterator[httpx.Client]:
+def server(
+    cwd: Path, env: dict[str, str], log: Path, args: tuple[str, ...] = ()
+) -> Iterator[httpx.Client]:
     """`ingestry serve` on a free loopback port; yields a client for it once healthy."""
     port = free_port()
-    proc = spawn("serve", "--host", "127.0.0.1", "--port", str(port), cwd=cwd, env=env, log=log)
+    serve = ("serve", "--host", "127.0.0.1", "--port", str(port), *args)
+    proc = spawn(*serve, cwd=cwd, env=env, log=log)
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as client:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ingestry.adapters.sql.lifecycle import dead_event, feature, hook_run
@@ -171,6 +172,11 @@ class MemoryLifecycle:
 
     def pending_events(self) -> int:
         return sum(e["status"] == "pending" for e in self.storage.db.tables.events.values())
+
+    def oldest_pending_at(self) -> datetime | None:
+        events = self.storage.db.tables.events.values()
+        found = [str(e["created_at"]) for e in events if e["status"] == "pending"]
+        return datetime.fromisoformat(min(found)) if found else None
 
     def features(self, srn: str) -> list[Feature]:
         rows = sorted(

@@ -48,24 +48,21 @@ def test_backup_and_verify_jobs_over_the_api(config_path: Path, project: Path) -
         assert checked.result["ok"] is True
 
 
-def test_the_schedule_submits_one_job_per_due_moment(config_path: Path, project: Path) -> None:
+def test_the_schedule_enqueues_one_job_per_due_moment(config_path: Path, project: Path) -> None:
+    """`backup.schedule` is an entry of the worker's scheduler: two workers ticking at
+    once enqueue one backup job per due moment, and `keep` prunes."""
     config_path.write_text(
         config_path.read_text() + "backup: {schedule: '0 3 * * *', keep: 1, out: backups}\n"
     )
-    now = [datetime(2026, 12, 1, 2, 59, tzinfo=UTC)]
+    first = datetime(2026, 12, 1, 3, 0, 5, tzinfo=UTC)
     with ingestry.open(config_path) as store, ingestry.open(config_path) as other:
-        schedulers = [s.backup_scheduler(lambda: now[0]) for s in (store, other)]  # 2 workers
-        for scheduler in schedulers:
-            assert scheduler is not None
-            assert scheduler.tick() is None  # 02:59: not due
-        now[0] += timedelta(minutes=1, seconds=5)
-        keys = [s.tick() for s in schedulers if s is not None]
-        assert keys == ["scheduled-backup:2026-12-01T03:00:00.000000+00:00"] * 2
-        assert store.jobs().counts().get("queued") == 1  # one job for both workers
+        assert [e.kind for e in store.schedules()] == ["backup"]
+        made = store.enqueue_due(first) + other.enqueue_due(first)  # two workers
+        assert [j.kind for j in made] == ["backup"]
+        assert store.enqueue_due(first + timedelta(hours=1)) == []  # same due moment
         assert _drain(store) == 1
-        now[0] += timedelta(days=1)
-        ticked = [s.tick() for s in schedulers if s is not None]
-        assert ticked[0] is not None and ticked[0] == ticked[1]
+        assert len(other.enqueue_due(first + timedelta(days=1))) == 1
         assert _drain(store) == 1
-    kept = list((project / "backups").iterdir())
-    assert len(kept) == 1  # keep: 1 pruned the first
+    kept = [p.name for p in (project / "backups").iterdir()]
+    assert kept == ["ingestry-backup-20261202T030000Z.tar"]  # named by the due moment;
+    # keep: 1 pruned the first (20261201T030000Z)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import sqlalchemy as sa
 
 import ingestry
 from ingestry.bootstrap import build_backup_service
@@ -29,6 +30,13 @@ DATA_FILE = {"sqlite": "store.sqlite.gz", "postgres": "store.pgdump"}
 
 def _srns(store: Store) -> list[tuple[str, int]]:
     return [(r.srn, r.version) for r in store.records("order", limit=None)]
+
+
+def _node_id(db: Database) -> str | None:
+    """The store's node id (`node_identity`, migration 20261202_170000), if it has one."""
+    if not sa.inspect(db.engine).has_table("node_identity"):
+        return None
+    return str(db.scalar("SELECT node_id FROM node_identity"))
 
 
 def _ingest_samples(store: Store) -> None:
@@ -49,6 +57,7 @@ def test_backup_verify_restore_round_trip(
     assert made.manifest.content.tables["raw_payloads"] == raw_before > 0
     assert made.manifest.schema_revision == store.schema_current()[0]
     assert set(made.manifest.files) == {DATA_FILE[db.kind]}
+    assert made.manifest.node_id == _node_id(db)
     assert store.verify_backup(out).ok
 
     db.execute("DELETE FROM raw_receipts")

@@ -57,9 +57,10 @@ def test_metrics_text_format() -> None:
     text = metrics.render([("ingestry_job_queue_depth", "Jobs waiting.", {}, 4)])
     assert 'ingestry_ingested_rows_total{source="a\\"b"} 3' in text
     assert "# TYPE ingestry_http_request_duration_seconds histogram" in text
-    assert 'route="/x",status="200",le="0.01"} 0' in text
-    assert 'route="/x",status="200",le="0.025"} 1' in text
-    assert 'le="+Inf"} 1' in text
+    # prometheus-client writes `le` first and values as floats
+    assert 'le="0.01",method="GET",route="/x",status="200"} 0.0' in text
+    assert 'le="0.025",method="GET",route="/x",status="200"} 1.0' in text
+    assert 'le="+Inf",method="GET",route="/x",status="200"} 1.0' in text
     assert "ingestry_job_queue_depth 4" in text and text.endswith("\n")
 
 

@@ -31,9 +31,6 @@ from ingestry.bootstrap.backups import (
 from ingestry.bootstrap.backups import (
     build_backup_service as build_backup_service,
 )
-from ingestry.bootstrap.backups import (
-    cron_next_after as cron_next_after,
-)
 from ingestry.bootstrap.cache import (
     build_record_cache as build_record_cache,
 )

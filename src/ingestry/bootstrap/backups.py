@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from ingestry.adapters.backups.archive import BackupDirectory
@@ -36,13 +34,6 @@ def backup_file(directory: Path, relative: str) -> Path:
     from ingestry.adapters.paths import confine
 
     return confine(directory, relative, "the backup directory")
-
-
-def cron_next_after(schedule: str) -> Callable[[datetime], datetime]:
-    """The next due moment of a cron schedule (croniter, imported when used)."""
-    from ingestry.adapters.backups.cron import next_after
-
-    return next_after(schedule)
 
 
 def backup_files() -> BackupFiles:

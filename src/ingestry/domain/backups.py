@@ -37,6 +37,12 @@ class ContentDigest:
     tables: Mapping[str, int]
     checksum: str
 
+    def describe(self) -> str:
+        """`N records, M raw payloads in K tables`, for people."""
+        records = sum(v for k, v in self.tables.items() if k.startswith("records_"))
+        raw = self.tables.get("raw_payloads", 0)
+        return f"{records} records, {raw} raw payloads in {len(self.tables)} tables"
+
     def mismatches(self, other: ContentDigest) -> list[str]:
         """Each difference, in words (empty when the two match)."""
         problems = [

@@ -27,6 +27,10 @@ JOB_KINDS: tuple[JobKind, ...] = (
 )
 
 
+#: How a job's error starts to read when another worker took it over (its lease ran out).
+LEASE_LOST = "stopped renewing its lease"
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """One unit of background work and where it stands."""
@@ -52,6 +56,11 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def taken_over(self) -> bool:
+        """Claimed from a worker whose lease ran out (the claim notes it in `error`)."""
+        return self.status == "running" and LEASE_LOST in (self.error or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ the restored content with the manifest's row counts and content checksum.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -96,10 +95,12 @@ class BackupService:
             )
         return BackupSummary(str(path), True, manifest, _since(started))
 
-    def scheduled(self, directory: Path, keep: int | None) -> BackupSummary:
-        """One scheduled backup into `directory`, then all but the newest `keep` go
-        (None: none go)."""
-        summary = self.backup(directory / scheduled_name(self.clock()))
+    def scheduled(
+        self, directory: Path, keep: int | None, due: datetime | None = None
+    ) -> BackupSummary:
+        """One backup into `directory`, named by its `due` moment (a schedule's; else
+        now), then all but the newest `keep` go (None: none go)."""
+        summary = self.backup(directory / scheduled_name(due or self.clock()))
         pruned = () if keep is None else self.prune(directory, keep)
         return BackupSummary(
             summary.path, True, summary.manifest, summary.seconds, summary.bytes, (), pruned
@@ -149,33 +150,3 @@ def latest_backup_age(files: BackupFiles, directory: Path, now: datetime) -> flo
 
 def _since(started: float) -> float:
     return round(time.perf_counter() - started, 3)
-
-
-class BackupScheduler:
-    """When the `backup.schedule` is due, submit one backup job. The job's idempotency
-    key names the due moment, so with several workers running the same schedule the
-    queue keeps one job per moment and one worker runs it."""
-
-    def __init__(
-        self,
-        next_after: Callable[[datetime], datetime],
-        submit: Callable[[str], None],
-        clock: Clock = utc_now,
-    ) -> None:
-        self.next_after = next_after
-        self.submit = submit
-        self.clock = clock
-        self.due = next_after(clock())
-
-    def tick(self) -> str | None:
-        """Submit the due backup (its idempotency key) or None when not due yet."""
-        now = self.clock()
-        if now < self.due:
-            return None
-        key = f"scheduled-backup:{iso(self.due)}"
-        self.submit(key)
-        self.due = self.next_after(now)
-        return key
-
-    def seconds_left(self) -> float:
-        return max(0.0, (self.due - self.clock()).total_seconds())

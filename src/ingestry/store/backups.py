@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
-from ingestry.bootstrap import backup_file, backup_files, build_backup_service, cron_next_after
+from ingestry.bootstrap import backup_file, backup_files, build_backup_service
 from ingestry.domain.backups import BackupSummary
-from ingestry.domain.clock import Clock, utc_now
-from ingestry.services.backups import BackupScheduler, BackupService, latest_backup_age
+from ingestry.domain.clock import utc_now
+from ingestry.services.backups import BackupService, latest_backup_age
 from ingestry.store.control import ControlArea
 
 
@@ -48,25 +49,13 @@ class BackupArea(ControlArea):
         """A backup under `backup_dir` (no `..`, no symlink escape)."""
         return backup_file(self.backup_dir, relative)
 
-    def scheduled_backup(self) -> BackupSummary:
-        """A backup into `backup_dir`, named by its moment; the oldest beyond
-        `backup.keep` are pruned (none without a `backup:` section)."""
+    def scheduled_backup(self, due: datetime | None = None) -> BackupSummary:
+        """A backup into `backup_dir`, named by its `due` moment (else now); the oldest
+        beyond `backup.keep` are pruned (none without a `backup:` section)."""
         self.storage  # noqa: B018 - an empty database is migrated first
         config = self.settings.backup
-        return self._backups().scheduled(self.backup_dir, config.keep if config else None)
-
-    def backup_scheduler(self, clock: Clock = utc_now) -> BackupScheduler | None:
-        """The worker's trigger for `backup.schedule` (None: no schedule configured):
-        each due moment submits one `backup` job (see `BackupScheduler`)."""
-        config = self.settings.backup
-        if config is None:
-            return None
-        jobs = self.jobs()
-
-        def submit(key: str) -> None:
-            jobs.submit("backup", {}, idempotency_key=key)
-
-        return BackupScheduler(cron_next_after(config.schedule), submit, clock)
+        keep = config.keep if config else None
+        return self._backups().scheduled(self.backup_dir, keep, due)
 
     def backup_age(self) -> float | None:
         """Seconds since the newest backup in `backup_dir` (None: there is none)."""

@@ -10,6 +10,7 @@ from ingestry.bootstrap import (
     build_hook_rerun,
     hook_runners,
 )
+from ingestry.domain.clock import utc_now
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import HookOutcome, HookRun
 from ingestry.services.dispatch import EventDispatcher, EventHandler
@@ -69,6 +70,11 @@ class EventArea(StoreCore):
     def hook_runners(self) -> dict[str, str]:
         """The hook runners this install can use: name → `built-in` or its entry point."""
         return hook_runners()
+
+    def outbox_lag(self) -> float:
+        """Seconds the oldest undelivered event has waited (0 when none waits)."""
+        oldest = self.storage.lifecycle().oldest_pending_at()
+        return 0.0 if oldest is None else max(0.0, (utc_now() - oldest).total_seconds())
 
     def hook_runs(self, failed_only: bool = False, *, limit: int | None = None) -> list[HookRun]:
         """Hook runs, oldest first (the latest `limit` when given)."""

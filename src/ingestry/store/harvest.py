@@ -70,6 +70,8 @@ class HarvestArea(IngestArea, ControlArea):
             if s.schedule is not None:
                 kind = "harvest" if s.pull is not None else "source_files"
                 entries.append(Scheduled(kind, s.name, s.schedule, {"source": s.name}))
+        if self.settings.backup is not None:  # `backup: {schedule}` (issue 19)
+            entries.append(Scheduled("backup", "store", self.settings.backup.schedule))
         return entries
 
     def enqueue_due(self, now: datetime | None = None) -> list[Job]:

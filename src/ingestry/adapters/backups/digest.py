@@ -61,6 +61,15 @@ def schema_revision(conn: sa.Connection) -> str | None:
     return None if value is None else str(value)
 
 
+def node_id(conn: sa.Connection) -> str | None:
+    """The store's node id as the snapshot holds it (`node_identity`, migration
+    20261202_170000; None before that migration)."""
+    if not sa.inspect(conn).has_table("node_identity"):
+        return None
+    value = conn.exec_driver_sql("SELECT node_id FROM node_identity").scalar()
+    return None if value is None else str(value)
+
+
 def holds_data(conn: sa.Connection) -> bool:
     """Whether any raw payload, quarantined payload, run or record is stored."""
     for name in sa.inspect(conn).get_table_names():

@@ -20,7 +20,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
-from ingestry.adapters.backups.digest import content_digest, holds_data, schema_revision
+from ingestry.adapters.backups.digest import (
+    content_digest,
+    holds_data,
+    node_id,
+    schema_revision,
+)
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.domain.backups import BackupError, ContentDigest, Manifest
 from ingestry.services.ports import Snapshot
@@ -59,14 +64,12 @@ class PostgresBackup:
                     ],
                     self.url,
                 )
-                revision = schema_revision(conn)
+                revision, node = schema_revision(conn), node_id(conn)
                 digest = content_digest(conn)
                 conn.rollback()
         finally:
             engine.dispose()
-        # TODO(node id): put the store's node id here once the fork branch's
-        # `Storage.node_id()` (migration 20261202_170000) is merged into main.
-        return Snapshot(revision, None, digest, {"schema": schema})
+        return Snapshot(revision, node, digest, {"schema": schema})
 
     def scratch_digest(self, backup: Path, manifest: Manifest) -> ContentDigest:
         schema = manifest.details.get("schema", "public")

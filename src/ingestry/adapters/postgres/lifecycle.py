@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
@@ -340,6 +341,10 @@ class PostgresLifecycle:
 
     def pending_events(self) -> int:
         return int(self._rows(sql.PENDING_COUNT)[0][0])
+
+    def oldest_pending_at(self) -> datetime | None:
+        value = self._rows(sql.OLDEST_PENDING)[0][0]
+        return value if value is None or isinstance(value, datetime) else None
 
     def features(self, srn: str) -> list[Feature]:
         query = sql.FEATURES_SELECT.format(p="%s").replace("name, value,", "name, value::text,")

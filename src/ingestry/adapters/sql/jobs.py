@@ -26,7 +26,7 @@ from ingestry.adapters.sql.control import ControlDatabase, aware
 from ingestry.adapters.sql.control_schema import jobs
 from ingestry.domain.clock import utc_now
 from ingestry.domain.errors import StorageError
-from ingestry.domain.jobs import JOB_STATUSES, Job
+from ingestry.domain.jobs import JOB_STATUSES, LEASE_LOST, Job
 from ingestry.services.ports import NewJob
 
 log = logging.getLogger("ingestry.worker")
@@ -148,7 +148,7 @@ class SqlJobQueue:
                 if found.status == "running":
                     lost = (
                         f"attempt {found.attempts} of {found.max_attempts} lost: worker "
-                        f"{found.lease_owner} stopped renewing its lease"
+                        f"{found.lease_owner} {LEASE_LOST}"
                     )
                     if found.attempts >= found.max_attempts:
                         conn.execute(

@@ -17,6 +17,7 @@ DEAD_SELECT = (
     " FROM record_events WHERE status = 'dead' ORDER BY id"
 )
 PENDING_COUNT = "SELECT count(*) FROM record_events WHERE status = 'pending'"
+OLDEST_PENDING = "SELECT min(created_at) FROM record_events WHERE status = 'pending'"
 FEATURES_SELECT = (
     "SELECT name, value, version, hook, produced_at FROM record_features"
     " WHERE srn = {p} ORDER BY version, hook, name"

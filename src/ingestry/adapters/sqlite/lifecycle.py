@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 
 from ingestry.adapters.sql import lifecycle as sql
 from ingestry.adapters.sql.conventions import table_name
@@ -251,6 +252,10 @@ class SQLiteLifecycle:
 
     def pending_events(self) -> int:
         return int(self._conn.execute(sql.PENDING_COUNT).fetchone()[0])
+
+    def oldest_pending_at(self) -> datetime | None:
+        value = self._conn.execute(sql.OLDEST_PENDING).fetchone()[0]
+        return None if value is None else datetime.fromisoformat(str(value))
 
     def features(self, srn: str) -> list[Feature]:
         rows = self._conn.execute(sql.FEATURES_SELECT.format(p="?"), (srn,))

@@ -28,8 +28,13 @@ from ingestry.entrypoints.api.state import ApiState
 from ingestry.entrypoints.api.writer import GroupWriter
 from ingestry.entrypoints.logs import stamp_context
 from ingestry.services.keys import CachedAuthenticator
+from ingestry.services.ports.cache import CacheStats
 
 API_VERSION = "1"
+
+
+def _counts(stats: CacheStats) -> tuple[str, int, int, int]:
+    return stats.kind, stats.hits, stats.misses, stats.invalidations
 
 
 def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
@@ -42,6 +47,9 @@ def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await run_in_threadpool(StorePool, settings, pool_size)
         primary = pool.primary
+        cache = primary.record_cache  # one per process, shared by the pool's stores
+        if cache is not None:
+            metrics.cache_stats = lambda: _counts(cache.stats())
         writers = 1 if database_backend(settings).single_writer else pool_size
         app.state.ingestry = ApiState(
             settings=settings,

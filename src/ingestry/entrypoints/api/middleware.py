@@ -102,6 +102,7 @@ class RequestContext:
         labels = {"method": scope["method"], "route": path, "status": str(status)}
         self.metrics.observe_latency(labels, seconds)
         self.metrics.inc("ingestry_http_requests_total", labels)
+        self.metrics.sync_cache()
         log.info(
             "request",
             extra={

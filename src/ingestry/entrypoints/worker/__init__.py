@@ -22,6 +22,7 @@ from ingestry.bootstrap import build_stream, lease_owner_settings
 from ingestry.config import Settings
 from ingestry.domain.errors import IngestryError, StorageError
 from ingestry.domain.jobs import Job
+from ingestry.entrypoints.metrics import Metrics, worker_metrics
 from ingestry.entrypoints.worker.handlers import job_handlers
 from ingestry.entrypoints.worker.supervise import (
     LoopFailure,
@@ -50,8 +51,22 @@ class WorkerOptions:
     schedule_every: float = 15.0  # how often due `schedule:` runs are enqueued (0: never)
 
 
-#: The longest the backup schedule's loop sleeps between looks at the clock.
-BACKUP_TICK_SECONDS = 30.0
+class _ProcessMetrics:
+    """The worker process's metrics, made on first use (None without prometheus-client)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._made = False
+        self._metrics: Metrics | None = None
+
+    def get(self) -> Metrics | None:
+        with self._lock:
+            if not self._made:
+                self._metrics, self._made = worker_metrics(), True
+            return self._metrics
+
+
+METRICS = _ProcessMetrics()
 
 
 class WorkerFailedError(IngestryError):
@@ -84,10 +99,9 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
         threads.append(_thread("stream", _stream_loop, *spec, 0))
     threads.append(_thread("maintenance", _maintenance_loop, *spec, 0))
     threads.append(_thread("events", _event_loop, *spec, 0))
-    if options.schedule_every > 0 and any(s.schedule for s in settings.sources.values()):
+    scheduled = any(s.schedule for s in settings.sources.values()) or settings.backup
+    if options.schedule_every > 0 and scheduled:
         threads.append(_thread("schedule", _schedule_loop, *spec, 0))
-    if settings.backup is not None and not options.once:
-        threads.append(_thread("backups", _backup_schedule_loop, *spec, 0))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -138,7 +152,10 @@ def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index
     loop's database sessions: the loop runs again on a fresh Store)."""
     worker = JobWorker(
         store.control.jobs,
-        {kind: _limited(store, handler) for kind, handler in job_handlers(store).items()},
+        {
+            kind: _limited(store, handler)
+            for kind, handler in job_handlers(store, METRICS.get()).items()
+        },
         worker_id=job_worker_id(index),
         lease_seconds=store.settings.jobs.lease_seconds,
     )
@@ -180,7 +197,8 @@ def _event_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: 
 
 
 def _schedule_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
-    """Enqueue the sources' due `schedule:` runs as jobs (idempotent: every worker may)."""
+    """Enqueue the due `schedule:` runs of sources and `backup:` as jobs (idempotent:
+    every worker may)."""
     while True:
         try:
             for job in store.enqueue_due():
@@ -189,19 +207,6 @@ def _schedule_loop(store: Store, options: WorkerOptions, stop: threading.Event, 
             log.exception("enqueueing scheduled runs failed; retrying")
         if options.once or stop.wait(options.schedule_every):
             return
-
-
-def _backup_schedule_loop(
-    store: Store, options: WorkerOptions, stop: threading.Event, _: int
-) -> None:
-    """Submit a backup job whenever `backup.schedule` is due (the job loops run it)."""
-    scheduler = store.backup_scheduler()
-    if scheduler is None:
-        return
-    while not stop.wait(min(scheduler.seconds_left(), BACKUP_TICK_SECONDS)):
-        key = scheduler.tick()
-        if key is not None:
-            log.info("scheduled backup submitted", extra={"idempotency_key": key})
 
 
 def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -10,18 +11,23 @@ from ingestry.domain.backups import BackupError
 from ingestry.domain.harvest import HarvestBusyError
 from ingestry.domain.jobs import Job
 from ingestry.entrypoints.logs import job_id
+from ingestry.entrypoints.metrics import Metrics
 from ingestry.services.worker import JobContext, JobHandler
 from ingestry.store import Store
 
 
-def job_handlers(store: Store) -> dict[str, JobHandler]:
+def job_handlers(store: Store, metrics: Metrics | None = None) -> dict[str, JobHandler]:
     def bind(fn: Callable[[Store, Job, JobContext], Mapping[str, Any]]) -> JobHandler:
         def run(job: Job, context: JobContext) -> Mapping[str, Any]:
             token = job_id.set(job.id)
+            started = time.perf_counter()
             try:
-                return fn(store, job, context)
+                result = fn(store, job, context)
             finally:
                 job_id.reset(token)
+            if metrics is not None:
+                observe(metrics, job, result, time.perf_counter() - started)
+            return result
 
         return run
 
@@ -61,7 +67,8 @@ def source_files(store: Store, job: Job, context: JobContext) -> Mapping[str, An
 
 def backup(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
     """A backup into the backup directory, pruned to `backup.keep` (an admin's job)."""
-    return store.scheduled_backup().as_dict()
+    due = job.params.get("due")  # a scheduled run names its due moment
+    return store.scheduled_backup(datetime.fromisoformat(str(due)) if due else None).as_dict()
 
 
 def verify(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
@@ -71,6 +78,18 @@ def verify(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         problems = "; ".join(summary.problems)
         raise BackupError(f"{summary.path}: does not match its manifest: {problems}")
     return summary.as_dict()
+
+
+def observe(metrics: Metrics, job: Job, result: Mapping[str, Any], seconds: float) -> None:
+    """A finished job's counts and duration (ingests, replays) and lease takeovers."""
+    if job.taken_over:
+        metrics.inc("ingestry_job_lease_takeovers_total", {"kind": job.kind})
+    if job.kind == "ingest":
+        metrics.count_ingest(result)
+        metrics.observe("ingestry_ingest_seconds", {"source": str(result["source"])}, seconds)
+    elif job.kind == "replay":
+        source = str(job.params.get("source"))
+        metrics.observe("ingestry_replay_seconds", {"source": source}, seconds)
 
 
 def ingest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:

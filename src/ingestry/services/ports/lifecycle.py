@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from ingestry.domain.conventions import Convention
@@ -90,6 +91,10 @@ class LifecycleStorage(Protocol):
     def dead_events(self) -> list[DeadEvent]: ...
 
     def pending_events(self) -> int: ...
+
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest event still waiting for delivery was written (outbox lag)."""
+        ...
 
     def features(self, srn: str) -> list[Feature]: ...
 

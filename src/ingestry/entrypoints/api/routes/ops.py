@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -11,10 +11,9 @@ from ingestry.entrypoints.api.errors import error_doc, error_response
 from ingestry.entrypoints.api.schemas import ErrorOut, HealthOut
 from ingestry.entrypoints.api.security import AdminDep
 from ingestry.entrypoints.api.state import ApiState, StateDep
+from ingestry.entrypoints.metrics import Gauge
 
 router = APIRouter(tags=["operations"])
-
-Gauge = tuple[str, str, Mapping[str, str], float]
 
 
 @router.get(
@@ -42,6 +41,37 @@ def metrics(_: AdminDep, state: StateDep) -> PlainTextResponse:
 
 
 def _gauges(state: ApiState) -> Iterator[Gauge]:
+    yield from _job_gauges(state)
+    store = state.pool.primary
+    yield (
+        "ingestry_outbox_pending",
+        "Outbox events waiting for delivery.",
+        {},
+        store.pending_events(),
+    )
+    yield (
+        "ingestry_outbox_lag_seconds",
+        "Seconds the oldest undelivered outbox event has waited (0: none waits).",
+        {},
+        store.outbox_lag(),
+    )
+    yield (
+        "ingestry_outbox_dead",
+        "Outbox events given up on (dead).",
+        {},
+        len(store.dead_events()),
+    )
+    age = store.backup_age()
+    if age is not None:
+        yield (
+            "ingestry_backup_age_seconds",
+            "Seconds since the newest backup in the backup directory.",
+            {},
+            age,
+        )
+
+
+def _job_gauges(state: ApiState) -> Iterator[Gauge]:
     counts = state.jobs.counts()
     yield ("ingestry_job_queue_depth", "Jobs waiting for a worker.", {}, counts.get("queued", 0))
     for status, count in sorted(counts.items()):

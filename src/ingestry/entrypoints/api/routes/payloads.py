@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -58,20 +59,14 @@ async def ingest_payloads(
 
     async def work() -> JSONResponse:
         body_input = BodyInput(body, fmt, data_source, f"<api:{request_id.get()}>")
+        started = time.perf_counter()
         summary = await asyncio.wrap_future(state.writer.submit(data_source.name, body_input))
-        count(state, summary.as_dict())
+        count(state, summary.as_dict(), time.perf_counter() - started)
         return JSONResponse(IngestSummaryOut(**summary.as_dict()).model_dump(mode="json"))
 
     return await idempotent(state.idempotency, caller.owner, idempotency_key, request_fp, work)
 
 
-def count(state: ApiState, summary: dict[str, Any]) -> None:
-    labels = {"source": str(summary["source"])}
-    state.metrics.inc("ingestry_ingested_rows_total", labels, summary["received"])
-    state.metrics.inc("ingestry_quarantined_total", labels, summary["quarantined"])
-    for outcome in ("created", "updated"):
-        state.metrics.inc(
-            "ingestry_records_written_total",
-            {**labels, "outcome": outcome},
-            summary[f"records_{outcome}"],
-        )
+def count(state: ApiState, summary: dict[str, Any], seconds: float) -> None:
+    state.metrics.count_ingest(summary)
+    state.metrics.observe("ingestry_ingest_seconds", {"source": str(summary["source"])}, seconds)

@@ -26,5 +26,5 @@ def command(ctx: CliContext, out: Path, as_json: bool) -> None:
     if as_json:
         echo_json(summary.as_dict())
         return
-    rows = sum(summary.manifest.content.tables.values())
-    click.echo(f"backed up {rows} rows to {out} ({summary.bytes} bytes, {summary.seconds}s)")
+    content = summary.manifest.content.describe()
+    click.echo(f"backed up {content} to {out} ({summary.bytes} bytes, {summary.seconds}s)")

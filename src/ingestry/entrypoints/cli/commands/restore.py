@@ -23,5 +23,5 @@ def command(ctx: CliContext, path: Path, replace: bool, as_json: bool) -> None:
     if as_json:
         echo_json(summary.as_dict())
         return
-    rows = sum(summary.manifest.content.tables.values())
-    click.echo(f"restored {rows} rows from {path} ({summary.seconds}s)")
+    content = summary.manifest.content.describe()
+    click.echo(f"restored {content} from {path} ({summary.seconds}s)")
