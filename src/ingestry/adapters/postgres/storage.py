@@ -39,6 +39,7 @@ from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
 from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql.changefeed import SETTLED, SqlChangeFeed
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.adapters.sql.node import read_node_id
 from ingestry.domain.conventions import Convention
@@ -395,6 +396,9 @@ class PostgresStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    def change_feed(self) -> SqlChangeFeed:
+        return SqlChangeFeed(self._rows, "%s", select_records, record_from_row, SETTLED)
 
     def raw_operations(self) -> PostgresRawOperations:
         from ingestry.adapters.postgres.rawops import PostgresRawOperations

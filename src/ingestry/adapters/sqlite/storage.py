@@ -6,11 +6,12 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql.changefeed import SqlChangeFeed
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.node import read_node_id
 from ingestry.adapters.sql.rows import (
@@ -339,6 +340,12 @@ class SQLiteStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    def change_feed(self) -> SqlChangeFeed:
+        def rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+        return SqlChangeFeed(rows, "?", select_records, record_from_row)
 
     def raw_operations(self) -> SQLiteRawOperations:
         from ingestry.adapters.sqlite.rawops import SQLiteRawOperations

@@ -17,6 +17,7 @@ ingestry.services.ports import X` works for any of them:
   `LazyRows`, `BatchWork`);
 - `control`: jobs, API keys, idempotency keys, rate limits, message streams;
 - `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
+- `changes`: the changes feed a forking node reads (`ChangeFeed`, `Change`).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
 """
 
@@ -54,6 +55,15 @@ from ingestry.services.ports.capabilities import (
 )
 from ingestry.services.ports.capabilities import (
     WireEncoding as WireEncoding,
+)
+from ingestry.services.ports.changes import (
+    Change as Change,
+)
+from ingestry.services.ports.changes import (
+    ChangeCursor as ChangeCursor,
+)
+from ingestry.services.ports.changes import (
+    ChangeFeed as ChangeFeed,
 )
 from ingestry.services.ports.control import (
     Bucket as Bucket,
