@@ -56,6 +56,7 @@ class Database:
         self.conventions: dict[str, Convention] = {}
         self.in_transaction = False
         self.node_id = f"node-{uuid.uuid4().hex}"  # as the node identity migration makes
+        self.fork_cursors: dict[tuple[str, str], str] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[Tables]:

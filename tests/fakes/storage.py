@@ -294,6 +294,12 @@ class MemoryChangeFeed:
             if (0, seq) > after and (conventions is None or name in conventions)
         ][:limit]
 
+    def fork_cursor(self, node_id: str, scope: str) -> str | None:
+        return self.db.fork_cursors.get((node_id, scope))
+
+    def save_fork_cursor(self, node_id: str, scope: str, cursor: str, now: str) -> None:
+        self.db.fork_cursors[(node_id, scope)] = cursor
+
     def records_by_id(self, convention: Convention, ids: Sequence[int]) -> dict[int, Record]:
         wanted = set(ids)
         rows = self.db.tables.records.get(convention.name, {}).values()

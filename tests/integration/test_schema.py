@@ -42,13 +42,18 @@ def test_upgrade_downgrade_upgrade(db: Database) -> None:
 
 def test_an_existing_store_upgrades_from_the_previous_head(db: Database) -> None:
     """20261202_130000 changes no table (record tables stay the config's), 140000 adds
-    `raw_receipts`, 170000 `node_identity`; a store at the revision before them upgrades,
-    and comes back down, without a trace."""
+    `raw_receipts`, 170000 `node_identity`, 190000 `record_changes` and `fork_cursors`;
+    a store at the revision before them upgrades, and comes back down, without a trace."""
     migrate.upgrade(db.engine, "20261202_120000")
     before = db.tables()
     migrate.upgrade(db.engine)
     assert migrate.current(db.engine) == HEAD
-    assert db.tables() == before | {"raw_receipts", "node_identity"}
+    assert db.tables() == before | {
+        "raw_receipts",
+        "node_identity",
+        "record_changes",
+        "fork_cursors",
+    }
     migrate.downgrade(db.engine, "20261202_120000")
     assert migrate.current(db.engine) == "20261202_120000"
     assert db.tables() == before

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ingestry.domain.conventions import Convention
-from ingestry.domain.errors import InputError
+from ingestry.domain.errors import InvalidCursorError
 from ingestry.domain.records import Record
 from ingestry.services.ports import Change, ChangeCursor, ChangeFeed
 from ingestry.services.ports.changes import START as PORT_START
@@ -31,7 +31,7 @@ def parse_cursor(text: str | None) -> ChangeCursor:
         return START
     xid, dot, seq = text.partition(".")
     if not (dot and xid.isdigit() and seq.isdigit()):
-        raise InputError(
+        raise InvalidCursorError(
             f"invalid changes cursor {text!r}: give the next_cursor a page returned "
             "(or none to start from the beginning)"
         )

@@ -398,7 +398,13 @@ class PostgresStorage:
         return out
 
     def change_feed(self) -> SqlChangeFeed:
-        return SqlChangeFeed(self._rows, "%s", select_records, record_from_row, SETTLED)
+        def execute(sql: str, params: Sequence[Any]) -> None:
+            try:
+                self._conn.execute(sql, params)
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+
+        return SqlChangeFeed(self._rows, execute, "%s", select_records, record_from_row, SETTLED)
 
     def raw_operations(self) -> PostgresRawOperations:
         from ingestry.adapters.postgres.rawops import PostgresRawOperations

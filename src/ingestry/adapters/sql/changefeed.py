@@ -20,12 +20,13 @@ class SqlChangeFeed:
     def __init__(
         self,
         rows: Rows,
+        execute: Callable[[str, Sequence[Any]], None],
         mark: str,
         select_records: Callable[[Convention, str], str],
         record_from_row: Callable[[Convention, tuple[Any, ...]], Record],
         settled: str = "",
     ) -> None:
-        self._rows, self._mark, self._settled = rows, mark, settled
+        self._rows, self._execute, self._mark, self._settled = rows, execute, mark, settled
         self._select, self._record = select_records, record_from_row
 
     def changes(
@@ -47,6 +48,23 @@ class SqlChangeFeed:
             Change((int(x), int(s)), str(c), int(r), int(v))
             for x, s, c, r, v in self._rows(sql, [*params, limit])
         ]
+
+    def fork_cursor(self, node_id: str, scope: str) -> str | None:
+        m = self._mark
+        found = self._rows(
+            f"SELECT cursor FROM fork_cursors WHERE node_id = {m} AND scope = {m}", [node_id, scope]
+        )
+        return str(found[0][0]) if found else None
+
+    def save_fork_cursor(self, node_id: str, scope: str, cursor: str, now: str) -> None:
+        m = self._mark
+        self._execute(
+            "INSERT INTO fork_cursors (node_id, scope, cursor, updated_at)"
+            f" VALUES ({m}, {m}, {m}, {m})"
+            " ON CONFLICT (node_id, scope) DO UPDATE SET cursor = excluded.cursor,"
+            " updated_at = excluded.updated_at",
+            [node_id, scope, cursor, now],
+        )
 
     def records_by_id(self, convention: Convention, ids: Sequence[int]) -> dict[int, Record]:
         if not ids:

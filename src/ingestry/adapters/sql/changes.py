@@ -35,6 +35,17 @@ record_changes = sa.Table(
     sqlite_autoincrement=True,  # a seq is never handed out twice
 )
 
+#: Where a fork got to: per remote node and scope (a convention, or `*` for all), the
+#: next_cursor of the last page published here.
+fork_cursors = sa.Table(
+    "fork_cursors",
+    metadata,
+    sa.Column("node_id", sa.Text, primary_key=True),
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Text, nullable=False),
+)
+
 #: PostgreSQL: the functions the statement triggers run (TG_ARGV[0]: the convention).
 PG_FUNCTIONS = (
     """CREATE OR REPLACE FUNCTION ingestry_changes_inserted() RETURNS trigger

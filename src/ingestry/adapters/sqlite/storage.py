@@ -345,7 +345,11 @@ class SQLiteStorage:
         def rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             return self._conn.execute(sql, tuple(params)).fetchall()
 
-        return SqlChangeFeed(rows, "?", select_records, record_from_row)
+        def execute(sql: str, params: Sequence[Any]) -> None:
+            with self.session() as session:  # a write: BEGIN IMMEDIATE, busy-waits its turn
+                session.conn.execute(sql, tuple(params))
+
+        return SqlChangeFeed(rows, execute, "?", select_records, record_from_row)
 
     def raw_operations(self) -> SQLiteRawOperations:
         from ingestry.adapters.sqlite.rawops import SQLiteRawOperations

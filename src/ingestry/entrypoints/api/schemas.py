@@ -194,6 +194,15 @@ class JobResultOut(_Out):
 
 class NodeOut(_Out):
     node_id: str
+    #: the conventions the calling key may read (all for an admin key)
+    conventions: list[str]
+
+
+class ChangePageOut(_Out):
+    node_id: str
+    items: list[RecordOut]
+    next_cursor: str
+    has_more: bool
 
 
 class HealthOut(_Out):

@@ -9,6 +9,8 @@ item 5, the read side a forking node pages through)
   them when created (`adapters.sql.conventions`). PostgreSQL: statement-level triggers
   over transition tables, so a COPY of a batch adds one INSERT … SELECT.
 - Backfill: one row per existing record (xid 0), in (updated_at, id) order.
+- `fork_cursors (node_id, scope, cursor, updated_at)`: where `ingestry fork` got to
+  per remote node and convention (`*`: all), so a fork resumes.
 
 Downgrade drops the triggers, the functions and the table.
 
@@ -40,6 +42,7 @@ def upgrade() -> None:
 
     conn = op.get_bind()
     changes.record_changes.create(conn)
+    changes.fork_cursors.create(conn)
     if conn.dialect.name == "postgresql":
         for statement in changes.PG_FUNCTIONS:
             conn.exec_driver_sql(statement)
@@ -60,4 +63,5 @@ def downgrade() -> None:
         for table in _record_tables(conn):
             for suffix in ("ins", "upd"):
                 conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS "{table}_changes_{suffix}"')
+    op.drop_table("fork_cursors")
     op.drop_table("record_changes")

@@ -65,6 +65,15 @@ from ingestry.services.ports.changes import (
 from ingestry.services.ports.changes import (
     ChangeFeed as ChangeFeed,
 )
+from ingestry.services.ports.changes import (
+    RemoteInfo as RemoteInfo,
+)
+from ingestry.services.ports.changes import (
+    RemoteNode as RemoteNode,
+)
+from ingestry.services.ports.changes import (
+    RemotePage as RemotePage,
+)
 from ingestry.services.ports.control import (
     Bucket as Bucket,
 )

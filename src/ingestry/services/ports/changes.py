@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import Record
@@ -37,3 +37,40 @@ class ChangeFeed(Protocol):
     def records_by_id(self, convention: Convention, ids: Sequence[int]) -> dict[int, Record]:
         """The current records with these row ids (missing ones left out)."""
         ...
+
+    def fork_cursor(self, node_id: str, scope: str) -> str | None:
+        """Where a fork from `node_id` (scope: a convention, or `*`) got to."""
+        ...
+
+    def save_fork_cursor(self, node_id: str, scope: str, cursor: str, now: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteInfo:
+    """What a remote node says about itself (`GET /v1/node`)."""
+
+    node_id: str
+    #: the conventions the key may read there
+    conventions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePage:
+    """One page of a remote node's changes feed: records as `records list --json`
+    documents, in cursor order."""
+
+    records: list[dict[str, Any]]
+    next_cursor: str
+    has_more: bool
+
+
+class RemoteNode(Protocol):
+    """Another ingestry node's API, as a fork reads it (adapters.federation: httpx)."""
+
+    def info(self) -> RemoteInfo: ...
+
+    def changes(
+        self, after: str | None, limit: int, convention: str | None, since: str | None
+    ) -> RemotePage: ...
+
+    def close(self) -> None: ...
