@@ -4,6 +4,7 @@ serve` on 127.0.0.1, the other forking from it with the real CLI; both backends.
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +14,13 @@ import pytest
 import ingestry
 from ingestry.domain.provenance import ForkSource
 from ingestry.domain.records import Record, record_srn
-from tests.apiclient import create_key
+from tests.apiclient import api_client, auth, create_key
 from tests.backends import Database
 from tests.conftest import DEFAULT_SQLITE, write_project
 from tests.e2e.cli import run
 from tests.e2e.processes import child_env, server, spawn, stop, wait_for
 from tests.integration.test_ingest import order
+from tests.integration.test_worker import worker
 
 ORDERS = "data/samples/orders.jsonl"
 
@@ -124,3 +126,31 @@ def test_a_scoped_key_forks_only_its_sources(remote: tuple[str, Path], local: Pa
     # a convention the key may not read is refused by name
     refused = run("fork", "--from", url, "--key", key, "--convention", "order", cwd=local)
     assert refused.returncode == 1 and b"'order'" in refused.stderr, refused.stderr
+
+
+def test_fork_as_an_api_job_reads_the_key_from_the_workers_environment(
+    remote: tuple[str, Path], local: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, origin = remote
+    peer = create_key(origin / "ingestry.yaml", "peer", [], admin=True)
+    config = local / "ingestry.yaml"
+    admin = create_key(config, "ops", [], admin=True)
+    scoped = create_key(config, "orders", ["customer_orders"])
+    spec = {"kind": "fork", "url": url, "key_env": "PEER_KEY", "convention": "exchange_rate"}
+    with api_client(config) as client:
+        refused = client.post("/v1/jobs", json=spec, headers=auth(scoped))
+        assert refused.status_code == 403, refused.text
+        secret = client.post("/v1/jobs", json={**spec, "key": peer}, headers=auth(admin))
+        assert secret.status_code == 422  # no key in a job's parameters, ever
+        submitted = client.post("/v1/jobs", json=spec, headers=auth(admin))
+        assert submitted.status_code == 202, submitted.text
+    monkeypatch.setenv("PEER_KEY", peer)
+    with ingestry.open(config) as store:
+        assert worker(store).drain(threading.Event()) == 1
+        job = store.jobs().get(submitted.json()["id"])
+        assert job.status == "succeeded", job.error
+        assert (
+            job.result is not None
+            and job.result["records_created"] == store.count("exchange_rate") > 0
+        )
+        assert peer not in orjson.dumps(dict(job.params)).decode()

@@ -12,8 +12,8 @@ JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed"})
 
 #: What a job can do; each kind's parameters are checked by the job service.
-JobKind = Literal["ingest", "replay", "export"]
-JOB_KINDS: tuple[JobKind, ...] = ("ingest", "replay", "export")
+JobKind = Literal["ingest", "replay", "export", "fork"]
+JOB_KINDS: tuple[JobKind, ...] = ("ingest", "replay", "export", "fork")
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,7 +167,18 @@ class ExportJobIn(_In):
         return self
 
 
-JobIn = Annotated[IngestJobIn | ReplayJobIn | ExportJobIn, Field(discriminator="kind")]
+class ForkJobIn(_In):
+    """`ingestry fork` as a job (admin keys only). The remote node's API key is never
+    sent or stored: `key_env` names the worker's environment variable holding it."""
+
+    kind: Literal["fork"]
+    url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://")
+    key_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")
+    convention: str | None = Field(default=None, min_length=1)
+    since: str | None = Field(default=None, max_length=64)
+
+
+JobIn = Annotated[IngestJobIn | ReplayJobIn | ExportJobIn | ForkJobIn, Field(discriminator="kind")]
 
 
 class JobOut(_Out):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ingestry.domain.errors import InputError
 from ingestry.domain.jobs import Job
 from ingestry.entrypoints.logs import job_id
 from ingestry.services.worker import JobContext, JobHandler
@@ -23,7 +25,12 @@ def job_handlers(store: Store) -> dict[str, JobHandler]:
 
         return run
 
-    return {"ingest": bind(ingest), "export": bind(export), "replay": bind(replay)}
+    return {
+        "ingest": bind(ingest),
+        "export": bind(export),
+        "replay": bind(replay),
+        "fork": bind(fork),
+    }
 
 
 def ingest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
@@ -89,6 +96,32 @@ def replay(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         until=moment("until"),
         extractor_version=params.get("extractor_version"),
         dry_run=bool(params.get("dry_run", False)),
+        progress=progress,
+    )
+    return summary.as_dict()
+
+
+def fork(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """`ingestry fork`: the remote key comes from the worker's environment (`key_env`),
+    never from the job's stored parameters."""
+    params = job.params
+    name = str(params["key_env"])
+    key = os.environ.get(name)
+    if not key:
+        raise InputError(
+            f"fork job: the worker's environment has no {name} (the remote node's API key): "
+            "set it where the worker runs"
+        )
+
+    def progress(received: int) -> None:
+        context.progress(records=received)
+
+    convention, since = params.get("convention"), params.get("since")
+    summary = store.fork(
+        str(params["url"]),
+        key,
+        convention=str(convention) if convention else None,
+        since=str(since) if since else None,
         progress=progress,
     )
     return summary.as_dict()

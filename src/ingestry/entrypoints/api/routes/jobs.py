@@ -7,12 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
 
+from ingestry.domain.errors import NotPermittedError
 from ingestry.entrypoints.api.errors import ApiError, error_doc
 from ingestry.entrypoints.api.idempotent import IdempotencyKeyHeader
 from ingestry.entrypoints.api.render import job_out
 from ingestry.entrypoints.api.schemas import (
     ErrorOut,
     ExportJobIn,
+    ForkJobIn,
     IngestJobIn,
     JobIn,
     JobOut,
@@ -31,9 +33,16 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, **error_doc(c)} for c in (401, 403, 429, *codes)}
 
 
-def check_job(spec: IngestJobIn | ReplayJobIn | ExportJobIn, caller: Caller, store: Store) -> None:
+def check_job(
+    spec: IngestJobIn | ReplayJobIn | ExportJobIn | ForkJobIn, caller: Caller, store: Store
+) -> None:
     """Refuse at submit what the worker would refuse later (scope, paths, kinds)."""
-    if isinstance(spec, IngestJobIn):
+    if isinstance(spec, ForkJobIn):
+        if not caller.key.admin:  # it writes records of any convention it is given
+            raise NotPermittedError("a fork job needs an admin API key")
+        if spec.convention is not None:
+            store.settings.convention(spec.convention)
+    elif isinstance(spec, IngestJobIn):
         caller.source(spec.source)
         store.inbox_file(spec.source, spec.path)
     elif isinstance(spec, ReplayJobIn):
