@@ -45,7 +45,7 @@ def node(caller: CallerDep, state: StateDep) -> NodeOut:
 @router.get(
     "/changes",
     response_class=Response,
-    responses={200: {"model": ChangePageOut}, **_errors(400)},
+    responses={200: {"model": ChangePageOut}, **_errors(400, 404, 422)},
 )
 def changes(
     caller: CallerDep,
