@@ -87,10 +87,12 @@ def trigger_statements(dialect: str, table: str, convention: str) -> list[str]:
             " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
             f" EXECUTE FUNCTION ingestry_changes_updated({name})",
         ]
+    # SQLite: no insert trigger. A row trigger per inserted record cost +65% CPU on a
+    # simple ingest (N=20,000: 1.43 s against 0.87 s); the session adds a batch's new
+    # rows with one INSERT … SELECT instead (adapters/sqlite/session.py), the one
+    # place SQLite inserts records. Updates (rarer, and made by several write paths)
+    # keep a row trigger.
     return [
-        f'CREATE TRIGGER IF NOT EXISTS "{table}_changes_ins" AFTER INSERT ON {quoted}'
-        " BEGIN INSERT INTO record_changes (convention, record_id, version)"
-        f" VALUES ({name}, NEW.id, NEW.version); END",
         f'CREATE TRIGGER IF NOT EXISTS "{table}_changes_upd" AFTER UPDATE OF version'
         f" ON {quoted} WHEN NEW.version IS NOT OLD.version"
         " BEGIN INSERT INTO record_changes (convention, record_id, version)"
