@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,10 +21,16 @@ from ingestry.adapters.backends import backend_for, supported_urls
 from ingestry.config_api import (
     ApiModel,
     ApiSettings,
+    CacheModel,
+    CacheSettings,
     JobSettings,
     JobsModel,
+    LimitSettings,
+    LimitsModel,
     api_settings,
+    cache_settings,
     job_settings,
+    limit_settings,
 )
 from ingestry.config_reading import (
     ColumnReadingModel,
@@ -33,6 +39,7 @@ from ingestry.config_reading import (
     column_parse,
     source_reading,
 )
+from ingestry.domain.backups import BackupSettings
 from ingestry.domain.conventions import (
     IDENTIFIER,
     RESERVED_COLUMNS,
@@ -40,10 +47,19 @@ from ingestry.domain.conventions import (
     ColumnType,
     Convention,
     HookSpec,
+    derived_columns,
     split_path,
 )
 from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
 from ingestry.domain.events import EventSettings
+from ingestry.domain.harvest import (
+    AuthSpec,
+    AuthType,
+    CursorSpec,
+    PaginatorSpec,
+    PaginatorType,
+    PullSpec,
+)
 from ingestry.domain.sources import (
     DEFAULT_MAX_LINE_BYTES,
     MAX_PAYLOAD_BYTES,
@@ -82,6 +98,49 @@ class ConventionModel(_Model):
     hooks: list[HookModel] = Field(default_factory=list)
 
 
+class AuthModel(_Model):
+    type: AuthType
+    env: str = Field(min_length=1, description="environment variable holding the secret")
+    name: str = "X-API-Key"
+    location: Literal["header", "query"] = "header"
+    username: str | None = None
+    username_env: str | None = None
+
+
+class PaginatorModel(_Model):
+    type: PaginatorType = PaginatorType.NONE
+    path: str | None = None
+    param: str = "cursor"
+    limit: int = Field(default=100, ge=1)
+    limit_param: str = "limit"
+    offset_param: str = "offset"
+    page_param: str = "page"
+    start: int = 1
+
+
+class CursorModel(_Model):
+    field: str = Field(min_length=1)
+    param: str = Field(min_length=1)
+
+
+class PullModel(_Model):
+    """An HTTP source (docs/harvest.md has every key)."""
+
+    url: str = Field(pattern=r"^https?://")
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    auth: AuthModel | None = None
+    items: str | None = None
+    paginator: PaginatorModel = Field(default_factory=PaginatorModel)
+    cursor: CursorModel | None = None
+    rate_limit: float | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=1, ge=1, le=16)
+    timeout: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=10, ge=0)
+    backoff_seconds: float = Field(default=0.5, ge=0)
+    max_backoff_seconds: float = Field(default=60.0, ge=0)
+    max_pages: int = Field(default=1_000_000, ge=1)
+
+
 class SourceModel(SourceReadingModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -95,6 +154,8 @@ class SourceModel(SourceReadingModel):
     extractor: str | None = None
     files: str | list[str] = Field(default_factory=list)
     max_line_bytes: int | None = Field(default=None, ge=1, le=MAX_PAYLOAD_BYTES)
+    pull: PullModel | None = None
+    schedule: str | None = Field(default=None, min_length=1)
 
 
 class EventsModel(_Model):
@@ -103,6 +164,14 @@ class EventsModel(_Model):
     max_backoff_seconds: float = Field(default=300.0, ge=0)
     lease_seconds: float | None = Field(default=None, gt=0)
     batch_size: int = Field(default=500, ge=1)
+
+
+class BackupModel(_Model):
+    """`backup: {schedule: CRON, keep: N, out: DIR}`: scheduled backups by the worker."""
+
+    schedule: str
+    keep: int = Field(default=7, ge=1)
+    out: str = "data/backups"
 
 
 class ConfigModel(_Model):
@@ -114,6 +183,9 @@ class ConfigModel(_Model):
 
     api: ApiModel = Field(default_factory=ApiModel)
     jobs: JobsModel = Field(default_factory=JobsModel)
+    backup: BackupModel | None = None
+    cache_options: CacheModel = Field(default_factory=CacheModel)
+    limits: LimitsModel = Field(default_factory=LimitsModel)
 
 
 @dataclass(frozen=True)
@@ -130,6 +202,9 @@ class Settings:
 
     api: ApiSettings = field(default_factory=ApiSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
+    backup: BackupSettings | None = None
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @property
     def root(self) -> Path:
@@ -279,6 +354,29 @@ def _check_decimal(
         )
 
 
+def _derived(
+    convention: str,
+    columns: list[ColumnSpec],
+    fail: Callable[[tuple[str, ...], str], ConfigError],
+) -> list[ColumnSpec]:
+    """The measure columns of each geometry column (docs/geo.md), after the declared
+    ones; a declared column may not take one of their names."""
+    declared = {c.name for c in columns}
+    out: list[ColumnSpec] = []
+    for column in columns:
+        if column.type is not ColumnType.GEOMETRY:
+            continue
+        for derived in derived_columns(column):
+            if derived.name in declared:
+                raise fail(
+                    ("conventions", convention, "columns", derived.name),
+                    f"column name '{derived.name}' is taken by the measures of geometry "
+                    f"column '{column.name}' (docs/geo.md): rename it",
+                )
+            out.append(derived)
+    return out
+
+
 def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) -> Settings:
     lines = _key_lines(text)
 
@@ -319,6 +417,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
                     parse,
                 )
             )
+        columns += _derived(name, columns, fail)
         hooks = tuple(HookSpec(h.name, h.run, h.timeout) for h in conv.hooks)
         conventions[name] = Convention(name, tuple(columns), hooks)
 
@@ -345,16 +444,33 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             raise fail(loc, str(exc)) from None
         files = (src.files,) if isinstance(src.files, str) else tuple(src.files)
         max_line = src.max_line_bytes or default_max_line
+        fmt = SourceFormat.JSON if src.pull is not None else src.format
         try:
-            reading = source_reading(src, src.format)
+            reading = source_reading(src, fmt)
         except ReadingError as exc:
             raise fail((*loc, exc.key), str(exc)) from None
+        pull = None
+        if src.pull is not None:
+            if "format" in src.model_fields_set and src.format is not SourceFormat.JSON:
+                raise fail((*loc, "format"), "a pulled source's responses are json")
+            try:
+                pull = pull_spec(src.pull)
+            except ValueError as exc:
+                raise fail((*loc, "pull"), str(exc)) from None
+            if pull.items is not None and reading.records_path is None:
+                reading = replace(reading, records_path=pull.items)
+        if src.schedule is not None:
+            if src.pull is None and not files:
+                message = "only a source with pull: or files: runs on a schedule"
+                raise fail((*loc, "schedule"), message)
+            if (problem := cron_problem(src.schedule)) is not None:
+                raise fail((*loc, "schedule"), problem)
         sources[name] = DataSource(
             name=name,
             strategy=src.strategy,
             convention=src.convention,
             rationale=src.rationale,
-            format=src.format,
+            format=fmt,
             id_paths=id_paths,
             entity_type_path=entity,
             retention_days=src.retention_days,
@@ -362,6 +478,8 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             files=tuple(str(file.parent / f) for f in files),
             max_line_bytes=max_line,
             reading=reading,
+            pull=pull,
+            schedule=src.schedule,
         )
 
     database = env.get("INGESTRY_DATABASE_URL") or model.database
@@ -383,7 +501,23 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         events=EventSettings(**model.events.model_dump()),
         api=api_settings(model.api, env),
         jobs=job_settings(model.jobs, env),
+        backup=_backup_settings(model.backup, file),
+        cache=cache_settings(model.cache_options, env),
+        limits=limit_settings(model.limits, env),
     )
+
+
+def _backup_settings(model: BackupModel | None, file: Path) -> BackupSettings | None:
+    """The scheduled backups; `out` relative to the config file's directory."""
+    if model is None:
+        return None
+    fields = model.schedule.split()
+    if len(fields) != 5:
+        raise ConfigError(
+            f"{file}: backup.schedule: '{model.schedule}' is not a cron expression of five "
+            'fields (minute hour day month weekday), e.g. "0 3 * * *"'
+        )
+    return BackupSettings(model.schedule, model.keep, file.parent / model.out)
 
 
 def max_line_bytes(env: Mapping[str, str]) -> int:
@@ -409,3 +543,56 @@ def _relative_file(url: str, prefix: str | None, base: Path) -> str:
     if path.startswith("/") or path == ":memory:":
         return url
     return f"{prefix}{(base / path).resolve()}"
+
+
+def _dotted(path: str | None) -> tuple[str, ...]:
+    return tuple(split_path(path)) if path else ()
+
+
+def pull_spec(model: PullModel) -> PullSpec:
+    """The `pull:` section as the domain's value (auth keeps env var names, never secrets)."""
+    pag = model.paginator
+    if pag.type in (PaginatorType.JSON_LINK, PaginatorType.CURSOR) and not pag.path:
+        raise ValueError(f"paginator {pag.type.value} needs path (where the next one is)")
+    auth = model.auth
+    basic = auth is not None and auth.type is AuthType.BASIC
+    if basic and auth is not None and not (auth.username or auth.username_env):
+        raise ValueError("basic auth needs username or username_env")
+    return PullSpec(
+        url=model.url,
+        params=tuple((k, _param_text(v)) for k, v in model.params.items()),
+        auth=None if auth is None else AuthSpec(
+            auth.type, auth.env, auth.name, auth.location, auth.username, auth.username_env
+        ),
+        items=_dotted(model.items) or None,
+        paginator=PaginatorSpec(
+            pag.type, _dotted(pag.path), pag.param, pag.limit, pag.limit_param,
+            pag.offset_param, pag.page_param, pag.start,
+        ),
+        cursor=None if model.cursor is None else CursorSpec(
+            _dotted(model.cursor.field), model.cursor.param
+        ),
+        rate_limit=model.rate_limit, concurrency=model.concurrency, timeout=model.timeout,
+        max_retries=model.max_retries, backoff_seconds=model.backoff_seconds,
+        max_backoff_seconds=model.max_backoff_seconds, max_pages=model.max_pages,
+    )  # fmt: skip
+
+
+def _param_text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a cron expression is not valid (five fields: minute hour day month weekday)."""
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        return f"'{expression}' is not a cron expression (5 fields: minute hour day month weekday)"
+    try:
+        from croniter import croniter  # type: ignore[import-untyped]
+    except ImportError:
+        return None  # checked when the worker schedules (the harvest extra brings croniter)
+    if not croniter.is_valid(expression):
+        return f"'{expression}' is not a valid cron expression"
+    return None

@@ -26,6 +26,7 @@ class ApiModel(BaseModel):
     auth_cache_seconds: float = Field(default=5.0, ge=0)  # how late a revocation may bite
     # how soon a retry takes over an Idempotency-Key claim its crashed holder left
     idempotency_lease_seconds: float = Field(default=20.0, gt=0)
+    ui: bool = True  # serve the /ui dashboard (docs/dashboard.md)
 
 
 class JobsModel(BaseModel):
@@ -42,6 +43,7 @@ class ApiSettings:
     rate_burst: int = 200
     auth_cache_seconds: float = 5.0
     idempotency_lease_seconds: float = 20.0
+    ui: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,80 @@ def api_settings(model: ApiModel, env: Mapping[str, str]) -> ApiSettings:
             float,
             model.idempotency_lease_seconds,
         ),
+        ui=_flag(env, "INGESTRY_API_UI", model.ui),
     )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false (1/0), not '{raw}'")
 
 
 def job_settings(model: JobsModel, env: Mapping[str, str]) -> JobSettings:
     return JobSettings(
         lease_seconds=_env(env, "INGESTRY_JOBS_LEASE_SECONDS", float, model.lease_seconds),
         max_attempts=_env(env, "INGESTRY_JOBS_MAX_ATTEMPTS", int, model.max_attempts),
+    )
+
+
+class LimitsModel(BaseModel):
+    """`limits:` (docs/limits.md): seconds, 0 = no limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    statement_timeout_seconds: float = Field(default=30.0, ge=0)  # per API request
+    job_statement_timeout_seconds: float = Field(default=3600.0, ge=0)  # per job / CLI
+    pool_wait_seconds: float = Field(default=5.0, ge=0)  # then 503 + Retry-After
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    statement_timeout_seconds: float = 30.0
+    job_statement_timeout_seconds: float = 3600.0
+    pool_wait_seconds: float = 5.0
+
+
+def limit_settings(model: LimitsModel, env: Mapping[str, str]) -> LimitSettings:
+    return LimitSettings(
+        statement_timeout_seconds=_env(
+            env, "INGESTRY_STATEMENT_TIMEOUT", float, model.statement_timeout_seconds, zero=True
+        ),
+        job_statement_timeout_seconds=_env(
+            env,
+            "INGESTRY_JOB_STATEMENT_TIMEOUT",
+            float,
+            model.job_statement_timeout_seconds,
+            zero=True,
+        ),
+        pool_wait_seconds=_env(
+            env, "INGESTRY_POOL_WAIT_SECONDS", float, model.pool_wait_seconds, zero=True
+        ),
+    )
+
+
+class CacheModel(BaseModel):
+    """`cache_options:` beside `cache:` (the URL stays a string, as in the Contract)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ttl_seconds: float = Field(default=300.0, gt=0)
+    max_entries: int = Field(default=10_000, ge=1)  # the in-process LRU only
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    ttl_seconds: float = 300.0
+    max_entries: int = 10_000
+
+
+def cache_settings(model: CacheModel, env: Mapping[str, str]) -> CacheSettings:
+    return CacheSettings(
+        ttl_seconds=_env(env, "INGESTRY_CACHE_TTL_SECONDS", float, model.ttl_seconds),
+        max_entries=_env(env, "INGESTRY_CACHE_MAX_ENTRIES", int, model.max_entries),
     )

@@ -14,10 +14,19 @@ from typing import Any
 
 from ingestry.domain.clock import utc_now
 from ingestry.domain.errors import AmbiguousKeyError, KeyNameTakenError
+from ingestry.domain.features import HookRun
 from ingestry.domain.jobs import JOB_STATUSES, ApiKey, Job
+from ingestry.domain.payloads import QuarantineEntry
 from ingestry.services.control import ControlPorts
 from ingestry.services.idempotency import StoredRequest
 from ingestry.services.jobs import NewJob
+from ingestry.services.ports.browse import (
+    QuarantineFilter,
+    QueueState,
+    ReasonCount,
+    RecordEvent,
+    jobs_cursor,
+)
 
 
 class MemoryJobQueue:
@@ -211,11 +220,58 @@ class MemoryIdempotency:
             return len(old)
 
 
+class MemoryBrowse:
+    """The dashboard's reads over the fake queue (the fakes keep no quarantine, events
+    or hook runs, so those pages are empty)."""
+
+    def __init__(self, queue: MemoryJobQueue) -> None:
+        self._queue = queue
+
+    def quarantine_page(
+        self, where: QuarantineFilter, after: int | None, limit: int
+    ) -> list[QuarantineEntry]:
+        return []
+
+    def quarantine_ids(self, where: QuarantineFilter, limit: int) -> list[int]:
+        return []
+
+    def quarantine_reasons(self, where: QuarantineFilter, limit: int) -> list[ReasonCount]:
+        return []
+
+    def jobs_page(
+        self, owner: str | None, status: str | None, after: str | None, limit: int
+    ) -> list[Job]:
+        with self._queue._lock:
+            jobs = sorted(self._queue._jobs.values(), key=jobs_cursor, reverse=True)
+        return [
+            j
+            for j in jobs
+            if (owner is None or j.owner == owner)
+            and (status is None or j.status == status)
+            and (after is None or jobs_cursor(j) < after)
+        ][:limit]
+
+    def record_events(self, srn: str, limit: int) -> list[RecordEvent]:
+        return []
+
+    def record_hook_runs(self, srn: str, limit: int) -> list[HookRun]:
+        return []
+
+    def queue_state(self, lease_limit: int) -> QueueState:
+        with self._queue._lock:
+            jobs = list(self._queue._jobs.values())
+        counts = {s: sum(1 for j in jobs if j.status == s) for s in JOB_STATUSES}
+        leased = [j for j in jobs if j.status == "running"][:lease_limit]
+        return QueueState(counts, leased, 0, 0, 0)
+
+
 def MemoryControl() -> ControlPorts:
     """ControlPorts on the fakes (no quarantine: the fake control plane has no data)."""
     lock = threading.RLock()
+    queue = MemoryJobQueue(lock)
     return ControlPorts(
-        jobs=MemoryJobQueue(lock),
+        jobs=queue,
+        browse=MemoryBrowse(queue),
         keys=MemoryApiKeys(lock),
         idempotency=MemoryIdempotency(lock),
         ping=lambda: None,

@@ -26,7 +26,10 @@ from ingestry.domain.query import EVERYTHING, Condition, Op, RecordQuery, missin
 from ingestry.domain.records import Record, parse_srn, spell_srn
 from ingestry.domain.versioning import UNCHANGED, next_version
 from ingestry.extract.coerce import parse_column_value
+from ingestry.services.export_cells import record_page
 from ingestry.services.ports import (
+    SCAN_ENVELOPE,
+    SCAN_PAGE,
     Change,
     ChangeCursor,
     QuarantineRow,
@@ -316,6 +319,11 @@ class MemoryStorage:
         self._revision: str | None = None
 
     @contextmanager
+    def statement_limit(self, seconds: float, setting: str) -> Iterator[None]:
+        """Dicts answer at once: nothing to limit."""
+        yield
+
+    @contextmanager
     def session(self) -> Iterator[MemorySession]:
         with self.db.transaction() as tables:
             yield MemorySession(tables)
@@ -377,6 +385,21 @@ class MemoryStorage:
                 rows = rows[at[0] + 1 :]
         for row in rows[:limit]:
             yield record_of(convention, row)
+
+    def scan_columns(
+        self,
+        convention: Convention,
+        names: Sequence[str],
+        query: RecordQuery = EVERYTHING,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[list[list[Any]]]:
+        """The records read as records, then turned into columns (the contract's values)."""
+        unknown = [n for n in names if n not in SCAN_ENVELOPE and n not in convention.column_names]
+        if unknown:
+            raise KeyError(f"{unknown[0]!r} is no column of convention {convention.name!r}")
+        records = list(self.list_records(convention, None, None, query))
+        for start in range(0, len(records), page):
+            yield record_page(records[start : start + page], names)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         return len(self._matching(convention, query))
@@ -442,6 +465,18 @@ class MemoryStorage:
         history = [history_record(convention, tuple(h[k] for k in keys)) for h in rows]
         current = self.get_record(convention, srn)
         return [*history, current] if current else history
+
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        out = {}
+        for srn in srns:
+            current = self.get_record(convention, srn)
+            history = self.record_history(convention, srn)
+            earlier = history[:-1] if current is not None else history
+            if earlier:
+                out[srn] = earlier
+        return out
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
         """Ordered by latest receipt: the last is the payload received last."""

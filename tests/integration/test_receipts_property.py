@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ingestry
+from ingestry.adapters.files import open_inputs
+from ingestry.services.ingest import IngestService
 from ingestry.store import Store
 
 SOURCE = "customer_orders"
@@ -61,6 +63,48 @@ def test_any_sequence_of_ingests_then_replay_changes_nothing(
     with ingestry.open(config_path) as store:
         for n in sequence:
             store.ingest(SOURCE, example[n])
+        before = state(store)
+        summary = store.replay(SOURCE)
+        assert (summary.records_created, summary.records_updated) == (0, 0), sequence
+        assert state(store) == before, sequence
+
+
+def far_files(prefix: str) -> list[list[bytes]]:
+    """Files whose ids repeat two or more batches apart (batches of 2 payloads): the
+    case an identical re-ingest still versions again (docs/identity.md, "The limit")."""
+    a, b, c, d = (f"{prefix}-{n}" for n in "abcd")
+    return [
+        [line(a, "1.00"), line(b, "2.00"), line(c, "3.00"), line(d, "4.00"), line(a, "9.00")],
+        [line(a, "9.00"), line(b, "2.00"), line(c, "3.50"), line(d, "4.00"), line(a, "1.00")],
+        [
+            line(b, "2.00", "x"), line(a, "5.00"), line(c, "3.00"), line(d, "4.00"),
+            line(b, "2.00"), line(a, "1.00"), line(b, "2.50"),
+        ],
+    ]
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.integers(min_value=0, max_value=2), min_size=1, max_size=5))
+def test_far_apart_repeats_then_replay_changes_nothing(
+    config_path: Path, tmp_path: Path, sequence: list[int]
+) -> None:
+    """Replay applies each id's latest receipt only, so repeats batches apart (which an
+    ingest writes batch by batch) leave nothing for it to change either."""
+    example = far_files(f"F{next(EXAMPLES)}")
+    with ingestry.open(config_path) as store:
+        source = store.source(SOURCE)
+        extractor = store.extractor(source)
+        service = IngestService(store.storage, lambda _: extractor, batch_size=2,
+                                mode=store.write_mode)  # fmt: skip
+        for step, n in enumerate(sequence):
+            path = tmp_path / f"far-{step}.jsonl"
+            path.write_bytes(b"".join(x + b"\n" for x in example[n]))
+            service.ingest(source, open_inputs([str(path)], source.format))
         before = state(store)
         summary = store.replay(SOURCE)
         assert (summary.records_created, summary.records_updated) == (0, 0), sequence

@@ -99,3 +99,28 @@ def wait_until_blocked(pid: int, window: float = 0.6, timeout: float = 30.0) -> 
         if cpu_ticks(pid) - before <= 1:
             return
     raise AssertionError(f"process {pid} kept running for {timeout:.0f}s")
+
+
+def local_tcp_ports(pid: int) -> set[int]:
+    """The local ports of `pid`'s TCP sockets (Linux /proc): on loopback they are the
+    `client_port`s of its PostgreSQL sessions in pg_stat_activity."""
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(fd_dir / fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports

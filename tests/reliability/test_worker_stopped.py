@@ -1,20 +1,24 @@
-"""SIGSTOP of a worker past its lease (issue 14's suite, both backends): another worker
-takes the job over and does it once; the stopped one records nothing.
+"""SIGSTOP of a worker past its lease (issue 14's suite): another worker takes the job
+over and does it once; the stopped one records nothing.
 
-SQLite: the stopped worker holds no write lock (it was waiting for it), but an open
-read snapshot of it can hold up the new owner's WAL checkpoint (busy timeout 60 s).
-PostgreSQL: a worker stopped in the middle of a batch keeps its transaction's row
-locks; when it was stopped inside a COPY its session is `active` (waiting for the
-client's data), which no idle timeout ends. The new owner's statements then run into
-`lock_timeout` (3 s here, INGESTRY_PG_LOCK_TIMEOUT): each attempt fails cleanly and the
-job is retried. On both, the stalled process is then killed (what a supervisor does
-with a hung worker) and the job completes, once. (A continued worker noticing its lost
-lease is tested in tests/integration/test_worker.py.) Known limit: nothing ends a
-stopped worker's COPY on the server before that (see docs/reliability.md)."""
+SQLite (the first test): the worker is stopped while it waits for the write lock, so it
+holds none; the new owner does the job, then the stalled process is killed (what a
+supervisor does with a hung worker). A stopped reader's snapshot can no longer stall
+the new owner's checkpoints for 60 s (tests/integration/test_sqlite_checkpoint.py).
+
+PostgreSQL (the second test), the harder case: the worker is stopped *inside a COPY*
+of a write transaction, so its session is `active` (waiting for the client's data),
+holds that batch's locks, and no idle or lock timeout ends it. The new owner ends the
+old owner's sessions when it takes the lease over (`pg_terminate_backend` on the
+`application_name` naming the worker), so the job finishes while the old worker is
+still stopped; continued, that worker notices its lost lease, reopens its store and
+serves on (docs/reliability.md). Before, the new owner waited on those locks until the
+stopped process was killed."""
 
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,16 +28,18 @@ from tests.backends import Database
 from tests.e2e.cli import run
 from tests.e2e.processes import child_env, spawn, stop, wait_for
 from tests.e2e.test_api_worker import writes_blocked
-from tests.reliability.support import wait_until_blocked, write_orders
+from tests.reliability.support import local_tcp_ports, wait_until_blocked, write_orders
 
 pytestmark = pytest.mark.slow
 
 ROWS = 20_000
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_stopped_worker_past_its_lease_is_taken_over_and_the_job_done_once(
     project: Path, db: Database, tmp_path: Path
 ) -> None:
+    """SQLite (PostgreSQL: the stronger case, stopped inside a COPY, is the next test)."""
     env = child_env({"INGESTRY_JOBS_LEASE_SECONDS": "2", "INGESTRY_WORKERS": "0",
                      "INGESTRY_PG_IDLE_TIMEOUT": "2", "INGESTRY_JOBS_MAX_ATTEMPTS": "30",
                      "INGESTRY_PG_LOCK_TIMEOUT": "3"})  # fmt: skip
@@ -76,3 +82,83 @@ def test_a_stopped_worker_past_its_lease_is_taken_over_and_the_job_done_once(
     assert status == "succeeded" and attempts >= 2, (figures, error)
     assert records == raw == ROWS, figures
     assert db.count("ingest_runs", "WHERE status = 'succeeded'") <= 2, figures
+
+
+#: The stopped worker's job must finish within this, while it stays stopped (the lease
+#: is 2 s; before the fix it waited for the stopped worker's locks until killed).
+TAKEOVER_BOUND = 60.0
+#: Enough batches (5,000 rows each) to catch the worker inside one of its COPYs.
+COPY_ROWS = 25_000
+
+#: The worker's sessions that are inside a write transaction, waiting for COPY data
+#: from the (stopped) client: the state no idle timeout ends.
+IN_COPY = """
+SELECT pid FROM pg_stat_activity
+WHERE client_port = ANY(:ports) AND backend_xid IS NOT NULL AND state = 'active'
+  AND query ILIKE 'COPY%' AND wait_event = 'ClientRead'
+"""
+
+
+def stop_inside_copy(worker: subprocess.Popen[bytes], db: Database) -> list[int]:
+    """SIGSTOP `worker` while one of its sessions is inside a COPY of a write
+    transaction (checked again once it is stopped); its backends' pids."""
+    for _ in range(400):
+        ports = sorted(local_tcp_ports(worker.pid))
+        if ports and db.rows(IN_COPY, ports=ports):
+            worker.send_signal(signal.SIGSTOP)
+            time.sleep(0.3)  # a statement already sent finishes; a COPY waits for us
+            held = [r[0] for r in db.rows(IN_COPY, ports=ports)]
+            if held:
+                return held
+            worker.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
+    raise AssertionError("never caught the worker inside a COPY")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_worker_stopped_inside_copy_is_taken_over_while_it_stays_stopped(
+    project: Path, db: Database, tmp_path: Path
+) -> None:
+    # the default timeouts (lock 120 s, idle 300 s): none of them ends a stopped COPY
+    env = child_env({"INGESTRY_JOBS_LEASE_SECONDS": "2", "INGESTRY_WORKERS": "0",
+                     "INGESTRY_JOBS_MAX_ATTEMPTS": "5"})  # fmt: skip
+    write_orders(project / "data" / "in.jsonl", COPY_ROWS)
+    made = run("jobs", "submit", "ingest", "--source", "customer_orders", "--path", "in.jsonl",
+               cwd=project, env=env)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    first = spawn("worker", cwd=project, env=env, log=tmp_path / "worker1.log")
+    second = None
+    try:
+        held = stop_inside_copy(first, db)
+        stopped_at = time.monotonic()
+        second = spawn("worker", cwd=project, env=env, log=tmp_path / "worker2.log")
+        finished = "WHERE status IN ('succeeded', 'failed')"
+        wait_for("the job to finish while its first worker stays stopped",
+                 lambda: db.count("jobs", finished) or None, timeout=TAKEOVER_BOUND)  # fmt: skip
+        took = time.monotonic() - stopped_at
+        assert first.poll() is None  # still stopped, not dead: the takeover did not wait
+        gone = db.count("pg_stat_activity", f"WHERE pid IN ({', '.join(map(str, held))})")
+        first.send_signal(signal.SIGCONT)
+        # continued, it finds its lease lost and its sessions ended: it reopens its store
+        # and serves on (a later SIGTERM ends it with 0)
+        wait_for("the continued worker to notice its lost lease",
+                 lambda: "job abandoned" in (tmp_path / "worker1.log").read_text() or None,
+                 timeout=30)  # fmt: skip
+        time.sleep(1.5)  # its loop runs on a fresh store
+        assert first.poll() is None, (tmp_path / "worker1.log").read_text()[-3000:]
+    finally:
+        if first.poll() is None:
+            first.send_signal(signal.SIGCONT)
+        codes = [stop(first), stop(second) if second else 0]
+    status, attempts, error = db.rows("SELECT status, attempts, error FROM jobs")[0]
+    records = db.count("records_order")
+    distinct = db.scalar("SELECT count(DISTINCT source_id) FROM records_order")
+    raw = db.count("raw_payloads")
+    figures = (f"job {status} after {attempts} attempts, {took:.1f}s after the stop; "
+               f"{records} records ({distinct} distinct), {raw} raw")  # fmt: skip
+    print(figures)
+    assert gone == 0, f"the stopped worker's sessions {held} were not ended; {figures}"
+    assert codes == [0, 0], (codes, (tmp_path / "worker1.log").read_text()[-3000:])
+    assert status == "succeeded" and attempts == 2, (figures, error)
+    assert records == distinct == raw == COPY_ROWS, figures

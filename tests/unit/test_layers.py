@@ -17,7 +17,8 @@ PACKAGE = Path(ingestry.__file__).parent
 ALLOWED = {
     "domain": {"ingestry.domain"},
     # orjson is the JSON fast path (DESIGN: "orjson for JSON"); nothing else
-    "extract": {"ingestry.domain", "ingestry.extract", "orjson"},
+    # shapely for geometry columns, imported on first use (extract/geometry.py)
+    "extract": {"ingestry.domain", "ingestry.extract", "orjson", "shapely"},
 }
 
 

@@ -31,4 +31,6 @@ def test_every_port_name_is_re_exported_from_the_package() -> None:
             if getattr(ports, name, None) is not getattr(module, name):
                 missing.append(f"{info.name}.{name}")
     assert missing == []
-    assert len(list(pkgutil.iter_modules(ports.__path__))) == 12  # exports, analytics (issue 17)
+    # exports, analytics (issue 17), harvest (issue 18), backups and cache (issue 19),
+    # browse (issue 20), changes (issue 18 item 5)
+    assert len(list(pkgutil.iter_modules(ports.__path__))) == 18

@@ -60,7 +60,7 @@ def _batches(view: View, schema: Any) -> Iterator[Any]:
     names = [c.name for c in view.columns]
     for page in view.pages():
         arrays = []
-        for index, values in enumerate(zip(*page, strict=True)):
+        for index, values in enumerate(page):
             field = schema.field(index)
             try:
                 arrays.append(pa.array(values, type=field.type))

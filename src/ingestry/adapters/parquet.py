@@ -5,6 +5,7 @@ absent."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,8 +39,74 @@ def arrow_type(pa: Any, column: ExportColumn) -> Any:
         "bool": pa.bool_(),
         "timestamp": pa.timestamp("us", tz="UTC"),
         "date": pa.date32(),
+        "geometry": pa.binary(),
     }
     return simple[kind]
+
+
+#: GeoJSON's CRS (RFC 7946): WGS 84 longitude, latitude, as GeoParquet's PROJJSON.
+CRS84: dict[str, Any] = {
+    "$schema": "https://proj.org/schemas/v0.7/projjson.schema.json",
+    "type": "GeographicCRS",
+    "name": "WGS 84 (CRS84)",
+    "datum_ensemble": {
+        "name": "World Geodetic System 1984 ensemble",
+        "members": [
+            {"name": "World Geodetic System 1984 (Transit)"},
+            {"name": "World Geodetic System 1984 (G730)"},
+            {"name": "World Geodetic System 1984 (G873)"},
+            {"name": "World Geodetic System 1984 (G1150)"},
+            {"name": "World Geodetic System 1984 (G1674)"},
+            {"name": "World Geodetic System 1984 (G1762)"},
+            {"name": "World Geodetic System 1984 (G2139)"},
+        ],
+        "ellipsoid": {
+            "name": "WGS 84",
+            "semi_major_axis": 6378137,
+            "inverse_flattening": 298.257223563,
+        },
+        "accuracy": "2.0",
+        "id": {"authority": "EPSG", "code": 6326},
+    },
+    "coordinate_system": {
+        "subtype": "ellipsoidal",
+        "axis": [
+            {
+                "name": "Geodetic longitude",
+                "abbreviation": "Lon",
+                "direction": "east",
+                "unit": "degree",
+            },
+            {
+                "name": "Geodetic latitude",
+                "abbreviation": "Lat",
+                "direction": "north",
+                "unit": "degree",
+            },
+        ],
+    },
+    "scope": "Not known.",
+    "area": "World.",
+    "bbox": {
+        "south_latitude": -90,
+        "west_longitude": -180,
+        "north_latitude": 90,
+        "east_longitude": 180,
+    },
+    "id": {"authority": "OGC", "code": "CRS84"},
+}
+
+
+def geo_metadata(columns: Sequence[str]) -> bytes:
+    """GeoParquet 1.0 file metadata: WKB columns in CRS84, the first one primary."""
+    doc = {
+        "version": "1.0.0",
+        "primary_column": columns[0],
+        "columns": {
+            name: {"encoding": "WKB", "geometry_types": [], "crs": CRS84} for name in columns
+        },
+    }
+    return json.dumps(doc).encode()
 
 
 class _Columns:
@@ -63,6 +130,9 @@ def parquet_file(directory: Path, name: str, columns: Sequence[ExportColumn]) ->
     """A Parquet file of these columns in `directory`, zstd-compressed."""
     pa, pq = _pyarrow()
     schema = pa.schema([pa.field(c.name, arrow_type(pa, c)) for c in columns])
+    geometries = [c.name for c in columns if c.kind == "geometry"]
+    if geometries:
+        schema = schema.with_metadata({b"geo": geo_metadata(geometries)})
     with atomic_file(directory / name) as sink:
         writer = pq.ParquetWriter(sink.stream, schema, compression="zstd")
         try:

@@ -22,6 +22,21 @@ from ingestry.bootstrap.analytics import (
 from ingestry.bootstrap.analytics import (
     open_raw_bundle as open_raw_bundle,
 )
+from ingestry.bootstrap.backups import (
+    backup_file as backup_file,
+)
+from ingestry.bootstrap.backups import (
+    backup_files as backup_files,
+)
+from ingestry.bootstrap.backups import (
+    build_backup_service as build_backup_service,
+)
+from ingestry.bootstrap.backups import (
+    cron_next_after as cron_next_after,
+)
+from ingestry.bootstrap.cache import (
+    build_record_cache as build_record_cache,
+)
 from ingestry.bootstrap.events import (
     build_dispatcher as build_dispatcher,
 )
@@ -101,6 +116,12 @@ from ingestry.bootstrap.storage import (
     build_control as build_control,
 )
 from ingestry.bootstrap.storage import (
+    build_cron as build_cron,
+)
+from ingestry.bootstrap.storage import (
+    build_fetcher as build_fetcher,
+)
+from ingestry.bootstrap.storage import (
     build_parallel as build_parallel,
 )
 from ingestry.bootstrap.storage import (
@@ -111,6 +132,9 @@ from ingestry.bootstrap.storage import (
 )
 from ingestry.bootstrap.storage import (
     database_backend as database_backend,
+)
+from ingestry.bootstrap.storage import (
+    lease_owner_settings as lease_owner_settings,
 )
 from ingestry.bootstrap.storage import (
     load_backend as load_backend,

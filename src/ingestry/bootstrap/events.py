@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingestry.bootstrap.cache import build_record_cache
 from ingestry.bootstrap.redis import is_redis
 from ingestry.config import Settings
 from ingestry.domain.events import DEFAULT_LEASE_SECONDS, EventSettings
@@ -86,8 +87,10 @@ def build_dispatcher(
     owner: str | None = None,
 ) -> EventDispatcher:
     """An event dispatcher on `storage` (its own connection, closed with it): the
-    built-in handlers (hooks -> features, then Redis fan-out when `cache` is Redis)
+    built-in handlers (cache invalidation, hooks -> features, then Redis fan-out when
+    `cache` is Redis)
     unless `defaults=False`, and `handlers` after the hooks, before the fan-out."""
+    from ingestry.services.cache import invalidate_on_delivery
     from ingestry.services.dispatch import EventDispatcher
     from ingestry.services.features import FeatureService, InsertRecordFeatures
 
@@ -99,6 +102,9 @@ def build_dispatcher(
         features = FeatureService(lifecycle, build_workspace(settings))
         runner = build_hook_runner(settings)
         chain.append(InsertRecordFeatures(storage, settings.convention, runner, features))
+        cache = build_record_cache(settings)
+        if cache is not None:  # before the hooks' handlers: nothing may delay it
+            chain.insert(0, invalidate_on_delivery(cache))
     chain.extend(handlers)
     if fanout is not None:
         chain.append(fanout)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ingestry.adapters.backends import Backend, BackendAdapter, backend_for, supported_urls
 from ingestry.config import Settings
 from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.services.control import ControlPorts
 from ingestry.services.ports import Storage
+from ingestry.services.ports.harvest import HttpFetcher
 from ingestry.services.preparation import MapFn
+from ingestry.services.schedule import CronTimes
 from ingestry.services.writemode import WriteMode
 
 if TYPE_CHECKING:
@@ -106,9 +110,27 @@ def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
     return ProcessMap(workers)
 
 
+def lease_owner_settings(settings: Settings, worker: str) -> Settings:
+    """Settings whose data sessions name job worker `worker` (PostgreSQL's
+    `application_name`), so a worker taking over its expired lease can end them
+    (`adapters.sql.jobs`); other backends are returned unchanged."""
+    if database_backend(settings).name != "postgres":
+        return settings
+    from ingestry.adapters.sql.jobs import lease_session_name
+
+    parts = urlsplit(settings.database_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [(k, v) for k, v in query if k != "application_name"]
+    query.append(("application_name", lease_session_name(worker)))
+    url = urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+    return dataclasses.replace(settings, database_url=url)
+
+
 def build_control(settings: Settings) -> ControlPorts:
     """Jobs, API keys and idempotency keys on the configured database (pooled)."""
+    from ingestry.adapters.sql.browse import SqlBrowse
     from ingestry.adapters.sql.control import ControlDatabase
+    from ingestry.adapters.sql.harvest import SqlHarvestLedger, SqlRunLocks
     from ingestry.adapters.sql.jobs import SqlJobQueue
     from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
 
@@ -121,4 +143,21 @@ def build_control(settings: Settings) -> ControlPorts:
         ping=db.ping,
         quarantine_open=db.quarantine_open,
         close=db.close,
+        harvest=SqlHarvestLedger(db),
+        run_locks=SqlRunLocks(db),
+        browse=SqlBrowse(db),
     )
+
+
+def build_fetcher(concurrency: int) -> HttpFetcher:
+    """The HTTP client of one harvest run (httpx, the `harvest` extra)."""
+    from ingestry.adapters.http import HttpxFetcher
+
+    return HttpxFetcher(max_connections=max(2, concurrency + 1))
+
+
+def build_cron() -> CronTimes:
+    """Cron fire times (croniter, the `harvest` extra)."""
+    from ingestry.adapters.cron import CroniterTimes
+
+    return CroniterTimes()

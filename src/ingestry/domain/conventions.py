@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ingestry.domain.geometry import MEASURES, Measure, measure_column
 from ingestry.domain.reading import ColumnParse
 
 
@@ -64,10 +65,34 @@ class ColumnSpec:
     scale: int | None = None
     #: how its cells are parsed (format, time zone, spelling overrides); None: defaults
     parse: ColumnParse | None = None
+    #: a column derived from a geometry column (not read from the payload): its measure
+    derived: Derived | None = None
 
     @property
     def dotted_path(self) -> str:
         return ".".join(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """Where a derived column's value comes from: a measure of a geometry column."""
+
+    geometry: str
+    measure: Measure
+
+
+def derived_columns(geometry: ColumnSpec) -> tuple[ColumnSpec, ...]:
+    """The float columns derived from a geometry column (see domain/geometry.py); they
+    carry the geometry's path so nothing reads a payload key of their own."""
+    return tuple(
+        ColumnSpec(
+            measure_column(geometry.name, m),
+            geometry.path,
+            ColumnType.FLOAT,
+            derived=Derived(geometry.name, m),
+        )
+        for m in MEASURES
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +121,11 @@ class Convention:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def geometry_columns(self) -> tuple[ColumnSpec, ...]:
+        """The declared geometry columns (each has derived measure columns)."""
+        return tuple(c for c in self.columns if c.type is ColumnType.GEOMETRY)
 
 
 def split_path(path: str) -> tuple[str, ...]:

@@ -79,6 +79,36 @@ class StorageError(IngestryError):
     """A database failure translated at the adapter boundary."""
 
 
+class ErasureBlockedError(IngestryError):
+    """An active legal hold covers the data an erasure would remove."""
+
+
+class StatementTimeoutError(StorageError):
+    """A statement ran past the limit its caller set (docs/limits.md); nothing it was
+    writing was kept. The message names the limit and the setting that raises it."""
+
+    def __init__(self, seconds: float, setting: str) -> None:
+        super().__init__(
+            f"a database statement ran longer than {seconds:g}s and was cancelled "
+            f"(limit: {setting}); narrow the request (filters, a smaller limit), run it "
+            "as a job, or raise the setting"
+        )
+        self.seconds = seconds
+        self.setting = setting
+
+
+class PoolExhaustedError(StorageError):
+    """Every database connection of this API process stayed busy past the wait limit."""
+
+    def __init__(self, waited: float, size: int, retry_after: int) -> None:
+        super().__init__(
+            f"all {size} database connections of this API process stayed busy for "
+            f"{waited:g}s (limits.pool_wait_seconds / INGESTRY_POOL_WAIT_SECONDS); "
+            f"retry in {retry_after}s"
+        )
+        self.retry_after = retry_after
+
+
 class HoldReleasedError(IngestryError):
     """A raw hold that was released already."""
 

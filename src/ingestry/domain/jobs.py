@@ -12,8 +12,23 @@ JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed"})
 
 #: What a job can do; each kind's parameters are checked by the job service.
-JobKind = Literal["ingest", "replay", "export", "fork"]
-JOB_KINDS: tuple[JobKind, ...] = ("ingest", "replay", "export", "fork")
+#: `harvest` pulls an HTTP source; `source_files` ingests a source's `files:` (a
+#: scheduled run; both hold the source's run lock, docs/harvest.md); `backup` and
+#: `verify` are an admin's (docs/backups.md); `fork` copies another node's records
+#: (docs/federation.md)
+JobKind = Literal[
+    "ingest", "replay", "export", "harvest", "source_files", "backup", "verify", "fork"
+]
+JOB_KINDS: tuple[JobKind, ...] = (
+    "ingest",
+    "replay",
+    "export",
+    "harvest",
+    "source_files",
+    "backup",
+    "verify",
+    "fork",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ingestry.domain.errors import QueryError
+from ingestry.domain.geometry import BBoxFilter
 
 
 class Op(StrEnum):
@@ -57,6 +58,8 @@ class RecordQuery:
     sort: Sort | None = None
     #: only records from these data sources (a scoped API key); empty: every source
     data_sources: tuple[str, ...] = ()
+    #: only records whose geometry intersects a box (`--bbox`, docs/geo.md)
+    bbox: BBoxFilter | None = None
 
 
 #: A query that filters nothing and sorts by identity (what `records list` always did).

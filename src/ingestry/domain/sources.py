@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ingestry.domain.harvest import PullSpec
 from ingestry.domain.reading import Reading
 
 
@@ -52,6 +53,10 @@ class DataSource:
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     #: how its files are read and its cells spelled (dialect, encoding, nulls, …)
     reading: Reading = field(default_factory=Reading)
+    #: an HTTP source (`pull:`, see docs/harvest.md); None for file sources
+    pull: PullSpec | None = None
+    #: cron expression: the worker runs the source's pull (or its `files:`) when due
+    schedule: str | None = None
 
     @property
     def is_raw(self) -> bool:

@@ -16,11 +16,13 @@ import orjson
 
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.errors import ExtractionError
+from ingestry.domain.geometry import MEASURES
 from ingestry.domain.reading import DEFAULT_NULLS, ValueSpelling
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.coerce import CoercionError, coercer_for
 from ingestry.extract.decimals import SourceTextNeeded
 from ingestry.extract.formats import parsed_coercer
+from ingestry.extract.geometry import measures
 from ingestry.extract.jsonio import JSONError, NestingError, loads, loads_numbers
 from ingestry.extract.paths import MISSING, as_index
 from ingestry.extract.registry import PythonExtractor
@@ -70,6 +72,8 @@ class Extractor:
         namespace["_transform"] = python.transform if python else None
         namespace["_python_name"] = python.name if python else None
         for n, col in enumerate(convention.columns):
+            if col.derived is not None:
+                continue
             spelling = _spelling(source, col)
             base = coercer_for(col.type, text_cells=text_cells, column=col, source_text=exact)
             namespace[f"_co{n}"] = parsed_coercer(col.type, base, col.parse, spelling)
@@ -154,6 +158,7 @@ _RUNTIME: dict[str, Any] = {
     "CoercionError": CoercionError,
     "_transform_failed": _transform_failed,
     "_dumps": orjson.dumps,
+    "_measures": measures,
 }
 
 
@@ -225,6 +230,8 @@ def _generate(
     if exact and any(c.type is ColumnType.DECIMAL for c in convention.columns):
         code.append("    xd = doc if x is None else x")
     for n, col in enumerate(convention.columns):
+        if col.derived is not None:
+            continue
         var = f"c{n}"
         exact_column = exact and col.type is ColumnType.DECIMAL
         code += _fetch(var, col.path, "xd" if exact_column else "doc")
@@ -256,11 +263,39 @@ def _generate(
             "        except CoercionError as exc:",
             f"            raise ExtractionError({prefix!r} + _str(exc)) from None",
         ]
-    for key in dict.fromkeys(c.path[0] for c in convention.columns if len(c.path) == 1):
+    code += _derive(convention)
+    for key in dict.fromkeys(
+        c.path[0] for c in convention.columns if len(c.path) == 1 and c.derived is None
+    ):
         code.append(f"    doc.pop({key!r}, None)")
     columns = "".join(f"c{n}, " for n in range(len(convention.columns)))
     code.append(f"    return _Draft(sid, ent, ({columns}), doc)")
     return "\n".join(code) + "\n"
+
+
+def _derive(convention: Convention) -> list[str]:
+    """Code that measures each geometry column (`extract/geometry.py`: an invalid
+    geometry is an ExtractionError with shapely's reason) and fills its derived columns."""
+    code: list[str] = []
+    index = {c.name: n for n, c in enumerate(convention.columns)}
+    for n, col in enumerate(convention.columns):
+        if col.type is not ColumnType.GEOMETRY:
+            continue
+        prefix = f"column {col.name!r} (path {col.dotted_path}): "
+        code += [
+            f"    g{n} = None",
+            f"    if c{n} is not None:",
+            "        try:",
+            f"            g{n} = _measures(c{n})",
+            "        except CoercionError as exc:",
+            f"            raise ExtractionError({prefix!r} + _str(exc)) from None",
+        ]
+    for m, col in enumerate(convention.columns):
+        if col.derived is not None:
+            n = index[col.derived.geometry]
+            k = MEASURES.index(col.derived.measure)
+            code.append(f"    c{m} = None if g{n} is None else g{n}[{k}]")
+    return code
 
 
 def _column_spec(column: ColumnSpec) -> list[Any]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from ingestry.services.idempotency import IdempotencyStore
 from ingestry.services.jobs import JobQueue
 from ingestry.services.keys import ApiKeyStore
+from ingestry.services.ports.browse import Browse
+from ingestry.services.ports.harvest import HarvestLedger, RunLocks
 
 
 @dataclass(frozen=True)
@@ -18,3 +20,7 @@ class ControlPorts:
     ping: Callable[[], None]  # raises when the database cannot be reached
     quarantine_open: Callable[[], dict[str, int]]  # open quarantine entries per source
     close: Callable[[], None]
+    browse: Browse  # the dashboard's paged reads (quarantine, jobs, outbox)
+    #: HTTP pulls' pages and cursors, and the per-source run lock (docs/harvest.md)
+    harvest: HarvestLedger | None = None
+    run_locks: RunLocks | None = None

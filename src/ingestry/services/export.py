@@ -3,18 +3,15 @@ export summary; `export_run` writes the files, `export_cells` holds CSV/Parquet 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from ingestry.domain.provenance import source_to_dict
 from ingestry.domain.records import Record
-from ingestry.extract.decimals import spell
+from ingestry.extract.portable import default, portable
 
 #: Called with the number of records written so far; may raise to stop the export.
 ExportProgress = Callable[[int], None]
@@ -34,6 +31,9 @@ class ExportSummary:
     files: list[str] = field(default_factory=list)
     #: the sidecar `{file}.manifest.json` naming the exporting node (`import --as-import`)
     manifest: str | None = None
+    #: rows written: the records and their earlier versions (= records with
+    #: `current_only`, or when no record was ever updated)
+    versions: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,47 +56,7 @@ def record_document(record: Record) -> dict[str, Any]:
     }
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return spell(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    raise TypeError(f"cannot serialize {type(value).__name__}")
-
-
-_INT_RANGE = range(-(2**63), 2**64)  # what orjson writes itself
-
-
-def portable(value: Any) -> Any:
-    """`value` with its numbers spelled as PostgreSQL prints them, so a record renders
-    to the same bytes whichever backend it was read from: jsonb keeps numbers as
-    `numeric`, so a float written `1e16` comes back from PostgreSQL as the integer
-    10000000000000000 while SQLite gives the float back. Every float is therefore
-    written in positional notation (`1e16` -> 10000000000000000, `1e-7` -> 0.0000001,
-    no negative zero), which is the integer PostgreSQL returns where the value is
-    integral; integers beyond 64 bits are written exactly (orjson refuses them)."""
-    kind = type(value)
-    if kind is dict:
-        return {k: portable(v) for k, v in value.items()}
-    if kind is list:
-        return [portable(v) for v in value]
-    if kind is float:
-        if not math.isfinite(value):
-            return None
-        return orjson.Fragment(spell(Decimal(repr(value))).encode())
-    if kind is int and value not in _INT_RANGE:
-        return orjson.Fragment(str(value).encode())
-    return value
-
-
 def record_line(record: Record) -> bytes:
     """A record as one JSON line: the shape of `records list --json` and of an export,
     byte for byte the same on SQLite and PostgreSQL (see `portable`)."""
-    return orjson.dumps(portable(record_document(record)), default=_default) + b"\n"
-
-
-def json_text(value: Any) -> str:
-    """`value` as JSON text, numbers exact and spelled alike from either backend."""
-    return orjson.dumps(portable(value), default=_default).decode()
+    return orjson.dumps(portable(record_document(record)), default=default) + b"\n"

@@ -16,12 +16,15 @@ from datetime import UTC, date, datetime
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.errors import InputError
 from ingestry.domain.provenance import source_to_dict
 from ingestry.domain.records import Record
 from ingestry.extract.decimals import spell
-from ingestry.services.export import json_text, portable
+from ingestry.extract.geometry import wkb
+from ingestry.extract.portable import default, json_text, portable
 from ingestry.services.ports import ExportColumn
 
 #: Columns every export starts with, before the declared ones; `metadata` comes last.
@@ -43,6 +46,8 @@ _KINDS = {
     ColumnType.TIMESTAMP: "timestamp",
     ColumnType.DATE: "date",
     ColumnType.DECIMAL: "decimal",
+    # GeoParquet: WKB, with the `geo` file metadata the Parquet writer adds
+    ColumnType.GEOMETRY: "geometry",
 }
 _INT64 = range(-(2**63), 2**63)
 #: decimal256 holds 76 digits: the widest Parquet decimal.
@@ -54,18 +59,58 @@ class ExportError(InputError):
     """A value that the export format cannot hold exactly (names column and record)."""
 
 
-def envelope(record: Record) -> list[Any]:
-    return [
-        record.srn,
-        record.convention,
-        record.version,
-        record.published_at,
-        record.updated_at,
-        record.data_source,
-        record.extractor_version,
-        record.raw_sha256,
-        json_text(source_to_dict(record.source)),
-    ]
+def export_names(convention: Convention) -> list[str]:
+    """What an export reads of each record: the envelope, the declared columns, metadata."""
+    return [c.name for c in ENVELOPE] + list(convention.column_names) + ["metadata"]
+
+
+def record_cells(record: Record, names: Sequence[str]) -> list[Any]:
+    """A Record's values under these names, as a column scan hands them over
+    (`Storage.scan_columns`: source and metadata as canonical JSON text)."""
+    out: list[Any] = []
+    for name in names:
+        if name == "source":
+            out.append(json_text(source_to_dict(record.source)))
+        elif name == "metadata":
+            out.append(json_text(dict(record.metadata)))
+        elif name in _RECORD_FIELDS:
+            out.append(getattr(record, name))
+        else:
+            out.append(record.columns.get(name))
+    return out
+
+
+_RECORD_FIELDS = frozenset(c.name for c in ENVELOPE)
+
+
+def record_page(records: Iterable[Record], names: Sequence[str]) -> list[list[Any]]:
+    """Records as a page of columns (what a column scan yields)."""
+    rows = [record_cells(r, names) for r in records]
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in names]
+
+
+def json_lines(convention: Convention, page: Sequence[Sequence[Any]]) -> list[bytes]:
+    """A page (`export_names` order) as JSON lines in the shape of `records list --json`
+    (`record_line`): the stored JSON texts go in as they are (orjson Fragments)."""
+    declared = convention.column_names
+    width = len(ENVELOPE)
+    out = []
+    for row in zip(*page, strict=True):
+        document = {
+            "srn": row[0],
+            "convention": row[1],
+            "source": orjson.Fragment(row[8]),
+            "version": row[2],
+            "published_at": row[3].isoformat(),
+            "updated_at": row[4].isoformat(),
+            "data_source": row[5],
+            "extractor_version": row[6],
+            "raw_sha256": row[7],
+            "columns": portable(dict(zip(declared, row[width:-1], strict=True))),
+            "metadata": orjson.Fragment(row[-1]),
+        }
+        out.append(orjson.dumps(document, default=default) + b"\n")
+    return out
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -76,15 +121,16 @@ def csv_header(convention: Convention) -> bytes:
     return _csv_line(names)
 
 
-def csv_rows(convention: Convention, records: Iterable[Record]) -> bytes:
-    """CSV lines (RFC 4180, `\\r\\n`) of these records; an empty cell is null."""
+def csv_rows(convention: Convention, page: Sequence[Sequence[Any]]) -> bytes:
+    """CSV lines (RFC 4180, `\\r\\n`) of a page (`export_names` order); an empty
+    cell is null."""
     out = io.StringIO()
     writer = csv.writer(out)
-    for record in records:
-        cells = [_text(v) for v in envelope(record)]
-        cells += [_text(record.columns.get(c.name), c) for c in convention.columns]
-        cells.append(json_text(dict(record.metadata)))
-        writer.writerow(cells)
+    width = len(ENVELOPE)
+    specs = [None] * width + list(convention.columns) + [None]
+    texts = [[_text(v, spec) for v in values] for values, spec in zip(page, specs, strict=True)]
+    texts[-1] = list(page[-1])  # metadata: JSON text already
+    writer.writerows(zip(*texts, strict=True))
     return out.getvalue().encode()
 
 
@@ -149,13 +195,20 @@ def undeclared_decimals(convention: Convention) -> list[str]:
 
 def widen(shapes: dict[str, tuple[int, int]], names: Sequence[str], record: Record) -> None:
     """Grow `shapes` (digits before, after the point) by one record's decimals."""
-    for name in names:
-        value = record.columns.get(name)
-        if value is None:
-            continue
-        before, after = _shape(_decimal(value, name, record))
-        old = shapes.get(name, (1, 0))
-        shapes[name] = (max(old[0], before), max(old[1], after))
+    widen_page(shapes, names, record_page([record], ["srn", *names]))
+
+
+def widen_page(
+    shapes: dict[str, tuple[int, int]], names: Sequence[str], page: Sequence[Sequence[Any]]
+) -> None:
+    """Grow `shapes` by a page of (srn, then the `names` columns)."""
+    for name, values in zip(names, page[1:], strict=True):
+        for at, value in enumerate(values):
+            if value is None:
+                continue
+            before, after = _shape(_decimal(value, name, page[0][at]))
+            old = shapes.get(name, (1, 0))
+            shapes[name] = (max(old[0], before), max(old[1], after))
 
 
 def _shape(value: Decimal) -> tuple[int, int]:
@@ -166,56 +219,64 @@ def _shape(value: Decimal) -> tuple[int, int]:
     return before, after
 
 
-def _decimal(value: Any, name: str, record: Record) -> Decimal:
+def _decimal(value: Any, name: str, srn: str) -> Decimal:
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
-        raise ExportError(f"column '{name}' of {record.srn}: {value!r} is not a number") from None
+        raise ExportError(f"column '{name}' of {srn}: {value!r} is not a number") from None
     if not number.is_finite():
-        raise ExportError(f"column '{name}' of {record.srn}: {value} is not finite")
+        raise ExportError(f"column '{name}' of {srn}: {value} is not finite")
     return number
 
 
 def parquet_batch(columns: Sequence[ExportColumn], records: Sequence[Record]) -> list[list[Any]]:
     """One list per column of these records, each value checked to fit its column."""
-    out: list[list[Any]] = [[] for _ in columns]
-    declared = len(ENVELOPE)
-    for record in records:
-        row = envelope(record)
-        for i, value in enumerate(row):
-            out[i].append(value)
-        for i, column in enumerate(columns[declared:-1], start=declared):
-            out[i].append(_cell(column, record.columns.get(column.name), record))
-        out[-1].append(json_text(dict(record.metadata)))
-    return out
+    return parquet_page(columns, record_page(records, [c.name for c in columns]))
 
 
-def _cell(column: ExportColumn, value: Any, record: Record) -> Any:
-    if value is None:
-        return None
+def parquet_page(columns: Sequence[ExportColumn], page: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """A page (the columns' order, `srn` first) with each value checked to fit its
+    column, column by column."""
+    srns = page[0]
+    return [_cells(column, values, srns) for column, values in zip(columns, page, strict=True)]
+
+
+def _cells(column: ExportColumn, values: Sequence[Any], srns: Sequence[str]) -> list[Any]:
     kind = column.kind
     if kind == "decimal":
-        return _fit(column, _decimal(value, column.name, record), record)
+        return [
+            None if v is None else _fit(column, _decimal(v, column.name, srns[i]), srns[i])
+            for i, v in enumerate(values)
+        ]
     if kind == "int64":
-        if not isinstance(value, int) or value not in _INT64:
-            raise ExportError(
-                f"column '{column.name}' of {record.srn}: {value} does not fit int64;"
-                " declare the column decimal (or json) to export it exactly"
-            )
-        return value
-    if kind == "timestamp" and isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    if kind == "string" and not isinstance(value, str):
-        return json_text(value)
-    return value
+        for i, v in enumerate(values):
+            if v is not None and (type(v) is not int or v not in _INT64):
+                raise ExportError(
+                    f"column '{column.name}' of {srns[i]}: {v} does not fit int64;"
+                    " declare the column decimal (or json) to export it exactly"
+                )
+        return list(values)
+    if kind == "geometry":
+        return [None if v is None else wkb(v) for v in values]
+    if kind == "timestamp":
+        return [
+            v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
+            for v in values
+        ]
+    if kind == "string":
+        return [v if v is None or type(v) is str else json_text(v) for v in values]
+    return list(values)
 
 
-def _fit(column: ExportColumn, value: Decimal, record: Record) -> Decimal:
+def _fit(column: ExportColumn, value: Decimal, srn: str) -> Decimal:
     scale, precision = column.scale or 0, column.precision or 1
+    _, digits, exponent = value.as_tuple()
+    if exponent == -scale and len(digits) <= precision:
+        return value  # the stored scale already (the common case): nothing to check
     exact = value.quantize(Decimal(1).scaleb(-scale), context=_WIDE)
     if exact != value or len(exact.as_tuple().digits) > precision:
         raise ExportError(
-            f"column '{column.name}' of {record.srn}: {spell(value)} does not fit"
+            f"column '{column.name}' of {srn}: {spell(value)} does not fit"
             f" decimal({precision}, {scale}) without rounding; declare a wider"
             " precision/scale, or leave them out to take the largest value's"
         )

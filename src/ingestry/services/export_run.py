@@ -8,10 +8,9 @@ The file is named at the end, once the records' time range is known
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,10 @@ from ingestry.domain.clock import iso, utc_now
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import Record
 from ingestry.services import export_cells as cells
-from ingestry.services.export import ExportProgress, ExportSummary, record_line
+from ingestry.services.export import ExportProgress, ExportSummary
 from ingestry.services.ports import OpenColumns, OpenFile
 
 FORMATS = ("jsonl", "csv", "parquet")
-#: Records held at once: 1,000 parsed records are a few MB (their metadata dicts are
-#: most of it); 10,000 made peak RSS 176 MB on a 20k JSONL export, 1,000 keeps it flat.
-BATCH = 1_000
 #: Rows per Parquet row group, gathered as plain cells (far smaller than records).
 ROW_GROUP = 10_000
 
@@ -40,21 +36,29 @@ class ExportFiles:
     open_columns: OpenColumns
 
 
+#: A page of a column scan: one list per name asked for.
+Page = list[list[Any]]
+
+
 @dataclass(frozen=True, slots=True)
 class RecordExport:
-    """What to export: `read()` streams the (filtered) records in identity order."""
+    """What to export: `scan(names)` streams the (filtered) records' columns in identity
+    order, a page at a time (`Storage.scan_columns`: no Record object per row)."""
 
     convention: Convention
     label: str  # the source's name, or the convention's for a whole convention
     source: str | None
     format: str
     directory: Path
-    read: Callable[[], Iterable[Record]]
+    scan: Callable[[Sequence[str]], Iterable[Page]]
     #: decimal columns' widest (digits before, after the point) over the convention's
     #: records (a superset of the export's: every value fits); None: read the records
     decimal_shapes: Callable[[list[str]], dict[str, tuple[int, int]]] | None = None
     #: the exporting store's node id, written to the sidecar manifest (None: no manifest)
     node_id: str | None = None
+    #: the earlier versions of these srns (`Storage.earlier_versions`): written before
+    #: each record, oldest first (the version history); None: current versions only
+    history: Callable[[Sequence[str]], dict[str, list[Record]]] | None = None
 
 
 def stamp(moment: datetime | None) -> str:
@@ -68,9 +72,8 @@ class _Range:
         self.start: datetime | None = None
         self.end: datetime | None = None
 
-    def see(self, batch: list[Record]) -> None:
-        low = min(r.published_at for r in batch)
-        high = max(r.published_at for r in batch)
+    def see(self, published: Sequence[datetime]) -> None:
+        low, high = min(published), max(published)
         self.start = low if self.start is None else min(self.start, low)
         self.end = high if self.end is None else max(self.end, high)
 
@@ -78,29 +81,30 @@ class _Range:
         return f"{job.label}_{job.convention.name}_{stamp(self.start)}_{stamp(self.end)}"
 
 
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    it = iter(records)
-    while batch := list(islice(it, size)):
-        yield batch
-
-
 def export_records(
     job: RecordExport,
     files: ExportFiles,
     *,
     progress: ExportProgress | None = None,
-    batch: int = BATCH,
 ) -> ExportSummary:
     """Write the export's one file; returns the summary (files, records, seconds)."""
     started = time.perf_counter()
     summary = ExportSummary("", job.convention.name, job.source, format=job.format)
     span = _Range()
+    names = cells.export_names(job.convention)
+    published = names.index("published_at")
 
-    def counted() -> Iterator[list[Record]]:
-        for chunk in _batches(job.read(), batch):
-            span.see(chunk)
-            yield chunk
-            summary.records += len(chunk)
+    def counted() -> Iterator[Page]:
+        for page in job.scan(names):
+            if not page[0]:
+                continue
+            records = len(page[0])
+            if job.history is not None:
+                page = with_history(page, job.history(page[0]), names)
+            span.see(page[published])
+            yield page
+            summary.records += records
+            summary.versions += len(page[0])
             if progress is not None:
                 progress(summary.records)
 
@@ -140,37 +144,45 @@ def _manifest(job: RecordExport, files: ExportFiles, name: str, records: int) ->
     return path
 
 
-def _lines(
-    job: RecordExport, files: ExportFiles, chunks: Iterator[list[Record]], span: _Range
-) -> str:
+def with_history(page: Page, earlier: dict[str, list[Record]], names: Sequence[str]) -> Page:
+    """The page with each record's earlier versions before it, oldest first (`srn` is
+    the page's first column); the page itself when none has any."""
+    if not earlier:
+        return page
+    rows: list[Sequence[Any]] = []
+    for row in zip(*page, strict=True):
+        rows += [cells.record_cells(r, names) for r in earlier.get(row[0], ())]
+        rows.append(row)
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _lines(job: RecordExport, files: ExportFiles, pages: Iterator[Page], span: _Range) -> str:
     with files.open_file(job.directory, f"{job.label}.{job.format}") as sink:
         if job.format == "csv":
             sink.write(cells.csv_header(job.convention))
-        for chunk in chunks:
+        for page in pages:
             if job.format == "csv":
-                sink.write(cells.csv_rows(job.convention, chunk))
+                sink.write(cells.csv_rows(job.convention, page))
             else:
-                sink.write(b"".join(record_line(r) for r in chunk))
+                sink.write(b"".join(cells.json_lines(job.convention, page)))
         name = f"{span.name(job)}.{job.format}"
         sink.rename(name)
     return name
 
 
-def _parquet(
-    job: RecordExport, files: ExportFiles, chunks: Iterator[list[Record]], span: _Range
-) -> str:
+def _parquet(job: RecordExport, files: ExportFiles, pages: Iterator[Page], span: _Range) -> str:
     shapes: dict[str, tuple[int, int]] = {}
     undeclared = cells.undeclared_decimals(job.convention)
     if undeclared and job.decimal_shapes is not None:  # one aggregate in the database
         shapes = job.decimal_shapes(undeclared)
     elif undeclared:  # the largest value's shape: one read ahead of the write
-        for record in job.read():
-            cells.widen(shapes, undeclared, record)
+        for page in job.scan(["srn", *undeclared]):
+            cells.widen_page(shapes, undeclared, page)
     columns = cells.parquet_columns(job.convention, shapes)
     with files.open_columns(job.directory, f"{job.label}.parquet", columns) as sink:
         pending: list[list[Any]] = [[] for _ in columns]
-        for chunk in chunks:
-            for held, more in zip(pending, cells.parquet_batch(columns, chunk), strict=True):
+        for page in pages:
+            for held, more in zip(pending, cells.parquet_page(columns, page), strict=True):
                 held += more
             if len(pending[0]) >= ROW_GROUP:
                 sink.write(pending)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from ingestry.domain.clock import Clock, iso, utc_now
@@ -51,3 +52,16 @@ class HoldService:
         if not released:
             raise HoldReleasedError(f"raw hold #{hold_id} was released already")
         return found[0]
+
+
+def blocking_hold(
+    storage: Storage, sources: Iterable[str], source_id: str, now: str
+) -> RawHold | None:
+    """The first hold in force now on any of `sources` as a whole or on `source_id`
+    there: what keeps retention away also keeps an erasure away (docs/erasure.md)."""
+    ops = storage.raw_operations()
+    for source in sources:
+        for found in ops.holds(source, now):
+            if found.source_id is None or found.source_id == source_id:
+                return found
+    return None

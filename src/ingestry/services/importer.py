@@ -9,12 +9,21 @@ names: `nodes`), `id` the original srn. Either way the records go
 through the publish path's upsert, so importing the same export twice changes
 nothing (all unchanged). Lines are read in order and published in batches of one
 convention each.
+
+Version history: an export writes each record's earlier versions just before it,
+oldest first (lines of one srn in a row). Those are published in order, one version
+per batch "layer" (a batch holds each srn once: the publish path keeps only the last
+line of an id within a batch), so a fresh store numbers them 1, 2, 3 as the exporting
+store did (a version exists only where content changed, so each line is an update).
+An earlier version the target already holds (its current version is that one or
+later) is skipped: importing twice changes nothing. With `as_import` only the
+current version of each record is published (import provenance has no history).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +72,20 @@ class ImportSummary:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One exported line: where it was, its record's srn and version, what to publish."""
+
+    where: str
+    srn: str
+    version: int
+    item: ImportItem
+
+
+#: The current version a store holds of (convention, srn); None when it has no record.
+CurrentVersion = Callable[[str, str], int | None]
+
+
 def _item(data: Any, node: str | None) -> tuple[str, ImportItem]:
     """(convention, import item) of one exported record; ValueError/KeyError if not one."""
     if not isinstance(data, dict):
@@ -80,8 +103,11 @@ def _item(data: Any, node: str | None) -> tuple[str, ImportItem]:
 
 
 class ImportService:
-    def __init__(self, publisher: PublishService) -> None:
+    def __init__(
+        self, publisher: PublishService, current_version: CurrentVersion | None = None
+    ) -> None:
         self.publisher = publisher
+        self.current_version = current_version
 
     def import_lines(
         self,
@@ -94,19 +120,47 @@ class ImportService:
         """`as_import`: one node for every line; `nodes`: per file name (its manifest's)."""
         started = time.perf_counter()
         summary = ImportSummary(path)
+        republish = as_import is not None or bool(nodes)
         for convention, chunk in self._chunks(lines, summary, as_import, nodes or {}):
-            where = [origin for origin, _ in chunk]
-            try:
-                done = self.publisher.import_records(convention, [item for _, item in chunk])
-            except IngestryError as exc:  # an unknown convention: the whole chunk
-                summary.rejected += len(chunk)
-                summary.errors.append(f"{where[0]}: {exc}")
-                continue
-            self._count(summary, done, where)
+            for layer in _layers(self._history(convention, chunk, republish, summary)):
+                self._publish(convention, layer, summary)
             if convention not in summary.conventions:
                 summary.conventions.append(convention)
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
+
+    def _publish(self, convention: str, layer: list[Entry], summary: ImportSummary) -> None:
+        where = [e.where for e in layer]
+        try:
+            done = self.publisher.import_records(convention, [e.item for e in layer])
+        except IngestryError as exc:  # an unknown convention: the whole layer
+            summary.rejected += len(layer)
+            summary.errors.append(f"{where[0]}: {exc}")
+            return
+        self._count(summary, done, where)
+
+    def _history(
+        self, convention: str, chunk: list[Entry], republish: bool, summary: ImportSummary
+    ) -> list[Entry]:
+        """The chunk without the earlier versions the target holds already (or, with
+        `--as-import`, without any earlier version); skipped lines count unchanged."""
+        keep: list[Entry] = []
+        for index, entry in enumerate(chunk):
+            later = index + 1 < len(chunk) and chunk[index + 1].srn == entry.srn
+            if later and (republish or self._held(convention, entry)):
+                summary.records_unchanged += not republish
+                continue
+            keep.append(entry)
+        return keep
+
+    def _held(self, convention: str, entry: Entry) -> bool:
+        if self.current_version is None:
+            return False
+        try:
+            current = self.current_version(convention, entry.srn)
+        except IngestryError:  # an unknown convention: the publish says so
+            return False
+        return current is not None and current >= entry.version
 
     def _chunks(
         self,
@@ -114,25 +168,29 @@ class ImportService:
         summary: ImportSummary,
         node: str | None,
         nodes: Mapping[str, str],
-    ) -> Iterator[tuple[str, list[tuple[str, ImportItem]]]]:
+    ) -> Iterator[tuple[str, list[Entry]]]:
+        """Lines in chunks of one convention, a record's versions never split."""
         current: str | None = None
-        chunk: list[tuple[str, ImportItem]] = []
+        chunk: list[Entry] = []
         for name, number, data in lines:
             if not data.strip():
                 continue
             summary.received += 1
             where = f"{name} line {number}"
             try:
-                convention, item = _item(loads(data), nodes.get(name, node))
-            except (IngestryError, ValueError, KeyError, TypeError) as exc:
+                parsed = loads(data)
+                convention, item = _item(parsed, nodes.get(name, node))
+                version = parsed.get("version") or 0
+            except (IngestryError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 summary.rejected += 1
                 summary.errors.append(f"{where}: not an exported record ({exc!s})")
                 continue
-            if chunk and (convention != current or len(chunk) >= CHUNK):
+            srn = parsed["srn"]
+            if chunk and (convention != current or (len(chunk) >= CHUNK and chunk[-1].srn != srn)):
                 yield current or "", chunk
                 chunk = []
             current = convention
-            chunk.append((where, item))
+            chunk.append(Entry(where, srn, version if isinstance(version, int) else 0, item))
         if chunk:
             yield current or "", chunk
 
@@ -143,3 +201,17 @@ class ImportService:
         summary.records_unchanged += done.unchanged
         summary.rejected += done.rejected
         summary.errors += [f"{where[e.index]}: {e.reason}" for e in done.errors]
+
+
+def _layers(entries: list[Entry]) -> Iterator[list[Entry]]:
+    """Batches holding each srn at most once, in order: the first line of every srn,
+    then the second..., so a record's versions are published oldest first."""
+    layers: list[list[Entry]] = []
+    seen: dict[str, int] = {}
+    for entry in entries:
+        depth = seen.get(entry.srn, 0)
+        seen[entry.srn] = depth + 1
+        if depth == len(layers):
+            layers.append([])
+        layers[depth].append(entry)
+    yield from layers

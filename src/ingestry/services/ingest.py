@@ -227,6 +227,19 @@ class IngestService:
                 item[0].count(parts[item[0].run_srn])
         return [item if isinstance(item, Exception) else item[0] for item in prepared]
 
+    def ingest_part(self, source: DataSource, inputs: Sequence[Input], run: str) -> IngestSummary:
+        """`inputs` written in one transaction as a part of run `run`, which the caller
+        opens and closes (an HTTP pull commits page by page: see services.harvest)."""
+        extractor = self.extractor_for(source)
+        provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
+        batches = _prepared_whole(self._preparation(source, extractor, provenance), source, inputs)
+        receipt = Receipt(run)
+        with gc_paused(), self.storage.session() as session:
+            parts = [self._write_unit(session, source, extractor, b, receipt) for b in batches]
+        total = IngestSummary(source=source.name, run_srn=run)
+        total.count(parts)
+        return total
+
     def _preparation(
         self, source: DataSource, extractor: Extractor, provenance: Provenance
     ) -> Preparation:

@@ -10,7 +10,8 @@ at the version the caller read.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,11 +94,16 @@ class PublishService:
         *,
         clock: Clock = utc_now,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        committed: Callable[[list[tuple[str, int]]], object] | None = None,
     ) -> None:
         self.storage = storage
         self.convention = convention
         self.clock = clock
         self.batch_size = batch_size
+        #: told (srn, version) of records changed (version > 1) after each commit: the
+        #: record cache's read-your-writes (services/cache.py)
+        self.committed = committed
+        self._changed: list[tuple[str, int]] = []
         self._extractors: dict[str, PublishExtractor] = {}
 
     def extractor(self, name: str) -> PublishExtractor:
@@ -118,7 +124,7 @@ class PublishService:
             row = extractor.row(provenance, metadata)
         except (ExtractionError, InvalidSourceError) as exc:
             raise type(exc)(f"{srn}: {exc}") from None
-        with self.storage.session() as session:
+        with self._commit() as session:
             self._write(session, extractor, [row], PublishSummary(convention))
         return srn
 
@@ -142,9 +148,7 @@ class PublishService:
         started = time.perf_counter()
         extractor = self.extractor(convention)
         summary = PublishSummary(convention)
-        self._publish(
-            extractor, items, summary, strict, lambda item: extractor.import_row(*item)
-        )
+        self._publish(extractor, items, summary, strict, lambda item: extractor.import_row(*item))
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
@@ -158,13 +162,23 @@ class PublishService:
     ) -> None:
         with gc_paused():
             if strict:
-                with self.storage.session() as session:
+                with self._commit() as session:
                     for rows in self._batches(items, summary, strict, build):
                         self._write(session, extractor, rows, summary)
             else:
                 for rows in self._batches(items, summary, strict, build):
-                    with self.storage.session() as session:
+                    with self._commit() as session:
                         self._write(session, extractor, rows, summary)
+
+    @contextmanager
+    def _commit(self) -> Iterator[StorageSession]:
+        """A write session; after it commits, `committed` hears what changed."""
+        self._changed = []
+        with self.storage.session() as session:
+            yield session
+        changed, self._changed = self._changed, []
+        if changed and self.committed is not None:
+            self.committed(changed)
 
     def _batches(
         self,
@@ -209,6 +223,8 @@ class PublishService:
         summary.unchanged += result.unchanged
         if result.changes:
             session.append_events(extractor.convention.name, result.changes, now)
+            if self.committed is not None:
+                self._changed.extend((c.srn, c.version) for c in result.changes if c.version > 1)
 
     def update(self, srn: str, metadata: Mapping[str, Any], expected_version: int) -> int:
         """Replace a record's metadata (and so its columns) if it is still at
@@ -227,6 +243,9 @@ class PublishService:
         except (ExtractionError, InvalidSourceError) as exc:
             raise type(exc)(f"{srn}: {exc}") from None
         with self.storage.lifecycle().session() as session:
-            return session.update_record(
+            version = session.update_record(
                 extractor.convention, row, expected_version, iso(self.clock())
             )
+        if self.committed is not None:
+            self.committed([(srn, version)])
+        return version

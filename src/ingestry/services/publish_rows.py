@@ -101,7 +101,11 @@ class PublishExtractor:
         self._extractor = Extractor(source, convention, source_text=False)
         self.version = self._extractor.version
         #: Columns read from a top-level key: what `update` carries over when absent.
-        self._top_level = [(c.name, c.path[0]) for c in convention.columns if len(c.path) == 1]
+        self._top_level = [
+            (c.name, c.path[0])
+            for c in convention.columns
+            if len(c.path) == 1 and c.derived is None
+        ]
 
     def row(
         self, source: RecordSource | Mapping[str, Any], metadata: Mapping[str, Any]

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.errors import InvalidCursorError, QueryError
+from ingestry.domain.geometry import BBoxFilter, parse_bbox
 from ingestry.domain.query import Condition, Op, RecordQuery, Sort, parse_where
 from ingestry.domain.records import convention_of
 from ingestry.extract.coerce import CoercionError, coercer_for
@@ -33,6 +34,8 @@ def record_query(
     sort: str | None = None,
     desc: bool = False,
     data_sources: Iterable[str] = (),
+    bbox: str | None = None,
+    geometry_column: str | None = None,
 ) -> RecordQuery:
     """The typed query; raises QueryError naming the filter and what to do."""
     conditions = [_condition(convention, text) for text in where]
@@ -43,7 +46,28 @@ def record_query(
         if until is not None:
             conditions.append(Condition(column.name, Op.LT, (_typed(column, until),)))
     order = Sort(_filterable(convention, sort).name, desc) if sort is not None else None
-    return RecordQuery(tuple(conditions), order, tuple(sorted(data_sources)))
+    box = _bbox(convention, bbox, geometry_column) if bbox is not None else None
+    return RecordQuery(tuple(conditions), order, tuple(sorted(data_sources)), box)
+
+
+def _bbox(convention: Convention, text: str, name: str | None) -> BBoxFilter:
+    """`--bbox` on the named geometry column, or on the convention's only one."""
+    geometries = convention.geometry_columns
+    if name is not None:
+        if name not in convention.column_names:
+            _filterable(convention, name)  # raises: not a declared column
+        if convention.column(name).type is not ColumnType.GEOMETRY:
+            raise QueryError(f"--geometry-column {name!r} is not a geometry column")
+        return BBoxFilter(name, parse_bbox(text))
+    if len(geometries) != 1:
+        listed = ", ".join(c.name for c in geometries)
+        raise QueryError(
+            f"convention {convention.name!r} has no geometry column for --bbox"
+            if not geometries
+            else f"convention {convention.name!r} has several geometry columns ({listed}): "
+            "name one with --geometry-column"
+        )
+    return BBoxFilter(geometries[0].name, parse_bbox(text))
 
 
 def _condition(convention: Convention, text: str) -> Condition:

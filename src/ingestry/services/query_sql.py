@@ -9,7 +9,7 @@ parser says which), so a query over one convention never reads another. Other na
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,6 @@ import orjson
 
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.errors import QueryError
-from ingestry.domain.records import Record
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.decimals import spell
 from ingestry.services.ports import Storage
@@ -70,38 +69,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def _metadata(value: Mapping[str, Any]) -> str:
-    try:
-        return orjson.dumps(value, default=_json_default).decode()
-    except TypeError:  # integers beyond 64 bits
-        import json
-
-        return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
-
-
-def row_of(columns: tuple[ViewColumn, ...]) -> Callable[[Record], tuple[Any, ...]]:
-    """How a record becomes a row of its view (only the view's columns are built)."""
-    getters = tuple(_getter(c) for c in columns)
-
-    def row(record: Record) -> tuple[Any, ...]:
-        return tuple(get(record) for get in getters)
-
-    return row
-
-
-def _getter(column: ViewColumn) -> Callable[[Record], Any]:
-    name = column.name
-    if name == "srn":
-        return lambda r: r.srn
-    if name == "version":
-        return lambda r: r.version
-    if name == "published_at":
-        return lambda r: r.published_at
-    if name == "metadata":
-        return lambda r: _metadata(r.metadata)
-    if column.type is None:
-        return lambda r: _text(r.columns.get(name))
-    return lambda r: r.columns.get(name)
+def _texts(values: Sequence[Any]) -> list[str | None]:
+    return [_text(v) for v in values]
 
 
 def pruned(
@@ -119,21 +88,21 @@ def record_pages(
     convention: Convention,
     page: int = PAGE,
     columns: tuple[ViewColumn, ...] | None = None,
-) -> Callable[[], Iterator[list[tuple[Any, ...]]]]:
-    """Pages of a convention's rows in srn order, each one keyset statement after the
-    last srn read (no long-running cursor, depth costs nothing)."""
-    row = row_of(columns if columns is not None else view_columns(convention))
+) -> Callable[[], Iterator[list[Sequence[Any]]]]:
+    """Pages of a convention's columns in srn order, read by a column scan (no Record
+    per row: building them was ~90% of a count-by-day's time). Text-typed columns
+    (JSON documents, exact decimals without a scale) become their text here;
+    `metadata` arrives as JSON text already."""
+    view = columns if columns is not None else view_columns(convention)
+    names = [c.name for c in view]
+    as_text = [c.type is None and c.name != "metadata" for c in view]
 
-    def pages() -> Iterator[list[tuple[Any, ...]]]:
-        after: str | None = None
-        while True:
-            records = list(storage.list_records(convention, page, after))
-            if not records:
-                return
-            yield [row(r) for r in records]
-            if len(records) < page:
-                return
-            after = records[-1].srn
+    def pages() -> Iterator[list[Sequence[Any]]]:
+        for got in storage.scan_columns(convention, names, page=page):
+            yield [
+                _texts(values) if text else values
+                for values, text in zip(got, as_text, strict=True)
+            ]
 
     return pages
 

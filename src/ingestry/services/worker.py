@@ -9,6 +9,9 @@ the lease (and publishes progress), then record the outcome.
   boundary); the job is released, not failed: queued again, the attempt not counted.
 - A worker whose lease was taken over (it stalled past the lease) stops at its next
   checkpoint and records nothing: every state change is conditional on holding the lease.
+  The new owner may have ended its database sessions (PostgreSQL, see
+  `adapters.sql.jobs`), so `run`/`drain` then return `True`: the caller opens a fresh
+  store before claiming again.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ingestry.domain.errors import IngestryError, StorageError
+from ingestry.domain.errors import IngestryError, StatementTimeoutError, StorageError
 from ingestry.domain.jobs import Job
 from ingestry.services.jobs import JobQueue
 
@@ -65,6 +68,8 @@ JobHandler = Callable[[Job, JobContext], Mapping[str, Any]]
 def is_permanent(exc: BaseException) -> bool:
     """A failure that running the job again would repeat (bad parameters, unknown
     source, unreadable file); a database outage or an unexpected error is retried."""
+    if isinstance(exc, StatementTimeoutError):
+        return True  # the same statement would run as long again
     return isinstance(exc, IngestryError) and not isinstance(exc, StorageError)
 
 
@@ -84,6 +89,8 @@ class JobWorker:
         self.lease_seconds = lease_seconds
         self.clock = clock
         self.heartbeat_every = max(0.05, min(lease_seconds / 4, 1.0))
+        #: a job's lease was taken over: our sessions may have been ended (reopen them)
+        self.lease_taken = False
 
     def run_once(self, stop: threading.Event) -> Job | None:
         """Claim and run one job; None when there was nothing to claim."""
@@ -104,12 +111,13 @@ class JobWorker:
             beat.join()
         return job
 
-    def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
+    def run(self, stop: threading.Event, idle_wait: float = 1.0) -> bool:
         """Claim and run jobs until `stop`. A database that is busy or away (SQLite's
         `database is locked` past its busy timeout, a PostgreSQL restart) is waited out
-        with a growing pause, not a crash: the claim simply runs again."""
+        with a growing pause, not a crash: the claim simply runs again. True: it
+        returned early because a lease was taken over (open a fresh store, run again)."""
         busy = 0
-        while not stop.is_set():
+        while not stop.is_set() and not self.lease_taken:
             try:
                 job = self.run_once(stop)
             except StorageError as exc:
@@ -121,11 +129,13 @@ class JobWorker:
             busy = 0
             if job is None:
                 stop.wait(idle_wait)
+        return self.lease_taken
 
     def drain(self, stop: threading.Event) -> int:
-        """Run jobs until none is left to claim (`--once`); returns how many ran."""
+        """Run jobs until none is left to claim (`--once`) or a lease was taken over
+        (`lease_taken`: open a fresh store and drain again); returns how many ran."""
         count = 0
-        while not stop.is_set() and self.run_once(stop) is not None:
+        while not stop.is_set() and not self.lease_taken and self.run_once(stop) is not None:
             count += 1
         return count
 
@@ -138,6 +148,7 @@ class JobWorker:
             result = handler(job, context)
         except JobInterruptedError as exc:
             if context.lease_lost.is_set():
+                self.lease_taken = True
                 log.warning("job abandoned: %s", exc, extra={"job": job.id})
             else:
                 self.queue.release(job.id, self.worker_id)
@@ -147,6 +158,7 @@ class JobWorker:
             permanent = is_permanent(exc)
             message = str(exc) if permanent else f"{type(exc).__name__}: {exc}"
             if not self.queue.fail(job.id, self.worker_id, message, retry=not permanent):
+                self.lease_taken = True
                 # it stalled past its lease (SIGSTOP, a long pause) and another worker
                 # owns the job now: this failure is not the job's, nothing was recorded
                 log.warning(
@@ -167,6 +179,7 @@ class JobWorker:
         if self.queue.complete(job.id, self.worker_id, result):
             log.info("job succeeded", extra={"job": job.id})
         else:
+            self.lease_taken = True
             log.warning("job finished after its lease was taken over", extra={"job": job.id})
 
     def _heartbeat(self, job: Job, context: JobContext, done: threading.Event) -> None:

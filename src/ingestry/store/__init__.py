@@ -16,17 +16,29 @@ from pathlib import Path
 from ingestry.bootstrap import build_storage
 from ingestry.config import Settings, load_settings
 from ingestry.store.analytics import AnalyticsArea
+from ingestry.store.backups import BackupArea
 from ingestry.store.control import ControlArea
 from ingestry.store.events import EventArea
 from ingestry.store.export import ExportArea
 from ingestry.store.federation import FederationArea
+from ingestry.store.harvest import HarvestArea
 from ingestry.store.raw import RawArea
 from ingestry.store.records import RecordArea
 
 __all__ = ["Store", "open_store"]
 
 
-class Store(AnalyticsArea, FederationArea, RecordArea, RawArea, EventArea, ControlArea, ExportArea):
+class Store(
+    HarvestArea,
+    AnalyticsArea,
+    FederationArea,
+    RecordArea,
+    RawArea,
+    EventArea,
+    BackupArea,
+    ControlArea,
+    ExportArea,
+):
     """An open ingestry store: sources from the config, records in its database."""
 
 

@@ -60,7 +60,12 @@ class AnalyticsArea(IngestArea, RecordArea):
         nodes = export_nodes(path) if as_import is True else None  # all known before a write
         node = as_import if isinstance(as_import, str) else None
         lines = export_lines(path)
-        return ImportService(self._publisher).import_lines(path, lines, as_import=node, nodes=nodes)
+        service = ImportService(self._publisher, self._current_version)
+        return service.import_lines(path, lines, as_import=node, nodes=nodes)
+
+    def _current_version(self, convention: str, srn: str) -> int | None:
+        record = self.storage.get_record(self.settings.convention(convention), srn)
+        return None if record is None else record.version
 
     def _import_bundle(
         self, path: str, source: str, lines: Iterable[tuple[str, int, bytes]]

@@ -4,12 +4,14 @@ the schema, closing. Every area of the facade (`store/*.py`) builds on it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from ingestry.bootstrap import (
     build_extractor_registry,
     build_parallel,
+    build_record_cache,
     build_write_mode,
     compile_extractor,
     parallel_min_bytes,
@@ -20,9 +22,11 @@ from ingestry.domain.records import convention_of
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.migrations import HEAD
+from ingestry.services.cache import CachedReads, WrittenChanges
 from ingestry.services.control import ControlPorts
 from ingestry.services.dispatch import EventDispatcher
-from ingestry.services.ports import Storage
+from ingestry.services.outbox import event_writer
+from ingestry.services.ports import OnChanges, RecordCache, Storage
 from ingestry.services.publish import PublishService
 from ingestry.services.writemode import WriteMode
 
@@ -42,6 +46,7 @@ class StoreCore:
         self._dispatchers: list[EventDispatcher] = []
         self._control: ControlPorts | None = None
         self._write_mode: WriteMode | None = None
+        self._cache: RecordCache | bool | None = False  # False: not built yet
 
     @property
     def storage(self) -> Storage:
@@ -57,6 +62,49 @@ class StoreCore:
         if self._write_mode is None:
             self._write_mode = build_write_mode(self.storage)
         return self._write_mode
+
+    # --- the record cache ---------------------------------------------------------------
+
+    @property
+    def record_cache(self) -> RecordCache | None:
+        """This process's record cache (shared by every Store on this database), or
+        None when `cache: none`. Its `stats()` are the hits, misses, invalidations."""
+        if self._cache is False:
+            self._cache = build_record_cache(self.settings)
+        return self._cache if not isinstance(self._cache, bool) else None
+
+    def _cached_reads(self) -> CachedReads | None:
+        cache = self.record_cache
+        return CachedReads(cache) if cache is not None else None
+
+    def _outbox(self) -> tuple[OnChanges, WrittenChanges | None]:
+        """The outbox writer for a write, wrapped to note what the cache must drop
+        after commit (`settle` it when the write returns)."""
+        cache = self.record_cache
+        if cache is None:
+            return event_writer(), None
+        noted = WrittenChanges(cache, event_writer())
+        return noted, noted
+
+    def _advance(self, srn: str, version: int) -> None:
+        """Read-your-writes: after a committed write of `srn` at `version`."""
+        cache = self.record_cache
+        if cache is not None:
+            cache.advance([(srn, version)])
+
+    # --- limits -------------------------------------------------------------------------
+
+    def limited(self, kind: Literal["request", "job"]) -> AbstractContextManager[None]:
+        """The statement timeout of an API request or a job (`limits:`), for a block of
+        calls on this store; StatementTimeoutError names the setting (docs/limits.md)."""
+        limits = self.settings.limits
+        if kind == "request":
+            seconds = limits.statement_timeout_seconds
+            setting = "limits.statement_timeout_seconds / INGESTRY_STATEMENT_TIMEOUT"
+        else:
+            seconds = limits.job_statement_timeout_seconds
+            setting = "limits.job_statement_timeout_seconds / INGESTRY_JOB_STATEMENT_TIMEOUT"
+        return self.storage.statement_limit(seconds, setting)
 
     # --- sources and extractors ---------------------------------------------------------
 

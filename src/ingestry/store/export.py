@@ -33,10 +33,13 @@ class ExportArea(StoreCore):
         until: str | None = None,
         time_column: str | None = None,
         progress: ExportProgress | None = None,
+        current_only: bool = False,
     ) -> ExportSummary:
         """Write a source's (or a whole convention's) records, filtered like `records`,
         as one `jsonl`, `csv` or `parquet` file in `out` (default `data/processed/`),
-        named `{source}_{entity}_{start}_{end}.{ext}`; it appears whole or not at all."""
+        named `{source}_{entity}_{start}_{end}.{ext}`; it appears whole or not at all.
+        Each record's earlier versions come before it (oldest first) unless
+        `current_only`: `import` restores that history."""
         if (source is None) == (convention is None):
             raise InputError("export needs exactly one of a source or a convention")
         if format not in FORMATS:
@@ -57,9 +60,10 @@ class ExportArea(StoreCore):
             source,
             format,
             self._export_dir(out),
-            lambda: self.storage.list_records(conv, None, None, query),
+            lambda names: self.storage.scan_columns(conv, names, query),
             lambda names: self.storage.decimal_shapes(conv, names),
             self.storage.node_id(),
+            None if current_only else lambda srns: self.storage.earlier_versions(conv, srns),
         )
         return export_records(job, export_files(), progress=progress)
 

@@ -12,7 +12,6 @@ from ingestry.bootstrap import (
 from ingestry.domain.sources import SourceFormat
 from ingestry.services.ingest import IngestService, IngestSummary
 from ingestry.services.inputs import Input, ReadOptions
-from ingestry.services.outbox import event_writer
 from ingestry.services.payloads import CSVRowsInput, PayloadInput
 from ingestry.services.preparation import ProgressFn
 from ingestry.store.core import StoreCore
@@ -58,12 +57,17 @@ class IngestArea(StoreCore):
     ) -> IngestSummary:
         data_source = self.source(source)
         extractor = self.extractor(data_source)
+        on_changes, noted = self._outbox()
         service = IngestService(
             self.storage, lambda _: extractor, parallel=self._parallel,
             parallel_threshold=self._parallel_min_bytes,
-            on_changes=event_writer(), mode=self.write_mode,
+            on_changes=on_changes, mode=self.write_mode,
         )  # fmt: skip
-        return service.ingest(data_source, inputs, strict=strict, progress=progress)
+        try:
+            return service.ingest(data_source, inputs, strict=strict, progress=progress)
+        finally:
+            if noted is not None:
+                noted.settle()
 
     def ingest_group(
         self, source: str, requests: Sequence[Sequence[Input]]
@@ -72,8 +76,13 @@ class IngestArea(StoreCore):
         and summary, or in its place the exception that its input raised."""
         data_source = self.source(source)
         extractor = self.extractor(data_source)
+        on_changes, noted = self._outbox()
         service = IngestService(
-            self.storage, lambda _: extractor, parallel=None, on_changes=event_writer(),
+            self.storage, lambda _: extractor, parallel=None, on_changes=on_changes,
             mode=self.write_mode,
         )  # fmt: skip
-        return service.ingest_group(data_source, requests)
+        try:
+            return service.ingest_group(data_source, requests)
+        finally:
+            if noted is not None:
+                noted.settle()

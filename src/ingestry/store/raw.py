@@ -15,9 +15,9 @@ from ingestry.domain.errors import (
 from ingestry.domain.payloads import QuarantineDetail
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.domain.sources import StorageStrategy
+from ingestry.services.cache import WrittenChanges
 from ingestry.services.holds import HoldService
 from ingestry.services.migrate import MigrationSummary, StrategyMigrationService, refuse
-from ingestry.services.outbox import event_writer
 from ingestry.services.ports import RawWindow
 from ingestry.services.quarantine import QuarantineService
 from ingestry.services.replay import (
@@ -56,9 +56,12 @@ class RawArea(StoreCore):
             iso(until) if until is not None else None,
             extractor_version,
         )
-        return self._replay_service().replay(
-            data_source, window, dry_run=dry_run, progress=progress
-        )
+        service, noted = self._replay_service()
+        try:
+            return service.replay(data_source, window, dry_run=dry_run, progress=progress)
+        finally:
+            if noted is not None:
+                noted.settle()
 
     def quarantine_entry(self, entry_id: int) -> QuarantineDetail:
         found = self.storage.raw_operations().quarantine_entry(entry_id)
@@ -71,16 +74,26 @@ class RawArea(StoreCore):
     ) -> ReplaySummary:
         """Extract a source's open quarantine entries again; release those that pass."""
         data_source = self.source(source)
-        return self._replay_service().replay_quarantine(data_source, ids, dry_run=dry_run)
+        service, noted = self._replay_service()
+        try:
+            return service.replay_quarantine(data_source, ids, dry_run=dry_run)
+        finally:
+            if noted is not None:
+                noted.settle()
 
     def quarantine_discard(
         self, ids: Sequence[int], *, reason: str, actor: str = "cli"
     ) -> list[int]:
         return QuarantineService(self.storage).discard(ids, reason=reason, actor=actor)
 
-    def retention_run(self, *, dry_run: bool = False, actor: str = "cli") -> list[RetentionReport]:
-        """Purge expired raw rows of every raw source with `retention_days` (audited)."""
-        sources = list(self.settings.sources.values())
+    def retention_run(
+        self, *, dry_run: bool = False, actor: str = "cli", source: str | None = None
+    ) -> list[RetentionReport]:
+        """Purge expired raw rows of every raw source with `retention_days` (audited), or
+        of `source` alone."""
+        sources = (
+            [self.source(source)] if source is not None else list(self.settings.sources.values())
+        )
         return RetentionService(self.storage).run(sources, dry_run=dry_run, actor=actor)
 
     def retention_audit(
@@ -129,5 +142,6 @@ class RawArea(StoreCore):
         """Per source: records by extractor version, and how many are stale."""
         return extractor_status(self.storage, list(self.settings.sources.values()), self.extractor)
 
-    def _replay_service(self) -> ReplayService:
-        return ReplayService(self.storage, self.extractor, on_changes=event_writer())
+    def _replay_service(self) -> tuple[ReplayService, WrittenChanges | None]:
+        on_changes, noted = self._outbox()
+        return ReplayService(self.storage, self.extractor, on_changes=on_changes), noted

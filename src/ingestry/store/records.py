@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from ingestry.domain.erasure import ErasureAudit
 from ingestry.domain.errors import (
+    InputError,
     RecordNotFoundError,
 )
 from ingestry.domain.features import Feature
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import RecordSource
-from ingestry.domain.records import Record
+from ingestry.domain.records import Record, record_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
+from ingestry.services.erasure import ErasureReport, ErasureService
 from ingestry.services.publish import PublishService, PublishSummary
 from ingestry.services.query import check_cursor, record_query
 from ingestry.services.runs import RunsService
@@ -25,13 +28,24 @@ class RecordArea(StoreCore):
     # --- reads -------------------------------------------------------------------------------
 
     def get(self, srn: str) -> Record:
-        record = self.storage.get_record(self._convention_of(srn), srn)
+        """The current version, through the record cache (docs/cache.md)."""
+        convention = self._convention_of(srn)
+        reads = self._cached_reads()
+        if reads is None:
+            record = self.storage.get_record(convention, srn)
+        else:
+            record = reads.get(srn, lambda: self.storage.get_record(convention, srn))
         if record is None:
             raise RecordNotFoundError(f"no record {srn}")
         return record
 
     def history(self, srn: str) -> list[Record]:
-        versions = self.storage.record_history(self._convention_of(srn), srn)
+        convention = self._convention_of(srn)
+        reads = self._cached_reads()
+        if reads is None:
+            versions = self.storage.record_history(convention, srn)
+        else:
+            versions = reads.history(srn, lambda: self.storage.record_history(convention, srn))
         if not versions:
             raise RecordNotFoundError(f"no record {srn}")
         return versions
@@ -48,14 +62,26 @@ class RecordArea(StoreCore):
         time_column: str | None = None,
         sort: str | None = None,
         desc: bool = False,
+        bbox: str | None = None,
+        geometry_column: str | None = None,
     ) -> Iterator[Record]:
         """Records of a convention, filtered on declared columns (`where`: `col=v`,
         `col>v`, `col in a,b`; `since`/`until` on a timestamp column), in srn order or
-        by `sort`; `after` (an srn of that convention) starts after it. A bad filter or
+        by `sort`; `bbox` (`MINX,MINY,MAXX,MAXY`) keeps those whose geometry (in
+        `geometry_column`, default the only one) intersects the box, exactly (docs/geo.md);
+        `after` (an srn of that convention) starts after it. A bad filter or
         cursor raises (QueryError, InvalidCursorError) before anything is read."""
         conv = self.settings.convention(convention)
         query = record_query(
-            conv, where, since=since, until=until, time_column=time_column, sort=sort, desc=desc
+            conv,
+            where,
+            since=since,
+            until=until,
+            time_column=time_column,
+            sort=sort,
+            desc=desc,
+            bbox=bbox,
+            geometry_column=geometry_column,
         )
         if after is not None:
             check_cursor(conv.name, after)
@@ -70,6 +96,8 @@ class RecordArea(StoreCore):
         until: str | None = None,
         time_column: str | None = None,
         data_sources: Iterable[str] = (),
+        bbox: str | None = None,
+        geometry_column: str | None = None,
     ) -> int:
         """How many records `records(...)` with these filters would give (only those of
         `data_sources` when given)."""
@@ -81,6 +109,8 @@ class RecordArea(StoreCore):
             until=until,
             time_column=time_column,
             data_sources=data_sources,
+            bbox=bbox,
+            geometry_column=geometry_column,
         )
         return self.storage.count_records(conv, query)
 
@@ -130,7 +160,11 @@ class RecordArea(StoreCore):
     def _publisher(self) -> PublishService:
         found = self._publish_service
         if found is None or found.storage is not self.storage:
-            found = self._publish_service = PublishService(self.storage, self.settings.convention)
+            cache = self.record_cache
+            found = self._publish_service = PublishService(
+                self.storage, self.settings.convention,
+                committed=cache.advance if cache is not None else None,
+            )  # fmt: skip
         return found
 
     def publish_record(
@@ -166,6 +200,40 @@ class RecordArea(StoreCore):
         raises ConflictError naming both versions, and nothing is written."""
         self._publisher.update(srn, metadata, expected_version)
         return self.get(srn)
+
+    # --- erasure (docs/erasure.md) -----------------------------------------------------------
+
+    def erase(
+        self,
+        srn: str | None = None,
+        *,
+        source: str | None = None,
+        source_id: str | None = None,
+        reason: str,
+        actor: str = "python",
+    ) -> ErasureReport:
+        """Erase a record (by srn, or by data source and id as read from the data): the
+        record, its versions, events, hook runs, features and the raw payloads of its
+        id, with an audit row of hashes. A legal hold refuses it (ErasureBlockedError)."""
+        target = srn if srn is not None else self.srn_of(source, source_id)
+        service = ErasureService(self.storage, self.settings.convention, self.settings.sources)
+        report = service.erase(target, reason=reason, actor=actor)
+        cache = self.record_cache
+        if cache is not None:
+            cache.forget([target])
+        return report
+
+    def erasures(self, srn: str | None = None, *, limit: int | None = 100) -> list[ErasureAudit]:
+        """Erasure audit rows, newest first (one record's, by its srn, when given)."""
+        service = ErasureService(self.storage, self.settings.convention, self.settings.sources)
+        return service.audits(srn, limit)
+
+    def srn_of(self, source: str | None, source_id: str | None) -> str:
+        """The srn of the record a data source makes of an id (harvest provenance)."""
+        if source is None or source_id is None:
+            raise InputError("name the record: an srn, or a data source and an id")
+        data_source = self.source(source)
+        return record_srn(data_source.convention, "harvest", data_source.name, source_id)
 
     def features(self, srn: str) -> list[Feature]:
         """What hooks produced for a record, every version (oldest first)."""

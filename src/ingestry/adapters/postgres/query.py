@@ -7,11 +7,20 @@ same on both backends whatever the database's collation; equality needs no colla
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 from ingestry.adapters.postgres.reads import select_records
 from ingestry.adapters.postgres.text import escape_text
+from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.recordquery import Dialect
+from ingestry.adapters.sql.spatial import bounds
 from ingestry.adapters.sql.types import COLUMN_TYPES
-from ingestry.domain.conventions import ColumnSpec, ColumnType
+from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
+from ingestry.domain.geometry import BBoxFilter
+from ingestry.domain.query import RecordQuery
+from ingestry.domain.records import Record
+from ingestry.extract.geometry import intersects
 
 
 def _column(column: ColumnSpec) -> str:
@@ -30,10 +39,54 @@ def _value(column: ColumnSpec, value: object) -> object:
     return convert(value) if convert is not None else value
 
 
+def _bbox_columns(convention: Convention, where: BBoxFilter) -> tuple[str, list[object]]:
+    """Without PostGIS: the derived bbox columns overlap the box. `minx` is bounded on
+    both sides (it lies within the widest extent left of the box's `minx`), so its
+    B-tree narrows, as `miny`'s does; the exact test is made on the rows read
+    (`exact_rows`)."""
+    table = f'"{table_name(convention.name)}"'
+    minx, maxx, miny, maxy = (f'"{c}"' for c in bounds(where.column))
+    box = where.box
+    clause = (
+        f"{minx} <= %s AND {maxx} >= %s AND {miny} <= %s AND {maxy} >= %s"
+        f" AND {minx} >= %s - (SELECT coalesce(max({maxx} - {minx}), 0) FROM {table})"
+        f" AND {miny} >= %s - (SELECT coalesce(max({maxy} - {miny}), 0) FROM {table})"
+    )
+    return clause, [box.maxx, box.minx, box.maxy, box.miny, box.minx, box.miny]
+
+
+def _bbox_postgis(convention: Convention, where: BBoxFilter) -> tuple[str, list[object]]:
+    """With PostGIS: the GiST index's own expression, intersected exactly by PostGIS
+    with the box's envelope (a line or a point when the box has no width or height)."""
+    box = where.box
+    clause = (
+        f'ST_Intersects(ST_GeomFromGeoJSON("{where.column}"::text),'
+        " ST_Envelope(ST_MakeLine(ST_SetSRID(ST_MakePoint(%s, %s), 4326),"
+        " ST_SetSRID(ST_MakePoint(%s, %s), 4326))))"
+    )
+    return clause, [box.minx, box.miny, box.maxx, box.maxy]
+
+
 POSTGRES = Dialect(
     mark="%s",
     column=_column,
     ordered=_ordered,
     value=_value,
     select=select_records,
+    bbox=_bbox_columns,
 )
+#: The same, where PostGIS is installed (detected per store: `postgis_available`).
+POSTGIS = replace(POSTGRES, bbox=_bbox_postgis)
+
+
+def exact_filter(query: RecordQuery) -> Callable[[Record], bool] | None:
+    """Without PostGIS, the bbox columns only narrow: shapely decides on each record."""
+    where = query.bbox
+    if where is None:
+        return None
+
+    def keep(record: Record) -> bool:
+        geometry = record.columns.get(where.column)
+        return geometry is not None and intersects(geometry, where.box)
+
+    return keep

@@ -36,11 +36,13 @@ QUARANTINE_SELECT = (
     "SELECT id, source, sha256, payload, line, origin, reason, received_at, status"
     " FROM quarantine WHERE source = %s"
 )
-HISTORY_SELECT = (
+_HISTORY = (
     "SELECT srn, version, source::text, data_source, metadata::text, columns::text,"
     " extractor_version, raw_sha256, published_at, version_at FROM record_versions"
-    " WHERE srn = %s ORDER BY version"
 )
+HISTORY_SELECT = _HISTORY + " WHERE srn = %s ORDER BY version"
+#: the earlier versions of many records (one array parameter)
+HISTORY_OF_MANY = _HISTORY + " WHERE srn = ANY(%s) ORDER BY srn, version"
 
 
 def json_value(text: str | None) -> Any:

@@ -19,8 +19,9 @@ from psycopg.types.string import BytesBinaryDumper
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.postgres.query import POSTGRES
+from ingestry.adapters.postgres.query import POSTGIS, POSTGRES, exact_filter
 from ingestry.adapters.postgres.reads import (
+    HISTORY_OF_MANY,
     HISTORY_SELECT,
     QUARANTINE_SELECT,
     RAW_SELECT,
@@ -31,24 +32,28 @@ from ingestry.adapters.postgres.reads import (
     select_records,
 )
 from ingestry.adapters.postgres.runs import POSTGRES_RUNS
+from ingestry.adapters.postgres.scan import POSTGRES_SCAN
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text
-from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts
+from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts, statement_limit
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
-from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql import erasure, recordquery, runs, scan
 from ingestry.adapters.sql.changefeed import SETTLED, SqlChangeFeed
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.adapters.sql.node import read_node_id
+from ingestry.adapters.sql.recordquery import Dialect
+from ingestry.adapters.sql.spatial import POSTGIS_PROBE
 from ingestry.domain.conventions import Convention
+from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
-from ingestry.services.ports import WireEncode
+from ingestry.services.ports import SCAN_PAGE, WireEncode
 
 if TYPE_CHECKING:
     from ingestry.adapters.postgres.lifecycle import PostgresLifecycle
@@ -130,6 +135,15 @@ class PostgresStorage:
         self._writer = Writer(self._conn)
         self._lane_writers: dict[int, Writer] = {}
         self._engine: sa.Engine | None = None
+        self._query_dialect: Dialect | None = None
+
+    @property
+    def query_dialect(self) -> Dialect:
+        """POSTGIS when the extension is on the search path (asked once), else POSTGRES."""
+        if self._query_dialect is None:
+            found = self._rows(POSTGIS_PROBE, ())[0][0]
+            self._query_dialect = POSTGIS if found else POSTGRES
+        return self._query_dialect
 
     @property
     def engine(self) -> sa.Engine:
@@ -229,6 +243,10 @@ class PostgresStorage:
                 "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (SCHEMA_LOCK,)
             )
 
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """`statement_timeout` for the block (see `postgres/timeouts.py`)."""
+        return statement_limit(self._conn, seconds, setting)
+
     # --- writes ---------------------------------------------------------------------
 
     def session(self) -> AbstractContextManager[PostgresSession]:
@@ -298,21 +316,42 @@ class PostgresStorage:
         limit: int | None,
     ) -> Iterator[Record]:
         width = recordquery.key_width(query)
+        dialect = self.query_dialect
+        exact = exact_filter(query) if dialect is POSTGRES else None
         left = limit
         while left is None or left > 0:
             size = PAGE if left is None else min(PAGE, left)
-            statement = recordquery.page(convention, query, POSTGRES, key, size)
+            statement = recordquery.page(convention, query, dialect, key, size)
             rows = self._rows(statement.sql, statement.params)
             for row in rows:
-                yield record_from_row(convention, row[width:])
+                record = record_from_row(convention, row[width:])
+                if exact is not None and not exact(record):
+                    continue
+                yield record
+                if left is not None:
+                    left -= 1
             if len(rows) < size:
                 return
             key = tuple(rows[-1][:width])
-            if left is not None:
-                left -= len(rows)
+
+    def scan_columns(
+        self,
+        convention: Convention,
+        names: Sequence[str],
+        query: RecordQuery = EVERYTHING,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[list[list[Any]]]:
+        """Keyset pages, one statement each (see `adapters/sql/scan.py`)."""
+
+        def rows(statement: recordquery.Statement) -> list[tuple[Any, ...]]:
+            return self._rows(statement.sql, statement.params)
+
+        return scan.keyset_scan(rows, convention, names, query, POSTGRES, POSTGRES_SCAN, page)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
-        statement = recordquery.count(convention, query, POSTGRES)
+        if query.bbox is not None and self.query_dialect is POSTGRES:  # exact: rows are read
+            return sum(1 for _ in self._pages(convention, query, None, None))
+        statement = recordquery.count(convention, query, self.query_dialect)
         return int(self._rows(statement.sql, statement.params)[0][0])
 
     def decimal_shapes(
@@ -334,7 +373,7 @@ class PostgresStorage:
         identity = (source_type, escape_text(upstream), escape_text(source_id))
         if query.sort is None:  # identity order: the srn alone is the key
             return identity
-        statement = recordquery.key_of(convention, query, POSTGRES)
+        statement = recordquery.key_of(convention, query, self.query_dialect)
         rows = self._rows(statement.sql, identity)
         if not rows:
             raise InvalidCursorError(missing_cursor(after))
@@ -344,6 +383,16 @@ class PostgresStorage:
         history = [history_record(convention, r) for r in self._rows(HISTORY_SELECT, (srn,))]
         current = self.get_record(convention, srn)
         return [*history, current] if current else history
+
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        """One read by the key (`srn = ANY(array)`: equality, whatever the collation)."""
+        out: dict[str, list[Record]] = {}
+        if srns:
+            for row in self._rows(HISTORY_OF_MANY, (list(srns),)):
+                out.setdefault(row[0], []).append(history_record(convention, row))
+        return out
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
         return [raw_from_row(r) for r in self._rows(RAW_SELECT, (source, escape_text(source_id)))]
@@ -405,6 +454,20 @@ class PostgresStorage:
                 raise translate(exc) from exc
 
         return SqlChangeFeed(self._rows, execute, "%s", select_records, record_from_row, SETTLED)
+
+    # --- erasure (docs/erasure.md) -----------------------------------------------------
+
+    def erasure(self) -> PostgresStorage:
+        return self
+
+    def erase_record(
+        self, convention: Convention, srn: str, raw_sources: frozenset[str], audit: AuditDraft
+    ) -> ErasureCounts | None:
+        with self._conn.transaction():
+            return erasure.erase(self._conn, erasure.POSTGRES, convention, srn, raw_sources, audit)
+
+    def erasure_audits(self, srn_sha256: str | None, limit: int | None) -> list[ErasureAudit]:
+        return erasure.audits(self._conn, erasure.POSTGRES, srn_sha256, limit)
 
     def raw_operations(self) -> PostgresRawOperations:
         from ingestry.adapters.postgres.rawops import PostgresRawOperations

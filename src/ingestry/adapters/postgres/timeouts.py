@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from ingestry.domain.errors import ConfigError
+from ingestry.domain.errors import ConfigError, StatementTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -103,3 +104,36 @@ def lock_timeout_hint(timeouts: SessionTimeouts | None = None) -> str:
         f"data, or a session left idle in a transaction: see pg_stat_activity); retry "
         f"when it is done, or raise {LOCK_ENV} (seconds, 0 = wait forever)"
     )
+
+
+#: query_canceled: statement_timeout ran out (or a cancel request).
+QUERY_CANCELED_SQLSTATE = "57014"
+
+
+@contextmanager
+def statement_limit(conn: Any, seconds: float, setting: str) -> Iterator[None]:
+    """`statement_timeout` on `conn` (autocommit: a plain SET, undone on the way out)
+    for the block; a cancelled statement becomes StatementTimeoutError naming `setting`."""
+    if seconds <= 0:
+        yield
+        return
+    conn.execute(f"SET statement_timeout = {max(1, int(seconds * 1000))}")
+    try:
+        yield
+    except Exception as exc:
+        if _canceled(exc):
+            raise StatementTimeoutError(seconds, setting) from exc
+        raise
+    finally:
+        with suppress(Exception):  # a broken connection is reported by the next use
+            conn.execute("SET statement_timeout = 0")
+
+
+def _canceled(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if getattr(exc, "sqlstate", None) == QUERY_CANCELED_SQLSTATE:
+            return True
+        if "canceling statement due to statement timeout" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -64,3 +64,35 @@ jobs = sa.Table(
     sa.UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
     sa.Index("ix_jobs_status_created_at", "status", "created_at"),
 )
+
+# HTTP pulls (migration 20261202_180000, docs/harvest.md): every page response as
+# received, and each source's incremental cursor.
+harvest_pages = sa.Table(
+    "harvest_pages",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("run_srn", sa.Text, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("request_key", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("headers", Json, nullable=False),
+    sa.Column("etag", sa.Text),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("sha256", sa.LargeBinary, nullable=False),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_harvest_pages_source_request", "source", "request_key", "id"),
+    sa.Index("ix_harvest_pages_run", "run_srn", "seq"),
+    sqlite_autoincrement=True,
+)
+
+harvest_cursors = sa.Table(
+    "harvest_cursors",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("run_srn", sa.Text, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)

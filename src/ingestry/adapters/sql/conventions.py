@@ -21,6 +21,7 @@ from ingestry.adapters.sql.changes import ensure_change_triggers
 from ingestry.adapters.sql.names import table_name as table_name  # re-exported
 from ingestry.adapters.sql.retype import retype_column
 from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
+from ingestry.adapters.sql.spatial import ensure_spatial
 from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnType, Convention
 
@@ -71,6 +72,7 @@ def ensure_record_tables(engine: sa.Engine, conventions: Sequence[Convention]) -
             else:
                 _retype(conn, table, convention)
                 _evolve(conn, sa.inspect(conn), table)
+            ensure_spatial(conn, table.name, convention)
             if "record_changes" in existing_tables:  # the changes feed's (20261202_190000)
                 ensure_change_triggers(conn, table.name, convention.name)
             _write_catalog(conn, convention)

@@ -1,7 +1,22 @@
-"""JobQueue on the `jobs` table (SQLite and PostgreSQL, one implementation)."""
+"""JobQueue on the `jobs` table (SQLite and PostgreSQL, one implementation).
+
+Taking over an expired lease on PostgreSQL also ends the old owner's data sessions: a
+worker stopped (SIGSTOP, a frozen VM) in the middle of a batch keeps that batch's row
+locks, and when it was stopped inside a COPY its session is `active` (the server waits
+for the rest of the data), which neither `idle_in_transaction_session_timeout` nor a
+`statement_timeout` between statements ends. A job worker's data sessions carry
+`application_name` = `lease_session_name(worker)` (see `bootstrap.lease_owner_settings`),
+so the new owner finds them in `pg_stat_activity` and ends them with
+`pg_terminate_backend`: the stopped batch rolls back, its locks go, and the re-run
+proceeds at once. Ending another role's session needs that role or membership of
+`pg_signal_backend`; without it the takeover logs a warning and waits, as before, for
+the old owner's locks (docs/reliability.md).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,8 +25,31 @@ import sqlalchemy as sa
 from ingestry.adapters.sql.control import ControlDatabase, aware
 from ingestry.adapters.sql.control_schema import jobs
 from ingestry.domain.clock import utc_now
+from ingestry.domain.errors import StorageError
 from ingestry.domain.jobs import JOB_STATUSES, Job
 from ingestry.services.ports import NewJob
+
+log = logging.getLogger("ingestry.worker")
+
+#: PostgreSQL keeps the first 63 bytes of an application_name (NAMEDATALEN - 1).
+_NAME_BYTES = 63
+_PREFIX = "ingestry-lease:"
+
+#: The old owner's data sessions (never our own, never the control pool's).
+_END_SESSIONS = sa.text(
+    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+)
+
+
+def lease_session_name(worker: str) -> str:
+    """The `application_name` of a job worker's data sessions: the worker id when it
+    fits in PostgreSQL's 63 bytes (readable in pg_stat_activity), else a digest of it
+    (never a truncation, which could name another worker)."""
+    name = _PREFIX + worker
+    if len(name.encode()) <= _NAME_BYTES and name.isascii() and name.isprintable():
+        return name
+    return _PREFIX + hashlib.sha256(worker.encode()).hexdigest()[:32]
 
 
 def job_from_row(row: sa.Row[Any]) -> Job:
@@ -75,6 +113,15 @@ class SqlJobQueue:
         return job_from_row(row) if row is not None else None
 
     def claim(self, worker: str, lease_seconds: float, now: float) -> Job | None:
+        claimed, taken_from = self._claim(worker, lease_seconds, now)
+        if taken_from is not None and not self.db.sqlite:
+            self._end_sessions(taken_from, claimed)
+        return claimed
+
+    def _claim(
+        self, worker: str, lease_seconds: float, now: float
+    ) -> tuple[Job | None, str | None]:
+        """The claimed job, and the worker whose expired lease it took over (if any)."""
         with self.db.write() as conn:
             while True:
                 query = (
@@ -92,7 +139,7 @@ class SqlJobQueue:
                     query = query.with_for_update(skip_locked=True)
                 row = conn.execute(query).first()
                 if row is None:
-                    return None
+                    return None, None
                 found = job_from_row(row)
                 stamp = utc_now()
                 error: str | None
@@ -120,7 +167,30 @@ class SqlJobQueue:
                     )
                 )  # fmt: skip
                 row = conn.execute(jobs.select().where(jobs.c.id == found.id)).one()
-                return job_from_row(row)
+                taken_from = found.lease_owner if found.status == "running" else None
+                return job_from_row(row), taken_from
+
+    def _end_sessions(self, owner: str, job: Job | None) -> None:
+        """End the data sessions of a worker whose lease we took over (see the module
+        docstring); a missing privilege is a warning, not a failed claim."""
+        name = lease_session_name(owner)
+        try:
+            with self.db.write() as conn:
+                ended = conn.execute(_END_SESSIONS, {"name": name}).scalar() or 0
+        except (StorageError, sa.exc.DBAPIError) as exc:
+            log.warning(
+                "took over job %s from %s but could not end its sessions (%s): grant this "
+                "role pg_signal_backend, or run every worker as the same role; until that "
+                "worker dies or resumes, its row locks may hold this attempt up",
+                job.id if job else "?", owner, exc,
+            )  # fmt: skip
+            return
+        if ended:
+            log.warning(
+                "took over job %s from %s (its lease expired): ended %d of its PostgreSQL "
+                "sessions, rolling back its unfinished batch",
+                job.id if job else "?", owner, ended,
+            )  # fmt: skip
 
     def _mine(self, job_id: str, worker: str) -> sa.ColumnElement[bool]:
         return sa.and_(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ingestry.adapters.sql.names import table_name
 from ingestry.domain.conventions import ColumnSpec, Convention
+from ingestry.domain.geometry import BBoxFilter
 from ingestry.domain.query import Op, RecordQuery
 
 IDENTITY = "source_type, upstream, source_id"
@@ -32,6 +33,8 @@ class Dialect:
     value: Callable[[ColumnSpec, object], object]
     #: `SELECT <envelope and columns> FROM <table> <tail>` as the backend reads records
     select: Callable[[Convention, str], str]
+    #: the clause (and its parameters) that keeps records intersecting a box
+    bbox: Callable[[Convention, BBoxFilter], tuple[str, list[object]]]
 
 
 #: A page's start: identity of the last record read, then its sort value when sorted.
@@ -103,6 +106,10 @@ def _conditions(
             clauses.append(f"{expr} IN ({marks})")
         else:
             clauses.append(f"{expr} {condition.op.value} {dialect.mark}")
+    if query.bbox is not None:
+        clause, more = dialect.bbox(convention, query.bbox)
+        clauses.append(clause)
+        params += more
     if query.data_sources:
         clauses.append(f"data_source IN ({', '.join(dialect.mark for _ in query.data_sources)})")
         params += list(query.data_sources)

@@ -222,3 +222,21 @@ retention_audit = sa.Table(
     sa.Index("ix_retention_audit_source_at", "source", "at"),
     sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )
+
+#: One row per erased record (migration 20261202_200000): hashes, never content.
+erasure_audit = sa.Table(
+    "erasure_audit",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("convention", sa.Text, nullable=False),
+    sa.Column("data_source", sa.Text),
+    sa.Column("srn_sha256", sa.Text, nullable=False),
+    sa.Column("content_hashes", Json, nullable=False),
+    sa.Column("raw_sha256s", Json, nullable=False),
+    sa.Column("counts", Json, nullable=False),
+    sa.Index("ix_erasure_audit_srn_sha256", "srn_sha256"),
+    sqlite_autoincrement=True,
+)

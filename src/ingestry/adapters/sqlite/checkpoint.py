@@ -5,17 +5,30 @@ writer stops to copy pages into the database file. A checkpoint is one long C ca
 releases the GIL, so a background thread with its own connection does it while the
 writer goes on. If the WAL still grows past a bound (the checkpointer cannot keep up or
 never catches the WAL idle), the writer checkpoints itself.
+
+Those two waits are bounded by `FORCED_WAIT_MS`, not the 60 s busy timeout: a reader
+can hold them up for as long as it keeps its snapshot open, and a reader stopped with
+SIGSTOP (a stalled worker) keeps it for ever. Past the bound the writer goes on (the
+WAL grows; it is still correct) and does not force again for `FORCED_BACKOFF` seconds,
+so a stalled reader costs one bounded wait per interval instead of stalling every
+commit, or a job's new owner, until the stalled process dies (docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import suppress
 from pathlib import Path
 
 #: Past this WAL size the writer waits for a full checkpoint itself.
 WAL_LIMIT_BYTES = 512 << 20
+
+#: How long a forced checkpoint (and the one at close) waits for readers.
+FORCED_WAIT_MS = 2000
+#: After a forced checkpoint readers held up, the writer skips forcing for this long.
+FORCED_BACKOFF = 30.0
 
 
 class Checkpointer:
@@ -28,11 +41,26 @@ class Checkpointer:
         self._conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         self._wake = threading.Event()
         self._stop = False
+        self._force_after = 0.0
         self._thread = threading.Thread(target=self._run, name="ingestry-checkpoint", daemon=True)
         self._thread.start()
 
     def poke(self) -> None:
         self._wake.set()
+
+    def force(self, conn: sqlite3.Connection, busy_timeout_ms: int) -> bool:
+        """A RESTART checkpoint on the writer's `conn`, waiting at most `FORCED_WAIT_MS`
+        for readers; False when they held it up (then no forcing for a while)."""
+        if time.monotonic() < self._force_after:
+            return False
+        conn.execute(f"PRAGMA busy_timeout = {FORCED_WAIT_MS}")
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        if busy:
+            self._force_after = time.monotonic() + FORCED_BACKOFF
+        return not busy
 
     def wal_too_big(self) -> bool:
         try:
@@ -55,7 +83,9 @@ class Checkpointer:
         self._stop = True
         self._wake.set()
         self._thread.join()
-        # if another process holds the database, its own checkpoints will do
+        # if another process holds the database, its own checkpoints will do; a reader
+        # that holds it up (a stalled process) is waited for FORCED_WAIT_MS at most
         with suppress(sqlite3.Error):
+            self._conn.execute(f"PRAGMA busy_timeout = {FORCED_WAIT_MS}")
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         self._conn.close()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.sql import recordquery, runs
+from ingestry.adapters.sql import erasure, recordquery, runs, scan
 from ingestry.adapters.sql.changefeed import SqlChangeFeed
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.node import read_node_id
@@ -23,17 +23,21 @@ from ingestry.adapters.sql.rows import (
     record_from_row,
     select_records,
 )
+from ingestry.adapters.sqlite import limits
 from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
-from ingestry.adapters.sqlite.query import SQLITE
+from ingestry.adapters.sqlite.query import SQLITE, register_functions
 from ingestry.adapters.sqlite.runs import SQLITE_RUNS
+from ingestry.adapters.sqlite.scan import SQLITE_SCAN
 from ingestry.adapters.sqlite.session import RawMode, RecordStatements, SQLiteSession
 from ingestry.domain.conventions import Convention
+from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
+from ingestry.services.ports import SCAN_PAGE
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -42,6 +46,11 @@ if TYPE_CHECKING:
     from ingestry.adapters.sqlite.rawops import SQLiteRawOperations
 
 PAGE_SIZE = 16_384
+HISTORY_COLUMNS = (
+    "SELECT srn, version, source, data_source, metadata, columns, extractor_version,"
+    " raw_sha256, published_at, version_at FROM record_versions"
+)
+
 #: The file beside the database that serializes schema changes (see `_schema_lock`).
 SCHEMA_LOCK_SUFFIX = "-schema.lock"
 
@@ -75,6 +84,7 @@ class SQLiteStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         _configure(self._conn)
+        register_functions(self._conn)
         self._engine: sa.Engine | None = None
         self._statements: dict[str, RecordStatements] = {}
         self._raw_mode = RawMode()
@@ -183,6 +193,10 @@ class SQLiteStorage:
         }
         return all(table_name(n) in tables for n in names)
 
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """Statements inside the block stop after `seconds` (see `sqlite/limits.py`)."""
+        return limits.statement_limit(self._conn, seconds, setting)
+
     # --- writes ---------------------------------------------------------------------
 
     @contextmanager
@@ -206,7 +220,7 @@ class SQLiteStorage:
             _rollback(conn)
             raise
         if self._checkpointer.wal_too_big():
-            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+            self._checkpointer.force(conn, BUSY_TIMEOUT_MS)
         else:
             self._checkpointer.poke()
 
@@ -243,6 +257,22 @@ class SQLiteStorage:
         rows = self._conn.execute(statement.sql, statement.params)
         return (record_from_row(convention, row[width:]) for row in rows)
 
+    def scan_columns(
+        self,
+        convention: Convention,
+        names: Sequence[str],
+        query: RecordQuery = EVERYTHING,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[list[list[Any]]]:
+        """One streaming statement read with fetchmany (see `adapters/sql/scan.py`)."""
+
+        def rows(statement: recordquery.Statement) -> Iterator[list[tuple[Any, ...]]]:
+            cursor = self._conn.execute(statement.sql, statement.params)
+            while got := cursor.fetchmany(page):
+                yield got
+
+        return scan.scan(rows, convention, names, query, SQLITE, SQLITE_SCAN)
+
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         statement = recordquery.count(convention, query, SQLITE)
         return int(self._conn.execute(statement.sql, statement.params).fetchone()[0])
@@ -275,14 +305,26 @@ class SQLiteStorage:
 
     def record_history(self, convention: Convention, srn: str) -> list[Record]:
         rows = self._conn.execute(
-            "SELECT srn, version, source, data_source, metadata, columns, extractor_version,"
-            " raw_sha256, published_at, version_at FROM record_versions WHERE srn = ?"
-            " ORDER BY version",
-            (srn,),
+            HISTORY_COLUMNS + " WHERE srn = ? ORDER BY version", (srn,)
         ).fetchall()
         history = [history_record(convention, row) for row in rows]
         current = self.get_record(convention, srn)
         return [*history, current] if current else history
+
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        """One range read over the srns' span (record_versions' key starts with srn),
+        kept to the srns asked for: a page in identity order is (nearly) a span of srns."""
+        out: dict[str, list[Record]] = {}
+        if not srns:
+            return out
+        wanted = set(srns)
+        sql = HISTORY_COLUMNS + " WHERE srn BETWEEN ? AND ? ORDER BY srn, version"
+        for row in self._conn.execute(sql, (min(srns), max(srns))):
+            if row[0] in wanted:
+                out.setdefault(row[0], []).append(history_record(convention, row))
+        return out
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]:
         sql = raw_with_receipts("raw_payloads p", "p.source = ? AND p.source_id = ?")
@@ -350,6 +392,20 @@ class SQLiteStorage:
                 session.conn.execute(sql, tuple(params))
 
         return SqlChangeFeed(rows, execute, "?", select_records, record_from_row)
+
+    # --- erasure (docs/erasure.md) -----------------------------------------------------
+
+    def erasure(self) -> SQLiteStorage:
+        return self
+
+    def erase_record(
+        self, convention: Convention, srn: str, raw_sources: frozenset[str], audit: AuditDraft
+    ) -> ErasureCounts | None:
+        with self.session():
+            return erasure.erase(self._conn, erasure.SQLITE, convention, srn, raw_sources, audit)
+
+    def erasure_audits(self, srn_sha256: str | None, limit: int | None) -> list[ErasureAudit]:
+        return erasure.audits(self._conn, erasure.SQLITE, srn_sha256, limit)
 
     def raw_operations(self) -> SQLiteRawOperations:
         from ingestry.adapters.sqlite.rawops import SQLiteRawOperations

@@ -15,6 +15,7 @@ from ingestry.entrypoints.api.metrics import new_metrics
 from ingestry.entrypoints.api.middleware import BodyLimit, RequestContext
 from ingestry.entrypoints.api.pool import DEFAULT_SIZE, StorePool
 from ingestry.entrypoints.api.routes import (
+    erasures,
     federation,
     jobs,
     ops,
@@ -69,9 +70,13 @@ def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     errors.install(app)
-    routers = (payloads, records, runs, jobs, sources, ops, federation)
+    routers = (payloads, records, runs, jobs, sources, ops, federation, erasures)
     for router in (module.router for module in routers):
         app.include_router(router)
+    if settings.api.ui:
+        from ingestry.entrypoints.api import ui
+
+        ui.install(app)
     errors.document_problems(app)
     # added last = outermost: the request id exists before the body limit answers
     app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)

@@ -55,6 +55,7 @@ CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
     (core.InvalidCursorError, 400, "invalid_cursor"),
     (core.QueryError, 400, "invalid_query"),
     (core.ConflictError, 409, "version_conflict"),
+    (core.ErasureBlockedError, 409, "legal_hold"),
     (core.IdempotencyInFlightError, 409, "idempotency_in_flight"),
     (core.IdempotencyKeyReusedError, 422, "idempotency_key_reused"),
     (core.InvalidJobError, 422, "invalid_job"),
@@ -66,6 +67,8 @@ CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
     (core.ExtractionError, 422, "extraction_failed"),
     (NotRawSourceError, 422, "not_a_raw_source"),
     (core.SchemaError, 503, "schema_outdated"),
+    (core.StatementTimeoutError, 503, "statement_timeout"),
+    (core.PoolExhaustedError, 503, "pool_exhausted"),
     (core.StorageError, 503, "storage_unavailable"),
     (core.ConfigError, 500, "config_error"),
 )
@@ -173,6 +176,8 @@ def core_error_response(exc: core.IngestryError) -> JSONResponse:
         log.error("request failed: %s", exc, extra={"error_code": code})
     current = exc.current if isinstance(exc, core.ConflictError) else None
     headers = {"ETag": f'"{current}"'} if current is not None else None
+    if isinstance(exc, core.PoolExhaustedError):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status, code, str(exc), headers=headers, current_version=current)
 
 

@@ -157,6 +157,8 @@ class ExportJobIn(_In):
     since: str | None = None
     until: str | None = None
     time_column: str | None = None
+    #: each record's current version only (default: its earlier versions too)
+    current_only: bool = False
 
     @model_validator(mode="after")
     def _one_target(self) -> ExportJobIn:
@@ -178,7 +180,32 @@ class ForkJobIn(_In):
     since: str | None = Field(default=None, max_length=64)
 
 
-JobIn = Annotated[IngestJobIn | ReplayJobIn | ExportJobIn | ForkJobIn, Field(discriminator="kind")]
+class HarvestJobIn(_In):
+    """One run of an HTTP source (its `pull:` settings); the result is its summary."""
+
+    kind: Literal["harvest"]
+    source: str = Field(min_length=1)
+
+
+class BackupJobIn(_In):
+    """A backup of the whole store (admin keys only) into the backup directory
+    (`backup.out`, default `data/backups/`), pruned to `backup.keep`."""
+
+    kind: Literal["backup"]
+
+
+class VerifyJobIn(_In):
+    """Verify a backup of the backup directory (admin keys only): the job fails,
+    listing each difference, unless it matches its manifest."""
+
+    kind: Literal["verify"]
+    path: str = Field(min_length=1, max_length=1024, description="Relative to the backups.")
+
+
+JobIn = Annotated[
+    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn | ForkJobIn,
+    Field(discriminator="kind"),
+]
 
 
 class JobOut(_Out):

@@ -13,13 +13,15 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
-from ingestry.bootstrap import build_stream
+from ingestry.bootstrap import build_stream, lease_owner_settings
 from ingestry.config import Settings
-from ingestry.domain.errors import IngestryError
+from ingestry.domain.errors import IngestryError, StorageError
+from ingestry.domain.jobs import Job
 from ingestry.entrypoints.worker.handlers import job_handlers
 from ingestry.entrypoints.worker.supervise import (
     LoopFailure,
@@ -28,7 +30,7 @@ from ingestry.entrypoints.worker.supervise import (
     supervise,
 )
 from ingestry.services.streams import StreamConsumer
-from ingestry.services.worker import JobWorker
+from ingestry.services.worker import JobContext, JobHandler, JobWorker
 from ingestry.store import Store, open_store
 
 log = logging.getLogger("ingestry.worker")
@@ -45,6 +47,11 @@ class WorkerOptions:
     idle_wait: float = 1.0
     maintenance_every: float = 300.0
     retention_every: float = 3600.0  # 0: no scheduled retention
+    schedule_every: float = 15.0  # how often due `schedule:` runs are enqueued (0: never)
+
+
+#: The longest the backup schedule's loop sleeps between looks at the clock.
+BACKUP_TICK_SECONDS = 30.0
 
 
 class WorkerFailedError(IngestryError):
@@ -55,6 +62,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def job_worker_id(index: int) -> str:
+    """The lease owner id of job loop `index` (its data sessions carry it too)."""
+    return f"{worker_name()}:{index}"
+
+
 def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event) -> None:
     """Run the loops until `stop`; a WorkerFailedError when a loop gave up restarting
     (the CLI exits non-zero, so a process supervisor restarts the worker)."""
@@ -63,11 +75,19 @@ def run_worker(settings: Settings, options: WorkerOptions, stop: threading.Event
         _ = first.storage  # an empty database is migrated once, before the loops start
     failures = LoopFailure()
     spec = (settings, options, stop, policy, failures)
-    threads = [_thread(f"jobs-{i}", _job_loop, *spec, i) for i in range(options.concurrency)]
+    threads = [
+        _thread(f"jobs-{i}", _job_loop,
+                lease_owner_settings(settings, job_worker_id(i)), *spec[1:], i)
+        for i in range(options.concurrency)
+    ]  # fmt: skip
     if options.stream:
         threads.append(_thread("stream", _stream_loop, *spec, 0))
     threads.append(_thread("maintenance", _maintenance_loop, *spec, 0))
     threads.append(_thread("events", _event_loop, *spec, 0))
+    if options.schedule_every > 0 and any(s.schedule for s in settings.sources.values()):
+        threads.append(_thread("schedule", _schedule_loop, *spec, 0))
+    if settings.backup is not None and not options.once:
+        threads.append(_thread("backups", _backup_schedule_loop, *spec, 0))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -86,7 +106,8 @@ def install_signal_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
 
-Loop = Callable[[Store, WorkerOptions, threading.Event, int], None]
+#: A loop returns True to be run again on a fresh Store (its sessions may be gone).
+Loop = Callable[[Store, WorkerOptions, threading.Event, int], bool | None]
 
 
 def _thread(
@@ -94,23 +115,37 @@ def _thread(
     policy: RestartPolicy, failures: LoopFailure, index: int,
 ) -> threading.Thread:  # fmt: skip
     def body() -> None:  # a restart opens a fresh Store: the old connection may be bad
-        with open_store(settings) as store:
-            loop(store, options, stop, index)
+        again: bool | None = True
+        while again and not stop.is_set():
+            with open_store(settings) as store:
+                again = loop(store, options, stop, index)
 
     return threading.Thread(target=supervise, args=(name, body, stop, policy, failures), name=name)
 
 
-def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index: int) -> None:
+def _limited(store: Store, handler: JobHandler) -> JobHandler:
+    """A job's statements under `limits.job_statement_timeout_seconds`."""
+
+    def run(job: Job, context: JobContext) -> Mapping[str, Any]:
+        with store.limited("job"):
+            return handler(job, context)
+
+    return run
+
+
+def _job_loop(store: Store, options: WorkerOptions, stop: threading.Event, index: int) -> bool:
+    """Run jobs; True when a lease was taken over (the new owner may have ended this
+    loop's database sessions: the loop runs again on a fresh Store)."""
     worker = JobWorker(
         store.control.jobs,
-        job_handlers(store),
-        worker_id=f"{worker_name()}:{index}",
+        {kind: _limited(store, handler) for kind, handler in job_handlers(store).items()},
+        worker_id=job_worker_id(index),
         lease_seconds=store.settings.jobs.lease_seconds,
     )
     if options.once:
         worker.drain(stop)
-    else:
-        worker.run(stop, options.idle_wait)
+        return worker.lease_taken
+    return worker.run(stop, options.idle_wait)
 
 
 def _stream_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
@@ -142,6 +177,31 @@ def _event_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: 
         dispatcher.run_once()
     else:
         dispatcher.run_forever(stop)
+
+
+def _schedule_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:
+    """Enqueue the sources' due `schedule:` runs as jobs (idempotent: every worker may)."""
+    while True:
+        try:
+            for job in store.enqueue_due():
+                log.info("scheduled run enqueued", extra={"job": job.id, "kind": job.kind})
+        except StorageError:
+            log.exception("enqueueing scheduled runs failed; retrying")
+        if options.once or stop.wait(options.schedule_every):
+            return
+
+
+def _backup_schedule_loop(
+    store: Store, options: WorkerOptions, stop: threading.Event, _: int
+) -> None:
+    """Submit a backup job whenever `backup.schedule` is due (the job loops run it)."""
+    scheduler = store.backup_scheduler()
+    if scheduler is None:
+        return
+    while not stop.wait(min(scheduler.seconds_left(), BACKUP_TICK_SECONDS)):
+        key = scheduler.tick()
+        if key is not None:
+            log.info("scheduled backup submitted", extra={"idempotency_key": key})
 
 
 def _maintenance_loop(store: Store, options: WorkerOptions, stop: threading.Event, _: int) -> None:

@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ingestry.domain.backups import BackupError
 from ingestry.domain.errors import InputError
+from ingestry.domain.harvest import HarvestBusyError
 from ingestry.domain.jobs import Job
 from ingestry.entrypoints.logs import job_id
 from ingestry.services.worker import JobContext, JobHandler
@@ -26,11 +28,51 @@ def job_handlers(store: Store) -> dict[str, JobHandler]:
         return run
 
     return {
-        "ingest": bind(ingest),
-        "export": bind(export),
-        "replay": bind(replay),
-        "fork": bind(fork),
-    }
+        "ingest": bind(ingest), "export": bind(export), "replay": bind(replay),
+        "harvest": bind(harvest), "source_files": bind(source_files),
+        "backup": bind(backup), "verify": bind(verify), "fork": bind(fork),
+    }  # fmt: skip
+
+
+def harvest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """One run of an HTTP source (API job or schedule). A run of the source already in
+    progress (another worker, a CLI run) makes this one a no-op, not a failure."""
+
+    def progress(pages: int, items: int, requests: int) -> None:
+        context.progress(pages=pages, items=items, requests=requests)
+
+    try:
+        summary = store.harvest(str(job.params["source"]), progress=progress, check=context.check)
+    except HarvestBusyError as exc:
+        return {"skipped": str(exc)}
+    return summary.as_dict()
+
+
+def source_files(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """A scheduled ingest of the source's `files:` (never two runs of it at once)."""
+
+    def progress(consumed: int, received: int) -> None:
+        context.progress(bytes_read=consumed, received=received)
+
+    try:
+        summary = store.ingest_source_files(str(job.params["source"]), progress=progress)
+    except HarvestBusyError as exc:
+        return {"skipped": str(exc)}
+    return summary.as_dict()
+
+
+def backup(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """A backup into the backup directory, pruned to `backup.keep` (an admin's job)."""
+    return store.scheduled_backup().as_dict()
+
+
+def verify(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """Verify a backup of the backup directory; fails listing each difference."""
+    summary = store.verify_backup(store.backup_file(str(job.params["path"])))
+    if not summary.ok:
+        problems = "; ".join(summary.problems)
+        raise BackupError(f"{summary.path}: does not match its manifest: {problems}")
+    return summary.as_dict()
 
 
 def ingest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
@@ -71,6 +113,7 @@ def export(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         until=params.get("until"),
         time_column=params.get("time_column"),
         progress=progress,
+        current_only=bool(params.get("current_only")),
     )
     return summary.as_dict()
 

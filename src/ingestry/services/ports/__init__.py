@@ -17,8 +17,11 @@ ingestry.services.ports import X` works for any of them:
   `LazyRows`, `BatchWork`);
 - `control`: jobs, API keys, idempotency keys, rate limits, message streams;
 - `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
+- `harvest`: HTTP pulls (`HttpFetcher`, `HarvestLedger`, `RunLocks`, `StoredPage`).
+- `browse`: the dashboard's paged reads (quarantine, jobs, a record's events).
 - `changes`: the changes feed a forking node reads (`ChangeFeed`, `Change`).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
+- `backups`: a backend's `BackupEngine`, the backups' `BackupFiles`, a `Snapshot`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ from ingestry.services.ports.analytics import (
 from ingestry.services.ports.analytics import (
     ViewColumn as ViewColumn,
 )
+from ingestry.services.ports.backups import (
+    BackupEngine as BackupEngine,
+)
+from ingestry.services.ports.backups import (
+    BackupFiles as BackupFiles,
+)
+from ingestry.services.ports.backups import (
+    Snapshot as Snapshot,
+)
 from ingestry.services.ports.batches import (
     BatchWork as BatchWork,
 )
@@ -46,6 +58,30 @@ from ingestry.services.ports.batches import (
 )
 from ingestry.services.ports.batches import (
     PreparedBatch as PreparedBatch,
+)
+from ingestry.services.ports.browse import (
+    Browse as Browse,
+)
+from ingestry.services.ports.browse import (
+    QuarantineFilter as QuarantineFilter,
+)
+from ingestry.services.ports.browse import (
+    QueueState as QueueState,
+)
+from ingestry.services.ports.browse import (
+    ReasonCount as ReasonCount,
+)
+from ingestry.services.ports.browse import (
+    RecordEvent as RecordEvent,
+)
+from ingestry.services.ports.browse import (
+    jobs_cursor as jobs_cursor,
+)
+from ingestry.services.ports.cache import (
+    CacheStats as CacheStats,
+)
+from ingestry.services.ports.cache import (
+    RecordCache as RecordCache,
 )
 from ingestry.services.ports.capabilities import (
     ConcurrentSessions as ConcurrentSessions,
@@ -89,6 +125,9 @@ from ingestry.services.ports.control import (
 from ingestry.services.ports.control import (
     take as take,
 )
+from ingestry.services.ports.erasure import (
+    ErasureStorage as ErasureStorage,
+)
 from ingestry.services.ports.exports import (
     ColumnSink as ColumnSink,
 )
@@ -103,6 +142,30 @@ from ingestry.services.ports.exports import (
 )
 from ingestry.services.ports.exports import (
     OpenFile as OpenFile,
+)
+from ingestry.services.ports.harvest import (
+    FetchFailedError as FetchFailedError,
+)
+from ingestry.services.ports.harvest import (
+    HarvestLedger as HarvestLedger,
+)
+from ingestry.services.ports.harvest import (
+    HttpFetcher as HttpFetcher,
+)
+from ingestry.services.ports.harvest import (
+    HttpRequest as HttpRequest,
+)
+from ingestry.services.ports.harvest import (
+    HttpResponse as HttpResponse,
+)
+from ingestry.services.ports.harvest import (
+    Pairs as Pairs,
+)
+from ingestry.services.ports.harvest import (
+    RunLocks as RunLocks,
+)
+from ingestry.services.ports.harvest import (
+    StoredPage as StoredPage,
 )
 from ingestry.services.ports.hooks import (
     HookRunner as HookRunner,
@@ -214,6 +277,12 @@ from ingestry.services.ports.session import (
 )
 from ingestry.services.ports.session import (
     StorageSession as StorageSession,
+)
+from ingestry.services.ports.storage import (
+    SCAN_ENVELOPE as SCAN_ENVELOPE,
+)
+from ingestry.services.ports.storage import (
+    SCAN_PAGE as SCAN_PAGE,
 )
 from ingestry.services.ports.storage import (
     Storage as Storage,

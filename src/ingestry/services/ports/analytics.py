@@ -1,8 +1,8 @@
 """SQL analytics over the records: an engine (DuckDB) that reads views fed in pages.
 
 The service hands the engine one `View` per convention the SQL names: its typed
-columns and a function that yields pages of row tuples read from storage by keyset, so
-the engine never touches the database and needs no extension or network to read it.
+columns and a function that yields pages of columns read from storage by a column scan,
+so the engine never touches the database and needs no extension or network to read it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from ingestry.domain.conventions import ColumnType
 
-#: Pages of row tuples, in the view's column order.
-Pages = Callable[[], Iterator[Sequence[tuple[Any, ...]]]]
+#: Pages of columns: one sequence of values per view column, in the view's order.
+Pages = Callable[[], Iterator[Sequence[Sequence[Any]]]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Protocol
 class ExportColumn(NamedTuple):
     """A typed column of a Parquet export. `kind` is one of `string`, `int64`,
     `float64`, `bool`, `timestamp` (microseconds, UTC), `date`, `decimal`
-    (`precision`, `scale`)."""
+    (`precision`, `scale`), `geometry` (WKB bytes; GeoParquet metadata, CRS84)."""
 
     name: str
     kind: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from ingestry.domain.conventions import Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
@@ -12,9 +12,28 @@ from ingestry.domain.query import EVERYTHING, RecordQuery
 from ingestry.domain.records import Record
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 from ingestry.services.ports.changes import ChangeFeed
+from ingestry.services.ports.erasure import ErasureStorage
 from ingestry.services.ports.lifecycle import LifecycleStorage
 from ingestry.services.ports.rawops import RawOperations
 from ingestry.services.ports.session import StorageSession
+
+#: What a column scan can name besides the declared columns. `source` and `metadata`
+#: arrive as JSON text in the export's canonical spelling (`services.export.json_text`);
+#: `raw_sha256` as hex; timestamps as aware UTC datetimes.
+SCAN_ENVELOPE = (
+    "srn",
+    "convention",
+    "version",
+    "published_at",
+    "updated_at",
+    "data_source",
+    "extractor_version",
+    "raw_sha256",
+    "source",
+    "metadata",
+)
+#: Records per page of a column scan.
+SCAN_PAGE = 10_000
 
 
 class Storage(Protocol):
@@ -23,6 +42,15 @@ class Storage(Protocol):
     dialect: str
 
     def session(self) -> AbstractContextManager[StorageSession]: ...
+
+    def erasure(self) -> ErasureStorage:
+        """Record erasure and its audit (docs/erasure.md)."""
+        ...
+
+    def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:
+        """Statements run inside the block are cancelled after `seconds` (0: no limit)
+        and raise StatementTimeoutError naming `setting` (docs/limits.md)."""
+        ...
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at (None when empty)."""
@@ -59,6 +87,19 @@ class Storage(Protocol):
         """Records matching `query`, in its order, after the record `after` (keyset)."""
         ...
 
+    def scan_columns(
+        self,
+        convention: Convention,
+        names: Sequence[str],
+        query: RecordQuery = EVERYTHING,
+        page: int = SCAN_PAGE,
+    ) -> Iterator[list[list[Any]]]:
+        """The named columns (`SCAN_ENVELOPE` names or declared columns) of the records
+        matching `query`, in its order, as pages of at most `page` records: one list
+        per name, values as a Record holds them (see SCAN_ENVELOPE for the envelope).
+        Built for exports and analytics: no Record object per row."""
+        ...
+
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         """How many records match `query`."""
         ...
@@ -72,6 +113,13 @@ class Storage(Protocol):
         ...
 
     def record_history(self, convention: Convention, srn: str) -> list[Record]: ...
+
+    def earlier_versions(
+        self, convention: Convention, srns: Sequence[str]
+    ) -> dict[str, list[Record]]:
+        """The earlier versions (not the current one) of these records, oldest first,
+        for the srns that have any: what a records export writes before each record."""
+        ...
 
     def raw_payloads(self, source: str, source_id: str) -> list[RawPayload]: ...
 

@@ -7,19 +7,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 from fastapi.responses import JSONResponse
 
-from ingestry.domain.errors import NotPermittedError
+from ingestry.domain.errors import InvalidJobError, NotPermittedError
 from ingestry.entrypoints.api.errors import ApiError, error_doc
 from ingestry.entrypoints.api.idempotent import IdempotencyKeyHeader
 from ingestry.entrypoints.api.render import job_out
 from ingestry.entrypoints.api.schemas import (
+    BackupJobIn,
     ErrorOut,
     ExportJobIn,
     ForkJobIn,
+    HarvestJobIn,
     IngestJobIn,
     JobIn,
     JobOut,
     JobResultOut,
     ReplayJobIn,
+    VerifyJobIn,
 )
 from ingestry.entrypoints.api.security import Caller, CallerDep
 from ingestry.entrypoints.api.state import StateDep
@@ -33,15 +36,26 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, **error_doc(c)} for c in (401, 403, 429, *codes)}
 
 
-def check_job(
-    spec: IngestJobIn | ReplayJobIn | ExportJobIn | ForkJobIn, caller: Caller, store: Store
-) -> None:
+JobSpec = (
+    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn | ForkJobIn
+)
+
+
+def check_job(spec: JobSpec, caller: Caller, store: Store) -> None:
     """Refuse at submit what the worker would refuse later (scope, paths, kinds)."""
     if isinstance(spec, ForkJobIn):
         if not caller.key.admin:  # it writes records of any convention it is given
             raise NotPermittedError("a fork job needs an admin API key")
         if spec.convention is not None:
             store.settings.convention(spec.convention)
+    elif isinstance(spec, HarvestJobIn):
+        if caller.source(spec.source).pull is None:
+            raise InvalidJobError(f"source '{spec.source}' has no pull: section to harvest")
+    elif isinstance(spec, BackupJobIn | VerifyJobIn):
+        if not caller.key.admin:
+            raise NotPermittedError(f"{spec.kind} jobs need an admin API key")
+        if isinstance(spec, VerifyJobIn):
+            store.backup_file(spec.path)
     elif isinstance(spec, IngestJobIn):
         caller.source(spec.source)
         store.inbox_file(spec.source, spec.path)

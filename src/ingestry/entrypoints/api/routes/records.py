@@ -28,6 +28,8 @@ router = APIRouter(prefix="/v1/records", tags=["records"])
 WHERE = "Filter on a declared column: COL=V, COL!=V, COL<V, COL<=V, COL>V, COL>=V, 'COL in A,B'."
 SINCE = "Time column >= this ISO timestamp (default column: the first required timestamp)."
 UNTIL = "Time column < this ISO timestamp."
+BBOX = "MINX,MINY,MAXX,MAXY: keep records whose geometry intersects this box (exactly)."
+GEOMETRY_COLUMN = "Geometry column bbox tests (default: the convention's only one)."
 SORT = "Sort by a declared column (empty values last); identity breaks ties."
 
 #: A scoped list skips other sources' records; it reads at most this many pages of
@@ -66,6 +68,10 @@ def list_records(
     time_column: Annotated[str | None, Query(max_length=255)] = None,
     sort: Annotated[str | None, Query(max_length=255, description=SORT)] = None,
     desc: bool = False,
+    bbox: Annotated[str | None, Query(max_length=255, description=BBOX)] = None,
+    geometry_column: Annotated[
+        str | None, Query(max_length=255, description=GEOMETRY_COLUMN)
+    ] = None,
 ) -> RecordPage:
     allowed = caller.data_sources_of(convention)
     after = decode_cursor(cursor) if cursor else None
@@ -74,6 +80,8 @@ def list_records(
         "since": since,
         "until": until,
         "time_column": time_column,
+        "bbox": bbox,
+        "geometry_column": geometry_column,
     }
     items: list[RecordOut] = []
     left_over = 0  # records read past the last one returned (one more = a next page)
@@ -109,6 +117,10 @@ def count_records(
     since: Annotated[str | None, Query(max_length=64, description=SINCE)] = None,
     until: Annotated[str | None, Query(max_length=64, description=UNTIL)] = None,
     time_column: Annotated[str | None, Query(max_length=255)] = None,
+    bbox: Annotated[str | None, Query(max_length=255, description=BBOX)] = None,
+    geometry_column: Annotated[
+        str | None, Query(max_length=255, description=GEOMETRY_COLUMN)
+    ] = None,
 ) -> RecordCount:
     """How many records match, counting only the sources the key may read."""
     allowed = caller.data_sources_of(convention)
@@ -120,6 +132,8 @@ def count_records(
             until=until,
             time_column=time_column,
             data_sources=allowed or (),
+            bbox=bbox,
+            geometry_column=geometry_column,
         )
     return RecordCount(count=found)
 

@@ -34,6 +34,11 @@ from ingestry.entrypoints.cli.params import MOMENT
 @click.option("--since", default=None, help="Time column (raw: received_at) >= this.")
 @click.option("--until", default=None, help="Time column (raw: received_at) < this.")
 @click.option("--time-column", default=None, help="Column --since/--until filter.")
+@click.option(
+    "--current-only",
+    is_flag=True,
+    help="Each record's current version only (default: earlier versions too, oldest first).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def command(
@@ -47,6 +52,7 @@ def command(
     since: str | None,
     until: str | None,
     time_column: str | None,
+    current_only: bool,
     as_json: bool,
 ) -> None:
     """Write records (filtered like `records list`) to one file named
@@ -55,7 +61,7 @@ def command(
         raise click.UsageError("give exactly one of SOURCE or --convention C")
     store = ctx.store()
     if raw:
-        if convention is not None or fmt is not None or where or time_column:
+        if convention is not None or fmt is not None or where or time_column or current_only:
             raise click.UsageError("--raw takes SOURCE, --out, --since and --until only")
         assert source is not None
         summary = store.export_raw(
@@ -75,6 +81,7 @@ def command(
                 since=since,
                 until=until,
                 time_column=time_column,
+                current_only=current_only,
             ).as_dict()
         except QueryError as exc:
             raise click.UsageError(str(exc)) from None

@@ -31,6 +31,18 @@ def command() -> None:
     default=None,
     help="Column --since/--until filter (default: the first required timestamp column).",
 )
+@click.option(
+    "--bbox",
+    default=None,
+    metavar="MINX,MINY,MAXX,MAXY",
+    help="Keep records whose geometry intersects this box (touching counts).",
+)
+@click.option(
+    "--geometry-column",
+    default=None,
+    metavar="COL",
+    help="Geometry column --bbox tests (default: the convention's only one).",
+)
 @click.option("--sort", default=None, metavar="COL", help="Sort by a declared column.")
 @click.option("--desc", is_flag=True, help="With --sort: largest first (empty values last).")
 @click.option("--count", "count_only", is_flag=True, help='Print {"count": N} only.')
@@ -45,6 +57,8 @@ def list_records(
     since: str | None,
     until: str | None,
     time_column: str | None,
+    bbox: str | None,
+    geometry_column: str | None,
     sort: str | None,
     desc: bool,
     count_only: bool,
@@ -60,7 +74,13 @@ def list_records(
     try:
         if count_only:
             found = store.count(
-                convention, where=where, since=since, until=until, time_column=time_column
+                convention,
+                where=where,
+                since=since,
+                until=until,
+                time_column=time_column,
+                bbox=bbox,
+                geometry_column=geometry_column,
             )
             click.echo(dumps({"count": found}))
             return
@@ -72,6 +92,8 @@ def list_records(
             since=since,
             until=until,
             time_column=time_column,
+            bbox=bbox,
+            geometry_column=geometry_column,
             sort=sort,
             desc=desc,
         )

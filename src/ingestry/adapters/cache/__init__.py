@@ -1,0 +1,1 @@
+"""Record caches: in-process LRU (`memory.py`) and Redis (`redis.py`)."""

@@ -1,0 +1,251 @@
+"""HTTP sources (`pull:`): what to request, how pages follow each other, how long to
+wait before a retry. Pure: the service does the requests through a port.
+
+Decisions are in docs/harvest.md: a paginator is a pure function from the request made
+and the response received to the next request (or None); a run that would ask for a
+page it already asked for stops with `RepeatedPageError` instead of looping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlencode, urljoin
+
+from ingestry.domain.errors import IngestryError
+
+Params = tuple[tuple[str, str], ...]
+
+
+class HarvestError(IngestryError):
+    """A harvest run that cannot go on: the message names the source, the page's URL
+    and what to do next. What the run committed before stays."""
+
+
+class RepeatedPageError(HarvestError):
+    """The paginator asked for a page the run already asked for."""
+
+
+class HarvestBusyError(HarvestError):
+    """Another run of the same source holds its lock (never two runs at once)."""
+
+
+class PaginatorType(StrEnum):
+    LINK_HEADER = "link_header"
+    JSON_LINK = "json_link"
+    CURSOR = "cursor"
+    OFFSET = "offset"
+    PAGE_NUMBER = "page_number"
+    NONE = "none"
+
+
+class AuthType(StrEnum):
+    BEARER = "bearer"
+    API_KEY = "api_key"
+    BASIC = "basic"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSpec:
+    """Secrets come from environment variables only: `env` names the token, key or
+    password; `username` (or `username_env`) is basic auth's user."""
+
+    type: AuthType
+    env: str
+    name: str = "X-API-Key"  # api_key: the header or query parameter
+    location: str = "header"  # api_key: header | query
+    username: str | None = None
+    username_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaginatorSpec:
+    type: PaginatorType = PaginatorType.NONE
+    path: tuple[str, ...] = ()  # json_link: the next URL; cursor: the next token
+    param: str = "cursor"  # cursor: the request parameter the token goes in
+    limit: int = 100  # offset: page size
+    limit_param: str = "limit"
+    offset_param: str = "offset"
+    page_param: str = "page"
+    start: int = 1  # page_number: the first page's number
+
+
+@dataclass(frozen=True, slots=True)
+class CursorSpec:
+    """Incremental pulls: the items' `field` (high-water mark kept per source) is sent
+    as `param` on the next run, as the field's text as received."""
+
+    field: tuple[str, ...]
+    param: str
+
+
+@dataclass(frozen=True, slots=True)
+class PullSpec:
+    url: str
+    params: Params = ()
+    auth: AuthSpec | None = None
+    items: tuple[str, ...] | None = None
+    paginator: PaginatorSpec = field(default_factory=PaginatorSpec)
+    cursor: CursorSpec | None = None
+    #: requests per second (None: as fast as the upstream answers)
+    rate_limit: float | None = None
+    #: pages fetched ahead while earlier ones are written
+    concurrency: int = 1
+    timeout: float = 30.0
+    #: retries a run may spend in all (429, 503, 5xx, connection errors)
+    max_retries: int = 10
+    backoff_seconds: float = 0.5
+    max_backoff_seconds: float = 60.0
+    #: a run stops (with an error) rather than fetch more pages than this
+    max_pages: int = 1_000_000
+    lease_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """One page to ask for: the URL and its public query parameters (auth is added
+    by the service and never kept)."""
+
+    url: str
+    params: Params = ()
+
+    @property
+    def key(self) -> str:
+        """The request as text: repeated-page detection and ETag lookup."""
+        return self.url + ("?" + urlencode(self.params) if self.params else "")
+
+
+def first_request(spec: PullSpec, cursor: str | None) -> PageRequest:
+    params = list(spec.params)
+    if cursor is not None and spec.cursor is not None:
+        params.append((spec.cursor.param, cursor))
+    pag = spec.paginator
+    if pag.type is PaginatorType.OFFSET:
+        params += [(pag.offset_param, "0"), (pag.limit_param, str(pag.limit))]
+    elif pag.type is PaginatorType.PAGE_NUMBER:
+        params.append((pag.page_param, str(pag.start)))
+    return PageRequest(spec.url, tuple(params))
+
+
+def next_request(
+    spec: PaginatorSpec,
+    request: PageRequest,
+    response_url: str,
+    headers: Mapping[str, str],
+    document: Any,
+    items: int,
+) -> PageRequest | None:
+    """The page after `request`, from its response; None when there is none."""
+    kind = spec.type
+    if kind is PaginatorType.LINK_HEADER:
+        link = next_link(headers.get("link", ""))
+        return PageRequest(urljoin(response_url, link)) if link else None
+    if kind is PaginatorType.JSON_LINK:
+        target = value_at(document, spec.path)
+        return PageRequest(urljoin(response_url, str(target))) if target else None
+    if kind is PaginatorType.CURSOR:
+        token = value_at(document, spec.path)
+        if token is None or token == "":
+            return None
+        return PageRequest(request.url, _with(request.params, spec.param, text_of(token)))
+    if kind is PaginatorType.OFFSET:
+        if items < spec.limit:
+            return None
+        offset = int(dict(request.params).get(spec.offset_param, "0")) + spec.limit
+        return PageRequest(request.url, _with(request.params, spec.offset_param, str(offset)))
+    if kind is PaginatorType.PAGE_NUMBER:
+        if items == 0:
+            return None
+        page = int(dict(request.params).get(spec.page_param, str(spec.start))) + 1
+        return PageRequest(request.url, _with(request.params, spec.page_param, str(page)))
+    return None
+
+
+def _with(params: Params, name: str, value: str) -> Params:
+    kept = tuple(p for p in params if p[0] != name)
+    return (*kept, (name, value))
+
+
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
+
+
+def next_link(header: str) -> str | None:
+    """The `rel="next"` target of an RFC 8288 Link header."""
+    for match in _LINK.finditer(header):
+        for param in match.group(2).split(";"):
+            name, _, value = param.strip().partition("=")
+            rels = value.strip().strip('"').lower().split()
+            if name.strip().lower() == "rel" and "next" in rels:
+                return match.group(1).strip()
+    return None
+
+
+def value_at(document: Any, path: Sequence[str]) -> Any:
+    """The value at a dotted path (list indexes as numbers); None when absent."""
+    node = document
+    for part in path:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def text_of(value: Any) -> str:
+    """A JSON scalar as the text a request parameter carries."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def later(value: Any, mark: Any) -> bool:
+    """Whether cursor value `value` is past `mark` (numbers as numbers, else text)."""
+    if mark is None:
+        return True
+    numbers = (int, float)
+    if isinstance(value, numbers) and not isinstance(value, bool):
+        try:
+            return bool(value > (mark if isinstance(mark, numbers) else float(mark)))
+        except ValueError:
+            pass
+    return text_of(value) > text_of(mark)
+
+
+def retry_after(header: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
+    if not header:
+        return None
+    text = header.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, (moment - now).total_seconds())
+
+
+def backoff(attempt: int, base: float, cap: float, fraction: float) -> float:
+    """Exponential backoff with full jitter: `fraction` (0..1, random) of
+    min(cap, base * 2**attempt)."""
+    return float(min(cap, base * (2**attempt)) * fraction)
+
+
+#: The response headers kept with each page (lower case).
+KEPT_HEADERS = ("etag", "last-modified", "content-type", "retry-after", "link", "date")
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """ETag, Last-Modified, Content-Type, Link and every rate-limit header."""
+    return {
+        k: v
+        for k, v in headers.items()
+        if k in KEPT_HEADERS or "ratelimit" in k or "rate-limit" in k
+    }

@@ -1,0 +1,87 @@
+"""What a harvest needs from the outside: an HTTP client, a ledger of the pages
+received and the cursor per source, a lock per source, and the time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+class FetchFailedError(Exception):
+    """The request got no response (connection refused or reset, timeout, a body cut
+    short): the service retries it within the run's budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    url: str
+    params: Pairs = ()
+    #: auth and conditional headers; never stored
+    headers: Pairs = ()
+    #: auth in the query (api_key location query); never stored
+    secret_params: Pairs = ()
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    #: header names in lower case
+    headers: Mapping[str, str]
+    body: bytes
+    #: where the response came from (after redirects), without secret parameters
+    url: str
+
+
+class HttpFetcher(Protocol):
+    def fetch(self, request: HttpRequest) -> HttpResponse:
+        """One GET; raises FetchFailedError when no whole response came back."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPage:
+    """A page response as received (the raw layer of an HTTP pull)."""
+
+    source: str
+    run_srn: str
+    seq: int
+    request_key: str
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: str
+    error: str | None = None
+
+
+class HarvestLedger(Protocol):
+    """Pages received and the incremental cursor per source (both backends)."""
+
+    def add_page(self, page: StoredPage) -> int:
+        """Store a page; returns its id."""
+        ...
+
+    def last_etag(self, source: str, request_key: str) -> StoredPage | None:
+        """The latest 200 page of this request that carried an ETag (If-None-Match;
+        on 304 its body and headers stand in for the response)."""
+        ...
+
+    def cursor(self, source: str) -> str | None: ...
+
+    def set_cursor(self, source: str, value: str, run_srn: str, at: str) -> None: ...
+
+    def pages(self, source: str, run_srn: str | None = None) -> list[StoredPage]: ...
+
+
+class RunLocks(Protocol):
+    def hold(self, source: str) -> AbstractContextManager[None]:
+        """Hold `source`'s run lock for the block, or raise HarvestBusyError. Released
+        when the holder dies (no lease to wait out after a SIGKILL)."""
+        ...

@@ -1,0 +1,73 @@
+"""The facade's backups: `backup`, `verify`, `restore`, the scheduled run (issue 19)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ingestry.bootstrap import backup_file, backup_files, build_backup_service, cron_next_after
+from ingestry.domain.backups import BackupSummary
+from ingestry.domain.clock import Clock, utc_now
+from ingestry.services.backups import BackupScheduler, BackupService, latest_backup_age
+from ingestry.store.control import ControlArea
+
+
+class BackupArea(ControlArea):
+    """Backups (CLI `backup`/`verify`/`restore`, the API's backup jobs, the worker)."""
+
+    def _backups(self) -> BackupService:
+        return build_backup_service(self.settings)
+
+    def backup(self, out: str | os.PathLike[str]) -> BackupSummary:
+        """A consistent copy of the store, taken while ingests run, written to `out`
+        (a `.tar` file, or else a directory) with its manifest."""
+        self.storage  # noqa: B018 - an empty database is migrated first, like any command
+        return self._backups().backup(Path(out))
+
+    def verify_backup(self, path: str | os.PathLike[str]) -> BackupSummary:
+        """Restore the backup into a scratch store and compare it with its manifest."""
+        return self._backups().verify(Path(path))
+
+    def restore(self, path: str | os.PathLike[str], *, replace: bool = False) -> BackupSummary:
+        """Replace the store's content with a checked backup (`replace` when it holds
+        data). The store's own connections are closed first and reopen on next use."""
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
+            self._write_mode = None
+        return self._backups().restore(Path(path), replace=replace)
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where scheduled backups and the API's backup jobs go: `backup.out`, else
+        `data/backups/`."""
+        config = self.settings.backup
+        return config.out if config is not None else self.settings.data_dir / "backups"
+
+    def backup_file(self, relative: str) -> Path:
+        """A backup under `backup_dir` (no `..`, no symlink escape)."""
+        return backup_file(self.backup_dir, relative)
+
+    def scheduled_backup(self) -> BackupSummary:
+        """A backup into `backup_dir`, named by its moment; the oldest beyond
+        `backup.keep` are pruned (none without a `backup:` section)."""
+        self.storage  # noqa: B018 - an empty database is migrated first
+        config = self.settings.backup
+        return self._backups().scheduled(self.backup_dir, config.keep if config else None)
+
+    def backup_scheduler(self, clock: Clock = utc_now) -> BackupScheduler | None:
+        """The worker's trigger for `backup.schedule` (None: no schedule configured):
+        each due moment submits one `backup` job (see `BackupScheduler`)."""
+        config = self.settings.backup
+        if config is None:
+            return None
+        jobs = self.jobs()
+
+        def submit(key: str) -> None:
+            jobs.submit("backup", {}, idempotency_key=key)
+
+        return BackupScheduler(cron_next_after(config.schedule), submit, clock)
+
+    def backup_age(self) -> float | None:
+        """Seconds since the newest backup in `backup_dir` (None: there is none)."""
+        return latest_backup_age(backup_files(), self.backup_dir, utc_now())

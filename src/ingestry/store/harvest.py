@@ -1,0 +1,91 @@
+"""The facade's harvest methods: one run of an HTTP source, its pages, its cursor."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+
+from ingestry.bootstrap import build_cron, build_fetcher
+from ingestry.domain.clock import utc_now
+from ingestry.domain.jobs import Job
+from ingestry.services.harvest import HarvestProgress, HarvestService, HarvestSummary
+from ingestry.services.ingest import IngestService, IngestSummary
+from ingestry.services.outbox import event_writer
+from ingestry.services.ports.harvest import HarvestLedger, RunLocks, StoredPage
+from ingestry.services.preparation import ProgressFn
+from ingestry.services.schedule import Scheduled, Scheduler
+from ingestry.store.control import ControlArea
+from ingestry.store.ingest import IngestArea
+
+
+class HarvestArea(IngestArea, ControlArea):
+    """Pull an HTTP source (`pull:` in the config)."""
+
+    def harvest(
+        self,
+        source: str,
+        *,
+        progress: HarvestProgress | None = None,
+        check: Callable[[], None] | None = None,
+    ) -> HarvestSummary:
+        """Run one harvest of `source`: every page, committed page by page; the cursor
+        advances when the run has committed (see docs/harvest.md)."""
+        data_source = self.source(source)
+        extractor = self.extractor(data_source)
+        ingest = IngestService(
+            self.storage, lambda _: extractor, parallel=None, on_changes=event_writer(),
+            mode=self.write_mode,
+        )  # fmt: skip
+        pull = data_source.pull
+        fetcher = build_fetcher(pull.concurrency if pull is not None else 1)
+        try:
+            service = HarvestService(
+                ingest, fetcher, self._harvest_ledger(), self._run_locks(), env=os.environ
+            )
+            return service.harvest(data_source, progress=progress, check=check)
+        finally:
+            fetcher.close()
+
+    def harvest_cursor(self, source: str) -> str | None:
+        """The source's incremental high-water mark (None before its first run)."""
+        return self._harvest_ledger().cursor(self.source(source).name)
+
+    def harvest_pages(self, source: str, run_srn: str | None = None) -> list[StoredPage]:
+        """The page responses kept for `source` (of one run), oldest first."""
+        return self._harvest_ledger().pages(self.source(source).name, run_srn)
+
+    def ingest_source_files(
+        self, source: str, *, progress: ProgressFn | None = None
+    ) -> IngestSummary:
+        """Ingest the source's `files:` (a scheduled run), holding its run lock."""
+        data_source = self.source(source)
+        with self._run_locks().hold(data_source.name):
+            return self.ingest_files(data_source.name, data_source.files, progress=progress)
+
+    def schedules(self) -> list[Scheduled]:
+        """Every `schedule:` of the config as a scheduler entry."""
+        entries = []
+        for s in self.settings.sources.values():
+            if s.schedule is not None:
+                kind = "harvest" if s.pull is not None else "source_files"
+                entries.append(Scheduled(kind, s.name, s.schedule, {"source": s.name}))
+        return entries
+
+    def enqueue_due(self, now: datetime | None = None) -> list[Job]:
+        """Enqueue the scheduled runs due at `now` (idempotent across workers)."""
+        entries = self.schedules()
+        if not entries:
+            return []
+        scheduler = Scheduler(entries, build_cron(), self.jobs())
+        return scheduler.enqueue_due(now or utc_now())
+
+    def _harvest_ledger(self) -> HarvestLedger:
+        ledger = self.control.harvest
+        assert ledger is not None, "the control plane keeps the harvest ledger"
+        return ledger
+
+    def _run_locks(self) -> RunLocks:
+        locks = self.control.run_locks
+        assert locks is not None, "the control plane holds the run locks"
+        return locks

@@ -1,0 +1,195 @@
+"""A real HTTP upstream for harvest tests and the benchmark: a threaded `http.server`
+on 127.0.0.1 serving one list of items through every paginator, with faults on demand.
+
+Paths (each page holds `size` items, `?size=` or `Upstream.page_size`):
+
+- `/link?page=N`: the page as a JSON list, the next page in a `Link: <…>; rel="next"`
+- `/jsonlink?page=N`: `{"data": {"items": […]}, "next": "/jsonlink?page=N+1" | null}`
+- `/cursor?cursor=T`: `{"items": […], "next_cursor": T | null}`
+- `/offset?offset=O&limit=L`: `{"items": […]}`
+- `/pages?page=N` (from 1): the page as a JSON list, `[]` past the end
+
+`since=S` (every path) keeps the items whose `updated_at` is later than S, sorted by it.
+Every 200 carries an ETag (the body's sha256); `If-None-Match` with it answers 304.
+Faults: `Upstream.fault(kind, page, times)`: `429` (Retry-After 1 s, or an HTTP-date
+with `retry_date`), `503`, `500`, `slow` (sleeps `slow_seconds`), `truncate` (a body
+cut short of its Content-Length), `badjson` (a 200 that is not JSON), `repeat` (the
+next link or cursor points at the same page again), `dupe` (the page repeats the last
+item of the page before it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+
+def make_items(count: int, start: int = 1) -> list[dict[str, Any]]:
+    return [
+        {"id": f"it-{n}", "updated_at": f"2026-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}.{n:06d}Z",
+         "name": f"item {n}", "amount": n * 3}
+        for n in range(start, start + count)
+    ]  # fmt: skip
+
+
+@dataclass
+class Upstream:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    page_size: int = 10
+    token: str | None = None  # when set, every request needs `Authorization: Bearer token`
+    slow_seconds: float = 3.0
+    delay: float = 0.0  # every page answers this much later (a long run to interrupt)
+    retry_date: bool = False
+    faults: dict[tuple[str, int], int] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    url: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fault(self, kind: str, page: int, times: int = 1) -> None:
+        with self.lock:
+            self.faults[(kind, page)] = times
+
+    def _take(self, kind: str, page: int) -> bool:
+        with self.lock:
+            left = self.faults.get((kind, page), 0)
+            if left <= 0:
+                return False
+            self.faults[(kind, page)] = left - 1
+            return True
+
+    def selected(self, since: str | None) -> list[dict[str, Any]]:
+        rows = sorted(self.items, key=lambda i: i["updated_at"])
+        return [i for i in rows if since is None or i["updated_at"] > since]
+
+
+def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            with up.lock:
+                up.requests.append(self.path)
+            if up.token is not None and self.headers.get("Authorization") != f"Bearer {up.token}":
+                self._send(401, b'{"error": "unauthorized"}')
+                return
+            parts = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            size = int(query.get("size", up.page_size))
+            since = query.get("since")
+            rows = up.selected(since)
+            kind = parts.path.strip("/")
+            body, headers, page = self._page(kind, query, rows, size)
+            if body is None:
+                self._send(404, b'{"error": "no such path"}')
+                return
+            if self._faulted(page, body):
+                return
+            if up.delay:
+                time.sleep(up.delay)
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self._send(304, b"", {"ETag": etag})
+                return
+            headers["ETag"] = etag
+            headers["X-RateLimit-Remaining"] = "99"
+            self._send(200, body, headers)
+
+        def _page(
+            self, kind: str, query: dict[str, str], rows: list[dict[str, Any]], size: int
+        ) -> tuple[bytes | None, dict[str, str], int]:
+            extra = "".join(f"&{k}={v}" for k, v in query.items() if k in ("since", "size"))
+            if kind in ("link", "jsonlink", "pages"):
+                page = int(query.get("page", "1"))
+            elif kind == "cursor":
+                page = int(query.get("cursor", "1"))
+            elif kind == "offset":
+                page = int(query.get("offset", "0")) // int(query.get("limit", size)) + 1
+                size = int(query.get("limit", size))
+            else:
+                return None, {}, 0
+            chunk = rows[(page - 1) * size : page * size]
+            if up._take("dupe", page) and page > 1:
+                chunk = [rows[(page - 1) * size - 1], *chunk]
+            more = page * size < len(rows)
+            nxt = page if up._take("repeat", page) else page + 1
+            headers: dict[str, str] = {"Content-Type": "application/json"}
+            if kind == "link":
+                if more:
+                    headers["Link"] = f'<{up.url}/link?page={nxt}{extra}>; rel="next"'
+                return orjson.dumps(chunk), headers, page
+            if kind == "jsonlink":
+                link = f"/jsonlink?page={nxt}{extra}" if more else None
+                return orjson.dumps({"data": {"items": chunk}, "next": link}), headers, page
+            if kind == "cursor":
+                token = str(nxt) if more else None
+                return orjson.dumps({"items": chunk, "next_cursor": token}), headers, page
+            if kind == "offset":
+                return orjson.dumps({"items": chunk}), headers, page
+            return orjson.dumps(chunk), headers, page
+
+        def _faulted(self, page: int, body: bytes) -> bool:
+            if up._take("429", page):
+                wait = formatdate(time.time() + 1, usegmt=True) if up.retry_date else "1"
+                self._send(429, b'{"error": "slow down"}', {"Retry-After": wait})
+                return True
+            if up._take("503", page):
+                self._send(503, b"busy", {"Retry-After": "0"})
+                return True
+            if up._take("500", page):
+                self._send(500, b"oops")
+                return True
+            if up._take("slow", page):
+                time.sleep(up.slow_seconds)
+                self._send(200, body)
+                return True
+            if up._take("truncate", page):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return True
+            if up._take("badjson", page):
+                self._send(200, body[: len(body) // 2], {"Content-Type": "application/json"})
+                return True
+            return False
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+
+    return Handler
+
+
+@contextmanager
+def serve(upstream: Upstream) -> Iterator[Upstream]:
+    """Serve `upstream` on a free port of 127.0.0.1 until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream))
+    server.daemon_threads = True
+    upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield upstream
+    finally:
+        server.shutdown()
+        server.server_close()
