@@ -23,7 +23,7 @@ def test_a_new_store_has_a_node_id(storage: Storage) -> None:
 def test_the_node_id_survives_reopening_and_one_row_is_kept(storage: Storage, db: Database) -> None:
     node = storage.node_id()
     storage.close()
-    again = _reopen(db)
+    again = reopen(db)
     try:
         assert again.node_id() == node
     finally:
@@ -46,7 +46,7 @@ def test_a_second_row_is_refused_by_the_database(storage: Storage, db: Database)
 def test_two_stores_have_different_node_ids(
     storage: Storage, db: Database, other_db: Database
 ) -> None:
-    other = _reopen(other_db)
+    other = reopen(other_db)
     try:
         other.prepare([CONVENTION], auto_upgrade=True)
         assert NODE_ID.fullmatch(other.node_id())
@@ -55,7 +55,7 @@ def test_two_stores_have_different_node_ids(
         other.close()
 
 
-def _reopen(db: Database) -> Storage:
+def reopen(db: Database) -> Storage:
     if db.kind == "sqlite":
         from ingestry.adapters.sqlite import SQLiteStorage
 

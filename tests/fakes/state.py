@@ -39,6 +39,8 @@ class Tables:
     features: dict[tuple[str, int, str, str], Row] = field(default_factory=dict)
     erasures: dict[int, Any] = field(default_factory=dict)  # ErasureAudit by id
     ids: dict[str, int] = field(default_factory=dict)
+    #: record_changes: (seq, convention, record id, version), seq order = commit order
+    changes: list[tuple[int, str, int, int]] = field(default_factory=list)
 
     def next_id(self, table: str) -> int:
         """Ids as a sequence gives them: increasing, never reused (not even after a
@@ -55,6 +57,7 @@ class Database:
         self.conventions: dict[str, Convention] = {}
         self.in_transaction = False
         self.node_id = f"node-{uuid.uuid4().hex}"  # as the node identity migration makes
+        self.fork_cursors: dict[tuple[str, str], str] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[Tables]:

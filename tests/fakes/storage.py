@@ -30,6 +30,8 @@ from ingestry.services.export_cells import record_page
 from ingestry.services.ports import (
     SCAN_ENVELOPE,
     SCAN_PAGE,
+    Change,
+    ChangeCursor,
     QuarantineRow,
     RawRow,
     Receipt,
@@ -218,13 +220,18 @@ class MemorySession:
                 unchanged += 1
                 continue
             if current is None:
-                table[key] = {**row, "version": 1, "published_at": now, "updated_at": now}
+                current = table[key] = {
+                    **row, "id": self.tables.next_id("records"), "version": 1,
+                    "published_at": now, "updated_at": now,
+                }  # fmt: skip
                 created += 1
             else:
                 self._keep_history(convention, current, now)
                 current.update(row, version=version, updated_at=now)
                 updated += 1
             changes.append(RecordChange(convention.name, *key, version))
+            seq = self.tables.next_id("record_changes")  # as the triggers write it
+            self.tables.changes.append((seq, convention.name, current["id"], version))
         return UpsertResult(created, updated, unchanged, changes)
 
     def _keep_history(self, convention: Convention, current: Row, now: str) -> None:
@@ -275,6 +282,33 @@ class MemorySession:
         work()  # one writer at a time: nothing to redo
 
 
+class MemoryChangeFeed:
+    """The changes feed over the fake's change log (one writer: seq is commit order)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def changes(
+        self, after: ChangeCursor, limit: int, conventions: Sequence[str] | None
+    ) -> list[Change]:
+        return [
+            Change((0, seq), name, record_id, version)
+            for seq, name, record_id, version in self.db.tables.changes
+            if (0, seq) > after and (conventions is None or name in conventions)
+        ][:limit]
+
+    def fork_cursor(self, node_id: str, scope: str) -> str | None:
+        return self.db.fork_cursors.get((node_id, scope))
+
+    def save_fork_cursor(self, node_id: str, scope: str, cursor: str, now: str) -> None:
+        self.db.fork_cursors[(node_id, scope)] = cursor
+
+    def records_by_id(self, convention: Convention, ids: Sequence[int]) -> dict[int, Record]:
+        wanted = set(ids)
+        rows = self.db.tables.records.get(convention.name, {}).values()
+        return {r["id"]: record_of(convention, r) for r in rows if r.get("id") in wanted}
+
+
 class MemoryStorage:
     """Storage on a fake database (see the package docstring for why it exists)."""
 
@@ -321,6 +355,9 @@ class MemoryStorage:
 
     def _records(self, convention: Convention) -> dict[tuple[str, str, str], Row]:
         return self.db.tables.records.get(convention.name, {})
+
+    def change_feed(self) -> MemoryChangeFeed:
+        return MemoryChangeFeed(self.db)
 
     def get_record(self, convention: Convention, srn: str) -> Record | None:
         _, source_type, upstream, source_id = parse_srn(srn)

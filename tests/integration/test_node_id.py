@@ -39,7 +39,7 @@ def test_status_json_and_the_api_show_the_same_node_id(config_path: Path, projec
         assert client.get("/v1/node").status_code == 401
         answer = client.get("/v1/node", headers=auth(token))
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"node_id": node}
+    assert answer.json() == {"node_id": node, "conventions": ["order"]}  # what the key reads
 
 
 def test_upgrading_an_older_store_gives_it_a_node_id_once(store: Store) -> None:

@@ -32,5 +32,5 @@ def test_every_port_name_is_re_exported_from_the_package() -> None:
                 missing.append(f"{info.name}.{name}")
     assert missing == []
     # exports, analytics (issue 17), harvest (issue 18), backups and cache (issue 19),
-    # browse (issue 20)
-    assert len(list(pkgutil.iter_modules(ports.__path__))) == 17
+    # browse (issue 20), changes (issue 18 item 5)
+    assert len(list(pkgutil.iter_modules(ports.__path__))) == 18

@@ -67,6 +67,9 @@ from ingestry.bootstrap.extractors import (
 from ingestry.bootstrap.extractors import (
     compile_extractor as compile_extractor,
 )
+from ingestry.bootstrap.federation import (
+    build_remote_node as build_remote_node,
+)
 from ingestry.bootstrap.files import (
     STORE_FILE_SUFFIXES as STORE_FILE_SUFFIXES,
 )

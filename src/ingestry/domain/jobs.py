@@ -14,8 +14,11 @@ FINISHED: frozenset[str] = frozenset({"succeeded", "failed"})
 #: What a job can do; each kind's parameters are checked by the job service.
 #: `harvest` pulls an HTTP source; `source_files` ingests a source's `files:` (a
 #: scheduled run; both hold the source's run lock, docs/harvest.md); `backup` and
-#: `verify` are an admin's (docs/backups.md)
-JobKind = Literal["ingest", "replay", "export", "harvest", "source_files", "backup", "verify"]
+#: `verify` are an admin's (docs/backups.md); `fork` copies another node's records
+#: (docs/federation.md)
+JobKind = Literal[
+    "ingest", "replay", "export", "harvest", "source_files", "backup", "verify", "fork"
+]
 JOB_KINDS: tuple[JobKind, ...] = (
     "ingest",
     "replay",
@@ -24,6 +27,7 @@ JOB_KINDS: tuple[JobKind, ...] = (
     "source_files",
     "backup",
     "verify",
+    "fork",
 )
 
 

@@ -4,8 +4,8 @@ A thin facade: each method hands over to a service (`services/`) or a port, in a
 or two; what needs building is built by the composition root (`bootstrap.py`). It is
 cut by area so it stays small as capabilities are added: `core.py` (settings, storage,
 sources, schema, closing), `ingest.py`, `records.py`, `raw.py`, `events.py`,
-`control.py`, `export.py`, `analytics.py`. A new capability adds its area module and
-one base here.
+`control.py`, `export.py`, `analytics.py`, `federation.py`. A new capability adds its
+area module and one base here.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ingestry.store.backups import BackupArea
 from ingestry.store.control import ControlArea
 from ingestry.store.events import EventArea
 from ingestry.store.export import ExportArea
+from ingestry.store.federation import FederationArea
 from ingestry.store.harvest import HarvestArea
 from ingestry.store.raw import RawArea
 from ingestry.store.records import RecordArea
@@ -30,6 +31,7 @@ __all__ = ["Store", "open_store"]
 class Store(
     HarvestArea,
     AnalyticsArea,
+    FederationArea,
     RecordArea,
     RawArea,
     EventArea,

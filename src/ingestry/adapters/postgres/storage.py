@@ -41,6 +41,7 @@ from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
 from ingestry.adapters.sql import erasure, recordquery, runs, scan
+from ingestry.adapters.sql.changefeed import SETTLED, SqlChangeFeed
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
 from ingestry.adapters.sql.node import read_node_id
 from ingestry.adapters.sql.recordquery import Dialect
@@ -453,6 +454,15 @@ class PostgresStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    def change_feed(self) -> SqlChangeFeed:
+        def execute(sql: str, params: Sequence[Any]) -> None:
+            try:
+                self._conn.execute(sql, params)
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+
+        return SqlChangeFeed(self._rows, execute, "%s", select_records, record_from_row, SETTLED)
 
     # --- erasure (docs/erasure.md) -----------------------------------------------------
 

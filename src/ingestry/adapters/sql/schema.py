@@ -10,7 +10,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-# The control tables (API keys, idempotency keys, jobs) register on the same metadata.
+# The control tables (API keys, idempotency keys, jobs), the node id and the changes
+# feed register on the same metadata.
+from ingestry.adapters.sql import changes as _changes  # noqa: F401
 from ingestry.adapters.sql import control_schema as _control_schema  # noqa: F401
 from ingestry.adapters.sql import node as _node  # noqa: F401
 from ingestry.adapters.sql.metadata import BigId as BigId

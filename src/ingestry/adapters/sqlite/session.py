@@ -205,7 +205,12 @@ class SQLiteSession:
                 rounds[r].append((*row[2:8], version, now, *row[8], *key))
                 changes.append(RecordChange(name, *key, version))
         if inserts:
+            (before,) = self.conn.execute(sql.last_id).fetchone()
             self.conn.executemany(sql.insert, inserts)
+            # the changes feed (adapters.sql.changes): one statement for the batch's new
+            # rows, whose rowids all follow `before` (one writer at a time); updates are
+            # fed by the table's update trigger
+            self.conn.execute(sql.changes, (name, before))
         for updates in rounds:
             if updates:
                 history = [(spell_srn(name, *u[-3:]), now, *u[-3:]) for u in updates]
@@ -273,6 +278,12 @@ class RecordStatements:
     ) -> None:
         self.columns = columns
         self.insert = insert
+        table = insert.split(" ", 3)[2]
+        self.last_id = f"SELECT coalesce(max(id), 0) FROM {table}"
+        self.changes = (
+            "INSERT INTO record_changes (convention, record_id, version)"
+            f" SELECT ?, id, version FROM {table} WHERE id > ? ORDER BY id"
+        )
         self.update = update
         self.history = history
         self.lookup = lookup

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.sql import erasure, recordquery, runs, scan
+from ingestry.adapters.sql.changefeed import SqlChangeFeed
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.node import read_node_id
 from ingestry.adapters.sql.rows import (
@@ -381,6 +382,16 @@ class SQLiteStorage:
                 if name in out:
                     out[name]["records"] = count
         return out
+
+    def change_feed(self) -> SqlChangeFeed:
+        def rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+        def execute(sql: str, params: Sequence[Any]) -> None:
+            with self.session() as session:  # a write: BEGIN IMMEDIATE, busy-waits its turn
+                session.conn.execute(sql, tuple(params))
+
+        return SqlChangeFeed(rows, execute, "?", select_records, record_from_row)
 
     # --- erasure (docs/erasure.md) -----------------------------------------------------
 

@@ -187,6 +187,17 @@ class ExportJobIn(_In):
         return self
 
 
+class ForkJobIn(_In):
+    """`ingestry fork` as a job (admin keys only). The remote node's API key is never
+    sent or stored: `key_env` names the worker's environment variable holding it."""
+
+    kind: Literal["fork"]
+    url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://")
+    key_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")
+    convention: str | None = Field(default=None, min_length=1)
+    since: str | None = Field(default=None, max_length=64)
+
+
 class HarvestJobIn(_In):
     """One run of an HTTP source (its `pull:` settings); the result is its summary."""
 
@@ -210,7 +221,7 @@ class VerifyJobIn(_In):
 
 
 JobIn = Annotated[
-    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn,
+    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn | ForkJobIn,
     Field(discriminator="kind"),
 ]
 
@@ -239,6 +250,15 @@ class JobResultOut(_Out):
 
 class NodeOut(_Out):
     node_id: str
+    #: the conventions the calling key may read (all for an admin key)
+    conventions: list[str]
+
+
+class ChangePageOut(_Out):
+    node_id: str
+    items: list[RecordOut]
+    next_cursor: str
+    has_more: bool
 
 
 class HealthOut(_Out):

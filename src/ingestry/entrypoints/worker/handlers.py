@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from ingestry.domain.backups import BackupError
+from ingestry.domain.errors import InputError
 from ingestry.domain.harvest import HarvestBusyError
 from ingestry.domain.jobs import Job
 from ingestry.entrypoints.logs import job_id
@@ -34,7 +36,7 @@ def job_handlers(store: Store, metrics: Metrics | None = None) -> dict[str, JobH
     return {
         "ingest": bind(ingest), "export": bind(export), "replay": bind(replay),
         "harvest": bind(harvest), "source_files": bind(source_files),
-        "backup": bind(backup), "verify": bind(verify),
+        "backup": bind(backup), "verify": bind(verify), "fork": bind(fork),
     }  # fmt: skip
 
 
@@ -156,6 +158,32 @@ def replay(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         until=moment("until"),
         extractor_version=params.get("extractor_version"),
         dry_run=bool(params.get("dry_run", False)),
+        progress=progress,
+    )
+    return summary.as_dict()
+
+
+def fork(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """`ingestry fork`: the remote key comes from the worker's environment (`key_env`),
+    never from the job's stored parameters."""
+    params = job.params
+    name = str(params["key_env"])
+    key = os.environ.get(name)
+    if not key:
+        raise InputError(
+            f"fork job: the worker's environment has no {name} (the remote node's API key): "
+            "set it where the worker runs"
+        )
+
+    def progress(received: int) -> None:
+        context.progress(records=received)
+
+    convention, since = params.get("convention"), params.get("since")
+    summary = store.fork(
+        str(params["url"]),
+        key,
+        convention=str(convention) if convention else None,
+        since=str(since) if since else None,
         progress=progress,
     )
     return summary.as_dict()

@@ -19,6 +19,7 @@ ingestry.services.ports import X` works for any of them:
 - `exports`: export files (`OpenFile`, `OpenColumns`, `ExportColumn`).
 - `harvest`: HTTP pulls (`HttpFetcher`, `HarvestLedger`, `RunLocks`, `StoredPage`).
 - `browse`: the dashboard's paged reads (quarantine, jobs, a record's events).
+- `changes`: the changes feed a forking node reads (`ChangeFeed`, `Change`).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
 - `backups`: a backend's `BackupEngine`, the backups' `BackupFiles`, a `Snapshot`.
 """
@@ -90,6 +91,24 @@ from ingestry.services.ports.capabilities import (
 )
 from ingestry.services.ports.capabilities import (
     WireEncoding as WireEncoding,
+)
+from ingestry.services.ports.changes import (
+    Change as Change,
+)
+from ingestry.services.ports.changes import (
+    ChangeCursor as ChangeCursor,
+)
+from ingestry.services.ports.changes import (
+    ChangeFeed as ChangeFeed,
+)
+from ingestry.services.ports.changes import (
+    RemoteInfo as RemoteInfo,
+)
+from ingestry.services.ports.changes import (
+    RemoteNode as RemoteNode,
+)
+from ingestry.services.ports.changes import (
+    RemotePage as RemotePage,
 )
 from ingestry.services.ports.control import (
     Bucket as Bucket,

@@ -11,6 +11,7 @@ from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, RecordQuery
 from ingestry.domain.records import Record
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
+from ingestry.services.ports.changes import ChangeFeed
 from ingestry.services.ports.erasure import ErasureStorage
 from ingestry.services.ports.lifecycle import LifecycleStorage
 from ingestry.services.ports.rawops import RawOperations
@@ -150,6 +151,10 @@ class Storage(Protocol):
     def lifecycle(self) -> LifecycleStorage:
         """The record-lifecycle side of this database (outbox, hooks, features, updates),
         on the same connection."""
+        ...
+
+    def change_feed(self) -> ChangeFeed:
+        """The changes feed's reads (record changes in cursor order), same connection."""
         ...
 
     def raw_operations(self) -> RawOperations:

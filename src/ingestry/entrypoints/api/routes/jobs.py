@@ -15,6 +15,7 @@ from ingestry.entrypoints.api.schemas import (
     BackupJobIn,
     ErrorOut,
     ExportJobIn,
+    ForkJobIn,
     HarvestJobIn,
     IngestJobIn,
     JobIn,
@@ -35,12 +36,19 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, **error_doc(c)} for c in (401, 403, 429, *codes)}
 
 
-JobSpec = IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn
+JobSpec = (
+    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn | ForkJobIn
+)
 
 
 def check_job(spec: JobSpec, caller: Caller, store: Store) -> None:
     """Refuse at submit what the worker would refuse later (scope, paths, kinds)."""
-    if isinstance(spec, HarvestJobIn):
+    if isinstance(spec, ForkJobIn):
+        if not caller.key.admin:  # it writes records of any convention it is given
+            raise NotPermittedError("a fork job needs an admin API key")
+        if spec.convention is not None:
+            store.settings.convention(spec.convention)
+    elif isinstance(spec, HarvestJobIn):
         if caller.source(spec.source).pull is None:
             raise InvalidJobError(f"source '{spec.source}' has no pull: section to harvest")
     elif isinstance(spec, BackupJobIn | VerifyJobIn):

@@ -1,0 +1,115 @@
+"""The changes feed's table and triggers (migration 20261202_190000, record tables).
+
+`record_changes` gets one row per record created or changed (a new version), written
+by triggers on every record table in the writing transaction, so the hot path's SQL
+is untouched: SQLite row triggers, PostgreSQL statement triggers over transition
+tables (one INSERT … SELECT per statement, COPY included). `seq` only grows.
+
+The order a reader can trust:
+- SQLite: writers take turns (BEGIN IMMEDIATE), so `seq` order is commit order: the
+  cursor is the last `seq` read.
+- PostgreSQL: sequence values are taken before commit, so a smaller `seq` can appear
+  after a larger one. Each row also holds its transaction id (`xid`, xid8); the feed
+  orders by (xid, seq) and returns only rows of transactions older than the reader's
+  snapshot xmin (every one of them has ended, so no row below the cursor can appear
+  later). A long open transaction holds the feed back until it ends; see
+  docs/federation.md.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ingestry.adapters.sql.metadata import BigId, metadata
+
+record_changes = sa.Table(
+    "record_changes",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("xid", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("convention", sa.Text, nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_record_changes_order", "xid", "seq"),
+    sa.Index("ix_record_changes_convention", "convention", "xid", "seq"),
+    sqlite_autoincrement=True,  # a seq is never handed out twice
+)
+
+#: Where a fork got to: per remote node and scope (a convention, or `*` for all), the
+#: next_cursor of the last page published here.
+fork_cursors = sa.Table(
+    "fork_cursors",
+    metadata,
+    sa.Column("node_id", sa.Text, primary_key=True),
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Text, nullable=False),
+)
+
+#: PostgreSQL: the functions the statement triggers run (TG_ARGV[0]: the convention).
+PG_FUNCTIONS = (
+    """CREATE OR REPLACE FUNCTION ingestry_changes_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $$ BEGIN
+  INSERT INTO record_changes (xid, convention, record_id, version)
+  SELECT pg_current_xact_id()::text::bigint, TG_ARGV[0], n.id, n.version
+  FROM new_rows n ORDER BY n.id;
+  RETURN NULL;
+END $$""",
+    """CREATE OR REPLACE FUNCTION ingestry_changes_updated() RETURNS trigger
+LANGUAGE plpgsql AS $$ BEGIN
+  INSERT INTO record_changes (xid, convention, record_id, version)
+  SELECT pg_current_xact_id()::text::bigint, TG_ARGV[0], n.id, n.version
+  FROM new_rows n JOIN old_rows o ON o.id = n.id
+  WHERE n.version IS DISTINCT FROM o.version ORDER BY n.id;
+  RETURN NULL;
+END $$""",
+)
+
+PG_DROP_FUNCTIONS = (
+    "DROP FUNCTION IF EXISTS ingestry_changes_inserted() CASCADE",
+    "DROP FUNCTION IF EXISTS ingestry_changes_updated() CASCADE",
+)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def trigger_statements(dialect: str, table: str, convention: str) -> list[str]:
+    """Idempotent DDL giving record table `table` its change triggers."""
+    quoted, name = f'"{table}"', _literal(convention)
+    if dialect == "postgresql":
+        return [
+            f'CREATE OR REPLACE TRIGGER "{table}_changes_ins" AFTER INSERT ON {quoted}'
+            " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+            f" EXECUTE FUNCTION ingestry_changes_inserted({name})",
+            f'CREATE OR REPLACE TRIGGER "{table}_changes_upd" AFTER UPDATE ON {quoted}'
+            " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
+            f" EXECUTE FUNCTION ingestry_changes_updated({name})",
+        ]
+    # SQLite: no insert trigger. A row trigger per inserted record cost +65% CPU on a
+    # simple ingest (N=20,000: 1.43 s against 0.87 s); the session adds a batch's new
+    # rows with one INSERT … SELECT instead (adapters/sqlite/session.py), the one
+    # place SQLite inserts records. Updates (rarer, and made by several write paths)
+    # keep a row trigger.
+    return [
+        f'CREATE TRIGGER IF NOT EXISTS "{table}_changes_upd" AFTER UPDATE OF version'
+        f" ON {quoted} WHEN NEW.version IS NOT OLD.version"
+        " BEGIN INSERT INTO record_changes (convention, record_id, version)"
+        f" VALUES ({name}, NEW.id, NEW.version); END",
+    ]
+
+
+def ensure_change_triggers(conn: sa.Connection, table: str, convention: str) -> None:
+    for statement in trigger_statements(conn.dialect.name, table, convention):
+        conn.exec_driver_sql(statement)
+
+
+def backfill_sql(table: str, convention: str) -> str:
+    """One change row per existing record, oldest change first (xid 0: before any
+    transaction the feed will see)."""
+    return (
+        "INSERT INTO record_changes (xid, convention, record_id, version)"
+        f' SELECT 0, {_literal(convention)}, id, version FROM "{table}"'
+        " ORDER BY updated_at, id"
+    )
