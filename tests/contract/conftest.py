@@ -74,7 +74,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         on_fake = params is not None and params.params.get("backend") == MEMORY
         needs_db = "db" in getattr(item, "fixturenames", ())
         inside = here in Path(str(item.path)).parents
-        (dropped if inside and on_fake and needs_db else chosen).append(item)
+        only = item.get_closest_marker("only_backends")
+        elsewhere = (
+            only is not None
+            and params is not None
+            and params.params.get("backend") not in only.args
+        )
+        (dropped if inside and ((on_fake and needs_db) or elsewhere) else chosen).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = chosen
@@ -147,8 +153,7 @@ def columns(**values: Any) -> tuple[Any, ...]:
     # the geometry's measure columns: None unless given (the extractor derives them;
     # the storage contract only carries them)
     return tuple(
-        defaults[c.name] if c.derived is None else defaults.get(c.name)
-        for c in CONVENTION.columns
+        defaults[c.name] if c.derived is None else defaults.get(c.name) for c in CONVENTION.columns
     )
 
 

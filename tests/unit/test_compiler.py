@@ -231,7 +231,9 @@ def test_csv_source_parses_json_cells() -> None:
         "x": None,
     }
     draft = extractor(row)
-    assert draft.columns == (42, '{"a":2,"b":1}', '{"coordinates":[1,2],"type":"Point"}')
+    point = '{"coordinates":[1,2],"type":"Point"}'
+    # then the point's measures: bbox and representative point (no length, no area)
+    assert draft.columns == (42, '{"a":2,"b":1}', point, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, None, None)
     assert draft.metadata == {"id": "r1", "x": None}
 
 

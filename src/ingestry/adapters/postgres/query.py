@@ -14,7 +14,7 @@ from ingestry.adapters.postgres.reads import select_records
 from ingestry.adapters.postgres.text import escape_text
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.recordquery import Dialect
-from ingestry.adapters.sql.spatial import bounds
+from ingestry.adapters.sql.spatialnames import bounds
 from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.geometry import BBoxFilter

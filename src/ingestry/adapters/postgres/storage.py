@@ -43,9 +43,9 @@ from ingestry.adapters.postgres.writer import Writer
 from ingestry.adapters.sql import erasure, recordquery, runs, scan
 from ingestry.adapters.sql.changefeed import SETTLED, SqlChangeFeed
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
-from ingestry.adapters.sql.node import read_node_id
+from ingestry.adapters.sql.nodeid import read_node_id
 from ingestry.adapters.sql.recordquery import Dialect
-from ingestry.adapters.sql.spatial import POSTGIS_PROBE, bounds
+from ingestry.adapters.sql.spatialnames import POSTGIS_PROBE, bounds
 from ingestry.domain.conventions import Convention
 from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import InvalidCursorError, SchemaError, StorageError

@@ -14,28 +14,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ingestry.adapters.sql.spatialnames import POSTGIS_PROBE, bounds, gist_name, rtree_name
 from ingestry.domain.conventions import ColumnSpec, Convention
 from ingestry.domain.geometry import MEASURES, Measure, measure_column
 from ingestry.extract.coerce import CoercionError
 from ingestry.extract.geometry import measures
-
-#: The PostGIS function whose presence (on the search path) means "use PostGIS".
-POSTGIS_PROBE = "SELECT to_regprocedure('st_geomfromgeojson(text)') IS NOT NULL"
-
-
-def rtree_name(table: str, column: str) -> str:
-    return f"{table}_{column}_rtree"
-
-
-def gist_name(table: str, column: str) -> str:
-    return f"gx_{table}_{column}"
-
-
-def bounds(column: str) -> tuple[str, str, str, str]:
-    """The derived bbox columns of a geometry column: minx, maxx, miny, maxy."""
-    return tuple(  # type: ignore[return-value]
-        measure_column(column, m) for m in (Measure.MINX, Measure.MAXX, Measure.MINY, Measure.MAXY)
-    )
 
 
 def postgis_available(conn: sa.Connection) -> bool:

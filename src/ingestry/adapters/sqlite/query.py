@@ -12,7 +12,7 @@ import sqlite3
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.recordquery import Dialect
 from ingestry.adapters.sql.rows import select_records
-from ingestry.adapters.sql.spatial import bounds, rtree_name
+from ingestry.adapters.sql.spatialnames import bounds, rtree_name
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.geometry import BBox, BBoxFilter
 from ingestry.extract.geometry import intersects

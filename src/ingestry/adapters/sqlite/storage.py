@@ -13,7 +13,7 @@ from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.sql import erasure, recordquery, runs, scan
 from ingestry.adapters.sql.changefeed import SqlChangeFeed
 from ingestry.adapters.sql.names import table_name
-from ingestry.adapters.sql.node import read_node_id
+from ingestry.adapters.sql.nodeid import read_node_id
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
     history_record,
