@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,6 +146,16 @@ def test_fork_as_an_api_job_reads_the_key_from_the_workers_environment(
         submitted = client.post("/v1/jobs", json=spec, headers=auth(admin))
         assert submitted.status_code == 202, submitted.text
     monkeypatch.setenv("PEER_KEY", peer)
+    # the feed shows a change once every older transaction on the server has ended
+    # (docs/federation.md): under a loaded CI other tests' transactions can hold it back
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        feed = httpx.get(f"{url}/v1/changes", params={"limit": 1}, headers={"X-API-Key": peer})
+        if feed.status_code == 200 and feed.json().get("records"):
+            break
+        time.sleep(0.5)
     with ingestry.open(config) as store:
         assert worker(store).drain(threading.Event()) == 1
         job = store.jobs().get(submitted.json()["id"])
