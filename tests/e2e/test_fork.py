@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -148,12 +149,10 @@ def test_fork_as_an_api_job_reads_the_key_from_the_workers_environment(
     monkeypatch.setenv("PEER_KEY", peer)
     # the feed shows a change once every older transaction on the server has ended
     # (docs/federation.md): under a loaded CI other tests' transactions can hold it back
-    import httpx
-
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         feed = httpx.get(f"{url}/v1/changes", params={"limit": 1}, headers={"X-API-Key": peer})
-        if feed.status_code == 200 and feed.json().get("records"):
+        if feed.status_code == 200 and feed.json()["items"]:
             break
         time.sleep(0.5)
     with ingestry.open(config) as store:
