@@ -45,6 +45,31 @@ def remote(project: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield str(client.base_url), project
 
 
+def settled(url: str, key: str, config: Path, sources: set[str] | None = None) -> None:
+    """Wait (up to 90 s) until the remote's feed shows every current version of its
+    records (of `sources`). The feed shows a change once every older transaction on the
+    server has ended (docs/federation.md); under a loaded CI other tests' transactions
+    hold that back, and a fork started before then rightly reads nothing new."""
+    with ingestry.open(config) as store:
+        want = {(r.srn, r.version) for c in ("order", "exchange_rate") for r in store.records(c)
+                if sources is None or r.data_source in sources}  # fmt: skip
+    seen: set[tuple[str, int]] = set()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        seen, after, more = set(), None, True
+        while more:
+            params: dict[str, str | int] = {"limit": 1000} | ({"after": after} if after else {})
+            page = httpx.get(f"{url}/v1/changes", params=params, headers={"X-API-Key": key})
+            assert page.status_code == 200, page.text
+            body = page.json()
+            seen |= {(item["srn"], item["version"]) for item in body["items"]}
+            after, more = body["next_cursor"], body["has_more"]
+        if want <= seen:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the feed never showed {sorted(want - seen)[:5]}")
+
+
 def fork(local: Path, url: str, key: str, *args: str) -> dict[str, object]:
     done = run("fork", "--from", url, "--key", key, *args, "--json", cwd=local)
     assert done.returncode == 0, done.stderr
@@ -65,6 +90,7 @@ def test_fork_again_unchanged_then_a_remote_change_is_a_new_version(
     theirs = records(origin / "ingestry.yaml")
     with ingestry.open(origin / "ingestry.yaml") as store:
         node = store.node_id()
+    settled(url, key, origin / "ingestry.yaml")
     first = fork(local, url, key)
     assert set(first) >= {"records_created", "records_updated", "records_unchanged",
                           "raw_stored", "raw_duplicates"}  # fmt: skip
@@ -82,10 +108,12 @@ def test_fork_again_unchanged_then_a_remote_change_is_a_new_version(
     # change one remote record: the next fork makes it a new local version
     with ingestry.open(origin / "ingestry.yaml") as store:
         store.ingest("orders_simple", [order("S-9", note="first")])
+    settled(url, key, origin / "ingestry.yaml")
     fork(local, url, key)
     with ingestry.open(origin / "ingestry.yaml") as store:
         store.ingest("orders_simple", [order("S-9", note="second")])
         changed = next(r.srn for r in store.records("order") if r.source.id == "S-9")
+    settled(url, key, origin / "ingestry.yaml")
     third = fork(local, url, key)
     assert (third["records_created"], third["records_updated"]) == (0, 1)
     with ingestry.open(local / "ingestry.yaml") as store:
@@ -100,6 +128,7 @@ def test_a_killed_fork_resumes_without_duplicates(remote: tuple[str, Path], loca
     url, origin = remote
     key = create_key(origin / "ingestry.yaml", "peer", [], admin=True)
     theirs = records(origin / "ingestry.yaml")
+    settled(url, key, origin / "ingestry.yaml")
     log = local / "fork.log"
     proc = spawn("fork", "--from", url, "--key", key, "--page-size", "1", cwd=local,
                  env=child_env(), log=log)  # fmt: skip
@@ -121,6 +150,7 @@ def test_a_scoped_key_forks_only_its_sources(remote: tuple[str, Path], local: Pa
     key = create_key(origin / "ingestry.yaml", "rates", ["exchange_rates"])
     theirs = records(origin / "ingestry.yaml")
     rates = {s for s, r in theirs.items() if r.data_source == "exchange_rates"}
+    settled(url, key, origin / "ingestry.yaml", {"exchange_rates"})
     summary = fork(local, url, key)
     assert summary["conventions"] == ["exchange_rate"]
     mine = records(local / "ingestry.yaml")
@@ -147,14 +177,7 @@ def test_fork_as_an_api_job_reads_the_key_from_the_workers_environment(
         submitted = client.post("/v1/jobs", json=spec, headers=auth(admin))
         assert submitted.status_code == 202, submitted.text
     monkeypatch.setenv("PEER_KEY", peer)
-    # the feed shows a change once every older transaction on the server has ended
-    # (docs/federation.md): under a loaded CI other tests' transactions can hold it back
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        feed = httpx.get(f"{url}/v1/changes", params={"limit": 1}, headers={"X-API-Key": peer})
-        if feed.status_code == 200 and feed.json()["items"]:
-            break
-        time.sleep(0.5)
+    settled(url, peer, origin / "ingestry.yaml")
     with ingestry.open(config) as store:
         assert worker(store).drain(threading.Event()) == 1
         job = store.jobs().get(submitted.json()["id"])

@@ -90,7 +90,9 @@ def test_a_stopped_worker_past_its_lease_is_taken_over_and_the_job_done_once(
 #: Before the fix it waited for the stopped worker's locks until that was killed.
 TAKEOVER_BOUND = 90.0
 #: Enough batches (5,000 rows each) to catch the worker inside one of its COPYs.
-COPY_ROWS = 25_000
+COPY_ROWS = 40_000
+#: How long to poll for the worker inside a COPY (its start is slow on a loaded machine).
+CATCH_BOUND = 120.0
 
 #: The worker's sessions that are inside a write transaction, waiting for COPY data
 #: from the (stopped) client: the state no idle timeout ends.
@@ -103,8 +105,11 @@ WHERE client_port = ANY(:ports) AND backend_xid IS NOT NULL AND state = 'active'
 
 def stop_inside_copy(worker: subprocess.Popen[bytes], db: Database) -> list[int]:
     """SIGSTOP `worker` while one of its sessions is inside a COPY of a write
-    transaction (checked again once it is stopped); its backends' pids."""
-    for _ in range(400):
+    transaction (checked again once it is stopped); its backends' pids. Polls for up to
+    CATCH_BOUND seconds, as long as the job is still running (a loaded CI machine once
+    spent a fixed 400 polls before the worker had opened its first COPY)."""
+    deadline = time.monotonic() + CATCH_BOUND
+    while time.monotonic() < deadline:
         ports = sorted(local_tcp_ports(worker.pid))
         if ports and db.rows(IN_COPY, ports=ports):
             worker.send_signal(signal.SIGSTOP)
@@ -113,8 +118,12 @@ def stop_inside_copy(worker: subprocess.Popen[bytes], db: Database) -> list[int]
             if held:
                 return held
             worker.send_signal(signal.SIGCONT)
-        time.sleep(0.02)
-    raise AssertionError("never caught the worker inside a COPY")
+        elif db.count("jobs", "WHERE status IN ('succeeded', 'failed')"):
+            raise AssertionError(
+                f"the job finished before any of its {COPY_ROWS} rows' COPYs was caught"
+            )
+        time.sleep(0.01)
+    raise AssertionError(f"never caught the worker inside a COPY in {CATCH_BOUND:.0f} s")
 
 
 @pytest.mark.postgres
