@@ -1,0 +1,23 @@
+"""soft_delete (issue 19, soft)
+
+Reserved (appended after 20261203_010000 so a store already at that head runs it). A
+no-op until filled in.
+
+Revision ID: 20261203_020000
+Revises: 20261203_010000
+"""
+
+from __future__ import annotations
+
+revision = "20261203_020000"
+down_revision = "20261203_010000"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
