@@ -16,9 +16,7 @@ from ingestry.domain.clock import utc_now
 from ingestry.domain.errors import AmbiguousKeyError, KeyNameTakenError
 from ingestry.domain.jobs import JOB_STATUSES, ApiKey, Job
 from ingestry.services.control import ControlPorts
-from ingestry.services.idempotency import StoredRequest
-from ingestry.services.jobs import NewJob
-from ingestry.services.ports import QueueState
+from ingestry.services.ports import NewJob, QueueState, StoredRequest
 
 
 class MemoryJobQueue:

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingestry.config import Settings
 from ingestry.domain.errors import ConfigError, install_hint
-from ingestry.services.ratelimit import RateLimiter
-from ingestry.services.streams import MessageStream
+from ingestry.services.ports import MessageStream, RateLimiter
 
 if TYPE_CHECKING:
     pass

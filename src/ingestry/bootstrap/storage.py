@@ -12,10 +12,9 @@ from ingestry.adapters.backends import Backend, BackendAdapter, backend_for, sup
 from ingestry.config import Settings
 from ingestry.domain.errors import ConfigError, install_hint
 from ingestry.services.control import ControlPorts
-from ingestry.services.ports import Storage
+from ingestry.services.ports import CronTimes, Storage
 from ingestry.services.ports.harvest import HttpFetcher
 from ingestry.services.preparation import MapFn
-from ingestry.services.schedule import CronTimes
 from ingestry.services.writemode import WriteMode
 
 if TYPE_CHECKING:

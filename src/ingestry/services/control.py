@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingestry.services.idempotency import IdempotencyStore
-from ingestry.services.jobs import JobQueue
-from ingestry.services.keys import ApiKeyStore
+from ingestry.services.ports import ApiKeyStore, IdempotencyStore, JobQueue
 from ingestry.services.ports.browse import Browse
 from ingestry.services.ports.harvest import HarvestLedger, RunLocks
 

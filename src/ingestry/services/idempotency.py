@@ -20,35 +20,14 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from ingestry.domain.errors import IdempotencyInFlightError, IdempotencyKeyReusedError
-from ingestry.services.ports.control import StoredRequest
+from ingestry.services.ports.control import IdempotencyStore as IdempotencyStore
 
 #: A claim not renewed for this long is considered abandoned (see the module doc).
 LEASE_SECONDS = 20.0
 #: Responses are replayed for this long, then pruned.
 KEEP_FOR = 24 * 3600.0
-
-
-class IdempotencyStore(Protocol):
-    def begin(
-        self, owner: str, key: str, fingerprint: bytes, now: float, stale_after: float
-    ) -> StoredRequest | None:
-        """Claim the key (None: go ahead) or return what is stored under it."""
-        ...
-
-    def finish(self, owner: str, key: str, status_code: int, response: bytes) -> None: ...
-
-    def renew(self, owner: str, key: str, now: float) -> None:
-        """Keep an in-flight claim alive (its request is still running)."""
-        ...
-
-    def abandon(self, owner: str, key: str) -> None:
-        """Forget an in-flight claim whose request failed on our side (a retry may run)."""
-        ...
-
-    def prune(self, before: float) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

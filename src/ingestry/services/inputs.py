@@ -8,11 +8,16 @@ frame (`UnframeableError`: a raw source keeps the whole document, `WholeDocument
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from ingestry.extract.framing import Frame, LineBlock
 from ingestry.services.ports import Chunks, ReadOptions, Receipt, Spilled, UnframeableError
+from ingestry.services.ports.inputs import BlockInput as BlockInput
+from ingestry.services.ports.inputs import ContainedInput as ContainedInput
+from ingestry.services.ports.inputs import DescribedInput as DescribedInput
+from ingestry.services.ports.inputs import Input as Input
+from ingestry.services.ports.inputs import SpillingInput as SpillingInput
+from ingestry.services.ports.inputs import WholeDocument as WholeDocument
 
 __all__ = [
     "BlockInput",
@@ -28,64 +33,6 @@ __all__ = [
 ]
 
 
-class Input(Protocol):
-    """Where frames come from; adapters open files, the API wraps request bodies."""
-
-    name: str
-    size: int | None  # bytes in all, when known (drives the progress bar)
-
-    def frames(self) -> Iterator[Frame]: ...
-
-    @property
-    def header(self) -> tuple[bytes, bytes] | None:
-        """(sha256, exact bytes) of a CSV header once read, else None."""
-        ...
-
-    @property
-    def position(self) -> int:
-        """Bytes consumed so far."""
-        ...
-
-
-@runtime_checkable
-class BlockInput(Protocol):
-    """An input that can also hand out whole lines in blocks, to be framed by the
-    preparation workers instead of the reading process (JSON Lines files)."""
-
-    def line_blocks(self, lines: int) -> Iterator[tuple[LineBlock, int]] | None:
-        """Blocks of `lines` lines with their line counts, or None when this input is
-        not line-framed."""
-        ...
-
-
-@runtime_checkable
-class SpillingInput(Protocol):
-    """An input that leaves payloads too long to hold out of its frames."""
-
-    @property
-    def spilled(self) -> list[Spilled]:
-        """The payloads left out so far (complete once the frames are exhausted)."""
-        ...
-
-
-@runtime_checkable
-class WholeDocument(Protocol):
-    """An input whose whole content can stand in as one quarantined payload."""
-
-    def whole(self, reason: str) -> Input:
-        """The same bytes as one payload failing with `reason` (a frame with an error,
-        or a `Spilled` payload when longer than `max_line_bytes`)."""
-        ...
-
-
-@runtime_checkable
-class DescribedInput(Protocol):
-    """An input that says what reading it decided or found (encoding used, delimiter,
-    the compressed container's sha256): kept in the run summary's `inputs`."""
-
-    def describe(self) -> dict[str, Any] | None: ...
-
-
 def described(inputs: Iterable[object]) -> list[dict[str, Any]]:
     """The `inputs` entries of a run summary (inputs with nothing to say are left out)."""
     out = []
@@ -95,13 +42,6 @@ def described(inputs: Iterable[object]) -> list[dict[str, Any]]:
             if entry:
                 out.append(entry)
     return out
-
-
-@runtime_checkable
-class ContainedInput(Protocol):
-    """An input read out of a compressed file: its receipts name the file and its sha256."""
-
-    def container_of(self) -> tuple[str, bytes] | None: ...
 
 
 def receipts_of(run: str, inputs: Iterable[object]) -> Callable[[str | None], Receipt] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from ingestry.domain.errors import (
     IdempotencyKeyReusedError,
@@ -18,52 +18,11 @@ from ingestry.domain.errors import (
     JobNotFoundError,
 )
 from ingestry.domain.jobs import JOB_KINDS, Job
+from ingestry.services.ports.control import JobQueue as JobQueue
 from ingestry.services.ports.control import NewJob
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_LEASE_SECONDS = 60.0
-
-
-class JobQueue(Protocol):
-    """The job table. Every state change names the worker holding the lease, so a
-    worker that lost its lease (it stalled; another took over) changes nothing."""
-
-    def submit(self, job: NewJob) -> tuple[Job, bool]:
-        """Enqueue; with an idempotency key already used by `owner`, return that job
-        instead. Returns (job, created)."""
-        ...
-
-    def get(self, job_id: str) -> Job | None: ...
-
-    def claim(self, worker: str, lease_seconds: float, now: float) -> Job | None:
-        """Take the oldest queued job, or a running one whose lease expired before
-        `now`; a job out of attempts is failed instead of handed out."""
-        ...
-
-    def heartbeat(
-        self,
-        job_id: str,
-        worker: str,
-        lease_seconds: float,
-        now: float,
-        progress: Mapping[str, Any] | None,
-    ) -> bool:
-        """Extend the lease (and store progress). False: the lease is no longer ours."""
-        ...
-
-    def complete(self, job_id: str, worker: str, result: Mapping[str, Any]) -> bool: ...
-
-    def fail(self, job_id: str, worker: str, error: str, *, retry: bool) -> bool:
-        """Record the error; queue the job again when `retry` and attempts are left."""
-        ...
-
-    def release(self, job_id: str, worker: str) -> bool:
-        """Hand the job back unfinished (shutdown): queued again, attempt not counted."""
-        ...
-
-    def counts(self) -> dict[str, int]:
-        """Jobs per status."""
-        ...
 
 
 class JobService:

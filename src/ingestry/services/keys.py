@@ -14,32 +14,15 @@ import secrets
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol
 
 from ingestry.domain.clock import Clock, utc_now
 from ingestry.domain.errors import AmbiguousKeyError, KeyNameTakenError
 from ingestry.domain.jobs import ApiKey
+from ingestry.services.ports.control import ApiKeyStore as ApiKeyStore
 
 TOKEN_PREFIX = "ik"
 
 __all__ = ["AmbiguousKeyError", "ApiKeyStore", "KeyNameTakenError", "KeyService"]
-
-
-class ApiKeyStore(Protocol):
-    def add(self, key: ApiKey) -> None:
-        """Store a new key; KeyNameTakenError if an active key has its name (checked
-        in the insert's transaction)."""
-        ...
-
-    def find(self, prefix: str) -> ApiKey | None: ...
-
-    def all(self) -> list[ApiKey]: ...
-
-    def revoke(self, prefix_or_name: str, now: datetime) -> int:
-        """Revoke the active key with that prefix, else the one active key with that
-        name (AmbiguousKeyError if several have it); returns how many (0 or 1)."""
-        ...
 
 
 def secret_hash(secret: str) -> bytes:

@@ -13,19 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ingestry.domain.clock import iso
 from ingestry.domain.jobs import Job
 from ingestry.services.jobs import JobService
+from ingestry.services.ports.control import CronTimes as CronTimes
 
 __all__ = ["CronTimes", "Due", "Scheduled", "Scheduler"]
-
-
-class CronTimes(Protocol):
-    def previous(self, expression: str, now: datetime) -> datetime:
-        """The latest time at or before `now` that `expression` fires."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,28 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from ingestry.domain.errors import IngestryError, StorageError
+from ingestry.services.ports.control import MessageStream as MessageStream
 from ingestry.services.ports.control import StreamMessage
 
 log = logging.getLogger("ingestry.streams")
-
-
-class MessageStream(Protocol):
-    def ensure_group(self) -> None: ...
-
-    def read(self, count: int, block_ms: int) -> list[StreamMessage]:
-        """New messages for this consumer (waits up to `block_ms`)."""
-        ...
-
-    def reclaim(self, min_idle_ms: int, count: int) -> list[StreamMessage]:
-        """Pending messages idle that long (their consumer died), now ours."""
-        ...
-
-    def ack(self, ids: Sequence[str]) -> None: ...
-
-    def dead_letter(self, message: StreamMessage, reason: str) -> None: ...
 
 
 #: ingest(source, payloads) — commits before it returns.

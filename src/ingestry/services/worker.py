@@ -24,7 +24,7 @@ from typing import Any
 
 from ingestry.domain.errors import IngestryError, StatementTimeoutError, StorageError
 from ingestry.domain.jobs import Job
-from ingestry.services.jobs import JobQueue
+from ingestry.services.ports import JobQueue
 
 log = logging.getLogger("ingestry.worker")
 

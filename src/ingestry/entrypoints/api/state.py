@@ -14,7 +14,7 @@ from ingestry.entrypoints.api.writer import GroupWriter
 from ingestry.services.idempotency import IdempotencyService
 from ingestry.services.jobs import JobService
 from ingestry.services.keys import CachedAuthenticator
-from ingestry.services.ratelimit import RateLimiter
+from ingestry.services.ports import RateLimiter
 
 
 @dataclass

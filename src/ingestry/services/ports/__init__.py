@@ -111,10 +111,28 @@ from ingestry.services.ports.changes import (
     RemotePage as RemotePage,
 )
 from ingestry.services.ports.control import (
+    ApiKeyStore as ApiKeyStore,
+)
+from ingestry.services.ports.control import (
     Bucket as Bucket,
 )
 from ingestry.services.ports.control import (
+    CronTimes as CronTimes,
+)
+from ingestry.services.ports.control import (
+    IdempotencyStore as IdempotencyStore,
+)
+from ingestry.services.ports.control import (
+    JobQueue as JobQueue,
+)
+from ingestry.services.ports.control import (
+    MessageStream as MessageStream,
+)
+from ingestry.services.ports.control import (
     NewJob as NewJob,
+)
+from ingestry.services.ports.control import (
+    RateLimiter as RateLimiter,
 )
 from ingestry.services.ports.control import (
     StoredRequest as StoredRequest,
@@ -180,7 +198,19 @@ from ingestry.services.ports.hooks import (
     WorkSpace as WorkSpace,
 )
 from ingestry.services.ports.inputs import (
+    BlockInput as BlockInput,
+)
+from ingestry.services.ports.inputs import (
     Chunks as Chunks,
+)
+from ingestry.services.ports.inputs import (
+    ContainedInput as ContainedInput,
+)
+from ingestry.services.ports.inputs import (
+    DescribedInput as DescribedInput,
+)
+from ingestry.services.ports.inputs import (
+    Input as Input,
 )
 from ingestry.services.ports.inputs import (
     ReadOptions as ReadOptions,
@@ -189,7 +219,13 @@ from ingestry.services.ports.inputs import (
     Spilled as Spilled,
 )
 from ingestry.services.ports.inputs import (
+    SpillingInput as SpillingInput,
+)
+from ingestry.services.ports.inputs import (
     UnframeableError as UnframeableError,
+)
+from ingestry.services.ports.inputs import (
+    WholeDocument as WholeDocument,
 )
 from ingestry.services.ports.lifecycle import (
     ClaimedEvent as ClaimedEvent,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from ingestry.domain.errors import InputError
 from ingestry.domain.reading import Reading
 from ingestry.domain.sources import DEFAULT_MAX_LINE_BYTES, DataSource, SourceFormat
+from ingestry.extract.framing import Frame, LineBlock
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +58,68 @@ class UnframeableError(InputError):
         super().__init__(f"{name}: {reason}")
         self.input = source
         self.reason = reason
+
+
+class Input(Protocol):
+    """Where frames come from; adapters open files, the API wraps request bodies."""
+
+    name: str
+    size: int | None  # bytes in all, when known (drives the progress bar)
+
+    def frames(self) -> Iterator[Frame]: ...
+
+    @property
+    def header(self) -> tuple[bytes, bytes] | None:
+        """(sha256, exact bytes) of a CSV header once read, else None."""
+        ...
+
+    @property
+    def position(self) -> int:
+        """Bytes consumed so far."""
+        ...
+
+
+@runtime_checkable
+class BlockInput(Protocol):
+    """An input that can also hand out whole lines in blocks, to be framed by the
+    preparation workers instead of the reading process (JSON Lines files)."""
+
+    def line_blocks(self, lines: int) -> Iterator[tuple[LineBlock, int]] | None:
+        """Blocks of `lines` lines with their line counts, or None when this input is
+        not line-framed."""
+        ...
+
+
+@runtime_checkable
+class SpillingInput(Protocol):
+    """An input that leaves payloads too long to hold out of its frames."""
+
+    @property
+    def spilled(self) -> list[Spilled]:
+        """The payloads left out so far (complete once the frames are exhausted)."""
+        ...
+
+
+@runtime_checkable
+class WholeDocument(Protocol):
+    """An input whose whole content can stand in as one quarantined payload."""
+
+    def whole(self, reason: str) -> Input:
+        """The same bytes as one payload failing with `reason` (a frame with an error,
+        or a `Spilled` payload when longer than `max_line_bytes`)."""
+        ...
+
+
+@runtime_checkable
+class DescribedInput(Protocol):
+    """An input that says what reading it decided or found (encoding used, delimiter,
+    the compressed container's sha256): kept in the run summary's `inputs`."""
+
+    def describe(self) -> dict[str, Any] | None: ...
+
+
+@runtime_checkable
+class ContainedInput(Protocol):
+    """An input read out of a compressed file: its receipts name the file and its sha256."""
+
+    def container_of(self) -> tuple[str, bytes] | None: ...
