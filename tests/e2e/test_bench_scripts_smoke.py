@@ -28,6 +28,7 @@ CASES = {
         ["--n", "300", "--hot", "30", "--seconds", "1", "--repeat", "1", "--rate", "50", "--json"],
         '"p99_ms"',
     ),
+    "rows": ("rows_bench.py", ["--rows", "50", "--repeat", "1"], "NamedTuple"),
     "dashboard": (
         "dashboard_bench.py",
         ["--records", "300", "--quarantine", "30", "--repeat", "1"],
