@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingestry.adapters.backends import backend_for, supported_urls
@@ -39,6 +38,7 @@ from ingestry.config_reading import (
     column_parse,
     source_reading,
 )
+from ingestry.config_yaml import describe, key_lines, load_yaml, nearest_line
 from ingestry.domain.backups import BackupSettings
 from ingestry.domain.conventions import (
     IDENTIFIER,
@@ -260,35 +260,8 @@ def load_settings(
     return parse_settings(text, file, env)
 
 
-try:  # libyaml: parse_settings of `ingestry init`'s config in 6.7 ms, not 15.5 (pure Python)
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
-
-class _StrictLoader(_SafeLoader):
-    """A safe loader that refuses duplicate keys instead of keeping the last one."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def parse_settings(text: str, file: Path, env: Mapping[str, str]) -> Settings:
-    try:
-        data = yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{file}: invalid YAML{where}: {problem}") from None
+    data = load_yaml(text, file)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -298,55 +271,8 @@ def parse_settings(text: str, file: Path, env: Mapping[str, str]) -> Settings:
     try:
         model = ConfigModel.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, file, text)) from None
+        raise ConfigError(describe(exc, file, text)) from None
     return _resolve(model, file.resolve(), env, text)
-
-
-def _describe(exc: ValidationError, file: Path, text: str) -> str:
-    lines = _key_lines(text)
-    problems = []
-    for err in exc.errors():
-        loc = tuple(str(p) for p in err["loc"])
-        key = ".".join(loc) or "(top level)"
-        line = _nearest_line(lines, loc)
-        where = f" (line {line})" if line else ""
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        problems.append(f"{key}{where}: {message}")
-    return f"{file}: " + "; ".join(problems)
-
-
-def _key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Map each key path of the YAML document to its 1-based line."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
-    out: dict[tuple[str, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                out[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                sub = (*path, str(i))
-                out[sub] = item.start_mark.line + 1
-                walk(item, sub)
-
-    if root is not None:
-        walk(root, ())
-    return out
-
-
-def _nearest_line(lines: dict[tuple[str, ...], int], loc: tuple[str, ...]) -> int | None:
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
 
 
 def _check_decimal(
@@ -386,10 +312,10 @@ def _derived(
 
 
 def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) -> Settings:
-    lines = _key_lines(text)
+    lines = key_lines(text)
 
     def fail(loc: tuple[str, ...], message: str) -> ConfigError:
-        line = _nearest_line(lines, loc)
+        line = nearest_line(lines, loc)
         where = f" (line {line})" if line else ""
         return ConfigError(f"{file}: {'.'.join(loc)}{where}: {message}")
 
