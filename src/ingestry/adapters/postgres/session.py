@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import psycopg
 
 from ingestry.adapters.postgres.outbox import append_events
 from ingestry.adapters.postgres.spill import fill_payload
+from ingestry.adapters.postgres.text import escape_text, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.writer import Writer
 from ingestry.domain.conventions import Convention
@@ -102,6 +103,29 @@ class PostgresSession:
     def finish_run(self, srn: str, status: str, summary: dict[str, Any], now: str) -> None:
         summary = dict(summary)  # the caller may change its dict before a replay
         self.tx.run(lambda: self.writer.finish_run(self.tx, srn, status, summary, now))
+
+    def repeated_ids(self, source: str) -> frozenset[str]:
+        def call() -> frozenset[str]:
+            self.tx.begin()
+            query = "SELECT source_id FROM repeated_ids WHERE source = %s"
+            rows = self.writer.conn.execute(query, (source,)).fetchall()
+            return frozenset(unescape_text(i) for (i,) in rows)
+
+        return self.tx.run(call)
+
+    def keep_repeated_ids(self, source: str, ids: Collection[str]) -> None:
+        def call() -> None:
+            self.tx.begin()
+            conn = self.writer.conn
+            conn.execute("DELETE FROM repeated_ids WHERE source = %s", (source,))
+            if ids:
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        "INSERT INTO repeated_ids (source, source_id) VALUES (%s, %s)",
+                        [(source, escape_text(i)) for i in sorted(ids)],
+                    )
+
+        self.tx.run(call, len(ids))
 
     def quarantine_headers(
         self, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]

@@ -1,0 +1,99 @@
+"""Ids repeated two or more batches apart in one run: noticed, then deferred next time.
+
+The look-ahead of `services.supersede` decides an id repeated within a batch or in the
+next one. An occurrence further on cannot be known when the earlier batch is written
+(each batch commits on its own, and memory stays about one batch), so that run writes
+the id batch by batch, each occurrence a version, the last one winning. What made an
+identical re-ingest move the version again is that the next run did the same.
+
+So every run *notices* its far-apart ids (`FarRepeats.observe`: the ids a batch holds
+that a batch two or more before it held too), and the storage keeps them per source at
+the end of the run. The next run of the source *defers* those ids: their record rows
+are taken out of every batch (raw rows and receipts are written with the batch as
+always), the last one of each is kept aside, and they are written after the last
+batch, once: the run's net effect. An unchanged file is then all unchanged, and a file
+whose later occurrence is gone writes the id from the occurrence that is left.
+
+Memory: the ids seen so far are kept as 64-bit hashes in sorted numpy arrays
+(log-structured: a batch's array merges with the last one while not smaller), 8 bytes
+an id, against ~70 for a Python set of them; a batch is checked with one binary search
+per level (C). A hash collision can only defer an id that did not need it, which
+writes it once at the end: still right. The rows set aside are one per deferred id.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ingestry.services.ports import RecordRow
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+
+class FarRepeats:
+    """One run's far-apart ids: those it defers (`deferred`, noticed by the source's
+    previous run) and those it notices (`found`, kept for the next run)."""
+
+    def __init__(self, deferred: frozenset[str] = frozenset()) -> None:
+        self.deferred = deferred
+        self.found: set[str] = set()
+        self._batches = 0
+        self._held: list[frozenset[str]] = []  # the last two batches' ids
+        self._levels: list[NDArray[np.int64]] = []
+        self._aside: dict[str, tuple[int, RecordRow]] = {}
+        self._lock = threading.Lock()  # write lanes set rows aside side by side
+
+    def observe(self, ids: frozenset[str]) -> tuple[int, frozenset[str]]:
+        """The batch's number, and which of its ids to defer. Batches are observed in
+        input order; the ids a batch shares with one two or more before it are found."""
+        number = self._batches
+        self._batches += 1
+        self._held.append(ids)
+        if len(self._held) == 3:
+            self._add(self._held.pop(0))
+            self._find(ids)
+        deferred = ids & self.deferred if self.deferred else frozenset()
+        return number, deferred
+
+    def _add(self, ids: frozenset[str]) -> None:
+        import numpy as np  # only runs of three batches or more pay for the import
+
+        merged = np.sort(np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids)))
+        while self._levels and len(self._levels[-1]) <= len(merged):
+            merged = np.sort(np.concatenate((self._levels.pop(), merged)))
+        self._levels.append(merged)
+
+    def _find(self, ids: frozenset[str]) -> None:
+        import numpy as np
+
+        if not ids:
+            return
+        order = list(ids)
+        hashes = np.fromiter(map(hash, order), dtype=np.int64, count=len(order))
+        seen = np.zeros(len(order), dtype=bool)
+        for level in self._levels:
+            at = np.minimum(np.searchsorted(level, hashes), len(level) - 1)
+            seen |= level[at] == hashes
+        self.found.update(order[i] for i in np.flatnonzero(seen).tolist())
+
+    def set_aside(self, number: int, rows: Iterable[RecordRow]) -> None:
+        """Keep the deferred rows of batch `number`; a later batch's row of an id wins."""
+        with self._lock:
+            for row in rows:
+                held = self._aside.get(row[1])
+                if held is None or held[0] <= number:
+                    self._aside[row[1]] = (number, row)
+
+    @property
+    def pending(self) -> bool:
+        """Whether the end of the run has anything to write: rows set aside, or far-apart
+        ids to keep (or the previous run's to clear)."""
+        return bool(self._aside or self.found or self.deferred)
+
+    def rows(self) -> list[RecordRow]:
+        """The deferred ids' last rows, in the order their batches came."""
+        return [row for _, row in sorted(self._aside.values(), key=lambda held: held[0])]
