@@ -42,7 +42,8 @@ class FarRepeats:
         self.deferred = deferred
         self.found: set[str] = set()
         self._batches = 0
-        self._held: list[frozenset[str]] = []  # the last two batches' ids
+        #: the last two batches' ids (and their hashes, from the third batch on)
+        self._held: list[tuple[frozenset[str], NDArray[np.int64] | None]] = []
         self._levels: list[NDArray[np.int64]] = []
         self._aside: dict[str, tuple[int, RecordRow]] = {}
         self._lock = threading.Lock()  # write lanes set rows aside side by side
@@ -52,33 +53,41 @@ class FarRepeats:
         input order; the ids a batch shares with one two or more before it are found."""
         number = self._batches
         self._batches += 1
-        self._held.append(ids)
-        if len(self._held) == 3:
-            self._add(self._held.pop(0))
-            self._find(ids)
+        if number < 2:  # nothing to look back at yet (and numpy not imported)
+            self._held.append((ids, None))
+        else:
+            order = list(ids)
+            hashes = _hashes(order)
+            self._add(*self._held.pop(0))
+            self._held.append((ids, hashes))
+            self._find(order, hashes)
         deferred = ids & self.deferred if self.deferred else frozenset()
         return number, deferred
 
-    def _add(self, ids: frozenset[str]) -> None:
-        import numpy as np  # only runs of three batches or more pay for the import
-
-        merged = np.sort(np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids)))
-        while self._levels and len(self._levels[-1]) <= len(merged):
-            merged = np.sort(np.concatenate((self._levels.pop(), merged)))
-        self._levels.append(merged)
-
-    def _find(self, ids: frozenset[str]) -> None:
+    def _add(self, ids: frozenset[str], hashes: NDArray[np.int64] | None) -> None:
         import numpy as np
 
         if not ids:
+            return  # a batch of quarantined payloads only: no ids
+        merged = np.sort(_hashes(list(ids)) if hashes is None else hashes)
+        while self._levels and len(self._levels[-1]) <= len(merged):
+            # two sorted runs: the stable sort (timsort) merges them in linear time
+            merged = np.sort(np.concatenate((self._levels.pop(), merged)), kind="stable")
+        self._levels.append(merged)
+
+    def _find(self, order: list[str], hashes: NDArray[np.int64]) -> None:
+        import numpy as np
+
+        if not order:
             return
-        order = list(ids)
-        hashes = np.fromiter(map(hash, order), dtype=np.int64, count=len(order))
+        by_hash = np.argsort(hashes)
+        needles = hashes[by_hash]  # sorted: each binary search starts from the last
         seen = np.zeros(len(order), dtype=bool)
         for level in self._levels:
-            at = np.minimum(np.searchsorted(level, hashes), len(level) - 1)
-            seen |= level[at] == hashes
-        self.found.update(order[i] for i in np.flatnonzero(seen).tolist())
+            at = np.minimum(np.searchsorted(level, needles), len(level) - 1)
+            seen |= level[at] == needles
+        if seen.any():
+            self.found.update(order[i] for i in by_hash[seen].tolist())
 
     def set_aside(self, number: int, rows: Iterable[RecordRow]) -> None:
         """Keep the deferred rows of batch `number`; a later batch's row of an id wins."""
@@ -97,3 +106,10 @@ class FarRepeats:
     def rows(self) -> list[RecordRow]:
         """The deferred ids' last rows, in the order their batches came."""
         return [row for _, row in sorted(self._aside.values(), key=lambda held: held[0])]
+
+
+def _hashes(ids: list[str]) -> NDArray[np.int64]:
+    """The ids' hashes (cached on each string: the batch's key set computed them)."""
+    import numpy as np  # only runs of three batches or more pay for the import
+
+    return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
