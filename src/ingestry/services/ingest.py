@@ -25,12 +25,12 @@ from ingestry.services.inputs import (
     receipts_of,
 )
 from ingestry.services.ports import (
+    Arrivals,
     BatchWork,
     OnChanges,
     PayloadProbe,
     PreparedBatch,
     Receipt,
-    ReceiptKey,
     Storage,
     StorageSession,
 )
@@ -295,18 +295,23 @@ class IngestService:
             probe = cast(PayloadProbe, session)  # the mode scans only on probing storages
             left = overlap.later | overlap.deferred  # written later: never skipped here
             source, extractor = prep.source, prep.extractor
+            assert batch.scan_lines is not None
+            keys, lines = [], []
+            for key, line in zip(batch.scan, batch.scan_lines, strict=True):
+                if key[1] not in left:
+                    keys.append(key)
+                    lines.append(line)
+            # the probe writes the receipts of the payloads it skips (one lookup each)
+            arrivals = Arrivals(receipt, work[1], work[2], lines)
             skip = probe.unchanged_payloads(
                 source.name, extractor.convention, prep.provenance.type,
-                prep.provenance.upstream, extractor.version,
-                [k for k in batch.scan if k[1] not in left],
+                prep.provenance.upstream, extractor.version, keys, arrivals,
             )  # fmt: skip
-            receipts = skipped_receipts(source.name, work, batch, skip)
             if len(skip) == batch.received:  # nothing to prepare (or even to frame)
                 batch = PreparedBatch(skipped=len(skip))
             else:
                 batch = prep.rows(work, skip=skip)
                 batch.skipped = len(skip)
-            batch.receipts = receipts
         batch = supersede(batch, overlap, repeats)
         part = self._write_unit(session, prep.source, prep.extractor, batch, receipt, policy)
         lean.observe(
@@ -433,20 +438,6 @@ def batch_origin(work: BatchWork | None, batch: PreparedBatch) -> str | None:
     if batch.quarantine:
         return batch.quarantine[0][4]
     return batch.raw[0][11] if len(batch.raw) else None
-
-
-def skipped_receipts(
-    source: str, work: BatchWork, batch: PreparedBatch, skip: set[int]
-) -> list[ReceiptKey]:
-    """The receipts of a scanned batch's payloads that `skip` leaves out (no-ops: their
-    raw rows are stored under the guessed id, which the probe proved)."""
-    assert batch.scan is not None and batch.scan_lines is not None
-    _, received_at, origin, _, _, _ = work
-    return [
-        (source, sid, sha, received_at, line, origin)
-        for (n, sid, sha), line in zip(batch.scan, batch.scan_lines, strict=True)
-        if n in skip
-    ]
 
 
 def _prepared_whole(

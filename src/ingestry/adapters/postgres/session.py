@@ -14,6 +14,7 @@ from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.writer import Writer
 from ingestry.domain.conventions import Convention
 from ingestry.services.ports import (
+    Arrivals,
     QuarantineRow,
     RawRow,
     Receipt,
@@ -90,12 +91,14 @@ class PostgresSession:
         upstream: str,
         extractor_version: str,
         keys: Sequence[tuple[int, str, bytes]],
+        arrivals: Arrivals | None = None,
     ) -> set[int]:
         return self.tx.run(
             lambda: self.writer.unchanged_payloads(
-                self.tx, source, convention, (source_type, upstream), extractor_version, keys
+                self.tx, source, convention, (source_type, upstream), extractor_version, keys,
+                arrivals,
             )
-        )
+        )  # fmt: skip
 
     def start_run(self, srn: str, source: str, origins: list[str], now: str) -> None:
         self.tx.run(lambda: self.writer.start_run(self.tx, srn, source, origins, now))
