@@ -180,10 +180,12 @@ def test_bulk_publish_counts_each_id_once(store: Store) -> None:
     assert (record.version, record.metadata["note"]) == (1, "c")
 
 
-def _in_batches_of_3(store: Store, tmp_path: Path, docs: list[dict[str, Any]]) -> tuple[int, ...]:
+def _in_batches_of_3(
+    store: Store, tmp_path: Path, docs: list[dict[str, Any]], name: str = "customer_orders"
+) -> tuple[int, ...]:
     path = tmp_path / "orders.jsonl"
     path.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
-    source = store.source("customer_orders")
+    source = store.source(name)
     extractor = store.extractor(source)
     service = IngestService(store.storage, lambda _: extractor, batch_size=3)
     return counts(service.ingest(source, open_inputs([str(path)], source.format)))
@@ -202,8 +204,9 @@ def test_a_repeat_in_the_next_batch_is_superseded_too(store: Store, tmp_path: Pa
     assert versions(store, "customer_orders") == state
 
 
+@pytest.mark.parametrize("source", ["customer_orders", "orders_simple"])
 def test_repeats_further_apart_change_nothing_when_ingested_again(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, source: str
 ) -> None:
     """An occurrence two batches later: the first run writes it batch by batch (it
     cannot know yet), notices it, and every later run of the source defers that id to
@@ -212,17 +215,17 @@ def test_repeats_further_apart_change_nothing_when_ingested_again(
     docs = [order("A", note="a"), order("B"), order("C"),
             order("D"), order("E"), order("F"),
             order("A", note="b")]  # fmt: skip
-    assert _in_batches_of_3(store, tmp_path, docs) == (7, 6, 1, 0, 0)
-    state = versions(store, "customer_orders")
+    assert _in_batches_of_3(store, tmp_path, docs, source) == (7, 6, 1, 0, 0)
+    state = versions(store, source)
     assert state["A"] == (2, "b")
     for _ in range(2):
-        assert _in_batches_of_3(store, tmp_path, docs) == (7, 0, 0, 6, 0)
-        assert versions(store, "customer_orders") == state
+        assert _in_batches_of_3(store, tmp_path, docs, source) == (7, 0, 0, 6, 0)
+        assert versions(store, source) == state
     # the deferred id's later occurrence gone: its only occurrence writes it, at the end
-    assert _in_batches_of_3(store, tmp_path, docs[:-1]) == (6, 0, 1, 5, 0)
-    assert versions(store, "customer_orders")["A"] == (3, "a")
-    assert _in_batches_of_3(store, tmp_path, docs[:-1]) == (6, 0, 0, 6, 0)
-    assert versions(store, "customer_orders")["A"] == (3, "a")
+    assert _in_batches_of_3(store, tmp_path, docs[:-1], source) == (6, 0, 1, 5, 0)
+    assert versions(store, source)["A"] == (3, "a")
+    assert _in_batches_of_3(store, tmp_path, docs[:-1], source) == (6, 0, 0, 6, 0)
+    assert versions(store, source)["A"] == (3, "a")
 
 
 def test_far_apart_repeats_in_a_json_array_change_nothing_again(
