@@ -35,3 +35,13 @@ def test_deferred_rows_are_set_aside_and_the_last_wins() -> None:
     assert repeats.rows() == [("harvest", "A", "z")]
     assert repeats.found == {"A"} and repeats.pending
     assert Overlap().deferred == frozenset()
+
+
+@given(st.lists(st.frozensets(st.sampled_from("abcdefgh"), max_size=5), max_size=12))
+def test_the_numpy_levels_find_the_same(batches: list[frozenset[str]]) -> None:
+    """Past `small` ids the hashes move from a set to sorted numpy arrays."""
+    exact, levels = FarRepeats(), FarRepeats(small=2)
+    for ids in batches:
+        exact.observe(ids)
+        levels.observe(ids)
+    assert levels.found == exact.found

@@ -14,10 +14,12 @@ always), the last one of each is kept aside, and they are written after the last
 batch, once: the run's net effect. An unchanged file is then all unchanged, and a file
 whose later occurrence is gone writes the id from the occurrence that is left.
 
-Memory: the ids seen so far are kept as 64-bit hashes in sorted numpy arrays
-(log-structured: a batch's array merges with the last one while not smaller), 8 bytes
-an id, against ~70 for a Python set of them; a batch is checked with one binary search
-per level (C). A hash collision can only defer an id that did not need it, which
+Memory: the ids seen so far are kept as their 64-bit hashes: in a Python set up to
+`SMALL` of them (~60 bytes an id, the cheapest to check: most runs), then in sorted
+numpy arrays (log-structured: a batch's array merges with the last one while not
+smaller), 8 bytes an id, a batch checked with one binary search per level (C). So the
+memory stays under ~12 MB whatever the input's size, and runs under `SMALL` ids never
+import numpy. A hash collision can only defer an id that did not need it, which
 writes it once at the end: still right. The rows set aside are one per deferred id.
 """
 
@@ -34,16 +36,21 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 
+#: How many ids a run keeps in a Python set (~60 bytes each) before moving to numpy.
+SMALL = 200_000
+
+
 class FarRepeats:
     """One run's far-apart ids: those it defers (`deferred`, noticed by the source's
     previous run) and those it notices (`found`, kept for the next run)."""
 
-    def __init__(self, deferred: frozenset[str] = frozenset()) -> None:
+    def __init__(self, deferred: frozenset[str] = frozenset(), small: int = SMALL) -> None:
         self.deferred = deferred
         self.found: set[str] = set()
         self._batches = 0
-        #: the last two batches' ids (and their hashes, from the third batch on)
-        self._held: list[tuple[frozenset[str], NDArray[np.int64] | None]] = []
+        self._held: list[frozenset[str]] = []  # the last two batches' ids
+        self._small = small
+        self._seen: set[int] | None = set()  # None once the hashes moved to `_levels`
         self._levels: list[NDArray[np.int64]] = []
         self._aside: dict[str, tuple[int, RecordRow]] = {}
         self._lock = threading.Lock()  # write lanes set rows aside side by side
@@ -53,41 +60,52 @@ class FarRepeats:
         input order; the ids a batch shares with one two or more before it are found."""
         number = self._batches
         self._batches += 1
-        if number < 2:  # nothing to look back at yet (and numpy not imported)
-            self._held.append((ids, None))
-        else:
-            order = list(ids)
-            hashes = _hashes(order)
-            self._add(*self._held.pop(0))
-            self._held.append((ids, hashes))
-            self._find(order, hashes)
+        self._held.append(ids)
+        if len(self._held) == 3:
+            self._add(self._held.pop(0))
+            self._find(ids)
         deferred = ids & self.deferred if self.deferred else frozenset()
         return number, deferred
 
-    def _add(self, ids: frozenset[str], hashes: NDArray[np.int64] | None) -> None:
-        import numpy as np
-
+    def _add(self, ids: frozenset[str]) -> None:
         if not ids:
             return  # a batch of quarantined payloads only: no ids
-        merged = np.sort(_hashes(list(ids)) if hashes is None else hashes)
+        if self._seen is not None:
+            self._seen.update(map(hash, ids))
+            if len(self._seen) <= self._small:
+                return
+            import numpy as np  # only runs of more than SMALL ids pay for the import
+
+            merged = np.sort(np.fromiter(self._seen, dtype=np.int64, count=len(self._seen)))
+            self._seen = None
+        else:
+            import numpy as np
+
+            merged = np.sort(_hashes(list(ids)))
         while self._levels and len(self._levels[-1]) <= len(merged):
             # two sorted runs: the stable sort (timsort) merges them in linear time
             merged = np.sort(np.concatenate((self._levels.pop(), merged)), kind="stable")
         self._levels.append(merged)
 
-    def _find(self, order: list[str], hashes: NDArray[np.int64]) -> None:
+    def _find(self, ids: frozenset[str]) -> None:
+        if not ids:
+            return
+        if self._seen is not None:
+            seen = self._seen
+            self.found.update(i for i in ids if hash(i) in seen)
+            return
         import numpy as np
 
-        if not order:
-            return
+        order = list(ids)
+        hashes = _hashes(order)
         by_hash = np.argsort(hashes)
         needles = hashes[by_hash]  # sorted: each binary search starts from the last
-        seen = np.zeros(len(order), dtype=bool)
+        hit = np.zeros(len(order), dtype=bool)
         for level in self._levels:
             at = np.minimum(np.searchsorted(level, needles), len(level) - 1)
-            seen |= level[at] == needles
-        if seen.any():
-            self.found.update(order[i] for i in by_hash[seen].tolist())
+            hit |= level[at] == needles
+        if hit.any():
+            self.found.update(order[i] for i in by_hash[hit].tolist())
 
     def set_aside(self, number: int, rows: Iterable[RecordRow]) -> None:
         """Keep the deferred rows of batch `number`; a later batch's row of an id wins."""
@@ -110,6 +128,6 @@ class FarRepeats:
 
 def _hashes(ids: list[str]) -> NDArray[np.int64]:
     """The ids' hashes (cached on each string: the batch's key set computed them)."""
-    import numpy as np  # only runs of three batches or more pay for the import
+    import numpy as np
 
     return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
