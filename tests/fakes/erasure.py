@@ -42,6 +42,8 @@ class MemoryErasure:
             receipts = [k for k, c in t.receipts.items() if c["raw_id"] in raw_ids]
             for key in receipts:
                 del t.receipts[key]
+            if source_type == "harvest":
+                t.repeated.get(upstream, set()).discard(source_id)
             for ident in raw_ids:
                 del t.raw[ident]
             features = [k for k in t.features if k[0] == srn]

@@ -41,6 +41,8 @@ class Tables:
     ids: dict[str, int] = field(default_factory=dict)
     #: record_changes: (seq, convention, record id, version), seq order = commit order
     changes: list[tuple[int, str, int, int]] = field(default_factory=list)
+    #: repeated_ids: per source, the far-apart ids of its last run (services.repeats)
+    repeated: dict[str, set[str]] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         """Ids as a sequence gives them: increasing, never reused (not even after a

@@ -9,7 +9,7 @@ whichever storage made it.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -258,6 +258,12 @@ class MemorySession:
         run = self.tables.runs.get(srn)
         if run is not None:
             run.update(status=status, finished_at=now, summary=orjson.loads(orjson.dumps(summary)))
+
+    def repeated_ids(self, source: str) -> frozenset[str]:
+        return frozenset(self.tables.repeated.get(source, ()))
+
+    def keep_repeated_ids(self, source: str, ids: Collection[str]) -> None:
+        self.tables.repeated[source] = set(ids)
 
     def quarantine_headers(
         self, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]

@@ -109,10 +109,13 @@ def test_a_scanned_reingest_records_the_receipts_of_the_payloads_it_skips(
     runs = db.rows("SELECT run_srn, count(*) FROM raw_receipts GROUP BY run_srn ORDER BY 1")
     assert sorted(runs) == sorted([(again["run_srn"], 14), (_run_of(db, "O-0", 0), 14)])
     lines = db.rows(
-        "SELECT r.line FROM raw_receipts r WHERE r.run_srn = :run ORDER BY r.id",
+        "SELECT r.line, r.origin, r.received_at IS NOT NULL, r.container FROM raw_receipts r"
+        " WHERE r.run_srn = :run ORDER BY r.id",
         run=again["run_srn"],
     )
-    assert [n for (n,) in lines] == list(range(1, 15))
+    assert [n for (n, _, _, _) in lines] == list(range(1, 15))
+    # the skipped ones' receipts come from the probe's own lookup (PostgreSQL)
+    assert {row[1:] for row in lines} == {(str(path), True, None)}
 
 
 def _run_of(db: Database, source_id: str, nth: int) -> str:

@@ -43,8 +43,9 @@ def test_upgrade_downgrade_upgrade(db: Database) -> None:
 def test_an_existing_store_upgrades_from_the_previous_head(db: Database) -> None:
     """20261202_130000 changes no table (record tables stay the config's), 140000 adds
     `raw_receipts`, 170000 `node_identity`, 180000 the HTTP pulls' pages and cursors,
-    190000 `record_changes` and `fork_cursors`, 200000 `erasure_audit`; a store at the
-    revision before them upgrades, and comes back down, without a trace."""
+    190000 `record_changes` and `fork_cursors`, 200000 `erasure_audit`, 20261203_010000
+    `repeated_ids`; a store at the revision before them upgrades, and comes back down,
+    without a trace."""
     migrate.upgrade(db.engine, "20261202_120000")
     before = db.tables()
     migrate.upgrade(db.engine)
@@ -54,6 +55,7 @@ def test_an_existing_store_upgrades_from_the_previous_head(db: Database) -> None
         "harvest_cursors",
         "record_changes",
         "fork_cursors",
+        "repeated_ids",
     }
     migrate.downgrade(db.engine, "20261202_120000")
     assert migrate.current(db.engine) == "20261202_120000"

@@ -25,16 +25,17 @@ from ingestry.services.inputs import (
     receipts_of,
 )
 from ingestry.services.ports import (
+    Arrivals,
     BatchWork,
     OnChanges,
     PayloadProbe,
     PreparedBatch,
     Receipt,
-    ReceiptKey,
     Storage,
     StorageSession,
 )
 from ingestry.services.preparation import LeanPolicy, MapFn, Preparation, ProgressFn
+from ingestry.services.repeats import FarRepeats
 from ingestry.services.rescan import RescanPolicy
 from ingestry.services.runcontext import COUNTS, IngestSummary, ingest_run
 from ingestry.services.spill import (
@@ -123,11 +124,16 @@ class IngestService:
         parallel = self.parallel if big else None
         if strict or source.format in DOCUMENT_FORMATS:
             policy.enabled = False  # nothing of the run is written until it all is
-        # each batch once the next is prepared: an id both hold is the next one's
-        batches = with_overlaps(prep.batches(inputs, progress, policy, lean, parallel))
+        # each batch once the next is prepared: an id both hold is the next one's;
+        # ids further apart: deferred when the previous run noticed them (services.repeats)
+        repeats = FarRepeats(self._repeated_ids(source))
+        work = prep.batches(inputs, progress, policy, lean, parallel)
+        batches = with_overlaps(work, repeats)
         if strict or source.format in DOCUMENT_FORMATS:
-            at_once = (supersede(b, overlap) for _, b, overlap in batches)
-            return self._ingest_at_once(source, extractor, inputs, at_once, strict, summary)
+            at_once = (supersede(b, overlap, repeats) for _, b, overlap in batches)
+            return self._ingest_at_once(
+                source, extractor, inputs, at_once, strict, summary, repeats
+            )
         receipt = Receipt(run)
         receipt_of = receipts_of(run, inputs)
 
@@ -135,10 +141,15 @@ class IngestService:
             session: StorageSession, work: BatchWork | None, batch: PreparedBatch, overlap: Overlap
         ) -> IngestSummary:
             mine = receipt_of(batch_origin(work, batch)) if receipt_of else receipt
-            return self._write_batch(session, prep, work, batch, policy, lean, overlap, mine)
+            return self._write_batch(
+                session, prep, work, batch, policy, lean, overlap, mine, repeats
+            )
 
         with ingest_run(summary, origins, self.clock, storage=self.storage, started=started):
             self.mode.write(self.storage, batches, write, summary.add)
+            if repeats.pending:
+                with self.storage.session() as session:
+                    summary.add(self._write_deferred(session, source, extractor, repeats))
             for origin, spill in spilled_of(inputs):
                 mine = receipt_of(origin) if receipt_of else receipt
                 with self.storage.session() as session:
@@ -156,6 +167,7 @@ class IngestService:
         batches: Iterable[PreparedBatch],
         strict: bool,
         summary: IngestSummary,
+        repeats: FarRepeats,
     ) -> IngestSummary:
         """The run in one transaction: under --strict (rolled back at the first bad
         payload) and over JSON documents (one that does not frame leaves nothing)."""
@@ -178,6 +190,7 @@ class IngestService:
                     raise strict_refusal(source, origin, spill.line, spill.reason)
                 mine = receipt_of(origin) if receipt_of else receipt
                 parts.append(self._write_spilled(session, source, extractor, spill, origin, mine))
+            parts.append(self._write_deferred(session, source, extractor, repeats))
             summary.count(parts)
             summary.inputs = described(inputs)
         summary.count(parts)  # a replay at commit recounts its batches
@@ -272,6 +285,7 @@ class IngestService:
         lean: LeanPolicy,
         overlap: Overlap,
         receipt: Receipt,
+        repeats: FarRepeats,
     ) -> IngestSummary:
         """Write one batch; a scanned one is prepared first, from its `work`, without
         the payloads the storage holds unchanged (never those the next batch
@@ -279,24 +293,61 @@ class IngestService:
         if batch.scan is not None:
             assert work is not None, "a scanned batch comes with its work"
             probe = cast(PayloadProbe, session)  # the mode scans only on probing storages
+            left = overlap.later | overlap.deferred  # written later: never skipped here
             source, extractor = prep.source, prep.extractor
+            assert batch.scan_lines is not None
+            keys, lines = [], []
+            for key, line in zip(batch.scan, batch.scan_lines, strict=True):
+                if key[1] not in left:
+                    keys.append(key)
+                    lines.append(line)
+            # the probe writes the receipts of the payloads it skips (one lookup each)
+            arrivals = Arrivals(receipt, work[1], work[2], lines)
             skip = probe.unchanged_payloads(
                 source.name, extractor.convention, prep.provenance.type,
-                prep.provenance.upstream, extractor.version,
-                [k for k in batch.scan if k[1] not in overlap.later],
+                prep.provenance.upstream, extractor.version, keys, arrivals,
             )  # fmt: skip
-            receipts = skipped_receipts(source.name, work, batch, skip)
             if len(skip) == batch.received:  # nothing to prepare (or even to frame)
                 batch = PreparedBatch(skipped=len(skip))
             else:
                 batch = prep.rows(work, skip=skip)
                 batch.skipped = len(skip)
-            batch.receipts = receipts
-        batch = supersede(batch, overlap)
+        batch = supersede(batch, overlap, repeats)
         part = self._write_unit(session, prep.source, prep.extractor, batch, receipt, policy)
         lean.observe(
             part.raw_stored == len(batch.raw) and part.records_created == len(batch.records)
         )
+        return part
+
+    def _repeated_ids(self, source: DataSource) -> frozenset[str]:
+        with self.storage.session() as session:
+            return session.repeated_ids(source.name)
+
+    def _write_deferred(
+        self, session: StorageSession, source: DataSource, extractor: Extractor,
+        repeats: FarRepeats,
+    ) -> IngestSummary:  # fmt: skip
+        """After the run's last batch: the deferred ids' records, each from its last
+        occurrence (their raw rows and receipts went with their batches), and the
+        far-apart ids this run noticed, for the next run to defer."""
+        part = IngestSummary(source=source.name)
+        if not repeats.pending:
+            return part  # the common case: no statement at all
+        rows = repeats.rows()
+
+        def work() -> None:
+            part.count(())
+            if rows:
+                now = iso(self.clock())
+                result = session.upsert_records(extractor.convention, rows, now)
+                part.records_created += result.created
+                part.records_updated += result.updated
+                part.records_unchanged += result.unchanged
+                if self.on_changes is not None and result.changes:
+                    self.on_changes(session, extractor.convention.name, result.changes)
+            session.keep_repeated_ids(source.name, repeats.found)
+
+        session.unit(work)
         return part
 
     def _write_spilled(
@@ -387,20 +438,6 @@ def batch_origin(work: BatchWork | None, batch: PreparedBatch) -> str | None:
     if batch.quarantine:
         return batch.quarantine[0][4]
     return batch.raw[0][11] if len(batch.raw) else None
-
-
-def skipped_receipts(
-    source: str, work: BatchWork, batch: PreparedBatch, skip: set[int]
-) -> list[ReceiptKey]:
-    """The receipts of a scanned batch's payloads that `skip` leaves out (no-ops: their
-    raw rows are stored under the guessed id, which the probe proved)."""
-    assert batch.scan is not None and batch.scan_lines is not None
-    _, received_at, origin, _, _, _ = work
-    return [
-        (source, sid, sha, received_at, line, origin)
-        for (n, sid, sha), line in zip(batch.scan, batch.scan_lines, strict=True)
-        if n in skip
-    ]
 
 
 def _prepared_whole(

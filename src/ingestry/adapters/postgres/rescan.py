@@ -20,7 +20,7 @@ from ingestry.domain.conventions import Convention
 
 PAYLOAD_PROBE = Stage(
     "ingestry_probe_payloads",
-    (("n", "int4"), ("source_id", 'text COLLATE "C"'), ("sha256", "bytea")),
+    (("n", "int4"), ("source_id", 'text COLLATE "C"'), ("sha256", "bytea"), ("line", "int4")),
 )
 
 
@@ -50,5 +50,35 @@ def changed_payloads(convention: Convention) -> str:
     )
 
 
-def probe_rows(keys: Sequence[tuple[int, str, bytes]]) -> list[tuple[Any, ...]]:
-    return [(n, escape_text(source_id), sha) for n, source_id, sha in keys]
+def probe_rows(
+    keys: Sequence[tuple[int, str, bytes]], lines: Sequence[int | None] | None = None
+) -> list[tuple[Any, ...]]:
+    if lines is None:
+        return [(n, escape_text(source_id), sha, None) for n, source_id, sha in keys]
+    return [
+        (n, escape_text(source_id), sha, line)
+        for (n, source_id, sha), line in zip(keys, lines, strict=True)
+    ]
+
+
+def changed_payloads_with_receipts(convention: Convention) -> str:
+    """`changed_payloads`, and in the same statement the receipts of the other staged
+    payloads (the no-ops), from the raw ids its probe of `raw_keys` found: a re-ingest
+    looks each key up once, not once to probe and again to write its receipt
+    (parameters: those of `changed_payloads`, and run, at, origin, container, csha)."""
+    return (
+        "WITH p AS MATERIALIZED (SELECT p.n, p.line, k.raw_id, (k.source IS NULL"
+        " OR t.raw_sha256 IS DISTINCT FROM p.sha256"
+        " OR t.extractor_version IS DISTINCT FROM %(version)s"
+        " OR t.data_source IS DISTINCT FROM %(source)s) AS changed"
+        " FROM ingestry_probe_payloads p"
+        " LEFT JOIN raw_keys k ON k.source = %(source)s AND k.source_id = p.source_id"
+        " AND k.sha256 = p.sha256"
+        " LEFT JOIN LATERAL (SELECT x.raw_sha256, x.extractor_version, x.data_source"
+        f' FROM "{table_name(convention.name)}" x WHERE x.source_type = %(type)s'
+        " AND x.upstream = %(upstream)s AND x.source_id = p.source_id LIMIT 1) t ON true),"
+        " r AS (INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line,"
+        " container, container_sha256) SELECT raw_id, %(run)s, %(at)s::timestamptz,"
+        " %(origin)s, line, %(container)s, %(csha)s FROM p WHERE NOT changed ORDER BY n)"
+        " SELECT n FROM p WHERE changed"
+    )

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import psycopg
 
 from ingestry.adapters.postgres.outbox import append_events
 from ingestry.adapters.postgres.spill import fill_payload
+from ingestry.adapters.postgres.text import escape_text, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.writer import Writer
 from ingestry.domain.conventions import Convention
 from ingestry.services.ports import (
+    Arrivals,
     QuarantineRow,
     RawRow,
     Receipt,
@@ -89,12 +91,14 @@ class PostgresSession:
         upstream: str,
         extractor_version: str,
         keys: Sequence[tuple[int, str, bytes]],
+        arrivals: Arrivals | None = None,
     ) -> set[int]:
         return self.tx.run(
             lambda: self.writer.unchanged_payloads(
-                self.tx, source, convention, (source_type, upstream), extractor_version, keys
+                self.tx, source, convention, (source_type, upstream), extractor_version, keys,
+                arrivals,
             )
-        )
+        )  # fmt: skip
 
     def start_run(self, srn: str, source: str, origins: list[str], now: str) -> None:
         self.tx.run(lambda: self.writer.start_run(self.tx, srn, source, origins, now))
@@ -102,6 +106,29 @@ class PostgresSession:
     def finish_run(self, srn: str, status: str, summary: dict[str, Any], now: str) -> None:
         summary = dict(summary)  # the caller may change its dict before a replay
         self.tx.run(lambda: self.writer.finish_run(self.tx, srn, status, summary, now))
+
+    def repeated_ids(self, source: str) -> frozenset[str]:
+        def call() -> frozenset[str]:
+            self.tx.begin()
+            query = "SELECT source_id FROM repeated_ids WHERE source = %s"
+            rows = self.writer.conn.execute(query, (source,)).fetchall()
+            return frozenset(unescape_text(i) for (i,) in rows)
+
+        return self.tx.run(call)
+
+    def keep_repeated_ids(self, source: str, ids: Collection[str]) -> None:
+        def call() -> None:
+            self.tx.begin()
+            conn = self.writer.conn
+            conn.execute("DELETE FROM repeated_ids WHERE source = %s", (source,))
+            if ids:
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        "INSERT INTO repeated_ids (source, source_id) VALUES (%s, %s)",
+                        [(source, escape_text(i)) for i in sorted(ids)],
+                    )
+
+        self.tx.run(call, len(ids))
 
     def quarantine_headers(
         self, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]

@@ -29,6 +29,7 @@ from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.wire import record_block, write_block
 from ingestry.domain.conventions import Convention
 from ingestry.services.ports import (
+    Arrivals,
     NewRecords,
     QuarantineRow,
     RawRow,
@@ -243,17 +244,28 @@ class Writer:
         kind: tuple[str, str],
         extractor_version: str,
         keys: Sequence[tuple[int, str, bytes]],
+        arrivals: Arrivals | None = None,
     ) -> set[int]:
         """`kind`: the records' (source type, upstream)."""
         if not keys:
             return set()
         tx.begin()
-        self._fill(tx, rescan.PAYLOAD_PROBE, rescan.probe_rows(keys))
-        params = {
+        lines = None if arrivals is None else arrivals.lines
+        self._fill(tx, rescan.PAYLOAD_PROBE, rescan.probe_rows(keys, lines))
+        params: dict[str, Any] = {
             "source": source, "type": kind[0], "upstream": escape_text(kind[1]),
             "version": extractor_version,
         }  # fmt: skip
-        changed = {n for (n,) in self.conn.execute(rescan.changed_payloads(convention), params)}
+        query = rescan.changed_payloads(convention)
+        if arrivals is not None:
+            run, container, container_sha = arrivals.receipt
+            origin = arrivals.origin
+            params.update(
+                run=run, at=arrivals.received_at, container=container, csha=container_sha,
+                origin=None if origin is None else escape_text(origin),
+            )  # fmt: skip
+            query = rescan.changed_payloads_with_receipts(convention)
+        changed = {n for (n,) in self.conn.execute(query, params)}
         return {n for n, _, _ in keys} - changed
 
     def start_run(

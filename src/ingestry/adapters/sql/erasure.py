@@ -76,6 +76,10 @@ def erase(
             raw_ids.append(int(raw_id))
             raw_hashes.append(bytes(sha).hex())
     receipts = _delete_ids(conn, q, "raw_receipts", "raw_id", raw_ids)
+    if source_type == "harvest":  # a far-apart id kept for the next run (services.repeats)
+        conn.execute(
+            q("DELETE FROM repeated_ids WHERE source = ? AND source_id = ?"), (upstream, source_id)
+        )
     payloads = _delete_ids(conn, q, "raw_payloads", "id", raw_ids)
 
     def gone(sql: str, params: Sequence[Any]) -> int:

@@ -136,6 +136,17 @@ convention_columns = sa.Table(
 #: Bytewise comparison on PostgreSQL too: srns are ASCII, equality is all we ask.
 Key = sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
 
+
+#: Per source, the ids its last finished run received two or more batches apart: the
+#: next run defers them to their last occurrence (services/repeats.py).
+repeated_ids = sa.Table(
+    "repeated_ids",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("source_id", Key, primary_key=True),
+)
+
+
 record_events = sa.Table(
     "record_events",
     metadata,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -255,6 +255,17 @@ class SQLiteSession:
         self.conn.execute(
             "UPDATE ingest_runs SET finished_at = ?, status = ?, summary = ? WHERE srn = ?",
             (now, status, orjson.dumps(summary).decode(), srn),
+        )
+
+    def repeated_ids(self, source: str) -> frozenset[str]:
+        query = "SELECT source_id FROM repeated_ids WHERE source = ?"
+        return frozenset(i for (i,) in self.conn.execute(query, (source,)))
+
+    def keep_repeated_ids(self, source: str, ids: Collection[str]) -> None:
+        self.conn.execute("DELETE FROM repeated_ids WHERE source = ?", (source,))
+        self.conn.executemany(
+            "INSERT INTO repeated_ids (source, source_id) VALUES (?, ?)",
+            [(source, i) for i in sorted(ids)],
         )
 
     def quarantine_headers(

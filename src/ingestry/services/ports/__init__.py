@@ -84,6 +84,9 @@ from ingestry.services.ports.cache import (
     RecordCache as RecordCache,
 )
 from ingestry.services.ports.capabilities import (
+    Arrivals as Arrivals,
+)
+from ingestry.services.ports.capabilities import (
     ConcurrentSessions as ConcurrentSessions,
 )
 from ingestry.services.ports.capabilities import (

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from ingestry.domain.conventions import Convention
-from ingestry.services.ports.rows import WireEncode
+from ingestry.services.ports.rows import Receipt, WireEncode
 from ingestry.services.ports.session import StorageSession
 
 
@@ -56,9 +56,22 @@ class PayloadProbe(Protocol):
         upstream: str,
         extractor_version: str,
         keys: Sequence[tuple[int, str, bytes]],
+        arrivals: Arrivals | None = None,
     ) -> set[int]:
         """The indexes (first item of each key: index, source id, sha256) whose raw row
         (source, source id, sha256) is stored AND whose record (source_type, upstream,
         source id)
-        was built from a payload with that sha256 by `extractor_version` for `source`."""
+        was built from a payload with that sha256 by `extractor_version` for `source`.
+        With `arrivals`, the receipts of those payloads are written too, in key order
+        (the lookup that found their raw rows gives their ids: no second one)."""
         ...
+
+
+class Arrivals(NamedTuple):
+    """How the payloads of a probe arrived, for their receipts: the batch's receipt,
+    moment and input name, and each key's line (aligned with the keys)."""
+
+    receipt: Receipt
+    received_at: str
+    origin: str | None
+    lines: Sequence[int | None]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, Protocol
 
 from ingestry.domain.conventions import Convention
@@ -75,6 +75,15 @@ class StorageSession(Protocol):
     def start_run(self, srn: str, source: str, origins: list[str], now: str) -> None: ...
 
     def finish_run(self, srn: str, status: str, summary: dict[str, Any], now: str) -> None: ...
+
+    def repeated_ids(self, source: str) -> frozenset[str]:
+        """The ids the last finished run of `source` received two or more batches
+        apart: its next run defers them to their last occurrence (services.repeats)."""
+        ...
+
+    def keep_repeated_ids(self, source: str, ids: Collection[str]) -> None:
+        """Replace the far-apart ids kept for `source` with `ids`."""
+        ...
 
     def quarantine_headers(
         self, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]
