@@ -54,6 +54,7 @@ def test_an_existing_store_upgrades_from_the_previous_head(db: Database) -> None
         "harvest_cursors",
         "record_changes",
         "fork_cursors",
+        "record_deletions",
     }
     migrate.downgrade(db.engine, "20261202_120000")
     assert migrate.current(db.engine) == "20261202_120000"

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.sql import erasure, recordquery, runs, scan
+from ingestry.adapters.sql import deletion, erasure, recordquery, runs, scan
 from ingestry.adapters.sql.changefeed import SqlChangeFeed
+from ingestry.adapters.sql.deletion import LIVE, SqlDeletionStorage
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.nodeid import read_node_id
 from ingestry.adapters.sql.rows import (
@@ -238,7 +239,9 @@ class SQLiteStorage:
 
     def get_record(self, convention: Convention, srn: str) -> Record | None:
         _, source_type, upstream, source_id = parse_srn(srn)
-        sql = select_records(convention, "WHERE source_type = ? AND upstream = ? AND source_id = ?")
+        sql = select_records(
+            convention, f"WHERE source_type = ? AND upstream = ? AND source_id = ? AND {LIVE}"
+        )
         row = self._conn.execute(sql, (source_type, upstream, source_id)).fetchone()
         return record_from_row(convention, row) if row else None
 
@@ -376,7 +379,8 @@ class SQLiteStorage:
             if table_name(convention) not in tables:
                 continue
             sql = (
-                f'SELECT data_source, count(*) FROM "{table_name(convention)}" GROUP BY data_source'
+                f'SELECT data_source, count(*) FROM "{table_name(convention)}" WHERE {LIVE}'
+                " GROUP BY data_source"
             )
             for name, count in self._conn.execute(sql):
                 if name in out:
@@ -392,6 +396,12 @@ class SQLiteStorage:
                 session.conn.execute(sql, tuple(params))
 
         return SqlChangeFeed(rows, execute, "?", select_records, record_from_row)
+
+    def deletion(self) -> SqlDeletionStorage:
+        """Soft delete (docs/deleting.md)."""
+        return SqlDeletionStorage(
+            self._conn, deletion.SQLITE, self.session, select_records, record_from_row
+        )
 
     # --- erasure (docs/erasure.md) -----------------------------------------------------
 
