@@ -21,7 +21,6 @@ ingestry.services.ports import X` works for any of them:
 - `browse`: the dashboard's paged reads (quarantine, jobs, a record's events).
 - `changes`: the changes feed a forking node reads (`ChangeFeed`, `Change`).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
-- `deletion`: soft delete's tombstones (`DeletionStorage`).
 - `backups`: a backend's `BackupEngine`, the backups' `BackupFiles`, a `Snapshot`.
 """
 
@@ -126,7 +125,7 @@ from ingestry.services.ports.control import (
 from ingestry.services.ports.control import (
     take as take,
 )
-from ingestry.services.ports.deletion import (
+from ingestry.services.ports.erasure import (
     DeletionStorage as DeletionStorage,
 )
 from ingestry.services.ports.erasure import (

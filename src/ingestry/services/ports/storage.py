@@ -12,8 +12,7 @@ from ingestry.domain.query import EVERYTHING, RecordQuery
 from ingestry.domain.records import Record
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 from ingestry.services.ports.changes import ChangeFeed
-from ingestry.services.ports.deletion import DeletionStorage
-from ingestry.services.ports.erasure import ErasureStorage
+from ingestry.services.ports.erasure import DeletionStorage, ErasureStorage
 from ingestry.services.ports.lifecycle import LifecycleStorage
 from ingestry.services.ports.rawops import RawOperations
 from ingestry.services.ports.session import StorageSession
