@@ -12,7 +12,7 @@ from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.sql import deletion, erasure, recordquery, runs, scan
 from ingestry.adapters.sql.changefeed import SqlChangeFeed
-from ingestry.adapters.sql.deletion import LIVE, SqlDeletionStorage
+from ingestry.adapters.sql.deletion import LIVE, SqlDeletionStorage, live_count
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.nodeid import read_node_id
 from ingestry.adapters.sql.rows import (
@@ -277,6 +277,9 @@ class SQLiteStorage:
         return scan.scan(rows, convention, names, query, SQLITE, SQLITE_SCAN)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
+        if query == EVERYTHING:  # index-only, tombstones subtracted (adapters/sql/deletion)
+            sql = live_count(table_name(convention.name))
+            return int(self._conn.execute(sql).fetchone()[0])
         statement = recordquery.count(convention, query, SQLITE)
         return int(self._conn.execute(statement.sql, statement.params).fetchone()[0])
 
