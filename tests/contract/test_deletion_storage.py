@@ -87,6 +87,10 @@ def test_new_content_brings_a_deleted_record_back_as_the_next_version(storage: S
     assert set(storage.deletion().tombstones([(r.srn, r.version) for r in history])) == {
         (srn("a"), 2)
     }
+    assert storage.count_records(CONVENTION) == 1
+    delete(storage, "a")  # deleted twice: counted once
+    assert storage.count_records(CONVENTION) == 0
+    assert storage.count_records(CONVENTION, RecordQuery(include_deleted=True)) == 1
 
 
 def test_the_changes_feed_carries_the_tombstone(

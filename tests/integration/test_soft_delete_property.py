@@ -42,6 +42,7 @@ def check(store: Store, prefix: str, model: dict[str, tuple[str, int, str]]) -> 
         if state == "live"
     }
     assert live == want
+    assert store.count("order") == sum(1 for _ in store.records("order"))
     for ident, (state, version, _) in model.items():
         the_srn = record_srn("order", "harvest", SOURCE, f"{prefix}-{ident}")
         if state == "deleted":

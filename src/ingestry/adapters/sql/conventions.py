@@ -18,7 +18,6 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import SchemaItem
 
 from ingestry.adapters.sql.changes import ensure_change_triggers
-from ingestry.adapters.sql.deletion import tombstone_index
 from ingestry.adapters.sql.names import table_name as table_name  # re-exported
 from ingestry.adapters.sql.retype import retype_column
 from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
@@ -74,8 +73,6 @@ def ensure_record_tables(engine: sa.Engine, conventions: Sequence[Convention]) -
                 _retype(conn, table, convention)
                 _evolve(conn, sa.inspect(conn), table)
             ensure_spatial(conn, table.name, convention)
-            if conn.dialect.name == "sqlite":  # soft delete's fast count (docs/deleting.md)
-                conn.exec_driver_sql(tombstone_index(table.name))
             if "record_changes" in existing_tables:  # the changes feed's (20261202_190000)
                 ensure_change_triggers(conn, table.name, convention.name)
             _write_catalog(conn, convention)

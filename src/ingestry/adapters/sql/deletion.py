@@ -27,20 +27,20 @@ TOMBSTONE = "length(content_hash) = 0"
 IDENTITY = "source_type = ? AND upstream = ? AND source_id = ?"
 
 
-def tombstone_index(table: str) -> str:
-    """SQLite: a partial index holding only tombstones, so a plain count stays two
-    index-only counts (`count(*)` minus the tombstones) instead of a table scan (500,000
-    rows: 0.006 s against 0.082 s CPU); an insert only evaluates the predicate. Not on
-    PostgreSQL, where an index naming content_hash would cost updates their HOT path
-    and count(*) reads the table anyway."""
-    name, quoted = f'"ix_{table}_tombstones"', f'"{table}"'
-    return f"CREATE INDEX IF NOT EXISTS {name} ON {quoted} (id) WHERE {TOMBSTONE}"
-
-
 def live_count(table: str) -> str:
-    """Every current record minus the tombstones (see `tombstone_index`)."""
-    every = f'SELECT count(*) FROM "{table}"'
-    return f"SELECT ({every}) - ({every} WHERE {TOMBSTONE})"
+    """Every current record minus the tombstones, the latter found among the records
+    ever deleted (`record_deletions`, by identity), so a bare count stays index-only on
+    SQLite: 500,000 rows with 500 deleted, 0.010 s CPU against 0.082 s for the filtered
+    scan (0.006 s before soft delete); ingest pays nothing (a partial index of
+    tombstones did the same and cost bare inserts 4.6% CPU). One parameter: the
+    convention. SQLite only: PostgreSQL's count(*) reads the table anyway."""
+    identity = " AND ".join(f"r.{c} = d.{c}" for c in ("source_type", "upstream", "source_id"))
+    deleted = (  # CROSS JOIN: SQLite's way to say "loop over the deletions, probe r"
+        "SELECT count(*) FROM (SELECT DISTINCT source_type, upstream, source_id"
+        f' FROM record_deletions WHERE convention = ?) d CROSS JOIN "{table}" r'
+        f" ON {identity} WHERE length(r.content_hash) = 0"
+    )
+    return f'SELECT (SELECT count(*) FROM "{table}") - ({deleted})'
 
 
 DELETION_COLUMNS = "srn, version, deleted_at, actor, reason"
@@ -107,10 +107,10 @@ def delete(
     )
     conn.execute(
         q(
-            f"INSERT INTO record_deletions (convention, {DELETION_COLUMNS})"
-            " VALUES (?, ?, ?, ?t, ?, ?)"
+            "INSERT INTO record_deletions (convention, source_type, upstream, source_id,"
+            f" {DELETION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?t, ?, ?)"
         ),
-        (convention.name, srn, version + 1, draft.at, draft.actor, draft.reason),
+        (convention.name, *key, srn, version + 1, draft.at, draft.actor, draft.reason),
     )
     conn.execute(
         q("INSERT INTO record_events (srn, convention, version, created_at) VALUES (?, ?, ?, ?t)"),

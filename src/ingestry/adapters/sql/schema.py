@@ -249,7 +249,11 @@ record_deletions = sa.Table(
     sa.Column("srn", Key, primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("convention", sa.Text, nullable=False),
+    sa.Column("source_type", Key, nullable=False),
+    sa.Column("upstream", Key, nullable=False),
+    sa.Column("source_id", Key, nullable=False),
     sa.Column("deleted_at", Timestamp, nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("reason", sa.Text),
+    sa.Index("ix_record_deletions_convention", "convention"),
 )

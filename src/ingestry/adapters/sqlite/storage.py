@@ -279,7 +279,7 @@ class SQLiteStorage:
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         if query == EVERYTHING:  # index-only, tombstones subtracted (adapters/sql/deletion)
             sql = live_count(table_name(convention.name))
-            return int(self._conn.execute(sql).fetchone()[0])
+            return int(self._conn.execute(sql, (convention.name,)).fetchone()[0])
         statement = recordquery.count(convention, query, SQLITE)
         return int(self._conn.execute(statement.sql, statement.params).fetchone()[0])
 
