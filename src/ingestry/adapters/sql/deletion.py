@@ -32,8 +32,9 @@ def live_count(table: str) -> str:
     ever deleted (`record_deletions`, by identity), so a bare count stays index-only on
     SQLite: 500,000 rows with 500 deleted, 0.010 s CPU against 0.082 s for the filtered
     scan (0.006 s before soft delete); ingest pays nothing (a partial index of
-    tombstones did the same and cost bare inserts 4.6% CPU). One parameter: the
-    convention. SQLite only: PostgreSQL's count(*) reads the table anyway."""
+    tombstones did the same and cost bare inserts up to 4.6% CPU, updates up to 9.5%;
+    bench/soft_delete_bench.py). One parameter: the convention. SQLite only:
+    PostgreSQL's count(*) reads the table anyway."""
     identity = " AND ".join(f"r.{c} = d.{c}" for c in ("source_type", "upstream", "source_id"))
     deleted = (  # CROSS JOIN: SQLite's way to say "loop over the deletions, probe r"
         "SELECT count(*) FROM (SELECT DISTINCT source_type, upstream, source_id"
