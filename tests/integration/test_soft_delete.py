@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+import ingestry
 from ingestry.domain.deletion import RECORD_DELETED
 from ingestry.domain.errors import RecordDeletedError, RecordNotFoundError
 from ingestry.domain.events import RecordEvent
@@ -110,3 +111,20 @@ def test_a_soft_deleted_record_can_still_be_erased(
     with pytest.raises(RecordNotFoundError) as caught:
         store.get(srn("A-1"), include_deleted=True)
     assert not isinstance(caught.value, RecordDeletedError)
+
+
+def test_hooks_skip_a_tombstone_and_a_version_deleted_since(
+    config_path: Path, tmp_path: Path
+) -> None:
+    """Hooks derive features from content: they run on no tombstone, and an event of a
+    version deleted before delivery is delivered without running them (not dead)."""
+    from tests.lifecycle import with_hooks
+
+    with_hooks(config_path, [("ok", "ok.py", 30)])
+    with ingestry.open(config_path) as store:
+        store.ingest_files(SOURCE, [write(tmp_path, "a.jsonl", order("A-1"), order("B-1"))])
+        store.delete(srn("A-1"), reason="test")
+        summary = store.dispatcher().run_once()
+        assert (summary.delivered, summary.dead, summary.retried) == (3, 0, 0)
+        assert store.features(srn("B-1"))  # the live record's hook ran
+        assert store.hook_runs() and {r.srn for r in store.hook_runs()} == {srn("B-1")}
