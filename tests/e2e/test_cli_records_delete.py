@@ -50,3 +50,23 @@ def test_records_delete_from_the_cli(project: Path, db: Database) -> None:
     assert lines(query.stdout) == [{"n": before - 1}]
     history = run("records", "history", SRN, "--json", cwd=project)
     assert ["deleted" in v for v in lines(history.stdout)] == [False, True]
+
+
+def test_records_delete_by_selection(project: Path, db: Database) -> None:
+    assert run("ingest", "customer_orders", ORDERS, cwd=project).returncode == 0
+    chosen = run("records", "list", "--convention", "order", "--where", "paid=false",
+                 "--json", cwd=project)  # fmt: skip
+    want = {r["srn"] for r in lines(chosen.stdout)}
+    assert want
+    done = run("records", "delete", "--convention", "order", "--where", "paid=false",
+               "--reason", "unpaid", "--json", cwd=project)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert {r["srn"] for r in lines(done.stdout)} == want
+    assert {r["status"] for r in lines(done.stdout)} == {"deleted"}
+    left = run("records", "list", "--convention", "order", "--where", "paid=false",
+               "--count", cwd=project)  # fmt: skip
+    assert orjson.loads(left.stdout) == {"count": 0}
+    unfiltered = run("records", "delete", "--convention", "order", cwd=project)
+    assert unfiltered.returncode == 1 and b"needs a filter" in unfiltered.stderr
+    both = run("records", "delete", SRN, "--convention", "order", cwd=project)
+    assert both.returncode == 2

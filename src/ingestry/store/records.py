@@ -238,6 +238,31 @@ class RecordArea(StoreCore):
             cache.advance([(srn, report.deletion.version)])  # read-your-writes
         return report
 
+    def delete_matching(
+        self,
+        convention: str,
+        *,
+        where: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        time_column: str | None = None,
+        reason: str | None = None,
+        actor: str = "python",
+    ) -> Iterator[DeleteReport]:
+        """Soft-delete the live records `records(convention, where=…, since=…)` lists
+        (at least one filter: deleting a whole convention is not a typo's job). The
+        srns are read first, then deleted one transaction each."""
+        if not (where or since or until):
+            raise InputError(
+                "a delete by selection needs a filter (--where, --since or --until); "
+                "name srns to delete single records"
+            )
+        found = self.records(
+            convention, where=where, since=since, until=until, time_column=time_column
+        )
+        srns = [r.srn for r in found]
+        return (self.delete(srn, reason=reason, actor=actor) for srn in srns)
+
     # --- erasure (docs/erasure.md) -----------------------------------------------------------
 
     def erase(

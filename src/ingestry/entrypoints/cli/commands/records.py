@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import click
 
 from ingestry.domain.errors import InvalidCursorError, QueryError
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import dumps, echo_json, echo_record, table
+
+if TYPE_CHECKING:
+    from ingestry.services.deletion import DeleteReport
 
 
 @click.group("records")
@@ -138,20 +144,49 @@ def get_record(ctx: CliContext, srn: str, include_deleted: bool) -> None:
 
 
 @command.command("delete")
-@click.argument("srns", metavar="SRN...", nargs=-1, required=True)
+@click.argument("srns", metavar="[SRN]...", nargs=-1)
+@click.option("--convention", default=None, help="Delete the records of C that match:")
+@click.option("--where", "where", multiple=True, metavar="FILTER", help="As `records list`.")
+@click.option("--since", default=None, help="As `records list`.")
+@click.option("--until", default=None, help="As `records list`.")
+@click.option("--time-column", default=None, help="As `records list`.")
 @click.option("--reason", default=None, help="Why (kept with the tombstone version).")
 @click.option("--by", "actor", default="cli", show_default=True, help="Who deletes (kept).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one result per srn.")
 @click.pass_obj
 def delete_records(
-    ctx: CliContext, srns: tuple[str, ...], reason: str | None, actor: str, as_json: bool
+    ctx: CliContext,
+    srns: tuple[str, ...],
+    convention: str | None,
+    where: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    time_column: str | None,
+    reason: str | None,
+    actor: str,
+    as_json: bool,
 ) -> None:
-    """Soft-delete records: each gets a tombstone version and leaves lists, counts,
-    exports and queries; history keeps every version. Deleting a deleted record is a
-    no-op. `ingestry erase` removes a record for good (docs/deleting.md)."""
+    """Soft-delete records (by srn, or `--convention C` with filters): each gets a
+    tombstone version and leaves lists, counts, exports and queries; history keeps
+    every version. Deleting a deleted record is a no-op. `ingestry erase` removes a
+    record for good (docs/deleting.md)."""
+    if bool(srns) == (convention is not None):
+        raise click.UsageError("give SRNs, or --convention with --where/--since/--until")
     store = ctx.store()
-    for srn in srns:
-        report = store.delete(srn, reason=reason, actor=actor)
+    if convention is None:
+        reports: Iterable[DeleteReport] = (
+            store.delete(srn, reason=reason, actor=actor) for srn in srns
+        )
+    else:
+        try:
+            reports = store.delete_matching(
+                convention, where=where, since=since, until=until,
+                time_column=time_column, reason=reason, actor=actor,
+            )  # fmt: skip
+        except QueryError as exc:
+            raise click.UsageError(str(exc)) from None
+    for report in reports:
+        srn = report.srn
         if as_json:
             echo_json(report.to_dict())
         else:
