@@ -77,13 +77,8 @@ def far_files(prefix: str) -> list[list[bytes]]:
         [line(a, "1.00"), line(b, "2.00"), line(c, "3.00"), line(d, "4.00"), line(a, "9.00")],
         [line(a, "9.00"), line(b, "2.00"), line(c, "3.50"), line(d, "4.00"), line(a, "1.00")],
         [
-            line(b, "2.00", "x"),
-            line(a, "5.00"),
-            line(c, "3.00"),
-            line(d, "4.00"),
-            line(b, "2.00"),
-            line(a, "1.00"),
-            line(b, "2.50"),
+            line(b, "2.00", "x"), line(a, "5.00"), line(c, "3.00"), line(d, "4.00"),
+            line(b, "2.00"), line(a, "1.00"), line(b, "2.50"),
         ],
     ]
 

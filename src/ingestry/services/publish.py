@@ -148,7 +148,9 @@ class PublishService:
         started = time.perf_counter()
         extractor = self.extractor(convention)
         summary = PublishSummary(convention)
-        self._publish(extractor, items, summary, strict, lambda item: extractor.import_row(*item))
+        self._publish(
+            extractor, items, summary, strict, lambda item: extractor.import_row(*item)
+        )
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 

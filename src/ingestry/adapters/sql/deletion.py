@@ -44,6 +44,18 @@ def live_count(table: str) -> str:
     return f'SELECT (SELECT count(*) FROM "{table}") - ({deleted})'
 
 
+def tombstones_by_source(table: str) -> str:
+    """(data_source, tombstones) of a convention, found as `live_count` finds them (one
+    parameter: the convention): SQLite's `stats` subtracts them from its index-only
+    counts per data source."""
+    identity = " AND ".join(f"r.{c} = d.{c}" for c in ("source_type", "upstream", "source_id"))
+    return (
+        "SELECT r.data_source, count(*) FROM (SELECT DISTINCT source_type, upstream,"
+        f' source_id FROM record_deletions WHERE convention = ?) d CROSS JOIN "{table}" r'
+        f" ON {identity} WHERE length(r.content_hash) = 0 GROUP BY r.data_source"
+    )
+
+
 DELETION_COLUMNS = "srn, version, deleted_at, actor, reason"
 
 

@@ -12,7 +12,12 @@ from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.sql import deletion, erasure, recordquery, runs, scan
 from ingestry.adapters.sql.changefeed import SqlChangeFeed
-from ingestry.adapters.sql.deletion import LIVE, SqlDeletionStorage, live_count
+from ingestry.adapters.sql.deletion import (
+    LIVE,
+    SqlDeletionStorage,
+    live_count,
+    tombstones_by_source,
+)
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.nodeid import read_node_id
 from ingestry.adapters.sql.rows import (
@@ -382,12 +387,16 @@ class SQLiteStorage:
             if table_name(convention) not in tables:
                 continue
             sql = (
-                f'SELECT data_source, count(*) FROM "{table_name(convention)}" WHERE {LIVE}'
-                " GROUP BY data_source"
+                f'SELECT data_source, count(*) FROM "{table_name(convention)}" GROUP BY data_source'
             )
             for name, count in self._conn.execute(sql):
                 if name in out:
                     out[name]["records"] = count
+            # soft-deleted records do not count (subtracted: the counts stay index-only)
+            sql = tombstones_by_source(table_name(convention))
+            for name, count in self._conn.execute(sql, (convention,)):
+                if name in out:
+                    out[name]["records"] -= count
         return out
 
     def change_feed(self) -> SqlChangeFeed:
