@@ -56,6 +56,7 @@ class MemoryErasure:
             for key in events:
                 del t.events[key]
             t.history = [h for h in t.history if h["srn"] != srn]
+            t.deletions = {k: d for k, d in t.deletions.items() if k[0] != srn}
             del t.records[convention.name][identity]
             counts = ErasureCounts(
                 records=1, versions=len(history), events=len(events), hook_runs=len(runs),

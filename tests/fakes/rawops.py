@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ingestry.adapters.sqlite.retention import audit_from_row, hold_from_row
 from ingestry.domain.conventions import Convention
+from ingestry.domain.deletion import TOMBSTONE_HASH
 from ingestry.domain.payloads import QuarantineDetail
 from ingestry.domain.records import Record
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
@@ -68,6 +69,7 @@ class MemoryRawSession(MemorySession):
                 r["source_id"],
                 r["source"],
                 r["extractor_version"],
+                r["content_hash"] == TOMBSTONE_HASH,
             )
             for r in found
             if r is not None

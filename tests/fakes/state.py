@@ -38,6 +38,8 @@ class Tables:
     hook_runs: dict[int, Row] = field(default_factory=dict)
     features: dict[tuple[str, int, str, str], Row] = field(default_factory=dict)
     erasures: dict[int, Any] = field(default_factory=dict)  # ErasureAudit by id
+    #: record_deletions: Deletion by (srn, version)
+    deletions: dict[tuple[str, int], Any] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
     #: record_changes: (seq, convention, record id, version), seq order = commit order
     changes: list[tuple[int, str, int, int]] = field(default_factory=list)

@@ -20,6 +20,7 @@ from ingestry.adapters.migrate import HEAD
 from ingestry.adapters.sql.rows import history_record, quarantine_entry, raw_payload
 from ingestry.adapters.sql.rows import record_from_row as _record_from_row
 from ingestry.domain.conventions import Convention
+from ingestry.domain.deletion import TOMBSTONE_HASH
 from ingestry.domain.errors import InvalidCursorError
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.query import EVERYTHING, Condition, Op, RecordQuery, missing_cursor
@@ -57,6 +58,11 @@ _COMPARE = {
     Op.EQ: operator.eq, Op.NE: operator.ne, Op.LT: operator.lt, Op.LE: operator.le,
     Op.GT: operator.gt, Op.GE: operator.ge,
 }  # fmt: skip
+
+
+def _tombstone(row: Row) -> bool:
+    """A soft-deleted record's current row (docs/deleting.md)."""
+    return bool(row["content_hash"] == TOMBSTONE_HASH)
 
 
 def _identity(row: Row) -> tuple[str, str, str]:
@@ -368,7 +374,7 @@ class MemoryStorage:
     def get_record(self, convention: Convention, srn: str) -> Record | None:
         _, source_type, upstream, source_id = parse_srn(srn)
         row = self._records(convention).get((source_type, upstream, source_id))
-        return None if row is None else record_of(convention, row)
+        return None if row is None or _tombstone(row) else record_of(convention, row)
 
     def list_records(
         self,
@@ -447,7 +453,8 @@ class MemoryStorage:
         rows = [
             r
             for r in self._records(convention).values()
-            if (not query.data_sources or r["data_source"] in query.data_sources)
+            if (query.include_deleted or not _tombstone(r))
+            and (not query.data_sources or r["data_source"] in query.data_sources)
             and all(holds(r, c) for c in query.conditions)
         ]
         rows.sort(key=_identity)
@@ -515,7 +522,7 @@ class MemoryStorage:
                 out.setdefault(q["source"], zero())["quarantined"] += 1
         for convention in set(sources.values()):
             for row in tables.records.get(convention, {}).values():
-                if row["data_source"] in out:
+                if row["data_source"] in out and not _tombstone(row):
                     out[row["data_source"]]["records"] += 1
         return out
 
@@ -526,6 +533,11 @@ class MemoryStorage:
         from tests.fakes.lifecycle import MemoryLifecycle
 
         return MemoryLifecycle(self)
+
+    def deletion(self) -> Any:
+        from tests.fakes.deletion import MemoryDeletion
+
+        return MemoryDeletion(self)
 
     def erasure(self) -> Any:
         from tests.fakes.erasure import MemoryErasure

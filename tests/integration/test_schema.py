@@ -56,6 +56,7 @@ def test_an_existing_store_upgrades_from_the_previous_head(db: Database) -> None
         "record_changes",
         "fork_cursors",
         "repeated_ids",
+        "record_deletions",
     }
     migrate.downgrade(db.engine, "20261202_120000")
     assert migrate.current(db.engine) == "20261202_120000"

@@ -137,5 +137,5 @@ def build_dispatcher(
     )  # fmt: skip
     return EventDispatcher(
         lifecycle, chain, convention=settings.convention, work_root=work_root(settings),
-        settings=overrides, owner=owner, on_close=closers,
+        settings=overrides, owner=owner, on_close=closers, deletion=storage.deletion(),
     )  # fmt: skip

@@ -54,6 +54,10 @@ class RecordNotFoundError(IngestryError):
     """No record with that srn."""
 
 
+class RecordDeletedError(RecordNotFoundError):
+    """The record's current version is a tombstone (soft-deleted; docs/deleting.md)."""
+
+
 class InvalidCursorError(IngestryError):
     """A keyset cursor (`records list --after`, `?cursor=`) that is no srn of a record of
     the convention listed."""

@@ -60,6 +60,8 @@ class RecordQuery:
     data_sources: tuple[str, ...] = ()
     #: only records whose geometry intersects a box (`--bbox`, docs/geo.md)
     bbox: BBoxFilter | None = None
+    #: soft-deleted records too, as their tombstone versions (docs/deleting.md)
+    include_deleted: bool = False
 
 
 #: A query that filters nothing and sorts by identity (what `records list` always did).

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
+from ingestry.domain.deletion import Deletion
 from ingestry.domain.provenance import ForkSource, HarvestSource, ImportSource, RecordSource
 
 SRN_PREFIX = "srn:ingestry:record:"
@@ -122,3 +123,5 @@ class Record:
     data_source: str | None = None
     extractor_version: str | None = None
     raw_sha256: str | None = None
+    #: set on a tombstone version (a soft delete: docs/deleting.md), None otherwise
+    deleted: Deletion | None = None

@@ -11,10 +11,11 @@ stalls and never repeats.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from ingestry.domain.conventions import Convention
+from ingestry.domain.deletion import Deletion
 from ingestry.domain.errors import InvalidCursorError
 from ingestry.domain.records import Record
 from ingestry.services.ports import Change, ChangeCursor, ChangeFeed
@@ -23,6 +24,8 @@ from ingestry.services.ports.changes import START as PORT_START
 START: ChangeCursor = PORT_START
 #: a record the caller may see (scope and --since), or not
 Visible = Callable[[Record], bool]
+#: which (srn, version) are tombstones (`DeletionStorage.tombstones`)
+Tombstones = Callable[[Sequence[tuple[str, int]]], Mapping[tuple[str, int], Deletion]]
 
 
 def parse_cursor(text: str | None) -> ChangeCursor:
@@ -55,8 +58,11 @@ def read_changes(
     after: ChangeCursor,
     limit: int,
     visible: Visible | None = None,
+    tombstones: Tombstones | None = None,
 ) -> ChangePage:
-    """One page: the records changed after `after` in `conventions`, in cursor order."""
+    """One page: the records changed after `after` in `conventions`, in cursor order.
+    A soft-deleted record comes as its tombstone version, `deleted` set (from
+    `tombstones`), so a fork deletes its copy too (docs/deleting.md)."""
     by_name = {c.name: c for c in conventions}
     changes = feed.changes(after, limit + 1, sorted(by_name))
     has_more = len(changes) > limit
@@ -70,6 +76,9 @@ def read_changes(
         if visible is None or visible(record):
             records.append(record)
     next_cursor = changes[-1].cursor if changes else after
+    if tombstones is not None and records:
+        found = tombstones([(r.srn, r.version) for r in records])
+        records = [replace(r, deleted=found.get((r.srn, r.version))) for r in records]
     return ChangePage(records, next_cursor, has_more)
 
 

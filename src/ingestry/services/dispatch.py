@@ -27,6 +27,7 @@ from types import TracebackType
 
 from ingestry.domain.clock import Clock, iso, utc_now
 from ingestry.domain.conventions import Convention
+from ingestry.domain.deletion import RECORD_DELETED
 from ingestry.domain.events import (
     DispatchSummary,
     EventSettings,
@@ -36,7 +37,7 @@ from ingestry.domain.events import (
 )
 from ingestry.domain.provenance import source_from_dict
 from ingestry.extract.jsonio import loads
-from ingestry.services.ports import ClaimedEvent, LifecycleStorage
+from ingestry.services.ports import ClaimedEvent, DeletionStorage, LifecycleStorage
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,11 @@ class EventDispatcher:
         clock: Clock = utc_now,
         owner: str | None = None,
         on_close: Sequence[Callable[[], None]] = (),
+        deletion: DeletionStorage | None = None,
     ) -> None:
         self.lifecycle = lifecycle
+        #: tells a tombstone version's event (RecordDeleted) from an update's
+        self.deletion = deletion
         self.handlers = list(handlers)
         self.convention = convention
         self.work_root = work_root
@@ -180,21 +184,24 @@ class EventDispatcher:
                 for row in rows:
                     self._fail(row.id, row.attempts, f"{type(exc).__name__}: {exc}", summary)
                 continue
-            sources = self.lifecycle.event_sources(convention, [(r.srn, r.version) for r in rows])
+            keys = [(r.srn, r.version) for r in rows]
+            sources = self.lifecycle.event_sources(convention, keys)
+            deleted = self.deletion.tombstones(keys) if self.deletion is not None else {}
             for row in rows:
                 source = sources.get((row.srn, row.version))
                 if source is None:
                     reason = f"no record {row.srn} at version {row.version}"
                     self._fail(row.id, row.attempts, reason, summary)
                     continue
-                events.append(self._event(row, source))
+                kind = RECORD_DELETED if (row.srn, row.version) in deleted else None
+                events.append(self._event(row, source, kind))
         events.sort(key=lambda e: e.id)
         return events
 
-    def _event(self, row: ClaimedEvent, source: str) -> RecordEvent:
+    def _event(self, row: ClaimedEvent, source: str, kind: str | None = None) -> RecordEvent:
         return RecordEvent(
             id=row.id,
-            kind=event_kind(row.version),
+            kind=kind or event_kind(row.version),
             srn=row.srn,
             convention=row.convention,
             source=source_from_dict(loads(source)),

@@ -68,6 +68,8 @@ class ErasureService:
             raise RecordNotFoundError(str(exc)) from None
         convention = self.convention(name)
         record = self.storage.get_record(convention, srn)
+        if record is None:  # a soft-deleted record is erasable too (its tombstone)
+            record = self.storage.deletion().deleted_record(convention, srn)
         if record is None:
             raise RecordNotFoundError(f"no record {srn}")
         now = iso(self.clock())

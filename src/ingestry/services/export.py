@@ -53,6 +53,8 @@ def record_document(record: Record) -> dict[str, Any]:
         "raw_sha256": record.raw_sha256,
         "columns": dict(record.columns),
         "metadata": dict(record.metadata),
+        # only on a tombstone version (docs/deleting.md): live records read as before
+        **({"deleted": record.deleted.as_dict()} if record.deleted is not None else {}),
     }
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from ingestry.domain.clock import Clock, iso, utc_now
 from ingestry.domain.conventions import Convention, HookSpec
+from ingestry.domain.deletion import RECORD_DELETED
 from ingestry.domain.errors import RecordNotFoundError
 from ingestry.domain.events import RecordEvent
 from ingestry.domain.features import (
@@ -152,9 +153,11 @@ class InsertRecordFeatures:
 
     def __call__(self, event: RecordEvent) -> None:
         convention = self.convention(event.convention)
-        if not convention.hooks:
-            return
+        if not convention.hooks or event.kind == RECORD_DELETED:
+            return  # hooks derive features from content; a tombstone has none new
         record = self.storage.get_record(convention, event.srn)
+        if record is None and self.storage.deletion().deleted_record(convention, event.srn):
+            return  # deleted since: the tombstone's own event follows
         if record is None:
             raise RecordNotFoundError(f"no record {event.srn}")
         if record.version > event.version:

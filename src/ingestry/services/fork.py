@@ -3,7 +3,8 @@ node's records through its changes feed, with `fork` provenance.
 
 Each record arrives as `fork` (`source_node` = the remote node's id, `id` = the remote
 srn) and goes through the publish path's upsert, so a second fork is all unchanged
-and a remote record that changed becomes a new local version. Pages are read in
+and a remote record that changed becomes a new local version; a remote record
+soft-deleted comes as its tombstone and deletes the local copy (docs/deleting.md). Pages are read in
 cursor order; after each page is published (committed), its next cursor is kept in
 the store per remote node and scope (the convention, or `*`), so a fork that was
 killed resumes where the last committed page ended: the page it was in is read again
@@ -19,8 +20,10 @@ from itertools import groupby
 from typing import Any
 
 from ingestry.domain.clock import iso, utc_now
-from ingestry.domain.errors import IngestryError, InputError
+from ingestry.domain.errors import IngestryError, InputError, RecordNotFoundError
 from ingestry.domain.provenance import ForkSource
+from ingestry.domain.records import srn_of
+from ingestry.services.deletion import DeleteReport
 from ingestry.services.ports import ChangeFeed, RemoteNode, RemotePage
 from ingestry.services.publish import ImportItem, PublishService, PublishSummary
 
@@ -29,6 +32,8 @@ PAGE = 1000
 ALL = "*"
 
 ForkProgress = Callable[[int], None]
+#: (local srn, reason, actor) → the delete's report (RecordNotFoundError: no such record)
+DeleteFn = Callable[[str, str | None, str], DeleteReport]
 
 
 @dataclass(slots=True)
@@ -40,6 +45,7 @@ class ForkSummary:
     records_created: int = 0
     records_updated: int = 0
     records_unchanged: int = 0
+    records_deleted: int = 0
     raw_stored: int = 0
     raw_duplicates: int = 0
     received: int = 0
@@ -58,6 +64,7 @@ class ForkSummary:
             "records_created": self.records_created,
             "records_updated": self.records_updated,
             "records_unchanged": self.records_unchanged,
+            "records_deleted": self.records_deleted,
             "raw_stored": self.raw_stored,
             "raw_duplicates": self.raw_duplicates,
             "received": self.received,
@@ -86,11 +93,14 @@ class ForkService:
         local_conventions: set[str],
         cursors: ChangeFeed,
         local_node: str,
+        delete: DeleteFn | None = None,
     ) -> None:
         self.publisher = publisher
         self.local_conventions = local_conventions
         self.cursors = cursors
         self.local_node = local_node
+        #: soft-deletes a local copy whose remote record came as a tombstone
+        self.delete = delete
 
     def fork(
         self, remote: RemoteNode, request: ForkRequest, progress: ForkProgress | None = None
@@ -137,9 +147,12 @@ class ForkService:
     def _publish(self, page: RemotePage, node: str, summary: ForkSummary) -> bool:
         """Publish one page, a convention's run at a time; False when any was rejected."""
         ok = True
-        for convention, docs in groupby(page.records, key=lambda d: str(d.get("convention"))):
-            items = list(_items(docs, node))
-            summary.received += len(items)
+        for convention, group in groupby(page.records, key=lambda d: str(d.get("convention"))):
+            docs = list(group)
+            tombstones = [d for d in docs if d.get("deleted")]
+            items = list(_items((d for d in docs if not d.get("deleted")), node))
+            summary.received += len(docs)
+            self._delete(convention, tombstones, node, summary)
             try:
                 done = self.publisher.import_records(convention, items)
             except IngestryError as exc:
@@ -151,6 +164,23 @@ class ForkService:
                 summary.conventions.append(convention)
             ok = ok and not done.rejected
         return ok
+
+    def _delete(
+        self, convention: str, docs: list[dict[str, Any]], node: str, summary: ForkSummary
+    ) -> None:
+        """Remote tombstones delete the local copies; a record never copied here is
+        not created (nothing to delete)."""
+        if self.delete is None:
+            return
+        for doc in docs:
+            local = srn_of(convention, ForkSource(id=str(doc["srn"]), source_node=node))
+            reason = (doc.get("deleted") or {}).get("reason")
+            try:
+                report = self.delete(local, reason, f"fork:{node}")
+            except RecordNotFoundError:
+                continue
+            if not report.already:
+                summary.records_deleted += 1
 
     @staticmethod
     def _count(summary: ForkSummary, done: PublishSummary) -> None:

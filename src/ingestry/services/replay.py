@@ -298,6 +298,9 @@ class ReplayService:
             sid = draft.source_id
             raw_sha = stored.sha256 if raw else None
             existing = found.get(sid)
+            if existing is not None and existing.deleted:
+                summary.records_unchanged += 1  # soft-deleted: replay never brings it back
+                continue
             # an existing record keeps its provenance (the run that last changed it)
             prov = _source_json(provenance, sid) if existing is None else existing.source
             rows.append((kind, sid, prov, source.name, metadata.decode(), content, version,

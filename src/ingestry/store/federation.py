@@ -32,7 +32,10 @@ class FederationArea(RecordArea):
             raise InputError(f"limit must be between 1 and {MAX_PAGE}, not {limit}")
         names = list(self.settings.conventions) if conventions is None else list(conventions)
         wanted = [self.settings.convention(name) for name in names]
-        return read_changes(self.storage.change_feed(), wanted, parse_cursor(after), limit, visible)
+        return read_changes(
+            self.storage.change_feed(), wanted, parse_cursor(after), limit, visible,
+            self.storage.deletion().tombstones,
+        )  # fmt: skip
 
     def fork(
         self,
@@ -53,6 +56,7 @@ class FederationArea(RecordArea):
             set(self.settings.conventions),
             self.storage.change_feed(),
             self.storage.node_id(),
+            lambda srn, reason, actor: self.delete(srn, reason=reason, actor=actor),
         )
         remote = build_remote_node(url, key)
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from itertools import islice
 from typing import Any
 
 from ingestry.domain.erasure import ErasureAudit
@@ -15,6 +17,7 @@ from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import Record, record_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
+from ingestry.services.deletion import DeleteReport, DeletionService
 from ingestry.services.erasure import ErasureReport, ErasureService
 from ingestry.services.publish import PublishService, PublishSummary
 from ingestry.services.query import check_cursor, record_query
@@ -27,8 +30,10 @@ class RecordArea(StoreCore):
 
     # --- reads -------------------------------------------------------------------------------
 
-    def get(self, srn: str) -> Record:
-        """The current version, through the record cache (docs/cache.md)."""
+    def get(self, srn: str, *, include_deleted: bool = False) -> Record:
+        """The current version, through the record cache (docs/cache.md). A deleted
+        record raises RecordDeletedError saying when and by whom, unless
+        `include_deleted` (then its tombstone version, `deleted` set)."""
         convention = self._convention_of(srn)
         reads = self._cached_reads()
         if reads is None:
@@ -36,16 +41,23 @@ class RecordArea(StoreCore):
         else:
             record = reads.get(srn, lambda: self.storage.get_record(convention, srn))
         if record is None:
-            raise RecordNotFoundError(f"no record {srn}")
+            deletions = self._deletions
+            tombstone = deletions.tombstone(srn) if include_deleted else None
+            if tombstone is not None:
+                return tombstone
+            raise deletions.missing(srn)
         return record
 
     def history(self, srn: str) -> list[Record]:
+        """Every version, oldest first; tombstones (soft deletes) have `deleted` set."""
         convention = self._convention_of(srn)
         reads = self._cached_reads()
-        if reads is None:
+
+        def load() -> list[Record]:
             versions = self.storage.record_history(convention, srn)
-        else:
-            versions = reads.history(srn, lambda: self.storage.record_history(convention, srn))
+            return self._deletions.history(srn, versions)
+
+        versions = load() if reads is None else reads.history(srn, load)
         if not versions:
             raise RecordNotFoundError(f"no record {srn}")
         return versions
@@ -64,6 +76,7 @@ class RecordArea(StoreCore):
         desc: bool = False,
         bbox: str | None = None,
         geometry_column: str | None = None,
+        include_deleted: bool = False,
     ) -> Iterator[Record]:
         """Records of a convention, filtered on declared columns (`where`: `col=v`,
         `col>v`, `col in a,b`; `since`/`until` on a timestamp column), in srn order or
@@ -85,7 +98,14 @@ class RecordArea(StoreCore):
         )
         if after is not None:
             check_cursor(conv.name, after)
+        if include_deleted:  # tombstones too, marked (docs/deleting.md)
+            query = replace(query, include_deleted=True)
+            return self._marked(self.storage.list_records(conv, limit, after, query))
         return self.storage.list_records(conv, limit, after, query)
+
+    def _marked(self, records: Iterator[Record], page: int = 500) -> Iterator[Record]:
+        while chunk := list(islice(records, page)):
+            yield from self._deletions.mark(chunk)
 
     def count(
         self,
@@ -200,6 +220,48 @@ class RecordArea(StoreCore):
         raises ConflictError naming both versions, and nothing is written."""
         self._publisher.update(srn, metadata, expected_version)
         return self.get(srn)
+
+    # --- soft delete (docs/deleting.md) ------------------------------------------------------
+
+    @property
+    def _deletions(self) -> DeletionService:
+        return DeletionService(self.storage, self.settings.convention)
+
+    def delete(self, srn: str, *, reason: str | None = None, actor: str = "python") -> DeleteReport:
+        """Soft-delete a record: a tombstone version (who, when, why) hides it from
+        lists, counts, exports and queries; its history stays; a RecordDeleted event
+        goes out. Deleting it again is a no-op (`already`). New content for its id
+        brings it back as the next version; replay does not."""
+        report = self._deletions.delete(srn, reason=reason, actor=actor)
+        cache = self.record_cache
+        if cache is not None and not report.already:
+            cache.advance([(srn, report.deletion.version)])  # read-your-writes
+        return report
+
+    def delete_matching(
+        self,
+        convention: str,
+        *,
+        where: Sequence[str] = (),
+        since: str | None = None,
+        until: str | None = None,
+        time_column: str | None = None,
+        reason: str | None = None,
+        actor: str = "python",
+    ) -> Iterator[DeleteReport]:
+        """Soft-delete the live records `records(convention, where=…, since=…)` lists
+        (at least one filter: deleting a whole convention is not a typo's job). The
+        srns are read first, then deleted one transaction each."""
+        if not (where or since or until):
+            raise InputError(
+                "a delete by selection needs a filter (--where, --since or --until); "
+                "name srns to delete single records"
+            )
+        found = self.records(
+            convention, where=where, since=since, until=until, time_column=time_column
+        )
+        srns = [r.srn for r in found]
+        return (self.delete(srn, reason=reason, actor=actor) for srn in srns)
 
     # --- erasure (docs/erasure.md) -----------------------------------------------------------
 

@@ -118,9 +118,11 @@ class PostgresRawSession(PostgresSession):
         # one identity-index probe per id (with the type and upstream constant, a plain
         # `source_id = ANY(…)` was read as a range scan of every record of the upstream)
         sql = (
-            "SELECT t.source_id, t.source, t.extractor_version FROM unnest(%s::text[]) AS k(id)"
+            "SELECT t.source_id, t.source, t.extractor_version, t.tombstone"
+            " FROM unnest(%s::text[]) AS k(id)"
             " CROSS JOIN LATERAL (SELECT x.source_id, x.source::text AS source,"
-            f' x.extractor_version FROM "{table_name(convention.name)}" x'
+            " x.extractor_version, length(x.content_hash) = 0 AS tombstone"
+            f' FROM "{table_name(convention.name)}" x'
             " WHERE x.source_type = %s AND x.upstream = %s"
             ' AND x.source_id = k.id COLLATE "C" LIMIT 1) t'
         )
@@ -128,8 +130,8 @@ class PostgresRawSession(PostgresSession):
 
         def call(conn: Conn) -> list[ExistingRecord]:
             return [
-                ExistingRecord(source_type, upstream, unescape_text(i), unescape_json(s), v)
-                for i, s, v in conn.execute(sql, params)
+                ExistingRecord(source_type, upstream, unescape_text(i), unescape_json(s), v, t)
+                for i, s, v, t in conn.execute(sql, params)
             ]
 
         found: list[ExistingRecord] = self._run(call)

@@ -31,6 +31,7 @@ from ingestry.adapters.postgres.reads import (
     record_from_row,
     select_records,
 )
+from ingestry.adapters.postgres.records import _history_value
 from ingestry.adapters.postgres.runs import POSTGRES_RUNS
 from ingestry.adapters.postgres.scan import POSTGRES_SCAN
 from ingestry.adapters.postgres.session import PostgresSession
@@ -40,9 +41,10 @@ from ingestry.adapters.postgres.timeouts import ensure_durable, session_timeouts
 from ingestry.adapters.postgres.transaction import Transaction, translate
 from ingestry.adapters.postgres.url import libpq_url, redacted, sqlalchemy_url
 from ingestry.adapters.postgres.writer import Writer
-from ingestry.adapters.sql import erasure, recordquery, runs, scan
+from ingestry.adapters.sql import deletion, erasure, recordquery, runs, scan
 from ingestry.adapters.sql.changefeed import SETTLED, SqlChangeFeed
 from ingestry.adapters.sql.conventions import ensure_record_tables, table_name
+from ingestry.adapters.sql.deletion import LIVE, SqlDeletionStorage
 from ingestry.adapters.sql.nodeid import read_node_id
 from ingestry.adapters.sql.recordquery import Dialect
 from ingestry.adapters.sql.spatialnames import POSTGIS_PROBE, bounds
@@ -67,6 +69,10 @@ TEMP_BUFFERS = "64MB"
 
 #: list_records reads this many rows per query (keyset pages: flat memory, no cursor).
 PAGE = 1000
+#: soft delete's SQL on PostgreSQL (adapters/sql/deletion.py)
+PG_DELETION = deletion.Dialect(
+    "%s", "%s::timestamptz", "jsonb_build_object", _history_value, escape_text
+)
 
 
 @contextmanager
@@ -295,7 +301,7 @@ class PostgresStorage:
     def get_record(self, convention: Convention, srn: str) -> Record | None:
         _, source_type, upstream, source_id = parse_srn(srn)
         sql = select_records(
-            convention, "WHERE source_type = %s AND upstream = %s AND source_id = %s"
+            convention, f"WHERE source_type = %s AND upstream = %s AND source_id = %s AND {LIVE}"
         )
         rows = self._rows(sql, (source_type, escape_text(upstream), escape_text(source_id)))
         return record_from_row(convention, rows[0]) if rows else None
@@ -448,7 +454,8 @@ class PostgresStorage:
             if not self._tables_exist([table_name(convention)]):
                 continue
             sql = (
-                f'SELECT data_source, count(*) FROM "{table_name(convention)}" GROUP BY data_source'
+                f'SELECT data_source, count(*) FROM "{table_name(convention)}" WHERE {LIVE}'
+                " GROUP BY data_source"
             )
             for name, count in self._rows(sql, ()):
                 if name in out:
@@ -463,6 +470,12 @@ class PostgresStorage:
                 raise translate(exc) from exc
 
         return SqlChangeFeed(self._rows, execute, "%s", select_records, record_from_row, SETTLED)
+
+    def deletion(self) -> SqlDeletionStorage:
+        """Soft delete (docs/deleting.md)."""
+        return SqlDeletionStorage(
+            self._conn, PG_DELETION, self._conn.transaction, select_records, record_from_row
+        )
 
     # --- erasure (docs/erasure.md) -----------------------------------------------------
 

@@ -85,6 +85,7 @@ def erase(
     def gone(sql: str, params: Sequence[Any]) -> int:
         return int(conn.execute(q(sql), params).rowcount)
 
+    gone("DELETE FROM record_deletions WHERE srn = ?", (srn,))  # soft deletes' who and why
     counts = ErasureCounts(
         features=gone("DELETE FROM record_features WHERE srn = ?", (srn,)),
         hook_runs=gone("DELETE FROM hook_runs WHERE srn = ?", (srn,)),

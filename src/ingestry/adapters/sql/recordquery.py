@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ingestry.adapters.sql.deletion import LIVE
 from ingestry.adapters.sql.names import table_name
 from ingestry.domain.conventions import ColumnSpec, Convention
 from ingestry.domain.geometry import BBoxFilter
@@ -104,7 +105,8 @@ def matching(
 def _conditions(
     convention: Convention, query: RecordQuery, dialect: Dialect
 ) -> tuple[list[str], list[object]]:
-    clauses: list[str] = []
+    # tombstones (soft-deleted records, docs/deleting.md) only when asked for
+    clauses: list[str] = [] if query.include_deleted else [LIVE]
     params: list[object] = []
     for condition in query.conditions:
         column = convention.column(condition.column)

@@ -251,3 +251,20 @@ erasure_audit = sa.Table(
     sa.Index("ix_erasure_audit_srn_sha256", "srn_sha256"),
     sqlite_autoincrement=True,
 )
+
+#: One row per tombstone version of a soft-deleted record (migration 20261203_020000):
+#: who deleted it, when and why (docs/deleting.md).
+record_deletions = sa.Table(
+    "record_deletions",
+    metadata,
+    sa.Column("srn", Key, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("convention", sa.Text, nullable=False),
+    sa.Column("source_type", Key, nullable=False),
+    sa.Column("upstream", Key, nullable=False),
+    sa.Column("source_id", Key, nullable=False),
+    sa.Column("deleted_at", Timestamp, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Index("ix_record_deletions_convention", "convention"),
+)

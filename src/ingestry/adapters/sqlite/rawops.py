@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.deletion import TOMBSTONE
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
     as_datetime,
@@ -82,12 +83,14 @@ class SQLiteRawSession(SQLiteSession):
         for part in chunks(source_ids):
             marks = ",".join("?" * len(part))
             sql = (
-                f'SELECT source_type, upstream, source_id, source, extractor_version FROM "'
-                f'{table_name(convention.name)}" WHERE source_type = ? AND upstream = ?'
+                "SELECT source_type, upstream, source_id, source, extractor_version,"
+                f' {TOMBSTONE} FROM "{table_name(convention.name)}"'
+                " WHERE source_type = ? AND upstream = ?"
                 f" AND source_id IN ({marks})"
             )
             params = (source_type, upstream, *part)
-            out += [ExistingRecord(*row) for row in self.conn.execute(sql, params)]
+            rows = self.conn.execute(sql, params)
+            out += [ExistingRecord(t, u, i, s, v, bool(d)) for t, u, i, s, v, d in rows]
         return out
 
     def set_extractor_version(

@@ -10,8 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
-from ingestry.adapters.sql import erasure, recordquery, runs, scan
+from ingestry.adapters.sql import deletion, erasure, recordquery, runs, scan
 from ingestry.adapters.sql.changefeed import SqlChangeFeed
+from ingestry.adapters.sql.deletion import (
+    LIVE,
+    SqlDeletionStorage,
+    live_count,
+    tombstones_by_source,
+)
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.nodeid import read_node_id
 from ingestry.adapters.sql.rows import (
@@ -238,7 +244,9 @@ class SQLiteStorage:
 
     def get_record(self, convention: Convention, srn: str) -> Record | None:
         _, source_type, upstream, source_id = parse_srn(srn)
-        sql = select_records(convention, "WHERE source_type = ? AND upstream = ? AND source_id = ?")
+        sql = select_records(
+            convention, f"WHERE source_type = ? AND upstream = ? AND source_id = ? AND {LIVE}"
+        )
         row = self._conn.execute(sql, (source_type, upstream, source_id)).fetchone()
         return record_from_row(convention, row) if row else None
 
@@ -274,6 +282,9 @@ class SQLiteStorage:
         return scan.scan(rows, convention, names, query, SQLITE, SQLITE_SCAN)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
+        if query == EVERYTHING:  # index-only, tombstones subtracted (adapters/sql/deletion)
+            sql = live_count(table_name(convention.name))
+            return int(self._conn.execute(sql, (convention.name,)).fetchone()[0])
         statement = recordquery.count(convention, query, SQLITE)
         return int(self._conn.execute(statement.sql, statement.params).fetchone()[0])
 
@@ -381,6 +392,11 @@ class SQLiteStorage:
             for name, count in self._conn.execute(sql):
                 if name in out:
                     out[name]["records"] = count
+            # soft-deleted records do not count (subtracted: the counts stay index-only)
+            sql = tombstones_by_source(table_name(convention))
+            for name, count in self._conn.execute(sql, (convention,)):
+                if name in out:
+                    out[name]["records"] -= count
         return out
 
     def change_feed(self) -> SqlChangeFeed:
@@ -392,6 +408,12 @@ class SQLiteStorage:
                 session.conn.execute(sql, tuple(params))
 
         return SqlChangeFeed(rows, execute, "?", select_records, record_from_row)
+
+    def deletion(self) -> SqlDeletionStorage:
+        """Soft delete (docs/deleting.md)."""
+        return SqlDeletionStorage(
+            self._conn, deletion.SQLITE, self.session, select_records, record_from_row
+        )
 
     # --- erasure (docs/erasure.md) -----------------------------------------------------
 

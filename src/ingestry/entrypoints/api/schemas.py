@@ -58,6 +58,15 @@ class ProvenanceOut(BaseModel):
     id: str
 
 
+class DeletionOut(_Out):
+    """Who deleted a record version, when and why (docs/deleting.md)."""
+
+    version: int
+    deleted_at: str
+    by: str
+    reason: str | None
+
+
 class RecordOut(_Out):
     srn: str
     convention: str
@@ -70,6 +79,24 @@ class RecordOut(_Out):
     raw_sha256: str | None
     columns: dict[str, Any]
     metadata: dict[str, Any]
+    deleted: DeletionOut | None = Field(
+        default=None,
+        description="Set on a tombstone version (a soft delete): who, when, why.",
+    )
+
+
+class DeleteOut(_Out):
+    """`DELETE /v1/records/{srn}`: what `ingestry records delete --json` prints."""
+
+    srn: str
+    convention: str
+    deleted: bool
+    status: Literal["deleted", "already deleted"]
+    already_deleted: bool
+    version: int
+    deleted_at: str
+    by: str
+    reason: str | None
 
 
 class RecordCount(_Out):

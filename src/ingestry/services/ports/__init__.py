@@ -147,6 +147,9 @@ from ingestry.services.ports.control import (
     take as take,
 )
 from ingestry.services.ports.erasure import (
+    DeletionStorage as DeletionStorage,
+)
+from ingestry.services.ports.erasure import (
     ErasureStorage as ErasureStorage,
 )
 from ingestry.services.ports.exports import (

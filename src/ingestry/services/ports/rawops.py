@@ -86,6 +86,8 @@ class ExistingRecord(NamedTuple):
     source_id: str
     source: str
     extractor_version: str | None
+    #: its current version is a tombstone (soft-deleted): replay leaves it deleted
+    deleted: bool = False
 
 
 class PurgeResult(NamedTuple):

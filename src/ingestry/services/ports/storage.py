@@ -12,7 +12,7 @@ from ingestry.domain.query import EVERYTHING, RecordQuery
 from ingestry.domain.records import Record
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 from ingestry.services.ports.changes import ChangeFeed
-from ingestry.services.ports.erasure import ErasureStorage
+from ingestry.services.ports.erasure import DeletionStorage, ErasureStorage
 from ingestry.services.ports.lifecycle import LifecycleStorage
 from ingestry.services.ports.rawops import RawOperations
 from ingestry.services.ports.session import StorageSession
@@ -45,6 +45,10 @@ class Storage(Protocol):
 
     def erasure(self) -> ErasureStorage:
         """Record erasure and its audit (docs/erasure.md)."""
+        ...
+
+    def deletion(self) -> DeletionStorage:
+        """Soft delete: tombstone versions (docs/deleting.md)."""
         ...
 
     def statement_limit(self, seconds: float, setting: str) -> AbstractContextManager[None]:

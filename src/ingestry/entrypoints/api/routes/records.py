@@ -1,4 +1,5 @@
-"""Records: keyset-paginated list, get, history, features, and PATCH with If-Match."""
+"""Records: keyset-paginated list, get, history, features, PATCH with If-Match, and
+DELETE (soft: a tombstone version; docs/deleting.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Header, Query, Response
 from ingestry.entrypoints.api.errors import ApiError, error_doc
 from ingestry.entrypoints.api.render import record_out
 from ingestry.entrypoints.api.schemas import (
+    DeleteOut,
     ErrorOut,
     FeatureList,
     FeatureOut,
@@ -34,6 +36,8 @@ BBOX = "MINX,MINY,MAXX,MAXY: keep records whose geometry intersects this box (ex
 GEOMETRY_COLUMN = "Geometry column bbox tests (default: the convention's only one)."
 HOOK = "Only this hook (default: every hook of the record's convention)."
 SORT = "Sort by a declared column (empty values last); identity breaks ties."
+INCLUDE_DELETED = "A soft-deleted record: answer with its tombstone version instead of 404."
+REASON = "Why the record is deleted (kept with the tombstone version)."
 
 #: A scoped list skips other sources' records; it reads at most this many pages of
 #: `limit` rows per request, then returns a short page with a cursor to go on.
@@ -147,10 +151,13 @@ def get_record(
     response: Response,
     caller: CallerDep,
     state: StateDep,
+    include_deleted: Annotated[bool, Query(description=INCLUDE_DELETED)] = False,
 ) -> RecordOut:
+    """The current version; a soft-deleted record is 404 (the message says when it was
+    deleted) unless `include_deleted` (then its tombstone version, `deleted` set)."""
     allowed = caller.check_srn(srn)
     with state.pool.borrow() as store:
-        record = caller.check_record(store.get(srn), allowed)
+        record = caller.check_record(store.get(srn, include_deleted=include_deleted), allowed)
     response.headers["ETag"] = f'"{record.version}"'
     return record_out(record)
 
@@ -238,3 +245,20 @@ def patch_record(
         record = store.update(srn, patch.metadata, expected)
     response.headers["ETag"] = f'"{record.version}"'
     return record_out(record)
+
+
+@router.delete("/{srn}", response_model=DeleteOut, responses=_errors(404))
+def delete_record(
+    srn: str,
+    caller: CallerDep,
+    state: StateDep,
+    reason: Annotated[str | None, Query(max_length=2000, description=REASON)] = None,
+) -> DeleteOut:
+    """Soft-delete a record (`ingestry records delete`): a tombstone version, a
+    RecordDeleted event; it leaves lists, counts, exports and queries. Deleting it again
+    answers 200 with `"already deleted"`; unknown or out of the key's scope: 404."""
+    allowed = caller.check_srn(srn)
+    with state.pool.borrow() as store:
+        caller.check_record(store.get(srn, include_deleted=True), allowed)
+        report = store.delete(srn, reason=reason, actor=f"api:{caller.key.prefix}")
+    return DeleteOut.model_validate(report.to_dict())

@@ -48,7 +48,8 @@ def command(
         click.echo(
             f"forked {summary.received} records from {summary.node_id} in {summary.pages} "
             f"pages: {summary.records_created} created, {summary.records_updated} updated, "
-            f"{summary.records_unchanged} unchanged, {summary.rejected} rejected "
+            f"{summary.records_unchanged} unchanged, {summary.records_deleted} deleted, "
+            f"{summary.rejected} rejected "
             f"({summary.seconds}s)"
         )
     for error in summary.errors:

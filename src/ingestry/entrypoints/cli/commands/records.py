@@ -1,6 +1,9 @@
-"""`ingestry records list|get|history`"""
+"""`ingestry records list|get|history|delete`"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 
@@ -8,10 +11,13 @@ from ingestry.domain.errors import InvalidCursorError, QueryError
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import dumps, echo_json, echo_record, table
 
+if TYPE_CHECKING:
+    from ingestry.services.deletion import DeleteReport
+
 
 @click.group("records")
 def command() -> None:
-    """Typed records: list, get, history, features."""
+    """Typed records: list, get, history, features, delete."""
 
 
 @command.command("list")
@@ -48,6 +54,9 @@ def command() -> None:
 @click.option("--count", "count_only", is_flag=True, help='Print {"count": N} only.')
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N records.")
 @click.option("--after", default=None, help="Start after this srn (keyset pagination).")
+@click.option(
+    "--include-deleted", is_flag=True, help="Soft-deleted records too (their tombstones)."
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one record each.")
 @click.pass_obj
 def list_records(
@@ -64,6 +73,7 @@ def list_records(
     count_only: bool,
     limit: int | None,
     after: str | None,
+    include_deleted: bool,
     as_json: bool,
 ) -> None:
     """List records of a convention in srn order, or filtered and sorted by their
@@ -96,6 +106,7 @@ def list_records(
             geometry_column=geometry_column,
             sort=sort,
             desc=desc,
+            include_deleted=include_deleted,
         )
     except InvalidCursorError as exc:
         raise click.BadParameter(str(exc), param_hint="'--after'") from None
@@ -123,10 +134,64 @@ def list_records(
 
 @command.command("get")
 @click.argument("srn")
+@click.option(
+    "--include-deleted", is_flag=True, help="A deleted record: print its tombstone version."
+)
 @click.pass_obj
-def get_record(ctx: CliContext, srn: str) -> None:
+def get_record(ctx: CliContext, srn: str, include_deleted: bool) -> None:
     """Print one record as JSON."""
-    echo_record(ctx.store().get(srn))
+    echo_record(ctx.store().get(srn, include_deleted=include_deleted))
+
+
+@command.command("delete")
+@click.argument("srns", metavar="[SRN]...", nargs=-1)
+@click.option("--convention", default=None, help="Delete the records of C that match:")
+@click.option("--where", "where", multiple=True, metavar="FILTER", help="As `records list`.")
+@click.option("--since", default=None, help="As `records list`.")
+@click.option("--until", default=None, help="As `records list`.")
+@click.option("--time-column", default=None, help="As `records list`.")
+@click.option("--reason", default=None, help="Why (kept with the tombstone version).")
+@click.option("--by", "actor", default="cli", show_default=True, help="Who deletes (kept).")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one result per srn.")
+@click.pass_obj
+def delete_records(
+    ctx: CliContext,
+    srns: tuple[str, ...],
+    convention: str | None,
+    where: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    time_column: str | None,
+    reason: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Soft-delete records (by srn, or `--convention C` with filters): each gets a
+    tombstone version and leaves lists, counts, exports and queries; history keeps
+    every version. Deleting a deleted record is a no-op. `ingestry erase` removes a
+    record for good (docs/deleting.md)."""
+    if bool(srns) == (convention is not None):
+        raise click.UsageError("give SRNs, or --convention with --where/--since/--until")
+    store = ctx.store()
+    if convention is None:
+        reports: Iterable[DeleteReport] = (
+            store.delete(srn, reason=reason, actor=actor) for srn in srns
+        )
+    else:
+        try:
+            reports = store.delete_matching(
+                convention, where=where, since=since, until=until,
+                time_column=time_column, reason=reason, actor=actor,
+            )  # fmt: skip
+        except QueryError as exc:
+            raise click.UsageError(str(exc)) from None
+    for report in reports:
+        srn = report.srn
+        if as_json:
+            echo_json(report.to_dict())
+        else:
+            d = report.deletion
+            click.echo(f"{srn}: {report.to_dict()['status']} (version {d.version})")
 
 
 @command.command("history")
