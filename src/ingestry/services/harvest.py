@@ -224,30 +224,37 @@ class _Run:
     # --- the writer ---------------------------------------------------------------------------
 
     def write_all(self, progress: HarvestProgress | None, check: Callable[[], None] | None) -> Any:
-        items_seen = 0
-        for group in self._groups():
-            if check is not None:
-                check()
-            taken = [p for p in group if p.items is not None and p.problem is None]
-            if taken:
-                batches = [b for p in taken for b in (p.batches or self._prepare(p))]
-                part = self.s.ingest.write_part(self.source, batches, self.summary.run_srn)
-                self.summary.add(part)
+        problem: list[Fetched] = []
+        seen = [0]
+
+        def parts() -> Iterator[tuple[list[PreparedBatch], list[Fetched]]]:
+            for group in self._groups():
+                if check is not None:
+                    check()
+                if group[-1].problem is not None:  # the last page of the run
+                    problem.append(group.pop())
+                taken = [p for p in group if p.items is not None]
+                yield [b for p in taken for b in (p.batches or self._prepare(p))], group
+
+        def committed(part: IngestSummary, group: list[Fetched]) -> None:
+            self.summary.add(part)
             # the page rows after their items: a stored ETag always means committed
             # items (a 304 of a page whose items a crash lost would lose them)
-            self._store([p for p in group if p.problem is None])
+            self._store(group)
             for page in group:
-                if page.problem is not None:
-                    self._store([page])
-                    self._quarantine(page)
                 if page.items is not None:
                     self.summary.pages += 1
-                    items_seen += len(page.items)
+                    seen[0] += len(page.items)
                     self._advance(page.items)
                 else:
                     self.summary.not_modified += 1
             if progress is not None:
-                progress(self.summary.pages, items_seen, self.summary.requests)
+                progress(self.summary.pages, seen[0], self.summary.requests)
+
+        self.s.ingest.write_parts(self.source, parts(), self.summary.run_srn, committed)
+        for page in problem:
+            self._store([page])
+            self._quarantine(page)
         return self.mark
 
     def _prepare(self, page: Fetched) -> list[PreparedBatch]:
