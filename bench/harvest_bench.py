@@ -74,6 +74,8 @@ def serve(n: int) -> None:
 
 
 def step_ingestry(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
+    import httpx  # noqa: F401  (imported before the clock, as the bare step does)
+
     import ingestry
 
     config = work / "ingestry.yaml"
