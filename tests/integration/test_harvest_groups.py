@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 import ingestry
@@ -135,3 +136,27 @@ def test_a_quarantined_page_after_grouped_pages(
     assert [p.seq for p in pages] == [1, 2, 3, 4, 5, 6]
     assert pages[-1].error and "not JSON" in pages[-1].error
     assert entry.payload == pages[-1].body
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_pages_prepared_inline_or_in_worker_processes_give_the_same_store(
+    tmp_path: Path, db: Database, upstream: Upstream, workers: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """INGESTRY_WORKERS=0 prepares pages on the fetching thread, otherwise worker
+    processes do (services.pullprep): the same records, raw payloads and page rows."""
+    monkeypatch.setenv("INGESTRY_WORKERS", workers)
+    upstream.fault("dupe", 3)
+    with open_with(tmp_path, db, upstream) as store:
+        summary = store.harvest("api", progress=SlowFirstCommit(upstream, PAGES))
+        assert records(store) == as_json(upstream.items)
+        item = upstream.items[25]
+        (shown,) = store.raw("api", item["id"])
+        pages = store.harvest_pages("api", summary.run_srn)
+        again = store.harvest("api")
+    assert summary.received == 10 * PAGES + 1
+    assert summary.raw_stored == 10 * PAGES and summary.raw_duplicates == 1
+    assert summary.records_created == 10 * PAGES and summary.records_unchanged == 1
+    assert shown.payload == orjson.dumps(item) and shown.last_run_srn == summary.run_srn
+    assert [p.seq for p in pages] == list(range(1, PAGES + 1))
+    # page 3 comes without its repeated item now: new bytes, the same records
+    assert again.not_modified == PAGES - 1 and again.records_created == again.records_updated == 0

@@ -52,6 +52,7 @@ from ingestry.services.ports.harvest import (
     RunLocks,
     StoredPage,
 )
+from ingestry.services.pullprep import PullPreparer
 from ingestry.services.runcontext import IngestSummary, ingest_run
 
 __all__ = ["HarvestProgress", "HarvestService", "HarvestSummary"]
@@ -83,6 +84,7 @@ class Fetched:
     problem: str | None = None  # not what the paginator expects: quarantined
     document: Any = None  # the parsed response (the paginator reads its next link)
     batches: list[PreparedBatch] | None = None  # its items, prepared for the writer
+    queued: bool = False  # or: prepared by the worker processes (services.pullprep)
 
 
 class _Done:
@@ -220,6 +222,7 @@ class _Run:
         self.stop = threading.Event()
         self.last_request = 0.0
         self.headers, self.secret_params = _auth(source, spec, service.env)
+        self.preparer: PullPreparer | None = None
 
     # --- the writer ---------------------------------------------------------------------------
 
@@ -233,8 +236,7 @@ class _Run:
                     check()
                 if group[-1].problem is not None:  # the last page of the run
                     problem.append(group.pop())
-                taken = [p for p in group if p.items is not None]
-                yield [b for p in taken for b in (p.batches or self._prepare(p))], group
+                yield [b for p in group if p.items is not None for b in self._batches(p)], group
 
         def committed(part: IngestSummary, group: list[Fetched]) -> None:
             self.summary.add(part)
@@ -257,9 +259,17 @@ class _Run:
             self._quarantine(page)
         return self.mark
 
+    def _batches(self, page: Fetched) -> list[PreparedBatch]:
+        if page.queued:
+            assert self.preparer is not None
+            return [self.preparer.take()]
+        return page.batches or self._prepare(page)
+
     def _prepare(self, page: Fetched) -> list[PreparedBatch]:
-        body = BodyInput(page.response.body, BodyFormat.JSON, self.source, page.response.url)
-        return self.s.ingest.prepare_part(self.source, [body], self.summary.run_srn)
+        return self.s.ingest.prepare_part(self.source, [self._body(page)], self.summary.run_srn)
+
+    def _body(self, page: Fetched) -> BodyInput:
+        return BodyInput(page.response.body, BodyFormat.JSON, self.source, page.response.url)
 
     def _store(self, pages: list[Fetched]) -> None:
         stored = []
@@ -308,6 +318,10 @@ class _Run:
         not once per page. A fetch that failed is raised after the pages before it
         are written (they stay committed)."""
         ahead = _Ahead(self.spec.concurrency, AHEAD_BYTES, self.stop)
+        parallel = self.s.ingest.parallel
+        if parallel is not None:  # forks its workers: before the fetching thread starts
+            prep = self.s.ingest.part_preparation(self.source, self.summary.run_srn)
+            self.preparer = PullPreparer(self.source, prep, parallel)
 
         def fetch_all() -> None:
             try:
@@ -345,6 +359,8 @@ class _Run:
         finally:
             self.stop.set()
             thread.join()
+            if self.preparer is not None:
+                self.preparer.close()
 
     def _pages(self) -> Iterator[Fetched]:
         spec = self.spec
@@ -368,8 +384,12 @@ class _Run:
             seen.add(request.key)
             seq += 1
             page = self._fetch_page(seq, request)
-            if page.items is not None and page.problem is None:
-                page = replace(page, batches=self._prepare(page))  # off the writer's thread
+            if page.items is not None and page.problem is None:  # off the writer's thread
+                if self.preparer is not None:
+                    self.preparer.submit(page.response.body, page.response.url)
+                    page = replace(page, queued=True)
+                else:
+                    page = replace(page, batches=self._prepare(page))
             yield page
             if page.problem is not None:
                 return

@@ -256,6 +256,17 @@ class IngestService:
         total.count(parts)  # after the commit: a replay at commit recounts its batches
         return total
 
+    def part_preparation(self, source: DataSource, run: str) -> Preparation:
+        """The preparation of run `run`'s parts, a part's input in one batch (an HTTP
+        pull's page: see services.pullprep)."""
+        extractor = self.extractor_for(source)
+        provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
+        encoder = self.mode.encoder
+        return Preparation(
+            source, extractor, provenance, batch_size=1 << 62, clock=self.clock,
+            encode=None if encoder is None else encoder(extractor.convention),
+        )  # fmt: skip
+
     def write_parts(
         self,
         source: DataSource,
