@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -230,8 +230,10 @@ class _Run:
         problem: list[Fetched] = []
         seen = [0]
 
+        groups = self._groups()
+
         def parts() -> Iterator[tuple[list[PreparedBatch], list[Fetched]]]:
-            for group in self._groups():
+            for group in groups:
                 if check is not None:
                     check()
                 if group[-1].problem is not None:  # the last page of the run
@@ -253,7 +255,10 @@ class _Run:
             if progress is not None:
                 progress(self.summary.pages, seen[0], self.summary.requests)
 
-        self.s.ingest.write_parts(self.source, parts(), self.summary.run_srn, committed)
+        try:
+            self.s.ingest.write_parts(self.source, parts(), self.summary.run_srn, committed)
+        finally:
+            groups.close()  # the fetching thread and the workers stop now, not at gc
         for page in problem:
             self._store([page])
             self._quarantine(page)
@@ -310,7 +315,7 @@ class _Run:
 
     # --- the fetching thread ------------------------------------------------------------------
 
-    def _groups(self) -> Iterator[list[Fetched]]:
+    def _groups(self) -> Generator[list[Fetched], None, None]:
         """The fetched pages, in order, a group per transaction: a group takes the
         pages already fetched (never waits for one), up to `GROUP_ITEMS` items and
         `GROUP_BYTES` of bodies, and ends at a quarantined page. A slow upstream
