@@ -12,11 +12,11 @@ docs/harvest.md.
 from __future__ import annotations
 
 import base64
-import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -52,6 +52,7 @@ from ingestry.services.ports.harvest import (
     RunLocks,
     StoredPage,
 )
+from ingestry.services.pullprep import PullPreparer
 from ingestry.services.runcontext import IngestSummary, ingest_run
 
 __all__ = ["HarvestProgress", "HarvestService", "HarvestSummary"]
@@ -83,10 +84,63 @@ class Fetched:
     problem: str | None = None  # not what the paginator expects: quarantined
     document: Any = None  # the parsed response (the paginator reads its next link)
     batches: list[PreparedBatch] | None = None  # its items, prepared for the writer
+    queued: bool = False  # or: prepared by the worker processes (services.pullprep)
 
 
 class _Done:
     pass
+
+
+#: A transaction of the writer takes up to this many items, or pages of this many
+#: bytes, when they are already fetched (see `_Run._groups`).
+GROUP_ITEMS = 10_000
+GROUP_BYTES = 8 << 20
+#: Pages are fetched ahead of the writer up to `concurrency` pages, and beyond that
+#: while the pages waiting hold fewer bytes than this (so the writer can group them).
+AHEAD_BYTES = 16 << 20
+
+_Item = Fetched | BaseException | _Done
+
+
+class _Ahead:
+    """The pages between the fetching thread and the writer, bounded by count and
+    bytes: `put` waits while at least `pages` wait and they hold `limit` bytes."""
+
+    def __init__(self, pages: int, limit: int, stop: threading.Event) -> None:
+        self._pages = max(1, pages)
+        self._limit = limit
+        self._stop = stop
+        self._items: deque[tuple[_Item, int]] = deque()
+        self._bytes = 0
+        self._cond = threading.Condition()
+
+    def put(self, item: _Item, size: int) -> bool:
+        """False when the run stopped before there was room."""
+        with self._cond:
+            while len(self._items) >= self._pages and self._bytes + size > self._limit:
+                if self._stop.is_set():
+                    return False
+                self._cond.wait(0.2)
+            self._items.append((item, size))
+            self._bytes += size
+            self._cond.notify_all()
+            return True
+
+    def get(self) -> _Item:
+        with self._cond:
+            while not self._items:
+                self._cond.wait()
+            return self._take()
+
+    def get_nowait(self) -> _Item | None:
+        with self._cond:
+            return self._take() if self._items else None
+
+    def _take(self) -> _Item:
+        item, size = self._items.popleft()
+        self._bytes -= size
+        self._cond.notify_all()
+        return item
 
 
 class HarvestService:
@@ -168,52 +222,75 @@ class _Run:
         self.stop = threading.Event()
         self.last_request = 0.0
         self.headers, self.secret_params = _auth(source, spec, service.env)
+        self.preparer: PullPreparer | None = None
 
     # --- the writer ---------------------------------------------------------------------------
 
     def write_all(self, progress: HarvestProgress | None, check: Callable[[], None] | None) -> Any:
-        items_seen = 0
-        for page in self._pages_ahead():
-            if check is not None:
-                check()
-            if page.problem is not None:
-                self._store(page)
-                self._quarantine(page)
-            if page.items is not None:
-                batches = page.batches
-                if batches is None:
-                    batches = self._prepare(page)
-                part = self.s.ingest.write_part(self.source, batches, self.summary.run_srn)
-                # the page row after its items: a stored ETag always means committed
-                # items (a 304 of a page whose items a crash lost would lose them)
-                self._store(page)
-                self.summary.add(part)
-                self.summary.pages += 1
-                items_seen += len(page.items)
-                self._advance(page.items)
-            else:
-                self._store(page)
-                self.summary.not_modified += 1
+        problem: list[Fetched] = []
+        seen = [0]
+
+        groups = self._groups()
+
+        def parts() -> Iterator[tuple[list[PreparedBatch], list[Fetched]]]:
+            for group in groups:
+                if check is not None:
+                    check()
+                if group[-1].problem is not None:  # the last page of the run
+                    problem.append(group.pop())
+                yield [b for p in group if p.items is not None for b in self._batches(p)], group
+
+        def committed(part: IngestSummary, group: list[Fetched]) -> None:
+            self.summary.add(part)
+            # the page rows after their items: a stored ETag always means committed
+            # items (a 304 of a page whose items a crash lost would lose them)
+            self._store(group)
+            for page in group:
+                if page.items is not None:
+                    self.summary.pages += 1
+                    seen[0] += len(page.items)
+                    self._advance(page.items)
+                else:
+                    self.summary.not_modified += 1
             if progress is not None:
-                progress(self.summary.pages, items_seen, self.summary.requests)
+                progress(self.summary.pages, seen[0], self.summary.requests)
+
+        try:
+            self.s.ingest.write_parts(self.source, parts(), self.summary.run_srn, committed)
+        finally:
+            groups.close()  # the fetching thread and the workers stop now, not at gc
+        for page in problem:
+            self._store([page])
+            self._quarantine(page)
         return self.mark
 
-    def _prepare(self, page: Fetched) -> list[PreparedBatch]:
-        body = BodyInput(page.response.body, BodyFormat.JSON, self.source, page.response.url)
-        return self.s.ingest.prepare_part(self.source, [body], self.summary.run_srn)
+    def _batches(self, page: Fetched) -> list[PreparedBatch]:
+        if page.queued:
+            assert self.preparer is not None
+            return [self.preparer.take()]
+        return page.batches or self._prepare(page)
 
-    def _store(self, page: Fetched) -> None:
-        response = page.response
-        if response.status != 304:
-            self.summary.bytes += len(response.body)
-        self.s.ledger.add_page(
-            StoredPage(
-                self.source.name, self.summary.run_srn, page.seq, page.request.key,
-                response.url, response.status, kept_headers(response.headers),
-                response.body if response.status != 304 else b"", iso(self.s.clock()),
-                page.problem,
-            )
-        )  # fmt: skip
+    def _prepare(self, page: Fetched) -> list[PreparedBatch]:
+        return self.s.ingest.prepare_part(self.source, [self._body(page)], self.summary.run_srn)
+
+    def _body(self, page: Fetched) -> BodyInput:
+        return BodyInput(page.response.body, BodyFormat.JSON, self.source, page.response.url)
+
+    def _store(self, pages: list[Fetched]) -> None:
+        stored = []
+        for page in pages:
+            response = page.response
+            if response.status != 304:
+                self.summary.bytes += len(response.body)
+            stored.append(
+                StoredPage(
+                    self.source.name, self.summary.run_srn, page.seq, page.request.key,
+                    response.url, response.status, kept_headers(response.headers),
+                    response.body if response.status != 304 else b"", iso(self.s.clock()),
+                    page.problem,
+                )
+            )  # fmt: skip
+        self.s.ledger.add_pages(stored)
 
     def _quarantine(self, page: Fetched) -> None:
         """The page's bytes as one quarantined payload, then the run stops."""
@@ -238,40 +315,57 @@ class _Run:
 
     # --- the fetching thread ------------------------------------------------------------------
 
-    def _pages_ahead(self) -> Iterator[Fetched]:
-        ahead: queue.Queue[Fetched | BaseException | _Done] = queue.Queue(self.spec.concurrency)
-
-        def put(item: Fetched | BaseException | _Done) -> bool:
-            while not self.stop.is_set():
-                try:
-                    ahead.put(item, timeout=0.2)
-                    return True
-                except queue.Full:
-                    continue
-            return False
+    def _groups(self) -> Generator[list[Fetched], None, None]:
+        """The fetched pages, in order, a group per transaction: a group takes the
+        pages already fetched (never waits for one), up to `GROUP_ITEMS` items and
+        `GROUP_BYTES` of bodies, and ends at a quarantined page. A slow upstream
+        therefore still commits page by page; a fast one commits a few times per run,
+        not once per page. A fetch that failed is raised after the pages before it
+        are written (they stay committed)."""
+        ahead = _Ahead(self.spec.concurrency, AHEAD_BYTES, self.stop)
+        parallel = self.s.ingest.parallel
+        if parallel is not None:  # forks its workers: before the fetching thread starts
+            prep = self.s.ingest.part_preparation(self.source, self.summary.run_srn)
+            self.preparer = PullPreparer(self.source, prep, parallel)
 
         def fetch_all() -> None:
             try:
                 for page in self._pages():
-                    if not put(page):
+                    if not ahead.put(page, len(page.response.body)):
                         return
-                put(_Done())
+                ahead.put(_Done(), 0)
             except BaseException as exc:  # handed to the writer, raised there
-                put(exc)
+                ahead.put(exc, 0)
 
         thread = threading.Thread(target=fetch_all, name=f"harvest-{self.source.name}", daemon=True)
         thread.start()
         try:
+            pending: Fetched | BaseException | _Done | None = None
             while True:
-                item = ahead.get()
+                item = pending if pending is not None else ahead.get()
+                pending = None
                 if isinstance(item, _Done):
                     return
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                group, items, size = [item], len(item.items or ()), len(item.response.body)
+                while item.problem is None and items < GROUP_ITEMS and size < GROUP_BYTES:
+                    more = ahead.get_nowait()
+                    if more is None:
+                        break
+                    if not isinstance(more, Fetched):
+                        pending = more
+                        break
+                    item = more
+                    group.append(item)
+                    items += len(item.items or ())
+                    size += len(item.response.body)
+                yield group
         finally:
             self.stop.set()
             thread.join()
+            if self.preparer is not None:
+                self.preparer.close()
 
     def _pages(self) -> Iterator[Fetched]:
         spec = self.spec
@@ -295,8 +389,12 @@ class _Run:
             seen.add(request.key)
             seq += 1
             page = self._fetch_page(seq, request)
-            if page.items is not None and page.problem is None:
-                page = replace(page, batches=self._prepare(page))  # off the writer's thread
+            if page.items is not None and page.problem is None:  # off the writer's thread
+                if self.preparer is not None:
+                    self.preparer.submit(page.response.body, page.response.url)
+                    page = replace(page, queued=True)
+                else:
+                    page = replace(page, batches=self._prepare(page))
             yield page
             if page.problem is not None:
                 return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.sources import DataSource
@@ -24,6 +24,7 @@ from ingestry.services.inputs import (
     described,
     receipts_of,
 )
+from ingestry.services.lanes import OrderedLanes
 from ingestry.services.ports import (
     Arrivals,
     BatchWork,
@@ -51,6 +52,8 @@ from ingestry.services.writemode import WriteMode, gc_paused
 __all__ = ["COUNTS", "DEFAULT_BATCH_SIZE", "BadRow", "IngestService", "IngestSummary", "gc_paused"]
 
 DEFAULT_BATCH_SIZE = 5000
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +269,60 @@ class IngestService:
         total.count(parts)  # after the commit: a replay at commit recounts its batches
         return total
 
+    def part_preparation(self, source: DataSource, run: str) -> Preparation:
+        """The preparation of run `run`'s parts, a part's input in one batch (an HTTP
+        pull's page: see services.pullprep)."""
+        extractor = self.extractor_for(source)
+        provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
+        encoder = self.mode.encoder
+        return Preparation(
+            source, extractor, provenance, batch_size=1 << 62, clock=self.clock,
+            encode=None if encoder is None else encoder(extractor.convention),
+        )  # fmt: skip
+
+    def write_parts(
+        self,
+        source: DataSource,
+        parts: Iterable[tuple[Sequence[PreparedBatch], T]],
+        run: str,
+        done: Callable[[IngestSummary, T], None],
+    ) -> None:
+        """Each part's batches written in one transaction of run `run`, committed in
+        order; `done(counts, tag)` hears of each part once it committed, in order, on
+        this thread. On a storage with lanes (PostgreSQL) a part whose keys touch none
+        of those in flight is written beside them (see `services.lanes`). Leaving by an
+        exception of `parts`, the parts already given still commit (and `done` hears of
+        them) before it is raised."""
+        extractor = self.extractor_for(source)
+        receipt = Receipt(run)
+
+        def write(session: StorageSession, batches: Sequence[PreparedBatch]) -> IngestSummary:
+            units = [self._write_unit(session, source, extractor, b, receipt) for b in batches]
+            total = IngestSummary(source=source.name, run_srn=run)
+            total.count(units)
+            return total
+
+        lanes = self.mode.lanes
+        with gc_paused():
+            if lanes is None:
+                for batches, tag in parts:
+                    with self.storage.session() as session:
+                        part = write(session, batches)
+                    done(part, tag)
+                return
+
+            def committed(result: tuple[IngestSummary, T]) -> None:
+                done(*result)
+
+            def writer(
+                batches: Sequence[PreparedBatch], tag: T
+            ) -> Callable[[StorageSession], tuple[IngestSummary, T]]:
+                return lambda session: (write(session, batches), tag)
+
+            with OrderedLanes(lanes.lane_session, lanes.lanes, committed, lanes.blocked_by) as ln:
+                for batches, tag in parts:
+                    ln.submit(_keys_of(batches), writer(batches, tag))
+
     def _preparation(
         self, source: DataSource, extractor: Extractor, provenance: Provenance
     ) -> Preparation:
@@ -429,6 +486,16 @@ class IngestService:
             policy.observe(batch.received + skipped, skipped + min(duplicates, result.unchanged))
         if self.on_changes is not None and result.changes:
             self.on_changes(session, extractor.convention.name, result.changes)
+
+
+def _keys_of(batches: Sequence[PreparedBatch]) -> frozenset[str | bytes] | None:
+    """The keys of a part's batches (None: one of them does not know its keys)."""
+    keys: set[str | bytes] = set()
+    for batch in batches:
+        if batch.keys is None or batch.headers:
+            return None
+        keys.update(batch.keys)
+    return frozenset(keys)
 
 
 def batch_origin(work: BatchWork | None, batch: PreparedBatch) -> str | None:

@@ -160,6 +160,11 @@ class Preparation:
             received_at=received_at, origin=origin, header=header, blob=blob,
         )  # fmt: skip
 
+    def works(self, inputs: Sequence[Input]) -> list[BatchWork]:
+        """The work of `inputs`, framed here, to prepare elsewhere (an HTTP pull frames
+        a page on its fetching thread, and a worker process prepares it)."""
+        return list(self._work(inputs, None, RescanPolicy(enabled=False), None, False, deque()))
+
     def _defer_rows(self, batch: PreparedBatch, work: BatchWork) -> None:
         assert batch.omitted is not None
         again = functools.cache(lambda: self.rows(work))  # one rebuild for both lists

@@ -34,7 +34,7 @@ class HarvestArea(IngestArea, ControlArea):
         data_source = self.source(source)
         extractor = self.extractor(data_source)
         ingest = IngestService(
-            self.storage, lambda _: extractor, parallel=None, on_changes=event_writer(),
+            self.storage, lambda _: extractor, parallel=self._parallel, on_changes=event_writer(),
             mode=self.write_mode,
         )  # fmt: skip
         pull = data_source.pull

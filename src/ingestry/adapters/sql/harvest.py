@@ -11,7 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -37,16 +37,15 @@ class SqlHarvestLedger:
         self.db = db
 
     def add_page(self, page: StoredPage) -> int:
-        values = {
-            "source": page.source, "run_srn": page.run_srn, "seq": page.seq,
-            "request_key": page.request_key, "url": page.url, "status": page.status,
-            "headers": dict(page.headers), "etag": page.headers.get("etag"),
-            "body": page.body, "sha256": hashlib.sha256(page.body).digest(),
-            "received_at": datetime.fromisoformat(page.received_at), "error": page.error,
-        }  # fmt: skip
         with self.db.write() as conn:
-            result = conn.execute(harvest_pages.insert().values(**values))
+            result = conn.execute(harvest_pages.insert().values(**_row(page)))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def add_pages(self, pages: Sequence[StoredPage]) -> None:
+        if not pages:
+            return
+        with self.db.write() as conn:
+            conn.execute(harvest_pages.insert(), [_row(page) for page in pages])
 
     def last_etag(self, source: str, request_key: str) -> StoredPage | None:
         t = harvest_pages.c
@@ -90,6 +89,16 @@ class SqlHarvestLedger:
             query = query.where(t.run_srn == run_srn)
         with self.db.read() as conn:
             return [_page(row._mapping) for row in conn.execute(query)]
+
+
+def _row(page: StoredPage) -> dict[str, Any]:
+    return {
+        "source": page.source, "run_srn": page.run_srn, "seq": page.seq,
+        "request_key": page.request_key, "url": page.url, "status": page.status,
+        "headers": dict(page.headers), "etag": page.headers.get("etag"),
+        "body": page.body, "sha256": hashlib.sha256(page.body).digest(),
+        "received_at": datetime.fromisoformat(page.received_at), "error": page.error,
+    }  # fmt: skip
 
 
 def _page(m: Any) -> StoredPage:

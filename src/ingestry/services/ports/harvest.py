@@ -3,7 +3,7 @@ received and the cursor per source, a lock per source, and the time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -66,6 +66,11 @@ class HarvestLedger(Protocol):
 
     def add_page(self, page: StoredPage) -> int:
         """Store a page; returns its id."""
+        ...
+
+    def add_pages(self, pages: Sequence[StoredPage]) -> None:
+        """Store pages in one transaction, in order (a harvest commits several pages'
+        items at once, then their rows)."""
         ...
 
     def last_etag(self, source: str, request_key: str) -> StoredPage | None:

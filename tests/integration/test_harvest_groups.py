@@ -1,0 +1,162 @@
+"""A harvest commits the pages already fetched together (services.harvest `_groups`):
+what it stores, counts and keeps after a failure is what page-by-page commits would
+leave, on both backends (PostgreSQL writes groups on its write lanes)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+import ingestry
+from ingestry.domain.harvest import HarvestError
+from ingestry.store import Store
+from tests.backends import Database
+from tests.conftest import DEFAULT_SQLITE
+from tests.harvest_upstream import Upstream, make_items, serve
+from tests.integration.harvest_support import (
+    PAGINATORS,
+    as_json,
+    records,
+    source_yaml,
+    write_config,
+)
+
+PAGES = 12  # 120 items in pages of 10: 12 requests
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    with serve(Upstream(items=make_items(10 * PAGES), page_size=10)) as up:
+        yield up
+
+
+def open_with(tmp_path: Path, db: Database, up: Upstream, extra: str = "") -> Store:
+    path, paginator, items = PAGINATORS["link"]
+    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
+    sources = source_yaml("api", up.url + path, paginator, items, extra=extra)
+    return ingestry.open(write_config(tmp_path, url, sources))
+
+
+class SlowFirstCommit:
+    """A progress callback that holds the writer after the first commit until the
+    fetching thread has fetched `until` requests, so the next ones wait in a group."""
+
+    def __init__(self, up: Upstream, until: int) -> None:
+        self.up = up
+        self.until = until
+        self.calls: list[tuple[int, int, int]] = []
+
+    def __call__(self, pages: int, items: int, requests: int) -> None:
+        if not self.calls:
+            deadline = time.monotonic() + 10
+            while len(self.up.requests) < self.until and time.monotonic() < deadline:
+                time.sleep(0.01)
+        self.calls.append((pages, items, requests))
+
+
+def test_pages_fetched_ahead_commit_together_and_keep_every_page_row(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    slow = SlowFirstCommit(upstream, PAGES)
+    with open_with(tmp_path, db, upstream, "cursor: {field: updated_at, param: since}") as store:
+        summary = store.harvest("api", progress=slow)
+        assert records(store) == as_json(upstream.items)
+        pages = store.harvest_pages("api", summary.run_srn)
+        assert store.harvest_cursor("api") == max(i["updated_at"] for i in upstream.items)
+    # the writer took the waiting pages in fewer transactions than pages
+    assert len(slow.calls) < PAGES
+    assert slow.calls[-1][:2] == (summary.pages, 10 * PAGES)
+    assert summary.records_created == summary.received == 10 * PAGES
+    # one row per response, in the order they were received, each with its bytes
+    assert [p.seq for p in pages] == list(range(1, len(pages) + 1))
+    assert len(pages) == summary.requests == summary.pages
+    assert summary.bytes == sum(len(p.body) for p in pages)
+
+
+def test_a_second_grouped_run_changes_nothing(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    with open_with(tmp_path, db, upstream) as store:
+        store.harvest("api", progress=SlowFirstCommit(upstream, PAGES))
+        upstream.requests.clear()
+        again = store.harvest("api", progress=SlowFirstCommit(upstream, PAGES))
+        assert records(store) == as_json(upstream.items)
+    assert again.records_created == again.records_updated == again.received == 0
+    assert again.not_modified == again.requests  # every page a 304
+
+
+def test_duplicates_across_grouped_pages_are_one_record(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """Pages whose ids meet are written one after the other (not on two lanes)."""
+    upstream.fault("dupe", 2)
+    upstream.fault("dupe", 5)
+    with open_with(tmp_path, db, upstream) as store:
+        summary = store.harvest("api", progress=SlowFirstCommit(upstream, PAGES))
+        assert records(store) == as_json(upstream.items)
+    assert summary.received == 10 * PAGES + 2
+    assert summary.records_created == 10 * PAGES and summary.records_unchanged == 2
+
+
+def test_a_failure_after_grouped_pages_keeps_them_committed(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    upstream.fault("500", 9, times=100)
+    extra = "max_retries: 2\ncursor: {field: updated_at, param: since}"
+    slow = SlowFirstCommit(upstream, 9 + 2)  # page 9 and its two retries
+    with open_with(tmp_path, db, upstream, extra) as store:
+        with pytest.raises(HarvestError, match="retry budget of 2 spent"):
+            store.harvest("api", progress=slow)
+        assert len(records(store)) == 80  # pages 1 to 8 committed
+        assert [p.seq for p in store.harvest_pages("api")] == list(range(1, 9))
+        assert store.harvest_cursor("api") is None
+        upstream.faults.clear()
+        summary = store.harvest("api")
+        assert records(store) == as_json(upstream.items)
+    assert summary.not_modified == 8 and summary.records_created == 10 * (PAGES - 8)
+
+
+def test_a_quarantined_page_after_grouped_pages(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    path, paginator, items = PAGINATORS["jsonlink"]
+    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
+    upstream.fault("badjson", 6)
+    sources = source_yaml("api", upstream.url + path, paginator, items)
+    with ingestry.open(write_config(tmp_path, url, sources)) as store:
+        with pytest.raises(HarvestError, match="not JSON"):
+            store.harvest("api", progress=SlowFirstCommit(upstream, 6))
+        assert len(records(store)) == 50
+        pages = store.harvest_pages("api")
+        (entry,) = store.quarantine("api")
+    assert [p.seq for p in pages] == [1, 2, 3, 4, 5, 6]
+    assert pages[-1].error and "not JSON" in pages[-1].error
+    assert entry.payload == pages[-1].body
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_pages_prepared_inline_or_in_worker_processes_give_the_same_store(
+    tmp_path: Path, db: Database, upstream: Upstream, workers: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """INGESTRY_WORKERS=0 prepares pages on the fetching thread, otherwise worker
+    processes do (services.pullprep): the same records, raw payloads and page rows."""
+    monkeypatch.setenv("INGESTRY_WORKERS", workers)
+    upstream.fault("dupe", 3)
+    with open_with(tmp_path, db, upstream) as store:
+        summary = store.harvest("api", progress=SlowFirstCommit(upstream, PAGES))
+        assert records(store) == as_json(upstream.items)
+        item = upstream.items[25]
+        (shown,) = store.raw("api", item["id"])
+        pages = store.harvest_pages("api", summary.run_srn)
+        again = store.harvest("api")
+    assert summary.received == 10 * PAGES + 1
+    assert summary.raw_stored == 10 * PAGES and summary.raw_duplicates == 1
+    assert summary.records_created == 10 * PAGES and summary.records_unchanged == 1
+    assert shown.payload == orjson.dumps(item) and shown.last_run_srn == summary.run_srn
+    assert [p.seq for p in pages] == list(range(1, PAGES + 1))
+    # page 3 comes without its repeated item now: new bytes, the same records
+    assert again.not_modified == PAGES - 1 and again.records_created == again.records_updated == 0
