@@ -72,9 +72,13 @@ def prepare_batch(
     origin: str,
     header: tuple[bytes, bytes] | None = None,
     blob: bytes | None = None,
+    columnar: bool = True,
 ) -> PreparedBatch:
     """Build raw, record and quarantine rows for a batch of frames; `blob`, when the
-    caller has it, holds every payload (the block of whole lines they were cut from)."""
+    caller has it, holds every payload (the block of whole lines they were cut from).
+    CSV rows take the extractor's columnar path when it has one (`columnar=False`
+    forces the row path: the tests compare the two); a row it cannot prove, and its
+    failure's reason, takes the row path."""
     raw_rows: list[RawRow] = []
     record_rows: list[RecordRow] = []
     out = PreparedBatch(raw=raw_rows, records=record_rows, received=len(frames))
@@ -94,12 +98,18 @@ def prepare_batch(
         blob if blob is not None else [f[1] for f in frames if f[2] is None]
     )
     parse = extractor.parse if exact else extractor.parse_plain
-    for line, payload, row, framing_error in frames:
+    plan = extractor.columnar if columnar else None
+    drafts = (
+        plan.drafts([f[2] if f[3] is None else None for f in frames])
+        if plan is not None
+        else [None] * len(frames)
+    )
+    for (line, payload, row, framing_error), ready in zip(frames, drafts, strict=True):
         sha = _sha256(payload).digest()
         try:
             if framing_error is not None:
                 raise ExtractionError(framing_error)
-            draft = extractor(row) if row is not None else parse(payload)
+            draft = ready or (extractor(row) if row is not None else parse(payload))
             metadata = dumps(draft.metadata)
         except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
             reason = reason_of(exc)
