@@ -158,33 +158,3 @@ def test_sources_the_columnar_path_does_not_take() -> None:
     assert Extractor(source(SourceFormat.JSONL, (("id",),)), flat).columnar is None
     assert Extractor(source(SourceFormat.CSV, (("a", "id"),)), flat).columnar is None
     assert Extractor(source(SourceFormat.CSV, (("id",),)), nested).columnar is None
-
-
-NOTE = '"caf\u00e9 ""x"""'
-
-
-def test_a_clean_batch_is_enveloped_in_one_pass_with_the_row_paths_values() -> None:
-    for strategy in StorageStrategy:
-        source = DataSource(
-            name="s", strategy=strategy, convention="conv", rationale="r",
-            format=SourceFormat.CSV, id_paths=(("id",),), entity_type_path=("kind",),
-        )  # fmt: skip
-        conv = Convention(
-            "conv",
-            (
-                ColumnSpec("n", ("n",), ColumnType.INTEGER),
-                ColumnSpec("p", ("p",), ColumnType.DECIMAL),
-                ColumnSpec("d", ("d",), ColumnType.DATE),
-                ColumnSpec("f", ("f",), ColumnType.FLOAT),
-                ColumnSpec("b", ("b",), ColumnType.BOOLEAN),
-            ),
-        )
-        data = b"id,kind,n,p,d,f,b,note\n" + b"".join(
-            f"r{k},{'t' if k % 3 else ''},{k - 5},{k}.{k:02d},2024-01-{k % 28 + 1:02d},"
-            f"{k / 7:.3f},{'YN'[k % 2]},{'NA' if k % 4 else NOTE}\n".encode()
-            for k in range(40)
-        )
-        extractor = Extractor(source, conv)
-        columnar = _batch(source, extractor, data, True)
-        assert len(columnar[1]) == 40 and not columnar[2]
-        assert columnar == _batch(source, extractor, data, False)

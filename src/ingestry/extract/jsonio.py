@@ -26,7 +26,6 @@ import orjson
 from ingestry.extract.decimals import NumberText
 
 _DUMP_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-DUMP_OPTIONS = _DUMP_OPTS  # what `dumps` passes orjson (a caller mapping it over a batch)
 # Integers of 19+ digits may not fit 64 bits. Mapping every digit to "0" and searching
 # for a run is ~10x faster than a regex scan on the hot path.
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")

@@ -10,16 +10,14 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import orjson
 
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource
-from ingestry.extract.compiler import Draft, Extractor
+from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
-from ingestry.extract.jsonio import DUMP_OPTIONS as _OPTS
 from ingestry.extract.jsonio import NestingError, dumps, may_hold_long_integers
 from ingestry.services.ports import RawRow, RecordRow
 from ingestry.services.ports.batches import LazyRows as LazyRows
@@ -29,7 +27,6 @@ T = TypeVar("T")
 
 _sha256 = hashlib.sha256
 _blake2b = hashlib.blake2b
-_orjson_dumps = orjson.dumps
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,19 +99,11 @@ def prepare_batch(
     )
     parse = extractor.parse if exact else extractor.parse_plain
     plan = extractor.columnar if columnar else None
-    drafts: Sequence[Draft | None] = (
+    drafts = (
         plan.drafts([f[2] if f[3] is None else None for f in frames])
         if plan is not None
         else [None] * len(frames)
     )
-    if plan is not None and frames and None not in drafts:
-        every = cast(Sequence[Draft], drafts)
-        envelope = _envelopes(frames, every, extractor, provenance, keep_raw, name, header_sha,
-                              received_at, origin)  # fmt: skip
-        if envelope is not None:
-            raw_rows += envelope[0]
-            record_rows += envelope[1]
-            frames = drafts = ()  # every row done
     for (line, payload, row, framing_error), ready in zip(frames, drafts, strict=True):
         sha = _sha256(payload).digest()
         try:
@@ -150,54 +139,6 @@ def prepare_batch(
         out.repeated = last_occurrences(record_rows)
         out.duplicate_ids = len(out.repeated)
     return out
-
-
-def _envelopes(
-    frames: Sequence[Frame],
-    drafts: Sequence[Draft],
-    extractor: Extractor,
-    provenance: Provenance,
-    keep_raw: bool,
-    name: str,
-    header_sha: bytes | None,
-    received_at: str,
-    origin: str,
-) -> tuple[list[RawRow], list[RecordRow]] | None:
-    """The raw and record rows of a batch whose every row the columnar path extracted,
-    a pass per part instead of a loop body per row (the same values as that loop);
-    None when a metadata object needs `jsonio.dumps`'s slower way (the loop then
-    takes the batch)."""
-    n = len(frames)
-    try:
-        metas = list(map(_orjson_dumps, [d[3] for d in drafts], repeat(None, n), repeat(_OPTS, n)))
-    except (TypeError, orjson.JSONEncodeError):
-        return None
-    payloads = [f[1] for f in frames]
-    shas = [_sha256(p).digest() for p in payloads]
-    sids = [d[0] for d in drafts]
-    columns = [d[2] for d in drafts]
-    contents = [
-        _blake2b(c + b"\x1e" + m, digest_size=16).digest()
-        for c, m in zip(map(extractor.content, columns), metas, strict=True)
-    ]
-    head = b'{"type":"' + provenance.type.encode() + b'","id":'
-    tail = provenance.fields + b"}"
-    sources = [(head + j + tail).decode() for j in map(_orjson_dumps, sids)]
-    version = extractor.version
-    records: list[RecordRow] = list(
-        zip(repeat(provenance.type, n), sids, sources, repeat(name, n), map(bytes.decode, metas),
-            contents, repeat(version, n), shas if keep_raw else repeat(None, n), columns,
-            repeat(provenance.upstream, n), strict=True)
-    )  # fmt: skip
-    if not keep_raw:
-        return [], records
-    raws: list[RawRow] = list(
-        zip(repeat(name, n), [d[1] for d in drafts], sids, shas, payloads,
-            repeat(header_sha, n), repeat(received_at, n), repeat(received_at, n),
-            repeat(version, n), repeat(None, n), [f[0] for f in frames], repeat(origin, n),
-            strict=True)
-    )  # fmt: skip
-    return raws, records
 
 
 def last_occurrences(rows: list[RecordRow]) -> tuple[str, ...]:
