@@ -158,3 +158,34 @@ def test_sources_the_columnar_path_does_not_take() -> None:
     assert Extractor(source(SourceFormat.JSONL, (("id",),)), flat).columnar is None
     assert Extractor(source(SourceFormat.CSV, (("a", "id"),)), flat).columnar is None
     assert Extractor(source(SourceFormat.CSV, (("id",),)), nested).columnar is None
+
+
+NOTE = '"caf\u00e9 ""x"""'
+
+
+def test_a_long_batch_gives_the_row_paths_rows_on_every_strategy() -> None:
+    for strategy in StorageStrategy:
+        source = DataSource(
+            name="s", strategy=strategy, convention="conv", rationale="r",
+            format=SourceFormat.CSV, id_paths=(("id",),), entity_type_path=("kind",),
+        )  # fmt: skip
+        conv = Convention(
+            "conv",
+            (
+                ColumnSpec("n", ("n",), ColumnType.INTEGER),
+                ColumnSpec("p", ("p",), ColumnType.DECIMAL),
+                ColumnSpec("d", ("d",), ColumnType.DATE),
+                ColumnSpec("f", ("f",), ColumnType.FLOAT),
+                ColumnSpec("b", ("b",), ColumnType.BOOLEAN),
+            ),
+        )
+        data = b"id,kind,n,p,d,f,b,note\n" + b"".join(
+            f"r{k},{'t' if k % 3 else ''},{'x' if k % 401 == 7 else k - 5},{k}.{k % 100:02d},"
+            f"2024-01-{k % 28 + 1:02d},"
+            f"{k / 7:.3f},{'YN'[k % 2]},{'NA' if k % 4 else NOTE}\n".encode()
+            for k in range(1100)  # slices of COLUMNAR_SLICE rows, a bad cell in some
+        )
+        extractor = Extractor(source, conv)
+        columnar = _batch(source, extractor, data, True)
+        assert len(columnar[1]) == 1097 and len(columnar[2]) == 3
+        assert columnar == _batch(source, extractor, data, False)

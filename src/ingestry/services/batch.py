@@ -16,7 +16,7 @@ import orjson
 
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource
-from ingestry.extract.compiler import Extractor
+from ingestry.extract.compiler import Draft, Extractor
 from ingestry.extract.framing import Frame
 from ingestry.extract.jsonio import NestingError, dumps, may_hold_long_integers
 from ingestry.services.ports import RawRow, RecordRow
@@ -27,6 +27,11 @@ T = TypeVar("T")
 
 _sha256 = hashlib.sha256
 _blake2b = hashlib.blake2b
+
+#: Rows the columnar path takes at once: its passes over 5,000 rows' objects (a batch)
+#: miss the cache, over ~500 they do not (20,000 narrow rows, 8 alternating runs: the
+#: extract part ~8% under the row path's in slices of 500, ~5% over it in one pass).
+COLUMNAR_SLICE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +104,11 @@ def prepare_batch(
     )
     parse = extractor.parse if exact else extractor.parse_plain
     plan = extractor.columnar if columnar else None
-    drafts = (
-        plan.drafts([f[2] if f[3] is None else None for f in frames])
-        if plan is not None
-        else [None] * len(frames)
-    )
+    drafts: list[Draft | None] = [None] * len(frames)
+    if plan is not None:  # in slices: a slice's rows stay in cache across its column passes
+        rows = [f[2] if f[3] is None else None for f in frames]
+        step = COLUMNAR_SLICE
+        drafts = [d for k in range(0, len(rows), step) for d in plan.drafts(rows[k : k + step])]
     for (line, payload, row, framing_error), ready in zip(frames, drafts, strict=True):
         sha = _sha256(payload).digest()
         try:
