@@ -158,6 +158,18 @@ def test_sources_the_columnar_path_does_not_take() -> None:
     assert Extractor(source(SourceFormat.JSONL, (("id",),)), flat).columnar is None
     assert Extractor(source(SourceFormat.CSV, (("a", "id"),)), flat).columnar is None
     assert Extractor(source(SourceFormat.CSV, (("id",),)), nested).columnar is None
+    dated = ColumnParse(format="%Y/%m/%d")
+    mostly_formatted = Convention(
+        "conv",
+        (
+            ColumnSpec("n", ("n",), ColumnType.INTEGER),
+            ColumnSpec("d", ("d",), ColumnType.DATE, parse=dated),
+            ColumnSpec("e", ("e",), ColumnType.DATE, parse=dated),
+        ),
+    )
+    plan = Extractor(source(SourceFormat.CSV, (("id",),)), mostly_formatted).columnar
+    assert plan is not None and not plan.worthwhile  # ingest keeps the row path
+    assert Extractor(source(SourceFormat.CSV, (("id",),)), flat).columnar.worthwhile  # type: ignore[union-attr]
 
 
 NOTE = '"caf\u00e9 ""x"""'

@@ -77,13 +77,13 @@ def prepare_batch(
     origin: str,
     header: tuple[bytes, bytes] | None = None,
     blob: bytes | None = None,
-    columnar: bool = True,
+    columnar: bool | None = None,
 ) -> PreparedBatch:
     """Build raw, record and quarantine rows for a batch of frames; `blob`, when the
     caller has it, holds every payload (the block of whole lines they were cut from).
-    CSV rows take the extractor's columnar path when it has one (`columnar=False`
-    forces the row path: the tests compare the two); a row it cannot prove, and its
-    failure's reason, takes the row path."""
+    CSV rows take the extractor's columnar path when it has one and it is worthwhile
+    (`columnar` True or False forces the choice: the tests compare the two paths); a
+    row it cannot prove, and its failure's reason, takes the row path."""
     raw_rows: list[RawRow] = []
     record_rows: list[RecordRow] = []
     out = PreparedBatch(raw=raw_rows, records=record_rows, received=len(frames))
@@ -103,7 +103,9 @@ def prepare_batch(
         blob if blob is not None else [f[1] for f in frames if f[2] is None]
     )
     parse = extractor.parse if exact else extractor.parse_plain
-    plan = extractor.columnar if columnar else None
+    plan = extractor.columnar if columnar is not False else None
+    if plan is not None and columnar is None and not plan.worthwhile:
+        plan = None
     drafts: list[Draft | None] = [None] * len(frames)
     if plan is not None:  # in slices: a slice's rows stay in cache across its column passes
         rows = [f[2] if f[3] is None else None for f in frames]
