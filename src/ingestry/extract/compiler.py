@@ -19,7 +19,8 @@ from ingestry.domain.errors import ExtractionError
 from ingestry.domain.geometry import MEASURES
 from ingestry.domain.reading import DEFAULT_NULLS, ValueSpelling
 from ingestry.domain.sources import DataSource, SourceFormat
-from ingestry.extract.coerce import CoercionError, coercer_for
+from ingestry.extract.coerce import Coercer, CoercionError, coercer_for
+from ingestry.extract.columnar import ColumnarPlan
 from ingestry.extract.decimals import SourceTextNeeded
 from ingestry.extract.formats import parsed_coercer
 from ingestry.extract.geometry import measures
@@ -71,15 +72,24 @@ class Extractor:
         namespace = dict(_RUNTIME)
         namespace["_transform"] = python.transform if python else None
         namespace["_python_name"] = python.name if python else None
+        coercers: list[Coercer | None] = []
+        markers: list[frozenset[str]] = []
         for n, col in enumerate(convention.columns):
             if col.derived is not None:
+                coercers.append(None)
+                markers.append(frozenset())
                 continue
             spelling = _spelling(source, col)
             base = coercer_for(col.type, text_cells=text_cells, column=col, source_text=exact)
-            namespace[f"_co{n}"] = parsed_coercer(col.type, base, col.parse, spelling)
-            namespace[f"_nu{n}"] = null_markers(source, col)
+            coercers.append(parsed_coercer(col.type, base, col.parse, spelling))
+            markers.append(null_markers(source, col))
+            namespace[f"_co{n}"] = coercers[-1]
+            namespace[f"_nu{n}"] = markers[-1]
         exec(compile(self.code, f"<extractor {source.name}>", "exec"), namespace)
         self._extract: Callable[..., Draft] = namespace["extract"]
+        self.columnar = ColumnarPlan.of(source, convention, coercers, markers, Draft, python)
+        """The columnar path for a batch of CSV rows (`extract.columnar`), or None
+        where the source is not eligible (the row path then takes every row)."""
         exec(compile(_content_code(convention), f"<content {source.name}>", "exec"), namespace)
         self.content: Callable[[tuple[Any, ...]], bytes] = namespace["content"]
         """The columns' part of a record's content: its non-null values by column name,

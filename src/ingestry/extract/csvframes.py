@@ -124,20 +124,33 @@ class CSVFrames:
             yield from head
             yield from self._lines
 
+        plain = codec.plain_encoding  # lines past the first: bytes.decode alone
+
         def text_lines() -> Iterator[str]:
-            for raw in raw_lines():
-                self._number += 1
-                if self._number <= dialect.skip_rows or (
-                    comment is not None and not consumed and raw.startswith(comment)
-                ):
-                    self.skipped += 1
-                    continue
-                consumed.append(raw)
-                try:
-                    yield codec.decode(raw, self._number == 1)
-                except UnicodeDecodeError as exc:
-                    undecodable.append(exc.start)
-                    yield raw.decode("utf-8", "replace")
+            decoded = 0  # lines the fast branch decoded (counted into codec.used once)
+            skip = dialect.skip_rows
+            try:
+                for raw in raw_lines():
+                    self._number += 1
+                    if self._number <= skip or (
+                        comment is not None and not consumed and raw.startswith(comment)
+                    ):
+                        self.skipped += 1
+                        continue
+                    consumed.append(raw)
+                    try:
+                        if plain is not None and self._number > 1:
+                            text = raw.decode(plain)
+                            decoded += 1
+                            yield text
+                        else:
+                            yield codec.decode(raw, self._number == 1)
+                    except UnicodeDecodeError as exc:
+                        undecodable.append(exc.start)
+                        yield raw.decode("utf-8", "replace")
+            finally:
+                if decoded and plain is not None:
+                    codec.used[plain] = codec.used.get(plain, 0) + decoded
 
         names: list[str] | None = None
         if dialect.header:
@@ -149,6 +162,7 @@ class CSVFrames:
                 delimiter = self._sniff(head)
             self.header = codec.encode(_joined(names, dialect, delimiter))
         self.delimiter = None if delimiter == "auto" else delimiter
+        narrow = not codec.wide
         lines = text_lines()
         if delimiter == "auto":  # read from the header line, once it is read
             reader = None
@@ -169,7 +183,7 @@ class CSVFrames:
             except csv.Error as exc:
                 cells = []
                 error = f"malformed CSV: {exc}"
-            chunk = b"".join(consumed)
+            chunk = consumed[0] if len(consumed) == 1 else b"".join(consumed)
             start = self._number - len(consumed) + 1
             consumed.clear()
             if undecodable:
@@ -180,7 +194,10 @@ class CSVFrames:
                 check_header(names, self._required)
                 self.header = codec.strip_eol(chunk)
                 continue
-            payload = codec.strip_eol(chunk)
+            if narrow:  # LF or CRLF, inline: no call per row
+                payload = chunk[:-2] if chunk.endswith(b"\r\n") else chunk.removesuffix(b"\n")
+            else:
+                payload = codec.strip_eol(chunk)
             if error is None and (not cells or (len(cells) == 1 and not cells[0].strip())):
                 continue
             if error is None and names is not None and len(cells) != len(names):
@@ -228,7 +245,13 @@ def framed_csv(frames: CSVFrames, name: str) -> Iterator[Frame]:
 
 
 def _row(names: list[str], cells: list[str]) -> dict[str, str | None]:
-    return {k: (v if v != "" else None) for k, v in zip(names, cells, strict=True)}
+    """The row by column name, an empty cell null (a repeated name: its last cell, in
+    its first place). `dict(zip(...))` runs in C; only a row with an empty cell pays a
+    second pass."""
+    row: dict[str, str | None] = dict(zip(names, cells, strict=True))
+    if "" in cells:
+        return {k: (v if v != "" else None) for k, v in row.items()}
+    return row
 
 
 def csv_row_from_bytes(

@@ -79,6 +79,14 @@ class Codec:
         except UnicodeDecodeError:
             return self._count(self.fallback, line.decode(self.fallback))
 
+    @property
+    def plain_encoding(self) -> str | None:
+        """The encoding a line after the first decodes with through `bytes.decode`
+        alone (no BOM, no fallback), or None where `decode` must be called."""
+        if self.wide or self.encoding == "auto":
+            return None
+        return self._single
+
     def encode(self, text: str) -> bytes:
         """Text in this input's encoding (a header made from declared names)."""
         if self.wide:

@@ -16,7 +16,7 @@ import orjson
 
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource
-from ingestry.extract.compiler import Extractor
+from ingestry.extract.compiler import Draft, Extractor
 from ingestry.extract.framing import Frame
 from ingestry.extract.jsonio import NestingError, dumps, may_hold_long_integers
 from ingestry.services.ports import RawRow, RecordRow
@@ -27,6 +27,11 @@ T = TypeVar("T")
 
 _sha256 = hashlib.sha256
 _blake2b = hashlib.blake2b
+
+#: Rows the columnar path takes at once: its passes over 5,000 rows' objects (a batch)
+#: miss the cache, over ~500 they do not (20,000 narrow rows, 8 alternating runs: the
+#: extract part ~8% under the row path's in slices of 500, ~5% over it in one pass).
+COLUMNAR_SLICE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +77,13 @@ def prepare_batch(
     origin: str,
     header: tuple[bytes, bytes] | None = None,
     blob: bytes | None = None,
+    columnar: bool | None = None,
 ) -> PreparedBatch:
     """Build raw, record and quarantine rows for a batch of frames; `blob`, when the
-    caller has it, holds every payload (the block of whole lines they were cut from)."""
+    caller has it, holds every payload (the block of whole lines they were cut from).
+    CSV rows take the extractor's columnar path when it has one and it is worthwhile
+    (`columnar` True or False forces the choice: the tests compare the two paths); a
+    row it cannot prove, and its failure's reason, takes the row path."""
     raw_rows: list[RawRow] = []
     record_rows: list[RecordRow] = []
     out = PreparedBatch(raw=raw_rows, records=record_rows, received=len(frames))
@@ -94,12 +103,20 @@ def prepare_batch(
         blob if blob is not None else [f[1] for f in frames if f[2] is None]
     )
     parse = extractor.parse if exact else extractor.parse_plain
-    for line, payload, row, framing_error in frames:
+    plan = extractor.columnar if columnar is not False else None
+    if plan is not None and columnar is None and not plan.worthwhile:
+        plan = None
+    drafts: list[Draft | None] = [None] * len(frames)
+    if plan is not None:  # in slices: a slice's rows stay in cache across its column passes
+        rows = [f[2] if f[3] is None else None for f in frames]
+        step = COLUMNAR_SLICE
+        drafts = [d for k in range(0, len(rows), step) for d in plan.drafts(rows[k : k + step])]
+    for (line, payload, row, framing_error), ready in zip(frames, drafts, strict=True):
         sha = _sha256(payload).digest()
         try:
             if framing_error is not None:
                 raise ExtractionError(framing_error)
-            draft = extractor(row) if row is not None else parse(payload)
+            draft = ready or (extractor(row) if row is not None else parse(payload))
             metadata = dumps(draft.metadata)
         except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
             reason = reason_of(exc)

@@ -1,0 +1,316 @@
+"""The columnar path of CSV extraction: a batch of rows → one list per column → each
+column coerced in one pass; the row path (`Extractor.__call__`) only for the rows it
+cannot prove.
+
+Why: on narrow CSV rows the per-row generated extractor (a dict lookup, a null-marker
+test, a required test and a coercer call per column, per row) was ~30% of an ingest
+(docs/real-files.md, "Speed"). Here each column is read once from the batch's row
+dicts and checked as a whole: a column whose every cell has the plain spelling is
+converted with one C-level `map` (`int`, `float`, `date.fromisoformat`), otherwise
+cell by cell with the row path's own coercer. A cell that fails, for any reason,
+marks its row, and that row is extracted again by the compiled row extractor, which
+raises the reason the row path always gave (row, column, marker): the columnar path
+never produces an error text of its own, so the two paths cannot disagree on one.
+
+The fast spellings are strict subsets of what the row coercers accept, chosen so the
+result is the same value (a plain integer of at most 18 digits is `int(text)`; a
+plain decimal is its own canonical text; an ISO date `YYYY-MM-DD` that `date`
+accepts is its own `isoformat`). A Hypothesis test pins the two paths to the same
+records and quarantine for generated CSVs with bad cells mixed in.
+
+Eligible: CSV sources with a declarative extractor whose id, entity type and column
+paths are single fields and that has no geometry (derived) columns; anything else
+keeps the row path (`ColumnarPlan.of` returns None).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import date
+from itertools import repeat
+from operator import itemgetter
+from typing import Any, cast
+
+from ingestry.domain.conventions import ColumnType, Convention
+from ingestry.domain.sources import DataSource, SourceFormat
+from ingestry.extract import coerce as co
+
+#: A cell the columnar path could not prove: its row takes the row path.
+FAIL: Any = object()
+_M: Any = object()  # a key the row lacks
+
+_INT = re.compile(r"[+-]?[0-9]{1,18}\Z", re.ASCII)  # always within 64 bits
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z", re.ASCII)
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,999})(?:\.[0-9]{1,999})?\Z", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
+_BOOLEANS = {
+    spelled: value
+    for words, value in ((co._TRUE, True), (co._FALSE, False))
+    for word in words
+    for spelled in (word, word.upper(), word.title())
+}
+
+Cells = list[Any]
+_new: Any = tuple.__new__  # a NamedTuple made without its Python-level __new__
+Coercion = Callable[[Cells], Cells]
+
+
+def _cellwise(coercer: co.Coercer) -> Coercion:
+    """The row path's coercer, cell by cell; any exception marks the cell."""
+
+    def run(cells: Cells) -> Cells:
+        out: Cells = []
+        append = out.append
+        for v in cells:
+            if v is None or v is FAIL:
+                append(v)
+                continue
+            try:
+                append(coercer(v))
+            except Exception:
+                append(FAIL)
+        return out
+
+    return run
+
+
+def _texts(cells: Cells) -> list[str] | None:
+    """The non-null cells when none failed (else None); CSV cells are text."""
+    texts = [v for v in cells if v is not None] if None in cells else cells
+    return None if FAIL in texts else texts
+
+
+def _merge(cells: Cells, values: list[Any]) -> Cells:
+    """`values` (one per non-null cell) put back in place of the non-null cells."""
+    if len(values) == len(cells):
+        return values
+    it = iter(values)
+    return [None if v is None else next(it) for v in cells]
+
+
+def _shaped(
+    pattern: re.Pattern[str], convert: Callable[[list[str]], list[Any] | None], slow: Coercion
+) -> Coercion:
+    """Every non-null cell matching `pattern` → `convert` of them all at once (None:
+    not provable); otherwise the row coercer cell by cell."""
+    one = pattern.pattern.removesuffix(r"\Z")
+    whole = re.compile(rf"(?:{one}\n)*{one}\Z", re.ASCII).match
+
+    def run(cells: Cells) -> Cells:
+        texts = _texts(cells)
+        if texts is not None and _all_match(whole, texts):
+            values = convert(texts)
+            if values is not None:
+                return _merge(cells, values)
+        return slow(cells)
+
+    return run
+
+
+def _all_match(whole: Callable[[str], Any], texts: list[str]) -> bool:
+    """Every text matches (one regex run over the column joined by newlines; a cell
+    holding a newline itself shows as one separator too many)."""
+    if not texts:
+        return True
+    joined = "\n".join(texts)
+    return joined.count("\n") == len(texts) - 1 and whole(joined) is not None
+
+
+def _ints(texts: list[str]) -> list[Any]:
+    return list(map(int, texts))
+
+
+def _floats(texts: list[str]) -> list[Any] | None:
+    values = list(map(float, texts))
+    return values if all(map(math.isfinite, values)) else None
+
+
+def _decimals(texts: list[str]) -> list[Any]:
+    # plain spelling is canonical, but for a negative zero ("-0.00" → "0.00")
+    return [t if t[0] != "-" or t.strip("-0.") else t[1:] for t in texts]
+
+
+def _dates(texts: list[str]) -> list[Any] | None:
+    try:
+        for _ in map(date.fromisoformat, texts):
+            pass
+    except ValueError:
+        return None
+    return texts
+
+
+def _booleans(slow: Coercion) -> Coercion:
+    get = _BOOLEANS.get
+
+    def run(cells: Cells) -> Cells:
+        out = [v if v is None or v is FAIL else get(v, _M) for v in cells] if cells else []
+        if _M in out:
+            redo = slow([c if o is _M else None for c, o in zip(cells, out, strict=True)])
+            out = [r if o is _M else o for o, r in zip(out, redo, strict=True)]
+        return out
+
+    return run
+
+
+def _identity(cells: Cells) -> Cells:
+    return cells
+
+
+def has_fast_spelling(column_type: ColumnType, coercer: co.Coercer) -> bool:
+    """Whether `column_coercion` converts this column in C-level passes (else cell by
+    cell, at about the row path's cost per cell)."""
+    fast = (co.to_integer, co.to_float, co.to_decimal, co.to_date, co.to_boolean)
+    return column_type is ColumnType.TEXT or any(coercer is f for f in fast)
+
+
+def column_coercion(column_type: ColumnType, coercer: co.Coercer) -> Coercion:
+    """How one column's cells are coerced in one pass: a fast spelling for the row
+    path's plain coercers (by identity: a column with a format or a spelling of its
+    own has a wrapped coercer and goes cell by cell)."""
+    slow = _cellwise(coercer)
+    if coercer is co.to_integer:
+        return _shaped(_INT, _ints, slow)
+    if coercer is co.to_float:
+        return _shaped(_FLOAT, _floats, slow)
+    if coercer is co.to_decimal:
+        return _shaped(_DECIMAL, _decimals, slow)
+    if coercer is co.to_date:
+        return _shaped(_DATE, _dates, slow)
+    if coercer is co.to_boolean:
+        return _booleans(slow)
+    if column_type is ColumnType.TEXT:
+        return _identity  # the row path coerces only a non-text cell, and CSV cells are text
+    return slow
+
+
+class ColumnarPlan:
+    """A convention compiled for the columnar path: per column its field, null markers,
+    whether it is required, and its one-pass coercion."""
+
+    def __init__(
+        self,
+        id_keys: Sequence[str],
+        entity_key: str | None,
+        entity_default: str,
+        columns: Sequence[tuple[str, frozenset[str], bool, Coercion]],
+        draft: Callable[..., Any],
+    ) -> None:
+        self.id_keys = tuple(id_keys)
+        self.entity_key = entity_key
+        self.entity_default = entity_default
+        self.columns = tuple(columns)
+        self.popped = tuple(dict.fromkeys(key for key, _, _, _ in self.columns))
+        self._draft = draft
+        # every field read, in order: ids, entity type, columns (itemgetter gives a
+        # tuple only for two or more: a 1-tuple getter keeps the shape the same)
+        self._keys = (*self.id_keys, *([entity_key] if entity_key else []),
+                      *(key for key, _, _, _ in self.columns))  # fmt: skip
+        getter = itemgetter(*self._keys)
+        self._fields: Callable[[dict[str, Any]], tuple[Any, ...]] = (
+            getter if len(self._keys) > 1 else (lambda row: (getter(row),))
+        )
+        self._blank: dict[str, Any] = dict.fromkeys(self._keys)
+        #: whether ingest takes this path by default (see `of`)
+        self.worthwhile = True
+
+    @classmethod
+    def of(
+        cls,
+        source: DataSource,
+        convention: Convention,
+        coercers: Sequence[co.Coercer | None],
+        markers: Sequence[frozenset[str]],
+        draft: Callable[..., Any],
+        python: object | None,
+    ) -> ColumnarPlan | None:
+        """The plan of an eligible source (see the module's doc), else None."""
+        if source.format is not SourceFormat.CSV or python is not None:
+            return None
+        if any(len(p) != 1 for p in source.id_paths) or not source.id_paths:
+            return None
+        entity = source.entity_type_path
+        if entity is not None and len(entity) != 1:
+            return None
+        columns = []
+        fast = 0
+        for col, coercer, nulls in zip(convention.columns, coercers, markers, strict=True):
+            if col.derived is not None or col.type is ColumnType.GEOMETRY or coercer is None:
+                return None
+            if len(col.path) != 1:
+                return None
+            columns.append((col.path[0], nulls, col.required, column_coercion(col.type, coercer)))
+            fast += has_fast_spelling(col.type, coercer)
+        plan = cls(
+            [p[0] for p in source.id_paths],
+            entity[0] if entity else None,
+            convention.name,
+            columns,
+            draft,
+        )
+        # mostly cell by cell, the columnar path's own passes are not paid back (a
+        # format and decimal commas on 4 of 7 columns: ~4% over the row path)
+        plan.worthwhile = fast >= len(columns) - fast
+        return plan
+
+    def drafts(self, rows: Sequence[dict[str, Any] | None]) -> list[Any]:
+        """One Draft per row, or None where the row must take the row path (a framing
+        error: no row; or any cell that is not proved). A row given a Draft has its
+        declared fields popped, as the row path does: what is left is its metadata."""
+        n = len(rows)
+        bad = [r is None for r in rows]
+        present = cast(
+            Sequence[dict[str, Any]],
+            [self._blank if r is None else r for r in rows] if True in bad else rows,
+        )
+        try:  # one C-level pass when every row has every field (one CSV header)
+            table = list(zip(*map(self._fields, present), strict=True)) if self._keys else []
+        except KeyError:
+            table = [tuple(r.get(k) for r in present) for k in self._keys]
+        if not table:
+            table = [(None,) * n for _ in self._keys]
+        ids = table[: len(self.id_keys)]
+        for cells in ids:
+            if None in cells or "" in cells:  # missing, null or empty: the row path names it
+                for k, v in enumerate(cells):
+                    if not v:
+                        bad[k] = True
+        sids: Sequence[Any] = (
+            ids[0]
+            if len(ids) == 1
+            else ["|".join(p) if all(p) else "" for p in zip(*ids, strict=True)]
+        )
+        at = len(self.id_keys)
+        if self.entity_key is not None:
+            default = self.entity_default
+            ents: Sequence[Any] = [v or default for v in table[at]]
+            at += 1
+        else:
+            ents = [self.entity_default] * n
+        values: list[Cells] = []
+        for (_, nulls, required, coercion), cells in zip(self.columns, table[at:], strict=True):
+            if nulls and not nulls.isdisjoint(cells):
+                # a marker in a required column: the row path names it
+                mark = FAIL if required else None
+                cells = tuple(mark if v in nulls else v for v in cells)
+            if required and None in cells:
+                cells = tuple(FAIL if v is None else v for v in cells)
+            out = coercion(list(cells))
+            if FAIL in out:
+                for k, v in enumerate(out):
+                    if v is FAIL:
+                        bad[k] = True
+            values.append(out)
+        rowwise = zip(*values, strict=True) if values else repeat((), n)
+        drafts: list[Any] = list(
+            map(_new, repeat(self._draft, n), zip(sids, ents, rowwise, present, strict=True))
+        )
+        good = present
+        if True in bad:
+            drafts = [None if b else d for d, b in zip(drafts, bad, strict=True)]
+            good = [r for r, b in zip(present, bad, strict=True) if not b]
+        for key in self.popped:  # C-level passes, no Python loop per row
+            deque(map(dict.pop, good, repeat(key), repeat(None)), maxlen=0)
+        return drafts
