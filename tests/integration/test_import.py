@@ -34,9 +34,10 @@ def _export(store: Store, path: Path) -> Path:
 
 
 def _identity(store: Store) -> list[tuple[object, ...]]:
-    """What must survive a move: srn, provenance, data source, columns, metadata."""
+    """What must survive a move: srn, provenance, data source, columns, metadata, times."""
     return [
-        (r.srn, r.source, r.data_source, dict(r.columns), dict(r.metadata))
+        (r.srn, r.source, r.data_source, dict(r.columns), dict(r.metadata), r.published_at,
+         r.updated_at)  # fmt: skip
         for convention in sorted(store.settings.conventions)
         for r in store.records(convention)
     ]

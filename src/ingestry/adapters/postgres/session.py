@@ -11,7 +11,9 @@ from ingestry.adapters.postgres.outbox import append_events
 from ingestry.adapters.postgres.spill import fill_payload
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.writer import Writer
+from ingestry.adapters.sql.names import table_name
 from ingestry.domain.conventions import Convention
+from ingestry.domain.records import spell_srn
 from ingestry.services.ports import (
     QuarantineRow,
     RawRow,
@@ -19,6 +21,7 @@ from ingestry.services.ports import (
     ReceiptKey,
     RecordChange,
     RecordRow,
+    RestoredTime,
     UpsertResult,
     Wire,
 )
@@ -80,6 +83,34 @@ class PostgresSession:
         result = self.tx.run(call, len(rows))
         self._last_changes = (result.changes, latest)
         return result
+
+    def restore_times(self, convention: Convention, times: Sequence[RestoredTime]) -> None:
+        if not times:
+            return
+        table = f'"{table_name(convention.name)}"'
+        name = convention.name
+        current = [(t[5], t[4], *t[:4]) for t in times]
+        earlier = [(t[5], spell_srn(name, t[0], t[1], t[2]), t[3] - 1) for t in times if t[3] > 1]
+
+        def call() -> None:
+            self.tx.begin()
+            with self.writer.conn.cursor() as cur:
+                # the update trigger records a change only where `version` moved: none here
+                cur.executemany(
+                    f"UPDATE {table} SET updated_at = %s::timestamptz,"
+                    " published_at = CASE WHEN version = 1 THEN %s::timestamptz"
+                    " ELSE published_at END WHERE source_type = %s AND upstream = %s"
+                    " AND source_id = %s AND version = %s",
+                    current,
+                )
+                if earlier:
+                    cur.executemany(
+                        "UPDATE record_versions SET superseded_at = %s::timestamptz"
+                        " WHERE srn = %s AND version = %s",
+                        earlier,
+                    )
+
+        self.tx.run(call, len(times))
 
     def unchanged_payloads(
         self,

@@ -270,6 +270,9 @@ from ingestry.services.ports.rows import (
     RecordRow as RecordRow,
 )
 from ingestry.services.ports.rows import (
+    RestoredTime as RestoredTime,
+)
+from ingestry.services.ports.rows import (
     UpsertResult as UpsertResult,
 )
 from ingestry.services.ports.rows import (
