@@ -102,3 +102,28 @@ def _lines(file: Path) -> Iterator[tuple[str, int, bytes]]:
     with file.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             yield file.name, number, line
+
+
+def bundle_headers(path: Path, source: str) -> dict[str, bytes]:
+    """The CSV headers of a raw bundle by their sha256 (hex), each checked against it
+    (the file itself was checked against the manifest by `bundle_lines`)."""
+    import base64
+    import binascii
+
+    file = path / f"{source}_raw_headers.jsonl"
+    out: dict[str, bytes] = {}
+    if not file.is_file():
+        return out
+    for name, number, line in _lines(file):
+        if not line.strip():
+            continue
+        try:
+            entry = orjson.loads(line)
+            data = base64.b64decode(entry["bytes"], validate=True)
+            sha = str(entry["sha256"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, binascii.Error) as exc:
+            raise InputError(f"{name} line {number}: not a bundle header ({exc!s})") from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise InputError(f"{name} line {number}: the header's bytes do not match its sha256")
+        out[sha] = data
+    return out

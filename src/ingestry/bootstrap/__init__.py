@@ -22,6 +22,9 @@ from ingestry.bootstrap.analytics import (
 from ingestry.bootstrap.analytics import (
     open_raw_bundle as open_raw_bundle,
 )
+from ingestry.bootstrap.analytics import (
+    raw_bundle_headers as raw_bundle_headers,
+)
 from ingestry.bootstrap.backups import (
     backup_file as backup_file,
 )

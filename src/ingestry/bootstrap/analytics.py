@@ -41,3 +41,10 @@ def open_raw_bundle(path: str) -> tuple[str, Iterator[tuple[str, int, bytes]]] |
     if manifest is None:
         return None
     return str(manifest.get("source")), bundle_lines(Path(path), manifest)
+
+
+def raw_bundle_headers(path: str, source: str) -> dict[str, bytes]:
+    """The CSV headers a raw bundle's rows point at, by sha256 hex."""
+    from ingestry.adapters.importfile import bundle_headers
+
+    return bundle_headers(Path(path), source)
