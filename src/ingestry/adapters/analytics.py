@@ -13,11 +13,13 @@ CREATE, SET, PRAGMA, INSTALL … are refused before anything runs.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ingestry.domain.conventions import ColumnType
-from ingestry.domain.errors import QueryError, install_hint
+from ingestry.domain.errors import QueryError, StatementTimeoutError, install_hint
 from ingestry.services.ports import QueryResult, View, ViewColumn
 
 #: DuckDB settings fixed before a statement runs (then locked).
@@ -113,8 +115,13 @@ QUERY_TYPES = frozenset({"SELECT"})
 class DuckDbEngine:
     """The SqlEngine port on DuckDB."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, files: bool = True, timeout: float | None = None) -> None:
+        """`files=False`: no file (or URL) can be read, only the views (an API caller
+        must not read the server's files); `timeout`: seconds before the statement is
+        interrupted (None or 0: no limit)."""
         self._parser: Any = None
+        self.files = files
+        self.timeout = timeout or None
 
     def _parse(self) -> Any:
         """One connection for reading statements (never runs one, holds no view),
@@ -191,6 +198,8 @@ class DuckDbEngine:
         con.execute("SET TimeZone = 'UTC'")
         for view in views:
             con.register(view.name, _reader(view))
+        if not self.files:
+            con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return con
 
@@ -200,11 +209,32 @@ class DuckDbEngine:
         self.tables(sql)  # read-only, one statement: checked before any view is read
         con = self._prepared(views)
         try:
-            return con, con.execute(sql)
+            with self._deadline(con):
+                return con, con.execute(sql)
+        except duckdb.InterruptException:
+            con.close()
+            raise self._timed_out() from None
         except duckdb.Error as exc:
             con.close()
             known = ", ".join(v.name for v in views) or "none named"
             raise QueryError(f"query failed: {exc} (convention views read: {known})") from None
+
+    @contextmanager
+    def _deadline(self, con: Any) -> Iterator[None]:
+        """Interrupt the statement on `con` once `timeout` seconds have passed."""
+        if self.timeout is None:
+            yield
+            return
+        timer = threading.Timer(self.timeout, con.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _timed_out(self) -> StatementTimeoutError:
+        return StatementTimeoutError(self.timeout or 0, "limits.statement_timeout_seconds")
 
     def run(self, sql: str, views: Sequence[View]) -> QueryResult:
         import duckdb
@@ -212,7 +242,10 @@ class DuckDbEngine:
         con, cursor = self._execute(sql, views)
         try:
             columns = tuple(d[0] for d in cursor.description)
-            return QueryResult(columns, cursor.fetchall())
+            with self._deadline(con):
+                return QueryResult(columns, cursor.fetchall())
+        except duckdb.InterruptException:
+            raise self._timed_out() from None
         except duckdb.Error as exc:
             raise QueryError(f"query failed: {exc}") from None
         finally:
@@ -224,9 +257,12 @@ class DuckDbEngine:
         self.tables(sql)
         con = self._prepared(views)
         try:
-            relation = con.sql(sql)
-            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
-            return fetch()  # the name since DuckDB 1.4, and the one before
+            with self._deadline(con):
+                relation = con.sql(sql)
+                fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+                return fetch()  # the name since DuckDB 1.4, and the one before
+        except duckdb.InterruptException:
+            raise self._timed_out() from None
         except duckdb.Error as exc:
             raise QueryError(f"query failed: {exc}") from None
         finally:

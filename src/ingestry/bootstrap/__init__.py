@@ -20,6 +20,9 @@ from ingestry.bootstrap.analytics import (
     export_nodes as export_nodes,
 )
 from ingestry.bootstrap.analytics import (
+    import_path as import_path,
+)
+from ingestry.bootstrap.analytics import (
     open_raw_bundle as open_raw_bundle,
 )
 from ingestry.bootstrap.analytics import (

@@ -9,11 +9,12 @@ from pathlib import Path
 from ingestry.services.ports import SqlEngine
 
 
-def build_sql_engine() -> SqlEngine:
-    """The engine `ingestry query` runs on: DuckDB (the `analytics` extra)."""
+def build_sql_engine(*, files: bool = True, timeout: float | None = None) -> SqlEngine:
+    """The engine `ingestry query` runs on: DuckDB (the `analytics` extra). The API's
+    reads no file (`files=False`) and stops at the request's statement timeout."""
     from ingestry.adapters.analytics import DuckDbEngine
 
-    return DuckDbEngine()
+    return DuckDbEngine(files=files, timeout=timeout)
 
 
 def export_lines(path: str) -> Iterator[tuple[str, int, bytes]]:
@@ -48,3 +49,11 @@ def raw_bundle_headers(path: str, source: str) -> dict[str, bytes]:
     from ingestry.adapters.importfile import bundle_headers
 
     return bundle_headers(Path(path), source)
+
+
+def import_path(data_dir: Path, relative: str) -> Path:
+    """What an import job may read: a path under `data/processed/` (see
+    `adapters.importfile.confined_export`)."""
+    from ingestry.adapters.importfile import confined_export
+
+    return confined_export(data_dir / "processed", relative)

@@ -9,14 +9,14 @@ parser says which), so a query over one convention never reads another. Other na
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
-from ingestry.domain.errors import QueryError
+from ingestry.domain.errors import NotPermittedError, QueryError
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.decimals import spell
 from ingestry.services.ports import Storage
@@ -119,16 +119,25 @@ class SqlQueryService:
         conventions: Mapping[str, Convention],
         engine: SqlEngine,
         page: int = PAGE,
+        readable: Iterable[str] | None = None,
     ) -> None:
+        """`readable`: the conventions the caller may query (None: all); a statement
+        that names another one is refused (NotPermittedError) before anything runs."""
         self.storage = storage
         self.conventions = conventions
         self.engine = engine
         self.page = page
+        self.readable = None if readable is None else frozenset(readable)
 
     def views(self, sql: str) -> list[View]:
         """Views for the conventions the statement reads (QueryError if it writes)."""
         named = self.engine.tables(sql, self.conventions)
         read = {n: t for n, t in named.items() if n in self.conventions}
+        if self.readable is not None and (hidden := sorted(set(read) - self.readable)):
+            raise NotPermittedError(
+                f"this API key may not query convention '{hidden[0]}' (a key may query "
+                "a convention when it may use every source that feeds it)"
+            )
         needed = self.engine.columns(sql) if read else None
         views = []
         for name, times in sorted(read.items()):
@@ -138,8 +147,14 @@ class SqlQueryService:
             views.append(View(name, columns, pages, reread=times > 1))
         return views
 
-    def run(self, sql: str) -> QueryResult:
-        return self.engine.run(sql, self.views(sql))
+    def run(self, sql: str, limit: int | None = None) -> QueryResult:
+        """`limit`: at most that many rows are fetched (the statement is checked as
+        given, then run inside `SELECT * FROM (…) LIMIT n`)."""
+        views = self.views(sql)
+        if limit is not None:
+            body = sql.strip().rstrip(";")
+            sql = f"SELECT * FROM (\n{body}\n) AS ingestry_result LIMIT {int(limit)}"
+        return self.engine.run(sql, views)
 
     def arrow(self, sql: str) -> Any:
         return self.engine.arrow(sql, self.views(sql))

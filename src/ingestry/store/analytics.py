@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import groupby
+from pathlib import Path
 from typing import Any, Literal
 
 from ingestry.bootstrap import (
     build_sql_engine,
     export_lines,
     export_nodes,
+    import_path,
     open_raw_bundle,
     raw_bundle_headers,
 )
@@ -43,6 +45,23 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         """Column names and rows (exact decimals stay Decimal). QueryError when the SQL
         writes, is more than one statement, or fails (DuckDB's message kept)."""
         return self._sql().run(sql)
+
+    def query_for(
+        self,
+        sql: str,
+        readable: Iterable[str] | None,
+        *,
+        timeout: float | None,
+        limit: int | None = None,
+    ) -> QueryResult:
+        """`query_result` for a caller that may query only the conventions `readable`
+        (None: all), reading no file or URL, interrupted after `timeout` seconds
+        (StatementTimeoutError): the API's `POST /v1/query`."""
+        engine = build_sql_engine(files=False, timeout=timeout)
+        service = SqlQueryService(
+            self.storage, self.settings.conventions, engine, readable=readable
+        )
+        return service.run(sql, limit)
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         """The rows of a read-only SELECT as dicts, column name → value."""
@@ -77,6 +96,11 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         lines = export_lines(path)
         service = ImportService(self._publisher, self._current_version)
         return service.import_lines(path, lines, as_import=node, nodes=nodes)
+
+    def import_path(self, relative: str) -> Path:
+        """A file or directory under `data/processed/` (no `..`, no symlink escape, a
+        directory's files included): what an import job reads."""
+        return import_path(self.settings.data_dir, relative)
 
     def _current_version(self, convention: str, srn: str) -> int | None:
         record = self.storage.get_record(self.settings.convention(convention), srn)
