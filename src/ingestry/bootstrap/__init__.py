@@ -11,6 +11,9 @@ import X` is how the store, the API app and the worker get what they need.
 from __future__ import annotations
 
 from ingestry.bootstrap.analytics import (
+    build_copy_store as build_copy_store,
+)
+from ingestry.bootstrap.analytics import (
     build_sql_engine as build_sql_engine,
 )
 from ingestry.bootstrap.analytics import (

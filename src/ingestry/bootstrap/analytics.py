@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingestry.services.ports import SqlEngine
+from ingestry.services.ports.analytics import CopyStore
 
 
 def build_sql_engine(*, files: bool = True, timeout: float | None = None) -> SqlEngine:
@@ -57,3 +58,10 @@ def import_path(data_dir: Path, relative: str) -> Path:
     from ingestry.adapters.importfile import confined_export
 
     return confined_export(data_dir / "processed", relative)
+
+
+def build_copy_store(data_dir: Path) -> CopyStore:
+    """Where `query --copy` keeps its Parquet copies: `data/query_copies/`."""
+    from ingestry.adapters.querycopy import ParquetCopies
+
+    return ParquetCopies(data_dir / "query_copies")

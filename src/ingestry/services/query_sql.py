@@ -110,6 +110,10 @@ def record_pages(
     return pages
 
 
+def _no_pages() -> Iterator[list[Sequence[Any]]]:
+    return iter(())
+
+
 class SqlQueryService:
     """Plans a statement's views and hands them to the engine."""
 
@@ -120,6 +124,7 @@ class SqlQueryService:
         engine: SqlEngine,
         page: int = PAGE,
         readable: Iterable[str] | None = None,
+        copy_file: Callable[[str], str] | None = None,
     ) -> None:
         """`readable`: the conventions the caller may query (None: all); a statement
         that names another one is refused (NotPermittedError) before anything runs."""
@@ -128,6 +133,8 @@ class SqlQueryService:
         self.engine = engine
         self.page = page
         self.readable = None if readable is None else frozenset(readable)
+        #: the fresh Parquet copy of a convention, read instead of the store (`--copy`)
+        self.copy_file = copy_file
 
     def views(self, sql: str) -> list[View]:
         """Views for the conventions the statement reads (QueryError if it writes)."""
@@ -142,6 +149,10 @@ class SqlQueryService:
         views = []
         for name, times in sorted(read.items()):
             convention = self.conventions[name]
+            if self.copy_file is not None:
+                file = self.copy_file(name)
+                views.append(View(name, view_columns(convention), _no_pages, file=file))
+                continue
             columns = pruned(view_columns(convention), needed)
             pages = record_pages(self.storage, convention, self.page, columns)
             views.append(View(name, columns, pages, reread=times > 1))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingestry.bootstrap import (
+    build_copy_store,
     build_sql_engine,
     export_lines,
     export_nodes,
@@ -29,6 +30,7 @@ from ingestry.services.bundles import (
 from ingestry.services.importer import ImportService, ImportSummary
 from ingestry.services.ingest import IngestSummary
 from ingestry.services.ports import QueryResult
+from ingestry.services.query_copy import QueryCopies
 from ingestry.services.query_sql import SqlQueryService, check_into, result_documents
 from ingestry.store.ingest import IngestArea
 from ingestry.store.raw import RawArea
@@ -38,13 +40,27 @@ from ingestry.store.records import RecordArea
 class AnalyticsArea(IngestArea, RecordArea, RawArea):
     """`query`: one view per convention the SQL names, fed from storage through Arrow."""
 
-    def _sql(self) -> SqlQueryService:
-        return SqlQueryService(self.storage, self.settings.conventions, build_sql_engine())
+    def _sql(self, copy: bool = False) -> SqlQueryService:
+        copies = self.query_copies() if copy else None
+        return SqlQueryService(
+            self.storage,
+            self.settings.conventions,
+            build_sql_engine(),
+            copy_file=None if copies is None else (lambda name: copies.fresh(name).file),
+        )
 
-    def query_result(self, sql: str) -> QueryResult:
+    def query_copies(self) -> QueryCopies:
+        """The Parquet copies beside the store (`data/query_copies/`), kept fresh."""
+        return QueryCopies(
+            self.storage, self.settings.conventions, build_copy_store(self.settings.data_dir)
+        )
+
+    def query_result(self, sql: str, *, copy: bool = False) -> QueryResult:
         """Column names and rows (exact decimals stay Decimal). QueryError when the SQL
-        writes, is more than one statement, or fails (DuckDB's message kept)."""
-        return self._sql().run(sql)
+        writes, is more than one statement, or fails (DuckDB's message kept). `copy`:
+        read each convention from its Parquet copy, rebuilt first when the store
+        changed since it was taken (docs/data-out.md, "Parquet copies")."""
+        return self._sql(copy).run(sql)
 
     def query_for(
         self,
@@ -63,14 +79,14 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         )
         return service.run(sql, limit)
 
-    def query(self, sql: str) -> list[dict[str, Any]]:
+    def query(self, sql: str, *, copy: bool = False) -> list[dict[str, Any]]:
         """The rows of a read-only SELECT as dicts, column name → value."""
-        result = self.query_result(sql)
+        result = self.query_result(sql, copy=copy)
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
-    def query_arrow(self, sql: str) -> Any:
+    def query_arrow(self, sql: str, *, copy: bool = False) -> Any:
         """The result as a pyarrow Table."""
-        return self._sql().arrow(sql)
+        return self._sql(copy).arrow(sql)
 
     def query_into(self, sql: str, source: str, *, strict: bool = False) -> IngestSummary:
         """Ingest the result rows, one JSON object each, into a simple json/jsonl source
