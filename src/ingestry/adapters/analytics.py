@@ -124,10 +124,18 @@ class DuckDbEngine:
         self.timeout = timeout or None
 
     def _parse(self) -> Any:
-        """One connection for reading statements (never runs one, holds no view),
-        kept: a DuckDB connection costs ~20-70 ms, and a query used to open four."""
+        """One in-memory database, kept: a DuckDB connection costs ~20-70 ms, and a
+        query used to open four. Its configuration (UTC, file access, then locked) is
+        set once; the connection itself only reads statements, and each statement runs
+        on a cursor of its own (~0.03 ms; a cursor's views and registrations are its
+        own, dropped when it closes)."""
         if self._parser is None:
-            self._parser = _connect()
+            con = _connect()
+            con.execute("SET GLOBAL TimeZone = 'UTC'")  # GLOBAL: every cursor's too
+            if not self.files:
+                con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            self._parser = con
         return self._parser
 
     def tables(self, sql: str, known: Iterable[str] = ()) -> dict[str, int]:
@@ -194,17 +202,13 @@ class DuckDbEngine:
         return frozenset(names)
 
     def _prepared(self, views: Sequence[View]) -> Any:
-        con = _connect()
-        con.execute("SET TimeZone = 'UTC'")
+        con = self._parse().cursor()
         for view in views:
             if view.file is not None:  # a Parquet copy: DuckDB reads it at its own speed
                 name, path = view.name.replace('"', '""'), view.file.replace("'", "''")
-                con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+                con.execute(f"CREATE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{path}')")
             else:
                 con.register(view.name, _reader(view))
-        if not self.files:
-            con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
         return con
 
     def _execute(self, sql: str, views: Sequence[View]) -> Any:

@@ -145,7 +145,8 @@ class SqlQueryService:
                 f"this API key may not query convention '{hidden[0]}' (a key may query "
                 "a convention when it may use every source that feeds it)"
             )
-        needed = self.engine.columns(sql) if read else None
+        # a Parquet copy is pruned by DuckDB itself
+        needed = self.engine.columns(sql) if read and self.copy_file is None else None
         views = []
         for name, times in sorted(read.items()):
             convention = self.conventions[name]
