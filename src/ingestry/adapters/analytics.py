@@ -120,6 +120,9 @@ class DuckDbEngine:
         must not read the server's files); `timeout`: seconds before the statement is
         interrupted (None or 0: no limit)."""
         self._parser: Any = None
+        #: the kept connection is not thread-safe: statements are read under this lock
+        #: (each statement then runs on a cursor of its own)
+        self._lock = threading.Lock()
         self.files = files
         self.timeout = timeout or None
 
@@ -139,6 +142,11 @@ class DuckDbEngine:
         return self._parser
 
     def tables(self, sql: str, known: Iterable[str] = ()) -> dict[str, int]:
+
+        with self._lock:
+            return self._tables(sql, known)
+
+    def _tables(self, sql: str, known: Iterable[str]) -> dict[str, int]:
         import duckdb
 
         con = self._parse()
@@ -171,10 +179,11 @@ class DuckDbEngine:
         import json
 
         try:
-            printed = self._parse().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+            with self._lock:
+                printed = self._parse().execute("SELECT json_serialize_sql(?)", [sql]).fetchall()
         except Exception:
             return None
-        tree = json.loads(printed[0]) if printed else {"error": True}
+        tree = json.loads(printed[0][0]) if printed else {"error": True}
         if tree.get("error"):
             return None
         names: set[str] = set()
@@ -202,7 +211,8 @@ class DuckDbEngine:
         return frozenset(names)
 
     def _prepared(self, views: Sequence[View]) -> Any:
-        con = self._parse().cursor()
+        with self._lock:
+            con = self._parse().cursor()
         for view in views:
             if view.file is not None:  # a Parquet copy: DuckDB reads it at its own speed
                 name, path = view.name.replace('"', '""'), view.file.replace("'", "''")
