@@ -9,6 +9,10 @@ fresh store per backend (first ingest, timed). Then, each the fastest of R round
   query-table     the same with the view materialized as an Arrow table first
   parquet         DuckDB alone, count-by-day over a Parquet file of the same rows
                   (written once from the view, not timed)
+  copy-cold       `Store.query(copy=True)` with no copy yet: the Parquet copy of the
+                  convention is built (store -> Parquet), then queried (once)
+  copy-warm       the same with the copy fresh: the store's change mark is checked,
+                  DuckDB reads the copy
 
 and once: export (records as `records list --json` lines, not timed) and `import` of
 those lines into a fresh store of the same backend (timed), as records/s against the
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +44,6 @@ BENCH = Path(__file__).resolve().parent
 COUNT_BY_DAY = (
     'SELECT CAST(created_at AS DATE) AS day, count(*) AS n FROM "order" GROUP BY 1 ORDER BY 1'
 )
-
 
 
 def measure(url: str, other_url: str, data: Path, tmp: Path, repeat: int) -> dict[str, Any]:
@@ -70,6 +74,15 @@ def measure(url: str, other_url: str, data: Path, tmp: Path, repeat: int) -> dic
             "query_table_s": fastest(lambda: service.engine.run(COUNT_BY_DAY, tables), repeat),
             "parquet_s": fastest(lambda: con.execute(direct).fetchall(), repeat),
         }
+        copies = store.settings.data_dir / "query_copies"
+        shutil.rmtree(copies, ignore_errors=True)
+        cpu, started = time.process_time(), time.perf_counter()
+        assert [tuple(r.values()) for r in store.query(COUNT_BY_DAY, copy=True)] == want
+        out["copy_cold_s"] = time.perf_counter() - started
+        out["copy_cold_cpu_s"] = time.process_time() - cpu
+        out["copy_warm_s"] = fastest(lambda: store.query(COUNT_BY_DAY, copy=True), repeat)
+        out["copy_bytes"] = sum(f.stat().st_size for f in copies.rglob("*.parquet"))
+        shutil.rmtree(copies, ignore_errors=True)
         export = tmp / "export.jsonl"
         with export.open("wb") as sink:
             for record in store.records("order"):
@@ -81,6 +94,8 @@ def measure(url: str, other_url: str, data: Path, tmp: Path, repeat: int) -> dic
         out["import_s"] = time.perf_counter() - started
         assert done.records_created == n, done.as_dict()
     out["query_over_parquet"] = out["query_s"] / out["parquet_s"]
+    out["copy_warm_over_parquet"] = out["copy_warm_s"] / out["parquet_s"]
+    out["copy_cold_over_parquet"] = out["copy_cold_s"] / out["parquet_s"]
     out["import_over_ingest_rate"] = out["ingest_s"] / out["import_s"]
     return out
 

@@ -92,3 +92,47 @@ def test_as_import_publishes_the_current_content_only(store: Store, tmp_path: Pa
         records = list(target.records("order"))
         assert {r.version for r in records} == {1}
         assert {r.source.id: dict(r.columns) for r in records} == current  # type: ignore[union-attr]
+
+
+def _timed_history(store: Store) -> dict[str, list[tuple[object, ...]]]:
+    """Each record's versions with their times (what moving a store must keep)."""
+    return {
+        srn: [(*v, t.published_at, t.updated_at) for v, t in zip(versions, times, strict=True)]
+        for srn, versions in _history(store).items()
+        for times in [store.history(srn)]
+    }
+
+
+def test_round_trip_sqlite_postgres_sqlite_keeps_every_version_and_its_times(
+    tmp_path: Path,
+) -> None:
+    """Issue 17: moving a store keeps each version's original published_at/updated_at,
+    not the import's; the times survive a second hop and a repeated import."""
+    with (
+        _store_on("sqlite", tmp_path / "a") as first,
+        _store_on("postgres", tmp_path / "b") as second,
+        _store_on("sqlite", tmp_path / "c") as third,
+    ):
+        _updated(first)
+        want = _timed_history(first)
+        times = {t for versions in want.values() for v in versions for t in v[-2:]}
+        assert len(times) >= 3  # three ingests, three moments
+        second.import_export(first.export(SOURCE, format="jsonl", out=tmp_path / "1").files[0])
+        assert _timed_history(second) == want
+        hop = second.export(SOURCE, format="jsonl", out=tmp_path / "2").files[0]
+        third.import_export(hop)
+        assert _timed_history(third) == want
+        again = third.import_export(hop)
+        assert (again.records_created, again.records_updated) == (0, 0)
+        assert _timed_history(third) == want
+        # restoring times is not a change: the feed holds the six versions' rows only
+        assert third.changes(limit=1000).next_cursor == (0, 6)  # SQLite: (0, last seq)
+
+
+def test_as_import_keeps_the_import_times(store: Store, tmp_path: Path) -> None:
+    _updated(store)
+    before = max(r.updated_at for r in store.records("order"))
+    export = store.export(SOURCE, format="jsonl", out=tmp_path / "out").files[0]
+    with _store_on("sqlite", tmp_path / "target") as target:
+        target.import_export(export, as_import="node-a")
+        assert all(r.published_at > before for r in target.records("order"))

@@ -34,9 +34,17 @@ def _export(store: Store, path: Path) -> Path:
 
 
 def _identity(store: Store) -> list[tuple[object, ...]]:
-    """What must survive a move: srn, provenance, data source, columns, metadata."""
+    """What must survive a move: srn, provenance, data source, columns, metadata, times."""
     return [
-        (r.srn, r.source, r.data_source, dict(r.columns), dict(r.metadata))
+        (
+            r.srn,
+            r.source,
+            r.data_source,
+            dict(r.columns),
+            dict(r.metadata),
+            r.published_at,
+            r.updated_at,
+        )
         for convention in sorted(store.settings.conventions)
         for r in store.records(convention)
     ]
@@ -190,3 +198,88 @@ def test_a_damaged_raw_bundle_is_refused_before_anything_is_written(
     with pytest.raises(InputError, match="differs from the manifest"):
         store.import_export(str(bundle))
     assert store.count("order") == 0
+
+
+RAW_CSV = """  rates_raw:
+    strategy: raw
+    convention: exchange_rate
+    rationale: Partner files, cannot re-fetch
+    format: csv
+    id: [date, base, quote]
+"""
+
+
+@contextmanager
+def _raw_store_on(kind: str, root: Path) -> Iterator[Store]:
+    """A store whose config also has a raw CSV source (`rates_raw`)."""
+    root.mkdir(parents=True)
+    with database(kind, root / "db", _server(kind)) as db:
+        write_project(root, db.url if kind == "postgres" else DEFAULT_SQLITE)
+        config = root / "ingestry.yaml"
+        config.write_text(config.read_text() + RAW_CSV)
+        with ingestry.open(config) as store:
+            yield store
+
+
+def _bundle_of(store: Store, source: str, out: Path) -> dict[tuple[str, str], object]:
+    """Per (source id, sha256): the bytes and every receipt, as a raw bundle holds them."""
+    import orjson
+
+    store.export_raw(source, out=out)
+    found = {}
+    for line in (out / f"{source}_raw.jsonl").read_bytes().splitlines():
+        entry = orjson.loads(line)
+        found[(entry["source_id"], entry["sha256"])] = (entry["bytes"], entry["receipts"])
+    return found
+
+
+def _arrive(store: Store, tmp: Path) -> None:
+    """JSONL payloads sent twice, one changed in between; CSV rows from two files (LF
+    and CRLF) with a quoted line break, one sent again."""
+    store.ingest("customer_orders", [order("R-1"), order("R-2")])
+    store.ingest("customer_orders", [order("R-1", note="changed")])
+    store.ingest("customer_orders", [order("R-1"), order("R-2")])
+    first = tmp / "rates_a.csv"
+    first.write_bytes(
+        b"date,base,quote,rate,provider\n2026-11-01,EUR,USD,1.08,ecb\n"
+        b'2026-11-01,EUR,GBP,0.87,"two\nlines"\n'
+    )
+    second = tmp / "rates_b.csv"
+    second.write_bytes(b"date,base,quote,rate\r\n2026-11-02,EUR,USD,1.09\r\n")
+    store.ingest_files("rates_raw", [first])
+    store.ingest_files("rates_raw", [second])
+    store.ingest_files("rates_raw", [first])
+
+
+def test_raw_bundle_round_trip_keeps_every_byte_and_every_receipt(tmp_path: Path) -> None:
+    """Issue 17: a raw bundle import writes the bundle's receipts (run, received_at,
+    origin, line, container), not the import run's; CSV bundles (rows read again under
+    their header) too; SQLite -> PostgreSQL -> SQLite; importing twice adds nothing."""
+    (tmp_path / "in").mkdir()
+    with (
+        _raw_store_on("sqlite", tmp_path / "a") as first,
+        _raw_store_on("postgres", tmp_path / "b") as second,
+        _raw_store_on("sqlite", tmp_path / "c") as third,
+    ):
+        _arrive(first, tmp_path / "in")
+        for source in ("customer_orders", "rates_raw"):
+            want = _bundle_of(first, source, tmp_path / f"a-{source}")
+            assert max(len(r) for _, r in want.values()) == 2  # a payload sent twice
+            done = second.import_export(str(tmp_path / f"a-{source}"))
+            assert (done.raw_stored, done.rejected) == (len(want), 0)
+            assert _bundle_of(second, source, tmp_path / f"b-{source}") == want
+            third.import_export(str(tmp_path / f"b-{source}"))
+            assert _bundle_of(third, source, tmp_path / f"c-{source}") == want
+            again = third.import_export(str(tmp_path / f"b-{source}"))
+            assert (again.raw_stored, again.raw_duplicates) == (0, len(want))
+            assert _bundle_of(third, source, tmp_path / f"d-{source}") == want
+
+        def content(store: Store) -> list[tuple[object, ...]]:  # the run and times: the import's
+            return [(x[0], x[2], x[3], x[4]) for x in _identity(store)]
+
+        for store in (second, third):
+            assert content(store) == content(first)
+            gbp = store.get(
+                record_srn("exchange_rate", "harvest", "rates_raw", "2026-11-01|EUR|GBP")
+            )
+            assert gbp.metadata["provider"] == "two\nlines"

@@ -102,3 +102,56 @@ def _lines(file: Path) -> Iterator[tuple[str, int, bytes]]:
     with file.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             yield file.name, number, line
+
+
+def bundle_headers(path: Path, source: str) -> dict[str, bytes]:
+    """The CSV headers of a raw bundle by their sha256 (hex), each checked against it
+    (the file itself was checked against the manifest by `bundle_lines`)."""
+    import base64
+    import binascii
+
+    file = path / f"{source}_raw_headers.jsonl"
+    out: dict[str, bytes] = {}
+    if not file.is_file():
+        return out
+    for name, number, line in _lines(file):
+        if not line.strip():
+            continue
+        try:
+            entry = orjson.loads(line)
+            data = base64.b64decode(entry["bytes"], validate=True)
+            sha = str(entry["sha256"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, binascii.Error) as exc:
+            raise InputError(f"{name} line {number}: not a bundle header ({exc!s})") from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise InputError(f"{name} line {number}: the header's bytes do not match its sha256")
+        out[sha] = data
+    return out
+
+
+def confined_export(root: Path, relative: str) -> Path:
+    """A file or directory under `root` (the export directory, `data/processed/`) that
+    `relative` names: no absolute path, no `..`, nothing that resolves (symlinks
+    followed) outside `root`, a directory's files included. What an import job reads."""
+    from pathlib import PurePosixPath
+
+    from ingestry.adapters.paths import MAX_PATH_CHARS
+    from ingestry.domain.errors import PathOutsideDataRootError
+
+    where = "data/processed/"
+    if not relative or "\x00" in relative or len(relative) > MAX_PATH_CHARS:
+        raise PathOutsideDataRootError(f"a path relative to {where} is required")
+    pure = PurePosixPath(relative.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts:
+        raise PathOutsideDataRootError(f"'{relative}' must be relative to {where}, without '..'")
+    try:
+        base = root.resolve()
+        target = (base / pure).resolve()
+        inside = [target, *(p.resolve() for p in target.iterdir())] if target.is_dir() else [target]
+        if any(not p.is_relative_to(base) for p in inside):
+            raise PathOutsideDataRootError(f"'{relative}' resolves outside {where}")
+        if not target.exists():
+            raise InputError(f"cannot read '{relative}' under {where}: no such file or directory")
+    except OSError as exc:
+        raise InputError(f"cannot read '{relative[:200]}' under {where}: {exc.strerror}") from None
+    return target

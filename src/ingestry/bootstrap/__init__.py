@@ -11,6 +11,9 @@ import X` is how the store, the API app and the worker get what they need.
 from __future__ import annotations
 
 from ingestry.bootstrap.analytics import (
+    build_copy_store as build_copy_store,
+)
+from ingestry.bootstrap.analytics import (
     build_sql_engine as build_sql_engine,
 )
 from ingestry.bootstrap.analytics import (
@@ -20,7 +23,13 @@ from ingestry.bootstrap.analytics import (
     export_nodes as export_nodes,
 )
 from ingestry.bootstrap.analytics import (
+    import_path as import_path,
+)
+from ingestry.bootstrap.analytics import (
     open_raw_bundle as open_raw_bundle,
+)
+from ingestry.bootstrap.analytics import (
+    raw_bundle_headers as raw_bundle_headers,
 )
 from ingestry.bootstrap.backups import (
     backup_file as backup_file,

@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingestry.services.ports import SqlEngine
+from ingestry.services.ports.analytics import CopyStore
 
 
-def build_sql_engine() -> SqlEngine:
-    """The engine `ingestry query` runs on: DuckDB (the `analytics` extra)."""
+def build_sql_engine(*, files: bool = True, timeout: float | None = None) -> SqlEngine:
+    """The engine `ingestry query` runs on: DuckDB (the `analytics` extra). The API's
+    reads no file (`files=False`) and stops at the request's statement timeout."""
     from ingestry.adapters.analytics import DuckDbEngine
 
-    return DuckDbEngine()
+    return DuckDbEngine(files=files, timeout=timeout)
 
 
 def export_lines(path: str) -> Iterator[tuple[str, int, bytes]]:
@@ -41,3 +43,25 @@ def open_raw_bundle(path: str) -> tuple[str, Iterator[tuple[str, int, bytes]]] |
     if manifest is None:
         return None
     return str(manifest.get("source")), bundle_lines(Path(path), manifest)
+
+
+def raw_bundle_headers(path: str, source: str) -> dict[str, bytes]:
+    """The CSV headers a raw bundle's rows point at, by sha256 hex."""
+    from ingestry.adapters.importfile import bundle_headers
+
+    return bundle_headers(Path(path), source)
+
+
+def import_path(data_dir: Path, relative: str) -> Path:
+    """What an import job may read: a path under `data/processed/` (see
+    `adapters.importfile.confined_export`)."""
+    from ingestry.adapters.importfile import confined_export
+
+    return confined_export(data_dir / "processed", relative)
+
+
+def build_copy_store(data_dir: Path) -> CopyStore:
+    """Where `query --copy` keeps its Parquet copies: `data/query_copies/`."""
+    from ingestry.adapters.querycopy import ParquetCopies
+
+    return ParquetCopies(data_dir / "query_copies")

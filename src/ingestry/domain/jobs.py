@@ -15,9 +15,18 @@ FINISHED: frozenset[str] = frozenset({"succeeded", "failed"})
 #: `harvest` pulls an HTTP source; `source_files` ingests a source's `files:` (a
 #: scheduled run; both hold the source's run lock, docs/harvest.md); `backup` and
 #: `verify` are an admin's (docs/backups.md); `fork` copies another node's records
-#: (docs/federation.md)
+#: (docs/federation.md); `import` loads an export from `data/processed/` (an admin's,
+#: docs/data-out.md)
 JobKind = Literal[
-    "ingest", "replay", "export", "harvest", "source_files", "backup", "verify", "fork"
+    "ingest",
+    "replay",
+    "export",
+    "harvest",
+    "source_files",
+    "backup",
+    "verify",
+    "fork",
+    "import",
 ]
 JOB_KINDS: tuple[JobKind, ...] = (
     "ingest",
@@ -28,6 +37,7 @@ JOB_KINDS: tuple[JobKind, ...] = (
     "backup",
     "verify",
     "fork",
+    "import",
 )
 
 

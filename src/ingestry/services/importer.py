@@ -25,8 +25,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from ingestry.domain.clock import iso
 from ingestry.domain.errors import IngestryError
 from ingestry.domain.provenance import ImportSource, RecordSource
 from ingestry.extract.jsonio import loads
@@ -80,10 +82,27 @@ class Entry:
     srn: str
     version: int
     item: ImportItem
+    #: the exported (published_at, updated_at), normalized; None when the line has none
+    times: tuple[str, str] | None = None
 
 
 #: The current version a store holds of (convention, srn); None when it has no record.
 CurrentVersion = Callable[[str, str], int | None]
+
+
+def _times(data: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The line's (published_at, updated_at) in the store's ISO form; None when absent,
+    ValueError when present but not a time with its zone."""
+    published, updated = data.get("published_at"), data.get("updated_at")
+    if published is None or updated is None:
+        return None
+    out = []
+    for value in (published, updated):
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if moment is None or moment.tzinfo is None:
+            raise ValueError(f"published_at/updated_at must be ISO times with a zone: {value!r}")
+        out.append(iso(moment))
+    return out[0], out[1]
 
 
 def _item(data: Any, node: str | None) -> tuple[str, ImportItem]:
@@ -108,6 +127,7 @@ class ImportService:
     ) -> None:
         self.publisher = publisher
         self.current_version = current_version
+        self.keep_times = True
 
     def import_lines(
         self,
@@ -121,6 +141,8 @@ class ImportService:
         started = time.perf_counter()
         summary = ImportSummary(path)
         republish = as_import is not None or bool(nodes)
+        # import provenance starts its own history, at the import's time
+        self.keep_times = not republish
         for convention, chunk in self._chunks(lines, summary, as_import, nodes or {}):
             for layer in _layers(self._history(convention, chunk, republish, summary)):
                 self._publish(convention, layer, summary)
@@ -131,8 +153,14 @@ class ImportService:
 
     def _publish(self, convention: str, layer: list[Entry], summary: ImportSummary) -> None:
         where = [e.where for e in layer]
+        items = [e.item for e in layer]
         try:
-            done = self.publisher.import_records(convention, [e.item for e in layer])
+            if self.keep_times and any(e.times for e in layer):
+                done = self.publisher.import_records(
+                    convention, items, times=[e.times for e in layer]
+                )
+            else:
+                done = self.publisher.import_records(convention, items)
         except IngestryError as exc:  # an unknown convention: the whole layer
             summary.rejected += len(layer)
             summary.errors.append(f"{where[0]}: {exc}")
@@ -181,6 +209,7 @@ class ImportService:
                 parsed = loads(data)
                 convention, item = _item(parsed, nodes.get(name, node))
                 version = parsed.get("version") or 0
+                times = _times(parsed)
             except (IngestryError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 summary.rejected += 1
                 summary.errors.append(f"{where}: not an exported record ({exc!s})")
@@ -190,7 +219,8 @@ class ImportService:
                 yield current or "", chunk
                 chunk = []
             current = convention
-            chunk.append(Entry(where, srn, version if isinstance(version, int) else 0, item))
+            number_ = version if isinstance(version, int) else 0
+            chunk.append(Entry(where, srn, number_, item, times))
         if chunk:
             yield current or "", chunk
 

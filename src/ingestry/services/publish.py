@@ -141,16 +141,35 @@ class PublishService:
         return summary
 
     def import_records(
-        self, convention: str, items: Iterable[ImportItem], *, strict: bool = False
+        self,
+        convention: str,
+        items: Iterable[ImportItem],
+        *,
+        strict: bool = False,
+        times: Iterable[tuple[str, str] | None] | None = None,
     ) -> PublishSummary:
         """Publish exported records (source, data_source, metadata, columns) as
-        `bulk_publish` does, keeping their provenance and data source."""
+        `bulk_publish` does, keeping their provenance and data source. `times`, one per
+        item (ISO published_at, updated_at, or None): the version an item creates or
+        changes keeps those times instead of now's (moving a store keeps its history's
+        times)."""
         started = time.perf_counter()
         extractor = self.extractor(convention)
         summary = PublishSummary(convention)
-        self._publish(
-            extractor, items, summary, strict, lambda item: extractor.import_row(*item)
-        )
+        if times is None:
+            self._publish(
+                extractor, items, summary, strict, lambda item: extractor.import_row(*item)
+            )
+        else:
+            stamps: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+            def build(pair: tuple[ImportItem, tuple[str, str] | None]) -> RecordRow:
+                row = extractor.import_row(*pair[0])
+                if pair[1] is not None:
+                    stamps[(row[0], row[9], row[1])] = pair[1]
+                return row
+
+            self._publish(extractor, zip(items, times, strict=True), summary, strict, build, stamps)
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
@@ -161,16 +180,17 @@ class PublishService:
         summary: PublishSummary,
         strict: bool,
         build: Callable[[Any], RecordRow],
+        stamps: Mapping[tuple[str, str, str], tuple[str, str]] | None = None,
     ) -> None:
         with gc_paused():
             if strict:
                 with self._commit() as session:
                     for rows in self._batches(items, summary, strict, build):
-                        self._write(session, extractor, rows, summary)
+                        self._write(session, extractor, rows, summary, stamps)
             else:
                 for rows in self._batches(items, summary, strict, build):
                     with self._commit() as session:
-                        self._write(session, extractor, rows, summary)
+                        self._write(session, extractor, rows, summary, stamps)
 
     @contextmanager
     def _commit(self) -> Iterator[StorageSession]:
@@ -215,6 +235,7 @@ class PublishService:
         extractor: PublishExtractor,
         rows: list[RecordRow],
         summary: PublishSummary,
+        stamps: Mapping[tuple[str, str, str], tuple[str, str]] | None = None,
     ) -> None:
         now = iso(self.clock())
         if len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
@@ -223,6 +244,13 @@ class PublishService:
         summary.created += result.created
         summary.updated += result.updated
         summary.unchanged += result.unchanged
+        if stamps and result.changes:
+            given = [
+                (c.source_type, c.upstream, c.source_id, c.version, *stamps[key])
+                for c in result.changes
+                if (key := (c.source_type, c.upstream, c.source_id)) in stamps
+            ]
+            session.restore_times(extractor.convention, given)
         if result.changes:
             session.append_events(extractor.convention.name, result.changes, now)
             if self.committed is not None:

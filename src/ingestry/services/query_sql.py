@@ -9,14 +9,14 @@ parser says which), so a query over one convention never reads another. Other na
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
-from ingestry.domain.errors import QueryError
+from ingestry.domain.errors import NotPermittedError, QueryError
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.decimals import spell
 from ingestry.services.ports import Storage
@@ -110,6 +110,10 @@ def record_pages(
     return pages
 
 
+def _no_pages() -> Iterator[list[Sequence[Any]]]:
+    return iter(())
+
+
 class SqlQueryService:
     """Plans a statement's views and hands them to the engine."""
 
@@ -119,27 +123,50 @@ class SqlQueryService:
         conventions: Mapping[str, Convention],
         engine: SqlEngine,
         page: int = PAGE,
+        readable: Iterable[str] | None = None,
+        copy_file: Callable[[str], str] | None = None,
     ) -> None:
+        """`readable`: the conventions the caller may query (None: all); a statement
+        that names another one is refused (NotPermittedError) before anything runs."""
         self.storage = storage
         self.conventions = conventions
         self.engine = engine
         self.page = page
+        self.readable = None if readable is None else frozenset(readable)
+        #: the fresh Parquet copy of a convention, read instead of the store (`--copy`)
+        self.copy_file = copy_file
 
     def views(self, sql: str) -> list[View]:
         """Views for the conventions the statement reads (QueryError if it writes)."""
         named = self.engine.tables(sql, self.conventions)
         read = {n: t for n, t in named.items() if n in self.conventions}
-        needed = self.engine.columns(sql) if read else None
+        if self.readable is not None and (hidden := sorted(set(read) - self.readable)):
+            raise NotPermittedError(
+                f"this API key may not query convention '{hidden[0]}' (a key may query "
+                "a convention when it may use every source that feeds it)"
+            )
+        # a Parquet copy is pruned by DuckDB itself
+        needed = self.engine.columns(sql) if read and self.copy_file is None else None
         views = []
         for name, times in sorted(read.items()):
             convention = self.conventions[name]
+            if self.copy_file is not None:
+                file = self.copy_file(name)
+                views.append(View(name, view_columns(convention), _no_pages, file=file))
+                continue
             columns = pruned(view_columns(convention), needed)
             pages = record_pages(self.storage, convention, self.page, columns)
             views.append(View(name, columns, pages, reread=times > 1))
         return views
 
-    def run(self, sql: str) -> QueryResult:
-        return self.engine.run(sql, self.views(sql))
+    def run(self, sql: str, limit: int | None = None) -> QueryResult:
+        """`limit`: at most that many rows are fetched (the statement is checked as
+        given, then run inside `SELECT * FROM (…) LIMIT n`)."""
+        views = self.views(sql)
+        if limit is not None:
+            body = sql.strip().rstrip(";")
+            sql = f"SELECT * FROM (\n{body}\n) AS ingestry_result LIMIT {int(limit)}"
+        return self.engine.run(sql, views)
 
     def arrow(self, sql: str) -> Any:
         return self.engine.arrow(sql, self.views(sql))

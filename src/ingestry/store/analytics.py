@@ -3,40 +3,98 @@ Parquet files, and importing a records export."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import groupby
+from pathlib import Path
 from typing import Any, Literal
 
-from ingestry.bootstrap import build_sql_engine, export_lines, export_nodes, open_raw_bundle
+from ingestry.bootstrap import (
+    build_copy_store,
+    build_sql_engine,
+    export_lines,
+    export_nodes,
+    import_path,
+    open_raw_bundle,
+    raw_bundle_headers,
+)
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import SourceFormat
-from ingestry.services.bundles import bundle_payloads
+from ingestry.services.bundles import (
+    Arrivals,
+    BundleCSVInput,
+    BundlePayload,
+    arrivals_of,
+    bundle_documents,
+    restore_receipts,
+)
 from ingestry.services.importer import ImportService, ImportSummary
 from ingestry.services.ingest import IngestSummary
-from ingestry.services.ports import QueryResult
+from ingestry.services.ports import QueryResult, SqlEngine
+from ingestry.services.query_copy import QueryCopies
 from ingestry.services.query_sql import SqlQueryService, check_into, result_documents
 from ingestry.store.ingest import IngestArea
+from ingestry.store.raw import RawArea
 from ingestry.store.records import RecordArea
 
 
-class AnalyticsArea(IngestArea, RecordArea):
+class AnalyticsArea(IngestArea, RecordArea, RawArea):
     """`query`: one view per convention the SQL names, fed from storage through Arrow."""
 
-    def _sql(self) -> SqlQueryService:
-        return SqlQueryService(self.storage, self.settings.conventions, build_sql_engine())
+    def _engine(self) -> SqlEngine:
+        """One engine per store, kept (its DuckDB database costs ~20-70 ms to open)."""
+        engine: SqlEngine | None = getattr(self, "_sql_engine", None)
+        if engine is None:
+            engine = build_sql_engine()
+            self._sql_engine = engine
+        return engine
 
-    def query_result(self, sql: str) -> QueryResult:
+    def _sql(self, copy: bool = False) -> SqlQueryService:
+        copies = self.query_copies() if copy else None
+        return SqlQueryService(
+            self.storage,
+            self.settings.conventions,
+            self._engine(),
+            copy_file=None if copies is None else (lambda name: copies.fresh(name).file),
+        )
+
+    def query_copies(self) -> QueryCopies:
+        """The Parquet copies beside the store (`data/query_copies/`), kept fresh."""
+        return QueryCopies(
+            self.storage, self.settings.conventions, build_copy_store(self.settings.data_dir)
+        )
+
+    def query_result(self, sql: str, *, copy: bool = False) -> QueryResult:
         """Column names and rows (exact decimals stay Decimal). QueryError when the SQL
-        writes, is more than one statement, or fails (DuckDB's message kept)."""
-        return self._sql().run(sql)
+        writes, is more than one statement, or fails (DuckDB's message kept). `copy`:
+        read each convention from its Parquet copy, rebuilt first when the store
+        changed since it was taken (docs/data-out.md, "Parquet copies")."""
+        return self._sql(copy).run(sql)
 
-    def query(self, sql: str) -> list[dict[str, Any]]:
+    def query_for(
+        self,
+        sql: str,
+        readable: Iterable[str] | None,
+        *,
+        timeout: float | None,
+        limit: int | None = None,
+    ) -> QueryResult:
+        """`query_result` for a caller that may query only the conventions `readable`
+        (None: all), reading no file or URL, interrupted after `timeout` seconds
+        (StatementTimeoutError): the API's `POST /v1/query`."""
+        engine = build_sql_engine(files=False, timeout=timeout)
+        service = SqlQueryService(
+            self.storage, self.settings.conventions, engine, readable=readable
+        )
+        return service.run(sql, limit)
+
+    def query(self, sql: str, *, copy: bool = False) -> list[dict[str, Any]]:
         """The rows of a read-only SELECT as dicts, column name → value."""
-        result = self.query_result(sql)
+        result = self.query_result(sql, copy=copy)
         return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
-    def query_arrow(self, sql: str) -> Any:
+    def query_arrow(self, sql: str, *, copy: bool = False) -> Any:
         """The result as a pyarrow Table."""
-        return self._sql().arrow(sql)
+        return self._sql(copy).arrow(sql)
 
     def query_into(self, sql: str, source: str, *, strict: bool = False) -> IngestSummary:
         """Ingest the result rows, one JSON object each, into a simple json/jsonl source
@@ -63,6 +121,11 @@ class AnalyticsArea(IngestArea, RecordArea):
         service = ImportService(self._publisher, self._current_version)
         return service.import_lines(path, lines, as_import=node, nodes=nodes)
 
+    def import_path(self, relative: str) -> Path:
+        """A file or directory under `data/processed/` (no `..`, no symlink escape, a
+        directory's files included): what an import job reads."""
+        return import_path(self.settings.data_dir, relative)
+
     def _current_version(self, convention: str, srn: str) -> int | None:
         record = self.storage.get_record(self.settings.convention(convention), srn)
         return None if record is None else record.version
@@ -70,14 +133,52 @@ class AnalyticsArea(IngestArea, RecordArea):
     def _import_bundle(
         self, path: str, source: str, lines: Iterable[tuple[str, int, bytes]]
     ) -> ImportSummary:
-        """A raw bundle: its payloads ingested into its source (json/jsonl sources)."""
+        """A raw bundle: its payloads ingested into its source (a CSV source's rows read
+        again under their header), then the bundle's receipts in place of the import
+        run's own."""
         data_source = self.source(source)
-        if data_source.format not in (SourceFormat.JSON, SourceFormat.JSONL):
+        if data_source.format not in (SourceFormat.JSON, SourceFormat.JSONL, SourceFormat.CSV):
             raise InputError(
                 f"{path}: importing a raw bundle of a {data_source.format.value} source is "
-                "not built yet (json and jsonl sources are); see docs/data-out.md"
+                "not built yet (json, jsonl and csv sources are); see docs/data-out.md"
             )
-        done = self.ingest(source, bundle_payloads(lines))
+        arrivals: list[Arrivals] = []
+
+        def kept(payloads: Iterable[BundlePayload]) -> Iterator[BundlePayload]:
+            for payload in payloads:
+                arrivals.append(arrivals_of(payload))  # receipts only: bytes not held
+                yield payload
+
+        documents = kept(bundle_documents(lines))
+        runs: list[IngestSummary] = []
+        if data_source.format is SourceFormat.CSV:
+            headers = raw_bundle_headers(path, source)
+            # one ingest run per stretch of rows read under the same header
+            for sha, rows in groupby(documents, key=lambda p: p.header_sha256):
+                header = headers.get(sha or "")
+                if header is None:
+                    raise InputError(
+                        f"{path}: a CSV row points at header {sha}, which the bundle's "
+                        f"{source}_raw_headers.jsonl does not hold (damaged bundle?)"
+                    )
+                rows_bytes = (p.data for p in rows)
+                name = f"{path}#{sha[:12] if sha else ''}"
+                csv_input = BundleCSVInput(name, data_source, header, rows_bytes)
+                runs.append(self.ingest_inputs(source, [csv_input]))
+        else:
+            runs.append(self.ingest(source, (p.data for p in documents)))
+        done = runs[0]
+        for part in runs[1:]:
+            done.add(part)
+            done.seconds += part.seconds
+        with self.storage.raw_operations().session() as session:
+            restore_receipts(session, source, [r.run_srn for r in runs], arrivals)
+        if any(len(a[2]) > 1 for a in arrivals):
+            # a payload received again later drives its record in the exporting store,
+            # but the ingest above read it at its first arrival: replay lets the payload
+            # of each id's latest receipt drive its record again (unchanged ids: nothing)
+            replayed = self.replay(source)
+            done.records_updated += replayed.records_updated
         return ImportSummary(
             path,
             records_created=done.records_created,

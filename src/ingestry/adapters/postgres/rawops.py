@@ -112,6 +112,32 @@ class PostgresRawSession(PostgresSession):
         result: dict[str, int] = self._run(call)
         return result
 
+    def drop_run_receipts(self, run_srn: str) -> int:
+        def call(conn: Conn) -> int:
+            return conn.execute("DELETE FROM raw_receipts WHERE run_srn = %s", (run_srn,)).rowcount
+
+        dropped: int = self._run(call)
+        return dropped
+
+    def source_receipts(
+        self, source: str
+    ) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
+        def call(conn: Conn) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
+            rows = conn.execute(
+                "SELECT k.source_id, k.sha256, r.run_srn, r.received_at, r.line, r.origin"
+                " FROM raw_keys k JOIN raw_receipts r ON r.raw_id = k.raw_id"
+                " WHERE k.source = %s",
+                (source,),
+            )
+            return {
+                (unescape_text(sid), bytes(sha), run, iso(at), line,
+                 None if origin is None else unescape_text(origin))
+                for sid, sha, run, at, line, origin in rows
+            }  # fmt: skip
+
+        found: set[tuple[str, bytes, str | None, str, int | None, str | None]] = self._run(call)
+        return found
+
     def existing_records(
         self, convention: Convention, source_type: str, upstream: str, source_ids: Sequence[str]
     ) -> list[ExistingRecord]:

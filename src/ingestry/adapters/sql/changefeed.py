@@ -66,6 +66,39 @@ class SqlChangeFeed:
             [node_id, scope, cursor, now],
         )
 
+    def copy_mark(self, convention: str) -> str:
+        m = self._mark
+        # any erasure (rare) makes every copy stale: max(id) is one index probe
+        erased = self._rows("SELECT coalesce(max(id), 0) FROM erasure_audit", [])[0][0]
+        if not self._settled:  # SQLite: writers take turns, so seq order is commit order
+            (seq,) = self._rows(
+                f"SELECT coalesce(max(seq), 0) FROM record_changes WHERE convention = {m}",
+                [convention],
+            )[0]
+            return f"seq|{int(seq)}|{int(erased)}"
+        # PostgreSQL: a smaller seq can commit after a larger one; the snapshot says
+        # which transactions the mark saw
+        (snapshot,) = self._rows("SELECT pg_current_snapshot()::text", [])[0]
+        return f"snapshot|{snapshot}|{int(erased)}"
+
+    def changed_since(self, convention: str, mark: str) -> bool:
+        kind, seen, erased = mark.split("|")
+        now = self.copy_mark(convention)
+        if now.rsplit("|", 1)[1] != erased:  # an erasure deletes without a change row
+            return True
+        if kind == "seq":
+            return now != mark
+        m = self._mark
+        # only transactions from the snapshot's xmin on can be unseen: a range of the
+        # (convention, xid, seq) index, however long the feed
+        found = self._rows(
+            f"SELECT EXISTS (SELECT 1 FROM record_changes WHERE convention = {m}"
+            f" AND xid >= pg_snapshot_xmin({m}::pg_snapshot)::text::bigint"
+            f" AND NOT pg_visible_in_snapshot(xid::text::xid8, {m}::pg_snapshot))",
+            [convention, seen, seen],
+        )
+        return bool(found[0][0])
+
     def records_by_id(self, convention: Convention, ids: Sequence[int]) -> dict[int, Record]:
         if not ids:
             return {}

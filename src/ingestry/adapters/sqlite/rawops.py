@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from typing import Any
 
 from ingestry.adapters.sql.conventions import table_name
@@ -25,6 +26,7 @@ from ingestry.adapters.sql.rows import select_records as select_record_rows
 from ingestry.adapters.sql.window import window_where
 from ingestry.adapters.sqlite.retention import SQLiteRetention
 from ingestry.adapters.sqlite.session import SQLiteSession
+from ingestry.domain.clock import iso
 from ingestry.domain.conventions import Convention
 from ingestry.domain.payloads import QuarantineDetail
 from ingestry.domain.records import Record
@@ -113,6 +115,22 @@ class SQLiteRawSession(SQLiteSession):
         self.conn.executemany(
             "UPDATE OR IGNORE raw_payloads SET source_id = ?, entity_type = ? WHERE id = ?", moved
         )
+
+    def drop_run_receipts(self, run_srn: str) -> int:
+        cursor = self.conn.execute("DELETE FROM raw_receipts WHERE run_srn = ?", (run_srn,))
+        return cursor.rowcount
+
+    def source_receipts(
+        self, source: str
+    ) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
+        sql = (
+            "SELECT p.source_id, p.sha256, r.run_srn, r.received_at, r.line, r.origin"
+            " FROM raw_receipts r JOIN raw_payloads p ON p.id = r.raw_id WHERE p.source = ?"
+        )
+        return {
+            (sid, bytes(sha), run, iso(datetime.fromisoformat(at)), line, origin)
+            for sid, sha, run, at, line, origin in self.conn.execute(sql, (source,))
+        }
 
     def resolve_quarantine(
         self,

@@ -20,6 +20,7 @@ from ingestry.services.ports import (
     ReceiptKey,
     RecordChange,
     RecordRow,
+    RestoredTime,
     UpsertResult,
     Wire,
 )
@@ -217,6 +218,28 @@ class SQLiteSession:
                 self.conn.executemany(sql.history, history)
                 self.conn.executemany(sql.update, updates)
         return UpsertResult(len(inserts), len(changes) - len(inserts), unchanged, changes)
+
+    def restore_times(self, convention: Convention, times: Sequence[RestoredTime]) -> None:
+        if not times:
+            return
+        table = f'"{table_name(convention.name)}"'
+        # an UPDATE that leaves `version` alone: the changes feed's trigger stays quiet
+        self.conn.executemany(
+            f"UPDATE {table} SET updated_at = ?,"
+            " published_at = CASE WHEN version = 1 THEN ? ELSE published_at END"
+            " WHERE source_type = ? AND upstream = ? AND source_id = ? AND version = ?",
+            [(t[5], t[4], *t[:4]) for t in times],
+        )
+        earlier = [
+            (t[5], spell_srn(convention.name, t[0], t[1], t[2]), t[3] - 1)
+            for t in times
+            if t[3] > 1
+        ]
+        if earlier:
+            self.conn.executemany(
+                "UPDATE record_versions SET superseded_at = ? WHERE srn = ? AND version = ?",
+                earlier,
+            )
 
     def _lookup(
         self, sql: RecordStatements, rows: Sequence[RecordRow]

@@ -20,6 +20,7 @@ from ingestry.entrypoints.api.routes import (
     jobs,
     ops,
     payloads,
+    query,
     records,
     runs,
     sources,
@@ -78,7 +79,7 @@ def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     errors.install(app)
-    routers = (payloads, records, runs, jobs, sources, ops, federation, erasures)
+    routers = (payloads, records, runs, jobs, sources, ops, federation, erasures, query)
     for router in (module.router for module in routers):
         app.include_router(router)
     if settings.api.ui:

@@ -214,6 +214,26 @@ class ExportJobIn(_In):
         return self
 
 
+class ImportJobIn(_In):
+    """`ingestry import` as a job (admin keys only: an export may hold records of any
+    convention and source): a records export (a file, or a directory export wrote) or a
+    raw bundle directory, under `data/processed/` (where export jobs write)."""
+
+    kind: Literal["import"]
+    path: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="A file or directory relative to `data/processed/`.",
+    )
+    as_import: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Publish with `import` provenance, this exporting node's id as "
+        "`source_node` (records exports only).",
+    )
+
+
 class ForkJobIn(_In):
     """`ingestry fork` as a job (admin keys only). The remote node's API key is never
     sent or stored: `key_env` names the worker's environment variable holding it."""
@@ -248,7 +268,14 @@ class VerifyJobIn(_In):
 
 
 JobIn = Annotated[
-    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn | ForkJobIn,
+    IngestJobIn
+    | ReplayJobIn
+    | ExportJobIn
+    | HarvestJobIn
+    | BackupJobIn
+    | VerifyJobIn
+    | ForkJobIn
+    | ImportJobIn,
     Field(discriminator="kind"),
 ]
 

@@ -37,6 +37,7 @@ def job_handlers(store: Store, metrics: Metrics | None = None) -> dict[str, JobH
         "ingest": bind(ingest), "export": bind(export), "replay": bind(replay),
         "harvest": bind(harvest), "source_files": bind(source_files),
         "backup": bind(backup), "verify": bind(verify), "fork": bind(fork),
+        "import": bind(import_export),
     }  # fmt: skip
 
 
@@ -186,4 +187,13 @@ def fork(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         since=str(since) if since else None,
         progress=progress,
     )
+    return summary.as_dict()
+
+
+def import_export(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """`ingestry import` of a path under `data/processed/`, checked again here (the
+    tree may have changed since the submit)."""
+    path = store.import_path(str(job.params["path"]))
+    as_import = job.params.get("as_import")
+    summary = store.import_export(str(path), as_import=str(as_import) if as_import else None)
     return summary.as_dict()

@@ -27,6 +27,12 @@ ingestry.services.ports import X` works for any of them:
 from __future__ import annotations
 
 from ingestry.services.ports.analytics import (
+    CopyState as CopyState,
+)
+from ingestry.services.ports.analytics import (
+    CopyStore as CopyStore,
+)
+from ingestry.services.ports.analytics import (
     Pages as Pages,
 )
 from ingestry.services.ports.analytics import (
@@ -310,6 +316,9 @@ from ingestry.services.ports.rows import (
 )
 from ingestry.services.ports.rows import (
     RecordRow as RecordRow,
+)
+from ingestry.services.ports.rows import (
+    RestoredTime as RestoredTime,
 )
 from ingestry.services.ports.rows import (
     UpsertResult as UpsertResult,

@@ -35,6 +35,9 @@ class View:
     pages: Pages
     #: read more than once by the statement (a self-join): the engine materializes it
     reread: bool = False
+    #: a Parquet copy of the whole convention to read instead of `pages` (every column
+    #: of `columns`; see docs/data-out.md, "Parquet copies")
+    file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,4 +66,31 @@ class SqlEngine(Protocol):
 
     def arrow(self, sql: str, views: Sequence[View]) -> Any:
         """The result as an Arrow table."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CopyState:
+    """A convention's Parquet copy as last written: the file, the store's change mark
+    taken before its rows were read, the columns' signature, its size."""
+
+    convention: str
+    file: str
+    mark: str
+    signature: str
+    rows: int
+    bytes: int
+    built_at: str
+
+
+class CopyStore(Protocol):
+    """Where Parquet copies of conventions are kept (a directory each)."""
+
+    def current(self, convention: str) -> CopyState | None:
+        """The copy last swapped in, if its file is there."""
+        ...
+
+    def write(self, view: View, mark: str, signature: str) -> CopyState:
+        """Write every page of `view` as a new copy and swap it in atomically (a reader
+        sees the old copy or the new one, never a part)."""
         ...

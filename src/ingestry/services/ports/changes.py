@@ -44,6 +44,16 @@ class ChangeFeed(Protocol):
 
     def save_fork_cursor(self, node_id: str, scope: str, cursor: str, now: str) -> None: ...
 
+    def copy_mark(self, convention: str) -> str:
+        """Where the convention's records stand now, taken before a copy of them is read
+        (docs/data-out.md, "Parquet copies"): opaque text for `changed_since`."""
+        ...
+
+    def changed_since(self, convention: str, mark: str) -> bool:
+        """True when a record of the convention was created, changed or erased in a
+        transaction that `mark` did not see (a copy taken at `mark` is stale)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RemoteInfo:

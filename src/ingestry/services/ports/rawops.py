@@ -127,6 +127,18 @@ class RawSession(StorageSession, Protocol):
 
     def mark_raw(self, source: str, rows: Sequence[RawMark], now: str) -> None: ...
 
+    def drop_run_receipts(self, run_srn: str) -> int:
+        """Delete the receipts one run wrote (a raw bundle import puts the bundle's own
+        receipts in their place); returns how many."""
+        ...
+
+    def source_receipts(
+        self, source: str
+    ) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
+        """Every receipt of a source's payloads as (source_id, sha256, run_srn,
+        received_at ISO, line, origin): what a bundle import must not write twice."""
+        ...
+
     def resolve_quarantine(
         self,
         source: str,

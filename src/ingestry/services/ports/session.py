@@ -13,6 +13,7 @@ from ingestry.services.ports.rows import (
     ReceiptKey,
     RecordChange,
     RecordRow,
+    RestoredTime,
     UpsertResult,
     Wire,
 )
@@ -70,6 +71,13 @@ class StorageSession(Protocol):
         version (keeping the previous version in history), an equal one changes nothing.
         Rows are applied in order, so an id repeated within `rows` versions correctly.
         `wire` as in `append_raw`."""
+        ...
+
+    def restore_times(self, convention: Convention, times: Sequence[RestoredTime]) -> None:
+        """Give records the times an import carried (moving a store keeps history's
+        times): each (identity, version) at `version` gets `updated_at`, version 1 also
+        `published_at`, and its previous version's history row is superseded at
+        `updated_at`. Not a change: the changes feed and the version stay as they are."""
         ...
 
     def start_run(self, srn: str, source: str, origins: list[str], now: str) -> None: ...

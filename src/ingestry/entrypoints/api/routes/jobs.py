@@ -17,6 +17,7 @@ from ingestry.entrypoints.api.schemas import (
     ExportJobIn,
     ForkJobIn,
     HarvestJobIn,
+    ImportJobIn,
     IngestJobIn,
     JobIn,
     JobOut,
@@ -37,7 +38,14 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 JobSpec = (
-    IngestJobIn | ReplayJobIn | ExportJobIn | HarvestJobIn | BackupJobIn | VerifyJobIn | ForkJobIn
+    IngestJobIn
+    | ReplayJobIn
+    | ExportJobIn
+    | HarvestJobIn
+    | BackupJobIn
+    | VerifyJobIn
+    | ForkJobIn
+    | ImportJobIn
 )
 
 
@@ -48,6 +56,10 @@ def check_job(spec: JobSpec, caller: Caller, store: Store) -> None:
             raise NotPermittedError("a fork job needs an admin API key")
         if spec.convention is not None:
             store.settings.convention(spec.convention)
+    elif isinstance(spec, ImportJobIn):
+        if not caller.key.admin:  # an export may hold records of any convention
+            raise NotPermittedError("an import job needs an admin API key")
+        store.import_path(spec.path)
     elif isinstance(spec, HarvestJobIn):
         if caller.source(spec.source).pull is None:
             raise InvalidJobError(f"source '{spec.source}' has no pull: section to harvest")

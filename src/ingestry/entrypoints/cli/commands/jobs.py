@@ -19,7 +19,12 @@ def command() -> None:
 @command.command("submit")
 @click.argument("kind", type=click.Choice(JOB_KINDS))
 @click.option("--source", default=None, help="Source (ingest, replay, export).")
-@click.option("--path", default=None, help="ingest: a file under the data root, relative.")
+@click.option(
+    "--path",
+    default=None,
+    help="ingest: a file under the data root; import: a file or directory under "
+    "data/processed/ (relative).",
+)
 @click.option("--convention", default=None, help="export: a whole convention.")
 @click.option(
     "--idempotency-key", default=None, help="Submitting again with it gives the same job."
@@ -42,6 +47,11 @@ def submit(
         if source is None or path is None:
             raise click.UsageError("ingest needs --source and --path")
         store.data_file(path)
+        params["path"] = path
+    elif kind == "import":
+        if path is None:
+            raise click.UsageError("import needs --path (relative to data/processed/)")
+        store.import_path(path)
         params["path"] = path
     elif kind == "replay" and source is None:
         raise click.UsageError("replay needs --source")

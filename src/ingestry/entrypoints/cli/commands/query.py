@@ -19,8 +19,18 @@ from ingestry.entrypoints.cli.output import dumps, table
     metavar="SOURCE",
     help="Ingest the rows (one JSON object each) into this simple json/jsonl source.",
 )
+@click.option(
+    "--copy/--no-copy",
+    "copy",
+    default=False,
+    envvar="INGESTRY_QUERY_COPY",
+    help="Read each convention from its Parquet copy in data/query_copies/ (built, or "
+    "rebuilt when the store changed, first). Env: INGESTRY_QUERY_COPY=1.",
+)
 @click.pass_obj
-def command(ctx: CliContext, sql: str, as_json: bool, as_csv: bool, into: str | None) -> None:
+def command(
+    ctx: CliContext, sql: str, as_json: bool, as_csv: bool, into: str | None, copy: bool
+) -> None:
     """Read-only SQL (DuckDB) over one view per convention, named after it (srn,
     version, published_at, the declared columns, metadata as JSON text), and over
     Parquet or CSV files ('data/processed/*.parquet'). Exact decimals stay exact."""
@@ -34,7 +44,7 @@ def command(ctx: CliContext, sql: str, as_json: bool, as_csv: bool, into: str | 
             raise click.UsageError("--into prints the ingest summary (--json or text)")
         render(store.query_into(sql, into), as_json)
         return
-    result = store.query_result(sql)
+    result = store.query_result(sql, copy=copy)
     if as_json:
         for row in result.rows:
             click.echo(dumps(dict(zip(result.columns, row, strict=True))))
