@@ -65,7 +65,12 @@ def test_a_stopped_worker_past_its_lease_is_taken_over_and_the_job_done_once(
         taken = "WHERE attempts >= 2"
         wait_for("the second worker to take the job over",
                  lambda: db.count("jobs", taken) or None, timeout=60)  # fmt: skip
-        time.sleep(4)  # it runs while the first is stopped (into its locks, see above)
+        # it runs while the first is stopped: it commits rows the first never did (polled,
+        # not a fixed 4 s sleep)
+        committed = db.count("raw_payloads")
+        wait_for("the second worker to commit while the first is stopped",
+                 lambda: db.count("raw_payloads") > committed or None, timeout=60)  # fmt: skip
+        assert first.poll() is None
         assert stop(first, signal.SIGKILL) == -signal.SIGKILL  # the supervisor's move
         wait_for("the second worker to finish the job",
                  lambda: db.count("jobs", finished) or None, timeout=120)  # fmt: skip
