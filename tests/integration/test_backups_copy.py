@@ -140,3 +140,24 @@ def test_without_pg_dump_on_path_the_cli_backs_up_with_copy(
     dumped = run("backup", "--out", "c.tar", "--json", cwd=cwd)
     assert dumped.returncode == 0, dumped.stderr
     assert orjson.loads(dumped.stdout)["files"].keys() == {"store.pgdump"}
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_method_pg_dump_without_pg_dump_names_the_package(
+    project: Path, db: Database, tmp_path: Path
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    refused = run("backup", "--out", "b.tar", "--method", "pg_dump", cwd=project,
+                  env={"PATH": str(empty)})  # fmt: skip
+    assert refused.returncode == 1, refused.stderr
+    assert b"pg_dump is not installed" in refused.stderr
+    assert b"postgresql-client" in refused.stderr
+    assert not (project / "b.tar").exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_method_is_refused_on_sqlite(project: Path, db: Database) -> None:
+    refused = run("backup", "--out", "b.tar", "--method", "copy", cwd=project)
+    assert refused.returncode == 1, refused.stderr
+    assert b"--method copy is for PostgreSQL stores" in refused.stderr
