@@ -9,12 +9,15 @@ Per backend, a store is filled with N raw orders (`ingestry ingest`, bench.yaml'
              a backup of this data can reach (ingestry adds the digest and the hashes)
   verify     `Store.verify_backup`: sha256 of the files, scratch restore, digest
   restore    `Store.restore(replace=True)`: checks, restore, digest
+  copy       (--copy, PostgreSQL) backup, verify and restore again with ingestry's own
+             COPY dump (`backup --method copy`, for machines without pg_dump)
   ingest     M = N/5 new orders by `ingestry ingest`, alone, then M more while backups
              run back to back in this process: records/s with and without a backup
 No peer is compared: dlt, pandas, pyarrow and DuckDB make no backups of a store; the
 bare copy is the comparison.
 
-    python bench/backup_bench.py [--n 100000] [--backend sqlite|postgres|both] [--repeat 1] [--json]
+    python bench/backup_bench.py [--n 100000] [--backend sqlite|postgres|both] [--repeat 1]
+                                 [--copy] [--json]
 """
 
 from __future__ import annotations
@@ -98,7 +101,9 @@ def _bare_postgres(url: str, work: Path) -> tuple[float, int]:
     return time.perf_counter() - started, out.stat().st_size
 
 
-def run_backend(backend: str, n: int, source: Path, work: Path) -> dict[str, Any]:
+def run_backend(
+    backend: str, n: int, source: Path, work: Path, copy: bool = False
+) -> dict[str, Any]:
     import ingestry
     from ingestry.config import load_settings
 
@@ -125,6 +130,13 @@ def run_backend(backend: str, n: int, source: Path, work: Path) -> dict[str, Any
             results["bare_seconds"], results["bare_bytes"] = round(bare[0], 3), bare[1]
             results["verify_seconds"] = store.verify_backup(work / "b.tar").seconds
             results["restore_seconds"] = store.restore(work / "b.tar", replace=True).seconds
+            if copy and backend == "postgres":  # ingestry's own COPY dump, same data
+                made = store.backup(work / "c.tar", method="copy")
+                results["copy_backup_seconds"] = made.seconds
+                results["copy_backup_bytes"] = made.bytes
+                results["copy_verify_seconds"] = store.verify_backup(work / "c.tar").seconds
+                restored = store.restore(work / "c.tar", replace=True)
+                results["copy_restore_seconds"] = restored.seconds
             results["ingest_alone_rps"] = round(m / _ingest(url, alone))
             stop = threading.Event()
             count = [0]
@@ -158,6 +170,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--copy", action="store_true", help="PostgreSQL: also the COPY dump (backup --method copy)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
@@ -166,7 +181,7 @@ def main() -> None:
     rows = []
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix="ingestry-backup-bench-") as work:
-            result = run_backend(backend, args.n, source, Path(work))
+            result = run_backend(backend, args.n, source, Path(work), args.copy)
             rows.append(result)
             print(json.dumps(result), file=sys.stderr)
     if args.json:
@@ -181,6 +196,12 @@ def main() -> None:
             f"{r['ingest_during_backup_rps']:,} rec/s during backups "
             f"({r['backups_during_ingest']} backups)"
         )
+        if "copy_backup_seconds" in r:
+            print(
+                f"{'':9} COPY dump: backup {r['copy_backup_seconds']}s "
+                f"({r['copy_backup_bytes'] / 1e6:.1f} MB); verify {r['copy_verify_seconds']}s; "
+                f"restore {r['copy_restore_seconds']}s"
+            )
 
 
 if __name__ == "__main__":

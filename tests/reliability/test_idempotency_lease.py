@@ -42,15 +42,15 @@ def test_a_retry_after_a_crashed_claim_runs_within_the_lease(
     token = create_key(config_path, "orders", ["customer_orders"])
     body = orjson.dumps(order("LEASE-1"))
     path = "/v1/sources/customer_orders/payloads"
-    with ingestry.open(config_path) as store:
+    env = {"INGESTRY_API_IDEMPOTENCY_LEASE_SECONDS": "1"}
+    with api_client(config_path, env) as client, ingestry.open(config_path) as store:
         key = store.api_keys().authenticate(token)
         assert key is not None
-        # the claim a server made before it was killed mid-request
+        # the claim a server made before it was killed mid-request; made once the new
+        # server is up (a slow start under load outlasted the 1 s lease: no 409 to see)
         crashed = IdempotencyService(store.control.idempotency)
         claim = fingerprint("POST", path, b"application/json" + body)
         assert crashed.start(key.prefix, "retry-me", claim) is None
-    env = {"INGESTRY_API_IDEMPOTENCY_LEASE_SECONDS": "1"}
-    with api_client(config_path, env) as client:
         headers = auth(token, **{"Idempotency-Key": "retry-me", "content-type": "application/json"})
         early = client.post(path, content=body, headers=headers)
         assert early.status_code == 409, early.text

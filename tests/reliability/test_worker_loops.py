@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import ingestry
 from ingestry.entrypoints.worker.supervise import LoopFailure, RestartPolicy, supervise
 from tests.backends import Database
-from tests.e2e.cli import run
 from tests.e2e.processes import child_env, spawn, stop, wait_for
 
 pytestmark = pytest.mark.slow
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 def test_a_loop_that_keeps_crashing_makes_the_worker_exit_non_zero(
     project: Path, db: Database, tmp_path: Path
 ) -> None:
-    made = run("ingest", "customer_orders", "data/samples/orders.jsonl", cwd=project)
-    assert made.returncode == 0, made.stderr
+    with ingestry.open(project / "ingestry.yaml") as store:  # in-process: a CLI start less
+        store.ingest_files("customer_orders", [project / "data" / "samples" / "orders.jsonl"])
     db.execute("DROP TABLE idempotency_keys")  # the maintenance loop's prune now fails
     env = child_env(
         {"INGESTRY_WORKER_MAX_RESTARTS": "2", "INGESTRY_WORKER_RESTART_BACKOFF": "0.1",

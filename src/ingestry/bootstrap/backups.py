@@ -13,10 +13,16 @@ from ingestry.services.backups import BackupService
 from ingestry.services.ports.backups import BackupEngine, BackupFiles
 
 
-def build_backup_engine(settings: Settings) -> BackupEngine:
-    """The configured database's way of backing up and restoring."""
+def build_backup_engine(settings: Settings, method: str = "auto") -> BackupEngine:
+    """The configured database's way of backing up and restoring; `method` chooses
+    PostgreSQL's dump (auto: pg_dump when installed, else our COPY dump)."""
     backend = database_backend(settings)
     url = settings.database_url
+    if method != "auto" and backend.name != "postgres":
+        raise BackupError(
+            f"backup --method {method} is for PostgreSQL stores; this store is "
+            f"{backend.name} (leave --method out)"
+        )
     if backend.name == "sqlite":
         from ingestry.adapters.backups.sqlite import SQLiteBackup
         from ingestry.adapters.sqlite.engine import file_path
@@ -25,7 +31,7 @@ def build_backup_engine(settings: Settings) -> BackupEngine:
     if backend.name == "postgres":
         from ingestry.adapters.backups.postgres import PostgresBackup
 
-        return PostgresBackup(url)
+        return PostgresBackup(url, method)
     raise BackupError(f"backups are not supported on the {backend.name} backend yet")
 
 
@@ -40,5 +46,5 @@ def backup_files() -> BackupFiles:
     return BackupDirectory()
 
 
-def build_backup_service(settings: Settings) -> BackupService:
-    return BackupService(build_backup_engine(settings), backup_files(), HEAD)
+def build_backup_service(settings: Settings, method: str = "auto") -> BackupService:
+    return BackupService(build_backup_engine(settings, method), backup_files(), HEAD)

@@ -171,10 +171,12 @@ class HarvestService:
         *,
         progress: HarvestProgress | None = None,
         check: Callable[[], None] | None = None,
+        owner: str | None = None,
     ) -> HarvestSummary:
-        """One run: every page until the paginator says there is none."""
+        """One run: every page until the paginator says there is none. `owner`: the
+        lease owner of the job running it (its run lock is the lease's)."""
         spec = _spec(source)
-        with self.locks.hold(source.name):
+        with self.locks.hold(source.name, owner):
             summary = HarvestSummary(source=source.name, run_srn=run_srn("pull-run", self.clock()))
             started = time.perf_counter()
             mark: Any = self.ledger.cursor(source.name)
@@ -184,6 +186,8 @@ class HarvestService:
             ):
                 run = _Run(self, source, spec, summary, mark)
                 mark = run.write_all(progress, check)
+                if check is not None:
+                    check()  # a job whose lease was taken over never sets the cursor
                 if spec.cursor is not None and mark is not None:
                     summary.cursor = text_of(mark)
                     if summary.cursor != self.ledger.cursor(source.name):

@@ -16,14 +16,15 @@ from ingestry.store.control import ControlArea
 class BackupArea(ControlArea):
     """Backups (CLI `backup`/`verify`/`restore`, the API's backup jobs, the worker)."""
 
-    def _backups(self) -> BackupService:
-        return build_backup_service(self.settings)
+    def _backups(self, method: str = "auto") -> BackupService:
+        return build_backup_service(self.settings, method)
 
-    def backup(self, out: str | os.PathLike[str]) -> BackupSummary:
+    def backup(self, out: str | os.PathLike[str], *, method: str = "auto") -> BackupSummary:
         """A consistent copy of the store, taken while ingests run, written to `out`
-        (a `.tar` file, or else a directory) with its manifest."""
+        (a `.tar` file, or else a directory) with its manifest. `method` (PostgreSQL):
+        `auto` (pg_dump when installed, else COPY), `pg_dump` or `copy`."""
         self.storage  # noqa: B018 - an empty database is migrated first, like any command
-        return self._backups().backup(Path(out))
+        return self._backups(method).backup(Path(out))
 
     def verify_backup(self, path: str | os.PathLike[str]) -> BackupSummary:
         """Restore the backup into a scratch store and compare it with its manifest."""

@@ -28,9 +28,11 @@ class HarvestArea(IngestArea, ControlArea):
         *,
         progress: HarvestProgress | None = None,
         check: Callable[[], None] | None = None,
+        owner: str | None = None,
     ) -> HarvestSummary:
         """Run one harvest of `source`: every page, committed page by page; the cursor
-        advances when the run has committed (see docs/harvest.md)."""
+        advances when the run has committed (see docs/harvest.md). `owner`: the lease
+        owner of the job running it, whose run lock a takeover may take over."""
         data_source = self.source(source)
         extractor = self.extractor(data_source)
         ingest = IngestService(
@@ -43,7 +45,7 @@ class HarvestArea(IngestArea, ControlArea):
             service = HarvestService(
                 ingest, fetcher, self._harvest_ledger(), self._run_locks(), env=os.environ
             )
-            return service.harvest(data_source, progress=progress, check=check)
+            return service.harvest(data_source, progress=progress, check=check, owner=owner)
         finally:
             fetcher.close()
 
@@ -56,11 +58,12 @@ class HarvestArea(IngestArea, ControlArea):
         return self._harvest_ledger().pages(self.source(source).name, run_srn)
 
     def ingest_source_files(
-        self, source: str, *, progress: ProgressFn | None = None
+        self, source: str, *, progress: ProgressFn | None = None, owner: str | None = None
     ) -> IngestSummary:
-        """Ingest the source's `files:` (a scheduled run), holding its run lock."""
+        """Ingest the source's `files:` (a scheduled run), holding its run lock (the
+        lease's of job worker `owner`, when given)."""
         data_source = self.source(source)
-        with self._run_locks().hold(data_source.name):
+        with self._run_locks().hold(data_source.name, owner):
             return self.ingest_files(data_source.name, data_source.files, progress=progress)
 
     def schedules(self) -> list[Scheduled]:

@@ -1,4 +1,5 @@
-"""PostgreSQL backups: `pg_dump -Fc` of the store's schema from one exported snapshot.
+"""PostgreSQL backups: `pg_dump -Fc` of the store's schema from one exported snapshot
+(or, without pg_dump or with `--method copy`, our own COPY dump: `pgcopy`).
 
 The backup opens a REPEATABLE READ, READ ONLY transaction, exports its snapshot and
 hands it to `pg_dump --snapshot`, then reads the digest in that same transaction: the
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
+from ingestry.adapters.backups import pgcopy
 from ingestry.adapters.backups.digest import (
     content_digest,
     holds_data,
@@ -31,6 +33,9 @@ from ingestry.domain.backups import BackupError, ContentDigest, Manifest
 from ingestry.services.ports import Snapshot
 
 DATA_FILE = "store.pgdump"
+#: `backup --method`: auto (pg_dump when installed, else copy), pg_dump, copy.
+AUTO, PG_DUMP, COPY = "auto", "pg_dump", "copy"
+METHODS = (AUTO, PG_DUMP, COPY)
 #: zlib level of the custom format (1: fastest; the payloads are mostly JSON text).
 LEVEL = "1"
 
@@ -40,17 +45,33 @@ class PostgresBackup:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, method: str = AUTO) -> None:
+        if method not in METHODS:
+            raise BackupError(f"unknown backup method '{method}': use one of {', '.join(METHODS)}")
         self.url = libpq_url(url)
+        self.method = method
+
+    def _dump_method(self) -> str:
+        """`pg_dump` when installed (or asked for), else our own COPY dump."""
+        if self.method != AUTO:
+            return self.method
+        return PG_DUMP if shutil.which("pg_dump") else COPY
 
     def snapshot(self, into: Path) -> Snapshot:
+        method = self._dump_method()
         engine = _engine(self.url)
         try:
             with engine.connect() as conn:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
                 schema = str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
+                if method == COPY:
+                    pgcopy.dump(conn, into)
+                    revision, node = schema_revision(conn), node_id(conn)
+                    digest = content_digest(conn)
+                    conn.rollback()
+                    return Snapshot(revision, node, digest, {"schema": schema, "method": COPY})
+                snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
                 _run(
                     [
                         _tool("pg_dump"),
@@ -69,12 +90,12 @@ class PostgresBackup:
                 conn.rollback()
         finally:
             engine.dispose()
-        return Snapshot(revision, node, digest, {"schema": schema})
+        return Snapshot(revision, node, digest, {"schema": schema, "method": PG_DUMP})
 
     def scratch_digest(self, backup: Path, manifest: Manifest) -> ContentDigest:
         schema = manifest.details.get("schema", "public")
         with self._scratch_database() as url:
-            _restore(backup / DATA_FILE, url, schema)
+            _restore_any(backup, manifest, url, schema)
             return _digest(url, schema)
 
     def holds_data(self) -> bool:
@@ -94,7 +115,7 @@ class PostgresBackup:
                 f"schema '{live}' ({redacted(self.url)}); point the database URL's "
                 f"search_path at '{schema}' to restore it"
             )
-        _restore(backup / DATA_FILE, self.url, schema)
+        _restore_any(backup, manifest, self.url, schema)
         return _digest(self.url, schema)
 
     @contextmanager
@@ -117,6 +138,24 @@ class PostgresBackup:
             ) from None
         finally:
             admin.dispose()
+
+
+def _restore_any(backup: Path, manifest: Manifest, url: str, schema: str) -> None:
+    """Restore either format: a COPY dump (`schema.json` + a file per table), else
+    `pg_dump`'s custom format."""
+    if manifest.details.get("method") == COPY or (backup / pgcopy.SCHEMA_FILE).exists():
+        engine = _engine(url)
+        try:
+            with engine.begin() as conn:
+                pgcopy.restore(conn, backup, schema, manifest.schema_revision)
+        except sa.exc.DBAPIError as exc:
+            raise BackupError(
+                f"{backup}: restore failed, nothing was changed ({exc.orig})"
+            ) from None
+        finally:
+            engine.dispose()
+        return
+    _restore(backup / DATA_FILE, url, schema)
 
 
 def _restore(dump: Path, url: str, schema: str) -> None:

@@ -33,7 +33,7 @@ log = logging.getLogger("ingestry.worker")
 
 #: PostgreSQL keeps the first 63 bytes of an application_name (NAMEDATALEN - 1).
 _NAME_BYTES = 63
-_PREFIX = "ingestry-lease:"
+LEASE_PREFIX = "ingestry-lease:"
 
 #: The old owner's data sessions (never our own, never the control pool's).
 _END_SESSIONS = sa.text(
@@ -47,10 +47,10 @@ def lease_session_name(worker: str) -> str:
     """The `application_name` of a job worker's data sessions: the worker id when it
     fits in PostgreSQL's 63 bytes (readable in pg_stat_activity), else a digest of it
     (never a truncation, which could name another worker)."""
-    name = _PREFIX + worker
+    name = LEASE_PREFIX + worker
     if len(name.encode()) <= _NAME_BYTES and name.isascii() and name.isprintable():
         return name
-    return _PREFIX + hashlib.sha256(worker.encode()).hexdigest()[:32]
+    return LEASE_PREFIX + hashlib.sha256(worker.encode()).hexdigest()[:32]
 
 
 def job_from_row(row: sa.Row[Any]) -> Job:

@@ -49,7 +49,10 @@ def harvest(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         context.progress(pages=pages, items=items, requests=requests)
 
     try:
-        summary = store.harvest(str(job.params["source"]), progress=progress, check=context.check)
+        summary = store.harvest(
+            str(job.params["source"]), progress=progress, check=context.check,
+            owner=job.lease_owner,
+        )  # fmt: skip
     except HarvestBusyError as exc:
         return {"skipped": str(exc)}
     return summary.as_dict()
@@ -62,7 +65,9 @@ def source_files(store: Store, job: Job, context: JobContext) -> Mapping[str, An
         context.progress(bytes_read=consumed, received=received)
 
     try:
-        summary = store.ingest_source_files(str(job.params["source"]), progress=progress)
+        summary = store.ingest_source_files(
+            str(job.params["source"]), progress=progress, owner=job.lease_owner
+        )
     except HarvestBusyError as exc:
         return {"skipped": str(exc)}
     return summary.as_dict()

@@ -86,7 +86,9 @@ class HarvestLedger(Protocol):
 
 
 class RunLocks(Protocol):
-    def hold(self, source: str) -> AbstractContextManager[None]:
+    def hold(self, source: str, owner: str | None = None) -> AbstractContextManager[None]:
         """Hold `source`'s run lock for the block, or raise HarvestBusyError. Released
-        when the holder dies (no lease to wait out after a SIGKILL)."""
+        when the holder dies (no lease to wait out after a SIGKILL). `owner`: the lease
+        owner of the job holding it; a lock whose owner's lease is no longer live (a
+        worker stopped past its lease, its job taken over) is taken from it."""
         ...
