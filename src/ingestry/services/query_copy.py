@@ -61,7 +61,8 @@ class QueryCopies:
         ):
             self.last[name] = "warm"
             return state
-        # TODO(soft delete): exclude deleted records here once records carry the flag
+        # deleted records are left out by the scan (its query excludes tombstones), and a
+        # delete is a change (a tombstone version in the feed), so it makes the copy stale
         mark = feed.copy_mark(name)  # before any row is read: a later change is unseen
         pages = record_pages(self.storage, convention, self.page, columns)
         built = self.copies.write(View(name, columns, pages), mark, wanted)
