@@ -45,13 +45,17 @@ def remote(project: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield str(client.base_url), project
 
 
-def settled(url: str, key: str, config: Path, sources: set[str] | None = None) -> None:
+def settled(
+    url: str, key: str, config: Path, sources: set[str] | None = None, *, deleted: bool = False
+) -> None:
     """Wait (up to 90 s) until the remote's feed shows every current version of its
     records (of `sources`). The feed shows a change once every older transaction on the
     server has ended (docs/federation.md); under a loaded CI other tests' transactions
-    hold that back, and a fork started before then rightly reads nothing new."""
+    hold that back, and a fork started before then rightly reads nothing new. `deleted`:
+    count tombstone versions too."""
     with ingestry.open(config) as store:
-        want = {(r.srn, r.version) for c in ("order", "exchange_rate") for r in store.records(c)
+        want = {(r.srn, r.version) for c in ("order", "exchange_rate")
+                for r in store.records(c, include_deleted=deleted)
                 if sources is None or r.data_source in sources}  # fmt: skip
     seen: set[tuple[str, int]] = set()
     deadline = time.monotonic() + 90

@@ -5,10 +5,8 @@ nodes, the remote served by `ingestry serve`, the real CLI; both backends."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 import ingestry
@@ -24,23 +22,7 @@ remote = base.remote
 
 def settled(url: str, key: str, config: Path) -> None:
     """As `test_fork.settled`, counting tombstone versions too."""
-    with ingestry.open(config) as store:
-        want = {(r.srn, r.version) for r in store.records("order", include_deleted=True)}
-    deadline = time.monotonic() + 90
-    seen: set[tuple[str, int]] = set()
-    while time.monotonic() < deadline:
-        seen, after, more = set(), None, True
-        while more:
-            params: dict[str, str | int] = {"limit": 1000} | ({"after": after} if after else {})
-            page = httpx.get(f"{url}/v1/changes", params=params, headers={"X-API-Key": key})
-            assert page.status_code == 200, page.text
-            body = page.json()
-            seen |= {(item["srn"], item["version"]) for item in body["items"]}
-            after, more = body["next_cursor"], body["has_more"]
-        if want <= seen:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"the feed never showed {sorted(want - seen)[:5]}")
+    base.settled(url, key, config, deleted=True)
 
 
 def test_a_remote_delete_deletes_the_forked_copy_and_content_brings_it_back(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 JobStatus = Literal["queued", "running", "succeeded", "failed"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed")
@@ -28,17 +28,7 @@ JobKind = Literal[
     "fork",
     "import",
 ]
-JOB_KINDS: tuple[JobKind, ...] = (
-    "ingest",
-    "replay",
-    "export",
-    "harvest",
-    "source_files",
-    "backup",
-    "verify",
-    "fork",
-    "import",
-)
+JOB_KINDS: tuple[JobKind, ...] = get_args(JobKind)
 
 
 #: How a job's error starts to read when another worker took it over (its lease ran out).
