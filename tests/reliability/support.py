@@ -17,13 +17,17 @@ FORKING_ENV = {"INGESTRY_PARALLEL_MIN_BYTES": str(PARALLEL_MIN_BYTES)}
 FORKING_BYTES = PARALLEL_MIN_BYTES * 3 // 2
 
 
-def write_orders(path: Path, n: int, prefix: str = "K") -> None:
-    """`n` valid orders, ids `{prefix}000000`…, as JSON Lines."""
+def write_orders(path: Path, n: int, prefix: str = "K", pad: int = 0) -> None:
+    """`n` valid orders, ids `{prefix}000000`…, as JSON Lines; `pad`: that many bytes
+    more per order, in an undeclared `note` field (longer COPYs to catch)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"note": "x" * pad} if pad else {}
     with path.open("wb") as out:
         for start in range(0, n, 5000):
             chunk = range(start, min(n, start + 5000))
-            out.write(b"".join(orjson.dumps(order(f"{prefix}{i:06}")) + b"\n" for i in chunk))
+            out.write(
+                b"".join(orjson.dumps(order(f"{prefix}{i:06}") | extra) + b"\n" for i in chunk)
+            )
 
 
 def rows_for_bytes(size: int) -> int:

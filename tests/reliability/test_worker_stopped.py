@@ -96,6 +96,10 @@ def test_a_stopped_worker_past_its_lease_is_taken_over_and_the_job_done_once(
 TAKEOVER_BOUND = 90.0
 #: Enough batches (5,000 rows each) to catch the worker inside one of its COPYs.
 COPY_ROWS = 40_000
+#: Bytes more per row: each COPY streams ~5 MB, not ~0.7 MB, so the window in which the
+#: server waits for COPY data is wide enough to catch on a fast or a loaded machine (CI
+#: once finished three 40,000-row jobs of short rows between two polls of every COPY).
+COPY_PAD = 1000
 #: How long to poll for the worker inside a COPY (its start is slow on a loaded machine).
 CATCH_BOUND = 120.0
 
@@ -140,7 +144,7 @@ TRIES = 3
 
 def submit_copy_job(project: Path, env: dict[str, str], n: int) -> None:
     """An ingest job of COPY_ROWS orders nobody wrote before (`data/in{n}.jsonl`)."""
-    write_orders(project / "data" / f"in{n}.jsonl", COPY_ROWS, prefix=f"P{n}-")
+    write_orders(project / "data" / f"in{n}.jsonl", COPY_ROWS, prefix=f"P{n}-", pad=COPY_PAD)
     made = run("jobs", "submit", "ingest", "--source", "customer_orders",
                "--path", f"in{n}.jsonl", cwd=project, env=env)  # fmt: skip
     assert made.returncode == 0, made.stderr
@@ -168,8 +172,10 @@ def test_a_worker_stopped_inside_copy_is_taken_over_while_it_stays_stopped(
     project: Path, db: Database, tmp_path: Path
 ) -> None:
     # the default timeouts (lock 120 s, idle 300 s): none of them ends a stopped COPY
+    # (and one process: the padded input would fork preparation workers)
     env = child_env({"INGESTRY_JOBS_LEASE_SECONDS": "2", "INGESTRY_WORKERS": "0",
-                     "INGESTRY_JOBS_MAX_ATTEMPTS": "5"})  # fmt: skip
+                     "INGESTRY_JOBS_MAX_ATTEMPTS": "5",
+                     "INGESTRY_PARALLEL_MIN_BYTES": str(1 << 40)})  # fmt: skip
     submit_copy_job(project, env, 0)
     first = spawn("worker", cwd=project, env=env, log=tmp_path / "worker1.log")
     second = None
@@ -189,7 +195,7 @@ def test_a_worker_stopped_inside_copy_is_taken_over_while_it_stays_stopped(
         # and serves on (a later SIGTERM ends it with 0)
         wait_for("the continued worker to notice its lost lease",
                  lambda: "job abandoned" in (tmp_path / "worker1.log").read_text() or None,
-                 timeout=30)  # fmt: skip
+                 timeout=60)  # fmt: skip
         time.sleep(1.5)  # its loop runs on a fresh store
         assert first.poll() is None, (tmp_path / "worker1.log").read_text()[-3000:]
     finally:
