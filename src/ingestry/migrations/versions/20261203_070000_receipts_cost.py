@@ -1,0 +1,23 @@
+"""receipts_cost (issue 13, the receipts layout)
+
+Reserved (appended after 20261203_060000 so a store already at that head runs it). A
+no-op until filled in.
+
+Revision ID: 20261203_070000
+Revises: 20261203_060000
+"""
+
+from __future__ import annotations
+
+revision = "20261203_070000"
+down_revision = "20261203_060000"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
