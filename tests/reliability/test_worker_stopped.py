@@ -100,6 +100,8 @@ COPY_ROWS = 40_000
 #: server waits for COPY data is wide enough to catch on a fast or a loaded machine (CI
 #: once finished three 40,000-row jobs of short rows between two polls of every COPY).
 COPY_PAD = 1000
+#: One process per worker: the padded input (~46 MB) would fork preparation workers.
+COPY_ENV = {"INGESTRY_PARALLEL_MIN_BYTES": str(1 << 40)}
 #: How long to poll for the worker inside a COPY (its start is slow on a loaded machine).
 CATCH_BOUND = 120.0
 
@@ -172,10 +174,8 @@ def test_a_worker_stopped_inside_copy_is_taken_over_while_it_stays_stopped(
     project: Path, db: Database, tmp_path: Path
 ) -> None:
     # the default timeouts (lock 120 s, idle 300 s): none of them ends a stopped COPY
-    # (and one process: the padded input would fork preparation workers)
     env = child_env({"INGESTRY_JOBS_LEASE_SECONDS": "2", "INGESTRY_WORKERS": "0",
-                     "INGESTRY_JOBS_MAX_ATTEMPTS": "5",
-                     "INGESTRY_PARALLEL_MIN_BYTES": str(1 << 40)})  # fmt: skip
+                     "INGESTRY_JOBS_MAX_ATTEMPTS": "5", **COPY_ENV})  # fmt: skip
     submit_copy_job(project, env, 0)
     first = spawn("worker", cwd=project, env=env, log=tmp_path / "worker1.log")
     second = None
