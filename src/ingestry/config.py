@@ -31,12 +31,7 @@ from ingestry.config_api import (
     job_settings,
     limit_settings,
 )
-from ingestry.config_conventions import (
-    ColumnModel,
-    ConventionModel,
-    HookModel,
-    resolve_conventions,
-)
+from ingestry.config_conventions import ColumnModel, ConventionModel, HookModel, resolve_conventions
 from ingestry.config_pull import (
     AuthModel,
     CursorModel,
@@ -45,18 +40,10 @@ from ingestry.config_pull import (
     cron_problem,
     pull_spec,
 )
-from ingestry.config_reading import (
-    ReadingError,
-    SourceReadingModel,
-    source_reading,
-)
+from ingestry.config_reading import ReadingError, SourceReadingModel, source_reading
 from ingestry.config_yaml import describe, key_lines, load_yaml, nearest_line
 from ingestry.domain.backups import BackupSettings
-from ingestry.domain.conventions import (
-    IDENTIFIER,
-    Convention,
-    split_path,
-)
+from ingestry.domain.conventions import IDENTIFIER, Convention, split_path
 from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
 from ingestry.domain.events import EventSettings
 from ingestry.domain.features import DEFAULT_HOOK_RUNNER, HooksSettings

@@ -8,13 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from ingestry.entrypoints.api.ui.present import pretty_json
-from ingestry.entrypoints.api.ui.routing import (
-    PAGE,
-    CallerDep,
-    page,
-    state_of,
-    ui_router,
-)
+from ingestry.entrypoints.api.ui.routing import PAGE, CallerDep, page, state_of, ui_router
 from ingestry.services.ports.browse import jobs_cursor
 
 router = ui_router()

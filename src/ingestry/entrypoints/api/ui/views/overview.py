@@ -12,12 +12,7 @@ from fastapi.responses import HTMLResponse
 from ingestry.entrypoints.api.state import ApiState
 from ingestry.entrypoints.api.ui.counts import Counts, CountsCache
 from ingestry.entrypoints.api.ui.plots import legend_html, plot_every, plot_since, volume_plot
-from ingestry.entrypoints.api.ui.routing import (
-    CallerDep,
-    page,
-    state_of,
-    ui_router,
-)
+from ingestry.entrypoints.api.ui.routing import CallerDep, page, state_of, ui_router
 
 router = ui_router()
 

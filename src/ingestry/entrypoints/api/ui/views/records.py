@@ -12,13 +12,7 @@ from fastapi.responses import HTMLResponse
 from ingestry.domain.provenance import source_to_dict
 from ingestry.domain.records import Record
 from ingestry.entrypoints.api.ui.present import diff, pretty_json, show_bytes
-from ingestry.entrypoints.api.ui.routing import (
-    PAGE,
-    CallerDep,
-    page,
-    state_of,
-    ui_router,
-)
+from ingestry.entrypoints.api.ui.routing import PAGE, CallerDep, page, state_of, ui_router
 
 router = ui_router()
 

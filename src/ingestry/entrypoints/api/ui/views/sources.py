@@ -12,12 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from ingestry.entrypoints.api.ui.auth import UiCaller
 from ingestry.entrypoints.api.ui.plots import legend_html, plot_every, plot_since, volume_plot
 from ingestry.entrypoints.api.ui.present import pretty_json
-from ingestry.entrypoints.api.ui.routing import (
-    CallerDep,
-    page,
-    state_of,
-    ui_router,
-)
+from ingestry.entrypoints.api.ui.routing import CallerDep, page, state_of, ui_router
 from ingestry.services.replay import NotRawSourceError
 
 router = ui_router()
