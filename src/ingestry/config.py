@@ -9,7 +9,7 @@ against the working directory.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -31,36 +31,22 @@ from ingestry.config_api import (
     job_settings,
     limit_settings,
 )
-from ingestry.config_reading import (
-    ColumnReadingModel,
-    ReadingError,
-    SourceReadingModel,
-    column_parse,
-    source_reading,
+from ingestry.config_conventions import ColumnModel, ConventionModel, HookModel, resolve_conventions
+from ingestry.config_pull import (
+    AuthModel,
+    CursorModel,
+    PaginatorModel,
+    PullModel,
+    cron_problem,
+    pull_spec,
 )
+from ingestry.config_reading import ReadingError, SourceReadingModel, source_reading
 from ingestry.config_yaml import describe, key_lines, load_yaml, nearest_line
 from ingestry.domain.backups import BackupSettings
-from ingestry.domain.conventions import (
-    IDENTIFIER,
-    RESERVED_COLUMNS,
-    ColumnSpec,
-    ColumnType,
-    Convention,
-    HookSpec,
-    derived_columns,
-    split_path,
-)
+from ingestry.domain.conventions import IDENTIFIER, Convention, split_path
 from ingestry.domain.errors import ConfigError, UnknownConventionError, UnknownSourceError
 from ingestry.domain.events import EventSettings
 from ingestry.domain.features import DEFAULT_HOOK_RUNNER, HooksSettings
-from ingestry.domain.harvest import (
-    AuthSpec,
-    AuthType,
-    CursorSpec,
-    PaginatorSpec,
-    PaginatorType,
-    PullSpec,
-)
 from ingestry.domain.sources import (
     DEFAULT_MAX_LINE_BYTES,
     MAX_PAYLOAD_BYTES,
@@ -69,77 +55,38 @@ from ingestry.domain.sources import (
     StorageStrategy,
 )
 
+#: The public names; the column, hook, convention and pull models and `pull_spec` /
+#: `cron_problem` live in config_conventions.py and config_pull.py and stay importable here.
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_DATABASE",
+    "AuthModel",
+    "BackupModel",
+    "ColumnModel",
+    "ConfigModel",
+    "ConventionModel",
+    "CursorModel",
+    "EventsModel",
+    "HookModel",
+    "HooksModel",
+    "PaginatorModel",
+    "PullModel",
+    "Settings",
+    "SourceModel",
+    "config_path",
+    "cron_problem",
+    "load_settings",
+    "max_line_bytes",
+    "parse_settings",
+    "pull_spec",
+]
+
 DEFAULT_CONFIG = "ingestry.yaml"
 DEFAULT_DATABASE = "sqlite:///data/ingestry.db"
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ColumnModel(ColumnReadingModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: str | None = None
-    type: ColumnType = ColumnType.TEXT
-    required: bool = False
-    index: bool = False
-    precision: int | None = Field(default=None, ge=1, le=1000)
-    scale: int | None = Field(default=None, ge=0, le=1000)
-
-
-class HookModel(_Model):
-    name: str
-    run: str
-    timeout: float = Field(default=60.0, gt=0)
-
-
-class ConventionModel(_Model):
-    columns: dict[str, ColumnModel] = Field(default_factory=dict)
-    hooks: list[HookModel] = Field(default_factory=list)
-
-
-class AuthModel(_Model):
-    type: AuthType
-    env: str = Field(min_length=1, description="environment variable holding the secret")
-    name: str = "X-API-Key"
-    location: Literal["header", "query"] = "header"
-    username: str | None = None
-    username_env: str | None = None
-
-
-class PaginatorModel(_Model):
-    type: PaginatorType = PaginatorType.NONE
-    path: str | None = None
-    param: str = "cursor"
-    limit: int = Field(default=100, ge=1)
-    limit_param: str = "limit"
-    offset_param: str = "offset"
-    page_param: str = "page"
-    start: int = 1
-
-
-class CursorModel(_Model):
-    field: str = Field(min_length=1)
-    param: str = Field(min_length=1)
-
-
-class PullModel(_Model):
-    """An HTTP source (docs/harvest.md has every key)."""
-
-    url: str = Field(pattern=r"^https?://")
-    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    auth: AuthModel | None = None
-    items: str | None = None
-    paginator: PaginatorModel = Field(default_factory=PaginatorModel)
-    cursor: CursorModel | None = None
-    rate_limit: float | None = Field(default=None, gt=0)
-    concurrency: int = Field(default=1, ge=1, le=16)
-    timeout: float = Field(default=30.0, gt=0)
-    max_retries: int = Field(default=10, ge=0)
-    backoff_seconds: float = Field(default=0.5, ge=0)
-    max_backoff_seconds: float = Field(default=60.0, ge=0)
-    max_pages: int = Field(default=1_000_000, ge=1)
 
 
 class SourceModel(SourceReadingModel):
@@ -275,42 +222,6 @@ def parse_settings(text: str, file: Path, env: Mapping[str, str]) -> Settings:
     return _resolve(model, file.resolve(), env, text)
 
 
-def _check_decimal(
-    col: ColumnModel, loc: tuple[str, ...], fail: Callable[[tuple[str, ...], str], ConfigError]
-) -> None:
-    """`precision` and `scale` belong to decimals; the scale fits in the precision."""
-    for option in ("precision", "scale"):
-        if getattr(col, option) is not None and col.type is not ColumnType.DECIMAL:
-            raise fail((*loc, option), f"only a decimal column takes '{option}'")
-    if col.precision is not None and col.scale is not None and col.scale > col.precision:
-        raise fail(
-            (*loc, "scale"), f"scale {col.scale} is larger than the precision {col.precision}"
-        )
-
-
-def _derived(
-    convention: str,
-    columns: list[ColumnSpec],
-    fail: Callable[[tuple[str, ...], str], ConfigError],
-) -> list[ColumnSpec]:
-    """The measure columns of each geometry column (docs/geo.md), after the declared
-    ones; a declared column may not take one of their names."""
-    declared = {c.name for c in columns}
-    out: list[ColumnSpec] = []
-    for column in columns:
-        if column.type is not ColumnType.GEOMETRY:
-            continue
-        for derived in derived_columns(column):
-            if derived.name in declared:
-                raise fail(
-                    ("conventions", convention, "columns", derived.name),
-                    f"column name '{derived.name}' is taken by the measures of geometry "
-                    f"column '{column.name}' (docs/geo.md): rename it",
-                )
-            out.append(derived)
-    return out
-
-
 def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) -> Settings:
     lines = key_lines(text)
 
@@ -319,41 +230,7 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
         where = f" (line {line})" if line else ""
         return ConfigError(f"{file}: {'.'.join(loc)}{where}: {message}")
 
-    conventions: dict[str, Convention] = {}
-    for name, conv in model.conventions.items():
-        if not IDENTIFIER.match(name):
-            raise fail(("conventions", name), f"convention name must match {IDENTIFIER.pattern}")
-        columns = []
-        for col_name, col in conv.columns.items():
-            col_loc = ("conventions", name, "columns", col_name)
-            if not IDENTIFIER.match(col_name):
-                raise fail(col_loc, f"column name '{col_name}' must match {IDENTIFIER.pattern}")
-            if col_name in RESERVED_COLUMNS:
-                raise fail(col_loc, f"column name '{col_name}' is reserved for the record envelope")
-            try:
-                path = split_path(col.path or col_name)
-            except ValueError as exc:
-                raise fail(("conventions", name, "columns", col_name, "path"), str(exc)) from None
-            _check_decimal(col, col_loc, fail)
-            try:
-                parse = column_parse(col, col.type)
-            except ReadingError as exc:
-                raise fail((*col_loc, exc.key), str(exc)) from None
-            columns.append(
-                ColumnSpec(
-                    col_name,
-                    path,
-                    col.type,
-                    col.required,
-                    col.index,
-                    col.precision,
-                    col.scale,
-                    parse,
-                )
-            )
-        columns += _derived(name, columns, fail)
-        hooks = tuple(HookSpec(h.name, h.run, h.timeout) for h in conv.hooks)
-        conventions[name] = Convention(name, tuple(columns), hooks)
+    conventions = resolve_conventions(model.conventions, fail)
 
     sources: dict[str, DataSource] = {}
     default_max_line = max_line_bytes(env)
@@ -478,56 +355,3 @@ def _relative_file(url: str, prefix: str | None, base: Path) -> str:
     if path.startswith("/") or path == ":memory:":
         return url
     return f"{prefix}{(base / path).resolve()}"
-
-
-def _dotted(path: str | None) -> tuple[str, ...]:
-    return tuple(split_path(path)) if path else ()
-
-
-def pull_spec(model: PullModel) -> PullSpec:
-    """The `pull:` section as the domain's value (auth keeps env var names, never secrets)."""
-    pag = model.paginator
-    if pag.type in (PaginatorType.JSON_LINK, PaginatorType.CURSOR) and not pag.path:
-        raise ValueError(f"paginator {pag.type.value} needs path (where the next one is)")
-    auth = model.auth
-    basic = auth is not None and auth.type is AuthType.BASIC
-    if basic and auth is not None and not (auth.username or auth.username_env):
-        raise ValueError("basic auth needs username or username_env")
-    return PullSpec(
-        url=model.url,
-        params=tuple((k, _param_text(v)) for k, v in model.params.items()),
-        auth=None if auth is None else AuthSpec(
-            auth.type, auth.env, auth.name, auth.location, auth.username, auth.username_env
-        ),
-        items=_dotted(model.items) or None,
-        paginator=PaginatorSpec(
-            pag.type, _dotted(pag.path), pag.param, pag.limit, pag.limit_param,
-            pag.offset_param, pag.page_param, pag.start,
-        ),
-        cursor=None if model.cursor is None else CursorSpec(
-            _dotted(model.cursor.field), model.cursor.param
-        ),
-        rate_limit=model.rate_limit, concurrency=model.concurrency, timeout=model.timeout,
-        max_retries=model.max_retries, backoff_seconds=model.backoff_seconds,
-        max_backoff_seconds=model.max_backoff_seconds, max_pages=model.max_pages,
-    )  # fmt: skip
-
-
-def _param_text(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def cron_problem(expression: str) -> str | None:
-    """Why a cron expression is not valid (five fields: minute hour day month weekday)."""
-    fields = expression.split()
-    if len(fields) not in (5, 6):
-        return f"'{expression}' is not a cron expression (5 fields: minute hour day month weekday)"
-    try:
-        from croniter import croniter  # type: ignore[import-untyped]
-    except ImportError:
-        return None  # checked when the worker schedules (the harvest extra brings croniter)
-    if not croniter.is_valid(expression):
-        return f"'{expression}' is not a valid cron expression"
-    return None

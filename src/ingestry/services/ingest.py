@@ -11,20 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import cast
 
-from ingestry.domain.clock import Clock, iso, run_srn, utc_now
+from ingestry.domain.clock import Clock, run_srn, utc_now
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.services.batch import Provenance
-from ingestry.services.inputs import (
-    Input,
-    Spilled,
-    UnframeableError,
-    described,
-    receipts_of,
-)
-from ingestry.services.lanes import OrderedLanes
+from ingestry.services.ingest_parts import IngestParts
+from ingestry.services.inputs import Input, UnframeableError, described, receipts_of
 from ingestry.services.ports import (
     Arrivals,
     BatchWork,
@@ -39,21 +33,13 @@ from ingestry.services.preparation import LeanPolicy, MapFn, Preparation, Progre
 from ingestry.services.repeats import FarRepeats
 from ingestry.services.rescan import RescanPolicy
 from ingestry.services.runcontext import COUNTS, IngestSummary, ingest_run
-from ingestry.services.spill import (
-    DOCUMENT_FORMATS,
-    spilled_batch,
-    spilled_of,
-    strict_refusal,
-    take_whole,
-)
+from ingestry.services.spill import DOCUMENT_FORMATS, spilled_of, strict_refusal, take_whole
 from ingestry.services.supersede import Overlap, supersede, with_overlaps
 from ingestry.services.writemode import WriteMode, gc_paused
 
 __all__ = ["COUNTS", "DEFAULT_BATCH_SIZE", "BadRow", "IngestService", "IngestSummary", "gc_paused"]
 
 DEFAULT_BATCH_SIZE = 5000
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +49,7 @@ class BadRow:
     reason: str
 
 
-class IngestService:
+class IngestService(IngestParts):
     """Runs ingests for the sources of one config against one storage. How batches
     reach the storage fast (`mode`) is decided once, by the composition root."""
 
@@ -199,139 +185,6 @@ class IngestService:
         summary.count(parts)  # a replay at commit recounts its batches
         return summary
 
-    def ingest_group(
-        self, source: DataSource, requests: Sequence[Sequence[Input]]
-    ) -> list[IngestSummary | Exception]:
-        """Several small ingests (concurrent API requests) written in ONE transaction, so
-        they share one commit (one fsync on SQLite) instead of three each; every request
-        keeps its own run and summary. Each request's batches are prepared before the
-        transaction opens, so a malformed body fails alone (its exception is returned in
-        its place); a database failure fails the group, and nothing of it is written."""
-        extractor = self.extractor_for(source)
-        prepared: list[tuple[IngestSummary, list[PreparedBatch], list[str], float] | Exception]
-        prepared = []
-        parts: dict[str, list[IngestSummary]] = {}
-        with gc_paused():
-            for inputs in requests:
-                started = time.perf_counter()
-                run = run_srn("harvest-run", self.clock())
-                provenance = Provenance.of(
-                    "harvest", harvest_run_srn=run, upstream_source=source.name
-                )
-                try:
-                    prep = self._preparation(source, extractor, provenance)
-                    batches = _prepared_whole(prep, source, inputs)
-                except Exception as exc:
-                    prepared.append(exc)
-                    continue
-                summary = IngestSummary(source=source.name, run_srn=run)
-                prepared.append((summary, batches, [i.name for i in inputs], started))
-            with self.storage.session() as session:
-                for item in prepared:
-                    if isinstance(item, Exception):
-                        continue
-                    summary, batches, origins, started = item
-                    receipt = Receipt(summary.run_srn)
-                    with ingest_run(summary, origins, self.clock, session=session, started=started):
-                        mine = parts[summary.run_srn] = [
-                            self._write_unit(session, source, extractor, batch, receipt)
-                            for batch in batches
-                        ]
-                        summary.count(mine)
-        for item in prepared:  # a replay at commit recounts its batches
-            if not isinstance(item, Exception):
-                item[0].count(parts[item[0].run_srn])
-        return [item if isinstance(item, Exception) else item[0] for item in prepared]
-
-    def ingest_part(self, source: DataSource, inputs: Sequence[Input], run: str) -> IngestSummary:
-        """`inputs` written in one transaction as a part of run `run`, which the caller
-        opens and closes (an HTTP pull commits page by page: see services.harvest)."""
-        return self.write_part(source, self.prepare_part(source, inputs, run), run)
-
-    def prepare_part(
-        self, source: DataSource, inputs: Sequence[Input], run: str
-    ) -> list[PreparedBatch]:
-        """The batches of `inputs` for `write_part`, prepared with no storage access (a
-        harvest prepares page n+1 on its fetching thread while page n is written)."""
-        extractor = self.extractor_for(source)
-        provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
-        return _prepared_whole(self._preparation(source, extractor, provenance), source, inputs)
-
-    def write_part(
-        self, source: DataSource, batches: Sequence[PreparedBatch], run: str
-    ) -> IngestSummary:
-        """Prepared batches written in one transaction, as a part of run `run`."""
-        extractor = self.extractor_for(source)
-        receipt = Receipt(run)
-        with gc_paused(), self.storage.session() as session:
-            parts = [self._write_unit(session, source, extractor, b, receipt) for b in batches]
-        total = IngestSummary(source=source.name, run_srn=run)
-        total.count(parts)  # after the commit: a replay at commit recounts its batches
-        return total
-
-    def part_preparation(self, source: DataSource, run: str) -> Preparation:
-        """The preparation of run `run`'s parts, a part's input in one batch (an HTTP
-        pull's page: see services.pullprep)."""
-        extractor = self.extractor_for(source)
-        provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
-        encoder = self.mode.encoder
-        return Preparation(
-            source, extractor, provenance, batch_size=1 << 62, clock=self.clock,
-            encode=None if encoder is None else encoder(extractor.convention),
-        )  # fmt: skip
-
-    def write_parts(
-        self,
-        source: DataSource,
-        parts: Iterable[tuple[Sequence[PreparedBatch], T]],
-        run: str,
-        done: Callable[[IngestSummary, T], None],
-    ) -> None:
-        """Each part's batches written in one transaction of run `run`, committed in
-        order; `done(counts, tag)` hears of each part once it committed, in order, on
-        this thread. On a storage with lanes (PostgreSQL) a part whose keys touch none
-        of those in flight is written beside them (see `services.lanes`). Leaving by an
-        exception of `parts`, the parts already given still commit (and `done` hears of
-        them) before it is raised."""
-        extractor = self.extractor_for(source)
-        receipt = Receipt(run)
-
-        def write(session: StorageSession, batches: Sequence[PreparedBatch]) -> IngestSummary:
-            units = [self._write_unit(session, source, extractor, b, receipt) for b in batches]
-            total = IngestSummary(source=source.name, run_srn=run)
-            total.count(units)
-            return total
-
-        lanes = self.mode.lanes
-        with gc_paused():
-            if lanes is None:
-                for batches, tag in parts:
-                    with self.storage.session() as session:
-                        part = write(session, batches)
-                    done(part, tag)
-                return
-
-            def committed(result: tuple[IngestSummary, T]) -> None:
-                done(*result)
-
-            def writer(
-                batches: Sequence[PreparedBatch], tag: T
-            ) -> Callable[[StorageSession], tuple[IngestSummary, T]]:
-                return lambda session: (write(session, batches), tag)
-
-            with OrderedLanes(lanes.lane_session, lanes.lanes, committed, lanes.blocked_by) as ln:
-                for batches, tag in parts:
-                    ln.submit(_keys_of(batches), writer(batches, tag))
-
-    def _preparation(
-        self, source: DataSource, extractor: Extractor, provenance: Provenance
-    ) -> Preparation:
-        encoder = self.mode.encoder
-        return Preparation(
-            source, extractor, provenance, batch_size=self.batch_size, clock=self.clock,
-            encode=None if encoder is None else encoder(extractor.convention),
-        )  # fmt: skip
-
     def _write_batch(
         self,
         session: StorageSession,
@@ -380,123 +233,6 @@ class IngestService:
         with self.storage.session() as session:
             return session.repeated_ids(source.name)
 
-    def _write_deferred(
-        self, session: StorageSession, source: DataSource, extractor: Extractor,
-        repeats: FarRepeats,
-    ) -> IngestSummary:  # fmt: skip
-        """After the run's last batch: the deferred ids' records, each from its last
-        occurrence (their raw rows and receipts went with their batches), and the
-        far-apart ids this run noticed, for the next run to defer."""
-        part = IngestSummary(source=source.name)
-        if not repeats.pending:
-            return part  # the common case: no statement at all
-        rows = repeats.rows()
-
-        def work() -> None:
-            part.count(())
-            if rows:
-                now = iso(self.clock())
-                result = session.upsert_records(extractor.convention, rows, now)
-                part.records_created += result.created
-                part.records_updated += result.updated
-                part.records_unchanged += result.unchanged
-                if self.on_changes is not None and result.changes:
-                    self.on_changes(session, extractor.convention.name, result.changes)
-            session.keep_repeated_ids(source.name, repeats.found)
-
-        session.unit(work)
-        return part
-
-    def _write_spilled(
-        self,
-        session: StorageSession,
-        source: DataSource,
-        extractor: Extractor,
-        spill: Spilled,
-        origin: str,
-        receipt: Receipt,
-    ) -> IngestSummary:
-        """A spilled payload's rows, then its bytes streamed in, as one unit."""
-        batch = spilled_batch(spill, source, extractor, iso(self.clock()), origin)
-        part = IngestSummary(source=source.name)
-
-        def work() -> None:
-            part.count(())
-            self._write(session, source, extractor, batch, part, receipt)
-            session.fill_payload(source.name, spill.sha256, spill.length, spill.chunks)
-
-        session.unit(work)
-        return part
-
-    def _write_unit(
-        self,
-        session: StorageSession,
-        source: DataSource,
-        extractor: Extractor,
-        batch: PreparedBatch,
-        receipt: Receipt,
-        policy: RescanPolicy | None = None,
-    ) -> IngestSummary:
-        """Write one batch as a unit of the session: its counts, returned, are those of
-        the write that finally commits (a PostgreSQL replay after a deadlock runs the
-        unit again, and the counts with it)."""
-        part = IngestSummary(source=source.name)
-
-        def work() -> None:
-            part.count(())  # from zero: a replay counts the batch again
-            self._write(session, source, extractor, batch, part, receipt, policy)
-
-        session.unit(work)
-        return part
-
-    def _write(
-        self,
-        session: StorageSession,
-        source: DataSource,
-        extractor: Extractor,
-        batch: PreparedBatch,
-        summary: IngestSummary,
-        receipt: Receipt,
-        policy: RescanPolicy | None = None,
-    ) -> None:
-        skipped = batch.skipped
-        summary.received += batch.received + skipped
-        summary.raw_duplicates += skipped
-        summary.records_unchanged += skipped
-        duplicates = 0
-        if source.is_raw:
-            stored = session.append_raw(batch.raw, batch.headers, batch.wire, receipt)
-            if batch.receipts:
-                session.append_receipts(batch.receipts, receipt)
-            duplicates = len(batch.raw) - stored
-            summary.raw_stored += stored
-            summary.raw_duplicates += duplicates
-        session.quarantine(batch.quarantine)
-        summary.quarantined += len(batch.quarantine)
-        summary.duplicate_ids += batch.duplicate_ids
-        if batch.quarantine_header is not None:
-            shas = [row[1] for row in batch.quarantine]
-            session.quarantine_headers(source.name, batch.quarantine_header, shas)
-        now = iso(self.clock())
-        result = session.upsert_records(extractor.convention, batch.records, now, batch.wire)
-        summary.records_created += result.created
-        summary.records_updated += result.updated
-        summary.records_unchanged += result.unchanged
-        if policy is not None:
-            policy.observe(batch.received + skipped, skipped + min(duplicates, result.unchanged))
-        if self.on_changes is not None and result.changes:
-            self.on_changes(session, extractor.convention.name, result.changes)
-
-
-def _keys_of(batches: Sequence[PreparedBatch]) -> frozenset[str | bytes] | None:
-    """The keys of a part's batches (None: one of them does not know its keys)."""
-    keys: set[str | bytes] = set()
-    for batch in batches:
-        if batch.keys is None or batch.headers:
-            return None
-        keys.update(batch.keys)
-    return frozenset(keys)
-
 
 def batch_origin(work: BatchWork | None, batch: PreparedBatch) -> str | None:
     """The name of the input a batch was read from (batches never span inputs)."""
@@ -505,17 +241,3 @@ def batch_origin(work: BatchWork | None, batch: PreparedBatch) -> str | None:
     if batch.quarantine:
         return batch.quarantine[0][4]
     return batch.raw[0][11] if len(batch.raw) else None
-
-
-def _prepared_whole(
-    prep: Preparation, source: DataSource, inputs: Sequence[Input]
-) -> list[PreparedBatch]:
-    """Every batch of `inputs` prepared inline (an API request), an unframeable body
-    taken whole for a raw source (see `spill.take_whole`)."""
-    chosen = list(inputs)
-    while True:
-        try:
-            work = prep.batches(chosen, None, RescanPolicy(enabled=False), LeanPolicy(False), None)
-            return [supersede(batch, o) for _, batch, o in with_overlaps(work)]
-        except UnframeableError as exc:
-            chosen = take_whole(source, chosen, exc, strict=False)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
+from typing import Any
 
 #: Series drawn, in order, with their colours (colour-blind safe, Okabe-Ito).
 SERIES: tuple[tuple[str, str], ...] = (
@@ -144,3 +145,25 @@ def legend_html() -> str:
         f"{name.replace('_', ' ')}</span>"
         for name, colour in SERIES
     )
+
+
+#: How far back each plot reaches, and how its buckets are labelled.
+PLOT_SPAN = {"hour": timedelta(hours=48), "day": timedelta(days=30), "week": timedelta(weeks=26)}
+PLOT_LABEL = {"hour": "%d %Hh", "day": "%m-%d", "week": "%Y-%m-%d"}
+
+
+def plot_since(every: str) -> datetime:
+    """The start of the span a plot of `every` buckets shows (it ends now)."""
+    return datetime.now(UTC) - PLOT_SPAN[every]
+
+
+def volume_plot(title: str, buckets: Sequence[Any], every: str) -> str:
+    """The ingest-volume SVG of stats buckets, gaps filled up to now."""
+    points = [Point(b.bucket, b.counts) for b in buckets]
+    points = filled(points, every, plot_since(every), datetime.now(UTC))
+    return volume_svg(title, points, label_format=PLOT_LABEL[every])
+
+
+def plot_every(value: str | None) -> str:
+    """The bucket size asked for, `day` when none or an unknown one."""
+    return value if value in PLOT_SPAN else "day"

@@ -1,0 +1,121 @@
+"""The `pull:` section of a source (an HTTP source, docs/harvest.md) and its `schedule:`.
+
+Kept apart from `config.py` as `config_api.py` is: the harvest capability adds its keys
+here; `config.py` validates a source with `PullModel` and resolves it with `pull_spec`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingestry.domain.conventions import split_path
+from ingestry.domain.harvest import (
+    AuthSpec,
+    AuthType,
+    CursorSpec,
+    PaginatorSpec,
+    PaginatorType,
+    PullSpec,
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthModel(_Model):
+    type: AuthType
+    env: str = Field(min_length=1, description="environment variable holding the secret")
+    name: str = "X-API-Key"
+    location: Literal["header", "query"] = "header"
+    username: str | None = None
+    username_env: str | None = None
+
+
+class PaginatorModel(_Model):
+    type: PaginatorType = PaginatorType.NONE
+    path: str | None = None
+    param: str = "cursor"
+    limit: int = Field(default=100, ge=1)
+    limit_param: str = "limit"
+    offset_param: str = "offset"
+    page_param: str = "page"
+    start: int = 1
+
+
+class CursorModel(_Model):
+    field: str = Field(min_length=1)
+    param: str = Field(min_length=1)
+
+
+class PullModel(_Model):
+    """An HTTP source (docs/harvest.md has every key)."""
+
+    url: str = Field(pattern=r"^https?://")
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    auth: AuthModel | None = None
+    items: str | None = None
+    paginator: PaginatorModel = Field(default_factory=PaginatorModel)
+    cursor: CursorModel | None = None
+    rate_limit: float | None = Field(default=None, gt=0)
+    concurrency: int = Field(default=1, ge=1, le=16)
+    timeout: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=10, ge=0)
+    backoff_seconds: float = Field(default=0.5, ge=0)
+    max_backoff_seconds: float = Field(default=60.0, ge=0)
+    max_pages: int = Field(default=1_000_000, ge=1)
+
+
+def _dotted(path: str | None) -> tuple[str, ...]:
+    return tuple(split_path(path)) if path else ()
+
+
+def pull_spec(model: PullModel) -> PullSpec:
+    """The `pull:` section as the domain's value (auth keeps env var names, never secrets)."""
+    pag = model.paginator
+    if pag.type in (PaginatorType.JSON_LINK, PaginatorType.CURSOR) and not pag.path:
+        raise ValueError(f"paginator {pag.type.value} needs path (where the next one is)")
+    auth = model.auth
+    basic = auth is not None and auth.type is AuthType.BASIC
+    if basic and auth is not None and not (auth.username or auth.username_env):
+        raise ValueError("basic auth needs username or username_env")
+    return PullSpec(
+        url=model.url,
+        params=tuple((k, _param_text(v)) for k, v in model.params.items()),
+        auth=None if auth is None else AuthSpec(
+            auth.type, auth.env, auth.name, auth.location, auth.username, auth.username_env
+        ),
+        items=_dotted(model.items) or None,
+        paginator=PaginatorSpec(
+            pag.type, _dotted(pag.path), pag.param, pag.limit, pag.limit_param,
+            pag.offset_param, pag.page_param, pag.start,
+        ),
+        cursor=None if model.cursor is None else CursorSpec(
+            _dotted(model.cursor.field), model.cursor.param
+        ),
+        rate_limit=model.rate_limit, concurrency=model.concurrency, timeout=model.timeout,
+        max_retries=model.max_retries, backoff_seconds=model.backoff_seconds,
+        max_backoff_seconds=model.max_backoff_seconds, max_pages=model.max_pages,
+    )  # fmt: skip
+
+
+def _param_text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a cron expression is not valid (five fields: minute hour day month weekday)."""
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        return f"'{expression}' is not a cron expression (5 fields: minute hour day month weekday)"
+    try:
+        from croniter import croniter  # type: ignore[import-untyped]
+    except ImportError:
+        return None  # checked when the worker schedules (the harvest extra brings croniter)
+    if not croniter.is_valid(expression):
+        return f"'{expression}' is not a valid cron expression"
+    return None
