@@ -20,8 +20,6 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import orjson
-
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.harvest import (
     AuthType,
@@ -39,6 +37,7 @@ from ingestry.domain.harvest import (
     value_at,
 )
 from ingestry.domain.sources import DataSource
+from ingestry.extract.jsonio import JSONError, loads
 from ingestry.services.bodies import BodyFormat, BodyInput
 from ingestry.services.ingest import IngestService
 from ingestry.services.payloads import PayloadInput
@@ -416,15 +415,15 @@ class _Run:
             # the page as kept: its Link header and body still say where the next one is
             headers = {**cached.headers, **response.headers}
             stored = HttpResponse(304, headers, cached.body, response.url)
-            return Fetched(seq, request, stored, None, None, orjson.loads(cached.body))
+            return Fetched(seq, request, stored, None, None, loads(cached.body))
         if response.status != 200:
             raise HarvestError(
                 f"harvest of {self.source.name} stopped: {response.url} answered "
                 f"{response.status} (page {seq}); check the source's url, params and auth"
             )
         try:
-            document = orjson.loads(response.body)
-        except orjson.JSONDecodeError as exc:
+            document = loads(response.body)  # exact: a cursor past 64 bits stays an int
+        except JSONError as exc:
             return Fetched(seq, request, response, [], f"the response is not JSON ({exc})")
         items = _items(document, self.spec)
         if items is None:
