@@ -3,6 +3,8 @@
 
   ingestry   `Store.harvest` of a raw source (every page kept, items as raw payloads
              with receipts, records upserted), SQLite or PostgreSQL
+  simple     the same source with `strategy: simple` (pages kept, no raw layer: the
+             records only, as a simple file source)
   bare       httpx + orjson + the driver: fetch the same pages, upsert each item's id
              and JSON into one table, one transaction per page (the limit a hand-written
              script reaches with the same client and driver)
@@ -45,7 +47,7 @@ conventions:
       changed_at: {{path: updated_at, type: text, index: true}}
 sources:
   items:
-    strategy: raw
+    strategy: {strategy}
     convention: item
     rationale: rate-limited partner API
     id: id
@@ -73,13 +75,16 @@ def serve(n: int) -> None:
 # --- the steps (each a child process) -----------------------------------------------------
 
 
-def step_ingestry(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
+def step_ingestry(
+    url: str, page: int, work: Path, database: str, strategy: str = "raw"
+) -> dict[str, Any]:
     import httpx  # noqa: F401  (imported before the clock, as the bare step does)
 
     import ingestry
 
     config = work / "ingestry.yaml"
-    config.write_text(CONFIG.format(database=database, url=url, page=page), encoding="utf-8")
+    text = CONFIG.format(database=database, url=url, page=page, strategy=strategy)
+    config.write_text(text, encoding="utf-8")
     with ingestry.open(config) as store:
         _ = store.storage  # migrate before the clock starts (as a CLI run's first use)
         _ = store.control
@@ -88,6 +93,10 @@ def step_ingestry(url: str, page: int, work: Path, database: str) -> dict[str, A
         seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu  # after close: the worker processes were waited for
     return {"seconds": seconds, "cpu": cpu, "items": summary.received, "pages": summary.pages}
+
+
+def step_simple(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
+    return step_ingestry(url, page, work, database, strategy="simple")
 
 
 def step_bare(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
@@ -177,7 +186,7 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-STEPS = {"ingestry": step_ingestry, "bare": step_bare, "dlt": step_dlt}
+STEPS = {"ingestry": step_ingestry, "simple": step_simple, "bare": step_bare, "dlt": step_dlt}
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -242,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp:
             for backend in backends:
-                names = ["ingestry", "bare"] + (
+                names = ["ingestry", "simple", "bare"] + (
                     [] if args.skip_dlt or backend != "sqlite" else ["dlt"]
                 )
                 best: dict[str, dict[str, Any]] = {}
@@ -269,8 +278,18 @@ def report(results: dict[str, Any], backends: list[str], *, as_json: bool) -> No
         best = results[backend]
         ing = best["ingestry"]["seconds"]
         best["vs_bare"] = round(best["bare"]["seconds"] / ing, 3)
+        best["simple_vs_bare"] = round(best["bare"]["seconds"] / best["simple"]["seconds"], 3)
+        if "cpu" in best["ingestry"]:  # CPU ratios: what the shared machine distorts least
+            bare_cpu = best["bare"]["cpu"]
+            best["cpu_vs_bare"] = round(bare_cpu / best["ingestry"]["cpu"], 3)
+            best["simple_cpu_vs_bare"] = round(bare_cpu / best["simple"]["cpu"], 3)
         if "dlt" in best:
             best["vs_dlt"] = round(best["dlt"]["seconds"] / ing, 2)
+            best["simple_vs_dlt"] = round(best["dlt"]["seconds"] / best["simple"]["seconds"], 2)
+            if "cpu" in best["ingestry"]:
+                dlt_cpu = best["dlt"]["cpu"]
+                best["cpu_vs_dlt"] = round(dlt_cpu / best["ingestry"]["cpu"], 2)
+                best["simple_cpu_vs_dlt"] = round(dlt_cpu / best["simple"]["cpu"], 2)
     if as_json:
         print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
         return
@@ -279,7 +298,7 @@ def report(results: dict[str, Any], backends: list[str], *, as_json: bool) -> No
     print("| backend | step | seconds | items/s | CPU s | load |")
     print("|---|---|---:|---:|---:|---:|")
     for backend in backends:
-        for name in ("ingestry", "bare", "dlt"):
+        for name in ("ingestry", "simple", "bare", "dlt"):
             if name in results[backend]:
                 r = results[backend][name]
                 rate = n / r["seconds"]
@@ -287,10 +306,15 @@ def report(results: dict[str, Any], backends: list[str], *, as_json: bool) -> No
                 row = [backend, name, f"{r['seconds']:.2f}", f"{rate:,.0f}", cpu, r["load"]]
                 print("| " + " | ".join(map(str, row)) + " |")
         best = results[backend]
-        line = f"{backend}: ingestry = {best['vs_bare']:.2f}x bare (target >= 0.6)"
-        if "vs_dlt" in best:
-            line += f", {best['vs_dlt']:.1f}x dlt (target >= 5)"
-        print(line)
+        for name, pre in (("ingestry", ""), ("simple", "simple_")):
+            line = f"{backend}: {name} = {best[pre + 'vs_bare']:.2f}x bare (target >= 0.6)"
+            if pre + "cpu_vs_bare" in best:
+                line += f", by CPU {best[pre + 'cpu_vs_bare']:.2f}x"
+            if pre + "vs_dlt" in best:
+                line += f"; {best[pre + 'vs_dlt']:.1f}x dlt (target >= 5)"
+                if pre + "cpu_vs_dlt" in best:
+                    line += f", by CPU {best[pre + 'cpu_vs_dlt']:.2f}x"
+            print(line)
 
 
 if __name__ == "__main__":

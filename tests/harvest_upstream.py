@@ -9,7 +9,9 @@ Paths (each page holds `size` items, `?size=` or `Upstream.page_size`):
 - `/offset?offset=O&limit=L`: `{"items": […]}`
 - `/pages?page=N` (from 1): the page as a JSON list, `[]` past the end
 
-`since=S` (every path) keeps the items whose `updated_at` is later than S, sorted by it.
+`since=S` (every path) keeps the items whose `updated_at` is later than S, sorted by it
+(an integer `updated_at` compares exactly with S as a number, text as text; integers
+wider than 64 bits are served as such).
 Every 200 carries an ETag (the body's sha256); `If-None-Match` with it answers 304.
 Faults: `Upstream.fault(kind, page, times)`: `429` (Retry-After 1 s, or an HTTP-date
 with `retry_date`), `503`, `500`, `slow` (sleeps `slow_seconds`), `truncate` (a body
@@ -21,11 +23,13 @@ item of the page before it).
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,6 +54,7 @@ class Upstream:
     slow_seconds: float = 3.0
     delay: float = 0.0  # every page answers this much later (a long run to interrupt)
     frozen: bool = False  # the items never change: sort them once (the benchmark)
+    ignore_since: bool = False  # a careless upstream: `since` selects nothing
     _sorted: list[dict[str, Any]] | None = None
     retry_date: bool = False
     faults: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -72,10 +77,29 @@ class Upstream:
     def selected(self, since: str | None) -> list[dict[str, Any]]:
         if self.frozen and since is None:
             if self._sorted is None:
-                self._sorted = sorted(self.items, key=lambda i: i["updated_at"])
+                self._sorted = sorted(self.items, key=_order)
             return self._sorted
-        rows = sorted(self.items, key=lambda i: i["updated_at"])
-        return [i for i in rows if since is None or i["updated_at"] > since]
+        rows = sorted(self.items, key=_order)
+        return [i for i in rows if since is None or _after(i["updated_at"], since)]
+
+
+def _order(item: dict[str, Any]) -> tuple[bool, Any]:
+    value = item["updated_at"]
+    return isinstance(value, str), value
+
+
+def _after(value: Any, since: str) -> bool:
+    if isinstance(value, int):
+        return Decimal(value) > Decimal(since)  # exactly, whatever the width
+    return bool(value > since)
+
+
+def _dumps(value: Any) -> bytes:
+    """orjson, or the standard library for integers wider than 64 bits (orjson's limit)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
@@ -94,7 +118,7 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             size = int(query.get("size", up.page_size))
-            since = query.get("since")
+            since = None if up.ignore_since else query.get("since")
             rows = up.selected(since)
             kind = parts.path.strip("/")
             body, headers, page = self._page(kind, query, rows, size)
@@ -135,16 +159,16 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             if kind == "link":
                 if more:
                     headers["Link"] = f'<{up.url}/link?page={nxt}{extra}>; rel="next"'
-                return orjson.dumps(chunk), headers, page
+                return _dumps(chunk), headers, page
             if kind == "jsonlink":
                 link = f"/jsonlink?page={nxt}{extra}" if more else None
-                return orjson.dumps({"data": {"items": chunk}, "next": link}), headers, page
+                return _dumps({"data": {"items": chunk}, "next": link}), headers, page
             if kind == "cursor":
                 token = str(nxt) if more else None
-                return orjson.dumps({"items": chunk, "next_cursor": token}), headers, page
+                return _dumps({"items": chunk, "next_cursor": token}), headers, page
             if kind == "offset":
-                return orjson.dumps({"items": chunk}), headers, page
-            return orjson.dumps(chunk), headers, page
+                return _dumps({"items": chunk}), headers, page
+            return _dumps(chunk), headers, page
 
         def _faulted(self, page: int, body: bytes) -> bool:
             if up._take("429", page):

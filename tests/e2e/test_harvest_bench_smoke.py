@@ -20,4 +20,5 @@ def test_harvest_bench_takes_every_item_and_reports_a_ratio() -> None:
     result = json.loads(proc.stdout)
     sqlite = result["sqlite"]
     assert sqlite["ingestry"]["items"] == sqlite["bare"]["items"] == 2_000
+    assert sqlite["simple"]["items"] == 2_000 and sqlite["simple_vs_bare"] > 0
     assert sqlite["ingestry"]["pages"] == 2 and sqlite["vs_bare"] > 0

@@ -4,6 +4,7 @@ cursor's order, and the `pull:` config section."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,14 @@ from ingestry.domain.harvest import (
     PaginatorType,
     PullSpec,
     backoff,
+    cursor_key,
     first_request,
     kept_headers,
     later,
     next_link,
     next_request,
     retry_after,
+    text_of,
 )
 
 NOW = datetime(2026, 12, 2, 20, 0, 0, tzinfo=UTC)
@@ -158,3 +161,23 @@ def test_bad_pull_sections_are_refused_naming_the_key(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         settings(tmp_path, extra)
+
+
+def test_cursor_order_is_exact_past_a_float() -> None:
+    wide = 123456789012345678901234567
+    # a float of `wide` lies below wide - 1: compared through it, both looked later
+    assert not later(wide - 1, str(wide)) and not later(wide, str(wide))
+    assert later(wide + 1, str(wide)) and later(2**63, str(2**63 - 1))
+    assert not later(2**64 + 1, str(2**64 + 2)) and later(2**64 + 2, 2**64 + 1)
+    assert later(f"{wide}.000002", f"{wide}.000001")
+    assert not later(f"{wide}.0000001", f"{wide}.000001")
+    assert text_of(wide) == str(wide)
+
+
+def test_cursor_order_of_mixed_numbers_and_text_is_defined() -> None:
+    # numbers (and text spelled as one: a stored mark is text) by value, before any text
+    assert later(100, "99") and later("100", "99") and later("1e3", 999)
+    assert later("2026-01-01", 10**30) and not later(10**30, "2026-01-01")
+    assert later("b", "a") and not later("0099", "a")  # "0099" is no JSON number: text
+    assert [cursor_key(v) for v in (1.5, "1.50")] == [(0, Decimal("1.5"))] * 2
+    assert cursor_key(True) == (1, "true")

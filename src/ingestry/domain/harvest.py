@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
@@ -205,17 +206,34 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
+#: JSON's number grammar (no leading zeros, no NaN or Infinity): text spelled so is a
+#: number to `cursor_key`.
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def cursor_key(value: Any) -> tuple[int, Decimal | str]:
+    """The order of cursor values, exact and total: numbers (JSON numbers, and text
+    spelled as a JSON number, so a mark read back from the store as text compares as
+    the number it was) by value as decimals, never through a float; then every other
+    value by its text, code point by code point. A number sorts before any text that
+    is not one."""
+    if isinstance(value, bool):
+        return 1, text_of(value)
+    if isinstance(value, int):
+        return 0, Decimal(value)
+    if isinstance(value, float | Decimal):
+        return 0, Decimal(str(value))  # a parsed float's shortest text: as received
+    text = text_of(value)
+    if _NUMBER.fullmatch(text):
+        return 0, Decimal(text)
+    return 1, text
+
+
 def later(value: Any, mark: Any) -> bool:
-    """Whether cursor value `value` is past `mark` (numbers as numbers, else text)."""
+    """Whether cursor value `value` is past `mark` (in `cursor_key`'s order)."""
     if mark is None:
         return True
-    numbers = (int, float)
-    if isinstance(value, numbers) and not isinstance(value, bool):
-        try:
-            return bool(value > (mark if isinstance(mark, numbers) else float(mark)))
-        except ValueError:
-            pass
-    return text_of(value) > text_of(mark)
+    return cursor_key(value) > cursor_key(mark)
 
 
 def retry_after(header: str | None, now: datetime) -> float | None:

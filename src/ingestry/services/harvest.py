@@ -11,47 +11,34 @@ docs/harvest.md.
 
 from __future__ import annotations
 
-import base64
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import orjson
-
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.harvest import (
-    AuthType,
     HarvestError,
     PageRequest,
     PullSpec,
     RepeatedPageError,
-    backoff,
     first_request,
     kept_headers,
     later,
     next_request,
-    retry_after,
     text_of,
     value_at,
 )
 from ingestry.domain.sources import DataSource
 from ingestry.services.bodies import BodyFormat, BodyInput
+from ingestry.services.harvest_ahead import AHEAD_BYTES, GROUP_BYTES, GROUP_ITEMS, Ahead, Done
+from ingestry.services.harvest_client import Fetched, PullClient, items_of
 from ingestry.services.ingest import IngestService
 from ingestry.services.payloads import PayloadInput
 from ingestry.services.ports import PreparedBatch
-from ingestry.services.ports.harvest import (
-    FetchFailedError,
-    HarvestLedger,
-    HttpFetcher,
-    HttpRequest,
-    HttpResponse,
-    RunLocks,
-    StoredPage,
-)
+from ingestry.services.ports.harvest import HarvestLedger, HttpFetcher, RunLocks, StoredPage
 from ingestry.services.pullprep import PullPreparer
 from ingestry.services.runcontext import IngestSummary, ingest_run
 
@@ -71,76 +58,6 @@ class HarvestSummary(IngestSummary):
     bytes: int = 0
     not_modified: int = 0
     cursor: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    """A page as the fetching thread hands it to the writer."""
-
-    seq: int
-    request: PageRequest
-    response: HttpResponse
-    items: list[Any] | None  # None: 304, the items are those already taken
-    problem: str | None = None  # not what the paginator expects: quarantined
-    document: Any = None  # the parsed response (the paginator reads its next link)
-    batches: list[PreparedBatch] | None = None  # its items, prepared for the writer
-    queued: bool = False  # or: prepared by the worker processes (services.pullprep)
-
-
-class _Done:
-    pass
-
-
-#: A transaction of the writer takes up to this many items, or pages of this many
-#: bytes, when they are already fetched (see `_Run._groups`).
-GROUP_ITEMS = 10_000
-GROUP_BYTES = 8 << 20
-#: Pages are fetched ahead of the writer up to `concurrency` pages, and beyond that
-#: while the pages waiting hold fewer bytes than this (so the writer can group them).
-AHEAD_BYTES = 16 << 20
-
-_Item = Fetched | BaseException | _Done
-
-
-class _Ahead:
-    """The pages between the fetching thread and the writer, bounded by count and
-    bytes: `put` waits while at least `pages` wait and they hold `limit` bytes."""
-
-    def __init__(self, pages: int, limit: int, stop: threading.Event) -> None:
-        self._pages = max(1, pages)
-        self._limit = limit
-        self._stop = stop
-        self._items: deque[tuple[_Item, int]] = deque()
-        self._bytes = 0
-        self._cond = threading.Condition()
-
-    def put(self, item: _Item, size: int) -> bool:
-        """False when the run stopped before there was room."""
-        with self._cond:
-            while len(self._items) >= self._pages and self._bytes + size > self._limit:
-                if self._stop.is_set():
-                    return False
-                self._cond.wait(0.2)
-            self._items.append((item, size))
-            self._bytes += size
-            self._cond.notify_all()
-            return True
-
-    def get(self) -> _Item:
-        with self._cond:
-            while not self._items:
-                self._cond.wait()
-            return self._take()
-
-    def get_nowait(self) -> _Item | None:
-        with self._cond:
-            return self._take() if self._items else None
-
-    def _take(self) -> _Item:
-        item, size = self._items.popleft()
-        self._bytes -= size
-        self._cond.notify_all()
-        return item
 
 
 class HarvestService:
@@ -224,8 +141,10 @@ class _Run:
         self.mark = mark
         self.start_mark = mark
         self.stop = threading.Event()
-        self.last_request = 0.0
-        self.headers, self.secret_params = _auth(source, spec, service.env)
+        self.client = PullClient(
+            source, spec, summary, service.fetcher, service.ledger, env=service.env,
+            clock=service.clock, sleep=service.sleep, jitter=service.jitter,
+        )  # fmt: skip
         self.preparer: PullPreparer | None = None
 
     # --- the writer ---------------------------------------------------------------------------
@@ -326,7 +245,7 @@ class _Run:
         therefore still commits page by page; a fast one commits a few times per run,
         not once per page. A fetch that failed is raised after the pages before it
         are written (they stay committed)."""
-        ahead = _Ahead(self.spec.concurrency, AHEAD_BYTES, self.stop)
+        ahead = Ahead(self.spec.concurrency, AHEAD_BYTES, self.stop)
         parallel = self.s.ingest.parallel
         if parallel is not None:  # forks its workers: before the fetching thread starts
             prep = self.s.ingest.part_preparation(self.source, self.summary.run_srn)
@@ -337,18 +256,18 @@ class _Run:
                 for page in self._pages():
                     if not ahead.put(page, len(page.response.body)):
                         return
-                ahead.put(_Done(), 0)
+                ahead.put(Done(), 0)
             except BaseException as exc:  # handed to the writer, raised there
                 ahead.put(exc, 0)
 
         thread = threading.Thread(target=fetch_all, name=f"harvest-{self.source.name}", daemon=True)
         thread.start()
         try:
-            pending: Fetched | BaseException | _Done | None = None
+            pending: Fetched | BaseException | Done | None = None
             while True:
                 item = pending if pending is not None else ahead.get()
                 pending = None
-                if isinstance(item, _Done):
+                if isinstance(item, Done):
                     return
                 if isinstance(item, BaseException):
                     raise item
@@ -392,7 +311,7 @@ class _Run:
                 )
             seen.add(request.key)
             seq += 1
-            page = self._fetch_page(seq, request)
+            page = self.client.fetch_page(seq, request)
             if page.items is not None and page.problem is None:  # off the writer's thread
                 if self.preparer is not None:
                     self.preparer.submit(page.response.body, page.response.url)
@@ -403,119 +322,9 @@ class _Run:
             if page.problem is not None:
                 return
             document = page.document
-            count = len(page.items) if page.items is not None else len(_items(document, spec) or ())
+            count = (
+                len(page.items) if page.items is not None else len(items_of(document, spec) or ())
+            )
             request = next_request(
                 spec.paginator, request, page.response.url, page.response.headers, document, count
             )
-
-    def _fetch_page(self, seq: int, request: PageRequest) -> Fetched:
-        cached = self.s.ledger.last_etag(self.source.name, request.key)
-        etag = cached.headers.get("etag") if cached is not None else None
-        response = self._get(request, (("If-None-Match", etag),) if etag else ())
-        if response.status == 304 and cached is not None:
-            # the page as kept: its Link header and body still say where the next one is
-            headers = {**cached.headers, **response.headers}
-            stored = HttpResponse(304, headers, cached.body, response.url)
-            return Fetched(seq, request, stored, None, None, orjson.loads(cached.body))
-        if response.status != 200:
-            raise HarvestError(
-                f"harvest of {self.source.name} stopped: {response.url} answered "
-                f"{response.status} (page {seq}); check the source's url, params and auth"
-            )
-        try:
-            document = orjson.loads(response.body)
-        except orjson.JSONDecodeError as exc:
-            return Fetched(seq, request, response, [], f"the response is not JSON ({exc})")
-        items = _items(document, self.spec)
-        if items is None:
-            where = ".".join(self.spec.items or ()) or "the response"
-            return Fetched(seq, request, response, [], f"no list of items at {where}")
-        return Fetched(seq, request, response, items, None, document)
-
-    def _get(self, request: PageRequest, extra: tuple[tuple[str, str], ...]) -> HttpResponse:
-        spec = self.spec
-        attempt = 0
-        http = HttpRequest(
-            request.url, request.params, self.headers + extra, self.secret_params, spec.timeout
-        )
-        while True:
-            self._pace()
-            self.summary.requests += 1
-            try:
-                response = self.s.fetcher.fetch(http)
-            except FetchFailedError as exc:
-                failure, wait = f"no response ({exc})", self._backoff(attempt)
-            else:
-                status = response.status
-                if status not in (429, 503) and status < 500:
-                    return response
-                failure = f"status {status}"
-                wait = self._backoff(attempt)
-                if status in (429, 503):
-                    asked = retry_after(response.headers.get("retry-after"), self.s.clock())
-                    if asked is not None:
-                        wait = self._asked(asked, request)
-            if self.summary.retries >= spec.max_retries:
-                raise HarvestError(
-                    f"harvest of {self.source.name} stopped: retry budget of "
-                    f"{spec.max_retries} spent; last failure: {failure} at {request.key}. "
-                    "Pages before it are committed and the cursor is not advanced: run the "
-                    "harvest again later (or raise pull.max_retries)"
-                )
-            self.summary.retries += 1
-            attempt += 1
-            self.s.sleep(wait)
-
-    def _asked(self, seconds: float, request: PageRequest) -> float:
-        if seconds > self.spec.max_backoff_seconds:
-            raise HarvestError(
-                f"harvest of {self.source.name} stopped: the upstream asks to wait "
-                f"{seconds:.0f}s before {request.key} (more than pull.max_backoff_seconds="
-                f"{self.spec.max_backoff_seconds:g}); run the harvest again later"
-            )
-        return seconds
-
-    def _backoff(self, attempt: int) -> float:
-        spec = self.spec
-        return backoff(attempt, spec.backoff_seconds, spec.max_backoff_seconds, self.s.jitter())
-
-    def _pace(self) -> None:
-        """At most `rate_limit` requests per second."""
-        if self.spec.rate_limit is None:
-            return
-        gap = 1.0 / self.spec.rate_limit - (time.monotonic() - self.last_request)
-        if gap > 0:
-            self.s.sleep(gap)
-        self.last_request = time.monotonic()
-
-
-def _items(document: Any, spec: PullSpec) -> list[Any] | None:
-    found = value_at(document, spec.items) if spec.items else document
-    return found if isinstance(found, list) else None
-
-
-def _auth(
-    source: DataSource, spec: PullSpec, env: Mapping[str, str]
-) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """(headers, query parameters) carrying the secret, read from the environment."""
-    auth = spec.auth
-    if auth is None:
-        return (), ()
-
-    def secret(var: str) -> str:
-        value = env.get(var)
-        if not value:
-            raise HarvestError(
-                f"source '{source.name}': pull.auth needs the environment variable {var} "
-                "(secrets are read from the environment only); set it and run again"
-            )
-        return value
-
-    if auth.type is AuthType.BEARER:
-        return (("Authorization", f"Bearer {secret(auth.env)}"),), ()
-    if auth.type is AuthType.API_KEY:
-        pair = ((auth.name, secret(auth.env)),)
-        return ((), pair) if auth.location == "query" else (pair, ())
-    user = auth.username if auth.username is not None else secret(str(auth.username_env))
-    token = base64.b64encode(f"{user}:{secret(auth.env)}".encode()).decode()
-    return (("Authorization", f"Basic {token}"),), ()

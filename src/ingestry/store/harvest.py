@@ -11,7 +11,6 @@ from ingestry.domain.clock import utc_now
 from ingestry.domain.jobs import Job
 from ingestry.services.harvest import HarvestProgress, HarvestService, HarvestSummary
 from ingestry.services.ingest import IngestService, IngestSummary
-from ingestry.services.outbox import event_writer
 from ingestry.services.ports.harvest import HarvestLedger, RunLocks, StoredPage
 from ingestry.services.preparation import ProgressFn
 from ingestry.services.schedule import Scheduled, Scheduler
@@ -35,8 +34,10 @@ class HarvestArea(IngestArea, ControlArea):
         owner of the job running it, whose run lock a takeover may take over."""
         data_source = self.source(source)
         extractor = self.extractor(data_source)
+        # the outbox writer that also drops what the run changed from the record cache
+        on_changes, noted = self._outbox()
         ingest = IngestService(
-            self.storage, lambda _: extractor, parallel=self._parallel, on_changes=event_writer(),
+            self.storage, lambda _: extractor, parallel=self._parallel, on_changes=on_changes,
             mode=self.write_mode,
         )  # fmt: skip
         pull = data_source.pull
@@ -48,6 +49,8 @@ class HarvestArea(IngestArea, ControlArea):
             return service.harvest(data_source, progress=progress, check=check, owner=owner)
         finally:
             fetcher.close()
+            if noted is not None:
+                noted.settle()
 
     def harvest_cursor(self, source: str) -> str | None:
         """The source's incremental high-water mark (None before its first run)."""

@@ -1,0 +1,196 @@
+"""The harvest's HTTP client policy: one page's request, its retries, backoff and
+pacing, conditional requests and the secrets of its auth (issue 18 item 3; the run that
+walks the pages and writes them is services.harvest). Decisions: docs/harvest.md."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ingestry.domain.clock import Clock
+from ingestry.domain.harvest import (
+    AuthType,
+    HarvestError,
+    PageRequest,
+    PullSpec,
+    backoff,
+    retry_after,
+    value_at,
+)
+from ingestry.domain.sources import DataSource
+from ingestry.extract.jsonio import JSONError, loads
+from ingestry.services.ports import PreparedBatch
+from ingestry.services.ports.harvest import (
+    FetchFailedError,
+    HarvestLedger,
+    HttpFetcher,
+    HttpRequest,
+    HttpResponse,
+)
+
+__all__ = ["Fetched", "PullClient", "auth_of", "items_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A page as the fetching thread hands it to the writer."""
+
+    seq: int
+    request: PageRequest
+    response: HttpResponse
+    items: list[Any] | None  # None: 304, the items are those already taken
+    problem: str | None = None  # not what the paginator expects: quarantined
+    document: Any = None  # the parsed response (the paginator reads its next link)
+    batches: list[PreparedBatch] | None = None  # its items, prepared for the writer
+    queued: bool = False  # or: prepared by the worker processes (services.pullprep)
+
+
+class Counts(Protocol):
+    """The run's summary counts the client adds to."""
+
+    requests: int
+    retries: int
+
+
+class PullClient:
+    """Requests one source's pages as a careful client would (see the module
+    docstring); `counts` gets every request and retry."""
+
+    def __init__(
+        self,
+        source: DataSource,
+        spec: PullSpec,
+        counts: Counts,
+        fetcher: HttpFetcher,
+        ledger: HarvestLedger,
+        *,
+        env: Mapping[str, str],
+        clock: Clock,
+        sleep: Callable[[float], None],
+        jitter: Callable[[], float],
+    ) -> None:
+        self.name = source.name
+        self.spec = spec
+        self.counts = counts
+        self.fetcher = fetcher
+        self.ledger = ledger
+        self.clock = clock
+        self.sleep = sleep
+        self.jitter = jitter
+        self.last_request = 0.0
+        self.headers, self.secret_params = auth_of(source, spec, env)
+
+    def fetch_page(self, seq: int, request: PageRequest) -> Fetched:
+        cached = self.ledger.last_etag(self.name, request.key)
+        etag = cached.headers.get("etag") if cached is not None else None
+        response = self._get(request, (("If-None-Match", etag),) if etag else ())
+        if response.status == 304 and cached is not None:
+            # the page as kept: its Link header and body still say where the next one is
+            headers = {**cached.headers, **response.headers}
+            stored = HttpResponse(304, headers, cached.body, response.url)
+            return Fetched(seq, request, stored, None, None, loads(cached.body))
+        if response.status != 200:
+            raise HarvestError(
+                f"harvest of {self.name} stopped: {response.url} answered "
+                f"{response.status} (page {seq}); check the source's url, params and auth"
+            )
+        try:
+            document = loads(response.body)  # exact: a cursor past 64 bits stays an int
+        except JSONError as exc:
+            return Fetched(seq, request, response, [], f"the response is not JSON ({exc})")
+        items = items_of(document, self.spec)
+        if items is None:
+            where = ".".join(self.spec.items or ()) or "the response"
+            return Fetched(seq, request, response, [], f"no list of items at {where}")
+        return Fetched(seq, request, response, items, None, document)
+
+    def _get(self, request: PageRequest, extra: tuple[tuple[str, str], ...]) -> HttpResponse:
+        spec = self.spec
+        attempt = 0
+        http = HttpRequest(
+            request.url, request.params, self.headers + extra, self.secret_params, spec.timeout
+        )
+        while True:
+            self._pace()
+            self.counts.requests += 1
+            try:
+                response = self.fetcher.fetch(http)
+            except FetchFailedError as exc:
+                failure, wait = f"no response ({exc})", self._backoff(attempt)
+            else:
+                status = response.status
+                if status not in (429, 503) and status < 500:
+                    return response
+                failure = f"status {status}"
+                wait = self._backoff(attempt)
+                if status in (429, 503):
+                    asked = retry_after(response.headers.get("retry-after"), self.clock())
+                    if asked is not None:
+                        wait = self._asked(asked, request)
+            if self.counts.retries >= spec.max_retries:
+                raise HarvestError(
+                    f"harvest of {self.name} stopped: retry budget of "
+                    f"{spec.max_retries} spent; last failure: {failure} at {request.key}. "
+                    "Pages before it are committed and the cursor is not advanced: run the "
+                    "harvest again later (or raise pull.max_retries)"
+                )
+            self.counts.retries += 1
+            attempt += 1
+            self.sleep(wait)
+
+    def _asked(self, seconds: float, request: PageRequest) -> float:
+        if seconds > self.spec.max_backoff_seconds:
+            raise HarvestError(
+                f"harvest of {self.name} stopped: the upstream asks to wait "
+                f"{seconds:.0f}s before {request.key} (more than pull.max_backoff_seconds="
+                f"{self.spec.max_backoff_seconds:g}); run the harvest again later"
+            )
+        return seconds
+
+    def _backoff(self, attempt: int) -> float:
+        spec = self.spec
+        return backoff(attempt, spec.backoff_seconds, spec.max_backoff_seconds, self.jitter())
+
+    def _pace(self) -> None:
+        """At most `rate_limit` requests per second."""
+        if self.spec.rate_limit is None:
+            return
+        gap = 1.0 / self.spec.rate_limit - (time.monotonic() - self.last_request)
+        if gap > 0:
+            self.sleep(gap)
+        self.last_request = time.monotonic()
+
+
+def items_of(document: Any, spec: PullSpec) -> list[Any] | None:
+    found = value_at(document, spec.items) if spec.items else document
+    return found if isinstance(found, list) else None
+
+
+def auth_of(
+    source: DataSource, spec: PullSpec, env: Mapping[str, str]
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """(headers, query parameters) carrying the secret, read from the environment."""
+    auth = spec.auth
+    if auth is None:
+        return (), ()
+
+    def secret(var: str) -> str:
+        value = env.get(var)
+        if not value:
+            raise HarvestError(
+                f"source '{source.name}': pull.auth needs the environment variable {var} "
+                "(secrets are read from the environment only); set it and run again"
+            )
+        return value
+
+    if auth.type is AuthType.BEARER:
+        return (("Authorization", f"Bearer {secret(auth.env)}"),), ()
+    if auth.type is AuthType.API_KEY:
+        pair = ((auth.name, secret(auth.env)),)
+        return ((), pair) if auth.location == "query" else (pair, ())
+    user = auth.username if auth.username is not None else secret(str(auth.username_env))
+    token = base64.b64encode(f"{user}:{secret(auth.env)}".encode()).decode()
+    return (("Authorization", f"Basic {token}"),), ()
