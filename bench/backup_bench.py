@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +68,14 @@ def _ingest(url: str, path: Path) -> float:
 
 
 def _split(source: Path, work: Path, n: int, m: int) -> tuple[Path, Path, Path]:
-    lines = source.read_bytes().splitlines(keepends=True)
-    parts = (lines[:n], lines[n : n + m], lines[n + m : n + 2 * m])
+    """The first N lines, the next M, the M after: streamed (reading the 1M file into a
+    list held 1.1 GB in this process for the whole run and hid the backup's own peak)."""
     paths = tuple(work / f"part{i}.jsonl" for i in range(3))
-    for path, part in zip(paths, parts, strict=True):
-        path.write_bytes(b"".join(part))
+    ends = (n, n + m, n + 2 * m)
+    with source.open("rb") as src:
+        for path, end, start in zip(paths, ends, (0, *ends), strict=False):
+            with path.open("wb") as out:
+                out.writelines(islice(src, end - start))
     return paths  # type: ignore[return-value]
 
 
