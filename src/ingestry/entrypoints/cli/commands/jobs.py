@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,7 +10,9 @@ from ingestry.domain.errors import QueryError
 from ingestry.domain.jobs import JOB_KINDS, Job
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json
-from ingestry.store import Store
+
+if TYPE_CHECKING:  # `--help` loads no store (tests/unit/test_startup.py)
+    from ingestry.store import Store
 
 
 @click.group("jobs")
