@@ -42,3 +42,11 @@ def test_legal_holds_over_the_api(config_path: Path, db: Database) -> None:
         assert missing.status_code == 404
         assert client.get("/v1/holds", params={"active": True}, headers=auth(admin)).json() == []
         assert client.post("/v1/erasures", json=erase, headers=auth(admin)).status_code == 200
+
+
+def test_a_hold_id_past_bigint_is_422_not_an_overflow(config_path: Path, db: Database) -> None:
+    """Found by tests/e2e/test_openapi_fuzz.py: a 34-digit id was a 500."""
+    admin = create_key(config_path, "admin", [], admin=True)
+    with api_client(config_path) as client:
+        huge = client.post(f"/v1/holds/{2**111}/release", headers=auth(admin))
+        assert huge.status_code == 422, huge.text

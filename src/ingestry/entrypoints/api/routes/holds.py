@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingestry.domain.errors import HoldReleasedError
@@ -19,6 +20,9 @@ from ingestry.entrypoints.api.security import AdminDep
 from ingestry.entrypoints.api.state import StateDep
 
 router = APIRouter(prefix="/v1/holds", tags=["erasure"])
+
+#: A hold's id (a BIGINT): larger numbers are a 422, never a database overflow.
+HoldId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 
 
 class HoldIn(BaseModel):
@@ -82,8 +86,8 @@ def holds(
         return [hold_out(h) for h in store.raw_holds(source, active=active)]
 
 
-@router.post("/{hold_id}/release", response_model=HoldOut, responses=documented(404, 409))
-def release(hold_id: int, caller: AdminDep, state: StateDep) -> dict[str, Any]:
+@router.post("/{hold_id}/release", response_model=HoldOut, responses=documented(404, 409, 422))
+def release(hold_id: HoldId, caller: AdminDep, state: StateDep) -> dict[str, Any]:
     """End a hold (409 `hold_released` when it was released already)."""
     with state.pool.borrow() as store:
         try:
