@@ -70,3 +70,28 @@ def test_records_delete_by_selection(project: Path, db: Database) -> None:
     assert unfiltered.returncode == 1 and b"needs a filter" in unfiltered.stderr
     both = run("records", "delete", SRN, "--convention", "order", cwd=project)
     assert both.returncode == 2
+
+
+def test_a_delete_job_from_the_cli(project: Path, db: Database) -> None:
+    """`jobs submit delete` queues what `records delete --convention` does; the worker
+    runs it; a missing or bad filter is refused at the submit."""
+    assert run("ingest", "customer_orders", ORDERS, cwd=project).returncode == 0
+    chosen = run("records", "list", "--convention", "order", "--where", "paid=false",
+                 "--count", cwd=project)  # fmt: skip
+    want = orjson.loads(chosen.stdout)["count"]
+    unfiltered = run("jobs", "submit", "delete", "--convention", "order", cwd=project)
+    assert unfiltered.returncode == 2 and b"--where" in unfiltered.stderr
+    bad = run("jobs", "submit", "delete", "--convention", "order", "--where", "nope=1",
+              cwd=project)  # fmt: skip
+    assert bad.returncode == 2
+    made = run("jobs", "submit", "delete", "--convention", "order", "--where", "paid=false",
+               "--reason", "unpaid", cwd=project)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    job = orjson.loads(made.stdout)
+    assert run("worker", "--once", cwd=project).returncode == 0
+    shown = orjson.loads(run("jobs", "show", job["id"], cwd=project).stdout)
+    assert shown["status"] == "succeeded", shown
+    assert shown["result"]["deleted"] == want
+    left = run("records", "list", "--convention", "order", "--where", "paid=false",
+               "--count", cwd=project)  # fmt: skip
+    assert orjson.loads(left.stdout) == {"count": 0}

@@ -16,7 +16,8 @@ FINISHED: frozenset[str] = frozenset({"succeeded", "failed"})
 #: scheduled run; both hold the source's run lock, docs/harvest.md); `backup` and
 #: `verify` are an admin's (docs/backups.md); `fork` copies another node's records
 #: (docs/federation.md); `import` loads an export from `data/processed/` (an admin's,
-#: docs/data-out.md)
+#: docs/data-out.md); `delete` soft-deletes the records matching a filter
+#: (docs/deleting.md)
 JobKind = Literal[
     "ingest",
     "replay",
@@ -27,6 +28,7 @@ JobKind = Literal[
     "verify",
     "fork",
     "import",
+    "delete",
 ]
 JOB_KINDS: tuple[JobKind, ...] = get_args(JobKind)
 

@@ -8,7 +8,7 @@ through the outbox. Deleting a deleted record changes nothing. New content for t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +21,9 @@ from ingestry.services.ports import Storage
 
 #: Longest reason kept (it is shown with every read of the tombstone).
 MAX_REASON = 2000
+
+#: Srns a delete by selection reads at a time (then deletes, one transaction each).
+DELETE_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,37 @@ class DeleteReport:
             "already_deleted": self.already,
             **self.deletion.as_dict(),
         }
+
+
+@dataclass
+class DeleteTally:
+    """What a delete by selection did so far (a `delete` job's progress and result);
+    `after` is the last srn done, where a job taken over by another worker goes on."""
+
+    deleted: int = 0
+    already: int = 0
+    after: str | None = None
+
+    @classmethod
+    def resume(cls, progress: Mapping[str, Any] | None) -> DeleteTally:
+        """The tally a previous attempt published (none: a fresh one)."""
+        p = progress or {}
+        after = p.get("after")
+        return cls(
+            int(p.get("deleted") or 0),
+            int(p.get("already_deleted") or 0),
+            str(after) if after else None,
+        )
+
+    def add(self, report: DeleteReport) -> None:
+        if report.already:
+            self.already += 1
+        else:
+            self.deleted += 1
+        self.after = report.srn
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"deleted": self.deleted, "already_deleted": self.already, "after": self.after}
 
 
 class DeletionService:

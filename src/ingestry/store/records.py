@@ -17,7 +17,7 @@ from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import Record, record_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
-from ingestry.services.deletion import DeleteReport, DeletionService
+from ingestry.services.deletion import DELETE_PAGE, DeleteReport, DeletionService
 from ingestry.services.erasure import ErasureReport, ErasureService
 from ingestry.services.publish import PublishService, PublishSummary
 from ingestry.services.query import check_cursor, record_query
@@ -248,20 +248,36 @@ class RecordArea(StoreCore):
         time_column: str | None = None,
         reason: str | None = None,
         actor: str = "python",
+        after: str | None = None,
     ) -> Iterator[DeleteReport]:
         """Soft-delete the live records `records(convention, where=…, since=…)` lists
-        (at least one filter: deleting a whole convention is not a typo's job). The
-        srns are read first, then deleted one transaction each."""
+        (at least one filter: deleting a whole convention is not a typo's job), in srn
+        order, one transaction each, reading DELETE_PAGE srns at a time (memory does not
+        grow with the selection). `after` (an srn) resumes past it: a delete job's
+        takeover. Deleted records leave the selection, so a second run deletes only
+        what matches and is still live. A bad filter raises before anything is deleted."""
         if not (where or since or until):
             raise InputError(
                 "a delete by selection needs a filter (--where, --since or --until); "
                 "name srns to delete single records"
             )
-        found = self.records(
-            convention, where=where, since=since, until=until, time_column=time_column
-        )
-        srns = [r.srn for r in found]
-        return (self.delete(srn, reason=reason, actor=actor) for srn in srns)
+
+        def page(start: str | None) -> list[str]:
+            found = self.records(
+                convention, limit=DELETE_PAGE, after=start, where=where, since=since,
+                until=until, time_column=time_column,
+            )  # fmt: skip
+            return [r.srn for r in found]
+
+        first = page(after)  # raises QueryError here, not at the first next()
+
+        def run(srns: list[str]) -> Iterator[DeleteReport]:
+            while srns:
+                for srn in srns:
+                    yield self.delete(srn, reason=reason, actor=actor)
+                srns = page(srns[-1]) if len(srns) == DELETE_PAGE else []
+
+        return run(first)
 
     # --- erasure (docs/erasure.md) -----------------------------------------------------------
 

@@ -11,9 +11,11 @@ A dump restores into the schema it was taken from (pg_restore cannot rename one)
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -159,24 +161,44 @@ def _restore_any(backup: Path, manifest: Manifest, url: str, schema: str) -> Non
 
 
 def _restore(dump: Path, url: str, schema: str) -> None:
-    """Drop `schema` and restore the dump in one transaction (all or nothing)."""
-    engine = _engine(url, autocommit=True)
+    """Drop `schema` and restore the dump in one transaction (all or nothing): the dump
+    as SQL (`pg_restore -f -`) streamed into one psql transaction that starts with the
+    DROP and commits only when pg_restore exited 0; a failure anywhere (a damaged dump,
+    a killed process) rolls the DROP back with the rest."""
+    restore = [_tool("pg_restore"), "--no-owner", "--file=-", str(dump)]
+    psql = [_tool("psql"), "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", f"--dbname={url}"]
+    with tempfile.TemporaryFile() as restore_err, tempfile.TemporaryFile() as psql_out:
+        with (
+            subprocess.Popen(psql, stdin=subprocess.PIPE, stdout=psql_out, stderr=psql_out) as sink,
+            subprocess.Popen(restore, stdout=subprocess.PIPE, stderr=restore_err) as source,
+        ):
+            _pipe(source, sink, schema)
+        ran = ((source, restore_err, "pg_restore"), (sink, psql_out, "psql"))
+        for process, output, tool in ran:
+            if process.returncode != 0:
+                output.seek(0)
+                error = output.read().decode(errors="replace").strip()
+                error = error.replace(url, redacted(url))
+                raise BackupError(
+                    f"{tool} failed (exit {process.returncode}), nothing was changed: {error}"
+                )
+
+
+def _pipe(source: subprocess.Popen[bytes], sink: subprocess.Popen[bytes], schema: str) -> None:
+    """pg_restore's SQL into psql's transaction: BEGIN, the DROP, the dump, and COMMIT
+    only when pg_restore exited 0 (psql's exit without COMMIT rolls everything back)."""
+    assert sink.stdin is not None and source.stdout is not None
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        engine.dispose()
-    _run(
-        [
-            _tool("pg_restore"),
-            "--no-owner",
-            "--exit-on-error",
-            "--single-transaction",
-            f"--dbname={url}",
-            str(dump),
-        ],
-        url,
-    )
+        sink.stdin.write(f'BEGIN;\nDROP SCHEMA IF EXISTS "{schema}" CASCADE;\n'.encode())
+        shutil.copyfileobj(source.stdout, sink.stdin, 1 << 20)
+        if source.wait() == 0:
+            sink.stdin.write(b"COMMIT;\n")
+        sink.stdin.close()
+    except BrokenPipeError:  # psql stopped at an error (ON_ERROR_STOP)
+        source.kill()
+        source.wait()
+        with contextlib.suppress(BrokenPipeError):
+            sink.stdin.close()
 
 
 def _digest(url: str, schema: str) -> ContentDigest:

@@ -17,6 +17,7 @@ from ingestry.entrypoints.api.pool import DEFAULT_SIZE, StorePool
 from ingestry.entrypoints.api.routes import (
     erasures,
     federation,
+    holds,
     jobs,
     ops,
     payloads,
@@ -79,7 +80,7 @@ def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     errors.install(app)
-    routers = (payloads, records, runs, jobs, sources, ops, federation, erasures, query)
+    routers = (payloads, records, runs, jobs, sources, ops, federation, erasures, holds, query)
     for router in (module.router for module in routers):
         app.include_router(router)
     if settings.api.ui:

@@ -267,6 +267,26 @@ class VerifyJobIn(_In):
     path: str = Field(min_length=1, max_length=1024, description="Relative to the backups.")
 
 
+class DeleteJobIn(_In):
+    """Soft-delete the records of a convention matching a filter, as `records delete
+    --convention C --where …` (docs/deleting.md): a tombstone version and a RecordDeleted
+    event each; at least one filter. The result counts `deleted` and `already_deleted`."""
+
+    kind: Literal["delete"]
+    convention: str = Field(min_length=1)
+    where: list[str] = Field(default_factory=list)
+    since: str | None = None
+    until: str | None = None
+    time_column: str | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _a_filter(self) -> DeleteJobIn:
+        if not (self.where or self.since or self.until):
+            raise ValueError("a delete job needs a filter (where, since or until)")
+        return self
+
+
 JobIn = Annotated[
     IngestJobIn
     | ReplayJobIn
@@ -275,7 +295,8 @@ JobIn = Annotated[
     | BackupJobIn
     | VerifyJobIn
     | ForkJobIn
-    | ImportJobIn,
+    | ImportJobIn
+    | DeleteJobIn,
     Field(discriminator="kind"),
 ]
 

@@ -14,6 +14,7 @@ from ingestry.domain.harvest import HarvestBusyError
 from ingestry.domain.jobs import Job
 from ingestry.entrypoints.logs import job_id
 from ingestry.entrypoints.metrics import Metrics
+from ingestry.services.deletion import DeleteTally
 from ingestry.services.worker import JobContext, JobHandler
 from ingestry.store import Store
 
@@ -37,7 +38,7 @@ def job_handlers(store: Store, metrics: Metrics | None = None) -> dict[str, JobH
         "ingest": bind(ingest), "export": bind(export), "replay": bind(replay),
         "harvest": bind(harvest), "source_files": bind(source_files),
         "backup": bind(backup), "verify": bind(verify), "fork": bind(fork),
-        "import": bind(import_export),
+        "import": bind(import_export), "delete": bind(delete_matching),
     }  # fmt: skip
 
 
@@ -86,6 +87,29 @@ def verify(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         problems = "; ".join(summary.problems)
         raise BackupError(f"{summary.path}: does not match its manifest: {problems}")
     return summary.as_dict()
+
+
+def delete_matching(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
+    """Soft-delete the records matching the job's filter (docs/deleting.md). Each delete
+    commits alone and the tally (with the last srn done) is the job's progress, so a
+    worker taking the job over goes on after it; deleted records leave the selection, so
+    running it again deletes nothing twice."""
+    params = job.params
+    tally = DeleteTally.resume(job.progress)
+    reports = store.delete_matching(
+        str(params["convention"]),
+        where=[str(w) for w in params.get("where") or ()],
+        since=params.get("since"),
+        until=params.get("until"),
+        time_column=params.get("time_column"),
+        reason=params.get("reason"),
+        actor=f"api:{job.owner}" if job.owner else f"job:{job.id}",
+        after=tally.after,
+    )
+    for report in reports:
+        tally.add(report)
+        context.progress(**tally.as_dict())
+    return {"convention": params["convention"], **tally.as_dict()}
 
 
 def observe(metrics: Metrics, job: Job, result: Mapping[str, Any], seconds: float) -> None:

@@ -13,6 +13,7 @@ from ingestry.entrypoints.api.idempotent import IdempotencyKeyHeader
 from ingestry.entrypoints.api.render import job_out
 from ingestry.entrypoints.api.schemas import (
     BackupJobIn,
+    DeleteJobIn,
     ErrorOut,
     ExportJobIn,
     ForkJobIn,
@@ -46,6 +47,7 @@ JobSpec = (
     | VerifyJobIn
     | ForkJobIn
     | ImportJobIn
+    | DeleteJobIn
 )
 
 
@@ -60,6 +62,8 @@ def check_job(spec: JobSpec, caller: Caller, store: Store) -> None:
         if not caller.key.admin:  # an export may hold records of any convention
             raise NotPermittedError("an import job needs an admin API key")
         store.import_path(spec.path)
+    elif isinstance(spec, DeleteJobIn):
+        check_delete(spec, caller, store)
     elif isinstance(spec, HarvestJobIn):
         if caller.source(spec.source).pull is None:
             raise InvalidJobError(f"source '{spec.source}' has no pull: section to harvest")
@@ -80,6 +84,23 @@ def check_job(spec: JobSpec, caller: Caller, store: Store) -> None:
     else:
         store.settings.convention(str(spec.convention))
         caller.may_export_convention(str(spec.convention))
+
+
+def check_delete(spec: DeleteJobIn, caller: Caller, store: Store) -> None:
+    """A scoped key deletes by filter only in a convention all of whose sources it holds
+    (as an export); a bad filter is a 400 now, not a failed job later."""
+    store.settings.convention(spec.convention)
+    if not caller.key.admin:
+        feeding = {s.name for s in store.settings.sources.values()
+                   if s.convention == spec.convention}  # fmt: skip
+        if not feeding or not feeding <= set(caller.key.sources):
+            name = spec.convention
+            raise NotPermittedError(f"a delete job over '{name}' needs every source feeding it")
+    found = store.records(
+        spec.convention, limit=1, where=spec.where, since=spec.since, until=spec.until,
+        time_column=spec.time_column,
+    )  # fmt: skip
+    next(iter(found), None)
 
 
 @router.post(
