@@ -93,14 +93,18 @@ def export_records(
     span = _Range()
     names = cells.export_names(job.convention)
     published = names.index("published_at")
+    version = names.index("version")
 
     def counted() -> Iterator[Page]:
         for page in job.scan(names):
             if not page[0]:
                 continue
             records = len(page[0])
-            if job.history is not None:
-                page = with_history(page, job.history(page[0]), names)
+            # only a record past version 1 has earlier versions: a page of first
+            # versions (a store never updated) asks the database nothing
+            later = [srn for srn, v in zip(page[0], page[version], strict=True) if v > 1]
+            if job.history is not None and later:
+                page = with_history(page, job.history(later), names)
             span.see(page[published])
             yield page
             summary.records += records
