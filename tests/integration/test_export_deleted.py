@@ -6,6 +6,7 @@ target, idempotently. Both backends (the `store` fixture), imported into both.""
 from __future__ import annotations
 
 import csv
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingestry.domain.errors import RecordDeletedError
+from ingestry.entrypoints.worker.handlers import job_handlers
+from ingestry.services.worker import JobWorker
 from ingestry.store import Store
 from tests.integration.test_export_history import SOURCE, _srn, _updated
 from tests.integration.test_import import _store_on
@@ -102,3 +105,16 @@ def test_a_deletion_reaches_a_target_that_holds_the_record_live(
             done = fresh.import_export(later.files[0])
             assert (done.records_created, done.records_deleted) == (3, 1)
             assert {r.srn for r in fresh.records("order")} == {_srn("A-1"), _srn("A-3")}
+
+
+def test_the_export_job_takes_include_deleted(store: Store) -> None:
+    """The API's export job (run by the worker): `include_deleted` as a job param."""
+    _deleted_a2(store)
+    runner = JobWorker(store.control.jobs, job_handlers(store), worker_id="w", lease_seconds=30)
+    for params in ({"source": SOURCE}, {"source": SOURCE, "include_deleted": True}):
+        job, _ = store.jobs().submit("export", params)
+        assert runner.drain(threading.Event()) == 1
+        done = store.jobs().get(job.id)
+        assert done.status == "succeeded" and done.result is not None
+        lines = _lines(done.result["files"][0])
+        assert any("deleted" in x for x in lines) is bool(params.get("include_deleted"))
