@@ -202,8 +202,11 @@ def child(step: str, config: Path, out: Path) -> None:
     steps = PG_STEPS if "postgresql" in config.read_text(encoding="utf-8") else STEPS
     rows = steps[step](config, out)
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mb": round(peak_mb, 1)}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mb = usage.ru_maxrss / 1024
+    cpu = round(usage.ru_utime + usage.ru_stime, 2)  # the client's; the server's is apart
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mb": round(peak_mb, 1),
+                      "cpu_s": cpu}))  # fmt: skip
 
 
 def measure(step: str, config: Path, out: Path) -> dict[str, Any]:
@@ -271,6 +274,7 @@ def main() -> None:
         for step in PG_STEPS if args.backend == "postgres" else STEPS:
             m = r[step]
             print(f"  n={r['n']:>9,} {step:<9} {m['seconds']:>7.2f} s {m['rows_per_s']:>9,}/s"
+                  f"  client CPU {m['cpu_s']:>6.2f} s"
                   f"  peak RSS {m['peak_rss_mb']:>6.1f} MB")  # fmt: skip
         bare = f"ingestry/bare = {r['ratio']:.2f}, " if "ratio" in r else ""
         print(f"  n={r['n']:>9,} {bare}ingestry/bare-same = {r['ratio_same']:.2f}")

@@ -81,3 +81,26 @@ def test_history_by_default_and_current_only(project: Path, tmp_path: Path) -> N
     raw = run("export", "customer_orders", "--raw", "--current-only", "--out",
               str(tmp_path / "c"), cwd=project)  # fmt: skip
     assert raw.returncode == 2
+
+
+def test_include_deleted_exports_the_tombstone_marked(project: Path, tmp_path: Path) -> None:
+    """A deleted record is left out by default; `--include-deleted` writes its tombstone
+    marked `deleted` (its import: tests/integration/test_export_deleted.py); `--raw`
+    refuses it (usage, exit 2)."""
+    _ingest(project)
+    listed = run("records", "list", "--convention", "order", "--json", cwd=project)
+    srn = orjson.loads(listed.stdout.splitlines()[0])["srn"]
+    deleted = run("records", "delete", srn, "--reason", "gone", "--by", "ops", cwd=project)
+    assert deleted.returncode == 0, deleted.stderr
+    plain = run("export", "customer_orders", "--out", str(tmp_path / "a"), "--json", cwd=project)
+    every = run("export", "customer_orders", "--include-deleted", "--out", str(tmp_path / "b"),
+                "--json", cwd=project)  # fmt: skip
+    assert every.returncode == 0, every.stderr
+    assert orjson.loads(every.stdout)["records"] == orjson.loads(plain.stdout)["records"] + 1
+    [path] = orjson.loads(every.stdout)["files"]
+    marks = [x["deleted"] for x in map(orjson.loads, Path(path).read_bytes().splitlines())
+             if "deleted" in x]  # fmt: skip
+    assert [(m["by"], m["reason"]) for m in marks] == [("ops", "gone")]
+    raw = run("export", "customer_orders", "--raw", "--include-deleted", "--out",
+              str(tmp_path / "c"), cwd=project)  # fmt: skip
+    assert raw.returncode == 2

@@ -212,11 +212,13 @@ class MemorySession:
         rows: Sequence[RecordRow],
         now: str,
         wire: Wire | None = None,
+        times: Sequence[tuple[str, str] | None] | None = None,
     ) -> UpsertResult:
         table = self.tables.records.setdefault(convention.name, {})
         created = updated = unchanged = 0
         changes: list[RecordChange] = []
-        for values in rows:
+        for values, stamp in zip(rows, times or [None] * len(rows), strict=True):
+            published, updated_at = stamp or (now, now)
             row = dict(zip(RECORD_KEYS, values, strict=True))
             key = (row["source_type"], row["upstream"], row["source_id"])
             current = table.get(key)
@@ -228,12 +230,12 @@ class MemorySession:
             if current is None:
                 current = table[key] = {
                     **row, "id": self.tables.next_id("records"), "version": 1,
-                    "published_at": now, "updated_at": now,
+                    "published_at": published, "updated_at": updated_at,
                 }  # fmt: skip
                 created += 1
             else:
-                self._keep_history(convention, current, now)
-                current.update(row, version=version, updated_at=now)
+                self._keep_history(convention, current, updated_at)
+                current.update(row, version=version, updated_at=updated_at)
                 updated += 1
             changes.append(RecordChange(convention.name, *key, version))
             seq = self.tables.next_id("record_changes")  # as the triggers write it

@@ -39,6 +39,9 @@ ENVELOPE = (
     ExportColumn("raw_sha256", "string"),
     ExportColumn("source", "string"),
 )
+#: Last in an export with `include_deleted`: who/when/why of a tombstone version as
+#: JSON text (`{"version", "deleted_at", "by", "reason"}`), null for content.
+DELETED = ExportColumn("deleted", "string")
 _KINDS = {
     ColumnType.INTEGER: "int64",
     ColumnType.FLOAT: "float64",
@@ -89,13 +92,19 @@ def record_page(records: Iterable[Record], names: Sequence[str]) -> list[list[An
     return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in names]
 
 
-def json_lines(convention: Convention, page: Sequence[Sequence[Any]]) -> list[bytes]:
+def json_lines(
+    convention: Convention,
+    page: Sequence[Sequence[Any]],
+    deleted: Sequence[str | None] | None = None,
+) -> list[bytes]:
     """A page (`export_names` order) as JSON lines in the shape of `records list --json`
-    (`record_line`): the stored JSON texts go in as they are (orjson Fragments)."""
+    (`record_line`): the stored JSON texts go in as they are (orjson Fragments). A
+    tombstone's line (`deleted`, one cell per row) ends with `"deleted": {…}`."""
     declared = convention.column_names
     width = len(ENVELOPE)
     out = []
-    for row in zip(*page, strict=True):
+    marks = deleted if deleted is not None else [None] * len(page[0])
+    for row, mark in zip(zip(*page, strict=True), marks, strict=True):
         document = {
             "srn": row[0],
             "convention": row[1],
@@ -109,6 +118,8 @@ def json_lines(convention: Convention, page: Sequence[Sequence[Any]]) -> list[by
             "columns": portable(dict(zip(declared, row[width:-1], strict=True))),
             "metadata": orjson.Fragment(row[-1]),
         }
+        if mark is not None:
+            document["deleted"] = orjson.Fragment(mark)
         out.append(orjson.dumps(document, default=default) + b"\n")
     return out
 
@@ -116,20 +127,26 @@ def json_lines(convention: Convention, page: Sequence[Sequence[Any]]) -> list[by
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def csv_header(convention: Convention) -> bytes:
+def csv_header(convention: Convention, *, deleted: bool = False) -> bytes:
     names = [c.name for c in ENVELOPE] + list(convention.column_names) + ["metadata"]
-    return _csv_line(names)
+    return _csv_line([*names, DELETED.name] if deleted else names)
 
 
-def csv_rows(convention: Convention, page: Sequence[Sequence[Any]]) -> bytes:
+def csv_rows(
+    convention: Convention,
+    page: Sequence[Sequence[Any]],
+    deleted: Sequence[str | None] | None = None,
+) -> bytes:
     """CSV lines (RFC 4180, `\\r\\n`) of a page (`export_names` order); an empty
-    cell is null."""
+    cell is null. `deleted` (with `include_deleted`): a last cell per row."""
     out = io.StringIO()
     writer = csv.writer(out)
     width = len(ENVELOPE)
     specs = [None] * width + list(convention.columns) + [None]
     texts = [[_text(v, spec) for v in values] for values, spec in zip(page, specs, strict=True)]
     texts[-1] = list(page[-1])  # metadata: JSON text already
+    if deleted is not None:
+        texts.append([_text(v) for v in deleted])
     writer.writerows(zip(*texts, strict=True))
     return out.getvalue().encode()
 

@@ -8,7 +8,7 @@ The file is named at the end, once the records' time range is known
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ import orjson
 
 from ingestry.domain.clock import iso, utc_now
 from ingestry.domain.conventions import Convention
+from ingestry.domain.deletion import Deletion
 from ingestry.domain.records import Record
 from ingestry.services import export_cells as cells
 from ingestry.services.export import ExportProgress, ExportSummary
@@ -59,6 +60,12 @@ class RecordExport:
     #: the earlier versions of these srns (`Storage.earlier_versions`): written before
     #: each record, oldest first (the version history); None: current versions only
     history: Callable[[Sequence[str]], dict[str, list[Record]]] | None = None
+    #: `include_deleted`: which (srn, version) are tombstones (`tombstones` of the
+    #: deletion port); each row then carries a `deleted` cell (JSON text or None) last.
+    #: None: the scan leaves deleted records out and no row has the cell
+    deletions: Callable[[Sequence[tuple[str, int]]], Mapping[tuple[str, int], Deletion]] | None = (
+        None
+    )
 
 
 def stamp(moment: datetime | None) -> str:
@@ -93,15 +100,21 @@ def export_records(
     span = _Range()
     names = cells.export_names(job.convention)
     published = names.index("published_at")
+    version = names.index("version")
 
     def counted() -> Iterator[Page]:
         for page in job.scan(names):
             if not page[0]:
                 continue
             records = len(page[0])
-            if job.history is not None:
-                page = with_history(page, job.history(page[0]), names)
+            # only a record past version 1 has earlier versions: a page of first
+            # versions (a store never updated) asks the database nothing
+            later = [srn for srn, v in zip(page[0], page[version], strict=True) if v > 1]
+            if job.history is not None and later:
+                page = with_history(page, job.history(later), names)
             span.see(page[published])
+            if job.deletions is not None:
+                page = [*page, deleted_cells(page[0], page[version], job.deletions)]
             yield page
             summary.records += records
             summary.versions += len(page[0])
@@ -156,15 +169,34 @@ def with_history(page: Page, earlier: dict[str, list[Record]], names: Sequence[s
     return [list(column) for column in zip(*rows, strict=True)]
 
 
+def deleted_cells(
+    srns: Sequence[str],
+    versions: Sequence[int],
+    deletions: Callable[[Sequence[tuple[str, int]]], Mapping[tuple[str, int], Deletion]],
+) -> list[str | None]:
+    """The `deleted` cell of each row: who/when/why of a tombstone version as JSON text
+    (`Deletion.as_dict`), None for content."""
+    found = deletions(list(zip(srns, versions, strict=True)))
+    if not found:
+        return [None] * len(srns)
+    return [
+        None if d is None else orjson.dumps(d.as_dict()).decode()
+        for d in (found.get(key) for key in zip(srns, versions, strict=True))
+    ]
+
+
 def _lines(job: RecordExport, files: ExportFiles, pages: Iterator[Page], span: _Range) -> str:
+    marked = job.deletions is not None
     with files.open_file(job.directory, f"{job.label}.{job.format}") as sink:
         if job.format == "csv":
-            sink.write(cells.csv_header(job.convention))
+            sink.write(cells.csv_header(job.convention, deleted=marked))
         for page in pages:
+            marks = page[-1] if marked else None
+            rows = page[:-1] if marked else page
             if job.format == "csv":
-                sink.write(cells.csv_rows(job.convention, page))
+                sink.write(cells.csv_rows(job.convention, rows, marks))
             else:
-                sink.write(b"".join(cells.json_lines(job.convention, page)))
+                sink.write(b"".join(cells.json_lines(job.convention, rows, marks)))
         name = f"{span.name(job)}.{job.format}"
         sink.rename(name)
     return name
@@ -179,6 +211,8 @@ def _parquet(job: RecordExport, files: ExportFiles, pages: Iterator[Page], span:
         for page in job.scan(["srn", *undeclared]):
             cells.widen_page(shapes, undeclared, page)
     columns = cells.parquet_columns(job.convention, shapes)
+    if job.deletions is not None:
+        columns.append(cells.DELETED)
     with files.open_columns(job.directory, f"{job.label}.parquet", columns) as sink:
         pending: list[list[Any]] = [[] for _ in columns]
         for page in pages:

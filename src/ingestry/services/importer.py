@@ -18,6 +18,13 @@ store did (a version exists only where content changed, so each line is an updat
 An earlier version the target already holds (its current version is that one or
 later) is skipped: importing twice changes nothing. With `as_import` only the
 current version of each record is published (import provenance has no history).
+
+Deletions (`export --include-deleted`): a tombstone's line carries `deleted` (who,
+when, why) and the record's last content. Its content is published as any line
+(nothing changes when the version before it was imported; a record the target lacks
+is created from it), then the record is soft-deleted in the target with the
+exported who/when/why, so the tombstone gets the version number it had. Deleting a
+deleted record changes nothing: importing twice stays idempotent.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from ingestry.domain.clock import iso
+from ingestry.domain.deletion import DeletionDraft
 from ingestry.domain.errors import IngestryError
 from ingestry.domain.provenance import ImportSource, RecordSource
 from ingestry.extract.jsonio import loads
@@ -53,6 +61,8 @@ class ImportSummary:
     rejected: int = 0
     #: raw bundle payloads kept in quarantine (bytes kept; see `quarantine list`)
     quarantined: int = 0
+    #: records soft-deleted in the target (tombstones of an `--include-deleted` export)
+    records_deleted: int = 0
     errors: list[str] = field(default_factory=list)
     conventions: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -68,6 +78,7 @@ class ImportSummary:
             "received": self.received,
             "rejected": self.rejected,
             "quarantined": self.quarantined,
+            "records_deleted": self.records_deleted,
             "errors": self.errors,
             "conventions": self.conventions,
             "seconds": self.seconds,
@@ -84,10 +95,31 @@ class Entry:
     item: ImportItem
     #: the exported (published_at, updated_at), normalized; None when the line has none
     times: tuple[str, str] | None = None
+    #: a tombstone's who/when/why (the line's `deleted`); None for content
+    deleted: DeletionDraft | None = None
 
 
 #: The current version a store holds of (convention, srn); None when it has no record.
 CurrentVersion = Callable[[str, str], int | None]
+#: Soft-delete (convention, srn) as the draft says: True when a tombstone was written,
+#: False when the record was deleted already, None when there is no such record.
+Delete = Callable[[str, str, DeletionDraft], bool | None]
+
+
+def _deleted(data: Mapping[str, Any]) -> DeletionDraft | None:
+    """The line's `deleted` mark as a draft; None when absent, ValueError when not one."""
+    mark = data.get("deleted")
+    if mark is None:
+        return None
+    if not isinstance(mark, dict):
+        raise ValueError("'deleted' must be an object (by, deleted_at, reason)")
+    by, at, reason = mark.get("by"), mark.get("deleted_at"), mark.get("reason")
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else None
+    if not isinstance(by, str) or moment is None or moment.tzinfo is None:
+        raise ValueError("'deleted' needs 'by' and 'deleted_at' (an ISO time with a zone)")
+    if reason is not None and not isinstance(reason, str):
+        raise ValueError("'deleted.reason' must be text")
+    return DeletionDraft(actor=by, reason=reason, at=iso(moment))
 
 
 def _times(data: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -123,10 +155,15 @@ def _item(data: Any, node: str | None) -> tuple[str, ImportItem]:
 
 class ImportService:
     def __init__(
-        self, publisher: PublishService, current_version: CurrentVersion | None = None
+        self,
+        publisher: PublishService,
+        current_version: CurrentVersion | None = None,
+        delete: Delete | None = None,
     ) -> None:
         self.publisher = publisher
         self.current_version = current_version
+        #: None: tombstones are imported as content (the mark is ignored)
+        self.delete = delete
         self.keep_times = True
 
     def import_lines(
@@ -152,6 +189,40 @@ class ImportService:
         return summary
 
     def _publish(self, convention: str, layer: list[Entry], summary: ImportSummary) -> None:
+        tombstones = [e for e in layer if e.deleted is not None] if self.delete else []
+        if not tombstones:
+            self._publish_content(convention, layer, summary)
+            return
+        self._publish_content(convention, [e for e in layer if e.deleted is None], summary)
+        # a tombstone's content only creates a record the target lacks (published over
+        # a record the target holds, deleted or not, it would be a new version)
+        missing = [e for e in tombstones if self._version(convention, e.srn) is None]
+        done = self._publish_content(convention, missing, ImportSummary(summary.path))
+        summary.records_created += done.records_created
+        summary.records_updated += done.records_updated
+        summary.rejected += done.rejected
+        summary.errors += done.errors
+        if missing and done.rejected == len(missing) == len(tombstones):
+            return  # not one could be published (an unknown convention): said so
+        assert self.delete is not None
+        for entry in tombstones:
+            assert entry.deleted is not None
+            try:
+                written = self.delete(convention, entry.srn, entry.deleted)
+            except IngestryError as exc:
+                summary.rejected += 1
+                summary.errors.append(f"{entry.where}: {exc}")
+                continue
+            if written:
+                summary.records_deleted += 1
+            elif written is False:
+                summary.records_unchanged += 1
+
+    def _publish_content(
+        self, convention: str, layer: list[Entry], summary: ImportSummary
+    ) -> ImportSummary:
+        if not layer:
+            return summary
         where = [e.where for e in layer]
         items = [e.item for e in layer]
         try:
@@ -164,8 +235,9 @@ class ImportService:
         except IngestryError as exc:  # an unknown convention: the whole layer
             summary.rejected += len(layer)
             summary.errors.append(f"{where[0]}: {exc}")
-            return
+            return summary
         self._count(summary, done, where)
+        return summary
 
     def _history(
         self, convention: str, chunk: list[Entry], republish: bool, summary: ImportSummary
@@ -182,13 +254,18 @@ class ImportService:
         return keep
 
     def _held(self, convention: str, entry: Entry) -> bool:
-        if self.current_version is None:
-            return False
-        try:
-            current = self.current_version(convention, entry.srn)
-        except IngestryError:  # an unknown convention: the publish says so
-            return False
+        current = self._version(convention, entry.srn)
         return current is not None and current >= entry.version
+
+    def _version(self, convention: str, srn: str) -> int | None:
+        """The target's current version of `srn` (a tombstone's too); None when it has
+        no such record or cannot say."""
+        if self.current_version is None:
+            return None
+        try:
+            return self.current_version(convention, srn)
+        except IngestryError:  # an unknown convention: the publish says so
+            return None
 
     def _chunks(
         self,
@@ -210,6 +287,7 @@ class ImportService:
                 convention, item = _item(parsed, nodes.get(name, node))
                 version = parsed.get("version") or 0
                 times = _times(parsed)
+                deleted = _deleted(parsed)
             except (IngestryError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 summary.rejected += 1
                 summary.errors.append(f"{where}: not an exported record ({exc!s})")
@@ -220,7 +298,7 @@ class ImportService:
                 chunk = []
             current = convention
             number_ = version if isinstance(version, int) else 0
-            chunk.append(Entry(where, srn, number_, item, times))
+            chunk.append(Entry(where, srn, number_, item, times, deleted))
         if chunk:
             yield current or "", chunk
 

@@ -240,17 +240,12 @@ class PublishService:
         now = iso(self.clock())
         if len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
             summary.duplicate_ids += len(last_occurrences(rows))
-        result = session.upsert_records(extractor.convention, rows, now)
+        # an import's times go into the upsert itself (no second statement to restamp)
+        times = [stamps.get((r[0], r[9], r[1])) for r in rows] if stamps else None
+        result = session.upsert_records(extractor.convention, rows, now, None, times)
         summary.created += result.created
         summary.updated += result.updated
         summary.unchanged += result.unchanged
-        if stamps and result.changes:
-            given = [
-                (c.source_type, c.upstream, c.source_id, c.version, *stamps[key])
-                for c in result.changes
-                if (key := (c.source_type, c.upstream, c.source_id)) in stamps
-            ]
-            session.restore_times(extractor.convention, given)
         if result.changes:
             session.append_events(extractor.convention.name, result.changes, now)
             if self.committed is not None:

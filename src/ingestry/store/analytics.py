@@ -17,6 +17,7 @@ from ingestry.bootstrap import (
     open_raw_bundle,
     raw_bundle_headers,
 )
+from ingestry.domain.deletion import DeletionDraft
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import SourceFormat
 from ingestry.services.bundles import (
@@ -118,7 +119,7 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         nodes = export_nodes(path) if as_import is True else None  # all known before a write
         node = as_import if isinstance(as_import, str) else None
         lines = export_lines(path)
-        service = ImportService(self._publisher, self._current_version)
+        service = ImportService(self._publisher, self._current_version, self._delete_imported)
         return service.import_lines(path, lines, as_import=node, nodes=nodes)
 
     def import_path(self, relative: str) -> Path:
@@ -127,8 +128,24 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         return import_path(self.settings.data_dir, relative)
 
     def _current_version(self, convention: str, srn: str) -> int | None:
-        record = self.storage.get_record(self.settings.convention(convention), srn)
+        """Its tombstone's version for a deleted record: an import must not write an
+        earlier version over a deletion (that would bring the record back)."""
+        conv = self.settings.convention(convention)
+        record = self.storage.get_record(conv, srn) or self.storage.deletion().deleted_record(
+            conv, srn
+        )
         return None if record is None else record.version
+
+    def _delete_imported(self, convention: str, srn: str, draft: DeletionDraft) -> bool | None:
+        """An exported tombstone, deleted here with its who/when/why (see importer)."""
+        conv = self.settings.convention(convention)
+        outcome = self.storage.deletion().delete_record(conv, srn, draft)
+        if outcome is None:
+            return None
+        cache = self.record_cache
+        if cache is not None and not outcome.already:
+            cache.advance([(srn, outcome.deletion.version)])  # read-your-writes
+        return not outcome.already
 
     def _import_bundle(
         self, path: str, source: str, lines: Iterable[tuple[str, int, bytes]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -34,12 +35,15 @@ class ExportArea(StoreCore):
         time_column: str | None = None,
         progress: ExportProgress | None = None,
         current_only: bool = False,
+        include_deleted: bool = False,
     ) -> ExportSummary:
         """Write a source's (or a whole convention's) records, filtered like `records`,
         as one `jsonl`, `csv` or `parquet` file in `out` (default `data/processed/`),
         named `{source}_{entity}_{start}_{end}.{ext}`; it appears whole or not at all.
         Each record's earlier versions come before it (oldest first) unless
-        `current_only`: `import` restores that history."""
+        `current_only`: `import` restores that history. Soft-deleted records are left
+        out unless `include_deleted`: then their tombstones are written too, marked
+        `deleted` (who, when, why), and `import` deletes them in the target."""
         if (source is None) == (convention is None):
             raise InputError("export needs exactly one of a source or a convention")
         if format not in FORMATS:
@@ -54,6 +58,8 @@ class ExportArea(StoreCore):
             time_column=time_column,
             data_sources=[source] if source is not None else (),
         )
+        if include_deleted:
+            query = replace(query, include_deleted=True)
         job = RecordExport(
             conv,
             source or conv.name,
@@ -64,6 +70,7 @@ class ExportArea(StoreCore):
             lambda names: self.storage.decimal_shapes(conv, names),
             self.storage.node_id(),
             None if current_only else lambda srns: self.storage.earlier_versions(conv, srns),
+            self.storage.deletion().tombstones if include_deleted else None,
         )
         return export_records(job, export_files(), progress=progress)
 

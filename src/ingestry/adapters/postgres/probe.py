@@ -50,11 +50,12 @@ def record_keys(rows: Sequence[RecordRow]) -> list[tuple[Any, ...]]:
     return [(n, r[0], escape_text(r[9]), escape_text(r[1]), r[5]) for n, r in enumerate(rows)]
 
 
-def rows_of_keys(rows: Sequence[RecordRow], hits: list[int]) -> list[RecordRow]:
-    """Every row of every identity that has a hit, in batch order: a later row equal to
-    the stored content still counts when an earlier one in the batch changed it."""
+def indexes_of_keys(rows: Sequence[RecordRow], hits: list[int]) -> list[int]:
+    """The positions of every row of every identity that has a hit, in batch order: a
+    later row equal to the stored content still counts when an earlier one in the batch
+    changed it."""
     wanted = {(rows[n][0], rows[n][9], rows[n][1]) for n in hits}
-    return [r for r in rows if (r[0], r[9], r[1]) in wanted]
+    return [n for n, r in enumerate(rows) if (r[0], r[9], r[1]) in wanted]
 
 
 class Adaptive:

@@ -111,7 +111,10 @@ class RecordSQL:
             f"INSERT INTO {table} ({', '.join([_ENVELOPE, *cols])})"
             " SELECT s.source_type, s.source_id, s.source::jsonb, s.data_source,"
             " s.metadata::jsonb, s.content_hash, s.extractor_version, s.raw_sha256, s.upstream,"
-            " 1, %(now)s, %(now)s" + "".join(f", {c}" for c in casts) + f' FROM "{stage.name}" s'
+            " 1, COALESCE(s.published_at::timestamptz, %(now)s),"
+            " COALESCE(s.updated_at::timestamptz, %(now)s)"
+            + "".join(f", {c}" for c in casts)
+            + f' FROM "{stage.name}" s'
             " WHERE s.round = %(round)s AND NOT EXISTS (SELECT FROM"
             f" {table} x WHERE x.source_type = s.source_type AND x.upstream = s.upstream"
             " AND x.source_id = s.source_id)"
@@ -142,11 +145,13 @@ class RecordSQL:
             f" SELECT {srn_sql(convention.name, 'o')}, o.old_version, '{convention.name}',"
             " o.old_source, o.old_data_source, o.old_metadata, o.old_columns,"
             " o.old_content_hash, o.old_extractor_version, o.old_raw_sha256,"
-            " o.old_published_at, o.old_updated_at, %(now)s FROM o"
+            " o.old_published_at, o.old_updated_at, COALESCE(o.updated_at::timestamptz, %(now)s)"
+            " FROM o"
             f") UPDATE {table} t SET source = o.source::jsonb, data_source = o.data_source,"
             " metadata = o.metadata::jsonb, content_hash = o.content_hash,"
             " extractor_version = o.extractor_version, raw_sha256 = o.raw_sha256,"
-            f" version = o.old_version + 1, updated_at = %(now)s{sets}"
+            " version = o.old_version + 1,"
+            f" updated_at = COALESCE(o.updated_at::timestamptz, %(now)s){sets}"
             " FROM o WHERE t.id = o.id RETURNING t.source_type, t.upstream, t.source_id, t.version"
         )
         direct = f"COPY {table} ({', '.join([_ENVELOPE, *cols])}) FROM STDIN (FORMAT BINARY)"

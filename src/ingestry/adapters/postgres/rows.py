@@ -15,7 +15,7 @@ from ingestry.adapters.postgres.text import MARK, escape_json, escape_text
 from ingestry.adapters.sql.types import COLUMN_TYPES
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.records import spell_srn
-from ingestry.services.ports import RawRow, RecordRow
+from ingestry.services.ports import RawRow, RecordRow, RowTimes
 
 _NUL = "\x00"
 _JSON_NUL = "\\u0000"
@@ -68,15 +68,18 @@ def text_fields(convention: Convention) -> tuple[tuple[int, ...], tuple[int, ...
 
 
 def record_stage_rows(
-    convention: Convention, rows: Sequence[RecordRow]
+    convention: Convention,
+    rows: Sequence[RecordRow],
+    times: Sequence[RowTimes | None] | None = None,
 ) -> tuple[list[tuple[Any, ...]], list[int], bool]:
-    """Staging rows, the size of each round, and whether the rows carry (round, srn).
+    """Staging rows, the size of each round, and whether the rows carry the tail
+    (round, srn, published_at, updated_at).
 
-    Fast path (identities unique in the batch, nothing to escape): the flat row,
-    envelope (upstream last) then columns; round and srn take their defaults (0, NULL).
+    Fast path (identities unique in the batch, nothing to escape, no `times`): the flat
+    row, envelope (upstream last) then columns; the tail takes its defaults (0, NULLs).
     Otherwise each row ends with its round (the n-th occurrence of an identity in the
-    batch goes to round n) and the srn where the id or upstream had to be escaped (SQL
-    derives every other srn itself)."""
+    batch goes to round n), the srn where the id or upstream had to be escaped (SQL
+    derives every other srn itself) and the row's import times, if any."""
     flat = [(*r[:8], r[9], *r[8]) for r in rows]
     text_idx, json_idx = text_fields(convention)
     unique = len({(r[0], r[9], r[1]) for r in rows}) == len(rows)
@@ -88,22 +91,33 @@ def record_stage_rows(
         and all(clean_text(r[_COLUMNS + i] for r in flat) for i in text_idx)
         and all(_clean_json(r[_COLUMNS + i] for r in flat) for i in json_idx)
     )
+    stamps = times or [None] * len(rows)
     if unique and clean:
-        return flat, [len(rows)], False
-    return _slow_rows(convention, rows, flat, text_idx, json_idx)
+        if times is None:
+            return flat, [len(rows)], False
+        return (
+            [(*f, 0, None, *(t or _NO_TIMES)) for f, t in zip(flat, stamps, strict=True)],
+            [len(rows)],
+            True,
+        )
+    return _slow_rows(convention, rows, flat, stamps, text_idx, json_idx)
+
+
+_NO_TIMES = (None, None)
 
 
 def _slow_rows(
     convention: Convention,
     rows: Sequence[RecordRow],
     flat: list[tuple[Any, ...]],
+    stamps: Sequence[RowTimes | None],
     text_idx: tuple[int, ...],
     json_idx: tuple[int, ...],
 ) -> tuple[list[tuple[Any, ...]], list[int], bool]:
     seen: dict[tuple[str, str, str], int] = {}
     sizes: list[int] = []
     out: list[tuple[Any, ...]] = []
-    for row, values in zip(rows, flat, strict=True):
+    for row, values, stamp in zip(rows, flat, stamps, strict=True):
         key = (row[0], row[9], row[1])
         occurrence = seen.get(key)
         occurrence = 0 if occurrence is None else occurrence + 1
@@ -124,5 +138,5 @@ def _slow_rows(
             cells[_COLUMNS + i] = _text(cells[_COLUMNS + i])
         for i in json_idx:
             cells[_COLUMNS + i] = _json(cells[_COLUMNS + i])
-        out.append((*cells, occurrence, srn))
+        out.append((*cells, occurrence, srn, *(stamp or _NO_TIMES)))
     return out, sizes, True

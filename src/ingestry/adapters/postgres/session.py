@@ -12,9 +12,7 @@ from ingestry.adapters.postgres.spill import fill_payload
 from ingestry.adapters.postgres.text import escape_text, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.writer import Writer
-from ingestry.adapters.sql.names import table_name
 from ingestry.domain.conventions import Convention
-from ingestry.domain.records import spell_srn
 from ingestry.services.ports import (
     Arrivals,
     QuarantineRow,
@@ -23,13 +21,10 @@ from ingestry.services.ports import (
     ReceiptKey,
     RecordChange,
     RecordRow,
-    RestoredTime,
+    RowTimes,
     UpsertResult,
     Wire,
 )
-
-#: Rows per UPDATE of `restore_times`.
-RESTORE_SLICE = 128
 
 
 class PostgresSession:
@@ -77,58 +72,18 @@ class PostgresSession:
         rows: Sequence[RecordRow],
         now: str,
         wire: Wire | None = None,
+        times: Sequence[RowTimes | None] | None = None,
     ) -> UpsertResult:
         latest = _Changes()
 
         def call() -> UpsertResult:
-            result = self.writer.upsert_records(self.tx, convention, rows, now, wire)
+            result = self.writer.upsert_records(self.tx, convention, rows, now, wire, times)
             latest.changes = result.changes
             return result
 
         result = self.tx.run(call, len(rows))
         self._last_changes = (result.changes, latest)
         return result
-
-    def restore_times(self, convention: Convention, times: Sequence[RestoredTime]) -> None:
-        if not times:
-            return
-        table = f'"{table_name(convention.name)}"'
-        name = convention.name
-        # one statement per batch over arrays (an UPDATE per row cost +30-90% on import);
-        # identities as the record table keeps them (text escaped, see postgres.text)
-        rows = [(t[0], escape_text(t[1]), escape_text(t[2]), t[3], t[4], t[5]) for t in times]
-        earlier = [(spell_srn(name, t[0], t[1], t[2]), t[3] - 1, t[5]) for t in times if t[3] > 1]
-
-        def call() -> None:
-            self.tx.begin()
-            conn = self.writer.conn
-            # the update trigger records a change only where `version` moved: none here
-            # in slices: the table's statement trigger joins the statement's old and new
-            # rows without an index (a 5,000-row UPDATE cost seconds there)
-            for start in range(0, len(rows), RESTORE_SLICE):
-                part = rows[start : start + RESTORE_SLICE]
-                columns = [[r[i] for r in part] for i in range(6)]
-                conn.execute(
-                    f"UPDATE {table} r SET updated_at = u.updated, published_at = CASE"
-                    " WHEN r.version = 1 THEN u.published ELSE r.published_at END"
-                    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[],"
-                    " %s::timestamptz[], %s::timestamptz[])"
-                    " AS u(source_type, upstream, source_id, version, published, updated)"
-                    # COLLATE "C": the identity columns' own, so their index serves the join
-                    ' WHERE r.source_type = u.source_type COLLATE "C"'
-                    ' AND r.upstream = u.upstream COLLATE "C"'
-                    ' AND r.source_id = u.source_id COLLATE "C" AND r.version = u.version',
-                    columns,
-                )
-            if earlier:
-                conn.execute(
-                    "UPDATE record_versions v SET superseded_at = u.at FROM"
-                    " unnest(%s::text[], %s::int[], %s::timestamptz[]) AS u(srn, version, at)"
-                    " WHERE v.srn = u.srn AND v.version = u.version",
-                    ([e[0] for e in earlier], [e[1] for e in earlier], [e[2] for e in earlier]),
-                )
-
-        self.tx.run(call, len(times))
 
     def unchanged_payloads(
         self,

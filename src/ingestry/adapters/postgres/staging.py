@@ -36,8 +36,14 @@ RECORD_ENVELOPE_STAGE = (
     ("raw_sha256", "bytea"),
     ("upstream", 'text COLLATE "C"'),
 )
-#: Last in a record stage; left to their defaults by the fast path (see `rows`).
-RECORD_TAIL_STAGE = (("round", "int4 NOT NULL DEFAULT 0"), ("srn", "text"))
+#: Last in a record stage; left to their defaults by the fast path (see `rows`). The
+#: times are an import's (the version's published_at, updated_at; NULL: the batch's now).
+RECORD_TAIL_STAGE = (
+    ("round", "int4 NOT NULL DEFAULT 0"),
+    ("srn", "text"),
+    ("published_at", "text"),
+    ("updated_at", "text"),
+)
 
 
 def _wire_type(sql_type: str) -> str:

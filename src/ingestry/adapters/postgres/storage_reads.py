@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from ingestry.adapters.postgres.pagescan import index_order_pages
 from ingestry.adapters.postgres.query import POSTGIS, POSTGRES, exact_box, exact_filter
 from ingestry.adapters.postgres.reads import (
     HISTORY_OF_MANY,
@@ -128,7 +129,8 @@ class PostgresReads:
         def rows(statement: recordquery.Statement) -> list[tuple[Any, ...]]:
             return self._rows(statement.sql, statement.params)
 
-        return scan.keyset_scan(rows, convention, names, query, POSTGRES, POSTGRES_SCAN, page)
+        pages = index_order_pages(self._conn, query, rows)  # see pagescan
+        return scan.keyset_scan(pages, convention, names, query, POSTGRES, POSTGRES_SCAN, page)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         if query.bbox is not None and self.query_dialect is POSTGRES:  # exact: rows are read

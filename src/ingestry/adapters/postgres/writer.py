@@ -37,6 +37,7 @@ from ingestry.services.ports import (
     ReceiptKey,
     RecordChange,
     RecordRow,
+    RowTimes,
     UpsertResult,
     Wire,
 )
@@ -135,22 +136,28 @@ class Writer:
         rows: Sequence[RecordRow],
         now: str,
         wire: Wire | None = None,
+        times: Sequence[RowTimes | None] | None = None,
     ) -> UpsertResult:
+        """`times`: an import's, one per row (see `StorageSession.upsert_records`); every
+        path writes them in the statement that writes the row."""
         if not rows:
             return UpsertResult(0, 0, 0, [])
         sql = self._record_sql(convention)
         tx.begin()
         kind = f"records:{convention.name}"
         mode = self.adaptive.mode(kind)
-        todo = rows
+        todo, stamps = rows, times
         if mode == "probe":
             self._fill(tx, probe.RECORD_PROBE, probe.record_keys(rows))
             hits = [n for (n,) in self.conn.execute(sql.changed)]
-            todo = probe.rows_of_keys(rows, hits)
+            kept = probe.indexes_of_keys(rows, hits)
+            todo = [rows[n] for n in kept]
+            stamps = None if times is None else [times[n] for n in kept]
         created = updated = 0
         changes: Sequence[RecordChange] = []
         if todo:
-            encoded = wire.get("records") if wire is not None and todo is rows else None
+            usable = wire is not None and todo is rows and stamps is None
+            encoded = wire.get("records") if usable and wire is not None else None
             done = False
             staged = None
             if mode == "direct" and encoded is not None:
@@ -158,14 +165,14 @@ class Writer:
                 done = self._copy_new(sql.direct_wire, lambda copy: write_block(copy, block))
             elif mode == "direct":
                 staged, sizes, full = record_stage_rows(convention, todo)
-                done = not full and self._direct(sql, staged, now)
+                done = not full and self._direct(sql, staged, now, stamps)
             if done:
                 created = len(todo)
                 lines = wire.get("srn_lines") if wire is not None and encoded is not None else None
                 changes = NewRecords(convention.name, todo, lines)
             else:
-                if staged is None:
-                    staged, sizes, full = record_stage_rows(convention, todo)
+                if staged is None or stamps is not None:
+                    staged, sizes, full = record_stage_rows(convention, todo, stamps)
                 created, updated, changes = self._upsert(
                     tx, sql, convention, staged, sizes, full, now
                 )
@@ -173,18 +180,32 @@ class Writer:
         self.adaptive.observe(kind, len(rows), created, unchanged)
         return UpsertResult(created, updated, unchanged, changes)
 
-    def _direct(self, sql: RecordSQL, staged: list[tuple[Any, ...]], now: str) -> bool:
+    def _direct(
+        self,
+        sql: RecordSQL,
+        staged: list[tuple[Any, ...]],
+        now: str,
+        times: Sequence[RowTimes | None] | None = None,
+    ) -> bool:
         """COPY new records straight into their table; False (and nothing written) when
-        a key exists already. `staged` are flat rows: envelope, then columns."""
-        staged.sort(key=_identity)
+        a key exists already. `staged` are flat rows: envelope, then columns; `times`,
+        one per row, an import's (published_at, updated_at) instead of `now`."""
         moment = datetime.fromisoformat(now)
+        if times is None:
+            staged.sort(key=_identity)
+            stamped = [(r, moment, moment) for r in staged]
+        else:
+            stamped = sorted(
+                ((r, *_moments(t, moment)) for r, t in zip(staged, times, strict=True)),
+                key=lambda s: _identity(s[0]),
+            )
         convert = [(12 + i, fn) for i, fn in sql.direct_converters]  # after the envelope
 
         def send(copy: psycopg.Copy) -> None:
             copy.set_types(sql.direct_types)
             write = copy.write_row
-            for r in staged:
-                row = [*r[:9], 1, moment, moment, *r[9:]]
+            for r, published, updated in stamped:
+                row = [*r[:9], 1, published, updated, *r[9:]]
                 for i, fn in convert:
                     value = row[i]
                     if value is not None:
@@ -326,6 +347,12 @@ class Writer:
 
 def _text(value: str | None) -> str | None:
     return None if value is None else escape_text(value)
+
+
+def _moments(times: RowTimes | None, moment: datetime) -> tuple[datetime, datetime]:
+    if times is None:
+        return moment, moment
+    return datetime.fromisoformat(times[0]), datetime.fromisoformat(times[1])
 
 
 def _identity(row: tuple[Any, ...]) -> tuple[str, str, str]:

@@ -20,7 +20,7 @@ from ingestry.services.ports import (
     ReceiptKey,
     RecordChange,
     RecordRow,
-    RestoredTime,
+    RowTimes,
     UpsertResult,
     Wire,
 )
@@ -175,10 +175,12 @@ class SQLiteSession:
         rows: Sequence[RecordRow],
         now: str,
         wire: Wire | None = None,
+        times: Sequence[RowTimes | None] | None = None,
     ) -> UpsertResult:
         if not rows:
             return UpsertResult(0, 0, 0, [])
         sql = self._sql(convention)
+        stamps = times or [None] * len(rows)
         known = self._lookup(sql, rows)
         inserts: list[tuple[Any, ...]] = []
         rounds: list[list[tuple[Any, ...]]] = [[]]
@@ -186,7 +188,8 @@ class SQLiteSession:
         changes: list[RecordChange] = []
         unchanged = 0
         name = convention.name
-        for row in rows:
+        for row, stamp in zip(rows, stamps, strict=True):
+            published, updated = stamp or (now, now)
             key = (row[0], row[9], row[1])
             content_hash = row[5]
             version = next_version(known.get(key), content_hash)
@@ -195,7 +198,7 @@ class SQLiteSession:
                 continue
             known[key] = (content_hash, version)
             if version == 1:
-                inserts.append((row[0], row[9], *row[1:8], 1, now, now, *row[8]))
+                inserts.append((row[0], row[9], *row[1:8], 1, published, updated, *row[8]))
                 changes.append(RecordChange(name, *key, 1))
             else:
                 # an id updated twice in one batch needs its own round (history, then update)
@@ -203,7 +206,7 @@ class SQLiteSession:
                 round_of[key] = r
                 if r == len(rounds):
                     rounds.append([])
-                rounds[r].append((*row[2:8], version, now, *row[8], *key))
+                rounds[r].append((*row[2:8], version, updated, *row[8], *key))
                 changes.append(RecordChange(name, *key, version))
         if inserts:
             (before,) = self.conn.execute(sql.last_id).fetchone()
@@ -214,32 +217,11 @@ class SQLiteSession:
             self.conn.execute(sql.changes, (name, before))
         for updates in rounds:
             if updates:
-                history = [(spell_srn(name, *u[-3:]), now, *u[-3:]) for u in updates]
+                # the replaced version is superseded when this one was written
+                history = [(spell_srn(name, *u[-3:]), u[7], *u[-3:]) for u in updates]
                 self.conn.executemany(sql.history, history)
                 self.conn.executemany(sql.update, updates)
         return UpsertResult(len(inserts), len(changes) - len(inserts), unchanged, changes)
-
-    def restore_times(self, convention: Convention, times: Sequence[RestoredTime]) -> None:
-        if not times:
-            return
-        table = f'"{table_name(convention.name)}"'
-        # an UPDATE that leaves `version` alone: the changes feed's trigger stays quiet
-        self.conn.executemany(
-            f"UPDATE {table} SET updated_at = ?,"
-            " published_at = CASE WHEN version = 1 THEN ? ELSE published_at END"
-            " WHERE source_type = ? AND upstream = ? AND source_id = ? AND version = ?",
-            [(t[5], t[4], *t[:4]) for t in times],
-        )
-        earlier = [
-            (t[5], spell_srn(convention.name, t[0], t[1], t[2]), t[3] - 1)
-            for t in times
-            if t[3] > 1
-        ]
-        if earlier:
-            self.conn.executemany(
-                "UPDATE record_versions SET superseded_at = ? WHERE srn = ? AND version = ?",
-                earlier,
-            )
 
     def _lookup(
         self, sql: RecordStatements, rows: Sequence[RecordRow]

@@ -204,6 +204,8 @@ class ExportJobIn(_In):
     time_column: str | None = None
     #: each record's current version only (default: its earlier versions too)
     current_only: bool = False
+    #: soft-deleted records too, their tombstones marked `deleted` (`import` deletes them)
+    include_deleted: bool = False
 
     @model_validator(mode="after")
     def _one_target(self) -> ExportJobIn:

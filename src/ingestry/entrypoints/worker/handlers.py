@@ -163,6 +163,7 @@ def export(store: Store, job: Job, context: JobContext) -> Mapping[str, Any]:
         time_column=params.get("time_column"),
         progress=progress,
         current_only=bool(params.get("current_only")),
+        include_deleted=bool(params.get("include_deleted")),
     )
     return summary.as_dict()
 

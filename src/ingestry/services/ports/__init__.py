@@ -318,7 +318,7 @@ from ingestry.services.ports.rows import (
     RecordRow as RecordRow,
 )
 from ingestry.services.ports.rows import (
-    RestoredTime as RestoredTime,
+    RowTimes as RowTimes,
 )
 from ingestry.services.ports.rows import (
     UpsertResult as UpsertResult,

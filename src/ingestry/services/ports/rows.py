@@ -66,9 +66,9 @@ RecordRow = tuple[
 ]
 """A record to upsert; its identity is (convention, source_type, upstream, source_id).
 The upstream comes last so the other fields keep the positions every write path reads."""
-RestoredTime = tuple[str, str, str, int, str, str]
-"""A time an import gives back to a record: (source_type, upstream, source_id, version,
-published_at, updated_at), ISO strings (see `StorageSession.restore_times`)."""
+RowTimes = tuple[str, str]
+"""The times an import gives the version a row writes: (published_at, updated_at), ISO
+strings (see `StorageSession.upsert_records`)."""
 RECORD_FIELDS = (
     "source_type",
     "source_id",

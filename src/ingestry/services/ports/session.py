@@ -13,7 +13,7 @@ from ingestry.services.ports.rows import (
     ReceiptKey,
     RecordChange,
     RecordRow,
-    RestoredTime,
+    RowTimes,
     UpsertResult,
     Wire,
 )
@@ -66,18 +66,18 @@ class StorageSession(Protocol):
         rows: Sequence[RecordRow],
         now: str,
         wire: Wire | None = None,
+        times: Sequence[RowTimes | None] | None = None,
     ) -> UpsertResult:
         """Insert new records; for existing ones, a changed `content_hash` bumps the
         version (keeping the previous version in history), an equal one changes nothing.
         Rows are applied in order, so an id repeated within `rows` versions correctly.
-        `wire` as in `append_raw`."""
-        ...
+        `wire` as in `append_raw`.
 
-    def restore_times(self, convention: Convention, times: Sequence[RestoredTime]) -> None:
-        """Give records the times an import carried (moving a store keeps history's
-        times): each (identity, version) at `version` gets `updated_at`, version 1 also
-        `published_at`, and its previous version's history row is superseded at
-        `updated_at`. Not a change: the changes feed and the version stay as they are."""
+        `times`, one per row (or None): the times an import carried (moving a store
+        keeps its history's times). The version a row writes gets its `updated_at`
+        instead of `now`, version 1 also its `published_at`, and the version it replaces
+        is superseded at its `updated_at`. The changes feed and the outbox are as for
+        any write."""
         ...
 
     def start_run(self, srn: str, source: str, origins: list[str], now: str) -> None: ...

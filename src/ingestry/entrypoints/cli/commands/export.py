@@ -39,6 +39,11 @@ from ingestry.entrypoints.cli.params import MOMENT
     is_flag=True,
     help="Each record's current version only (default: earlier versions too, oldest first).",
 )
+@click.option(
+    "--include-deleted",
+    is_flag=True,
+    help="Soft-deleted records too, their tombstones marked `deleted`: `import` deletes them.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def command(
@@ -53,6 +58,7 @@ def command(
     until: str | None,
     time_column: str | None,
     current_only: bool,
+    include_deleted: bool,
     as_json: bool,
 ) -> None:
     """Write records (filtered like `records list`) to one file named
@@ -61,7 +67,8 @@ def command(
         raise click.UsageError("give exactly one of SOURCE or --convention C")
     store = ctx.store()
     if raw:
-        if convention is not None or fmt is not None or where or time_column or current_only:
+        record_options = where or time_column or current_only or include_deleted
+        if convention is not None or fmt is not None or record_options:
             raise click.UsageError("--raw takes SOURCE, --out, --since and --until only")
         assert source is not None
         summary = store.export_raw(
@@ -82,6 +89,7 @@ def command(
                 until=until,
                 time_column=time_column,
                 current_only=current_only,
+                include_deleted=include_deleted,
             ).as_dict()
         except QueryError as exc:
             raise click.UsageError(str(exc)) from None
