@@ -20,11 +20,13 @@ from ingestry.adapters.postgres.reads import (
     record_from_row,
     select_records,
 )
+from ingestry.adapters.postgres.receipts import DROP_RUN_RECEIPTS
 from ingestry.adapters.postgres.retention import PostgresRetention
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.text import escape_text, unescape_json, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.rows import RECEIPTS
 from ingestry.adapters.sql.window import window_where
 from ingestry.domain.clock import iso
 from ingestry.domain.conventions import Convention
@@ -47,10 +49,7 @@ _STORED = (
     "p.id, p.received_at, p.entity_type, p.source_id, p.sha256, p.payload, p.header_sha256,"
     " p.extractor_version, p.error, p.synthesized, p.line, p.origin"
 )
-_RECEIPTS = (
-    "SELECT raw_id, run_srn, received_at, origin, line, container, container_sha256"
-    " FROM raw_receipts WHERE raw_id = ANY(%s) ORDER BY raw_id, id"
-)
+_RECEIPTS = RECEIPTS.format("= ANY(%s)")
 
 
 def _receipt(row: Sequence[Any]) -> StoredReceipt:
@@ -114,7 +113,7 @@ class PostgresRawSession(PostgresSession):
 
     def drop_run_receipts(self, run_srn: str) -> int:
         def call(conn: Conn) -> int:
-            return conn.execute("DELETE FROM raw_receipts WHERE run_srn = %s", (run_srn,)).rowcount
+            return conn.execute(DROP_RUN_RECEIPTS, (run_srn,)).rowcount
 
         dropped: int = self._run(call)
         return dropped
@@ -124,9 +123,9 @@ class PostgresRawSession(PostgresSession):
     ) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
         def call(conn: Conn) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
             rows = conn.execute(
-                "SELECT k.source_id, k.sha256, r.run_srn, r.received_at, r.line, r.origin"
+                "SELECT k.source_id, k.sha256, b.run_srn, b.received_at, r.line, b.origin"
                 " FROM raw_keys k JOIN raw_receipts r ON r.raw_id = k.raw_id"
-                " WHERE k.source = %s",
+                " JOIN raw_receipt_batches b ON b.id = r.batch_id WHERE k.source = %s",
                 (source,),
             )
             return {
