@@ -17,6 +17,7 @@ import ingestry
 from ingestry.domain.errors import InputError
 from tests.backends import Database
 from tests.integration.realfiles_support import project_with
+from tests.integration.receipts_support import RECEIPTS
 
 COLUMNS = {"station": {"type": "text", "required": True}, "temp": {"type": "float"}}
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
@@ -102,7 +103,7 @@ def test_every_receipt_of_a_compressed_file_names_it_and_its_sha256(
     plain.write_bytes(b"station,temp\nX1,1\n")
     with ingestry.open(config) as store:
         store.ingest_files("messy", [path, plain])
-    rows = db.rows("SELECT container, container_sha256, origin FROM raw_receipts")
+    rows = db.rows(f"SELECT container, container_sha256, origin FROM {RECEIPTS} r")
     assert len(rows) == 3001
     digest = hashlib.sha256(packed).digest()
     assert {(r[0], bytes(r[1]) if r[1] else None, r[2]) for r in rows} == {

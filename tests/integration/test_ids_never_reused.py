@@ -18,6 +18,7 @@ from ingestry.domain.clock import utc_now
 from ingestry.store import Store
 from tests.backends import Database
 from tests.integration.rawops_support import ingest_at, open_store, write_config
+from tests.integration.receipts_support import RECEIPTS
 
 PREVIOUS = "20261202_130000"
 
@@ -93,14 +94,15 @@ def test_the_migration_rebuilds_sqlite_id_tables_with_autoincrement_keeping_rows
 
     migrate.upgrade(db.engine)
 
-    for table in ("raw_payloads", "record_events", "quarantine", "raw_receipts"):
+    tables = ("raw_payloads", "record_events", "quarantine", "raw_receipts", "raw_receipt_batches")
+    for table in tables:
         sql = db.scalar(f"SELECT sql FROM sqlite_master WHERE name = '{table}'")
         assert "AUTOINCREMENT" in sql.upper(), sql
     assert db.indexes("raw_payloads") == indexes
     assert db.rows("SELECT id, source_id, line, origin FROM raw_payloads") == [
         (7, "A", 3, "a.jsonl")
     ]
-    assert db.rows("SELECT raw_id, line, origin FROM raw_receipts") == [(7, 3, "a.jsonl")]
+    assert db.rows(f"SELECT raw_id, line, origin FROM {RECEIPTS} r") == [(7, 3, "a.jsonl")]
     with db.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM record_events"))
         conn.execute(

@@ -16,6 +16,7 @@ from ingestry.domain.records import record_srn
 from ingestry.services.ingest import IngestService
 from ingestry.store import Store
 from tests.backends import Database
+from tests.integration.receipts_support import RECEIPTS
 
 SOURCE = "customer_orders"
 PREVIOUS = "20261202_130000"
@@ -85,7 +86,7 @@ def test_every_arrival_is_a_receipt_with_its_run_file_and_line(
     # batches written side by side (PostgreSQL's lanes) draw receipt ids interleaved:
     # only the receipts of one source id are in arrival order, and they are
     rows = db.rows(
-        "SELECT r.run_srn, r.origin, r.line, p.source_id FROM raw_receipts r"
+        f"SELECT r.run_srn, r.origin, r.line, p.source_id FROM {RECEIPTS} r"
         " JOIN raw_payloads p ON p.id = r.raw_id ORDER BY p.source_id, r.id"
     )
     rows.sort(key=lambda r: (r[0] != first["run_srn"], r[2]))
@@ -106,10 +107,10 @@ def test_a_scanned_reingest_records_the_receipts_of_the_payloads_it_skips(
     ingest(store, path, batch_size=4)
     again = ingest(store, path, batch_size=4)
     assert again["raw_duplicates"] == 14
-    runs = db.rows("SELECT run_srn, count(*) FROM raw_receipts GROUP BY run_srn ORDER BY 1")
+    runs = db.rows(f"SELECT run_srn, count(*) FROM {RECEIPTS} r GROUP BY run_srn ORDER BY 1")
     assert sorted(runs) == sorted([(again["run_srn"], 14), (_run_of(db, "O-0", 0), 14)])
     lines = db.rows(
-        "SELECT r.line, r.origin, r.received_at IS NOT NULL, r.container FROM raw_receipts r"
+        f"SELECT r.line, r.origin, r.received_at IS NOT NULL, r.container FROM {RECEIPTS} r"
         " WHERE r.run_srn = :run ORDER BY r.id",
         run=again["run_srn"],
     )
@@ -120,7 +121,7 @@ def test_a_scanned_reingest_records_the_receipts_of_the_payloads_it_skips(
 
 def _run_of(db: Database, source_id: str, nth: int) -> str:
     rows = db.rows(
-        "SELECT r.run_srn FROM raw_receipts r JOIN raw_payloads p ON p.id = r.raw_id"
+        f"SELECT r.run_srn FROM {RECEIPTS} r JOIN raw_payloads p ON p.id = r.raw_id"
         " WHERE p.source_id = :sid ORDER BY r.id",
         sid=source_id,
     )
@@ -140,7 +141,7 @@ def test_the_migration_backfills_one_receipt_per_raw_row_and_downgrade_drops_the
     migrate.upgrade(db.engine)
     assert migrate.current(db.engine) == HEAD
     rows = db.rows(
-        "SELECT r.raw_id, r.run_srn, r.origin, r.line, p.origin, p.line FROM raw_receipts r"
+        f"SELECT r.raw_id, r.run_srn, r.origin, r.line, p.origin, p.line FROM {RECEIPTS} r"
         " JOIN raw_payloads p ON p.id = r.raw_id ORDER BY r.id"
     )
     ids = [i for (i,) in db.rows("SELECT id FROM raw_payloads ORDER BY id")]
@@ -161,7 +162,7 @@ def test_a_mixed_batch_after_a_batch_of_duplicates_keeps_every_receipt_in_order(
     third = ingest(store, mixed)
     assert (third["raw_stored"], third["raw_duplicates"]) == (2, 1)
     rows = db.rows(
-        "SELECT p.source_id, r.line FROM raw_receipts r JOIN raw_payloads p ON p.id = r.raw_id"
+        f"SELECT p.source_id, r.line FROM {RECEIPTS} r JOIN raw_payloads p ON p.id = r.raw_id"
         " WHERE r.run_srn = :run ORDER BY r.id",
         run=third["run_srn"],
     )

@@ -42,15 +42,16 @@ def test_upgrade_downgrade_upgrade(db: Database) -> None:
 
 def test_an_existing_store_upgrades_from_the_previous_head(db: Database) -> None:
     """20261202_130000 changes no table (record tables stay the config's), 140000 adds
-    `raw_receipts`, 170000 `node_identity`, 180000 the HTTP pulls' pages and cursors,
-    190000 `record_changes` and `fork_cursors`, 200000 `erasure_audit`, 20261203_010000
-    `repeated_ids`; a store at the revision before them upgrades, and comes back down,
-    without a trace."""
+    `raw_receipts` (20261203_070000 `raw_receipt_batches`), 170000 `node_identity`, 180000
+    the HTTP pulls' pages and cursors, 190000 `record_changes` and `fork_cursors`, 200000
+    `erasure_audit`, 20261203_010000 `repeated_ids`; a store at the revision before them
+    upgrades, and comes back down, without a trace."""
     migrate.upgrade(db.engine, "20261202_120000")
     before = db.tables()
     migrate.upgrade(db.engine)
     assert migrate.current(db.engine) == HEAD
     assert db.tables() == before | {"raw_receipts", "node_identity", "erasure_audit"} | {
+        "raw_receipt_batches",
         "harvest_pages",
         "harvest_cursors",
         "record_changes",

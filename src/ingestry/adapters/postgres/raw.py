@@ -39,6 +39,7 @@ from typing import Any
 
 import psycopg
 
+from ingestry.adapters.postgres.receipts import STAGED_RECEIPTS, WRITTEN_RECEIPTS
 from ingestry.adapters.postgres.rows import escaped_raw
 from ingestry.adapters.postgres.staging import Stage
 from ingestry.adapters.postgres.text import escape_text
@@ -66,20 +67,6 @@ KEYS = Stage(
 )
 
 NO_RUN = Receipt(None)
-
-#: The staged keys' receipts (a claimed batch, or a re-ingest's skipped payloads).
-STAGED_RECEIPTS = (
-    "INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line, container,"
-    " container_sha256) SELECT k.raw_id, %s, s.received_at::timestamptz, s.origin, s.line,"
-    " %s, %s FROM ingestry_stage_raw_keys s JOIN raw_keys k ON k.source = s.source"
-    " AND k.source_id = s.source_id AND k.sha256 = s.sha256 ORDER BY s.n"
-)
-#: The receipts of rows a direct append wrote (ids drawn in row order).
-WRITTEN_RECEIPTS = (
-    "INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line, container,"
-    " container_sha256) SELECT id, %s, received_at, origin, line, %s, %s FROM raw_payloads"
-    " WHERE id = ANY(%s::int8[]) AND received_at = ANY(%s::timestamptz[]) ORDER BY id"
-)
 
 CLAIM = (
     "WITH d AS MATERIALIZED ("
@@ -190,7 +177,7 @@ def append_direct(
     received = wire.get("received") if wire is not None else None
     moments = sorted(received or {r[6] for r in rows})
     run, container, container_sha = receipt
-    conn.execute(WRITTEN_RECEIPTS, (run, container, container_sha, ids, moments))
+    conn.execute(WRITTEN_RECEIPTS, (ids, moments, run, container, container_sha))
     return len(ids)
 
 

@@ -24,6 +24,7 @@ from ingestry.adapters.postgres.retention import PostgresRetention
 from ingestry.adapters.postgres.text import escape_text, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.rows import RECEIPTS
 from ingestry.adapters.sql.window import window_where
 from ingestry.domain.clock import iso
 from ingestry.domain.conventions import Convention
@@ -40,10 +41,7 @@ _STORED = (
     "p.id, p.received_at, p.entity_type, p.source_id, p.sha256, p.payload, p.header_sha256,"
     " p.extractor_version, p.error, p.synthesized, p.line, p.origin"
 )
-_RECEIPTS = (
-    "SELECT raw_id, run_srn, received_at, origin, line, container, container_sha256"
-    " FROM raw_receipts WHERE raw_id = ANY(%s) ORDER BY raw_id, id"
-)
+_RECEIPTS = RECEIPTS.format("= ANY(%s)")
 
 
 def _receipt(row: Sequence[Any]) -> StoredReceipt:

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from ingestry.adapters.postgres.receipts import DROP_RUN_RECEIPTS
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.text import escape_text, unescape_json, unescape_text
 from ingestry.adapters.sql.conventions import table_name
@@ -77,7 +78,7 @@ class PostgresRawSession(PostgresSession):
 
     def drop_run_receipts(self, run_srn: str) -> int:
         def call(conn: Conn) -> int:
-            return conn.execute("DELETE FROM raw_receipts WHERE run_srn = %s", (run_srn,)).rowcount
+            return conn.execute(DROP_RUN_RECEIPTS, (run_srn,)).rowcount
 
         dropped: int = self._run(call)
         return dropped
@@ -87,9 +88,9 @@ class PostgresRawSession(PostgresSession):
     ) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
         def call(conn: Conn) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
             rows = conn.execute(
-                "SELECT k.source_id, k.sha256, r.run_srn, r.received_at, r.line, r.origin"
+                "SELECT k.source_id, k.sha256, b.run_srn, b.received_at, r.line, b.origin"
                 " FROM raw_keys k JOIN raw_receipts r ON r.raw_id = k.raw_id"
-                " WHERE k.source = %s",
+                " JOIN raw_receipt_batches b ON b.id = r.batch_id WHERE k.source = %s",
                 (source,),
             )
             return {

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ingestry.adapters.postgres.receipts import skipped_receipts
 from ingestry.adapters.postgres.staging import Stage
 from ingestry.adapters.postgres.text import escape_text
 from ingestry.adapters.sql.conventions import table_name
@@ -77,8 +78,5 @@ def changed_payloads_with_receipts(convention: Convention) -> str:
         " LEFT JOIN LATERAL (SELECT x.raw_sha256, x.extractor_version, x.data_source"
         f' FROM "{table_name(convention.name)}" x WHERE x.source_type = %(type)s'
         " AND x.upstream = %(upstream)s AND x.source_id = p.source_id LIMIT 1) t ON true),"
-        " r AS (INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line,"
-        " container, container_sha256) SELECT raw_id, %(run)s, %(at)s::timestamptz,"
-        " %(origin)s, line, %(container)s, %(csha)s FROM p WHERE NOT changed ORDER BY n)"
-        " SELECT n FROM p WHERE changed"
+        f" {skipped_receipts('p')} SELECT n FROM p WHERE changed"
     )

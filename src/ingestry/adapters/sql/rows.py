@@ -18,6 +18,14 @@ from ingestry.domain.records import Record, srn_of
 from ingestry.extract.coerce import parse_column_value
 from ingestry.extract.jsonio import loads
 
+#: Every receipt of some raw rows, as `StoredReceipt` columns: a receipt's own raw id and
+#: line, and what its batch shares (`{}`: the condition on `r.raw_id`).
+RECEIPTS = (
+    "SELECT r.raw_id, b.run_srn, b.received_at, b.origin, r.line, b.container,"
+    " b.container_sha256 FROM raw_receipts r JOIN raw_receipt_batches b ON b.id = r.batch_id"
+    " WHERE r.raw_id {} ORDER BY r.raw_id, r.id"
+)
+
 RECORD_ENVELOPE = (
     "source, data_source, metadata, version, extractor_version, raw_sha256,"
     " published_at, updated_at"
@@ -31,9 +39,10 @@ def raw_with_receipts(payloads: str, where: str) -> str:
     return (
         "SELECT p.id, p.source, p.entity_type, p.source_id, p.sha256, p.payload,"
         " p.received_at, p.processed_at, p.extractor_version, p.error, p.line, p.origin,"
-        " (SELECT count(*) FROM raw_receipts c WHERE c.raw_id = p.id), l.received_at,"
-        f" l.run_srn, l.origin, l.line FROM {payloads} LEFT JOIN raw_receipts l ON l.id ="
-        f" (SELECT max(m.id) FROM raw_receipts m WHERE m.raw_id = p.id) WHERE {where}"
+        " (SELECT count(*) FROM raw_receipts c WHERE c.raw_id = p.id), b.received_at,"
+        f" b.run_srn, b.origin, l.line FROM {payloads} LEFT JOIN raw_receipts l ON l.id ="
+        " (SELECT max(m.id) FROM raw_receipts m WHERE m.raw_id = p.id)"
+        f" LEFT JOIN raw_receipt_batches b ON b.id = l.batch_id WHERE {where}"
         " ORDER BY coalesce(l.id, 0), p.id"
     )
 

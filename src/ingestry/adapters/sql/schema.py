@@ -46,19 +46,31 @@ raw_payloads = sa.Table(
 
 #: One row per arrival of a payload (see docs/receipts.md): a byte-identical re-send is
 #: a new receipt of the same raw payload, and the latest receipt of a source id names
-#: the payload that drives its record. `container*` name a compressed input file.
+#: the payload that drives its record. Compact (migration 20261203_070000): what the
+#: receipts of a batch share is one `raw_receipt_batches` row; per arrival only the raw
+#: id, that batch and the line.
 raw_receipts = sa.Table(
     "raw_receipts",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("raw_id", sa.BigInteger, nullable=False),
+    sa.Column("line", sa.Integer),
+    sa.Column("batch_id", sa.BigInteger, nullable=False),
+    sa.Index("ix_raw_receipts_raw_id", "raw_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+#: What the receipts of one written batch share: the run, the moment, the input's name
+#: (`origin`) and, for a compressed input, the container file's name and sha256.
+raw_receipt_batches = sa.Table(
+    "raw_receipt_batches",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("run_srn", sa.Text),
     sa.Column("received_at", Timestamp, nullable=False),
     sa.Column("origin", sa.Text),
-    sa.Column("line", sa.Integer),
     sa.Column("container", sa.Text),
     sa.Column("container_sha256", sa.LargeBinary),
-    sa.Index("ix_raw_receipts_raw_id", "raw_id", "id"),
     sqlite_autoincrement=True,
 )
 

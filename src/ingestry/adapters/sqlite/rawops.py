@@ -18,12 +18,14 @@ from ingestry.adapters.sql.conventions import table_name
 from ingestry.adapters.sql.deletion import TOMBSTONE
 from ingestry.adapters.sql.rows import (
     QUARANTINE_COLUMNS,
+    RECEIPTS,
     as_datetime,
     quarantine_entry,
     record_from_row,
 )
 from ingestry.adapters.sql.rows import select_records as select_record_rows
 from ingestry.adapters.sql.window import window_where
+from ingestry.adapters.sqlite.receipts import drop_run_receipts
 from ingestry.adapters.sqlite.retention import SQLiteRetention
 from ingestry.adapters.sqlite.session import SQLiteSession
 from ingestry.domain.clock import iso
@@ -50,10 +52,7 @@ _STORED = (
     " extractor_version, error, synthesized, line, origin"
 )
 
-_RECEIPTS = (
-    "SELECT raw_id, run_srn, received_at, origin, line, container, container_sha256"
-    " FROM raw_receipts WHERE raw_id IN ({}) ORDER BY raw_id, id"
-)
+_RECEIPTS = RECEIPTS.format("IN ({})")
 
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -117,15 +116,15 @@ class SQLiteRawSession(SQLiteSession):
         )
 
     def drop_run_receipts(self, run_srn: str) -> int:
-        cursor = self.conn.execute("DELETE FROM raw_receipts WHERE run_srn = ?", (run_srn,))
-        return cursor.rowcount
+        return drop_run_receipts(self.conn, run_srn)
 
     def source_receipts(
         self, source: str
     ) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
         sql = (
-            "SELECT p.source_id, p.sha256, r.run_srn, r.received_at, r.line, r.origin"
-            " FROM raw_receipts r JOIN raw_payloads p ON p.id = r.raw_id WHERE p.source = ?"
+            "SELECT p.source_id, p.sha256, b.run_srn, b.received_at, r.line, b.origin"
+            " FROM raw_receipts r JOIN raw_payloads p ON p.id = r.raw_id"
+            " JOIN raw_receipt_batches b ON b.id = r.batch_id WHERE p.source = ?"
         )
         return {
             (sid, bytes(sha), run, iso(datetime.fromisoformat(at)), line, origin)

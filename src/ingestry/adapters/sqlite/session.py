@@ -10,6 +10,12 @@ import orjson
 
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sqlite.outbox import append_events
+from ingestry.adapters.sqlite.receipts import (
+    INSERT_RECEIPT,
+    INSERT_WRITTEN_RECEIPTS,
+    BatchKey,
+    open_batches,
+)
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import spell_srn
 from ingestry.domain.versioning import UNCHANGED, next_version
@@ -29,19 +35,6 @@ _INSERT_RAW = (
     "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
     " received_at, processed_at, extractor_version, error, line, origin)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, source_id, sha256) DO NOTHING"
-)
-#: One receipt per row, in row order: the raw row's id found through the dedupe key (the
-#: row was just inserted or is the duplicate it matched).
-_INSERT_RECEIPT = (
-    "INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line, container,"
-    " container_sha256) SELECT id, ?, ?, ?, ?, ?, ? FROM raw_payloads"
-    " WHERE source = ? AND source_id = ? AND sha256 = ?"
-)
-#: After a direct append: the rows just inserted, read back by their (consecutive) ids.
-_INSERT_WRITTEN_RECEIPTS = (
-    "INSERT INTO raw_receipts (raw_id, run_srn, received_at, origin, line, container,"
-    " container_sha256) SELECT id, ?, received_at, origin, line, ?, ? FROM raw_payloads"
-    " WHERE id BETWEEN ? AND ? ORDER BY id"
 )
 _INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (?,?) ON CONFLICT DO NOTHING"
 _INSERT_QUARANTINE = (
@@ -100,46 +93,46 @@ class SQLiteSession:
             self.conn.executemany(_INSERT_HEADER, headers)
         if not rows:
             return 0
-        run, container, container_sha = receipt or Receipt(None)
         mode = self._raw_mode
-        if mode.duplicates and self._only_receipts(rows, run, container, container_sha):
+        batches = open_batches(self.conn, receipt or Receipt(None), ((r[6], r[11]) for r in rows))
+        if mode.duplicates and self._only_receipts(rows, batches):
             return 0
         stored: int = self.conn.executemany(_INSERT_RAW, rows).rowcount
         mode.duplicates = stored == 0
-        if stored == len(rows):
+        if stored == len(rows) and len(batches) == 1:
             # all new: their ids are consecutive (AUTOINCREMENT, one writer), so the
             # receipts are read back by range: ~5x cheaper than a lookup per row
             last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-            span = (run, container, container_sha, last - stored + 1, last)
-            self.conn.execute(_INSERT_WRITTEN_RECEIPTS, span)
+            span = (*batches.values(), last - stored + 1, last)
+            self.conn.execute(INSERT_WRITTEN_RECEIPTS, span)
         else:
-            self._receipts_by_key(rows, run, container, container_sha)
+            self._receipts_by_key(rows, batches)
         return stored
 
-    def _only_receipts(
-        self, rows: Sequence[RawRow], run: str | None, container: str | None, sha: bytes | None
-    ) -> bool:
+    def _only_receipts(self, rows: Sequence[RawRow], batches: dict[BatchKey, int]) -> bool:
         """After a batch of duplicates (a re-ingest), expect another: write the receipts
         by key first; if every row's payload was found, the raw insert (a conflict check
         per row that stores nothing) is skipped. Otherwise they are undone."""
         before = self.conn.execute("SELECT max(id) FROM raw_receipts").fetchone()[0] or 0
-        if self._receipts_by_key(rows, run, container, sha) == len(rows):
+        if self._receipts_by_key(rows, batches) == len(rows):
             return True
         self.conn.execute("DELETE FROM raw_receipts WHERE id > ?", (before,))
         return False
 
-    def _receipts_by_key(
-        self, rows: Sequence[RawRow], run: str | None, container: str | None, sha: bytes | None
-    ) -> int:
-        params = [(run, r[6], r[11], r[10], container, sha, r[0], r[2], r[3]) for r in rows]
-        found: int = self.conn.executemany(_INSERT_RECEIPT, params).rowcount
+    def _receipts_by_key(self, rows: Sequence[RawRow], batches: dict[BatchKey, int]) -> int:
+        if len(batches) == 1:
+            (batch,) = batches.values()
+            params = [(batch, r[10], r[0], r[2], r[3]) for r in rows]
+        else:
+            params = [(batches[r[6], r[11]], r[10], r[0], r[2], r[3]) for r in rows]
+        found: int = self.conn.executemany(INSERT_RECEIPT, params).rowcount
         return found
 
     def append_receipts(self, keys: Sequence[ReceiptKey], receipt: Receipt) -> None:
-        run, container, container_sha = receipt
+        batches = open_batches(self.conn, receipt, ((k[3], k[5]) for k in keys))
         self.conn.executemany(
-            _INSERT_RECEIPT,
-            [(run, at, origin, line, container, container_sha, source, sid, sha)
+            INSERT_RECEIPT,
+            [(batches[at, origin], line, source, sid, sha)
              for source, sid, sha, at, line, origin in keys],
         )  # fmt: skip
 

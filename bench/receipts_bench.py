@@ -1,0 +1,71 @@
+"""Receipts' cost on ingest and re-ingest: steps a, a2, pa, pa2 of `run.py` only, for two
+revisions alternating round by round (`--base REV --rev REV`, the working tree when no
+`--rev`), so a shared machine's load falls on both alike. Prints every round's CPU
+seconds (client; plus server for pa*) and each side's best and median.
+
+    .venv/bin/python bench/receipts_bench.py --n 100000 --rounds 3 --base ff3c229
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import pgdb
+import revision
+from run import Run, ingest_step, pg_ingest_step, prepare
+
+STEPS = ("a", "a2", "pa", "pa2")
+
+
+def one_round(data: Path, rev: str | None, number: int) -> dict[str, float]:
+    """One round of the four steps in a fresh temp dir; CPU seconds per step."""
+    with tempfile.TemporaryDirectory(prefix="ingestry-receipts-bench-") as name:
+        tmp = Path(name)
+        src = str(revision.export(rev, tmp / "code")) if rev else None
+        pg = pgdb.Databases(pgdb.admin_url(), number)
+        run = Run(data, tmp, src, pg)
+        try:
+            steps = [
+                ingest_step(run, "a", "raw ingest", "orders", "raw"),
+                ingest_step(run, "a2", "re-ingest", "orders", "raw"),
+                pg_ingest_step(run, "pa", "PG raw ingest", "orders", "raw"),
+                pg_ingest_step(run, "pa2", "PG re-ingest", "orders", "raw"),
+            ]
+        finally:
+            pg.close()
+    return {s.key: s.cpu_seconds + (s.server_cpu_seconds or 0.0) for s in steps}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--base", required=True, help="the revision to compare with")
+    parser.add_argument("--rev", default=None, help="the revision measured (default: tree)")
+    args = parser.parse_args(argv)
+    data, _ = prepare(args.n, 42)
+    sides = {"base": args.base, "head": args.rev}
+    seen: dict[str, dict[str, list[float]]] = {s: {k: [] for k in STEPS} for s in sides}
+    for number in range(1, args.rounds + 1):
+        for side, rev in sides.items():
+            got = one_round(data, rev, number)
+            print(side, number, " ".join(f"{k} {got[k]:.2f}" for k in STEPS), flush=True)
+            for key in STEPS:
+                seen[side][key].append(got[key])
+    for key in STEPS:
+        base, head = seen["base"][key], seen["head"][key]
+        print(
+            f"{key:<4} base best {min(base):.2f} median {statistics.median(base):.2f}"
+            f" | head best {min(head):.2f} median {statistics.median(head):.2f}"
+            f" | best {min(head) / min(base) - 1:+.1%}"
+            f" median {statistics.median(head) / statistics.median(base) - 1:+.1%}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

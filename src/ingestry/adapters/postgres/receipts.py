@@ -1,0 +1,57 @@
+"""The receipts' statements on PostgreSQL (docs/receipts.md, compact layout).
+
+A written batch's receipts share one `raw_receipt_batches` row per distinct (moment,
+input name) among its rows (one, in practice); each receipt is then the raw id, that
+batch row and the line: ~30 bytes a row instead of ~140. Each statement writes the
+batch rows and the receipts together (data-modifying CTEs), in row order.
+"""
+
+from __future__ import annotations
+
+#: The batch rows of the distinct (moment, origin) pairs of `{rows}` (a CTE with
+#: `received_at` as timestamptz and `origin`); parameters: run, container, csha.
+_BATCHES = (
+    "b AS (INSERT INTO raw_receipt_batches (run_srn, received_at, origin, container,"
+    " container_sha256) SELECT %s, d.received_at, d.origin, %s, %s FROM"
+    " (SELECT DISTINCT received_at, origin FROM {rows}) d RETURNING id, received_at, origin)"
+)
+_BATCH_OF = "b.received_at = {rows}.received_at AND b.origin IS NOT DISTINCT FROM {rows}.origin"
+
+#: The staged keys' receipts (a claimed batch, or a re-ingest's skipped payloads).
+STAGED_RECEIPTS = (
+    "WITH s AS MATERIALIZED (SELECT s.n, s.line, s.origin, s.received_at::timestamptz"
+    " AS received_at, k.raw_id FROM ingestry_stage_raw_keys s JOIN raw_keys k"
+    " ON k.source = s.source AND k.source_id = s.source_id AND k.sha256 = s.sha256), "
+    + _BATCHES.format(rows="s")
+    + " INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT s.raw_id, b.id, s.line"
+    f" FROM s JOIN b ON {_BATCH_OF.format(rows='s')} ORDER BY s.n"
+)
+
+#: The receipts of rows a direct append wrote (ids drawn in row order); parameters:
+#: run, container, csha, the ids, their moments.
+WRITTEN_RECEIPTS = (
+    "WITH w AS MATERIALIZED (SELECT id, received_at, origin, line FROM raw_payloads"
+    " WHERE id = ANY(%s::int8[]) AND received_at = ANY(%s::timestamptz[])), "
+    + _BATCHES.format(rows="w")
+    + " INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT w.id, b.id, w.line"
+    f" FROM w JOIN b ON {_BATCH_OF.format(rows='w')} ORDER BY w.id"
+)
+
+#: The receipts a run wrote, and their batch rows (bundle import replaces them).
+DROP_RUN_RECEIPTS = (
+    "WITH b AS (DELETE FROM raw_receipt_batches WHERE run_srn = %s RETURNING id)"
+    " DELETE FROM raw_receipts r USING b WHERE r.batch_id = b.id"
+)
+
+
+def skipped_receipts(probe: str) -> str:
+    """The CTEs that write the receipts of a scanned re-ingest's no-op payloads from
+    `probe` (a CTE with n, line, raw_id and `changed`): one batch row (the batch's
+    moment, input name and container are parameters) when there is any."""
+    return (
+        "b AS (INSERT INTO raw_receipt_batches (run_srn, received_at, origin, container,"
+        " container_sha256) SELECT %(run)s, %(at)s::timestamptz, %(origin)s, %(container)s,"
+        f" %(csha)s WHERE EXISTS (SELECT FROM {probe} WHERE NOT changed) RETURNING id),"
+        " r AS (INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT raw_id, b.id, line"
+        f" FROM {probe}, b WHERE NOT changed ORDER BY n)"
+    )

@@ -1,0 +1,53 @@
+"""The receipts' statements on SQLite (docs/receipts.md, compact layout).
+
+What the receipts of a written batch share is one `raw_receipt_batches` row per
+distinct (moment, input name) among its rows (one, in practice); each receipt is then
+the raw id, that batch row and the line: ~20 bytes a row instead of ~140.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from ingestry.services.ports import Receipt
+
+#: (received_at, origin): what a raw row adds to its batch's shared receipt fields.
+BatchKey = tuple[str, str | None]
+
+#: One receipt per row, in row order: the raw row's id found through the dedupe key (the
+#: row was just inserted or is the duplicate it matched). Parameters: batch, line, key.
+INSERT_RECEIPT = (
+    "INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT id, ?, ? FROM raw_payloads"
+    " WHERE source = ? AND source_id = ? AND sha256 = ?"
+)
+#: After a direct append of one batch row's rows: those just inserted, read back by
+#: their (consecutive) ids.
+INSERT_WRITTEN_RECEIPTS = (
+    "INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT id, ?, line FROM raw_payloads"
+    " WHERE id BETWEEN ? AND ? ORDER BY id"
+)
+_INSERT_BATCH = (
+    "INSERT INTO raw_receipt_batches (run_srn, received_at, origin, container,"
+    " container_sha256) VALUES (?,?,?,?,?)"
+)
+
+
+def open_batches(
+    conn: sqlite3.Connection, receipt: Receipt, keys: Iterable[BatchKey]
+) -> dict[BatchKey, int]:
+    """A batch row for each distinct key, in first-seen order (ids ascending)."""
+    run, container, container_sha = receipt
+    out: dict[BatchKey, int] = {}
+    for key in dict.fromkeys(keys):
+        cursor = conn.execute(_INSERT_BATCH, (run, key[0], key[1], container, container_sha))
+        out[key] = int(cursor.lastrowid or 0)
+    return out
+
+
+def drop_run_receipts(conn: sqlite3.Connection, run_srn: str) -> int:
+    """Delete the receipts a run wrote, and their batch rows; returns the receipts."""
+    batches = "SELECT id FROM raw_receipt_batches WHERE run_srn = ?"
+    cursor = conn.execute(f"DELETE FROM raw_receipts WHERE batch_id IN ({batches})", (run_srn,))
+    conn.execute("DELETE FROM raw_receipt_batches WHERE run_srn = ?", (run_srn,))
+    return cursor.rowcount
