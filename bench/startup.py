@@ -4,6 +4,9 @@ Each command runs as a child process, as a user runs it: R rounds, the commands
 interleaved, each round's wall time and CPU (user + system, from `os.wait4`) kept; the
 table shows the fastest and the median. Other work on a shared machine only adds time,
 so the minimum is the best estimate of what the code costs; CPU moves less than wall.
+`--base REV` measures a second revision in the same rounds, command by command, the
+order swapped every round, so a before/after pair sees the same load (the medians of
+CPU are the figures to compare on a busy machine).
 
   ingest   `ingestry ingest orders TEN --json` into a database already at the schema
            head (the common case: the check that the schema is current reads
@@ -16,14 +19,13 @@ heavy libraries were loaded. Bytecode is compiled first (`compileall`), as an in
 does: with PYTHONDONTWRITEBYTECODE set, every run would otherwise compile ingestry
 from source (~0.1 s).
 
-    python bench/startup.py [--repeat 20] [--rev REV] [--json]
+    python bench/startup.py [--repeat 20] [--rev REV] [--base REV] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -89,58 +91,85 @@ def environment(pythonpath: str | None) -> dict[str, str]:
     return env
 
 
-def measure(repeat: int, rev: str | None) -> dict[str, Any]:
+def side(label: str, rev: str | None, tmp: Path) -> dict[str, Any]:
+    """One revision to measure: its environment (exported when `rev`), bytecode compiled."""
+    src = str(revision.export(rev, tmp / f"code-{label}")) if rev else None
+    env = environment(src)
+    code = revision.describe(env, rev)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", code["package"]], check=True)
+    return {"label": label, "env": env, "code": code}
+
+
+def summary(walls: list[float], cpus: list[float]) -> dict[str, Any]:
+    return {
+        "min_s": round(min(walls), 3),
+        "median_s": round(statistics.median(walls), 3),
+        "cpu_min_s": round(min(cpus), 3),
+        "cpu_median_s": round(statistics.median(cpus), 3),
+        "walls": [round(w, 3) for w in walls],
+        "cpus": [round(c, 3) for c in cpus],
+    }
+
+
+def measure(repeat: int, rev: str | None, base: str | None = None) -> dict[str, Any]:
+    """R rounds; with `base`, both revisions in every round, command by command, the
+    order swapped each round, so both see the same load."""
     data = generate.ensure(LINES, 42)
     with tempfile.TemporaryDirectory(prefix="ingestry-startup-") as name:
         tmp = Path(name)
-        src = str(revision.export(rev, tmp / "code")) if rev else None
-        env = environment(src)
-        code = revision.describe(env, rev)
-        subprocess.run([sys.executable, "-m", "compileall", "-q", code["package"]], check=True)
+        sides = [side("head", rev, tmp)] + ([side("base", base, tmp)] if base else [])
         ingest = [*cli(), "--config", str(CONFIG), "ingest", "orders", str(data), "--json"]
         argv = {"help": [*cli(), "--help"], "ingest": ingest, "first": ingest}
-        walls: dict[str, list[float]] = {k: [] for k in argv}
-        cpus: dict[str, list[float]] = {k: [] for k in argv}
+        walls = {(s["label"], k): [] for s in sides for k in argv}
+        cpus: dict[tuple[str, str], list[float]] = {key: [] for key in walls}
         for number in range(repeat):
-            fresh = tmp / f"db{number}"
-            fresh.mkdir()
+            order = sides if number % 2 == 0 else sides[::-1]
+            for s in order:
+                (tmp / f"db-{s['label']}{number}").mkdir()
             for key in ("first", "ingest", "help"):  # first makes the database ingest reuses
-                run_env = {**env, "INGESTRY_DATABASE_URL": f"sqlite:///{fresh / 'x.db'}"}
-                wall, cpu = timed(argv[key], run_env, fresh)
-                walls[key].append(wall)
-                cpus[key].append(cpu)
-        profiled = tmp / "profiled"  # empty for `first`, then at the head for the rest
-        profiled.mkdir()
-        run_env = {**env, "INGESTRY_DATABASE_URL": f"sqlite:///{profiled / 'x.db'}"}
-        loaded = {key: imports(argv[key], run_env, profiled) for key in ("first", "ingest", "help")}
-        steps = {
-            key: {
-                "min_s": round(min(walls[key]), 3),
-                "median_s": round(statistics.median(walls[key]), 3),
-                "cpu_min_s": round(min(cpus[key]), 3),
-                **loaded[key],
-                "walls": [round(w, 3) for w in walls[key]],
+                for s in order:
+                    fresh = tmp / f"db-{s['label']}{number}"
+                    run_env = {**s["env"], "INGESTRY_DATABASE_URL": f"sqlite:///{fresh / 'x.db'}"}
+                    wall, cpu = timed(argv[key], run_env, fresh)
+                    walls[(s["label"], key)].append(wall)
+                    cpus[(s["label"], key)].append(cpu)
+        result: dict[str, Any] = {"repeat": repeat, "lines": LINES, "load": os.getloadavg()}
+        for s in sides:
+            profiled = tmp / f"profiled-{s['label']}"  # empty for `first`, then at the head
+            profiled.mkdir()
+            run_env = {**s["env"], "INGESTRY_DATABASE_URL": f"sqlite:///{profiled / 'x.db'}"}
+            loaded = {k: imports(argv[k], run_env, profiled) for k in ("first", "ingest", "help")}
+            steps = {
+                k: {**summary(walls[(s["label"], k)], cpus[(s["label"], k)]), **loaded[k]}
+                for k in ("help", "ingest", "first")
             }
-            for key in ("help", "ingest", "first")
-        }
-        shutil.rmtree(tmp / "code", ignore_errors=True)
-    return {"repeat": repeat, "lines": LINES, "code": code, "steps": steps}
+            result["code" if s["label"] == "head" else "base_code"] = s["code"]
+            result["steps" if s["label"] == "head" else "base_steps"] = steps
+    return result
 
 
 def table(result: dict[str, Any]) -> str:
     rows = [
-        f"{'step':<7} {'min s':>6} {'median s':>9} {'cpu s':>6} {'imports ms':>11}  heavy",
+        f"{'step':<15} {'min s':>6} {'median s':>9} {'cpu min':>8} {'cpu med':>8}"
+        f" {'imports ms':>11}  heavy",
     ]
-    for key, step in result["steps"].items():
-        rows.append(
-            f"{key:<7} {step['min_s']:>6.3f} {step['median_s']:>9.3f} {step['cpu_min_s']:>6.3f}"
-            f" {step['import_ms']:>11.1f}  {', '.join(step['heavy']) or '-'}"
-        )
+    for prefix in ("", "base_"):
+        if f"{prefix}steps" not in result:
+            continue
+        code = result[f"{prefix}code"]
+        tag = (code["revision"] or "?")[:7]
+        for key, step in result[f"{prefix}steps"].items():
+            rows.append(
+                f"{key + ' ' + tag:<15} {step['min_s']:>6.3f} {step['median_s']:>9.3f}"
+                f" {step['cpu_min_s']:>8.3f} {step['cpu_median_s']:>8.3f}"
+                f" {step['import_ms']:>11.1f}  {', '.join(step['heavy']) or '-'}"
+            )
     code = result["code"]
     where = " (exported)" if code["exported"] else " + uncommitted" if code["src_dirty"] else ""
+    load = ", ".join(f"{x:.1f}" for x in result["load"])
     rows.append(
-        f"ingestry {(code['revision'] or '?')[:7]}{where}, {result['repeat']} rounds;"
-        f" target < {TARGET_SECONDS} s for help and ingest"
+        f"ingestry {(code['revision'] or '?')[:7]}{where}, {result['repeat']} rounds,"
+        f" load average at the end {load}; target < {TARGET_SECONDS} s for help and ingest"
     )
     return "\n".join(rows)
 
@@ -149,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="ingestry start-up benchmark")
     parser.add_argument("--repeat", type=int, default=20, help="rounds (default 20)")
     parser.add_argument("--rev", help="measure src/ at this git revision")
+    parser.add_argument(
+        "--base", help="also measure src/ at this revision, interleaved command by command"
+    )
     parser.add_argument("--json", action="store_true", help="print results as JSON only")
     args = parser.parse_args(argv)
-    result = measure(max(args.repeat, 1), args.rev)
+    result = measure(max(args.repeat, 1), args.rev, args.base)
     text = orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n"
     out = BENCH / "out" / "startup.json"
     out.parent.mkdir(exist_ok=True)

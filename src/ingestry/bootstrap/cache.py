@@ -4,11 +4,14 @@ stores (an LRU per Store would split hits four ways), Redis when `cache:` is one
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from ingestry.bootstrap.redis import is_redis, redis_client
-from ingestry.config import Settings
 from ingestry.domain.errors import ConfigError
-from ingestry.services.ports import RecordCache
+
+if TYPE_CHECKING:
+    from ingestry.config import Settings
+    from ingestry.services.ports import RecordCache
 
 #: `cache: none` turns the record cache off (benchmarks compare against it).
 NO_CACHE = ("none", "off")

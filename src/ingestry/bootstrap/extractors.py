@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingestry.config import Settings
 from ingestry.domain.errors import ConfigError
-from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.registry import DEFAULT_REGISTRY, ExtractorRegistry, PythonExtractor
 
 if TYPE_CHECKING:
-    pass
+    from ingestry.config import Settings
+    from ingestry.domain.sources import DataSource
 
 
 EXTRACTOR_ENTRY_POINTS = "ingestry.extractors"

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingestry.config import Settings, parse_settings
+from ingestry.config import parse_settings
 from ingestry.domain.errors import ConfigError
-from ingestry.services.export_run import ExportFiles
-from ingestry.services.inputs import Input, ReadOptions
 
 if TYPE_CHECKING:
-    pass
+    from ingestry.config import Settings
+    from ingestry.services.export_run import ExportFiles
+    from ingestry.services.inputs import Input, ReadOptions
 
 
 def open_file_inputs(paths: Sequence[str], options: ReadOptions) -> list[Input]:
@@ -67,5 +67,6 @@ def export_files() -> ExportFiles:
     the first Parquet file is opened)."""
     from ingestry.adapters.export import atomic_file
     from ingestry.adapters.parquet import parquet_file
+    from ingestry.services.export_run import ExportFiles
 
     return ExportFiles(lambda directory, name: atomic_file(directory / name), parquet_file)

@@ -8,17 +8,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from ingestry.adapters.backends import Backend, BackendAdapter, backend_for, supported_urls
-from ingestry.config import Settings
+from ingestry.adapters.backends import backend_for, supported_urls
 from ingestry.domain.errors import ConfigError, install_hint
-from ingestry.services.control import ControlPorts
-from ingestry.services.ports import CronTimes, Storage
-from ingestry.services.ports.harvest import HttpFetcher
-from ingestry.services.preparation import MapFn
 from ingestry.services.writemode import WriteMode
 
 if TYPE_CHECKING:
-    pass
+    from ingestry.adapters.backends import Backend, BackendAdapter
+    from ingestry.config import Settings
+    from ingestry.services.control import ControlPorts
+    from ingestry.services.ports import CronTimes, Storage
+    from ingestry.services.ports.harvest import HttpFetcher
+    from ingestry.services.preparation import MapFn
 
 
 def build_storage(
@@ -132,6 +132,7 @@ def build_control(settings: Settings) -> ControlPorts:
     from ingestry.adapters.sql.harvest import SqlHarvestLedger, SqlRunLocks
     from ingestry.adapters.sql.jobs import SqlJobQueue
     from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
+    from ingestry.services.control import ControlPorts
 
     url = settings.database_url
     db = ControlDatabase(load_backend(settings, database_backend(settings)).control_engine(url))

@@ -6,36 +6,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ingestry.bootstrap import (
-    build_copy_store,
-    build_sql_engine,
-    export_lines,
-    export_nodes,
-    import_path,
-    open_raw_bundle,
-    raw_bundle_headers,
-)
-from ingestry.domain.deletion import DeletionDraft
 from ingestry.domain.errors import InputError
 from ingestry.domain.sources import SourceFormat
-from ingestry.services.bundles import (
-    Arrivals,
-    BundleCSVInput,
-    BundlePayload,
-    arrivals_of,
-    bundle_documents,
-    restore_receipts,
-)
-from ingestry.services.importer import ImportService, ImportSummary
-from ingestry.services.ingest import IngestSummary
-from ingestry.services.ports import QueryResult, SqlEngine
-from ingestry.services.query_copy import QueryCopies
-from ingestry.services.query_sql import SqlQueryService, check_into, result_documents
 from ingestry.store.ingest import IngestArea
 from ingestry.store.raw import RawArea
 from ingestry.store.records import RecordArea
+
+if TYPE_CHECKING:
+    from ingestry.domain.deletion import DeletionDraft
+    from ingestry.services.bundles import (
+        Arrivals,
+        BundlePayload,
+    )
+    from ingestry.services.importer import ImportSummary
+    from ingestry.services.ingest import IngestSummary
+    from ingestry.services.ports import QueryResult, SqlEngine
+    from ingestry.services.query_copy import QueryCopies
+    from ingestry.services.query_sql import SqlQueryService
 
 
 class AnalyticsArea(IngestArea, RecordArea, RawArea):
@@ -43,6 +32,8 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
 
     def _engine(self) -> SqlEngine:
         """One engine per store, kept (its DuckDB database costs ~20-70 ms to open)."""
+        from ingestry.bootstrap import build_sql_engine
+
         engine: SqlEngine | None = getattr(self, "_sql_engine", None)
         if engine is None:
             engine = build_sql_engine()
@@ -50,6 +41,8 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         return engine
 
     def _sql(self, copy: bool = False) -> SqlQueryService:
+        from ingestry.services.query_sql import SqlQueryService
+
         copies = self.query_copies() if copy else None
         return SqlQueryService(
             self.storage,
@@ -60,6 +53,9 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
 
     def query_copies(self) -> QueryCopies:
         """The Parquet copies beside the store (`data/query_copies/`), kept fresh."""
+        from ingestry.bootstrap import build_copy_store
+        from ingestry.services.query_copy import QueryCopies
+
         return QueryCopies(
             self.storage, self.settings.conventions, build_copy_store(self.settings.data_dir)
         )
@@ -82,6 +78,9 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         """`query_result` for a caller that may query only the conventions `readable`
         (None: all), reading no file or URL, interrupted after `timeout` seconds
         (StatementTimeoutError): the API's `POST /v1/query`."""
+        from ingestry.bootstrap import build_sql_engine
+        from ingestry.services.query_sql import SqlQueryService
+
         engine = build_sql_engine(files=False, timeout=timeout)
         service = SqlQueryService(
             self.storage, self.settings.conventions, engine, readable=readable
@@ -100,6 +99,8 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
     def query_into(self, sql: str, source: str, *, strict: bool = False) -> IngestSummary:
         """Ingest the result rows, one JSON object each, into a simple json/jsonl source
         (analyse, then write results back as records of their own)."""
+        from ingestry.services.query_sql import check_into, result_documents
+
         check_into(self.source(source))
         result = self.query_result(sql)
         return self.ingest(source, result_documents(result), strict=strict)
@@ -111,6 +112,9 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         wrote): provenance, srn, data source, metadata and columns kept; with
         `as_import` as `import` records instead, `source_node` the node id given, or
         (`True`) the one each file's manifest names (`export` writes it)."""
+        from ingestry.bootstrap import export_lines, export_nodes, open_raw_bundle
+        from ingestry.services.importer import ImportService
+
         bundle = open_raw_bundle(path)
         if bundle is not None:
             if as_import is not None:
@@ -125,6 +129,8 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
     def import_path(self, relative: str) -> Path:
         """A file or directory under `data/processed/` (no `..`, no symlink escape, a
         directory's files included): what an import job reads."""
+        from ingestry.bootstrap import import_path
+
         return import_path(self.settings.data_dir, relative)
 
     def _current_version(self, convention: str, srn: str) -> int | None:
@@ -153,6 +159,15 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         """A raw bundle: its payloads ingested into its source (a CSV source's rows read
         again under their header), then the bundle's receipts in place of the import
         run's own."""
+        from ingestry.bootstrap import raw_bundle_headers
+        from ingestry.services.bundles import (
+            BundleCSVInput,
+            arrivals_of,
+            bundle_documents,
+            restore_receipts,
+        )
+        from ingestry.services.importer import ImportSummary
+
         data_source = self.source(source)
         if data_source.format not in (SourceFormat.JSON, SourceFormat.JSONL, SourceFormat.CSV):
             raise InputError(

@@ -5,18 +5,22 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ingestry.bootstrap import backup_file, backup_files, build_backup_service
-from ingestry.domain.backups import BackupSummary
 from ingestry.domain.clock import utc_now
-from ingestry.services.backups import BackupService, latest_backup_age
 from ingestry.store.control import ControlArea
+
+if TYPE_CHECKING:
+    from ingestry.domain.backups import BackupSummary
+    from ingestry.services.backups import BackupService
 
 
 class BackupArea(ControlArea):
     """Backups (CLI `backup`/`verify`/`restore`, the API's backup jobs, the worker)."""
 
     def _backups(self, method: str = "auto") -> BackupService:
+        from ingestry.bootstrap import build_backup_service
+
         return build_backup_service(self.settings, method)
 
     def backup(self, out: str | os.PathLike[str], *, method: str = "auto") -> BackupSummary:
@@ -48,6 +52,8 @@ class BackupArea(ControlArea):
 
     def backup_file(self, relative: str) -> Path:
         """A backup under `backup_dir` (no `..`, no symlink escape)."""
+        from ingestry.bootstrap import backup_file
+
         return backup_file(self.backup_dir, relative)
 
     def scheduled_backup(self, due: datetime | None = None) -> BackupSummary:
@@ -60,4 +66,7 @@ class BackupArea(ControlArea):
 
     def backup_age(self) -> float | None:
         """Seconds since the newest backup in `backup_dir` (None: there is none)."""
+        from ingestry.bootstrap import backup_files
+        from ingestry.services.backups import latest_backup_age
+
         return latest_backup_age(backup_files(), self.backup_dir, utc_now())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ingestry.bootstrap import (
     build_extractor_registry,
@@ -16,19 +16,21 @@ from ingestry.bootstrap import (
     compile_extractor,
     parallel_min_bytes,
 )
-from ingestry.config import Settings
 from ingestry.domain.errors import RecordNotFoundError
 from ingestry.domain.records import convention_of
-from ingestry.domain.sources import DataSource
-from ingestry.extract.compiler import Extractor
 from ingestry.migrations import HEAD
 from ingestry.services.cache import CachedReads, WrittenChanges
-from ingestry.services.control import ControlPorts
-from ingestry.services.dispatch import EventDispatcher
 from ingestry.services.outbox import event_writer
-from ingestry.services.ports import OnChanges, RecordCache, Storage
-from ingestry.services.publish import PublishService
-from ingestry.services.writemode import WriteMode
+
+if TYPE_CHECKING:
+    from ingestry.config import Settings
+    from ingestry.domain.sources import DataSource
+    from ingestry.extract.compiler import Extractor
+    from ingestry.services.control import ControlPorts
+    from ingestry.services.dispatch import EventDispatcher
+    from ingestry.services.ports import OnChanges, RecordCache, Storage
+    from ingestry.services.publish import PublishService
+    from ingestry.services.writemode import WriteMode
 
 
 class StoreCore:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ingestry.bootstrap import (
-    build_dispatcher,
-    build_hook_rerun,
-    hook_runners,
-)
 from ingestry.domain.clock import utc_now
-from ingestry.domain.events import DeadEvent
-from ingestry.domain.features import HookOutcome, HookRun
-from ingestry.services.dispatch import EventDispatcher, EventHandler
 from ingestry.store.core import StoreCore
+
+if TYPE_CHECKING:
+    from ingestry.domain.events import DeadEvent
+    from ingestry.domain.features import HookOutcome, HookRun
+    from ingestry.services.dispatch import EventDispatcher, EventHandler
 
 
 class EventArea(StoreCore):
@@ -37,6 +34,8 @@ class EventArea(StoreCore):
         process if you like). It delivers to the built-in handlers (hooks → features,
         then Redis fan-out when `cache` is Redis) unless `defaults=False`, and to
         `handlers` (after the hooks, before the fan-out). Closed with the store."""
+        from ingestry.bootstrap import build_dispatcher
+
         dispatcher = build_dispatcher(
             self.settings, self._open_storage(), handlers, defaults=defaults,
             max_attempts=max_attempts, backoff_seconds=backoff_seconds,
@@ -65,10 +64,14 @@ class EventArea(StoreCore):
         """Run a record's hooks (or only `hook`) again now, on its current version, with
         the configured runner; each run is recorded in `hook_runs` (no event) and its
         features replace the version's features of that hook and name."""
+        from ingestry.bootstrap import build_hook_rerun
+
         return build_hook_rerun(self.settings, self.storage).rerun(srn, hook)
 
     def hook_runners(self) -> dict[str, str]:
         """The hook runners this install can use: name → `built-in` or its entry point."""
+        from ingestry.bootstrap import hook_runners
+
         return hook_runners()
 
     def outbox_lag(self) -> float:

@@ -6,17 +6,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ingestry.bootstrap import export_files
 from ingestry.domain.clock import iso
 from ingestry.domain.errors import InputError
-from ingestry.services.export import ExportProgress, ExportSummary
-from ingestry.services.export_raw import RawExport, RawExportSummary, export_raw
-from ingestry.services.export_run import FORMATS, RecordExport, export_records
-from ingestry.services.ports import RawWindow
-from ingestry.services.query import record_query
-from ingestry.services.replay import NotRawSourceError
 from ingestry.store.core import StoreCore
+
+if TYPE_CHECKING:
+    from ingestry.services.export import ExportProgress, ExportSummary
+    from ingestry.services.export_raw import RawExportSummary
 
 
 class ExportArea(StoreCore):
@@ -44,6 +42,10 @@ class ExportArea(StoreCore):
         `current_only`: `import` restores that history. Soft-deleted records are left
         out unless `include_deleted`: then their tombstones are written too, marked
         `deleted` (who, when, why), and `import` deletes them in the target."""
+        from ingestry.bootstrap import export_files
+        from ingestry.services.export_run import FORMATS, RecordExport, export_records
+        from ingestry.services.query import record_query
+
         if (source is None) == (convention is None):
             raise InputError("export needs exactly one of a source or a convention")
         if format not in FORMATS:
@@ -86,6 +88,11 @@ class ExportArea(StoreCore):
         """Write a raw source's payloads (received in [since, until)) with every receipt
         as a raw bundle in `out` (default `data/processed/{source}_raw/`): the format
         `import` reads, described in docs/export.md."""
+        from ingestry.bootstrap import export_files
+        from ingestry.services.export_raw import RawExport, export_raw
+        from ingestry.services.ports import RawWindow
+        from ingestry.services.replay import NotRawSourceError
+
         data_source = self.source(source)
         if not data_source.is_raw:
             raise NotRawSourceError(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ingestry.bootstrap import build_remote_node
 from ingestry.domain.errors import InputError
-from ingestry.services.changes import ChangePage, Visible, parse_cursor, read_changes
-from ingestry.services.fork import PAGE, ForkProgress, ForkRequest, ForkService, ForkSummary
+from ingestry.services.fork import PAGE
 from ingestry.store.records import RecordArea
+
+if TYPE_CHECKING:
+    from ingestry.services.changes import ChangePage, Visible
+    from ingestry.services.fork import ForkProgress, ForkSummary
 
 #: most change rows one feed page reads
 MAX_PAGE = 1000
@@ -28,6 +31,8 @@ class FederationArea(RecordArea):
         """Records created or changed after the cursor `after` (a page's
         `next_cursor`; None: from the start), in cursor order, of these conventions
         (None: every one), at most `limit` change rows read."""
+        from ingestry.services.changes import parse_cursor, read_changes
+
         if not 1 <= limit <= MAX_PAGE:
             raise InputError(f"limit must be between 1 and {MAX_PAGE}, not {limit}")
         names = list(self.settings.conventions) if conventions is None else list(conventions)
@@ -49,6 +54,9 @@ class FederationArea(RecordArea):
     ) -> ForkSummary:
         """Copy the records of the node at `url` (its API, read with `key`) here with
         `fork` provenance, resuming where the last fork from that node stopped."""
+        from ingestry.bootstrap import build_remote_node
+        from ingestry.services.fork import ForkRequest, ForkService
+
         if convention is not None:
             self.settings.convention(convention)  # unknown here: the registry's error
         service = ForkService(

@@ -5,17 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ingestry.bootstrap import build_cron, build_fetcher
 from ingestry.domain.clock import utc_now
-from ingestry.domain.jobs import Job
-from ingestry.services.harvest import HarvestProgress, HarvestService, HarvestSummary
-from ingestry.services.ingest import IngestService, IngestSummary
-from ingestry.services.ports.harvest import HarvestLedger, RunLocks, StoredPage
-from ingestry.services.preparation import ProgressFn
-from ingestry.services.schedule import Scheduled, Scheduler
 from ingestry.store.control import ControlArea
 from ingestry.store.ingest import IngestArea
+
+if TYPE_CHECKING:
+    from ingestry.domain.jobs import Job
+    from ingestry.services.harvest import HarvestProgress, HarvestSummary
+    from ingestry.services.ingest import IngestSummary
+    from ingestry.services.ports.harvest import HarvestLedger, RunLocks, StoredPage
+    from ingestry.services.preparation import ProgressFn
+    from ingestry.services.schedule import Scheduled
 
 
 class HarvestArea(IngestArea, ControlArea):
@@ -32,6 +34,10 @@ class HarvestArea(IngestArea, ControlArea):
         """Run one harvest of `source`: every page, committed page by page; the cursor
         advances when the run has committed (see docs/harvest.md). `owner`: the lease
         owner of the job running it, whose run lock a takeover may take over."""
+        from ingestry.bootstrap import build_fetcher
+        from ingestry.services.harvest import HarvestService
+        from ingestry.services.ingest import IngestService
+
         data_source = self.source(source)
         extractor = self.extractor(data_source)
         # the outbox writer that also drops what the run changed from the record cache
@@ -71,6 +77,8 @@ class HarvestArea(IngestArea, ControlArea):
 
     def schedules(self) -> list[Scheduled]:
         """Every `schedule:` of the config as a scheduler entry."""
+        from ingestry.services.schedule import Scheduled
+
         entries = []
         for s in self.settings.sources.values():
             if s.schedule is not None:
@@ -82,6 +90,9 @@ class HarvestArea(IngestArea, ControlArea):
 
     def enqueue_due(self, now: datetime | None = None) -> list[Job]:
         """Enqueue the scheduled runs due at `now` (idempotent across workers)."""
+        from ingestry.bootstrap import build_cron
+        from ingestry.services.schedule import Scheduler
+
         entries = self.schedules()
         if not entries:
             return []

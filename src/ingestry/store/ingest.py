@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingestry.bootstrap import (
     open_file_inputs,
 )
 from ingestry.domain.sources import SourceFormat
-from ingestry.services.ingest import IngestService, IngestSummary
-from ingestry.services.inputs import Input, ReadOptions
+from ingestry.services.ingest import IngestService
+from ingestry.services.inputs import ReadOptions
 from ingestry.services.payloads import CSVRowsInput, PayloadInput
-from ingestry.services.preparation import ProgressFn
 from ingestry.store.core import StoreCore
+
+if TYPE_CHECKING:
+    from ingestry.services.ingest import IngestSummary
+    from ingestry.services.inputs import Input
+    from ingestry.services.preparation import ProgressFn
 
 
 class IngestArea(StoreCore):

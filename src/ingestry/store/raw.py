@@ -4,31 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ingestry.bootstrap import (
-    write_source_key,
-)
 from ingestry.domain.clock import iso
 from ingestry.domain.errors import (
     RecordNotFoundError,
 )
-from ingestry.domain.payloads import QuarantineDetail
-from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.domain.sources import StorageStrategy
-from ingestry.services.cache import WrittenChanges
-from ingestry.services.holds import HoldService
-from ingestry.services.migrate import MigrationSummary, StrategyMigrationService, refuse
-from ingestry.services.ports import RawWindow
-from ingestry.services.quarantine import QuarantineService
-from ingestry.services.replay import (
-    NotRawSourceError,
-    ReplayProgressFn,
-    ReplayService,
-    ReplaySummary,
-)
-from ingestry.services.retention import RetentionService
-from ingestry.services.status import ExtractorStatus, extractor_status
 from ingestry.store.core import StoreCore
+
+if TYPE_CHECKING:
+    from ingestry.domain.payloads import QuarantineDetail
+    from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
+    from ingestry.services.cache import WrittenChanges
+    from ingestry.services.migrate import MigrationSummary
+    from ingestry.services.replay import (
+        ReplayProgressFn,
+        ReplayService,
+        ReplaySummary,
+    )
+    from ingestry.services.status import ExtractorStatus
 
 
 class RawArea(StoreCore):
@@ -48,6 +43,8 @@ class RawArea(StoreCore):
         progress: ReplayProgressFn | None = None,
     ) -> ReplaySummary:
         """Re-extract a raw source's window with its current extractor (see ReplayService)."""
+        from ingestry.services.ports import RawWindow
+
         data_source = self.source(source)
         window = RawWindow(
             data_source.name,
@@ -84,6 +81,8 @@ class RawArea(StoreCore):
     def quarantine_discard(
         self, ids: Sequence[int], *, reason: str, actor: str = "cli"
     ) -> list[int]:
+        from ingestry.services.quarantine import QuarantineService
+
         return QuarantineService(self.storage).discard(ids, reason=reason, actor=actor)
 
     def retention_run(
@@ -91,6 +90,8 @@ class RawArea(StoreCore):
     ) -> list[RetentionReport]:
         """Purge expired raw rows of every raw source with `retention_days` (audited), or
         of `source` alone."""
+        from ingestry.services.retention import RetentionService
+
         sources = (
             [self.source(source)] if source is not None else list(self.settings.sources.values())
         )
@@ -114,20 +115,30 @@ class RawArea(StoreCore):
     ) -> RawHold:
         """Keep a raw source's rows (or one source id's) from retention until released
         (or until `until`)."""
+        from ingestry.services.holds import HoldService
+        from ingestry.services.replay import NotRawSourceError
+
         return HoldService(self.storage).hold(
             self.source(source), source_id, until, reason, actor, NotRawSourceError
         )
 
     def raw_holds(self, source: str | None = None, *, active: bool = False) -> list[RawHold]:
+        from ingestry.services.holds import HoldService
+
         if source is not None:
             self.source(source)
         return HoldService(self.storage).holds(source, active=active)
 
     def raw_release(self, hold_id: int, *, actor: str = "cli") -> RawHold:
+        from ingestry.services.holds import HoldService
+
         return HoldService(self.storage).release(hold_id, actor)
 
     def migrate_source(self, source: str, to: str) -> MigrationSummary:
         """Move a simple source to raw (synthesized raw rows, then the config file)."""
+        from ingestry.bootstrap import write_source_key
+        from ingestry.services.migrate import StrategyMigrationService, refuse
+
         data_source = self.source(source)
         target = StorageStrategy(to)
         refuse(data_source, target)
@@ -140,8 +151,12 @@ class RawArea(StoreCore):
 
     def extractor_status(self) -> list[ExtractorStatus]:
         """Per source: records by extractor version, and how many are stale."""
+        from ingestry.services.status import extractor_status
+
         return extractor_status(self.storage, list(self.settings.sources.values()), self.extractor)
 
     def _replay_service(self) -> tuple[ReplayService, WrittenChanges | None]:
+        from ingestry.services.replay import ReplayService
+
         on_changes, noted = self._outbox()
         return ReplayService(self.storage, self.extractor, on_changes=on_changes), noted

@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ingestry.domain.erasure import ErasureAudit
 from ingestry.domain.errors import (
     InputError,
     RecordNotFoundError,
 )
-from ingestry.domain.features import Feature
-from ingestry.domain.payloads import QuarantineEntry, RawPayload
-from ingestry.domain.provenance import RecordSource
-from ingestry.domain.records import Record, record_srn
-from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
-from ingestry.services.deletion import DELETE_PAGE, DeleteReport, DeletionService
-from ingestry.services.erasure import ErasureReport, ErasureService
-from ingestry.services.publish import PublishService, PublishSummary
-from ingestry.services.query import check_cursor, record_query
-from ingestry.services.runs import RunsService
+from ingestry.domain.records import record_srn
+from ingestry.domain.runs import Every, RunKind
 from ingestry.store.core import StoreCore
+
+if TYPE_CHECKING:
+    from ingestry.domain.erasure import ErasureAudit
+    from ingestry.domain.features import Feature
+    from ingestry.domain.payloads import QuarantineEntry, RawPayload
+    from ingestry.domain.provenance import RecordSource
+    from ingestry.domain.records import Record
+    from ingestry.domain.runs import Run, StatsBucket
+    from ingestry.services.deletion import DeleteReport, DeletionService
+    from ingestry.services.erasure import ErasureReport
+    from ingestry.services.publish import PublishService, PublishSummary
 
 
 class RecordArea(StoreCore):
@@ -84,6 +86,8 @@ class RecordArea(StoreCore):
         `geometry_column`, default the only one) intersects the box, exactly (docs/geo.md);
         `after` (an srn of that convention) starts after it. A bad filter or
         cursor raises (QueryError, InvalidCursorError) before anything is read."""
+        from ingestry.services.query import check_cursor, record_query
+
         conv = self.settings.convention(convention)
         query = record_query(
             conv,
@@ -121,6 +125,8 @@ class RecordArea(StoreCore):
     ) -> int:
         """How many records `records(...)` with these filters would give (only those of
         `data_sources` when given)."""
+        from ingestry.services.query import record_query
+
         conv = self.settings.convention(convention)
         query = record_query(
             conv,
@@ -155,16 +161,22 @@ class RecordArea(StoreCore):
     ) -> list[Run]:
         """Runs newest first (ingest, replay, harvest), of one source (or several) and
         one kind when given."""
+        from ingestry.services.runs import RunsService
+
         sources = self._sources(source)
         return RunsService(self.storage).runs(sources, RunKind(kind) if kind else None, limit)
 
     def run(self, srn: str) -> Run:
+        from ingestry.services.runs import RunsService
+
         return RunsService(self.storage).run(srn)
 
     def stats_over_time(
         self, every: str, source: str | Sequence[str] | None = None, since: str | None = None
     ) -> list[StatsBucket]:
         """Ingest counters per bucket (`hour`, `day`, `week`, UTC) and source."""
+        from ingestry.services.runs import RunsService
+
         return RunsService(self.storage).stats(Every(every), self._sources(source), since)
 
     def _sources(self, source: str | Sequence[str] | None) -> list[str] | None:
@@ -178,6 +190,8 @@ class RecordArea(StoreCore):
 
     @property
     def _publisher(self) -> PublishService:
+        from ingestry.services.publish import PublishService
+
         found = self._publish_service
         if found is None or found.storage is not self.storage:
             cache = self.record_cache
@@ -225,6 +239,8 @@ class RecordArea(StoreCore):
 
     @property
     def _deletions(self) -> DeletionService:
+        from ingestry.services.deletion import DeletionService
+
         return DeletionService(self.storage, self.settings.convention)
 
     def delete(self, srn: str, *, reason: str | None = None, actor: str = "python") -> DeleteReport:
@@ -256,6 +272,8 @@ class RecordArea(StoreCore):
         grow with the selection). `after` (an srn) resumes past it: a delete job's
         takeover. Deleted records leave the selection, so a second run deletes only
         what matches and is still live. A bad filter raises before anything is deleted."""
+        from ingestry.services.deletion import DELETE_PAGE
+
         if not (where or since or until):
             raise InputError(
                 "a delete by selection needs a filter (--where, --since or --until); "
@@ -293,6 +311,8 @@ class RecordArea(StoreCore):
         """Erase a record (by srn, or by data source and id as read from the data): the
         record, its versions, events, hook runs, features and the raw payloads of its
         id, with an audit row of hashes. A legal hold refuses it (ErasureBlockedError)."""
+        from ingestry.services.erasure import ErasureService
+
         target = srn if srn is not None else self.srn_of(source, source_id)
         service = ErasureService(self.storage, self.settings.convention, self.settings.sources)
         report = service.erase(target, reason=reason, actor=actor)
@@ -303,6 +323,8 @@ class RecordArea(StoreCore):
 
     def erasures(self, srn: str | None = None, *, limit: int | None = 100) -> list[ErasureAudit]:
         """Erasure audit rows, newest first (one record's, by its srn, when given)."""
+        from ingestry.services.erasure import ErasureService
+
         service = ErasureService(self.storage, self.settings.convention, self.settings.sources)
         return service.audits(srn, limit)
 

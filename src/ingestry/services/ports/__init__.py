@@ -22,325 +22,272 @@ ingestry.services.ports import X` works for any of them:
 - `changes`: the changes feed a forking node reads (`ChangeFeed`, `Change`).
 - `analytics`: the SQL engine `ingestry query` runs on (`SqlEngine`, `View`).
 - `backups`: a backend's `BackupEngine`, the backups' `BackupFiles`, a `Snapshot`.
+
+The names are imported on first use (PEP 562; mypy sees the real imports): an adapter
+or service that needs the storage ports does not load the dashboard's, the harvest's
+or the backups' (docs/architecture.md, start-up).
 """
 
 from __future__ import annotations
 
-from ingestry.services.ports.analytics import (
-    CopyState as CopyState,
-)
-from ingestry.services.ports.analytics import (
-    CopyStore as CopyStore,
-)
-from ingestry.services.ports.analytics import (
-    Pages as Pages,
-)
-from ingestry.services.ports.analytics import (
-    QueryResult as QueryResult,
-)
-from ingestry.services.ports.analytics import (
-    SqlEngine as SqlEngine,
-)
-from ingestry.services.ports.analytics import (
-    View as View,
-)
-from ingestry.services.ports.analytics import (
-    ViewColumn as ViewColumn,
-)
-from ingestry.services.ports.backups import (
-    BackupEngine as BackupEngine,
-)
-from ingestry.services.ports.backups import (
-    BackupFiles as BackupFiles,
-)
-from ingestry.services.ports.backups import (
-    Snapshot as Snapshot,
-)
-from ingestry.services.ports.batches import (
-    BatchWork as BatchWork,
-)
-from ingestry.services.ports.batches import (
-    LazyRows as LazyRows,
-)
-from ingestry.services.ports.batches import (
-    PreparedBatch as PreparedBatch,
-)
-from ingestry.services.ports.browse import (
-    Browse as Browse,
-)
-from ingestry.services.ports.browse import (
-    QuarantineFilter as QuarantineFilter,
-)
-from ingestry.services.ports.browse import (
-    QueueState as QueueState,
-)
-from ingestry.services.ports.browse import (
-    ReasonCount as ReasonCount,
-)
-from ingestry.services.ports.browse import (
-    RecordEvent as RecordEvent,
-)
-from ingestry.services.ports.browse import (
-    jobs_cursor as jobs_cursor,
-)
-from ingestry.services.ports.cache import (
-    CacheStats as CacheStats,
-)
-from ingestry.services.ports.cache import (
-    RecordCache as RecordCache,
-)
-from ingestry.services.ports.capabilities import (
-    Arrivals as Arrivals,
-)
-from ingestry.services.ports.capabilities import (
-    ConcurrentSessions as ConcurrentSessions,
-)
-from ingestry.services.ports.capabilities import (
-    PayloadProbe as PayloadProbe,
-)
-from ingestry.services.ports.capabilities import (
-    WireEncoding as WireEncoding,
-)
-from ingestry.services.ports.changes import (
-    Change as Change,
-)
-from ingestry.services.ports.changes import (
-    ChangeCursor as ChangeCursor,
-)
-from ingestry.services.ports.changes import (
-    ChangeFeed as ChangeFeed,
-)
-from ingestry.services.ports.changes import (
-    RemoteInfo as RemoteInfo,
-)
-from ingestry.services.ports.changes import (
-    RemoteNode as RemoteNode,
-)
-from ingestry.services.ports.changes import (
-    RemotePage as RemotePage,
-)
-from ingestry.services.ports.control import (
-    ApiKeyStore as ApiKeyStore,
-)
-from ingestry.services.ports.control import (
-    Bucket as Bucket,
-)
-from ingestry.services.ports.control import (
-    CronTimes as CronTimes,
-)
-from ingestry.services.ports.control import (
-    IdempotencyStore as IdempotencyStore,
-)
-from ingestry.services.ports.control import (
-    JobQueue as JobQueue,
-)
-from ingestry.services.ports.control import (
-    MessageStream as MessageStream,
-)
-from ingestry.services.ports.control import (
-    NewJob as NewJob,
-)
-from ingestry.services.ports.control import (
-    RateLimiter as RateLimiter,
-)
-from ingestry.services.ports.control import (
-    StoredRequest as StoredRequest,
-)
-from ingestry.services.ports.control import (
-    StreamMessage as StreamMessage,
-)
-from ingestry.services.ports.control import (
-    take as take,
-)
-from ingestry.services.ports.erasure import (
-    DeletionStorage as DeletionStorage,
-)
-from ingestry.services.ports.erasure import (
-    ErasureStorage as ErasureStorage,
-)
-from ingestry.services.ports.exports import (
-    ColumnSink as ColumnSink,
-)
-from ingestry.services.ports.exports import (
-    ExportColumn as ExportColumn,
-)
-from ingestry.services.ports.exports import (
-    FileSink as FileSink,
-)
-from ingestry.services.ports.exports import (
-    OpenColumns as OpenColumns,
-)
-from ingestry.services.ports.exports import (
-    OpenFile as OpenFile,
-)
-from ingestry.services.ports.harvest import (
-    FetchFailedError as FetchFailedError,
-)
-from ingestry.services.ports.harvest import (
-    HarvestLedger as HarvestLedger,
-)
-from ingestry.services.ports.harvest import (
-    HttpFetcher as HttpFetcher,
-)
-from ingestry.services.ports.harvest import (
-    HttpRequest as HttpRequest,
-)
-from ingestry.services.ports.harvest import (
-    HttpResponse as HttpResponse,
-)
-from ingestry.services.ports.harvest import (
-    Pairs as Pairs,
-)
-from ingestry.services.ports.harvest import (
-    RunLocks as RunLocks,
-)
-from ingestry.services.ports.harvest import (
-    StoredPage as StoredPage,
-)
-from ingestry.services.ports.hooks import (
-    HookRunner as HookRunner,
-)
-from ingestry.services.ports.hooks import (
-    HookRunnerFactory as HookRunnerFactory,
-)
-from ingestry.services.ports.hooks import (
-    RunnerContext as RunnerContext,
-)
-from ingestry.services.ports.hooks import (
-    WorkSpace as WorkSpace,
-)
-from ingestry.services.ports.inputs import (
-    BlockInput as BlockInput,
-)
-from ingestry.services.ports.inputs import (
-    Chunks as Chunks,
-)
-from ingestry.services.ports.inputs import (
-    ContainedInput as ContainedInput,
-)
-from ingestry.services.ports.inputs import (
-    DescribedInput as DescribedInput,
-)
-from ingestry.services.ports.inputs import (
-    Input as Input,
-)
-from ingestry.services.ports.inputs import (
-    ReadOptions as ReadOptions,
-)
-from ingestry.services.ports.inputs import (
-    Spilled as Spilled,
-)
-from ingestry.services.ports.inputs import (
-    SpillingInput as SpillingInput,
-)
-from ingestry.services.ports.inputs import (
-    UnframeableError as UnframeableError,
-)
-from ingestry.services.ports.inputs import (
-    WholeDocument as WholeDocument,
-)
-from ingestry.services.ports.lifecycle import (
-    ClaimedEvent as ClaimedEvent,
-)
-from ingestry.services.ports.lifecycle import (
-    LifecycleSession as LifecycleSession,
-)
-from ingestry.services.ports.lifecycle import (
-    LifecycleStorage as LifecycleStorage,
-)
-from ingestry.services.ports.rawops import (
-    ExistingRecord as ExistingRecord,
-)
-from ingestry.services.ports.rawops import (
-    PurgeResult as PurgeResult,
-)
-from ingestry.services.ports.rawops import (
-    QuarantineItem as QuarantineItem,
-)
-from ingestry.services.ports.rawops import (
-    RawMark as RawMark,
-)
-from ingestry.services.ports.rawops import (
-    RawOperations as RawOperations,
-)
-from ingestry.services.ports.rawops import (
-    RawSession as RawSession,
-)
-from ingestry.services.ports.rawops import (
-    RawWindow as RawWindow,
-)
-from ingestry.services.ports.rawops import (
-    RetentionPolicy as RetentionPolicy,
-)
-from ingestry.services.ports.rawops import (
-    StoredRaw as StoredRaw,
-)
-from ingestry.services.ports.rawops import (
-    StoredReceipt as StoredReceipt,
-)
-from ingestry.services.ports.rows import (
-    HOOK_RUN_FIELDS as HOOK_RUN_FIELDS,
-)
-from ingestry.services.ports.rows import (
-    QUARANTINE_FIELDS as QUARANTINE_FIELDS,
-)
-from ingestry.services.ports.rows import (
-    RAW_FIELDS as RAW_FIELDS,
-)
-from ingestry.services.ports.rows import (
-    RECORD_FIELDS as RECORD_FIELDS,
-)
-from ingestry.services.ports.rows import (
-    FeatureRow as FeatureRow,
-)
-from ingestry.services.ports.rows import (
-    HookRunRow as HookRunRow,
-)
-from ingestry.services.ports.rows import (
-    NewRecords as NewRecords,
-)
-from ingestry.services.ports.rows import (
-    QuarantineRow as QuarantineRow,
-)
-from ingestry.services.ports.rows import (
-    RawRow as RawRow,
-)
-from ingestry.services.ports.rows import (
-    Receipt as Receipt,
-)
-from ingestry.services.ports.rows import (
-    ReceiptKey as ReceiptKey,
-)
-from ingestry.services.ports.rows import (
-    RecordChange as RecordChange,
-)
-from ingestry.services.ports.rows import (
-    RecordRow as RecordRow,
-)
-from ingestry.services.ports.rows import (
-    RowTimes as RowTimes,
-)
-from ingestry.services.ports.rows import (
-    UpsertResult as UpsertResult,
-)
-from ingestry.services.ports.rows import (
-    Wire as Wire,
-)
-from ingestry.services.ports.rows import (
-    WireEncode as WireEncode,
-)
-from ingestry.services.ports.session import (
-    OnChanges as OnChanges,
-)
-from ingestry.services.ports.session import (
-    StorageSession as StorageSession,
-)
-from ingestry.services.ports.storage import (
-    SCAN_ENVELOPE as SCAN_ENVELOPE,
-)
-from ingestry.services.ports.storage import (
-    SCAN_PAGE as SCAN_PAGE,
-)
-from ingestry.services.ports.storage import (
-    Storage as Storage,
-)
+from typing import TYPE_CHECKING, Any
+
+#: Submodule -> the names it defines that are re-exported here (imported on first use).
+_MODULES: dict[str, tuple[str, ...]] = {
+    "analytics": (
+        "CopyState",
+        "CopyStore",
+        "Pages",
+        "QueryResult",
+        "SqlEngine",
+        "View",
+        "ViewColumn",
+    ),
+    "backups": ("BackupEngine", "BackupFiles", "Snapshot"),
+    "batches": ("BatchWork", "LazyRows", "PreparedBatch"),
+    "browse": (
+        "Browse",
+        "QuarantineFilter",
+        "QueueState",
+        "ReasonCount",
+        "RecordEvent",
+        "jobs_cursor",
+    ),
+    "cache": ("CacheStats", "RecordCache"),
+    "capabilities": ("Arrivals", "ConcurrentSessions", "PayloadProbe", "WireEncoding"),
+    "changes": ("Change", "ChangeCursor", "ChangeFeed", "RemoteInfo", "RemoteNode", "RemotePage"),
+    "control": (
+        "ApiKeyStore",
+        "Bucket",
+        "CronTimes",
+        "IdempotencyStore",
+        "JobQueue",
+        "MessageStream",
+        "NewJob",
+        "RateLimiter",
+        "StoredRequest",
+        "StreamMessage",
+        "take",
+    ),
+    "erasure": ("DeletionStorage", "ErasureStorage"),
+    "exports": ("ColumnSink", "ExportColumn", "FileSink", "OpenColumns", "OpenFile"),
+    "harvest": (
+        "FetchFailedError",
+        "HarvestLedger",
+        "HttpFetcher",
+        "HttpRequest",
+        "HttpResponse",
+        "Pairs",
+        "RunLocks",
+        "StoredPage",
+    ),
+    "hooks": ("HookRunner", "HookRunnerFactory", "RunnerContext", "WorkSpace"),
+    "inputs": (
+        "BlockInput",
+        "Chunks",
+        "ContainedInput",
+        "DescribedInput",
+        "Input",
+        "ReadOptions",
+        "Spilled",
+        "SpillingInput",
+        "UnframeableError",
+        "WholeDocument",
+    ),
+    "lifecycle": ("ClaimedEvent", "LifecycleSession", "LifecycleStorage"),
+    "rawops": (
+        "ExistingRecord",
+        "PurgeResult",
+        "QuarantineItem",
+        "RawMark",
+        "RawOperations",
+        "RawSession",
+        "RawWindow",
+        "RetentionPolicy",
+        "StoredRaw",
+        "StoredReceipt",
+    ),
+    "rows": (
+        "FeatureRow",
+        "HOOK_RUN_FIELDS",
+        "HookRunRow",
+        "NewRecords",
+        "QUARANTINE_FIELDS",
+        "QuarantineRow",
+        "RAW_FIELDS",
+        "RECORD_FIELDS",
+        "RawRow",
+        "Receipt",
+        "ReceiptKey",
+        "RecordChange",
+        "RecordRow",
+        "RowTimes",
+        "UpsertResult",
+        "Wire",
+        "WireEncode",
+    ),
+    "session": ("OnChanges", "StorageSession"),
+    "storage": ("SCAN_ENVELOPE", "SCAN_PAGE", "Storage"),
+}
+_EXPORTS = {name: f"{__name__}.{module}" for module, names in _MODULES.items() for name in names}
+
+if TYPE_CHECKING:
+    # one statement per module; `X as X` marks a re-export for mypy
+    # isort: off
+    from ingestry.services.ports.analytics import (
+        CopyState as CopyState,
+        CopyStore as CopyStore,
+        Pages as Pages,
+        QueryResult as QueryResult,
+        SqlEngine as SqlEngine,
+        View as View,
+        ViewColumn as ViewColumn,
+    )
+    from ingestry.services.ports.backups import (
+        BackupEngine as BackupEngine,
+        BackupFiles as BackupFiles,
+        Snapshot as Snapshot,
+    )
+    from ingestry.services.ports.batches import (
+        BatchWork as BatchWork,
+        LazyRows as LazyRows,
+        PreparedBatch as PreparedBatch,
+    )
+    from ingestry.services.ports.browse import (
+        Browse as Browse,
+        QuarantineFilter as QuarantineFilter,
+        QueueState as QueueState,
+        ReasonCount as ReasonCount,
+        RecordEvent as RecordEvent,
+        jobs_cursor as jobs_cursor,
+    )
+    from ingestry.services.ports.cache import (
+        CacheStats as CacheStats,
+        RecordCache as RecordCache,
+    )
+    from ingestry.services.ports.capabilities import (
+        Arrivals as Arrivals,
+        ConcurrentSessions as ConcurrentSessions,
+        PayloadProbe as PayloadProbe,
+        WireEncoding as WireEncoding,
+    )
+    from ingestry.services.ports.changes import (
+        Change as Change,
+        ChangeCursor as ChangeCursor,
+        ChangeFeed as ChangeFeed,
+        RemoteInfo as RemoteInfo,
+        RemoteNode as RemoteNode,
+        RemotePage as RemotePage,
+    )
+    from ingestry.services.ports.control import (
+        ApiKeyStore as ApiKeyStore,
+        Bucket as Bucket,
+        CronTimes as CronTimes,
+        IdempotencyStore as IdempotencyStore,
+        JobQueue as JobQueue,
+        MessageStream as MessageStream,
+        NewJob as NewJob,
+        RateLimiter as RateLimiter,
+        StoredRequest as StoredRequest,
+        StreamMessage as StreamMessage,
+        take as take,
+    )
+    from ingestry.services.ports.erasure import (
+        DeletionStorage as DeletionStorage,
+        ErasureStorage as ErasureStorage,
+    )
+    from ingestry.services.ports.exports import (
+        ColumnSink as ColumnSink,
+        ExportColumn as ExportColumn,
+        FileSink as FileSink,
+        OpenColumns as OpenColumns,
+        OpenFile as OpenFile,
+    )
+    from ingestry.services.ports.harvest import (
+        FetchFailedError as FetchFailedError,
+        HarvestLedger as HarvestLedger,
+        HttpFetcher as HttpFetcher,
+        HttpRequest as HttpRequest,
+        HttpResponse as HttpResponse,
+        Pairs as Pairs,
+        RunLocks as RunLocks,
+        StoredPage as StoredPage,
+    )
+    from ingestry.services.ports.hooks import (
+        HookRunner as HookRunner,
+        HookRunnerFactory as HookRunnerFactory,
+        RunnerContext as RunnerContext,
+        WorkSpace as WorkSpace,
+    )
+    from ingestry.services.ports.inputs import (
+        BlockInput as BlockInput,
+        Chunks as Chunks,
+        ContainedInput as ContainedInput,
+        DescribedInput as DescribedInput,
+        Input as Input,
+        ReadOptions as ReadOptions,
+        Spilled as Spilled,
+        SpillingInput as SpillingInput,
+        UnframeableError as UnframeableError,
+        WholeDocument as WholeDocument,
+    )
+    from ingestry.services.ports.lifecycle import (
+        ClaimedEvent as ClaimedEvent,
+        LifecycleSession as LifecycleSession,
+        LifecycleStorage as LifecycleStorage,
+    )
+    from ingestry.services.ports.rawops import (
+        ExistingRecord as ExistingRecord,
+        PurgeResult as PurgeResult,
+        QuarantineItem as QuarantineItem,
+        RawMark as RawMark,
+        RawOperations as RawOperations,
+        RawSession as RawSession,
+        RawWindow as RawWindow,
+        RetentionPolicy as RetentionPolicy,
+        StoredRaw as StoredRaw,
+        StoredReceipt as StoredReceipt,
+    )
+    from ingestry.services.ports.rows import (
+        FeatureRow as FeatureRow,
+        HOOK_RUN_FIELDS as HOOK_RUN_FIELDS,
+        HookRunRow as HookRunRow,
+        NewRecords as NewRecords,
+        QUARANTINE_FIELDS as QUARANTINE_FIELDS,
+        QuarantineRow as QuarantineRow,
+        RAW_FIELDS as RAW_FIELDS,
+        RECORD_FIELDS as RECORD_FIELDS,
+        RawRow as RawRow,
+        Receipt as Receipt,
+        ReceiptKey as ReceiptKey,
+        RecordChange as RecordChange,
+        RecordRow as RecordRow,
+        RowTimes as RowTimes,
+        UpsertResult as UpsertResult,
+        Wire as Wire,
+        WireEncode as WireEncode,
+    )
+    from ingestry.services.ports.session import (
+        OnChanges as OnChanges,
+        StorageSession as StorageSession,
+    )
+    from ingestry.services.ports.storage import (
+        SCAN_ENVELOPE as SCAN_ENVELOPE,
+        SCAN_PAGE as SCAN_PAGE,
+        Storage as Storage,
+    )
+    # isort: on
+else:
+
+    def __getattr__(name: str) -> Any:
+        """Import a re-exported name on first use, then keep it as a plain attribute."""
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        # __import__, not importlib.import_module: `-X importtime` reports only the former
+        value = getattr(__import__(module, fromlist=[name]), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_EXPORTS})
