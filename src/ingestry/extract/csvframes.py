@@ -85,7 +85,12 @@ class CSVFrames:
         lines: Iterable[bytes],
         required: Sequence[str] = (),
         reading: Reading | None = None,
+        *,
+        names: list[str] | None = None,
+        first_line: int = 1,
     ) -> None:
+        """`names` and `first_line`: the lines are a block cut at a row boundary after
+        the header (`extract.csvblocks`), read with that header's names."""
         self.reading = reading or Reading()
         self.dialect = self.reading.dialect
         self.codec = Codec(self.reading.encoding, self.reading.fallback_encoding)
@@ -93,8 +98,9 @@ class CSVFrames:
         self.delimiter: str | None = None
         self.skipped = 0  # preamble and comment lines
         self._lines = self.codec.lines(lines)
-        self._number = 0
+        self._number = first_line - 1
         self._required = required
+        self.names = names  # the header's, once read
 
     @property
     def keyed_header(self) -> tuple[bytes, bytes] | None:
@@ -152,8 +158,8 @@ class CSVFrames:
                 if decoded and plain is not None:
                     codec.used[plain] = codec.used.get(plain, 0) + decoded
 
-        names: list[str] | None = None
-        if dialect.header:
+        names: list[str] | None = self.names
+        if dialect.header or names is not None:
             delimiter = dialect.delimiter
         else:
             names = list(dialect.names)
@@ -190,7 +196,7 @@ class CSVFrames:
                 error = f"not valid {codec.what()} (byte {undecodable[0]} of a line)"
                 undecodable.clear()
             if names is None and error is None:
-                names = [c.strip() for c in cells]
+                names = self.names = [c.strip() for c in cells]
                 check_header(names, self._required)
                 self.header = codec.strip_eol(chunk)
                 continue
