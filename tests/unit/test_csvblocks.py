@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingestry.domain.reading import CSVDialect, Reading
-from ingestry.extract.csvblocks import blocks_apply, csv_block_frames, csv_blocks
+from ingestry.extract.csvblocks import _unquoted_frames, blocks_apply, csv_block_frames, csv_blocks
 from ingestry.extract.csvframes import CSVFrames
 from ingestry.extract.framing import Frame
 
@@ -101,3 +101,27 @@ def test_dialects_that_cannot_be_cut() -> None:
     assert not blocks_apply(Reading(dialect=CSVDialect(comment="#")))
     assert not blocks_apply(Reading(dialect=CSVDialect(header=False, names=("a",))))
     assert blocks_apply(Reading(dialect=CSVDialect(delimiter=";", quote="'")))
+
+
+PLAIN_CELLS = st.sampled_from(["a", "", "12", " x ", "é", "N/A", "\r", "\x00", "b\rc", " "])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(PLAIN_CELLS, min_size=1, max_size=4), min_size=1, max_size=12),
+    ending=ENDINGS,
+    encoding=st.sampled_from(["utf-8", "latin-1", "cp1252"]),
+    tail=st.booleans(),
+)
+def test_a_block_without_quotes_frames_as_read_line_by_line(
+    rows: list[list[str]], ending: bytes, encoding: str, tail: bool
+) -> None:
+    """The one-pass reading of a block without quote characters (when it applies)."""
+    reading = Reading(encoding=encoding)
+    data = ending.join(",".join(r).encode(encoding) for r in rows) + (ending if tail else b"")
+    names = ["id", "b", "c"]
+    quick = _unquoted_frames(7, data, names, reading)
+    whole = list(CSVFrames(_lines(data), (), reading, names=names, first_line=7))
+    assert quick is None or quick == whole
+    if b"\r" not in data.replace(b"\r\n", b"") and b"\x00" not in data:
+        assert quick == whole

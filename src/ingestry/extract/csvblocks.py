@@ -22,7 +22,7 @@ import csv
 from collections.abc import Iterable, Iterator
 
 from ingestry.domain.reading import Reading
-from ingestry.extract.csvframes import CSVFrames
+from ingestry.extract.csvframes import CSVFrames, row_of
 from ingestry.extract.framing import Frame, LineBlock
 from ingestry.extract.textlines import Codec
 
@@ -66,7 +66,55 @@ def csv_block_frames(block: LineBlock, header: bytes, reading: Reading) -> list[
     if names is None:
         raise ValueError("a CSV block needs a readable header")
     first, data = block
+    quick = _unquoted_frames(first, data, names, reading)
+    if quick is not None:
+        return quick
     return list(CSVFrames(_lines(data), (), reading, names=names, first_line=first))
+
+
+def _unquoted_frames(
+    first: int, data: bytes, names: list[str], reading: Reading
+) -> list[Frame] | None:
+    """The frames of a block without a quote character, a NUL, a CR that does not end
+    a line or a byte that does not decode (None for any other): one line is one row, so
+    the block is decoded, split and read by the csv module in one pass each, and only
+    the frame is built per row (what `CSVFrames` gives, ~2x faster: it decodes, joins
+    and strips line by line)."""
+    dialect = reading.dialect
+    plain = Codec(reading.encoding, reading.fallback_encoding).plain_encoding
+    if plain is None or not _stateless(plain) or dialect.quote.encode() in data or b"\x00" in data:
+        return None
+    try:
+        text = data.decode(plain)
+    except UnicodeDecodeError:
+        return None
+    crlf = "\r" in text
+    if crlf and text.count("\r") != text.count("\r\n"):
+        return None
+    texts, payloads = text.split("\n"), data.split(b"\n")
+    if len(texts) != len(payloads):
+        return None
+    if not payloads[-1]:  # what follows the last LF
+        texts.pop()
+        payloads.pop()
+    width = len(names)
+    frames: list[Frame] = []
+    append = frames.append
+    rows = csv.reader(texts, delimiter=dialect.delimiter, quotechar=dialect.quote, strict=True)
+    try:
+        for number, (payload, cells) in enumerate(zip(payloads, rows, strict=True), first):
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if crlf and payload.endswith(b"\r"):
+                payload = payload[:-1]
+            if len(cells) == width:
+                append(Frame(number, payload, row_of(names, cells)))
+            else:
+                wrong = f"row has {len(cells)} fields, header has {width}"
+                append(Frame(number, payload, None, wrong))
+    except csv.Error:  # a field over the csv module's limit: as CSVFrames reads it
+        return None
+    return frames
 
 
 def csv_blocks(
@@ -148,6 +196,11 @@ def _row_end(data: bytes, end: int, quote: bytes, reading: Reading) -> int:
                 break
         done = reader.line_num
     return sum(map(len, lines[:done]))
+
+
+def _stateless(encoding: str) -> bool:
+    """Whether a block decodes as its lines do, one by one (no BOM, no shift state)."""
+    return encoding in ("utf-8", "ascii") or encoding.startswith(("iso8859-", "cp125"))
 
 
 def _lines(data: bytes) -> list[bytes]:

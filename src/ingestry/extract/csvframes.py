@@ -211,7 +211,7 @@ class CSVFrames:
             if error is not None or names is None:
                 yield Frame(start, payload, None, error or "no CSV header")
                 continue
-            yield Frame(start, payload, _row(names, cells))
+            yield Frame(start, payload, row_of(names, cells))
 
     def _sniff(self, head: list[bytes]) -> str:
         size = 0
@@ -250,7 +250,7 @@ def framed_csv(frames: CSVFrames, name: str) -> Iterator[Frame]:
         raise InputError(f"{name}: {exc}") from None
 
 
-def _row(names: list[str], cells: list[str]) -> dict[str, str | None]:
+def row_of(names: list[str], cells: list[str]) -> dict[str, str | None]:
     """The row by column name, an empty cell null (a repeated name: its last cell, in
     its first place). `dict(zip(...))` runs in C; only a row with an empty cell pays a
     second pass."""
