@@ -9,6 +9,10 @@ cost. Each step is a child process on a fresh database; the fastest of --repeat 
 is kept (other load on a shared machine only ever adds time).
 
     python bench/csv_bench.py [--n 100000] [--repeat 1] [--backend sqlite|postgres|both]
+                              [--rev REV]
+
+`--rev REV` measures `src/` at a git revision (exported, first on the children's
+PYTHONPATH: see bench/revision.py), so two commits can be compared in alternating runs.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 import orjson
 
 import pgdb
+import revision
 from measure import Measurement, run_child
 
 BENCH = Path(__file__).resolve().parent
@@ -124,6 +129,11 @@ def measure(args: argparse.Namespace, plain: Path, opt: Path) -> dict[str, Measu
     for number in range(1, args.repeat + 1):
         with tempfile.TemporaryDirectory(prefix="ingestry-csvbench-") as name:
             tmp = Path(name)
+            if args.rev:  # the children import ingestry from src/ at that revision
+                src = str(revision.export(args.rev, tmp / "code"))
+                before = os.environ.get("PYTHONPATH")
+                base_env["PYTHONPATH"] = src + (os.pathsep + before if before else "")
+            args.code = revision.describe(base_env, args.rev)
             config = tmp / "bench.yaml"
             config.write_text(CONFIG)
             pg = pgdb.Databases(pgdb.admin_url(), number) if "postgres" in args.backends else None
@@ -187,9 +197,12 @@ def table(n: int, best: dict[str, Measurement]) -> str:
         )
     for backend in ("s", "p"):
         if f"{backend}i" in best and f"{backend}io" in best:
-            cost = best[f"{backend}io"].inner_seconds / best[f"{backend}i"].inner_seconds - 1
+            plain, opt = best[f"{backend}i"], best[f"{backend}io"]
+            cost = opt.inner_seconds / plain.inner_seconds - 1
+            cpu = _cpu(opt) / _cpu(plain) - 1
             lines.append(
-                f"read options cost ({'SQLite' if backend == 's' else 'PostgreSQL'}): {cost:+.1%}"
+                f"read options cost ({'SQLite' if backend == 's' else 'PostgreSQL'}): "
+                f"{cost:+.1%} inner, {cpu:+.1%} cpu"
             )
     return "\n".join(lines)
 
@@ -204,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--rev", help="measure src/ at this git revision, not the working tree")
     args = parser.parse_args(argv)
     args.backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     out = BENCH / "out"
@@ -216,10 +230,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     text = table(args.n, best)
     print(text)
-    results = {k: m.as_dict() for k, m in best.items()}
-    (out / f"csv-results-{args.n}.json").write_bytes(
-        orjson.dumps(results, option=orjson.OPT_INDENT_2)
-    )
+    results: dict[str, Any] = {k: m.as_dict() for k, m in best.items()}
+    results["code"] = args.code
+    name = f"csv-results-{args.n}" + (f"-{args.rev}" if args.rev else "")
+    (out / f"{name}.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     return 0
 
 

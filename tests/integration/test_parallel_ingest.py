@@ -132,3 +132,69 @@ def test_workers_match_inline_on_batches_off_the_fast_paths(
     assert summaries[0]["records_created"] > 1_000 and summaries[1]["records_updated"] >= 55
     assert len(quarantined) == len(range(0, 1_800, 43))
     assert raw > 1_700
+
+
+SRC = "rates_raw"
+RAW_RATES = """\
+  rates_raw:
+    strategy: raw
+    convention: exchange_rate
+    rationale: CSV cut into blocks for the workers
+    format: csv
+    id: [date, base, quote]
+"""
+
+
+def _rates(path: Path, n: int) -> Path:
+    """A CSV whose rows a block cut must respect: quoted fields over several lines,
+    quotes at block ends, malformed rows, blank lines, CRLF, repeated ids."""
+    rows = [b"date,base,quote,rate,provider"]
+    for i in range(n):
+        day = f"2026-{i % 12 + 1:02d}-{i % 28 + 1:02d}".encode()
+        quote = b"Q%d" % (i % 700)  # ids repeat, within and across batches
+        provider = b'"line one\nline, two"' if i % 7 == 0 else b"ecb"
+        if i % 53 == 0:
+            rows.append(b"%s,EUR,%s,1.5" % (day, quote))  # a field short
+        elif i % 89 == 0:
+            rows.append(b'%s,EUR,%s,1.5,"bad"x' % (day, quote))  # strict quoting
+        elif i % 61 == 0:
+            rows.append(b"")
+        else:
+            rows.append(b"%s,EUR,%s,%d.25,%s" % (day, quote, i, provider))
+    data = b"\n".join(r + (b"\r" if k % 11 == 0 else b"") for k, r in enumerate(rows))
+    path.write_bytes(data + b'\n2026-01-01,EUR,LAST,1.0,"never closed\n')
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_csv_blocks_in_workers_match_inline(
+    tmp_path: Path, project: Path, other_db: Database, workers: int
+) -> None:
+    """A CSV file is cut into blocks of rows that the workers frame
+    (`extract.csvblocks`): what is stored is what inline framing stores."""
+    data = _rates(tmp_path / "rates.csv", 2_500)
+    config = project / "ingestry.yaml"
+    config.write_text(config.read_text() + RAW_RATES)
+    seen = []
+    ids_of = range(2_500)
+    for env, n in (({}, workers), ({"INGESTRY_DATABASE_URL": other_db.url}, 0)):
+        with ingestry.open(ingestry.load_settings(config, env=env)) as store:
+            source = store.source(SRC)
+            extractor = store.extractor(source)
+            service = IngestService(
+                store.storage, lambda _, e=extractor: e, batch_size=300,
+                parallel=ProcessMap(n) if n else None, parallel_threshold=0,
+            )  # fmt: skip
+            summary = service.ingest(source, open_inputs([str(data)], source.format))
+            counts = {k: v for k, v in summary.as_dict().items() if k not in ("seconds", "run_srn")}
+            records = [(r.srn, r.version, dict(r.columns)) for r in store.records("exchange_rate")]
+            ids = sorted({f"2026-{i % 12 + 1:02d}-{i % 28 + 1:02d}|EUR|Q{i % 700}" for i in ids_of})
+            raw = [(p.sha256, p.payload, p.line, p.error) for i in ids for p in store.raw(SRC, i)]
+            quarantined = sorted((q.line, q.reason, q.payload) for q in store.quarantine(SRC))
+            seen.append((counts, records, raw, quarantined))
+    assert seen[0] == seen[1]
+    counts, records, raw, quarantined = seen[0]
+    assert counts["received"] > 2_400 and len(records) > 2_000 and len(raw) > 2_000
+    assert any(b"\n" in payload for _, payload, _, _ in raw)  # a quoted line end kept
+    assert quarantined[-1][2] == b'2026-01-01,EUR,LAST,1.0,"never closed'
+    assert len(quarantined) > len(range(0, 2_500, 53))

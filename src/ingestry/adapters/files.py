@@ -17,6 +17,7 @@ import tempfile
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -33,6 +34,7 @@ from ingestry.adapters.tables import parquet_table, xlsx_table
 from ingestry.domain.errors import InputError
 from ingestry.domain.reading import Reading
 from ingestry.domain.sources import MAX_PAYLOAD_BYTES, SourceFormat
+from ingestry.extract.csvblocks import blocks_apply, csv_blocks
 from ingestry.extract.csvframes import CSVFrames, HeaderError, framed_csv
 from ingestry.extract.framing import (
     Frame,
@@ -137,12 +139,38 @@ class StreamInput:
             else:
                 yield from self._frames(stream)
 
-    def line_blocks(self, lines: int) -> Iterator[tuple[LineBlock, int]] | None:
-        """The input as blocks of whole lines (framed later, `block_frames`) with their
-        line counts; None unless it is JSON Lines."""
+    def line_blocks(self, lines: int) -> Iterator[tuple[list[Frame] | LineBlock, int]] | None:
+        """The input as blocks of whole lines (framed later: `block_frames`, or for CSV
+        `csv_block_frames`) with their line counts; None unless it is JSON Lines or a
+        CSV read in a way blocks can be cut (`csvblocks.blocks_apply`)."""
+        if self.format is SourceFormat.CSV and blocks_apply(self.options.reading):
+            return self._csv_blocks(lines)
         if self.format is not SourceFormat.JSONL:
             return None
         return self._line_blocks(lines)
+
+    def _csv_blocks(self, lines: int) -> Iterator[tuple[list[Frame] | LineBlock, int]]:
+        """The header line read and checked here, the rest cut into blocks of rows; a
+        header line holding a quote character (it may go on over lines) is framed here,
+        with the rest, as before."""
+        reading = self.options.reading
+        with self._open() as stream:
+            reader = self._reader = _CountingReader(stream)
+            first = stream.readline()
+            reader.position += len(first)
+            if not first:
+                return
+            if reading.dialect.quote.encode() not in first:
+                self._csv = CSVFrames([first], self.options.required_columns, reading)
+                if not list(framed_csv(self._csv, self.name)) and self._csv.header is not None:
+                    yield from csv_blocks(reader.chunks(), 2, lines, reading)
+                    return
+            self._csv = CSVFrames(
+                chain([first], reader.lines()), self.options.required_columns, reading
+            )
+            frames = framed_csv(self._csv, self.name)
+            while chunk := list(islice(frames, lines)):
+                yield chunk, len(chunk)
 
     def whole(self, reason: str) -> WholeInput:
         """The input as one payload failing with `reason` (an unframeable document)."""

@@ -85,7 +85,12 @@ class CSVFrames:
         lines: Iterable[bytes],
         required: Sequence[str] = (),
         reading: Reading | None = None,
+        *,
+        names: list[str] | None = None,
+        first_line: int = 1,
     ) -> None:
+        """`names` and `first_line`: the lines are a block cut at a row boundary after
+        the header (`extract.csvblocks`), read with that header's names."""
         self.reading = reading or Reading()
         self.dialect = self.reading.dialect
         self.codec = Codec(self.reading.encoding, self.reading.fallback_encoding)
@@ -93,8 +98,9 @@ class CSVFrames:
         self.delimiter: str | None = None
         self.skipped = 0  # preamble and comment lines
         self._lines = self.codec.lines(lines)
-        self._number = 0
+        self._number = first_line - 1
         self._required = required
+        self.names = names  # the header's, once read
 
     @property
     def keyed_header(self) -> tuple[bytes, bytes] | None:
@@ -152,8 +158,8 @@ class CSVFrames:
                 if decoded and plain is not None:
                     codec.used[plain] = codec.used.get(plain, 0) + decoded
 
-        names: list[str] | None = None
-        if dialect.header:
+        names: list[str] | None = self.names
+        if dialect.header or names is not None:
             delimiter = dialect.delimiter
         else:
             names = list(dialect.names)
@@ -190,7 +196,7 @@ class CSVFrames:
                 error = f"not valid {codec.what()} (byte {undecodable[0]} of a line)"
                 undecodable.clear()
             if names is None and error is None:
-                names = [c.strip() for c in cells]
+                names = self.names = [c.strip() for c in cells]
                 check_header(names, self._required)
                 self.header = codec.strip_eol(chunk)
                 continue
@@ -205,7 +211,7 @@ class CSVFrames:
             if error is not None or names is None:
                 yield Frame(start, payload, None, error or "no CSV header")
                 continue
-            yield Frame(start, payload, _row(names, cells))
+            yield Frame(start, payload, row_of(names, cells))
 
     def _sniff(self, head: list[bytes]) -> str:
         size = 0
@@ -244,7 +250,7 @@ def framed_csv(frames: CSVFrames, name: str) -> Iterator[Frame]:
         raise InputError(f"{name}: {exc}") from None
 
 
-def _row(names: list[str], cells: list[str]) -> dict[str, str | None]:
+def row_of(names: list[str], cells: list[str]) -> dict[str, str | None]:
     """The row by column name, an empty cell null (a repeated name: its last cell, in
     its first place). `dict(zip(...))` runs in C; only a row with an empty cell pays a
     second pass."""

@@ -16,8 +16,9 @@ from itertools import islice
 from typing import TypeVar
 
 from ingestry.domain.clock import Clock, iso
-from ingestry.domain.sources import DataSource
+from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.compiler import Extractor
+from ingestry.extract.csvblocks import csv_block_frames
 from ingestry.extract.framing import Frame, LineBlock, block_frames
 from ingestry.services.batch import (
     Provenance,
@@ -123,8 +124,8 @@ class Preparation:
         """The batch of `work`: scanned only, or prepared in full (and encoded for the
         storage's write path; its rows left out when `work` asks for a lean batch and
         the wire carries everything)."""
-        framed, _, _, _, scan_only, lean = work
-        frames = frames_of(framed, self.source.max_line_bytes)
+        framed, _, _, header, scan_only, lean = work
+        frames = self.frames_of(framed, header)
         if scan_only:
             scanned, touched = scan(frames, self.source.id_paths)
             lines = [frames[k[0]][0] for k in scanned]
@@ -151,7 +152,7 @@ class Preparation:
         indexes in `skip`."""
         framed, received_at, origin, header, _, _ = work
         if frames is None:
-            frames = frames_of(framed, self.source.max_line_bytes)
+            frames = self.frames_of(framed, header)
         if skip:
             frames = [f for n, f in enumerate(frames) if n not in skip]
         blob = framed[1] if isinstance(framed, tuple) else None  # holds every payload
@@ -159,6 +160,18 @@ class Preparation:
             frames, self.source, self.extractor, self.provenance,
             received_at=received_at, origin=origin, header=header, blob=blob,
         )  # fmt: skip
+
+    def frames_of(
+        self, framed: list[Frame] | LineBlock, header: tuple[bytes, bytes] | None
+    ) -> list[Frame]:
+        """The frames of a batch's work: a block of lines framed here (CSV rows with
+        the input's header: `extract.csvblocks`)."""
+        if not isinstance(framed, tuple):
+            return framed
+        if self.source.format is SourceFormat.CSV:
+            assert header is not None, "a CSV block comes with its header"
+            return csv_block_frames(framed, header[1], self.source.reading)
+        return block_frames(framed, self.source.max_line_bytes)
 
     def works(self, inputs: Sequence[Input]) -> list[BatchWork]:
         """The work of `inputs`, framed here, to prepare elsewhere (an HTTP pull frames
@@ -208,7 +221,3 @@ class Preparation:
         frames = item.frames()
         while chunk := list(islice(frames, self.batch_size)):
             yield chunk, len(chunk)
-
-
-def frames_of(framed: list[Frame] | LineBlock, limit: int | None = None) -> list[Frame]:
-    return block_frames(framed, limit) if isinstance(framed, tuple) else framed

@@ -82,11 +82,11 @@ class Input(Protocol):
 @runtime_checkable
 class BlockInput(Protocol):
     """An input that can also hand out whole lines in blocks, to be framed by the
-    preparation workers instead of the reading process (JSON Lines files)."""
+    preparation workers instead of the reading process (JSON Lines and CSV files)."""
 
-    def line_blocks(self, lines: int) -> Iterator[tuple[LineBlock, int]] | None:
-        """Blocks of `lines` lines with their line counts, or None when this input is
-        not line-framed."""
+    def line_blocks(self, lines: int) -> Iterator[tuple[list[Frame] | LineBlock, int]] | None:
+        """Blocks of `lines` lines with their line counts (or frames, where the input
+        found it cannot be cut), or None when this input is not line-framed."""
         ...
 
 

@@ -1,0 +1,127 @@
+"""A CSV input cut into blocks (`extract.csvblocks`) frames exactly as read whole: the
+same line numbers, exact bytes, rows and errors, whatever the reads and block sizes,
+quoted line ends, stray or unterminated quotes, bad bytes, CRLF and blank lines."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingestry.domain.reading import CSVDialect, Reading
+from ingestry.extract.csvblocks import _unquoted_frames, blocks_apply, csv_block_frames, csv_blocks
+from ingestry.extract.csvframes import CSVFrames
+from ingestry.extract.framing import Frame
+
+CELLS = st.sampled_from(
+    ["a", "", "12", " x ", '"q"', '"a,b"', '"two\nlines"', '"open', 'in"side', '"x""y"',
+     '"end"z', "é", "\r", '"\r\n"', "N/A"]
+)  # fmt: skip
+ROWS = st.lists(st.lists(CELLS, min_size=1, max_size=4), max_size=25)
+ENDINGS = st.sampled_from([b"\n", b"\r\n"])
+
+
+def _whole(data: bytes, reading: Reading) -> list[Frame]:
+    return list(CSVFrames(_lines(data), (), reading))
+
+
+def _lines(data: bytes) -> list[bytes]:
+    parts = data.split(b"\n")
+    last = parts.pop()
+    return [p + b"\n" for p in parts] + ([last] if last else [])
+
+
+def _blocked(data: bytes, reads: list[int], lines: int, reading: Reading) -> list[Frame]:
+    header, _, rest = data.partition(b"\n")
+    chunks, at = [], 0
+    for size in reads * (len(rest) // max(1, sum(reads)) + 1):
+        chunks.append(rest[at : at + size])
+        at += size
+    chunks = [c for c in chunks if c]
+    assert b"".join(chunks) == rest
+    frames: list[Frame] = []
+    blocks = list(csv_blocks(chunks, 2, lines, reading))
+    assert b"".join(b[0][1] for b in blocks) == rest
+    stripped = header.removesuffix(b"\r")
+    for block, count in blocks:
+        assert count == block[1].count(b"\n") + (not block[1].endswith(b"\n"))
+        frames.extend(csv_block_frames(block, stripped, reading))
+    return frames
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=ROWS,
+    ending=ENDINGS,
+    reads=st.lists(st.integers(1, 40), min_size=1, max_size=5),
+    lines=st.integers(1, 6),
+    encoding=st.sampled_from(["utf-8", "latin-1", "cp1252"]),
+    bad=st.booleans(),
+    tail=st.booleans(),
+)
+def test_blocks_frame_as_the_whole_input(
+    rows: list[list[str]],
+    ending: bytes,
+    reads: list[int],
+    lines: int,
+    encoding: str,
+    bad: bool,
+    tail: bool,
+) -> None:
+    reading = Reading(encoding=encoding)
+    assert blocks_apply(reading)
+    text = [",".join(["id", "b", "c"]), *(",".join(r) for r in rows)]
+    data = ending.join(t.encode(encoding, "replace") for t in text) + (ending if tail else b"")
+    if bad and rows:  # a byte that is not UTF-8 (nor cp1252) past the header
+        at = max(data.index(b"\n") + 1, len(data) // 2)
+        data = data[:at] + b"\x81" + data[at:]
+    if b"\n" not in data:
+        return
+    assert _blocked(data, reads, lines, reading) == _whole(data, reading)
+
+
+def test_a_quoted_field_over_a_cut_stays_one_row() -> None:
+    reading = Reading()
+    data = b'id,b\n1,"x\ny\nz"\n2,w\n3,"open\n4,v\n'
+    blocks = list(csv_blocks([data[5:]], 2, 1, reading))
+    # no row ends within one line: the block runs to the buffer's last row end
+    assert [b[0] for b in blocks] == [(2, b'1,"x\ny\nz"\n2,w\n'), (6, b'3,"open\n4,v\n')]
+    frames = [f for b, _ in blocks for f in csv_block_frames(b, b"id,b", reading)]
+    assert frames[0] == Frame(2, b'1,"x\ny\nz"', {"id": "1", "b": "x\ny\nz"})
+    assert frames[1] == Frame(5, b"2,w", {"id": "2", "b": "w"})
+    assert frames[2].error is not None and frames[2].payload == b'3,"open\n4,v'
+    assert frames == _whole(data, reading)
+
+
+def test_dialects_that_cannot_be_cut() -> None:
+    assert not blocks_apply(Reading(encoding="utf-16"))
+    assert not blocks_apply(Reading(encoding="auto"))
+    assert not blocks_apply(Reading(dialect=CSVDialect(delimiter="auto")))
+    assert not blocks_apply(Reading(dialect=CSVDialect(escape="\\")))
+    assert not blocks_apply(Reading(dialect=CSVDialect(skip_rows=1)))
+    assert not blocks_apply(Reading(dialect=CSVDialect(comment="#")))
+    assert not blocks_apply(Reading(dialect=CSVDialect(header=False, names=("a",))))
+    assert blocks_apply(Reading(dialect=CSVDialect(delimiter=";", quote="'")))
+
+
+PLAIN_CELLS = st.sampled_from(["a", "", "12", " x ", "é", "N/A", "\r", "\x00", "b\rc", " "])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(PLAIN_CELLS, min_size=1, max_size=4), min_size=1, max_size=12),
+    ending=ENDINGS,
+    encoding=st.sampled_from(["utf-8", "latin-1", "cp1252"]),
+    tail=st.booleans(),
+)
+def test_a_block_without_quotes_frames_as_read_line_by_line(
+    rows: list[list[str]], ending: bytes, encoding: str, tail: bool
+) -> None:
+    """The one-pass reading of a block without quote characters (when it applies)."""
+    reading = Reading(encoding=encoding)
+    data = ending.join(",".join(r).encode(encoding) for r in rows) + (ending if tail else b"")
+    names = ["id", "b", "c"]
+    quick = _unquoted_frames(7, data, names, reading)
+    whole = list(CSVFrames(_lines(data), (), reading, names=names, first_line=7))
+    assert quick is None or quick == whole
+    if b"\r" not in data.replace(b"\r\n", b"") and b"\x00" not in data:
+        assert quick == whole
