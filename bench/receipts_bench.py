@@ -9,6 +9,7 @@ seconds (client; plus server for pa*) and each side's best and median.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -19,6 +20,8 @@ import revision
 from run import Run, ingest_step, pg_ingest_step, prepare
 
 STEPS = ("a", "a2", "pa", "pa2")
+#: The PostgreSQL steps' server CPU alone, reported beside client + server.
+SERVER = ("pa.srv", "pa2.srv")
 
 
 def one_round(data: Path, rev: str | None, number: int) -> dict[str, float]:
@@ -37,7 +40,10 @@ def one_round(data: Path, rev: str | None, number: int) -> dict[str, float]:
             ]
         finally:
             pg.close()
-    return {s.key: s.cpu_seconds + (s.server_cpu_seconds or 0.0) for s in steps}
+    got = {s.key: s.cpu_seconds + (s.server_cpu_seconds or 0.0) for s in steps}
+    server = {f"{s.key}.srv": s.server_cpu_seconds or 0.0 for s in steps}
+    got.update({k: v for k, v in server.items() if k in SERVER})
+    return got
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,17 +55,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data, _ = prepare(args.n, 42)
     sides = {"base": args.base, "head": args.rev}
-    seen: dict[str, dict[str, list[float]]] = {s: {k: [] for k in STEPS} for s in sides}
+    keys = STEPS + SERVER
+    seen: dict[str, dict[str, list[float]]] = {s: {k: [] for k in keys} for s in sides}
     for number in range(1, args.rounds + 1):
         for side, rev in sides.items():
             got = one_round(data, rev, number)
-            print(side, number, " ".join(f"{k} {got[k]:.2f}" for k in STEPS), flush=True)
-            for key in STEPS:
+            load = os.getloadavg()[0]
+            shown = " ".join(f"{k} {got[k]:.2f}" for k in keys)
+            print(side, number, shown, f"load {load:.1f}", flush=True)
+            for key in keys:
                 seen[side][key].append(got[key])
-    for key in STEPS:
+    for key in keys:
         base, head = seen["base"][key], seen["head"][key]
         print(
-            f"{key:<4} base best {min(base):.2f} median {statistics.median(base):.2f}"
+            f"{key:<7} base best {min(base):.2f} median {statistics.median(base):.2f}"
             f" | head best {min(head):.2f} median {statistics.median(head):.2f}"
             f" | best {min(head) / min(base) - 1:+.1%}"
             f" median {statistics.median(head) / statistics.median(base) - 1:+.1%}"
