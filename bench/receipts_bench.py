@@ -28,7 +28,11 @@ def one_round(data: Path, rev: str | None, number: int) -> dict[str, float]:
     """One round of the four steps in a fresh temp dir; CPU seconds per step."""
     with tempfile.TemporaryDirectory(prefix="ingestry-receipts-bench-") as name:
         tmp = Path(name)
-        src = str(revision.export(rev, tmp / "code")) if rev else None
+        src = None
+        if rev and Path(rev).is_dir():
+            src = str(Path(rev).resolve())  # a src/ tree (a variant not committed)
+        elif rev:
+            src = str(revision.export(rev, tmp / "code"))
         pg = pgdb.Databases(pgdb.admin_url(), number)
         run = Run(data, tmp, src, pg)
         try:
@@ -52,9 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--base", required=True, help="the revision to compare with")
     parser.add_argument("--rev", default=None, help="the revision measured (default: tree)")
+    parser.add_argument(
+        "--also", action="append", default=[], metavar="NAME=REV",
+        help="a further side measured in the same rounds (a revision or a src/ directory)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     data, _ = prepare(args.n, 42)
     sides = {"base": args.base, "head": args.rev}
+    sides.update(dict(side.split("=", 1) for side in args.also))
     keys = STEPS + SERVER
     seen: dict[str, dict[str, list[float]]] = {s: {k: [] for k in keys} for s in sides}
     for number in range(1, args.rounds + 1):
@@ -66,13 +75,17 @@ def main(argv: list[str] | None = None) -> int:
             for key in keys:
                 seen[side][key].append(got[key])
     for key in keys:
-        base, head = seen["base"][key], seen["head"][key]
-        print(
-            f"{key:<7} base best {min(base):.2f} median {statistics.median(base):.2f}"
-            f" | head best {min(head):.2f} median {statistics.median(head):.2f}"
-            f" | best {min(head) / min(base) - 1:+.1%}"
-            f" median {statistics.median(head) / statistics.median(base) - 1:+.1%}"
-        )
+        base = seen["base"][key]
+        for side in sides:
+            if side == "base":
+                continue
+            got = seen[side][key]
+            print(
+                f"{key:<7} base best {min(base):.2f} median {statistics.median(base):.2f}"
+                f" | {side} best {min(got):.2f} median {statistics.median(got):.2f}"
+                f" | best {min(got) / min(base) - 1:+.1%}"
+                f" median {statistics.median(got) / statistics.median(base) - 1:+.1%}"
+            )
     return 0
 
 
