@@ -6,11 +6,16 @@ out, and the latest receipt of a payload is still found (`raw show`'s query)."""
 
 from __future__ import annotations
 
+import psycopg
+import pytest
 import sqlalchemy as sa
 
 from ingestry.adapters import migrate
+from ingestry.adapters.postgres.receipts import WRITTEN_RANGE_RECEIPTS, written_receipts
+from ingestry.adapters.postgres.url import libpq_url
 from ingestry.adapters.sql.rows import raw_with_receipts
 from ingestry.migrations import HEAD
+from ingestry.services.ports import Receipt
 from tests.backends import Database
 
 BEFORE = "20261203_080000"
@@ -87,3 +92,31 @@ def test_receipts_keep_their_rows_ids_and_latest_through_the_upgrade_and_downgra
     assert _receipts(db) == [*RECEIPTS, (7, 11, 7)]
     db.execute("INSERT INTO raw_receipts (raw_id, line, batch_id) VALUES (10, 8, 1)")
     assert _receipts(db)[-1] == (8, 10, 8)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+@pytest.mark.parametrize(("ids", "by_range"), [([21, 22, 23, 24], True), ([24, 21, 23, 26], False)])
+def test_a_direct_appends_receipts_read_its_rows_back_by_range_only_when_ids_run_on(
+    db: Database, ids: list[int], by_range: bool
+) -> None:
+    """Drawn consecutively (one writer), a batch's ids are read back by range; with a
+    gap (another writer drew in between) by the id list: receipts in row order alike."""
+    migrate.upgrade(db.engine)
+    db.execute(
+        "CREATE TABLE raw_payloads_y2026m11 PARTITION OF raw_payloads"
+        " FOR VALUES FROM ('2026-11-01') TO ('2026-12-01')"
+    )
+    for n, raw_id in enumerate([*ids, 25]):  # 25: another writer's row
+        db.execute(
+            "INSERT INTO raw_payloads (id, source, entity_type, source_id, sha256, payload,"
+            " received_at, line, origin) VALUES (:i, 's', 't', :sid, :sha, :p, :at, :n, 'a')",
+            i=raw_id, sid=f"id-{raw_id}", sha=bytes([raw_id]) * 32, p=b"{}", at=AT, n=n + 1,
+        )  # fmt: skip
+    statement, params = written_receipts(ids, [AT], Receipt("srn:ingestry:run:a"))
+    assert (statement == WRITTEN_RANGE_RECEIPTS) is by_range
+    with psycopg.connect(libpq_url(db.url), autocommit=True) as conn:
+        conn.execute(statement, params)
+    rows = db.rows("SELECT raw_id, line, batch_id FROM raw_receipts ORDER BY id")
+    assert [(r, n) for r, n, _ in rows] == sorted((i, n + 1) for n, i in enumerate(ids))
+    assert {b for _, _, b in rows} == {int(db.scalar("SELECT id FROM raw_receipt_batches"))}
