@@ -9,6 +9,7 @@ seconds (client; plus server for pa*) and each side's best and median.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -19,13 +20,19 @@ import revision
 from run import Run, ingest_step, pg_ingest_step, prepare
 
 STEPS = ("a", "a2", "pa", "pa2")
+#: The PostgreSQL steps' server CPU alone, reported beside client + server.
+SERVER = ("pa.srv", "pa2.srv")
 
 
 def one_round(data: Path, rev: str | None, number: int) -> dict[str, float]:
     """One round of the four steps in a fresh temp dir; CPU seconds per step."""
     with tempfile.TemporaryDirectory(prefix="ingestry-receipts-bench-") as name:
         tmp = Path(name)
-        src = str(revision.export(rev, tmp / "code")) if rev else None
+        src = None
+        if rev and Path(rev).is_dir():
+            src = str(Path(rev).resolve())  # a src/ tree (a variant not committed)
+        elif rev:
+            src = str(revision.export(rev, tmp / "code"))
         pg = pgdb.Databases(pgdb.admin_url(), number)
         run = Run(data, tmp, src, pg)
         try:
@@ -37,7 +44,10 @@ def one_round(data: Path, rev: str | None, number: int) -> dict[str, float]:
             ]
         finally:
             pg.close()
-    return {s.key: s.cpu_seconds + (s.server_cpu_seconds or 0.0) for s in steps}
+    got = {s.key: s.cpu_seconds + (s.server_cpu_seconds or 0.0) for s in steps}
+    server = {f"{s.key}.srv": s.server_cpu_seconds or 0.0 for s in steps}
+    got.update({k: v for k, v in server.items() if k in SERVER})
+    return got
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,24 +56,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--base", required=True, help="the revision to compare with")
     parser.add_argument("--rev", default=None, help="the revision measured (default: tree)")
+    parser.add_argument(
+        "--also", action="append", default=[], metavar="NAME=REV",
+        help="a further side measured in the same rounds (a revision or a src/ directory)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     data, _ = prepare(args.n, 42)
     sides = {"base": args.base, "head": args.rev}
-    seen: dict[str, dict[str, list[float]]] = {s: {k: [] for k in STEPS} for s in sides}
+    sides.update(dict(side.split("=", 1) for side in args.also))
+    keys = STEPS + SERVER
+    seen: dict[str, dict[str, list[float]]] = {s: {k: [] for k in keys} for s in sides}
     for number in range(1, args.rounds + 1):
         for side, rev in sides.items():
             got = one_round(data, rev, number)
-            print(side, number, " ".join(f"{k} {got[k]:.2f}" for k in STEPS), flush=True)
-            for key in STEPS:
+            load = os.getloadavg()[0]
+            shown = " ".join(f"{k} {got[k]:.2f}" for k in keys)
+            print(side, number, shown, f"load {load:.1f}", flush=True)
+            for key in keys:
                 seen[side][key].append(got[key])
-    for key in STEPS:
-        base, head = seen["base"][key], seen["head"][key]
-        print(
-            f"{key:<4} base best {min(base):.2f} median {statistics.median(base):.2f}"
-            f" | head best {min(head):.2f} median {statistics.median(head):.2f}"
-            f" | best {min(head) / min(base) - 1:+.1%}"
-            f" median {statistics.median(head) / statistics.median(base) - 1:+.1%}"
-        )
+    for key in keys:
+        base = seen["base"][key]
+        for side in sides:
+            if side == "base":
+                continue
+            got = seen[side][key]
+            print(
+                f"{key:<7} base best {min(base):.2f} median {statistics.median(base):.2f}"
+                f" | {side} best {min(got):.2f} median {statistics.median(got):.2f}"
+                f" | best {min(got) / min(base) - 1:+.1%}"
+                f" median {statistics.median(got) / statistics.median(base) - 1:+.1%}"
+            )
     return 0
 
 

@@ -43,10 +43,12 @@ def test_schema_differs_from_the_metadata_only_in_the_raw_store(db: Database) ->
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     kinds = sorted((d[0], getattr(d[1], "name", None) or d[1].table.name) for d in diff)
     # the dedupe key lives in raw_keys (a partitioned table cannot have it as a unique index);
-    # the window index ends with id, which SQLite's has implicitly (the rowid)
+    # the window index ends with id, which SQLite's has implicitly (the rowid); the
+    # receipts' (raw_id, id) index is their primary key here (migration 20261203_090000)
     assert kinds == [
         ("add_constraint", "uq_raw_payloads_identity"),
         ("add_index", "ix_raw_payloads_source_received_at"),
+        ("add_index", "ix_raw_receipts_raw_id"),
         ("remove_index", "ix_raw_payloads_source_received_at"),
         ("remove_table", "raw_keys"),
     ]

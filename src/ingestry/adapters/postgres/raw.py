@@ -39,7 +39,7 @@ from typing import Any
 
 import psycopg
 
-from ingestry.adapters.postgres.receipts import STAGED_RECEIPTS, WRITTEN_RECEIPTS
+from ingestry.adapters.postgres.receipts import STAGED_RECEIPTS, written_receipts
 from ingestry.adapters.postgres.rows import escaped_raw
 from ingestry.adapters.postgres.staging import Stage
 from ingestry.adapters.postgres.text import escape_text
@@ -176,8 +176,7 @@ def append_direct(
         return None
     received = wire.get("received") if wire is not None else None
     moments = sorted(received or {r[6] for r in rows})
-    run, container, container_sha = receipt
-    conn.execute(WRITTEN_RECEIPTS, (ids, moments, run, container, container_sha))
+    conn.execute(*written_receipts(ids, moments, receipt))
     return len(ids)
 
 

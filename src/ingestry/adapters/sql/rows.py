@@ -35,13 +35,15 @@ RECORD_ENVELOPE = (
 def raw_with_receipts(payloads: str, where: str) -> str:
     """A SELECT of raw payloads (`payloads`: a FROM list aliased `p`, `where` its
     condition) with their receipts' count and latest receipt, ordered by that latest
-    receipt: the last row is the payload received last (see docs/receipts.md)."""
+    receipt: the last row is the payload received last (see docs/receipts.md). The
+    latest receipt is found by (raw id, id): PostgreSQL's receipts have no index on id
+    alone (migration 20261203_090000)."""
     return (
         "SELECT p.id, p.source, p.entity_type, p.source_id, p.sha256, p.payload,"
         " p.received_at, p.processed_at, p.extractor_version, p.error, p.line, p.origin,"
         " (SELECT count(*) FROM raw_receipts c WHERE c.raw_id = p.id), b.received_at,"
-        f" b.run_srn, b.origin, l.line FROM {payloads} LEFT JOIN raw_receipts l ON l.id ="
-        " (SELECT max(m.id) FROM raw_receipts m WHERE m.raw_id = p.id)"
+        f" b.run_srn, b.origin, l.line FROM {payloads} LEFT JOIN raw_receipts l ON l.raw_id ="
+        " p.id AND l.id = (SELECT max(m.id) FROM raw_receipts m WHERE m.raw_id = p.id)"
         f" LEFT JOIN raw_receipt_batches b ON b.id = l.batch_id WHERE {where}"
         " ORDER BY coalesce(l.id, 0), p.id"
     )

@@ -48,7 +48,8 @@ raw_payloads = sa.Table(
 #: a new receipt of the same raw payload, and the latest receipt of a source id names
 #: the payload that drives its record. Compact (migration 20261203_070000): what the
 #: receipts of a batch share is one `raw_receipt_batches` row; per arrival only the raw
-#: id, that batch and the line.
+#: id, that batch and the line. On PostgreSQL the primary key is (raw_id, id) and this
+#: index does not exist (migration 20261203_090000: one b-tree per receipt, not two).
 raw_receipts = sa.Table(
     "raw_receipts",
     metadata,
