@@ -13,6 +13,7 @@ from ingestry.domain.errors import (
 )
 from ingestry.domain.records import record_srn
 from ingestry.domain.runs import Every, RunKind
+from ingestry.services.deletion import DELETE_PAGE
 from ingestry.store.core import StoreCore
 
 if TYPE_CHECKING:
@@ -272,8 +273,6 @@ class RecordArea(StoreCore):
         grow with the selection). `after` (an srn) resumes past it: a delete job's
         takeover. Deleted records leave the selection, so a second run deletes only
         what matches and is still live. A bad filter raises before anything is deleted."""
-        from ingestry.services.deletion import DELETE_PAGE
-
         if not (where or since or until):
             raise InputError(
                 "a delete by selection needs a filter (--where, --since or --until); "
