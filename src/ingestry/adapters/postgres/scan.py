@@ -118,11 +118,21 @@ def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
+def _decimal_page(values: list[Any]) -> list[Any]:
+    """psycopg reads `numeric` as Decimal: a page of those (or nulls) passes as it is."""
+    if set(map(type, values)) <= _DECIMALS:
+        return values
+    return [None if v is None else _decimal(v) for v in values]
+
+
+_DECIMALS = {Decimal, type(None)}
+
+
 _COLUMN: dict[ColumnType, Decoder] = {
     ColumnType.TEXT: _text,
     ColumnType.INTEGER: None,
     ColumnType.FLOAT: None,
-    ColumnType.DECIMAL: _decimal,
+    ColumnType.DECIMAL: PageDecode(_decimal_page),
     ColumnType.BOOLEAN: None,
     ColumnType.TIMESTAMP: None,
     ColumnType.DATE: None,
