@@ -12,13 +12,22 @@ each step runs in a fresh child process (so its peak RSS is its own):
              and metadata text): equal work, the fair limit
 
     python bench/export_bench.py [--n 100000] [--seed 42] [--repeat 1] [--json]
+
+`--url URL` exports a store filled already (bench/dataout_fill.py: SQLite file or
+PostgreSQL database) at its one size instead of filling two; `--before-src DIR` adds the
+step `before`: the ingestry step run with `PYTHONPATH=DIR` (an older commit's `src/`,
+e.g. `git archive REV src | tar -x -C DIR/..`), interleaved with the others in every
+round (before, ingestry, bare... then again), for an A/B in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +46,7 @@ COLUMNS = ("order_number", "created_at", "total", "currency", "email", "item_cou
 
 
 def config_text(url: str) -> str:
+    """bench.yaml pointed at `url`."""
     text = CONFIG.read_text(encoding="utf-8")
     return text.replace("sqlite:///out/bench-manual.db", url)
 
@@ -61,6 +71,13 @@ def step_ingestry(config: Path, out: Path) -> int:
         return store.export("orders_simple", format="parquet", out=out).records
 
 
+def _sqlite_path(config: Path) -> str:
+    import yaml
+
+    url: str = yaml.safe_load(config.read_text(encoding="utf-8"))["database"]
+    return url.removeprefix("sqlite:///")
+
+
 def step_bare(config: Path, out: Path) -> int:
     import sqlite3
 
@@ -68,7 +85,7 @@ def step_bare(config: Path, out: Path) -> int:
     import pyarrow.parquet as pq
 
     # the widest total in the data, as the export finds it (one read ahead)
-    conn = sqlite3.connect(config.parent / "bench.db")
+    conn = sqlite3.connect(_sqlite_path(config))
     schema = pa.schema(
         [("srn_source", pa.string()), ("data_source", pa.string()), ("version", pa.int64()),
          ("published_at", pa.timestamp("us", tz="UTC")), ("metadata", pa.string()),
@@ -110,7 +127,7 @@ def step_bare_same(config: Path, out: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    conn = sqlite3.connect(config.parent / "bench.db")
+    conn = sqlite3.connect(_sqlite_path(config))
     ts = pa.timestamp("us", tz="UTC")
     schema = pa.schema(
         [("srn", pa.string()), ("convention", pa.string()), ("version", pa.int64()),
@@ -195,12 +212,14 @@ def step_bare_postgres(config: Path, out: Path) -> int:
 
 STEPS = {"ingestry": step_ingestry, "bare": step_bare, "bare-same": step_bare_same}
 PG_STEPS = {"ingestry": step_ingestry, "bare-same": step_bare_postgres}
+#: `--before-src`: the ingestry step of an older `src/` (same child, other PYTHONPATH)
+BEFORE = "before"
 
 
 def child(step: str, config: Path, out: Path) -> None:
     started = time.perf_counter()
     steps = PG_STEPS if "postgresql" in config.read_text(encoding="utf-8") else STEPS
-    rows = steps[step](config, out)
+    rows = step_ingestry(config, out) if step == BEFORE else steps[step](config, out)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak_mb = usage.ru_maxrss / 1024
@@ -209,16 +228,59 @@ def child(step: str, config: Path, out: Path) -> None:
                       "cpu_s": cpu}))  # fmt: skip
 
 
-def measure(step: str, config: Path, out: Path) -> dict[str, Any]:
+def measure(step: str, config: Path, out: Path, before: str | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, __file__, "--child", step, str(config), str(out)]
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if step == BEFORE and before:
+        env["PYTHONPATH"] = before
+    load = os.getloadavg()[0]
+    done = subprocess.run(args, capture_output=True, text=True, check=False, env=env)
+    shutil.rmtree(out, ignore_errors=True)  # a 1M export is ~100 MB
     if done.returncode != 0:
         raise SystemExit(f"{step} failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout)
     result["rows_per_s"] = round(result["rows"] / result["seconds"])
     result["seconds"] = round(result["seconds"], 2)
+    result["load"] = load
     return result
+
+
+def run_kept(url: str, repeat: int, before: str | None) -> dict[str, Any]:
+    """Every step `repeat` times, interleaved, on the store at `url` (filled already);
+    each step's rounds kept (`rounds`) and their median as the step's figures."""
+    with tempfile.TemporaryDirectory(prefix="ingestry-export-bench-") as tmp:
+        root = Path(tmp)
+        config = root / "ingestry.yaml"
+        config.write_text(config_text(url), encoding="utf-8")
+        steps = list(PG_STEPS if url.startswith("postgresql") else STEPS)
+        if before:
+            steps.insert(0, BEFORE)
+        rounds: dict[str, list[dict[str, Any]]] = {step: [] for step in steps}
+        for round_ in range(repeat):
+            for step in steps:
+                got = measure(step, config, root / f"{step}-{round_}", before)
+                rounds[step].append(got)
+                print(f"  round {round_} {step:<9} {got['seconds']:>8.2f} s"
+                      f"  CPU {got['cpu_s']:>7.2f} s  RSS {got['peak_rss_mb']:>6.1f} MB"
+                      f"  load {got['load']:.1f}", file=sys.stderr, flush=True)  # fmt: skip
+    row: dict[str, Any] = {"url": url.split("@")[-1], "rounds": rounds}
+    for step, got in rounds.items():
+        row[step] = {
+            key: statistics.median(g[key] for g in got)
+            for key in ("rows", "seconds", "rows_per_s", "cpu_s", "peak_rss_mb", "load")
+        }
+    base = row["bare-same"]
+    for step in ("ingestry", BEFORE):
+        if step in row:
+            row[f"{step}_over_bare_same"] = round(row[step]["rows_per_s"] / base["rows_per_s"], 2)
+            row[f"{step}_cpu_over_bare_same"] = round(base["cpu_s"] / row[step]["cpu_s"], 2)
+            # per round, each against the bare-same of the same round
+            row[f"{step}_ratios"] = [
+                round(b["seconds"] / a["seconds"], 2)
+                for a, b in zip(rounds[step], rounds["bare-same"], strict=True)
+            ]
+    return row
 
 
 def run(n: int, seed: int, repeat: int = 1, backend: str = "sqlite") -> list[dict[str, Any]]:
@@ -264,7 +326,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the fastest is kept")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--url", help="a store filled already (bench/dataout_fill.py)")
+    parser.add_argument("--before-src", help="with --url: also the ingestry step of this src/")
     args = parser.parse_args()
+    if args.url:
+        print(json.dumps(run_kept(args.url, args.repeat, args.before_src), indent=1))
+        return
     results = run(args.n, args.seed, args.repeat, args.backend)
     if args.json:
         print(json.dumps(results))

@@ -46,7 +46,11 @@ COUNT_BY_DAY = (
 )
 
 
-def measure(url: str, other_url: str, data: Path, tmp: Path, repeat: int) -> dict[str, Any]:
+def measure(
+    url: str, other_url: str, data: Path, tmp: Path, repeat: int, filled: dict[str, Any]
+) -> dict[str, Any]:
+    """`filled`: the store at `url` is filled already (bench/dataout_fill.py's JSON: its
+    first ingest's seconds and records), so no ingest here; else `data` is ingested."""
     import ingestry
     from ingestry.bootstrap import build_sql_engine
     from ingestry.services.export import record_line
@@ -54,10 +58,13 @@ def measure(url: str, other_url: str, data: Path, tmp: Path, repeat: int) -> dic
 
     os.environ["INGESTRY_DATABASE_URL"] = url
     with ingestry.open(BENCH / "bench.yaml") as store:
-        started = time.perf_counter()
-        summary = store.ingest_files("orders_simple", [data])
-        ingest_s = time.perf_counter() - started
-        n = summary.records_created
+        if filled:
+            ingest_s, n = filled["ingest_s"], filled["records"]
+        else:
+            started = time.perf_counter()
+            summary = store.ingest_files("orders_simple", [data])
+            ingest_s = time.perf_counter() - started
+            n = summary.records_created
         service = SqlQueryService(store.storage, store.settings.conventions, build_sql_engine())
         views = service.views(COUNT_BY_DAY)
         tables = [dataclasses.replace(v, reread=True) for v in views]
@@ -89,9 +96,11 @@ def measure(url: str, other_url: str, data: Path, tmp: Path, repeat: int) -> dic
                 sink.write(record_line(record))
     os.environ["INGESTRY_DATABASE_URL"] = other_url
     with ingestry.open(BENCH / "bench.yaml") as target:
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         done = target.import_export(str(export))
         out["import_s"] = time.perf_counter() - started
+        out["import_client_cpu_s"] = time.process_time() - cpu
+        out["load_after_import"] = os.getloadavg()
         assert done.records_created == n, done.as_dict()
     out["query_over_parquet"] = out["query_s"] / out["parquet_s"]
     out["copy_warm_over_parquet"] = out["copy_warm_s"] / out["parquet_s"]
@@ -106,20 +115,31 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--fill-json",
+        type=Path,
+        help="a store filled already (bench/dataout_fill.py's JSON): its URL and first"
+        " ingest time are used, no ingest here; one backend",
+    )
     args = parser.parse_args()
+    filled: dict[str, Any] = orjson.loads(args.fill_json.read_bytes()) if args.fill_json else {}
+    if filled:
+        args.backend, args.n = filled["backend"], filled["n"]
     data = generate.ensure(args.n, args.seed)
-    results: dict[str, Any] = {"n": args.n}
+    results: dict[str, Any] = {"n": args.n, "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="ingestry-bench-dataout-") as name:
         tmp = Path(name)
         if args.backend in ("sqlite", "both"):
+            first = filled.get("url") or f"sqlite:///{tmp}/a.db"
             results["sqlite"] = measure(
-                f"sqlite:///{tmp}/a.db", f"sqlite:///{tmp}/b.db", data, tmp, args.repeat
+                first, f"sqlite:///{tmp}/b.db", data, tmp, args.repeat, filled
             )
         if args.backend in ("postgres", "both"):
             databases = pgdb.Databases(pgdb.admin_url(), 0)
             try:
-                urls = databases.url("dataout_a"), databases.url("dataout_b")
-                results["postgres"] = measure(*urls, data, tmp, args.repeat)
+                first = filled.get("url") or databases.url("dataout_a")
+                other = databases.url("dataout_b")
+                results["postgres"] = measure(first, other, data, tmp, args.repeat, filled)
             finally:
                 databases.close()
     print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())

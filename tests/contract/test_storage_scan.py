@@ -119,3 +119,39 @@ def test_any_metadata_scans_as_the_export_spells_it(
     _upsert(storage, rows)  # the same ids every example: updates after the first
     names = ["srn", "metadata"]
     assert _scanned(storage, names, 2, RecordQuery()) == _expected(storage, names, RecordQuery())
+
+
+#: Provenance ids that the PostgreSQL statement spells itself (`SOURCE_SQL`): every
+#: character it must escape as the export does, non-ASCII, and the escape mark and
+#: U+0000 (stored escaped: spelled by Python instead).
+ODD_IDS = [
+    "".join(chr(c) for c in range(1, 0x80)),
+    'q"uote\\back/slash',
+    "é€😀\u2028\u2029\ufeff",
+    f"mark{MARK}x",
+    "nul\x00x",
+]
+
+
+def test_provenance_spelled_like_the_records_whatever_its_characters(storage: Storage) -> None:
+    rows = [record_row(f"P-{i}", upstream=odd) for i, odd in enumerate(ODD_IDS)]
+    rows += [record_row(f"D-{i}", source_type="deposition") for i in range(2)]
+    _upsert(storage, rows)
+    names = ["srn", "source"]
+    assert _scanned(storage, names, 2, RecordQuery()) == _expected(storage, names, RecordQuery())
+
+
+def test_the_store_answers_between_the_pages_of_a_scan(storage: Storage) -> None:
+    """PostgreSQL reads the next page while this one is decoded, on the storage's own
+    connection: between pages (and after a scan left early) the caller reads freely."""
+    _upsert(storage, [record_row(f"R-{i}") for i in range(7)])
+    seen = []
+    for got in storage.scan_columns(CONVENTION, ["srn"], RecordQuery(), page=2):
+        seen += got[0]
+        assert storage.count_records(CONVENTION) == 7
+        assert storage.get_record(CONVENTION, got[0][0]) is not None
+    assert seen == sorted(seen) and len(seen) == 7
+    early = storage.scan_columns(CONVENTION, ["srn"], RecordQuery(), page=2)
+    assert next(iter(early))[0] == seen[:2]
+    del early
+    assert storage.count_records(CONVENTION) == 7

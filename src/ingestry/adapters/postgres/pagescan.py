@@ -1,4 +1,5 @@
-"""The pages of a PostgreSQL column scan, read in the identity index's order.
+"""The pages of a PostgreSQL column scan: read in the identity index's order, the next
+page read while this one is decoded.
 
 A scan of a whole convention or source (an export, a `query` view) reads keyset
 pages in identity order, `LIMIT` 10,000 each. The planner prices such a page as a
@@ -11,17 +12,27 @@ neither filters by a column nor sorts by one (a data source is kept: a source's
 export is most of its convention) runs each page's statement with `enable_sort` off
 (`SET LOCAL`, in a transaction of its own), so the index that holds that order
 serves it; a filtered or sorted scan is left to the planner (its filter's index and
-a sort of the few rows it keeps may well be cheaper)."""
+a sort of the few rows it keeps may well be cheaper).
+
+Prefetch (`prefetched_scan`): a page's key is its last row, known before the page is
+decoded, so the next page's statement runs in a thread while this page's rows are
+decoded (psycopg waits for the server without the GIL): the server's work and the
+client's overlap instead of taking turns. The thread is joined before the page is
+handed over, so the connection is idle whenever the caller runs (it may read on the
+same connection between pages: earlier versions, tombstones); one page of rows is
+held ahead."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import psycopg
 
 from ingestry.adapters.postgres.transaction import translate
-from ingestry.adapters.sql import recordquery
+from ingestry.adapters.sql import recordquery, scan
+from ingestry.domain.conventions import Convention
 from ingestry.domain.query import RecordQuery
 
 Rows = Callable[[recordquery.Statement], list[tuple[Any, ...]]]
@@ -42,3 +53,37 @@ def index_order_pages(conn: psycopg.Connection[Any], query: RecordQuery, rows: R
             raise translate(exc) from exc
 
     return ordered
+
+
+def prefetched_scan(
+    rows: Rows,
+    convention: Convention,
+    names: Sequence[str],
+    query: RecordQuery,
+    dialect: recordquery.Dialect,
+    decoders: scan.Decoders,
+    page: int,
+) -> Iterator[list[list[Any]]]:
+    """`scan.keyset_scan`'s pages (same statements, same order), each next page's
+    statement running in a thread while this page is decoded (see the module)."""
+    steps = scan.plan(convention, names, decoders)
+    width = recordquery.key_width(query)
+
+    def read(key: recordquery.Key | None) -> list[tuple[Any, ...]]:
+        return rows(scan.statement(convention, query, dialect, steps, key, page))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingestry-scan") as pool:
+        got = read(None)
+        while got:
+            ahead: Future[list[tuple[Any, ...]]] | None = None
+            if len(got) == page:
+                ahead = pool.submit(read, tuple(got[-1][:width]))
+            try:
+                columns = scan.columns_of(convention, got, width, steps, decoders.identity)
+            except BaseException:
+                if ahead is not None:  # the read finishes before the error goes up
+                    wait([ahead])
+                raise
+            following = ahead.result() if ahead is not None else []
+            yield columns
+            got = following

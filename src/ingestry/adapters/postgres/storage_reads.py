@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from ingestry.adapters.postgres.pagescan import index_order_pages
+from ingestry.adapters.postgres.pagescan import index_order_pages, prefetched_scan
 from ingestry.adapters.postgres.query import POSTGIS, POSTGRES, exact_box, exact_filter
 from ingestry.adapters.postgres.reads import (
     HISTORY_OF_MANY,
@@ -25,7 +25,7 @@ from ingestry.adapters.postgres.runs import POSTGRES_RUNS
 from ingestry.adapters.postgres.scan import POSTGRES_SCAN
 from ingestry.adapters.postgres.text import escape_text
 from ingestry.adapters.postgres.transaction import translate
-from ingestry.adapters.sql import recordquery, runs, scan
+from ingestry.adapters.sql import recordquery, runs
 from ingestry.adapters.sql.conventions import table_name
 from ingestry.adapters.sql.deletion import LIVE
 from ingestry.adapters.sql.recordquery import Dialect
@@ -124,13 +124,14 @@ class PostgresReads:
         query: RecordQuery = EVERYTHING,
         page: int = SCAN_PAGE,
     ) -> Iterator[list[list[Any]]]:
-        """Keyset pages, one statement each (see `adapters/sql/scan.py`)."""
+        """Keyset pages, one statement each (see `adapters/sql/scan.py`), the next one
+        read while this one is decoded (`pagescan`)."""
 
         def rows(statement: recordquery.Statement) -> list[tuple[Any, ...]]:
             return self._rows(statement.sql, statement.params)
 
         pages = index_order_pages(self._conn, query, rows)  # see pagescan
-        return scan.keyset_scan(pages, convention, names, query, POSTGRES, POSTGRES_SCAN, page)
+        return prefetched_scan(pages, convention, names, query, POSTGRES, POSTGRES_SCAN, page)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         if query.bbox is not None and self.query_dialect is POSTGRES:  # exact: rows are read

@@ -36,6 +36,9 @@ class Dialect:
     select: Callable[[Convention, str], str]
     #: the clause (and its parameters) that keeps records intersecting a box
     bbox: Callable[[Convention, BBoxFilter], tuple[str, list[object]]]
+    #: the expression a data source filter tests (SQLite's `+data_source` keeps its
+    #: index out of the plan: a whole source's scan walks the identity index instead)
+    data_source: str = "data_source"
 
 
 #: A page's start: identity of the last record read, then its sort value when sorted.
@@ -123,7 +126,8 @@ def _conditions(
         clauses.append(clause)
         params += more
     if query.data_sources:
-        clauses.append(f"data_source IN ({', '.join(dialect.mark for _ in query.data_sources)})")
+        marks = ", ".join(dialect.mark for _ in query.data_sources)
+        clauses.append(f"{dialect.data_source} IN ({marks})")
         params += list(query.data_sources)
     return clauses, params
 

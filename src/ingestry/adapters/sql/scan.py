@@ -29,6 +29,19 @@ from ingestry.services.ports import SCAN_ENVELOPE
 #: Stored value -> the port's value.
 Decode = Callable[[Any], Any]
 
+
+@dataclass(frozen=True, slots=True)
+class PageDecode:
+    """A decoder of a page's whole column at once: one C-level check over the page
+    (no escape mark in any value, say) lets the column pass as it is, where a `Decode`
+    is a Python call per value."""
+
+    decode: Callable[[list[Any]], list[Any]]
+
+
+#: How a column is read: per value, per page, or as it comes (None).
+Decoder = Decode | PageDecode | None
+
 #: Upstreams and ids that `quote` leaves alone (checked for a whole page at once).
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
@@ -38,11 +51,11 @@ class Decoders:
     """How one backend reads a record table's columns."""
 
     #: envelope name (not `srn`) -> (SQL expression, decoder)
-    envelope: dict[str, tuple[str, Decode | None]]
+    envelope: dict[str, tuple[str, Decoder]]
     #: a declared column -> (SQL expression, decoder)
-    column: Callable[[ColumnSpec], tuple[str, Decode | None]]
+    column: Callable[[ColumnSpec], tuple[str, Decoder]]
     #: the identity columns (source_type, upstream, source_id) as stored -> as in srns
-    identity: Decode | None = None
+    identity: Decoder = None
 
 
 def plan(convention: Convention, names: Sequence[str], decoders: Decoders) -> list[tuple[str, Any]]:
@@ -85,7 +98,7 @@ def columns_of(
     rows: Sequence[tuple[Any, ...]],
     width: int,
     steps: list[tuple[str, Any]],
-    identity: Decode | None,
+    identity: Decoder,
 ) -> list[list[Any]]:
     """A page of rows (key columns first, then the expressions) as decoded columns."""
     if not rows:
@@ -104,15 +117,19 @@ def columns_of(
         at += 1
         if decode is None:
             out.append(list(values))
+        elif isinstance(decode, PageDecode):
+            out.append(decode.decode(list(values)))
         else:
             out.append([None if v is None else decode(v) for v in values])
     return out
 
 
-def srns(convention: str, identity: Sequence[Sequence[Any]], decode: Decode | None) -> list[str]:
+def srns(convention: str, identity: Sequence[Sequence[Any]], decode: Decoder) -> list[str]:
     """The srns of a page's identities; quoted only when some id needs it."""
     types, upstreams, ids = identity
-    if decode is not None:
+    if isinstance(decode, PageDecode):
+        upstreams, ids = decode.decode(list(upstreams)), decode.decode(list(ids))
+    elif decode is not None:
         upstreams, ids = [decode(u) for u in upstreams], [decode(i) for i in ids]
     if _UNRESERVED.fullmatch("".join(upstreams) + "".join(ids)):
         prefix = f"{SRN_PREFIX}{convention}:"

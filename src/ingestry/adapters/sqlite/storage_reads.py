@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ingestry.adapters.sql import recordquery, runs, scan
@@ -33,6 +34,9 @@ from ingestry.domain.query import EVERYTHING, RecordQuery, missing_cursor
 from ingestry.domain.records import Record, parse_srn
 from ingestry.domain.runs import Every, Run, RunKind, StatsBucket
 from ingestry.services.ports import SCAN_PAGE
+
+#: SQLITE with the data source filter kept off its index (see `scan_columns`).
+IDENTITY_WALK = replace(SQLITE, data_source="+data_source")
 
 HISTORY_COLUMNS = (
     "SELECT srn, version, source, data_source, metadata, columns, extractor_version,"
@@ -75,14 +79,22 @@ class SQLiteReads:
         query: RecordQuery = EVERYTHING,
         page: int = SCAN_PAGE,
     ) -> Iterator[list[list[Any]]]:
-        """One streaming statement read with fetchmany (see `adapters/sql/scan.py`)."""
+        """One streaming statement read with fetchmany (see `adapters/sql/scan.py`).
+
+        A scan that neither filters by a column nor sorts by one walks the identity
+        index, also when it keeps one data source (an export of a source): with the
+        data source's index the planner sorts every row it keeps in a temporary
+        B-tree, held in memory (`temp_store = MEMORY`, for ingest): 1.3 GB of RSS for
+        an export of 1M records (2026-12-03), where the walk holds one page."""
 
         def rows(statement: recordquery.Statement) -> Iterator[list[tuple[Any, ...]]]:
             cursor = self._conn.execute(statement.sql, statement.params)
             while got := cursor.fetchmany(page):
                 yield got
 
-        return scan.scan(rows, convention, names, query, SQLITE, SQLITE_SCAN)
+        whole = not (query.conditions or query.sort is not None or query.bbox is not None)
+        dialect = IDENTITY_WALK if whole else SQLITE
+        return scan.scan(rows, convention, names, query, dialect, SQLITE_SCAN)
 
     def count_records(self, convention: Convention, query: RecordQuery = EVERYTHING) -> int:
         if query == EVERYTHING:  # index-only, tombstones subtracted (adapters/sql/deletion)
