@@ -81,6 +81,9 @@ class SQLiteSession:
         self.conn = conn
         self._statements = statements
         self._raw_mode = raw_mode or RawMode()
+        #: runs this transaction starts (+1) or finishes (-1): while one is open, the
+        #: storage defers WAL checkpoints to its end (see `checkpoint.py`)
+        self.runs = 0
 
     def append_raw(
         self,
@@ -248,12 +251,14 @@ class SQLiteSession:
             " VALUES (?,?,?,'running',?)",
             (srn, source, now, orjson.dumps(origins).decode()),
         )
+        self.runs += 1
 
     def finish_run(self, srn: str, status: str, summary: dict[str, Any], now: str) -> None:
         self.conn.execute(
             "UPDATE ingest_runs SET finished_at = ?, status = ?, summary = ? WHERE srn = ?",
             (now, status, orjson.dumps(summary).decode(), srn),
         )
+        self.runs -= 1
 
     def repeated_ids(self, source: str) -> frozenset[str]:
         query = "SELECT source_id FROM repeated_ids WHERE source = ?"
