@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rev", help="A/B: also run the ingestry steps on src/ at REV, interleaved"
     )
     parser.add_argument("--steps", default="ingestry,simple", help="the --rev steps")
+    parser.add_argument("--against", help="with --rev: src/ at this REV, not the working tree")
     args = parser.parse_args(argv)
     if args.rev:
         return compare(args)
@@ -299,10 +300,11 @@ def compare(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="harvest-ab-") as tmp:
             base = export(args.rev, Path(tmp) / "rev")
+            tree = export(args.against, Path(tmp) / "against") if args.against else ROOT / "src"
             for _ in range(args.repeat):
                 for backend in backends:
                     for name in args.steps.split(","):
-                        for side, src in (("rev", base), ("tree", ROOT / "src")):
+                        for side, src in (("rev", base), ("tree", tree)):
                             before = load()
                             got = run_step(name, url, args.page, backend, Path(tmp), src)
                             got.update(side=side, step=name, backend=backend)
@@ -314,7 +316,8 @@ def compare(args: argparse.Namespace) -> int:
     finally:
         upstream.stdin.close()
         upstream.wait(10)
-    print(f"A/B of {args.rev} (rev) and the working tree (tree), N={args.n:,}, medians of")
+    other = args.against or "the working tree"
+    print(f"A/B of {args.rev} (rev) and {other} (tree), N={args.n:,}, medians of")
     print(f"{args.repeat} interleaved rounds")
     print("| backend | step | side | CPU s | wall s | load |")
     print("|---|---|---|---:|---:|---:|")
