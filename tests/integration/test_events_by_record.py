@@ -64,11 +64,11 @@ def test_sqlite_reads_events_through_the_short_index(store: Store, db: Database)
     assert db.sqlite_file is not None
     conn = sqlite3.connect(db.sqlite_file)
     try:
+        where = {"c": "order", "t": "harvest", "u": "orders_simple", "i": "P-1"}
         plans = {
             "events of a record": _plan(
-                conn, events_of("order"), dict(c="order", t="harvest",
-                u="orders_simple", i="P-1", srn=srn("P-1"), limit=5)
-            ),  # fmt: skip
+                conn, events_of("order"), {**where, "srn": srn("P-1"), "limit": 5}
+            ),
             "claim": _plan(conn, _CLAIM, ("now", "now", 5)),
         }
     finally:

@@ -118,3 +118,35 @@ class _Counting(checkpoint.Checkpointer):
 
     def poke(self) -> None:
         self.pokes.append(1)
+
+
+def test_a_control_write_during_a_run_leaves_the_checkpoint_to_the_storage(
+    tmp_path: Path,
+) -> None:
+    """A control-plane commit (a harvest's page row, a job's lease) while a run's WAL is
+    past SQLite's default 1000 pages used to checkpoint that WAL itself, in line."""
+    import sqlalchemy as sa
+
+    from ingestry.adapters.sqlite.engine import control_engine
+
+    storage = SQLiteStorage(tmp_path / "s.db")
+    storage.upgrade()
+    storage._conn.execute("CREATE TABLE t (x BLOB)")
+    _write(storage, 0)
+    assert storage._checkpointer is not None
+    storage._checkpointer.close()
+    storage._checkpointer = _Counting(storage.path, [])
+    with storage.session() as session:
+        session.start_run("srn:run:1", "s", [], "2026-01-01T00:00:00Z")
+    for _ in range(6):  # ~24 MB of WAL: past 1000 pages of 16 KiB
+        with storage.session() as session:
+            session.conn.executemany("INSERT INTO t VALUES (?)", [(b"x" * 4000,)] * 1000)
+    db_size = (tmp_path / "s.db").stat().st_size
+    engine = control_engine(f"sqlite:///{tmp_path / 's.db'}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.execute(sa.text("INSERT INTO t VALUES (x'00')"))
+        conn.commit()
+    engine.dispose()
+    assert (tmp_path / "s.db").stat().st_size == db_size
+    storage.close()

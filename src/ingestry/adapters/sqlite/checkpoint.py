@@ -37,7 +37,7 @@ FORCED_WAIT_MS = 2000
 #: After a forced checkpoint readers held up, the writer skips forcing for this long.
 FORCED_BACKOFF = 30.0
 #: While a run is open, the background checkpoint waits for this much more WAL.
-RUN_WAL_STEP_BYTES = 64 << 20
+RUN_WAL_STEP_BYTES = 128 << 20
 
 
 class Checkpointer:
