@@ -16,6 +16,9 @@ steps alike (this machine is shared: see bench/README.md).
 
     python bench/harvest_bench.py [--n 100000] [--page 1000] [--repeat 1]
         [--backend sqlite|postgres|both] [--skip-dlt] [--json]
+
+A/B of two commits (`--rev REV [--against REV2]`, the working tree by default): the
+`--steps` (ingestry,simple) of each, interleaved round by round, medians of CPU and wall.
 """
 
 from __future__ import annotations
