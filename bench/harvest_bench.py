@@ -16,6 +16,9 @@ steps alike (this machine is shared: see bench/README.md).
 
     python bench/harvest_bench.py [--n 100000] [--page 1000] [--repeat 1]
         [--backend sqlite|postgres|both] [--skip-dlt] [--json]
+
+A/B of two commits (`--rev REV [--against REV2]`, the working tree by default): the
+`--steps` (ingestry,simple) of each, interleaved round by round, medians of CPU and wall.
 """
 
 from __future__ import annotations
@@ -209,14 +212,16 @@ def drop_postgres(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def run_step(name: str, url: str, page: int, backend: str, tmp: Path) -> dict[str, Any]:
+def run_step(
+    name: str, url: str, page: int, backend: str, tmp: Path, src: Path | None = None
+) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(dir=tmp, prefix=f"{name}-"))
     database = f"sqlite:///{work / 'bench.db'}" if backend == "sqlite" else fresh_postgres(tmp)
     try:
         args = [sys.executable, __file__, "--step", name, url, str(page), str(work), database]
         env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTRY_")}
         env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])
+            filter(None, [str(src or ROOT / "src"), env.get("PYTHONPATH")])
         )
         done = subprocess.run(args, capture_output=True, env=env, check=False, timeout=3600)
         if done.returncode != 0:
@@ -239,7 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--rev", help="A/B: also run the ingestry steps on src/ at REV, interleaved"
+    )
+    parser.add_argument("--steps", default="ingestry,simple", help="the --rev steps")
+    parser.add_argument("--against", help="with --rev: src/ at this REV, not the working tree")
     args = parser.parse_args(argv)
+    if args.rev:
+        return compare(args)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     upstream = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(args.n)],
@@ -270,6 +282,57 @@ def main(argv: list[str] | None = None) -> int:
         upstream.stdin.close()
         upstream.wait(10)
     report(results, backends, as_json=args.json)
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Interleaved A/B rounds (REV, working tree, REV, ...) of the ingestry steps; the
+    medians of CPU and wall per side, and the load seen (wall is unreliable here)."""
+    import statistics
+
+    from revision import export  # bench/revision.py
+
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    upstream = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(args.n)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert upstream.stdout is not None and upstream.stdin is not None
+    url = upstream.stdout.readline().decode().strip()
+    rows: list[dict[str, Any]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="harvest-ab-") as tmp:
+            base = export(args.rev, Path(tmp) / "rev")
+            tree = export(args.against, Path(tmp) / "against") if args.against else ROOT / "src"
+            for _ in range(args.repeat):
+                for backend in backends:
+                    for name in args.steps.split(","):
+                        for side, src in (("rev", base), ("tree", tree)):
+                            before = load()
+                            got = run_step(name, url, args.page, backend, Path(tmp), src)
+                            got.update(side=side, step=name, backend=backend)
+                            got["load"] = round(max(before, load()), 2)
+                            print(orjson.dumps(got).decode(), file=sys.stderr)
+                            if got["items"] != args.n:
+                                raise RuntimeError(f"{name} took {got['items']} of {args.n}")
+                            rows.append(got)
+    finally:
+        upstream.stdin.close()
+        upstream.wait(10)
+    other = args.against or "the working tree"
+    print(f"A/B of {args.rev} (rev) and {other} (tree), N={args.n:,}, medians of")
+    print(f"{args.repeat} interleaved rounds")
+    print("| backend | step | side | CPU s | wall s | load |")
+    print("|---|---|---|---:|---:|---:|")
+    for backend in backends:
+        for name in args.steps.split(","):
+            for side in ("rev", "tree"):
+                key = (backend, name, side)
+                picked = [r for r in rows if (r["backend"], r["step"], r["side"]) == key]
+                cpu = statistics.median(r["cpu"] for r in picked)
+                wall = statistics.median(r["seconds"] for r in picked)
+                span = f"{min(r['load'] for r in picked)}-{max(r['load'] for r in picked)}"
+                print(f"| {backend} | {name} | {side} | {cpu:.2f} | {wall:.2f} | {span} |")
     return 0
 
 

@@ -41,15 +41,21 @@ def test_schema_differs_from_the_metadata_only_in_the_raw_store(db: Database) ->
     migrate.upgrade(db.engine)
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    kinds = sorted((d[0], getattr(d[1], "name", None) or d[1].table.name) for d in diff)
+    kinds = sorted(
+        (d[0], f"{d[2]}.{d[3].name}" if d[0] == "add_column" else d[1].name) for d in diff
+    )
     # the dedupe key lives in raw_keys (a partitioned table cannot have it as a unique index);
     # the window index ends with id, which SQLite's has implicitly (the rowid); the
-    # receipts' (raw_id, id) index is their primary key here (migration 20261203_090000)
+    # receipts' (raw_id, id) index is their primary key here (migration 20261203_090000);
+    # SQLite keys events by record rowid (`record_id`), PostgreSQL by srn (20261203_110000)
     assert kinds == [
+        ("add_column", "record_events.record_id"),
         ("add_constraint", "uq_raw_payloads_identity"),
         ("add_index", "ix_raw_payloads_source_received_at"),
         ("add_index", "ix_raw_receipts_raw_id"),
+        ("add_index", "ix_record_events_record"),
         ("remove_index", "ix_raw_payloads_source_received_at"),
+        ("remove_index", "ix_record_events_srn"),
         ("remove_table", "raw_keys"),
     ]
 

@@ -55,3 +55,98 @@ def test_a_reader_holding_its_snapshot_does_not_stall_the_writer(
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (5,)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     conn.close()
+
+
+def test_a_run_defers_checkpoints_to_its_end(tmp_path: Path) -> None:
+    """Commits inside an open run (started, not finished) leave the WAL alone: the
+    database file does not grow and the checkpointer is not woken until the run ends."""
+    storage = SQLiteStorage(tmp_path / "s.db")
+    storage.upgrade()  # the runs table
+    storage._conn.execute("CREATE TABLE t (x BLOB)")
+    _write(storage, 0)
+    assert storage._checkpointer is not None
+    storage._checkpointer.close()  # a checkpointed file, then a checkpointer that only counts
+    pokes: list[int] = []
+    storage._checkpointer = _Counting(storage.path, pokes)
+    db_size = (tmp_path / "s.db").stat().st_size
+    with storage.session() as session:
+        session.start_run("srn:run:1", "s", [], "2026-01-01T00:00:00Z")
+    for _ in range(20):
+        with storage.session() as session:
+            session.conn.executemany("INSERT INTO t VALUES (?)", [(b"x" * 4000,)] * 50)
+    assert pokes == []
+    assert (tmp_path / "s.db").stat().st_size == db_size  # nothing copied from the WAL
+    with storage.session() as session:
+        session.finish_run("srn:run:1", "succeeded", {}, "2026-01-01T00:00:01Z")
+    assert pokes == [1]  # the run's end
+    _write(storage, 1)  # outside a run, every commit pokes as before
+    assert pokes == [1, 1]
+    storage.close()
+    conn = sqlite3.connect(tmp_path / "s.db")
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (1002,)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+
+
+def test_a_run_still_checkpoints_when_the_wal_grows_a_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoint, "RUN_WAL_STEP_BYTES", 200_000)
+    storage = SQLiteStorage(tmp_path / "s.db")
+    storage.upgrade()  # the runs table
+    storage._conn.execute("CREATE TABLE t (x BLOB)")
+    _write(storage, 0)
+    assert storage._checkpointer is not None
+    storage._checkpointer.close()
+    pokes: list[int] = []
+    storage._checkpointer = _Counting(storage.path, pokes)
+    with storage.session() as session:
+        session.start_run("srn:run:1", "s", [], "2026-01-01T00:00:00Z")
+    for _ in range(10):  # ~100 KB of WAL a commit
+        with storage.session() as session:
+            session.conn.executemany("INSERT INTO t VALUES (?)", [(b"x" * 4000,)] * 25)
+    assert 3 <= len(pokes) <= 7  # every ~200 KB, not every commit
+    storage.close()
+
+
+class _Counting(checkpoint.Checkpointer):
+    """The real checkpointer, counting its pokes (and not checkpointing on them)."""
+
+    def __init__(self, path: Path, pokes: list[int]) -> None:
+        super().__init__(path, 1000)
+        self.pokes = pokes
+
+    def poke(self) -> None:
+        self.pokes.append(1)
+
+
+def test_a_control_write_during_a_run_leaves_the_checkpoint_to_the_storage(
+    tmp_path: Path,
+) -> None:
+    """A control-plane commit (a harvest's page row, a job's lease) while a run's WAL is
+    past SQLite's default 1000 pages used to checkpoint that WAL itself, in line."""
+    import sqlalchemy as sa
+
+    from ingestry.adapters.sqlite.engine import control_engine
+
+    storage = SQLiteStorage(tmp_path / "s.db")
+    storage.upgrade()
+    storage._conn.execute("CREATE TABLE t (x BLOB)")
+    _write(storage, 0)
+    assert storage._checkpointer is not None
+    storage._checkpointer.close()
+    storage._checkpointer = _Counting(storage.path, [])
+    with storage.session() as session:
+        session.start_run("srn:run:1", "s", [], "2026-01-01T00:00:00Z")
+    for _ in range(6):  # ~24 MB of WAL: past 1000 pages of 16 KiB
+        with storage.session() as session:
+            session.conn.executemany("INSERT INTO t VALUES (?)", [(b"x" * 4000,)] * 1000)
+    db_size = (tmp_path / "s.db").stat().st_size
+    engine = control_engine(f"sqlite:///{tmp_path / 's.db'}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.execute(sa.text("INSERT INTO t VALUES (x'00')"))
+        conn.commit()
+    engine.dispose()
+    assert (tmp_path / "s.db").stat().st_size == db_size
+    storage.close()

@@ -18,15 +18,28 @@ from ingestry.adapters.sql.control import ControlDatabase
 from ingestry.adapters.sql.control_schema import jobs
 from ingestry.adapters.sql.jobs import job_from_row
 from ingestry.adapters.sql.lifecycle import HOOK_RUN_COLUMNS, hook_run
+from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.rows import as_datetime, quarantine_entry
 from ingestry.domain.clock import iso
 from ingestry.domain.errors import InvalidCursorError
 from ingestry.domain.features import HookRun
 from ingestry.domain.jobs import Job
 from ingestry.domain.payloads import QuarantineEntry
+from ingestry.domain.records import parse_srn
 from ingestry.services.ports import QuarantineFilter, QueueState, ReasonCount, RecordEvent
 
 QUARANTINE_COLUMNS = "id, source, sha256, payload, line, origin, reason, received_at, status"
+
+
+def events_of(convention: str) -> str:
+    """SQLite: a record's events, newest first, through `(convention, record_id)`;
+    `srn` keeps it exact, and a record that is gone is found with a NULL rowid."""
+    return (
+        "SELECT id, version, created_at, status, attempts, last_error FROM record_events"
+        f' WHERE convention = :c AND record_id IS (SELECT id FROM "{table_name(convention)}"'
+        " WHERE source_type = :t AND upstream = :u AND source_id = :i) AND srn = :srn"
+        " ORDER BY id DESC LIMIT :limit"
+    )
 
 
 class SqlBrowse:
@@ -120,8 +133,17 @@ class SqlBrowse:
             "SELECT id, version, created_at, status, attempts, last_error FROM record_events"
             " WHERE srn = :srn ORDER BY id DESC LIMIT :limit"
         )
+        params: dict[str, Any] = {"srn": srn, "limit": limit}
+        if self.db.sqlite:
+            # SQLite keys events by their record's rowid (migration 20261203_110000)
+            try:
+                convention, source_type, upstream, source_id = parse_srn(srn)
+            except ValueError:
+                return []  # events are of records: no other srn has any
+            query = events_of(convention)
+            params.update(c=convention, t=source_type, u=upstream, i=source_id)
         with self.db.read() as conn:
-            rows = conn.execute(sa.text(query), {"srn": srn, "limit": limit})
+            rows = conn.execute(sa.text(query), params)
             return [
                 RecordEvent(int(i), int(v), as_datetime(c), str(s), int(a), e)
                 for i, v, c, s, a, e in rows

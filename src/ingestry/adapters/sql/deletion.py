@@ -69,6 +69,8 @@ class Dialect:
     json_object: str
     history_value: Callable[[ColumnSpec], str]
     escape: Callable[[str], str]
+    #: SQLite's events carry their record's rowid (migration 20261203_110000)
+    events_by_record: bool = False
 
     def sql(self, text: str) -> str:
         return text.replace("?t", self.timestamp).replace("?", self.param)
@@ -125,10 +127,22 @@ def delete(
         ),
         (convention.name, *key, srn, version + 1, draft.at, draft.actor, draft.reason),
     )
-    conn.execute(
-        q("INSERT INTO record_events (srn, convention, version, created_at) VALUES (?, ?, ?, ?t)"),
-        (srn, convention.name, version + 1, draft.at),
-    )
+    if dialect.events_by_record:
+        conn.execute(
+            q(
+                "INSERT INTO record_events (srn, convention, version, created_at, record_id)"
+                f" SELECT ?, ?, ?, ?t, id FROM {table} WHERE {IDENTITY}"
+            ),
+            (srn, convention.name, version + 1, draft.at, *key),
+        )
+    else:
+        conn.execute(
+            q(
+                "INSERT INTO record_events (srn, convention, version, created_at)"
+                " VALUES (?, ?, ?, ?t)"
+            ),
+            (srn, convention.name, version + 1, draft.at),
+        )
     deletion = Deletion(
         srn, version + 1, datetime.fromisoformat(draft.at), draft.actor, draft.reason
     )
@@ -183,7 +197,7 @@ def _same(text: str) -> str:
     return text
 
 
-SQLITE = Dialect("?", "?", "json_object", lambda c: f't."{c.name}"', _same)
+SQLITE = Dialect("?", "?", "json_object", lambda c: f't."{c.name}"', _same, True)
 
 
 class SqlDeletionStorage:

@@ -20,15 +20,17 @@ from ingestry.domain.records import parse_srn
 class Dialect:
     """How one backend spells a parameter and a JSON parameter."""
 
-    def __init__(self, param: str, json_param: str) -> None:
+    def __init__(self, param: str, json_param: str, *, events_by_record: bool = False) -> None:
         self.param = param
         self.json_param = json_param
+        #: SQLite keys events by their record's rowid (migration 20261203_110000)
+        self.events_by_record = events_by_record
 
     def sql(self, text: str) -> str:
         return text.replace("?j", self.json_param).replace("?", self.param)
 
 
-SQLITE = Dialect("?", "?")
+SQLITE = Dialect("?", "?", events_by_record=True)
 POSTGRES = Dialect("%s", "%s::jsonb")
 
 AUDIT_COLUMNS = (
@@ -89,7 +91,7 @@ def erase(
     counts = ErasureCounts(
         features=gone("DELETE FROM record_features WHERE srn = ?", (srn,)),
         hook_runs=gone("DELETE FROM hook_runs WHERE srn = ?", (srn,)),
-        events=gone("DELETE FROM record_events WHERE srn = ?", (srn,)),
+        events=gone(*_events(dialect, convention.name, table, identity, srn, key)),
         versions=gone("DELETE FROM record_versions WHERE srn = ?", (srn,)),
         records=gone(f'DELETE FROM "{table}" WHERE {identity}', key),
         raw_payloads=payloads,
@@ -100,6 +102,25 @@ def erase(
     )
     audit_id = _write_audit(conn, q, convention, srn, audit, counts)
     return ErasureCounts(**{**counts.__dict__, "audit_id": audit_id})
+
+
+def _events(
+    dialect: Dialect,
+    convention: str,
+    table: str,
+    identity: str,
+    srn: str,
+    key: tuple[str, str, str],
+) -> tuple[str, tuple[str, ...]]:
+    """The record's events: by srn, or on SQLite through their record's rowid (its
+    index), before the record row goes."""
+    if not dialect.events_by_record:
+        return "DELETE FROM record_events WHERE srn = ?", (srn,)
+    return (
+        "DELETE FROM record_events WHERE convention = ?"
+        f' AND record_id IS (SELECT id FROM "{table}" WHERE {identity}) AND srn = ?',
+        (convention, *key, srn),
+    )
 
 
 def _delete_ids(conn: Any, q: Any, table: str, column: str, ids: list[int]) -> int:

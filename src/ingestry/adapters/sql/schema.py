@@ -175,7 +175,11 @@ record_events = sa.Table(
     sa.Column("leased_until", Timestamp),
     sa.Column("last_error", sa.Text),
     sa.Column("failed_at", Timestamp),
-    sa.Index("ix_record_events_srn", "srn", "id"),
+    # SQLite only (migration 20261203_110000): the record's rowid in its convention's
+    # table, the key of the events-of-a-record index (short integers, appended in
+    # order); PostgreSQL has neither the column nor this index, but `(srn, id)`
+    sa.Column("record_id", sa.Integer),
+    sa.Index("ix_record_events_record", "convention", "record_id"),
     sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )
 

@@ -18,6 +18,8 @@ PREFIX = "sqlite:///"
 
 #: How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_MS = 60_000
+#: A control-plane connection checkpoints past this many WAL pages (128 MiB of 16 KiB).
+CONTROL_AUTOCHECKPOINT_PAGES = 8192
 
 
 def file_path(url: str) -> Path:
@@ -52,5 +54,10 @@ def control_engine(url: str) -> sa.Engine:
         # jobs, keys and idempotency claims are acknowledged writes too (a build may
         # default WAL connections to NORMAL, which can lose the last commits on power loss)
         dbapi_conn.execute("PRAGMA synchronous = FULL")
+        # The storage's checkpointer keeps the WAL short (checkpoint.py); at SQLite's
+        # default (1000 pages) a control commit during a run (a harvest's page rows, a
+        # job's lease) checkpointed the run's WAL itself, in line, every time. This
+        # only bounds the WAL of a process that writes nothing but control rows.
+        dbapi_conn.execute(f"PRAGMA wal_autocheckpoint = {CONTROL_AUTOCHECKPOINT_PAGES}")
 
     return engine

@@ -34,7 +34,8 @@ _CLAIM = (
     " WHERE status = 'pending' AND (available_at IS NULL OR available_at <= ?)"
     " AND (leased_until IS NULL OR leased_until <= ?)"
     " AND NOT EXISTS (SELECT 1 FROM record_events AS p"
-    "  WHERE p.srn = e.srn AND p.id < e.id AND p.status = 'pending')"
+    "  WHERE p.convention = e.convention AND p.record_id IS e.record_id AND p.srn = e.srn"
+    "  AND p.id < e.id AND p.status = 'pending')"
     " ORDER BY id LIMIT ?"
 )
 _INSERT_FEATURE = (

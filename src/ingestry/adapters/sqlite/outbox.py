@@ -1,24 +1,60 @@
-"""The transactional outbox on SQLite: a batch's events in one executemany."""
+"""The transactional outbox on SQLite: a batch's events in one executemany.
+
+An event carries its record's rowid (`record_id`, migration 20261203_110000), the key
+of the events-of-a-record index. The upsert that made the changes knows the rowids
+and hands them over; otherwise (a hook's update, a lone change) each event looks its
+record up by identity in the same statement.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
 
+from ingestry.adapters.sql.names import table_name
 from ingestry.domain.records import change_srns
 from ingestry.services.ports import RecordChange
 
-INSERT_EVENT = "INSERT INTO record_events (srn, convention, version, created_at) VALUES (?,?,?,?)"
+INSERT_EVENT = (
+    "INSERT INTO record_events (srn, convention, version, created_at, record_id) VALUES (?,?,?,?,?)"
+)
+
+
+def lookup_event(convention: str) -> str:
+    """An event whose record's rowid is read by identity (source_type, upstream, id)."""
+    return (
+        "INSERT INTO record_events (srn, convention, version, created_at, record_id)"
+        f' VALUES (?,?,?,?, (SELECT id FROM "{table_name(convention)}"'
+        " WHERE source_type = ? AND upstream = ? AND source_id = ?))"
+    )
 
 
 def append_events(
-    conn: sqlite3.Connection, convention: str, changes: Sequence[RecordChange], now: str
+    conn: sqlite3.Connection,
+    convention: str,
+    changes: Sequence[RecordChange],
+    now: str,
+    record_ids: Sequence[int] | None = None,
 ) -> None:
     """Narrow rows (the kind follows the version, the provenance is the record's), so a
-    bulk write pays one short row and one index entry per event."""
-    if changes:
-        srns = change_srns(changes)
+    bulk write pays one short row and one short index entry per event. `record_ids`:
+    the changes' rowids, in order, when the caller knows them."""
+    if not changes:
+        return
+    srns = change_srns(changes)
+    if record_ids is not None:
         conn.executemany(
             INSERT_EVENT,
-            [(srn, convention, c.version, now) for srn, c in zip(srns, changes, strict=True)],
+            [
+                (srn, convention, c.version, now, rowid)
+                for srn, c, rowid in zip(srns, changes, record_ids, strict=True)
+            ],
         )
+        return
+    conn.executemany(
+        lookup_event(convention),
+        [
+            (srn, convention, c.version, now, c.source_type, c.upstream, c.source_id)
+            for srn, c in zip(srns, changes, strict=True)
+        ],
+    )

@@ -81,6 +81,11 @@ class SQLiteSession:
         self.conn = conn
         self._statements = statements
         self._raw_mode = raw_mode or RawMode()
+        #: runs this transaction starts (+1) or finishes (-1): while one is open, the
+        #: storage defers WAL checkpoints to its end (see `checkpoint.py`)
+        self.runs = 0
+        #: the last upsert's changes and their records' rowids (for `append_events`)
+        self._last_ids: tuple[list[RecordChange], list[int]] | None = None
 
     def append_raw(
         self,
@@ -175,24 +180,28 @@ class SQLiteSession:
         sql = self._sql(convention)
         stamps = times or [None] * len(rows)
         known = self._lookup(sql, rows)
+        # new rows' rowids follow `before` in insert order (one writer at a time)
+        (before,) = self.conn.execute(sql.last_id).fetchone()
         inserts: list[tuple[Any, ...]] = []
         rounds: list[list[tuple[Any, ...]]] = [[]]
         round_of: dict[Identity, int] = {}
         changes: list[RecordChange] = []
+        record_ids: list[int] = []
         unchanged = 0
         name = convention.name
         for row, stamp in zip(rows, stamps, strict=True):
             published, updated = stamp or (now, now)
             key = (row[0], row[9], row[1])
             content_hash = row[5]
-            version = next_version(known.get(key), content_hash)
+            found = known.get(key)
+            version = next_version(found and (found[0], found[1]), content_hash)
             if version == UNCHANGED:
                 unchanged += 1
                 continue
-            known[key] = (content_hash, version)
-            if version == 1:
+            if found is None:  # version 1
                 inserts.append((row[0], row[9], *row[1:8], 1, published, updated, *row[8]))
                 changes.append(RecordChange(name, *key, 1))
+                record_id = before + len(inserts)
             else:
                 # an id updated twice in one batch needs its own round (history, then update)
                 r = round_of.get(key, -1) + 1
@@ -201,8 +210,10 @@ class SQLiteSession:
                     rounds.append([])
                 rounds[r].append((*row[2:8], version, updated, *row[8], *key))
                 changes.append(RecordChange(name, *key, version))
+                record_id = found[2]
+            known[key] = (content_hash, version, record_id)
+            record_ids.append(record_id)
         if inserts:
-            (before,) = self.conn.execute(sql.last_id).fetchone()
             self.conn.executemany(sql.insert, inserts)
             # the changes feed (adapters.sql.changes): one statement for the batch's new
             # rows, whose rowids all follow `before` (one writer at a time); updates are
@@ -214,25 +225,26 @@ class SQLiteSession:
                 history = [(spell_srn(name, *u[-3:]), u[7], *u[-3:]) for u in updates]
                 self.conn.executemany(sql.history, history)
                 self.conn.executemany(sql.update, updates)
+        self._last_ids = (changes, record_ids)
         return UpsertResult(len(inserts), len(changes) - len(inserts), unchanged, changes)
 
     def _lookup(
         self, sql: RecordStatements, rows: Sequence[RecordRow]
-    ) -> dict[Identity, tuple[bytes, int]]:
-        """Content hash and version of the rows' records that exist, by identity key."""
+    ) -> dict[Identity, tuple[bytes, int, int]]:
+        """Content hash, version and rowid of the rows' records that exist, by identity."""
         wanted: dict[tuple[str, str], set[str]] = {}
         for row in rows:
             wanted.setdefault((row[0], row[9]), set()).add(row[1])
-        found: dict[Identity, tuple[bytes, int]] = {}
+        found: dict[Identity, tuple[bytes, int, int]] = {}
         for (source_type, upstream), ids in wanted.items():
             keys = list(ids)
             for i in range(0, len(keys), _LOOKUP_CHUNK):
                 chunk = keys[i : i + _LOOKUP_CHUNK]
                 query = sql.lookup.replace("?*", ",".join("?" * len(chunk)))
-                for source_id, content_hash, version in self.conn.execute(
+                for source_id, content_hash, version, rowid in self.conn.execute(
                     query, (source_type, upstream, *chunk)
                 ):
-                    found[(source_type, upstream, source_id)] = (content_hash, version)
+                    found[(source_type, upstream, source_id)] = (content_hash, version, rowid)
         return found
 
     def _sql(self, convention: Convention) -> RecordStatements:
@@ -248,12 +260,14 @@ class SQLiteSession:
             " VALUES (?,?,?,'running',?)",
             (srn, source, now, orjson.dumps(origins).decode()),
         )
+        self.runs += 1
 
     def finish_run(self, srn: str, status: str, summary: dict[str, Any], now: str) -> None:
         self.conn.execute(
             "UPDATE ingest_runs SET finished_at = ?, status = ?, summary = ? WHERE srn = ?",
             (now, status, orjson.dumps(summary).decode(), srn),
         )
+        self.runs -= 1
 
     def repeated_ids(self, source: str) -> frozenset[str]:
         query = "SELECT source_id FROM repeated_ids WHERE source = ?"
@@ -276,7 +290,10 @@ class SQLiteSession:
         )
 
     def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
-        append_events(self.conn, convention, changes, now)
+        """The changes the last `upsert_records` returned come with their rowids."""
+        last = self._last_ids
+        ids = last[1] if last is not None and last[0] is changes else None
+        append_events(self.conn, convention, changes, now, ids)
 
 
 class RecordStatements:
@@ -326,7 +343,7 @@ class RecordStatements:
             f" raw_sha256, published_at, updated_at, ? FROM {table} {where}"
         )
         lookup = (
-            f"SELECT source_id, content_hash, version FROM {table}"
+            f"SELECT source_id, content_hash, version, id FROM {table}"
             " WHERE source_type = ? AND upstream = ? AND source_id IN (?*)"
         )
         return cls(convention.column_names, insert, update, history, lookup)

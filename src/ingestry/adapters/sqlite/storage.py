@@ -199,7 +199,8 @@ class SQLiteStorage(SQLiteReads):
         except sqlite3.OperationalError as exc:
             raise StorageError(f"cannot start a write transaction on {self.path}: {exc}") from exc
         try:
-            yield SQLiteSession(conn, self._statements, self._raw_mode)
+            session = SQLiteSession(conn, self._statements, self._raw_mode)
+            yield session
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(conn)
@@ -207,10 +208,7 @@ class SQLiteStorage(SQLiteReads):
         except BaseException:
             _rollback(conn)
             raise
-        if self._checkpointer.wal_too_big():
-            self._checkpointer.force(conn, BUSY_TIMEOUT_MS)
-        else:
-            self._checkpointer.poke()
+        self._checkpointer.after_commit(conn, BUSY_TIMEOUT_MS, session.runs)
 
     def _write_failed(self, exc: sqlite3.Error) -> StorageError:
         """A failed write transaction in words (it was rolled back: nothing of it stays)."""
