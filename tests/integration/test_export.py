@@ -262,6 +262,7 @@ def test_a_raw_csv_bundle_carries_its_header_once(project: Path, tmp_path: Path)
     assert all(row.rstrip(b"\r\n") in sample.read_bytes() for row in rows)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's plan: run there only, no skip
 def test_a_sources_export_on_sqlite_walks_the_identity_index(
     store: Store, tmp_path: Path, backend: str
 ) -> None:
@@ -269,8 +270,6 @@ def test_a_sources_export_on_sqlite_walks_the_identity_index(
     source's index, SQLite sorted every kept row in a temporary B-tree held in memory
     (`temp_store = MEMORY`): 1.3 GB of RSS for 1M records. PostgreSQL's pages keep off
     the sort their own way (`adapters/postgres/pagescan.py`)."""
-    if backend != "sqlite":
-        pytest.skip("SQLite's plan")
     _ingest(store)
     raw = store.storage._conn  # type: ignore[attr-defined]
     seen: list[str] = []
