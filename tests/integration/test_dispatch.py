@@ -92,7 +92,9 @@ def test_failure_is_retried_with_backoff_and_blocks_later_versions(
     b = publish(store, "B")
     store.update(a, {**META, "n": 2}, 1)
     collector = Collector({(a, 1): 2})
-    dispatcher = store.dispatcher([collector], defaults=False, backoff_seconds=0.5)
+    # a backoff no loaded machine outlasts; "later" is made by moving the event's due
+    # time into the past (no sleeps: the test does not depend on the machine's speed)
+    dispatcher = store.dispatcher([collector], defaults=False, backoff_seconds=60)
     first = dispatcher.run_once(limit=2)  # one round: A v1 and B v1 (A v2 is not due)
     assert (first.delivered, first.retried) == (1, 1)
     assert collector.versions(b) == [1]
@@ -106,13 +108,22 @@ def test_failure_is_retried_with_backoff_and_blocks_later_versions(
     assert "Collector: RuntimeError: boom on" in error
     assert available is not None
     assert dispatcher.run_once().claimed == 0  # still backing off
-    time.sleep(0.55)
-    assert dispatcher.run_once(limit=1).retried == 1  # second failure: now 1 s
-    time.sleep(1.05)
+    _make_due(db, a)
+    assert dispatcher.run_once(limit=1).retried == 1  # second failure: backs off again
+    assert dispatcher.run_once().claimed == 0
+    _make_due(db, a)
     last = dispatcher.run_once()
     assert last.delivered == 2
     assert collector.versions(a) == [1, 2]
     assert store.pending_events() == 0
+
+
+def _make_due(db: Database, srn: str) -> None:
+    """The backoff has passed: the event's due time becomes its creation time."""
+    db.execute(
+        "UPDATE record_events SET available_at = created_at WHERE srn = :s AND version = 1",
+        s=srn,
+    )
 
 
 def test_dead_after_max_attempts_then_retried(store: Store) -> None:
@@ -141,16 +152,17 @@ def test_dead_after_max_attempts_then_retried(store: Store) -> None:
     assert store.retry_events([dead[0].id]) == 0  # delivered: gone from the outbox
 
 
-def test_an_expired_lease_is_claimed_again(store: Store) -> None:
+def test_an_expired_lease_is_claimed_again(store: Store, db: Database) -> None:
     a = publish(store, "A")
     now = utc_now()
     with store.storage.lifecycle().session() as session:  # a dispatcher that then dies
-        claimed = session.claim_events("ghost", iso(now), iso(now + timedelta(seconds=0.5)), 10)
+        claimed = session.claim_events("ghost", iso(now), iso(now + timedelta(seconds=60)), 10)
     assert [c.srn for c in claimed] == [a]
     collector = Collector()
     dispatcher = store.dispatcher([collector], defaults=False)
     assert dispatcher.run_once().claimed == 0  # leased to the ghost
-    time.sleep(0.6)
+    # the lease runs out (moved into the past: no sleep the machine's speed could beat)
+    db.execute("UPDATE record_events SET leased_until = created_at WHERE srn = :s", s=a)
     assert dispatcher.run_once().delivered == 1
     assert collector.versions(a) == [1]
 
