@@ -13,7 +13,7 @@ engine or Redis (docs/architecture.md, start-up).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 #: Submodule -> the names it defines that are re-exported here (imported on first use).
 _MODULES: dict[str, tuple[str, ...]] = {
@@ -148,16 +148,6 @@ if TYPE_CHECKING:
     )
     # isort: on
 else:
+    from ingestry.services.lazy import lazy_exports
 
-    def __getattr__(name: str) -> Any:
-        """Import a re-exported name on first use, then keep it as a plain attribute."""
-        module = _EXPORTS.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        # __import__, not importlib.import_module: `-X importtime` reports only the former
-        value = getattr(__import__(module, fromlist=[name]), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *_EXPORTS})
+    __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

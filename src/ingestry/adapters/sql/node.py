@@ -15,4 +15,3 @@ node_identity = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.CheckConstraint("singleton = 1", name="ck_node_identity_singleton"),
 )
-
