@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import ingestry
 from ingestry.store import Store
 from tests.backends import Database
 from tests.integration.test_ingest import order
@@ -81,3 +82,22 @@ def test_the_cli_flag_reads_the_copy(project: Path, store: Store) -> None:
     out = run("query", COUNT, "--json", "--copy", cwd=project).stdout
     assert b'"n":2' in out
     assert (project / "data" / "query_copies" / "order" / "state.json").is_file()
+
+
+def test_a_copy_taken_from_another_store_is_never_read(
+    store: Store, project: Path, other_db: Database
+) -> None:
+    """Two stores behind one project folder (a move to another database, a restored
+    backup, another backend): the copy on disk belongs to the store it was taken from.
+    With the same number of changes both stores' marks were equal, and the second store
+    answered with the first one's rows."""
+    store.ingest("customer_orders", [order(f"C-{i}") for i in range(5)])
+    assert store.query(COUNT, copy=True) == [{"n": 5, "last": "#C-4"}]
+    env = {"INGESTRY_DATABASE_URL": other_db.url}
+    config = ingestry.load_settings(project / "ingestry.yaml", env=env)
+    with ingestry.open(config) as other:
+        other.ingest("customer_orders", [order(f"D-{i}") for i in range(5)])
+        assert other.query(COUNT) == [{"n": 5, "last": "#D-4"}]
+        assert _copied(other, COUNT) == ([{"n": 5, "last": "#D-4"}], "built")
+    # and back: the first store's copy is rebuilt from the first store
+    assert _copied(store, COUNT) == ([{"n": 5, "last": "#C-4"}], "built")

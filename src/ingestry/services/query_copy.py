@@ -23,10 +23,12 @@ from ingestry.services.ports.analytics import CopyState, CopyStore, View, ViewCo
 from ingestry.services.query_sql import PAGE, record_pages, view_columns
 
 
-def signature(columns: tuple[ViewColumn, ...]) -> str:
-    """What the copy's schema was built from: a change of it makes the copy stale."""
+def signature(columns: tuple[ViewColumn, ...], node: str) -> str:
+    """What the copy was built from: the store (its node id: a project folder can be
+    pointed at another database, and two stores' change marks can be equal) and the
+    copy's schema. A change of either makes the copy stale."""
     spec = [(c.name, c.type.value if c.type else None, c.precision, c.scale) for c in columns]
-    return hashlib.sha256(orjson.dumps(spec)).hexdigest()[:16]
+    return hashlib.sha256(orjson.dumps([node, spec])).hexdigest()[:16]
 
 
 class QueryCopies:
@@ -51,7 +53,7 @@ class QueryCopies:
         taken (or it is missing, or its columns differ)."""
         convention = self.conventions[name]
         columns = view_columns(convention)
-        wanted = signature(columns)
+        wanted = signature(columns, self.storage.node_id())
         feed = self.storage.change_feed()
         state = self.copies.current(name)
         if (
