@@ -14,11 +14,13 @@ from collections.abc import Hashable, Iterable, MutableMapping
 UNCHANGED = 0
 
 
-def next_version(current: tuple[bytes, int] | None, content_hash: bytes) -> int:
+def next_version(
+    current: tuple[bytes, int] | tuple[bytes, int, int] | None, content_hash: bytes
+) -> int:
     """The version a row makes: 1 for a record that does not exist (`current` None), the
     current version + 1 when its content hash differs, `UNCHANGED` (0) when equal.
 
-    `current` is the record's (content hash, version) as the batch has left it so far:
+    `current` is the record's (content hash, version[, rowid]) as the batch has left it:
     rows of one batch apply in order, so an id repeated in a batch versions each time
     its content changes."""
     if current is None:

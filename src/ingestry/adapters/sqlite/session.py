@@ -194,7 +194,7 @@ class SQLiteSession:
             key = (row[0], row[9], row[1])
             content_hash = row[5]
             found = known.get(key)
-            version = next_version(found and (found[0], found[1]), content_hash)
+            version = next_version(found, content_hash)
             if version == UNCHANGED:
                 unchanged += 1
                 continue
