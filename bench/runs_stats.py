@@ -22,7 +22,6 @@ BENCH = Path(__file__).resolve().parent
 ORDERS = BENCH.parent / "examples" / "data" / "samples" / "orders.jsonl"
 
 
-
 def copy_runs(url: str, n: int) -> None:
     """n copies of the one run, 5 minutes apart (set-based: one statement)."""
     if url.startswith("sqlite"):

@@ -182,9 +182,7 @@ class _Local:
 _SQLITE: Any = _Local()
 
 
-def test_a_csv_body_over_http_is_read_with_the_source_options(
-    tmp_path: Path, db: Database
-) -> None:
+def test_a_csv_body_over_http_is_read_with_the_source_options(tmp_path: Path, db: Database) -> None:
     from tests.apiclient import api_client, auth, create_key
 
     source = {"delimiter": ";", "encoding": "latin-1", "decimal": ","}

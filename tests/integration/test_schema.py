@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 import ingestry
 from ingestry import SchemaError
@@ -121,3 +122,69 @@ def test_added_column_is_added_in_place(config_path: Path, db: Database) -> None
             == "USD"
         )
     assert "ix_records_order_currency" in db.indexes("records_order")
+
+
+def _index_sql(db: Database, name: str) -> str:
+    """An index's definition as the database keeps it ("" when there is none)."""
+    if db.kind == "sqlite":
+        sql = "SELECT coalesce(sql, '') FROM sqlite_master WHERE type = 'index' AND name = :n"
+    else:
+        sql = (
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :n"
+        )
+    with db.engine.connect() as conn:
+        found = conn.execute(sa.text(sql), {"n": name}).scalar()
+    return str(found or "")
+
+
+def test_a_declared_index_is_on_the_sort_key_and_an_old_one_is_remade(
+    config_path: Path, db: Database
+) -> None:
+    """Queries compare and sort text bytewise on PostgreSQL and decimals as REAL on
+    SQLite (docs/query.md); an index on the bare column serves neither. A store made
+    before (its indexes on the bare columns) gets them remade when it is opened."""
+    config_path.write_text(
+        config_path.read_text().replace(
+            "      total:        {path: total_price, type: decimal}\n",
+            "      total:        {path: total_price, type: decimal, index: true}\n",
+        )
+    )
+    with ingestry.open(config_path) as store:
+        store.ingest("customer_orders", [{"id": "C-1", "created_at": "2026-01-01"}])
+    expect = ('COLLATE "C"', "email") if db.kind == "postgres" else ("CAST(", "total")
+    marker, column = expect
+    assert marker in _index_sql(db, f"ix_records_order_{column}")
+    migrate.downgrade(db.engine, "20261204_040000")  # as the code before made it
+    assert marker not in _index_sql(db, f"ix_records_order_{column}")
+    assert _index_sql(db, f"ix_records_order_{column}")
+    migrate.upgrade(db.engine)  # `ingestry db upgrade`: 20261204_050000
+    with ingestry.open(config_path) as store:
+        assert store.count("order") == 1
+        assert [r.source.id for r in store.records("order", sort=column)] == ["C-1"]
+    assert marker in _index_sql(db, f"ix_records_order_{column}")
+
+
+def test_a_column_indexed_on_its_sort_key_changes_type(config_path: Path, db: Database) -> None:
+    """A text column (COLLATE "C" index on PostgreSQL) becomes an integer, a decimal
+    (CAST index on SQLite) becomes text: the index goes and comes back on the new key."""
+    config_path.write_text(
+        config_path.read_text().replace(
+            "      total:        {path: total_price, type: decimal}\n",
+            "      total:        {path: total_price, type: decimal, index: true}\n"
+            "      number:       {path: n, type: text, index: true}\n",
+        )
+    )
+    with ingestry.open(config_path) as store:
+        store.ingest("customer_orders", [{"id": "C-1", "created_at": "2026-01-01", "n": "7"}])
+    config_path.write_text(
+        config_path.read_text()
+        .replace("type: decimal, index: true}", "type: text, index: true}")
+        .replace("{path: n, type: text, index: true}", "{path: n, type: integer, index: true}")
+    )
+    with ingestry.open(config_path) as store:
+        store.replay("customer_orders")
+        (record,) = store.records("order", where=["number=7"])
+        assert record.columns["number"] == 7
+        assert list(store.records("order", sort="total", desc=True)) == [record]
+    assert _index_sql(db, "ix_records_order_number")
+    assert _index_sql(db, "ix_records_order_total")

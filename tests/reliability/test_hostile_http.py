@@ -114,9 +114,7 @@ def hostile_bodies(served: tuple[httpx.Client, str, Path], db: Database) -> None
     statuses["declared oversize"] = declared.status_code
     chunked = client.post(PATH, content=iter([big[:LIMIT], big[LIMIT:]]), headers=as_json)
     statuses["chunked oversize"] = chunked.status_code
-    slow_body = b'{"id": "slow", "created_at": "2026-11-01T10:00:00Z", "note": "%s"}' % (
-        b"s" * 600
-    )
+    slow_body = b'{"id": "slow", "created_at": "2026-11-01T10:00:00Z", "note": "%s"}' % (b"s" * 600)
     slow = raw_request(client, head(token, len(slow_body)) + slow_body, pause=0.01)
     statuses["slow client"] = int(slow.split(b" ", 2)[1])
     if statuses["slow client"] == 200:

@@ -146,5 +146,3 @@ def test_any_sequence_of_updates_keeps_optimistic_locking(store: Store) -> None:
 def test_any_sequence_of_idempotent_requests_behaves_as_modelled(store: Store) -> None:
     IdempotencyKeys.store = store
     run_state_machine_as_test(IdempotencyKeys, settings=machine_settings())
-
-

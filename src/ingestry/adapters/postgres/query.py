@@ -1,8 +1,10 @@
 """PostgreSQL's spelling of record queries (see `adapters/sql/recordquery.py`).
 
-Text is ordered bytewise (`COLLATE "C"`), as SQLite orders it, so a sorted list is the
-same on both backends whatever the database's collation; equality needs no collation
-(every deterministic collation agrees with bytes on it), so it keeps the column's index.
+Text is compared and ordered bytewise (`COLLATE "C"`), as SQLite orders it, so a sorted
+list is the same on both backends whatever the database's collation. A declared text
+column's index is on that same expression (`sort_key` in `adapters/sql/conventions.py`):
+the planner uses an index only for the collation it was built with, so equality is
+spelled `COLLATE "C"` too (every deterministic collation agrees with bytes on it).
 """
 
 from __future__ import annotations
@@ -21,10 +23,6 @@ from ingestry.domain.geometry import BBoxFilter
 from ingestry.domain.query import RecordQuery
 from ingestry.domain.records import Record
 from ingestry.extract.geometry import intersects
-
-
-def _column(column: ColumnSpec) -> str:
-    return f'"{column.name}"'
 
 
 def _ordered(column: ColumnSpec) -> str:
@@ -69,11 +67,12 @@ def _bbox_postgis(convention: Convention, where: BBoxFilter) -> tuple[str, list[
 
 POSTGRES = Dialect(
     mark="%s",
-    column=_column,
+    column=_ordered,
     ordered=_ordered,
     value=_value,
     select=select_records,
     bbox=_bbox_columns,
+    order_union=True,
 )
 #: The same, where PostGIS is installed (detected per store: `postgis_available`).
 POSTGIS = replace(POSTGRES, bbox=_bbox_postgis)

@@ -12,6 +12,7 @@ A new column is added in place (existing rows get it on replay); the catalog tab
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -23,7 +24,7 @@ from ingestry.adapters.sql.retype import retype_column
 from ingestry.adapters.sql.schema import BigId, Json, Timestamp, convention_columns
 from ingestry.adapters.sql.spatial import ensure_spatial
 from ingestry.adapters.sql.types import COLUMN_TYPES
-from ingestry.domain.conventions import ColumnType, Convention
+from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 
 #: The identity columns compare bytewise on PostgreSQL too (COLLATE "C"), so records
 #: list in the same order as on SQLite and the identity index serves that order.
@@ -35,8 +36,12 @@ def identity_key(table: str) -> sa.UniqueConstraint:
     return sa.UniqueConstraint("source_type", "upstream", "source_id", name=f"uq_{table}_identity")
 
 
-def record_table(convention: Convention, metadata: sa.MetaData | None = None) -> sa.Table:
-    """The SQLAlchemy table of a convention's records."""
+def record_table(
+    convention: Convention, dialect: str, metadata: sa.MetaData | None = None
+) -> sa.Table:
+    """The SQLAlchemy table of a convention's records on `dialect` (`sqlite`,
+    `postgresql`): a declared column's index is on what queries compare and sort it
+    by (`sort_key`)."""
     name = table_name(convention.name)
     columns: list[SchemaItem] = [
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -55,9 +60,24 @@ def record_table(convention: Convention, metadata: sa.MetaData | None = None) ->
     ]
     columns += [sa.Column(c.name, COLUMN_TYPES[c.type].sql) for c in convention.columns]
     columns.append(identity_key(name))
-    columns += [sa.Index(f"ix_{name}_{c.name}", c.name) for c in convention.columns if c.index]
     columns.append(sa.Index(f"ix_{name}_data_source", "data_source"))
-    return sa.Table(name, metadata or sa.MetaData(), *columns)
+    table = sa.Table(name, metadata or sa.MetaData(), *columns)
+    for column in convention.columns:
+        if column.index:
+            sa.Index(f"ix_{name}_{column.name}", sort_key(table.c[column.name], column, dialect))
+    return table
+
+
+def sort_key(column: sa.Column[Any], spec: ColumnSpec, dialect: str) -> sa.ColumnElement[Any]:
+    """The expression record queries compare and sort a column by, so its index serves
+    `--where` and `--sort` alike (`adapters/sqlite/query.py`, `postgres/query.py`):
+    PostgreSQL text bytewise (`COLLATE "C"`, the order SQLite keeps), SQLite decimals
+    as REAL (their exact text would sort as text)."""
+    if dialect == "postgresql" and spec.type is ColumnType.TEXT:
+        return column.collate("C")
+    if dialect == "sqlite" and spec.type is ColumnType.DECIMAL:
+        return sa.cast(column, sa.REAL)
+    return column
 
 
 def ensure_record_tables(engine: sa.Engine, conventions: Sequence[Convention]) -> None:
@@ -66,7 +86,7 @@ def ensure_record_tables(engine: sa.Engine, conventions: Sequence[Convention]) -
         inspector = sa.inspect(conn)
         existing_tables = set(inspector.get_table_names())
         for convention in conventions:
-            table = record_table(convention)
+            table = record_table(convention, conn.dialect.name)
             if table.name not in existing_tables:
                 table.create(conn)
             else:
@@ -104,10 +124,37 @@ def _evolve(conn: sa.Connection, inspector: sa.Inspector, table: sa.Table) -> No
                     f"ADD COLUMN {preparer.quote(column.name)} {ddl}"
                 )
             )
-    indexes = {ix["name"] for ix in inspector.get_indexes(table.name)}
+    made = _index_definitions(conn, table.name)
     for index in table.indexes:
-        if index.name not in indexes:
-            index.create(conn)
+        definition = made.get(str(index.name))
+        if definition is not None and _same_index(conn, index, definition):
+            continue
+        if definition is not None:  # made before it was on the sort key (2026-12-03)
+            conn.execute(sa.text(f"DROP INDEX {preparer.quote(str(index.name))}"))
+        index.create(conn)
+
+
+def _index_definitions(conn: sa.Connection, table: str) -> dict[str, str]:
+    """Index name → its CREATE INDEX text, as the database keeps it. (SQLAlchemy's
+    reflection skips SQLite's expression indexes.)"""
+    if conn.dialect.name == "postgresql":
+        sql = (
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE schemaname = current_schema() AND tablename = :t"
+        )
+    else:
+        sql = (
+            "SELECT name, coalesce(sql, '') FROM sqlite_master"
+            " WHERE type = 'index' AND tbl_name = :t"
+        )
+    return {str(n): str(d) for n, d in conn.execute(sa.text(sql), {"t": table})}
+
+
+def _same_index(conn: sa.Connection, index: sa.Index, definition: str) -> bool:
+    """Whether an existing index is on the expression `index` wants: a sort key's
+    collation or cast shows in its definition (plain column indexes always match)."""
+    wanted = str(sa.schema.CreateIndex(index).compile(dialect=conn.dialect))
+    return not any(m in wanted and m not in definition for m in ('COLLATE "C"', "CAST("))
 
 
 def _write_catalog(conn: sa.Connection, convention: Convention) -> None:

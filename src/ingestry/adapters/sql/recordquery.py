@@ -4,11 +4,18 @@ Order: the sort column (empty values last, in either direction), then identity
 (`source_type, upstream, source_id`: the primary key, bytewise on both backends), so
 the order is total and keyset pages never skip or repeat a record. A page starts after
 a key: the identity of the last record read and, when sorted, its stored sort value.
+
+A sorted page is two parts in that order, `UNION ALL`: the records with a value, from
+the key on (`col >= v AND (col > v OR identity > k)`, ordered by `col, identity`),
+then the empty tail (`col IS NULL`, by identity). Each part is one range of the sort
+column's index, so a page reads about as many rows as it returns, at any depth; one
+ORDER BY led by `(col IS NULL)` (what the order says in one expression) matches no
+index, and every page sorted the whole table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingestry.adapters.sql.deletion import LIVE
@@ -39,6 +46,10 @@ class Dialect:
     #: the expression a data source filter tests (SQLite's `+data_source` keeps its
     #: index out of the plan: a whole source's scan walks the identity index instead)
     data_source: str = "data_source"
+    #: whether a sorted page's two parts need an ORDER BY over their union: PostgreSQL
+    #: does not promise `UNION ALL` keeps its parts' order (a parallel append may mix
+    #: them), SQLite runs the parts one after the other and stops at the LIMIT
+    order_union: bool = False
 
 
 #: A page's start: identity of the last record read, then its sort value when sorted.
@@ -59,18 +70,77 @@ def page(
     limit: int | None,
 ) -> Statement:
     """The records of one page, each row prefixed with its key (identity, sort value)."""
+    if query.sort is not None:
+        return _sorted_page(convention, query, dialect, after, limit)
     where, params = _conditions(convention, query, dialect)
     if after is not None:
-        clause, more = _after(convention, query, dialect, after)
-        where.append(clause)
-        params += more
+        where.append(f"({IDENTITY}) > ({_marks(dialect, 3)})")
+        params += list(after[:3])
+    return _part(convention, dialect, IDENTITY, where, params, IDENTITY, limit)
+
+
+#: A part's LIMIT when the page has none: a LIMIT keeps a FROM-clause subquery's
+#: ORDER BY (SQLite drops one it may flatten); no store holds 2**63 records.
+ALL = 2**63 - 1
+
+
+def _sorted_page(
+    convention: Convention,
+    query: RecordQuery,
+    dialect: Dialect,
+    after: Key | None,
+    limit: int | None,
+) -> Statement:
+    """The part with values from the key on, then the empty tail (see the module)."""
+    assert query.sort is not None
+    expr = _sort_expr(convention, query, dialect)
+    way = " DESC" if query.sort.desc else ""
+    beyond = "<" if query.sort.desc else ">"
+    by_identity = ", ".join(f"{c}{way}" for c in IDENTITY.split(", "))
+    prefix = f"{IDENTITY}, {expr}"
+    where, params = _conditions(convention, query, dialect)
+    tail = [*where, f"{expr} IS NULL"]
+    if after is not None and after[3] is None:  # in the empty tail already
+        tail.append(f"({IDENTITY}) {beyond} ({_marks(dialect, 3)})")
+        return _part(convention, dialect, prefix, tail, [*params, *after[:3]], by_identity, limit)
+    head, head_params = [*where, f"{expr} IS NOT NULL"], list(params)
+    if after is not None:
+        mark = dialect.mark
+        head.append(f"{expr} {beyond}= {mark}")
+        head.append(f"({expr} {beyond} {mark} OR ({IDENTITY}) {beyond} ({_marks(dialect, 3)}))")
+        head_params += [after[3], after[3], *after[:3]]
+    cap = ALL if limit is None else limit
+    first = _part(
+        convention, dialect, prefix, head, head_params, f"{expr}{way}, {by_identity}", cap
+    )
+    rest = _part(convention, dialect, prefix, tail, params, by_identity, cap)
+    sql = f"SELECT * FROM ({first.sql}) AS head UNION ALL SELECT * FROM ({rest.sql}) AS tail"
+    if dialect.order_union:  # by position: values first, empty last, then identity
+        sql += f" ORDER BY 4{way} NULLS LAST, 1{way}, 2{way}, 3{way}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return Statement(sql, first.params + rest.params)
+
+
+def _part(
+    convention: Convention,
+    dialect: Dialect,
+    prefix: str,
+    where: list[str],
+    params: list[object],
+    order: str,
+    limit: int | None,
+) -> Statement:
     tail = f"WHERE {' AND '.join(where)} " if where else ""
-    tail += f"ORDER BY {_order(convention, query, dialect)}"
+    tail += f"ORDER BY {order}"
     if limit is not None:
         tail += f" LIMIT {int(limit)}"
-    prefix = IDENTITY + (f", {_sort_expr(convention, query, dialect)}" if query.sort else "")
     sql = dialect.select(convention, tail).replace("SELECT ", f"SELECT {prefix}, ", 1)
     return Statement(sql, params)
+
+
+def _marks(dialect: Dialect, n: int) -> str:
+    return ", ".join(dialect.mark for _ in range(n))
 
 
 def key_width(query: RecordQuery) -> int:
@@ -135,30 +205,3 @@ def _conditions(
 def _sort_expr(convention: Convention, query: RecordQuery, dialect: Dialect) -> str:
     assert query.sort is not None
     return dialect.ordered(convention.column(query.sort.column))
-
-
-def _order(convention: Convention, query: RecordQuery, dialect: Dialect) -> str:
-    if query.sort is None:
-        return IDENTITY
-    way = " DESC" if query.sort.desc else ""
-    expr = _sort_expr(convention, query, dialect)
-    identity = ", ".join(f"{c}{way}" for c in IDENTITY.split(", "))
-    return f"({expr} IS NULL), {expr}{way}, {identity}"
-
-
-def _after(
-    convention: Convention, query: RecordQuery, dialect: Dialect, key: Sequence[object]
-) -> tuple[str, list[object]]:
-    mark = dialect.mark
-    identity = list(key[:3])
-    after_identity = f"({IDENTITY}) > ({mark}, {mark}, {mark})"
-    if query.sort is None:
-        return after_identity, identity
-    expr = _sort_expr(convention, query, dialect)
-    beyond = "<" if query.sort.desc else ">"
-    after_identity = f"({IDENTITY}) {beyond} ({mark}, {mark}, {mark})"
-    value = key[3]
-    if value is None:  # in the empty tail: only empty values, by identity
-        return f"({expr} IS NULL AND {after_identity})", identity
-    clause = f"({expr} {beyond} {mark} OR ({expr} = {mark} AND {after_identity}) OR {expr} IS NULL)"
-    return clause, [value, value, *identity]

@@ -47,6 +47,9 @@ def retype_column(
     quote = conn.dialect.identifier_preparer.quote
     name, ddl = quote(column.name), column.type.compile(dialect=conn.dialect)
     table_sql = quote(table.name)
+    # the declared column's index is on its sort key (`conventions.sort_key`: a collation
+    # or a cast that may not fit the new type); the evolution after this makes it again
+    conn.execute(sa.text(f"DROP INDEX IF EXISTS {quote(f'ix_{table.name}_{column.name}')}"))
     if conn.dialect.name == "postgresql":
         using = f"{name}::{ddl}" if (old, new) in POSTGRES_CASTS else f"NULL::{ddl}"
         alter = f"ALTER TABLE {table_sql} ALTER COLUMN {name} TYPE {ddl} USING {using}"
@@ -54,9 +57,8 @@ def retype_column(
         return
     # SQLite cannot change a column's type: move the old one aside, add the new, copy.
     old_name = quote(f"{column.name}__retype")
-    for index in sa.inspect(conn).get_indexes(table.name):
-        if column.name in index["column_names"]:
-            conn.execute(sa.text(f"DROP INDEX {quote(str(index['name']))}"))
+    for index in _indexes_on(conn, table.name, column.name):
+        conn.execute(sa.text(f"DROP INDEX {quote(index)}"))
     conn.execute(sa.text(f"ALTER TABLE {table_sql} RENAME COLUMN {name} TO {old_name}"))
     conn.execute(sa.text(f"ALTER TABLE {table_sql} ADD COLUMN {name} {ddl}"))
     expression = SQLITE_CONVERSIONS.get((old, new))
@@ -65,3 +67,16 @@ def retype_column(
         copy = f"UPDATE {table_sql} SET {name} = {value} WHERE {old_name} IS NOT NULL"
         conn.execute(sa.text(copy))
     conn.execute(sa.text(f"ALTER TABLE {table_sql} DROP COLUMN {old_name}"))
+
+
+def _indexes_on(conn: sa.Connection, table: str, column: str) -> list[str]:
+    """SQLite indexes that name `column` (from the catalog: SQLAlchemy's reflection
+    skips expression indexes, with a warning)."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = [str(r[1]) for r in conn.exec_driver_sql(f"PRAGMA index_list({quote(table)})")]
+    return [
+        n
+        for n in names
+        if not n.startswith("sqlite_autoindex_")
+        and any(r[2] == column for r in conn.exec_driver_sql(f"PRAGMA index_info({quote(n)})"))
+    ]
