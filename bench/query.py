@@ -8,6 +8,8 @@ the table shows the fastest round of each, in milliseconds, and their ratio.
 
   email=     first 100 records of one customer (indexed column), identity order
   deep       100 records sorted by total desc, starting after the record at N/2
+             (total has no index: each page sorts what it keeps)
+  deep_ix    100 records sorted by email desc (indexed), after the record at N/2 by email
   range      first 100 records with created_at in one week, identity order
   count      records with item_count >= 3 (a full count)
 
@@ -61,6 +63,10 @@ def measure(
         else:
             *_, middle = store.records("order", sort="total", desc=True, limit=every // 2)
         email = next(iter(store.records("order"))).columns["email"]
+        if "deep_ix" in skip:
+            by_email = middle
+        else:  # keyset pages on the email index: each reads what it returns
+            *_, by_email = store.records("order", sort="email", desc=True, limit=every // 2)
         conn, mark = bare_connection(url)
         decimal = "CAST(total AS REAL)" if backend == "sqlite" else "total"
         ident = "source_type, upstream, source_id"
@@ -72,6 +78,12 @@ def measure(
             f" OR {decimal} IS NULL)"
         )
         key = [source_type, upstream, source_id]
+        _, *email_key = by_email.srn.rsplit(":", 3)
+        text = "email" if backend == "sqlite" else 'email COLLATE "C"'  # the index's key
+        email_where = (
+            f"{text} <= {mark} AND ({text} < {mark} OR ({ident}) < ({mark}, {mark}, {mark}))"
+        )
+        email_params = [by_email.columns["email"], by_email.columns["email"], *email_key]
         week = ("2025-01-10T00:00:00+00:00", "2025-01-17T00:00:00+00:00")
         cases: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
             "email=": (
@@ -91,6 +103,16 @@ def measure(
                     f" {decimal} DESC, source_type DESC, upstream DESC, source_id DESC "
                     f"LIMIT {PAGE}",
                     key * 3,
+                ).fetchall(),
+            ),
+            "deep_ix": (
+                lambda: list(
+                    store.records("order", sort="email", desc=True, after=by_email.srn, limit=PAGE)
+                ),
+                lambda: conn.execute(
+                    f"SELECT * FROM records_order WHERE {email_where} ORDER BY {text} DESC,"
+                    f" source_type DESC, upstream DESC, source_id DESC LIMIT {PAGE}",
+                    email_params,
                 ).fetchall(),
             ),
             "range": (

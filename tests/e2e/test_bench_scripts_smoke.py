@@ -28,6 +28,7 @@ CASES = {
         ["--n", "300", "--hot", "30", "--seconds", "1", "--repeat", "1", "--rate", "50", "--json"],
         '"p99_ms"',
     ),
+    "query": ("query.py", ["--n", "400", "--repeat", "1", "--backend", "both"], "deep_ix"),
     "rows": ("rows_bench.py", ["--rows", "50", "--repeat", "1"], "NamedTuple"),
     "dashboard": (
         "dashboard_bench.py",
