@@ -121,7 +121,7 @@ def load_settings(
         return parse_settings(text, file, env)
     resolved = file.resolve()
     key = config_cache.cache_key(resolved, data, env)
-    where = config_cache.cache_file(resolved)
+    where = config_cache.cache_file(resolved, key)
     cached = config_cache.read(where, key)
     if cached is not None:
         return cached

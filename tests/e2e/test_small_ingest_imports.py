@@ -24,9 +24,12 @@ TEN = "".join(
     for i in range(10)
 )
 
-#: Libraries the small ingest must not import: migrations and SQL toolkit, the data-out
+#: Libraries the small ingest must not import: the config parser's (on a cache hit),
+#: migrations and SQL toolkit, the data-out
 #: engines, HTTP (harvest, API), Redis, PostgreSQL, the terminal UI, worker processes.
 LIBRARIES = (
+    "pydantic",
+    "yaml",
     "alembic",
     "sqlalchemy",
     "pyarrow",
