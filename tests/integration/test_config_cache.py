@@ -1,4 +1,4 @@
-"""The validated-config cache (issue 15 item 8, docs/configuration.md "Validated-config
+"""The validated-config cache (issue 15 item 8, docs/architecture.md "Validated-config
 cache"): a hit returns what the parser returned; any change to the file or an override
 is a miss; a damaged entry is ignored and rewritten; an invalid config still fails
 with the parser's message and is never cached. Real files in a temporary project."""
