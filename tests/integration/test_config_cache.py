@@ -188,3 +188,48 @@ def test_other_variables_do_not_split_the_cache(project: Path) -> None:
     load_settings(file, env={})
     load_settings(file, env={"INGESTRY_WORKERS": "0", "INGESTRY_REQUIRE_SERVICES": "1"})
     assert len(entries(project)) == 1
+
+
+EVERY_PART = """\
+conventions:
+  place:
+    columns:
+      shape: {path: geometry, type: geometry}
+      at: {path: at, type: timestamp, format: "%d.%m.%Y %H:%M", timezone: Europe/Berlin}
+      amount: {type: decimal, precision: 10, scale: 2, decimal: ",", thousands: "."}
+      ok: {type: boolean, true_values: [ja], false_values: [nein]}
+    hooks:
+      - {name: risk, run: "python hooks/risk.py", timeout: 5}
+sources:
+  api:
+    strategy: raw
+    convention: place
+    rationale: r
+    pull:
+      url: https://example.com/x
+      auth: {type: bearer, env: TOKEN}
+      paginator: {type: cursor, path: next, param: c}
+      cursor: {field: at, param: since}
+      items: data.items
+    schedule: "*/5 * * * *"
+  shapes:
+    strategy: simple
+    convention: place
+    rationale: r
+    format: geojson
+    files: [a/*.geojson]
+backup: {schedule: "0 3 * * *"}
+hooks: {runner: subprocess, options: {x: 1}}
+"""
+
+
+def test_every_part_of_a_config_reads_back_equal(tmp_path: Path) -> None:
+    """Geometry measures, reading options, a pull source, backups, hooks: all cached."""
+    file = tmp_path / "ingestry.yaml"
+    file.write_text(EVERY_PART, encoding="utf-8")
+    parsed = parse_settings(EVERY_PART, file, {})
+    assert load_settings(file, env={}) == parsed
+    assert len(entries(tmp_path)) == 1
+    cached = load_settings(file, env={})
+    assert cached == parsed
+    assert cached.source("api").pull is not None
