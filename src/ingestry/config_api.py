@@ -7,12 +7,27 @@ config; `config.py` only hooks them in.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingestry.config_settings import ApiSettings, CacheSettings, JobSettings, LimitSettings
 from ingestry.domain.errors import ConfigError
+
+__all__ = [
+    "ApiModel",
+    "ApiSettings",
+    "CacheModel",
+    "CacheSettings",
+    "JobSettings",
+    "JobsModel",
+    "LimitSettings",
+    "LimitsModel",
+    "api_settings",
+    "cache_settings",
+    "job_settings",
+    "limit_settings",
+]
 
 T = TypeVar("T", int, float)
 
@@ -34,22 +49,6 @@ class JobsModel(BaseModel):
 
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    max_body_bytes: int = 16 << 20
-    rate_limit: float = 100.0
-    rate_burst: int = 200
-    auth_cache_seconds: float = 5.0
-    idempotency_lease_seconds: float = 20.0
-    ui: bool = True
-
-
-@dataclass(frozen=True)
-class JobSettings:
-    lease_seconds: float = 60.0
-    max_attempts: int = 3
 
 
 def _env(
@@ -113,13 +112,6 @@ class LimitsModel(BaseModel):
     pool_wait_seconds: float = Field(default=5.0, ge=0)  # then 503 + Retry-After
 
 
-@dataclass(frozen=True)
-class LimitSettings:
-    statement_timeout_seconds: float = 30.0
-    job_statement_timeout_seconds: float = 3600.0
-    pool_wait_seconds: float = 5.0
-
-
 def limit_settings(model: LimitsModel, env: Mapping[str, str]) -> LimitSettings:
     return LimitSettings(
         statement_timeout_seconds=_env(
@@ -145,12 +137,6 @@ class CacheModel(BaseModel):
 
     ttl_seconds: float = Field(default=300.0, gt=0)
     max_entries: int = Field(default=10_000, ge=1)  # the in-process LRU only
-
-
-@dataclass(frozen=True)
-class CacheSettings:
-    ttl_seconds: float = 300.0
-    max_entries: int = 10_000
 
 
 def cache_settings(model: CacheModel, env: Mapping[str, str]) -> CacheSettings:

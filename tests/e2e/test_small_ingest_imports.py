@@ -5,8 +5,9 @@ the SQLite adapter, and nothing another capability needs.
 Checked by the modules a fresh interpreter holds when the ingest has run, not by time
 (timings flake on a shared machine; `bench/startup.py` has them). Each name below was
 loaded by this path before the composition root, the store's areas and the ports
-package imported on first use; pydantic and YAML are expected (the config is parsed
-and validated with them), see docs/architecture.md, "Start-up".
+package imported on first use. pydantic and YAML are not loaded either: the first
+ingest parsed the config and left it in the validated-config cache, which the probed
+ingest reads (docs/architecture.md, "Start-up" and "Validated-config cache").
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ TEN = "".join(
     for i in range(10)
 )
 
-#: Libraries the small ingest must not import: migrations and SQL toolkit, the data-out
+#: Libraries the small ingest must not import: the config parser's (on a cache hit),
+#: migrations and SQL toolkit, the data-out
 #: engines, HTTP (harvest, API), Redis, PostgreSQL, the terminal UI, worker processes.
 LIBRARIES = (
+    "pydantic",
+    "yaml",
     "alembic",
     "sqlalchemy",
     "pyarrow",

@@ -5,8 +5,7 @@ computed from the bytes the decompressor read (plus any it left), in the same pa
 
 from __future__ import annotations
 
-import bz2
-import gzip
+import functools
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,9 +101,14 @@ class Container:
 
 def _decompressing(hashing: HashingReader, compression: str, name: str) -> BinaryIO:
     reader = cast(BinaryIO, hashing)  # it has the `read` the decompressors call
+    # imported here, not with the module: a plain file's ingest never loads them
     if compression == "gzip":
+        import gzip
+
         return cast(BinaryIO, gzip.GzipFile(fileobj=reader, mode="rb"))
     if compression == "bz2":
+        import bz2
+
         return cast(BinaryIO, bz2.BZ2File(reader, mode="rb"))
     try:
         import zstandard
@@ -116,15 +120,16 @@ def _decompressing(hashing: HashingReader, compression: str, name: str) -> Binar
     return cast(BinaryIO, zstandard.ZstdDecompressor().stream_reader(reader))
 
 
+@functools.cache
 def _corrupt_errors() -> tuple[type[Exception], ...]:
+    """What a decompressor raises on corrupt data: built on the first such error (an
+    `except` clause evaluates its expression only then), so zstandard is not imported
+    with the module."""
     try:
         import zstandard
     except ImportError:
         return (OSError, EOFError, ValueError)
     return (OSError, EOFError, ValueError, zstandard.ZstdError)
-
-
-_CORRUPT = _corrupt_errors()
 
 
 class _Checked:
@@ -137,7 +142,7 @@ class _Checked:
     def read(self, size: int = -1) -> bytes:
         try:
             return self._stream.read(size)
-        except _CORRUPT as exc:
+        except _corrupt_errors() as exc:
             raise InputError(f"cannot read {self._name}: corrupt compressed data ({exc})") from None
 
     def __iter__(self) -> Iterator[bytes]:

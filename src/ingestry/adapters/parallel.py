@@ -44,7 +44,6 @@ whose only write end the parent holds: the kernel closes it when the parent dies
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import marshal
 import mmap
 import os
@@ -193,6 +192,8 @@ def _keep_heap() -> None:
     thresholds hand those pages back to the kernel after each batch, to fault them in
     again for the next (twice the page faults, ~0.5 s of kernel time per 100,000 rows).
     Only glibc has `mallopt`; elsewhere nothing changes."""
+    import ctypes  # here, not with the module: a small ingest never forks workers
+
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
@@ -212,6 +213,8 @@ def _die_with_parent(parent: int, lifeline: tuple[int, int]) -> None:
     os.close(write_end)  # the parent's is then the only one: its death is EOF here
     if sys.platform == "linux":
         # no prctl in this libc: the pipe still works
+        import ctypes
+
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the signal was asked for

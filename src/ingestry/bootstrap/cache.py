@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from ingestry.bootstrap.redis import is_redis, redis_client
 from ingestry.domain.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -36,6 +35,8 @@ def build_record_cache(settings: Settings) -> RecordCache | None:
 
 
 def _new_cache(settings: Settings) -> RecordCache:
+    from ingestry.bootstrap.redis import is_redis, redis_client  # not for `cache: memory`
+
     url, ttl = settings.cache_url, settings.cache.ttl_seconds
     if is_redis(url):
         from ingestry.adapters.cache.redis import RedisRecordCache

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -243,6 +242,10 @@ def retry_after(header: str | None, now: datetime) -> float | None:
     text = header.strip()
     if text.isdigit():
         return float(text)
+    # here, not with the module: email.utils is most of what importing it costs, and
+    # every ingest imports this module (a source may pull), few read a Retry-After date
+    from email.utils import parsedate_to_datetime
+
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

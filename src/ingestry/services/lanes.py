@@ -28,10 +28,12 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence, Set
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -76,6 +78,9 @@ class OrderedLanes(Generic[S, T]):
         self._lanes = lanes
         self._on_done = on_done
         self._blocked_by = blocked_by
+        # here, not with the module: an ingest on one lane (SQLite) never loads it
+        from concurrent.futures import ThreadPoolExecutor
+
         self._pool = ThreadPoolExecutor(lanes, thread_name_prefix="ingestry-lane")
         self._flight: deque[tuple[Set[Hashable] | None, int, Future[T]]] = deque()
         self._submitted = 0
