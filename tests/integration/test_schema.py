@@ -121,3 +121,17 @@ def test_added_column_is_added_in_place(config_path: Path, db: Database) -> None
             == "USD"
         )
     assert "ix_records_order_currency" in db.indexes("records_order")
+
+
+def test_the_changes_feed_order_index_is_postgresql_only(db: Database) -> None:
+    """Migration 20261204_030000: SQLite's feed walks the rowid (xid is always 0 there),
+    so a SQLite store drops `ix_record_changes_order`, and gets it back on downgrade;
+    PostgreSQL keeps it throughout."""
+    migrate.upgrade(db.engine)
+    on_postgres = db.kind == "postgres"
+    assert ("ix_record_changes_order" in db.indexes("record_changes")) == on_postgres
+    migrate.downgrade(db.engine, "20261204_020000")  # a store made before the change
+    assert "ix_record_changes_order" in db.indexes("record_changes")
+    migrate.upgrade(db.engine)
+    assert ("ix_record_changes_order" in db.indexes("record_changes")) == on_postgres
+    assert "ix_record_changes_convention" in db.indexes("record_changes")
