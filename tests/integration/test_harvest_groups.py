@@ -160,3 +160,44 @@ def test_pages_prepared_inline_or_in_worker_processes_give_the_same_store(
     assert [p.seq for p in pages] == list(range(1, PAGES + 1))
     # page 3 comes without its repeated item now: new bytes, the same records
     assert again.not_modified == PAGES - 1 and again.records_created == again.records_updated == 0
+
+
+def test_worker_processes_prepare_the_pages_while_the_writer_is_held(
+    tmp_path: Path, db: Database, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preparing thread drives the worker map (services.pullprep): with the writer
+    held after its first commit, every page fetched gets prepared, not only the map's
+    look-ahead of two (the writer used to drive it, so it found the rest unprepared)."""
+    from ingestry.services import pullprep
+
+    monkeypatch.setenv("INGESTRY_WORKERS", "1")
+    made: list[pullprep.PullPreparer] = []
+    real_init = pullprep.PullPreparer.__init__
+
+    def init(self: pullprep.PullPreparer, *args: object) -> None:
+        real_init(self, *args)  # type: ignore[arg-type]
+        made.append(self)
+
+    monkeypatch.setattr(pullprep.PullPreparer, "__init__", init)
+    seen: list[tuple[int, int]] = []
+
+    def held(pages: int, items: int, requests: int) -> None:
+        if not seen:  # the writer waits here until the rest is prepared (or 30 s pass)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                ready, waiting = made[0].ready()
+                # SQLite's one writer has taken nothing past its first group yet
+                rest = PAGES - pages if db.kind == "sqlite" else waiting
+                if len(upstream.requests) >= PAGES and ready == waiting == rest:
+                    break
+                time.sleep(0.01)
+            seen.append((pages, *made[0].ready()))
+
+    with open_with(tmp_path, db, upstream) as store:
+        summary = store.harvest("api", progress=held)
+        assert records(store) == as_json(upstream.items)
+    ((first, ready, waiting),) = seen
+    assert ready == waiting
+    if db.kind == "sqlite":  # one writer: what it has not taken is all the rest
+        assert waiting == PAGES - first > 2
+    assert summary.pages == PAGES

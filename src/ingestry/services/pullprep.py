@@ -82,6 +82,11 @@ class PullPreparer:
             future = self._taken.popleft()
         return future.result()
 
+    def ready(self) -> tuple[int, int]:
+        """(prepared, all) of the pages submitted and not yet taken."""
+        with self._cond:
+            return sum(future.done() for future in self._taken), len(self._taken)
+
     def close(self) -> None:
         """Stop the thread and the workers (the thread shuts the map's pool down)."""
         with self._cond:
