@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -201,3 +202,62 @@ def test_worker_processes_prepare_the_pages_while_the_writer_is_held(
     if db.kind == "sqlite":  # one writer: what it has not taken is all the rest
         assert waiting == PAGES - first > 2
     assert summary.pages == PAGES
+
+
+def test_a_writer_waiting_for_its_page_prepares_the_latest_queued_pages_itself(
+    tmp_path: Path, db: Database, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """services.pullprep: the worker map is held on its first page until no page is
+    left queued; the writer, waiting for that page, prepares the later pages on its
+    own thread meanwhile. The store is the same as ever, each page once."""
+    import threading
+
+    from ingestry.services import pullprep
+
+    monkeypatch.setenv("INGESTRY_WORKERS", "1")
+    gate = threading.Event()
+    mapped: list[str] = []  # the pages' URLs the worker map was given
+    made: list[pullprep.PullPreparer] = []
+    real_init = pullprep.PullPreparer.__init__
+
+    def init(self: pullprep.PullPreparer, source: Any, prep: Any, parallel: Any) -> None:
+        def held(fn: Any, works: Any) -> Any:
+            def counted() -> Any:
+                for work in works:
+                    if work[2]:
+                        mapped.append(work[2])
+                    yield work
+
+            for n, batch in enumerate(parallel(fn, counted())):
+                if n == 0:
+                    gate.wait(30)
+                yield batch
+
+        real_init(self, source, prep, held)
+        made.append(self)
+
+    monkeypatch.setattr(pullprep.PullPreparer, "__init__", init)
+
+    def opener() -> None:  # opens the gate once every page is fetched and none queued
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not gate.is_set():
+            if made and len(upstream.requests) >= PAGES:
+                ready, waiting = made[0].ready()
+                if waiting >= 1 and ready >= waiting - 1:
+                    break
+            time.sleep(0.01)
+        gate.set()
+
+    watcher = threading.Thread(target=opener)
+    watcher.start()
+    try:
+        with open_with(tmp_path, db, upstream) as store:
+            summary = store.harvest("api")
+            assert records(store) == as_json(upstream.items)
+            pages = store.harvest_pages("api", summary.run_srn)
+    finally:
+        gate.set()
+        watcher.join()
+    assert summary.pages == PAGES and summary.records_created == 10 * PAGES
+    assert [p.seq for p in pages] == list(range(1, PAGES + 1))
+    assert len(mapped) < PAGES // 2  # the rest the writer prepared

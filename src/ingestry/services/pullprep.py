@@ -19,6 +19,11 @@ the map an empty work (an empty batch comes back and is dropped), so the pages
 already in flight come out even when the fetching thread cannot hand over the next
 one until the writer moves on.
 
+A writer that finds the page it takes not prepared yet prepares the latest queued
+pages itself (they never reach the map) until its page is ready: on PostgreSQL the
+writer's thread mostly waits for the one worker a 2-core machine gets, and this puts
+the idle main process to work.
+
 The thread unpacks each batch's rows before handing it over: the map reuses a
 worker's shared-memory slot a few pages later and then unpacks, on its own thread,
 the rows still pointing into it, which must not race the writer reading them.
@@ -77,9 +82,23 @@ class PullPreparer:
             self._cond.notify_all()
 
     def take(self) -> PreparedBatch:
-        """The prepared batch of the earliest page submitted and not yet taken."""
+        """The prepared batch of the earliest page submitted and not yet taken. Until
+        it is ready, the caller prepares the latest pages the map has not been given
+        (the ones the workers would get to last) rather than wait: on PostgreSQL the
+        writer's thread mostly waits for the workers."""
         with self._cond:
             future = self._taken.popleft()
+        while True:
+            with self._cond:
+                while not (future.done() or self._queued):
+                    self._cond.wait()
+                if future.done():
+                    break
+                work, latest = self._queued.pop()
+            try:
+                latest.set_result(self._prepare(work))
+            except BaseException as exc:  # raised where that page is taken
+                latest.set_exception(exc)
         return future.result()
 
     def ready(self) -> tuple[int, int]:
@@ -107,7 +126,9 @@ class PullPreparer:
                 for rows in (batch.raw, batch.records):
                     if isinstance(rows, LazyRows):
                         rows.rows  # noqa: B018 (unpacked here: see the module docstring)
-                future.set_result(batch)
+                with self._cond:  # the writer may wait in `take`
+                    future.set_result(batch)
+                    self._cond.notify_all()
         except BaseException as exc:  # the writer raises it from `take`
             with self._cond:
                 self._failed = exc
@@ -117,6 +138,7 @@ class PullPreparer:
                     future.set_exception(exc)
                 self._inflight.clear()
                 self._queued.clear()
+                self._cond.notify_all()
         finally:
             close = getattr(self._results, "close", None)
             if close is not None:
