@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -132,3 +133,48 @@ def test_a_later_commit_of_an_earlier_transaction_is_not_skipped(
     late = record_srn("thing", "harvest", SOURCE, "LATE")
     assert early not in seen_before
     assert sorted(seen_before + seen_after) == sorted([early, late])  # none lost, none twice
+
+
+@pytest.mark.only_backends("sqlite")
+def test_sqlite_feed_walks_the_rowid_and_keeps_the_xid_seq_order(
+    storage: Storage, db: Database
+) -> None:
+    """SQLite has no (xid, seq) index (xid is always 0, seq is the rowid; migration
+    20261204_030000): a page is a range of the rowid, never a sort of the feed, and a
+    cursor still compares as (xid, seq)."""
+    import sqlite3
+
+    from ingestry.adapters.sql.changefeed import SqlChangeFeed
+    from ingestry.adapters.sql.rows import record_from_row, select_records
+
+    with storage.session() as session:
+        session.upsert_records(CONVENTION, [record_row(f"R{i}") for i in range(5)], NOW)
+    assert db.sqlite_file is not None
+    conn = sqlite3.connect(db.sqlite_file)
+    plans: list[str] = []
+
+    def rows(sql: str, params: Any) -> list[tuple[Any, ...]]:
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {sql}", tuple(params)).fetchall()
+        plans.append(" | ".join(str(r[-1]) for r in plan))
+        return conn.execute(sql, tuple(params)).fetchall()
+
+    def execute(sql: str, params: Any) -> None:
+        raise AssertionError("the feed's reads do not write")
+
+    feed = SqlChangeFeed(rows, execute, "?", select_records, record_from_row)
+    try:
+        everything = feed.changes((0, 0), 100, None)
+        assert [c.cursor for c in everything] == [(0, s) for s in range(1, 6)]
+        assert feed.changes((0, 2), 2, None) == everything[2:4]
+        assert feed.changes((0, 2), 100, [CONVENTION.name]) == everything[2:]
+        assert feed.changes((0, 2), 100, [CONVENTION.name, "other"]) == everything[2:]
+        assert feed.changes((0, 0), 100, ["other"]) == []
+        assert feed.changes((-1, 99), 100, None) == everything  # before xid 0: all
+        assert feed.changes((1, 0), 100, None) == []  # past xid 0: nothing
+    finally:
+        conn.close()
+    for plan in plans:  # one convention: its index's range; else the rowid's
+        assert "TEMP B-TREE" not in plan, plan
+        assert "INTEGER PRIMARY KEY (rowid>?)" in plan or "(convention=? AND xid=? AND" in plan, (
+            plan
+        )

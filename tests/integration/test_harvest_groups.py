@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -160,3 +161,103 @@ def test_pages_prepared_inline_or_in_worker_processes_give_the_same_store(
     assert [p.seq for p in pages] == list(range(1, PAGES + 1))
     # page 3 comes without its repeated item now: new bytes, the same records
     assert again.not_modified == PAGES - 1 and again.records_created == again.records_updated == 0
+
+
+def test_worker_processes_prepare_the_pages_while_the_writer_is_held(
+    tmp_path: Path, db: Database, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preparing thread drives the worker map (services.pullprep): with the writer
+    held after its first commit, every page fetched gets prepared, not only the map's
+    look-ahead of two (the writer used to drive it, so it found the rest unprepared)."""
+    from ingestry.services import pullprep
+
+    monkeypatch.setenv("INGESTRY_WORKERS", "1")
+    made: list[pullprep.PullPreparer] = []
+    real_init = pullprep.PullPreparer.__init__
+
+    def init(self: pullprep.PullPreparer, *args: object) -> None:
+        real_init(self, *args)  # type: ignore[arg-type]
+        made.append(self)
+
+    monkeypatch.setattr(pullprep.PullPreparer, "__init__", init)
+    seen: list[tuple[int, int]] = []
+
+    def held(pages: int, items: int, requests: int) -> None:
+        if not seen:  # the writer waits here until the rest is prepared (or 30 s pass)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                ready, waiting = made[0].ready()
+                # SQLite's one writer has taken nothing past its first group yet
+                rest = PAGES - pages if db.kind == "sqlite" else waiting
+                if len(upstream.requests) >= PAGES and ready == waiting == rest:
+                    break
+                time.sleep(0.01)
+            seen.append((pages, *made[0].ready()))
+
+    with open_with(tmp_path, db, upstream) as store:
+        summary = store.harvest("api", progress=held)
+        assert records(store) == as_json(upstream.items)
+    ((first, ready, waiting),) = seen
+    assert ready == waiting
+    if db.kind == "sqlite":  # one writer: what it has not taken is all the rest
+        assert waiting == PAGES - first > 2
+    assert summary.pages == PAGES
+
+
+def test_a_writer_waiting_for_its_page_prepares_the_latest_queued_pages_itself(
+    tmp_path: Path, db: Database, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """services.pullprep: the worker map is held on its first page until no page is
+    left queued; the writer, waiting for that page, prepares the later pages on its
+    own thread meanwhile. The store is the same as ever, each page once."""
+    import threading
+
+    from ingestry.services import pullprep
+
+    monkeypatch.setenv("INGESTRY_WORKERS", "1")
+    gate = threading.Event()
+    mapped: list[str] = []  # the pages' URLs the worker map was given
+    made: list[pullprep.PullPreparer] = []
+    real_init = pullprep.PullPreparer.__init__
+
+    def init(self: pullprep.PullPreparer, source: Any, prep: Any, parallel: Any) -> None:
+        def held(fn: Any, works: Any) -> Any:
+            def counted() -> Any:
+                for work in works:
+                    if work[2]:
+                        mapped.append(work[2])
+                    yield work
+
+            for n, batch in enumerate(parallel(fn, counted())):
+                if n == 0:
+                    gate.wait(30)
+                yield batch
+
+        real_init(self, source, prep, held)
+        made.append(self)
+
+    monkeypatch.setattr(pullprep.PullPreparer, "__init__", init)
+
+    def opener() -> None:  # opens the gate once every page is fetched and none queued
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not gate.is_set():
+            if made and len(upstream.requests) >= PAGES:
+                ready, waiting = made[0].ready()
+                if waiting >= 1 and ready >= waiting - 1:
+                    break
+            time.sleep(0.01)
+        gate.set()
+
+    watcher = threading.Thread(target=opener)
+    watcher.start()
+    try:
+        with open_with(tmp_path, db, upstream) as store:
+            summary = store.harvest("api")
+            assert records(store) == as_json(upstream.items)
+            pages = store.harvest_pages("api", summary.run_srn)
+    finally:
+        gate.set()
+        watcher.join()
+    assert summary.pages == PAGES and summary.records_created == 10 * PAGES
+    assert [p.seq for p in pages] == list(range(1, PAGES + 1))
+    assert len(mapped) < PAGES // 2  # the rest the writer prepared

@@ -33,16 +33,31 @@ class SqlChangeFeed:
         self, after: ChangeCursor, limit: int, conventions: Sequence[str] | None
     ) -> list[Change]:
         m = self._mark
-        where = f"(xid, seq) > ({m}, {m}){self._settled}"
-        params: list[Any] = [after[0], after[1]]
+        if self._settled:  # PostgreSQL: the (xid, seq) index, settled transactions only
+            where, order = f"(xid, seq) > ({m}, {m}){self._settled}", "xid, seq"
+            params: list[Any] = [after[0], after[1]]
+        else:
+            # SQLite: xid is 0 on every row, so (xid, seq) order is seq order, a walk of
+            # the rowid (no (xid, seq) index there: migration 20261204_030000); a cursor
+            # past xid 0 has nothing after it, one before it has everything
+            if after[0] > 0:
+                return []
+            where, order = f"seq > {m}", "seq"
+            params = [after[1] if after[0] == 0 else -1]
         if conventions is not None:
             if not conventions:
                 return []
-            where += f" AND convention IN ({', '.join([m] * len(conventions))})"
+            marks = ", ".join([m] * len(conventions))
+            if self._settled:
+                where += f" AND convention IN ({marks})"
+            elif len(conventions) == 1:  # SQLite: a range of (convention, xid, seq)
+                where += f" AND convention = {m} AND xid = 0"
+            else:  # SQLite: the rowid in order, filtered (`+`: not a sort of the index)
+                where += f" AND +convention IN ({marks})"
             params += conventions
         sql = (
             "SELECT xid, seq, convention, record_id, version FROM record_changes"
-            f" WHERE {where} ORDER BY xid, seq LIMIT {m}"
+            f" WHERE {where} ORDER BY {order} LIMIT {m}"
         )
         return [
             Change((int(x), int(s)), str(c), int(r), int(v))

@@ -7,7 +7,8 @@ tables (one INSERT … SELECT per statement, COPY included). `seq` only grows.
 
 The order a reader can trust:
 - SQLite: writers take turns (BEGIN IMMEDIATE), so `seq` order is commit order: the
-  cursor is the last `seq` read.
+  cursor is the last `seq` read. `xid` is always 0 there, and the feed walks the
+  rowid (`seq`); no `(xid, seq)` index (migration 20261204_030000).
 - PostgreSQL: sequence values are taken before commit, so a smaller `seq` can appear
   after a larger one. Each row also holds its transaction id (`xid`, xid8); the feed
   orders by (xid, seq) and returns only rows of transactions older than the reader's
@@ -30,7 +31,10 @@ record_changes = sa.Table(
     sa.Column("convention", sa.Text, nullable=False),
     sa.Column("record_id", sa.BigInteger, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Index("ix_record_changes_order", "xid", "seq"),
+    # PostgreSQL only: on SQLite xid is always 0 and seq (the rowid) is already the
+    # feed's order, so the index was one more B-tree entry per change for nothing
+    # (migration 20261204_030000)
+    sa.Index("ix_record_changes_order", "xid", "seq").ddl_if(dialect="postgresql"),
     sa.Index("ix_record_changes_convention", "convention", "xid", "seq"),
     sqlite_autoincrement=True,  # a seq is never handed out twice
 )
