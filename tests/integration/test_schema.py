@@ -188,6 +188,8 @@ def test_a_column_indexed_on_its_sort_key_changes_type(config_path: Path, db: Da
         assert list(store.records("order", sort="total", desc=True)) == [record]
     assert _index_sql(db, "ix_records_order_number")
     assert _index_sql(db, "ix_records_order_total")
+
+
 def test_the_changes_feed_order_index_is_postgresql_only(db: Database) -> None:
     """Migration 20261204_030000: SQLite's feed walks the rowid (xid is always 0 there),
     so a SQLite store drops `ix_record_changes_order`, and gets it back on downgrade;
