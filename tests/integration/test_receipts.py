@@ -169,3 +169,45 @@ def test_a_mixed_batch_after_a_batch_of_duplicates_keeps_every_receipt_in_order(
     assert rows == [("M-1", 1), ("M-3", 2), ("M-2", 3)]
     assert db.count("raw_receipts") == 7
     assert store.replay(SOURCE).records_updated == 0
+
+
+AWKWARD = ["R-é☃", 'R-"quoted"', "R-back\\slash", "R-1", "R-tab\tid", "R-1"]
+
+
+def _runs_receipts(db: Database, run: str) -> list[tuple[Any, ...]]:
+    return db.rows(
+        f"SELECT p.source_id, r.line FROM {RECEIPTS} r JOIN raw_payloads p ON p.id = r.raw_id"
+        " WHERE r.run_srn = :run ORDER BY r.line, r.id",
+        run=run,
+    )
+
+
+def test_a_reingest_finds_every_payload_by_key_whatever_its_id_spells(
+    store: Store, tmp_path: Path, db: Database
+) -> None:
+    """A re-ingest's receipts are found by the payload's key (SQLite: one statement
+    over a JSON array of the keys): ids with quotes, backslashes, tabs and non-ASCII
+    letters, and a payload repeated in the file, each get their receipt."""
+    path = write(tmp_path / "a.jsonl", [order(i) for i in AWKWARD])
+    first = ingest(store, path, batch_size=2)
+    again = [ingest(store, path, batch_size=2), ingest(store, path)]
+    expected = [(ident, line) for line, ident in enumerate(AWKWARD, start=1)]
+    assert _runs_receipts(db, first["run_srn"]) == expected
+    for summary in again:
+        assert (summary["raw_stored"], summary["raw_duplicates"]) == (0, len(AWKWARD))
+        assert _runs_receipts(db, summary["run_srn"]) == expected
+    assert db.count("raw_receipts") == 3 * len(AWKWARD)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL text cannot hold NUL
+def test_a_reingest_finds_an_id_holding_nul_on_sqlite(
+    store: Store, tmp_path: Path, db: Database
+) -> None:
+    """NUL inside an id: the receipts by key take the per-row statement (bound text)."""
+    ids = ["N-\x00inside", "N-2"]
+    path = write(tmp_path / "n.jsonl", [order(i) for i in ids])
+    ingest(store, path)
+    ingest(store, path)
+    again = ingest(store, path)
+    assert (again["raw_stored"], again["raw_duplicates"]) == (0, 2)
+    assert _runs_receipts(db, again["run_srn"]) == [(ids[0], 1), (ids[1], 2)]

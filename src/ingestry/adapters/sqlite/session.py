@@ -12,6 +12,7 @@ from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.adapters.sqlite.receipts import (
     INSERT_RECEIPT,
+    INSERT_RECEIPTS_JSON,
     INSERT_WRITTEN_RECEIPTS,
     BatchKey,
     open_batches,
@@ -125,12 +126,21 @@ class SQLiteSession:
         return False
 
     def _receipts_by_key(self, rows: Sequence[RawRow], batches: dict[BatchKey, int]) -> int:
+        """One receipt per row whose payload is stored, in row order; how many."""
         if len(batches) == 1:
             (batch,) = batches.values()
-            params = [(batch, r[10], r[0], r[2], r[3]) for r in rows]
+            keys = [(r[0], r[2], r[10], batch, r[3].hex().upper()) for r in rows]
         else:
-            params = [(batches[r[6], r[11]], r[10], r[0], r[2], r[3]) for r in rows]
-        found: int = self.conn.executemany(INSERT_RECEIPT, params).rowcount
+            keys = [(r[0], r[2], r[10], batches[r[6], r[11]], r[3].hex().upper()) for r in rows]
+        try:
+            doc = orjson.dumps(keys)
+        except orjson.JSONEncodeError:  # a lone surrogate in an id: no JSON for it
+            doc = None
+        if doc is not None and b"\\u0000" not in doc:  # NUL-free text compares as bound
+            found: int = self.conn.execute(INSERT_RECEIPTS_JSON, (doc,)).rowcount
+            return found
+        params = [(k[3], k[2], k[0], k[1], bytes.fromhex(k[4])) for k in keys]
+        found = self.conn.executemany(INSERT_RECEIPT, params).rowcount
         return found
 
     def append_receipts(self, keys: Sequence[ReceiptKey], receipt: Receipt) -> None:
