@@ -41,14 +41,15 @@ def export_lines(path: Path) -> Iterator[tuple[str, int, bytes]]:
 BLOCK_BYTES = 4 << 20
 
 
-def export_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[str, int, bytes]]:
+def export_blocks(path: Path, block_bytes: int | None = None) -> Iterator[tuple[str, int, bytes]]:
     """(file name, number of its first line, whole lines) of every file, streaming in
-    blocks of about `block_bytes`: what the import's workers parse (a block never
-    spans two files; numbering as `export_lines`)."""
+    blocks of about `block_bytes` (`BLOCK_BYTES`): what the import's workers parse (a
+    block never spans two files; numbering as `export_lines`)."""
+    size = block_bytes or BLOCK_BYTES
     for file in export_files(path):
         with file.open("rb") as handle:
             number, rest = 1, b""
-            while data := handle.read(block_bytes):
+            while data := handle.read(size):
                 cut = data.rfind(b"\n") + 1
                 if not cut:  # no line ends here: a long line goes on
                     rest += data
