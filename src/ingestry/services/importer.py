@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ingestry.domain.clock import iso
 from ingestry.domain.deletion import DeletionDraft
@@ -112,11 +112,12 @@ class ImportSummary:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One exported line: where it was, its record's srn and version, what to publish."""
+class Entry(NamedTuple):
+    """One exported line: where it was, its record's srn and version, what to publish
+    (a tuple: a million of them are made for a million lines)."""
 
-    where: str
+    file: str
+    line: int
     srn: str
     version: int
     #: the row to publish, the reason it cannot be, or None (an unknown convention)
@@ -125,6 +126,10 @@ class Entry:
     times: tuple[str, str] | None = None
     #: a tombstone's who/when/why (the line's `deleted`); None for content
     deleted: DeletionDraft | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file} line {self.line}"
 
 
 #: The current version a store holds of (convention, srn); None when it has no record.
@@ -336,7 +341,6 @@ class ImportService:
     ) -> ImportSummary:
         if not layer:
             return summary
-        where = [e.where for e in layer]
         rows = [e.row for e in layer]
         try:
             if self.keep_times and any(e.times for e in layer):
@@ -345,9 +349,9 @@ class ImportService:
                 done = self.publisher.import_rows(convention, rows)
         except IngestryError as exc:  # an unknown convention: the whole layer
             summary.rejected += len(layer)
-            summary.errors.append(f"{where[0]}: {exc}")
+            summary.errors.append(f"{layer[0].where}: {exc}")
             return summary
-        self._count(summary, done, where)
+        self._count(summary, done, layer)
         return summary
 
     def _history(
@@ -355,6 +359,8 @@ class ImportService:
     ) -> list[Entry]:
         """The chunk without the earlier versions the target holds already (or, with
         `--as-import`, without any earlier version); skipped lines count unchanged."""
+        if len({e.srn for e in chunk}) == len(chunk):
+            return chunk  # no record with more than one line (most chunks)
         keep: list[Entry] = []
         for index, entry in enumerate(chunk):
             later = index + 1 < len(chunk) and chunk[index + 1].srn == entry.srn
@@ -399,22 +405,25 @@ class ImportService:
                     chunk = []
                 current = convention
                 draft = None if deleted is None else DeletionDraft(*deleted)
-                chunk.append(Entry(f"{name} line {number}", srn, version, row, times, draft))
+                chunk.append(Entry(name, number, srn, version, row, times, draft))
         if chunk:
             yield current or "", chunk
 
     @staticmethod
-    def _count(summary: ImportSummary, done: PublishSummary, where: list[str]) -> None:
+    def _count(summary: ImportSummary, done: PublishSummary, layer: list[Entry]) -> None:
         summary.records_created += done.created
         summary.records_updated += done.updated
         summary.records_unchanged += done.unchanged
         summary.rejected += done.rejected
-        summary.errors += [f"{where[e.index]}: {e.reason}" for e in done.errors]
+        summary.errors += [f"{layer[e.index].where}: {e.reason}" for e in done.errors]
 
 
 def _layers(entries: list[Entry]) -> Iterator[list[Entry]]:
     """Batches holding each srn at most once, in order: the first line of every srn,
     then the second..., so a record's versions are published oldest first."""
+    if len({e.srn for e in entries}) == len(entries):
+        yield entries  # one layer: no srn twice
+        return
     layers: list[list[Entry]] = []
     seen: dict[str, int] = {}
     for entry in entries:

@@ -169,6 +169,9 @@ class PublishService:
         an import parsed its lines, maybe in a worker process): a text in place of a
         row is why its item is rejected. UnknownConventionError as `import_records`."""
         extractor = self.extractor(convention)
+        rows = list(rows)
+        if all(isinstance(row, tuple) for row in rows):  # none to reject: no per-row work
+            return self._import_built(extractor, rows, times)  # type: ignore[arg-type]
 
         def built(row: RecordRow | str | None) -> RecordRow:
             if isinstance(row, tuple):
@@ -176,6 +179,30 @@ class PublishService:
             raise ValueError(row or f"no row built for convention '{convention}'")
 
         return self._import(extractor, rows, False, times, built)
+
+    def _import_built(
+        self,
+        extractor: PublishExtractor,
+        rows: list[RecordRow],
+        times: Iterable[tuple[str, str] | None] | None,
+    ) -> PublishSummary:
+        """`_import` of rows that are all built: in batches, as `_publish` writes them."""
+        started = time.perf_counter()
+        summary = PublishSummary(extractor.convention.name, received=len(rows))
+        stamps = None
+        if times is not None:
+            stamps = {
+                (row[0], row[9], row[1]): stamp
+                for row, stamp in zip(rows, times, strict=True)
+                if stamp is not None
+            }
+        size = self.batch_size
+        with gc_paused():
+            for start in range(0, len(rows), size):
+                with self._commit() as session:
+                    self._write(session, extractor, rows[start : start + size], summary, stamps)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        return summary
 
     def _import(
         self,
