@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -298,11 +298,15 @@ class ImportService:
         self.keep_times = not republish
         parse = functools.partial(parse_block, self.publisher.extractor, as_import, nodes or {})
         parsed = (parallel or map)(parse, blocks)
-        for convention, chunk in self._chunks(parsed, summary):
-            for layer in _layers(self._history(convention, chunk, republish, summary)):
-                self._publish(convention, layer, summary)
-            if convention not in summary.conventions:
-                summary.conventions.append(convention)
+        try:
+            for convention, chunk in self._chunks(parsed, summary):
+                for layer in _layers(self._history(convention, chunk, republish, summary)):
+                    self._publish(convention, layer, summary)
+                if convention not in summary.conventions:
+                    summary.conventions.append(convention)
+        finally:
+            if isinstance(parsed, Generator):  # workers: shut down now, even on an error
+                parsed.close()
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
