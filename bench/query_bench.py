@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -46,6 +47,15 @@ COUNT_BY_DAY = (
 )
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its joined children."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def measure(
     url: str, other_url: str, data: Path, tmp: Path, repeat: int, filled: dict[str, Any]
 ) -> dict[str, Any]:
@@ -61,9 +71,10 @@ def measure(
         if filled:
             ingest_s, n = filled["ingest_s"], filled["records"]
         else:
-            started = time.perf_counter()
+            cpu, started = _cpu(), time.perf_counter()
             summary = store.ingest_files("orders_simple", [data])
             ingest_s = time.perf_counter() - started
+            ingest_cpu = [b - a for a, b in zip(cpu, _cpu(), strict=True)]
             n = summary.records_created
         service = SqlQueryService(store.storage, store.settings.conventions, build_sql_engine())
         views = service.views(COUNT_BY_DAY)
@@ -76,6 +87,8 @@ def measure(
         assert [tuple(r.values()) for r in store.query(COUNT_BY_DAY)] == want
         out: dict[str, Any] = {
             "records": n,
+            # process, children (preparation workers); none when the store was filled
+            "ingest_cpu_s": None if filled else ingest_cpu,
             "ingest_s": ingest_s,
             "query_s": fastest(lambda: store.query(COUNT_BY_DAY), repeat),
             "query_table_s": fastest(lambda: service.engine.run(COUNT_BY_DAY, tables), repeat),
@@ -96,10 +109,13 @@ def measure(
                 sink.write(record_line(record))
     os.environ["INGESTRY_DATABASE_URL"] = other_url
     with ingestry.open(BENCH / "bench.yaml") as target:
-        cpu, started = time.process_time(), time.perf_counter()
+        cpu, started = _cpu(), time.perf_counter()
         done = target.import_export(str(export))
         out["import_s"] = time.perf_counter() - started
-        out["import_client_cpu_s"] = time.process_time() - cpu
+        # the writer (this process) and its parsing workers (children, once joined)
+        out["import_client_cpu_s"], out["import_workers_cpu_s"] = (
+            b - a for a, b in zip(cpu, _cpu(), strict=True)
+        )
         out["load_after_import"] = os.getloadavg()
         assert done.records_created == n, done.as_dict()
     out["query_over_parquet"] = out["query_s"] / out["parquet_s"]

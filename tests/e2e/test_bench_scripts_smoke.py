@@ -30,6 +30,11 @@ CASES = {
     ),
     "query": ("query.py", ["--n", "400", "--repeat", "1", "--backend", "both"], "deep_ix"),
     "rows": ("rows_bench.py", ["--rows", "50", "--repeat", "1"], "NamedTuple"),
+    "dataout": (
+        "query_bench.py",
+        ["--n", "300", "--repeat", "1", "--backend", "sqlite"],
+        '"import_workers_cpu_s"',
+    ),
     "dashboard": (
         "dashboard_bench.py",
         ["--records", "300", "--quarantine", "30", "--repeat", "1"],

@@ -37,6 +37,31 @@ def export_lines(path: Path) -> Iterator[tuple[str, int, bytes]]:
                 yield file.name, number, line
 
 
+#: Bytes read at a time for `export_blocks` (a block holds whole lines: a little more).
+BLOCK_BYTES = 4 << 20
+
+
+def export_blocks(path: Path, block_bytes: int | None = None) -> Iterator[tuple[str, int, bytes]]:
+    """(file name, number of its first line, whole lines) of every file, streaming in
+    blocks of about `block_bytes` (`BLOCK_BYTES`): what the import's workers parse (a
+    block never spans two files; numbering as `export_lines`)."""
+    size = block_bytes or BLOCK_BYTES
+    for file in export_files(path):
+        with file.open("rb") as handle:
+            number, rest = 1, b""
+            while data := handle.read(size):
+                cut = data.rfind(b"\n") + 1
+                if not cut:  # no line ends here: a long line goes on
+                    rest += data
+                    continue
+                block = rest + data[:cut] if rest else data[:cut]
+                rest = data[cut:]
+                yield file.name, number, block
+                number += block.count(b"\n")
+            if rest:
+                yield file.name, number, rest
+
+
 def export_nodes(path: Path) -> dict[str, str]:
     """Per records export file name, the node id its sidecar manifest
     (`{file}.manifest.json`, written by `export`) names; InputError naming the first

@@ -47,6 +47,7 @@ import contextlib
 import marshal
 import mmap
 import os
+import pickle
 import signal
 import struct
 import sys
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
     # small ingest, which prepares inline, does not pay at start-up
     from concurrent.futures import Future, ProcessPoolExecutor
 
-_PREPARE: Callable[[BatchWork], PreparedBatch] | None = None
+_PREPARE: Callable[[Any], Any] | None = None
 #: The shared slots of the current map (inherited by its forked workers).
 _SLOTS: mmap.mmap | None = None
 SLOT_SIZE = 64 << 20
@@ -89,6 +90,16 @@ def _run(work: BatchWork, slot: int) -> Result:
     return _joined(parts)
 
 
+def _run_plain(item: Any) -> tuple[bool, bytes]:
+    """`ProcessMap.ordered`'s worker: the result marshalled (True), else pickled."""
+    assert _PREPARE is not None, "worker started without a function"
+    result = _PREPARE(item)
+    try:
+        return True, marshal.dumps(result)
+    except ValueError:  # a value marshal cannot write
+        return False, pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+
+
 def _joined(parts: list[bytes]) -> bytes:
     """The parts as one bytes object for the pipe, their sizes first."""
     return _SIZES.pack(*(len(p) for p in parts)) + b"".join(parts)
@@ -103,6 +114,7 @@ _PACKED = tuple(n for n, name in enumerate(_FIELDS) if name in ("raw", "records"
 _SIZES = struct.Struct(f"<{1 + len(_PACKED)}Q")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class PackedRows(LazyRows[T]):
@@ -250,15 +262,34 @@ class ProcessMap:
     def __call__(
         self, prepare: Callable[[BatchWork], PreparedBatch], work: Iterable[BatchWork]
     ) -> Iterator[PreparedBatch]:
-        global _PREPARE, _SLOTS
-        _keep_heap()  # the reader's blocks churn through large buffers too
         # anonymous and shared: the forked workers write into the same pages; one slot
         # more than the look-ahead, so a slot is reused only once the writer moved past
         # the batch after the one it held (whose rows nobody references any more)
+        slots = mmap.mmap(-1, (self.look_ahead + 1) * SLOT_SIZE)
+        try:
+            pool, lifeline = self._start(prepare, slots)
+        except BaseException:
+            slots.close()
+            raise
+        return self._results(pool, slots, work, lifeline)
+
+    def ordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """`map(fn, items)` over the workers, results in order: for work that is not a
+        batch (an import's blocks of lines). An item and its result cross the pipe,
+        the result `marshal`ed (pickled when it holds anything else)."""
+        pool, lifeline = self._start(fn, None)
+        return self._ordered(pool, items, lifeline)
+
+    def _start(
+        self, prepare: Callable[[Any], Any], slots: mmap.mmap | None
+    ) -> tuple[ProcessPoolExecutor, int]:
+        """The pool, its workers forked (inheriting `prepare` and `slots`), and the
+        write end of their lifeline."""
+        global _PREPARE, _SLOTS
+        _keep_heap()  # the reader's blocks churn through large buffers too
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        slots = mmap.mmap(-1, (self.look_ahead + 1) * SLOT_SIZE)
         _PREPARE, _SLOTS = prepare, slots  # inherited by the forked workers
         lifeline = os.pipe()
         pool = ProcessPoolExecutor(
@@ -273,14 +304,32 @@ class ProcessMap:
                 started.result()
         except BaseException:
             pool.shutdown(cancel_futures=True)
-            slots.close()
             os.close(lifeline[1])
             raise
         finally:
             _PREPARE, _SLOTS = None, None
             os.close(lifeline[0])  # the workers have their copies; the parent keeps
             # the write end open until the pool is shut down (then the workers exit)
-        return self._results(pool, slots, work, lifeline[1])
+        return pool, lifeline[1]
+
+    def _ordered(self, pool: ProcessPoolExecutor, items: Iterable[T], lifeline: int) -> Iterator[R]:
+        pending: deque[Future[tuple[bool, bytes]]] = deque()
+
+        def result(future: Future[tuple[bool, bytes]]) -> R:
+            marshalled, data = future.result()
+            out: R = marshal.loads(data) if marshalled else pickle.loads(data)
+            return out
+
+        try:
+            for item in items:
+                pending.append(pool.submit(_run_plain, item))
+                if len(pending) >= self.look_ahead:
+                    yield result(pending.popleft())
+            while pending:
+                yield result(pending.popleft())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            os.close(lifeline)
 
     def _results(
         self,

@@ -20,6 +20,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "analytics": (
         "build_copy_store",
         "build_sql_engine",
+        "export_blocks",
         "export_lines",
         "export_nodes",
         "import_path",
@@ -59,6 +60,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "stream_url",
     ),
     "storage": (
+        "build_block_map",
         "build_control",
         "build_cron",
         "build_fetcher",
@@ -80,6 +82,7 @@ if TYPE_CHECKING:
     from ingestry.bootstrap.analytics import (
         build_copy_store as build_copy_store,
         build_sql_engine as build_sql_engine,
+        export_blocks as export_blocks,
         export_lines as export_lines,
         export_nodes as export_nodes,
         import_path as import_path,
@@ -134,6 +137,7 @@ if TYPE_CHECKING:
         stream_url as stream_url,
     )
     from ingestry.bootstrap.storage import (
+        build_block_map as build_block_map,
         build_control as build_control,
         build_cron as build_cron,
         build_fetcher as build_fetcher,

@@ -27,6 +27,16 @@ def export_lines(path: str) -> Iterator[tuple[str, int, bytes]]:
     return lines(Path(path))
 
 
+def export_blocks(path: str) -> tuple[Iterator[tuple[str, int, bytes]], int]:
+    """The blocks of whole lines of a records export (a file, or the directory export
+    wrote), and how many bytes it holds (what decides whether workers parse them)."""
+    from ingestry.adapters.importfile import export_blocks as blocks
+    from ingestry.adapters.importfile import export_files
+
+    files = export_files(Path(path))  # refuse a missing path or a raw bundle before any write
+    return blocks(Path(path)), sum(f.stat().st_size for f in files)
+
+
 def export_nodes(path: str) -> dict[str, str]:
     """Per records export file name, the exporting node its manifest names."""
     from ingestry.adapters.importfile import export_nodes as nodes

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ingestry.adapters.backends import Backend, BackendAdapter
     from ingestry.config import Settings
     from ingestry.services.control import ControlPorts
+    from ingestry.services.importer import BlockMap
     from ingestry.services.ports import CronTimes, Storage
     from ingestry.services.ports.harvest import HttpFetcher
     from ingestry.services.preparation import MapFn
@@ -107,6 +108,17 @@ def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
     if workers <= 0 or not fork_available():
         return None
     return ProcessMap(workers)
+
+
+def build_block_map(env: Mapping[str, str] | None = None) -> BlockMap | None:
+    """Worker processes for an import's blocks of lines (`ProcessMap.ordered`), as
+    many as a file ingest's (`build_parallel`); None: parse inline."""
+    from ingestry.adapters.parallel import ProcessMap, default_workers, fork_available
+
+    workers = _whole_number(env, "INGESTRY_WORKERS", default_workers(), least=0)
+    if workers <= 0 or not fork_available():
+        return None
+    return ProcessMap(workers).ordered
 
 
 def lease_owner_settings(settings: Settings, worker: str) -> Settings:

@@ -19,6 +19,13 @@ An earlier version the target already holds (its current version is that one or
 later) is skipped: importing twice changes nothing. With `as_import` only the
 current version of each record is published (import provenance has no history).
 
+Lines are parsed, and their rows built (`PublishExtractor.import_row`: canonical
+metadata, columns, content hash), a block of lines at a time by `parse_block`: inline,
+or for a large export in worker processes (`ProcessMap.ordered`, as a file ingest
+prepares its batches) while this process only orders, publishes and writes. Blocks
+come back in file order, so everything above holds either way, and a bad line is
+reported with its file and line number wherever it was parsed.
+
 Deletions (`export --include-deleted`): a tombstone's line carries `deleted` (who,
 when, why) and the record's last content. Its content is published as any line
 (nothing changes when the version before it was imported; a record the target lacks
@@ -29,24 +36,44 @@ deleted record changes nothing: importing twice stays idempotent.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ingestry.domain.clock import iso
 from ingestry.domain.deletion import DeletionDraft
 from ingestry.domain.errors import IngestryError
 from ingestry.domain.provenance import ImportSource, RecordSource
 from ingestry.extract.jsonio import loads
+from ingestry.services.ports import RecordRow
 from ingestry.services.publish import ImportItem, PublishService, PublishSummary
+from ingestry.services.publish_rows import PublishExtractor
 
 #: Records per publish call (each writes in its own batches and transactions).
 CHUNK = 5000
 
 #: (file name, line number, the line's bytes)
 Line = tuple[str, int, bytes]
+#: (file name, number of its first line, whole lines): what `parse_block` reads
+Block = tuple[str, int, bytes]
+#: A line `parse_block` read: (line number, why it is not an exported record), or
+#: (line number, convention, srn, version, times, deletion (by, reason, at), row) where
+#: row is the one to publish, the reason the publish path rejects it, or None when the
+#: convention is unknown (the publish says so, for the whole layer)
+Parsed = (
+    tuple[int, str]
+    | tuple[
+        int, str, str, int, tuple[str, str] | None, tuple[str, str | None, str] | None,
+        RecordRow | str | None,
+    ]
+)  # fmt: skip
+#: A block's file name and its lines, parsed
+ParsedBlock = tuple[str, list[Parsed]]
+#: How blocks get parsed: `map` inline, or worker processes (an adapter), in order.
+BlockMap = Callable[[Callable[[Block], ParsedBlock], Iterable[Block]], Iterator[ParsedBlock]]
 
 
 @dataclass(slots=True)
@@ -85,18 +112,24 @@ class ImportSummary:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One exported line: where it was, its record's srn and version, what to publish."""
+class Entry(NamedTuple):
+    """One exported line: where it was, its record's srn and version, what to publish
+    (a tuple: a million of them are made for a million lines)."""
 
-    where: str
+    file: str
+    line: int
     srn: str
     version: int
-    item: ImportItem
+    #: the row to publish, the reason it cannot be, or None (an unknown convention)
+    row: RecordRow | str | None
     #: the exported (published_at, updated_at), normalized; None when the line has none
     times: tuple[str, str] | None = None
     #: a tombstone's who/when/why (the line's `deleted`); None for content
     deleted: DeletionDraft | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file} line {self.line}"
 
 
 #: The current version a store holds of (convention, srn); None when it has no record.
@@ -122,19 +155,32 @@ def _deleted(data: Mapping[str, Any]) -> DeletionDraft | None:
     return DeletionDraft(actor=by, reason=reason, at=iso(moment))
 
 
+#: Exported time text -> the store's ISO form: the records of one ingest batch share
+#: their times, so most lines repeat the last few (bounded: cleared when full).
+_ISO: dict[str, str] = {}
+_ISO_MAX = 4096
+
+
 def _times(data: Mapping[str, Any]) -> tuple[str, str] | None:
     """The line's (published_at, updated_at) in the store's ISO form; None when absent,
     ValueError when present but not a time with its zone."""
     published, updated = data.get("published_at"), data.get("updated_at")
     if published is None or updated is None:
         return None
-    out = []
-    for value in (published, updated):
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-        if moment is None or moment.tzinfo is None:
-            raise ValueError(f"published_at/updated_at must be ISO times with a zone: {value!r}")
-        out.append(iso(moment))
-    return out[0], out[1]
+    return _time(published), _time(updated)
+
+
+def _time(value: Any) -> str:
+    known = _ISO.get(value) if isinstance(value, str) else None
+    if known is not None:
+        return known
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(f"published_at/updated_at must be ISO times with a zone: {value!r}")
+    if len(_ISO) >= _ISO_MAX:
+        _ISO.clear()
+    _ISO[value] = out = iso(moment)
+    return out
 
 
 def _item(data: Any, node: str | None) -> tuple[str, ImportItem]:
@@ -151,6 +197,62 @@ def _item(data: Any, node: str | None) -> tuple[str, ImportItem]:
         source: RecordSource | dict[str, Any] = ImportSource(id=srn, source_node=node)
         return convention, (source, None, metadata, columns)
     return convention, (data["source"], data.get("data_source"), metadata, columns)
+
+
+def parse_block(
+    extractor: Callable[[str], PublishExtractor],
+    node: str | None,
+    nodes: Mapping[str, str],
+    block: Block,
+) -> ParsedBlock:
+    """Every line of `block` parsed and checked, its row built (pure and deterministic:
+    the same wherever it runs). `extractor`: the publish extractor of a convention;
+    `node`/`nodes`: `--as-import`'s node, for every file or per file name."""
+    name, first, data = block
+    lines = data.split(b"\n")
+    ended = lines.pop() == b""  # what follows the final LF (nothing, when it ends one)
+    if not ended:
+        lines.append(data[data.rfind(b"\n") + 1 :])
+    last = len(lines) - 1
+    line_node = nodes.get(name, node)
+    out: list[Parsed] = []
+    for n, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if n < last or ended:
+            line += b"\n"  # as a line reads (the reason of a bad line says where)
+        try:
+            parsed = loads(line)
+            convention, item = _item(parsed, line_node)
+            version = parsed.get("version") or 0
+            times = _times(parsed)
+            deleted = _deleted(parsed)
+        except (IngestryError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            out.append((first + n, f"not an exported record ({exc!s})"))
+            continue
+        out.append(
+            (
+                first + n, convention, parsed["srn"], version if isinstance(version, int) else 0,
+                times, None if deleted is None else (deleted.actor, deleted.reason, deleted.at),
+                _row(extractor, convention, item),
+            )
+        )  # fmt: skip
+    return name, out
+
+
+def _row(
+    extractor: Callable[[str], PublishExtractor], convention: str, item: ImportItem
+) -> RecordRow | str | None:
+    """The row `item` publishes, the reason it cannot, or None for an unknown convention
+    (the reasons `PublishService.import_records` gives)."""
+    try:
+        publish = extractor(convention)
+    except IngestryError:
+        return None
+    try:
+        return publish.import_row(*item, parsed=True)
+    except (IngestryError, ValueError, TypeError) as exc:
+        return str(exc)
 
 
 class ImportService:
@@ -174,17 +276,37 @@ class ImportService:
         as_import: str | None = None,
         nodes: Mapping[str, str] | None = None,
     ) -> ImportSummary:
-        """`as_import`: one node for every line; `nodes`: per file name (its manifest's)."""
+        """`import_blocks` of single lines, parsed here."""
+        blocks = ((name, number, data) for name, number, data in lines)
+        return self.import_blocks(path, blocks, as_import=as_import, nodes=nodes)
+
+    def import_blocks(
+        self,
+        path: str,
+        blocks: Iterable[Block],
+        *,
+        as_import: str | None = None,
+        nodes: Mapping[str, str] | None = None,
+        parallel: BlockMap | None = None,
+    ) -> ImportSummary:
+        """`as_import`: one node for every line; `nodes`: per file name (its manifest's);
+        `parallel`: where blocks are parsed (inline when None)."""
         started = time.perf_counter()
         summary = ImportSummary(path)
         republish = as_import is not None or bool(nodes)
         # import provenance starts its own history, at the import's time
         self.keep_times = not republish
-        for convention, chunk in self._chunks(lines, summary, as_import, nodes or {}):
-            for layer in _layers(self._history(convention, chunk, republish, summary)):
-                self._publish(convention, layer, summary)
-            if convention not in summary.conventions:
-                summary.conventions.append(convention)
+        parse = functools.partial(parse_block, self.publisher.extractor, as_import, nodes or {})
+        parsed = (parallel or map)(parse, blocks)
+        try:
+            for convention, chunk in self._chunks(parsed, summary):
+                for layer in _layers(self._history(convention, chunk, republish, summary)):
+                    self._publish(convention, layer, summary)
+                if convention not in summary.conventions:
+                    summary.conventions.append(convention)
+        finally:
+            if isinstance(parsed, Generator):  # workers: shut down now, even on an error
+                parsed.close()
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
@@ -223,20 +345,17 @@ class ImportService:
     ) -> ImportSummary:
         if not layer:
             return summary
-        where = [e.where for e in layer]
-        items = [e.item for e in layer]
+        rows = [e.row for e in layer]
         try:
             if self.keep_times and any(e.times for e in layer):
-                done = self.publisher.import_records(
-                    convention, items, times=[e.times for e in layer]
-                )
+                done = self.publisher.import_rows(convention, rows, times=[e.times for e in layer])
             else:
-                done = self.publisher.import_records(convention, items)
+                done = self.publisher.import_rows(convention, rows)
         except IngestryError as exc:  # an unknown convention: the whole layer
             summary.rejected += len(layer)
-            summary.errors.append(f"{where[0]}: {exc}")
+            summary.errors.append(f"{layer[0].where}: {exc}")
             return summary
-        self._count(summary, done, where)
+        self._count(summary, done, layer)
         return summary
 
     def _history(
@@ -244,6 +363,8 @@ class ImportService:
     ) -> list[Entry]:
         """The chunk without the earlier versions the target holds already (or, with
         `--as-import`, without any earlier version); skipped lines count unchanged."""
+        if len({e.srn for e in chunk}) == len(chunk):
+            return chunk  # no record with more than one line (most chunks)
         keep: list[Entry] = []
         for index, entry in enumerate(chunk):
             later = index + 1 < len(chunk) and chunk[index + 1].srn == entry.srn
@@ -268,52 +389,45 @@ class ImportService:
             return None
 
     def _chunks(
-        self,
-        lines: Iterable[Line],
-        summary: ImportSummary,
-        node: str | None,
-        nodes: Mapping[str, str],
+        self, blocks: Iterable[ParsedBlock], summary: ImportSummary
     ) -> Iterator[tuple[str, list[Entry]]]:
-        """Lines in chunks of one convention, a record's versions never split."""
+        """Parsed lines in chunks of one convention, a record's versions never split."""
         current: str | None = None
         chunk: list[Entry] = []
-        for name, number, data in lines:
-            if not data.strip():
-                continue
-            summary.received += 1
-            where = f"{name} line {number}"
-            try:
-                parsed = loads(data)
-                convention, item = _item(parsed, nodes.get(name, node))
-                version = parsed.get("version") or 0
-                times = _times(parsed)
-                deleted = _deleted(parsed)
-            except (IngestryError, ValueError, KeyError, TypeError, AttributeError) as exc:
-                summary.rejected += 1
-                summary.errors.append(f"{where}: not an exported record ({exc!s})")
-                continue
-            srn = parsed["srn"]
-            if chunk and (convention != current or (len(chunk) >= CHUNK and chunk[-1].srn != srn)):
-                yield current or "", chunk
-                chunk = []
-            current = convention
-            number_ = version if isinstance(version, int) else 0
-            chunk.append(Entry(where, srn, number_, item, times, deleted))
+        for name, lines in blocks:
+            for line in lines:
+                summary.received += 1
+                if len(line) == 2:
+                    summary.rejected += 1
+                    summary.errors.append(f"{name} line {line[0]}: {line[1]}")
+                    continue
+                number, convention, srn, version, times, deleted, row = line
+                if chunk and (
+                    convention != current or (len(chunk) >= CHUNK and chunk[-1].srn != srn)
+                ):
+                    yield current or "", chunk
+                    chunk = []
+                current = convention
+                draft = None if deleted is None else DeletionDraft(*deleted)
+                chunk.append(Entry(name, number, srn, version, row, times, draft))
         if chunk:
             yield current or "", chunk
 
     @staticmethod
-    def _count(summary: ImportSummary, done: PublishSummary, where: list[str]) -> None:
+    def _count(summary: ImportSummary, done: PublishSummary, layer: list[Entry]) -> None:
         summary.records_created += done.created
         summary.records_updated += done.updated
         summary.records_unchanged += done.unchanged
         summary.rejected += done.rejected
-        summary.errors += [f"{where[e.index]}: {e.reason}" for e in done.errors]
+        summary.errors += [f"{layer[e.index].where}: {e.reason}" for e in done.errors]
 
 
 def _layers(entries: list[Entry]) -> Iterator[list[Entry]]:
     """Batches holding each srn at most once, in order: the first line of every srn,
     then the second..., so a record's versions are published oldest first."""
+    if len({e.srn for e in entries}) == len(entries):
+        yield entries  # one layer: no srn twice
+        return
     layers: list[list[Entry]] = []
     seen: dict[str, int] = {}
     for entry in entries:

@@ -153,18 +153,74 @@ class PublishService:
         item (ISO published_at, updated_at, or None): the version an item creates or
         changes keeps those times instead of now's (moving a store keeps its history's
         times)."""
-        started = time.perf_counter()
         extractor = self.extractor(convention)
-        summary = PublishSummary(convention)
+        return self._import(
+            extractor, items, strict, times, lambda item: extractor.import_row(*item)
+        )
+
+    def import_rows(
+        self,
+        convention: str,
+        rows: Iterable[RecordRow | str | None],
+        *,
+        times: Iterable[tuple[str, str] | None] | None = None,
+    ) -> PublishSummary:
+        """`import_records` of rows built already (`PublishExtractor.import_row`, where
+        an import parsed its lines, maybe in a worker process): a text in place of a
+        row is why its item is rejected. UnknownConventionError as `import_records`."""
+        extractor = self.extractor(convention)
+        rows = list(rows)
+        if all(isinstance(row, tuple) for row in rows):  # none to reject: no per-row work
+            return self._import_built(extractor, rows, times)  # type: ignore[arg-type]
+
+        def built(row: RecordRow | str | None) -> RecordRow:
+            if isinstance(row, tuple):
+                return row
+            raise ValueError(row or f"no row built for convention '{convention}'")
+
+        return self._import(extractor, rows, False, times, built)
+
+    def _import_built(
+        self,
+        extractor: PublishExtractor,
+        rows: list[RecordRow],
+        times: Iterable[tuple[str, str] | None] | None,
+    ) -> PublishSummary:
+        """`_import` of rows that are all built: in batches, as `_publish` writes them."""
+        started = time.perf_counter()
+        summary = PublishSummary(extractor.convention.name, received=len(rows))
+        stamps = None
+        if times is not None:
+            stamps = {
+                (row[0], row[9], row[1]): stamp
+                for row, stamp in zip(rows, times, strict=True)
+                if stamp is not None
+            }
+        size = self.batch_size
+        with gc_paused():
+            for start in range(0, len(rows), size):
+                with self._commit() as session:
+                    self._write(session, extractor, rows[start : start + size], summary, stamps)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        return summary
+
+    def _import(
+        self,
+        extractor: PublishExtractor,
+        items: Iterable[Any],
+        strict: bool,
+        times: Iterable[tuple[str, str] | None] | None,
+        make: Callable[[Any], RecordRow],
+    ) -> PublishSummary:
+        started = time.perf_counter()
+        summary = PublishSummary(extractor.convention.name)
         if times is None:
-            self._publish(
-                extractor, items, summary, strict, lambda item: extractor.import_row(*item)
-            )
+            self._publish(extractor, items, summary, strict, make)
         else:
             stamps: dict[tuple[str, str, str], tuple[str, str]] = {}
 
-            def build(pair: tuple[ImportItem, tuple[str, str] | None]) -> RecordRow:
-                row = extractor.import_row(*pair[0])
+            def build(pair: tuple[Any, tuple[str, str] | None]) -> RecordRow:
+                row = make(pair[0])
                 if pair[1] is not None:
                     stamps[(row[0], row[9], row[1])] = pair[1]
                 return row

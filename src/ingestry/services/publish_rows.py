@@ -138,13 +138,18 @@ class PublishExtractor:
         data_source: str | None,
         metadata: Mapping[str, Any],
         columns: Mapping[str, Any],
+        *,
+        parsed: bool = False,
     ) -> RecordRow:
         """The row that imports an exported record: its metadata as it was, and the
         columns file ingest moved out of it (top-level keys) put back for the
-        extractor, so the target derives the same columns from the same content."""
+        extractor, so the target derives the same columns from the same content.
+        `parsed`: `metadata` is the caller's own, fresh from `jsonio.loads` (JSON types
+        only), so a shallow copy is the extractor's private one (it only pops top-level
+        keys; the canonical bytes are written first) instead of parsing those again."""
         provenance = as_source(source)
         meta = _metadata_bytes(metadata)
-        doc = loads(meta)
+        doc = dict(metadata) if parsed else loads(meta)
         for name, key in self._top_level:
             value = columns.get(name)
             if key not in doc and value is not None:

@@ -112,7 +112,12 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
         wrote): provenance, srn, data source, metadata and columns kept; with
         `as_import` as `import` records instead, `source_node` the node id given, or
         (`True`) the one each file's manifest names (`export` writes it)."""
-        from ingestry.bootstrap import export_lines, export_nodes, open_raw_bundle
+        from ingestry.bootstrap import (
+            build_block_map,
+            export_blocks,
+            export_nodes,
+            open_raw_bundle,
+        )
         from ingestry.services.importer import ImportService
 
         bundle = open_raw_bundle(path)
@@ -122,9 +127,11 @@ class AnalyticsArea(IngestArea, RecordArea, RawArea):
             return self._import_bundle(path, *bundle)
         nodes = export_nodes(path) if as_import is True else None  # all known before a write
         node = as_import if isinstance(as_import, str) else None
-        lines = export_lines(path)
+        blocks, size = export_blocks(path)
+        # a large export's lines are parsed in worker processes, as an ingest's batches
+        parallel = build_block_map() if size >= self._parallel_min_bytes else None
         service = ImportService(self._publisher, self._current_version, self._delete_imported)
-        return service.import_lines(path, lines, as_import=node, nodes=nodes)
+        return service.import_blocks(path, blocks, as_import=node, nodes=nodes, parallel=parallel)
 
     def import_path(self, relative: str) -> Path:
         """A file or directory under `data/processed/` (no `..`, no symlink escape, a
