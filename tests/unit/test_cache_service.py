@@ -7,7 +7,7 @@ from typing import Any
 
 from ingestry.adapters.cache.memory import MemoryRecordCache
 from ingestry.services.cache import SETTLE_EVERY, CachedReads, WrittenChanges
-from ingestry.services.ports import RecordChange
+from ingestry.services.ports import NewRecords, RecordChange
 from tests.contract.test_record_cache import new_srn, record
 
 
@@ -59,3 +59,30 @@ def test_written_changes_advance_after_the_write_and_early_when_many() -> None:
     noted(None, "order", many)  # type: ignore[arg-type]
     assert noted.noted == [] and cache.current(many[-1].srn) == 2
     assert calls == [2, SETTLE_EVERY]
+
+
+class _Unbuilt(Sequence[Any]):
+    """Rows a lean batch left in its worker: building them is what must not happen."""
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, index: Any) -> Any:
+        raise AssertionError("a first ingest's rows were rebuilt to note nothing")
+
+    def __iter__(self) -> Any:
+        raise AssertionError("a first ingest's rows were rebuilt to note nothing")
+
+
+def test_new_records_are_passed_on_without_building_their_rows() -> None:
+    """A batch that created every record (NewRecords: version 1 each) has nothing to
+    note; iterating it would rebuild a lean batch's rows in the writer (issue 16)."""
+    cache = MemoryRecordCache(ttl=60, max_entries=100)
+    calls: list[int] = []
+
+    def inner(session: Any, convention: str, changes: Sequence[RecordChange]) -> None:
+        calls.append(len(changes))
+
+    noted = WrittenChanges(cache, inner)
+    noted(None, "order", NewRecords("order", _Unbuilt(), b""))  # type: ignore[arg-type]
+    assert calls == [3] and noted.noted == [] and noted.settle() == 0

@@ -14,7 +14,13 @@ from collections.abc import Callable, Sequence
 
 from ingestry.domain.events import RecordEvent
 from ingestry.domain.records import Record
-from ingestry.services.ports import OnChanges, RecordCache, RecordChange, StorageSession
+from ingestry.services.ports import (
+    NewRecords,
+    OnChanges,
+    RecordCache,
+    RecordChange,
+    StorageSession,
+)
 
 
 class CachedReads:
@@ -66,6 +72,8 @@ class WrittenChanges:
         self, session: StorageSession, convention: str, changes: Sequence[RecordChange]
     ) -> None:
         self.inner(session, convention, changes)
+        if isinstance(changes, NewRecords):  # version 1 each: iterating it would rebuild
+            return  # a lean batch's rows (the whole batch) in the writer, to note nothing
         self.noted.extend(c for c in changes if c.version > 1)
         if len(self.noted) >= SETTLE_EVERY:
             self.settle()  # early (before this batch commits) is safe: see `settle`
