@@ -29,7 +29,13 @@ CELLS = [
     "2024-02-30", "2024/01/31", "20240131", "0000-01-01", "2024-01-31T10:00:00",
     "2024-01-31T10:00:00Z", "true", "True", "TRUE", "Y", "no", "off", "0", "1", "2",
     '{"a": 1}', "[1, 2]", "a\nb", 'say "hi"', " ", "É",
+    "-0,00", ",5", "5,", "1,5e3", "12,50", "1.5,0", "2024.01.31", "2024/02/30", "0000/01/01",
+    "2024/1/31", " 2024/01/31",
 ]  # fmt: skip
+
+#: Date patterns: `%Y<sep>%m<sep>%d` ones have a fast path (`formats.FAST_SPELLINGS`).
+DATE_FORMATS = ["%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d", "%d/%m/%Y"]
+NUMBERS = (ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.DECIMAL)
 
 TYPES = [
     ColumnType.TEXT, ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.DECIMAL,
@@ -45,9 +51,10 @@ def cases(draw: Any) -> tuple[DataSource, Convention, bytes]:
         kind = draw(st.sampled_from(TYPES))
         parse = None
         if kind is ColumnType.DATE and draw(st.booleans()):
-            parse = ColumnParse(format="%Y/%m/%d")
-        elif kind in (ColumnType.FLOAT, ColumnType.DECIMAL) and draw(st.booleans()):
-            parse = ColumnParse(spelling=ValueSpelling(decimal=",", thousands="."))
+            parse = ColumnParse(format=draw(st.sampled_from(DATE_FORMATS)))
+        elif kind in NUMBERS and draw(st.booleans()):  # the comma alone has a fast path
+            thousands = draw(st.sampled_from([".", None]))
+            parse = ColumnParse(spelling=ValueSpelling(decimal=",", thousands=thousands))
         elif draw(st.booleans()):
             parse = ColumnParse(spelling=ValueSpelling(nulls=("x", "NA")))
         precision = (6, 2) if kind is ColumnType.DECIMAL and draw(st.booleans()) else (None, None)
@@ -158,17 +165,23 @@ def test_sources_the_columnar_path_does_not_take() -> None:
     assert Extractor(source(SourceFormat.JSONL, (("id",),)), flat).columnar is None
     assert Extractor(source(SourceFormat.CSV, (("a", "id"),)), flat).columnar is None
     assert Extractor(source(SourceFormat.CSV, (("id",),)), nested).columnar is None
-    dated = ColumnParse(format="%Y/%m/%d")
-    mostly_formatted = Convention(
-        "conv",
-        (
-            ColumnSpec("n", ("n",), ColumnType.INTEGER),
-            ColumnSpec("d", ("d",), ColumnType.DATE, parse=dated),
-            ColumnSpec("e", ("e",), ColumnType.DATE, parse=dated),
-        ),
-    )
-    plan = Extractor(source(SourceFormat.CSV, (("id",),)), mostly_formatted).columnar
+
+    def mostly_formatted(fmt: str) -> Convention:
+        dated = ColumnParse(format=fmt)
+        return Convention(
+            "conv",
+            (
+                ColumnSpec("n", ("n",), ColumnType.INTEGER),
+                ColumnSpec("d", ("d",), ColumnType.DATE, parse=dated),
+                ColumnSpec("e", ("e",), ColumnType.DATE, parse=dated),
+            ),
+        )
+
+    plan = Extractor(source(SourceFormat.CSV, (("id",),)), mostly_formatted("%d/%m/%Y")).columnar
     assert plan is not None and not plan.worthwhile  # ingest keeps the row path
+    # a year-month-day pattern is read in C-level passes (`formats.FAST_SPELLINGS`)
+    plan = Extractor(source(SourceFormat.CSV, (("id",),)), mostly_formatted("%Y/%m/%d")).columnar
+    assert plan is not None and plan.worthwhile
     assert Extractor(source(SourceFormat.CSV, (("id",),)), flat).columnar.worthwhile  # type: ignore[union-attr]
 
 

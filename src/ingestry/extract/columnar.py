@@ -37,6 +37,7 @@ from typing import Any, cast
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract import coerce as co
+from ingestry.extract.formats import FAST_SPELLINGS
 
 #: A cell the columnar path could not prove: its row takes the row path.
 FAIL: Any = object()
@@ -46,6 +47,10 @@ _INT = re.compile(r"[+-]?[0-9]{1,18}\Z", re.ASCII)  # always within 64 bits
 _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z", re.ASCII)
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,999})(?:\.[0-9]{1,999})?\Z", re.ASCII)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
+# the float and decimal shapes with a decimal comma: no point (the comma spelling
+# refuses one), and with the comma made a point, the plain shapes above
+_COMMA_FLOAT = re.compile(r"[+-]?([0-9]+,?[0-9]*|,[0-9]+)([eE][+-]?[0-9]+)?\Z", re.ASCII)
+_COMMA_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,999})(?:,[0-9]{1,999})?\Z", re.ASCII)
 _BOOLEANS = {
     spelled: value
     for words, value in ((co._TRUE, True), (co._FALSE, False))
@@ -142,6 +147,47 @@ def _dates(texts: list[str]) -> list[Any] | None:
     return texts
 
 
+def _pointed(texts: list[str]) -> list[str]:
+    return [t.replace(",", ".") for t in texts]
+
+
+def _comma_floats(texts: list[str]) -> list[Any] | None:
+    return _floats(_pointed(texts))
+
+
+def _comma_decimals(texts: list[str]) -> list[Any]:
+    return _decimals(_pointed(texts))
+
+
+def _separated_dates(separator: str) -> Callable[[list[str]], list[Any] | None]:
+    """`%Y<sep>%m<sep>%d` cells of 4, 2 and 2 digits: their ISO text, when `date` takes
+    every one (the pattern's reader accepts the same dates and writes that text)."""
+
+    def convert(texts: list[str]) -> list[Any] | None:
+        return _dates([t.replace(separator, "-") for t in texts])
+
+    return convert
+
+
+def _spelled(coercer: co.Coercer, slow: Coercion) -> Coercion | None:
+    """The fast coercion of a spelling-wrapped coercer (`formats.FAST_SPELLINGS`)."""
+    found = FAST_SPELLINGS.get(coercer)
+    if found is None:
+        return None
+    kind, arg = found
+    if kind == "date":
+        sep = re.escape(arg)
+        shape = re.compile(rf"[0-9]{{4}}{sep}[0-9]{{2}}{sep}[0-9]{{2}}\Z", re.ASCII)
+        return _shaped(shape, _separated_dates(arg), slow)
+    if arg is co.to_integer:  # a plain integer holds neither a comma nor a point
+        return _shaped(_INT, _ints, slow)
+    if arg is co.to_float:
+        return _shaped(_COMMA_FLOAT, _comma_floats, slow)
+    if arg is co.to_decimal:
+        return _shaped(_COMMA_DECIMAL, _comma_decimals, slow)
+    return None
+
+
 def _booleans(slow: Coercion) -> Coercion:
     get = _BOOLEANS.get
 
@@ -163,7 +209,11 @@ def has_fast_spelling(column_type: ColumnType, coercer: co.Coercer) -> bool:
     """Whether `column_coercion` converts this column in C-level passes (else cell by
     cell, at about the row path's cost per cell)."""
     fast = (co.to_integer, co.to_float, co.to_decimal, co.to_date, co.to_boolean)
-    return column_type is ColumnType.TEXT or any(coercer is f for f in fast)
+    return (
+        column_type is ColumnType.TEXT
+        or any(coercer is f for f in fast)
+        or _spelled(coercer, _identity) is not None
+    )
 
 
 def column_coercion(column_type: ColumnType, coercer: co.Coercer) -> Coercion:
@@ -171,6 +221,9 @@ def column_coercion(column_type: ColumnType, coercer: co.Coercer) -> Coercion:
     path's plain coercers (by identity: a column with a format or a spelling of its
     own has a wrapped coercer and goes cell by cell)."""
     slow = _cellwise(coercer)
+    spelled = _spelled(coercer, slow)
+    if spelled is not None:
+        return spelled
     if coercer is co.to_integer:
         return _shaped(_INT, _ints, slow)
     if coercer is co.to_float:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from itertools import count
+from typing import Any
 
 from ingestry.domain.reading import Reading
 from ingestry.extract.csvframes import CSVFrames, row_of
@@ -30,6 +32,8 @@ from ingestry.extract.textlines import Codec
 #: looking for a row boundary and takes the rest of the input as one block: reading it
 #: again for every read would cost quadratic time, and framing it whole is exact.
 OPEN_ROW_MAX = 32 << 20
+
+_new: Any = tuple.__new__  # a Frame made without its Python-level __new__
 
 
 def blocks_apply(reading: Reading) -> bool:
@@ -102,7 +106,15 @@ def _unquoted_frames(
     append = frames.append
     rows = csv.reader(texts, delimiter=dialect.delimiter, quotechar=dialect.quote, strict=True)
     try:
-        for number, (payload, cells) in enumerate(zip(payloads, rows, strict=True), first):
+        for number, payload, cells in zip(count(first), payloads, rows):
+            if len(cells) == width and width > 1:  # the common row: row_of, inlined
+                if crlf and payload.endswith(b"\r"):
+                    payload = payload[:-1]
+                row: dict[str, str | None] = dict(zip(names, cells, strict=True))
+                if "" in cells:
+                    row = {k: (v if v != "" else None) for k, v in row.items()}
+                append(_new(Frame, (number, payload, row, None)))
+                continue
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if crlf and payload.endswith(b"\r"):

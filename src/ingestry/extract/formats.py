@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -27,8 +28,18 @@ from ingestry.extract.coerce import (
     CoercionError,
     _kind,
     to_boolean,
+    to_decimal,
+    to_float,
+    to_integer,
     to_timestamp,
 )
+
+#: Wrapped coercers whose spelling the columnar path (`extract.columnar`) reads in
+#: C-level passes: ("comma", base) for a decimal comma without thousands separators
+#: over the plain integer, float or decimal coercer; ("date", separator) for a date
+#: pattern `%Y<sep>%m<sep>%d`. Weak keys: an extractor compiled again leaves no entry.
+FAST_SPELLINGS: weakref.WeakKeyDictionary[Coercer, tuple[str, Any]] = weakref.WeakKeyDictionary()
+_YMD = re.compile(r"%Y([/.-])%m\1%d\Z")
 
 
 def parsed_coercer(
@@ -85,6 +96,8 @@ def _number_coercer(base: Coercer, decimal: str, thousands: str | None) -> Coerc
         except CoercionError:
             raise refuse(value) from None
 
+    if decimal == "," and thousands is None and base in (to_integer, to_float, to_decimal):
+        FAST_SPELLINGS[coerce] = ("comma", base)
     return coerce
 
 
@@ -208,4 +221,7 @@ def _date_coercer(fmt: str) -> Coercer:
         except ValueError:
             raise CoercionError(f"expected date like {fmt}, got {_kind(value)}") from None
 
+    ymd = _YMD.match(fmt)
+    if ymd is not None:
+        FAST_SPELLINGS[coerce] = ("date", ymd.group(1))
     return coerce

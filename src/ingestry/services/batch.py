@@ -106,40 +106,45 @@ def prepare_batch(
     plan = extractor.columnar if columnar is not False else None
     if plan is not None and columnar is None and not plan.worthwhile:
         plan = None
-    drafts: list[Draft | None] = [None] * len(frames)
-    if plan is not None:  # in slices: a slice's rows stay in cache across its column passes
-        rows = [f[2] if f[3] is None else None for f in frames]
-        step = COLUMNAR_SLICE
-        drafts = [d for k in range(0, len(rows), step) for d in plan.drafts(rows[k : k + step])]
-    for (line, payload, row, framing_error), ready in zip(frames, drafts, strict=True):
-        sha = _sha256(payload).digest()
-        try:
-            if framing_error is not None:
-                raise ExtractionError(framing_error)
-            draft = ready or (extractor(row) if row is not None else parse(payload))
-            metadata = dumps(draft.metadata)
-        except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
-            reason = reason_of(exc)
-            out.quarantine.append((name, sha, payload, line, origin, reason, received_at))
+    # in slices: a slice's rows stay in cache across its column passes and its rows'
+    # hashing and JSON (a pass over a whole batch's row objects misses the cache)
+    step = COLUMNAR_SLICE if plan is not None else max(len(frames), 1)
+    for k in range(0, len(frames), step):
+        part = frames[k : k + step] if step < len(frames) else frames
+        drafts: list[Draft | None] = (
+            plan.drafts([f[2] if f[3] is None else None for f in part])
+            if plan is not None
+            else [None] * len(part)
+        )
+        for (line, payload, row, framing_error), ready in zip(part, drafts, strict=True):
+            sha = _sha256(payload).digest()
+            try:
+                if framing_error is not None:
+                    raise ExtractionError(framing_error)
+                draft = ready or (extractor(row) if row is not None else parse(payload))
+                metadata = dumps(draft.metadata)
+            except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
+                reason = reason_of(exc)
+                out.quarantine.append((name, sha, payload, line, origin, reason, received_at))
+                if keep_raw:
+                    raw_rows.append(
+                        (name, convention, "", sha, payload, header_sha, received_at, received_at,
+                         version, reason, line, origin)
+                    )  # fmt: skip
+                continue
+            source_id = draft.source_id
+            columns = draft.columns
+            content = _blake2b(content_of(columns) + b"\x1e" + metadata, digest_size=16).digest()
+            record_rows.append(
+                (ptype, source_id, (source_head + orjson.dumps(source_id) + source_tail).decode(),
+                 name, metadata.decode(), content, version, sha if keep_raw else None, columns,
+                 upstream)
+            )  # fmt: skip
             if keep_raw:
                 raw_rows.append(
-                    (name, convention, "", sha, payload, header_sha, received_at, received_at,
-                     version, reason, line, origin)
+                    (name, draft.entity_type, source_id, sha, payload, header_sha, received_at,
+                     received_at, version, None, line, origin)
                 )  # fmt: skip
-            continue
-        source_id = draft.source_id
-        columns = draft.columns
-        content = _blake2b(content_of(columns) + b"\x1e" + metadata, digest_size=16).digest()
-        record_rows.append(
-            (ptype, source_id, (source_head + orjson.dumps(source_id) + source_tail).decode(),
-             name, metadata.decode(), content, version, sha if keep_raw else None, columns,
-             upstream)
-        )  # fmt: skip
-        if keep_raw:
-            raw_rows.append(
-                (name, draft.entity_type, source_id, sha, payload, header_sha, received_at,
-                 received_at, version, None, line, origin)
-            )  # fmt: skip
     if header is not None and out.quarantine:
         out.quarantine_header = header
     if len({r[1] for r in record_rows}) != len(record_rows):

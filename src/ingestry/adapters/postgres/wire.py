@@ -29,9 +29,11 @@ format cannot carry) gets no wire for that part.
 from __future__ import annotations
 
 import struct
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -74,14 +76,11 @@ RECORD_TAIL = "metadata, version, published_at, updated_at"
 # `source` goes as bytea holding jsonb's binary form (version byte + text): the same
 # bytes as the jsonb dumper's, through psycopg's C dumper instead of a Python one
 _RECORD_PART = ["text", "text", "bytea", "text", "bytea", "text", "bytea", "text"]
+# what the worker formats: `source` as text holding that binary form (the same bytes)
+_WORKER_RECORD_PART = ["text", "text", "text", "text", "bytea", "text", "bytea", "text"]
 
 _COUNT = struct.Struct(">h")
-_LENGTH = struct.Struct(">i")
-_JSONB_LENGTH = struct.Struct(">ib")  # field length, then jsonb's version byte (1)
 _ID = struct.Struct(">iq")  # one int8 field: length 8, value
-_INT4 = struct.Struct(">ii")  # one int4 field: length 4, value
-_NULL = b"\xff\xff\xff\xff"  # a field's length -1: NULL
-_SHA_LENGTH = _LENGTH.pack(32)
 _TAIL = struct.Struct(">iiiqiq")  # version (int4), published_at, updated_at (timestamptz)
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -160,14 +159,13 @@ class WireEncoder:
     def __init__(self, convention: Convention) -> None:
         self.convention = convention
         context = _Context()
-        self._payload_mid = _transformer(context, _PAYLOAD_PART[4:8])
-        self._text = _transformer(context, ["text"])
-        self._moment = _transformer(context, ["timestamptz"])
-        self._columns = _transformer(context, column_types(convention))
-        self._convert = _column_converter(convention)
-        self._record_count = _COUNT.pack(len(_RECORD_PART) + len(convention.columns) + 4)
+        self._payload_row = _transformer(context, [*_PAYLOAD_PART, "bytea"])
+        self._key_row = _transformer(context, ["text", "text", "bytea", "timestamptz"])
+        self._record_row = _transformer(
+            context, [*_WORKER_RECORD_PART, *column_types(convention), "text"]
+        )
+        self._record_values = _record_values(convention)
         self._moments: dict[str | None, datetime | None] = {None: None}
-        self._fields: dict[tuple[Any, ...], bytes] = {}
 
     def __call__(
         self, raw: Sequence[RawRow], records: Sequence[RecordRow], payloads: bytes | None = None
@@ -190,20 +188,6 @@ class WireEncoder:
         wire["complete"] = (not raw or "keys" in wire) and (not records or "records" in wire)
         return wire
 
-    def _field(self, kind: str, *value: Any) -> bytes:
-        """Encoded fields (length-framed, no count) for a batch-wide value, cached."""
-        key = (kind, *value)
-        found = self._fields.get(key)
-        if found is None:
-            tx = {"mid": self._payload_mid, "text": self._text, "moment": self._moment}[kind]
-            out = bytearray()
-            _formatter()(value, tx, out)
-            found = bytes(out[2:])
-            if len(self._fields) > 4096:  # distinct values are few; never let it grow
-                self._fields.clear()
-            self._fields[key] = found
-        return found
-
     def _moments_of(self, rows: Sequence[RawRow]) -> dict[str | None, datetime | None]:
         moments = self._moments
         for text in {r[6] for r in rows} | {r[7] for r in rows}:
@@ -215,84 +199,78 @@ class WireEncoder:
         # origins (file names) and errors (reasons) are not read from the payloads
         if not (clean and clean_text({r[11] for r in rows}) and clean_text(r[9] for r in rows)):
             rows = escaped_raw(rows)
-        moment = self._moments_of(rows)
-        field = self._field
-        head = _COUNT.pack(len(PAYLOAD_COLUMNS))
-        length = _LENGTH.pack
-        parts: list[bytes] = []
-        for r in rows:
-            sid = r[2].encode()
-            payload = r[4]
-            line = r[10]
-            parts.append(
-                b"".join((
-                    head, field("text", r[0]), field("text", r[1]), length(len(sid)), sid,
-                    _SHA_LENGTH, r[3],
-                    field("mid", r[5], moment[r[6]], moment[r[7]], r[8]),
-                    _NULL if r[9] is None else field("text", r[9]),
-                    _NULL if line is None else _INT4.pack(4, line),
-                    field("text", r[11]), length(len(payload)), payload,
-                ))
-            )  # fmt: skip
-        wire["raw"] = parts
+        m = self._moments_of(rows)
+        wire["raw"] = _counted(
+            self._payload_row,
+            [(r[0], r[1], r[2], r[3], r[5], m[r[6]], m[r[7]], r[8], r[9], r[10], r[11], r[4])
+             for r in rows],
+            len(PAYLOAD_COLUMNS),
+        )  # fmt: skip
         wire["received"] = sorted({r[6] for r in rows})
-        if len({(r[0], r[2], r[3]) for r in rows}) != len(rows):
+        keys = list(map(_KEY, rows))
+        if len(set(keys)) != len(rows):
             return  # a key repeats: the claim decides which row is stored
-        order = sorted(range(len(rows)), key=lambda n: (rows[n][0], rows[n][2], rows[n][3]))
-        head = _COUNT.pack(len(KEY_COLUMNS))
-        keys: list[bytes] = []
-        for n in order:
-            r = rows[n]
-            sid = r[2].encode()
-            keys.append(
-                b"".join((
-                    head, field("text", r[0]), length(len(sid)), sid, _SHA_LENGTH, r[3],
-                    field("moment", moment[r[6]]),
-                ))
-            )  # fmt: skip
-        wire["keys"] = keys
+        order = sorted(range(len(rows)), key=keys.__getitem__)
+        wire["keys"] = _counted(
+            self._key_row,
+            [(r[0], r[2], r[3], m[r[6]]) for r in map(rows.__getitem__, order)],
+            len(KEY_COLUMNS),
+        )
         wire["key_order"] = order
 
     def _records(self, rows: Sequence[RecordRow], wire: Wire, clean: bool) -> None:
-        if len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
+        identities = list(map(_IDENTITY, rows))
+        if len(set(identities)) != len(rows):
             return  # an identity repeats: rounds, on the staged path
         if (
             not (clean and clean_text({r[9] for r in rows}))
             and record_stage_rows(self.convention, rows)[2]
         ):
             return  # values to escape: the staged path
-        order = sorted(range(len(rows)), key=lambda n: (rows[n][0], rows[n][9], rows[n][1]))
-        fmt = _formatter()
-        tx = self._columns
-        convert = self._convert
-        field = self._field
-        head = self._record_count
-        length = _LENGTH.pack
-        jsonb = _JSONB_LENGTH.pack
-        parts: list[bytes] = []
-        for n in order:
-            r = rows[n]
-            sid = r[1].encode()
-            source = r[2].encode()
-            metadata = r[4].encode()
-            raw_sha = r[7]
-            columns = bytearray()
-            fmt(convert(r[8]), tx, columns)
-            parts.append(
-                b"".join((
-                    head, field("text", r[0]), length(len(sid)), sid,
-                    jsonb(len(source) + 1, 1), source, field("text", r[3]),
-                    length(len(r[5])), r[5], field("text", r[6]),
-                    _NULL if raw_sha is None else length(len(raw_sha)), raw_sha or b"",
-                    field("text", r[9]), memoryview(columns)[2:], jsonb(len(metadata) + 1, 1),
-                    metadata,
-                ))
-            )  # fmt: skip
-        wire["records"] = parts
+        order = sorted(range(len(rows)), key=identities.__getitem__)
+        wire["records"] = _counted(
+            self._record_row,
+            list(map(self._record_values, map(rows.__getitem__, order))),
+            len(_RECORD_PART) + len(self.convention.columns) + 4,
+        )
         # the outbox lines of a batch of new records, in row order (see NewRecords)
         name = self.convention.name
         srns = change_srns([(name, r[0], r[9], r[1], 1) for r in rows])
         wire["srn_lines"] = ("\n".join(srns) + "\n").encode()
+
+
+_KEY = itemgetter(0, 2, 3)  # a raw row's key (source, source id, sha256)
+_IDENTITY = itemgetter(0, 9, 1)  # a record row's identity (type, upstream, source id)
+
+
+def _counted(tx: abc.Transformer, values: list[tuple[Any, ...]], count: int) -> list[bytes]:
+    """Each row's `values` as psycopg's binary formatter writes them (one C call a row),
+    its field count raised to `count`: the fields the writer appends (ids, version,
+    moments) are counted, not written."""
+    rows = [bytearray() for _ in values]
+    deque(map(_formatter(), values, repeat(tx), rows), maxlen=0)  # it appends to each
+    head = _COUNT.pack(count)
+    for row in rows:
+        row[:2] = head
+    return rows  # type: ignore[return-value]  # bytearrays: marshal sends them as bytes
+
+
+def _record_values(convention: Convention) -> Callable[[RecordRow], tuple[Any, ...]]:
+    """A record row → the values the worker writes of it, in wire order: `RECORD_HEAD`,
+    the declared columns converted for binary COPY (`binary.converters`), metadata; the
+    JSON texts (source, metadata) as jsonb's binary form (version byte, then the text),
+    written as text. One generated function: no loop over columns per row."""
+    found = dict(converters(convention))
+    cells = [
+        f"_f{i}(c[{i}]) if c[{i}] is not None else None" if i in found else f"c[{i}]"
+        for i in range(len(convention.columns))
+    ]
+    head = 'r[0], r[1], "\\x01" + r[2], r[3], r[5], r[6], r[7], r[9]'
+    namespace: dict[str, Any] = {f"_f{i}": fn for i, fn in found.items()}
+    code = f"def values(r):\n    c = r[8]\n    return ({head}, {''.join(x + ', ' for x in cells)}"
+    exec(code + '"\\x01" + r[4])\n', namespace)
+    fn: Callable[[RecordRow], tuple[Any, ...]] = namespace["values"]
+    return fn
 
 
 #: JSON escapes of U+0000 and MARK (U+E000; either case of hex digit).
@@ -310,22 +288,6 @@ def clean_payloads(payloads: bytes) -> bool:
     if b"\xee" in payloads and "\ue000".encode() in payloads:
         return False
     return b"\\" not in payloads or not any(seq in payloads for seq in _ESCAPES)
-
-
-def _column_converter(convention: Convention) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
-    """The declared columns' storage-ready values → the Python values binary COPY takes
-    (`binary.converters`), as one generated function: no loop over columns per row."""
-    found = dict(converters(convention))
-    if not found:
-        return lambda columns: columns
-    cells = [
-        f"_f{i}(c[{i}]) if c[{i}] is not None else None" if i in found else f"c[{i}]"
-        for i in range(len(convention.columns))
-    ]
-    namespace: dict[str, Any] = {f"_f{i}": fn for i, fn in found.items()}
-    exec(f"def convert(c):\n    return ({', '.join(cells)},)\n", namespace)
-    fn: Callable[[tuple[Any, ...]], tuple[Any, ...]] = namespace["convert"]
-    return fn
 
 
 def _transformer(context: _Context, types: list[str]) -> abc.Transformer:
