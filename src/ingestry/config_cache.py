@@ -133,6 +133,9 @@ def write(file: Path, key: bytes, settings: Settings) -> None:
     try:
         blob = MAGIC + key + pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL)
         file.parent.mkdir(parents=True, exist_ok=True)
+        ignore = file.parent / ".gitignore"  # a cache: never shows in the user's git status
+        if not ignore.exists():
+            ignore.write_text("# written by ingestry: a cache of the validated config\n*\n")
         tmp.write_bytes(blob)
         tmp.replace(file)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
@@ -145,6 +148,10 @@ def write(file: Path, key: bytes, settings: Settings) -> None:
 def _prune(folder: Path) -> None:
     """Keep the KEEP newest entries (a stale one is only never read again)."""
     with contextlib.suppress(OSError):
-        entries = sorted((e.stat().st_mtime_ns, e.path) for e in os.scandir(folder) if e.is_file())
+        entries = sorted(
+            (e.stat().st_mtime_ns, e.path)
+            for e in os.scandir(folder)
+            if e.is_file() and not e.name.startswith(".")
+        )
         for _, path in entries[:-KEEP]:
             Path(path).unlink(missing_ok=True)

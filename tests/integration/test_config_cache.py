@@ -40,7 +40,9 @@ def project(tmp_path: Path) -> Path:
 
 def entries(project: Path) -> list[Path]:
     folder = project / "data" / config_cache.NAME
-    return sorted(folder.iterdir()) if folder.exists() else []
+    return (
+        sorted(p for p in folder.iterdir() if not p.name.startswith(".")) if folder.exists() else []
+    )
 
 
 def test_a_second_load_is_a_hit_equal_to_the_parse(project: Path) -> None:
@@ -233,3 +235,14 @@ def test_every_part_of_a_config_reads_back_equal(tmp_path: Path) -> None:
     cached = load_settings(file, env={})
     assert cached == parsed
     assert cached.source("api").pull is not None
+
+
+def test_the_cache_keeps_itself_out_of_git(project: Path) -> None:
+    """`./dev demo` in a clean clone left `examples/data/.config-cache/` untracked: the
+    folder ignores itself, and the pruning never counts that file."""
+    file = project / "ingestry.yaml"
+    for n in range(config_cache.KEEP + 2):
+        load_settings(file, env={"INGESTRY_JOBS_MAX_ATTEMPTS": str(n + 1)})
+    (ignore,) = project.glob("data/.config-cache/.gitignore")
+    assert ignore.read_text(encoding="utf-8").splitlines()[-1] == "*"
+    assert len(entries(project)) == config_cache.KEEP
