@@ -6,7 +6,8 @@ superuser and is SIGSTOPped inside a COPY; the second runs as a role of its own 
 the store's table privileges and nothing more. The documented behaviour
 (docs/reliability.md): the claim still succeeds, a warning names the grant, the
 taken-over attempt waits for the old locks and fails on `INGESTRY_PG_LOCK_TIMEOUT`
-(naming the setting), the job is retried, and once the stopped worker is gone (here a
+(naming the setting; unless the stopped COPY held no lock the re-run needs), the job
+is retried, and once the stopped worker is gone (here a
 supervisor's SIGKILL) the job finishes with every row once."""
 
 from __future__ import annotations
@@ -84,13 +85,20 @@ def test_a_takeover_without_the_privilege_warns_then_finishes_after_the_lock_tim
         wait_for("the takeover's warning naming the grant",
                  lambda: "pg_signal_backend" in log2.read_text() or None, timeout=90)  # fmt: skip
         # (a CI run at load 18 spent over 90 s before it)
-        wait_for("an attempt to fail on the lock timeout",
-                 lambda: "INGESTRY_PG_LOCK_TIMEOUT" in log2.read_text() or None,
-                 timeout=180)  # fmt: skip
-        alive = db.count("pg_stat_activity", f"WHERE pid IN ({', '.join(map(str, held))})")
-        assert db.count("jobs", "WHERE status = 'succeeded'") == tries - 1
-        assert stop(first, signal.SIGKILL) == -signal.SIGKILL  # the supervisor's move
         finished = "WHERE status IN ('succeeded', 'failed')"
+        # The stopped COPY usually holds row locks of its batch (an earlier statement of
+        # its transaction): the re-run waits and fails on the lock timeout. When the COPY
+        # caught was its transaction's first statement it holds none, and the re-run
+        # finishes at once (a full-suite run at load 5 caught that, 2026-12-03)
+        path = wait_for("an attempt to fail on the lock timeout, or the job to finish",
+                        lambda: ("lock timeout" if "INGESTRY_PG_LOCK_TIMEOUT" in log2.read_text()
+                                 else "no lock" if db.count("jobs", finished) >= tries
+                                 else None),
+                        timeout=180)  # fmt: skip
+        alive = db.count("pg_stat_activity", f"WHERE pid IN ({', '.join(map(str, held))})")
+        if path == "lock timeout":
+            assert db.count("jobs", "WHERE status = 'succeeded'") == tries - 1
+        assert stop(first, signal.SIGKILL) == -signal.SIGKILL  # the supervisor's move
         wait_for("the job to finish once the stopped worker is gone",
                  lambda: db.count("jobs", finished) >= tries or None, timeout=120)  # fmt: skip
     finally:
@@ -113,5 +121,6 @@ def test_a_takeover_without_the_privilege_warns_then_finishes_after_the_lock_tim
     assert alive == len(held), figures  # this role could not end them
     assert "could not end its sessions" in text and "grant this role pg_signal_backend" in text
     assert codes == [-signal.SIGKILL, 0], (codes, text[-3000:])
-    assert status == "succeeded" and attempts >= 3, (figures, error, text[-3000:])
+    least = 3 if path == "lock timeout" else 2  # the taken-over attempt, then its retry
+    assert status == "succeeded" and attempts >= least, (figures, error, text[-3000:])
     assert records == distinct == raw == COPY_ROWS * tries, figures
