@@ -312,21 +312,26 @@ class ProcessMap:
             # the write end open until the pool is shut down (then the workers exit)
         return pool, lifeline[1]
 
-    def _ordered(self, pool: ProcessPoolExecutor, items: Iterable[T], lifeline: int) -> Iterator[R]:
-        pending: deque[Future[tuple[bool, bytes]]] = deque()
+    def _in_order(
+        self, submit: Callable[[Any], Future[Any]], items: Iterable[Any], unpack: Callable[[Any], R]
+    ) -> Iterator[R]:
+        """Each item submitted, at most `look_ahead` in flight, results in item order."""
+        pending: deque[Future[Any]] = deque()
+        for item in items:
+            pending.append(submit(item))
+            if len(pending) >= self.look_ahead:
+                yield unpack(pending.popleft())
+        while pending:
+            yield unpack(pending.popleft())
 
+    def _ordered(self, pool: ProcessPoolExecutor, items: Iterable[T], lifeline: int) -> Iterator[R]:
         def result(future: Future[tuple[bool, bytes]]) -> R:
             marshalled, data = future.result()
             out: R = marshal.loads(data) if marshalled else pickle.loads(data)
             return out
 
         try:
-            for item in items:
-                pending.append(pool.submit(_run_plain, item))
-                if len(pending) >= self.look_ahead:
-                    yield result(pending.popleft())
-            while pending:
-                yield result(pending.popleft())
+            yield from self._in_order(lambda item: pool.submit(_run_plain, item), items, result)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             os.close(lifeline)
@@ -338,7 +343,6 @@ class ProcessMap:
         work: Iterable[BatchWork],
         lifeline: int,
     ) -> Iterator[PreparedBatch]:
-        pending: deque[Future[Result]] = deque()
         kept: list[list[Any]] = [[] for _ in range(self.look_ahead + 1)]
 
         def unpack(future: Future[Result]) -> PreparedBatch:
@@ -347,20 +351,16 @@ class ProcessMap:
                 return _unpack(result, slots, kept[result[0]])
             return _unpack(result)
 
+        def submit(numbered: tuple[int, BatchWork]) -> Future[Result]:
+            n, item = numbered
+            framed = item[0]  # frames as plain tuples pickle faster; a block is bytes
+            plain = (framed if isinstance(framed, tuple) else list(map(tuple, framed)), *item[1:])
+            slot = n % len(kept)
+            _keep(kept[slot])  # rows of its last batch someone still holds
+            return pool.submit(_run, plain, slot)  # type: ignore[arg-type]
+
         try:
-            for n, item in enumerate(work):
-                framed = item[0]  # frames as plain tuples pickle faster; a block is bytes
-                plain = (
-                    framed if isinstance(framed, tuple) else list(map(tuple, framed)),
-                    *item[1:],
-                )
-                slot = n % len(kept)
-                _keep(kept[slot])  # rows of its last batch someone still holds
-                pending.append(pool.submit(_run, plain, slot))  # type: ignore[arg-type]
-                if len(pending) >= self.look_ahead:
-                    yield unpack(pending.popleft())
-            while pending:
-                yield unpack(pending.popleft())
+            yield from self._in_order(submit, enumerate(work), unpack)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             os.close(lifeline)

@@ -192,7 +192,7 @@ class PublishService:
         stamps = None
         if times is not None:
             stamps = {
-                (row[0], row[9], row[1]): stamp
+                _stamp_key(row): stamp
                 for row, stamp in zip(rows, times, strict=True)
                 if stamp is not None
             }
@@ -222,7 +222,7 @@ class PublishService:
             def build(pair: tuple[Any, tuple[str, str] | None]) -> RecordRow:
                 row = make(pair[0])
                 if pair[1] is not None:
-                    stamps[(row[0], row[9], row[1])] = pair[1]
+                    stamps[_stamp_key(row)] = pair[1]
                 return row
 
             self._publish(extractor, zip(items, times, strict=True), summary, strict, build, stamps)
@@ -297,7 +297,7 @@ class PublishService:
         if len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
             summary.duplicate_ids += len(last_occurrences(rows))
         # an import's times go into the upsert itself (no second statement to restamp)
-        times = [stamps.get((r[0], r[9], r[1])) for r in rows] if stamps else None
+        times = [stamps.get(_stamp_key(r)) for r in rows] if stamps else None
         result = session.upsert_records(extractor.convention, rows, now, None, times)
         summary.created += result.created
         summary.updated += result.updated
@@ -330,3 +330,8 @@ class PublishService:
         if self.committed is not None:
             self.committed([(srn, version)])
         return version
+
+
+def _stamp_key(row: RecordRow) -> tuple[str, str, str]:
+    """How `_write` finds an imported row's kept times: its identity (type, upstream, id)."""
+    return (row[0], row[9], row[1])
