@@ -137,35 +137,38 @@ def csv_blocks(
     quote = reading.dialect.quote.encode()
     buf = b""
     settled = False  # a row left open past OPEN_ROW_MAX: the rest is one block
-    for chunk in chunks:
-        buf = buf + chunk if buf else chunk
+
+    def cut_blocks(more: bool) -> Iterator[tuple[LineBlock, int]]:
+        nonlocal buf, first, settled
         while not settled:
-            end = _nth_line_end(buf, lines)
-            if end < 0:
-                break
-            cut = _row_end(buf, end, quote, reading)
-            if cut == 0:  # no row ends within `lines` lines: any line end of the buffer?
-                cut = _row_end(buf, buf.rfind(b"\n") + 1, quote, reading)
-            if cut == 0:
-                settled = len(buf) > OPEN_ROW_MAX
-                break
+            cut = _next_cut(buf, lines, quote, reading, more)
+            if cut <= 0:
+                settled = more and cut == 0 and len(buf) > OPEN_ROW_MAX
+                return
             count = buf.count(b"\n", 0, cut)
             yield (first, buf[:cut]), count
             first += count
             buf = buf[cut:]
-    while buf and not settled:  # the end: rows of what is left, the last line whole
-        end = _nth_line_end(buf, lines)
-        if end < 0:
-            break
-        cut = _row_end(buf, end, quote, reading)
-        if cut == 0:
-            break
-        count = buf.count(b"\n", 0, cut)
-        yield (first, buf[:cut]), count
-        first += count
-        buf = buf[cut:]
+
+    for chunk in chunks:
+        buf = buf + chunk if buf else chunk
+        yield from cut_blocks(more=True)
+    yield from cut_blocks(more=False)  # the end: rows of what is left, the last line whole
     if buf:
         yield (first, buf), buf.count(b"\n") + (not buf.endswith(b"\n"))
+
+
+def _next_cut(buf: bytes, lines: int, quote: bytes, reading: Reading, more: bool) -> int:
+    """Where the next block of `buf` ends: after about `lines` whole lines, at a row
+    boundary; -1 while fewer lines are buffered, 0 when none of them ends a row. With
+    `more` input to come, such a block is cut at the buffer's last row boundary instead."""
+    end = _nth_line_end(buf, lines)
+    if end < 0:
+        return -1
+    cut = _row_end(buf, end, quote, reading)
+    if cut == 0 and more:
+        cut = _row_end(buf, buf.rfind(b"\n") + 1, quote, reading)
+    return cut
 
 
 def _nth_line_end(data: bytes, n: int) -> int:
