@@ -74,9 +74,12 @@ def catalog(db: Database) -> list[tuple[Any, ...]]:
 
 _IN_SCHEMA = "relnamespace = current_schema()::regnamespace"
 PG_CATALOG = (
-    "SELECT table_name, column_name, ordinal_position, data_type, udt_name, column_default,"
-    " is_nullable, collation_name, character_maximum_length, numeric_precision,"
-    " is_identity, is_generated FROM information_schema.columns"
+    # the columns' order, not their attnum: a migrated table keeps its dropped columns'
+    # numbers (receipts' 20261203_070000 dropped three), a table made afresh has none
+    "SELECT table_name, column_name,"
+    " row_number() OVER (PARTITION BY table_name ORDER BY ordinal_position), data_type,"
+    " udt_name, column_default, is_nullable, collation_name, character_maximum_length,"
+    " numeric_precision, is_identity, is_generated FROM information_schema.columns"
     " WHERE table_schema = current_schema() ORDER BY 1, 3",
     f"SELECT relname, relkind, relpersistence, relispartition, pg_get_partkeydef(oid)"
     f" FROM pg_class WHERE {_IN_SCHEMA} ORDER BY 1",

@@ -81,7 +81,14 @@ def sqlite_statements(path: Path) -> list[str]:
     conn = sqlite3.connect(path)
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        _check_empty({t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables})
+        # an AUTOINCREMENT table's rebuild leaves a `sqlite_sequence` row at 0, which
+        # counts from 1 as no row does; a higher one would be a lost high-water mark
+        where = {"sqlite_sequence": " WHERE seq <> 0"}
+        counts = {
+            t: conn.execute(f'SELECT count(*) FROM "{t}"{where.get(t, "")}').fetchone()[0]
+            for t in tables
+        }
+        _check_empty(counts)
         rows = conn.execute(
             "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"
             " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid"
