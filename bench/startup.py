@@ -12,8 +12,9 @@ CPU are the figures to compare on a busy machine).
            head (the common case: the check that the schema is current reads
            `alembic_version` with the bare driver; the config comes from the
            validated-config cache `first` wrote, as for every command after the first)
-  first    the same into an empty database (migrates it: Alembic and SQLAlchemy load;
-           the config is parsed, a cache miss: each round's database URL is new)
+  first    the same into an empty database (made from the schema snapshot, without
+           Alembic; SQLAlchemy loads to make the record tables; the config is parsed,
+           a cache miss: each round's database URL is new)
   help     `ingestry --help`
 
 One extra run of each under `PYTHONPROFILEIMPORTTIME` gives the import time and which

@@ -2,13 +2,19 @@
 
 Alembic is imported only when a migration runs: opening a store compares the
 database's `alembic_version` with `HEAD` through the bare driver (see the storages'
-`schema_revision`), so a command on a current database never loads Alembic.
+`schema_revision`), so a command on a current database never loads Alembic, and a new
+store is made from the schema snapshot (`create`, `schema_load.py`) when it is current.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ingestry.adapters import schema_load
+from ingestry.adapters.schema_load import MIGRATIONS as MIGRATIONS
+from ingestry.adapters.schema_load import SNAPSHOTS
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -16,7 +22,27 @@ if TYPE_CHECKING:
 #: The head revision this version of ingestry needs; a test keeps it equal to Alembic's.
 HEAD = "20261205_040000"
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+def create(
+    conn: Any, dialect: str, engine: Callable[[], sa.Engine], snapshots: Path = SNAPSHOTS
+) -> bool:
+    """Bring an empty database to HEAD (the caller holds the schema lock): load the
+    dialect's snapshot on `conn` (the storage's own `sqlite3` or psycopg connection)
+    when it is current, else run every migration on `engine()`. True if the snapshot
+    made it."""
+    load = _LOADERS.get(dialect)
+    snapshot = schema_load.read(dialect, HEAD, snapshots)
+    if load is None or snapshot is None:
+        upgrade(engine())
+        return False
+    load(conn, snapshot)
+    return True
+
+
+_LOADERS: dict[str, Callable[[Any, schema_load.Snapshot], None]] = {
+    "sqlite": schema_load.load_sqlite,
+    "postgresql": schema_load.load_postgres,
+}
 
 
 def _config(connection: sa.Connection | None = None) -> Any:

@@ -176,7 +176,7 @@ class PostgresStorage(PostgresReads):
             with self._schema_lock():
                 revision = self.schema_revision()  # another process may have migrated
                 if revision is None and auto_upgrade and self.is_empty():
-                    migrate.upgrade(self.engine)
+                    migrate.create(self._conn, self.dialect, lambda: self.engine)
                 elif revision != HEAD:
                     raise SchemaError(
                         f"database {redacted(self.url)} is at schema revision "

@@ -1,11 +1,18 @@
-"""Reading the store's node id (the `node_identity` table is in `node.py`): kept apart
-from the table so opening a store on the hot path never imports SQLAlchemy."""
+"""Making and reading the store's node id (the `node_identity` table is in `node.py`):
+kept apart from the table so opening or creating a store never imports SQLAlchemy."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from ingestry.domain.errors import StorageError
+
+
+def new_node_id() -> str:
+    """A new store's id: `node-` and 32 hex digits of a random uuid4 (migration
+    20261202_170000 and the schema snapshot's loader both call this)."""
+    return f"node-{uuid.uuid4().hex}"
 
 
 def read_node_id(row: Any, where: str) -> str:

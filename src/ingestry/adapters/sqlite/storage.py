@@ -122,7 +122,7 @@ class SQLiteStorage(SQLiteReads):
             with self._schema_lock():
                 revision = self.schema_revision()  # another process may have migrated
                 if auto_upgrade and revision is None and self.is_empty():
-                    migrate.upgrade(self.engine)
+                    migrate.create(self._conn, self.dialect, lambda: self.engine)
                 elif revision != HEAD:
                     raise SchemaError(
                         f"database {self.path} is at schema revision {revision or 'none'}, "

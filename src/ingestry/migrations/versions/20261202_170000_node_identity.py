@@ -16,8 +16,6 @@ Revises: 20261202_160000
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -29,6 +27,7 @@ depends_on = None
 
 def upgrade() -> None:
     from ingestry.adapters.sql.metadata import Timestamp
+    from ingestry.adapters.sql.nodeid import new_node_id
 
     table = op.create_table(
         "node_identity",
@@ -41,7 +40,7 @@ def upgrade() -> None:
 
     op.bulk_insert(
         table,
-        [{"singleton": 1, "node_id": f"node-{uuid.uuid4().hex}", "created_at": utc_now()}],
+        [{"singleton": 1, "node_id": new_node_id(), "created_at": utc_now()}],
     )
 
 
