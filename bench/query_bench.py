@@ -19,6 +19,13 @@ those lines into a fresh store of the same backend (timed), as records/s against
 first ingest's records/s.
 
     python bench/query_bench.py [--n 100000] [--repeat 3] [--backend sqlite|postgres|both]
+
+`--import-only EXPORT` measures only the import step, on SQLite, `--repeat` times: each
+round imports EXPORT (made once from N orders if missing) into a fresh store and
+reports the CPU seconds of this process (the writer) and of its parsing workers
+separately. Under load, wall time is noise and the writer's CPU is the critical path;
+put an exported tree first on PYTHONPATH (`git archive REV src | tar -x -C DIR`) and
+alternate runs to compare two revisions.
 """
 
 from __future__ import annotations
@@ -125,6 +132,71 @@ def measure(
     return out
 
 
+def write_export(data: Path, export: Path, tmp: Path) -> None:
+    """Ingest `data` into a fresh SQLite store and write its records export to `export`."""
+    import ingestry
+    from ingestry.services.export import record_line
+
+    os.environ["INGESTRY_DATABASE_URL"] = f"sqlite:///{tmp}/source.db"
+    with ingestry.open(BENCH / "bench.yaml") as store:
+        store.ingest_files("orders_simple", [data])
+        part = export.with_suffix(".part")
+        with part.open("wb") as sink:
+            for record in store.records("order"):
+                sink.write(record_line(record))
+        part.replace(export)
+
+
+def _written() -> int:
+    """Bytes this process has written so far (`wchar` of /proc/self/io; 0 elsewhere)."""
+    try:
+        text = Path("/proc/self/io").read_text()
+    except OSError:
+        return 0
+    return next(
+        int(v) for k, _, v in (x.partition(": ") for x in text.splitlines()) if k == "wchar"
+    )
+
+
+def import_only(export: Path, tmp: Path, round_: int) -> dict[str, Any]:
+    """One import of `export` into a fresh SQLite store: wall, writer and workers CPU."""
+    import ingestry
+
+    os.environ["INGESTRY_DATABASE_URL"] = f"sqlite:///{tmp}/import-{round_}.db"
+    load = os.getloadavg()
+    with ingestry.open(BENCH / "bench.yaml") as target:
+        cpu, started, wrote = _cpu(), time.perf_counter(), _written()
+        done = target.import_export(str(export))
+        wall = time.perf_counter() - started
+        writer, workers = (b - a for a, b in zip(cpu, _cpu(), strict=True))
+        wrote = _written() - wrote
+    return {
+        "import_s": round(wall, 3),
+        "writer_cpu_s": round(writer, 3),
+        "workers_cpu_s": round(workers, 3),
+        # bytes this process wrote (WAL frames, checkpoint copies): what commits cost
+        "writer_wrote_mb": round(wrote / 1e6, 1),
+        "records_created": done.records_created,
+        "rejected": done.rejected,
+        "load_before": load,
+        "load_after": os.getloadavg(),
+    }
+
+
+def main_import_only(args: argparse.Namespace) -> None:
+    import ingestry
+
+    export: Path = args.import_only
+    with tempfile.TemporaryDirectory(prefix="ingestry-bench-import-") as name:
+        tmp = Path(name)
+        if not export.exists():
+            write_export(generate.ensure(args.n, args.seed), export, tmp)
+        rounds = [import_only(export, tmp, r) for r in range(args.repeat)]
+    print(
+        orjson.dumps({"code": ingestry.__file__, "export": str(export), "rounds": rounds}).decode()
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -137,7 +209,16 @@ def main() -> None:
         help="a store filled already (bench/dataout_fill.py's JSON): its URL and first"
         " ingest time are used, no ingest here; one backend",
     )
+    parser.add_argument(
+        "--import-only",
+        type=Path,
+        help="only import this records export (made from N orders if missing) into fresh"
+        " SQLite stores, --repeat times; writer and workers CPU reported apart",
+    )
     args = parser.parse_args()
+    if args.import_only:
+        main_import_only(args)
+        return
     filled: dict[str, Any] = orjson.loads(args.fill_json.read_bytes()) if args.fill_json else {}
     if filled:
         args.backend, args.n = filled["backend"], filled["n"]

@@ -82,9 +82,15 @@ def change_srns(changes: Iterable[tuple[str, str, str, str, int]]) -> list[str]:
     are checked together, in one C-level match over all of them, and spelled without
     `quote` (~10x faster)."""
     items = list(changes)
-    if _UNRESERVED.fullmatch("".join(c[2] + c[3] for c in items)):
+    if plainly_spelled(items):
         return [f"{SRN_PREFIX}{c[0]}:{c[1]}:{c[2]}:{c[3]}" for c in items]
     return [spell_srn(c[0], c[1], c[2], c[3]) for c in items]
+
+
+def plainly_spelled(changes: Iterable[tuple[str, str, str, str, int]]) -> bool:
+    """Whether every srn of (convention, source_type, upstream, source_id, …) is its
+    parts joined by ':' as they are (no upstream or id that `quote` would change)."""
+    return _UNRESERVED.fullmatch("".join(c[2] + c[3] for c in changes)) is not None
 
 
 def parse_srn(srn: str) -> tuple[str, str, str, str]:

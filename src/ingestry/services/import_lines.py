@@ -115,6 +115,7 @@ def parse_block(
     last = len(lines) - 1
     line_node = nodes.get(name, node)
     out: list[Parsed] = []
+    known: dict[str, PublishExtractor | None] = {}
     for n, line in enumerate(lines):
         if not line.strip():
             continue
@@ -133,20 +134,30 @@ def parse_block(
             (
                 first + n, convention, parsed["srn"], version if isinstance(version, int) else 0,
                 times, None if deleted is None else (deleted.actor, deleted.reason, deleted.at),
-                _row(extractor, convention, item),
+                _row(_of(known, extractor, convention), item),
             )
         )  # fmt: skip
     return name, out
 
 
-def _row(
-    extractor: Callable[[str], PublishExtractor], convention: str, item: ImportItem
-) -> RecordRow | str | None:
+def _of(
+    known: dict[str, PublishExtractor | None],
+    extractor: Callable[[str], PublishExtractor],
+    convention: str,
+) -> PublishExtractor | None:
+    """`extractor(convention)`, None for an unknown one: asked once a block, not a line."""
+    if convention not in known:
+        try:
+            known[convention] = extractor(convention)
+        except IngestryError:
+            known[convention] = None
+    return known[convention]
+
+
+def _row(publish: PublishExtractor | None, item: ImportItem) -> RecordRow | str | None:
     """The row `item` publishes, the reason it cannot, or None for an unknown convention
     (the reasons `PublishService.import_records` gives)."""
-    try:
-        publish = extractor(convention)
-    except IngestryError:
+    if publish is None:
         return None
     try:
         return publish.import_row(*item, parsed=True)

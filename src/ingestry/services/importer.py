@@ -64,9 +64,11 @@ from ingestry.services.import_lines import (
 )
 from ingestry.services.ports import RecordRow
 from ingestry.services.publish import PublishService, PublishSummary
+from ingestry.services.writemode import gc_paused
 
-#: Records per publish call (each writes in its own batches and transactions).
-CHUNK = 5000
+#: Records per publish call (each writes in its own batches and transactions, as many
+#: rows a transaction as the storage asks for: `PublishService.import_rows_per_commit`).
+CHUNK = 20_000
 
 
 @dataclass(slots=True)
@@ -176,11 +178,13 @@ class ImportService:
         parse = functools.partial(parse_block, self.publisher.extractor, as_import, nodes or {})
         parsed = (parallel or map)(parse, blocks)
         try:
-            for convention, chunk in self._chunks(parsed, summary):
-                for layer in _layers(self._history(convention, chunk, republish, summary)):
-                    self._publish(convention, layer, summary)
-                if convention not in summary.conventions:
-                    summary.conventions.append(convention)
+            # the blocks unmarshal into millions of short-lived, cycle-free tuples
+            with gc_paused():
+                for convention, chunk in self._chunks(parsed, summary):
+                    for layer in _layers(self._history(convention, chunk, republish, summary)):
+                        self._publish(convention, layer, summary)
+                    if convention not in summary.conventions:
+                        summary.conventions.append(convention)
         finally:
             if isinstance(parsed, Generator):  # workers: shut down now, even on an error
                 parsed.close()

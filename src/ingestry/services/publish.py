@@ -27,7 +27,7 @@ from ingestry.domain.errors import (
 from ingestry.domain.provenance import RecordSource
 from ingestry.domain.records import parse_srn, srn_of
 from ingestry.services.batch import last_occurrences
-from ingestry.services.ports import RecordRow, Storage, StorageSession
+from ingestry.services.ports import RecordRow, Storage, StorageSession, UpsertResult
 from ingestry.services.publish_rows import PublishExtractor, as_source
 from ingestry.services.writemode import gc_paused
 
@@ -105,6 +105,9 @@ class PublishService:
         self.committed = committed
         self._changed: list[tuple[str, int]] = []
         self._extractors: dict[str, PublishExtractor] = {}
+        #: rows of one `import_rows` call written per transaction: what the storage
+        #: asks for (a class attribute `import_rows_per_commit`), else one batch
+        self.import_rows_per_commit: int = getattr(storage, "import_rows_per_commit", batch_size)
 
     def extractor(self, name: str) -> PublishExtractor:
         convention = self.convention(name)
@@ -186,23 +189,48 @@ class PublishService:
         rows: list[RecordRow],
         times: Iterable[tuple[str, str] | None] | None,
     ) -> PublishSummary:
-        """`_import` of rows that are all built: in batches, as `_publish` writes them."""
+        """`_import` of rows that are all built: in batches, as `_publish` writes them,
+        `import_rows_per_commit` of them a transaction."""
         started = time.perf_counter()
         summary = PublishSummary(extractor.convention.name, received=len(rows))
-        stamps = None
-        if times is not None:
-            stamps = {
-                _stamp_key(row): stamp
-                for row, stamp in zip(rows, times, strict=True)
-                if stamp is not None
-            }
-        size = self.batch_size
+        stamps: list[tuple[str, str] | None] | None = None if times is None else list(times)
+        distinct = len({(r[0], r[9], r[1]) for r in rows}) == len(rows)
+        if stamps is not None and not distinct:
+            # an id twice: every row of it takes the times of its last one (`_import`)
+            last = {_stamp_key(r): t for r, t in zip(rows, stamps, strict=True) if t is not None}
+            stamps = [last.get(_stamp_key(r)) for r in rows]
+        size, per_commit = self.batch_size, max(self.batch_size, self.import_rows_per_commit)
         with gc_paused():
-            for start in range(0, len(rows), size):
+            for first in range(0, len(rows), per_commit):
                 with self._commit() as session:
-                    self._write(session, extractor, rows[start : start + size], summary, stamps)
+                    for start in range(first, min(first + per_commit, len(rows)), size):
+                        end = min(start + size, first + per_commit)
+                        self._write_built(
+                            session, extractor, rows[start:end], summary,
+                            None if stamps is None else stamps[start:end], distinct,
+                        )  # fmt: skip
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
+
+    def _write_built(
+        self,
+        session: StorageSession,
+        extractor: PublishExtractor,
+        rows: list[RecordRow],
+        summary: PublishSummary,
+        times: list[tuple[str, str] | None] | None,
+        distinct: bool,
+    ) -> None:
+        """`_write` of rows whose times come in order beside them (no lookup by id), and
+        whose ids are known distinct or not already."""
+        now = iso(self.clock())
+        if not distinct and len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
+            # the last row of an id stays (in place); its times are its id's
+            by_id = dict(zip(map(_stamp_key, rows), times or (), strict=False))
+            summary.duplicate_ids += len(last_occurrences(rows))
+            times = None if times is None else [by_id[_stamp_key(r)] for r in rows]
+        result = session.upsert_records(extractor.convention, rows, now, None, times)
+        self._count(session, extractor, summary, result, now)
 
     def _import(
         self,
@@ -299,6 +327,17 @@ class PublishService:
         # an import's times go into the upsert itself (no second statement to restamp)
         times = [stamps.get(_stamp_key(r)) for r in rows] if stamps else None
         result = session.upsert_records(extractor.convention, rows, now, None, times)
+        self._count(session, extractor, summary, result, now)
+
+    def _count(
+        self,
+        session: StorageSession,
+        extractor: PublishExtractor,
+        summary: PublishSummary,
+        result: UpsertResult,
+        now: str,
+    ) -> None:
+        """What an upsert did, counted; its changes' events appended."""
         summary.created += result.created
         summary.updated += result.updated
         summary.unchanged += result.unchanged

@@ -15,7 +15,8 @@ from datetime import datetime
 from ingestry.adapters.sql import lifecycle as sql
 from ingestry.adapters.sql.conventions import table_name
 from ingestry.adapters.sqlite.outbox import append_events
-from ingestry.adapters.sqlite.session import RecordStatements, SQLiteSession
+from ingestry.adapters.sqlite.session import SQLiteSession
+from ingestry.adapters.sqlite.statements import RecordStatements
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
 from ingestry.domain.events import DeadEvent

@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 
-from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.adapters.sqlite.receipts import (
     INSERT_RECEIPT,
@@ -17,8 +16,9 @@ from ingestry.adapters.sqlite.receipts import (
     BatchKey,
     open_batches,
 )
+from ingestry.adapters.sqlite.statements import RecordStatements
 from ingestry.domain.conventions import Convention
-from ingestry.domain.records import spell_srn
+from ingestry.domain.records import SRN_PREFIX, plainly_spelled, spell_srn
 from ingestry.domain.versioning import UNCHANGED, next_version
 from ingestry.services.ports import (
     QuarantineRow,
@@ -31,6 +31,8 @@ from ingestry.services.ports import (
     UpsertResult,
     Wire,
 )
+
+__all__ = ["RawMode", "RecordStatements", "SQLiteSession"]
 
 _INSERT_RAW = (
     "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
@@ -86,7 +88,7 @@ class SQLiteSession:
         #: storage defers WAL checkpoints to its end (see `checkpoint.py`)
         self.runs = 0
         #: the last upsert's changes and their records' rowids (for `append_events`)
-        self._last_ids: tuple[list[RecordChange], list[int]] | None = None
+        self._last_ids: tuple[list[RecordChange], Sequence[int]] | None = None
 
     def append_raw(
         self,
@@ -188,10 +190,12 @@ class SQLiteSession:
         if not rows:
             return UpsertResult(0, 0, 0, [])
         sql = self._sql(convention)
-        stamps = times or [None] * len(rows)
-        known = self._lookup(sql, rows)
+        known, distinct = self._lookup(sql, rows)
         # new rows' rowids follow `before` in insert order (one writer at a time)
         (before,) = self.conn.execute(sql.last_id).fetchone()
+        if not known and distinct == len(rows):
+            return self._insert_all(sql, convention.name, rows, now, times, before)
+        stamps = times or [None] * len(rows)
         inserts: list[tuple[Any, ...]] = []
         rounds: list[list[tuple[Any, ...]]] = [[]]
         round_of: dict[Identity, int] = {}
@@ -224,11 +228,7 @@ class SQLiteSession:
             known[key] = (content_hash, version, record_id)
             record_ids.append(record_id)
         if inserts:
-            self.conn.executemany(sql.insert, inserts)
-            # the changes feed (adapters.sql.changes): one statement for the batch's new
-            # rows, whose rowids all follow `before` (one writer at a time); updates are
-            # fed by the table's update trigger
-            self.conn.execute(sql.changes, (name, before))
+            self._insert(sql, name, inserts, before)
         for updates in rounds:
             if updates:
                 # the replaced version is superseded when this one was written
@@ -238,10 +238,44 @@ class SQLiteSession:
         self._last_ids = (changes, record_ids)
         return UpsertResult(len(inserts), len(changes) - len(inserts), unchanged, changes)
 
+    def _insert_all(
+        self,
+        sql: RecordStatements,
+        name: str,
+        rows: Sequence[RecordRow],
+        now: str,
+        times: Sequence[RowTimes | None] | None,
+        before: int,
+    ) -> UpsertResult:
+        """`upsert_records` of rows that are all new, each id once (a first ingest, an
+        import into a fresh store): every row is version 1, so no walk row by row."""
+        if times is None:
+            inserts = [(r[0], r[9], *r[1:8], 1, now, now, *r[8]) for r in rows]
+        else:
+            fresh = (now, now)
+            inserts = [
+                (r[0], r[9], *r[1:8], 1, *(t or fresh), *r[8])
+                for r, t in zip(rows, times, strict=True)
+            ]
+        self._insert(sql, name, inserts, before)
+        changes = [RecordChange(name, r[0], r[9], r[1], 1) for r in rows]
+        self._last_ids = (changes, range(before + 1, before + 1 + len(rows)))
+        return UpsertResult(len(rows), 0, 0, changes)
+
+    def _insert(
+        self, sql: RecordStatements, name: str, inserts: list[tuple[Any, ...]], before: int
+    ) -> None:
+        self.conn.executemany(sql.insert, inserts)
+        # the changes feed (adapters.sql.changes): one statement for the batch's new
+        # rows, whose rowids all follow `before` (one writer at a time); updates are
+        # fed by the table's update trigger
+        self.conn.execute(sql.changes, (name, before))
+
     def _lookup(
         self, sql: RecordStatements, rows: Sequence[RecordRow]
-    ) -> dict[Identity, tuple[bytes, int, int]]:
-        """Content hash, version and rowid of the rows' records that exist, by identity."""
+    ) -> tuple[dict[Identity, tuple[bytes, int, int]], int]:
+        """Content hash, version and rowid of the rows' records that exist, by
+        identity; and how many distinct identities the rows hold."""
         wanted: dict[tuple[str, str], set[str]] = {}
         for row in rows:
             wanted.setdefault((row[0], row[9]), set()).add(row[1])
@@ -255,7 +289,7 @@ class SQLiteSession:
                     query, (source_type, upstream, *chunk)
                 ):
                     found[(source_type, upstream, source_id)] = (content_hash, version, rowid)
-        return found
+        return found, sum(len(ids) for ids in wanted.values())
 
     def _sql(self, convention: Convention) -> RecordStatements:
         cached = self._statements.get(convention.name)
@@ -303,57 +337,11 @@ class SQLiteSession:
         """The changes the last `upsert_records` returned come with their rowids."""
         last = self._last_ids
         ids = last[1] if last is not None and last[0] is changes else None
+        if isinstance(ids, range) and plainly_spelled(changes):
+            # all new (`_insert_all`), srns spelled as is: the events are read from the
+            # rows just inserted, in one statement (no tuple per event)
+            sql = self._statements[convention]
+            prefix = f"{SRN_PREFIX}{changes[0].convention}:"
+            self.conn.execute(sql.events, (prefix, convention, now, ids.start, ids.stop - 1))
+            return
         append_events(self.conn, convention, changes, now, ids)
-
-
-class RecordStatements:
-    """The SQL of one convention's record table, built once per convention."""
-
-    def __init__(
-        self, columns: tuple[str, ...], insert: str, update: str, history: str, lookup: str
-    ) -> None:
-        self.columns = columns
-        self.insert = insert
-        table = insert.split(" ", 3)[2]
-        self.last_id = f"SELECT coalesce(max(id), 0) FROM {table}"
-        self.changes = (
-            "INSERT INTO record_changes (convention, record_id, version)"
-            f" SELECT ?, id, version FROM {table} WHERE id > ? ORDER BY id"
-        )
-        self.update = update
-        self.history = history
-        self.lookup = lookup
-
-    @classmethod
-    def of(cls, convention: Convention) -> RecordStatements:
-        table = f'"{table_name(convention.name)}"'
-        cols = [f'"{c}"' for c in convention.column_names]
-        envelope = (
-            "source_type, upstream, source_id, source, data_source, metadata, content_hash,"
-            " extractor_version, raw_sha256, version, published_at, updated_at"
-        )
-        names = ", ".join([envelope, *cols])
-        marks = ",".join("?" * (12 + len(cols)))
-        insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
-        sets = ", ".join(
-            [
-                "source = ?, data_source = ?, metadata = ?, content_hash = ?,"
-                " extractor_version = ?, raw_sha256 = ?, version = ?, updated_at = ?",
-                *(f"{c} = ?" for c in cols),
-            ]
-        )
-        where = "WHERE source_type = ? AND upstream = ? AND source_id = ?"
-        update = f"UPDATE {table} SET {sets} {where}"
-        pairs = ", ".join(f"'{c}', {q}" for c, q in zip(convention.column_names, cols, strict=True))
-        history = (
-            "INSERT INTO record_versions (srn, version, convention, source, data_source,"
-            " metadata, columns, content_hash, extractor_version, raw_sha256, published_at,"
-            f" version_at, superseded_at) SELECT ?, version, '{convention.name}', source,"
-            f" data_source, metadata, json_object({pairs}), content_hash, extractor_version,"
-            f" raw_sha256, published_at, updated_at, ? FROM {table} {where}"
-        )
-        lookup = (
-            f"SELECT source_id, content_hash, version, id FROM {table}"
-            " WHERE source_type = ? AND upstream = ? AND source_id IN (?*)"
-        )
-        return cls(convention.column_names, insert, update, history, lookup)
