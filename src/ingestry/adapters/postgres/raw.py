@@ -18,8 +18,10 @@ Payload bytes cross the wire once, and only for new rows: a re-ingest sends keys
 
 4. Every row is a receipt (see docs/receipts.md): after the claim, one INSERT … SELECT
    joins the staged keys (which carry each row's line and origin) to `raw_keys`, in
-   row order. After a direct append the receipts are read from the rows just written
-   (by id, pruned to the batch's months), so a lean batch's rows are never rebuilt.
+   row order. After a direct append the receipts come from the drawn ids and the
+   rows' lines (the wire lists them, so a lean batch's rows are never rebuilt); only a
+   batch of several (moment, origin) pairs reads its new rows back (by id, pruned to
+   the batch's months).
 
 A batch that follows a batch of only new rows (a first ingest) takes a shorter path,
 `append_direct`: ids drawn in one statement, the keys COPYed straight into `raw_keys`
