@@ -116,13 +116,16 @@ def test_rows_are_what_the_binary_formatter_writes(with_payloads: bool) -> None:
         for r in (batch.raw[n] for n in order)
     ]
     record_types = [*_RECORD_PART, *column_types(CONV), "jsonb"]
+    # counted, written by the writer: version, published_at, updated_at, id
     rows = sorted(batch.records, key=lambda r: (r[0], r[9], r[1]))
     assert [bytes(p) for p in wire["records"]] == [
         _reference(record_types, (r[0], r[1], b"\x01" + r[2].encode(), r[3], r[5], r[6], r[7],
-                                  r[9], *_converted(r[8]), r[4]), len(record_types) + 3)
+                                  r[9], *_converted(r[8]), r[4]), len(record_types) + 4)
         for r in rows
     ]  # fmt: skip
     assert wire["received"] == [NOW]
+    assert wire["lines"] == [r[10] for r in batch.raw]  # the direct append's receipts
+    assert wire["arrivals"] == [(NOW, "f.jl")]
 
 
 def test_a_value_to_escape_keeps_the_records_off_the_wire() -> None:

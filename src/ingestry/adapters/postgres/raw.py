@@ -18,8 +18,10 @@ Payload bytes cross the wire once, and only for new rows: a re-ingest sends keys
 
 4. Every row is a receipt (see docs/receipts.md): after the claim, one INSERT … SELECT
    joins the staged keys (which carry each row's line and origin) to `raw_keys`, in
-   row order. After a direct append the receipts are read from the rows just written
-   (by id, pruned to the batch's months), so a lean batch's rows are never rebuilt.
+   row order. After a direct append the receipts come from the drawn ids and the
+   rows' lines (the wire lists them, so a lean batch's rows are never rebuilt); only a
+   batch of several (moment, origin) pairs reads its new rows back (by id, pruned to
+   the batch's months).
 
 A batch that follows a batch of only new rows (a first ingest) takes a shorter path,
 `append_direct`: ids drawn in one statement, the keys COPYed straight into `raw_keys`
@@ -39,7 +41,11 @@ from typing import Any
 
 import psycopg
 
-from ingestry.adapters.postgres.receipts import STAGED_RECEIPTS, written_receipts
+from ingestry.adapters.postgres.receipts import (
+    STAGED_RECEIPTS,
+    lined_receipts,
+    written_receipts,
+)
 from ingestry.adapters.postgres.rows import escaped_raw
 from ingestry.adapters.postgres.staging import Stage
 from ingestry.adapters.postgres.text import escape_text
@@ -174,10 +180,25 @@ def append_direct(
     ids = _append_direct(conn, rows, wire)
     if ids is None:
         return None
-    received = wire.get("received") if wire is not None else None
-    moments = sorted(received or {r[6] for r in rows})
-    conn.execute(*written_receipts(ids, moments, receipt))
+    lines, arrivals = _arrivals(rows, wire)
+    if len(arrivals) == 1:
+        (arrival,) = arrivals
+        conn.execute(*lined_receipts(ids, lines, arrival, receipt))
+    else:
+        moments = sorted({at for at, _ in arrivals})
+        conn.execute(*written_receipts(ids, moments, receipt))
     return len(ids)
+
+
+def _arrivals(
+    rows: Sequence[RawRow], wire: Wire | None
+) -> tuple[list[int | None], set[tuple[str, str | None]]]:
+    """The rows' lines and their distinct (moment, origin) as stored (origin escaped),
+    from the wire when the worker listed them (a lean batch's rows stay packed)."""
+    if wire is not None and "lines" in wire:
+        return wire["lines"], {(at, origin) for at, origin in wire["arrivals"]}
+    rows = escaped_raw(rows)
+    return [r[10] for r in rows], {(r[6], r[11]) for r in rows}
 
 
 def _append_direct(

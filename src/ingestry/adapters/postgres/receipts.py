@@ -51,6 +51,24 @@ WRITTEN_RANGE_RECEIPTS = WRITTEN_RECEIPTS.replace(
     "id = ANY(%s::int8[])", "id BETWEEN %s::int8 AND %s::int8"
 )
 
+#: The receipts of rows a direct append wrote, from their lines in hand (the usual case:
+#: one moment and input name for the batch, so one batch row): no read-back of the rows
+#: just written, no grouping, join or sort. Parameters: run, moment, origin, container,
+#: csha, then the ids and lines (`LINED_IDS`) or the lowest id and lines (`LINED_RANGE`).
+_LINED = (
+    "WITH b AS (INSERT INTO raw_receipt_batches (run_srn, received_at, origin, container,"
+    " container_sha256) VALUES (%s, %s::timestamptz, %s, %s, %s) RETURNING id)"
+    " INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT {raw_id}, b.id, u.line"
+    " FROM b, {rows} ORDER BY u.o"
+)
+LINED_IDS = _LINED.format(
+    raw_id="u.raw_id",
+    rows="unnest(%s::int8[], %s::int4[]) WITH ORDINALITY AS u(raw_id, line, o)",
+)
+LINED_RANGE = _LINED.format(
+    raw_id="%s::int8 + u.o - 1", rows="unnest(%s::int4[]) WITH ORDINALITY AS u(line, o)"
+)
+
 #: The receipts a run wrote, and their batch rows (bundle import replaces them).
 DROP_RUN_RECEIPTS = (
     "WITH b AS (DELETE FROM raw_receipt_batches WHERE run_srn = %s RETURNING id)"
@@ -67,6 +85,21 @@ def written_receipts(
     if ids and max(ids) - min(ids) == len(ids) - 1:  # unique ids: exactly that range
         return WRITTEN_RANGE_RECEIPTS, (min(ids), max(ids), moments, run, container, container_sha)
     return WRITTEN_RECEIPTS, (list(ids), moments, run, container, container_sha)
+
+
+def lined_receipts(
+    ids: Sequence[int],
+    lines: Sequence[int | None],
+    arrival: tuple[str, str | None],
+    receipt: Receipt,
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement and parameters that write the receipts of rows a direct append
+    just wrote with `ids`, whose `lines` are known and which share one (moment, origin)
+    `arrival`: the same rows `written_receipts` writes."""
+    head = (receipt[0], *arrival, receipt[1], receipt[2])
+    if ids and list(ids) == list(range(ids[0], ids[0] + len(ids))):  # drawn at once
+        return LINED_RANGE, (*head, ids[0], list(lines))
+    return LINED_IDS, (*head, list(ids), list(lines))
 
 
 def skipped_receipts(probe: str) -> str:

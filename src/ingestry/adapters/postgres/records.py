@@ -25,6 +25,12 @@ A batch of records that are all new (a first ingest) skips all this: `direct` CO
 into the table in identity order (binary, typed: see `binary`), under a savepoint; if a
 key exists after all (another writer, or a guess gone wrong) the unique index refuses
 the COPY, the savepoint is rolled back and the batch takes the path above.
+
+New records' changes-feed rows (`adapters.sql.changes`) are written here, not by a
+trigger: the insert statement adds them from its RETURNING ids, a direct COPY from the
+ids the writer drew for it (see `feed`). An AFTER INSERT trigger over a transition
+table copied every whole new row (metadata included, ~1.3 kB on the benchmark) into a
+tuplestore to read two numbers back (bench/README.md, "PostgreSQL server CPU").
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingestry.adapters.postgres.binary import column_types, converters
+from ingestry.adapters.postgres.feed import XID, literal
 from ingestry.adapters.postgres.probe import changed_records
 from ingestry.adapters.postgres.staging import Stage, record_stage, stage_column
 from ingestry.adapters.postgres.wire import RECORD_HEAD, RECORD_TAIL
@@ -94,7 +101,7 @@ class RecordSQL:
     insert: str
     update: str
     changed: str
-    direct: str
+    direct: str  # envelope, declared columns, then id (drawn by the writer)
     direct_types: list[str]
     direct_converters: tuple[tuple[int, Convert], ...]
     direct_wire: str  # the same COPY with version and moments last (see `wire`)
@@ -120,7 +127,13 @@ class RecordSQL:
             " AND x.source_id = s.source_id)"
             " ORDER BY s.source_type, s.upstream, s.source_id"
             " ON CONFLICT (source_type, upstream, source_id) DO NOTHING"
-            " RETURNING source_type, upstream, source_id"
+            " RETURNING id, source_type, upstream, source_id"
+        )
+        insert = (
+            f"WITH i AS ({insert}), f AS (INSERT INTO record_changes"
+            " (xid, convention, record_id, version)"
+            f" SELECT {XID}, {literal(convention.name)}, id, 1 FROM i ORDER BY id)"
+            " SELECT source_type, upstream, source_id FROM i"
         )
         pairs = ", ".join(f"'{c.name}', {_history_value(c)}" for c in convention.columns)
         sets = "".join(
@@ -154,7 +167,7 @@ class RecordSQL:
             f" updated_at = COALESCE(o.updated_at::timestamptz, %(now)s){sets}"
             " FROM o WHERE t.id = o.id RETURNING t.source_type, t.upstream, t.source_id, t.version"
         )
-        direct = f"COPY {table} ({', '.join([_ENVELOPE, *cols])}) FROM STDIN (FORMAT BINARY)"
+        direct = f"COPY {table} ({', '.join([_ENVELOPE, *cols, 'id'])}) FROM STDIN (FORMAT BINARY)"
         direct_wire = (
             f"COPY {table} ({', '.join([RECORD_HEAD, *cols, RECORD_TAIL])})"
             " FROM STDIN (FORMAT BINARY)"
@@ -166,7 +179,7 @@ class RecordSQL:
             update,
             changed_records(convention),
             direct,
-            _ENVELOPE_TYPES + column_types(convention),
+            [*_ENVELOPE_TYPES, *column_types(convention), "int8"],
             converters(convention),
             direct_wire,
         )

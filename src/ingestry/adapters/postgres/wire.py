@@ -11,9 +11,9 @@ writer knows for last:
 
     raw_payloads: [worker: count, source .. origin, payload] id
     records:      [worker: count, source_type .. declared columns, metadata] version
-                  published_at updated_at
+                  published_at updated_at id
 
-The writer adds those (raw ids drawn at write time; the write's moment) with one
+The writer adds those (ids drawn at write time; the write's moment) with one
 `bytes.join` per COPY: no Python code per row. The big fields (payload ~830 bytes,
 metadata ~880 on the benchmark) travel twice, in the encoded rows and in the tuples
 the other paths use; through shared memory (see `parallel`) that costs a copy, where
@@ -72,7 +72,7 @@ RECORD_HEAD = (
     "source_type, source_id, source, data_source, content_hash, extractor_version, raw_sha256,"
     " upstream"
 )
-RECORD_TAIL = "metadata, version, published_at, updated_at"
+RECORD_TAIL = "metadata, version, published_at, updated_at, id"
 # `source` goes as bytea holding jsonb's binary form (version byte + text): the same
 # bytes as the jsonb dumper's, through psycopg's C dumper instead of a Python one
 _RECORD_PART = ["text", "text", "bytea", "text", "bytea", "text", "bytea", "text"]
@@ -81,7 +81,8 @@ _WORKER_RECORD_PART = ["text", "text", "text", "text", "bytea", "text", "bytea",
 
 _COUNT = struct.Struct(">h")
 _ID = struct.Struct(">iq")  # one int8 field: length 8, value
-_TAIL = struct.Struct(">iiiqiq")  # version (int4), published_at, updated_at (timestamptz)
+#: version (int4), published_at, updated_at (timestamptz), id (int8)
+_TAIL = struct.Struct(">iiiqiqiq")
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -104,19 +105,20 @@ def key_block(keys: Sequence[bytes], ids: Iterable[int]) -> Block:
     return payload_block(keys, ids)
 
 
-def record_tail(now: datetime) -> bytes:
-    """version = 1, published_at = updated_at = `now`: the last three fields."""
+def record_tails(now: datetime, ids: Iterable[int]) -> Iterable[bytes]:
+    """version = 1, published_at = updated_at = `now`, then each id: the last four
+    fields of each row (one C-level `pack` a row)."""
     delta = now - _PG_EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return _TAIL.pack(4, 1, 8, micros, 8, micros)
+    fields = (repeat(4), repeat(1), repeat(8), repeat(micros), repeat(8), repeat(micros))
+    return map(_TAIL.pack, *fields, repeat(8), ids)
 
 
-def record_block(rows: Sequence[bytes], now: datetime) -> Block:
-    """Record table COPY data: the worker's rows, each followed by the same tail."""
-    if not rows:
-        return SIGNATURE, TRAILER
-    tail = record_tail(now)
-    return SIGNATURE, tail.join(rows), tail, TRAILER
+def record_block(rows: Sequence[bytes], now: datetime, ids: Sequence[int]) -> Block:
+    """Record table COPY data: the worker's rows, each followed by its tail and id (the
+    writer draws the ids, so it can write the batch's changes-feed rows itself)."""
+    body = b"".join(chain.from_iterable(zip(rows, record_tails(now, ids), strict=True)))
+    return SIGNATURE, body, TRAILER
 
 
 def write_block(copy: psycopg.Copy, block: Block) -> None:
@@ -143,7 +145,8 @@ class WireEncoder:
     """`(raw rows, record rows, payload bytes) -> Wire`, run where the batch is prepared.
 
     The wire holds `raw` (a row per raw row, batch order, without its id), `received`
-    (the batch's distinct receipt moments), `keys` and `key_order` (key order, without
+    (the batch's distinct receipt moments), `lines` and `arrivals` (each row's line;
+    the distinct (moment, origin) pairs), `keys` and `key_order` (key order, without
     raw ids; only when no key repeats in the batch), and `records` (identity order,
     without version and moments) with `srn_lines` (their srns, row order, for the
     outbox; both only when the records can go straight in), and `complete` when that is
@@ -207,6 +210,9 @@ class WireEncoder:
             len(PAYLOAD_COLUMNS),
         )  # fmt: skip
         wire["received"] = sorted({r[6] for r in rows})
+        # for the receipts of a direct append (see `raw.append_direct`)
+        wire["lines"] = [r[10] for r in rows]
+        wire["arrivals"] = sorted({(r[6], r[11]) for r in rows}, key=str)
         keys = list(map(_KEY, rows))
         if len(set(keys)) != len(rows):
             return  # a key repeats: the claim decides which row is stored
@@ -231,7 +237,7 @@ class WireEncoder:
         wire["records"] = _counted(
             self._record_row,
             list(map(self._record_values, map(rows.__getitem__, order))),
-            len(_RECORD_PART) + len(self.convention.columns) + 4,
+            len(_RECORD_PART) + len(self.convention.columns) + 5,
         )
         # the outbox lines of a batch of new records, in row order (see NewRecords)
         name = self.convention.name

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from ingestry.adapters.postgres import binary, probe, raw, rescan
+from ingestry.adapters.postgres import binary, feed, probe, raw, rescan
 from ingestry.adapters.postgres.partitions import ensure_partitions, month_of
 from ingestry.adapters.postgres.records import RecordSQL
 from ingestry.adapters.postgres.rows import record_stage_rows
@@ -27,6 +27,7 @@ from ingestry.adapters.postgres.statements import INSERT_HEADER, INSERT_QUARANTI
 from ingestry.adapters.postgres.text import escape_json, escape_text, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.wire import record_block, write_block
+from ingestry.adapters.sql.conventions import table_name
 from ingestry.domain.conventions import Convention
 from ingestry.services.ports import (
     Arrivals,
@@ -56,6 +57,7 @@ class Writer:
         self._pending_partitions: set[tuple[int, int]] = set()
         self._filled: set[str] = set()
         self._sql: dict[str, RecordSQL] = {}
+        self._sequences: dict[str, str] = {}
         self.adaptive = adaptive or probe.Adaptive()
         binary.register(conn)
         # A batch statement over a temp table without statistics can be estimated past
@@ -161,11 +163,13 @@ class Writer:
             done = False
             staged = None
             if mode == "direct" and encoded is not None:
-                block = record_block(encoded, datetime.fromisoformat(now))
-                done = self._copy_new(sql.direct_wire, lambda copy: write_block(copy, block))
+                ids = self._draw_ids(convention, len(encoded))
+                block = record_block(encoded, datetime.fromisoformat(now), ids)
+                send = lambda copy: write_block(copy, block)  # noqa: E731
+                done = self._copy_new(sql.direct_wire, send, convention.name, ids)
             elif mode == "direct":
                 staged, sizes, full = record_stage_rows(convention, todo)
-                done = not full and self._direct(sql, staged, now, stamps)
+                done = not full and self._direct(sql, convention, staged, now, stamps)
             if done:
                 created = len(todo)
                 lines = wire.get("srn_lines") if wire is not None and encoded is not None else None
@@ -183,13 +187,15 @@ class Writer:
     def _direct(
         self,
         sql: RecordSQL,
+        convention: Convention,
         staged: list[tuple[Any, ...]],
         now: str,
         times: Sequence[RowTimes | None] | None = None,
     ) -> bool:
         """COPY new records straight into their table; False (and nothing written) when
         a key exists already. `staged` are flat rows: envelope, then columns; `times`,
-        one per row, an import's (published_at, updated_at) instead of `now`."""
+        one per row, an import's (published_at, updated_at) instead of `now`. Ids are
+        drawn for the rows in identity order, as the column's default would."""
         moment = datetime.fromisoformat(now)
         if times is None:
             staged.sort(key=_identity)
@@ -200,24 +206,32 @@ class Writer:
                 key=lambda s: _identity(s[0]),
             )
         convert = [(12 + i, fn) for i, fn in sql.direct_converters]  # after the envelope
+        ids = self._draw_ids(convention, len(stamped))
 
         def send(copy: psycopg.Copy) -> None:
             copy.set_types(sql.direct_types)
             write = copy.write_row
-            for r, published, updated in stamped:
-                row = [*r[:9], 1, published, updated, *r[9:]]
+            for (r, published, updated), id_ in zip(stamped, ids, strict=True):
+                row = [*r[:9], 1, published, updated, *r[9:], id_]
                 for i, fn in convert:
                     value = row[i]
                     if value is not None:
                         row[i] = fn(value)
                 write(row)
 
-        return self._copy_new(sql.direct, send)
+        return self._copy_new(sql.direct, send, convention.name, ids)
 
-    def _copy_new(self, statement: str, send: Callable[[psycopg.Copy], None]) -> bool:
-        """Run one COPY of new records under a savepoint; False (and nothing written)
-        when a key exists already, or a value the binary format cannot carry (a decimal
-        beyond numeric's range): the staged path then says so in the server's words."""
+    def _copy_new(
+        self,
+        statement: str,
+        send: Callable[[psycopg.Copy], None],
+        convention: str,
+        ids: Sequence[int],
+    ) -> bool:
+        """Run one COPY of new records (with their drawn `ids`) under a savepoint, then
+        write their changes-feed rows; False (and nothing written) when a key exists
+        already, or a value the binary format cannot carry (a decimal beyond numeric's
+        range): the staged path then says so in the server's words."""
         self.conn.execute("SAVEPOINT ingestry_direct")
         try:
             with self.conn.cursor() as cur, cur.copy(statement) as copy:
@@ -226,7 +240,18 @@ class Writer:
             self.conn.execute("ROLLBACK TO SAVEPOINT ingestry_direct")
             return False
         self.conn.execute("RELEASE SAVEPOINT ingestry_direct")
+        feed.write_new(self.conn, convention, ids)
         return True
+
+    def _draw_ids(self, convention: Convention, count: int) -> list[int]:
+        sequence = self._sequences.get(convention.name)
+        if sequence is None:
+            table = '"' + table_name(convention.name).replace('"', '""') + '"'
+            (sequence,) = self.conn.execute(feed.SEQUENCE, (table,)).fetchone() or (None,)
+            if sequence is None:
+                raise RuntimeError(f"record table {table} has no id sequence")
+            self._sequences[convention.name] = sequence
+        return feed.draw_ids(self.conn, sequence, count)
 
     def _upsert(
         self,

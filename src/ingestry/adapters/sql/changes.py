@@ -1,9 +1,12 @@
 """The changes feed's table and triggers (migration 20261202_190000, record tables).
 
-`record_changes` gets one row per record created or changed (a new version), written
-by triggers on every record table in the writing transaction, so the hot path's SQL
-is untouched: SQLite row triggers, PostgreSQL statement triggers over transition
-tables (one INSERT … SELECT per statement, COPY included). `seq` only grows.
+`record_changes` gets one row per record created or changed (a new version), in the
+writing transaction. Changed records: by a trigger on every record table (SQLite: a
+row trigger; PostgreSQL: a statement trigger over transition tables, one INSERT …
+SELECT per statement). New records: by the one statement of each backend that inserts
+them (SQLite: the session's INSERT … SELECT per batch; PostgreSQL: the writer's insert
+and direct COPYs, `adapters/postgres/feed.py`; migration 20261205_020000 dropped the
+insert trigger, whose transition table copied every whole new row). `seq` only grows.
 
 The order a reader can trust:
 - SQLite: writers take turns (BEGIN IMMEDIATE), so `seq` order is commit order: the
@@ -50,24 +53,27 @@ fork_cursors = sa.Table(
     sa.Column("updated_at", sa.Text, nullable=False),
 )
 
-#: PostgreSQL: the functions the statement triggers run (TG_ARGV[0]: the convention).
+#: PostgreSQL: the function the update trigger runs (TG_ARGV[0]: the convention).
 PG_FUNCTIONS = (
-    """CREATE OR REPLACE FUNCTION ingestry_changes_inserted() RETURNS trigger
-LANGUAGE plpgsql AS $$ BEGIN
-  INSERT INTO record_changes (xid, convention, record_id, version)
-  SELECT pg_current_xact_id()::text::bigint, TG_ARGV[0], n.id, n.version
-  FROM new_rows n ORDER BY n.id;
-  RETURN NULL;
-END $$""",
     """CREATE OR REPLACE FUNCTION ingestry_changes_updated() RETURNS trigger
-LANGUAGE plpgsql AS $$ BEGIN
+LANGUAGE plpgsql AS $$ DECLARE x bigint := pg_current_xact_id()::text::bigint; BEGIN
   INSERT INTO record_changes (xid, convention, record_id, version)
-  SELECT pg_current_xact_id()::text::bigint, TG_ARGV[0], n.id, n.version
+  SELECT x, TG_ARGV[0], n.id, n.version
   FROM new_rows n JOIN old_rows o ON o.id = n.id
   WHERE n.version IS DISTINCT FROM o.version ORDER BY n.id;
   RETURN NULL;
 END $$""",
 )
+
+#: PostgreSQL before migration 20261205_020000 (its downgrade puts it back): the
+#: insert trigger's function.
+PG_INSERTED_FUNCTION = """CREATE OR REPLACE FUNCTION ingestry_changes_inserted()
+RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  INSERT INTO record_changes (xid, convention, record_id, version)
+  SELECT pg_current_xact_id()::text::bigint, TG_ARGV[0], n.id, n.version
+  FROM new_rows n ORDER BY n.id;
+  RETURN NULL;
+END $$"""
 
 PG_DROP_FUNCTIONS = (
     "DROP FUNCTION IF EXISTS ingestry_changes_inserted() CASCADE",
@@ -79,14 +85,21 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def insert_trigger(table: str, convention: str) -> str:
+    """PostgreSQL before migration 20261205_020000: the insert trigger of `table`."""
+    return (
+        f'CREATE OR REPLACE TRIGGER "{table}_changes_ins" AFTER INSERT ON "{table}"'
+        " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+        f" EXECUTE FUNCTION ingestry_changes_inserted({_literal(convention)})"
+    )
+
+
 def trigger_statements(dialect: str, table: str, convention: str) -> list[str]:
     """Idempotent DDL giving record table `table` its change triggers."""
     quoted, name = f'"{table}"', _literal(convention)
     if dialect == "postgresql":
+        # no insert trigger: the writer feeds new records (adapters/postgres/feed.py)
         return [
-            f'CREATE OR REPLACE TRIGGER "{table}_changes_ins" AFTER INSERT ON {quoted}'
-            " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
-            f" EXECUTE FUNCTION ingestry_changes_inserted({name})",
             f'CREATE OR REPLACE TRIGGER "{table}_changes_upd" AFTER UPDATE ON {quoted}'
             " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
             f" EXECUTE FUNCTION ingestry_changes_updated({name})",
