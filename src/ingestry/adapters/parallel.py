@@ -246,10 +246,19 @@ def fork_available() -> bool:
     return hasattr(os, "fork")
 
 
-def default_workers() -> int:
+def default_workers(cores: int | None = None) -> int:
     """One worker per spare core, at most 2 (the writer is the limit beyond that)."""
-    cores = os.cpu_count() or 1
+    cores = cores or os.cpu_count() or 1
     return max(0, min(2, cores - 1))
+
+
+def default_parse_workers(cores: int | None = None) -> int:
+    """An import's line parsers: one per core, at most 2, none on one core. Parsing an
+    export line costs more than writing it (1M lines: ~52 s of parsing CPU against the
+    SQLite writer's ~36 s), so with one worker on 2 cores the parser, not the writer, was
+    the critical path (import 77-83 s; with two, 49-56 s: bench/README.md)."""
+    cores = cores or os.cpu_count() or 1
+    return min(2, cores) if cores > 1 else 0
 
 
 class ProcessMap:

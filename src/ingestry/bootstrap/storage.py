@@ -111,11 +111,12 @@ def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
 
 
 def build_block_map(env: Mapping[str, str] | None = None) -> BlockMap | None:
-    """Worker processes for an import's blocks of lines (`ProcessMap.ordered`), as
-    many as a file ingest's (`build_parallel`); None: parse inline."""
-    from ingestry.adapters.parallel import ProcessMap, default_workers, fork_available
+    """Worker processes for an import's blocks of lines (`ProcessMap.ordered`):
+    INGESTRY_WORKERS, else one per core (at most 2: parsing, not writing, is an
+    import's heavier half); None: parse inline."""
+    from ingestry.adapters.parallel import ProcessMap, default_parse_workers, fork_available
 
-    workers = _whole_number(env, "INGESTRY_WORKERS", default_workers(), least=0)
+    workers = _whole_number(env, "INGESTRY_WORKERS", default_parse_workers(), least=0)
     if workers <= 0 or not fork_available():
         return None
     return ProcessMap(workers).ordered
