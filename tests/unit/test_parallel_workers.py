@@ -20,4 +20,6 @@ def test_default_workers_by_cores(cores: int, prepare: int, parse: int) -> None:
 
 def test_workers_setting_wins_for_imports() -> None:
     assert build_block_map({"INGESTRY_WORKERS": "0"}) is None
-    assert build_block_map({"INGESTRY_WORKERS": "3"}) is not None
+    parse = build_block_map({"INGESTRY_WORKERS": "3"})
+    assert parse is not None
+    assert parse.__self__.workers == 3  # type: ignore[attr-defined]

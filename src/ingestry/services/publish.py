@@ -194,7 +194,7 @@ class PublishService:
         started = time.perf_counter()
         summary = PublishSummary(extractor.convention.name, received=len(rows))
         stamps: list[tuple[str, str] | None] | None = None if times is None else list(times)
-        distinct = len({(r[0], r[9], r[1]) for r in rows}) == len(rows)
+        distinct = len(set(map(_stamp_key, rows))) == len(rows)
         if stamps is not None and not distinct:
             # an id twice: every row of it takes the times of its last one (`_import`)
             last = {_stamp_key(r): t for r, t in zip(rows, stamps, strict=True) if t is not None}
@@ -224,7 +224,7 @@ class PublishService:
         """`_write` of rows whose times come in order beside them (no lookup by id), and
         whose ids are known distinct or not already."""
         now = iso(self.clock())
-        if not distinct and len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
+        if not distinct and len(set(map(_stamp_key, rows))) != len(rows):
             # the last row of an id stays (in place); its times are its id's
             by_id = dict(zip(map(_stamp_key, rows), times or (), strict=False))
             summary.duplicate_ids += len(last_occurrences(rows))
@@ -322,7 +322,7 @@ class PublishService:
         stamps: Mapping[tuple[str, str, str], tuple[str, str]] | None = None,
     ) -> None:
         now = iso(self.clock())
-        if len({(r[0], r[9], r[1]) for r in rows}) != len(rows):
+        if len(set(map(_stamp_key, rows))) != len(rows):
             summary.duplicate_ids += len(last_occurrences(rows))
         # an import's times go into the upsert itself (no second statement to restamp)
         times = [stamps.get(_stamp_key(r)) for r in rows] if stamps else None
@@ -372,5 +372,6 @@ class PublishService:
 
 
 def _stamp_key(row: RecordRow) -> tuple[str, str, str]:
-    """How `_write` finds an imported row's kept times: its identity (type, upstream, id)."""
+    """A row's identity (type, upstream, id): how a batch's repeated ids are told, and how
+    an imported row's kept times are found."""
     return (row[0], row[9], row[1])

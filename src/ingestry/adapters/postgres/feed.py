@@ -30,11 +30,6 @@ DRAW_IDS = "SELECT nextval(%s::regclass) FROM generate_series(1, %s)"
 SEQUENCE = "SELECT pg_get_serial_sequence(%s, 'id')"
 
 
-def literal(text: str) -> str:
-    """`text` as an SQL string literal (standard_conforming_strings, the default)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def draw_ids(conn: psycopg.Connection[Any], sequence: str, count: int) -> list[int]:
     """`count` ids from the record table's own sequence, ascending (as the column's
     default would draw them, row by row)."""

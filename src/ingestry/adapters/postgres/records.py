@@ -38,11 +38,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingestry.adapters.postgres.binary import column_types, converters
-from ingestry.adapters.postgres.feed import XID, literal
+from ingestry.adapters.postgres.feed import XID
 from ingestry.adapters.postgres.probe import changed_records
 from ingestry.adapters.postgres.staging import Stage, record_stage, stage_column
 from ingestry.adapters.postgres.wire import RECORD_HEAD, RECORD_TAIL
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.names import literal
 from ingestry.adapters.sql.types import COLUMN_TYPES, Convert
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.records import SRN_PREFIX

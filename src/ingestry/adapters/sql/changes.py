@@ -25,6 +25,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ingestry.adapters.sql.metadata import BigId, metadata
+from ingestry.adapters.sql.names import literal
 
 record_changes = sa.Table(
     "record_changes",
@@ -81,22 +82,18 @@ PG_DROP_FUNCTIONS = (
 )
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def insert_trigger(table: str, convention: str) -> str:
     """PostgreSQL before migration 20261205_020000: the insert trigger of `table`."""
     return (
         f'CREATE OR REPLACE TRIGGER "{table}_changes_ins" AFTER INSERT ON "{table}"'
         " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
-        f" EXECUTE FUNCTION ingestry_changes_inserted({_literal(convention)})"
+        f" EXECUTE FUNCTION ingestry_changes_inserted({literal(convention)})"
     )
 
 
 def trigger_statements(dialect: str, table: str, convention: str) -> list[str]:
     """Idempotent DDL giving record table `table` its change triggers."""
-    quoted, name = f'"{table}"', _literal(convention)
+    quoted, name = f'"{table}"', literal(convention)
     if dialect == "postgresql":
         # no insert trigger: the writer feeds new records (adapters/postgres/feed.py)
         return [
@@ -127,6 +124,6 @@ def backfill_sql(table: str, convention: str) -> str:
     transaction the feed will see)."""
     return (
         "INSERT INTO record_changes (xid, convention, record_id, version)"
-        f' SELECT 0, {_literal(convention)}, id, version FROM "{table}"'
+        f' SELECT 0, {literal(convention)}, id, version FROM "{table}"'
         " ORDER BY updated_at, id"
     )
