@@ -17,6 +17,7 @@ from ingestry.adapters.sql.rows import raw_with_receipts
 from ingestry.migrations import HEAD
 from ingestry.services.ports import Receipt
 from tests.backends import Database
+from tests.integration.receipts_support import RECEIPTS as ARRIVALS
 
 BEFORE = "20261203_080000"
 AT = "2026-11-01T10:00:00+00:00"
@@ -117,6 +118,6 @@ def test_a_direct_appends_receipts_read_its_rows_back_by_range_only_when_ids_run
     assert (statement == WRITTEN_RANGE_RECEIPTS) is by_range
     with psycopg.connect(libpq_url(db.url), autocommit=True) as conn:
         conn.execute(statement, params)
-    rows = db.rows("SELECT raw_id, line, batch_id FROM raw_receipts ORDER BY id")
+    rows = db.rows(f"SELECT raw_id, line, batch_id FROM {ARRIVALS} r ORDER BY id, k")
     assert [(r, n) for r, n, _ in rows] == sorted((i, n + 1) for n, i in enumerate(ids))
     assert {b for _, _, b in rows} == {int(db.scalar("SELECT id FROM raw_receipt_batches"))}

@@ -41,7 +41,7 @@ _STORED = (
     "p.id, p.received_at, p.entity_type, p.source_id, p.sha256, p.payload, p.header_sha256,"
     " p.extractor_version, p.error, p.synthesized, p.line, p.origin"
 )
-_RECEIPTS = RECEIPTS.format("= ANY(%s)")
+_RECEIPTS = RECEIPTS.format("(SELECT DISTINCT unnest(%s::int8[]) AS id) x")
 
 
 def _receipt(row: Sequence[Any]) -> StoredReceipt:

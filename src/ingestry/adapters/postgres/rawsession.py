@@ -15,6 +15,7 @@ from ingestry.adapters.postgres.receipts import DROP_RUN_RECEIPTS
 from ingestry.adapters.postgres.session import PostgresSession
 from ingestry.adapters.postgres.text import escape_text, unescape_json, unescape_text
 from ingestry.adapters.sql.conventions import table_name
+from ingestry.adapters.sql.spans import covers, line_of
 from ingestry.domain.clock import iso
 from ingestry.domain.conventions import Convention
 from ingestry.domain.retention import RetentionReport
@@ -66,9 +67,11 @@ class PostgresRawSession(PostgresSession):
         def call(conn: Conn) -> dict[str, int]:
             rows = conn.execute(
                 # the raw row of each id's latest receipt
-                "SELECT DISTINCT ON (k.source_id) k.source_id, r.raw_id FROM raw_keys k"
-                " JOIN raw_receipts r ON r.raw_id = k.raw_id WHERE k.source = %s"
-                " AND k.source_id = ANY(%s::text[]) ORDER BY k.source_id, r.id DESC",
+                # (within one span, the later raw id arrived later)
+                "SELECT DISTINCT ON (k.source_id) k.source_id, k.raw_id FROM raw_keys k"
+                f" JOIN raw_receipts r ON {covers('r', 'k.raw_id')} WHERE k.source = %s"
+                " AND k.source_id = ANY(%s::text[]) ORDER BY k.source_id, r.id DESC,"
+                " k.raw_id DESC",
                 (source, ids),
             ).fetchall()
             return {unescape_text(sid): int(n) for sid, n in rows}
@@ -88,8 +91,9 @@ class PostgresRawSession(PostgresSession):
     ) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
         def call(conn: Conn) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
             rows = conn.execute(
-                "SELECT k.source_id, k.sha256, b.run_srn, b.received_at, r.line, b.origin"
-                " FROM raw_keys k JOIN raw_receipts r ON r.raw_id = k.raw_id"
+                "SELECT k.source_id, k.sha256, b.run_srn, b.received_at,"
+                f" {line_of('r', 'k.raw_id')}, b.origin FROM raw_keys k"
+                f" JOIN raw_receipts r ON {covers('r', 'k.raw_id')}"
                 " JOIN raw_receipt_batches b ON b.id = r.batch_id WHERE k.source = %s",
                 (source,),
             )

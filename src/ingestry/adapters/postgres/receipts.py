@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ingestry.adapters.sql.spans import islands, span_columns
 from ingestry.services.ports import Receipt
 
 #: The batch rows of the distinct (moment, origin) pairs of `{rows}` (a CTE with
@@ -23,24 +24,29 @@ _BATCHES = (
 )
 _BATCH_OF = "b.received_at = {rows}.received_at AND b.origin IS NOT DISTINCT FROM {rows}.origin"
 
+#: The receipts of `{rows}` (a CTE of n, raw_id, line, received_at, origin) as spans, a
+#: batch row per distinct (moment, origin) among them; `{order}`: the arrival order.
+_SPANS = (
+    _BATCHES + ", a AS (SELECT {order} AS n, {rows}.raw_id, {rows}.line, b.id AS batch_id"
+    " FROM {rows} JOIN b ON " + _BATCH_OF + ")"
+    " INSERT INTO raw_receipts (raw_id, batch_id, line, span)"
+    " SELECT i.raw_id, i.batch_id, i.line, i.span FROM ({islands}) i ORDER BY i.first"
+)
+
 #: The staged keys' receipts (a claimed batch, or a re-ingest's skipped payloads).
 STAGED_RECEIPTS = (
     "WITH s AS MATERIALIZED (SELECT s.n, s.line, s.origin, s.received_at::timestamptz"
     " AS received_at, k.raw_id FROM ingestry_stage_raw_keys s JOIN raw_keys k"
     " ON k.source = s.source AND k.source_id = s.source_id AND k.sha256 = s.sha256), "
-    + _BATCHES.format(rows="s")
-    + " INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT s.raw_id, b.id, s.line"
-    f" FROM s JOIN b ON {_BATCH_OF.format(rows='s')} ORDER BY s.n"
+    + _SPANS.format(rows="s", order="s.n", islands=islands("a", "n"))
 )
 
 #: The receipts of rows a direct append wrote (ids drawn in row order); parameters:
 #: run, container, csha, the ids, their moments.
 WRITTEN_RECEIPTS = (
-    "WITH w AS MATERIALIZED (SELECT id, received_at, origin, line FROM raw_payloads"
+    "WITH w AS MATERIALIZED (SELECT id AS raw_id, received_at, origin, line FROM raw_payloads"
     " WHERE id = ANY(%s::int8[]) AND received_at = ANY(%s::timestamptz[])), "
-    + _BATCHES.format(rows="w")
-    + " INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT w.id, b.id, w.line"
-    f" FROM w JOIN b ON {_BATCH_OF.format(rows='w')} ORDER BY w.id"
+    + _SPANS.format(rows="w", order="w.raw_id", islands=islands("a", "n"))
 )
 
 #: `WRITTEN_RECEIPTS` for ids drawn consecutively (the usual case: one writer draws a
@@ -52,21 +58,16 @@ WRITTEN_RANGE_RECEIPTS = WRITTEN_RECEIPTS.replace(
 )
 
 #: The receipts of rows a direct append wrote, from their lines in hand (the usual case:
-#: one moment and input name for the batch, so one batch row): no read-back of the rows
-#: just written, no grouping, join or sort. Parameters: run, moment, origin, container,
-#: csha, then the ids and lines (`LINED_IDS`) or the lowest id and lines (`LINED_RANGE`).
-_LINED = (
+#: one moment and input name for the batch, so one batch row), as spans (adapters/sql/
+#: spans.py): no read-back of the rows just written, and a receipt row per run of
+#: consecutive ids and lines instead of one per row. Parameters: run, moment, origin,
+#: container, csha, then the spans' first ids, lines and lengths.
+LINED_SPANS = (
     "WITH b AS (INSERT INTO raw_receipt_batches (run_srn, received_at, origin, container,"
     " container_sha256) VALUES (%s, %s::timestamptz, %s, %s, %s) RETURNING id)"
-    " INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT {raw_id}, b.id, u.line"
-    " FROM b, {rows} ORDER BY u.o"
-)
-LINED_IDS = _LINED.format(
-    raw_id="u.raw_id",
-    rows="unnest(%s::int8[], %s::int4[]) WITH ORDINALITY AS u(raw_id, line, o)",
-)
-LINED_RANGE = _LINED.format(
-    raw_id="%s::int8 + u.o - 1", rows="unnest(%s::int4[]) WITH ORDINALITY AS u(line, o)"
+    " INSERT INTO raw_receipts (raw_id, batch_id, line, span) SELECT u.raw_id, b.id, u.line,"
+    " u.span FROM b, unnest(%s::int8[], %s::int4[], %s::int4[]) WITH ORDINALITY"
+    " AS u(raw_id, line, span, o) ORDER BY u.o"
 )
 
 #: The receipts a run wrote, and their batch rows (bundle import replaces them).
@@ -94,22 +95,23 @@ def lined_receipts(
     receipt: Receipt,
 ) -> tuple[str, tuple[Any, ...]]:
     """The statement and parameters that write the receipts of rows a direct append
-    just wrote with `ids`, whose `lines` are known and which share one (moment, origin)
-    `arrival`: the same rows `written_receipts` writes."""
-    head = (receipt[0], *arrival, receipt[1], receipt[2])
-    if ids and list(ids) == list(range(ids[0], ids[0] + len(ids))):  # drawn at once
-        return LINED_RANGE, (*head, ids[0], list(lines))
-    return LINED_IDS, (*head, list(ids), list(lines))
+    just wrote with `ids` (in row order), whose `lines` are known and which share one
+    (moment, origin) `arrival`: the same receipts `written_receipts` writes, as spans."""
+    firsts, starts, lengths = span_columns(ids, lines)
+    return LINED_SPANS, (receipt[0], *arrival, receipt[1], receipt[2], firsts, starts, lengths)
 
 
 def skipped_receipts(probe: str) -> str:
     """The CTEs that write the receipts of a scanned re-ingest's no-op payloads from
     `probe` (a CTE with n, line, raw_id and `changed`): one batch row (the batch's
-    moment, input name and container are parameters) when there is any."""
+    moment, input name and container are parameters) when there is any, and the
+    payloads' receipts as spans (a re-sent file: a receipt row per 256 payloads)."""
+    skipped = f"(SELECT n, raw_id, line, b.id AS batch_id FROM {probe}, b WHERE NOT changed) q"
     return (
         "b AS (INSERT INTO raw_receipt_batches (run_srn, received_at, origin, container,"
         " container_sha256) SELECT %(run)s, %(at)s::timestamptz, %(origin)s, %(container)s,"
         f" %(csha)s WHERE EXISTS (SELECT FROM {probe} WHERE NOT changed) RETURNING id),"
-        " r AS (INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT raw_id, b.id, line"
-        f" FROM {probe}, b WHERE NOT changed ORDER BY n)"
+        " r AS (INSERT INTO raw_receipts (raw_id, batch_id, line, span)"
+        f" SELECT s.raw_id, s.batch_id, s.line, s.span FROM ({islands(skipped, 'n')}) s"
+        " ORDER BY s.first)"
     )

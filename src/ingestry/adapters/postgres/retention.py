@@ -26,6 +26,7 @@ import psycopg
 from ingestry.adapters.postgres.statements import BEGIN
 from ingestry.adapters.postgres.text import escape_text, unescape_text
 from ingestry.adapters.sql.rows import as_datetime
+from ingestry.adapters.sql.spans import covers, left_in
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.services.ports import PurgeResult, RetentionPolicy
 
@@ -209,7 +210,11 @@ class PostgresRetention:
                 f'DELETE FROM raw_keys k USING "{name}" p WHERE k.source = p.source'
                 " AND k.source_id = p.source_id AND k.sha256 = p.sha256 AND k.raw_id = p.id"
             )
-            conn.execute(f'DELETE FROM raw_receipts r USING "{name}" p WHERE r.raw_id = p.id')
+            gone = f"q.tableoid = '\"{name}\"'::regclass"  # the partition's rows go next
+            conn.execute(
+                f'DELETE FROM raw_receipts r USING "{name}" p WHERE {covers("r", "p.id")}'
+                f" AND NOT {left_in('r', gone)}"
+            )
             conn.execute(f'DROP TABLE "{name}"')
             conn.execute("COMMIT")
         except psycopg.errors.LockNotAvailable:
@@ -242,7 +247,8 @@ class PostgresRetention:
                 f"WITH d AS MATERIALIZED ({select}),"
                 " k AS (DELETE FROM raw_keys k USING d WHERE k.source = %s"
                 "  AND k.source_id = d.source_id AND k.sha256 = d.sha256 AND k.raw_id = d.id),"
-                " r AS (DELETE FROM raw_receipts r USING d WHERE r.raw_id = d.id)"
+                f" r AS (DELETE FROM raw_receipts r USING d WHERE {covers('r', 'd.id')}"
+                f" AND NOT {left_in('r', 'q.id IN (SELECT id FROM d)')})"
                 " DELETE FROM raw_payloads p USING d WHERE p.id = d.id"
                 " AND p.received_at = d.received_at RETURNING d.received_at, d.id, d.n"
             )

@@ -12,9 +12,14 @@ from typing import Any
 import orjson
 
 from ingestry.adapters.sql.names import table_name
+from ingestry.adapters.sql.spans import covers, drop_orphans
 from ingestry.domain.conventions import Convention
 from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts, srn_digest
 from ingestry.domain.records import parse_srn
+
+#: The receipt rows of an erased raw id that hold no payload any more (parameter: the
+#: id, three times).
+_ORPHANS = drop_orphans("?")
 
 
 class Dialect:
@@ -77,12 +82,14 @@ def erase(
         ).fetchall():
             raw_ids.append(int(raw_id))
             raw_hashes.append(bytes(sha).hex())
-    receipts = _delete_ids(conn, q, "raw_receipts", "raw_id", raw_ids)
+    receipts = _count_receipts(conn, q, raw_ids)
     if source_type == "harvest":  # a far-apart id kept for the next run (services.repeats)
         conn.execute(
             q("DELETE FROM repeated_ids WHERE source = ? AND source_id = ?"), (upstream, source_id)
         )
     payloads = _delete_ids(conn, q, "raw_payloads", "id", raw_ids)
+    for raw_id in raw_ids:  # their receipts: spans no payload is left in
+        conn.execute(q(_ORPHANS), (raw_id,) * 3)
 
     def gone(sql: str, params: Sequence[Any]) -> int:
         return int(conn.execute(q(sql), params).rowcount)
@@ -121,6 +128,15 @@ def _events(
         f' AND record_id IS (SELECT id FROM "{table}" WHERE {identity}) AND srn = ?',
         (convention, *key, srn),
     )
+
+
+def _count_receipts(conn: Any, q: Any, raw_ids: list[int]) -> int:
+    """How many receipts (arrivals) these raw rows have (a receipt row may hold a span)."""
+    found = 0
+    for raw_id in raw_ids:
+        sql = f"SELECT count(*) FROM raw_receipts r WHERE {covers('r', '?')}"
+        found += int(conn.execute(q(sql), (raw_id,) * 3).fetchone()[0])
+    return found
 
 
 def _delete_ids(conn: Any, q: Any, table: str, column: str, ids: list[int]) -> int:

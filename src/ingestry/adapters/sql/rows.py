@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ingestry.adapters.sql.names import table_name
+from ingestry.adapters.sql.spans import covers, line_of
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.payloads import QuarantineEntry, RawPayload
 from ingestry.domain.provenance import source_from_dict
@@ -19,11 +20,13 @@ from ingestry.extract.coerce import parse_column_value
 from ingestry.extract.jsonio import loads
 
 #: Every receipt of some raw rows, as `StoredReceipt` columns: a receipt's own raw id and
-#: line, and what its batch shares (`{}`: the condition on `r.raw_id`).
+#: line, and what its batch shares (`{}`: a FROM item `x` of the wanted raw ids, `x.id`).
+#: A receipt row may receive a span of raw ids (adapters/sql/spans.py).
 RECEIPTS = (
-    "SELECT r.raw_id, b.run_srn, b.received_at, b.origin, r.line, b.container,"
-    " b.container_sha256 FROM raw_receipts r JOIN raw_receipt_batches b ON b.id = r.batch_id"
-    " WHERE r.raw_id {} ORDER BY r.raw_id, r.id"
+    f"SELECT x.id, b.run_srn, b.received_at, b.origin, {line_of('r', 'x.id')}, b.container,"
+    " b.container_sha256 FROM {} JOIN raw_receipts r ON "
+    + covers("r", "x.id")
+    + " JOIN raw_receipt_batches b ON b.id = r.batch_id ORDER BY x.id, r.id"
 )
 
 RECORD_ENVELOPE = (
@@ -41,11 +44,11 @@ def raw_with_receipts(payloads: str, where: str) -> str:
     return (
         "SELECT p.id, p.source, p.entity_type, p.source_id, p.sha256, p.payload,"
         " p.received_at, p.processed_at, p.extractor_version, p.error, p.line, p.origin,"
-        " (SELECT count(*) FROM raw_receipts c WHERE c.raw_id = p.id), b.received_at,"
-        f" b.run_srn, b.origin, l.line FROM {payloads} LEFT JOIN raw_receipts l ON l.raw_id ="
-        " p.id AND l.id = (SELECT max(m.id) FROM raw_receipts m WHERE m.raw_id = p.id)"
-        f" LEFT JOIN raw_receipt_batches b ON b.id = l.batch_id WHERE {where}"
-        " ORDER BY coalesce(l.id, 0), p.id"
+        f" (SELECT count(*) FROM raw_receipts c WHERE {covers('c', 'p.id')}), b.received_at,"
+        f" b.run_srn, b.origin, {line_of('l', 'p.id')} FROM {payloads} LEFT JOIN raw_receipts l"
+        f" ON {covers('l', 'p.id')} AND l.id = (SELECT max(m.id) FROM raw_receipts m"
+        f" WHERE {covers('m', 'p.id')}) LEFT JOIN raw_receipt_batches b ON b.id = l.batch_id"
+        f" WHERE {where} ORDER BY coalesce(l.id, 0), p.id"
     )
 
 

@@ -19,6 +19,7 @@ from ingestry.adapters.sql.metadata import BigId as BigId
 from ingestry.adapters.sql.metadata import Json as Json
 from ingestry.adapters.sql.metadata import Timestamp as Timestamp
 from ingestry.adapters.sql.metadata import metadata as metadata
+from ingestry.adapters.sql.spans import SPAN_MAX
 
 raw_payloads = sa.Table(
     "raw_payloads",
@@ -57,6 +58,10 @@ raw_receipts = sa.Table(
     sa.Column("raw_id", sa.BigInteger, nullable=False),
     sa.Column("line", sa.Integer),
     sa.Column("batch_id", sa.BigInteger, nullable=False),
+    # how many consecutive raw ids (and lines) this row receives (migration
+    # 20261205_050000, adapters/sql/spans.py)
+    sa.Column("span", sa.Integer, nullable=False, server_default="1"),
+    sa.CheckConstraint(f"span BETWEEN 1 AND {SPAN_MAX}", name="ck_raw_receipts_span"),
     sa.Index("ix_raw_receipts_raw_id", "raw_id", "id"),
     sqlite_autoincrement=True,
 )

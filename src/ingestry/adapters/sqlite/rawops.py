@@ -24,6 +24,7 @@ from ingestry.adapters.sql.rows import (
     record_from_row,
 )
 from ingestry.adapters.sql.rows import select_records as select_record_rows
+from ingestry.adapters.sql.spans import SPAN_MAX, covers, line_of
 from ingestry.adapters.sql.window import window_where
 from ingestry.adapters.sqlite.receipts import drop_run_receipts
 from ingestry.adapters.sqlite.retention import SQLiteRetention
@@ -52,7 +53,7 @@ _STORED = (
     " extractor_version, error, synthesized, line, origin"
 )
 
-_RECEIPTS = RECEIPTS.format("IN ({})")
+_RECEIPTS = RECEIPTS.format("(SELECT id FROM raw_payloads WHERE id IN ({})) x")
 
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -69,9 +70,10 @@ class SQLiteRawSession(SQLiteSession):
             marks = ",".join("?" * len(part))
             sql = (
                 # the raw row of each id's latest receipt (SQLite takes the bare
-                # column from the row that holds the max)
-                "SELECT p.source_id, r.raw_id, max(r.id) FROM raw_payloads p"
-                " JOIN raw_receipts r ON r.raw_id = p.id"
+                # column from the row that holds the max; within one span, the later
+                # raw id arrived later)
+                f"SELECT p.source_id, p.id, max(r.id * {SPAN_MAX} + p.id - r.raw_id)"
+                f" FROM raw_payloads p JOIN raw_receipts r ON {covers('r', 'p.id')}"
                 f" WHERE p.source = ? AND p.source_id IN ({marks}) GROUP BY p.source_id"
             )
             out.update((sid, raw_id) for sid, raw_id, _ in self.conn.execute(sql, (source, *part)))
@@ -122,8 +124,8 @@ class SQLiteRawSession(SQLiteSession):
         self, source: str
     ) -> set[tuple[str, bytes, str | None, str, int | None, str | None]]:
         sql = (
-            "SELECT p.source_id, p.sha256, b.run_srn, b.received_at, r.line, b.origin"
-            " FROM raw_receipts r JOIN raw_payloads p ON p.id = r.raw_id"
+            f"SELECT p.source_id, p.sha256, b.run_srn, b.received_at, {line_of('r', 'p.id')},"
+            f" b.origin FROM raw_payloads p JOIN raw_receipts r ON {covers('r', 'p.id')}"
             " JOIN raw_receipt_batches b ON b.id = r.batch_id WHERE p.source = ?"
         )
         return {

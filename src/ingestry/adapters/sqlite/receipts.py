@@ -17,28 +17,24 @@ BatchKey = tuple[str, str | None]
 
 #: One receipt per row, in row order: the raw row's id found through the dedupe key (the
 #: row was just inserted or is the duplicate it matched). Parameters: batch, line, key.
+#: For the keys JSON cannot carry (`FIND_RECEIPTS_JSON`), and receipts of stored rows.
 INSERT_RECEIPT = (
     "INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT id, ?, ? FROM raw_payloads"
     " WHERE source = ? AND source_id = ? AND sha256 = ?"
 )
-#: The same for a whole batch in one statement: the keys travel as one JSON array of
-#: [source, source_id, line, batch, sha256 in hex] (SQLite 3.40 has no unhex(), so the
-#: stored sha256 is compared in hex once the (source, source_id) index found the row),
-#: inserted in array order. ~4x cheaper than INSERT_RECEIPT per row (100,000 receipts of
-#: a re-ingest: 0.35-0.55 s of CPU against 1.4-2.0 s, bench/README, branch `regress`).
-INSERT_RECEIPTS_JSON = (
-    "INSERT INTO raw_receipts (raw_id, batch_id, line)"
-    " SELECT p.id, json_extract(j.value, '$[3]'), json_extract(j.value, '$[2]')"
+#: The raw ids of a whole batch's keys, for their receipts: the keys travel as one JSON
+#: array of [source, source_id, line, batch, sha256 in hex] (SQLite 3.40 has no unhex(),
+#: so the stored sha256 is compared in hex once the (source, source_id) index found the
+#: row); rows of (raw id, line, batch) in array order, for `receipt_spans`. One
+#: statement, ~4x cheaper than a lookup per row (bench/README, branch `regress`).
+FIND_RECEIPTS_JSON = (
+    "SELECT p.id, json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]')"
     " FROM json_each(?) j JOIN raw_payloads p"
     " ON p.source = json_extract(j.value, '$[0]') AND p.source_id = json_extract(j.value, '$[1]')"
     " AND hex(p.sha256) = json_extract(j.value, '$[4]') ORDER BY j.key"
 )
-#: After a direct append of one batch row's rows: those just inserted, read back by
-#: their (consecutive) ids.
-INSERT_WRITTEN_RECEIPTS = (
-    "INSERT INTO raw_receipts (raw_id, batch_id, line) SELECT id, ?, line FROM raw_payloads"
-    " WHERE id BETWEEN ? AND ? ORDER BY id"
-)
+#: One receipt row per span (adapters/sql/spans.py): first raw id, line, batch, length.
+INSERT_SPANS = "INSERT INTO raw_receipts (raw_id, line, batch_id, span) VALUES (?,?,?,?)"
 _INSERT_BATCH = (
     "INSERT INTO raw_receipt_batches (run_srn, received_at, origin, container,"
     " container_sha256) VALUES (?,?,?,?,?)"

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ingestry.adapters.sql.rows import as_datetime
+from ingestry.adapters.sql.spans import drop_orphans
 from ingestry.adapters.sqlite.session import SQLiteSession
 from ingestry.domain.retention import RawHold, RetentionAuditEntry, RetentionReport
 from ingestry.services.ports import PurgeResult, RetentionPolicy
@@ -117,8 +118,8 @@ class SQLiteRetention:
                 found = session.conn.execute(sql, params).fetchall()
                 ids = [(r[0],) for r in found]
                 session.conn.executemany("DELETE FROM raw_payloads WHERE id = ?", ids)
-                # the receipts go with their payload (a re-send is stored anew)
-                session.conn.executemany("DELETE FROM raw_receipts WHERE raw_id = ?", ids)
+                # the receipts go with their payloads (a re-send is stored anew)
+                session.conn.executemany(drop_orphans("?1"), ids)
             rows_done += len(found)
             bytes_done += sum(r[2] for r in found)
             if len(found) < batch_rows:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
+from itertools import repeat
 from typing import Any
 
 import orjson
 
+from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.adapters.sqlite.receipts import (
+    FIND_RECEIPTS_JSON,
     INSERT_RECEIPT,
-    INSERT_RECEIPTS_JSON,
-    INSERT_WRITTEN_RECEIPTS,
+    INSERT_SPANS,
     BatchKey,
     open_batches,
 )
@@ -109,10 +111,15 @@ class SQLiteSession:
         mode.duplicates = stored == 0
         if stored == len(rows) and len(batches) == 1:
             # all new: their ids are consecutive (AUTOINCREMENT, one writer), so the
-            # receipts are read back by range: ~5x cheaper than a lookup per row
+            # receipts are spans of the lines in hand, nothing read back
             last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-            span = (*batches.values(), last - stored + 1, last)
-            self.conn.execute(INSERT_WRITTEN_RECEIPTS, span)
+            (batch,) = batches.values()
+            firsts, lines, lengths = span_columns(
+                range(last - stored + 1, last + 1), [r[10] for r in rows]
+            )
+            self.conn.executemany(
+                INSERT_SPANS, zip(firsts, lines, repeat(batch), lengths, strict=False)
+            )
         else:
             self._receipts_by_key(rows, batches)
         return stored
@@ -139,8 +146,9 @@ class SQLiteSession:
         except orjson.JSONEncodeError:  # a lone surrogate in an id: no JSON for it
             doc = None
         if doc is not None and b"\\u0000" not in doc:  # NUL-free text compares as bound
-            found: int = self.conn.execute(INSERT_RECEIPTS_JSON, (doc,)).rowcount
-            return found
+            arrivals = self.conn.execute(FIND_RECEIPTS_JSON, (doc,)).fetchall()
+            self.conn.executemany(INSERT_SPANS, receipt_spans(arrivals))
+            return len(arrivals)
         params = [(k[3], k[2], k[0], k[1], bytes.fromhex(k[4])) for k in keys]
         found = self.conn.executemany(INSERT_RECEIPT, params).rowcount
         return found
