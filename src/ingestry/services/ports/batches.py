@@ -3,6 +3,7 @@ write: adapters that move batches (`adapters/parallel.py`) need them too."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,6 +12,10 @@ from ingestry.extract.framing import Frame, LineBlock
 from ingestry.services.ports.rows import QuarantineRow, RawRow, ReceiptKey, RecordRow, Wire
 
 T = TypeVar("T")
+
+#: Held while any `LazyRows` builds (re-entrant: a build may read other lazy rows).
+#: Builds are GIL-bound work, so one lock for all costs no parallelism.
+_BUILDING = threading.RLock()
 
 #: One batch to prepare: (frames, or a block of lines to frame; received_at, origin, CSV
 #: header or None, scan only?, lean?).
@@ -32,9 +37,17 @@ class LazyRows(Sequence[T]):
 
     @property
     def rows(self) -> Sequence[T]:
-        if self._rows is None:
-            self._rows = self._build()
-        return self._rows
+        rows = self._rows
+        if rows is None:
+            # a write lane's thread and the batch mover (`adapters/parallel.py`, which
+            # unpacks rows before their slot is reused) may both come first: one
+            # builds, the other waits for its rows (a second `_build` would read a
+            # buffer the first already let go of)
+            with _BUILDING:
+                rows = self._rows
+                if rows is None:
+                    rows = self._rows = self._build()
+        return rows
 
     @property
     def built(self) -> bool:
