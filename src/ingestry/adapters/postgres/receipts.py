@@ -99,19 +99,3 @@ def lined_receipts(
     (moment, origin) `arrival`: the same receipts `written_receipts` writes, as spans."""
     firsts, starts, lengths = span_columns(ids, lines)
     return LINED_SPANS, (receipt[0], *arrival, receipt[1], receipt[2], firsts, starts, lengths)
-
-
-def skipped_receipts(probe: str) -> str:
-    """The CTEs that write the receipts of a scanned re-ingest's no-op payloads from
-    `probe` (a CTE with n, line, raw_id and `changed`): one batch row (the batch's
-    moment, input name and container are parameters) when there is any, and the
-    payloads' receipts as spans (a re-sent file: a receipt row per 256 payloads)."""
-    skipped = f"(SELECT n, raw_id, line, b.id AS batch_id FROM {probe}, b WHERE NOT changed) q"
-    return (
-        "b AS (INSERT INTO raw_receipt_batches (run_srn, received_at, origin, container,"
-        " container_sha256) SELECT %(run)s, %(at)s::timestamptz, %(origin)s, %(container)s,"
-        f" %(csha)s WHERE EXISTS (SELECT FROM {probe} WHERE NOT changed) RETURNING id),"
-        " r AS (INSERT INTO raw_receipts (raw_id, batch_id, line, span)"
-        f" SELECT s.raw_id, s.batch_id, s.line, s.span FROM ({islands(skipped, 'n')}) s"
-        " ORDER BY s.first)"
-    )

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ingestry.adapters.postgres.receipts import skipped_receipts
 from ingestry.adapters.postgres.staging import Stage
 from ingestry.adapters.postgres.text import escape_text
 from ingestry.adapters.sql.conventions import table_name
@@ -62,14 +61,16 @@ def probe_rows(
     ]
 
 
-def changed_payloads_with_receipts(convention: Convention) -> str:
-    """`changed_payloads`, and in the same statement the receipts of the other staged
-    payloads (the no-ops), from the raw ids its probe of `raw_keys` found: a re-ingest
-    looks each key up once, not once to probe and again to write its receipt
-    (parameters: those of `changed_payloads`, and run, at, origin, container, csha)."""
+def probe_with_raw_ids(convention: Convention) -> str:
+    """`changed_payloads` as one row of arrays: the changed indexes, then the no-op
+    indexes and their raw ids (aligned: both aggregates read the rows in one order).
+    The caller writes the no-ops' receipts as spans from the ids and its lines in hand
+    (`receipts.lined_receipts`): a re-ingest looks each key up once, and the server
+    neither sorts nor groups anything for the receipts."""
     return (
-        "WITH p AS MATERIALIZED (SELECT p.n, p.line, k.raw_id, (k.source IS NULL"
-        " OR t.raw_sha256 IS DISTINCT FROM p.sha256"
+        "SELECT array_agg(n) FILTER (WHERE changed), array_agg(n) FILTER (WHERE NOT changed),"
+        " array_agg(raw_id) FILTER (WHERE NOT changed) FROM (SELECT p.n, k.raw_id,"
+        " (k.source IS NULL OR t.raw_sha256 IS DISTINCT FROM p.sha256"
         " OR t.extractor_version IS DISTINCT FROM %(version)s"
         " OR t.data_source IS DISTINCT FROM %(source)s) AS changed"
         " FROM ingestry_probe_payloads p"
@@ -77,6 +78,5 @@ def changed_payloads_with_receipts(convention: Convention) -> str:
         " AND k.sha256 = p.sha256"
         " LEFT JOIN LATERAL (SELECT x.raw_sha256, x.extractor_version, x.data_source"
         f' FROM "{table_name(convention.name)}" x WHERE x.source_type = %(type)s'
-        " AND x.upstream = %(upstream)s AND x.source_id = p.source_id LIMIT 1) t ON true),"
-        f" {skipped_receipts('p')} SELECT n FROM p WHERE changed"
+        " AND x.upstream = %(upstream)s AND x.source_id = p.source_id LIMIT 1) t ON true) q"
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ import psycopg
 
 from ingestry.adapters.postgres import binary, feed, probe, raw, rescan
 from ingestry.adapters.postgres.partitions import ensure_partitions, month_of
+from ingestry.adapters.postgres.receipts import lined_receipts
 from ingestry.adapters.postgres.records import RecordSQL
 from ingestry.adapters.postgres.rows import record_stage_rows
 from ingestry.adapters.postgres.staging import Stage, copy_rows
@@ -302,17 +304,20 @@ class Writer:
             "source": source, "type": kind[0], "upstream": escape_text(kind[1]),
             "version": extractor_version,
         }  # fmt: skip
-        query = rescan.changed_payloads(convention)
-        if arrivals is not None:
-            run, container, container_sha = arrivals.receipt
-            origin = arrivals.origin
-            params.update(
-                run=run, at=arrivals.received_at, container=container, csha=container_sha,
-                origin=None if origin is None else escape_text(origin),
-            )  # fmt: skip
-            query = rescan.changed_payloads_with_receipts(convention)
-        changed = {n for (n,) in self.conn.execute(query, params)}
-        return {n for n, _, _ in keys} - changed
+        if arrivals is None:
+            changed = {n for (n,) in self.conn.execute(rescan.changed_payloads(convention), params)}
+            return {n for n, _, _ in keys} - changed
+        ((_, same, raw_ids),) = self.conn.execute(rescan.probe_with_raw_ids(convention), params)
+        if not same:
+            return set()
+        if any(a > b for a, b in pairwise(same)):  # arrival order is the keys' order
+            same, raw_ids = map(list, zip(*sorted(zip(same, raw_ids, strict=True)), strict=True))
+        line_of = dict(zip((n for n, _, _ in keys), arrivals.lines, strict=True))
+        origin = None if arrivals.origin is None else escape_text(arrivals.origin)
+        arrival = (arrivals.received_at, origin)
+        lines = [line_of[n] for n in same]
+        self.conn.execute(*lined_receipts(raw_ids, lines, arrival, arrivals.receipt))
+        return set(same)
 
     def start_run(
         self, tx: Transaction, srn: str, source: str, origins: list[str], now: str
