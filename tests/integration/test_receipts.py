@@ -124,6 +124,28 @@ def test_a_scanned_reingest_records_the_receipts_of_the_payloads_it_skips(
     assert {row[1:] for row in lines} == {(str(path), True, None)}
 
 
+def test_a_scanned_reingest_of_the_rows_in_another_order_keeps_their_raw_ids_and_lines(
+    store: Store, tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-sent in another order, a batch's no-ops are not raw id = index + c: their
+    receipts come from the probe's id list (PostgreSQL), each on its own line."""
+    monkeypatch.setenv("INGESTRY_WRITE_LANES", "1")
+    ids = [f"O-{i}" for i in range(14)]
+    ingest(store, write(tmp_path / "a.jsonl", [order(i) for i in ids]), batch_size=4)
+    shuffled = ids[::-1]
+    again = ingest(store, write(tmp_path / "b.jsonl", [order(i) for i in shuffled]), batch_size=4)
+    assert again["raw_duplicates"] == 14 and again["records_unchanged"] == 14
+    rows = db.rows(
+        f"SELECT p.source_id, r.line FROM {RECEIPTS} r JOIN raw_payloads p ON p.id = r.raw_id"
+        " WHERE r.run_srn = :run ORDER BY r.id, r.k",
+        run=again["run_srn"],
+    )
+    assert rows == [(ident, line) for line, ident in enumerate(shuffled, start=1)]
+    (first,) = store.raw(SOURCE, "O-0")
+    assert (first.receipts, first.line, first.last_line) == (2, 1, 14)
+    assert store.replay(SOURCE).records_updated == 0
+
+
 def _run_of(db: Database, source_id: str, nth: int) -> str:
     rows = db.rows(
         f"SELECT r.run_srn FROM {RECEIPTS} r JOIN raw_payloads p ON p.id = r.raw_id"

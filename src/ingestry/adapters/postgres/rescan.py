@@ -62,14 +62,19 @@ def probe_rows(
 
 
 def probe_with_raw_ids(convention: Convention) -> str:
-    """`changed_payloads` as one row of arrays: the changed indexes, then the no-op
-    indexes and their raw ids (aligned: both aggregates read the rows in one order).
-    The caller writes the no-ops' receipts as spans from the ids and its lines in hand
-    (`receipts.lined_receipts`): a re-ingest looks each key up once, and the server
-    neither sorts nor groups anything for the receipts."""
+    """`changed_payloads` as one row: the changed indexes (an array), then what gives
+    the no-ops' raw ids. A file re-sent in order has raw id = index + c for every no-op
+    of a batch, so the row carries c (min and max of raw_id - n, equal then) and no
+    arrays; otherwise (min ≠ max) the no-ops' indexes and raw ids as arrays, aligned
+    (both aggregates read the rows in one order). The caller writes the no-ops'
+    receipts as spans (`no_ops`, `receipts.lined_receipts`): a re-ingest looks each
+    key up once, and the server neither sorts nor groups for the receipts."""
+    same = "FILTER (WHERE NOT changed)"
+    spread = f"min(raw_id - n) {same} <> max(raw_id - n) {same}"
     return (
-        "SELECT array_agg(n) FILTER (WHERE changed), array_agg(n) FILTER (WHERE NOT changed),"
-        " array_agg(raw_id) FILTER (WHERE NOT changed) FROM (SELECT p.n, k.raw_id,"
+        f"SELECT array_agg(n) FILTER (WHERE changed), min(raw_id - n) {same},"
+        f" max(raw_id - n) {same}, CASE WHEN {spread} THEN array_agg(n) {same} END,"
+        f" CASE WHEN {spread} THEN array_agg(raw_id) {same} END FROM (SELECT p.n, k.raw_id,"
         " (k.source IS NULL OR t.raw_sha256 IS DISTINCT FROM p.sha256"
         " OR t.extractor_version IS DISTINCT FROM %(version)s"
         " OR t.data_source IS DISTINCT FROM %(source)s) AS changed"
@@ -80,3 +85,24 @@ def probe_with_raw_ids(convention: Convention) -> str:
         f' FROM "{table_name(convention.name)}" x WHERE x.source_type = %(type)s'
         " AND x.upstream = %(upstream)s AND x.source_id = p.source_id LIMIT 1) t ON true) q"
     )
+
+
+def no_ops(
+    keys: Sequence[tuple[int, str, bytes]],
+    lines: Sequence[int | None],
+    probed: Sequence[Any],
+) -> tuple[list[int], list[int], list[int | None]]:
+    """From `probe_with_raw_ids`'s row: the no-ops' indexes, raw ids and lines, in key
+    order (the arrival order their receipts keep)."""
+    changed, low, high, same, raw_ids = probed
+    if low is None:  # no no-op
+        return [], [], []
+    if low == high:
+        skip = set(changed or ())
+        picked = [(n, line) for (n, _, _), line in zip(keys, lines, strict=True) if n not in skip]
+        ns = [n for n, _ in picked]
+        return ns, [n + low for n in ns], [line for _, line in picked]
+    raw_of = dict(zip(same, raw_ids, strict=True))
+    picked = [(n, line) for (n, _, _), line in zip(keys, lines, strict=True) if n in raw_of]
+    ns = [n for n, _ in picked]
+    return ns, [raw_of[n] for n in ns], [line for _, line in picked]

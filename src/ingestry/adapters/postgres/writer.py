@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -307,16 +306,12 @@ class Writer:
         if arrivals is None:
             changed = {n for (n,) in self.conn.execute(rescan.changed_payloads(convention), params)}
             return {n for n, _, _ in keys} - changed
-        ((_, same, raw_ids),) = self.conn.execute(rescan.probe_with_raw_ids(convention), params)
-        if not same:
-            return set()
-        if any(a > b for a, b in pairwise(same)):  # arrival order is the keys' order
-            same, raw_ids = map(list, zip(*sorted(zip(same, raw_ids, strict=True)), strict=True))
-        line_of = dict(zip((n for n, _, _ in keys), arrivals.lines, strict=True))
-        origin = None if arrivals.origin is None else escape_text(arrivals.origin)
-        arrival = (arrivals.received_at, origin)
-        lines = [line_of[n] for n in same]
-        self.conn.execute(*lined_receipts(raw_ids, lines, arrival, arrivals.receipt))
+        (probed,) = self.conn.execute(rescan.probe_with_raw_ids(convention), params)
+        same, raw_ids, lines = rescan.no_ops(keys, arrivals.lines, probed)
+        if same:
+            origin = None if arrivals.origin is None else escape_text(arrivals.origin)
+            arrival = (arrivals.received_at, origin)
+            self.conn.execute(*lined_receipts(raw_ids, lines, arrival, arrivals.receipt))
         return set(same)
 
     def start_run(
