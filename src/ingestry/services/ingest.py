@@ -116,6 +116,8 @@ class IngestService(IngestParts):
         # each batch once the next is prepared: an id both hold is the next one's;
         # ids further apart: deferred when the previous run noticed them (services.repeats)
         repeats = FarRepeats(self._repeated_ids(source))
+        if policy.enabled and inputs:  # a re-sent file: scan from its first batch
+            policy.scan = self._read_before(source, inputs[0].name)
         work = prep.batches(inputs, progress, policy, lean, parallel)
         batches = with_overlaps(work, repeats)
         if strict or source.format in DOCUMENT_FORMATS:
@@ -228,6 +230,10 @@ class IngestService(IngestParts):
             part.raw_stored == len(batch.raw) and part.records_created == len(batch.records)
         )
         return part
+
+    def _read_before(self, source: DataSource, origin: str) -> bool:
+        with self.storage.session() as session:
+            return cast(PayloadProbe, session).read_before(source.name, origin)
 
     def _repeated_ids(self, source: DataSource) -> frozenset[str]:
         with self.storage.session() as session:

@@ -158,7 +158,9 @@ def _parse_id(
 class RescanPolicy:
     """Scan the next batches while most payloads of the last one were no-ops (a raw
     duplicate with an unchanged record); prepare them in full otherwise. Starts in
-    full: a first ingest never scans."""
+    full (a first ingest never scans), unless the ingest sets `scan` first: it does
+    when a recent run of the source read an input of the same name (a re-sent file,
+    a retry), so even its first batches skip what the store holds unchanged."""
 
     THRESHOLD = 0.5
 

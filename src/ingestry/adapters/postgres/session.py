@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
+import orjson
 import psycopg
 
 from ingestry.adapters.postgres.outbox import append_events
 from ingestry.adapters.postgres.spill import fill_payload
-from ingestry.adapters.postgres.text import escape_text, unescape_text
+from ingestry.adapters.postgres.text import escape_json, escape_text, unescape_text
 from ingestry.adapters.postgres.transaction import Transaction
 from ingestry.adapters.postgres.writer import Writer
 from ingestry.domain.conventions import Convention
@@ -108,6 +109,22 @@ class PostgresSession:
     def finish_run(self, srn: str, status: str, summary: dict[str, Any], now: str) -> None:
         summary = dict(summary)  # the caller may change its dict before a replay
         self.tx.run(lambda: self.writer.finish_run(self.tx, srn, status, summary, now))
+
+    def read_before(self, source: str, origin: str) -> bool:
+        def call() -> bool:
+            self.tx.begin()
+            # the last 1,000 runs through the started_at index: bounded on any store
+            query = (
+                "SELECT EXISTS (SELECT FROM (SELECT source, origins FROM ingest_runs"
+                " ORDER BY started_at DESC LIMIT 1000) r"
+                " WHERE r.source = %s AND r.origins @> %s::jsonb)"
+            )
+            name = escape_json(orjson.dumps([origin]).decode())
+            row = self.writer.conn.execute(query, (source, name)).fetchone()
+            return bool(row and row[0])
+
+        found: bool = self.tx.run(call)
+        return found
 
     def repeated_ids(self, source: str) -> frozenset[str]:
         def call() -> frozenset[str]:

@@ -66,6 +66,11 @@ class PayloadProbe(Protocol):
         (the lookup that found their raw rows gives their ids: no second one)."""
         ...
 
+    def read_before(self, source: str, origin: str) -> bool:
+        """Whether one of the last runs of `source` read an input named `origin`: a
+        re-sent file, whose re-ingest scans from its first batch (`services.rescan`)."""
+        ...
+
 
 class Arrivals(NamedTuple):
     """How the payloads of a probe arrived, for their receipts: the batch's receipt,
