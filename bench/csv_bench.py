@@ -9,7 +9,11 @@ cost. Each step is a child process on a fresh database; the fastest of --repeat 
 is kept (other load on a shared machine only ever adds time).
 
     python bench/csv_bench.py [--n 100000] [--repeat 1] [--backend sqlite|postgres|both]
-                              [--rev REV]
+                              [--rev REV] [--emit DIR]
+
+`--emit DIR` writes the two files and the config (`bench.yaml`) to DIR and stops: the
+same inputs for a profiler or valgrind run of one ingest (bench/README.md, "Read options
+on SQLite").
 
 `--rev REV` measures `src/` at a git revision (exported, first on the children's
 PYTHONPATH: see bench/revision.py), so two commits can be compared in alternating runs.
@@ -218,7 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--rev", help="measure src/ at this git revision, not the working tree")
+    parser.add_argument("--emit", type=Path, help="write the files and config here, then stop")
     args = parser.parse_args(argv)
+    if args.emit is not None:
+        args.emit.mkdir(parents=True, exist_ok=True)
+        (args.emit / "bench.yaml").write_text(CONFIG)
+        for path in generate(args.n, args.emit):
+            print(path)
+        return 0
     args.backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     out = BENCH / "out"
     out.mkdir(exist_ok=True)
