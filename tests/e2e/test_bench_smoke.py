@@ -175,3 +175,27 @@ def test_the_csv_bench_runs_and_every_step_takes_every_row() -> None:
     assert set(result) == {"si", "sio", "sb", "sbo", "code"}  # "code": what was measured
     steps = [v for k, v in result.items() if k != "code"]
     assert all(step["records"] == 500 for step in steps)
+
+
+@pytest.mark.slow
+def test_the_csv_bench_emits_inputs_that_ingest_whole(tmp_path: Path) -> None:
+    """`bench/csv_bench.py --emit DIR` (the inputs of a callgrind run): its config reads
+    both files, every row a record, none quarantined."""
+    bench = [sys.executable, str(ROOT / "bench" / "csv_bench.py")]
+    subprocess.run([*bench, "--n", "20", "--emit", str(tmp_path)], cwd=ROOT, check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTRY_")}
+    env["INGESTRY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    for source, name in (("flights", "flights-20.csv"), ("flights_opt", "flights-20-opt.csv")):
+        argv = [sys.executable, "-m", "ingestry", "--config", str(tmp_path / "bench.yaml")]
+        proc = subprocess.run(
+            [*argv, "ingest", source, str(tmp_path / name), "--json"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        summary = json.loads(proc.stdout)
+        assert (summary["records_created"], summary["quarantined"]) == (20, 0)
