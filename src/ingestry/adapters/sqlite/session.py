@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from ingestry.adapters.sql.spans import receipt_spans, span_columns
+from ingestry.adapters.sqlite import binding
 from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.adapters.sqlite.receipts import (
     FIND_RECEIPTS_JSON,
@@ -35,6 +36,8 @@ from ingestry.services.ports import (
 )
 
 __all__ = ["RawMode", "RecordStatements", "SQLiteSession"]
+
+binding.register()  # bytes, None and bool bound without failed adapter lookups
 
 _INSERT_RAW = (
     "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
