@@ -6,12 +6,15 @@ statistics or bloat, and an interrupted run leaves names that say whose they wer
 
 A step's work is split between the client process (measured by `os.wait4`) and the
 server backends serving it, whose CPU the client's rusage never sees. `BackendCpu`
-samples the backends connected to the step's database (`pg_stat_activity`) and reads
-their CPU time from /proc, so each step reports the server CPU it caused and that CPU
-is not mistaken for competing load. That needs the server on this machine; elsewhere
-the server CPU is reported as unknown. Backends that exit between two samples lose
-their last ~0.1 s; the server's shared processes (WAL writer, checkpointer) are not
-counted (they serve every database).
+reads the CPU time of the whole server from /proc before and after the step: every
+postgres process, plus the postmaster's reaped children (the backends that exited,
+whose CPU no sample of live processes can see), so each step reports the server CPU it
+caused, WAL writer and checkpointer included, and that CPU is not mistaken for
+competing load. (Until 2026-12-03 it summed samples of the step database's live
+backends, which missed up to 1.5 s of a 100k first ingest's ~6 s: bench/README.md,
+"Receipt spans".) It assumes nothing else uses the server during a step; it needs the
+server on this machine (the sampled backends' pids tell), elsewhere the server CPU is
+reported as unknown.
 
     INGESTRY_BENCH_POSTGRES_URL=postgresql://user@host:5432/postgres   # the default
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,6 +32,8 @@ import psutil
 ENV = "INGESTRY_BENCH_POSTGRES_URL"
 DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 SAMPLE_SECONDS = 0.1
+#: After a step, before the server's CPU is read: its backends exit and are reaped.
+SETTLE_SECONDS = 0.3
 
 
 def admin_url() -> str:
@@ -111,6 +117,7 @@ class BackendCpu(threading.Thread):
         self.seen: dict[int, float] = {}
         self.visible = True  # False once a backend pid cannot be read on this machine
         self.done = threading.Event()
+        self.started: float | None = server_cpu()
 
     def run(self) -> None:
         try:
@@ -139,7 +146,29 @@ class BackendCpu(threading.Thread):
             self.seen[pid] = max(self.seen.get(pid, 0.0), times.user + times.system)
 
     def stop(self) -> float | None:
-        """Stop sampling; the backends' CPU seconds, None when the server is remote."""
+        """Stop sampling; the server's CPU seconds since the start, None when the
+        server is remote."""
         self.done.set()
         self.join()
-        return round(sum(self.seen.values()), 3) if self.visible and self.seen else None
+        if not (self.visible and self.seen) or self.started is None:
+            return None
+        time.sleep(SETTLE_SECONDS)  # the step's backends exit and are reaped
+        return round(server_cpu() - self.started, 3)
+
+
+def server_cpu() -> float:
+    """CPU seconds of every postgres process on this machine, plus what the postmaster
+    reaped from its exited children."""
+    total = 0.0
+    for proc in psutil.process_iter(["name", "ppid"]):
+        try:
+            if "postgres" not in (proc.info["name"] or ""):
+                continue
+            times = proc.cpu_times()
+            total += times.user + times.system
+            parent = psutil.Process(proc.info["ppid"])
+            if "postgres" not in parent.name():  # the postmaster
+                total += times.children_user + times.children_system
+        except psutil.Error:
+            continue
+    return total
