@@ -23,21 +23,20 @@ from tests.conftest import require_service
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_bench(backend: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """One quick bench run on `backend`, its --json output parsed."""
-    argv = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--skip-dlt", "--json"]
+def run_json(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a command that prints JSON; it must succeed; its output parsed."""
     proc = subprocess.run(
-        [*argv, "--backend", backend],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
+        argv, cwd=cwd, capture_output=True, text=True, timeout=300, check=False, env=env
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
+
+
+def run_bench(backend: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """One quick bench run on `backend`, its --json output parsed."""
+    argv = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--skip-dlt", "--json"]
+    return run_json([*argv, "--backend", backend], ROOT, env)
 
 
 @pytest.fixture(scope="module")
@@ -187,15 +186,5 @@ def test_the_csv_bench_emits_inputs_that_ingest_whole(tmp_path: Path) -> None:
     env["INGESTRY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite'}"
     for source, name in (("flights", "flights-20.csv"), ("flights_opt", "flights-20-opt.csv")):
         argv = [sys.executable, "-m", "ingestry", "--config", str(tmp_path / "bench.yaml")]
-        proc = subprocess.run(
-            [*argv, "ingest", source, str(tmp_path / name), "--json"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-            env=env,
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        summary = json.loads(proc.stdout)
+        summary = run_json([*argv, "ingest", source, str(tmp_path / name), "--json"], tmp_path, env)
         assert (summary["records_created"], summary["quarantined"]) == (20, 0)
