@@ -24,6 +24,28 @@ PAYLOAD_PROBE = Stage(
 )
 
 
+#: A staged payload that would write something: no raw row under (source, id, sha256),
+#: or no record built from that sha256 by this extractor version for this source, or a
+#: deleted one (a tombstone: the same bytes sent again bring the record back).
+_CHANGED = (
+    "k.source IS NULL OR t.raw_sha256 IS DISTINCT FROM p.sha256"
+    " OR t.extractor_version IS DISTINCT FROM %(version)s"
+    " OR t.data_source IS DISTINCT FROM %(source)s OR coalesce(length(t.content_hash) = 0, false)"
+)
+
+
+def _probed(convention: Convention) -> str:
+    """The staged payloads joined to their raw key and record (FROM … joins)."""
+    return (
+        "ingestry_probe_payloads p"
+        " LEFT JOIN raw_keys k ON k.source = %(source)s AND k.source_id = p.source_id"
+        " AND k.sha256 = p.sha256"
+        " LEFT JOIN LATERAL (SELECT x.raw_sha256, x.extractor_version, x.data_source,"
+        f' x.content_hash FROM "{table_name(convention.name)}" x WHERE x.source_type = %(type)s'
+        " AND x.upstream = %(upstream)s AND x.source_id = p.source_id LIMIT 1) t ON true"
+    )
+
+
 def changed_payloads(convention: Convention) -> str:
     """Staged payloads that would write something (parameters: source, type, upstream,
     version).
@@ -37,17 +59,7 @@ def changed_payloads(convention: Convention) -> str:
     constant, a plain join let the planner read every record of the (type, upstream)
     once and filter that for each staged row (13.7 s for 5,000 rows against 20,000
     records, 0.09 s probed)."""
-    return (
-        "SELECT p.n FROM ingestry_probe_payloads p"
-        " LEFT JOIN raw_keys k ON k.source = %(source)s AND k.source_id = p.source_id"
-        " AND k.sha256 = p.sha256"
-        " LEFT JOIN LATERAL (SELECT x.raw_sha256, x.extractor_version, x.data_source"
-        f' FROM "{table_name(convention.name)}" x WHERE x.source_type = %(type)s'
-        " AND x.upstream = %(upstream)s AND x.source_id = p.source_id LIMIT 1) t ON true"
-        " WHERE k.source IS NULL OR t.raw_sha256 IS DISTINCT FROM p.sha256"
-        " OR t.extractor_version IS DISTINCT FROM %(version)s"
-        " OR t.data_source IS DISTINCT FROM %(source)s"
-    )
+    return f"SELECT p.n FROM {_probed(convention)} WHERE {_CHANGED}"
 
 
 def probe_rows(
@@ -75,15 +87,7 @@ def probe_with_raw_ids(convention: Convention) -> str:
         f"SELECT array_agg(n) FILTER (WHERE changed), min(raw_id - n) {same},"
         f" max(raw_id - n) {same}, CASE WHEN {spread} THEN array_agg(n) {same} END,"
         f" CASE WHEN {spread} THEN array_agg(raw_id) {same} END FROM (SELECT p.n, k.raw_id,"
-        " (k.source IS NULL OR t.raw_sha256 IS DISTINCT FROM p.sha256"
-        " OR t.extractor_version IS DISTINCT FROM %(version)s"
-        " OR t.data_source IS DISTINCT FROM %(source)s) AS changed"
-        " FROM ingestry_probe_payloads p"
-        " LEFT JOIN raw_keys k ON k.source = %(source)s AND k.source_id = p.source_id"
-        " AND k.sha256 = p.sha256"
-        " LEFT JOIN LATERAL (SELECT x.raw_sha256, x.extractor_version, x.data_source"
-        f' FROM "{table_name(convention.name)}" x WHERE x.source_type = %(type)s'
-        " AND x.upstream = %(upstream)s AND x.source_id = p.source_id LIMIT 1) t ON true) q"
+        f" ({_CHANGED}) AS changed FROM {_probed(convention)}) q"
     )
 
 
