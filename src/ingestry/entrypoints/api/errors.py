@@ -130,7 +130,9 @@ def problem(status: int, message: str, detail: Mapping[str, object]) -> dict[str
 def document_problems(app: FastAPI) -> None:
     """Every documented error response as the API sends it: FastAPI documents its own
     422 (request validation) as `application/json` `HTTPValidationError`, but our
-    handler answers with a problem (`on_validation`); say so in the OpenAPI document."""
+    handler answers with a problem (`on_validation`); say so in the OpenAPI document.
+    And every operation with a request body can answer 400: FastAPI's own answer to a
+    body it cannot decode (not UTF-8, say), which is not a validation error."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -142,6 +144,8 @@ def document_problems(app: FastAPI) -> None:
                 responses = operation.get("responses", {})
                 if "422" in responses:
                     responses["422"] = error_doc(422)
+                if "requestBody" in operation:  # a body FastAPI cannot decode: 400
+                    responses.setdefault("400", error_doc(400))
         schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
         schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
         app.openapi_schema = schema
