@@ -60,3 +60,25 @@ def test_a_span_goes_with_the_last_of_its_payloads(store: Store, db: Database) -
     store.erase(source="orders", source_id="NEW", reason="test", actor="t")
 
     assert db.count("raw_receipts") == 0  # the span went with its last payload
+
+
+def test_the_downgrade_expands_spans_into_one_row_per_arrival_in_order(
+    store: Store, db: Database, tmp_path: Path
+) -> None:
+    from ingestry.adapters import migrate
+
+    path = tmp_path / "orders.jsonl"
+    path.write_bytes(b"".join(order(f"D-{i:03}") + b"\n" for i in range(300)))
+    store.ingest_files("orders", [path])
+    store.ingest("orders", [order("D-007"), order("D-008"), order("D-001")])
+    store.ingest_files("orders", [path])
+    arrivals = "SELECT raw_id, line, batch_id FROM {} ORDER BY id{}"
+    before = db.rows(arrivals.format(f"{RECEIPTS} r", ", k"))
+    assert len(before) == 603 and db.count("raw_receipts") < 20
+    store.close()
+
+    migrate.downgrade(db.engine, "20261205_040000")
+
+    assert db.rows(arrivals.format("raw_receipts", "")) == before
+    migrate.upgrade(db.engine)
+    assert db.count("raw_receipts", "WHERE span = 1") == 603
