@@ -23,6 +23,13 @@ def order(ident: str) -> bytes:
     return orjson.dumps({"id": ident, "number": f"#{ident}", "created_at": "2026-11-01T10:00:00Z"})
 
 
+def orders_file(tmp_path: Path, prefix: str, count: int) -> Path:
+    """A JSON Lines file of `count` orders, ids `prefix`-000…, one a line, in order."""
+    path = tmp_path / "orders.jsonl"
+    path.write_bytes(b"".join(order(f"{prefix}-{i:04}") + b"\n" for i in range(count)))
+    return path
+
+
 @pytest.fixture
 def store(tmp_path: Path, db: Database) -> Any:
     with open_store(write_config(tmp_path, db)) as opened:
@@ -32,8 +39,7 @@ def store(tmp_path: Path, db: Database) -> Any:
 def test_a_file_and_its_resend_write_a_receipt_row_per_span(
     store: Store, db: Database, tmp_path: Path
 ) -> None:
-    path = tmp_path / "orders.jsonl"
-    path.write_bytes(b"".join(order(f"S-{i:04}") + b"\n" for i in range(600)))
+    path = orders_file(tmp_path, "S", 600)
     store.ingest_files("orders", [path])
     first = db.count("raw_receipts")
     store.ingest_files("orders", [path])
@@ -67,10 +73,9 @@ def test_the_downgrade_expands_spans_into_one_row_per_arrival_in_order(
 ) -> None:
     from ingestry.adapters import migrate
 
-    path = tmp_path / "orders.jsonl"
-    path.write_bytes(b"".join(order(f"D-{i:03}") + b"\n" for i in range(300)))
+    path = orders_file(tmp_path, "D", 300)
     store.ingest_files("orders", [path])
-    store.ingest("orders", [order("D-007"), order("D-008"), order("D-001")])
+    store.ingest("orders", [order("D-0007"), order("D-0008"), order("D-0001")])
     store.ingest_files("orders", [path])
     arrivals = "SELECT raw_id, line, batch_id FROM {} ORDER BY id{}"
     before = db.rows(arrivals.format(f"{RECEIPTS} r", ", k"))

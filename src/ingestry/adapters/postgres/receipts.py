@@ -24,13 +24,14 @@ _BATCHES = (
 )
 _BATCH_OF = "b.received_at = {rows}.received_at AND b.origin IS NOT DISTINCT FROM {rows}.origin"
 
-#: The receipts of `{rows}` (a CTE of n, raw_id, line, received_at, origin) as spans, a
+#: The receipts of `{rows}` (a CTE of raw_id, line, received_at, origin) as spans, a
 #: batch row per distinct (moment, origin) among them; `{order}`: the arrival order.
 _SPANS = (
     _BATCHES + ", a AS (SELECT {order} AS n, {rows}.raw_id, {rows}.line, b.id AS batch_id"
     " FROM {rows} JOIN b ON " + _BATCH_OF + ")"
     " INSERT INTO raw_receipts (raw_id, batch_id, line, span)"
-    " SELECT i.raw_id, i.batch_id, i.line, i.span FROM ({islands}) i ORDER BY i.first"
+    f" SELECT i.raw_id, i.batch_id, i.line, i.span FROM ({islands('a', 'n')}) i"
+    " ORDER BY i.first"
 )
 
 #: The staged keys' receipts (a claimed batch, or a re-ingest's skipped payloads).
@@ -38,7 +39,7 @@ STAGED_RECEIPTS = (
     "WITH s AS MATERIALIZED (SELECT s.n, s.line, s.origin, s.received_at::timestamptz"
     " AS received_at, k.raw_id FROM ingestry_stage_raw_keys s JOIN raw_keys k"
     " ON k.source = s.source AND k.source_id = s.source_id AND k.sha256 = s.sha256), "
-    + _SPANS.format(rows="s", order="s.n", islands=islands("a", "n"))
+    + _SPANS.format(rows="s", order="s.n")
 )
 
 #: The receipts of rows a direct append wrote (ids drawn in row order); parameters:
@@ -46,7 +47,7 @@ STAGED_RECEIPTS = (
 WRITTEN_RECEIPTS = (
     "WITH w AS MATERIALIZED (SELECT id AS raw_id, received_at, origin, line FROM raw_payloads"
     " WHERE id = ANY(%s::int8[]) AND received_at = ANY(%s::timestamptz[])), "
-    + _SPANS.format(rows="w", order="w.raw_id", islands=islands("a", "n"))
+    + _SPANS.format(rows="w", order="w.raw_id")
 )
 
 #: `WRITTEN_RECEIPTS` for ids drawn consecutively (the usual case: one writer draws a

@@ -101,12 +101,12 @@ def no_ops(
     changed, low, high, same, raw_ids = probed
     if low is None:  # no no-op
         return [], [], []
-    if low == high:
-        skip = set(changed or ())
-        picked = [(n, line) for (n, _, _), line in zip(keys, lines, strict=True) if n not in skip]
-        ns = [n for n, _ in picked]
-        return ns, [n + low for n in ns], [line for _, line in picked]
-    raw_of = dict(zip(same, raw_ids, strict=True))
-    picked = [(n, line) for (n, _, _), line in zip(keys, lines, strict=True) if n in raw_of]
+    skip = set(changed or ())  # every key is changed or a no-op (`_CHANGED` is never null)
+    picked = [(n, line) for (n, _, _), line in zip(keys, lines, strict=True) if n not in skip]
     ns = [n for n, _ in picked]
-    return ns, [raw_of[n] for n in ns], [line for _, line in picked]
+    if low == high:
+        ids = [n + low for n in ns]
+    else:
+        raw_of = dict(zip(same, raw_ids, strict=True))
+        ids = [raw_of[n] for n in ns]
+    return ns, ids, [line for _, line in picked]

@@ -17,8 +17,9 @@ from ingestry.domain.conventions import Convention
 from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts, srn_digest
 from ingestry.domain.records import parse_srn
 
-#: The receipt rows of an erased raw id that hold no payload any more (parameter: the
-#: id, three times).
+#: How many receipts (arrivals) a raw id has, and its receipt rows that hold no payload
+#: any more (parameter: the id, three times; a receipt row may hold a span).
+_COUNT = f"SELECT count(*) FROM raw_receipts r WHERE {covers('r', '?')}"
 _ORPHANS = drop_orphans("?")
 
 
@@ -82,7 +83,7 @@ def erase(
         ).fetchall():
             raw_ids.append(int(raw_id))
             raw_hashes.append(bytes(sha).hex())
-    receipts = _count_receipts(conn, q, raw_ids)
+    receipts = sum(int(conn.execute(q(_COUNT), (i,) * 3).fetchone()[0]) for i in raw_ids)
     if source_type == "harvest":  # a far-apart id kept for the next run (services.repeats)
         conn.execute(
             q("DELETE FROM repeated_ids WHERE source = ? AND source_id = ?"), (upstream, source_id)
@@ -128,15 +129,6 @@ def _events(
         f' AND record_id IS (SELECT id FROM "{table}" WHERE {identity}) AND srn = ?',
         (convention, *key, srn),
     )
-
-
-def _count_receipts(conn: Any, q: Any, raw_ids: list[int]) -> int:
-    """How many receipts (arrivals) these raw rows have (a receipt row may hold a span)."""
-    found = 0
-    for raw_id in raw_ids:
-        sql = f"SELECT count(*) FROM raw_receipts r WHERE {covers('r', '?')}"
-        found += int(conn.execute(q(sql), (raw_id,) * 3).fetchone()[0])
-    return found
 
 
 def _delete_ids(conn: Any, q: Any, table: str, column: str, ids: list[int]) -> int:

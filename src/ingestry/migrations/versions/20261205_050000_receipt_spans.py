@@ -25,7 +25,7 @@ depends_on = None
 _EXPAND = (
     "INSERT INTO raw_receipts (raw_id, line, batch_id)"
     " WITH RECURSIVE e(id, raw_id, line, batch_id, k, span) AS ("
-    " SELECT id, raw_id, line, batch_id, 0, span FROM raw_receipts WHERE id <= {top}"
+    " SELECT id, raw_id, line, batch_id, 0, span FROM raw_receipts WHERE id <= {last}"
     " UNION ALL SELECT id, raw_id, line, batch_id, k + 1, span FROM e WHERE k + 1 < span)"
     " SELECT raw_id + k, line + k, batch_id FROM e ORDER BY id, k"
 )
@@ -40,9 +40,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     conn = op.get_bind()
-    top = conn.exec_driver_sql("SELECT max(id) FROM raw_receipts WHERE span > 1").scalar()
-    if top is not None:
+    if conn.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM raw_receipts WHERE span > 1)").scalar():
         last = int(conn.exec_driver_sql("SELECT max(id) FROM raw_receipts").scalar_one())
-        conn.exec_driver_sql(_EXPAND.format(top=last))
+        conn.exec_driver_sql(_EXPAND.format(last=last))
         conn.exec_driver_sql(f"DELETE FROM raw_receipts WHERE id <= {last}")
     op.execute("ALTER TABLE raw_receipts DROP COLUMN span")
