@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -11,6 +11,7 @@ import orjson
 
 from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite import binding
+from ingestry.adapters.sqlite.literals import literal, own_values, shared_literals, values_clause
 from ingestry.adapters.sqlite.outbox import append_events
 from ingestry.adapters.sqlite.receipts import (
     FIND_RECEIPTS_JSON,
@@ -39,11 +40,19 @@ __all__ = ["RawMode", "RecordStatements", "SQLiteSession"]
 
 binding.register()  # bytes, None and bool bound without failed adapter lookups
 
-_INSERT_RAW = (
+_RAW_INTO = (
     "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
-    " received_at, processed_at, extractor_version, error, line, origin)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, source_id, sha256) DO NOTHING"
+    " received_at, processed_at, extractor_version, error, line, origin) "
 )
+_RAW_CONFLICT = " ON CONFLICT (source, source_id, sha256) DO NOTHING"
+_INSERT_RAW = _RAW_INTO + values_clause(12, {}) + _RAW_CONFLICT
+#: A raw row's values the same for a whole batch (source, entity type, header,
+#: received_at, processed_at, extractor version, error, origin), and its own.
+_RAW_SHARED = (0, 1, 5, 6, 7, 8, 9, 11)
+_RAW_OWN = (2, 3, 4, 10)
+#: A new record's values the same for a batch of one source: source type, upstream,
+#: data source, extractor version (and the version and times `_insert_all` adds).
+_RECORD_SHARED = (0, 9, 3, 6)
 _INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (?,?) ON CONFLICT DO NOTHING"
 _INSERT_QUARANTINE = (
     "INSERT INTO quarantine (source, sha256, payload, line, origin, reason, received_at, status)"
@@ -65,6 +74,16 @@ _SIZE_RAW = (
 _LOOKUP_CHUNK = 900
 
 Identity = tuple[str, str, str]  # (source_type, upstream, source_id)
+
+
+def _raw_insert(rows: Sequence[RawRow]) -> tuple[str, Iterable[Sequence[Any]]]:
+    """The raw rows' INSERT and its parameters: the batch's shared values as literals
+    (see `literals`) when it has them, else every value bound."""
+    shared = shared_literals(rows, _RAW_SHARED)
+    if shared is None:
+        return _INSERT_RAW, rows
+    sql = _RAW_INTO + values_clause(12, dict(zip(_RAW_SHARED, shared, strict=True)))
+    return sql + _RAW_CONFLICT, own_values(rows, _RAW_OWN)
 
 
 class RawMode:
@@ -110,7 +129,7 @@ class SQLiteSession:
         batches = open_batches(self.conn, receipt or Receipt(None), ((r[6], r[11]) for r in rows))
         if mode.duplicates and self._only_receipts(rows, batches):
             return 0
-        stored: int = self.conn.executemany(_INSERT_RAW, rows).rowcount
+        stored: int = self.conn.executemany(*_raw_insert(rows)).rowcount
         mode.duplicates = stored == 0
         if stored == len(rows) and len(batches) == 1:
             # all new: their ids are consecutive (AUTOINCREMENT, one writer), so the
@@ -260,23 +279,41 @@ class SQLiteSession:
     ) -> UpsertResult:
         """`upsert_records` of rows that are all new, each id once (a first ingest, an
         import into a fresh store): every row is version 1, so no walk row by row."""
-        if times is None:
+        shared = shared_literals(rows, _RECORD_SHARED) if times is None else None
+        stamp = literal(now)
+        if shared is not None and stamp is not None:
+            # the batch's shared values as literals (see `literals`), the rest bound
+            source_type, upstream, data_source, extractor_version = shared
+            values = values_clause(
+                sql.width,
+                {0: source_type, 1: upstream, 4: data_source, 7: extractor_version,
+                 9: "1", 10: stamp, 11: stamp},
+            )  # fmt: skip
+            own = [(r[1], r[2], r[4], r[5], r[7], *r[8]) for r in rows]
+            self._insert(sql, name, own, before, f"{sql.into} {values}")
+        elif times is None:
             inserts = [(r[0], r[9], *r[1:8], 1, now, now, *r[8]) for r in rows]
+            self._insert(sql, name, inserts, before)
         else:
             fresh = (now, now)
             inserts = [
                 (r[0], r[9], *r[1:8], 1, *(t or fresh), *r[8])
                 for r, t in zip(rows, times, strict=True)
             ]
-        self._insert(sql, name, inserts, before)
+            self._insert(sql, name, inserts, before)
         changes = [RecordChange(name, r[0], r[9], r[1], 1) for r in rows]
         self._last_ids = (changes, range(before + 1, before + 1 + len(rows)))
         return UpsertResult(len(rows), 0, 0, changes)
 
     def _insert(
-        self, sql: RecordStatements, name: str, inserts: list[tuple[Any, ...]], before: int
+        self,
+        sql: RecordStatements,
+        name: str,
+        inserts: list[tuple[Any, ...]],
+        before: int,
+        statement: str | None = None,
     ) -> None:
-        self.conn.executemany(sql.insert, inserts)
+        self.conn.executemany(statement or sql.insert, inserts)
         # the changes feed (adapters.sql.changes): one statement for the batch's new
         # rows, whose rowids all follow `before` (one writer at a time); updates are
         # fed by the table's update trigger

@@ -14,6 +14,9 @@ class RecordStatements:
     ) -> None:
         self.columns = columns
         self.insert = insert
+        #: the insert up to its VALUES, and how many values a row has (`literals`)
+        self.into = insert[: insert.index(" VALUES (")]
+        self.width = 12 + len(columns)
         table = insert.split(" ", 3)[2]
         self.last_id = f"SELECT coalesce(max(id), 0) FROM {table}"
         self.changes = (
