@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -11,8 +11,15 @@ import orjson
 
 from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite import binding
-from ingestry.adapters.sqlite.literals import literal, own_values, shared_literals, values_clause
+from ingestry.adapters.sqlite.literals import literal, shared_literals, values_clause
 from ingestry.adapters.sqlite.outbox import append_events
+from ingestry.adapters.sqlite.rawstatements import (
+    INSERT_HEADER,
+    INSERT_QUARANTINE,
+    SIZE_QUARANTINE,
+    SIZE_RAW,
+    raw_insert,
+)
 from ingestry.adapters.sqlite.receipts import (
     FIND_RECEIPTS_JSON,
     INSERT_RECEIPT,
@@ -40,60 +47,25 @@ __all__ = ["RawMode", "RecordStatements", "SQLiteSession"]
 
 binding.register()  # bytes, None and bool bound without failed adapter lookups
 
-_RAW_INTO = (
-    "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
-    " received_at, processed_at, extractor_version, error, line, origin) "
-)
-_RAW_CONFLICT = " ON CONFLICT (source, source_id, sha256) DO NOTHING"
-_INSERT_RAW = _RAW_INTO + values_clause(12, {}) + _RAW_CONFLICT
-#: A raw row's values the same for a whole batch (source, entity type, header,
-#: received_at, processed_at, extractor version, error, origin), and its own.
-_RAW_SHARED = (0, 1, 5, 6, 7, 8, 9, 11)
-_RAW_OWN = (2, 3, 4, 10)
 #: A new record's values the same for a batch of one source: source type, upstream,
 #: data source, extractor version (and the version and times `_insert_all` adds).
 _RECORD_SHARED = (0, 9, 3, 6)
-_INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (?,?) ON CONFLICT DO NOTHING"
-_INSERT_QUARANTINE = (
-    "INSERT INTO quarantine (source, sha256, payload, line, origin, reason, received_at, status)"
-    " VALUES (?,?,?,?,?,?,?,'open') ON CONFLICT (source, sha256) DO UPDATE SET"
-    " reason = excluded.reason, line = excluded.line, origin = excluded.origin,"
-    " received_at = excluded.received_at, status = 'open', resolved_at = NULL, resolution = NULL,"
-    " payload = excluded.payload, resolved_by = NULL, header_sha256 = NULL"
-    " WHERE quarantine.status <> 'open'"
-)
-_SIZE_QUARANTINE = (
-    "UPDATE quarantine SET payload = zeroblob(?) WHERE source = ? AND sha256 = ?"
-    " AND status = 'open' AND length(payload) = 0 RETURNING id"
-)
-_SIZE_RAW = (
-    "UPDATE raw_payloads SET payload = zeroblob(?) WHERE source = ? AND source_id = ''"
-    " AND sha256 = ? AND length(payload) = 0 RETURNING id"
-)
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below.
 _LOOKUP_CHUNK = 900
 
 Identity = tuple[str, str, str]  # (source_type, upstream, source_id)
 
 
-def _raw_insert(rows: Sequence[RawRow]) -> tuple[str, Iterable[Sequence[Any]]]:
-    """The raw rows' INSERT and its parameters: the batch's shared values as literals
-    (see `literals`) when it has them, else every value bound."""
-    shared = shared_literals(rows, _RAW_SHARED)
-    if shared is None:
-        return _INSERT_RAW, rows
-    sql = _RAW_INTO + values_clause(12, dict(zip(_RAW_SHARED, shared, strict=True)))
-    return sql + _RAW_CONFLICT, own_values(rows, _RAW_OWN)
-
-
 class RawMode:
-    """What the storage's last raw batch was, so the next one takes the cheaper path
-    for receipts (see `SQLiteSession.append_raw`)."""
+    """What the storage's last batch was, so the next one takes the cheaper path: for
+    receipts (see `SQLiteSession.append_raw`), and for records (`upsert_records`)."""
 
-    __slots__ = ("duplicates",)
+    __slots__ = ("duplicates", "fresh")
 
     def __init__(self) -> None:
         self.duplicates = False
+        #: the last batch's records were all new: try the next one's as new too
+        self.fresh = True
 
 
 class SQLiteSession:
@@ -122,14 +94,14 @@ class SQLiteSession:
         receipt: Receipt | None = None,
     ) -> int:
         if headers:
-            self.conn.executemany(_INSERT_HEADER, headers)
+            self.conn.executemany(INSERT_HEADER, headers)
         if not rows:
             return 0
         mode = self._raw_mode
         batches = open_batches(self.conn, receipt or Receipt(None), ((r[6], r[11]) for r in rows))
         if mode.duplicates and self._only_receipts(rows, batches):
             return 0
-        stored: int = self.conn.executemany(*_raw_insert(rows)).rowcount
+        stored: int = self.conn.executemany(*raw_insert(rows)).rowcount
         mode.duplicates = stored == 0
         if stored == len(rows) and len(batches) == 1:
             # all new: their ids are consecutive (AUTOINCREMENT, one writer), so the
@@ -188,7 +160,7 @@ class SQLiteSession:
 
     def quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         if rows:
-            self.conn.executemany(_INSERT_QUARANTINE, rows)
+            self.conn.executemany(INSERT_QUARANTINE, rows)
 
     def fill_payload(
         self, source: str, sha256: bytes, length: int, chunks: Callable[[], Iterator[bytes]]
@@ -197,7 +169,7 @@ class SQLiteSession:
         incremental blob I/O, chunk by chunk (never the whole payload in memory)."""
         targets = [
             (table, rowid)
-            for table, sql in (("quarantine", _SIZE_QUARANTINE), ("raw_payloads", _SIZE_RAW))
+            for table, sql in (("quarantine", SIZE_QUARANTINE), ("raw_payloads", SIZE_RAW))
             for (rowid,) in self.conn.execute(sql, (length, source, sha256)).fetchall()
         ]
         blobs = [self.conn.blobopen(table, "payload", rowid) for table, rowid in targets]
@@ -220,10 +192,15 @@ class SQLiteSession:
         if not rows:
             return UpsertResult(0, 0, 0, [])
         sql = self._sql(convention)
-        known, distinct = self._lookup(sql, rows)
         # new rows' rowids follow `before` in insert order (one writer at a time)
         (before,) = self.conn.execute(sql.last_id).fetchone()
-        if not known and distinct == len(rows):
+        if self._raw_mode.fresh:
+            fresh = self._try_insert_all(sql, convention.name, rows, now, times, before)
+            if fresh is not None:
+                return fresh
+        known, distinct = self._lookup(sql, rows)
+        self._raw_mode.fresh = not known and distinct == len(rows)
+        if self._raw_mode.fresh:
             return self._insert_all(sql, convention.name, rows, now, times, before)
         stamps = times or [None] * len(rows)
         inserts: list[tuple[Any, ...]] = []
@@ -267,6 +244,29 @@ class SQLiteSession:
                 self.conn.executemany(sql.update, updates)
         self._last_ids = (changes, record_ids)
         return UpsertResult(len(inserts), len(changes) - len(inserts), unchanged, changes)
+
+    def _try_insert_all(
+        self,
+        sql: RecordStatements,
+        name: str,
+        rows: Sequence[RecordRow],
+        now: str,
+        times: Sequence[RowTimes | None] | None,
+        before: int,
+    ) -> UpsertResult | None:
+        """`_insert_all` without looking the ids up first (a first ingest's lookups
+        find nothing): the identity's unique index refuses a row whose record exists
+        or whose id the batch repeats, and the batch is undone to take the lookup."""
+        self.conn.execute("SAVEPOINT fresh_records")
+        try:
+            result = self._insert_all(sql, name, rows, now, times, before)
+        except sqlite3.IntegrityError:
+            self.conn.execute("ROLLBACK TO fresh_records")
+            self._raw_mode.fresh = False
+            return None
+        finally:
+            self.conn.execute("RELEASE fresh_records")
+        return result
 
     def _insert_all(
         self,
@@ -375,7 +375,7 @@ class SQLiteSession:
     def quarantine_headers(
         self, source: str, header: tuple[bytes, bytes], sha256s: Sequence[bytes]
     ) -> None:
-        self.conn.execute(_INSERT_HEADER, header)
+        self.conn.execute(INSERT_HEADER, header)
         self.conn.executemany(
             "UPDATE quarantine SET header_sha256 = ? WHERE source = ? AND sha256 = ?",
             [(header[0], source, sha) for sha in sha256s],

@@ -1,0 +1,48 @@
+"""The raw layer's statements on SQLite: payloads (with a batch's shared values as
+literals, see `literals`), CSV headers and quarantine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ingestry.adapters.sqlite.literals import own_values, shared_literals, values_clause
+from ingestry.services.ports import RawRow
+
+_RAW_INTO = (
+    "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
+    " received_at, processed_at, extractor_version, error, line, origin) "
+)
+_RAW_CONFLICT = " ON CONFLICT (source, source_id, sha256) DO NOTHING"
+INSERT_RAW = _RAW_INTO + values_clause(12, {}) + _RAW_CONFLICT
+#: A raw row's values the same for a whole batch (source, entity type, header,
+#: received_at, processed_at, extractor version, error, origin), and its own.
+_RAW_SHARED = (0, 1, 5, 6, 7, 8, 9, 11)
+_RAW_OWN = (2, 3, 4, 10)
+INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (?,?) ON CONFLICT DO NOTHING"
+INSERT_QUARANTINE = (
+    "INSERT INTO quarantine (source, sha256, payload, line, origin, reason, received_at, status)"
+    " VALUES (?,?,?,?,?,?,?,'open') ON CONFLICT (source, sha256) DO UPDATE SET"
+    " reason = excluded.reason, line = excluded.line, origin = excluded.origin,"
+    " received_at = excluded.received_at, status = 'open', resolved_at = NULL, resolution = NULL,"
+    " payload = excluded.payload, resolved_by = NULL, header_sha256 = NULL"
+    " WHERE quarantine.status <> 'open'"
+)
+SIZE_QUARANTINE = (
+    "UPDATE quarantine SET payload = zeroblob(?) WHERE source = ? AND sha256 = ?"
+    " AND status = 'open' AND length(payload) = 0 RETURNING id"
+)
+SIZE_RAW = (
+    "UPDATE raw_payloads SET payload = zeroblob(?) WHERE source = ? AND source_id = ''"
+    " AND sha256 = ? AND length(payload) = 0 RETURNING id"
+)
+
+
+def raw_insert(rows: Sequence[RawRow]) -> tuple[str, Iterable[Sequence[Any]]]:
+    """The raw rows' INSERT and its parameters: the batch's shared values as literals
+    (see `literals`) when it has them, else every value bound."""
+    shared = shared_literals(rows, _RAW_SHARED)
+    if shared is None:
+        return INSERT_RAW, rows
+    sql = _RAW_INTO + values_clause(12, dict(zip(_RAW_SHARED, shared, strict=True)))
+    return sql + _RAW_CONFLICT, own_values(rows, _RAW_OWN)
