@@ -90,7 +90,12 @@ def change_srns(changes: Iterable[tuple[str, str, str, str, int]]) -> list[str]:
 def plainly_spelled(changes: Iterable[tuple[str, str, str, str, int]]) -> bool:
     """Whether every srn of (convention, source_type, upstream, source_id, …) is its
     parts joined by ':' as they are (no upstream or id that `quote` would change)."""
-    return _UNRESERVED.fullmatch("".join(c[2] + c[3] for c in changes)) is not None
+    return plain_text("".join(c[2] + c[3] for c in changes))
+
+
+def plain_text(text: str) -> bool:
+    """Whether an srn spells every character of `text` as it is (`quote` keeps it)."""
+    return _UNRESERVED.fullmatch(text) is not None
 
 
 def parse_srn(srn: str) -> tuple[str, str, str, str]:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from operator import itemgetter
 
 from ingestry.adapters.sql.names import table_name
-from ingestry.domain.records import change_srns
-from ingestry.services.ports import RecordChange
+from ingestry.domain.records import change_srns, plain_text
+from ingestry.domain.records import plainly_spelled as spelled_as_is
+from ingestry.services.ports import NewRecords, RecordChange
+
+_UPSTREAM, _SOURCE_ID = itemgetter(9), itemgetter(1)  # of a RecordRow
 
 INSERT_EVENT = (
     "INSERT INTO record_events (srn, convention, version, created_at, record_id) VALUES (?,?,?,?,?)"
@@ -27,6 +31,15 @@ def lookup_event(convention: str) -> str:
         f' VALUES (?,?,?,?, (SELECT id FROM "{table_name(convention)}"'
         " WHERE source_type = ? AND upstream = ? AND source_id = ?))"
     )
+
+
+def plainly_spelled(changes: Sequence[RecordChange]) -> bool:
+    """`domain.records.plainly_spelled`; of new records, from their rows without
+    making their changes (`NewRecords`)."""
+    if isinstance(changes, NewRecords):
+        rows = changes.rows
+        return plain_text("".join(map(_UPSTREAM, rows)) + "".join(map(_SOURCE_ID, rows)))
+    return spelled_as_is(changes)
 
 
 def append_events(

@@ -12,7 +12,7 @@ import orjson
 from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite import binding
 from ingestry.adapters.sqlite.literals import literal, shared_literals, values_clause
-from ingestry.adapters.sqlite.outbox import append_events
+from ingestry.adapters.sqlite.outbox import append_events, plainly_spelled
 from ingestry.adapters.sqlite.rawstatements import (
     INSERT_HEADER,
     INSERT_QUARANTINE,
@@ -29,9 +29,10 @@ from ingestry.adapters.sqlite.receipts import (
 )
 from ingestry.adapters.sqlite.statements import RecordStatements
 from ingestry.domain.conventions import Convention
-from ingestry.domain.records import SRN_PREFIX, plainly_spelled, spell_srn
+from ingestry.domain.records import SRN_PREFIX, spell_srn
 from ingestry.domain.versioning import UNCHANGED, next_version
 from ingestry.services.ports import (
+    NewRecords,
     QuarantineRow,
     RawRow,
     Receipt,
@@ -84,7 +85,7 @@ class SQLiteSession:
         #: storage defers WAL checkpoints to its end (see `checkpoint.py`)
         self.runs = 0
         #: the last upsert's changes and their records' rowids (for `append_events`)
-        self._last_ids: tuple[list[RecordChange], Sequence[int]] | None = None
+        self._last_ids: tuple[Sequence[RecordChange], Sequence[int]] | None = None
 
     def append_raw(
         self,
@@ -301,7 +302,8 @@ class SQLiteSession:
                 for r, t in zip(rows, times, strict=True)
             ]
             self._insert(sql, name, inserts, before)
-        changes = [RecordChange(name, r[0], r[9], r[1], 1) for r in rows]
+        # made from the rows only if a consumer iterates them (the outbox does not)
+        changes = NewRecords(name, rows)
         self._last_ids = (changes, range(before + 1, before + 1 + len(rows)))
         return UpsertResult(len(rows), 0, 0, changes)
 
