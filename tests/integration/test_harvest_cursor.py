@@ -5,6 +5,7 @@ backends, against the real test upstream."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 import ingestry
+from ingestry.services.worker import JobInterruptedError
 from ingestry.store import Store
 from tests.backends import Database
 from tests.conftest import DEFAULT_SQLITE
@@ -93,3 +95,24 @@ def test_a_run_of_items_at_the_mark_or_below_keeps_it(
         upstream.ignore_since = True  # a careless upstream sends them again
         summary = store.harvest("api")
         assert store.harvest_cursor("api") == str(WIDE) == summary.cursor
+
+
+def test_a_run_whose_lease_is_no_longer_live_never_sets_the_cursor(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """A worker stopped past its lease (its job taken over) may still finish its run
+    when it continues, before its heartbeat notices: the cursor write itself checks the
+    lease, so the run cannot move the mark the new owner set (it moved back before:
+    tests/reliability/test_worker_stopped_harvest.py, one run in many)."""
+    upstream.items = _items(list(range(1, 6)))
+    with _store(tmp_path, db, upstream) as store:
+        store.jobs().submit("harvest", {"source": "api"})
+        claimed = store.control.jobs.claim("live-worker", 60.0, time.time())
+        assert claimed is not None and claimed.lease_owner is not None
+        store.harvest("api", owner=claimed.lease_owner)  # a live lease: the mark moves
+        assert store.harvest_cursor("api") == "5"
+        upstream.items += _items(list(range(6, 9)), start=50)
+        with pytest.raises(JobInterruptedError, match="lease"):
+            store.harvest("api", owner="stopped-worker")  # its lease was taken over
+        assert store.harvest_cursor("api") == "5"
+        assert len(records(store)) == 8  # what the run committed stays

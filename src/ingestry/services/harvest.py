@@ -41,6 +41,7 @@ from ingestry.services.ports import PreparedBatch
 from ingestry.services.ports.harvest import HarvestLedger, HttpFetcher, RunLocks, StoredPage
 from ingestry.services.pullprep import PullPreparer
 from ingestry.services.runcontext import IngestSummary, ingest_run
+from ingestry.services.worker import JobInterruptedError
 
 __all__ = ["HarvestProgress", "HarvestService", "HarvestSummary"]
 
@@ -108,10 +109,20 @@ class HarvestService:
                 if spec.cursor is not None and mark is not None:
                     summary.cursor = text_of(mark)
                     if summary.cursor != self.ledger.cursor(source.name):
-                        self.ledger.set_cursor(
-                            source.name, summary.cursor, summary.run_srn, iso(self.clock())
-                        )
+                        self._set_cursor(source.name, summary, owner)
             return summary
+
+    def _set_cursor(self, source: str, summary: HarvestSummary, owner: str | None) -> None:
+        """The run's mark stored; a job's run only while its lease is live (`check`
+        reads a flag the heartbeat sets, so a worker that continues after a stop may
+        get here before its heartbeat notices the takeover)."""
+        assert summary.cursor is not None
+        at = iso(self.clock())
+        if not self.ledger.set_cursor(source, summary.cursor, summary.run_srn, at, owner):
+            raise JobInterruptedError(
+                f"the harvest of '{source}' lost its job's lease before storing its cursor"
+                " (another worker took the job over): the cursor stays where it was"
+            )
 
 
 def _spec(source: DataSource) -> PullSpec:

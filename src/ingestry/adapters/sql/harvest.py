@@ -73,10 +73,14 @@ class SqlHarvestLedger:
             value = conn.execute(query).scalar()
         return None if value is None else str(value)
 
-    def set_cursor(self, source: str, value: str, run_srn: str, at: str) -> None:
+    def set_cursor(
+        self, source: str, value: str, run_srn: str, at: str, owner: str | None = None
+    ) -> bool:
         moment = datetime.fromisoformat(at)
         t = harvest_cursors
         with self.db.write() as conn:
+            if owner is not None and not _lease_live(conn, owner):
+                return False
             done = conn.execute(
                 t.update().where(t.c.source == source)
                 .values(value=value, run_srn=run_srn, updated_at=moment)
@@ -87,6 +91,7 @@ class SqlHarvestLedger:
                         source=source, value=value, run_srn=run_srn, updated_at=moment
                     )
                 )
+        return True
 
     def pages(self, source: str, run_srn: str | None = None) -> list[StoredPage]:
         t = harvest_pages.c
@@ -95,6 +100,19 @@ class SqlHarvestLedger:
             query = query.where(t.run_srn == run_srn)
         with self.db.read() as conn:
             return [_page(row._mapping) for row in conn.execute(query)]
+
+
+def _lease_live(conn: sa.Connection, owner: str) -> bool:
+    """Whether a running job's lease is `owner`'s and unexpired. FOR SHARE on
+    PostgreSQL: a takeover (which updates the job row) waits for this transaction; on
+    SQLite the write transaction already holds the database's one write lock."""
+    query = (
+        sa.select(jobs.c.id)
+        .where(jobs.c.lease_owner == owner, jobs.c.status == "running",
+               jobs.c.lease_expires >= time.time())
+        .with_for_update(read=True)
+    )  # fmt: skip
+    return conn.execute(query).first() is not None
 
 
 def _row(page: StoredPage) -> dict[str, Any]:

@@ -80,7 +80,12 @@ class HarvestLedger(Protocol):
 
     def cursor(self, source: str) -> str | None: ...
 
-    def set_cursor(self, source: str, value: str, run_srn: str, at: str) -> None: ...
+    def set_cursor(
+        self, source: str, value: str, run_srn: str, at: str, owner: str | None = None
+    ) -> bool:
+        """Set the mark; with `owner` (a job's lease owner) only while that lease is
+        live, checked in the write's transaction: False, nothing written, otherwise."""
+        ...
 
     def pages(self, source: str, run_srn: str | None = None) -> list[StoredPage]: ...
 
