@@ -147,11 +147,12 @@ class JobWorker:
         try:
             result = handler(job, context)
         except JobInterruptedError as exc:
-            if context.lease_lost.is_set():
+            # the queue refuses to release a job whose lease moved on (a write fenced by
+            # the lease, e.g. a harvest's cursor, may find that before the heartbeat)
+            if context.lease_lost.is_set() or not self.queue.release(job.id, self.worker_id):
                 self.lease_taken = True
                 log.warning("job abandoned: %s", exc, extra={"job": job.id})
             else:
-                self.queue.release(job.id, self.worker_id)
                 log.info("job released: %s", exc, extra={"job": job.id})
             return
         except Exception as exc:
