@@ -196,7 +196,9 @@ class SQLiteSession:
         # new rows' rowids follow `before` in insert order (one writer at a time)
         (before,) = self.conn.execute(sql.last_id).fetchone()
         if self._raw_mode.fresh:
-            fresh = self._try_insert_all(sql, convention.name, rows, now, times, before)
+            fresh = self._try_insert_all(
+                lambda: self._insert_all(sql, convention.name, rows, now, times, before)
+            )
             if fresh is not None:
                 return fresh
         known, distinct = self._lookup(sql, rows)
@@ -246,21 +248,13 @@ class SQLiteSession:
         self._last_ids = (changes, record_ids)
         return UpsertResult(len(inserts), len(changes) - len(inserts), unchanged, changes)
 
-    def _try_insert_all(
-        self,
-        sql: RecordStatements,
-        name: str,
-        rows: Sequence[RecordRow],
-        now: str,
-        times: Sequence[RowTimes | None] | None,
-        before: int,
-    ) -> UpsertResult | None:
+    def _try_insert_all(self, insert_all: Callable[[], UpsertResult]) -> UpsertResult | None:
         """`_insert_all` without looking the ids up first (a first ingest's lookups
         find nothing): the identity's unique index refuses a row whose record exists
         or whose id the batch repeats, and the batch is undone to take the lookup."""
         self.conn.execute("SAVEPOINT fresh_records")
         try:
-            result = self._insert_all(sql, name, rows, now, times, before)
+            result = insert_all()
         except sqlite3.IntegrityError:
             self.conn.execute("ROLLBACK TO fresh_records")
             self._raw_mode.fresh = False
