@@ -42,15 +42,14 @@ def _stored(sql: str, params: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 @given(value=VALUES)
 @example(value="nul\x00inside")
 @example(value="lone \udc80 surrogate")
-@example(value=-(2**63))
-@example(value=2**63 - 1)
+@example(value=1)
 @example(value="ünïcödé 𝄞")
 def test_a_literal_stores_what_binding_stores(value: object) -> None:
     text = literal(value)
     if text is None:  # no exact literal: never written as one
-        assert type(value) is float or (
+        assert type(value) in (int, bool, float) or (
             type(value) is str and ("\x00" in value or "\udc80" in value)
-        ) or value == -(2**63)  # fmt: skip
+        )  # fmt: skip
         return
     bound = _stored(f"INSERT INTO t {values_clause(WIDTH, {})}", [(value,) * WIDTH])
     written = _stored(
@@ -76,6 +75,14 @@ def test_a_batch_with_shared_values_stores_what_binding_every_value_stores(
     clause = values_clause(WIDTH, dict(zip(positions, literals, strict=True)))
     params = [tuple(v for i, v in enumerate(row) if i not in positions) for row in rows]
     assert _stored(f"INSERT INTO t {clause}", params) == bound
+
+
+def test_equal_numbers_of_other_types_are_never_shared() -> None:
+    """1, 1.0 and True are equal but bind as INTEGER, REAL and INTEGER: no number is
+    ever a shared literal (the first row's would stand for all)."""
+    rows = [("a", 1), ("a", 1.0), ("a", True)]
+    assert shared_literals(rows, (1,)) is None
+    assert shared_literals(rows, (0,)) == ("'a'",)
 
 
 def test_values_that_differ_between_rows_are_not_shared() -> None:

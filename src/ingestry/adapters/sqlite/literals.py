@@ -5,12 +5,13 @@ type, header, received_at, extractor version, origin...: 8 of 12; a new record's
 type, upstream, data source, extractor version, version and times: 7 of 19). Python's
 sqlite3 binds each value of each row, copying text: ~0.75k instructions a value. Written
 once into the statement as a literal, the value costs SQLite one opcode a row; the
-statement is prepared once per batch (bench/README.md, "Shared values as literals").
+statement is prepared once per batch (docs/sqlite-write-path.md).
 
 A literal stores exactly what binding the value would (SQLite applies the column's
-affinity to both alike); a value that has no exact literal (text with NUL or a lone
-surrogate, an int outside 64 bits, a float, anything else) is never written as one:
-the batch then takes the bound statement.
+affinity to both alike). Only text, bytes and NULL are written so: a value equal to
+one of them binds as it does, while numbers compare equal across types (1, 1.0, True).
+Text with NUL or a lone surrogate has no literal either; such a batch takes the bound
+statement.
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
-
-#: Ints written as literals (the minimum is left out: SQLite reads it as minus a
-#: positive literal, exact only through a special case of its parser).
-_INT64 = range(-(2**63) + 1, 2**63)
 
 
 def literal(value: object) -> str | None:
@@ -34,9 +31,9 @@ def literal(value: object) -> str | None:
         return "'" + value.replace("'", "''") + "'"
     if type(value) is bytes:
         return "X'" + value.hex() + "'"
-    if type(value) is int or type(value) is bool:
-        number = int(value)
-        return str(number) if number in _INT64 else None
+    # numbers are left out: 1, 1.0 and True are equal, so a batch's "shared" number
+    # could bind as another type than its first row's literal (the shared values of
+    # the write path are texts, hashes and NULLs)
     return None
 
 
