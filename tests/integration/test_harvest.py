@@ -71,6 +71,20 @@ def test_raw_show_gives_the_items_bytes_and_the_receipt_names_the_page(
     assert latest.last_run_srn == summary.run_srn
 
 
+def test_an_items_line_is_its_position_in_the_page(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """docs/harvest.md: a receipt's `line` is the item's position in its page (a page
+    of compact JSON is one text line: every item said line 1 before). Consecutive items
+    then share receipt spans: a page of 10 items is one receipt row, not 10."""
+    with one_source(tmp_path, db, upstream, "jsonlink") as store:
+        store.harvest("api")
+        shown = {i: store.raw("api", f"it-{i}")[-1] for i in (1, 10, 12, 35)}
+    assert {i: r.line for i, r in shown.items()} == {1: 1, 10: 10, 12: 2, 35: 5}
+    assert {i: r.last_line for i, r in shown.items()} == {1: 1, 10: 10, 12: 2, 35: 5}
+    assert db.count("raw_receipts") == 4  # one span per page of 10, 10, 10 and 5
+
+
 def test_a_second_run_over_the_same_content_changes_nothing(
     tmp_path: Path, db: Database, upstream: Upstream
 ) -> None:

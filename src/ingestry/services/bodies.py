@@ -65,11 +65,16 @@ class BodyInput:
 
     size: int | None = None
 
-    def __init__(self, body: bytes, fmt: BodyFormat, source: DataSource, name: str) -> None:
+    def __init__(
+        self, body: bytes, fmt: BodyFormat, source: DataSource, name: str, numbered: bool = False
+    ) -> None:
         self.name = name
         self.body = body
         self.format = fmt
         self.source = source
+        #: a JSON body's items take their position as their line (a harvested page:
+        #: docs/harvest.md), not the text line they start on (all 1 in compact JSON)
+        self.numbered = numbered
         self._csv: CSVFrames | None = None
         self.position = 0
 
@@ -94,7 +99,10 @@ class BodyInput:
             key = "features" if self.source.format is SourceFormat.GEOJSON else None
             try:  # framed whole first: a body that does not frame leaves no batch behind
                 path = self.source.reading.records_path
-                yield from list(json_frames([self.body], array_key=key, records_path=path))
+                frames = list(json_frames([self.body], array_key=key, records_path=path))
+                if self.numbered:
+                    frames = [Frame(n, *f[1:]) for n, f in enumerate(frames, 1)]
+                yield from frames
             except JSONFrameError as exc:
                 raise UnframeableError(self, self.name, str(exc)) from None
         self.position = len(self.body)

@@ -208,7 +208,8 @@ class _Run:
         return self.s.ingest.prepare_part(self.source, [self._body(page)], self.summary.run_srn)
 
     def _body(self, page: Fetched) -> BodyInput:
-        return BodyInput(page.response.body, BodyFormat.JSON, self.source, page.response.url)
+        response = page.response
+        return BodyInput(response.body, BodyFormat.JSON, self.source, response.url, numbered=True)
 
     def _store(self, pages: list[Fetched]) -> None:
         stored = []

@@ -171,7 +171,7 @@ class PullPreparer:
         body, url = cast(tuple[int, bytes], work[0])[1], work[2]
         if not url:
             return PreparedBatch()
-        chosen: list[Input] = [BodyInput(body, BodyFormat.JSON, self.source, url)]
+        chosen: list[Input] = [BodyInput(body, BodyFormat.JSON, self.source, url, numbered=True)]
         while True:
             try:
                 works = self.prep.works(chosen)
