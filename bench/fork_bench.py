@@ -66,6 +66,8 @@ def serve(config: Path, port: int) -> subprocess.Popen[bytes]:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 return proc
         except httpx.TransportError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"ingestry serve exited with {proc.returncode}") from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("ingestry serve did not come up")

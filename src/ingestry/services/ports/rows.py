@@ -135,6 +135,14 @@ class NewRecords(Sequence[RecordChange]):
         r = self.rows[index]
         return RecordChange(self.convention, r[0], r[9], r[1], 1)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same changes (a list of them, say)."""
+        if isinstance(other, Sequence):
+            return len(other) == len(self) and list(other) == list(self)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 class UpsertResult(NamedTuple):
     created: int
