@@ -1,6 +1,7 @@
-"""A batch's shared values written as SQL literals (adapters/sqlite/literals.py) store
-exactly what binding them stores, in every column affinity; a value without an exact
-literal is never written as one."""
+"""A batch's shared values written as SQL literals (adapters/sqlite/literals.py), in
+the many-row INSERT the write path uses (adapters/sqlite/multirow.py), store exactly
+what binding every value row by row stores, in every column affinity; a value without
+an exact literal is never written as one."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ingestry.adapters.sqlite import binding
-from ingestry.adapters.sqlite.literals import literal, shared_literals, values_clause
+from ingestry.adapters.sqlite.literals import literal, shared_literals
+from ingestry.adapters.sqlite.multirow import insert_rows
 
 binding.register()
 
 #: One column per affinity SQLite has (the raw and record tables use all of them).
 TABLE = "CREATE TABLE t (a TEXT, b BLOB, c DATETIME, d INTEGER, e BOOLEAN, f REAL, g)"
 WIDTH = 7
+#: the reference: every value bound, one row per run of the statement
+BOUND = "INSERT INTO t VALUES (?,?,?,?,?,?,?)"
 
 VALUES = st.one_of(
     st.none(),
@@ -30,10 +34,17 @@ VALUES = st.one_of(
 )
 
 
-def _stored(sql: str, params: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _stored(
+    params: list[tuple[Any, ...]], literals: dict[int, str] | None = None
+) -> list[tuple[Any, ...]]:
+    """What the table holds after `params` (each row's values not in `literals`) are
+    written: bound row by row without literals, else by `insert_rows`."""
     conn = sqlite3.connect(":memory:")
     conn.execute(TABLE)
-    conn.executemany(sql, params)
+    if literals is None:
+        conn.executemany(BOUND, params)
+    else:
+        insert_rows(conn, "INSERT INTO t (a, b, c, d, e, f, g)", WIDTH, literals, params)
     columns = "abcdefg"
     picks = ", ".join(f"{c}, typeof({c})" for c in columns)
     return conn.execute(f"SELECT {picks} FROM t ORDER BY rowid").fetchall()
@@ -51,10 +62,9 @@ def test_a_literal_stores_what_binding_stores(value: object) -> None:
             type(value) is str and ("\x00" in value or "\udc80" in value)
         )  # fmt: skip
         return
-    bound = _stored(f"INSERT INTO t {values_clause(WIDTH, {})}", [(value,) * WIDTH])
-    written = _stored(
-        f"INSERT INTO t {values_clause(WIDTH, dict.fromkeys(range(WIDTH), text))}", [()]
-    )
+    bound = _stored([(value,) * WIDTH])
+    # every column but the last a literal (a row needs one bound value)
+    written = _stored([(value,)], dict.fromkeys(range(WIDTH - 1), text))
     assert written == bound
 
 
@@ -68,13 +78,13 @@ def test_a_batch_with_shared_values_stores_what_binding_every_value_stores(
     rows = [(shared[0], *values[:3], shared[1], *values[3:]) for values in own]
     positions = (0, 4)
     literals = shared_literals(rows, positions)
-    bound = _stored(f"INSERT INTO t {values_clause(WIDTH, {})}", rows)
+    bound = _stored(rows)
     if literals is None:
         assert literal(shared[0]) is None or literal(shared[1]) is None
         return
-    clause = values_clause(WIDTH, dict(zip(positions, literals, strict=True)))
     params = [tuple(v for i, v in enumerate(row) if i not in positions) for row in rows]
-    assert _stored(f"INSERT INTO t {clause}", params) == bound
+    assert _stored(params, dict(zip(positions, literals, strict=True))) == bound
+    assert _stored(rows, {}) == bound  # and with no literal at all
 
 
 def test_equal_numbers_of_other_types_are_never_shared() -> None:

@@ -16,7 +16,7 @@ statement.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -68,11 +68,6 @@ def shared_literals(
     return literals  # type: ignore[return-value]
 
 
-def values_clause(width: int, literals: Mapping[int, str]) -> str:
-    """`VALUES (…)` of `width` columns: the literal at its position, `?` elsewhere."""
-    return "VALUES (" + ",".join(literals.get(i, "?") for i in range(width)) + ")"
-
-
 def own_values(rows: Iterable[Sequence[Any]], positions: tuple[int, ...]) -> Iterable[Any]:
-    """Each row's values at `positions`, in order: the parameters of `values_clause`."""
+    """Each row's values at `positions`, in order: the rows `multirow.insert_rows` binds."""
     return map(itemgetter(*positions), rows)

@@ -1,4 +1,4 @@
-"""The transactional outbox on SQLite: a batch's events in one executemany.
+"""The transactional outbox on SQLite: a batch's events, many to a statement.
 
 An event carries its record's rowid (`record_id`, migration 20261203_110000), the key
 of the events-of-a-record index. The upsert that made the changes knows the rowids
@@ -13,22 +13,20 @@ from collections.abc import Sequence
 from operator import itemgetter
 
 from ingestry.adapters.sql.names import table_name
+from ingestry.adapters.sqlite.multirow import insert_rows
 from ingestry.domain.records import change_srns, plain_text
 from ingestry.domain.records import plainly_spelled as spelled_as_is
 from ingestry.services.ports import NewRecords, RecordChange
 
 _UPSTREAM, _SOURCE_ID = itemgetter(9), itemgetter(1)  # of a RecordRow
 
-INSERT_EVENT = (
-    "INSERT INTO record_events (srn, convention, version, created_at, record_id) VALUES (?,?,?,?,?)"
-)
+_EVENTS_INTO = "INSERT INTO record_events (srn, convention, version, created_at, record_id)"
 
 
 def lookup_event(convention: str) -> str:
     """An event whose record's rowid is read by identity (source_type, upstream, id)."""
     return (
-        "INSERT INTO record_events (srn, convention, version, created_at, record_id)"
-        f' VALUES (?,?,?,?, (SELECT id FROM "{table_name(convention)}"'
+        f'{_EVENTS_INTO} VALUES (?,?,?,?, (SELECT id FROM "{table_name(convention)}"'
         " WHERE source_type = ? AND upstream = ? AND source_id = ?))"
     )
 
@@ -56,13 +54,11 @@ def append_events(
         return
     srns = change_srns(changes)
     if record_ids is not None:
-        conn.executemany(
-            INSERT_EVENT,
-            [
-                (srn, convention, c.version, now, rowid)
-                for srn, c, rowid in zip(srns, changes, record_ids, strict=True)
-            ],
-        )
+        rows = [
+            (srn, convention, c.version, now, rowid)
+            for srn, c, rowid in zip(srns, changes, record_ids, strict=True)
+        ]
+        insert_rows(conn, _EVENTS_INTO, 5, {}, rows)  # many rows to a statement
         return
     conn.executemany(
         lookup_event(convention),

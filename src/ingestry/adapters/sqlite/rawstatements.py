@@ -3,18 +3,18 @@ literals, see `literals`), CSV headers and quarantine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import sqlite3
+from collections.abc import Sequence
 
-from ingestry.adapters.sqlite.literals import own_values, shared_literals, values_clause
+from ingestry.adapters.sqlite.literals import own_values, shared_literals
+from ingestry.adapters.sqlite.multirow import insert_rows
 from ingestry.services.ports import RawRow
 
 _RAW_INTO = (
     "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
-    " received_at, processed_at, extractor_version, error, line, origin) "
+    " received_at, processed_at, extractor_version, error, line, origin)"
 )
 _RAW_CONFLICT = " ON CONFLICT (source, source_id, sha256) DO NOTHING"
-INSERT_RAW = _RAW_INTO + values_clause(12, {}) + _RAW_CONFLICT
 #: A raw row's values the same for a whole batch (source, entity type, header,
 #: received_at, processed_at, extractor version, error, origin), and its own.
 _RAW_SHARED = (0, 1, 5, 6, 7, 8, 9, 11)
@@ -38,11 +38,13 @@ SIZE_RAW = (
 )
 
 
-def raw_insert(rows: Sequence[RawRow]) -> tuple[str, Iterable[Sequence[Any]]]:
-    """The raw rows' INSERT and its parameters: the batch's shared values as literals
-    (see `literals`) when it has them, else every value bound."""
+def insert_raw(conn: sqlite3.Connection, rows: Sequence[RawRow]) -> int:
+    """The raw rows, in order, many to a statement (`multirow`): the batch's shared
+    values as literals (see `literals`) when it has them, else every value bound.
+    Returns how many were stored (a payload already stored is not)."""
     shared = shared_literals(rows, _RAW_SHARED)
     if shared is None:
-        return INSERT_RAW, rows
-    sql = _RAW_INTO + values_clause(12, dict(zip(_RAW_SHARED, shared, strict=True)))
-    return sql + _RAW_CONFLICT, own_values(rows, _RAW_OWN)
+        return insert_rows(conn, _RAW_INTO, 12, {}, rows, _RAW_CONFLICT)
+    literals = dict(zip(_RAW_SHARED, shared, strict=True))
+    own = list(own_values(rows, _RAW_OWN))
+    return insert_rows(conn, _RAW_INTO, 12, literals, own, _RAW_CONFLICT)

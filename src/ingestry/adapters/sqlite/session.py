@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -11,14 +11,15 @@ import orjson
 
 from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite import binding
-from ingestry.adapters.sqlite.literals import literal, shared_literals, values_clause
+from ingestry.adapters.sqlite.literals import literal, shared_literals
+from ingestry.adapters.sqlite.multirow import insert_rows
 from ingestry.adapters.sqlite.outbox import append_events, plainly_spelled
 from ingestry.adapters.sqlite.rawstatements import (
     INSERT_HEADER,
     INSERT_QUARANTINE,
     SIZE_QUARANTINE,
     SIZE_RAW,
-    raw_insert,
+    insert_raw,
 )
 from ingestry.adapters.sqlite.receipts import (
     FIND_RECEIPTS_JSON,
@@ -102,7 +103,7 @@ class SQLiteSession:
         batches = open_batches(self.conn, receipt or Receipt(None), ((r[6], r[11]) for r in rows))
         if mode.duplicates and self._only_receipts(rows, batches):
             return 0
-        stored: int = self.conn.executemany(*raw_insert(rows)).rowcount
+        stored = insert_raw(self.conn, rows)
         mode.duplicates = stored == 0
         if stored == len(rows) and len(batches) == 1:
             # all new: their ids are consecutive (AUTOINCREMENT, one writer), so the
@@ -279,13 +280,10 @@ class SQLiteSession:
         if shared is not None and stamp is not None:
             # the batch's shared values as literals (see `literals`), the rest bound
             source_type, upstream, data_source, extractor_version = shared
-            values = values_clause(
-                sql.width,
-                {0: source_type, 1: upstream, 4: data_source, 7: extractor_version,
-                 9: "1", 10: stamp, 11: stamp},
-            )  # fmt: skip
+            literals = {0: source_type, 1: upstream, 4: data_source, 7: extractor_version,
+                        9: "1", 10: stamp, 11: stamp}  # fmt: skip
             own = [(r[1], r[2], r[4], r[5], r[7], *r[8]) for r in rows]
-            self._insert(sql, name, own, before, f"{sql.into} {values}")
+            self._insert(sql, name, own, before, literals)
         elif times is None:
             inserts = [(r[0], r[9], *r[1:8], 1, now, now, *r[8]) for r in rows]
             self._insert(sql, name, inserts, before)
@@ -307,9 +305,9 @@ class SQLiteSession:
         name: str,
         inserts: list[tuple[Any, ...]],
         before: int,
-        statement: str | None = None,
+        literals: Mapping[int, str] | None = None,
     ) -> None:
-        self.conn.executemany(statement or sql.insert, inserts)
+        insert_rows(self.conn, sql.into, sql.width, literals or {}, inserts)
         # the changes feed (adapters.sql.changes): one statement for the batch's new
         # rows, whose rowids all follow `before` (one writer at a time); updates are
         # fed by the table's update trigger
