@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingestry.adapters.sqlite.multirow import CHUNK_ROWS, insert_rows, select_list
+from ingestry.adapters.sqlite.multirow import CHUNK_ROWS, _statement, insert_rows
 
 TABLE = (
     "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT NOT NULL, src TEXT,"
@@ -44,14 +44,14 @@ ROWS = st.lists(
 )
 
 
-@given(rows=ROWS, limit=st.sampled_from([None, 3, 7, 30]))
+@given(rows=ROWS, limit=st.sampled_from([None, 4, 7, 30]))
 def test_many_rows_per_statement_write_what_executemany_writes(
     rows: list[tuple[Any, ...]], limit: int | None
 ) -> None:
     reference = _table()
     expected = reference.executemany(f"{INTO} VALUES (?, 'x', ?, ?){CONFLICT}", rows).rowcount
     conn = _table(limit)
-    written = insert_rows(conn, INTO, 4, {1: "'x'"}, rows, CONFLICT)
+    written = insert_rows(conn, INTO, 4, {1: "x"}, rows, CONFLICT)
     assert written == max(expected, 0)
     assert _content(conn) == _content(reference)
 
@@ -69,10 +69,20 @@ def test_more_rows_than_one_statement_keep_their_order() -> None:
 def test_a_conflict_without_a_tail_refuses_the_statement() -> None:
     conn = _table()
     with pytest.raises(sqlite3.IntegrityError):
-        insert_rows(conn, INTO, 4, {1: "'x'"}, [("new", 1, None), ("seed", 2, None)])
+        insert_rows(conn, INTO, 4, {1: "x"}, [("new", 1, None), ("seed", 2, None)])
 
 
-def test_the_select_list_numbers_the_bound_values_in_order() -> None:
-    assert select_list(4, {1: "'x'", 3: "NULL"}) == "SELECT column1,'x',column2,NULL"
-    with pytest.raises(ValueError, match="bound value"):
-        insert_rows(_table(), INTO, 2, {0: "'a'", 1: "'b'"}, [()])
+def test_a_row_needs_a_value_of_its_own() -> None:
+    with pytest.raises(ValueError, match="of its own"):
+        insert_rows(_table(), INTO, 2, {0: "a", 1: "b"}, [()])
+
+
+def test_a_statement_is_prepared_once_for_every_batch_of_its_size() -> None:
+    """The SQL text holds no value, so batches with other shared values take the
+    same statements from sqlite3's cache: one per size (here 2 rows, then 1)."""
+    _statement.cache_clear()
+    conn = _table()
+    for src in ("p", "q", "r"):
+        insert_rows(conn, INTO, 4, {1: src}, [(f"k{i}", i, None) for i in range(3)])
+    assert _statement.cache_info().misses == 2
+    assert conn.execute("SELECT count(*) FROM t WHERE src IN ('p', 'q', 'r')").fetchone() == (9,)

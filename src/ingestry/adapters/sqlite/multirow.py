@@ -1,71 +1,81 @@
-"""Many rows in one INSERT: `INSERT INTO t (…) SELECT … FROM (VALUES (?,?),(?,?),…)`.
+"""Many rows in one INSERT: `INSERT INTO t (…) SELECT ?1, column1, … FROM (VALUES (?,?),…)`.
 
 `executemany` runs its statement once per row: Python's sqlite3 resets, binds and
 steps it row by row, and an AUTOINCREMENT table (raw payloads, records' rowids, events,
 changes) reads and writes `sqlite_sequence` at every run. One statement of a few
-hundred rows pays that once. The batch's shared values (`literals`) stay in the SELECT
-list, written once for all its rows, not in every row's tuple.
+hundred rows pays that once. The batch's shared values (`shared`) are bound once, as
+the statement's first parameters, and selected for every row.
+
+The SQL text depends only on the table, which positions are shared and the number of
+rows, never on the values: a statement is prepared once and taken from sqlite3's
+statement cache after that (preparing a 500-row statement costs more than running it).
+So a batch is cut into statements of a power of two rows: 512, then what is left as
+256, 128, … 1.
 
 The rows are inserted in the order given (SQLite reads VALUES in order), so the new
 rowids follow each other in row order as they did with `executemany`; the write path
-relies on that (receipt spans, changes and events of a fresh batch). The tests that
-check those ids run against this module. Measured in docs/sqlite-write-path.md.
+relies on that (receipt spans, changes and events of a fresh batch), and the tests
+that check those ids run against this module. Measured in docs/sqlite-write-path.md.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from functools import cache
 from itertools import chain
 from typing import Any
 
-#: rows per statement: past a few hundred a longer statement saves nothing more
-#: (its parse and the parameter list grow with it)
-CHUNK_ROWS = 500
+#: the most rows per statement: past a few hundred a longer one saves nothing more
+CHUNK_ROWS = 512
 
 
-def select_list(width: int, literals: Mapping[int, str]) -> str:
-    """`SELECT …` of `width` values: the literal at its position, else the next of the
-    VALUES' columns (column1, column2, … in order)."""
+@cache
+def _statement(head: str, width: int, shared: tuple[int, ...], rows: int, tail: str) -> str:
     picks: list[str] = []
     own = 0
     for i in range(width):
-        text = literals.get(i)
-        if text is None:
+        if i in shared:
+            picks.append(f"?{shared.index(i) + 1}")
+        else:
             own += 1
-            text = f"column{own}"
-        picks.append(text)
-    return "SELECT " + ",".join(picks)
+            picks.append(f"column{own}")
+    marks = "(" + ",".join("?" * own) + ")"
+    # `WHERE true` keeps the parser from reading an ON CONFLICT tail as a join's ON
+    return (
+        f"{head} SELECT {','.join(picks)} FROM (VALUES {','.join([marks] * rows)}) WHERE true{tail}"
+    )
 
 
 def insert_rows(
     conn: sqlite3.Connection,
     head: str,
     width: int,
-    literals: Mapping[int, str],
+    shared: Mapping[int, Any],
     rows: Sequence[Sequence[Any]],
     tail: str = "",
 ) -> int:
-    """`head` (`INSERT INTO t (cols)`) of `rows`, each holding the values not in
-    `literals`, in order; `tail` follows (`ON CONFLICT …`). Returns the rows written."""
+    """`head` (`INSERT INTO t (cols)`) of `rows`, each holding its values not in
+    `shared` (position -> the value every row has there), in order; `tail` follows
+    (`ON CONFLICT …`). Returns the rows written."""
     if not rows:
         return 0
-    own = width - len(literals)
+    own = width - len(shared)
     if own < 1:
-        raise ValueError("a row needs at least one bound value")
-    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    step = max(1, min(CHUNK_ROWS, limit // own))
-    select = select_list(width, literals)
-    marks = "(" + ",".join("?" * own) + ")"
-    # `WHERE true` keeps the parser from reading an ON CONFLICT tail as a join's ON
-    full = f"{head} {select} FROM (VALUES {','.join([marks] * step)}) WHERE true{tail}"
+        raise ValueError("a row needs at least one value of its own")
+    positions = tuple(sorted(shared))
+    first = [shared[i] for i in positions]
+    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - len(first)
+    step = CHUNK_ROWS
+    while step > 1 and step * own > limit:
+        step //= 2
     written = 0
-    for start in range(0, len(rows), step):
+    start = 0
+    while start < len(rows):
+        while step > len(rows) - start:
+            step //= 2
         part = rows[start : start + step]
-        sql = (
-            full
-            if len(part) == step
-            else f"{head} {select} FROM (VALUES {','.join([marks] * len(part))}) WHERE true{tail}"
-        )
-        written += conn.execute(sql, list(chain.from_iterable(part))).rowcount
+        sql = _statement(head, width, positions, step, tail)
+        written += conn.execute(sql, [*first, *chain.from_iterable(part)]).rowcount
+        start += step
     return written

@@ -1,13 +1,13 @@
-"""The raw layer's statements on SQLite: payloads (with a batch's shared values as
-literals, see `literals`), CSV headers and quarantine."""
+"""The raw layer's statements on SQLite: payloads (many to a statement, a batch's
+shared values bound once, see `multirow`), CSV headers and quarantine."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
 
-from ingestry.adapters.sqlite.literals import own_values, shared_literals
 from ingestry.adapters.sqlite.multirow import insert_rows
+from ingestry.adapters.sqlite.shared import own_values, shared_values
 from ingestry.services.ports import RawRow
 
 _RAW_INTO = (
@@ -40,11 +40,11 @@ SIZE_RAW = (
 
 def insert_raw(conn: sqlite3.Connection, rows: Sequence[RawRow]) -> int:
     """The raw rows, in order, many to a statement (`multirow`): the batch's shared
-    values as literals (see `literals`) when it has them, else every value bound.
+    values bound once (see `shared`) when it has them, else every value bound.
     Returns how many were stored (a payload already stored is not)."""
-    shared = shared_literals(rows, _RAW_SHARED)
+    shared = shared_values(rows, _RAW_SHARED)
     if shared is None:
         return insert_rows(conn, _RAW_INTO, 12, {}, rows, _RAW_CONFLICT)
-    literals = dict(zip(_RAW_SHARED, shared, strict=True))
+    values = dict(zip(_RAW_SHARED, shared, strict=True))
     own = list(own_values(rows, _RAW_OWN))
-    return insert_rows(conn, _RAW_INTO, 12, literals, own, _RAW_CONFLICT)
+    return insert_rows(conn, _RAW_INTO, 12, values, own, _RAW_CONFLICT)

@@ -11,7 +11,6 @@ import orjson
 
 from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite import binding
-from ingestry.adapters.sqlite.literals import literal, shared_literals
 from ingestry.adapters.sqlite.multirow import insert_rows
 from ingestry.adapters.sqlite.outbox import append_events, plainly_spelled
 from ingestry.adapters.sqlite.rawstatements import (
@@ -28,6 +27,7 @@ from ingestry.adapters.sqlite.receipts import (
     BatchKey,
     open_batches,
 )
+from ingestry.adapters.sqlite.shared import shared_values
 from ingestry.adapters.sqlite.statements import RecordStatements
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import SRN_PREFIX, spell_srn
@@ -275,15 +275,14 @@ class SQLiteSession:
     ) -> UpsertResult:
         """`upsert_records` of rows that are all new, each id once (a first ingest, an
         import into a fresh store): every row is version 1, so no walk row by row."""
-        shared = shared_literals(rows, _RECORD_SHARED) if times is None else None
-        stamp = literal(now)
-        if shared is not None and stamp is not None:
-            # the batch's shared values as literals (see `literals`), the rest bound
+        shared = shared_values(rows, _RECORD_SHARED) if times is None else None
+        if shared is not None:
+            # the batch's shared values bound once a statement (see `shared`)
             source_type, upstream, data_source, extractor_version = shared
-            literals = {0: source_type, 1: upstream, 4: data_source, 7: extractor_version,
-                        9: "1", 10: stamp, 11: stamp}  # fmt: skip
+            values = {0: source_type, 1: upstream, 4: data_source, 7: extractor_version,
+                      9: 1, 10: now, 11: now}  # fmt: skip
             own = [(r[1], r[2], r[4], r[5], r[7], *r[8]) for r in rows]
-            self._insert(sql, name, own, before, literals)
+            self._insert(sql, name, own, before, values)
         elif times is None:
             inserts = [(r[0], r[9], *r[1:8], 1, now, now, *r[8]) for r in rows]
             self._insert(sql, name, inserts, before)
@@ -305,9 +304,9 @@ class SQLiteSession:
         name: str,
         inserts: list[tuple[Any, ...]],
         before: int,
-        literals: Mapping[int, str] | None = None,
+        shared: Mapping[int, Any] | None = None,
     ) -> None:
-        insert_rows(self.conn, sql.into, sql.width, literals or {}, inserts)
+        insert_rows(self.conn, sql.into, sql.width, shared or {}, inserts)
         # the changes feed (adapters.sql.changes): one statement for the batch's new
         # rows, whose rowids all follow `before` (one writer at a time); updates are
         # fed by the table's update trigger

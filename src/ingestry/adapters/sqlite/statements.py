@@ -14,7 +14,7 @@ class RecordStatements:
     ) -> None:
         self.columns = columns
         self.insert = insert
-        #: the insert up to its VALUES, and how many values a row has (`literals`)
+        #: the insert up to its VALUES, and how many values a row has (`multirow`)
         self.into = insert[: insert.index(" VALUES (")]
         self.width = 12 + len(columns)
         table = insert.split(" ", 3)[2]

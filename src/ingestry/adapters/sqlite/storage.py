@@ -77,7 +77,11 @@ class SQLiteStorage(SQLiteReads):
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # the write path's INSERTs come in up to ten sizes a table (`multirow`): a cache
+        # larger than the default 128 keeps every one prepared
+        self._conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, cached_statements=512
+        )
         _configure(self._conn)
         register_functions(self._conn)
         self._engine: sa.Engine | None = None
