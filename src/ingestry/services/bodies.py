@@ -12,6 +12,7 @@ from ingestry.domain.errors import InputError
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.csvframes import CSVFrames, framed_csv
 from ingestry.extract.framing import Frame, JSONFrameError, json_frames, jsonl_frames
+from ingestry.extract.jsonpage import exact_items
 from ingestry.services.inputs import Input, ReadOptions, UnframeableError
 from ingestry.services.payloads import PayloadInput
 
@@ -99,7 +100,10 @@ class BodyInput:
             key = "features" if self.source.format is SourceFormat.GEOJSON else None
             try:  # framed whole first: a body that does not frame leaves no batch behind
                 path = self.source.reading.records_path
-                frames = list(json_frames([self.body], array_key=key, records_path=path))
+                # at C speed when provably exact (`jsonpage`), else token by token
+                frames = exact_items(self.body, path or ((key,) if key else None))
+                if frames is None:
+                    frames = list(json_frames([self.body], array_key=key, records_path=path))
                 if self.numbered:
                     frames = [Frame(n, *f[1:]) for n, f in enumerate(frames, 1)]
                 yield from frames

@@ -1,0 +1,54 @@
+"""A whole JSON document's items framed at C speed, when that is provably exact.
+
+`framing.json_frames` walks a document token by token in Python (~5 µs an item of a
+harvested page: bench/README.md, "Harvest: pages framed through orjson"). Most API
+pages are compact JSON written as orjson writes it. For a document held whole (a
+request body, a harvested page), orjson parses it, writes each item of its array back,
+and the joined array must be found, byte for byte and once, in the document: then each
+item's exact bytes are known from the lengths, with no Python step per byte. A document
+written otherwise (spaces, other escapes or number spellings, duplicate keys...) does
+not match, and the caller frames it with `json_frames`. Both give the same frames (a
+hypothesis test compares them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ingestry.extract.framing import Frame
+
+
+def exact_items(body: bytes, path: tuple[str, ...] | None) -> list[Frame] | None:
+    """The frames `json_frames([body], records_path=path)` gives (a top-level array's
+    items, or those of the array at `path`), or None when they cannot be proved this
+    way (the caller takes `json_frames`, which also names what is wrong)."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    items: Any = doc
+    for key in path or ():
+        if not isinstance(items, dict) or key not in items:
+            return None
+        items = items[key]
+    if not isinstance(items, list):
+        return None
+    try:
+        parts = [orjson.dumps(item) for item in items]
+    except orjson.JSONEncodeError:
+        return None
+    array = b"[" + b",".join(parts) + b"]"
+    at = body.find(array)
+    if at < 0 or body.find(array, at + 1) >= 0:
+        return None  # written otherwise, or twice: which one is at the path is unproved
+    # orjson writes no raw newline: every item starts on the line the array does
+    line = 1 + body.count(b"\n", 0, at)
+    frames: list[Frame] = []
+    start = at + 1
+    for part in parts:
+        end = start + len(part)
+        frames.append(Frame(line, body[start:end]))
+        start = end + 1
+    return frames
