@@ -74,6 +74,10 @@ def test_documents_the_fast_path_leaves_to_the_framer() -> None:
     assert exact_items(b'{"a": 1}', None) is None  # an object frames as itself
     assert exact_items(b"[1, 2]", None) is None  # spaces: not orjson's spelling
     assert exact_items(b'[{"a":1,"a":2}]', None) is None  # a duplicate key
+    # a repeated key on the path: the framer takes the first array, orjson the last
+    body = b'{"items":[1],"items":[2]}'
+    assert exact_items(body, ("items",)) is None
+    assert not _agrees(b'{"items":[1],"x":{"items":[2]},"items":[3]}', ("items",))
     assert exact_items(b"[1,2", None) is None  # cut short: the framer names it
     assert exact_items(b"[18446744073709551616]", None) is None  # past 64 bits
     frames = exact_items(b'\n{"x":[{"id":1},{"id":2}]}', ("x",))

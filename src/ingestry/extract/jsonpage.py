@@ -3,12 +3,13 @@
 `framing.json_frames` walks a document token by token in Python (~5 µs an item of a
 harvested page: bench/README.md, "Harvest: pages framed through orjson"). Most API
 pages are compact JSON written as orjson writes it. For a document held whole (a
-request body, a harvested page), orjson parses it, writes each item of its array back,
-and the joined array must be found, byte for byte and once, in the document: then each
-item's exact bytes are known from the lengths, with no Python step per byte. A document
-written otherwise (spaces, other escapes or number spellings, duplicate keys...) does
-not match, and the caller frames it with `json_frames`. Both give the same frames (a
-hypothesis test compares them).
+request body, a harvested page), orjson parses it and must write the same bytes back
+(so no key repeats: orjson keeps a repeated key's last value, the framer its first);
+then each item of its array is written back, and the joined array must be found, byte
+for byte and once, in the document: each item's exact bytes are known from the
+lengths, with no Python step per byte. A document written otherwise (spaces, other
+escapes or number spellings, repeated keys...) does not match, and the caller frames
+it with `json_frames`. Both give the same frames (a hypothesis test compares them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import orjson
 
 from ingestry.extract.framing import Frame
 
+_WS = b" \t\r\n"
+
 
 def exact_items(body: bytes, path: tuple[str, ...] | None) -> list[Frame] | None:
     """The frames `json_frames([body], records_path=path)` gives (a top-level array's
@@ -26,7 +29,11 @@ def exact_items(body: bytes, path: tuple[str, ...] | None) -> list[Frame] | None
     way (the caller takes `json_frames`, which also names what is wrong)."""
     try:
         doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        # the whole document as orjson writes it: no duplicate key (orjson keeps the
+        # last, the framer the first), no other spelling anywhere in it
+        if orjson.dumps(doc) != body.strip(_WS):
+            return None
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return None
     items: Any = doc
     for key in path or ():
