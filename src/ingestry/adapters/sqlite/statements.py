@@ -10,14 +10,13 @@ class RecordStatements:
     """The SQL of one convention's record table, built once per convention."""
 
     def __init__(
-        self, columns: tuple[str, ...], insert: str, update: str, history: str, lookup: str
+        self, columns: tuple[str, ...], into: str, update: str, history: str, lookup: str
     ) -> None:
         self.columns = columns
-        self.insert = insert
-        #: the insert up to its VALUES, and how many values a row has (`multirow`)
-        self.into = insert[: insert.index(" VALUES (")]
+        #: `INSERT INTO t (cols)`, and how many values a row has (`multirow` adds them)
+        self.into = into
         self.width = 12 + len(columns)
-        table = insert.split(" ", 3)[2]
+        table = into.split(" ", 3)[2]
         self.last_id = f"SELECT coalesce(max(id), 0) FROM {table}"
         self.changes = (
             "INSERT INTO record_changes (convention, record_id, version)"
@@ -43,8 +42,7 @@ class RecordStatements:
             " extractor_version, raw_sha256, version, published_at, updated_at"
         )
         names = ", ".join([envelope, *cols])
-        marks = ",".join("?" * (12 + len(cols)))
-        insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        into = f"INSERT INTO {table} ({names})"
         sets = ", ".join(
             [
                 "source = ?, data_source = ?, metadata = ?, content_hash = ?,"
@@ -66,4 +64,4 @@ class RecordStatements:
             f"SELECT source_id, content_hash, version, id FROM {table}"
             " WHERE source_type = ? AND upstream = ? AND source_id IN (?*)"
         )
-        return cls(convention.column_names, insert, update, history, lookup)
+        return cls(convention.column_names, into, update, history, lookup)
