@@ -4,6 +4,8 @@ quoted line ends, stray or unterminated quotes, bad bytes, CRLF and blank lines.
 
 from __future__ import annotations
 
+import csv
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -125,3 +127,37 @@ def test_a_block_without_quotes_frames_as_read_line_by_line(
     assert quick is None or quick == whole
     if b"\r" not in data.replace(b"\r\n", b"") and b"\x00" not in data:
         assert quick == whole
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(PLAIN_CELLS, min_size=3, max_size=3), min_size=1, max_size=12),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    ending=ENDINGS,
+    tail=st.booleans(),
+)
+def test_rows_of_the_headers_width_split_as_the_csv_module_reads_them(
+    rows: list[list[str]], delimiter: str, ending: bytes, tail: bool
+) -> None:
+    """Every row as wide as the header: the rows are split at the delimiter and built
+    in C-level passes (`_full_frames`), and frame as the csv module reads them."""
+    reading = Reading(dialect=CSVDialect(delimiter=delimiter))
+    data = ending.join(delimiter.join(r).encode() for r in rows) + (ending if tail else b"")
+    names = ["id", "b", "c"]
+    quick = _unquoted_frames(3, data, names, reading)
+    whole = list(CSVFrames(_lines(data), (), reading, names=names, first_line=3))
+    if b"\r" not in data.replace(b"\r\n", b"") and b"\x00" not in data:
+        assert quick == whole
+    else:
+        assert quick is None
+
+
+def test_a_field_over_the_csv_modules_limit_frames_as_read_whole() -> None:
+    """A line longer than the csv module's field limit is read by the csv module (which
+    refuses the field), not split: the block takes the line-by-line reader."""
+    reading = Reading()
+    data = b"1,a,b\n2," + b"x" * (csv.field_size_limit() + 1) + b",c\n"
+    assert _unquoted_frames(2, data, ["id", "b", "c"], reading) is None
+    whole = list(CSVFrames(_lines(data), (), reading, names=["id", "b", "c"], first_line=2))
+    blocked = csv_block_frames((2, data), b"id,b,c", reading)
+    assert blocked == whole
