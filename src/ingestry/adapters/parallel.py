@@ -246,10 +246,17 @@ def fork_available() -> bool:
     return hasattr(os, "fork")
 
 
-def default_workers(cores: int | None = None) -> int:
-    """One worker per spare core, at most 2 (the writer is the limit beyond that)."""
+def default_workers(cores: int | None = None, *, server: bool = True) -> int:
+    """A file ingest's preparation workers: one per core, at most 2, none on one core;
+    with a database server beside them (`server`), one per spare core. Preparing a
+    narrow CSV row costs more than writing it to SQLite (callgrind: 99k instructions a
+    row against the writer's 81k), so on 2 cores one worker left the writer waiting
+    between batches and a second one is ~7% faster; PostgreSQL's server needs that core
+    (2-3% slower with two). bench/README.md, "Preparation workers per core"."""
     cores = cores or os.cpu_count() or 1
-    return max(0, min(2, cores - 1))
+    if cores < 2:
+        return 0
+    return min(2, cores - 1 if server else cores)
 
 
 def default_parse_workers(cores: int | None = None) -> int:

@@ -99,12 +99,18 @@ def parallel_min_bytes(env: Mapping[str, str] | None = None) -> int:
     return _whole_number(env, "INGESTRY_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES, least=0)
 
 
-def build_parallel(env: Mapping[str, str] | None = None) -> MapFn | None:
+def build_parallel(
+    env: Mapping[str, str] | None = None, database_url: str | None = None
+) -> MapFn | None:
     """Worker processes for batch preparation: INGESTRY_WORKERS (0 = inline), else one
-    per spare core (at most 2); inline where processes cannot be forked."""
+    per core beside an embedded database, one per spare core beside a server (at most
+    2, `default_workers`); inline where processes cannot be forked."""
+    from ingestry.adapters.backends import backend_for
     from ingestry.adapters.parallel import ProcessMap, default_workers, fork_available
 
-    workers = _whole_number(env, "INGESTRY_WORKERS", default_workers(), least=0)
+    backend = backend_for(database_url) if database_url else None
+    server = backend is None or backend.file_prefix is None
+    workers = _whole_number(env, "INGESTRY_WORKERS", default_workers(server=server), least=0)
     if workers <= 0 or not fork_available():
         return None
     return ProcessMap(workers)

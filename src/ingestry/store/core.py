@@ -42,7 +42,7 @@ class StoreCore:
         self._storage: Storage | None = None
         self._registry = build_extractor_registry(settings)
         self._extractors: dict[str, Extractor] = {}
-        self._parallel = build_parallel()
+        self._parallel = build_parallel(database_url=settings.database_url)
         self._parallel_min_bytes = parallel_min_bytes()
         self._publish_service: PublishService | None = None
         self._dispatchers: list[EventDispatcher] = []
