@@ -10,7 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingestry.domain.reading import CSVDialect, Reading
-from ingestry.extract.csvblocks import _unquoted_frames, blocks_apply, csv_block_frames, csv_blocks
+from ingestry.extract.csvblocks import (
+    _nth_line_end,
+    _unquoted_frames,
+    blocks_apply,
+    csv_block_frames,
+    csv_blocks,
+)
 from ingestry.extract.csvframes import CSVFrames
 from ingestry.extract.framing import Frame
 
@@ -161,3 +167,13 @@ def test_a_field_over_the_csv_modules_limit_frames_as_read_whole() -> None:
     whole = list(CSVFrames(_lines(data), (), reading, names=["id", "b", "c"], first_line=2))
     blocked = csv_block_frames((2, data), b"id,b,c", reading)
     assert blocked == whole
+
+
+@given(data=st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"\n")), n=st.integers(0, 20))
+def test_the_nth_line_end_is_found_as_by_walking_the_lines(data: bytes, n: int) -> None:
+    walked = -1
+    if data.count(b"\n") >= n:
+        walked = 0
+        for _ in range(n):
+            walked = data.index(b"\n", walked) + 1
+    assert _nth_line_end(data, n) == walked

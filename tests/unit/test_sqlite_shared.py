@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ingestry.adapters.sqlite import binding
 from ingestry.adapters.sqlite.multirow import insert_rows
-from ingestry.adapters.sqlite.shared import shared_values
+from ingestry.adapters.sqlite.shared import own_record_values, shared_values
 
 binding.register()
 
@@ -86,3 +86,12 @@ def test_values_that_differ_between_rows_are_not_shared() -> None:
     assert shared_values(rows, (2,)) == ("x",)
     assert shared_values([], (0,)) is None
     assert shared_values([("a",), (b"a",)], (0,)) is None
+
+
+def test_own_record_values_are_the_unshared_fields_then_the_columns() -> None:
+    row = ("harvest", "F1", '{"id":"F1"}', "flights", "{}", b"c", "v1", b"s", (1, "a"), "")
+    listed = (*row[:8], [1, "a"], row[9])  # columns as a list: the row-by-row way
+    want = ("F1", '{"id":"F1"}', "{}", b"c", b"s", 1, "a")
+    assert own_record_values([row, row]) == [want, want]
+    assert own_record_values([row, listed]) == [want, want]
+    assert own_record_values([]) == []

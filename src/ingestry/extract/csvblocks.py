@@ -188,12 +188,23 @@ def _next_cut(buf: bytes, lines: int, quote: bytes, reading: Reading, more: bool
 
 
 def _nth_line_end(data: bytes, n: int) -> int:
-    """The offset after the `n`-th LF of `data`, or -1 when it holds fewer."""
-    if data.count(b"\n") < n:
+    """The offset after the `n`-th LF of `data`, or -1 when it holds fewer. A guess at
+    the average line length, corrected by counting, then a few `find`s either way: the
+    reading process cuts every block, and a `find` per line cost it ~2% of a narrow CSV
+    ingest's writer."""
+    total = data.count(b"\n")
+    if total < n:
         return -1
-    end = 0
-    for _ in range(n):
+    if n <= 0:
+        return 0
+    end = len(data) * n // total  # about n lines in
+    seen = data.count(b"\n", 0, end)
+    while seen >= n:  # too far: back to the n-th LF
+        end = data.rindex(b"\n", 0, end)
+        seen -= 1
+    while seen < n:
         end = data.index(b"\n", end) + 1
+        seen += 1
     return end
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -27,7 +28,7 @@ from ingestry.adapters.sqlite.receipts import (
     BatchKey,
     open_batches,
 )
-from ingestry.adapters.sqlite.shared import shared_values
+from ingestry.adapters.sqlite.shared import own_record_values, shared_values
 from ingestry.adapters.sqlite.statements import RecordStatements
 from ingestry.domain.conventions import Convention
 from ingestry.domain.records import SRN_PREFIX, spell_srn
@@ -52,6 +53,10 @@ binding.register()  # bytes, None and bool bound without failed adapter lookups
 #: A new record's values the same for a batch of one source: source type, upstream,
 #: data source, extractor version (and the version and times `_insert_all` adds).
 _RECORD_SHARED = (0, 9, 3, 6)
+#: A raw row's receipt batch: (received_at, origin).
+_BATCH_KEY = itemgetter(6, 11)
+
+
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below.
 _LOOKUP_CHUNK = 900
 
@@ -100,7 +105,7 @@ class SQLiteSession:
         if not rows:
             return 0
         mode = self._raw_mode
-        batches = open_batches(self.conn, receipt or Receipt(None), ((r[6], r[11]) for r in rows))
+        batches = open_batches(self.conn, receipt or Receipt(None), map(_BATCH_KEY, rows))
         if mode.duplicates and self._only_receipts(rows, batches):
             return 0
         stored = insert_raw(self.conn, rows)
@@ -281,7 +286,7 @@ class SQLiteSession:
             source_type, upstream, data_source, extractor_version = shared
             values = {0: source_type, 1: upstream, 4: data_source, 7: extractor_version,
                       9: 1, 10: now, 11: now}  # fmt: skip
-            own = [(r[1], r[2], r[4], r[5], r[7], *r[8]) for r in rows]
+            own = own_record_values(rows)
             self._insert(sql, name, own, before, values)
         elif times is None:
             inserts = [(r[0], r[9], *r[1:8], 1, now, now, *r[8]) for r in rows]

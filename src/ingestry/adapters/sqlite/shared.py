@@ -15,7 +15,7 @@ bind as the first row's type for every row.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any
 
 _SHAREABLE = (str, bytes, type(None))
@@ -46,3 +46,18 @@ def shared_values(
 def own_values(rows: Iterable[Sequence[Any]], positions: tuple[int, ...]) -> Iterable[Any]:
     """Each row's values at `positions`, in order: the rows `multirow.insert_rows` binds."""
     return map(itemgetter(*positions), rows)
+
+
+_OWN_HEAD = itemgetter(1, 2, 4, 5, 7)
+_COLUMNS = itemgetter(8)
+
+
+def own_record_values(rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """A new record row's values its batch does not share (see the session's
+    `_RECORD_SHARED`): source id, source, metadata, content hash, raw sha256, then its
+    columns; built by C-level passes (the writer is the critical path), row by row
+    where the columns are not a tuple."""
+    try:
+        return list(map(add, map(_OWN_HEAD, rows), map(_COLUMNS, rows)))
+    except TypeError:
+        return [(r[1], r[2], r[4], r[5], r[7], *r[8]) for r in rows]
