@@ -169,11 +169,31 @@ def test_a_field_over_the_csv_modules_limit_frames_as_read_whole() -> None:
     assert blocked == whole
 
 
-@given(data=st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"\n")), n=st.integers(0, 20))
-def test_the_nth_line_end_is_found_as_by_walking_the_lines(data: bytes, n: int) -> None:
+def _walked(data: bytes, n: int) -> int:
     walked = -1
     if data.count(b"\n") >= n:
         walked = 0
         for _ in range(n):
             walked = data.index(b"\n", walked) + 1
-    assert _nth_line_end(data, n) == walked
+    return walked
+
+
+@given(
+    data=st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"\n")),
+    n=st.integers(0, 20),
+    span=st.integers(0, 80),
+)
+def test_the_nth_line_end_is_found_as_by_walking_the_lines(data: bytes, n: int, span: int) -> None:
+    assert _nth_line_end(data, n, span) == _walked(data, n)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 3000), min_size=1, max_size=400),
+    n=st.integers(1, 420),
+    span=st.sampled_from([0, 100, 70_000, 400_000]),
+)
+def test_the_nth_line_end_past_the_first_window(lengths: list[int], n: int, span: int) -> None:
+    """Buffers past the first window (64 KiB): the window doubles until it holds n."""
+    data = b"".join(b"x" * k + b"\n" for k in lengths) + b"tail"
+    assert _nth_line_end(data, n, span) == _walked(data, n)

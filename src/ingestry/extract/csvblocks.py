@@ -153,18 +153,18 @@ def csv_blocks(
     quote = reading.dialect.quote.encode()
     buf = b""
     settled = False  # a row left open past OPEN_ROW_MAX: the rest is one block
+    span = 0  # the last block's bytes: where the next one's n-th line end is sought
 
     def cut_blocks(more: bool) -> Iterator[tuple[LineBlock, int]]:
-        nonlocal buf, first, settled
+        nonlocal buf, first, settled, span
         while not settled:
-            cut = _next_cut(buf, lines, quote, reading, more)
+            cut, count = _next_cut(buf, lines, quote, reading, more, span)
             if cut <= 0:
                 settled = more and cut == 0 and len(buf) > OPEN_ROW_MAX
                 return
-            count = buf.count(b"\n", 0, cut)
             yield (first, buf[:cut]), count
             first += count
-            buf = buf[cut:]
+            buf, span = buf[cut:], cut
 
     for chunk in chunks:
         buf = buf + chunk if buf else chunk
@@ -174,44 +174,55 @@ def csv_blocks(
         yield (first, buf), buf.count(b"\n") + (not buf.endswith(b"\n"))
 
 
-def _next_cut(buf: bytes, lines: int, quote: bytes, reading: Reading, more: bool) -> int:
-    """Where the next block of `buf` ends: after about `lines` whole lines, at a row
-    boundary; -1 while fewer lines are buffered, 0 when none of them ends a row. With
-    `more` input to come, such a block is cut at the buffer's last row boundary instead."""
-    end = _nth_line_end(buf, lines)
+def _next_cut(
+    buf: bytes, lines: int, quote: bytes, reading: Reading, more: bool, span: int = 0
+) -> tuple[int, int]:
+    """Where the next block of `buf` ends, and the lines it holds: after about `lines`
+    whole lines (sought from `span` bytes in), at a row boundary; -1 while fewer lines
+    are buffered, 0 when none of them ends a row. With `more` input to come, such a
+    block is cut at the buffer's last row boundary instead."""
+    end = _nth_line_end(buf, lines, span)
     if end < 0:
-        return -1
+        return -1, 0
     cut = _row_end(buf, end, quote, reading)
     if cut == 0 and more:
         cut = _row_end(buf, buf.rfind(b"\n") + 1, quote, reading)
-    return cut
+    return cut, lines if cut == end else buf.count(b"\n", 0, cut)
 
 
-def _nth_line_end(data: bytes, n: int) -> int:
-    """The offset after the `n`-th LF of `data`, or -1 when it holds fewer. A guess at
-    the average line length, corrected by counting, then a few `find`s either way: the
-    reading process cuts every block, and a `find` per line cost it ~2% of a narrow CSV
-    ingest's writer."""
-    total = data.count(b"\n")
-    if total < n:
-        return -1
+def _nth_line_end(data: bytes, n: int, span: int = 0) -> int:
+    """The offset after the `n`-th LF of `data`, or -1 when it holds fewer. Counted in
+    a window (from `span` bytes, the last block's size, or 64 KiB; doubled until it
+    holds `n` LFs), not the whole buffer, then a guess in proportion corrected by a few
+    `find`s: the reading process cuts every block, and a `find` per line, then a count
+    of the whole buffer, cost a narrow CSV ingest's writer ~2% each."""
     if n <= 0:
         return 0
-    end = len(data) * n // total  # about n lines in
-    seen = data.count(b"\n", 0, end)
-    while seen >= n:  # too far: back to the n-th LF
-        end = data.rindex(b"\n", 0, end)
-        seen -= 1
-    while seen < n:
+    seen, start, window = 0, 0, max(span + (span >> 3), 1 << 16)
+    while True:
+        stop = min(len(data), start + window)
+        found = data.count(b"\n", start, stop)
+        if seen + found >= n:
+            break
+        if stop == len(data):
+            return -1
+        seen, start, window = seen + found, stop, window * 2
+    want = n - seen  # 1 <= want <= found: the n-th LF is in data[start:stop]
+    end = start + (stop - start) * want // found
+    have = data.count(b"\n", start, end)
+    while have >= want:  # too far: back to the n-th LF
+        end = data.rindex(b"\n", start, end)
+        have -= 1
+    while have < want:
         end = data.index(b"\n", end) + 1
-        seen += 1
+        have += 1
     return end
 
 
 def _row_end(data: bytes, end: int, quote: bytes, reading: Reading) -> int:
     """The last row boundary in `data[:end]` (whole lines from a row boundary): `end`
     itself when no quote character occurs before it, 0 when no row ends there."""
-    if end <= 0 or quote not in data[:end]:
+    if end <= 0 or data.find(quote, 0, end) < 0:  # no copy of the block to ask
         return end
     lines = _lines(data[:end])
     codec = Codec(reading.encoding, reading.fallback_encoding)
