@@ -5,6 +5,7 @@ included), byte for byte."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from typing import Any
 
@@ -15,6 +16,7 @@ from ingestry.domain.conventions import ColumnParse, ColumnSpec, ColumnType, Con
 from ingestry.domain.reading import CSVDialect, Reading, ValueSpelling
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
+from ingestry.extract.csvblocks import csv_block_frames, csv_block_slices
 from ingestry.extract.csvframes import CSVFrames
 from ingestry.services.batch import PreparedBatch, Provenance, prepare_batch
 
@@ -214,3 +216,27 @@ def test_a_long_batch_gives_the_row_paths_rows_on_every_strategy() -> None:
         columnar = _batch(source, extractor, data, True)
         assert len(columnar[1]) == 1097 and len(columnar[2]) == 3
         assert columnar == _batch(source, extractor, data, False)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases(), st.integers(1, 5))
+def test_a_block_prepared_part_by_part_gives_what_it_gives_framed_whole(
+    case: Any, part: int
+) -> None:
+    """`prepare_batch` given a block's frames in parts (`slices`, framed as the loop
+    reaches them) builds the same rows, quarantine, repeats and counts."""
+    source, convention, data = case
+    extractor = Extractor(source, convention)
+    header_line, _, body = data.partition(b"\n")
+    header = (hashlib.sha256(header_line).digest(), header_line)
+    block = (2, body)
+    whole = prepare_batch(
+        csv_block_frames(block, header_line, source.reading), source, extractor, PROV,
+        received_at=NOW, origin="f.csv", header=header, blob=body,
+    )  # fmt: skip
+    parts = prepare_batch(
+        [], source, extractor, PROV, received_at=NOW, origin="f.csv", header=header,
+        blob=body, slices=csv_block_slices(block, header_line, source.reading, part),
+    )  # fmt: skip
+    assert _plain(parts) == _plain(whole)
+    assert parts.received == whole.received

@@ -15,6 +15,7 @@ from ingestry.extract.csvblocks import (
     _unquoted_frames,
     blocks_apply,
     csv_block_frames,
+    csv_block_slices,
     csv_blocks,
 )
 from ingestry.extract.csvframes import CSVFrames
@@ -197,3 +198,25 @@ def test_the_nth_line_end_past_the_first_window(lengths: list[int], n: int, span
     """Buffers past the first window (64 KiB): the window doubles until it holds n."""
     data = b"".join(b"x" * k + b"\n" for k in lengths) + b"tail"
     assert _nth_line_end(data, n, span) == _walked(data, n)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=ROWS,
+    ending=ENDINGS,
+    part=st.integers(1, 7),
+    encoding=st.sampled_from(["utf-8", "latin-1", "cp1252"]),
+    tail=st.booleans(),
+)
+def test_a_block_framed_in_parts_frames_as_framed_whole(
+    rows: list[list[str]], ending: bytes, part: int, encoding: str, tail: bool
+) -> None:
+    """`csv_block_slices`: the parts, joined, are the block's frames (line numbers,
+    bytes, rows and errors), with or without quotes, blank lines and bad bytes."""
+    reading = Reading(encoding=encoding)
+    data = ending.join(",".join(r).encode(encoding, "replace") for r in rows)
+    data += ending if tail and rows else b""
+    parts = list(csv_block_slices((4, data), b"id,b,c", reading, part))
+    assert [f for p in parts for f in p] == csv_block_frames((4, data), b"id,b,c", reading)
+    if b'"' not in data:
+        assert all(len(p) <= part for p in parts)

@@ -63,6 +63,27 @@ def header_names(header: bytes, reading: Reading) -> list[str] | None:
 _NAMES: dict[tuple[bytes, Reading], list[str] | None] = {}
 
 
+def csv_block_slices(
+    block: LineBlock, header: bytes, reading: Reading, lines: int
+) -> Iterator[list[Frame]]:
+    """The frames of `csv_block_frames`, as parts of about `lines` lines each framed
+    when asked for (`services.batch.prepare_batch` extracts a part while its rows are
+    in cache). A block holding a quote character (a row may go on over lines) is one
+    part; otherwise every line is a row, and parts are cut at line ends."""
+    first, data = block
+    if reading.dialect.quote.encode() in data:
+        yield csv_block_frames(block, header, reading)
+        return
+    start = 0
+    while start < len(data):
+        end = _nth_line_end(data, lines, lines * 128, start)
+        if end < 0:
+            end = len(data)
+        yield csv_block_frames((first, data[start:end]), header, reading)
+        first += data.count(b"\n", start, end)
+        start = end
+
+
 def csv_block_frames(block: LineBlock, header: bytes, reading: Reading) -> list[Frame]:
     """The frames of a block cut by `csv_blocks`, as reading the whole input gives them."""
     names = _NAMES.get((header, reading))
@@ -190,15 +211,16 @@ def _next_cut(
     return cut, lines if cut == end else buf.count(b"\n", 0, cut)
 
 
-def _nth_line_end(data: bytes, n: int, span: int = 0) -> int:
-    """The offset after the `n`-th LF of `data`, or -1 when it holds fewer. Counted in
+def _nth_line_end(data: bytes, n: int, span: int = 0, start: int = 0) -> int:
+    """The offset after the `n`-th LF of `data` from `start`, or -1 when it holds
+    fewer. Counted in
     a window (from `span` bytes, the last block's size, or 64 KiB; doubled until it
     holds `n` LFs), not the whole buffer, then a guess in proportion corrected by a few
     `find`s: the reading process cuts every block, and a `find` per line, then a count
     of the whole buffer, cost a narrow CSV ingest's writer ~2% each."""
     if n <= 0:
-        return 0
-    seen, start, window = 0, 0, max(span + (span >> 3), 1 << 16)
+        return start
+    seen, window = 0, max(span + (span >> 3), 1 << 16)
     while True:
         stop = min(len(data), start + window)
         found = data.count(b"\n", start, stop)

@@ -18,9 +18,10 @@ from typing import TypeVar
 from ingestry.domain.clock import Clock, iso
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract.compiler import Extractor
-from ingestry.extract.csvblocks import csv_block_frames
+from ingestry.extract.csvblocks import csv_block_frames, csv_block_slices
 from ingestry.extract.framing import Frame, LineBlock, block_frames
 from ingestry.services.batch import (
+    COLUMNAR_SLICE,
     Provenance,
     batch_keys,
     prepare_batch,
@@ -125,12 +126,12 @@ class Preparation:
         storage's write path; its rows left out when `work` asks for a lean batch and
         the wire carries everything)."""
         framed, _, _, header, scan_only, lean = work
-        frames = self.frames_of(framed, header)
         if scan_only:
+            frames = self.frames_of(framed, header)
             scanned, touched = scan(frames, self.source.id_paths)
             lines = [frames[k[0]][0] for k in scanned]
             return PreparedBatch(received=len(frames), scan=scanned, scan_lines=lines, keys=touched)
-        batch = self.rows(work, frames)
+        batch = self.rows(work)
         batch.keys = batch_keys(batch)
         if self.encode is not None:
             # declarative values come from the payloads: one scan says if any needs
@@ -138,7 +139,7 @@ class Preparation:
             declarative = self.extractor.python is None
             blob = framed[1] if isinstance(framed, tuple) else None
             if blob is None and declarative:
-                blob = b"\n".join(f[1] for f in frames)
+                blob = b"\n".join(f[1] for f in self.frames_of(framed, header))
             batch.wire = self.encode(batch.raw, batch.records, blob if declarative else None)
             if lean and batch.wire is not None and batch.wire.get("complete"):
                 batch.omitted = (len(batch.raw), len(batch.records))
@@ -151,14 +152,21 @@ class Preparation:
         """The batch's rows (no wire, no keys): `frames` of `work`, without those at the
         indexes in `skip`."""
         framed, received_at, origin, header, _, _ = work
+        blob = framed[1] if isinstance(framed, tuple) else None  # holds every payload
+        slices = None
+        csv = self.source.format is SourceFormat.CSV and header is not None
+        if frames is None and not skip and isinstance(framed, tuple) and csv:
+            # framed part by part as the loop prepares them (see prepare_batch)
+            assert header is not None
+            slices = csv_block_slices(framed, header[1], self.source.reading, COLUMNAR_SLICE)
+            frames = []
         if frames is None:
             frames = self.frames_of(framed, header)
         if skip:
             frames = [f for n, f in enumerate(frames) if n not in skip]
-        blob = framed[1] if isinstance(framed, tuple) else None  # holds every payload
         return prepare_batch(
             frames, self.source, self.extractor, self.provenance,
-            received_at=received_at, origin=origin, header=header, blob=blob,
+            received_at=received_at, origin=origin, header=header, blob=blob, slices=slices,
         )  # fmt: skip
 
     def frames_of(
