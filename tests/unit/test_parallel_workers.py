@@ -1,8 +1,8 @@
 """How many worker processes each kind of work forks by default (`adapters.parallel`):
 a file ingest's preparation takes a worker per core beside SQLite and leaves a core to
-a database server (bench/README.md, "Preparation workers per core"); an import's
-parsing, the heavier half of an import, takes a worker per core (bench/README.md,
-"SQLite import at 1M")."""
+a database server (bench/README.md, "The preparation worker as the critical path"); an
+import's parsing, the heavier half of an import, takes a worker per core
+(bench/README.md, "SQLite import at 1M")."""
 
 from __future__ import annotations
 

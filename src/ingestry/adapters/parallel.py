@@ -252,7 +252,8 @@ def default_workers(cores: int | None = None, *, server: bool = True) -> int:
     narrow CSV row costs more than writing it to SQLite (callgrind: 99k instructions a
     row against the writer's 81k), so on 2 cores one worker left the writer waiting
     between batches and a second one is ~7% faster; PostgreSQL's server needs that core
-    (2-3% slower with two). bench/README.md, "Preparation workers per core"."""
+    (2-3% slower with two). bench/README.md, "The preparation worker as the critical
+    path"."""
     cores = cores or os.cpu_count() or 1
     if cores < 2:
         return 0

@@ -76,7 +76,7 @@ def csv_block_slices(
         return
     start = 0
     while start < len(data):
-        end = _nth_line_end(data, lines, lines * 128, start)
+        end = _nth_line_end(data, lines, lines * 128, start)  # a first guess: 128 B a line
         if end < 0:
             end = len(data)
         yield csv_block_frames((first, data[start:end]), header, reading)
@@ -213,11 +213,10 @@ def _next_cut(
 
 def _nth_line_end(data: bytes, n: int, span: int = 0, start: int = 0) -> int:
     """The offset after the `n`-th LF of `data` from `start`, or -1 when it holds
-    fewer. Counted in
-    a window (from `span` bytes, the last block's size, or 64 KiB; doubled until it
-    holds `n` LFs), not the whole buffer, then a guess in proportion corrected by a few
-    `find`s: the reading process cuts every block, and a `find` per line, then a count
-    of the whole buffer, cost a narrow CSV ingest's writer ~2% each."""
+    fewer. Counted in a window (from `span` bytes, the last block's size, or 64 KiB;
+    doubled until it holds `n` LFs), not the whole buffer, then a guess in proportion
+    corrected by a few `find`s: the reading process cuts every block, and a `find` per
+    line, then a count of the whole buffer, cost a narrow CSV ingest's writer ~2% each."""
     if n <= 0:
         return start
     seen, window = 0, max(span + (span >> 3), 1 << 16)
