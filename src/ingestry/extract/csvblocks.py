@@ -68,11 +68,14 @@ def csv_block_slices(
 ) -> Iterator[list[Frame]]:
     """The frames of `csv_block_frames`, as parts of about `lines` lines each framed
     when asked for (`services.batch.prepare_batch` extracts a part while its rows are
-    in cache). A block holding a quote character (a row may go on over lines) is one
-    part; otherwise every line is a row, and parts are cut at line ends."""
+    in cache). A block holding a quote character (a row may go on over lines) is
+    framed whole and handed out in parts; otherwise every line is a row, and parts are
+    cut at line ends."""
     first, data = block
     if reading.dialect.quote.encode() in data:
-        yield csv_block_frames(block, header, reading)
+        frames = csv_block_frames(block, header, reading)
+        for k in range(0, len(frames), lines):
+            yield frames[k : k + lines]
         return
     start = 0
     while start < len(data):
