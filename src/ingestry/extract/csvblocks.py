@@ -145,11 +145,9 @@ def _unquoted_frames(
     frames: list[Frame] = []
     append = frames.append
     for number, payload, row in zip(count(first), payloads, cells):
-        if len(row) == width and width > 1:
-            append(Frame(number, payload, row_of(names, row)))
-        elif not row or (len(row) == 1 and not row[0].strip()):
+        if not row or (len(row) == 1 and not row[0].strip()):  # a blank line
             continue
-        elif len(row) == width:
+        if len(row) == width:
             append(Frame(number, payload, row_of(names, row)))
         else:
             wrong = f"row has {len(row)} fields, header has {width}"

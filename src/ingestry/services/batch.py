@@ -91,7 +91,7 @@ def prepare_batch(
     took ~10% longer)."""
     raw_rows: list[RawRow] = []
     record_rows: list[RecordRow] = []
-    out = PreparedBatch(raw=raw_rows, records=record_rows, received=len(frames))
+    out = PreparedBatch(raw=raw_rows, records=record_rows)  # `received`: counted by part
     keep_raw = source.is_raw
     name = source.name
     convention = extractor.convention.name
@@ -111,7 +111,6 @@ def prepare_batch(
     plan = extractor.columnar if columnar is not False else None
     if plan is not None and columnar is None and not plan.worthwhile:
         plan = None
-    framed = slices is not None  # framed part by part: counted as they come
     if slices is None:
         # in slices: a slice's rows stay in cache across its column passes and its rows'
         # hashing and JSON (a pass over a whole batch's row objects misses the cache)
@@ -123,8 +122,7 @@ def prepare_batch(
     else:
         assert blob is not None and not frames, "slices come with their blob, no frames"
     for part in slices:
-        if framed:
-            out.received += len(part)
+        out.received += len(part)
         drafts: list[Draft | None] = (
             plan.drafts([f[2] if f[3] is None else None for f in part])
             if plan is not None

@@ -55,8 +55,6 @@ binding.register()  # bytes, None and bool bound without failed adapter lookups
 _RECORD_SHARED = (0, 9, 3, 6)
 #: A raw row's receipt batch: (received_at, origin).
 _BATCH_KEY = itemgetter(6, 11)
-
-
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below.
 _LOOKUP_CHUNK = 900
 
