@@ -10,11 +10,20 @@ are C identities: the same values are bound (bytes as a BLOB, None as NULL, bool
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from typing import Any
 
-#: Type → an adapter that returns the value sqlite3 would bind anyway (C callables).
-IDENTITY: dict[type[Any], Any] = {bytes: bytes, type(None): {}.get, bool: int}
+#: Type → an adapter that returns the value sqlite3 would bind anyway. Each is a C
+#: method or function called by vectorcall (`bytes.__bytes__` returns an exact bytes
+#: object itself; `operator.index(True)` is the int 1), not a type: calling `bytes` or
+#: `int` goes through the type's argument parsing, ~3x the cost, and a narrow raw row
+#: adapts about five values (bench/README.md, "Cheaper identity adapters").
+IDENTITY: dict[type[Any], Any] = {
+    bytes: bytes.__bytes__,
+    type(None): {}.get,
+    bool: operator.index,
+}
 
 
 def register() -> None:
