@@ -26,7 +26,6 @@ keeps the row path (`ColumnarPlan.of` returns None).
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -37,20 +36,21 @@ from typing import Any, cast
 from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract import coerce as co
+from ingestry.extract import shapes
 from ingestry.extract.formats import FAST_SPELLINGS
 
 #: A cell the columnar path could not prove: its row takes the row path.
 FAIL: Any = object()
 _M: Any = object()  # a key the row lacks
 
-_INT = re.compile(r"[+-]?[0-9]{1,18}\Z", re.ASCII)  # always within 64 bits
-_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z", re.ASCII)
-_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,999})(?:\.[0-9]{1,999})?\Z", re.ASCII)
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", re.ASCII)
+_INT = shapes.integers()
+_FLOAT = shapes.characters("0123456789+-.eE")
+_DECIMAL = shapes.pattern(shapes.DECIMAL)
+_DATE = shapes.dates("-")
 # the float and decimal shapes with a decimal comma: no point (the comma spelling
 # refuses one), and with the comma made a point, the plain shapes above
-_COMMA_FLOAT = re.compile(r"[+-]?([0-9]+,?[0-9]*|,[0-9]+)([eE][+-]?[0-9]+)?\Z", re.ASCII)
-_COMMA_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,999})(?:,[0-9]{1,999})?\Z", re.ASCII)
+_COMMA_FLOAT = shapes.characters("0123456789+-,eE")
+_COMMA_DECIMAL = shapes.pattern(shapes.COMMA_DECIMAL)
 _BOOLEANS = {
     spelled: value
     for words, value in ((co._TRUE, True), (co._FALSE, False))
@@ -97,17 +97,18 @@ def _merge(cells: Cells, values: list[Any]) -> Cells:
 
 
 def _shaped(
-    pattern: re.Pattern[str], convert: Callable[[list[str]], list[Any] | None], slow: Coercion
+    proof: shapes.Proof, convert: Callable[[list[str]], list[Any] | None], slow: Coercion
 ) -> Coercion:
-    """Every non-null cell matching `pattern` → `convert` of them all at once (None:
-    not provable); otherwise the row coercer cell by cell."""
-    one = pattern.pattern.removesuffix(r"\Z")
-    whole = re.compile(rf"(?:{one}\n)*{one}\Z", re.ASCII).match
+    """Every non-null cell proved plain (`shapes`) → `convert` of them all at once (None
+    or a ValueError: not provable); otherwise the row coercer cell by cell."""
 
     def run(cells: Cells) -> Cells:
         texts = _texts(cells)
-        if texts is not None and _all_match(whole, texts):
-            values = convert(texts)
+        if texts is not None and _all_proved(proof, texts):
+            try:
+                values = convert(texts)
+            except ValueError:
+                values = None
             if values is not None:
                 return _merge(cells, values)
         return slow(cells)
@@ -115,13 +116,11 @@ def _shaped(
     return run
 
 
-def _all_match(whole: Callable[[str], Any], texts: list[str]) -> bool:
-    """Every text matches (one regex run over the column joined by newlines; a cell
-    holding a newline itself shows as one separator too many)."""
+def _all_proved(proof: shapes.Proof, texts: list[str]) -> bool:
     if not texts:
         return True
-    joined = "\n".join(texts)
-    return joined.count("\n") == len(texts) - 1 and whole(joined) is not None
+    text = shapes.joined(texts)
+    return text is not None and proof(text, len(texts))
 
 
 def _ints(texts: list[str]) -> list[Any]:
@@ -176,9 +175,7 @@ def _spelled(coercer: co.Coercer, slow: Coercion) -> Coercion | None:
         return None
     kind, arg = found
     if kind == "date":
-        sep = re.escape(arg)
-        shape = re.compile(rf"[0-9]{{4}}{sep}[0-9]{{2}}{sep}[0-9]{{2}}\Z", re.ASCII)
-        return _shaped(shape, _separated_dates(arg), slow)
+        return _shaped(shapes.dates(arg), _separated_dates(arg), slow)
     if arg is co.to_integer:  # a plain integer holds neither a comma nor a point
         return _shaped(_INT, _ints, slow)
     if arg is co.to_float:
