@@ -104,6 +104,9 @@ def prepare_batch(
     ptype = provenance.type
     upstream = provenance.upstream
     content_of = extractor.content
+    # a blank hasher copied per row: blake2b(data, digest_size=16) parses its keywords
+    # at every call (~0.1 µs a row, about a fifth of the hash)
+    blank = _blake2b(digest_size=16).copy
     exact = may_hold_long_integers(
         blob if blob is not None else [f[1] for f in frames if f[2] is None]
     )
@@ -146,7 +149,9 @@ def prepare_batch(
                 continue
             source_id = draft.source_id
             columns = draft.columns
-            content = _blake2b(content_of(columns) + b"\x1e" + metadata, digest_size=16).digest()
+            hasher = blank()
+            hasher.update(content_of(columns) + b"\x1e" + metadata)
+            content = hasher.digest()
             record_rows.append(
                 (ptype, source_id, (source_head + orjson.dumps(source_id) + source_tail).decode(),
                  name, metadata.decode(), content, version, sha if keep_raw else None, columns,
