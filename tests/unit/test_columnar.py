@@ -240,3 +240,49 @@ def test_a_block_prepared_part_by_part_gives_what_it_gives_framed_whole(
     )  # fmt: skip
     assert _plain(parts) == _plain(whole)
     assert parts.received == whole.received
+    # framed for the plan (`csvcells.CellPart`: rows hold the metadata, the declared
+    # fields come by column), and the same part given to the row path (rows restored)
+    plan = extractor.columnar
+    assert plan is not None
+    for columnar in (None, False):
+        cells = prepare_batch(
+            [], source, extractor, PROV, received_at=NOW, origin="f.csv", header=header,
+            blob=body, columnar=columnar,
+            slices=csv_block_slices(block, header_line, source.reading, part, plan.keys),
+        )  # fmt: skip
+        assert _plain(cells) == _plain(whole)
+        assert cells.received == whole.received
+
+
+def test_a_part_framed_by_column_makes_an_empty_cell_null_as_the_row_dicts_do() -> None:
+    """`csvcells.CellPart`: an empty cell of a declared text column (no null marker
+    lists "") is null, as in the whole-row dicts; of an undeclared field, a null in
+    the metadata; the id stays in the metadata."""
+    source = DataSource(
+        name="s", strategy=StorageStrategy.RAW, convention="conv", rationale="r",
+        format=SourceFormat.CSV, id_paths=(("id",),),
+        reading=Reading(spelling=ValueSpelling(nulls=("NA",))),
+    )  # fmt: skip
+    text, integer = ColumnType.TEXT, ColumnType.INTEGER
+    conv = Convention("conv", (ColumnSpec("t", ("t",), text), ColumnSpec("n", ("n",), integer)))
+    extractor = Extractor(source, conv)
+    plan = extractor.columnar
+    assert plan is not None
+    header_line, body = b"id,t,x,n", b"a,,,1\nb,y,z,2\nc,NA,,\n"
+    header = (hashlib.sha256(header_line).digest(), header_line)
+    parts = list(csv_block_slices((2, body), header_line, source.reading, 512, plan.keys))
+    assert [type(p).__name__ for p in parts] == ["CellPart"]
+    batch = prepare_batch(
+        [], source, extractor, PROV, received_at=NOW, origin="f.csv", header=header,
+        blob=body, slices=iter(parts),
+    )  # fmt: skip
+    whole = prepare_batch(
+        csv_block_frames((2, body), header_line, source.reading), source, extractor, PROV,
+        received_at=NOW, origin="f.csv", header=header, blob=body,
+    )  # fmt: skip
+    assert _plain(batch) == _plain(whole)
+    assert [(r[1], r[4], r[8]) for r in batch.records] == [
+        ("a", '{"id":"a","x":null}', (None, 1)),
+        ("b", '{"id":"b","x":"z"}', ("y", 2)),
+        ("c", '{"id":"c","x":null}', (None, None)),
+    ]

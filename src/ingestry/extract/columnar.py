@@ -29,7 +29,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import date
-from itertools import repeat
+from itertools import compress, count, repeat
 from operator import itemgetter
 from typing import Any, cast
 
@@ -37,6 +37,7 @@ from ingestry.domain.conventions import ColumnType, Convention
 from ingestry.domain.sources import DataSource, SourceFormat
 from ingestry.extract import coerce as co
 from ingestry.extract import shapes
+from ingestry.extract.csvcells import CellKeys, CellPart
 from ingestry.extract.formats import FAST_SPELLINGS
 
 #: A cell the columnar path could not prove: its row takes the row path.
@@ -60,6 +61,7 @@ _BOOLEANS = {
 
 Cells = list[Any]
 _new: Any = tuple.__new__  # a NamedTuple made without its Python-level __new__
+_ROW = itemgetter(2)  # a Frame's row
 Coercion = Callable[[Cells], Cells]
 
 
@@ -263,6 +265,8 @@ class ColumnarPlan:
             getter if len(self._keys) > 1 else (lambda row: (getter(row),))
         )
         self._blank: dict[str, Any] = dict.fromkeys(self._keys)
+        #: the fields the plan reads (its table's order) and leaves out of the metadata
+        self.keys = CellKeys(self._keys, self.popped)
         #: whether ingest takes this path by default (see `of`)
         self.worthwhile = True
 
@@ -316,11 +320,34 @@ class ColumnarPlan:
             [self._blank if r is None else r for r in rows] if True in bad else rows,
         )
         try:  # one C-level pass when every row has every field (one CSV header)
-            table = list(zip(*map(self._fields, present), strict=True)) if self._keys else []
+            table: Sequence[Sequence[Any]] = (
+                list(zip(*map(self._fields, present), strict=True)) if self._keys else []
+            )
         except KeyError:
             table = [tuple(r.get(k) for r in present) for k in self._keys]
         if not table:
             table = [(None,) * n for _ in self._keys]
+        drafts, good = self._drafts(bad, present, table)
+        for key in self.popped:  # C-level passes, no Python loop per row
+            deque(map(dict.pop, good, repeat(key), repeat(None)), maxlen=0)
+        return drafts
+
+    def part_drafts(self, part: CellPart) -> list[Any]:
+        """`drafts` of a part framed with this plan's `keys` (`csvcells`): its table
+        read as is, its rows' dicts already the metadata; a row that takes the row path
+        gets its whole row back."""
+        bad = [False] * len(part)
+        drafts, _ = self._drafts(bad, list(map(_ROW, part)), part.table)
+        if True in bad:
+            part.restore(compress(count(), bad))
+        return drafts
+
+    def _drafts(
+        self, bad: list[bool], present: Sequence[dict[str, Any]], table: Sequence[Sequence[Any]]
+    ) -> tuple[list[Any], Sequence[dict[str, Any]]]:
+        """The drafts from the fields' cells by key (`table`), `bad` marked for rows the
+        row path must take; with the rows given a draft."""
+        n = len(present)
         ids = table[: len(self.id_keys)]
         for cells in ids:
             if None in cells or "" in cells:  # missing, null or empty: the row path names it
@@ -361,6 +388,4 @@ class ColumnarPlan:
         if True in bad:
             drafts = [None if b else d for d, b in zip(drafts, bad, strict=True)]
             good = [r for r, b in zip(present, bad, strict=True) if not b]
-        for key in self.popped:  # C-level passes, no Python loop per row
-            deque(map(dict.pop, good, repeat(key), repeat(None)), maxlen=0)
-        return drafts
+        return drafts, good

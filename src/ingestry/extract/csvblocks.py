@@ -25,6 +25,7 @@ from itertools import compress, count, repeat
 from typing import Any
 
 from ingestry.domain.reading import Reading
+from ingestry.extract.csvcells import CellKeys, cell_part
 from ingestry.extract.csvframes import CSVFrames, row_of
 from ingestry.extract.framing import Frame, LineBlock
 from ingestry.extract.textlines import Codec
@@ -64,13 +65,15 @@ _NAMES: dict[tuple[bytes, Reading], list[str] | None] = {}
 
 
 def csv_block_slices(
-    block: LineBlock, header: bytes, reading: Reading, lines: int
-) -> Iterator[list[Frame]]:
+    block: LineBlock, header: bytes, reading: Reading, lines: int,
+    keys: CellKeys | None = None,
+) -> Iterator[list[Frame]]:  # fmt: skip
     """The frames of `csv_block_frames`, as parts of about `lines` lines each framed
     when asked for (`services.batch.prepare_batch` extracts a part while its rows are
     in cache). A block holding a quote character (a row may go on over lines) is
     framed whole and handed out in parts; otherwise every line is a row, and parts are
-    cut at line ends."""
+    cut at line ends. With the columnar path's `keys`, a part of full-width rows is a
+    `csvcells.CellPart` (its rows hold only the metadata)."""
     first, data = block
     if reading.dialect.quote.encode() in data:
         frames = csv_block_frames(block, header, reading)
@@ -82,27 +85,30 @@ def csv_block_slices(
         end = _nth_line_end(data, lines, lines * 128, start)  # a first guess: 128 B a line
         if end < 0:
             end = len(data)
-        yield csv_block_frames((first, data[start:end]), header, reading)
+        yield csv_block_frames((first, data[start:end]), header, reading, keys)
         first += data.count(b"\n", start, end)
         start = end
 
 
-def csv_block_frames(block: LineBlock, header: bytes, reading: Reading) -> list[Frame]:
-    """The frames of a block cut by `csv_blocks`, as reading the whole input gives them."""
+def csv_block_frames(
+    block: LineBlock, header: bytes, reading: Reading, keys: CellKeys | None = None
+) -> list[Frame]:
+    """The frames of a block cut by `csv_blocks`, as reading the whole input gives them
+    (with `keys`, maybe as a `CellPart`: see `csv_block_slices`)."""
     names = _NAMES.get((header, reading))
     if names is None:
         names = _NAMES[header, reading] = header_names(header, reading)
     if names is None:
         raise ValueError("a CSV block needs a readable header")
     first, data = block
-    quick = _unquoted_frames(first, data, names, reading)
+    quick = _unquoted_frames(first, data, names, reading, keys)
     if quick is not None:
         return quick
     return list(CSVFrames(_lines(data), (), reading, names=names, first_line=first))
 
 
 def _unquoted_frames(
-    first: int, data: bytes, names: list[str], reading: Reading
+    first: int, data: bytes, names: list[str], reading: Reading, keys: CellKeys | None = None
 ) -> list[Frame] | None:
     """The frames of a block without a quote character, a NUL, a CR that does not end
     a line or a byte that does not decode (None for any other): one line is one row, so
@@ -135,7 +141,8 @@ def _unquoted_frames(
         # both skipped below)
         cells = list(map(str.split, texts, repeat(dialect.delimiter)))
         if width > 1 and set(map(len, cells)) == {width}:
-            return _full_frames(first, payloads, cells, names)
+            part = cell_part(first, payloads, cells, names, keys) if keys is not None else None
+            return part if part is not None else _full_frames(first, payloads, cells, names)
     else:  # a field may be over the csv module's limit: as CSVFrames reads it
         try:
             delimiter, quote = dialect.delimiter, dialect.quote

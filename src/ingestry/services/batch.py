@@ -17,6 +17,7 @@ import orjson
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Draft, Extractor
+from ingestry.extract.csvcells import CellPart
 from ingestry.extract.framing import Frame
 from ingestry.extract.jsonio import NestingError, dumps, may_hold_long_integers
 from ingestry.services.ports import RawRow, RecordRow
@@ -126,11 +127,17 @@ def prepare_batch(
         assert blob is not None and not frames, "slices come with their blob, no frames"
     for part in slices:
         out.received += len(part)
-        drafts: list[Draft | None] = (
-            plan.drafts([f[2] if f[3] is None else None for f in part])
-            if plan is not None
-            else [None] * len(part)
-        )
+        drafts: list[Draft | None]
+        if isinstance(part, CellPart):  # framed for the plan: its rows hold the metadata
+            if plan is not None:
+                drafts = plan.part_drafts(part)
+            else:
+                part.restore(range(len(part)))
+                drafts = [None] * len(part)
+        elif plan is not None:
+            drafts = plan.drafts([f[2] if f[3] is None else None for f in part])
+        else:
+            drafts = [None] * len(part)
         for (line, payload, row, framing_error), ready in zip(part, drafts, strict=True):
             sha = _sha256(payload).digest()
             try:

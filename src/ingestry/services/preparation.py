@@ -158,7 +158,9 @@ class Preparation:
         if frames is None and not skip and isinstance(framed, tuple) and csv:
             # framed part by part as the loop prepares them (see prepare_batch)
             assert header is not None
-            slices = csv_block_slices(framed, header[1], self.source.reading, COLUMNAR_SLICE)
+            plan = self.extractor.columnar
+            keys = plan.keys if plan is not None and plan.worthwhile else None
+            slices = csv_block_slices(framed, header[1], self.source.reading, COLUMNAR_SLICE, keys)
             frames = []
         if frames is None:
             frames = self.frames_of(framed, header)
