@@ -148,8 +148,14 @@ def _dates(texts: list[str]) -> list[Any] | None:
     return texts
 
 
+def _replaced(texts: list[str], old: str, new: str) -> list[str]:
+    """Each text with `old` made `new`, in C-level passes (a proved column's cells
+    hold no newline)."""
+    return "\n".join(texts).replace(old, new).split("\n") if texts else []
+
+
 def _pointed(texts: list[str]) -> list[str]:
-    return [t.replace(",", ".") for t in texts]
+    return _replaced(texts, ",", ".")
 
 
 def _comma_floats(texts: list[str]) -> list[Any] | None:
@@ -165,7 +171,7 @@ def _separated_dates(separator: str) -> Callable[[list[str]], list[Any] | None]:
     every one (the pattern's reader accepts the same dates and writes that text)."""
 
     def convert(texts: list[str]) -> list[Any] | None:
-        return _dates([t.replace(separator, "-") for t in texts])
+        return _dates(_replaced(texts, separator, "-"))
 
     return convert
 
