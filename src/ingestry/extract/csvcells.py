@@ -3,12 +3,13 @@ the rest as each row's metadata, no whole-row dicts.
 
 `csvblocks._full_frames` builds each row's dict of every field, the columnar path
 (`columnar.ColumnarPlan.drafts`) then looks the declared fields up in each dict and
-pops them, leaving the metadata: on a narrow row of 19 fields, 8 of them declared, the
-dict and the pops cost the preparation worker ~11.6k instructions a row (bench/README,
-"Cheaper identity adapters, and what else the writer spends"). A `CellPart` takes the
-declared fields' cells by position, column by column, and builds only the metadata
-dict. A row the columnar path cannot prove gets its whole row back (`restore`) for
-the row path, which reads it as `_full_frames` would have framed it.
+pops them, leaving the metadata: on a narrow row of 19 fields (7 declared columns and
+the id read), the dict and the pops cost the preparation worker ~11.6k instructions
+a row (bench/README.md, "Cheaper identity adapters, and what else the writer
+spends"). A `CellPart` takes the fields the plan reads by position, column by column,
+and builds only the metadata dict. A row the columnar path cannot prove gets its
+whole row back (`restore`) for the row path, which reads it as `_full_frames` would
+have framed it.
 """
 
 from __future__ import annotations
