@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ingestry.adapters.postgres import toast
 from ingestry.adapters.postgres.timeouts import session_timeouts
 from ingestry.adapters.postgres.url import sqlalchemy_url
 
@@ -41,6 +42,7 @@ def control_engine(url: str) -> sa.Engine:
         with dbapi_conn.cursor() as cur:
             cur.execute(f"SET idle_in_transaction_session_timeout = {int(limit * 1000)}")
             cur.execute(f"SET lock_timeout = {int(lock * 1000)}")
+            toast.apply(cur)  # harvested pages' bodies go through here
         dbapi_conn.commit()
 
     return engine

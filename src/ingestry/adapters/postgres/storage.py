@@ -19,6 +19,7 @@ from psycopg.types.string import BytesBinaryDumper
 
 from ingestry.adapters import migrate
 from ingestry.adapters.migrate import HEAD
+from ingestry.adapters.postgres import toast
 from ingestry.adapters.postgres.reads import (
     record_from_row,
     select_records,
@@ -92,6 +93,7 @@ def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
     conn.execute(f"SET work_mem = '{WORK_MEM}'")
     conn.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
     session_timeouts().apply(conn)  # never wait forever on a stuck session's locks
+    toast.apply(conn.cursor())  # lz4 for large values where the server has it
     ensure_durable(conn)
     return conn
 
