@@ -35,7 +35,7 @@ def test_a_data_session_stores_large_values_with_lz4(db: Database) -> None:
         conn.close()
 
 
-def test_the_control_engine_stores_harvested_pages_with_lz4(db: Database) -> None:
+def test_the_control_engine_sessions_which_write_harvested_pages_use_lz4(db: Database) -> None:
     engine = control_engine(db.url)
     try:
         with engine.connect() as conn:

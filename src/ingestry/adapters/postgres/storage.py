@@ -93,7 +93,8 @@ def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
     conn.execute(f"SET work_mem = '{WORK_MEM}'")
     conn.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
     session_timeouts().apply(conn)  # never wait forever on a stuck session's locks
-    toast.apply(conn.cursor())  # lz4 for large values where the server has it
+    with conn.cursor() as cur:
+        toast.apply(cur)  # lz4 for large values where the server has it
     ensure_durable(conn)
     return conn
 
