@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ingestry.adapters.sql.names import table_name
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
 from ingestry.domain.records import record_srn
-from ingestry.services.ports import ClaimedEvent, RecordChange, Storage
+from ingestry.services.ports import ClaimedEvent, Storage
+from tests.backends import Database
 from tests.contract.conftest import CONVENTION, NOW, SOURCE, record_row
 
 T0 = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -27,7 +29,7 @@ def publish(storage: Storage, *ids: str, note: str = "") -> None:
     with storage.session() as session:
         rows = [record_row(i, metadata={"note": note}) for i in ids]
         result = session.upsert_records(CONVENTION, rows, NOW)
-        session.append_events("thing", result.changes, NOW)
+        session.append_events("thing", result.changes, NOW)  # (nothing on SQLite)
 
 
 def claim(
@@ -169,9 +171,51 @@ def test_update_record_is_conditional(storage: Storage) -> None:
     assert storage.lifecycle().pending_events() == 2
 
 
-def test_append_events_of_no_changes_writes_nothing(storage: Storage) -> None:
-    with storage.session() as session:
-        session.append_events("thing", [], NOW)
-        session.append_events("thing", [RecordChange("thing", "harvest", SOURCE, "a b", 1)], NOW)
-    [event] = claim(storage)
-    assert event.srn == record_srn("thing", "harvest", SOURCE, "a b")
+@pytest.mark.only_backends("sqlite")  # PostgreSQL writes events with their changes
+def test_changes_are_taken_in_as_events_once(storage: Storage, db: Database) -> None:
+    """A write writes its change only; the outbox reads the feed (adapters/sql/intake.py)."""
+    publish(storage, "a b", "c%d")  # srns spelled with a space and a percent sign
+    lifecycle = storage.lifecycle()
+    assert db.count("record_events") == 0
+    assert lifecycle.pending_events() == 2  # waiting, not yet taken in
+    assert lifecycle.oldest_pending_at() is not None
+    assert (lifecycle.take_in(1), lifecycle.take_in(100), lifecycle.take_in(100)) == (1, 1, 0)
+    assert db.count("record_events") == 2
+    assert lifecycle.pending_events() == 2  # the same two, counted once
+    assert [(c.srn, c.version) for c in claim(storage)] == [(srn("a b"), 1), (srn("c%d"), 1)]
+
+
+@pytest.mark.only_backends("sqlite")
+def test_a_claim_takes_new_changes_in_and_skips_erased_records(
+    storage: Storage, db: Database
+) -> None:
+    publish(storage, "a")
+    assert [c.srn for c in claim(storage)] == [srn("a")]
+    publish(storage, "gone", "b")
+    table = table_name("thing")
+    db.execute(f'DELETE FROM "{table}" WHERE source_id = :i', i="gone")  # as erasure does
+    assert [c.srn for c in claim(storage, "b")] == [srn("b")]
+    assert storage.lifecycle().pending_events() == 2  # a (leased) and b: nothing for "gone"
+    assert db.count("record_events") == 2
+
+
+def test_a_records_events_go_out_in_version_order_whatever_their_ids(
+    storage: Storage, db: Database
+) -> None:
+    """PostgreSQL orders the feed by transaction: a later version of a record can be
+    taken in before an earlier one (two writers), so the claim orders by version."""
+    publish(storage, "a")
+    publish(storage, "a", note="2")
+    publish(storage, "a", note="3")
+    with storage.lifecycle().session() as session:
+        session.take_in(NOW, 100)  # SQLite; PostgreSQL wrote them with the records
+    ids = [i for (i,) in db.rows("SELECT id FROM record_events ORDER BY version")]
+    db.execute("UPDATE record_events SET version = 4 - version")  # v3 now has the first id
+    order = []
+    for owner in ("a", "b", "c"):
+        [event] = claim(storage, owner)
+        order.append(event.version)
+        with storage.lifecycle().session() as session:
+            session.ack_events([event.id])
+    assert order == [1, 2, 3]
+    assert ids == sorted(ids)

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+import ingestry
 from ingestry.domain.records import record_srn
 from tests.apiclient import TestClient, api_client, auth, create_key
 from tests.backends import Database
@@ -535,7 +536,12 @@ def test_features_of_a_record(client: TestClient, token: str) -> None:
     assert missing.status_code == 404
 
 
-def test_api_ingests_write_outbox_events(client: TestClient, token: str, db: Database) -> None:
+def test_api_ingests_write_outbox_events(
+    client: TestClient, token: str, db: Database, config_path: Path
+) -> None:
     post(client, token, jsonl(order("OB1"), order("OB2")))
     post(client, token, jsonl(order("OB1", total_price="12.00")))
+    with ingestry.open(config_path) as store:
+        assert store.pending_events() == 3
+        store.take_in_events()  # every change taken in, as a claim does
     assert db.count("record_events") == 3  # two published, one updated: hooks run for API data too

@@ -34,7 +34,8 @@ def ingest_two_versions(store: Store, tmp_path: Path) -> Path:
     return first
 
 
-def counts(db: Database, ident: str) -> dict[str, int]:
+def counts(store: Store, db: Database, ident: str) -> dict[str, int]:
+    store.take_in_events()  # every change taken in, as a claim does
     the_srn = srn(ident)
     raw_ids = f"(SELECT id FROM raw_payloads WHERE source = '{SOURCE}' AND source_id = '{ident}')"
     return {
@@ -51,17 +52,18 @@ def test_erase_removes_the_record_its_versions_and_raw_data(
 ) -> None:
     ingest_two_versions(store, tmp_path)
     assert store.get(srn("A-1")).version == 2  # cached now, too
-    before_b = counts(db, "B-1")
-    assert counts(db, "A-1") == {"records": 1, "versions": 1, "events": 2, "raw": 2, "receipts": 3}
+    before_b = counts(store, db, "B-1")
+    expected = {"records": 1, "versions": 1, "events": 2, "raw": 2, "receipts": 3}
+    assert counts(store, db, "A-1") == expected
     report = store.erase(source=SOURCE, source_id="A-1", reason="GDPR art. 17", actor="dpo")
     got = report.to_dict()
     assert got["records"] == 1 and got["versions"] == 1 and got["events"] == 2
     assert got["raw_payloads"] == 2 and got["receipts"] == 3
     assert got["data_sources"] == [SOURCE] and got["srn_sha256"] == srn_digest(srn("A-1"))
-    assert counts(db, "A-1") == dict.fromkeys(
+    assert counts(store, db, "A-1") == dict.fromkeys(
         ("records", "versions", "events", "raw", "receipts"), 0
     )
-    assert counts(db, "B-1") == before_b
+    assert counts(store, db, "B-1") == before_b
     with pytest.raises(RecordNotFoundError):
         store.get(srn("A-1"))  # not from the cache either
     with pytest.raises(RecordNotFoundError):
@@ -92,12 +94,12 @@ def test_a_legal_hold_blocks_the_erasure_and_nothing_goes(
 ) -> None:
     ingest_two_versions(store, tmp_path)
     hold = store.raw_hold(SOURCE, source_id="A-1", reason="litigation", actor="legal")
-    before = counts(db, "A-1")
+    before = counts(store, db, "A-1")
     with pytest.raises(ErasureBlockedError) as caught:
         store.erase(srn("A-1"), reason="GDPR", actor="dpo")
     message = str(caught.value)
     assert f"#{hold.id}" in message and "litigation" in message and "raw release" in message
-    assert counts(db, "A-1") == before and store.erasures() == []
+    assert counts(store, db, "A-1") == before and store.erasures() == []
     store.raw_hold(SOURCE, reason="whole source")  # a source-wide hold blocks too
     store.raw_release(hold.id, actor="legal")
     with pytest.raises(ErasureBlockedError):
@@ -112,7 +114,7 @@ def test_replay_does_not_resurrect_and_new_input_recreates(
     store.replay(SOURCE)
     with pytest.raises(RecordNotFoundError):
         store.get(srn("A-1"))
-    assert counts(db, "A-1")["raw"] == 0
+    assert counts(store, db, "A-1")["raw"] == 0
     # the same file again is new input: the record is created anew, the audit stays
     store.ingest_files(SOURCE, [first])
     again = store.get(srn("A-1"))

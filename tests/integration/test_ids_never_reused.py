@@ -61,9 +61,11 @@ def test_event_ids_are_never_reused_once_acknowledged(store: Store, db: Database
     """The outbox deletes acknowledged events; a consumer that de-duplicates by id must
     never see an id again (failed on main, SQLite)."""
     store.ingest("customer_orders", [_order(f"E-{n}") for n in range(3)])
+    store.take_in_events()  # every change taken in, as a claim does
     highest = max(ids(db, "record_events"))
     db.execute("DELETE FROM record_events")  # what acknowledging them does
     store.ingest("customer_orders", [_order("E-9")])
+    store.take_in_events()
     assert min(ids(db, "record_events")) > highest
 
 

@@ -23,6 +23,7 @@ def test_outbox_lag_is_the_oldest_pending_event_age(
     store.ingest_files("customer_orders", ["data/samples/orders.jsonl"])
     assert store.pending_events() > 0
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    store.take_in_events()  # every change taken in, as a claim does
     oldest = db.scalar("SELECT min(id) FROM record_events")
     stamp = an_hour_ago.isoformat() if db.kind == "sqlite" else an_hour_ago
     db.execute("UPDATE record_events SET created_at = :t WHERE id = :i", t=stamp, i=oldest)

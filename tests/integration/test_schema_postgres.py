@@ -47,13 +47,15 @@ def test_schema_differs_from_the_metadata_only_in_the_raw_store(db: Database) ->
     # the dedupe key lives in raw_keys (a partitioned table cannot have it as a unique index);
     # the window index ends with id, which SQLite's has implicitly (the rowid); the
     # receipts' (raw_id, id) index is their primary key here (migration 20261203_090000);
-    # SQLite keys events by record rowid (`record_id`), PostgreSQL by srn (20261203_110000)
+    # SQLite keys events by record rowid (`record_id`), PostgreSQL by srn (20261203_110000);
+    # SQLite takes its events in from the changes feed by a cursor (20261206_010000)
     assert kinds == [
         ("add_column", "record_events.record_id"),
         ("add_constraint", "uq_raw_payloads_identity"),
         ("add_index", "ix_raw_payloads_source_received_at"),
         ("add_index", "ix_raw_receipts_raw_id"),
         ("add_index", "ix_record_events_record"),
+        ("add_table", "outbox_cursor"),
         ("remove_index", "ix_raw_payloads_source_received_at"),
         ("remove_index", "ix_record_events_srn"),
         ("remove_table", "raw_keys"),

@@ -29,12 +29,14 @@ def test_update_bumps_the_version_and_keeps_history(store: Store, db: Database) 
     history = store.history(record.srn)
     assert [(r.version, r.metadata["note"]) for r in history] == [(1, "first"), (2, "second")]
     assert history[0].columns["total"] == Decimal("10.00")
+    store.take_in_events()  # every change taken in, as a claim does
     assert db.rows("SELECT version FROM record_events ORDER BY id") == [(1,), (2,)]
 
 
 def test_stale_version_is_a_conflict_and_writes_nothing(store: Store, db: Database) -> None:
     record = store.publish_record("order", DepositionSource("U-2"), META)
     store.update(record.srn, {**META, "note": "v2"}, 1)
+    store.take_in_events()  # every change taken in, as a claim does
     before = (db.count("record_versions"), db.count("record_events"))
     with pytest.raises(ConflictError) as caught:
         store.update(record.srn, {**META, "note": "stale"}, 1)
@@ -44,6 +46,7 @@ def test_stale_version_is_a_conflict_and_writes_nothing(store: Store, db: Databa
     assert record.srn in str(caught.value)
     current = store.get(record.srn)
     assert (current.version, current.metadata["note"]) == (2, "v2")
+    store.take_in_events()  # every change taken in, as a claim does
     assert (db.count("record_versions"), db.count("record_events")) == before
     with pytest.raises(ConflictError):  # a version from the future is stale too
         store.update(record.srn, {**META, "note": "future"}, 7)
@@ -54,6 +57,7 @@ def test_same_content_is_no_new_version(store: Store, db: Database) -> None:
     again = store.update(record.srn, dict(META), 1)
     assert again.version == 1
     assert db.count("record_versions") == 0
+    store.take_in_events()  # every change taken in, as a claim does
     assert db.count("record_events") == 1
 
 
@@ -110,4 +114,6 @@ def test_concurrent_updates_one_wins(config_path: Path, db: Database) -> None:
         t.join()
     assert sorted(outcomes) == ["conflict", "ok"]
     assert db.count("record_versions") == 1
+    with ingestry.open(config_path) as store:
+        store.take_in_events()  # every change taken in, as a claim does
     assert db.rows("SELECT version FROM record_events ORDER BY id") == [(1,), (2,)]

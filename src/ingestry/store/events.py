@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from ingestry.domain.features import HookOutcome, HookRun
     from ingestry.services.dispatch import EventDispatcher, EventHandler
 
+#: changes taken in per transaction by `take_in_events`
+INTAKE_STEP = 5000
+
 
 class EventArea(StoreCore):
     """Events and hooks."""
@@ -55,6 +58,15 @@ class EventArea(StoreCore):
             return 0
         with self.storage.lifecycle().session() as session:
             return session.retry_events(chosen)
+
+    def take_in_events(self) -> int:
+        """Take every change not yet in the outbox in as an event now, in steps of a
+        few thousand (a dispatcher's claim does this as it goes); returns how many."""
+        lifecycle = self.storage.lifecycle()
+        total = 0
+        while taken := lifecycle.take_in(INTAKE_STEP):
+            total += taken
+        return total
 
     def pending_events(self) -> int:
         """Events in the outbox waiting for delivery (leased ones included)."""

@@ -52,7 +52,8 @@ _CLAIM = (
     " AND (e.available_at IS NULL OR e.available_at <= %(now)s::timestamptz)"
     " AND (e.leased_until IS NULL OR e.leased_until <= %(now)s::timestamptz)"
     " AND NOT EXISTS (SELECT FROM record_events p"
-    "  WHERE p.srn = e.srn AND p.id < e.id AND p.status = 'pending')"
+    "  WHERE p.srn = e.srn AND (p.version, p.id) < (e.version, e.id)"
+    "  AND p.status = 'pending')"
     " ORDER BY e.id LIMIT %(limit)s FOR UPDATE OF e SKIP LOCKED"
     ") UPDATE record_events e SET lease_owner = %(owner)s,"
     " leased_until = %(until)s::timestamptz FROM c WHERE e.id = c.id"
@@ -196,6 +197,12 @@ class PostgresLifecycleSession:
             self._updates[convention.name] = cached
         return cached
 
+    def take_in(self, now: str, limit: int) -> int:
+        """Nothing to take in: PostgreSQL writes a change's event with it (its feed
+        gives a change out only once every older transaction has ended, which would
+        hold events back behind any long transaction; adapters/sql/intake.py)."""
+        return 0
+
     def claim_events(
         self, owner: str, now: str, lease_until: str, limit: int
     ) -> list[ClaimedEvent]:
@@ -338,6 +345,9 @@ class PostgresLifecycle:
             sql.dead_event((*r[:5], None if r[5] is None else unescape_text(r[5]), *r[6:]))
             for r in self._rows(sql.DEAD_SELECT)
         ]
+
+    def take_in(self, limit: int) -> int:
+        return 0  # see PostgresLifecycleSession.take_in
 
     def pending_events(self) -> int:
         return int(self._rows(sql.PENDING_COUNT)[0][0])

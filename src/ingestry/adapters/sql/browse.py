@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ingestry.adapters.sql.control import ControlDatabase
 from ingestry.adapters.sql.control_schema import jobs
+from ingestry.adapters.sql.intake import UNTAKEN, UNTAKEN_COUNT
 from ingestry.adapters.sql.jobs import job_from_row
 from ingestry.adapters.sql.lifecycle import HOOK_RUN_COLUMNS, hook_run
 from ingestry.adapters.sql.names import table_name
@@ -144,10 +145,42 @@ class SqlBrowse:
             params.update(c=convention, t=source_type, u=upstream, i=source_id)
         with self.db.read() as conn:
             rows = conn.execute(sa.text(query), params)
-            return [
+            taken = [
                 RecordEvent(int(i), int(v), as_datetime(c), str(s), int(a), e)
                 for i, v, c, s, a, e in rows
             ]
+            if not self.db.sqlite:
+                return taken
+            return (self._untaken(conn, srn) + taken)[:limit]
+
+    def _untaken(self, conn: sa.Connection, srn: str) -> list[RecordEvent]:
+        """SQLite: the record's changes not yet taken into the outbox (pending events
+        without an id yet: `adapters/sql/intake.py`), newest first."""
+        try:
+            convention, source_type, upstream, source_id = parse_srn(srn)
+        except ValueError:
+            return []
+        if not sa.inspect(conn).has_table(table_name(convention)):
+            return []
+        record = conn.execute(
+            sa.text(
+                f'SELECT id, updated_at FROM "{table_name(convention)}"'
+                " WHERE source_type = :t AND upstream = :u AND source_id = :i"
+            ),
+            {"t": source_type, "u": upstream, "i": source_id},
+        ).first()
+        if record is None:
+            return []
+        versions = conn.execute(
+            sa.text(
+                "SELECT c.version FROM record_changes c WHERE c.convention = :c"
+                f" AND c.record_id = :r AND {UNTAKEN}"
+                " ORDER BY c.version DESC"
+            ),
+            {"c": convention, "r": record[0]},
+        )
+        at = as_datetime(record[1])
+        return [RecordEvent(0, int(v), at, "pending", 0, None) for (v,) in versions]
 
     def record_hook_runs(self, srn: str, limit: int) -> list[HookRun]:
         query = (
@@ -175,6 +208,8 @@ class SqlBrowse:
         counts = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
         with self.db.read() as conn:
             pending, leased_events, dead = conn.execute(sa.text(events)).one()
+            if self.db.sqlite:  # and the changes not yet taken in
+                pending = int(pending or 0) + int(conn.execute(sa.text(UNTAKEN_COUNT)).scalar_one())
             return QueueState(
                 jobs={str(s): int(n) for s, n in conn.execute(counts)},
                 leased_jobs=[job_from_row(row) for row in conn.execute(leased)],

@@ -54,6 +54,18 @@ fork_cursors = sa.Table(
     sa.Column("updated_at", sa.Text, nullable=False),
 )
 
+#: SQLite only: how far the outbox has read the changes feed (migration 20261206_010000),
+#: one row, the seq of the last change taken in as an event (`adapters/sql/intake.py`;
+#: xid is 0, as on every SQLite change).
+outbox_cursor = sa.Table(
+    "outbox_cursor",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("xid", sa.BigInteger, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("id = 1", name="ck_outbox_cursor_one_row"),
+)
+
 #: PostgreSQL: the function the update trigger runs (TG_ARGV[0]: the convention).
 PG_FUNCTIONS = (
     """CREATE OR REPLACE FUNCTION ingestry_changes_updated() RETURNS trigger

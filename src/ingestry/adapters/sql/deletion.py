@@ -69,7 +69,8 @@ class Dialect:
     json_object: str
     history_value: Callable[[ColumnSpec], str]
     escape: Callable[[str], str]
-    #: SQLite's events carry their record's rowid (migration 20261203_110000)
+    #: SQLite: events carry their record's rowid (migration 20261203_110000) and are
+    #: taken in from the changes feed (migration 20261206_010000), not written here
     events_by_record: bool = False
 
     def sql(self, text: str) -> str:
@@ -127,15 +128,9 @@ def delete(
         ),
         (convention.name, *key, srn, version + 1, draft.at, draft.actor, draft.reason),
     )
-    if dialect.events_by_record:
-        conn.execute(
-            q(
-                "INSERT INTO record_events (srn, convention, version, created_at, record_id)"
-                f" SELECT ?, ?, ?, ?t, id FROM {table} WHERE {IDENTITY}"
-            ),
-            (srn, convention.name, version + 1, draft.at, *key),
-        )
-    else:
+    if not dialect.events_by_record:
+        # PostgreSQL writes the event with the change; SQLite's outbox takes the change
+        # the update's trigger wrote in as the event (adapters/sql/intake.py)
         conn.execute(
             q(
                 "INSERT INTO record_events (srn, convention, version, created_at)"

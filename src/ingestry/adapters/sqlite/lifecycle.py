@@ -14,9 +14,10 @@ from datetime import datetime
 
 from ingestry.adapters.sql import lifecycle as sql
 from ingestry.adapters.sql.conventions import table_name
-from ingestry.adapters.sqlite.outbox import append_events
+from ingestry.adapters.sqlite import outbox
 from ingestry.adapters.sqlite.session import SQLiteSession
 from ingestry.adapters.sqlite.statements import RecordStatements
+from ingestry.domain.clock import iso, utc_now
 from ingestry.domain.conventions import Convention
 from ingestry.domain.errors import ConflictError, RecordNotFoundError
 from ingestry.domain.events import DeadEvent
@@ -26,7 +27,6 @@ from ingestry.services.ports import (
     ClaimedEvent,
     FeatureRow,
     HookRunRow,
-    RecordChange,
     RecordRow,
 )
 
@@ -36,7 +36,7 @@ _CLAIM = (
     " AND (leased_until IS NULL OR leased_until <= ?)"
     " AND NOT EXISTS (SELECT 1 FROM record_events AS p"
     "  WHERE p.convention = e.convention AND p.record_id IS e.record_id AND p.srn = e.srn"
-    "  AND p.id < e.id AND p.status = 'pending')"
+    "  AND (p.version, p.id) < (e.version, e.id) AND p.status = 'pending')"
     " ORDER BY id LIMIT ?"
 )
 _INSERT_FEATURE = (
@@ -63,9 +63,6 @@ class SQLiteLifecycleSession:
         self.conn = conn
         self._updates = updates
 
-    def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
-        append_events(self.conn, convention, changes, now)
-
     def update_record(
         self, convention: Convention, row: RecordRow, expected_version: int, now: str
     ) -> int:
@@ -78,15 +75,8 @@ class SQLiteLifecycleSession:
         updated = self.conn.execute(
             statements.update, (row[4], content_hash, row[6], now, *row[8], *guard)
         ).rowcount
-        if updated:
-            version = expected_version + 1
-            append_events(
-                self.conn,
-                convention.name,
-                [RecordChange(convention.name, *identity, version)],
-                now,
-            )
-            return version
+        if updated:  # its event: the change the update trigger wrote
+            return expected_version + 1
         found = self.conn.execute(statements.current, identity).fetchone()
         if found is None:
             raise RecordNotFoundError(f"no record {srn}")
@@ -101,10 +91,17 @@ class SQLiteLifecycleSession:
             self._updates[convention.name] = cached
         return cached
 
+    def take_in(self, now: str, limit: int) -> int:
+        return outbox.take_in(self.conn, now, limit)
+
     def claim_events(
         self, owner: str, now: str, lease_until: str, limit: int
     ) -> list[ClaimedEvent]:
+        taken = outbox.take_in(self.conn, now)
         rows = self.conn.execute(_CLAIM, (now, now, limit)).fetchall()
+        while not rows and taken:  # every change taken in was of an erased record
+            taken = outbox.take_in(self.conn, now)
+            rows = self.conn.execute(_CLAIM, (now, now, limit)).fetchall()
         claimed = [ClaimedEvent(*row) for row in rows]
         for chunk in _chunks([c.id for c in claimed]):
             self.conn.execute(
@@ -252,12 +249,24 @@ class SQLiteLifecycle:
     def dead_events(self) -> list[DeadEvent]:
         return [sql.dead_event(r) for r in self._conn.execute(sql.DEAD_SELECT)]
 
+    def take_in(self, limit: int) -> int:
+        with self.session() as session:
+            return session.take_in(iso(utc_now()), limit)
+
     def pending_events(self) -> int:
-        return int(self._conn.execute(sql.PENDING_COUNT).fetchone()[0])
+        taken = int(self._conn.execute(sql.PENDING_COUNT).fetchone()[0])
+        return taken + outbox.untaken(self._conn)
 
     def oldest_pending_at(self) -> datetime | None:
-        value = self._conn.execute(sql.OLDEST_PENDING).fetchone()[0]
-        return None if value is None else datetime.fromisoformat(str(value))
+        values = [
+            v
+            for v in (
+                self._conn.execute(sql.OLDEST_PENDING).fetchone()[0],
+                outbox.oldest_untaken_at(self._conn),
+            )
+            if v is not None
+        ]
+        return datetime.fromisoformat(str(min(values))) if values else None
 
     def features(self, srn: str) -> list[Feature]:
         rows = self._conn.execute(sql.FEATURES_SELECT.format(p="?"), (srn,))

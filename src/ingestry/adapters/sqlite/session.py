@@ -13,7 +13,6 @@ import orjson
 from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite import binding
 from ingestry.adapters.sqlite.multirow import insert_rows
-from ingestry.adapters.sqlite.outbox import append_events, plainly_spelled
 from ingestry.adapters.sqlite.rawstatements import (
     INSERT_HEADER,
     INSERT_QUARANTINE,
@@ -31,7 +30,7 @@ from ingestry.adapters.sqlite.receipts import (
 from ingestry.adapters.sqlite.shared import own_record_values, shared_values
 from ingestry.adapters.sqlite.statements import RecordStatements
 from ingestry.domain.conventions import Convention
-from ingestry.domain.records import SRN_PREFIX, spell_srn
+from ingestry.domain.records import spell_srn
 from ingestry.domain.versioning import UNCHANGED, next_version
 from ingestry.services.ports import (
     NewRecords,
@@ -88,8 +87,6 @@ class SQLiteSession:
         #: runs this transaction starts (+1) or finishes (-1): while one is open, the
         #: storage defers WAL checkpoints to its end (see `checkpoint.py`)
         self.runs = 0
-        #: the last upsert's changes and their records' rowids (for `append_events`)
-        self._last_ids: tuple[Sequence[RecordChange], Sequence[int]] | None = None
 
     def append_raw(
         self,
@@ -214,7 +211,6 @@ class SQLiteSession:
         rounds: list[list[tuple[Any, ...]]] = [[]]
         round_of: dict[Identity, int] = {}
         changes: list[RecordChange] = []
-        record_ids: list[int] = []
         unchanged = 0
         name = convention.name
         for row, stamp in zip(rows, stamps, strict=True):
@@ -240,7 +236,6 @@ class SQLiteSession:
                 changes.append(RecordChange(name, *key, version))
                 record_id = found[2]
             known[key] = (content_hash, version, record_id)
-            record_ids.append(record_id)
         if inserts:
             self._insert(sql, name, inserts, before)
         for updates in rounds:
@@ -249,7 +244,6 @@ class SQLiteSession:
                 history = [(spell_srn(name, *u[-3:]), u[7], *u[-3:]) for u in updates]
                 self.conn.executemany(sql.history, history)
                 self.conn.executemany(sql.update, updates)
-        self._last_ids = (changes, record_ids)
         return UpsertResult(len(inserts), len(changes) - len(inserts), unchanged, changes)
 
     def _try_insert_all(self, insert_all: Callable[[], UpsertResult]) -> UpsertResult | None:
@@ -298,7 +292,6 @@ class SQLiteSession:
             self._insert(sql, name, inserts, before)
         # made from the rows only if a consumer iterates them (the outbox does not)
         changes = NewRecords(name, rows)
-        self._last_ids = (changes, range(before + 1, before + 1 + len(rows)))
         return UpsertResult(len(rows), 0, 0, changes)
 
     def _insert(
@@ -378,14 +371,6 @@ class SQLiteSession:
         )
 
     def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
-        """The changes the last `upsert_records` returned come with their rowids."""
-        last = self._last_ids
-        ids = last[1] if last is not None and last[0] is changes else None
-        if isinstance(ids, range) and plainly_spelled(changes):
-            # all new (`_insert_all`), srns spelled as is: the events are read from the
-            # rows just inserted, in one statement (no tuple per event)
-            sql = self._statements[convention]
-            prefix = f"{SRN_PREFIX}{changes[0].convention}:"
-            self.conn.execute(sql.events, (prefix, convention, now, ids.start, ids.stop - 1))
-            return
-        append_events(self.conn, convention, changes, now, ids)
+        """Nothing to write: each change's row in `record_changes`, written with its
+        record, is its event, taken into the outbox by the dispatcher's claim
+        (`adapters/sqlite/outbox.py`)."""

@@ -22,13 +22,6 @@ class RecordStatements:
             "INSERT INTO record_changes (convention, record_id, version)"
             f" SELECT ?, id, version FROM {table} WHERE id > ? ORDER BY id"
         )
-        #: the events of the new rows `_insert_all` wrote (ids first..last), srns
-        #: spelled in SQL as `change_srns` spells plain ones (prefix, convention, ...)
-        self.events = (
-            "INSERT INTO record_events (srn, convention, version, created_at, record_id)"
-            " SELECT ? || source_type || ':' || upstream || ':' || source_id, ?, 1, ?, id"
-            f" FROM {table} WHERE id BETWEEN ? AND ? ORDER BY id"
-        )
         self.update = update
         self.history = history
         self.lookup = lookup

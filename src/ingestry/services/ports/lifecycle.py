@@ -10,7 +10,7 @@ from typing import NamedTuple, Protocol
 from ingestry.domain.conventions import Convention
 from ingestry.domain.events import DeadEvent
 from ingestry.domain.features import Feature, HookRun
-from ingestry.services.ports.rows import FeatureRow, HookRunRow, RecordChange, RecordRow
+from ingestry.services.ports.rows import FeatureRow, HookRunRow, RecordRow
 
 
 class ClaimedEvent(NamedTuple):
@@ -27,14 +27,17 @@ class ClaimedEvent(NamedTuple):
 class LifecycleSession(Protocol):
     """One transaction on the lifecycle tables (and the records, for updates)."""
 
-    def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None: ...
+    def take_in(self, now: str, limit: int) -> int:
+        """Take up to `limit` changes after the outbox cursor in as events (the changes
+        feed is the outbox: adapters/sql/intake.py); returns how many were read."""
+        ...
 
     def update_record(
         self, convention: Convention, row: RecordRow, expected_version: int, now: str
     ) -> int:
         """Replace a record's content if, and only if, it is at `expected_version`
         (one conditional statement, not read-then-write): previous version into
-        history, version + 1, and its outbox event. Returns the new version, or the
+        history, version + 1 (its change, and so its event). Returns the new version, or the
         current one when the content is the same. Raises ConflictError when the record
         is at another version, RecordNotFoundError when there is none."""
         ...
@@ -90,7 +93,13 @@ class LifecycleStorage(Protocol):
 
     def dead_events(self) -> list[DeadEvent]: ...
 
-    def pending_events(self) -> int: ...
+    def take_in(self, limit: int) -> int:
+        """One intake step in its own transaction (`LifecycleSession.take_in`)."""
+        ...
+
+    def pending_events(self) -> int:
+        """Events waiting: taken in and pending, and the changes not yet taken in."""
+        ...
 
     def oldest_pending_at(self) -> datetime | None:
         """When the oldest event still waiting for delivery was written (outbox lag)."""

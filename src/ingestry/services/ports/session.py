@@ -101,8 +101,10 @@ class StorageSession(Protocol):
         ...
 
     def append_events(self, convention: str, changes: Sequence[RecordChange], now: str) -> None:
-        """Write one outbox event per change (the transactional outbox: in this
-        transaction, one statement for all of them)."""
+        """Make each change's event part of the outbox, in this transaction (the
+        transactional outbox). PostgreSQL writes them, one COPY for all; SQLite has
+        nothing to do: the change rows its write made are the events, taken in when a
+        dispatcher claims (`LifecycleSession.take_in`)."""
         ...
 
     def unit(self, work: Callable[[], None]) -> None:
