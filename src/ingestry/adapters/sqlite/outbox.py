@@ -19,7 +19,7 @@ from typing import Any
 from ingestry.adapters.sql.intake import FIRST_UNTAKEN, UNTAKEN_COUNT
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sqlite.multirow import insert_rows
-from ingestry.domain.records import spell_srn
+from ingestry.domain.records import SRN_PREFIX, plain_text, spell_srn
 
 _EVENTS_INTO = "INSERT INTO record_events (srn, convention, version, created_at, record_id)"
 #: Changes taken in per step: a claim after a large ingest moves the backlog in steps
@@ -76,9 +76,17 @@ def _records(conn: sqlite3.Connection, changes: list[Any]) -> Found:
                 "SELECT id, source_type, upstream, source_id, version, updated_at"
                 f' FROM "{table_name(convention)}" WHERE id IN ({",".join("?" * len(chunk))})',
                 chunk,
-            )
+            ).fetchall()
+            # ids `quote` leaves alone (the usual case): spelled by joining, checked by
+            # one C-level match for the chunk (`domain.records.change_srns`)
+            plain = plain_text("".join([r[2] + r[3] for r in rows]))
+            prefix = f"{SRN_PREFIX}{convention}:"
             for rowid, source_type, upstream, source_id, version, updated_at in rows:
-                srn = spell_srn(convention, source_type, upstream, source_id)
+                srn = (
+                    f"{prefix}{source_type}:{upstream}:{source_id}"
+                    if plain
+                    else spell_srn(convention, source_type, upstream, source_id)
+                )
                 found[(convention, rowid)] = (srn, version, updated_at)
     return found
 
