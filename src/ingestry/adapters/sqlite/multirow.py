@@ -14,7 +14,7 @@ So a batch is cut into statements of a power of two rows: 512, then what is left
 
 The rows are inserted in the order given (SQLite reads VALUES in order), so the new
 rowids follow each other in row order as they did with `executemany`; the write path
-relies on that (receipt spans, changes and events of a fresh batch), and the tests
+relies on that (receipt spans and the changes of a fresh batch), and the tests
 that check those ids run against this module. Measured in docs/sqlite-write-path.md.
 """
 
