@@ -45,6 +45,8 @@ _INSERT_FEATURE = (
     " value = excluded.value, produced_at = excluded.produced_at"
 )
 _CHUNK = 900
+#: intake steps one claim may take when what it took in has nothing due (~25 ms each)
+_INTAKE_STEPS = 8
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -99,9 +101,14 @@ class SQLiteLifecycleSession:
     ) -> list[ClaimedEvent]:
         taken = outbox.take_in(self.conn, now)
         rows = self.conn.execute(_CLAIM, (now, now, limit)).fetchall()
-        while not rows and taken:  # every change taken in was of an erased record
+        steps = 1
+        # nothing due among what was taken in (erased records, or events waiting behind
+        # leased ones): take more in, a bounded number of steps (the claim holds the
+        # write lock; the next claim goes on)
+        while not rows and taken and steps < _INTAKE_STEPS:
             taken = outbox.take_in(self.conn, now)
             rows = self.conn.execute(_CLAIM, (now, now, limit)).fetchall()
+            steps += 1
         claimed = [ClaimedEvent(*row) for row in rows]
         for chunk in _chunks([c.id for c in claimed]):
             self.conn.execute(
