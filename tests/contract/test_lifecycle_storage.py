@@ -197,25 +197,3 @@ def test_a_claim_takes_new_changes_in_and_skips_erased_records(
     assert [c.srn for c in claim(storage, "b")] == [srn("b")]
     assert storage.lifecycle().pending_events() == 2  # a (leased) and b: nothing for "gone"
     assert db.count("record_events") == 2
-
-
-def test_a_records_events_go_out_in_version_order_whatever_their_ids(
-    storage: Storage, db: Database
-) -> None:
-    """PostgreSQL orders the feed by transaction: a later version of a record can be
-    taken in before an earlier one (two writers), so the claim orders by version."""
-    publish(storage, "a")
-    publish(storage, "a", note="2")
-    publish(storage, "a", note="3")
-    with storage.lifecycle().session() as session:
-        session.take_in(NOW, 100)  # SQLite; PostgreSQL wrote them with the records
-    ids = [i for (i,) in db.rows("SELECT id FROM record_events ORDER BY version")]
-    db.execute("UPDATE record_events SET version = 4 - version")  # v3 now has the first id
-    order = []
-    for owner in ("a", "b", "c"):
-        [event] = claim(storage, owner)
-        order.append(event.version)
-        with storage.lifecycle().session() as session:
-            session.ack_events([event.id])
-    assert order == [1, 2, 3]
-    assert ids == sorted(ids)

@@ -55,13 +55,11 @@ fork_cursors = sa.Table(
 )
 
 #: SQLite only: how far the outbox has read the changes feed (migration 20261206_010000),
-#: one row, the seq of the last change taken in as an event (`adapters/sql/intake.py`;
-#: xid is 0, as on every SQLite change).
+#: one row, the seq of the last change taken in as an event (`adapters/sql/intake.py`).
 outbox_cursor = sa.Table(
     "outbox_cursor",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("xid", sa.BigInteger, nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.CheckConstraint("id = 1", name="ck_outbox_cursor_one_row"),
 )

@@ -3,11 +3,11 @@
 Every record created or given a new version has one row in `record_changes`, written in
 the transaction that wrote the record (adapters/sql/changes.py). On SQLite that row is
 its event: a write no longer adds a second row to `record_events` (the writer's
-instructions a narrow CSV row went from 75.8k to 66.1k, bench/README.md). The outbox is `record_events`
-(events taken in: leased, retried, dead) plus every change after `outbox_cursor`
-(migration 20261206_010000); a claim takes the next changes in first, in its own
-transaction (`adapters/sqlite/outbox.py`). Readers that count or list pending events
-add the changes not yet taken in, with the SQL below.
+instructions a narrow CSV row went from 75.8k to 66.1k, bench/README.md). The outbox
+is `record_events` (events taken in: leased, retried, dead) plus every change after
+`outbox_cursor` (migration 20261206_010000); a claim takes the next changes in first,
+in its own transaction (`adapters/sqlite/outbox.py`). Readers that count or list
+pending events add the changes not yet taken in, with the SQL below.
 
 PostgreSQL keeps writing each event with its change (one COPY a batch): there a change
 can commit after a later one (sequence values are taken before commit), so its feed

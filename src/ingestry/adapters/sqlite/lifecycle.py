@@ -36,7 +36,7 @@ _CLAIM = (
     " AND (leased_until IS NULL OR leased_until <= ?)"
     " AND NOT EXISTS (SELECT 1 FROM record_events AS p"
     "  WHERE p.convention = e.convention AND p.record_id IS e.record_id AND p.srn = e.srn"
-    "  AND (p.version, p.id) < (e.version, e.id) AND p.status = 'pending')"
+    "  AND p.id < e.id AND p.status = 'pending')"
     " ORDER BY id LIMIT ?"
 )
 _INSERT_FEATURE = (

@@ -53,7 +53,7 @@ def take_in(conn: sqlite3.Connection, now: str, limit: int = INTAKE_BATCH) -> in
     if events:
         insert_rows(conn, _EVENTS_INTO, 5, {}, events)
     conn.execute(
-        "INSERT INTO outbox_cursor (id, xid, seq) VALUES (1, 0, ?)"
+        "INSERT INTO outbox_cursor (id, seq) VALUES (1, ?)"
         " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
         (changes[-1][0],),
     )

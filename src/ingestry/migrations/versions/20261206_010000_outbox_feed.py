@@ -34,14 +34,13 @@ def upgrade() -> None:
     op.create_table(
         "outbox_cursor",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("xid", sa.BigInteger, nullable=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.CheckConstraint("id = 1", name="ck_outbox_cursor_one_row"),
     )
     op.execute(
-        "INSERT INTO outbox_cursor (id, xid, seq)"
-        " SELECT 1, max(xid), max(seq) FROM record_changes HAVING count(*) > 0"
-    )  # no row reads as (0, 0): an empty feed (a new store's schema holds no rows)
+        "INSERT INTO outbox_cursor (id, seq)"
+        " SELECT 1, max(seq) FROM record_changes HAVING count(*) > 0"
+    )  # no row reads as 0: an empty feed (a new store's schema holds no rows)
 
 
 def downgrade() -> None:
