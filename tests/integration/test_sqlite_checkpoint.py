@@ -150,3 +150,36 @@ def test_a_control_write_during_a_run_leaves_the_checkpoint_to_the_storage(
     engine.dispose()
     assert (tmp_path / "s.db").stat().st_size == db_size
     storage.close()
+
+
+def test_a_wal_past_the_limit_is_forced_once_not_at_every_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The WAL file keeps its size when SQLite restarts it from the top, so a limit
+    checked against the file's size forced a checkpoint at every commit once a long run
+    had grown the file past it (half of a 1M-row ingest: 14% of the writer's samples).
+    The writer's connection now truncates the restarted WAL to `WAL_KEEP_BYTES`."""
+    monkeypatch.setattr(checkpoint, "WAL_LIMIT_BYTES", 300_000)
+    monkeypatch.setattr(checkpoint, "WAL_KEEP_BYTES", 0)
+    forced: list[int] = []
+    force = checkpoint.Checkpointer.force
+
+    def counting(self: checkpoint.Checkpointer, conn: sqlite3.Connection, ms: int) -> bool:
+        forced.append(1)
+        return force(self, conn, ms)
+
+    monkeypatch.setattr(checkpoint.Checkpointer, "force", counting)
+    storage = SQLiteStorage(tmp_path / "s.db")
+    storage.upgrade()  # the runs table
+    storage._conn.execute("CREATE TABLE t (x BLOB)")
+    with storage.session() as session:
+        session.start_run("srn:run:1", "s", [], "2026-01-01T00:00:00Z")
+    for _ in range(30):  # ~100 KB of WAL a commit: past the limit every ~3 commits
+        with storage.session() as session:
+            session.conn.executemany("INSERT INTO t VALUES (?)", [(b"x" * 4000,)] * 25)
+    assert 5 <= len(forced) <= 15, f"{len(forced)} forced checkpoints in 30 commits"
+    storage.close()
+    conn = sqlite3.connect(tmp_path / "s.db")
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (750,)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()

@@ -204,7 +204,7 @@ class SQLiteStorage(SQLiteReads):
         if self._checkpointer is None:
             # From the first write on, checkpoints run in the background (see checkpoint.py).
             self._checkpointer = Checkpointer(self.path, BUSY_TIMEOUT_MS)
-            conn.execute("PRAGMA wal_autocheckpoint = 0")
+            Checkpointer.configure_writer(conn)
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
