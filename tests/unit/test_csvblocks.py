@@ -219,3 +219,19 @@ def test_a_block_framed_in_parts_frames_as_framed_whole(
     parts = list(csv_block_slices((4, data), b"id,b,c", reading, part))
     assert [f for p in parts for f in p] == csv_block_frames((4, data), b"id,b,c", reading)
     assert all(len(p) <= part for p in parts)
+
+
+@given(
+    st.lists(st.lists(st.sampled_from(["", "a", "bc", " "]), min_size=2, max_size=4), min_size=1),
+    st.sampled_from([",", ";", "\t"]),
+    st.booleans(),
+)
+def test_a_block_is_searched_for_empty_cells_without_missing_one(
+    rows: list[list[str]], delimiter: str, final_newline: bool
+) -> None:
+    """The block-level search that lets the frames skip each row's scan for an empty
+    cell says "maybe" exactly when a row holds one."""
+    from ingestry.extract.csvblocks import _may_hold_empty_cells
+
+    text = "\n".join(delimiter.join(cells) for cells in rows) + ("\n" if final_newline else "")
+    assert _may_hold_empty_cells(text, delimiter) == any("" in cells for cells in rows)

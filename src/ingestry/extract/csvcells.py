@@ -66,10 +66,11 @@ def _getter(positions: Sequence[int]) -> Callable[[list[str]], tuple[str, ...]]:
 
 def cell_part(
     first: int, payloads: list[bytes], cells: list[list[str]], names: list[str],
-    keys: CellKeys,
+    keys: CellKeys, empty: bool = True,
 ) -> CellPart | None:  # fmt: skip
     """The part of rows that all have the header's width, or None when a key is not a
-    column or a name repeats (then the whole-row dicts say what the row path says)."""
+    column or a name repeats (then the whole-row dicts say what the row path says).
+    `empty`: whether a cell may be empty (False: the block was searched for none)."""
     if len(set(names)) != len(names) or not set(keys.read) <= set(names):
         return None
     at = {name: n for n, name in enumerate(names)}
@@ -83,9 +84,9 @@ def cell_part(
         meta = list(map(dict, map(zip, repeat(rest), map(_getter([at[k] for k in rest]), cells))))
     else:
         meta = [{} for _ in cells]
-    empty = list(compress(count(), map(operator.contains, cells, repeat(""))))
-    if empty:
-        for n in empty:
+    blanks = list(compress(count(), map(operator.contains, cells, repeat("")))) if empty else []
+    if blanks:
+        for n in blanks:
             meta[n] = {k: (v if v != "" else None) for k, v in meta[n].items()}
         table = [tuple(None if v == "" else v for v in col) if "" in col else col for col in table]
     frames = map(_new, repeat(Frame), zip(count(first), payloads, meta, repeat(None)))
