@@ -25,7 +25,7 @@ import orjson
 
 from ingestry.extract.decimals import NumberText
 
-_DUMP_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+DUMP_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 # Integers of 19+ digits may not fit 64 bits. Mapping every digit to "0" and searching
 # for a run is ~10x faster than a regex scan on the hot path.
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
@@ -135,7 +135,7 @@ def dumps(obj: Any) -> bytes:
     """Canonical JSON (sorted keys, compact, UTF-8) so equal content hashes equal.
     Raises NestingError for a value nested deeper than `MAX_DEPTH`."""
     try:
-        return orjson.dumps(obj, option=_DUMP_OPTS)
+        return orjson.dumps(obj, option=DUMP_OPTS)
     except TypeError:
         if isinstance(obj, dict | list | tuple) and too_deep(obj):
             raise NestingError from None

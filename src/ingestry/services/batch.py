@@ -19,7 +19,7 @@ from ingestry.domain.sources import DataSource
 from ingestry.extract.compiler import Draft, Extractor
 from ingestry.extract.csvcells import CellPart
 from ingestry.extract.framing import Frame
-from ingestry.extract.jsonio import NestingError, dumps, may_hold_long_integers
+from ingestry.extract.jsonio import DUMP_OPTS, NestingError, dumps, may_hold_long_integers
 from ingestry.services.ports import RawRow, RecordRow
 from ingestry.services.ports.batches import LazyRows as LazyRows
 from ingestry.services.ports.batches import PreparedBatch as PreparedBatch
@@ -28,6 +28,7 @@ T = TypeVar("T")
 
 _sha256 = hashlib.sha256
 _blake2b = hashlib.blake2b
+_orjson_dumps = orjson.dumps
 
 #: Rows the columnar path takes at once: its passes over 5,000 rows' objects (a batch)
 #: miss the cache, over ~500 they do not (20,000 narrow rows, 8 alternating runs: the
@@ -143,8 +144,13 @@ def prepare_batch(
             try:
                 if framing_error is not None:
                     raise ExtractionError(framing_error)
-                draft = ready or (extractor(row) if row is not None else parse(payload))
-                metadata = dumps(draft.metadata)
+                source_id, entity_type, columns, meta = ready or (
+                    extractor(row) if row is not None else parse(payload)
+                )  # a Draft, unpacked once (its fields are properties)
+                try:  # orjson straight (~0.1 µs a row less than through `dumps`)
+                    metadata = _orjson_dumps(meta, option=DUMP_OPTS)
+                except TypeError:  # what orjson refuses: `dumps` says why, or writes it
+                    metadata = dumps(meta)
             except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
                 reason = reason_of(exc)
                 out.quarantine.append((name, sha, payload, line, origin, reason, received_at))
@@ -154,8 +160,6 @@ def prepare_batch(
                          version, reason, line, origin)
                     )  # fmt: skip
                 continue
-            source_id = draft.source_id
-            columns = draft.columns
             hasher = blank()
             hasher.update(content_of(columns) + b"\x1e" + metadata)
             content = hasher.digest()
@@ -166,7 +170,7 @@ def prepare_batch(
             )  # fmt: skip
             if keep_raw:
                 raw_rows.append(
-                    (name, draft.entity_type, source_id, sha, payload, header_sha, received_at,
+                    (name, entity_type, source_id, sha, payload, header_sha, received_at,
                      received_at, version, None, line, origin)
                 )  # fmt: skip
     if header is not None and out.quarantine:

@@ -31,7 +31,7 @@ from ingestry.domain.provenance import (
 from ingestry.domain.records import Record, upstream_of
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
-from ingestry.extract.jsonio import NestingError, loads, too_deep
+from ingestry.extract.jsonio import DUMP_OPTS, NestingError, loads, too_deep
 from ingestry.services.ports import RecordRow
 
 #: Where the provenance id is put in the extractor's private copy of the metadata (a
@@ -41,7 +41,6 @@ ID_KEY = "\x1fingestry.id"
 _SOURCES = (DepositionSource, HarvestSource, ForkSource, ImportSource)
 _blake2b = hashlib.blake2b
 #: Canonical JSON, as `extract.jsonio.dumps` writes it (equal content, equal hash).
-_DUMP_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def as_source(source: RecordSource | Mapping[str, Any]) -> RecordSource:
@@ -63,7 +62,7 @@ def _metadata_bytes(metadata: Mapping[str, Any]) -> bytes:
     if not isinstance(metadata, Mapping):
         raise ExtractionError(f"metadata must be a JSON object, not {type(metadata).__name__}")
     try:
-        return orjson.dumps(metadata, option=_DUMP_OPTS)
+        return orjson.dumps(metadata, option=DUMP_OPTS)
     except TypeError:
         if too_deep(metadata):
             raise ExtractionError(str(NestingError())) from None
