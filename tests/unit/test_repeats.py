@@ -45,3 +45,36 @@ def test_the_numpy_levels_find_the_same(batches: list[frozenset[str]]) -> None:
         exact.observe(ids)
         levels.observe(ids)
     assert levels.found == exact.found
+
+
+def test_the_hash_filter_never_forgets_a_hash_as_it_grows() -> None:
+    """A Bloom filter may say "maybe" for a hash never added, never "no" for one added,
+    across the rebuilds that double it (from the levels it is given)."""
+    import numpy as np
+
+    from ingestry.services.hashfilter import HashFilter
+
+    rng = np.random.default_rng(7)
+    added: list[np.ndarray] = []
+    bloom = HashFilter(1_000)
+    for _ in range(40):  # 400,000 hashes: past the first array's 8 bits an id
+        part = rng.integers(-(2**63), 2**63 - 1, size=10_000, dtype=np.int64)
+        added.append(part)
+        bloom.add(part, added)
+    assert bloom.may_hold(np.concatenate(added)).all()
+    unseen = rng.integers(-(2**63), 2**63 - 1, size=100_000, dtype=np.int64)
+    assert bloom.may_hold(unseen).mean() < 0.05  # a filter, not a yes to everything
+
+
+def test_many_batches_find_the_same_through_the_filter() -> None:
+    """Thousands of ids a batch, some repeated far apart: the numpy levels (with their
+    filter) find exactly what the set finds."""
+    import random
+
+    rng = random.Random(3)
+    batches = [frozenset(f"id{rng.randrange(60_000)}" for _ in range(2_000)) for _ in range(30)]
+    exact, levels = FarRepeats(small=10**9), FarRepeats(small=3_000)
+    for ids in batches:
+        exact.observe(ids)
+        levels.observe(ids)
+    assert exact.found and levels.found == exact.found
