@@ -235,3 +235,38 @@ def test_a_block_is_searched_for_empty_cells_without_missing_one(
 
     text = "\n".join(delimiter.join(cells) for cells in rows) + ("\n" if final_newline else "")
     assert _may_hold_empty_cells(text, delimiter) == any("" in cells for cells in rows)
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.text(st.sampled_from("ab%é ü1-.:/'\x7f"), min_size=1, max_size=4),
+            min_size=3,
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    st.permutations(["z_col", "a%col", "Émile"]),
+)
+def test_a_plain_parts_metadata_is_the_json_orjson_writes(
+    rows: list[list[str]], names: list[str]
+) -> None:
+    """A block every cell of which is its own JSON string body gets its metadata filled
+    into a template; it must be byte for byte the canonical JSON of the row's dict."""
+    import orjson
+
+    from ingestry.extract.csvcells import CellKeys, cell_part
+    from ingestry.extract.jsonio import dumps
+
+    keys = CellKeys(read=(names[0],), dropped=())
+    text = "\n".join(",".join(r) for r in rows) + "\n"
+    from ingestry.extract.csvblocks import _plain_json_text
+
+    assert _plain_json_text(text, ",")
+    payloads = [",".join(r).encode() for r in rows]
+    part = cell_part(1, payloads, rows, names, keys, empty=False, plain=True)
+    assert part is not None
+    for frame, cells in zip(part, rows, strict=True):
+        assert frame.row == dumps(dict(zip(names, cells, strict=True)))
+        assert orjson.loads(frame.row) == dict(zip(names, cells, strict=True))

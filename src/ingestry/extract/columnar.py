@@ -152,10 +152,11 @@ class ColumnarPlan:
         return drafts
 
     def _drafts(
-        self, bad: list[bool], present: Sequence[dict[str, Any]], table: Sequence[Sequence[Any]]
-    ) -> tuple[list[Any], Sequence[dict[str, Any]]]:
+        self, bad: list[bool], present: Sequence[Any], table: Sequence[Sequence[Any]]
+    ) -> tuple[list[Any], Sequence[Any]]:
         """The drafts from the fields' cells by key (`table`), `bad` marked for rows the
-        row path must take; with the rows given a draft."""
+        row path must take; with the rows given a draft. `present`: each row's metadata,
+        a dict or already its JSON (a plain part's: `csvcells`)."""
         n = len(present)
         ids = table[: len(self.id_keys)]
         for cells in ids:

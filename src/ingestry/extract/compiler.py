@@ -30,12 +30,14 @@ from ingestry.extract.registry import PythonExtractor
 
 
 class Draft(NamedTuple):
-    """What an extractor makes of one payload, before identity and versioning."""
+    """What an extractor makes of one payload, before identity and versioning. The
+    columnar path gives a plain CSV row's `metadata` as its canonical JSON already
+    (bytes, `csvcells.cell_part`); the row path, a dict."""
 
     source_id: str
     entity_type: str
     columns: tuple[Any, ...]
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] | bytes
 
 
 class Extractor:

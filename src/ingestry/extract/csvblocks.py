@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import csv
 import operator
+import re
 from collections.abc import Iterable, Iterator
+from functools import cache
 from itertools import compress, count, repeat
 from typing import Any
 
@@ -142,7 +144,10 @@ def _unquoted_frames(
         cells = list(map(str.split, texts, repeat(dialect.delimiter)))
         if width > 1 and set(map(len, cells)) == {width}:
             empty = _may_hold_empty_cells(text, dialect.delimiter)
-            part = None if keys is None else cell_part(first, payloads, cells, names, keys, empty)
+            part = None
+            if keys is not None:
+                as_json = _plain_json_text(text, dialect.delimiter)
+                part = cell_part(first, payloads, cells, names, keys, empty, as_json)
             return part if part is not None else _full_frames(first, payloads, cells, names, empty)
     else:  # a field may be over the csv module's limit: as CSVFrames reads it
         try:
@@ -169,6 +174,20 @@ def _may_hold_empty_cells(text: str, delimiter: str) -> bool:
     the block instead of a scan of every row's cells (~150 ns a 19-column row)."""
     edges = (delimiter * 2, "\n" + delimiter, delimiter + "\n")
     return text.startswith(delimiter) or text.endswith(delimiter) or any(e in text for e in edges)
+
+
+@cache
+def _json_unsafe(delimiter: str) -> re.Pattern[str]:
+    """What a cell would have to escape in JSON (a quote, a backslash, a control
+    character), less what cannot be in a cell (line ends, the delimiter)."""
+    controls = "".join(chr(c) for c in range(0x20) if chr(c) not in ("\n", delimiter))
+    return re.compile("[" + re.escape(controls + '"\\') + "]")
+
+
+def _plain_json_text(text: str, delimiter: str) -> bool:
+    """Whether every cell of a block's lines is its own JSON string's body (orjson
+    writes it unescaped): one C-level search of the block."""
+    return _json_unsafe(delimiter).search(text) is None
 
 
 def _full_frames(

@@ -148,7 +148,10 @@ def prepare_batch(
                     extractor(row) if row is not None else parse(payload)
                 )  # a Draft, unpacked once (its fields are properties)
                 try:  # orjson straight (~0.1 µs a row less than through `dumps`)
-                    metadata = _orjson_dumps(meta, option=DUMP_OPTS)
+                    # (a plain CSV part's metadata comes as its canonical JSON: csvcells)
+                    metadata = (
+                        meta if type(meta) is bytes else _orjson_dumps(meta, option=DUMP_OPTS)
+                    )
                 except TypeError:  # what orjson refuses: `dumps` says why, or writes it
                     metadata = dumps(meta)
             except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able

@@ -20,8 +20,9 @@ numpy arrays (log-structured: a batch's array merges with the last one while not
 smaller), 8 bytes an id, a batch checked with one binary search per level (C), for
 the ids a Bloom filter (`hashfilter`, 2-4 bytes an id) says may be there. So the
 memory is ~12 bytes an id past `SMALL` (12 MB a million ids, where the rows written
-are ~1 GB), and runs under `SMALL` ids never import numpy. A hash collision can only defer an id that did not need it, which
-writes it once at the end: still right. The rows set aside are one per deferred id.
+are ~1 GB), and runs under `SMALL` ids never import numpy. A hash collision can only
+defer an id that did not need it, which writes it once at the end: still right. The
+rows set aside are one per deferred id.
 """
 
 from __future__ import annotations
