@@ -268,5 +268,5 @@ def test_a_plain_parts_metadata_is_the_json_orjson_writes(
     part = cell_part(1, payloads, rows, names, keys, empty=False, plain=True)
     assert part is not None
     for frame, cells in zip(part, rows, strict=True):
-        assert frame.row == dumps(dict(zip(names, cells, strict=True)))
+        assert frame.row.encode() == dumps(dict(zip(names, cells, strict=True)))
         assert orjson.loads(frame.row) == dict(zip(names, cells, strict=True))

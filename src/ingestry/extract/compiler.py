@@ -31,13 +31,13 @@ from ingestry.extract.registry import PythonExtractor
 
 class Draft(NamedTuple):
     """What an extractor makes of one payload, before identity and versioning. The
-    columnar path gives a plain CSV row's `metadata` as its canonical JSON already
-    (bytes, `csvcells.cell_part`); the row path, a dict."""
+    columnar path gives a plain CSV row's `metadata` as its canonical JSON text already
+    (`csvcells.cell_part`); the row path, a dict."""
 
     source_id: str
     entity_type: str
     columns: tuple[Any, ...]
-    metadata: dict[str, Any] | bytes
+    metadata: dict[str, Any] | str
 
 
 class Extractor:
