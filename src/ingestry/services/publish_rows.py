@@ -40,7 +40,6 @@ ID_KEY = "\x1fingestry.id"
 
 _SOURCES = (DepositionSource, HarvestSource, ForkSource, ImportSource)
 _blake2b = hashlib.blake2b
-#: Canonical JSON, as `extract.jsonio.dumps` writes it (equal content, equal hash).
 
 
 def as_source(source: RecordSource | Mapping[str, Any]) -> RecordSource:
@@ -61,7 +60,7 @@ def as_source(source: RecordSource | Mapping[str, Any]) -> RecordSource:
 def _metadata_bytes(metadata: Mapping[str, Any]) -> bytes:
     if not isinstance(metadata, Mapping):
         raise ExtractionError(f"metadata must be a JSON object, not {type(metadata).__name__}")
-    try:
+    try:  # canonical JSON, as `extract.jsonio.dumps` writes it (equal content, equal hash)
         return orjson.dumps(metadata, option=DUMP_OPTS)
     except TypeError:
         if too_deep(metadata):
