@@ -234,7 +234,8 @@ def test_a_block_is_searched_for_empty_cells_without_missing_one(
     from ingestry.extract.csvblocks import _may_hold_empty_cells
 
     text = "\n".join(delimiter.join(cells) for cells in rows) + ("\n" if final_newline else "")
-    assert _may_hold_empty_cells(text, delimiter) == any("" in cells for cells in rows)
+    found = _may_hold_empty_cells(text.encode(), delimiter.encode())
+    assert found == any("" in cells for cells in rows)
 
 
 @given(
@@ -261,12 +262,30 @@ def test_a_plain_parts_metadata_is_the_json_orjson_writes(
 
     keys = CellKeys(read=(names[0],), dropped=())
     text = "\n".join(",".join(r) for r in rows) + "\n"
-    from ingestry.extract.csvblocks import _plain_json_text
+    from ingestry.extract.csvblocks import _plain_json_bytes
 
-    assert _plain_json_text(text, ",")
+    assert _plain_json_bytes(text.encode(), b",")
     payloads = [",".join(r).encode() for r in rows]
     part = cell_part(1, payloads, rows, names, keys, empty=False, plain=True)
     assert part is not None
     for frame, cells in zip(part, rows, strict=True):
         assert frame.row.encode() == dumps(dict(zip(names, cells, strict=True)))
         assert orjson.loads(frame.row) == dict(zip(names, cells, strict=True))
+
+
+@given(st.text(min_size=1, max_size=30), st.sampled_from([",", ";", "\t", "\x1f"]))
+def test_a_block_is_plain_json_exactly_when_no_cell_needs_an_escape(
+    text: str, delimiter: str
+) -> None:
+    """The bytes' search agrees with orjson: a block is plain exactly when every cell
+    (the text split at line ends and the delimiter) is written by orjson unescaped."""
+    import orjson
+
+    from ingestry.extract.csvblocks import _plain_json_bytes
+
+    cells = [c for line in text.split("\n") for c in line.split(delimiter)]
+    try:
+        unescaped = all(orjson.dumps(c)[1:-1] == c.encode() for c in cells)
+    except orjson.JSONEncodeError:  # a lone surrogate: not a decoded file's text
+        return
+    assert _plain_json_bytes(text.encode(), delimiter.encode()) == unescaped
