@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from ingestry.adapters.sql.intake import UNTAKEN
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sql.spans import covers, drop_orphans
 from ingestry.domain.conventions import Convention
@@ -101,9 +102,8 @@ def erase(
         # SQLite: its changes not yet taken in are its pending events (adapters/sql/
         # intake.py); they go too, or a record given its rowid later would get them
         untaken = gone(
-            "DELETE FROM record_changes WHERE convention = ? AND xid = 0"
-            f' AND record_id = (SELECT id FROM "{table}" WHERE {identity})'
-            " AND seq > (SELECT coalesce(max(seq), 0) FROM outbox_cursor)",
+            "DELETE FROM record_changes AS c WHERE c.convention = ? AND c.xid = 0"
+            f' AND c.record_id = (SELECT id FROM "{table}" WHERE {identity}) AND {UNTAKEN}',
             (convention.name, *key),
         )
     counts = ErasureCounts(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ingestry.adapters.sql.intake import FIRST_UNTAKEN, UNTAKEN_COUNT
+from ingestry.adapters.sql.intake import FIRST_UNTAKEN, UNTAKEN, UNTAKEN_COUNT
 from ingestry.adapters.sql.names import table_name
 from ingestry.adapters.sqlite.multirow import insert_rows
 from ingestry.domain.records import SRN_PREFIX, plain_text, spell_srn
@@ -32,12 +32,10 @@ Found = dict[tuple[str, int], tuple[str, int, Any]]
 
 def take_in(conn: sqlite3.Connection, now: str, limit: int = INTAKE_BATCH) -> int:
     """One step; returns how many changes it read (0: none after the cursor)."""
-    found = conn.execute("SELECT seq FROM outbox_cursor WHERE id = 1").fetchone()
-    after = 0 if found is None else int(found[0])
     changes = conn.execute(
-        "SELECT seq, convention, record_id, version FROM record_changes"
-        " WHERE seq > ? ORDER BY seq LIMIT ?",
-        (after, limit),
+        "SELECT c.seq, c.convention, c.record_id, c.version FROM record_changes c"
+        f" WHERE {UNTAKEN} ORDER BY c.seq LIMIT ?",
+        (limit,),
     ).fetchall()
     if not changes:
         return 0
