@@ -237,3 +237,32 @@ def test_api_key_in_the_query_is_not_kept_in_urls(
         urls = [p.url for p in store.harvest_pages("api")]
     assert all("k3y" not in u for u in urls)
     assert all("api_key=k3y-value" in r for r in upstream.requests)
+
+
+def test_the_etags_read_once_a_run_are_those_of_each_requests_latest_page(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """`HarvestLedger.etags` answers for every key what `last_etag` answers for one."""
+    from ingestry.services.ports import StoredPage
+
+    def page(seq: int, key: str, status: int, etag: str | None) -> StoredPage:
+        headers = {"etag": etag} if etag else {}
+        at = f"2026-12-04T10:00:{seq:02d}+00:00"
+        return StoredPage("api", "run", seq, key, key, status, headers, b"[]", at)
+
+    with one_source(tmp_path, db, upstream) as store:
+        ledger = store._harvest_ledger()
+        ledger.add_pages([
+            page(1, "a", 200, '"a1"'), page(2, "a", 200, '"a2"'),  # the latest wins
+            page(3, "b", 200, '"b1"'), page(4, "b", 200, None),  # latest without one
+            page(5, "c", 200, '"c1"'), page(6, "c", 500, '"c2"'),  # not a 200
+            page(7, "d", 429, '"d1"'),
+        ])  # fmt: skip
+        etags = ledger.etags("api")
+        one_by_one = {}
+        for key in "abcde":
+            found = ledger.last_etag("api", key)
+            if found is not None:
+                one_by_one[key] = found.headers["etag"]
+        assert etags == one_by_one == {"a": '"a2"', "c": '"c1"'}
+        assert ledger.etags("other") == {}

@@ -67,6 +67,17 @@ class SqlHarvestLedger:
             return None
         return _page(row._mapping)
 
+    def etags(self, source: str) -> dict[str, str]:
+        t = harvest_pages.c
+        latest = (
+            sa.select(sa.func.max(t.id))
+            .where(t.source == source, t.status == 200)
+            .group_by(t.request_key)
+        )
+        query = sa.select(t.request_key, t.etag).where(t.id.in_(latest))
+        with self.db.read() as conn:
+            return {key: etag for key, etag in conn.execute(query) if etag}
+
     def cursor(self, source: str) -> str | None:
         query = sa.select(harvest_cursors.c.value).where(harvest_cursors.c.source == source)
         with self.db.read() as conn:

@@ -78,6 +78,12 @@ class HarvestLedger(Protocol):
         on 304 its body and headers stand in for the response)."""
         ...
 
+    def etags(self, source: str) -> dict[str, str]:
+        """Request key -> the ETag of that request's latest 200 page, for the requests
+        whose latest 200 page carried one: what `last_etag` would find, read once per
+        run instead of once per page."""
+        ...
+
     def cursor(self, source: str) -> str | None: ...
 
     def set_cursor(
