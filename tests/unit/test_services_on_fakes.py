@@ -221,7 +221,7 @@ def test_a_run_is_recorded_failed_unless_it_was_one_transaction(storage: MemoryS
 
 
 def test_the_write_mode_is_what_the_storage_declares(storage: MemoryStorage) -> None:
-    assert WriteMode.of(storage) == WriteMode(None, None, False)
+    assert WriteMode.of(storage) == WriteMode(encoder=None, offload=None, lanes=None, probe=False)
     assert ingester(storage).mode == WriteMode()  # a bare service asks once, when built
     assert WriteMode(probe=True).rescan(RAW, python_extractor=False).enabled
     assert not WriteMode(probe=True).rescan(SIMPLE, python_extractor=False).enabled

@@ -104,7 +104,7 @@ class IngestParts(UnitWriter):
         pull's page: see services.pullprep)."""
         extractor = self.extractor_for(source)
         provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
-        encoder = self.mode.encoder
+        encoder = self.mode.offload  # its workers have time to spare (see WriteMode)
         return Preparation(
             source, extractor, provenance, batch_size=1 << 62, clock=self.clock,
             encode=None if encoder is None else encoder(extractor.convention),

@@ -5,7 +5,9 @@ is how its batches reach the storage fast, decided once per storage by the compo
 root (`bootstrap.write_mode`), never sniffed during a run:
 
 - **wire encoding**: a storage that takes a batch pre-encoded (PostgreSQL's binary
-  COPY) gets it built where the batch is prepared, in a worker process;
+  COPY) gets it built where the batch is prepared, in a worker process; one that can
+  take more work off its writer at a cost to the workers (SQLite's images) gets that
+  only where the workers have time to spare (`offload`: an HTTP pull's pages);
 - **lean batches**: while batches are all new, workers leave the row tuples out
   (`preparation.LeanPolicy`);
 - **rescans**: a storage whose sessions can tell unchanged payloads skips preparing
@@ -29,6 +31,7 @@ from ingestry.services.lanes import OrderedLanes
 from ingestry.services.ports import (
     BatchWork,
     ConcurrentSessions,
+    OffloadEncoding,
     PreparedBatch,
     Storage,
     StorageSession,
@@ -67,6 +70,9 @@ class WriteMode:
 
     #: builds a convention's wire encoder (the storage is a `WireEncoding`), or None
     encoder: Callable[[Convention], WireEncode] | None = None
+    #: the encoder of a preparation whose workers have time to spare (an HTTP pull):
+    #: `encoder`, or an `OffloadEncoding` storage's offload encoder
+    offload: Callable[[Convention], WireEncode] | None = None
     #: the storage's lanes, when it has more than one connection to write on
     lanes: ConcurrentSessions | None = None
     #: its sessions can tell which payloads would change nothing (`PayloadProbe`)
@@ -78,7 +84,9 @@ class WriteMode:
         that asks: `bootstrap.write_mode` calls it when the storage is opened)."""
         encoder = storage.wire_encoder if isinstance(storage, WireEncoding) else None
         lanes = storage if isinstance(storage, ConcurrentSessions) and storage.lanes > 1 else None
-        return cls(encoder, lanes, getattr(storage, "payload_probe", False) is True)
+        probe = getattr(storage, "payload_probe", False) is True
+        offload = storage.offload_encoder if isinstance(storage, OffloadEncoding) else encoder
+        return cls(encoder, offload, lanes, probe)
 
     def lean(self) -> LeanPolicy:
         """Lean batches pay off only when the wire carries every row."""

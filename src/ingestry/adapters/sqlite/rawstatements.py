@@ -6,19 +6,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from ingestry.adapters.sqlite.images import RAW_OWN, RAW_SHARED, insert_image
 from ingestry.adapters.sqlite.multirow import insert_rows
 from ingestry.adapters.sqlite.shared import own_values, shared_values
-from ingestry.services.ports import RawRow
+from ingestry.services.ports import RawRow, Wire
 
 _RAW_INTO = (
     "INSERT INTO raw_payloads (source, entity_type, source_id, sha256, payload, header_sha256,"
     " received_at, processed_at, extractor_version, error, line, origin)"
 )
 _RAW_CONFLICT = " ON CONFLICT (source, source_id, sha256) DO NOTHING"
-#: A raw row's values the same for a whole batch (source, entity type, header,
-#: received_at, processed_at, extractor version, error, origin), and its own.
-_RAW_SHARED = (0, 1, 5, 6, 7, 8, 9, 11)
-_RAW_OWN = (2, 3, 4, 10)
 INSERT_HEADER = "INSERT INTO raw_headers (sha256, payload) VALUES (?,?) ON CONFLICT DO NOTHING"
 INSERT_QUARANTINE = (
     "INSERT INTO quarantine (source, sha256, payload, line, origin, reason, received_at, status)"
@@ -38,13 +35,16 @@ SIZE_RAW = (
 )
 
 
-def insert_raw(conn: sqlite3.Connection, rows: Sequence[RawRow]) -> int:
+def insert_raw(conn: sqlite3.Connection, rows: Sequence[RawRow], wire: Wire | None = None) -> int:
     """The raw rows, in order, many to a statement (`multirow`): the batch's shared
-    values bound once (see `shared`) when it has them, else every value bound.
-    Returns how many were stored (a payload already stored is not)."""
-    shared = shared_values(rows, _RAW_SHARED)
+    values bound once (see `shared`) when it has them, else every value bound; their
+    own values from the wire's image when the worker made one (`images`). Returns how
+    many were stored (a payload already stored is not)."""
+    shared = shared_values(rows, RAW_SHARED)
     if shared is None:
         return insert_rows(conn, _RAW_INTO, 12, {}, rows, _RAW_CONFLICT)
-    values = dict(zip(_RAW_SHARED, shared, strict=True))
-    own = list(own_values(rows, _RAW_OWN))
+    values = dict(zip(RAW_SHARED, shared, strict=True))
+    if wire is not None and "raw" in wire and wire["raw_count"] == len(rows):
+        return insert_image(conn, _RAW_INTO, 12, values, wire["raw"], _RAW_CONFLICT)
+    own = list(own_values(rows, RAW_OWN))
     return insert_rows(conn, _RAW_INTO, 12, values, own, _RAW_CONFLICT)

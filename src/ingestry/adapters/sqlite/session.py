@@ -12,6 +12,7 @@ import orjson
 
 from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite import binding
+from ingestry.adapters.sqlite.images import RECORD_SHARED, insert_image
 from ingestry.adapters.sqlite.multirow import insert_rows
 from ingestry.adapters.sqlite.rawstatements import (
     INSERT_HEADER,
@@ -49,9 +50,6 @@ __all__ = ["RawMode", "RecordStatements", "SQLiteSession"]
 
 binding.register()  # bytes, None and bool bound without failed adapter lookups
 
-#: A new record's values the same for a batch of one source: source type, upstream,
-#: data source, extractor version (and the version and times `_insert_all` adds).
-_RECORD_SHARED = (0, 9, 3, 6)
 #: A raw row's receipt batch: (received_at, origin).
 _BATCH_KEY = itemgetter(6, 11)
 #: SQLite's default limit on bound variables is 32766 since 3.32; stay well below.
@@ -92,7 +90,7 @@ class SQLiteSession:
         self,
         rows: Sequence[RawRow],
         headers: Sequence[tuple[bytes, bytes]],
-        wire: Wire | None = None,  # SQLite binds the tuples: no wire format
+        wire: Wire | None = None,  # an image of the rows (adapters.sqlite.images)
         receipt: Receipt | None = None,
     ) -> int:
         if headers:
@@ -103,7 +101,7 @@ class SQLiteSession:
         batches = open_batches(self.conn, receipt or Receipt(None), map(_BATCH_KEY, rows))
         if mode.duplicates and self._only_receipts(rows, batches):
             return 0
-        stored = insert_raw(self.conn, rows)
+        stored = insert_raw(self.conn, rows, wire)
         mode.duplicates = stored == 0
         if stored == len(rows) and len(batches) == 1:
             # all new: their ids are consecutive (AUTOINCREMENT, one writer), so the
@@ -198,7 +196,7 @@ class SQLiteSession:
         (before,) = self.conn.execute(sql.last_id).fetchone()
         if self._raw_mode.fresh:
             fresh = self._try_insert_all(
-                lambda: self._insert_all(sql, convention.name, rows, now, times, before)
+                lambda: self._insert_all(sql, convention.name, rows, now, times, before, wire)
             )
             if fresh is not None:
                 return fresh
@@ -269,17 +267,23 @@ class SQLiteSession:
         now: str,
         times: Sequence[RowTimes | None] | None,
         before: int,
+        wire: Wire | None = None,
     ) -> UpsertResult:
         """`upsert_records` of rows that are all new, each id once (a first ingest, an
-        import into a fresh store): every row is version 1, so no walk row by row."""
-        shared = shared_values(rows, _RECORD_SHARED) if times is None else None
+        import into a fresh store): every row is version 1, so no walk row by row. The
+        rows' own values come from the wire's image when the worker made one
+        (`images`: an HTTP pull's pages)."""
+        shared = shared_values(rows, RECORD_SHARED) if times is None else None
         if shared is not None:
             # the batch's shared values bound once a statement (see `shared`)
             source_type, upstream, data_source, extractor_version = shared
             values = {0: source_type, 1: upstream, 4: data_source, 7: extractor_version,
                       9: 1, 10: now, 11: now}  # fmt: skip
-            own = own_record_values(rows)
-            self._insert(sql, name, own, before, values)
+            if wire is not None and "records" in wire and wire["count"] == len(rows):
+                insert_image(self.conn, sql.into, sql.width, values, wire["records"])
+                self.conn.execute(sql.changes, (name, before))
+            else:
+                self._insert(sql, name, own_record_values(rows), before, values)
         elif times is None:
             inserts = [(r[0], r[9], *r[1:8], 1, now, now, *r[8]) for r in rows]
             self._insert(sql, name, inserts, before)

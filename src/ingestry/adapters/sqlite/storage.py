@@ -21,7 +21,7 @@ from ingestry.adapters.sql.rows import (
     record_from_row,
     select_records,
 )
-from ingestry.adapters.sqlite import limits
+from ingestry.adapters.sqlite import images, limits
 from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.adapters.sqlite.query import register_functions
@@ -31,6 +31,7 @@ from ingestry.adapters.sqlite.storage_reads import SQLiteReads
 from ingestry.domain.conventions import Convention
 from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts
 from ingestry.domain.errors import SchemaError, StorageError
+from ingestry.services.ports import WireEncode
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -205,6 +206,7 @@ class SQLiteStorage(SQLiteReads):
             # From the first write on, checkpoints run in the background (see checkpoint.py).
             self._checkpointer = Checkpointer(self.path, BUSY_TIMEOUT_MS)
             Checkpointer.configure_writer(conn)
+            images.attach(conn)  # what a worker bound is copied from (see images.py)
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -220,6 +222,10 @@ class SQLiteStorage(SQLiteReads):
             _rollback(conn)
             raise
         self._checkpointer.after_commit(conn, BUSY_TIMEOUT_MS, session.runs)
+
+    def offload_encoder(self, convention: Convention) -> WireEncode:
+        """New records bound by an HTTP pull's preparation worker (see `images`)."""
+        return images.ImageEncoder(convention)
 
     def _write_failed(self, exc: sqlite3.Error) -> StorageError:
         """A failed write transaction in words (it was rolled back: nothing of it stays)."""

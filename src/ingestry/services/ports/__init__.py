@@ -7,7 +7,7 @@ ingestry.services.ports import X` works for any of them:
 - `rows`: the hot-path rows (raw, quarantine, record, hook run, feature) and what a
   write answers (`RecordChange`, `UpsertResult`);
 - `session` / `storage`: `StorageSession` (one transaction) and `Storage`;
-- `capabilities`: what a storage may do for speed (`WireEncoding`,
+- `capabilities`: what a storage may do for speed (`WireEncoding`, `OffloadEncoding`,
   `ConcurrentSessions`, `PayloadProbe`);
 - `rawops`: `RawOperations` / `RawSession` (replay, quarantine, retention);
 - `lifecycle`: the outbox, conditional updates, hook runs and features;
@@ -54,7 +54,13 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "jobs_cursor",
     ),
     "cache": ("CacheStats", "RecordCache"),
-    "capabilities": ("Arrivals", "ConcurrentSessions", "PayloadProbe", "WireEncoding"),
+    "capabilities": (
+        "Arrivals",
+        "ConcurrentSessions",
+        "OffloadEncoding",
+        "PayloadProbe",
+        "WireEncoding",
+    ),
     "changes": ("Change", "ChangeCursor", "ChangeFeed", "RemoteInfo", "RemoteNode", "RemotePage"),
     "control": (
         "ApiKeyStore",
@@ -168,6 +174,7 @@ if TYPE_CHECKING:
     from ingestry.services.ports.capabilities import (
         Arrivals as Arrivals,
         ConcurrentSessions as ConcurrentSessions,
+        OffloadEncoding as OffloadEncoding,
         PayloadProbe as PayloadProbe,
         WireEncoding as WireEncoding,
     )

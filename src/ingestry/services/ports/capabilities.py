@@ -22,6 +22,16 @@ class WireEncoding(Protocol):
 
 
 @runtime_checkable
+class OffloadEncoding(Protocol):
+    """A storage whose writer takes a batch cheaper when the preparation worker did
+    more of its work (SQLite: the rows bound into an image), at a cost to the worker
+    larger than the writer's saving: worth it only where the workers have time to
+    spare and the writer is the critical path (an HTTP pull, not a file ingest)."""
+
+    def offload_encoder(self, convention: Convention) -> WireEncode: ...
+
+
+@runtime_checkable
 class ConcurrentSessions(Protocol):
     """A storage that can hold `lanes` sessions open at once, each on its own
     connection, so one batch's statements run in the database while the next batch's

@@ -1,0 +1,103 @@
+"""SQLite images (adapters/sqlite/images.py): rows a preparation worker bound into an
+in-memory database and the writer copied in with one `INSERT … SELECT` are stored
+exactly as the rows bound by the writer itself: same storage class, same value, every
+column, for any values the rows may hold."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingestry.adapters.sqlite import SQLiteStorage
+from ingestry.adapters.sqlite.images import ImageEncoder
+from ingestry.services.ports import RawRow, RecordRow
+from tests.contract.conftest import CONVENTION, NOW, raw_row, record_row
+
+#: anything a column may hold after coercion, and more (an image must not change a
+#: value the writer would have bound as it is)
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False),
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=30),
+    st.binary(max_size=20),
+)
+ROW = st.fixed_dictionaries(
+    {c.name: VALUES for c in CONVENTION.columns if c.derived is None},
+)
+
+
+def _dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(path)
+    try:
+        out = {}
+        for table in ("records_thing", "raw_payloads", "record_changes"):
+            names = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            cells = ", ".join(f"typeof({n}), quote({n})" for n in names)
+            out[table] = conn.execute(f"SELECT {cells} FROM {table} ORDER BY rowid").fetchall()
+        return out
+    finally:
+        conn.close()
+
+
+def _write(path: Path, raw: list[RawRow], records: list[RecordRow], imaged: bool) -> None:
+    storage = SQLiteStorage(path)
+    try:
+        storage.prepare([CONVENTION], auto_upgrade=True)
+        wire = ImageEncoder(CONVENTION)(raw, records) if imaged else None
+        if imaged:
+            assert wire is not None and "raw" in wire and "records" in wire
+        with storage.session() as session:
+            assert session.append_raw(raw, [], wire) == len(raw)
+            result = session.upsert_records(CONVENTION, records, NOW, wire)
+            assert result.created == len(records)
+    finally:
+        storage.close()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(ROW, min_size=1, max_size=12), metas=st.lists(st.text(max_size=8)))
+def test_rows_from_an_image_are_stored_as_rows_bound_one_by_one(
+    tmp_path_factory: Any, rows: list[dict[str, Any]], metas: list[str]
+) -> None:
+    where = tmp_path_factory.mktemp("images")
+    records: list[RecordRow] = []
+    for n, values in enumerate(rows):
+        row = record_row(f"id-{n}", metadata={"m": metas[n % len(metas)] if metas else n})
+        cols = tuple(values.get(c.name) for c in CONVENTION.columns)
+        records.append((*row[:8], cols, row[9]))
+    raw = [raw_row(f"id-{n}", f'{{"n":{n}}}'.encode(), line=n + 1) for n in range(len(rows))]
+    _write(where / "bound.db", raw, records, imaged=False)
+    _write(where / "imaged.db", raw, records, imaged=True)
+    bound, imaged = _dump(where / "bound.db"), _dump(where / "imaged.db")
+    assert len(bound["records_thing"]) == len(rows)
+    assert imaged == bound
+
+
+def test_a_batch_whose_values_differ_where_others_share_them_has_no_image() -> None:
+    """The writer binds a batch's shared values once; a batch that does not share them
+    takes the writer's own path, so the worker makes no image of it."""
+    one = record_row("a")
+    other = record_row("b", source_type="fork")
+    assert ImageEncoder(CONVENTION)([], [one, other]) is None
+    assert ImageEncoder(CONVENTION)([], [one]) is not None
+
+
+def test_a_value_sqlite_cannot_bind_leaves_the_batch_to_the_writer() -> None:
+    """A value binding refuses (an integer past 64 bits) makes no image: the writer's
+    own path reports it for the row, as it always did."""
+    row = record_row("a")
+    names = [c.name for c in CONVENTION.columns]
+    cols = tuple(2**70 if name == "count" else v for name, v in zip(names, row[8], strict=True))
+    big: RecordRow = (*row[:8], cols, row[9])
+    assert ImageEncoder(CONVENTION)([], [big]) is None
+    with sqlite3.connect(":memory:") as conn, pytest.raises(OverflowError):
+        conn.execute("SELECT ?", (2**70,))  # what the writer's own path meets
