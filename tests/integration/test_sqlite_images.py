@@ -101,3 +101,20 @@ def test_a_value_sqlite_cannot_bind_leaves_the_batch_to_the_writer() -> None:
     assert ImageEncoder(CONVENTION)([], [big]) is None
     with sqlite3.connect(":memory:") as conn, pytest.raises(OverflowError):
         conn.execute("SELECT ?", (2**70,))  # what the writer's own path meets
+
+
+def test_an_image_after_one_that_failed_holds_only_its_own_rows() -> None:
+    """Images are made in one database per worker and width, emptied each time; one
+    that failed half way (no journal to roll it back) leaves nothing to the next."""
+    good = [record_row(f"id-{n}") for n in range(4)]  # a statement of 4 goes in first
+    row = good[0]
+    names = [c.name for c in CONVENTION.columns]
+    cols = tuple(2**70 if name == "count" else v for name, v in zip(names, row[8], strict=True))
+    bad: RecordRow = (*row[:8], cols, row[9])
+    encode = ImageEncoder(CONVENTION)
+    assert encode([], [*good, bad]) is None
+    wire = encode([], good[:2])
+    assert wire is not None
+    conn = sqlite3.connect(":memory:")
+    conn.deserialize(wire["records"])
+    assert [r[0] for r in conn.execute("SELECT c0 FROM r ORDER BY rowid")] == ["id-0", "id-1"]
