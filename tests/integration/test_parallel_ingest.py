@@ -198,3 +198,22 @@ def test_csv_blocks_in_workers_match_inline(
     assert any(b"\n" in payload for _, payload, _, _ in raw)  # a quoted line end kept
     assert quarantined[-1][2] == b'2026-01-01,EUR,LAST,1.0,"never closed'
     assert len(quarantined) > len(range(0, 2_500, 53))
+
+
+def _niceness(_: int) -> int:
+    return os.nice(0)
+
+
+def test_a_yielding_maps_workers_run_below_the_callers_priority() -> None:
+    """An HTTP pull's workers yield the cores to its writer (`ProcessMap.yielding`);
+    a file ingest's run at the caller's priority."""
+    from ingestry.adapters.parallel import YIELDING_NICENESS, ProcessMap
+    from ingestry.bootstrap import yielding
+
+    mine = os.nice(0)
+    plain = ProcessMap(1)
+    assert list(plain.ordered(_niceness, [0])) == [mine]
+    lowered = yielding(plain)
+    assert isinstance(lowered, ProcessMap)
+    assert list(lowered.ordered(_niceness, [0])) == [min(19, mine + YIELDING_NICENESS)]
+    assert yielding(None) is None

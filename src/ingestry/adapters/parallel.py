@@ -219,8 +219,12 @@ def _keep_heap() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(parent: int, lifeline: tuple[int, int]) -> None:
-    """Worker initializer: exit when the parent (`parent`) dies (see the module doc)."""
+def _die_with_parent(parent: int, lifeline: tuple[int, int], niceness: int = 0) -> None:
+    """Worker initializer: exit when the parent (`parent`) dies (see the module doc),
+    run `niceness` below its priority (`ProcessMap.yielding`)."""
+    if niceness:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
     read_end, write_end = lifeline
     os.close(write_end)  # the parent's is then the only one: its death is EOF here
     if sys.platform == "linux":
@@ -269,12 +273,22 @@ def default_parse_workers(cores: int | None = None) -> int:
     return min(2, cores) if cores > 1 else 0
 
 
+#: How far below the caller's priority a `yielding` map's workers run.
+YIELDING_NICENESS = 10
+
+
 class ProcessMap:
     """`map(prepare, work)` over forked worker processes, ordered and bounded."""
 
-    def __init__(self, workers: int, look_ahead: int | None = None) -> None:
+    def __init__(self, workers: int, look_ahead: int | None = None, niceness: int = 0) -> None:
         self.workers = workers
         self.look_ahead = look_ahead or 2 * workers
+        self.niceness = niceness
+
+    def yielding(self) -> ProcessMap:
+        """This map, its workers below the caller's priority: for a caller on the
+        critical path whose workers run ahead of it (an HTTP pull; bench/README.md)."""
+        return ProcessMap(self.workers, self.look_ahead, YIELDING_NICENESS)
 
     def __call__(
         self, prepare: Callable[[BatchWork], PreparedBatch], work: Iterable[BatchWork]
@@ -313,7 +327,7 @@ class ProcessMap:
             self.workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_die_with_parent,
-            initargs=(os.getpid(), lifeline),
+            initargs=(os.getpid(), lifeline, self.niceness),
         )
         try:
             # fork every worker now, while this process has no other threads

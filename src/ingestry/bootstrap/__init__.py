@@ -72,6 +72,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "load_backend",
         "parallel_min_bytes",
         "write_lanes",
+        "yielding",
     ),
 }
 _EXPORTS = {name: f"{__name__}.{module}" for module, names in _MODULES.items() for name in names}
@@ -149,6 +150,7 @@ if TYPE_CHECKING:
         load_backend as load_backend,
         parallel_min_bytes as parallel_min_bytes,
         write_lanes as write_lanes,
+        yielding as yielding,
     )
     # isort: on
 else:

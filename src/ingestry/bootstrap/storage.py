@@ -116,6 +116,14 @@ def build_parallel(
     return ProcessMap(workers)
 
 
+def yielding(parallel: MapFn | None) -> MapFn | None:
+    """`parallel` with its workers at a lower priority than the caller: an HTTP pull's,
+    whose writer is the critical path (`ProcessMap.yielding`)."""
+    from ingestry.adapters.parallel import ProcessMap
+
+    return parallel.yielding() if isinstance(parallel, ProcessMap) else parallel
+
+
 def build_block_map(env: Mapping[str, str] | None = None) -> BlockMap | None:
     """Worker processes for an import's blocks of lines (`ProcessMap.ordered`):
     INGESTRY_WORKERS, else one per core (at most 2: parsing, not writing, is an

@@ -34,7 +34,7 @@ class HarvestArea(IngestArea, ControlArea):
         """Run one harvest of `source`: every page, committed page by page; the cursor
         advances when the run has committed (see docs/harvest.md). `owner`: the lease
         owner of the job running it, whose run lock a takeover may take over."""
-        from ingestry.bootstrap import build_fetcher
+        from ingestry.bootstrap import build_fetcher, yielding
         from ingestry.services.harvest import HarvestService
         from ingestry.services.ingest import IngestService
 
@@ -43,8 +43,8 @@ class HarvestArea(IngestArea, ControlArea):
         # the outbox writer that also drops what the run changed from the record cache
         on_changes, noted = self._outbox()
         ingest = IngestService(
-            self.storage, lambda _: extractor, parallel=self._parallel, on_changes=on_changes,
-            mode=self.write_mode,
+            self.storage, lambda _: extractor, parallel=yielding(self._parallel),
+            on_changes=on_changes, mode=self.write_mode,
         )  # fmt: skip
         pull = data_source.pull
         fetcher = build_fetcher(pull.concurrency if pull is not None else 1)
