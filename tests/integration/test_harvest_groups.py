@@ -220,7 +220,9 @@ def test_a_writer_waiting_for_its_page_prepares_the_latest_queued_pages_itself(
     made: list[pullprep.PullPreparer] = []
     real_init = pullprep.PullPreparer.__init__
 
-    def init(self: pullprep.PullPreparer, source: Any, prep: Any, parallel: Any) -> None:
+    def init(
+        self: pullprep.PullPreparer, source: Any, prep: Any, parallel: Any, local: Any
+    ) -> None:
         def held(fn: Any, works: Any) -> Any:
             def counted() -> Any:
                 for work in works:
@@ -233,7 +235,7 @@ def test_a_writer_waiting_for_its_page_prepares_the_latest_queued_pages_itself(
                     gate.wait(30)
                 yield batch
 
-        real_init(self, source, prep, held)
+        real_init(self, source, prep, held, local)
         made.append(self)
 
     monkeypatch.setattr(pullprep.PullPreparer, "__init__", init)
@@ -261,3 +263,7 @@ def test_a_writer_waiting_for_its_page_prepares_the_latest_queued_pages_itself(
     assert summary.pages == PAGES and summary.records_created == 10 * PAGES
     assert [p.seq for p in pages] == list(range(1, PAGES + 1))
     assert len(mapped) < PAGES // 2  # the rest the writer prepared
+    # the workers take work off the writer (SQLite: images; PostgreSQL: COPY rows);
+    # the writer's own pages are not imaged: binding them itself costs it less
+    assert made[0].prep.encode is not None
+    assert (made[0].local.encode is None) == (db.kind == "sqlite")

@@ -260,8 +260,10 @@ class _Run:
         ahead = Ahead(self.spec.concurrency, AHEAD_BYTES, self.stop)
         parallel = self.s.ingest.parallel
         if parallel is not None:  # forks its workers: before the fetching thread starts
-            prep = self.s.ingest.part_preparation(self.source, self.summary.run_srn)
-            self.preparer = PullPreparer(self.source, prep, parallel)
+            run = self.summary.run_srn
+            prep = self.s.ingest.part_preparation(self.source, run)
+            local = self.s.ingest.part_preparation(self.source, run, writer=True)
+            self.preparer = PullPreparer(self.source, prep, parallel, local)
 
         def fetch_all() -> None:
             try:

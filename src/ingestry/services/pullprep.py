@@ -54,9 +54,12 @@ class PullPreparer:
     """Pages' bodies in, prepared batches out, one per page, in order (see the module
     docstring)."""
 
-    def __init__(self, source: DataSource, prep: Preparation, parallel: MapFn) -> None:
+    def __init__(
+        self, source: DataSource, prep: Preparation, parallel: MapFn, local: Preparation
+    ) -> None:
         self.source = source
         self.prep = prep
+        self.local = local  # the writer's own (see `take`)
         self._cond = threading.Condition()
         self._queued: deque[tuple[BatchWork, Future[PreparedBatch]]] = deque()
         self._taken: deque[Future[PreparedBatch]] = deque()  # the writer's, in order
@@ -96,7 +99,7 @@ class PullPreparer:
                     break
                 work, latest = self._queued.pop()
             try:
-                latest.set_result(self._prepare(work))
+                latest.set_result(self._prepare(work, self.local))
             except BaseException as exc:  # raised where that page is taken
                 latest.set_exception(exc)
         return future.result()
@@ -165,21 +168,22 @@ class PullPreparer:
     def _real_inflight(self) -> bool:
         return any(future is not None for future in self._inflight)
 
-    def _prepare(self, work: BatchWork) -> PreparedBatch:
-        """In a worker: frame the page (an unframeable body of a raw source is taken
-        whole) and prepare its items as one batch."""
+    def _prepare(self, work: BatchWork, prep: Preparation | None = None) -> PreparedBatch:
+        """In a worker (or with `prep`, the writer's): frame the page (an unframeable
+        body of a raw source is taken whole) and prepare its items as one batch."""
+        prep = prep or self.prep
         body, url = cast(tuple[int, bytes], work[0])[1], work[2]
         if not url:
             return PreparedBatch()
         chosen: list[Input] = [BodyInput(body, BodyFormat.JSON, self.source, url, numbered=True)]
         while True:
             try:
-                works = self.prep.works(chosen)
+                works = prep.works(chosen)
                 break
             except UnframeableError as exc:
                 chosen = take_whole(self.source, chosen, exc, strict=False)
         if not works:  # a page without items
             return PreparedBatch()
         (one,) = works  # a page is one batch (part_preparation's batch size)
-        ((_, batch, overlap),) = with_overlaps([(None, self.prep.prepare(one))])
+        ((_, batch, overlap),) = with_overlaps([(None, prep.prepare(one))])
         return supersede(batch, overlap)
