@@ -140,7 +140,8 @@ def prepare_batch(
         else:
             drafts = [None] * len(part)
         for (line, payload, row, framing_error), ready in zip(part, drafts, strict=True):
-            sha = _sha256(payload).digest()
+            # a simple source's payload hash is read only if the row is quarantined
+            sha = _sha256(payload).digest() if keep_raw else b""
             try:
                 if framing_error is not None:
                     raise ExtractionError(framing_error)
@@ -157,6 +158,7 @@ def prepare_batch(
                     text = metadata.decode()
             except (ExtractionError, ValueError, TypeError) as exc:  # or metadata not JSON-able
                 reason = reason_of(exc)
+                sha = sha or _sha256(payload).digest()
                 out.quarantine.append((name, sha, payload, line, origin, reason, received_at))
                 if keep_raw:
                     raw_rows.append(
