@@ -266,3 +266,45 @@ def test_the_etags_read_once_a_run_are_those_of_each_requests_latest_page(
                 one_by_one[key] = found.headers["etag"]
         assert etags == one_by_one == {"a": '"a2"', "c": '"c1"'}
         assert ledger.etags("other") == {}
+
+
+def test_page_rows_written_in_the_items_transaction_read_back_as_the_ledgers(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    """SQLite stores a pull's page rows in the items' transaction (`PageRowsSession`,
+    adapters/sqlite/pages.py), spelling them as the ledger's SQLAlchemy write does:
+    every column the same (storage class and value), and read back the same."""
+    import sqlite3
+
+    from ingestry.adapters.sqlite.session import SQLiteSession
+    from ingestry.services.ports import PageRowsSession, StoredPage
+
+    headers = {"etag": '"e1"', "content-type": "application/json", "x-note": "caf\u00e9"}
+    pages = [
+        StoredPage("api", "run", 1, "k1", "http://u/1", 200, headers, b'[{"id":1}]',
+                   "2026-12-04T10:00:01.123456+00:00"),
+        StoredPage("api", "run", 2, "k2", "http://u/2", 304, {}, b"",
+                   "2026-12-04T10:00:02+00:00", "a problem"),
+    ]  # fmt: skip
+    dumps = []
+    for way in ("ledger", "session"):
+        where = tmp_path / way
+        where.mkdir()
+        sources = source_yaml("api", upstream.url + "/link", "{type: link_header}", None)
+        with ingestry.open(write_config(where, DEFAULT_SQLITE, sources)) as store:
+            if way == "ledger":
+                store._harvest_ledger().add_pages(pages)
+            else:
+                with store.storage.session() as session:
+                    assert isinstance(session, SQLiteSession)
+                    assert isinstance(session, PageRowsSession)
+                    session.add_pages(pages)
+            back = store.harvest_pages("api")
+        conn = sqlite3.connect(where / "data" / "ingestry.db")
+        names = [r[1] for r in conn.execute("PRAGMA table_info(harvest_pages)")]
+        cells = ", ".join(f"typeof({n}), quote({n})" for n in names)
+        stored = conn.execute(f"SELECT {cells} FROM harvest_pages ORDER BY id").fetchall()
+        dumps.append((stored, back))
+        conn.close()
+    assert dumps[0] == dumps[1]
+    assert [p.headers for p in dumps[1][1]] == [headers, {}]

@@ -118,3 +118,55 @@ def test_an_image_after_one_that_failed_holds_only_its_own_rows() -> None:
     conn = sqlite3.connect(":memory:")
     conn.deserialize(wire["records"])
     assert [r[0] for r in conn.execute("SELECT c0 FROM r ORDER BY rowid")] == ["id-0", "id-1"]
+
+
+def test_a_worker_forked_while_another_thread_holds_sqlites_mutexes_can_make_an_image() -> None:
+    """A fork while another thread is inside SQLite left the child with a mutex no
+    thread of it would ever release: its first `sqlite3.connect` hung for ever (a
+    pull's workers make images: adapters/sqlite/forksafe.py). With the guard the fork
+    waits for the mutexes and the worker makes its image."""
+    import _sqlite3
+    import ctypes
+    import threading
+    import time
+
+    from ingestry.adapters.parallel import ProcessMap
+    from ingestry.adapters.sqlite import forksafe
+
+    assert forksafe.install()
+    lib = ctypes.CDLL(_sqlite3.__file__)
+    lib.sqlite3_mutex_alloc.restype = ctypes.c_void_p
+    lib.sqlite3_mutex_alloc.argtypes = [ctypes.c_int]
+    lib.sqlite3_mutex_enter.argtypes = lib.sqlite3_mutex_leave.argtypes = [ctypes.c_void_p]
+    for static in (2, 3):  # SQLITE_MUTEX_STATIC_MAIN, SQLITE_MUTEX_STATIC_MEM
+        held, done = threading.Event(), threading.Event()
+
+        def hold(static: int = static, held: Any = held, done: Any = done) -> None:
+            mutex = lib.sqlite3_mutex_alloc(static)
+            lib.sqlite3_mutex_enter(mutex)
+            held.set()
+            time.sleep(0.3)  # the fork starts meanwhile
+            lib.sqlite3_mutex_leave(mutex)
+            done.set()
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        held.wait()
+        images = ProcessMap(1).ordered(_image_rows, [3])  # forks now, the mutex held
+        got: list[int] = []
+        taker = threading.Thread(target=got.extend, args=(images,), daemon=True)
+        taker.start()
+        taker.join(30)  # a hung worker never answers: fail, not hang
+        holder.join()
+        assert got == [3] and done.is_set()
+
+
+def _image_rows(n: int) -> int:
+    """In the worker: an image of `n` rows, and how many it holds."""
+    from ingestry.adapters.sqlite.images import image_of
+
+    image = image_of(2, [(k, str(k)) for k in range(n)])
+    assert image is not None
+    conn = sqlite3.connect(":memory:")
+    conn.deserialize(image)
+    return int(conn.execute("SELECT count(*) FROM r").fetchone()[0])

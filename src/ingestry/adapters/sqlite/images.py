@@ -37,7 +37,7 @@ from ingestry.services.ports import RawRow, RecordRow, Wire
 
 __all__ = [
     "IMAGE_SCHEMA", "RAW_OWN", "RAW_SHARED", "RECORD_SHARED", "ImageEncoder", "attach",
-    "insert_image",
+    "insert_image", "no_image",
 ]  # fmt: skip
 
 binding.register()
@@ -80,6 +80,13 @@ class ImageEncoder:
                 if image is not None:
                     wire["records"], wire["count"] = image, len(own)
         return wire if len(wire) > 1 else None
+
+
+def no_image(
+    raw: Sequence[RawRow], records: Sequence[RecordRow], payloads: bytes | None = None
+) -> Wire | None:
+    """The encoder of a process whose workers must not use SQLite (see `forksafe`)."""
+    return None
 
 
 def image_of(width: int, rows: Sequence[Sequence[Any]]) -> bytes | None:

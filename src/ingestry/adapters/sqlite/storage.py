@@ -21,7 +21,7 @@ from ingestry.adapters.sql.rows import (
     record_from_row,
     select_records,
 )
-from ingestry.adapters.sqlite import images, limits
+from ingestry.adapters.sqlite import forksafe, images, limits
 from ingestry.adapters.sqlite.checkpoint import Checkpointer
 from ingestry.adapters.sqlite.engine import BUSY_TIMEOUT_MS, migration_engine
 from ingestry.adapters.sqlite.query import register_functions
@@ -68,6 +68,8 @@ class SQLiteStorage(SQLiteReads):
     """Storage on one SQLite file; safe for many processes (writers take turns)."""
 
     dialect = "sqlite"
+    #: its sessions store a pull's page rows beside its items (`PageRowsSession`)
+    page_rows = True
     #: Rows of an import written per transaction (`PublishService.import_rows_per_commit`):
     #: a commit writes every page it touched to the WAL, and a batch of 5,000 records
     #: touches most leaf pages of an index on a column in random order (an email) once
@@ -224,7 +226,11 @@ class SQLiteStorage(SQLiteReads):
         self._checkpointer.after_commit(conn, BUSY_TIMEOUT_MS, session.runs)
 
     def offload_encoder(self, convention: Convention) -> WireEncode:
-        """New records bound by an HTTP pull's preparation worker (see `images`)."""
+        """Rows bound by an HTTP pull's preparation workers (see `images`), which are
+        forked with SQLite's mutexes held (`forksafe`); where that guard cannot be
+        installed, no images: the writer binds the rows."""
+        if not forksafe.install():
+            return images.no_image
         return images.ImageEncoder(convention)
 
     def _write_failed(self, exc: sqlite3.Error) -> StorageError:
