@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.harvest import (
@@ -37,7 +37,7 @@ from ingestry.services.harvest_ahead import AHEAD_BYTES, GROUP_BYTES, GROUP_ITEM
 from ingestry.services.harvest_client import Fetched, PullClient, items_of
 from ingestry.services.ingest import IngestService
 from ingestry.services.payloads import PayloadInput
-from ingestry.services.ports import PageRowsSession, PreparedBatch, StorageSession
+from ingestry.services.ports import PreparedBatch
 from ingestry.services.ports.harvest import HarvestLedger, HttpFetcher, RunLocks, StoredPage
 from ingestry.services.pullprep import PullPreparer
 from ingestry.services.runcontext import IngestSummary, ingest_run
@@ -174,20 +174,12 @@ class _Run:
                     problem.append(group.pop())
                 yield [b for p in group if p.items is not None for b in self._batches(p)], group
 
-        # the page rows with their items, or after them: a stored ETag always means
-        # committed items (a 304 of a page whose items a crash lost would lose them)
-        beside = self.s.ingest.mode.page_rows
-
-        def within(session: StorageSession, group: list[Fetched]) -> None:
-            cast(PageRowsSession, session).add_pages(self._stored(group))
-
         def committed(part: IngestSummary, group: list[Fetched]) -> None:
             self.summary.add(part)
-            if not beside:
-                self.s.ledger.add_pages(self._stored(group))
+            # the page rows after their items: a stored ETag always means committed
+            # items (a 304 of a page whose items a crash lost would lose them)
+            self._store(group)
             for page in group:
-                if page.response.status != 304:
-                    self.summary.bytes += len(page.response.body)
                 if page.items is not None:
                     self.summary.pages += 1
                     seen[0] += len(page.items)
@@ -198,14 +190,11 @@ class _Run:
                 progress(self.summary.pages, seen[0], self.summary.requests)
 
         try:
-            self.s.ingest.write_parts(
-                self.source, parts(), self.summary.run_srn, committed, within if beside else None
-            )
+            self.s.ingest.write_parts(self.source, parts(), self.summary.run_srn, committed)
         finally:
             groups.close()  # the fetching thread and the workers stop now, not at gc
         for page in problem:
-            self.summary.bytes += len(page.response.body)
-            self.s.ledger.add_pages(self._stored([page]))
+            self._store([page])
             self._quarantine(page)
         return self.mark
 
@@ -222,11 +211,12 @@ class _Run:
         response = page.response
         return BodyInput(response.body, BodyFormat.JSON, self.source, response.url, numbered=True)
 
-    def _stored(self, pages: list[Fetched]) -> list[StoredPage]:
-        """The ledger's rows of `pages` (a 304's without a body: the kept one stands)."""
+    def _store(self, pages: list[Fetched]) -> None:
         stored = []
         for page in pages:
             response = page.response
+            if response.status != 304:
+                self.summary.bytes += len(response.body)
             stored.append(
                 StoredPage(
                     self.source.name, self.summary.run_srn, page.seq, page.request.key,
@@ -235,7 +225,7 @@ class _Run:
                     page.problem,
                 )
             )  # fmt: skip
-        return stored
+        self.s.ledger.add_pages(stored)
 
     def _quarantine(self, page: Fetched) -> None:
         """The page's bytes as one quarantined payload, then the run stops."""

@@ -121,24 +121,18 @@ class IngestParts(UnitWriter):
         parts: Iterable[tuple[Sequence[PreparedBatch], T]],
         run: str,
         done: Callable[[IngestSummary, T], None],
-        within: Callable[[StorageSession, T], None] | None = None,
     ) -> None:
         """Each part's batches written in one transaction of run `run`, committed in
-        order; `within(session, tag)` writes what else belongs in that transaction (an
-        HTTP pull's page rows); `done(counts, tag)` hears of each part once it
-        committed, in order, on this thread. On a storage with lanes (PostgreSQL) a part
-        whose keys touch none of those in flight is written beside them (see
-        `services.lanes`). Leaving by an exception of `parts`, the parts already given
-        still commit (and `done` hears of them) before it is raised."""
+        order; `done(counts, tag)` hears of each part once it committed, in order, on
+        this thread. On a storage with lanes (PostgreSQL) a part whose keys touch none
+        of those in flight is written beside them (see `services.lanes`). Leaving by an
+        exception of `parts`, the parts already given still commit (and `done` hears of
+        them) before it is raised."""
         extractor = self.extractor_for(source)
         receipt = Receipt(run)
 
-        def write(
-            session: StorageSession, batches: Sequence[PreparedBatch], tag: T
-        ) -> IngestSummary:
+        def write(session: StorageSession, batches: Sequence[PreparedBatch]) -> IngestSummary:
             units = [self._write_unit(session, source, extractor, b, receipt) for b in batches]
-            if within is not None:
-                within(session, tag)
             total = IngestSummary(source=source.name, run_srn=run)
             total.count(units)
             return total
@@ -148,7 +142,7 @@ class IngestParts(UnitWriter):
             if lanes is None:
                 for batches, tag in parts:
                     with self.storage.session() as session:
-                        part = write(session, batches, tag)
+                        part = write(session, batches)
                     done(part, tag)
                 return
 
@@ -158,7 +152,7 @@ class IngestParts(UnitWriter):
             def writer(
                 batches: Sequence[PreparedBatch], tag: T
             ) -> Callable[[StorageSession], tuple[IngestSummary, T]]:
-                return lambda session: (write(session, batches, tag), tag)
+                return lambda session: (write(session, batches), tag)
 
             with OrderedLanes(lanes.lane_session, lanes.lanes, committed, lanes.blocked_by) as ln:
                 for batches, tag in parts:

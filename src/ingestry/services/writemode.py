@@ -77,8 +77,6 @@ class WriteMode:
     lanes: ConcurrentSessions | None = None
     #: its sessions can tell which payloads would change nothing (`PayloadProbe`)
     probe: bool = False
-    #: its sessions store a pull's page rows in their transaction (`PageRowsSession`)
-    page_rows: bool = False
 
     @classmethod
     def of(cls, storage: Storage) -> WriteMode:
@@ -88,8 +86,7 @@ class WriteMode:
         lanes = storage if isinstance(storage, ConcurrentSessions) and storage.lanes > 1 else None
         probe = getattr(storage, "payload_probe", False) is True
         offload = storage.offload_encoder if isinstance(storage, OffloadEncoding) else encoder
-        page_rows = getattr(storage, "page_rows", False) is True
-        return cls(encoder, offload, lanes, probe, page_rows)
+        return cls(encoder, offload, lanes, probe)
 
     def lean(self) -> LeanPolicy:
         """Lean batches pay off only when the wire carries every row."""

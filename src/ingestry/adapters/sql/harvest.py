@@ -44,14 +44,14 @@ class SqlHarvestLedger:
 
     def add_page(self, page: StoredPage) -> int:
         with self.db.write() as conn:
-            result = conn.execute(harvest_pages.insert().values(**page_row(page)))
+            result = conn.execute(harvest_pages.insert().values(**_row(page)))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def add_pages(self, pages: Sequence[StoredPage]) -> None:
         if not pages:
             return
         with self.db.write() as conn:
-            conn.execute(harvest_pages.insert(), [page_row(page) for page in pages])
+            conn.execute(harvest_pages.insert(), [_row(page) for page in pages])
 
     def last_etag(self, source: str, request_key: str) -> StoredPage | None:
         t = harvest_pages.c
@@ -126,8 +126,7 @@ def _lease_live(conn: sa.Connection, owner: str) -> bool:
     return conn.execute(query).first() is not None
 
 
-def page_row(page: StoredPage) -> dict[str, Any]:
-    """The `harvest_pages` row of `page` (SQLite's session writes it too: sqlite/pages.py)."""
+def _row(page: StoredPage) -> dict[str, Any]:
     return {
         "source": page.source, "run_srn": page.run_srn, "seq": page.seq,
         "request_key": page.request_key, "url": page.url, "status": page.status,

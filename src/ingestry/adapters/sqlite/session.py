@@ -14,7 +14,6 @@ from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite import binding
 from ingestry.adapters.sqlite.images import RECORD_SHARED, insert_image
 from ingestry.adapters.sqlite.multirow import insert_rows
-from ingestry.adapters.sqlite.pages import add_pages as pages_in
 from ingestry.adapters.sqlite.rawstatements import (
     INSERT_HEADER,
     INSERT_QUARANTINE,
@@ -43,7 +42,6 @@ from ingestry.services.ports import (
     RecordChange,
     RecordRow,
     RowTimes,
-    StoredPage,
     UpsertResult,
     Wire,
 )
@@ -156,10 +154,6 @@ class SQLiteSession:
             [(batches[at, origin], line, source, sid, sha)
              for source, sid, sha, at, line, origin in keys],
         )  # fmt: skip
-
-    def add_pages(self, pages: Sequence[StoredPage]) -> None:
-        """An HTTP pull's page rows, in this transaction (`PageRowsSession`)."""
-        pages_in(self.conn, pages)
 
     def unit(self, work: Callable[[], None]) -> None:
         work()  # BEGIN IMMEDIATE holds the write lock: nothing to redo

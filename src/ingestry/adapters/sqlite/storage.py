@@ -68,8 +68,6 @@ class SQLiteStorage(SQLiteReads):
     """Storage on one SQLite file; safe for many processes (writers take turns)."""
 
     dialect = "sqlite"
-    #: its sessions store a pull's page rows beside its items (`PageRowsSession`)
-    page_rows = True
     #: Rows of an import written per transaction (`PublishService.import_rows_per_commit`):
     #: a commit writes every page it touched to the WAL, and a batch of 5,000 records
     #: touches most leaf pages of an index on a column in random order (an email) once

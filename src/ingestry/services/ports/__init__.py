@@ -8,7 +8,7 @@ ingestry.services.ports import X` works for any of them:
   write answers (`RecordChange`, `UpsertResult`);
 - `session` / `storage`: `StorageSession` (one transaction) and `Storage`;
 - `capabilities`: what a storage may do for speed (`WireEncoding`, `OffloadEncoding`,
-  `ConcurrentSessions`, `PayloadProbe`, `PageRowsSession`);
+  `ConcurrentSessions`, `PayloadProbe`);
 - `rawops`: `RawOperations` / `RawSession` (replay, quarantine, retention);
 - `lifecycle`: the outbox, conditional updates, hook runs and features;
 - `hooks`: `HookRunner`, `HookRunnerFactory`, `RunnerContext`, `WorkSpace`;
@@ -58,7 +58,6 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Arrivals",
         "ConcurrentSessions",
         "OffloadEncoding",
-        "PageRowsSession",
         "PayloadProbe",
         "WireEncoding",
     ),
@@ -176,7 +175,6 @@ if TYPE_CHECKING:
         Arrivals as Arrivals,
         ConcurrentSessions as ConcurrentSessions,
         OffloadEncoding as OffloadEncoding,
-        PageRowsSession as PageRowsSession,
         PayloadProbe as PayloadProbe,
         WireEncoding as WireEncoding,
     )

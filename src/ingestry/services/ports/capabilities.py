@@ -9,7 +9,6 @@ from contextlib import AbstractContextManager
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from ingestry.domain.conventions import Convention
-from ingestry.services.ports.harvest import StoredPage
 from ingestry.services.ports.rows import Receipt, WireEncode
 from ingestry.services.ports.session import StorageSession
 
@@ -30,16 +29,6 @@ class OffloadEncoding(Protocol):
     spare and the writer is the critical path (an HTTP pull, not a file ingest)."""
 
     def offload_encoder(self, convention: Convention) -> WireEncode: ...
-
-
-@runtime_checkable
-class PageRowsSession(Protocol):
-    """A StorageSession that stores an HTTP pull's page rows in its own transaction,
-    beside the items those pages held: one commit where there were two, and a page
-    row (its ETag) is never stored without its items. A storage whose sessions are
-    says so with a class attribute `page_rows = True`, read once (`WriteMode.of`)."""
-
-    def add_pages(self, pages: Sequence[StoredPage]) -> None: ...
 
 
 @runtime_checkable
