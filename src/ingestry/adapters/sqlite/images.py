@@ -30,7 +30,7 @@ from functools import cache
 from typing import Any
 
 from ingestry.adapters.sqlite import binding
-from ingestry.adapters.sqlite.multirow import insert_rows
+from ingestry.adapters.sqlite.multirow import insert_rows, picks
 from ingestry.adapters.sqlite.shared import own_record_values, own_values, shared_values
 from ingestry.domain.conventions import Convention
 from ingestry.services.ports import RawRow, RecordRow, Wire
@@ -150,14 +150,7 @@ def insert_image(
 
 @cache
 def _select(into: str, width: int, shared: tuple[int, ...], tail: str) -> str:
-    picks: list[str] = []
-    own = 0
-    for i in range(width):
-        if i in shared:
-            picks.append(f"?{shared.index(i) + 1}")
-        else:
-            picks.append(f"c{own}")
-            own += 1
+    selected = ", ".join(picks(width, shared, "c{}"))
     # `WHERE true` keeps the parser from reading an ON CONFLICT tail as a join's ON
-    select = f"SELECT {', '.join(picks)} FROM {IMAGE_SCHEMA}.r WHERE true ORDER BY rowid"
+    select = f"SELECT {selected} FROM {IMAGE_SCHEMA}.r WHERE true ORDER BY rowid"
     return f"{into} {select}{tail}"

@@ -30,21 +30,27 @@ from typing import Any
 CHUNK_ROWS = 512
 
 
-@cache
-def _statement(head: str, width: int, shared: tuple[int, ...], rows: int, tail: str) -> str:
-    picks: list[str] = []
-    own = 0
+def picks(width: int, shared: tuple[int, ...], own: str, first: int = 0) -> list[str]:
+    """A row's `width` values as selected: a shared one as its parameter (`?n`, bound
+    once, in `shared`'s order), its own ones as the columns `own.format(first)`,
+    `own.format(first + 1)`, … in order."""
+    picked: list[str] = []
+    k = first
     for i in range(width):
         if i in shared:
-            picks.append(f"?{shared.index(i) + 1}")
+            picked.append(f"?{shared.index(i) + 1}")
         else:
-            own += 1
-            picks.append(f"column{own}")
-    marks = "(" + ",".join("?" * own) + ")"
+            picked.append(own.format(k))
+            k += 1
+    return picked
+
+
+@cache
+def _statement(head: str, width: int, shared: tuple[int, ...], rows: int, tail: str) -> str:
+    marks = "(" + ",".join("?" * (width - len(shared))) + ")"
+    selected = ",".join(picks(width, shared, "column{}", first=1))  # VALUES: column1, …
     # `WHERE true` keeps the parser from reading an ON CONFLICT tail as a join's ON
-    return (
-        f"{head} SELECT {','.join(picks)} FROM (VALUES {','.join([marks] * rows)}) WHERE true{tail}"
-    )
+    return f"{head} SELECT {selected} FROM (VALUES {','.join([marks] * rows)}) WHERE true{tail}"
 
 
 def insert_rows(
