@@ -1,5 +1,5 @@
-"""A batch's new records bound by the preparation worker, as a serialized SQLite
-database (an "image"), copied in by the writer with one `INSERT … SELECT`.
+"""A batch's raw rows and new records bound by the preparation worker, as serialized
+SQLite databases ("images"), copied in by the writer with one `INSERT … SELECT` each.
 
 On SQLite the writer's thread is a harvest's critical path, while its preparation
 workers are idle three quarters of the time (100,000 items: the writer's thread
