@@ -145,7 +145,7 @@ def test_a_worker_forked_while_another_thread_holds_sqlites_mutexes_can_make_an_
             mutex = lib.sqlite3_mutex_alloc(static)
             lib.sqlite3_mutex_enter(mutex)
             held.set()
-            time.sleep(0.3)  # the fork starts meanwhile
+            time.sleep(1.0)  # the fork (milliseconds away) starts meanwhile
             lib.sqlite3_mutex_leave(mutex)
             done.set()
 
