@@ -37,7 +37,7 @@ from ingestry.services.ports import RawRow, RecordRow, Wire
 
 __all__ = [
     "IMAGE_SCHEMA", "RAW_OWN", "RAW_SHARED", "RECORD_SHARED", "ImageEncoder", "attach",
-    "insert_image", "no_image",
+    "image_in", "insert_image", "no_image",
 ]  # fmt: skip
 
 binding.register()
@@ -58,9 +58,10 @@ _OWN_HEAD = 5
 
 class ImageEncoder:
     """`(raw rows, record rows, payloads) -> Wire`, run in the preparation worker: the
-    raw rows' own values as an image (`wire["raw"]`) and the record rows' own values as
-    another (`wire["records"]`), each when the batch shares the values the writer
-    binds once (`RAW_SHARED`, `RECORD_SHARED`): it inserts from an image only then."""
+    raw rows' own values as an image (`wire["raw"]`: the image and its row count) and
+    the record rows' own values as another (`wire["records"]`), each when the batch
+    shares the values the writer binds once (`RAW_SHARED`, `RECORD_SHARED`): it
+    inserts from an image only then."""
 
     def __init__(self, convention: Convention) -> None:
         self.width = _OWN_HEAD + len(convention.columns)
@@ -72,14 +73,23 @@ class ImageEncoder:
         if raw and shared_values(raw, RAW_SHARED) is not None:
             image = image_of(len(RAW_OWN), list(own_values(raw, RAW_OWN)))
             if image is not None:
-                wire["raw"], wire["raw_count"] = image, len(raw)
+                wire["raw"] = (image, len(raw))
         if records and shared_values(records, RECORD_SHARED) is not None:
             own = own_record_values(records)
-            if all(len(row) == self.width for row in own):  # else the writer says why
+            if set(map(len, own)) == {self.width}:  # else the writer's own path says why
                 image = image_of(self.width, own)
                 if image is not None:
-                    wire["records"], wire["count"] = image, len(own)
+                    wire["records"] = (image, len(own))
         return wire if len(wire) > 1 else None
+
+
+def image_in(wire: Wire | None, part: str, rows: Sequence[Any]) -> bytes | None:
+    """The wire's image of `part` ("raw" or "records") when it holds `rows`, all of
+    them (a batch whose rows changed after it was made has none: `supersede`)."""
+    if wire is None or part not in wire:
+        return None
+    image, count = wire[part]
+    return image if count == len(rows) else None
 
 
 def no_image(

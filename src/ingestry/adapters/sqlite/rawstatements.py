@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from ingestry.adapters.sqlite.images import RAW_OWN, RAW_SHARED, insert_image
+from ingestry.adapters.sqlite.images import RAW_OWN, RAW_SHARED, image_in, insert_image
 from ingestry.adapters.sqlite.multirow import insert_rows
 from ingestry.adapters.sqlite.shared import own_values, shared_values
 from ingestry.services.ports import RawRow, Wire
@@ -44,7 +44,8 @@ def insert_raw(conn: sqlite3.Connection, rows: Sequence[RawRow], wire: Wire | No
     if shared is None:
         return insert_rows(conn, _RAW_INTO, 12, {}, rows, _RAW_CONFLICT)
     values = dict(zip(RAW_SHARED, shared, strict=True))
-    if wire is not None and "raw" in wire and wire["raw_count"] == len(rows):
-        return insert_image(conn, _RAW_INTO, 12, values, wire["raw"], _RAW_CONFLICT)
+    image = image_in(wire, "raw", rows)
+    if image is not None:
+        return insert_image(conn, _RAW_INTO, 12, values, image, _RAW_CONFLICT)
     own = list(own_values(rows, RAW_OWN))
     return insert_rows(conn, _RAW_INTO, 12, values, own, _RAW_CONFLICT)

@@ -12,7 +12,7 @@ import orjson
 
 from ingestry.adapters.sql.spans import receipt_spans, span_columns
 from ingestry.adapters.sqlite import binding
-from ingestry.adapters.sqlite.images import RECORD_SHARED, insert_image
+from ingestry.adapters.sqlite.images import RECORD_SHARED, image_in, insert_image
 from ingestry.adapters.sqlite.multirow import insert_rows
 from ingestry.adapters.sqlite.rawstatements import (
     INSERT_HEADER,
@@ -279,8 +279,9 @@ class SQLiteSession:
             source_type, upstream, data_source, extractor_version = shared
             values = {0: source_type, 1: upstream, 4: data_source, 7: extractor_version,
                       9: 1, 10: now, 11: now}  # fmt: skip
-            if wire is not None and "records" in wire and wire["count"] == len(rows):
-                insert_image(self.conn, sql.into, sql.width, values, wire["records"])
+            image = image_in(wire, "records", rows)
+            if image is not None:
+                insert_image(self.conn, sql.into, sql.width, values, image)
                 self.conn.execute(sql.changes, (name, before))
             else:
                 self._insert(sql, name, own_record_values(rows), before, values)
