@@ -262,8 +262,7 @@ class _Run:
         if parallel is not None:  # forks its workers: before the fetching thread starts
             run = self.summary.run_srn
             prep = self.s.ingest.part_preparation(self.source, run)
-            local = self.s.ingest.part_preparation(self.source, run, writer=True)
-            self.preparer = PullPreparer(self.source, prep, parallel, local)
+            self.preparer = PullPreparer(self.source, prep, parallel)
 
         def fetch_all() -> None:
             try:

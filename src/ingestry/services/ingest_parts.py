@@ -99,17 +99,13 @@ class IngestParts(UnitWriter):
         total.count(parts)  # after the commit: a replay at commit recounts its batches
         return total
 
-    def part_preparation(
-        self, source: DataSource, run: str, *, writer: bool = False
-    ) -> Preparation:
-        """The preparation of run `run`'s parts, a part's input in one batch (an HTTP
-        pull's page: see services.pullprep). In the workers, whose time is to spare, it
-        takes work off the writer (`WriteMode.offload`); on the writer's own thread
-        (`writer`) that would cost it more than it saves, so it encodes only as a file
-        ingest does (`WriteMode.encoder`)."""
+    def part_preparation(self, source: DataSource, run: str) -> Preparation:
+        """The preparation of run `run`'s parts in the worker processes, a part's input
+        in one batch (an HTTP pull's page: see services.pullprep). Their time is to
+        spare, so it takes work off the writer (`WriteMode.offload`)."""
         extractor = self.extractor_for(source)
         provenance = Provenance.of("harvest", harvest_run_srn=run, upstream_source=source.name)
-        encoder = self.mode.encoder if writer else self.mode.offload
+        encoder = self.mode.offload
         return Preparation(
             source, extractor, provenance, batch_size=1 << 62, clock=self.clock,
             encode=None if encoder is None else encoder(extractor.convention),

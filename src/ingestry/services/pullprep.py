@@ -19,12 +19,15 @@ the map an empty work (an empty batch comes back and is dropped), so the pages
 already in flight come out even when the fetching thread cannot hand over the next
 one until the writer moves on.
 
-A writer that finds the page it takes not prepared yet prepares the latest queued
-pages itself (they never reach the map) until its page is ready: on PostgreSQL the
-writer's thread mostly waits for the one worker a 2-core machine gets, and this puts
-the idle main process to work. It prepares them with its own preparation (`local`),
-without what the workers do for it (SQLite's images: binding the rows itself costs it
-less than building an image).
+A writer that finds the page it takes not prepared yet waits for it; it never prepares
+pages itself. It used to (the latest queued pages, on its own thread, without images),
+which paid on PostgreSQL when the writer mostly waited for the one worker a 2-core
+machine gets; since the workers take the rows' binding and encoding off the writer it
+cost more than it saved on both backends: the writer holds the GIL while preparing and
+finishes a page it started after its own page is ready, and on SQLite the writer is
+the critical path (100,000 items: a third of the pages were prepared by the writer,
+0.19 s of its CPU; harvests 10-12% faster without, bench/README.md "Harvest, sixth
+pass").
 
 The thread unpacks each batch's rows before handing it over: the map reuses a
 worker's shared-memory slot a few pages later and then unpacks, on its own thread,
@@ -56,12 +59,9 @@ class PullPreparer:
     """Pages' bodies in, prepared batches out, one per page, in order (see the module
     docstring)."""
 
-    def __init__(
-        self, source: DataSource, prep: Preparation, parallel: MapFn, local: Preparation
-    ) -> None:
+    def __init__(self, source: DataSource, prep: Preparation, parallel: MapFn) -> None:
         self.source = source
         self.prep = prep
-        self.local = local  # the writer's own (see `take`)
         self._cond = threading.Condition()
         self._queued: deque[tuple[BatchWork, Future[PreparedBatch]]] = deque()
         self._taken: deque[Future[PreparedBatch]] = deque()  # the writer's, in order
@@ -87,23 +87,12 @@ class PullPreparer:
             self._cond.notify_all()
 
     def take(self) -> PreparedBatch:
-        """The prepared batch of the earliest page submitted and not yet taken. Until
-        it is ready, the caller prepares the latest pages the map has not been given
-        (the ones the workers would get to last) rather than wait: on PostgreSQL the
-        writer's thread mostly waits for the workers."""
+        """The prepared batch of the earliest page submitted and not yet taken, once
+        it is ready (see the module docstring: the writer does not prepare pages)."""
         with self._cond:
             future = self._taken.popleft()
-        while True:
-            with self._cond:
-                while not (future.done() or self._queued):
-                    self._cond.wait()
-                if future.done():
-                    break
-                work, latest = self._queued.pop()
-            try:
-                latest.set_result(self._prepare(work, self.local))
-            except BaseException as exc:  # raised where that page is taken
-                latest.set_exception(exc)
+            while not future.done():
+                self._cond.wait()
         return future.result()
 
     def ready(self) -> tuple[int, int]:
@@ -170,10 +159,10 @@ class PullPreparer:
     def _real_inflight(self) -> bool:
         return any(future is not None for future in self._inflight)
 
-    def _prepare(self, work: BatchWork, prep: Preparation | None = None) -> PreparedBatch:
-        """In a worker (or with `prep`, the writer's): frame the page (an unframeable
-        body of a raw source is taken whole) and prepare its items as one batch."""
-        prep = prep or self.prep
+    def _prepare(self, work: BatchWork) -> PreparedBatch:
+        """In a worker: frame the page (an unframeable body of a raw source is taken
+        whole) and prepare its items as one batch."""
+        prep = self.prep
         body, url = cast(tuple[int, bytes], work[0])[1], work[2]
         if not url:
             return PreparedBatch()
