@@ -7,13 +7,17 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
 from ingestry.domain.provenance import DepositionSource, HarvestSource, source_from_dict
 from ingestry.domain.sources import DataSource, SourceFormat, StorageStrategy
 from ingestry.extract.compiler import Extractor
 from ingestry.extract.framing import Frame
+from ingestry.extract.jsonpage import exact_items
 from ingestry.services.batch import PreparedBatch, Provenance
 from ingestry.services.batch import prepare_batch as _prepare_batch
 from ingestry.services.ports import QUARANTINE_FIELDS, RAW_FIELDS, RECORD_FIELDS
@@ -342,3 +346,47 @@ def test_a_mixed_batch_parses_each_payload_exactly() -> None:
     )
     assert [r[1] for r in batch.records] == ["A-1", "123456789012345678901234567890"]
     assert json.loads(batch.records[1][4]) == {"id": 123456789012345678901234567890}
+
+
+_ITEM_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6)
+    | st.sampled_from(["9.90", "1e3", "2024-01-01T00:00:00Z", "x"])
+)
+_ITEMS = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "id": st.sampled_from(["a", "b", ""]) | st.integers(0, 3) | st.none(),
+            "total": _ITEM_VALUES,
+            "created_at": st.sampled_from([0, "2024-01-01T00:00:00Z", "soon", None]),
+            "customer": st.fixed_dictionaries({}, optional={"email": _ITEM_VALUES}),
+            "kind": st.sampled_from(["order", "refund"]),
+            "extra": _ITEM_VALUES,
+        },
+    )
+    | _ITEM_VALUES,
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=_ITEMS, strategy=st.sampled_from([StorageStrategy.RAW, StorageStrategy.SIMPLE]))
+@example(items=[{"id": "a", "total": 9.9, "created_at": 0}], strategy=StorageStrategy.RAW)
+def test_a_page_s_objects_handed_on_parsed_give_the_batch_their_bytes_give(
+    items: list[Any], strategy: StorageStrategy
+) -> None:
+    """A harvested page's objects reach the extractor as orjson parsed them from the page
+    (`exact_items(parsed=True)`), not parsed again from their bytes: the same rows,
+    hashes, reasons and lines, a decimal's digits still read from the text."""
+    body = orjson.dumps(items)
+    plain = exact_items(body, None, numbered=True)
+    parsed = exact_items(body, None, numbered=True, parsed=True)
+    assert plain is not None and parsed is not None
+    assert [f[:2] for f in parsed] == [f[:2] for f in plain]
+    assert [f.line for f in plain] == list(range(1, len(items) + 1))
+    assert [f.row for f in parsed] == [i if type(i) is dict else None for i in items]
+    assert vars(_prepare(parsed, strategy)) == vars(_prepare(plain, strategy))

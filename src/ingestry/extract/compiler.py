@@ -127,6 +127,15 @@ class Extractor:
     def __call__(self, doc: Any) -> Draft:
         return self._extract(doc)
 
+    def of_row(self, row: Any, payload: bytes) -> Draft:
+        """Extract a frame's row: a CSV row, or a JSON object parsed from `payload` by
+        orjson (`jsonpage.exact_items`), whose decimals' digits may still be needed
+        from the text (as `parse_plain` does)."""
+        try:
+            return self._extract(row)
+        except SourceTextNeeded:
+            return self._extract(_orjson_loads(payload), loads_numbers(payload))
+
 
 _orjson_loads = orjson.loads
 

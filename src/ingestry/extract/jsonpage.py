@@ -21,15 +21,23 @@ import orjson
 from ingestry.extract.framing import _WS, Frame
 
 
-def exact_items(body: bytes, path: tuple[str, ...] | None) -> list[Frame] | None:
+def exact_items(
+    body: bytes, path: tuple[str, ...] | None, *, numbered: bool = False, parsed: bool = False
+) -> list[Frame] | None:
     """The frames `json_frames([body], records_path=path)` gives (a top-level array's
     items, or those of the array at `path`), or None when they cannot be proved this
-    way (the caller takes `json_frames`, which also names what is wrong)."""
+    way (the caller takes `json_frames`, which also names what is wrong). `numbered`:
+    each frame's line is the item's position (1-based). `parsed`: an object item's
+    frame holds it as parsed here (its `row`), so the extractor need not parse its
+    bytes again; orjson gives the same object from them, since they are its own
+    writing of it, and no integer past 64 bits is in them (the document would not
+    have written back the same)."""
     try:
         doc = orjson.loads(body)
         # the whole document as orjson writes it: no duplicate key (orjson keeps the
         # last, the framer the first), no other spelling anywhere in it
-        if orjson.dumps(doc) != body.strip(_WS):
+        whole = body.strip(_WS)
+        if orjson.dumps(doc) != whole:
             return None
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return None
@@ -41,17 +49,21 @@ def exact_items(body: bytes, path: tuple[str, ...] | None) -> list[Frame] | None
     if not isinstance(items, list):
         return None
     parts = [orjson.dumps(item) for item in items]  # written whole above: each one writes
-    at = body.find(b"[" + b",".join(parts) + b"]")
-    if at < 0:  # orjson writes a list so, inside a document too: not expected
-        return None
+    if items is doc:  # the document is the array, written as orjson writes a list
+        at = len(body) - len(body.lstrip(_WS))
+    else:
+        at = body.find(b"[" + b",".join(parts) + b"]")
+        if at < 0:  # orjson writes a list so, inside a document too: not expected
+            return None
     # the document is orjson's own spelling, so the array is in it; were its bytes
     # there twice, both would give these frames: orjson writes no raw newline, so
     # every item starts on the line the document does
     line = 1 + body.count(b"\n", 0, at)
     frames: list[Frame] = []
     start = at + 1
-    for part in parts:
+    for n, (part, item) in enumerate(zip(parts, items, strict=True), 1):
         end = start + len(part)
-        frames.append(Frame(line, body[start:end]))
+        row = item if parsed and type(item) is dict else None
+        frames.append(Frame(n if numbered else line, body[start:end], row))
         start = end + 1
     return frames

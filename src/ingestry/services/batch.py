@@ -113,6 +113,7 @@ def prepare_batch(
         blob if blob is not None else [f[1] for f in frames if f[2] is None]
     )
     parse = extractor.parse if exact else extractor.parse_plain
+    of_row = extractor.of_row
     plan = extractor.columnar if columnar is not False else None
     if plan is not None and columnar is None and not plan.worthwhile:
         plan = None
@@ -146,7 +147,7 @@ def prepare_batch(
                 if framing_error is not None:
                     raise ExtractionError(framing_error)
                 source_id, entity_type, columns, meta = ready or (
-                    extractor(row) if row is not None else parse(payload)
+                    of_row(row, payload) if row is not None else parse(payload)
                 )  # a Draft, unpacked once (its fields are properties)
                 if type(meta) is str:  # a plain CSV part's: its canonical JSON (csvcells)
                     text, metadata = meta, meta.encode()

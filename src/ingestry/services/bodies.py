@@ -67,7 +67,13 @@ class BodyInput:
     size: int | None = None
 
     def __init__(
-        self, body: bytes, fmt: BodyFormat, source: DataSource, name: str, numbered: bool = False
+        self,
+        body: bytes,
+        fmt: BodyFormat,
+        source: DataSource,
+        name: str,
+        numbered: bool = False,
+        parsed: bool = False,
     ) -> None:
         self.name = name
         self.body = body
@@ -76,6 +82,10 @@ class BodyInput:
         #: a JSON body's items take their position as their line (a harvested page:
         #: docs/harvest.md), not the text line they start on (all 1 in compact JSON)
         self.numbered = numbered
+        #: a JSON array's objects handed on parsed (`jsonpage.exact_items`): only for a
+        #: body prepared where it is framed, once (the extractor takes its columns out
+        #: of the object: a second preparation of the same frames would miss them)
+        self.parsed = parsed
         self._csv: CSVFrames | None = None
         self.position = 0
 
@@ -101,11 +111,14 @@ class BodyInput:
             try:  # framed whole first: a body that does not frame leaves no batch behind
                 path = self.source.reading.records_path
                 # at C speed when provably exact (`jsonpage`), else token by token
-                frames = exact_items(self.body, path or ((key,) if key else None))
+                frames = exact_items(
+                    self.body, path or ((key,) if key else None),
+                    numbered=self.numbered, parsed=self.parsed,
+                )  # fmt: skip
                 if frames is None:
                     frames = list(json_frames([self.body], array_key=key, records_path=path))
-                if self.numbered:
-                    frames = [Frame(n, *f[1:]) for n, f in enumerate(frames, 1)]
+                    if self.numbered:
+                        frames = [Frame(n, *f[1:]) for n, f in enumerate(frames, 1)]
                 yield from frames
             except JSONFrameError as exc:
                 raise UnframeableError(self, self.name, str(exc)) from None

@@ -209,7 +209,9 @@ class _Run:
 
     def _body(self, page: Fetched) -> BodyInput:
         response = page.response
-        return BodyInput(response.body, BodyFormat.JSON, self.source, response.url, numbered=True)
+        return BodyInput(
+            response.body, BodyFormat.JSON, self.source, response.url, numbered=True, parsed=True
+        )
 
     def _store(self, pages: list[Fetched]) -> None:
         stored = []

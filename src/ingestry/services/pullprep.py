@@ -166,7 +166,9 @@ class PullPreparer:
         body, url = cast(tuple[int, bytes], work[0])[1], work[2]
         if not url:
             return PreparedBatch()
-        chosen: list[Input] = [BodyInput(body, BodyFormat.JSON, self.source, url, numbered=True)]
+        chosen: list[Input] = [
+            BodyInput(body, BodyFormat.JSON, self.source, url, numbered=True, parsed=True)
+        ]
         while True:
             try:
                 works = prep.works(chosen)
