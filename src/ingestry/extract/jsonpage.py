@@ -36,8 +36,7 @@ def exact_items(
         doc = orjson.loads(body)
         # the whole document as orjson writes it: no duplicate key (orjson keeps the
         # last, the framer the first), no other spelling anywhere in it
-        whole = body.strip(_WS)
-        if orjson.dumps(doc) != whole:
+        if orjson.dumps(doc) != body.strip(_WS):
             return None
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return None
