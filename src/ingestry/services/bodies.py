@@ -89,6 +89,12 @@ class BodyInput:
         self._csv: CSVFrames | None = None
         self.position = 0
 
+    @classmethod
+    def page(cls, body: bytes, source: DataSource, url: str) -> BodyInput:
+        """An HTTP pull's page: its items numbered by position and, framed where they are
+        prepared, handed on parsed (docs/harvest.md)."""
+        return cls(body, BodyFormat.JSON, source, url, numbered=True, parsed=True)
+
     @property
     def header(self) -> tuple[bytes, bytes] | None:
         return self._csv.keyed_header if self._csv is not None else None

@@ -32,7 +32,7 @@ from ingestry.domain.harvest import (
     value_at,
 )
 from ingestry.domain.sources import DataSource
-from ingestry.services.bodies import BodyFormat, BodyInput
+from ingestry.services.bodies import BodyInput
 from ingestry.services.harvest_ahead import AHEAD_BYTES, GROUP_BYTES, GROUP_ITEMS, Ahead, Done
 from ingestry.services.harvest_client import Fetched, PullClient, items_of
 from ingestry.services.ingest import IngestService
@@ -209,9 +209,7 @@ class _Run:
 
     def _body(self, page: Fetched) -> BodyInput:
         response = page.response
-        return BodyInput(
-            response.body, BodyFormat.JSON, self.source, response.url, numbered=True, parsed=True
-        )
+        return BodyInput.page(response.body, self.source, response.url)
 
     def _store(self, pages: list[Fetched]) -> None:
         stored = []

@@ -43,7 +43,7 @@ from concurrent.futures import Future
 from typing import cast
 
 from ingestry.domain.sources import DataSource
-from ingestry.services.bodies import BodyFormat, BodyInput
+from ingestry.services.bodies import BodyInput
 from ingestry.services.inputs import Input, UnframeableError
 from ingestry.services.ports import BatchWork, PreparedBatch
 from ingestry.services.ports.batches import LazyRows
@@ -166,9 +166,7 @@ class PullPreparer:
         body, url = cast(tuple[int, bytes], work[0])[1], work[2]
         if not url:
             return PreparedBatch()
-        chosen: list[Input] = [
-            BodyInput(body, BodyFormat.JSON, self.source, url, numbered=True, parsed=True)
-        ]
+        chosen: list[Input] = [BodyInput.page(body, self.source, url)]
         while True:
             try:
                 works = prep.works(chosen)
