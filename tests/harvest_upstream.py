@@ -13,6 +13,8 @@ Paths (each page holds `size` items, `?size=` or `Upstream.page_size`):
 (an integer `updated_at` compares exactly with S as a number, text as text; integers
 wider than 64 bits are served as such).
 Every 200 carries an ETag (the body's sha256); `If-None-Match` with it answers 304.
+`peak` is the most requests it answered at once; with `past_end` set, a page that
+starts past the last item (`/offset`, `/pages`) answers that status instead.
 Faults: `Upstream.fault(kind, page, times)`: `429` (Retry-After 1 s, or an HTTP-date
 with `retry_date`), `503`, `500`, `slow` (sleeps `slow_seconds`), `truncate` (a body
 cut short of its Content-Length), `badjson` (a 200 that is not JSON), `repeat` (the
@@ -59,6 +61,9 @@ class Upstream:
     retry_date: bool = False
     faults: dict[tuple[str, int], int] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    past_end: int | None = None  # the status of a page past the last item, else served
+    inflight: int = 0
+    peak: int = 0  # the most requests in hand at once
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -112,6 +117,15 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             with up.lock:
                 up.requests.append(self.path)
+                up.inflight += 1
+                up.peak = max(up.peak, up.inflight)
+            try:
+                self._get()
+            finally:
+                with up.lock:
+                    up.inflight -= 1
+
+        def _get(self) -> None:
             if up.token is not None and self.headers.get("Authorization") != f"Bearer {up.token}":
                 self._send(401, b'{"error": "unauthorized"}')
                 return
@@ -126,6 +140,10 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 self._send(404, b'{"error": "no such path"}')
                 return
             if self._faulted(page, body):
+                return
+            per = int(query.get("limit", size)) if kind == "offset" else size
+            if up.past_end is not None and page > 1 and (page - 1) * per >= len(rows):
+                self._send(up.past_end, b'{"error": "no such page"}')
                 return
             if up.delay:
                 time.sleep(up.delay)

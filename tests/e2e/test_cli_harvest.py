@@ -27,12 +27,16 @@ def upstream() -> Iterator[Upstream]:
         yield up
 
 
-def project(tmp_path: Path, db: Database, up: Upstream) -> Path:
+def project(tmp_path: Path, db: Database, up: Upstream, kind: str = "cursor") -> Path:
+    """One source `api`: pages by a cursor, or by offset with four requests in flight."""
     url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
-    source = source_yaml(
-        "api", up.url + "/cursor", "{type: cursor, path: next_cursor, param: cursor}", "items",
-        extra=CURSOR,
-    )  # fmt: skip
+    if kind == "cursor":
+        paging = (up.url + "/cursor", "{type: cursor, path: next_cursor, param: cursor}")
+        extra = CURSOR
+    else:
+        paging = (up.url + "/offset", "{type: offset, limit: 10}")
+        extra = f"{CURSOR}\nconcurrency: 4"
+    source = source_yaml("api", *paging, "items", extra=extra)
     return write_config(tmp_path, url, source)
 
 
@@ -68,12 +72,14 @@ def test_unknown_source_and_file_source_exit_1(
     assert run("harvest", "nope", cwd=tmp_path).returncode == 1
 
 
+@pytest.mark.parametrize("kind", ["cursor", "offset"])
 def test_killed_run_then_rerun_gives_every_item_once(
-    tmp_path: Path, db: Database, upstream: Upstream
+    tmp_path: Path, db: Database, upstream: Upstream, kind: str
 ) -> None:
     """SIGKILL mid-run: the committed pages stay, the cursor does not move; the next run
-    (not blocked by the dead run's lock) brings exactly the upstream's items."""
-    root = project(tmp_path, db, upstream).parent
+    (not blocked by the dead run's lock) brings exactly the upstream's items. By offset,
+    with pages in flight ahead of those committed."""
+    root = project(tmp_path, db, upstream, kind).parent
     upstream.delay = 0.05
     proc = spawn("harvest", "api", cwd=root, env=child_env(), log=tmp_path / "harvest.log")
     try:

@@ -21,6 +21,7 @@ from ingestry.domain.harvest import (
     backoff,
     cursor_key,
     first_request,
+    following,
     kept_headers,
     later,
     next_link,
@@ -69,6 +70,33 @@ def test_offset_and_page_number_advance_and_stop() -> None:
     after = next_request(pages, start, start.url, {}, None, 1)
     assert after is not None and dict(after.params)["page"] == "1"
     assert next_request(pages, after, start.url, {}, None, 0) is None
+
+
+@given(
+    kind=st.sampled_from([PaginatorType.OFFSET, PaginatorType.PAGE_NUMBER]),
+    limit=st.integers(1, 500),
+    start=st.integers(0, 3),
+    steps=st.integers(1, 20),
+)
+def test_the_page_named_ahead_is_the_page_the_response_names(
+    kind: PaginatorType, limit: int, start: int, steps: int
+) -> None:
+    """What a window asks for ahead (`following`) is what the run asks for once each
+    page before it came back full."""
+    pag = PaginatorSpec(kind, limit=limit, start=start)
+    request = first_request(PullSpec("http://h/a", (("q", "x"),), paginator=pag), None)
+    for _ in range(steps):
+        ahead = following(pag, request)
+        assert ahead is not None
+        assert next_request(pag, request, request.url, {}, None, limit) == ahead
+        request = ahead
+
+
+def test_only_offsets_and_page_numbers_are_named_ahead() -> None:
+    req = PageRequest("http://h/a")
+    for kind in (PaginatorType.LINK_HEADER, PaginatorType.JSON_LINK, PaginatorType.CURSOR):
+        assert following(PaginatorSpec(kind), req) is None
+    assert following(PaginatorSpec(PaginatorType.NONE), req) is None
 
 
 def test_cursor_param_goes_on_the_first_request_only_as_text() -> None:

@@ -94,7 +94,9 @@ class PullSpec:
     cursor: CursorSpec | None = None
     #: requests per second (None: as fast as the upstream answers)
     rate_limit: float | None = None
-    #: pages fetched ahead while earlier ones are written
+    #: requests in flight at once when the paginator names a page before the one
+    #: before it answered (offset, page_number: `following`), and pages fetched ahead
+    #: while earlier ones are written
     concurrency: int = 1
     timeout: float = 30.0
     #: retries a run may spend in all (429, 503, 5xx, connection errors)
@@ -154,13 +156,21 @@ def next_request(
             return None
         return PageRequest(request.url, _with(request.params, spec.param, text_of(token)))
     if kind is PaginatorType.OFFSET:
-        if items < spec.limit:
-            return None
+        return following(spec, request) if items >= spec.limit else None
+    if kind is PaginatorType.PAGE_NUMBER:
+        return following(spec, request) if items > 0 else None
+    return None
+
+
+def following(spec: PaginatorSpec, request: PageRequest) -> PageRequest | None:
+    """The page after `request` if there is one, named before `request` is answered:
+    only an offset or a page number says it (the next offset, the next number), so
+    only those pages can be asked for while earlier ones are in flight; None for the
+    paginators whose next page is in the response."""
+    if spec.type is PaginatorType.OFFSET:
         offset = int(dict(request.params).get(spec.offset_param, "0")) + spec.limit
         return PageRequest(request.url, _with(request.params, spec.offset_param, str(offset)))
-    if kind is PaginatorType.PAGE_NUMBER:
-        if items == 0:
-            return None
+    if spec.type is PaginatorType.PAGE_NUMBER:
         page = int(dict(request.params).get(spec.page_param, str(spec.start))) + 1
         return PageRequest(request.url, _with(request.params, spec.page_param, str(page)))
     return None

@@ -35,6 +35,7 @@ from ingestry.domain.sources import DataSource
 from ingestry.services.bodies import BodyInput
 from ingestry.services.harvest_ahead import AHEAD_BYTES, GROUP_BYTES, GROUP_ITEMS, Ahead, Done
 from ingestry.services.harvest_client import Fetched, PullClient, items_of
+from ingestry.services.harvest_window import Window
 from ingestry.services.ingest import IngestService
 from ingestry.services.payloads import PayloadInput
 from ingestry.services.ports import PreparedBatch
@@ -71,7 +72,7 @@ class HarvestService:
         *,
         env: Mapping[str, str],
         clock: Clock = utc_now,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.ingest = ingest
@@ -152,11 +153,17 @@ class _Run:
         self.mark = mark
         self.start_mark = mark
         self.stop = threading.Event()
+        #: set when no page in flight is wanted any more: a retry's wait ends at once
+        self.cancel = threading.Event()
         self.client = PullClient(
             source, spec, summary, service.fetcher, service.ledger, env=service.env,
-            clock=service.clock, sleep=service.sleep, jitter=service.jitter,
+            clock=service.clock, sleep=service.sleep or self._sleep, jitter=service.jitter,
+            cancelled=self.cancel,
         )  # fmt: skip
         self.preparer: PullPreparer | None = None
+
+    def _sleep(self, seconds: float) -> None:
+        self.cancel.wait(seconds)
 
     # --- the writer ---------------------------------------------------------------------------
 
@@ -299,6 +306,7 @@ class _Run:
                 yield group
         finally:
             self.stop.set()
+            self.cancel.set()
             thread.join()
             if self.preparer is not None:
                 self.preparer.close()
@@ -307,6 +315,21 @@ class _Run:
         spec = self.spec
         start = None if self.start_mark is None else text_of(self.start_mark)
         request: PageRequest | None = first_request(spec, start)
+        wanted = request is not None and Window.wanted(spec, request)
+        window = Window(self.client, spec, self.source.name) if wanted else None
+        fetch = window.fetch if window is not None else self.client.fetch_page
+        try:
+            yield from self._walk(request, fetch)
+        finally:
+            if window is not None:
+                window.close()
+
+    def _walk(
+        self, request: PageRequest | None, fetch: Callable[[int, PageRequest], Fetched]
+    ) -> Iterator[Fetched]:
+        """The run's pages in order, each asked for through `fetch` (the client, or
+        the window that has the next ones in flight)."""
+        spec = self.spec
         seen: set[str] = set()
         seq = 0
         while request is not None and not self.stop.is_set():
@@ -324,7 +347,7 @@ class _Run:
                 )
             seen.add(request.key)
             seq += 1
-            page = self.client.fetch_page(seq, request)
+            page = fetch(seq, request)
             if page.items is not None and page.problem is None:  # off the writer's thread
                 if self.preparer is not None:
                     self.preparer.submit(page.response.body, page.response.url)

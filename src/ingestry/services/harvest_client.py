@@ -1,10 +1,16 @@
 """The harvest's HTTP client policy: one page's request, its retries, backoff and
 pacing, conditional requests and the secrets of its auth (issue 18 item 3; the run that
-walks the pages and writes them is services.harvest). Decisions: docs/harvest.md."""
+walks the pages and writes them is services.harvest). Decisions: docs/harvest.md.
+
+Several threads may fetch pages of one run at once (`services.harvest_window`): the
+counts, the retry budget, the pacing and a pause the upstream asked for (Retry-After)
+are the run's, shared under one lock; a wait ends early when the run is cancelled.
+"""
 
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +37,12 @@ from ingestry.services.ports.harvest import (
     HttpResponse,
 )
 
-__all__ = ["Fetched", "PullClient", "auth_of", "items_of"]
+__all__ = ["FetchCancelledError", "Fetched", "PullClient", "auth_of", "items_of"]
+
+
+class FetchCancelledError(Exception):
+    """A fetch given up because its run no longer needs the page (the run ended or
+    failed while it was in flight or waiting to be retried)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,7 @@ class PullClient:
         clock: Clock,
         sleep: Callable[[float], None],
         jitter: Callable[[], float],
+        cancelled: threading.Event | None = None,
     ) -> None:
         self.name = source.name
         self.spec = spec
@@ -81,16 +93,26 @@ class PullClient:
         self.sleep = sleep
         self.jitter = jitter
         self.last_request = 0.0
+        #: no request before this (monotonic): a Retry-After pauses every thread
+        self.paused_until = 0.0
+        #: set when the run's pages in flight are no longer wanted (see the module docstring)
+        self.cancelled = cancelled or threading.Event()
+        self._lock = threading.Lock()  # counts, retry budget, pause
+        self._pacing = threading.Lock()  # held while a thread waits for its slot
         self.headers, self.secret_params = auth_of(source, spec, env)
         #: the ETags of the pages of earlier runs, read at the first page: a query per
         #: page cost the fetching thread a fifth of its time, holding the GIL the
         #: writer needs (a run asks for each request key once)
         self.etags: dict[str, str] | None = None
 
-    def fetch_page(self, seq: int, request: PageRequest) -> Fetched:
+    def load_etags(self) -> dict[str, str]:
+        """The earlier runs' ETags, read once (before any thread fetches)."""
         if self.etags is None:
             self.etags = self.ledger.etags(self.name)
-        etag = self.etags.get(request.key)
+        return self.etags
+
+    def fetch_page(self, seq: int, request: PageRequest) -> Fetched:
+        etag = self.load_etags().get(request.key)
         response = self._get(request, (("If-None-Match", etag),) if etag else ())
         cached = self.ledger.last_etag(self.name, request.key) if response.status == 304 else None
         if response.status == 304 and cached is not None:
@@ -121,7 +143,8 @@ class PullClient:
         )
         while True:
             self._pace()
-            self.counts.requests += 1
+            with self._lock:
+                self.counts.requests += 1
             try:
                 response = self.fetcher.fetch(http)
             except FetchFailedError as exc:
@@ -136,16 +159,23 @@ class PullClient:
                     asked = retry_after(response.headers.get("retry-after"), self.clock())
                     if asked is not None:
                         wait = self._asked(asked, request)
-            if self.counts.retries >= spec.max_retries:
-                raise HarvestError(
-                    f"harvest of {self.name} stopped: retry budget of "
-                    f"{spec.max_retries} spent; last failure: {failure} at {request.key}. "
-                    "Pages before it are committed and the cursor is not advanced: run the "
-                    "harvest again later (or raise pull.max_retries)"
-                )
-            self.counts.retries += 1
+                        with self._lock:  # the other threads wait too
+                            until = time.monotonic() + wait
+                            self.paused_until = max(self.paused_until, until)
+            with self._lock:
+                if self.cancelled.is_set():
+                    raise FetchCancelledError(request.key)
+                if self.counts.retries >= spec.max_retries:
+                    raise HarvestError(
+                        f"harvest of {self.name} stopped: retry budget of "
+                        f"{spec.max_retries} spent; last failure: {failure} at "
+                        f"{request.key}. Pages before it are committed and the cursor is "
+                        "not advanced: run the harvest again later (or raise "
+                        "pull.max_retries)"
+                    )
+                self.counts.retries += 1
             attempt += 1
-            self.sleep(wait)
+            self._wait(wait)
 
     def _asked(self, seconds: float, request: PageRequest) -> float:
         if seconds > self.spec.max_backoff_seconds:
@@ -161,13 +191,27 @@ class PullClient:
         return backoff(attempt, spec.backoff_seconds, spec.max_backoff_seconds, self.jitter())
 
     def _pace(self) -> None:
-        """At most `rate_limit` requests per second."""
+        """At most `rate_limit` requests per second, whatever the number of threads
+        (one waits for its slot at a time), and none while a Retry-After pause holds."""
+        if self.cancelled.is_set():
+            raise FetchCancelledError("the run no longer needs this page")
+        pause = self.paused_until - time.monotonic()
+        if pause > 0:
+            self._wait(pause)
         if self.spec.rate_limit is None:
             return
-        gap = 1.0 / self.spec.rate_limit - (time.monotonic() - self.last_request)
-        if gap > 0:
-            self.sleep(gap)
-        self.last_request = time.monotonic()
+        with self._pacing:
+            gap = 1.0 / self.spec.rate_limit - (time.monotonic() - self.last_request)
+            if gap > 0:
+                self._wait(gap)
+            self.last_request = time.monotonic()
+
+    def _wait(self, seconds: float) -> None:
+        """`sleep`, then give up if the run was cancelled meanwhile. The service's
+        default sleep is the cancellation event's wait, which a cancel ends at once."""
+        self.sleep(seconds)
+        if self.cancelled.is_set():
+            raise FetchCancelledError("the run no longer needs this page")
 
 
 def items_of(document: Any, spec: PullSpec) -> list[Any] | None:

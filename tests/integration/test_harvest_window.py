@@ -1,0 +1,177 @@
+"""Pages in flight at once (`pull.concurrency` with an offset or page-number paginator,
+services/harvest_window.py), on both backends, against a real HTTP upstream: the run
+takes the same pages and records as one asking a page at a time, whatever fails."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ingestry
+from ingestry.domain.harvest import HarvestError
+from ingestry.store import Store
+from tests.backends import Database
+from tests.conftest import DEFAULT_SQLITE
+from tests.harvest_upstream import Upstream, make_items, serve
+from tests.integration.harvest_support import (
+    PAGINATORS,
+    as_json,
+    records,
+    source_yaml,
+    write_config,
+)
+
+EXAMPLES = itertools.count()
+ADDRESSED = ["offset", "pages"]  # the paginators that name a page before the last answers
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    with serve(Upstream(items=make_items(35), page_size=10)) as up:
+        yield up
+
+
+def two_sources(
+    tmp_path: Path, db: Database, up: Upstream, kind: str, extra: str = "", suffix: str = ""
+) -> Store:
+    """`one` asks a page at a time, `four` keeps four requests in flight."""
+    path, paginator, items = PAGINATORS[kind]
+    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
+    sources = "".join(
+        source_yaml(
+            name + suffix, up.url + path, paginator, items, extra=f"concurrency: {n}\n{extra}"
+        )
+        for name, n in (("one", 1), ("four", 4))
+    )
+    return ingestry.open(write_config(tmp_path, url, sources))
+
+
+def kept(store: Store, source: str) -> list[tuple[int, str, int, bytes]]:
+    """The pages a source's runs kept: (seq, request, status, body), in order."""
+    return [(p.seq, p.request_key, p.status, p.body) for p in store.harvest_pages(source)]
+
+
+@pytest.mark.parametrize("kind", ADDRESSED)
+def test_pages_in_flight_give_the_pages_and_records_of_one_at_a_time(
+    tmp_path: Path, db: Database, upstream: Upstream, kind: str
+) -> None:
+    upstream.delay = 0.05  # long enough for the requests to overlap
+    with two_sources(tmp_path, db, upstream, kind) as store:
+        one = store.harvest("one")
+        assert upstream.peak == 1
+        four = store.harvest("four")
+        assert upstream.peak >= 2  # more than one request in hand at once
+        assert records(store, "four") == records(store, "one") == as_json(upstream.items)
+        assert kept(store, "four") == kept(store, "one")
+    assert (four.pages, four.received, four.records_created) == (
+        one.pages, one.received, one.records_created,
+    )  # fmt: skip
+    # the requests past the last page were made, and are counted, never kept
+    assert one.requests == one.pages and one.pages < four.requests <= one.pages + 3
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_failures_past_the_last_page_end_nothing(
+    tmp_path: Path, db: Database, upstream: Upstream, status: int
+) -> None:
+    """An upstream answering 404 (or 500, retried) past the last offset: the run
+    never asked for those pages one at a time, so they change nothing."""
+    upstream.past_end = status
+    with two_sources(tmp_path, db, upstream, "offset", "max_retries: 50") as store:
+        summary = store.harvest("four")
+        assert records(store) == as_json(upstream.items)
+        assert [p[2] for p in kept(store, "four")] == [200] * 4
+    assert summary.pages == 4 and summary.records_created == 35
+
+
+@pytest.mark.parametrize("kind", ADDRESSED)
+def test_a_transient_fault_in_flight_is_retried(
+    tmp_path: Path, db: Database, upstream: Upstream, kind: str
+) -> None:
+    upstream.fault("500", 2, times=2)
+    with two_sources(tmp_path, db, upstream, kind) as store:
+        summary = store.harvest("four")
+        assert records(store) == as_json(upstream.items)
+    assert summary.retries == 2
+
+
+def test_a_run_failing_at_a_page_commits_none_fetched_after_it(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """Pages 4 and later are fetched while page 3 fails; only pages 1 and 2 count."""
+    upstream.fault("500", 3, times=100)
+    with two_sources(tmp_path, db, upstream, "offset", "max_retries: 3") as store:
+        with pytest.raises(HarvestError, match="retry budget of 3 spent"):
+            store.harvest("four")
+        assert len(records(store)) == 20
+        assert [p[0] for p in kept(store, "four")] == [1, 2]
+        upstream.faults.clear()
+        again = store.harvest("four")
+        assert records(store) == as_json(upstream.items)
+    assert again.records_created == 15 and again.not_modified == 2
+
+
+def test_a_page_that_is_not_json_stops_the_run_there(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    upstream.fault("badjson", 2)
+    with two_sources(tmp_path, db, upstream, "pages") as store:
+        with pytest.raises(HarvestError, match="quarantined"):
+            store.harvest("four")
+        assert len(records(store)) == 10
+        (quarantined,) = store.quarantine("four")
+        assert [p[0] for p in kept(store, "four")] == [1, 2]
+    assert quarantined.payload.startswith(b"[")
+
+
+def test_the_rate_limit_holds_for_every_request_in_flight(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """Paced at 10 a second, four threads never have two requests in hand at once
+    (each answers in a few milliseconds): the pacing is the run's, not a thread's."""
+    with two_sources(tmp_path, db, upstream, "offset", "rate_limit: 10") as store:
+        store.harvest("four")
+        assert records(store) == as_json(upstream.items)
+    assert upstream.peak == 1
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    count=st.integers(0, 45),
+    kind=st.sampled_from(ADDRESSED),
+    fault=st.sampled_from([None, "500", "badjson", "dupe"]),
+    page=st.integers(1, 6),
+)
+def test_any_run_in_flight_is_the_run_one_page_at_a_time(
+    tmp_path_factory: pytest.TempPathFactory,
+    db: Database,
+    count: int,
+    kind: str,
+    fault: str | None,
+    page: int,
+) -> None:
+    """Any number of items, a fault on any page: the same pages kept, the same records,
+    the same failure, with four requests in flight as with one."""
+    tmp_path = tmp_path_factory.mktemp("window")
+    n = str(next(EXAMPLES))  # the database is the test's: each example has its sources
+    outcomes = []
+    with (
+        serve(Upstream(items=make_items(count), page_size=10)) as up,
+        two_sources(tmp_path, db, up, kind, "max_retries: 1", suffix=n) as store,
+    ):
+        for source in ("one" + n, "four" + n):
+            if fault is not None:
+                up.fault(fault, page, times=1 if fault != "500" else 5)
+            try:
+                store.harvest(source)
+                failure = None
+            except HarvestError as exc:
+                failure = type(exc).__name__
+            outcomes.append((failure, kept(store, source), records(store, source)))
+            up.faults.clear()
+    assert outcomes[1] == outcomes[0]
