@@ -35,6 +35,11 @@ CASES = {
         ["--n", "300", "--repeat", "1", "--backend", "sqlite"],
         '"import_workers_cpu_s"',
     ),
+    "latency": (
+        "harvest_latency.py",
+        ["--n", "300", "--page", "100", "--delay", "0.01", "--skip-dlt", "--json"],
+        '"simple-4"',
+    ),
     "dashboard": (
         "dashboard_bench.py",
         ["--records", "300", "--quarantine", "30", "--repeat", "1"],
