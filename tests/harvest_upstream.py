@@ -64,6 +64,9 @@ class Upstream:
     past_end: int | None = None  # the status of a page past the last item, else served
     inflight: int = 0
     peak: int = 0  # the most requests in hand at once
+    #: (monotonic time, path) of every request as it came in, and of every 429 sent
+    arrivals: list[tuple[float, str]] = field(default_factory=list)
+    throttled: list[tuple[float, str]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -117,6 +120,7 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             with up.lock:
                 up.requests.append(self.path)
+                up.arrivals.append((time.monotonic(), self.path))
                 up.inflight += 1
                 up.peak = max(up.peak, up.inflight)
             try:
@@ -192,6 +196,8 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             if up._take("429", page):
                 wait = formatdate(time.time() + 1, usegmt=True) if up.retry_date else "1"
                 self._send(429, b'{"error": "slow down"}', {"Retry-After": wait})
+                with up.lock:
+                    up.throttled.append((time.monotonic(), self.path))
                 return True
             if up._take("503", page):
                 self._send(503, b"busy", {"Retry-After": "0"})

@@ -140,6 +140,23 @@ def test_the_rate_limit_holds_for_every_request_in_flight(
     assert upstream.peak == 1
 
 
+def test_a_retry_after_holds_every_request_in_flight(tmp_path: Path, db: Database) -> None:
+    """A 429 with Retry-After: 1 on page 4, asked for with pages 1-3, which take 0.2 s:
+    taking them, the run asks for pages 5 and 6, and those wait until the second is
+    over (requests already on the wire when the 429 came still answer)."""
+    with serve(Upstream(items=make_items(100), page_size=10, delay=0.2)) as up:
+        up.fault("429", 4)
+        with two_sources(tmp_path, db, up, "offset") as store:
+            summary = store.harvest("four")
+            assert records(store) == as_json(up.items)
+        ((sent, _),) = up.throttled
+        # a request may have started while the 429 was on its way back (a few ms)
+        during = [path for at, path in up.arrivals if sent + 0.05 < at < sent + 0.9]
+    assert summary.retries == 1
+    assert during == []
+    assert len(up.arrivals) > 6  # pages came after the pause, on several threads
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     count=st.integers(0, 45),
