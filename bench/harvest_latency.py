@@ -1,5 +1,6 @@
 """Harvest from an upstream that takes time to answer: `--delay` seconds a page (a
-nearby API answers in 20-100 ms), offset pagination, the items in pages of `--page`
+nearby API answers in 20-100 ms), by offset or by Link header (`--paginator`), the
+items in pages of `--page`
 from the local test upstream (tests/harvest_upstream.py, its own process). Where
 harvest_bench.py measures what a run costs when the network costs nothing, this one
 measures what users of a real API wait for.
@@ -9,13 +10,13 @@ measures what users of a real API wait for.
   raw-4      a raw source with `concurrency: 4`
   bare       httpx + orjson + sqlite3: the same pages, one after the other, each
              page's items upserted in one transaction (a hand-written script)
-  dlt        dlt's `rest_api` source, offset paginator, merge on id, into duckdb
+  dlt        dlt's `rest_api` source, the same paginator, merge on id, into duckdb
 
 Each step is a child process timed around the pull alone. SQLite only: the waiting is
 the same on PostgreSQL.
 
     python bench/harvest_latency.py [--n 20000] [--page 500] [--delay 0.05]
-        [--repeat 1] [--skip-dlt] [--json]
+        [--paginator offset|link] [--repeat 1] [--skip-dlt] [--json]
 """
 
 from __future__ import annotations
@@ -52,11 +53,16 @@ sources:
     rationale: partner API
     id: id
     pull:
-      url: {url}/offset
-      items: items
-      paginator: {{type: offset, limit: {page}}}
-      concurrency: {concurrency}
+{pull}      concurrency: {concurrency}
 """
+
+#: the `pull:` lines of each paginator the upstream serves
+PULLS = {
+    "offset": "      url: {url}/offset\n      items: items\n"
+    "      paginator: {{type: offset, limit: {page}}}\n",
+    "link": "      url: {url}/link\n      params: {{size: {page}}}\n"
+    "      paginator: {{type: link_header}}\n",
+}
 
 
 def serve(n: int, delay: float) -> None:
@@ -70,7 +76,7 @@ def serve(n: int, delay: float) -> None:
 
 
 def step_ingestry(
-    url: str, page: int, work: Path, strategy: str, concurrency: int
+    url: str, page: int, work: Path, paginator: str, strategy: str, concurrency: int
 ) -> dict[str, Any]:
     import httpx  # noqa: F401  (imported before the clock, as the bare step does)
 
@@ -78,9 +84,8 @@ def step_ingestry(
 
     config = work / "ingestry.yaml"
     database = f"sqlite:///{work / 'bench.db'}"
-    text = CONFIG.format(
-        database=database, url=url, page=page, strategy=strategy, concurrency=concurrency
-    )
+    pull = PULLS[paginator].format(url=url, page=page)
+    text = CONFIG.format(database=database, pull=pull, strategy=strategy, concurrency=concurrency)
     config.write_text(text, encoding="utf-8")
     with ingestry.open(config) as store:
         _ = store.storage  # migrate before the clock starts
@@ -92,7 +97,7 @@ def step_ingestry(
     return {"seconds": seconds, "cpu": cpu, "items": summary.received, "requests": summary.requests}
 
 
-def step_bare(url: str, page: int, work: Path) -> dict[str, Any]:
+def step_bare(url: str, page: int, work: Path, paginator: str) -> dict[str, Any]:
     import sqlite3
 
     import httpx
@@ -105,36 +110,47 @@ def step_bare(url: str, page: int, work: Path) -> dict[str, Any]:
     started, cpu = time.perf_counter(), cpu_seconds()
     count = requests = 0
     offset = 0
+    link: str | None = f"{url}/link?size={page}"
     with httpx.Client() as client:
-        while True:
-            response = client.get(f"{url}/offset", params={"offset": offset, "limit": page})
+        while link is not None:
+            if paginator == "offset":
+                response = client.get(f"{url}/offset", params={"offset": offset, "limit": page})
+                items = orjson.loads(response.content)["items"]
+                offset += page
+                link = None if len(items) < page else link
+            else:
+                response = client.get(link)
+                items = orjson.loads(response.content)
+                following = response.links.get("next")
+                link = following["url"] if following else None
             requests += 1
-            items = orjson.loads(response.content)["items"]
             rows = [(i["id"], orjson.dumps(i).decode()) for i in items]
             with conn:
                 conn.executemany(sql, rows)
             count += len(rows)
-            if len(items) < page:
-                break
-            offset += page
     seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     conn.close()
     return {"seconds": seconds, "cpu": cpu, "items": count, "requests": requests}
 
 
-def step_dlt(url: str, page: int, work: Path) -> dict[str, Any]:
+def step_dlt(url: str, page: int, work: Path, paginator: str) -> dict[str, Any]:
     os.environ["RUNTIME__DLT_TELEMETRY"] = "false"
     import dlt
     from dlt.sources.rest_api import rest_api_source
 
-    paginator = {"type": "offset", "limit": page, "total_path": None}
+    if paginator == "offset":
+        paging: dict[str, Any] = {"type": "offset", "limit": page, "total_path": None}
+        endpoint: dict[str, Any] = {"path": "offset", "data_selector": "items"}
+    else:
+        paging = {"type": "header_link"}
+        endpoint = {"path": "link", "params": {"size": page}, "data_selector": "$"}
     source = rest_api_source(
         {
-            "client": {"base_url": url + "/", "paginator": paginator},
+            "client": {"base_url": url + "/", "paginator": paging},
             "resources": [
                 {
                     "name": "items",
-                    "endpoint": {"path": "offset", "data_selector": "items"},
+                    "endpoint": endpoint,
                     "primary_key": "id",
                     "write_disposition": "merge",
                 }
@@ -159,9 +175,9 @@ def step_dlt(url: str, page: int, work: Path) -> dict[str, Any]:
 STEPS = ["simple-1", "simple-4", "raw-4", "bare", "dlt"]
 
 
-def run_step(name: str, url: str, page: int, tmp: Path) -> dict[str, Any]:
+def run_step(name: str, url: str, page: int, paginator: str, tmp: Path) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(dir=tmp, prefix=f"{name}-"))
-    args = [sys.executable, __file__, "--step", name, url, str(page), str(work)]
+    args = [sys.executable, __file__, "--step", name, url, str(page), str(work), paginator]
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTRY_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
     done = subprocess.run(args, capture_output=True, env=env, check=False, timeout=3600)
@@ -170,13 +186,13 @@ def run_step(name: str, url: str, page: int, tmp: Path) -> dict[str, Any]:
     return dict(orjson.loads(done.stdout.splitlines()[-1]))
 
 
-def one_step(name: str, url: str, page: int, work: Path) -> dict[str, Any]:
+def one_step(name: str, url: str, page: int, work: Path, paginator: str) -> dict[str, Any]:
     if name == "bare":
-        return step_bare(url, page, work)
+        return step_bare(url, page, work, paginator)
     if name == "dlt":
-        return step_dlt(url, page, work)
+        return step_dlt(url, page, work, paginator)
     strategy, concurrency = name.split("-")
-    return step_ingestry(url, page, work, strategy, int(concurrency))
+    return step_ingestry(url, page, work, paginator, strategy, int(concurrency))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--page", type=int, default=500)
     parser.add_argument("--delay", type=float, default=0.05, help="seconds a page takes")
+    parser.add_argument("--paginator", choices=sorted(PULLS), default="offset")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -200,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="harvest-latency-") as tmp:
             for _ in range(args.repeat):
                 for name in names:
-                    got = run_step(name, url, args.page, Path(tmp))
+                    got = run_step(name, url, args.page, args.paginator, Path(tmp))
                     print(f"{name}: {got}", file=sys.stderr)
                     if got["items"] != args.n:
                         raise RuntimeError(f"{name} took {got['items']} of {args.n} items")
@@ -215,12 +232,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(args: argparse.Namespace, best: dict[str, dict[str, Any]]) -> None:
     if args.json:
-        print(orjson.dumps({"n": args.n, "page": args.page, "delay": args.delay, **best}).decode())
+        head = {"n": args.n, "page": args.page, "delay": args.delay, "paginator": args.paginator}
+        print(orjson.dumps({**head, **best}).decode())
         return
     pages = -(-args.n // args.page)
     print(
         f"harvest of {args.n:,} items in {pages} pages of {args.page:,}, "
-        f"{args.delay * 1000:.0f} ms a page, best of {args.repeat}"
+        f"{args.delay * 1000:.0f} ms a page, by {args.paginator}, best of {args.repeat}"
     )
     print("| step | seconds | items/s | CPU s | requests |")
     print("|---|---:|---:|---:|---:|")
@@ -239,7 +257,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         serve(int(sys.argv[2]), float(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--step":
-        name, url, page, work = sys.argv[2:6]
-        print(orjson.dumps(one_step(name, url, int(page), Path(work))).decode())
+        name, url, page, work, paginator = sys.argv[2:7]
+        print(orjson.dumps(one_step(name, url, int(page), Path(work), paginator)).decode())
     else:
         sys.exit(main())

@@ -18,8 +18,8 @@ starts past the last item (`/offset`, `/pages`) answers that status instead.
 Faults: `Upstream.fault(kind, page, times)`: `429` (Retry-After 1 s, or an HTTP-date
 with `retry_date`), `503`, `500`, `slow` (sleeps `slow_seconds`), `truncate` (a body
 cut short of its Content-Length), `badjson` (a 200 that is not JSON), `repeat` (the
-next link or cursor points at the same page again), `dupe` (the page repeats the last
-item of the page before it).
+next link or cursor points at the same page again), `skip` (it points two pages on),
+`dupe` (the page repeats the last item of the page before it).
 """
 
 from __future__ import annotations
@@ -177,6 +177,8 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 chunk = [rows[(page - 1) * size - 1], *chunk]
             more = page * size < len(rows)
             nxt = page if up._take("repeat", page) else page + 1
+            if up._take("skip", page):
+                nxt = page + 2  # a link that does not count up by one
             headers: dict[str, str] = {"Content-Type": "application/json"}
             if kind == "link":
                 if more:

@@ -1,6 +1,7 @@
-"""Pages in flight at once (`pull.concurrency` with an offset or page-number paginator,
-services/harvest_window.py), on both backends, against a real HTTP upstream: the run
-takes the same pages and records as one asking a page at a time, whatever fails."""
+"""Pages in flight at once (`pull.concurrency`, services/harvest_window.py: named by an
+offset or page number, or guessed from links and cursors that count up), on both
+backends, against a real HTTP upstream: the run takes the same pages and records as
+one asking a page at a time, whatever fails."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from tests.integration.harvest_support import (
 
 EXAMPLES = itertools.count()
 ADDRESSED = ["offset", "pages"]  # the paginators that name a page before the last answers
+KINDS = sorted(PAGINATORS)  # every one counts up at the test upstream
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def kept(store: Store, source: str) -> list[tuple[int, str, int, bytes]]:
     return [(p.seq, p.request_key, p.status, p.body) for p in store.harvest_pages(source)]
 
 
-@pytest.mark.parametrize("kind", ADDRESSED)
+@pytest.mark.parametrize("kind", KINDS)
 def test_pages_in_flight_give_the_pages_and_records_of_one_at_a_time(
     tmp_path: Path, db: Database, upstream: Upstream, kind: str
 ) -> None:
@@ -73,6 +75,24 @@ def test_pages_in_flight_give_the_pages_and_records_of_one_at_a_time(
     )  # fmt: skip
     # the requests past the last page were made, and are counted, never kept
     assert one.requests == one.pages and one.pages < four.requests <= one.pages + 3
+
+
+@pytest.mark.parametrize("kind", ["link", "jsonlink", "cursor"])
+def test_a_link_that_does_not_count_up_ends_the_guessing(
+    tmp_path: Path, db: Database, upstream: Upstream, kind: str
+) -> None:
+    """Page 2's link skips page 3: the guess (page 3) is dropped, the run follows the
+    link, and asks one page at a time from then on."""
+    upstream.fault("skip", 2)
+    with two_sources(tmp_path, db, upstream, kind) as store:
+        one = store.harvest("one")
+        upstream.fault("skip", 2)
+        four = store.harvest("four")
+        assert records(store, "four") == records(store, "one")
+        assert len(records(store, "one")) == 25  # page 3's items were never linked to
+        assert kept(store, "four") == kept(store, "one")
+    assert four.pages == one.pages == 3
+    assert four.requests > four.pages  # the wrong guess was asked for, not kept
 
 
 @pytest.mark.parametrize("status", [404, 500])
@@ -157,11 +177,11 @@ def test_a_retry_after_holds_every_request_in_flight(tmp_path: Path, db: Databas
     assert len(up.arrivals) > 6  # pages came after the pause, on several threads
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     count=st.integers(0, 45),
-    kind=st.sampled_from(ADDRESSED),
-    fault=st.sampled_from([None, "500", "badjson", "dupe"]),
+    kind=st.sampled_from(KINDS),
+    fault=st.sampled_from([None, "500", "badjson", "dupe", "skip"]),
     page=st.integers(1, 6),
     max_pages=st.sampled_from([2, 4, 1000]),
 )

@@ -19,6 +19,7 @@ from ingestry.domain.harvest import (
     PaginatorType,
     PullSpec,
     backoff,
+    counted_on,
     cursor_key,
     first_request,
     following,
@@ -97,6 +98,41 @@ def test_only_offsets_and_page_numbers_are_named_ahead() -> None:
     for kind in (PaginatorType.LINK_HEADER, PaginatorType.JSON_LINK, PaginatorType.CURSOR):
         assert following(PaginatorSpec(kind), req) is None
     assert following(PaginatorSpec(PaginatorType.NONE), req) is None
+
+
+@given(
+    head=st.sampled_from(["http://h/v1/items?page=", "http://h/v2/p", "http://h/x?a=1&page="]),
+    tail=st.sampled_from(["", "&size=1000", "/items.json"]),
+    start=st.integers(1, 10**6),
+    step=st.integers(1, 1000),
+)
+def test_a_number_counting_up_is_guessed_by_its_step(
+    head: str, tail: str, start: int, step: int
+) -> None:
+    def at(n: int) -> PageRequest:
+        return PageRequest(f"{head}{n}{tail}")
+
+    assert counted_on(at(start), at(start + step)) == at(start + 2 * step)
+    cursor = (("q", "x"), ("cursor", str(start)))
+    later = (("q", "x"), ("cursor", str(start + step)))
+    guess = counted_on(PageRequest("http://h/c", cursor), PageRequest("http://h/c", later))
+    assert guess == PageRequest("http://h/c", (("q", "x"), ("cursor", str(start + 2 * step))))
+
+
+def test_nothing_is_guessed_unless_one_number_counts_up() -> None:
+    def guess(a: str, b: str) -> PageRequest | None:
+        return counted_on(PageRequest(a), PageRequest(b))
+
+    assert guess("http://h/?page=3", "http://h/?page=2") is None  # down
+    assert guess("http://h/?page=2", "http://h/?page=2") is None  # the same
+    assert guess("http://h/?p=1&o=10", "http://h/?p=2&o=20") is None  # two numbers
+    assert guess("http://h/?page=08", "http://h/?page=09") is None  # a fixed width
+    assert guess("http://h/?after=abc1", "http://h/?after=xyz7") is None  # opaque
+    assert guess("http://h/?after=a1b", "http://h/?after=a2c") is None
+    two = (("a", "1"), ("b", "1")), (("a", "2"), ("b", "2"))
+    assert counted_on(PageRequest("u", two[0]), PageRequest("u", two[1])) is None
+    renamed = PageRequest("u", (("x", "1"),)), PageRequest("u", (("y", "2"),))
+    assert counted_on(*renamed) is None
 
 
 def test_cursor_param_goes_on_the_first_request_only_as_text() -> None:

@@ -315,8 +315,7 @@ class _Run:
         spec = self.spec
         start = None if self.start_mark is None else text_of(self.start_mark)
         request: PageRequest | None = first_request(spec, start)
-        wanted = request is not None and Window.wanted(spec, request)
-        window = Window(self.client, spec, self.source.name) if wanted else None
+        window = Window(self.client, spec, self.source.name) if Window.wanted(spec) else None
         fetch = window.fetch if window is not None else self.client.fetch_page
         try:
             yield from self._walk(request, fetch)

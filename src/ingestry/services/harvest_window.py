@@ -1,22 +1,29 @@
 """Pages asked for before the run reaches them: up to `concurrency` requests in flight.
 
 Most APIs answer in tens or hundreds of milliseconds, so a run that asks for one page
-at a time waits on the network for most of its life. Where the paginator names the
-next page before the current one answers (an offset, a page number:
-`domain.harvest.following`), the fetching thread keeps the next `concurrency - 1`
-pages in flight on a small thread pool while it takes the current one. A link, a
-JSON link or a cursor is in the response itself: those runs ask one page at a time.
+at a time waits on the network for most of its life. With `concurrency` over 1 the
+fetching thread keeps the next `concurrency - 1` pages in flight on a small thread pool
+while it takes the current one:
+
+- an offset or a page number names the next page before the current one answers
+  (`domain.harvest.following`);
+- a link, a JSON link or a cursor is in the response, but most count up (`?page=3`,
+  then `?page=4`): once two of the run's requests differ by one number, the window
+  guesses the next ones by the same step (`domain.harvest.counted_on`). The first
+  guess the upstream's link does not confirm ends the guessing for the run (the pages
+  are then asked for one at a time); an opaque cursor is never guessed.
 
 The run's loop (`services.harvest`) stays the only judge of what is a page of the run:
 it asks the window for each page as it would ask the client, in order, and the window
 hands back the response of a request it already made for the same key, or makes it
 then. So the repeated-page and `max_pages` checks, the stop on a problem page and the
 end of the pages are exactly those of a run that asks one page at a time. What the
-window asked for past the end (a short page, an empty one, a failure) is never handed
-on: those requests count in `requests` (they were made), their responses are not
-kept, and a failure among them (a 404 past the last offset, say) ends nothing.
-Closing the window cancels what is still in flight: a request waiting to be retried
-gives up at once; one on the wire finishes within its timeout, its response dropped.
+window asked for that the run did not take (past the end, a wrong guess, a failure
+there) is never handed on: those requests count in `requests` (they were made), their
+responses are not kept, and a failure among them (a 404 past the last offset) ends
+nothing. Closing the window cancels what is still in flight: a request waiting to be
+retried gives up at once; one on the wire finishes within its timeout, its response
+dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from ingestry.domain.harvest import PageRequest, PullSpec, following
+from ingestry.domain.harvest import PageRequest, PullSpec, counted_on, following
 from ingestry.services.harvest_client import Fetched, PullClient
 
 __all__ = ["Window"]
@@ -39,13 +46,16 @@ class Window:
         self.depth = max(1, spec.concurrency)
         self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix=f"harvest-{name}-get")
         self._flight: deque[tuple[str, Future[Fetched]]] = deque()
-        self._last: tuple[int, PageRequest] | None = None  # the latest asked for
+        #: the furthest request asked for: (its seq, the request before it, it)
+        self._last: tuple[int, PageRequest | None, PageRequest] | None = None
+        self._taken: PageRequest | None = None  # the run's latest page
+        self._named = following(spec.paginator, PageRequest(spec.url)) is not None
+        self._guessing = not self._named
 
     @staticmethod
-    def wanted(spec: PullSpec, first: PageRequest) -> bool:
-        """Whether a run of `spec` gains from a window: more than one request at once,
-        and pages named before the one before them answers."""
-        return spec.concurrency > 1 and following(spec.paginator, first) is not None
+    def wanted(spec: PullSpec) -> bool:
+        """Whether a run of `spec` may have more than one request in flight."""
+        return spec.concurrency > 1
 
     def fetch(self, seq: int, request: PageRequest) -> Fetched:
         """Page `seq` of the run, `request`: the response of the request already in
@@ -53,29 +63,36 @@ class Window:
         `concurrency` in flight, and no further than `max_pages`."""
         # the ETags are read once, before the pool's threads ask for pages
         self.client.load_etags()
-        while self._flight and self._flight[0][0] != request.key:
-            self._flight.popleft()  # not what the run asks for: dropped
-        if self._flight:
+        if self._flight and self._flight[0][0] == request.key:
             future = self._flight.popleft()[1]
         else:
+            if self._flight:  # not what the run asks for: a wrong guess
+                self._guessing = False
+                self._flight.clear()
             future = self._pool.submit(self.client.fetch_page, seq, request)
-            self._last = (seq, request)
-        self._fill(seq, request)
+            self._last = (seq, self._taken, request)
+        self._taken = request
+        self._fill()
         return future.result()
 
-    def _fill(self, seq: int, request: PageRequest) -> None:
-        last_seq, last = self._last if self._last is not None else (seq, request)
-        if last_seq < seq:
-            last_seq, last = seq, request
-        while len(self._flight) < self.depth - 1 and last_seq < self.spec.max_pages:
-            ahead = following(self.spec.paginator, last)
+    def _fill(self) -> None:
+        assert self._last is not None
+        seq, before, last = self._last
+        while len(self._flight) < self.depth - 1 and seq < self.spec.max_pages:
+            ahead = self._after(before, last)
             if ahead is None:
-                return
-            last_seq, last = last_seq + 1, ahead
-            self._flight.append(
-                (ahead.key, self._pool.submit(self.client.fetch_page, last_seq, ahead))
-            )
-        self._last = (last_seq, last)
+                break
+            seq, before, last = seq + 1, last, ahead
+            future = self._pool.submit(self.client.fetch_page, seq, ahead)
+            self._flight.append((ahead.key, future))
+        self._last = (seq, before, last)
+
+    def _after(self, before: PageRequest | None, last: PageRequest) -> PageRequest | None:
+        if self._named:
+            return following(self.spec.paginator, last)
+        if self._guessing and before is not None:
+            return counted_on(before, last)
+        return None
 
     def close(self) -> None:
         """Cancel what is in flight and wait for the pool's threads (see the module
