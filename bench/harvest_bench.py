@@ -146,7 +146,6 @@ def step_bare(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
 
 def step_dlt(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
     os.environ["RUNTIME__DLT_TELEMETRY"] = "false"
-    import dlt
     from dlt.sources.rest_api import rest_api_source
 
     source = rest_api_source(
@@ -162,8 +161,16 @@ def step_dlt(url: str, page: int, work: Path, database: str) -> dict[str, Any]:
             ],
         }
     )
+    return run_dlt(source, work, "bench_harvest")
+
+
+def run_dlt(source: Any, work: Path, name: str) -> dict[str, Any]:
+    """`source` loaded by a dlt pipeline into duckdb under `work`, timed around the run;
+    the items it holds after."""
+    import dlt
+
     pipeline = dlt.pipeline(
-        pipeline_name="bench_harvest",
+        pipeline_name=name,
         pipelines_dir=str(work / "pipelines"),
         destination=dlt.destinations.duckdb(str(work / "dlt.duckdb")),
         dataset_name="harvest",

@@ -36,7 +36,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from harvest_bench import cpu_seconds  # noqa: E402  (bench/harvest_bench.py)
+from harvest_bench import cpu_seconds, run_dlt  # noqa: E402  (bench/harvest_bench.py)
 
 CONFIG = """\
 database: {database}
@@ -135,7 +135,6 @@ def step_bare(url: str, page: int, work: Path, paginator: str) -> dict[str, Any]
 
 def step_dlt(url: str, page: int, work: Path, paginator: str) -> dict[str, Any]:
     os.environ["RUNTIME__DLT_TELEMETRY"] = "false"
-    import dlt
     from dlt.sources.rest_api import rest_api_source
 
     if paginator == "offset":
@@ -157,19 +156,7 @@ def step_dlt(url: str, page: int, work: Path, paginator: str) -> dict[str, Any]:
             ],
         }
     )
-    pipeline = dlt.pipeline(
-        pipeline_name="bench_latency",
-        pipelines_dir=str(work / "pipelines"),
-        destination=dlt.destinations.duckdb(str(work / "dlt.duckdb")),
-        dataset_name="harvest",
-    )
-    started, cpu = time.perf_counter(), cpu_seconds()
-    pipeline.run(source, loader_file_format="jsonl")
-    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    with pipeline.sql_client() as client:
-        rows = client.execute_sql("SELECT count(*) FROM items")
-    assert rows is not None
-    return {"seconds": seconds, "cpu": cpu, "items": int(rows[0][0])}
+    return run_dlt(source, work, "bench_latency")
 
 
 STEPS = ["simple-1", "simple-4", "raw-4", "bare", "dlt"]

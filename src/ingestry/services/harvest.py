@@ -1,7 +1,8 @@
 """HarvestSource use case: one run of an HTTP source (`pull:`), page by page.
 
 A fetching thread walks the pages (paginator, retries, rate limit, conditional
-requests) up to `concurrency` pages ahead of the writer; the writer stores each page's
+requests; with `concurrency` over 1 the next pages in flight meanwhile:
+services.harvest_window) ahead of the writer; the writer stores each page's
 response (the ledger: URL, status, headers that matter, bytes), then writes its items
 as one transaction of the run, exactly as an ingest of that body would (raw payloads
 and receipts for a raw source, records only for a simple one). The cursor's
