@@ -68,6 +68,8 @@ class Window:
         else:
             if self._flight:  # not what the run asks for: a wrong guess
                 self._guessing = False
+                for _, dropped in self._flight:
+                    dropped.cancel()  # those not started yet; the others run out
                 self._flight.clear()
             future = self._pool.submit(self.client.fetch_page, seq, request)
             self._last = (seq, self._taken, request)
