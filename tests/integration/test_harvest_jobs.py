@@ -67,3 +67,45 @@ def test_a_busy_source_is_skipped(tmp_path: Path, db: Database, upstream: Upstre
         assert records(store) == {}
     assert done.status == "succeeded" and done.result is not None
     assert "in progress" in str(done.result["skipped"])
+
+
+def test_harvest_and_scheduled_file_jobs_are_counted_in_metrics(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """A worker's harvest job adds its items, pages, requests, retries, bytes and
+    seconds to /metrics, and a scheduled file ingest its rows, as an ingest job does;
+    a skipped run adds nothing."""
+    from ingestry.entrypoints.metrics import Metrics
+
+    path = config(tmp_path, db, upstream)
+    (tmp_path / "data" / "p.jsonl").write_bytes(b'{"id": "P1"}\n{"id": "P2"}\n')
+    text = path.read_text(encoding="utf-8").replace(
+        "    format: jsonl\n", "    format: jsonl\n    files: [data/p.jsonl]\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    upstream.fault("500", 2)
+    metrics = Metrics()
+    with ingestry.open(path) as store, ingestry.open(path) as other:
+        store.jobs().submit("harvest", {"source": "api"})
+        store.jobs().submit("source_files", {"source": "plain"})
+        worker = JobWorker(
+            store.control.jobs, job_handlers(store, metrics), worker_id="w", lease_seconds=30
+        )
+        worker.drain(threading.Event())
+        locks = other.control.run_locks
+        assert locks is not None
+        with locks.hold("api"):  # the next run is skipped: nothing counted
+            store.jobs().submit("harvest", {"source": "api"})
+            worker.drain(threading.Event())
+    scrape = metrics.render()
+    api, plain = '{source="api"}', '{source="plain"}'
+    assert f"ingestry_ingested_rows_total{api} 25.0" in scrape
+    assert 'ingestry_records_written_total{outcome="created",source="api"} 25.0' in scrape
+    assert f"ingestry_harvest_pages_total{api} 3.0" in scrape
+    assert f"ingestry_harvest_requests_total{api} 4.0" in scrape
+    assert f"ingestry_harvest_retries_total{api} 1.0" in scrape
+    assert f"ingestry_harvest_seconds_count{api} 1.0" in scrape
+    assert f"ingestry_ingested_rows_total{plain} 2.0" in scrape
+    assert f"ingestry_ingest_seconds_count{plain} 1.0" in scrape
+    bytes_line = next(x for x in scrape.splitlines() if x.startswith("ingestry_harvest_bytes"))
+    assert float(bytes_line.split()[-1]) > 0

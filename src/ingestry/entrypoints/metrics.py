@@ -46,6 +46,18 @@ COUNTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "Jobs taken over from a worker that stopped renewing its lease, per kind.",
         ("kind",),
     ),
+    ("ingestry_harvest_pages_total", "Pages taken by harvest runs, per source.", ("source",)),
+    (
+        "ingestry_harvest_requests_total",
+        "HTTP requests of harvest runs (retries and pages asked for ahead included).",
+        ("source",),
+    ),
+    (
+        "ingestry_harvest_retries_total",
+        "Harvest requests repeated after a 429, a 5xx or a connection error.",
+        ("source",),
+    ),
+    ("ingestry_harvest_bytes_total", "Bytes of the pages harvests took.", ("source",)),
     ("ingestry_cache_hits_total", "Record reads answered by the cache.", ("cache",)),
     ("ingestry_cache_misses_total", "Record reads the cache sent to the database.", ("cache",)),
     ("ingestry_cache_invalidations_total", "Cache entries invalidated.", ("cache",)),
@@ -66,6 +78,12 @@ HISTOGRAMS: tuple[tuple[str, str, tuple[str, ...], tuple[float, ...]], ...] = (
     (
         "ingestry_replay_seconds",
         "Replay duration in seconds, per source.",
+        ("source",),
+        RUN_BUCKETS,
+    ),
+    (
+        "ingestry_harvest_seconds",
+        "Harvest run duration in seconds, per source.",
         ("source",),
         RUN_BUCKETS,
     ),
@@ -134,6 +152,13 @@ class Metrics:
         for outcome in ("created", "updated"):
             value = summary.get(f"records_{outcome}", 0)
             self.inc("ingestry_records_written_total", {**labels, "outcome": outcome}, value)
+
+    def count_harvest(self, summary: Mapping[str, Any]) -> None:
+        """The harvest counts of one run's summary (`HarvestSummary.as_dict()`), beside
+        its ingest counts (`count_ingest`)."""
+        labels = {"source": str(summary["source"])}
+        for count in ("pages", "requests", "retries", "bytes"):
+            self.inc(f"ingestry_harvest_{count}_total", labels, summary.get(count, 0))
 
     def sync_cache(self) -> None:
         """Add what the cache's counters grew by since the last sync to the Prometheus

@@ -113,12 +113,19 @@ def delete_matching(store: Store, job: Job, context: JobContext) -> Mapping[str,
 
 
 def observe(metrics: Metrics, job: Job, result: Mapping[str, Any], seconds: float) -> None:
-    """A finished job's counts and duration (ingests, replays) and lease takeovers."""
+    """A finished job's counts and duration (ingests, scheduled file ingests, harvests,
+    replays) and lease takeovers; a run skipped (its source busy) counts nothing."""
     if job.taken_over:
         metrics.inc("ingestry_job_lease_takeovers_total", {"kind": job.kind})
-    if job.kind == "ingest":
+    if "skipped" in result:
+        return
+    if job.kind in ("ingest", "source_files"):
         metrics.count_ingest(result)
         metrics.observe("ingestry_ingest_seconds", {"source": str(result["source"])}, seconds)
+    elif job.kind == "harvest":
+        metrics.count_ingest(result)
+        metrics.count_harvest(result)
+        metrics.observe("ingestry_harvest_seconds", {"source": str(result["source"])}, seconds)
     elif job.kind == "replay":
         source = str(job.params.get("source"))
         metrics.observe("ingestry_replay_seconds", {"source": source}, seconds)
