@@ -66,6 +66,7 @@ class Upstream:
     peak: int = 0  # the most requests in hand at once
     #: (monotonic time, path) of every request as it came in, and of every 429 sent
     arrivals: list[tuple[float, str]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # of every request
     throttled: list[tuple[float, str]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -121,6 +122,7 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             with up.lock:
                 up.requests.append(self.path)
                 up.arrivals.append((time.monotonic(), self.path))
+                up.headers.append({k.lower(): v for k, v in self.headers.items()})
                 up.inflight += 1
                 up.peak = max(up.peak, up.inflight)
             try:

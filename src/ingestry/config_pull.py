@@ -6,6 +6,7 @@ here; `config.py` validates a source with `PullModel` and resolves it with `pull
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,6 +56,9 @@ class PullModel(_Model):
 
     url: str = Field(pattern=r"^https?://")
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    #: sent with every request (an API's Accept, version or User-Agent header): they
+    #: sit in the config file, so never a secret (that is `auth`'s, from the environment)
+    headers: dict[str, str] = Field(default_factory=dict)
     auth: AuthModel | None = None
     items: str | None = None
     paginator: PaginatorModel = Field(default_factory=PaginatorModel)
@@ -78,12 +82,14 @@ def pull_spec(model: PullModel) -> PullSpec:
     if pag.type in (PaginatorType.JSON_LINK, PaginatorType.CURSOR) and not pag.path:
         raise ValueError(f"paginator {pag.type.value} needs path (where the next one is)")
     auth = model.auth
+    _check_headers(model.headers, auth)
     basic = auth is not None and auth.type is AuthType.BASIC
     if basic and auth is not None and not (auth.username or auth.username_env):
         raise ValueError("basic auth needs username or username_env")
     return PullSpec(
         url=model.url,
         params=tuple((k, _param_text(v)) for k, v in model.params.items()),
+        headers=tuple(model.headers.items()),
         auth=None if auth is None else AuthSpec(
             auth.type, auth.env, auth.name, auth.location, auth.username, auth.username_env
         ),
@@ -99,6 +105,27 @@ def pull_spec(model: PullModel) -> PullSpec:
         max_retries=model.max_retries, backoff_seconds=model.backoff_seconds,
         max_backoff_seconds=model.max_backoff_seconds, max_pages=model.max_pages,
     )  # fmt: skip
+
+
+#: a header's name: RFC 9110's token characters
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _check_headers(headers: dict[str, str], auth: AuthModel | None) -> None:
+    """Refuse a header that cannot be sent, or that would carry what `auth` sends."""
+    taken = set()
+    if auth is not None:
+        taken.add("authorization" if auth.type is not AuthType.API_KEY else auth.name.lower())
+    for name, value in headers.items():
+        if not _TOKEN.match(name):
+            raise ValueError(f"pull.headers: '{name}' is not a header name")
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"pull.headers: {name}'s value holds a line break")
+        if name.lower() in taken:
+            raise ValueError(
+                f"pull.headers: {name} is sent by auth (its secret comes from the "
+                "environment); remove it from headers"
+            )
 
 
 def _param_text(value: str | int | float | bool) -> str:

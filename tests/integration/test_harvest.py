@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import ingestry
+from ingestry.domain.errors import ConfigError
 from ingestry.domain.harvest import HarvestError, RepeatedPageError
 from ingestry.store import Store
 from tests.backends import Database
@@ -266,3 +267,48 @@ def test_the_etags_read_once_a_run_are_those_of_each_requests_latest_page(
                 one_by_one[key] = found.headers["etag"]
         assert etags == one_by_one == {"a": '"a2"', "c": '"c1"'}
         assert ledger.etags("other") == {}
+
+
+def test_configured_headers_go_with_every_request(
+    tmp_path: Path, db: Database, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pull.headers` (an API's Accept or version header) on every request, beside the
+    auth header; ingestry names itself in User-Agent unless the config says otherwise."""
+    monkeypatch.setenv("UPSTREAM_TOKEN", "t0k")
+    upstream.token = "t0k"
+    extra = (
+        "auth: {type: bearer, env: UPSTREAM_TOKEN}\n"
+        "headers: {Accept: application/vnd.example+json, X-Api-Version: '2024-01-01'}"
+    )
+    with one_source(tmp_path, db, upstream, "link", extra=extra) as store:
+        store.harvest("api")
+        assert records(store) == as_json(upstream.items)
+    assert len(upstream.headers) == 4
+    for sent in upstream.headers:
+        assert sent["accept"] == "application/vnd.example+json"
+        assert sent["x-api-version"] == "2024-01-01"
+        assert sent["authorization"] == "Bearer t0k"
+        assert sent["user-agent"].startswith("ingestry/")
+    named = "headers: {User-Agent: partner-sync/2}"
+    upstream.headers.clear()
+    upstream.token = None
+    (tmp_path / "b").mkdir()
+    with one_source(tmp_path / "b", db, upstream, "link", extra=named) as store:
+        store.harvest("api")
+    assert {h["user-agent"] for h in upstream.headers} == {"partner-sync/2"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "problem"),
+    [
+        ("{Authorization: x}", "auth"),
+        ("{'Bad Name': x}", "header name"),
+        ('{X-A: "a\\nb"}', "line break"),
+    ],
+)
+def test_headers_that_cannot_be_sent_are_refused(
+    tmp_path: Path, db: Database, upstream: Upstream, headers: str, problem: str
+) -> None:
+    extra = f"auth: {{type: bearer, env: UPSTREAM_TOKEN}}\nheaders: {headers}"
+    with pytest.raises(ConfigError, match=problem):
+        one_source(tmp_path, db, upstream, "link", extra=extra)

@@ -21,8 +21,12 @@ class HttpxFetcher:
                 "harvesting HTTP sources needs httpx: pip install 'ingestry[harvest]'"
             ) from None
         self._httpx: Any = httpx
+        from ingestry import __version__
+
         limits = httpx.Limits(max_connections=max_connections)
-        self.client = httpx.Client(limits=limits, follow_redirects=True)
+        # named, as a careful client is (a source's pull.headers may say otherwise)
+        agent = {"User-Agent": f"ingestry/{__version__} (+harvest)"}
+        self.client = httpx.Client(limits=limits, follow_redirects=True, headers=agent)
 
     def fetch(self, request: HttpRequest) -> HttpResponse:
         httpx = self._httpx

@@ -88,6 +88,8 @@ class CursorSpec:
 class PullSpec:
     url: str
     params: Params = ()
+    #: sent with every request (not secrets: auth's come from the environment)
+    headers: Params = ()
     auth: AuthSpec | None = None
     items: tuple[str, ...] | None = None
     paginator: PaginatorSpec = field(default_factory=PaginatorSpec)

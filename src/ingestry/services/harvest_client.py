@@ -99,7 +99,8 @@ class PullClient:
         self.cancelled = cancelled or threading.Event()
         self._lock = threading.Lock()  # counts, retry budget, pause
         self._pacing = threading.Lock()  # held while a thread waits for its slot
-        self.headers, self.secret_params = auth_of(source, spec, env)
+        secret_headers, self.secret_params = auth_of(source, spec, env)
+        self.headers = (*spec.headers, *secret_headers)
         #: the ETags of the pages of earlier runs, read at the first page: a query per
         #: page cost the fetching thread a fifth of its time, holding the GIL the
         #: writer needs (a run asks for each request key once)
