@@ -40,7 +40,8 @@ POSTGRES = os.environ.get(
     "INGESTRY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 
-CONFIG = """\
+#: the project up to its source's `pull:` lines (bench/harvest_latency.py adds others)
+CONFIG_HEAD = """\
 database: {database}
 conventions:
   item:
@@ -55,11 +56,16 @@ sources:
     rationale: rate-limited partner API
     id: id
     pull:
+"""
+CONFIG = (
+    CONFIG_HEAD
+    + """\
       url: {url}/link
       params: {{size: {page}}}
       paginator: {{type: link_header}}
       concurrency: 2
 """
+)
 
 
 # --- the upstream (a child process) ------------------------------------------------------

@@ -36,25 +36,9 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from harvest_bench import cpu_seconds, run_dlt  # noqa: E402  (bench/harvest_bench.py)
+from harvest_bench import CONFIG_HEAD, cpu_seconds, run_dlt  # noqa: E402  (bench/harvest_bench.py)
 
-CONFIG = """\
-database: {database}
-conventions:
-  item:
-    columns:
-      name: {{path: name, type: text}}
-      amount: {{path: amount, type: integer}}
-      changed_at: {{path: updated_at, type: text, index: true}}
-sources:
-  items:
-    strategy: {strategy}
-    convention: item
-    rationale: partner API
-    id: id
-    pull:
-{pull}      concurrency: {concurrency}
-"""
+CONFIG = CONFIG_HEAD + "{pull}      concurrency: {concurrency}\n"
 
 #: the `pull:` lines of each paginator the upstream serves
 PULLS = {
