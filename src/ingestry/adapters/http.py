@@ -6,10 +6,21 @@ retries it); every status, 5xx included, is a response for the service to judge.
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ingestry.domain.errors import ConfigError
 from ingestry.services.ports import FetchFailedError, HttpRequest, HttpResponse
+
+
+@cache
+def user_agent() -> str:
+    """`ingestry/VERSION (+harvest)`, the version as installed."""
+    try:
+        return f"ingestry/{version('ingestry')} (+harvest)"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "ingestry (+harvest)"
 
 
 class HttpxFetcher:
@@ -21,11 +32,9 @@ class HttpxFetcher:
                 "harvesting HTTP sources needs httpx: pip install 'ingestry[harvest]'"
             ) from None
         self._httpx: Any = httpx
-        from ingestry import __version__
-
         limits = httpx.Limits(max_connections=max_connections)
         # named, as a careful client is (a source's pull.headers may say otherwise)
-        agent = {"User-Agent": f"ingestry/{__version__} (+harvest)"}
+        agent = {"User-Agent": user_agent()}
         self.client = httpx.Client(limits=limits, follow_redirects=True, headers=agent)
 
     def fetch(self, request: HttpRequest) -> HttpResponse:
