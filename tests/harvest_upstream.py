@@ -19,11 +19,13 @@ Faults: `Upstream.fault(kind, page, times)`: `429` (Retry-After 1 s, or an HTTP-
 with `retry_date`), `503`, `500`, `slow` (sleeps `slow_seconds`), `truncate` (a body
 cut short of its Content-Length), `badjson` (a 200 that is not JSON), `repeat` (the
 next link or cursor points at the same page again), `skip` (it points two pages on),
-`dupe` (the page repeats the last item of the page before it).
+`dupe` (the page repeats the last item of the page before it), `revoke` (every
+OAuth token issued so far stops working, and the page answers 401).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -67,6 +69,11 @@ class Upstream:
     #: (monotonic time, path) of every request as it came in, and of every 429 sent
     arrivals: list[tuple[float, str]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)  # of every request
+    #: OAuth 2.0 client credentials (client id, secret): `POST /token` issues tokens
+    #: good for `token_ttl` seconds, and every page then needs one of them
+    oauth: tuple[str, str] | None = None
+    token_ttl: float = 3600.0
+    issued: dict[str, float] = field(default_factory=dict)  # token -> monotonic expiry
     throttled: list[tuple[float, str]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -131,8 +138,39 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 with up.lock:
                     up.inflight -= 1
 
+        def do_POST(self) -> None:
+            """`/token`: a client-credentials grant (RFC 6749 4.4), the client's id and
+            secret in HTTP Basic auth."""
+            length = int(self.headers.get("Content-Length", "0"))
+            form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            with up.lock:
+                up.requests.append("POST " + self.path)
+            expected = None
+            if up.oauth is not None:
+                expected = "Basic " + base64.b64encode(":".join(up.oauth).encode()).decode()
+            if self.path != "/token" or self.headers.get("Authorization") != expected:
+                self._send(401, b'{"error": "invalid_client"}')
+                return
+            if form.get("grant_type") != "client_credentials":
+                self._send(400, b'{"error": "unsupported_grant_type"}')
+                return
+            with up.lock:
+                token = f"tok-{len(up.issued) + 1}"
+                up.issued[token] = time.monotonic() + up.token_ttl
+            body = {"access_token": token, "token_type": "Bearer", "expires_in": up.token_ttl}
+            self._send(200, orjson.dumps(body), {"Content-Type": "application/json"})
+
+        def _authorized(self) -> bool:
+            given = self.headers.get("Authorization") or ""
+            if up.token is not None:
+                return given == f"Bearer {up.token}"
+            if up.oauth is not None:
+                expiry = up.issued.get(given.removeprefix("Bearer "))
+                return expiry is not None and time.monotonic() < expiry
+            return True
+
         def _get(self) -> None:
-            if up.token is not None and self.headers.get("Authorization") != f"Bearer {up.token}":
+            if not self._authorized():
                 self._send(401, b'{"error": "unauthorized"}')
                 return
             parts = urlsplit(self.path)
@@ -197,6 +235,11 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             return _dumps(chunk), headers, page
 
         def _faulted(self, page: int, body: bytes) -> bool:
+            if up._take("revoke", page):  # every token issued so far stops working
+                with up.lock:
+                    up.issued = dict.fromkeys(up.issued, 0.0)
+                self._send(401, b'{"error": "invalid_token"}')
+                return True
             if up._take("429", page):
                 wait = formatdate(time.time() + 1, usegmt=True) if up.retry_date else "1"
                 self._send(429, b'{"error": "slow down"}', {"Retry-After": wait})

@@ -33,6 +33,11 @@ class AuthModel(_Model):
     location: Literal["header", "query"] = "header"
     username: str | None = None
     username_env: str | None = None
+    token_url: str | None = Field(default=None, pattern=r"^https?://")
+    client_id: str | None = None
+    client_id_env: str | None = None
+    scope: str | None = None
+    client_auth: Literal["basic", "post"] = "basic"
 
 
 class PaginatorModel(_Model):
@@ -86,12 +91,15 @@ def pull_spec(model: PullModel) -> PullSpec:
     basic = auth is not None and auth.type is AuthType.BASIC
     if basic and auth is not None and not (auth.username or auth.username_env):
         raise ValueError("basic auth needs username or username_env")
+    if auth is not None:
+        _check_oauth(auth)
     return PullSpec(
         url=model.url,
         params=tuple((k, _param_text(v)) for k, v in model.params.items()),
         headers=tuple(model.headers.items()),
         auth=None if auth is None else AuthSpec(
-            auth.type, auth.env, auth.name, auth.location, auth.username, auth.username_env
+            auth.type, auth.env, auth.name, auth.location, auth.username, auth.username_env,
+            auth.token_url, auth.client_id, auth.client_id_env, auth.scope, auth.client_auth,
         ),
         items=_dotted(model.items) or None,
         paginator=PaginatorSpec(
@@ -105,6 +113,19 @@ def pull_spec(model: PullModel) -> PullSpec:
         max_retries=model.max_retries, backoff_seconds=model.backoff_seconds,
         max_backoff_seconds=model.max_backoff_seconds, max_pages=model.max_pages,
     )  # fmt: skip
+
+
+def _check_oauth(auth: AuthModel) -> None:
+    """oauth2 needs its token endpoint and client; the other types take neither."""
+    if auth.type is AuthType.OAUTH2:
+        if auth.token_url is None:
+            raise ValueError("oauth2 auth needs token_url (the token endpoint)")
+        if not (auth.client_id or auth.client_id_env):
+            raise ValueError("oauth2 auth needs client_id or client_id_env")
+    elif auth.token_url or auth.client_id or auth.client_id_env or auth.scope:
+        raise ValueError(
+            "token_url, client_id, client_id_env and scope are only oauth2 auth's settings"
+        )
 
 
 #: a header's name: RFC 9110's token characters

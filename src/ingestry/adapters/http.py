@@ -41,10 +41,16 @@ class HttpxFetcher:
         httpx = self._httpx
         params = (*request.params, *request.secret_params)
         try:
-            response = self.client.get(
-                request.url, params=params or None, headers=dict(request.headers),
-                timeout=request.timeout,
-            )  # fmt: skip
+            if request.form is not None:
+                response = self.client.post(
+                    request.url, data=dict(request.form), headers=dict(request.headers),
+                    timeout=request.timeout,
+                )  # fmt: skip
+            else:
+                response = self.client.get(
+                    request.url, params=params or None, headers=dict(request.headers),
+                    timeout=request.timeout,
+                )  # fmt: skip
         except httpx.HTTPError as exc:  # connect, read timeout, protocol (body cut short)
             raise FetchFailedError(f"{type(exc).__name__}: {exc}") from None
         public = response.url

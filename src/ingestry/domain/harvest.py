@@ -48,12 +48,15 @@ class AuthType(StrEnum):
     BEARER = "bearer"
     API_KEY = "api_key"
     BASIC = "basic"
+    OAUTH2 = "oauth2"  # client credentials (RFC 6749 4.4)
 
 
 @dataclass(frozen=True, slots=True)
 class AuthSpec:
-    """Secrets come from environment variables only: `env` names the token, key or
-    password; `username` (or `username_env`) is basic auth's user."""
+    """Secrets come from environment variables only: `env` names the token, key,
+    password or client secret; `username` (or `username_env`) is basic auth's user;
+    `client_id` (or `client_id_env`) oauth2's client, whose token comes from
+    `token_url` for `scope`."""
 
     type: AuthType
     env: str
@@ -61,6 +64,11 @@ class AuthSpec:
     location: str = "header"  # api_key: header | query
     username: str | None = None
     username_env: str | None = None
+    token_url: str | None = None
+    client_id: str | None = None
+    client_id_env: str | None = None
+    scope: str | None = None
+    client_auth: str = "basic"  # oauth2: basic (client_secret_basic) | post
 
 
 @dataclass(frozen=True, slots=True)

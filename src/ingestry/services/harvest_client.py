@@ -28,6 +28,7 @@ from ingestry.domain.harvest import (
 )
 from ingestry.domain.sources import DataSource
 from ingestry.extract.jsonio import JSONError, loads
+from ingestry.services.harvest_token import ClientCredentials
 from ingestry.services.ports import PreparedBatch
 from ingestry.services.ports.harvest import (
     FetchFailedError,
@@ -101,6 +102,13 @@ class PullClient:
         self._pacing = threading.Lock()  # held while a thread waits for its slot
         secret_headers, self.secret_params = auth_of(source, spec, env)
         self.headers = (*spec.headers, *secret_headers)
+        auth = spec.auth
+        #: oauth2's token, asked for at the first request (services.harvest_token)
+        self.token = (
+            ClientCredentials(source.name, auth, env, fetcher, spec.timeout)
+            if auth is not None and auth.type is AuthType.OAUTH2
+            else None
+        )
         #: the ETags of the pages of earlier runs, read at the first page: a query per
         #: page cost the fetching thread a fifth of its time, holding the GIL the
         #: writer needs (a run asks for each request key once)
@@ -139,11 +147,15 @@ class PullClient:
     def _get(self, request: PageRequest, extra: tuple[tuple[str, str], ...]) -> HttpResponse:
         spec = self.spec
         attempt = 0
-        http = HttpRequest(
-            request.url, request.params, self.headers + extra, self.secret_params, spec.timeout
-        )
+        renewed = False  # an oauth2 token refused once is asked for again, once
         while True:
             self._pace()
+            bearer = None if self.token is None else self.token.header()
+            token = () if bearer is None else (bearer,)
+            http = HttpRequest(
+                request.url, request.params, (*self.headers, *token, *extra),
+                self.secret_params, spec.timeout,
+            )  # fmt: skip
             with self._lock:
                 self.counts.requests += 1
             try:
@@ -152,6 +164,10 @@ class PullClient:
                 failure, wait = f"no response ({exc})", self._backoff(attempt)
             else:
                 status = response.status
+                if status == 401 and self.token is not None and bearer and not renewed:
+                    self.token.refused(bearer)
+                    renewed = True
+                    continue
                 if status not in (429, 503) and status < 500:
                     return response
                 failure = f"status {status}"
@@ -225,7 +241,7 @@ def auth_of(
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """(headers, query parameters) carrying the secret, read from the environment."""
     auth = spec.auth
-    if auth is None:
+    if auth is None or auth.type is AuthType.OAUTH2:  # oauth2: its token, per request
         return (), ()
 
     def secret(var: str) -> str:

@@ -25,6 +25,8 @@ class HttpRequest:
     #: auth in the query (api_key location query); never stored
     secret_params: Pairs = ()
     timeout: float = 30.0
+    #: a form to POST (an OAuth token request) instead of a GET; never stored
+    form: Pairs | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,8 @@ class HttpResponse:
 
 class HttpFetcher(Protocol):
     def fetch(self, request: HttpRequest) -> HttpResponse:
-        """One GET; raises FetchFailedError when no whole response came back."""
+        """One GET (a POST of `request.form` when it has one); raises FetchFailedError
+        when no whole response came back."""
         ...
 
     def close(self) -> None: ...
