@@ -52,7 +52,7 @@ def test_a_token_is_fetched_once_and_sent_with_every_page(
     assert upstream.requests.count("POST /token") == 1
     gets = [h for h in upstream.headers if "authorization" in h]
     assert {h["authorization"] for h in gets} == {"Bearer tok-1"}
-    assert summary.pages == 4 and summary.requests == 4  # the token request is not a page's
+    assert summary.pages == 4 and summary.requests == 5  # the token's is a request too
     kept = repr([(p.url, p.headers, p.body) for p in pages]) + repr(summary.as_dict())
     assert SECRET not in kept and "tok-1" not in kept
 
@@ -66,7 +66,8 @@ def test_an_expiring_token_is_fetched_again_before_it_runs_out(
         summary = store.harvest("api")
         assert records(store) == as_json(upstream.items)
     assert len(upstream.issued) >= 2
-    assert summary.requests == summary.pages == 4  # no page was refused and asked again
+    # no page was refused and asked again: the pages' requests and the tokens'
+    assert summary.pages == 4 and summary.requests == 4 + len(upstream.issued)
 
 
 def test_a_refused_token_is_fetched_again_and_the_page_asked_again(
@@ -77,7 +78,7 @@ def test_a_refused_token_is_fetched_again_and_the_page_asked_again(
         summary = store.harvest("api")
         assert records(store) == as_json(upstream.items)
     assert list(upstream.issued) == ["tok-1", "tok-2"]
-    assert summary.pages == 4 and summary.requests == 5
+    assert summary.pages == 4 and summary.requests == 7  # page 2 twice, two tokens
 
 
 def test_a_wrong_secret_stops_the_run_naming_the_variables_not_the_secret(

@@ -105,7 +105,7 @@ class PullClient:
         auth = spec.auth
         #: oauth2's token, asked for at the first request (services.harvest_token)
         self.token = (
-            ClientCredentials(source.name, auth, env, fetcher, spec.timeout)
+            ClientCredentials(source.name, auth, env, fetcher, spec.timeout, self._counted)
             if auth is not None and auth.type is AuthType.OAUTH2
             else None
         )
@@ -156,8 +156,7 @@ class PullClient:
                 request.url, request.params, (*self.headers, *token, *extra),
                 self.secret_params, spec.timeout,
             )  # fmt: skip
-            with self._lock:
-                self.counts.requests += 1
+            self._counted()
             try:
                 response = self.fetcher.fetch(http)
             except FetchFailedError as exc:
@@ -193,6 +192,11 @@ class PullClient:
                 self.counts.retries += 1
             attempt += 1
             self._wait(wait)
+
+    def _counted(self) -> None:
+        """One more HTTP request of the run (a page's, or a token's)."""
+        with self._lock:
+            self.counts.requests += 1
 
     def _asked(self, seconds: float, request: PageRequest) -> float:
         if seconds > self.spec.max_backoff_seconds:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ingestry.domain.harvest import AuthSpec, HarvestError
 from ingestry.extract.jsonio import JSONError, loads
@@ -39,6 +39,7 @@ class ClientCredentials:
         env: Mapping[str, str],
         fetcher: HttpFetcher,
         timeout: float,
+        counted: Callable[[], None] = lambda: None,
     ) -> None:
         assert auth.token_url is not None
         self.source = source
@@ -46,6 +47,7 @@ class ClientCredentials:
         self.url = auth.token_url
         self.fetcher = fetcher
         self.timeout = timeout
+        self.counted = counted  # each token request is one of the run's requests
         self._client_id = auth.client_id or self._secret(env, str(auth.client_id_env))
         self._secret_value = self._secret(env, auth.env)
         self._token: str | None = None
@@ -81,6 +83,7 @@ class ClientCredentials:
         request = HttpRequest(
             self.url, headers=tuple(headers), timeout=self.timeout, form=tuple(form)
         )
+        self.counted()
         try:
             response = self.fetcher.fetch(request)
         except FetchFailedError as exc:
