@@ -135,8 +135,10 @@ _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 def _check_headers(headers: dict[str, str], auth: AuthModel | None) -> None:
     """Refuse a header that cannot be sent, or that would carry what `auth` sends."""
     taken = set()
-    if auth is not None:
-        taken.add("authorization" if auth.type is not AuthType.API_KEY else auth.name.lower())
+    if auth is not None and auth.type is not AuthType.API_KEY:
+        taken.add("authorization")
+    elif auth is not None and auth.location == "header":
+        taken.add(auth.name.lower())
     for name, value in headers.items():
         if not _TOKEN.match(name):
             raise ValueError(f"pull.headers: '{name}' is not a header name")

@@ -302,6 +302,7 @@ def test_configured_headers_go_with_every_request(
     ("headers", "problem"),
     [
         ("{Authorization: x}", "auth"),
+        ("{X-API-Key: x}", "auth"),
         ("{'Bad Name': x}", "header name"),
         ('{X-A: "a\\nb"}', "line break"),
     ],
@@ -309,6 +310,7 @@ def test_configured_headers_go_with_every_request(
 def test_headers_that_cannot_be_sent_are_refused(
     tmp_path: Path, db: Database, upstream: Upstream, headers: str, problem: str
 ) -> None:
-    extra = f"auth: {{type: bearer, env: UPSTREAM_TOKEN}}\nheaders: {headers}"
+    kind = "api_key" if "X-API-Key" in headers else "bearer"
+    extra = f"auth: {{type: {kind}, env: UPSTREAM_TOKEN}}\nheaders: {headers}"
     with pytest.raises(ConfigError, match=problem):
         one_source(tmp_path, db, upstream, "link", extra=extra)
