@@ -74,6 +74,7 @@ class Upstream:
     oauth: tuple[str, str] | None = None
     token_ttl: float = 3600.0
     issued: dict[str, float] = field(default_factory=dict)  # token -> monotonic expiry
+    token_busy: int = 0  # the token endpoint answers 503 this many times first
     throttled: list[tuple[float, str]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -150,6 +151,11 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 expected = "Basic " + base64.b64encode(":".join(up.oauth).encode()).decode()
             if self.path != "/token" or self.headers.get("Authorization") != expected:
                 self._send(401, b'{"error": "invalid_client"}')
+                return
+            with up.lock:
+                busy, up.token_busy = up.token_busy > 0, max(0, up.token_busy - 1)
+            if busy:
+                self._send(503, b'{"error": "temporarily_unavailable"}')
                 return
             if form.get("grant_type") != "client_credentials":
                 self._send(400, b'{"error": "unsupported_grant_type"}')

@@ -81,6 +81,17 @@ def test_a_refused_token_is_fetched_again_and_the_page_asked_again(
     assert summary.pages == 4 and summary.requests == 7  # page 2 twice, two tokens
 
 
+def test_a_busy_token_endpoint_is_retried_within_the_budget(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    upstream.token_busy = 2
+    with open_oauth(tmp_path, db, upstream) as store:
+        summary = store.harvest("api")
+        assert records(store) == as_json(upstream.items)
+    assert summary.retries == 2 and summary.requests == 4 + 3  # 3 token requests
+    assert list(upstream.issued) == ["tok-1"]
+
+
 def test_a_wrong_secret_stops_the_run_naming_the_variables_not_the_secret(
     tmp_path: Path, db: Database, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:

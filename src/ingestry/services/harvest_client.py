@@ -150,14 +150,16 @@ class PullClient:
         renewed = False  # an oauth2 token refused once is asked for again, once
         while True:
             self._pace()
-            bearer = None if self.token is None else self.token.header()
-            token = () if bearer is None else (bearer,)
-            http = HttpRequest(
-                request.url, request.params, (*self.headers, *token, *extra),
-                self.secret_params, spec.timeout,
-            )  # fmt: skip
-            self._counted()
+            bearer = None
             try:
+                # a token endpoint that is down or busy is retried as a page is
+                bearer = None if self.token is None else self.token.header()
+                token = () if bearer is None else (bearer,)
+                http = HttpRequest(
+                    request.url, request.params, (*self.headers, *token, *extra),
+                    self.secret_params, spec.timeout,
+                )  # fmt: skip
+                self._counted()
                 response = self.fetcher.fetch(http)
             except FetchFailedError as exc:
                 failure, wait = f"no response ({exc})", self._backoff(attempt)

@@ -6,7 +6,9 @@ token that lives an hour or so, so a bearer token put in the environment by hand
 out under a scheduled harvest. The token is asked for at the run's first request,
 again a tenth of its life (at most 60 s) before `expires_in` runs out, and again when
 the upstream refuses it (401) before its time: the page is then asked for once more
-with the new one. The run's threads share one token (one of them asks, under a
+with the new one. A token endpoint that cannot be reached or answers 429 or 5xx is
+retried as a page is, within the run's retry budget; one that refuses the client
+stops the run. The run's threads share one token (one of them asks, under a
 lock). Neither the client's secret nor a token is stored, logged or put in an error:
 an error names the endpoint and the environment variables.
 """
@@ -86,10 +88,13 @@ class ClientCredentials:
         self.counted()
         try:
             response = self.fetcher.fetch(request)
-        except FetchFailedError as exc:
-            raise self._error(f"could not be reached ({exc})") from None
-        if response.status != 200:
-            raise self._error(f"answered {response.status}")
+        except FetchFailedError as exc:  # retried by the client, within the run's budget
+            raise FetchFailedError(f"the token endpoint {self.url}: {exc}") from None
+        status = response.status
+        if status in (429, 503) or status >= 500:  # the same
+            raise FetchFailedError(f"the token endpoint {self.url} answered {status}")
+        if status != 200:
+            raise self._error(f"answered {status}")
         try:
             document = loads(response.body)
         except JSONError:
