@@ -8,6 +8,7 @@ page it already asked for stops with `RepeatedPageError` instead of looping.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -184,6 +185,23 @@ def following(spec: PaginatorSpec, request: PageRequest) -> PageRequest | None:
         page = int(dict(request.params).get(spec.page_param, str(spec.start))) + 1
         return PageRequest(request.url, _with(request.params, spec.page_param, str(page)))
     return None
+
+
+def env_secret(source: str, env: Mapping[str, str], var: str) -> str:
+    """The secret in environment variable `var` (the only place a secret is read)."""
+    value = env.get(var)
+    if not value:
+        raise HarvestError(
+            f"source '{source}': pull.auth needs the environment variable {var} "
+            "(secrets are read from the environment only); set it and run again"
+        )
+    return value
+
+
+def basic_auth(user: str, password: str) -> tuple[str, str]:
+    """The `Authorization` header of HTTP Basic auth (RFC 7617)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return ("Authorization", f"Basic {token}")
 
 
 _DIGITS = re.compile(r"(\d+)")

@@ -9,7 +9,6 @@ are the run's, shared under one lock; a wait ends early when the run is cancelle
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +22,8 @@ from ingestry.domain.harvest import (
     PageRequest,
     PullSpec,
     backoff,
+    basic_auth,
+    env_secret,
     retry_after,
     value_at,
 )
@@ -251,13 +252,7 @@ def auth_of(
         return (), ()
 
     def secret(var: str) -> str:
-        value = env.get(var)
-        if not value:
-            raise HarvestError(
-                f"source '{source.name}': pull.auth needs the environment variable {var} "
-                "(secrets are read from the environment only); set it and run again"
-            )
-        return value
+        return env_secret(source.name, env, var)
 
     if auth.type is AuthType.BEARER:
         return (("Authorization", f"Bearer {secret(auth.env)}"),), ()
@@ -265,5 +260,4 @@ def auth_of(
         pair = ((auth.name, secret(auth.env)),)
         return ((), pair) if auth.location == "query" else (pair, ())
     user = auth.username if auth.username is not None else secret(str(auth.username_env))
-    token = base64.b64encode(f"{user}:{secret(auth.env)}".encode()).decode()
-    return (("Authorization", f"Basic {token}"),), ()
+    return (basic_auth(user, secret(auth.env)),), ()

@@ -15,12 +15,11 @@ an error names the endpoint and the environment variables.
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from collections.abc import Callable, Mapping
 
-from ingestry.domain.harvest import AuthSpec, HarvestError
+from ingestry.domain.harvest import AuthSpec, HarvestError, basic_auth, env_secret
 from ingestry.extract.jsonio import JSONError, loads
 from ingestry.services.ports.harvest import FetchFailedError, HttpFetcher, HttpRequest
 
@@ -50,8 +49,8 @@ class ClientCredentials:
         self.fetcher = fetcher
         self.timeout = timeout
         self.counted = counted  # each token request is one of the run's requests
-        self._client_id = auth.client_id or self._secret(env, str(auth.client_id_env))
-        self._secret_value = self._secret(env, auth.env)
+        self._client_id = auth.client_id or env_secret(source, env, str(auth.client_id_env))
+        self._secret_value = env_secret(source, env, auth.env)
         self._token: str | None = None
         self._renew_at = 0.0
         self._lock = threading.Lock()
@@ -80,8 +79,7 @@ class ClientCredentials:
         if auth.client_auth == "post":
             form += [("client_id", self._client_id), ("client_secret", self._secret_value)]
         else:
-            pair = f"{self._client_id}:{self._secret_value}".encode()
-            headers.append(("Authorization", "Basic " + base64.b64encode(pair).decode()))
+            headers.append(basic_auth(self._client_id, self._secret_value))
         request = HttpRequest(
             self.url, headers=tuple(headers), timeout=self.timeout, form=tuple(form)
         )
@@ -118,12 +116,3 @@ class ClientCredentials:
             f"check the client ({client}) and its secret ({auth.env}), and the source's "
             "pull.auth settings"
         )
-
-    def _secret(self, env: Mapping[str, str], var: str) -> str:
-        value = env.get(var)
-        if not value:
-            raise HarvestError(
-                f"source '{self.source}': pull.auth needs the environment variable {var} "
-                "(secrets are read from the environment only); set it and run again"
-            )
-        return value
