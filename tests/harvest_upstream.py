@@ -75,6 +75,8 @@ class Upstream:
     token_ttl: float = 3600.0
     issued: dict[str, float] = field(default_factory=dict)  # token -> monotonic expiry
     token_busy: int = 0  # the token endpoint answers 503 this many times first
+    #: (Authorization header, form) of every token request
+    token_requests: list[tuple[str | None, dict[str, str]]] = field(default_factory=list)
     throttled: list[tuple[float, str]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -141,15 +143,19 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             """`/token`: a client-credentials grant (RFC 6749 4.4), the client's id and
-            secret in HTTP Basic auth."""
+            secret in HTTP Basic auth or as form fields."""
             length = int(self.headers.get("Content-Length", "0"))
             form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
             with up.lock:
                 up.requests.append("POST " + self.path)
-            expected = None
-            if up.oauth is not None:
+            with up.lock:
+                up.token_requests.append((self.headers.get("Authorization"), form))
+            basic = posted = False
+            if up.oauth is not None:  # client_secret_basic or client_secret_post
                 expected = "Basic " + base64.b64encode(":".join(up.oauth).encode()).decode()
-            if self.path != "/token" or self.headers.get("Authorization") != expected:
+                basic = self.headers.get("Authorization") == expected
+                posted = (form.get("client_id"), form.get("client_secret")) == up.oauth
+            if self.path != "/token" or not (basic or posted):
                 self._send(401, b'{"error": "invalid_client"}')
                 return
             with up.lock:

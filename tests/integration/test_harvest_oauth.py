@@ -109,18 +109,30 @@ def test_a_wrong_secret_stops_the_run_naming_the_variables_not_the_secret(
 def test_a_client_id_in_the_config_and_the_secret_in_the_body(
     tmp_path: Path, db: Database, upstream: Upstream
 ) -> None:
-    """`client_auth: post` sends id and secret as form fields (client_secret_post);
-    the test upstream takes only Basic, so it refuses them: the request went so."""
+    """`client_auth: post` sends id and secret as form fields (client_secret_post),
+    not in an Authorization header."""
     auth = (
         f"{{type: oauth2, token_url: {upstream.url}/token, client_id: client-7,"
         " env: PARTNER_SECRET, client_auth: post}"
     )
-    with (
-        open_oauth(tmp_path, db, upstream, auth) as store,
-        pytest.raises(HarvestError, match="answered 401"),
-    ):
+    with open_oauth(tmp_path, db, upstream, auth) as store:
         store.harvest("api")
-    assert upstream.requests == ["POST /token"]
+        assert records(store) == as_json(upstream.items)
+    ((header, form),) = upstream.token_requests
+    assert header is None
+    assert form == {
+        "grant_type": "client_credentials", "client_id": "client-7", "client_secret": SECRET
+    }  # fmt: skip
+
+
+def test_the_default_client_auth_is_basic_with_the_scope_in_the_form(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    with open_oauth(tmp_path, db, upstream) as store:
+        store.harvest("api")
+    ((header, form),) = upstream.token_requests
+    assert header is not None and header.startswith("Basic ")
+    assert form == {"grant_type": "client_credentials", "scope": "read"}
 
 
 @pytest.mark.parametrize(
