@@ -21,6 +21,9 @@ cut short of its Content-Length), `badjson` (a 200 that is not JSON), `repeat` (
 next link or cursor points at the same page again), `skip` (it points two pages on),
 `dupe` (the page repeats the last item of the page before it), `revoke` (every
 OAuth token issued so far stops working, and the page answers 401).
+A rate limit (`limit`): so many page requests a window, what is left said in GitHub's
+headers, the IETF draft's `RateLimit` field or `RateLimit-Remaining`/`-Reset`, a request
+past it refused.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -78,6 +82,14 @@ class Upstream:
     #: (Authorization header, form) of every token request
     token_requests: list[tuple[str | None, dict[str, str]]] = field(default_factory=list)
     throttled: list[tuple[float, str]] = field(default_factory=list)
+    #: (requests, seconds): at most that many page requests a window; every answer
+    #: says what is left in `limit_style`, and a request past it answers `limit_status`
+    #: (GitHub's 403) with none left, noted in `refused`
+    limit: tuple[int, float] | None = None
+    limit_status: int = 403
+    limit_style: str = "github"  # X-RateLimit-Reset in Unix seconds; "ietf", "delta", "none"
+    window: tuple[float, int] = (0.0, 0)  # the window's end (wall clock), requests in it
+    refused: list[tuple[float, str]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -124,6 +136,7 @@ def _dumps(value: Any) -> bytes:
 def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        arrived = 0.0  # when this request came in (monotonic)
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
@@ -131,7 +144,8 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             with up.lock:
                 up.requests.append(self.path)
-                up.arrivals.append((time.monotonic(), self.path))
+                self.arrived = time.monotonic()
+                up.arrivals.append((self.arrived, self.path))
                 up.headers.append({k.lower(): v for k, v in self.headers.items()})
                 up.inflight += 1
                 up.peak = max(up.peak, up.inflight)
@@ -190,6 +204,9 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             size = int(query.get("size", up.page_size))
             since = None if up.ignore_since else query.get("since")
             rows = up.selected(since)
+            limited = self._limited()
+            if limited is None:
+                return
             kind = parts.path.strip("/")
             body, headers, page = self._page(kind, query, rows, size)
             if body is None:
@@ -208,8 +225,41 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 self._send(304, b"", {"ETag": etag})
                 return
             headers["ETag"] = etag
-            headers["X-RateLimit-Remaining"] = "99"
+            headers.update(limited or {"X-RateLimit-Remaining": "99"})
             self._send(200, body, headers)
+
+        def _limited(self) -> dict[str, str] | None:
+            """The rate-limit headers of this request's answer ({} when the upstream has
+            no limit), or None when it was refused (answered here)."""
+            if up.limit is None:
+                return {}
+            per, seconds = up.limit
+            now = time.time()
+            with up.lock:
+                end, used = up.window
+                if now >= end:
+                    end, used = now + seconds, 0
+                refused = used >= per
+                up.window = (end, used if refused else used + 1)
+                left = per - up.window[1]
+                if refused:
+                    up.refused.append((self.arrived, self.path))  # as in arrivals
+            if up.limit_style == "none":  # a limit the upstream does not tell
+                headers = {}
+            elif up.limit_style == "ietf":
+                headers = {"RateLimit": f'"default";r={left};t={math.ceil(end - now)}'}
+            elif up.limit_style == "delta":
+                reset = str(math.ceil(end - now))
+                headers = {"RateLimit-Remaining": str(left), "RateLimit-Reset": reset}
+            else:
+                headers = {
+                    "X-RateLimit-Remaining": str(left),
+                    "X-RateLimit-Reset": str(math.ceil(end)),
+                }
+            if refused:
+                self._send(up.limit_status, b'{"message": "rate limit exceeded"}', headers)
+                return None
+            return headers
 
         def _page(
             self, kind: str, query: dict[str, str], rows: list[dict[str, Any]], size: int

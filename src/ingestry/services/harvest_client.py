@@ -28,6 +28,7 @@ from ingestry.domain.harvest import (
     value_at,
 )
 from ingestry.domain.sources import DataSource
+from ingestry.domain.throttle import refused_for_rate, spent_for
 from ingestry.extract.jsonio import JSONError, loads
 from ingestry.services.harvest_token import ClientCredentials
 from ingestry.services.ports import PreparedBatch
@@ -170,17 +171,21 @@ class PullClient:
                     self.token.refused(bearer)
                     renewed = True
                     continue
-                if status not in (429, 503) and status < 500:
+                spent = spent_for(response.headers, self.clock())
+                rate = refused_for_rate(status, response.headers, spent)
+                if status not in (429, 503) and status < 500 and not rate:
+                    if spent:  # the next request would be refused: every thread waits
+                        self._hold(spent)
                     return response
                 failure = f"status {status}"
                 wait = self._backoff(attempt)
-                if status in (429, 503):
+                asked = None
+                if status in (429, 503) or rate:
                     asked = retry_after(response.headers.get("retry-after"), self.clock())
-                    if asked is not None:
-                        wait = self._asked(asked, request)
-                        with self._lock:  # the other threads wait too
-                            until = time.monotonic() + wait
-                            self.paused_until = max(self.paused_until, until)
+                    asked = spent if asked is None else asked
+                if asked is not None:
+                    wait = self._asked(asked, request)
+                    self._hold(wait)
             with self._lock:
                 if self.cancelled.is_set():
                     raise FetchCancelledError(request.key)
@@ -195,6 +200,12 @@ class PullClient:
                 self.counts.retries += 1
             attempt += 1
             self._wait(wait)
+
+    def _hold(self, seconds: float) -> None:
+        """No request of the run's threads for `seconds` (a Retry-After, or a rate
+        limit spent until it resets)."""
+        with self._lock:
+            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
     def _counted(self) -> None:
         """One more HTTP request of the run (a page's, or a token's)."""
@@ -220,6 +231,13 @@ class PullClient:
         if self.cancelled.is_set():
             raise FetchCancelledError("the run no longer needs this page")
         pause = self.paused_until - time.monotonic()
+        if pause > self.spec.max_backoff_seconds:  # a rate limit spent for long
+            raise HarvestError(
+                f"harvest of {self.name} stopped: the upstream's rate limit is spent for "
+                f"another {pause:.0f}s (more than pull.max_backoff_seconds="
+                f"{self.spec.max_backoff_seconds:g}). Pages before it are committed and "
+                "the cursor is not advanced: run the harvest again after that"
+            )
         if pause > 0:
             self._wait(pause)
         if self.spec.rate_limit is None:
