@@ -90,6 +90,8 @@ class Upstream:
     limit_style: str = "github"  # X-RateLimit-Reset in Unix seconds; "ietf", "delta", "none"
     window: tuple[float, int] = (0.0, 0)  # the window's end (wall clock), requests in it
     refused: list[tuple[float, str]] = field(default_factory=list)
+    #: (Content-Type, JSON body) of every POST to a page
+    bodies: list[tuple[str | None, Any]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -125,6 +127,16 @@ def _after(value: Any, since: str) -> bool:
     return bool(value > since)
 
 
+def _leaves(document: Any) -> Iterator[tuple[str, str]]:
+    """(last name, value as query text) of every scalar in a JSON object."""
+    if isinstance(document, dict):
+        for name, value in document.items():
+            if isinstance(value, dict):
+                yield from _leaves(value)
+            elif value is not None:
+                yield name, str(value)
+
+
 def _dumps(value: Any) -> bytes:
     """orjson, or the standard library for integers wider than 64 bits (orjson's limit)."""
     try:
@@ -141,7 +153,7 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
 
-        def do_GET(self) -> None:
+        def do_GET(self, posted: dict[str, str] | None = None) -> None:
             with up.lock:
                 up.requests.append(self.path)
                 self.arrived = time.monotonic()
@@ -150,16 +162,25 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 up.inflight += 1
                 up.peak = max(up.peak, up.inflight)
             try:
-                self._get()
+                self._get(posted or {})
             finally:
                 with up.lock:
                     up.inflight -= 1
 
         def do_POST(self) -> None:
             """`/token`: a client-credentials grant (RFC 6749 4.4), the client's id and
-            secret in HTTP Basic auth or as form fields."""
+            secret in HTTP Basic auth or as form fields. Any other path: the page as a GET
+            answers it, its JSON body's leaves read as query parameters by their last
+            name (`{"q": {"cursor": "3"}}` is `cursor=3`)."""
             length = int(self.headers.get("Content-Length", "0"))
-            form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            data = self.rfile.read(length)
+            if not self.path.startswith("/token"):
+                document = json.loads(data)  # integers of any width
+                with up.lock:
+                    up.bodies.append((self.headers.get("Content-Type"), document))
+                self.do_GET(dict(_leaves(document)))
+                return
+            form = {k: v[-1] for k, v in parse_qs(data.decode()).items()}
             with up.lock:
                 up.requests.append("POST " + self.path)
             with up.lock:
@@ -195,12 +216,12 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 return expiry is not None and time.monotonic() < expiry
             return True
 
-        def _get(self) -> None:
+        def _get(self, posted: dict[str, str]) -> None:
             if not self._authorized():
                 self._send(401, b'{"error": "unauthorized"}')
                 return
             parts = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()} | posted
             size = int(query.get("size", up.page_size))
             since = None if up.ignore_since else query.get("since")
             rows = up.selected(since)

@@ -6,8 +6,9 @@ here; `config.py` validates a source with `PullModel` and resolves it with `pull
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,11 +50,13 @@ class PaginatorModel(_Model):
     offset_param: str = "offset"
     page_param: str = "page"
     start: int = 1
+    location: Literal["query", "body"] = "query"
 
 
 class CursorModel(_Model):
     field: str = Field(min_length=1)
     param: str = Field(min_length=1)
+    location: Literal["query", "body"] = "query"
 
 
 class PullModel(_Model):
@@ -65,6 +68,9 @@ class PullModel(_Model):
     #: sit in the config file, so never a secret (that is `auth`'s, from the environment)
     headers: dict[str, str] = Field(default_factory=dict)
     auth: AuthModel | None = None
+    method: Literal["GET", "POST"] = "GET"
+    #: POST only: the JSON body of every request (the paginator's values set in it)
+    body: dict[str, Any] | None = None
     items: str | None = None
     paginator: PaginatorModel = Field(default_factory=PaginatorModel)
     cursor: CursorModel | None = None
@@ -93,6 +99,7 @@ def pull_spec(model: PullModel) -> PullSpec:
         raise ValueError("basic auth needs username or username_env")
     if auth is not None:
         _check_oauth(auth)
+    body = _body(model)
     return PullSpec(
         url=model.url,
         params=tuple((k, _param_text(v)) for k, v in model.params.items()),
@@ -101,18 +108,35 @@ def pull_spec(model: PullModel) -> PullSpec:
             auth.type, auth.env, auth.name, auth.location, auth.username, auth.username_env,
             auth.token_url, auth.client_id, auth.client_id_env, auth.scope, auth.client_auth,
         ),
-        items=_dotted(model.items) or None,
+        method=model.method, body=body, items=_dotted(model.items) or None,
         paginator=PaginatorSpec(
             pag.type, _dotted(pag.path), pag.param, pag.limit, pag.limit_param,
-            pag.offset_param, pag.page_param, pag.start,
+            pag.offset_param, pag.page_param, pag.start, pag.location,
         ),
         cursor=None if model.cursor is None else CursorSpec(
-            _dotted(model.cursor.field), model.cursor.param
+            _dotted(model.cursor.field), model.cursor.param, model.cursor.location
         ),
         rate_limit=model.rate_limit, concurrency=model.concurrency, timeout=model.timeout,
         max_retries=model.max_retries, backoff_seconds=model.backoff_seconds,
         max_backoff_seconds=model.max_backoff_seconds, max_pages=model.max_pages,
     )  # fmt: skip
+
+
+def _body(model: PullModel) -> str | None:
+    """The POST body as JSON text; a body, or a value put in it, needs `method: POST`."""
+    in_body = model.paginator.location == "body" or (
+        model.cursor is not None and model.cursor.location == "body"
+    )
+    if model.method == "GET" and (model.body is not None or in_body):
+        raise ValueError("pull.body and `location: body` need `method: POST` (a GET has no body)")
+    if model.body is None:
+        return None
+    try:
+        return json.dumps(model.body, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:  # YAML's dates and the like
+        raise ValueError(
+            f"pull.body is not JSON ({exc}); quote dates and other such values"
+        ) from None
 
 
 def _check_oauth(auth: AuthModel) -> None:

@@ -46,6 +46,12 @@ class HttpxFetcher:
                     request.url, data=dict(request.form), headers=dict(request.headers),
                     timeout=request.timeout,
                 )  # fmt: skip
+            elif request.json is not None:
+                headers = {**dict(request.headers), "Content-Type": "application/json"}
+                response = self.client.post(
+                    request.url, params=params or None, content=request.json,
+                    headers=headers, timeout=request.timeout,
+                )  # fmt: skip
             else:
                 response = self.client.get(
                     request.url, params=params or None, headers=dict(request.headers),

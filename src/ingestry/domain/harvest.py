@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from ingestry.domain.errors import IngestryError
+from ingestry.domain.pullbody import BodyValues, body_text, mark_value
 
 Params = tuple[tuple[str, str], ...]
 
@@ -82,15 +83,20 @@ class PaginatorSpec:
     offset_param: str = "offset"
     page_param: str = "page"
     start: int = 1  # page_number: the first page's number
+    #: where the cursor, offset, limit or page goes: query | body (a POST's JSON body,
+    #: the param names then dotted paths in it)
+    location: str = "query"
 
 
 @dataclass(frozen=True, slots=True)
 class CursorSpec:
     """Incremental pulls: the items' `field` (high-water mark kept per source) is sent
-    as `param` on the next run, as the field's text as received."""
+    as `param` on the next run, as the field's text as received (in a POST's body: an
+    integer when the text is one, `domain.pullbody.mark_value`)."""
 
     field: tuple[str, ...]
     param: str
+    location: str = "query"  # query | body
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,8 @@ class PullSpec:
     #: sent with every request (not secrets: auth's come from the environment)
     headers: Params = ()
     auth: AuthSpec | None = None
+    method: str = "GET"  # or POST: a JSON body (`body` and the values put in it)
+    body: str | None = None  # the body of every POST request, as JSON text
     items: tuple[str, ...] | None = None
     paginator: PaginatorSpec = field(default_factory=PaginatorSpec)
     cursor: CursorSpec | None = None
@@ -121,28 +129,45 @@ class PullSpec:
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
-    """One page to ask for: the URL and its public query parameters (auth is added
-    by the service and never kept)."""
+    """One page to ask for: the URL, its public query parameters and the values its
+    paginator and cursor set in a POST's body (auth is added by the service and never
+    kept)."""
 
     url: str
     params: Params = ()
+    body: BodyValues = ()
 
     @property
     def key(self) -> str:
         """The request as text: repeated-page detection and ETag lookup."""
-        return self.url + ("?" + urlencode(self.params) if self.params else "")
+        key = self.url + ("?" + urlencode(self.params) if self.params else "")
+        return key + " " + body_text(self.body) if self.body else key
+
+    def given(self, location: str, name: str, value: Any) -> PageRequest:
+        """This request with `name` set to `value` in its query (as text) or body."""
+        if location == "body":
+            kept = tuple(p for p in self.body if p[0] != name)
+            return PageRequest(self.url, self.params, (*kept, (name, value)))
+        return PageRequest(self.url, _with(self.params, name, text_of(value)), self.body)
+
+    def value(self, location: str, name: str) -> Any:
+        """What `given` set at `name`, or None."""
+        return dict(self.body if location == "body" else self.params).get(name)
 
 
 def first_request(spec: PullSpec, cursor: str | None) -> PageRequest:
-    params = list(spec.params)
+    request = PageRequest(spec.url, spec.params)
     if cursor is not None and spec.cursor is not None:
-        params.append((spec.cursor.param, cursor))
+        where = spec.cursor.location
+        value = mark_value(cursor) if where == "body" else cursor
+        request = request.given(where, spec.cursor.param, value)
     pag = spec.paginator
     if pag.type is PaginatorType.OFFSET:
-        params += [(pag.offset_param, "0"), (pag.limit_param, str(pag.limit))]
+        request = request.given(pag.location, pag.offset_param, 0)
+        request = request.given(pag.location, pag.limit_param, pag.limit)
     elif pag.type is PaginatorType.PAGE_NUMBER:
-        params.append((pag.page_param, str(pag.start)))
-    return PageRequest(spec.url, tuple(params))
+        request = request.given(pag.location, pag.page_param, pag.start)
+    return request
 
 
 def next_request(
@@ -165,7 +190,7 @@ def next_request(
         token = value_at(document, spec.path)
         if token is None or token == "":
             return None
-        return PageRequest(request.url, _with(request.params, spec.param, text_of(token)))
+        return request.given(spec.location, spec.param, token)
     if kind is PaginatorType.OFFSET:
         return following(spec, request) if items >= spec.limit else None
     if kind is PaginatorType.PAGE_NUMBER:
@@ -179,11 +204,13 @@ def following(spec: PaginatorSpec, request: PageRequest) -> PageRequest | None:
     only those pages can be asked for while earlier ones are in flight; None for the
     paginators whose next page is in the response."""
     if spec.type is PaginatorType.OFFSET:
-        offset = int(dict(request.params).get(spec.offset_param, "0")) + spec.limit
-        return PageRequest(request.url, _with(request.params, spec.offset_param, str(offset)))
+        at = request.value(spec.location, spec.offset_param)
+        offset = int(0 if at is None else at) + spec.limit
+        return request.given(spec.location, spec.offset_param, offset)
     if spec.type is PaginatorType.PAGE_NUMBER:
-        page = int(dict(request.params).get(spec.page_param, str(spec.start))) + 1
-        return PageRequest(request.url, _with(request.params, spec.page_param, str(page)))
+        at = request.value(spec.location, spec.page_param)
+        page = int(spec.start if at is None else at) + 1
+        return request.given(spec.location, spec.page_param, page)
     return None
 
 
@@ -214,8 +241,8 @@ def counted_on(before: PageRequest, last: PageRequest) -> PageRequest | None:
     `?page=4`; `offset=200` after `offset=100`, then `offset=300`). None when they
     differ otherwise, or the number is written with leading zeros. A guess: the run
     still follows the links the upstream gives (services.harvest_window)."""
-    if [k for k, _ in before.params] != [k for k, _ in last.params]:
-        return None
+    if [k for k, _ in before.params] != [k for k, _ in last.params] or before.body != last.body:
+        return None  # a body's values are never guessed
     old = [before.url, *(v for _, v in before.params)]
     new = [last.url, *(v for _, v in last.params)]
     changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
@@ -227,7 +254,7 @@ def counted_on(before: PageRequest, last: PageRequest) -> PageRequest | None:
         return None
     new[i] = grown
     names = [k for k, _ in last.params]
-    return PageRequest(new[0], tuple(zip(names, new[1:], strict=True)))
+    return PageRequest(new[0], tuple(zip(names, new[1:], strict=True)), last.body)
 
 
 def _grown(before: str, last: str) -> str | None:

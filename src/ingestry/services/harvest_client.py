@@ -27,6 +27,7 @@ from ingestry.domain.harvest import (
     retry_after,
     value_at,
 )
+from ingestry.domain.pullbody import body_bytes
 from ingestry.domain.sources import DataSource
 from ingestry.domain.throttle import refused_for_rate, spent_for
 from ingestry.extract.jsonio import JSONError, loads
@@ -123,7 +124,8 @@ class PullClient:
         return self.etags
 
     def fetch_page(self, seq: int, request: PageRequest) -> Fetched:
-        etag = self.load_etags().get(request.key)
+        # a POST's If-None-Match would be a precondition (412), not a cache check
+        etag = self.load_etags().get(request.key) if self.spec.method == "GET" else None
         response = self._get(request, (("If-None-Match", etag),) if etag else ())
         cached = self.ledger.last_etag(self.name, request.key) if response.status == 304 else None
         if response.status == 304 and cached is not None:
@@ -159,7 +161,7 @@ class PullClient:
                 token = () if bearer is None else (bearer,)
                 http = HttpRequest(
                     request.url, request.params, (*self.headers, *token, *extra),
-                    self.secret_params, spec.timeout,
+                    self.secret_params, spec.timeout, json=self._body(request),
                 )  # fmt: skip
                 self._counted()
                 response = self.fetcher.fetch(http)
@@ -200,6 +202,11 @@ class PullClient:
                 self.counts.retries += 1
             attempt += 1
             self._wait(wait)
+
+    def _body(self, request: PageRequest) -> bytes | None:
+        if self.spec.method != "POST":
+            return None
+        return body_bytes(self.spec.body, request.body)
 
     def _hold(self, seconds: float) -> None:
         """No request of the run's threads for `seconds` (a Retry-After, or a rate

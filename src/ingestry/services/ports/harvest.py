@@ -27,6 +27,8 @@ class HttpRequest:
     timeout: float = 30.0
     #: a form to POST (an OAuth token request) instead of a GET; never stored
     form: Pairs | None = None
+    #: a JSON body to POST (a source's `method: POST`) instead of a GET
+    json: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +43,8 @@ class HttpResponse:
 
 class HttpFetcher(Protocol):
     def fetch(self, request: HttpRequest) -> HttpResponse:
-        """One GET (a POST of `request.form` when it has one); raises FetchFailedError
-        when no whole response came back."""
+        """One GET (a POST of `request.form` or `request.json` when it has one);
+        raises FetchFailedError when no whole response came back."""
         ...
 
     def close(self) -> None: ...
