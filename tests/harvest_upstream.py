@@ -8,6 +8,8 @@ Paths (each page holds `size` items, `?size=` or `Upstream.page_size`):
 - `/cursor?cursor=T`: `{"items": […], "next_cursor": T | null}`
 - `/offset?offset=O&limit=L`: `{"items": […]}`
 - `/pages?page=N` (from 1): the page as a JSON list, `[]` past the end
+- `/after?starting_after=ID`: Stripe's lists, `{"data": […], "has_more": bool}`, the
+  items after the one whose id is ID
 
 `since=S` (every path) keeps the items whose `updated_at` is later than S, sorted by it
 (an integer `updated_at` compares exactly with S as a number, text as text; integers
@@ -286,6 +288,13 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             self, kind: str, query: dict[str, str], rows: list[dict[str, Any]], size: int
         ) -> tuple[bytes | None, dict[str, str], int]:
             extra = "".join(f"&{k}={v}" for k, v in query.items() if k in ("since", "size"))
+            if kind == "after":  # Stripe's lists: the items after the one named
+                ids = [row["id"] for row in rows]
+                named = query.get("starting_after")
+                begin = ids.index(named) + 1 if named in ids else 0
+                chunk = rows[begin : begin + size]
+                listed = {"object": "list", "data": chunk, "has_more": begin + size < len(rows)}
+                return _dumps(listed), {"Content-Type": "application/json"}, begin // size + 1
             if kind in ("link", "jsonlink", "pages"):
                 page = int(query.get("page", "1"))
             elif kind == "cursor":

@@ -51,6 +51,8 @@ class PaginatorModel(_Model):
     page_param: str = "page"
     start: int = 1
     location: Literal["query", "body"] = "query"
+    last_item: str | None = None
+    has_more: str | None = None
 
 
 class CursorModel(_Model):
@@ -90,8 +92,7 @@ def _dotted(path: str | None) -> tuple[str, ...]:
 def pull_spec(model: PullModel) -> PullSpec:
     """The `pull:` section as the domain's value (auth keeps env var names, never secrets)."""
     pag = model.paginator
-    if pag.type in (PaginatorType.JSON_LINK, PaginatorType.CURSOR) and not pag.path:
-        raise ValueError(f"paginator {pag.type.value} needs path (where the next one is)")
+    _check_paginator(pag)
     auth = model.auth
     _check_headers(model.headers, auth)
     basic = auth is not None and auth.type is AuthType.BASIC
@@ -112,6 +113,7 @@ def pull_spec(model: PullModel) -> PullSpec:
         paginator=PaginatorSpec(
             pag.type, _dotted(pag.path), pag.param, pag.limit, pag.limit_param,
             pag.offset_param, pag.page_param, pag.start, pag.location,
+            _dotted(pag.last_item), _dotted(pag.has_more),
         ),
         cursor=None if model.cursor is None else CursorSpec(
             _dotted(model.cursor.field), model.cursor.param, model.cursor.location
@@ -120,6 +122,21 @@ def pull_spec(model: PullModel) -> PullSpec:
         max_retries=model.max_retries, backoff_seconds=model.backoff_seconds,
         max_backoff_seconds=model.max_backoff_seconds, max_pages=model.max_pages,
     )  # fmt: skip
+
+
+def _check_paginator(pag: PaginatorModel) -> None:
+    cursor = pag.type is PaginatorType.CURSOR
+    if cursor and bool(pag.path) == bool(pag.last_item):
+        raise ValueError(
+            "paginator cursor needs path (where the next cursor is) or last_item (the "
+            "field of the page's last item that is the next cursor), one of them"
+        )
+    if pag.type is PaginatorType.JSON_LINK and not pag.path:
+        raise ValueError("paginator json_link needs path (where the next link is)")
+    if pag.last_item and not cursor:
+        raise ValueError("last_item is the cursor paginator's setting")
+    if pag.has_more and pag.type is PaginatorType.NONE:
+        raise ValueError("has_more needs a paginator (there is no next page to stop)")
 
 
 def _body(model: PullModel) -> str | None:

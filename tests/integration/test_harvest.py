@@ -314,3 +314,35 @@ def test_headers_that_cannot_be_sent_are_refused(
     extra = f"auth: {{type: {kind}, env: UPSTREAM_TOKEN}}\nheaders: {headers}"
     with pytest.raises(ConfigError, match=problem):
         one_source(tmp_path, db, upstream, "link", extra=extra)
+
+
+def test_a_cursor_from_the_last_item_stops_on_has_more(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """Stripe's lists: the next page starts after the last item's id, and `has_more:
+    false` ends the run without asking for an empty page (40 items: 4 requests, not 5)."""
+    upstream.items = make_items(40)
+    paginator = "{type: cursor, last_item: id, param: starting_after, has_more: has_more}"
+    source = source_yaml("api", upstream.url + "/after", paginator, "data")
+    with open_with(tmp_path, db, source) as store:
+        summary = store.harvest("api")
+        assert records(store) == as_json(upstream.items)
+    assert summary.requests == summary.pages == 4
+    assert upstream.requests[1:] == [f"/after?starting_after=it-{n}" for n in (10, 20, 30)]
+
+
+@pytest.mark.parametrize(
+    ("paginator", "words"),
+    [
+        ("{type: cursor, param: after}", "path .* or last_item"),
+        ("{type: cursor, path: next, last_item: id}", "path .* or last_item"),
+        ("{type: offset, last_item: id}", "last_item is the cursor paginator's"),
+        ("{type: none, has_more: more}", "has_more needs a paginator"),
+    ],
+)
+def test_paginator_settings_that_cannot_work_are_refused(
+    tmp_path: Path, db: Database, upstream: Upstream, paginator: str, words: str
+) -> None:
+    source = source_yaml("api", upstream.url + "/after", paginator, "data")
+    with pytest.raises(ConfigError, match=words):
+        open_with(tmp_path, db, source)

@@ -44,7 +44,12 @@ def test_next_link_finds_rel_next_among_others() -> None:
 def test_link_header_resolves_relative_links() -> None:
     spec = PaginatorSpec(PaginatorType.LINK_HEADER)
     got = next_request(
-        spec, PageRequest("http://h/a"), "http://h/a?p=1", {"link": '</a?p=2>; rel="next"'}, None, 5
+        spec,
+        PageRequest("http://h/a"),
+        "http://h/a?p=1",
+        {"link": '</a?p=2>; rel="next"'},
+        None,
+        [{}] * 5,
     )
     assert got == PageRequest("http://h/a?p=2")
 
@@ -53,9 +58,9 @@ def test_json_link_and_cursor_stop_when_absent() -> None:
     link = PaginatorSpec(PaginatorType.JSON_LINK, ("meta", "next"))
     cursor = PaginatorSpec(PaginatorType.CURSOR, ("next",), "after")
     req = PageRequest("http://h/a", (("q", "1"),))
-    assert next_request(link, req, "http://h/a", {}, {"meta": {"next": None}}, 3) is None
-    assert next_request(cursor, req, "http://h/a", {}, {"next": ""}, 3) is None
-    token = next_request(cursor, req, "http://h/a", {}, {"next": 42}, 3)
+    assert next_request(link, req, "http://h/a", {}, {"meta": {"next": None}}, [{}] * 3) is None
+    assert next_request(cursor, req, "http://h/a", {}, {"next": ""}, [{}] * 3) is None
+    token = next_request(cursor, req, "http://h/a", {}, {"next": 42}, [{}] * 3)
     assert token == PageRequest("http://h/a", (("q", "1"), ("after", "42")))
 
 
@@ -63,14 +68,14 @@ def test_offset_and_page_number_advance_and_stop() -> None:
     offset = PullSpec("http://h/a", paginator=PaginatorSpec(PaginatorType.OFFSET, limit=10))
     first = first_request(offset, None)
     assert first.params == (("offset", "0"), ("limit", "10"))
-    second = next_request(offset.paginator, first, first.url, {}, None, 10)
+    second = next_request(offset.paginator, first, first.url, {}, None, [{}] * 10)
     assert second is not None and dict(second.params) == {"offset": "10", "limit": "10"}
-    assert next_request(offset.paginator, second, first.url, {}, None, 9) is None
+    assert next_request(offset.paginator, second, first.url, {}, None, [{}] * 9) is None
     pages = PaginatorSpec(PaginatorType.PAGE_NUMBER, start=0)
     start = first_request(PullSpec("http://h/a", paginator=pages), None)
-    after = next_request(pages, start, start.url, {}, None, 1)
+    after = next_request(pages, start, start.url, {}, None, [{}] * 1)
     assert after is not None and dict(after.params)["page"] == "1"
-    assert next_request(pages, after, start.url, {}, None, 0) is None
+    assert next_request(pages, after, start.url, {}, None, [{}] * 0) is None
 
 
 @given(
@@ -89,7 +94,7 @@ def test_the_page_named_ahead_is_the_page_the_response_names(
     for _ in range(steps):
         ahead = following(pag, request)
         assert ahead is not None
-        assert next_request(pag, request, request.url, {}, None, limit) == ahead
+        assert next_request(pag, request, request.url, {}, None, [{}] * limit) == ahead
         request = ahead
 
 
@@ -245,3 +250,22 @@ def test_cursor_order_of_mixed_numbers_and_text_is_defined() -> None:
     assert later("b", "a") and not later("0099", "a")  # "0099" is no JSON number: text
     assert [cursor_key(v) for v in (1.5, "1.50")] == [(0, Decimal("1.5"))] * 2
     assert cursor_key(True) == (1, "true")
+
+
+def test_a_cursor_from_the_last_item_and_has_more() -> None:
+    """Stripe's lists: `starting_after` is the page's last item's id, `has_more` says
+    whether a page follows (so the last page is not followed by an empty one)."""
+    stripe = PaginatorSpec(
+        PaginatorType.CURSOR, param="starting_after", last_item=("id",), has_more=("has_more",)
+    )
+    req = PageRequest("http://h/v1/customers", (("limit", "2"),))
+    items = [{"id": "cus_a"}, {"id": "cus_b"}]
+    more = {"data": items, "has_more": True}
+    got = next_request(stripe, req, req.url, {}, more, items)
+    assert got == PageRequest(req.url, (("limit", "2"), ("starting_after", "cus_b")))
+    assert next_request(stripe, req, req.url, {}, {**more, "has_more": False}, items) is None
+    assert next_request(stripe, req, req.url, {}, more, []) is None  # no last item
+    offset = PaginatorSpec(PaginatorType.OFFSET, limit=2, has_more=("more",))
+    first = first_request(PullSpec("http://h/a", paginator=offset), None)
+    assert next_request(offset, first, first.url, {}, {"more": False}, items) is None
+    assert next_request(offset, first, first.url, {}, {"more": "no"}, items) is not None

@@ -86,6 +86,10 @@ class PaginatorSpec:
     #: where the cursor, offset, limit or page goes: query | body (a POST's JSON body,
     #: the param names then dotted paths in it)
     location: str = "query"
+    #: cursor: the token is this field of the page's last item, not at `path`
+    last_item: tuple[str, ...] = ()
+    #: a boolean in the response (Stripe's `has_more`): false means no page follows
+    has_more: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +180,13 @@ def next_request(
     response_url: str,
     headers: Mapping[str, str],
     document: Any,
-    items: int,
+    items: Sequence[Any],
 ) -> PageRequest | None:
-    """The page after `request`, from its response; None when there is none."""
+    """The page after `request`, from its response and its `items`; None when there
+    is none (or the response's `has_more` says so)."""
     kind = spec.type
+    if spec.has_more and value_at(document, spec.has_more) is False:
+        return None
     if kind is PaginatorType.LINK_HEADER:
         link = next_link(headers.get("link", ""))
         return PageRequest(urljoin(response_url, link)) if link else None
@@ -187,14 +194,17 @@ def next_request(
         target = value_at(document, spec.path)
         return PageRequest(urljoin(response_url, str(target))) if target else None
     if kind is PaginatorType.CURSOR:
-        token = value_at(document, spec.path)
+        if spec.last_item:  # Stripe's `starting_after`: the last item's id
+            token = value_at(items[-1], spec.last_item) if items else None
+        else:
+            token = value_at(document, spec.path)
         if token is None or token == "":
             return None
         return request.given(spec.location, spec.param, token)
     if kind is PaginatorType.OFFSET:
-        return following(spec, request) if items >= spec.limit else None
+        return following(spec, request) if len(items) >= spec.limit else None
     if kind is PaginatorType.PAGE_NUMBER:
-        return following(spec, request) if items > 0 else None
+        return following(spec, request) if items else None
     return None
 
 

@@ -358,9 +358,7 @@ class _Run:
             if page.problem is not None:
                 return
             document = page.document
-            count = (
-                len(page.items) if page.items is not None else len(items_of(document, spec) or ())
-            )
+            taken = page.items if page.items is not None else items_of(document, spec) or []
             request = next_request(
-                spec.paginator, request, page.response.url, page.response.headers, document, count
+                spec.paginator, request, page.response.url, page.response.headers, document, taken
             )
