@@ -81,6 +81,8 @@ class Upstream:
     token_ttl: float = 3600.0
     issued: dict[str, float] = field(default_factory=dict)  # token -> monotonic expiry
     token_busy: int = 0  # the token endpoint answers 503 this many times first
+    token_retry_after: str | None = None  # the Retry-After of those 503s
+    token_times: list[float] = field(default_factory=list)  # monotonic, each token request
     #: (Authorization header, form) of every token request
     token_requests: list[tuple[str | None, dict[str, str]]] = field(default_factory=list)
     throttled: list[tuple[float, str]] = field(default_factory=list)
@@ -187,6 +189,7 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 up.requests.append("POST " + self.path)
             with up.lock:
                 up.token_requests.append((self.headers.get("Authorization"), form))
+                up.token_times.append(time.monotonic())
             basic = posted = False
             if up.oauth is not None:  # client_secret_basic or client_secret_post
                 expected = "Basic " + base64.b64encode(":".join(up.oauth).encode()).decode()
@@ -198,7 +201,8 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             with up.lock:
                 busy, up.token_busy = up.token_busy > 0, max(0, up.token_busy - 1)
             if busy:
-                self._send(503, b'{"error": "temporarily_unavailable"}')
+                after = {"Retry-After": up.token_retry_after} if up.token_retry_after else {}
+                self._send(503, b'{"error": "temporarily_unavailable"}', after)
                 return
             if form.get("grant_type") != "client_credentials":
                 self._send(400, b'{"error": "unsupported_grant_type"}')

@@ -92,6 +92,19 @@ def test_a_busy_token_endpoint_is_retried_within_the_budget(
     assert list(upstream.issued) == ["tok-1"]
 
 
+def test_a_busy_token_endpoints_retry_after_is_waited_for(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """Its 503 says Retry-After: 1; the run's backoff (0.01 s here) would ask again at
+    once and be refused again."""
+    upstream.token_busy, upstream.token_retry_after = 1, "1"
+    with open_oauth(tmp_path, db, upstream) as store:
+        summary = store.harvest("api")
+        assert records(store) == as_json(upstream.items)
+    first, second = upstream.token_times
+    assert second - first > 0.9 and summary.retries == 1
+
+
 def test_a_wrong_secret_stops_the_run_naming_the_variables_not_the_secret(
     tmp_path: Path, db: Database, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -167,6 +167,10 @@ class PullClient:
                 response = self.fetcher.fetch(http)
             except FetchFailedError as exc:
                 failure, wait = f"no response ({exc})", self._backoff(attempt)
+                asked = retry_after(exc.retry_after, self.clock())
+                if asked is not None:  # a busy token endpoint said when to come back
+                    wait = self._asked(asked, request)
+                    self._hold(wait)
             else:
                 status = response.status
                 if status == 401 and self.token is not None and bearer and not renewed:

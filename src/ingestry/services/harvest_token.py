@@ -7,10 +7,10 @@ out under a scheduled harvest. The token is asked for at the run's first request
 again a tenth of its life (at most 60 s) before `expires_in` runs out, and again when
 the upstream refuses it (401) before its time: the page is then asked for once more
 with the new one. A token endpoint that cannot be reached or answers 429 or 5xx is
-retried as a page is, within the run's retry budget; one that refuses the client
-stops the run. The run's threads share one token (one of them asks, under a
-lock). Neither the client's secret nor a token is stored, logged or put in an error:
-an error names the endpoint and the environment variables.
+retried as a page is, within the run's retry budget (after its Retry-After, if
+any); one that refuses the client stops the run. The run's threads share one token
+(one of them asks, under a lock). Neither the client's secret nor a token is stored,
+logged or put in an error: an error names the endpoint and the environment variables.
 """
 
 from __future__ import annotations
@@ -89,8 +89,11 @@ class ClientCredentials:
         except FetchFailedError as exc:  # retried by the client, within the run's budget
             raise FetchFailedError(f"the token endpoint {self.url}: {exc}") from None
         status = response.status
-        if status in (429, 503) or status >= 500:  # the same
-            raise FetchFailedError(f"the token endpoint {self.url} answered {status}")
+        if status in (429, 503) or status >= 500:  # the same, after its Retry-After
+            raise FetchFailedError(
+                f"the token endpoint {self.url} answered {status}",
+                response.headers.get("retry-after") if status in (429, 503) else None,
+            )
         if status != 200:
             raise self._error(f"answered {status}")
         try:

@@ -13,7 +13,12 @@ Pairs = tuple[tuple[str, str], ...]
 
 class FetchFailedError(Exception):
     """The request got no response (connection refused or reset, timeout, a body cut
-    short): the service retries it within the run's budget."""
+    short), or one to ask again (a busy token endpoint): the service retries it within
+    the run's budget, after `retry_after` (the Retry-After header given) if any."""
+
+    def __init__(self, message: str, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
