@@ -59,6 +59,7 @@ class CursorModel(_Model):
     field: str = Field(min_length=1)
     param: str = Field(min_length=1)
     location: Literal["query", "body"] = "query"
+    lookback: float = Field(default=0.0, ge=0)
 
 
 class PullModel(_Model):
@@ -116,7 +117,8 @@ def pull_spec(model: PullModel) -> PullSpec:
             _dotted(pag.last_item), _dotted(pag.has_more),
         ),
         cursor=None if model.cursor is None else CursorSpec(
-            _dotted(model.cursor.field), model.cursor.param, model.cursor.location
+            _dotted(model.cursor.field), model.cursor.param, model.cursor.location,
+            model.cursor.lookback,
         ),
         rate_limit=model.rate_limit, concurrency=model.concurrency, timeout=model.timeout,
         max_retries=model.max_retries, backoff_seconds=model.backoff_seconds,

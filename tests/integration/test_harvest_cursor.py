@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 import ingestry
+from ingestry.domain.harvest import HarvestError
 from ingestry.services.worker import JobInterruptedError
 from ingestry.store import Store
 from tests.backends import Database
@@ -38,9 +39,13 @@ def upstream() -> Iterator[Upstream]:
         yield up
 
 
-def _store(tmp_path: Path, db: Database, up: Upstream) -> Store:
+def _store(
+    tmp_path: Path,
+    db: Database,
+    up: Upstream,
+    extra: str = "cursor: {field: updated_at, param: since}",
+) -> Store:
     path, paginator, items = PAGINATORS["jsonlink"]
-    extra = "cursor: {field: updated_at, param: since}"
     url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
     config = "conventions:\n  item:\n    columns:\n      name: {path: name, type: text}\n"
     sources = source_yaml("api", up.url + path, paginator, items, extra=extra)
@@ -116,3 +121,45 @@ def test_a_run_whose_lease_is_no_longer_live_never_sets_the_cursor(
             store.harvest("api", owner="stopped-worker")  # its lease was taken over
         assert store.harvest_cursor("api") == "5"
         assert len(records(store)) == 8  # what the run committed stays
+
+
+def test_a_lookback_asks_again_for_items_made_visible_late(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """An item stamped 5 s before the mark that the upstream shows only after the run
+    (a long transaction upstream): without a lookback the next run asks `since=MARK`
+    and never sees it. With `lookback: 10` it asks 10 s earlier, takes the late item,
+    finds the 10 items it already had unchanged, and the mark does not move back."""
+    upstream.items = make_items(35)
+    late = {**make_items(1, start=900)[0], "updated_at": "2026-01-01T00:00:30.000000Z"}
+    for lookback, created in ((0, 0), (10, 1)):
+        extra = f"cursor: {{field: updated_at, param: since, lookback: {lookback}}}"
+        home = tmp_path / f"lookback-{lookback}"
+        home.mkdir()
+        with _store(home, db, upstream, extra) as store:
+            store.harvest("api")
+            mark = store.harvest_cursor("api")
+            upstream.items.append(late)
+            upstream.requests.clear()
+            summary = store.harvest("api")
+            assert store.harvest_cursor("api") == mark == "2026-01-01T00:00:35.000035Z"
+            assert ("it-900" in records(store)) is bool(created)
+        upstream.items.remove(late)
+        sent = "2026-01-01T00:00:25.000035Z" if lookback else mark
+        assert f"since={quote(sent)}" in upstream.requests[0]
+        assert summary.records_created == created
+        assert summary.records_unchanged == (10 if lookback else 0)
+
+
+def test_a_lookback_on_a_mark_that_cannot_move_back_stops_the_run(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    upstream.items = _items(["tok-a", "tok-b"])
+    extra = "cursor: {field: updated_at, param: since, lookback: 5}"
+    with _store(tmp_path, db, upstream, extra) as store:
+        store.harvest("api")
+        with pytest.raises(
+            HarvestError, match="lookback needs a mark that is a number or a timestamp"
+        ):
+            store.harvest("api")
+        assert store.harvest_cursor("api") == "tok-b"

@@ -101,6 +101,9 @@ class CursorSpec:
     field: tuple[str, ...]
     param: str
     location: str = "query"  # query | body
+    #: the mark sent this much earlier (seconds; a number's own units): items an
+    #: upstream makes visible late are still asked for (domain.lookback)
+    lookback: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from ingestry.domain.harvest import (
     text_of,
     value_at,
 )
+from ingestry.domain.lookback import looked_back
 from ingestry.domain.sources import DataSource
 from ingestry.services.bodies import BodyInput
 from ingestry.services.harvest_ahead import AHEAD_BYTES, GROUP_BYTES, GROUP_ITEMS, Ahead, Done
@@ -315,6 +316,8 @@ class _Run:
     def _pages(self) -> Iterator[Fetched]:
         spec = self.spec
         start = None if self.start_mark is None else text_of(self.start_mark)
+        if start is not None and spec.cursor is not None and spec.cursor.lookback:
+            start = self._looked_back(start, spec.cursor.lookback)
         request: PageRequest | None = first_request(spec, start)
         window = Window(self.client, spec, self.source.name) if Window.wanted(spec) else None
         fetch = window.fetch if window is not None else self.client.fetch_page
@@ -323,6 +326,16 @@ class _Run:
         finally:
             if window is not None:
                 window.close()
+
+    def _looked_back(self, mark: str, seconds: float) -> str:
+        moved = looked_back(mark, seconds)
+        if moved is None:
+            raise HarvestError(
+                f"harvest of {self.source.name} stopped before its first request: "
+                f"cursor.lookback needs a mark that is a number or a timestamp, and the "
+                f"kept mark is {mark!r}; remove lookback from the source's cursor"
+            )
+        return moved
 
     def _walk(
         self, request: PageRequest | None, fetch: Callable[[int, PageRequest], Fetched]
