@@ -114,7 +114,7 @@ def sample_file(
             doc = loads(data)
         except JSONError as exc:
             raise InputError(f"{path}: not JSON: {exc}") from None
-        where, found = _rows_of(doc)
+        where, found = rows_of(doc)
         for row in found:
             keep.add(row)
         facts = FileFacts(shown, "json", keep.seen, first, compression=compression,
@@ -186,7 +186,7 @@ def _sniff_format(opened: AbstractContextManager[BinaryIO]) -> str:
     return "csv"
 
 
-def _rows_of(doc: Any) -> tuple[str | None, list[dict[str, Any]]]:
+def rows_of(doc: Any) -> tuple[str | None, list[dict[str, Any]]]:
     """Where the rows of a JSON document sit: the document (an array of objects), or
     the longest array of objects under its members (its dotted `records_path`)."""
     if isinstance(doc, list):

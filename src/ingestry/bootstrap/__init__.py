@@ -49,7 +49,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "open_file_inputs",
         "write_source_key",
     ),
-    "inference": ("infer_file", "write_proposal"),
+    "inference": ("infer_file", "infer_pull", "write_proposal"),
     "redis": (
         "DEFAULT_STREAM_URL",
         "REDIS_SCHEMES",
@@ -126,6 +126,7 @@ if TYPE_CHECKING:
     )
     from ingestry.bootstrap.inference import (
         infer_file as infer_file,
+        infer_pull as infer_pull,
         write_proposal as write_proposal,
     )
     from ingestry.bootstrap.redis import (

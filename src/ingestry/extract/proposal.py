@@ -25,6 +25,10 @@ class FileFacts:
     compression: str | None = None
     records_path: str | None = None
     sheet: str | None = None
+    #: `sources infer URL`: the `pull:` section proposed (instead of `files:`), and
+    #: the comment of each of its keys
+    pull: dict[str, Any] | None = None
+    pull_notes: dict[str, str] | None = None
 
 
 def _q(value: str) -> str:
@@ -72,6 +76,8 @@ def propose(name: str, facts: FileFacts, guess: Guess) -> Proposal:
         "format": facts.format,
         "files": facts.file,
     }
+    if facts.pull is not None:  # an API: its pages are JSON, the items at `pull.items`
+        del source["format"], source["files"]
     id_note = "unique and never null in the sample"
     if guess.ids:
         source["id"] = guess.ids[0]
@@ -89,7 +95,7 @@ def propose(name: str, facts: FileFacts, guess: Guess) -> Proposal:
         source["thousands"] = "."
     if guess.nulls:
         source["nulls"] = guess.nulls
-    if facts.records_path:
+    if facts.records_path and facts.pull is None:
         source["records_path"] = facts.records_path
     if facts.sheet:
         source["sheet"] = facts.sheet
@@ -103,6 +109,13 @@ def propose(name: str, facts: FileFacts, guess: Guess) -> Proposal:
     for key, value in source.items():
         note = f"  # {notes[key]}" if key in notes else ""
         entry.append(f"    {key}: {_flow(value)}{note}")
+    if facts.pull is not None:
+        source["pull"] = facts.pull
+        entry.append("    pull:")
+        pull_notes = facts.pull_notes or {}
+        for key, value in facts.pull.items():
+            said = f"  # {pull_notes[key]}" if key in pull_notes else ""
+            entry.append(f"      {key}: {_flow(value)}{said}")
     source_entry = "\n".join(entry) + "\n"
     text = "\n".join([*lines, "sources:", *entry]) + "\n"
     data = {"conventions": {name: {"columns": columns}}, "sources": {name: source}}
@@ -114,4 +127,6 @@ def _flow(value: Any) -> str:
         return _q(value)
     if isinstance(value, list):
         return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
     return json.dumps(value)

@@ -202,26 +202,52 @@ def migrate(ctx: CliContext, name: str, to: str, as_json: bool) -> None:
 
 
 @command.command("infer")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file")
 @click.option("--name", help="The source's and convention's name (default: from the file).")
 @click.option("--write", is_flag=True, help="Merge it into the config, keeping its comments.")
 @click.option(
     "--rows", default=1000, show_default=True, help="First rows sampled (as many more at random)."
 )
+@click.option(
+    "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+    help="A URL's request header (not a secret: it is written in the proposal).",
+)  # fmt: skip
+@click.option(
+    "--bearer-env", metavar="VAR", help="A URL's bearer token, from this environment variable."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def infer(
-    ctx: CliContext, file: Path, name: str | None, write: bool, rows: int, as_json: bool
+    ctx: CliContext,
+    file: str,
+    name: str | None,
+    write: bool,
+    rows: int,
+    headers: tuple[str, ...],
+    bearer_env: str | None,
+    as_json: bool,
 ) -> None:
     """Propose a convention and a source that ingest FILE (CSV, JSON Lines, JSON,
-    Parquet, Excel; compressed or not), each column with how sure the guess is."""
-    from ingestry.bootstrap import infer_file, write_proposal
+    Parquet, Excel; compressed or not), each column with how sure the guess is; or that
+    pull an HTTP API from its first page (FILE an http(s) URL: the items, their
+    columns and the paginator the page points at)."""
+    from ingestry.bootstrap import infer_file, infer_pull, write_proposal
     from ingestry.config import config_path
 
     target = config_path(ctx.config, os.environ)
-    # written: `files:` relative to the config's folder, as the config reads it
-    folder = target.parent if write else None
-    proposal, sample = infer_file(file, name, first=rows, reservoir=rows, relative_to=folder)
+    if file.startswith(("http://", "https://")):
+        pairs = tuple(_header(text) for text in headers)
+        proposal, sample = infer_pull(
+            file, name, headers=pairs, bearer_env=bearer_env, env=os.environ
+        )
+    else:
+        if headers or bearer_env:
+            raise click.UsageError("--header and --bearer-env are for a URL")
+        # written: `files:` relative to the config's folder, as the config reads it
+        folder = target.parent if write else None
+        proposal, sample = infer_file(
+            Path(file), name, first=rows, reservoir=rows, relative_to=folder
+        )
     if write:
         write_proposal(target, proposal, os.environ)
     if as_json:
@@ -239,3 +265,10 @@ def infer(
     click.echo(proposal.text, nl=False)
     if write:
         click.echo(f"# written to {config_path(ctx.config, os.environ)}", err=True)
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise click.BadParameter(f"'{text}' is not 'NAME: VALUE'", param_hint="--header")
+    return name.strip(), value.strip()
