@@ -43,7 +43,7 @@ from decimal import Decimal
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
@@ -96,6 +96,9 @@ class Upstream:
     refused: list[tuple[float, str]] = field(default_factory=list)
     #: (Content-Type, JSON body) of every POST to a page
     bodies: list[tuple[str | None, Any]] = field(default_factory=list)
+    #: `/children/{parent}?page=N`: each parent's own items (Link header paging); a
+    #: parent not here answers 404
+    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -235,6 +238,9 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             if limited is None:
                 return
             kind = parts.path.strip("/")
+            if kind.startswith("children/"):  # a parent's own list, or 404: no such parent
+                rows = up.children.get(unquote(kind.removeprefix("children/")), [])
+                kind = "children" if unquote(kind[9:]) in up.children else "gone"
             body, headers, page = self._page(kind, query, rows, size)
             if body is None:
                 self._send(404, b'{"error": "no such path"}')
@@ -299,7 +305,7 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 chunk = rows[begin : begin + size]
                 listed = {"object": "list", "data": chunk, "has_more": begin + size < len(rows)}
                 return _dumps(listed), {"Content-Type": "application/json"}, begin // size + 1
-            if kind in ("link", "jsonlink", "pages"):
+            if kind in ("link", "jsonlink", "pages", "children"):
                 page = int(query.get("page", "1"))
             elif kind == "cursor":
                 page = int(query.get("cursor", "1"))
@@ -316,9 +322,10 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             if up._take("skip", page):
                 nxt = page + 2  # a link that does not count up by one
             headers: dict[str, str] = {"Content-Type": "application/json"}
-            if kind == "link":
+            if kind in ("link", "children"):
                 if more:
-                    headers["Link"] = f'<{up.url}/link?page={nxt}{extra}>; rel="next"'
+                    at = urlsplit(self.path).path
+                    headers["Link"] = f'<{up.url}{at}?page={nxt}{extra}>; rel="next"'
                 return _dumps(chunk), headers, page
             if kind == "jsonlink":
                 link = f"/jsonlink?page={nxt}{extra}" if more else None

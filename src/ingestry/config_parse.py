@@ -184,6 +184,23 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             schedule=src.schedule,
         )
 
+    for name, found in sources.items():
+        each = found.pull.for_each if found.pull is not None else None
+        if each is None:
+            continue
+        at = ("sources", name, "pull", "for_each")
+        parent = sources.get(each.source)
+        if parent is None or parent.name == name:
+            others = ", ".join(sorted(set(sources) - {name})) or "none"
+            raise fail(at, f"'{each.source}' is not another source (sources: {others})")
+        columns = [c.name for c in conventions[parent.convention].columns]
+        if each.field not in columns:
+            raise fail(
+                at,
+                f"'{each.field}' is not a column of {parent.convention}, {each.source}'s "
+                f"convention (columns: {', '.join(columns)})",
+            )
+
     database = env.get("INGESTRY_DATABASE_URL") or model.database
     base = Path.cwd() if env.get("INGESTRY_DATABASE_URL") else file.parent
     backend = backend_for(database)

@@ -21,6 +21,7 @@ from ingestry.domain.harvest import (
     PaginatorType,
     PullSpec,
 )
+from ingestry.domain.parents import ForEach, placeholder
 
 
 class _Model(BaseModel):
@@ -62,6 +63,11 @@ class CursorModel(_Model):
     lookback: float = Field(default=0.0, ge=0)
 
 
+class ForEachModel(_Model):
+    source: str = Field(min_length=1)
+    field: str = Field(min_length=1)
+
+
 class PullModel(_Model):
     """An HTTP source (docs/harvest.md has every key)."""
 
@@ -84,6 +90,7 @@ class PullModel(_Model):
     backoff_seconds: float = Field(default=0.5, ge=0)
     max_backoff_seconds: float = Field(default=60.0, ge=0)
     max_pages: int = Field(default=1_000_000, ge=1)
+    for_each: ForEachModel | None = None
 
 
 def _dotted(path: str | None) -> tuple[str, ...]:
@@ -102,6 +109,7 @@ def pull_spec(model: PullModel) -> PullSpec:
     if auth is not None:
         _check_oauth(auth)
     body = _body(model)
+    for_each = _for_each(model)
     return PullSpec(
         url=model.url,
         params=tuple((k, _param_text(v)) for k, v in model.params.items()),
@@ -123,6 +131,7 @@ def pull_spec(model: PullModel) -> PullSpec:
         rate_limit=model.rate_limit, concurrency=model.concurrency, timeout=model.timeout,
         max_retries=model.max_retries, backoff_seconds=model.backoff_seconds,
         max_backoff_seconds=model.max_backoff_seconds, max_pages=model.max_pages,
+        for_each=for_each,
     )  # fmt: skip
 
 
@@ -139,6 +148,24 @@ def _check_paginator(pag: PaginatorModel) -> None:
         raise ValueError("last_item is the cursor paginator's setting")
     if pag.has_more and pag.type is PaginatorType.NONE:
         raise ValueError("has_more needs a paginator (there is no next page to stop)")
+
+
+def _for_each(model: PullModel) -> ForEach | None:
+    """A child resource needs `{field}` in its URL; its parents' marks would be one
+    mark for many lists, so it takes no incremental cursor (docs/harvest.md)."""
+    if model.for_each is None:
+        return None
+    each = ForEach(model.for_each.source, model.for_each.field)
+    if placeholder(each.field) not in model.url:
+        raise ValueError(
+            f"for_each: the url needs {placeholder(each.field)} where the parent's value goes"
+        )
+    if model.cursor is not None:
+        raise ValueError(
+            "for_each and cursor: one mark cannot stand for many parents' lists; remove "
+            "cursor (unchanged pages still come back 304 when the API sends ETags)"
+        )
+    return each
 
 
 def _body(model: PullModel) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from ingestry.domain.errors import IngestryError
+from ingestry.domain.parents import ForEach
 from ingestry.domain.pullbody import BodyValues, body_text, mark_value
 
 Params = tuple[tuple[str, str], ...]
@@ -31,6 +32,10 @@ class HarvestError(IngestryError):
 
 class RepeatedPageError(HarvestError):
     """The paginator asked for a page the run already asked for."""
+
+
+class PageNotFoundError(HarvestError):
+    """A page answered 404 (for a child resource's first page: its parent is gone)."""
 
 
 class HarvestBusyError(HarvestError):
@@ -131,6 +136,8 @@ class PullSpec:
     max_backoff_seconds: float = 60.0
     #: a run stops (with an error) rather than fetch more pages than this
     max_pages: int = 1_000_000
+    #: a child resource: the pages of `url` walked once per value of a parent's column
+    for_each: ForEach | None = None
     lease_seconds: float = 300.0
 
 

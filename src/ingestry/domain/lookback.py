@@ -16,7 +16,9 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-__all__ = ["looked_back"]
+from ingestry.domain.harvest import HarvestError
+
+__all__ = ["looked_back", "mark_sent"]
 
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -63,3 +65,15 @@ def looked_back(mark: str, seconds: float) -> str | None:
     if digits:
         text += f"{point}{rest:0{digits}d}"
     return text + zone
+
+
+def mark_sent(source: str, mark: str, seconds: float) -> str:
+    """`looked_back`, or an error naming the source when the mark cannot move back."""
+    moved = looked_back(mark, seconds)
+    if moved is None:
+        raise HarvestError(
+            f"harvest of {source} stopped before its first request: cursor.lookback "
+            f"needs a mark that is a number or a timestamp, and the kept mark is "
+            f"{mark!r}; remove lookback from the source's cursor"
+        )
+    return moved

@@ -15,13 +15,14 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ingestry.domain.clock import Clock, iso, run_srn, utc_now
 from ingestry.domain.harvest import (
     HarvestError,
+    PageNotFoundError,
     PageRequest,
     PullSpec,
     RepeatedPageError,
@@ -32,11 +33,13 @@ from ingestry.domain.harvest import (
     text_of,
     value_at,
 )
-from ingestry.domain.lookback import looked_back
+from ingestry.domain.lookback import mark_sent
+from ingestry.domain.parents import child_url
 from ingestry.domain.sources import DataSource
 from ingestry.services.bodies import BodyInput
 from ingestry.services.harvest_ahead import AHEAD_BYTES, GROUP_BYTES, GROUP_ITEMS, Ahead, Done
 from ingestry.services.harvest_client import Fetched, PullClient, items_of
+from ingestry.services.harvest_summary import HarvestProgress, HarvestSummary
 from ingestry.services.harvest_window import Window
 from ingestry.services.ingest import IngestService
 from ingestry.services.payloads import PayloadInput
@@ -47,21 +50,6 @@ from ingestry.services.runcontext import IngestSummary, ingest_run
 from ingestry.services.worker import JobInterruptedError
 
 __all__ = ["HarvestProgress", "HarvestService", "HarvestSummary"]
-
-#: (pages, items, requests) so far
-HarvestProgress = Callable[[int, int, int], None]
-
-
-@dataclass(slots=True)
-class HarvestSummary(IngestSummary):
-    """`ingest`'s summary plus the contract's harvest counts."""
-
-    pages: int = 0
-    requests: int = 0
-    retries: int = 0
-    bytes: int = 0
-    not_modified: int = 0
-    cursor: str | None = None
 
 
 class HarvestService:
@@ -93,10 +81,14 @@ class HarvestService:
         progress: HarvestProgress | None = None,
         check: Callable[[], None] | None = None,
         owner: str | None = None,
+        parents: Sequence[str] | None = None,
     ) -> HarvestSummary:
         """One run: every page until the paginator says there is none. `owner`: the
-        lease owner of the job running it (its run lock is the lease's)."""
+        lease owner of the job running it (its run lock is the lease's). `parents`: a
+        child resource's parent values (`pull.for_each`), walked in this order."""
         spec = _spec(source)
+        if spec.for_each is not None and parents is None:
+            raise HarvestError(f"source '{source.name}' is a child resource: give its parents")
         with self.locks.hold(source.name, owner):
             summary = HarvestSummary(source=source.name, run_srn=run_srn("pull-run", self.clock()))
             started = time.perf_counter()
@@ -105,7 +97,7 @@ class HarvestService:
             with ingest_run(
                 summary, origins, self.clock, storage=self.ingest.storage, started=started
             ):
-                run = _Run(self, source, spec, summary, mark)
+                run = _Run(self, source, spec, summary, mark, parents)
                 mark = run.write_all(progress, check)
                 if check is not None:
                     check()  # a job whose lease was taken over never sets the cursor
@@ -147,8 +139,10 @@ class _Run:
         spec: PullSpec,
         summary: HarvestSummary,
         mark: Any,
+        parents: Sequence[str] | None = None,
     ) -> None:
         self.s = service
+        self.parents = parents
         self.source = source
         self.spec = spec
         self.summary = summary
@@ -317,34 +311,43 @@ class _Run:
         spec = self.spec
         start = None if self.start_mark is None else text_of(self.start_mark)
         if start is not None and spec.cursor is not None and spec.cursor.lookback:
-            start = self._looked_back(start, spec.cursor.lookback)
-        request: PageRequest | None = first_request(spec, start)
+            start = mark_sent(self.source.name, start, spec.cursor.lookback)
         window = Window(self.client, spec, self.source.name) if Window.wanted(spec) else None
         fetch = window.fetch if window is not None else self.client.fetch_page
         try:
-            yield from self._walk(request, fetch)
+            if spec.for_each is None:
+                yield from self._walk(first_request(spec, start), fetch, 0)
+                return
+            seq, each = 0, spec.for_each
+            for value in self.parents or ():
+                if self.stop.is_set():
+                    break
+                if window is not None:
+                    window.restart()
+                child = replace(spec, url=child_url(spec.url, each.field, value))
+                walked = yield from self._walk(first_request(child, start), fetch, seq, value)
+                if walked is None:
+                    return
+                seq = walked
         finally:
             if window is not None:
                 window.close()
 
-    def _looked_back(self, mark: str, seconds: float) -> str:
-        moved = looked_back(mark, seconds)
-        if moved is None:
-            raise HarvestError(
-                f"harvest of {self.source.name} stopped before its first request: "
-                f"cursor.lookback needs a mark that is a number or a timestamp, and the "
-                f"kept mark is {mark!r}; remove lookback from the source's cursor"
-            )
-        return moved
-
     def _walk(
-        self, request: PageRequest | None, fetch: Callable[[int, PageRequest], Fetched]
-    ) -> Iterator[Fetched]:
-        """The run's pages in order, each asked for through `fetch` (the client, or
-        the window that has the next ones in flight)."""
+        self,
+        request: PageRequest | None,
+        fetch: Callable[[int, PageRequest], Fetched],
+        seq: int,
+        parent: str | None = None,
+    ) -> Generator[Fetched, None, int | None]:
+        """The run's pages in order from `request` (the run's page `seq + 1`), each
+        asked for through `fetch` (the client, or the window that has the next ones in
+        flight); returns the run's last page number, None when the run must end. A
+        child resource's first page that answers 404 is a `parent` gone upstream:
+        skipped and counted."""
         spec = self.spec
         seen: set[str] = set()
-        seq = 0
+        first = seq + 1
         while request is not None and not self.stop.is_set():
             if request.key in seen:
                 raise RepeatedPageError(
@@ -360,7 +363,13 @@ class _Run:
                 )
             seen.add(request.key)
             seq += 1
-            page = fetch(seq, request)
+            try:
+                page = fetch(seq, request)
+            except PageNotFoundError:
+                if parent is None or seq != first:
+                    raise
+                self.summary.parents_missing += 1
+                return seq - 1
             if page.items is not None and page.problem is None:  # off the writer's thread
                 if self.preparer is not None:
                     self.preparer.submit(page.response.body, page.response.url)
@@ -369,9 +378,10 @@ class _Run:
                     page = replace(page, batches=self._prepare(page))
             yield page
             if page.problem is not None:
-                return
+                return None  # a page not as the paginator expects ends the run
             document = page.document
             taken = page.items if page.items is not None else items_of(document, spec) or []
             request = next_request(
                 spec.paginator, request, page.response.url, page.response.headers, document, taken
             )
+        return seq

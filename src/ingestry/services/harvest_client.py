@@ -19,6 +19,7 @@ from ingestry.domain.clock import Clock
 from ingestry.domain.harvest import (
     AuthType,
     HarvestError,
+    PageNotFoundError,
     PageRequest,
     PullSpec,
     backoff,
@@ -134,7 +135,7 @@ class PullClient:
             stored = HttpResponse(304, headers, cached.body, response.url)
             return Fetched(seq, request, stored, None, None, loads(cached.body))
         if response.status != 200:
-            raise HarvestError(
+            raise (PageNotFoundError if response.status == 404 else HarvestError)(
                 f"harvest of {self.name} stopped: {response.url} answered "
                 f"{response.status} (page {seq}); check the source's url, params and auth"
             )

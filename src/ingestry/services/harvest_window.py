@@ -77,6 +77,15 @@ class Window:
         self._fill()
         return future.result()
 
+    def restart(self) -> None:
+        """A new walk of the run's pages begins (a child resource's next parent): what
+        is in flight for the walk before is dropped, and guessing may start again."""
+        for _, future in self._flight:
+            future.cancel()
+        self._flight.clear()
+        self._last = self._taken = None
+        self._guessing = not self._named
+
     def _fill(self) -> None:
         assert self._last is not None
         seq, before, last = self._last

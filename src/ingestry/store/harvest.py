@@ -13,6 +13,7 @@ from ingestry.store.ingest import IngestArea
 
 if TYPE_CHECKING:
     from ingestry.domain.jobs import Job
+    from ingestry.domain.sources import DataSource
     from ingestry.services.harvest import HarvestProgress, HarvestSummary
     from ingestry.services.ingest import IngestSummary
     from ingestry.services.ports.harvest import HarvestLedger, RunLocks, StoredPage
@@ -52,11 +53,25 @@ class HarvestArea(IngestArea, ControlArea):
             service = HarvestService(
                 ingest, fetcher, self._harvest_ledger(), self._run_locks(), env=os.environ
             )
-            return service.harvest(data_source, progress=progress, check=check, owner=owner)
+            parents = self._parents(data_source)
+            return service.harvest(
+                data_source, progress=progress, check=check, owner=owner, parents=parents
+            )
         finally:
             fetcher.close()
             if noted is not None:
                 noted.settle()
+
+    def _parents(self, data_source: DataSource) -> list[str] | None:
+        """A child resource's parent values, from the store (docs/harvest.md)."""
+        from ingestry.services.harvest_parents import parent_values
+
+        each = data_source.pull.for_each if data_source.pull is not None else None
+        if each is None:
+            return None
+        parent = self.source(each.source)
+        convention = self.settings.conventions[parent.convention]
+        return parent_values(self.storage, convention, parent.name, each.field)
 
     def harvest_cursor(self, source: str) -> str | None:
         """The source's incremental high-water mark (None before its first run)."""

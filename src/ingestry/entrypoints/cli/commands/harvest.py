@@ -16,7 +16,9 @@ from ingestry.entrypoints.cli.output import echo_json
 if TYPE_CHECKING:
     from ingestry.services.harvest import HarvestSummary
 
-HARVEST_KEYS = ("pages", "requests", "retries", "bytes", "not_modified", "cursor")
+HARVEST_KEYS = (
+    "pages", "requests", "retries", "bytes", "not_modified", "cursor", "parents_missing",
+)  # fmt: skip
 
 
 @click.command("harvest")
@@ -39,9 +41,10 @@ def command(ctx: CliContext, source: str, as_json: bool) -> None:
 
 
 def pages_line(s: HarvestSummary) -> str:
+    gone = f", {s.parents_missing} parents gone upstream (404)" if s.parents_missing else ""
     return (
         f"{s.pages} pages ({s.not_modified} not modified), {s.requests} requests, "
-        f"{s.retries} retries, {s.bytes:,} bytes"
+        f"{s.retries} retries, {s.bytes:,} bytes{gone}"
     )
 
 

@@ -1,0 +1,118 @@
+"""Child resources (`pull.for_each`, docs/harvest.md "Child resources"): one list per
+record of a parent source, on both backends, against a real HTTP upstream that serves
+each parent's items under `/children/{parent}`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import ingestry
+from ingestry.domain.errors import ConfigError
+from ingestry.domain.harvest import HarvestError
+from ingestry.store import Store
+from tests.backends import Database
+from tests.conftest import DEFAULT_SQLITE
+from tests.harvest_upstream import Upstream, make_items, serve
+from tests.integration.harvest_support import as_json, records, source_yaml, write_config
+
+EACH = "for_each: {source: repos, field: name}"
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    # four parents named "item 1".."item 4"; the fourth is gone upstream (404)
+    with serve(Upstream(items=make_items(4), page_size=10)) as up:
+        up.children = {
+            "item 1": make_items(25, start=100),
+            "item 2": make_items(5, start=200),
+            "item 3": [],
+        }
+        yield up
+
+
+def project(
+    tmp_path: Path, db: Database, up: Upstream, extra: str = EACH, field: str = "name"
+) -> Store:
+    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
+    sources = source_yaml("repos", up.url + "/link", "{type: link_header}", None)
+    child = up.url + "/children/{" + field + "}"
+    sources += source_yaml("issues", child, "{type: link_header}", None, extra=extra)
+    return ingestry.open(write_config(tmp_path, url, sources))
+
+
+def expected(up: Upstream) -> dict[str, dict[str, object]]:
+    return as_json([item for items in up.children.values() for item in items])
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_every_parents_list_is_walked_once(
+    tmp_path: Path, db: Database, upstream: Upstream, concurrency: int
+) -> None:
+    with project(tmp_path, db, upstream, f"{EACH}\nconcurrency: {concurrency}") as store:
+        store.harvest("repos")
+        upstream.requests.clear()
+        summary = store.harvest("issues")
+        assert records(store, "issues") == expected(upstream)
+        kept = store.harvest_pages("issues", summary.run_srn)
+    # item 1: pages of 10, 10, 5; item 2: one page; item 3: one empty page; item 4: 404
+    assert (summary.pages, summary.parents_missing, summary.records_created) == (5, 1, 30)
+    assert [p.seq for p in kept] == [1, 2, 3, 4, 5]
+    firsts = [p for p in upstream.requests if "page=" not in p]
+    assert firsts == [f"/children/item%20{n}" for n in (1, 2, 3, 4)]  # in the parents' order
+    if concurrency == 1:
+        assert summary.requests == 6
+
+
+def test_a_second_run_finds_every_page_unchanged(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    with project(tmp_path, db, upstream) as store:
+        store.harvest("repos")
+        store.harvest("issues")
+        upstream.children["item 2"] = make_items(6, start=200)  # one new item
+        again = store.harvest("issues")
+        assert records(store, "issues") == expected(upstream)
+    assert again.not_modified == 4 and again.pages == 1 and again.records_created == 1
+
+
+def test_no_parents_yet_is_an_empty_run(tmp_path: Path, db: Database, upstream: Upstream) -> None:
+    with project(tmp_path, db, upstream) as store:
+        summary = store.harvest("issues")
+    assert (summary.pages, summary.requests, summary.received) == (0, 0, 0)
+
+
+def test_a_page_not_as_expected_ends_the_run_not_only_its_parent(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """Item 1's third page is not JSON: it is quarantined and the run stops there, with
+    item 1's first two pages committed; the parents after it are not asked for."""
+    with project(tmp_path, db, upstream) as store:
+        store.harvest("repos")
+        upstream.requests.clear()
+        upstream.fault("badjson", 3)
+        with pytest.raises(HarvestError, match="not JSON"):
+            store.harvest("issues")
+        assert len(records(store, "issues")) == 20
+        assert len(store.quarantine("issues")) == 1
+    assert not any("item%202" in p for p in upstream.requests)
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ("for_each: {source: nowhere, field: name}", "'nowhere' is not another source"),
+        ("for_each: {source: issues, field: name}", "'issues' is not another source"),
+        ("for_each: {source: repos, field: size}", "'size' is not a column of item"),
+        ("for_each: {source: repos, field: amount}", r"the url needs \{amount\}"),
+        (f"{EACH}\ncursor: {{field: updated_at, param: since}}", "one mark cannot stand"),
+    ],
+)
+def test_config_checks(
+    tmp_path: Path, db: Database, upstream: Upstream, extra: str, words: str
+) -> None:
+    field = "size" if "size" in extra else "name"
+    with pytest.raises(ConfigError, match=words):
+        project(tmp_path, db, upstream, extra, field)
