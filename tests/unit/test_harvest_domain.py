@@ -19,7 +19,6 @@ from ingestry.domain.harvest import (
     PaginatorType,
     PullSpec,
     backoff,
-    counted_on,
     cursor_key,
     first_request,
     following,
@@ -30,6 +29,7 @@ from ingestry.domain.harvest import (
     retry_after,
     text_of,
 )
+from ingestry.domain.pageguess import counted_on
 
 NOW = datetime(2026, 12, 2, 20, 0, 0, tzinfo=UTC)
 

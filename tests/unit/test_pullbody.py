@@ -12,9 +12,9 @@ from ingestry.domain.harvest import (
     PageRequest,
     PaginatorSpec,
     PaginatorType,
-    counted_on,
     following,
 )
+from ingestry.domain.pageguess import counted_on
 from ingestry.domain.pullbody import body_bytes, mark_value
 
 

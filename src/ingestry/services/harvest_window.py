@@ -31,7 +31,8 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from ingestry.domain.harvest import PageRequest, PullSpec, counted_on, following
+from ingestry.domain.harvest import PageRequest, PullSpec, following
+from ingestry.domain.pageguess import counted_on
 from ingestry.services.harvest_client import Fetched, PullClient
 
 __all__ = ["Window"]
