@@ -9,7 +9,7 @@ while it takes the current one:
   (`domain.harvest.following`);
 - a link, a JSON link or a cursor is in the response, but most count up (`?page=3`,
   then `?page=4`): once two of the run's requests differ by one number, the window
-  guesses the next ones by the same step (`domain.harvest.counted_on`). The first
+  guesses the next ones by the same step (`domain.pageguess.counted_on`). The first
   guess the upstream's link does not confirm ends the guessing for the run (the pages
   are then asked for one at a time); an opaque cursor is never guessed.
 
