@@ -239,7 +239,8 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 return
             kind = parts.path.strip("/")
             if kind.startswith("children/"):  # a parent's own list, or 404: no such parent
-                rows = up.children.get(unquote(kind.removeprefix("children/")), [])
+                listed = up.children.get(unquote(kind.removeprefix("children/")), [])
+                rows = [i for i in listed if since is None or _after(i["updated_at"], since)]
                 kind = "children" if unquote(kind[9:]) in up.children else "gone"
             body, headers, page = self._page(kind, query, rows, size)
             if body is None:

@@ -151,19 +151,13 @@ def _check_paginator(pag: PaginatorModel) -> None:
 
 
 def _for_each(model: PullModel) -> ForEach | None:
-    """A child resource needs `{field}` in its URL; its parents' marks would be one
-    mark for many lists, so it takes no incremental cursor (docs/harvest.md)."""
+    """A child resource needs `{field}` in its URL (docs/harvest.md)."""
     if model.for_each is None:
         return None
     each = ForEach(model.for_each.source, model.for_each.field)
     if placeholder(each.field) not in model.url:
         raise ValueError(
             f"for_each: the url needs {placeholder(each.field)} where the parent's value goes"
-        )
-    if model.cursor is not None:
-        raise ValueError(
-            "for_each and cursor: one mark cannot stand for many parents' lists; remove "
-            "cursor (unchanged pages still come back 304 when the API sends ETags)"
         )
     return each
 

@@ -4,8 +4,10 @@ each parent's items under `/children/{parent}`."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -107,7 +109,6 @@ def test_a_page_not_as_expected_ends_the_run_not_only_its_parent(
         ("for_each: {source: issues, field: name}", "'issues' is not another source"),
         ("for_each: {source: repos, field: size}", "'size' is not a column of item"),
         ("for_each: {source: repos, field: amount}", r"the url needs \{amount\}"),
-        (f"{EACH}\ncursor: {{field: updated_at, param: since}}", "one mark cannot stand"),
     ],
 )
 def test_config_checks(
@@ -116,3 +117,29 @@ def test_config_checks(
     field = "size" if "size" in extra else "name"
     with pytest.raises(ConfigError, match=words):
         project(tmp_path, db, upstream, extra, field)
+
+
+def test_each_parent_keeps_its_own_mark(tmp_path: Path, db: Database, upstream: Upstream) -> None:
+    """Item 1's new items are stamped before item 2's newest: one mark for the run
+    (item 2's) would skip them for good. Each parent sends its own mark, and a parent
+    the run did not reach keeps its mark."""
+    extra = f"{EACH}\ncursor: {{field: updated_at, param: since}}"
+    with project(tmp_path, db, upstream, extra) as store:
+        store.harvest("repos")
+        store.harvest("issues")
+        marks = json.loads(store.harvest_cursor("issues") or "{}")
+        assert marks == {
+            "item 1": upstream.children["item 1"][-1]["updated_at"],
+            "item 2": upstream.children["item 2"][-1]["updated_at"],
+        }  # item 3 listed nothing, item 4 is gone: no mark
+        late = make_items(2, start=125)  # after item 1's mark, before item 2's
+        upstream.children["item 1"] += late
+        upstream.requests.clear()
+        again = store.harvest("issues")
+        assert records(store, "issues") == expected(upstream)
+        assert (
+            json.loads(store.harvest_cursor("issues") or "{}")["item 1"] == late[-1]["updated_at"]
+        )
+    assert again.records_created == 2
+    sent = [p for p in upstream.requests if p.startswith("/children/item%201")]
+    assert sent == [f"/children/item%201?since={quote(marks['item 1'])}"]

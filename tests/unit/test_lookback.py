@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingestry.domain.lookback import looked_back
+from ingestry.domain.harvest import CursorSpec, HarvestError
+from ingestry.domain.lookback import looked_back, marks_text, parent_marks, start_of
 
 
 def test_timestamps_keep_their_spelling() -> None:
@@ -47,3 +49,19 @@ def test_any_microsecond_stamp_moves_back_exactly(moment: datetime, back: int) -
     mark = moment.replace(tzinfo=UTC).isoformat(timespec="microseconds")
     expected = (moment - timedelta(seconds=back)).replace(tzinfo=UTC)
     assert looked_back(mark, back) == expected.isoformat(timespec="microseconds")
+
+
+def test_a_child_resources_marks_round_trip_and_a_plain_mark_is_refused() -> None:
+    marks = {"b": "2", "a": "2026-01-01T00:00:00Z"}
+    text = marks_text(marks)
+    assert text == '{"a":"2026-01-01T00:00:00Z","b":"2"}'  # sorted: the same text each run
+    assert parent_marks("issues", text) == marks and parent_marks("issues", None) == {}
+    with pytest.raises(HarvestError, match="not a child resource's marks"):
+        parent_marks("issues", "2026-01-01T00:00:00Z")  # kept before for_each was added
+
+
+def test_the_start_of_a_walk_is_its_mark_less_the_lookback() -> None:
+    cursor = CursorSpec(("updated_at",), "since", lookback=10)
+    assert start_of("s", cursor, "2026-01-01T00:00:10Z") == "2026-01-01T00:00:00Z"
+    assert start_of("s", CursorSpec(("u",), "since"), 42) == "42"
+    assert start_of("s", None, "x") is None and start_of("s", cursor, None) is None

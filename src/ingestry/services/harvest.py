@@ -33,12 +33,12 @@ from ingestry.domain.harvest import (
     text_of,
     value_at,
 )
-from ingestry.domain.lookback import mark_sent
+from ingestry.domain.lookback import marks_text, parent_marks, start_of
 from ingestry.domain.parents import child_url
 from ingestry.domain.sources import DataSource
 from ingestry.services.bodies import BodyInput
 from ingestry.services.harvest_ahead import AHEAD_BYTES, GROUP_BYTES, GROUP_ITEMS, Ahead, Done
-from ingestry.services.harvest_client import Fetched, PullClient, items_of
+from ingestry.services.harvest_client import Fetched, PullClient, items_of, pull_of
 from ingestry.services.harvest_summary import HarvestProgress, HarvestSummary
 from ingestry.services.harvest_window import Window
 from ingestry.services.ingest import IngestService
@@ -86,7 +86,7 @@ class HarvestService:
         """One run: every page until the paginator says there is none. `owner`: the
         lease owner of the job running it (its run lock is the lease's). `parents`: a
         child resource's parent values (`pull.for_each`), walked in this order."""
-        spec = _spec(source)
+        spec = pull_of(source)
         if spec.for_each is not None and parents is None:
             raise HarvestError(f"source '{source.name}' is a child resource: give its parents")
         with self.locks.hold(source.name, owner):
@@ -120,15 +120,6 @@ class HarvestService:
             )
 
 
-def _spec(source: DataSource) -> PullSpec:
-    if source.pull is None:
-        raise HarvestError(
-            f"source '{source.name}' has no pull: section (harvest pulls HTTP sources; "
-            f"use `ingestry ingest {source.name} FILE` for files)"
-        )
-    return source.pull
-
-
 class _Run:
     """One run's state, shared by the fetching thread and the writer."""
 
@@ -148,6 +139,11 @@ class _Run:
         self.summary = summary
         self.mark = mark
         self.start_mark = mark
+        #: a child resource's marks, one per parent (the ledger keeps them as a JSON
+        #: object of texts): one mark for many lists would skip a list's older items
+        self.marks: dict[str, Any] | None = None
+        if spec.for_each is not None and spec.cursor is not None:
+            self.marks = parent_marks(source.name, mark)
         self.stop = threading.Event()
         #: set when no page in flight is wanted any more: a retry's wait ends at once
         self.cancel = threading.Event()
@@ -186,7 +182,7 @@ class _Run:
                 if page.items is not None:
                     self.summary.pages += 1
                     seen[0] += len(page.items)
-                    self._advance(page.items)
+                    self._advance(page.items, page.parent)
                 else:
                     self.summary.not_modified += 1
             if progress is not None:
@@ -199,6 +195,8 @@ class _Run:
         for page in problem:
             self._store([page])
             self._quarantine(page)
+        if self.marks is not None:
+            return marks_text(self.marks) if self.marks else None
         return self.mark
 
     def _batches(self, page: Fetched) -> list[PreparedBatch]:
@@ -242,14 +240,19 @@ class _Run:
             "or wait for the upstream, then run the harvest again"
         )
 
-    def _advance(self, items: list[Any]) -> None:
+    def _advance(self, items: list[Any], parent: str | None) -> None:
         cursor = self.spec.cursor
         if cursor is None:
             return
+        mark = self.mark if self.marks is None else self.marks.get(str(parent))
         for item in items:
             value = value_at(item, cursor.field)
-            if value is not None and not isinstance(value, dict | list) and later(value, self.mark):
-                self.mark = value
+            if value is not None and not isinstance(value, dict | list) and later(value, mark):
+                mark = value
+        if self.marks is None:
+            self.mark = mark
+        elif mark is not None:
+            self.marks[str(parent)] = text_of(mark)
 
     # --- the fetching thread ------------------------------------------------------------------
 
@@ -309,9 +312,9 @@ class _Run:
 
     def _pages(self) -> Iterator[Fetched]:
         spec = self.spec
-        start = None if self.start_mark is None else text_of(self.start_mark)
-        if start is not None and spec.cursor is not None and spec.cursor.lookback:
-            start = mark_sent(self.source.name, start, spec.cursor.lookback)
+        start = start_of(
+            self.source.name, spec.cursor, self.start_mark if self.marks is None else None
+        )
         window = Window(self.client, spec, self.source.name) if Window.wanted(spec) else None
         fetch = window.fetch if window is not None else self.client.fetch_page
         try:
@@ -325,6 +328,8 @@ class _Run:
                 if window is not None:
                     window.restart()
                 child = replace(spec, url=child_url(spec.url, each.field, value))
+                if self.marks is not None:
+                    start = start_of(self.source.name, spec.cursor, self.marks.get(value))
                 walked = yield from self._walk(first_request(child, start), fetch, seq, value)
                 if walked is None:
                     return
@@ -370,6 +375,8 @@ class _Run:
                     raise
                 self.summary.parents_missing += 1
                 return seq - 1
+            if parent is not None:
+                page = replace(page, parent=parent)
             if page.items is not None and page.problem is None:  # off the writer's thread
                 if self.preparer is not None:
                     self.preparer.submit(page.response.body, page.response.url)

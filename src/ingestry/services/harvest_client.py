@@ -42,7 +42,7 @@ from ingestry.services.ports.harvest import (
     HttpResponse,
 )
 
-__all__ = ["FetchCancelledError", "Fetched", "PullClient", "auth_of", "items_of"]
+__all__ = ["FetchCancelledError", "Fetched", "PullClient", "auth_of", "items_of", "pull_of"]
 
 
 class FetchCancelledError(Exception):
@@ -62,6 +62,7 @@ class Fetched:
     document: Any = None  # the parsed response (the paginator reads its next link)
     batches: list[PreparedBatch] | None = None  # its items, prepared for the writer
     queued: bool = False  # or: prepared by the worker processes (services.pullprep)
+    parent: str | None = None  # a child resource's page: the parent value it lists
 
 
 class Counts(Protocol):
@@ -266,6 +267,16 @@ class PullClient:
         self.sleep(seconds)
         if self.cancelled.is_set():
             raise FetchCancelledError("the run no longer needs this page")
+
+
+def pull_of(source: DataSource) -> PullSpec:
+    """The source's `pull:` settings, or an error saying a file source is ingested."""
+    if source.pull is None:
+        raise HarvestError(
+            f"source '{source.name}' has no pull: section (harvest pulls HTTP sources; "
+            f"use `ingestry ingest {source.name} FILE` for files)"
+        )
+    return source.pull
 
 
 def items_of(document: Any, spec: PullSpec) -> list[Any] | None:
