@@ -219,3 +219,18 @@ def test_any_run_in_flight_is_the_run_one_page_at_a_time(
             outcomes.append((failure, kept(store, source), records(store, source)))
             up.faults.clear()
     assert outcomes[1] == outcomes[0]
+
+
+def test_requests_past_the_end_spend_no_retries(tmp_path: Path, db: Database) -> None:
+    """An upstream answering 500 past the last offset, four in flight: the requests
+    asked ahead past the end are made once each, not retried, and spend none of the
+    run's budget (before, each was retried until the run ended, every retry counted)."""
+    with serve(Upstream(items=make_items(35), page_size=10, delay=0.05)) as up:
+        up.past_end = 500
+        up.fault("500", 2)
+        with two_sources(tmp_path, db, up, "offset", "max_retries: 20") as store:
+            summary = store.harvest("four")
+            assert records(store) == as_json(up.items)
+        past = [p for p in up.requests if any(f"offset={o}&" in p for o in (40, 50, 60))]
+    assert summary.retries == 1  # page 2's, asked again when the run needed it
+    assert len(past) == len(set(past)) <= 3

@@ -42,7 +42,27 @@ from ingestry.services.ports.harvest import (
     HttpResponse,
 )
 
-__all__ = ["FetchCancelledError", "Fetched", "PullClient", "auth_of", "items_of", "pull_of"]
+__all__ = [
+    "AheadFailedError",
+    "FetchCancelledError",
+    "Fetched",
+    "PullClient",
+    "auth_of",
+    "items_of",
+    "pull_of",
+]
+
+
+class AheadFailedError(Exception):
+    """A request asked ahead of the run (services.harvest_window) failed in a way that
+    is retried: it is not retried there, so pages the run never needs (past the last
+    one, a wrong guess) spend none of its retry budget. When the run does need it, the
+    window asks again, as a retry (`retry_ahead`)."""
+
+    def __init__(self, failure: str, wait: float) -> None:
+        super().__init__(failure)
+        self.failure = failure
+        self.wait = wait
 
 
 class FetchCancelledError(Exception):
@@ -125,10 +145,10 @@ class PullClient:
             self.etags = self.ledger.etags(self.name)
         return self.etags
 
-    def fetch_page(self, seq: int, request: PageRequest) -> Fetched:
+    def fetch_page(self, seq: int, request: PageRequest, ahead: bool = False) -> Fetched:
         # a POST's If-None-Match would be a precondition (412), not a cache check
         etag = self.load_etags().get(request.key) if self.spec.method == "GET" else None
-        response = self._get(request, (("If-None-Match", etag),) if etag else ())
+        response = self._get(request, (("If-None-Match", etag),) if etag else (), ahead)
         cached = self.ledger.last_etag(self.name, request.key) if response.status == 304 else None
         if response.status == 304 and cached is not None:
             # the page as kept: its Link header and body still say where the next one is
@@ -150,7 +170,9 @@ class PullClient:
             return Fetched(seq, request, response, [], f"no list of items at {where}")
         return Fetched(seq, request, response, items, None, document)
 
-    def _get(self, request: PageRequest, extra: tuple[tuple[str, str], ...]) -> HttpResponse:
+    def _get(
+        self, request: PageRequest, extra: tuple[tuple[str, str], ...], ahead: bool = False
+    ) -> HttpResponse:
         spec = self.spec
         attempt = 0
         renewed = False  # an oauth2 token refused once is asked for again, once
@@ -194,20 +216,32 @@ class PullClient:
                 if asked is not None:
                     wait = self._asked(asked, request)
                     self._hold(wait)
-            with self._lock:
-                if self.cancelled.is_set():
-                    raise FetchCancelledError(request.key)
-                if self.counts.retries >= spec.max_retries:
-                    raise HarvestError(
-                        f"harvest of {self.name} stopped: retry budget of "
-                        f"{spec.max_retries} spent; last failure: {failure} at "
-                        f"{request.key}. Pages before it are committed and the cursor is "
-                        "not advanced: run the harvest again later (or raise "
-                        "pull.max_retries)"
-                    )
-                self.counts.retries += 1
+            if ahead:
+                raise AheadFailedError(failure, wait)
+            self._spend(failure, request)
             attempt += 1
             self._wait(wait)
+
+    def retry_ahead(self, failed: AheadFailedError, request: PageRequest) -> None:
+        """The run needs a page whose request asked ahead failed: that failure spends
+        a retry now, and its wait is waited before the page is asked again."""
+        self._spend(failed.failure, request)
+        self._wait(failed.wait)
+
+    def _spend(self, failure: str, request: PageRequest) -> None:
+        """One retry of the run's budget, or the error that stops the run."""
+        with self._lock:
+            if self.cancelled.is_set():
+                raise FetchCancelledError(request.key)
+            if self.counts.retries >= self.spec.max_retries:
+                raise HarvestError(
+                    f"harvest of {self.name} stopped: retry budget of "
+                    f"{self.spec.max_retries} spent; last failure: {failure} at "
+                    f"{request.key}. Pages before it are committed and the cursor is "
+                    "not advanced: run the harvest again later (or raise "
+                    "pull.max_retries)"
+                )
+            self.counts.retries += 1
 
     def _body(self, request: PageRequest) -> bytes | None:
         if self.spec.method != "POST":

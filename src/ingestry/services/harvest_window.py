@@ -21,9 +21,11 @@ end of the pages are exactly those of a run that asks one page at a time. What t
 window asked for that the run did not take (past the end, a wrong guess, a failure
 there) is never handed on: those requests count in `requests` (they were made), their
 responses are not kept, and a failure among them (a 404 past the last offset) ends
-nothing. Closing the window cancels what is still in flight: a request waiting to be
-retried gives up at once; one on the wire finishes within its timeout, its response
-dropped.
+nothing. A request asked ahead is not retried where it failed (a 500 or 429 past the
+last page would spend the run's retry budget on pages it never needs): when the run
+asks for that page, it is asked again then, as a retry. Closing the window cancels
+what is still in flight: a request waiting to be retried gives up at once; one on the
+wire finishes within its timeout, its response dropped.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from ingestry.domain.harvest import PageRequest, PullSpec, following
 from ingestry.domain.pageguess import counted_on
-from ingestry.services.harvest_client import Fetched, PullClient
+from ingestry.services.harvest_client import AheadFailedError, Fetched, PullClient
 
 __all__ = ["Window"]
 
@@ -76,7 +78,11 @@ class Window:
             self._last = (seq, self._taken, request)
         self._taken = request
         self._fill()
-        return future.result()
+        try:
+            return future.result()
+        except AheadFailedError as failed:  # asked ahead, not retried there: now it is
+            self.client.retry_ahead(failed, request)
+            return self.client.fetch_page(seq, request)
 
     def restart(self) -> None:
         """A new walk of the run's pages begins (a child resource's next parent): what
@@ -95,7 +101,7 @@ class Window:
             if ahead is None:
                 break
             seq, before, last = seq + 1, last, ahead
-            future = self._pool.submit(self.client.fetch_page, seq, ahead)
+            future = self._pool.submit(self.client.fetch_page, seq, ahead, True)
             self._flight.append((ahead.key, future))
         self._last = (seq, before, last)
 
