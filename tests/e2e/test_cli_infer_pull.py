@@ -43,6 +43,8 @@ def test_the_proposal_harvests_every_item(project: Path, upstream: Upstream, kin
     assert written.returncode == 0, written.stderr
     proposal = orjson.loads(written.stdout)
     assert f"      paginator: {paginator}  # " in proposal["yaml"]
+    # the items change at updated_at: incremental pulls proposed, commented out
+    assert "      # cursor: {field: updated_at, param: PARAM}  # " in proposal["yaml"]
     assert proposal["rows_sampled"] == 10
     assert proposal["sources"][kind]["pull"]["url"] == upstream.url + path.split("?")[0]
     columns = proposal["conventions"][kind]["columns"]

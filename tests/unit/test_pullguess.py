@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from ingestry.extract.pullguess import guess_paginator
+from ingestry.extract.inference import infer
+from ingestry.extract.pullguess import cursor_hint, guess_paginator
 
 ITEMS = [{"id": 1}, {"id": 2}]
 
@@ -54,3 +55,11 @@ def test_counting_in_the_url() -> None:
 def test_every_guess_says_why() -> None:
     guess = guess_paginator("https://a/x", {}, {"nextPageToken": "t"}, ITEMS)
     assert "nextPageToken" in guess.why and "pageToken" in guess.why
+
+
+def test_a_last_change_timestamp_is_proposed_as_the_cursor_field() -> None:
+    rows = [{"id": n, "lastModified": f"2026-01-0{n}T00:00:00Z"} for n in range(1, 4)]
+    hint = cursor_hint(infer(rows, text_cells=False).columns)
+    assert hint is not None and hint.startswith("cursor: {field: lastModified, param: PARAM}")
+    numbers = [{"id": n, "updated_at": n} for n in range(1, 4)]  # not a timestamp
+    assert cursor_hint(infer(numbers, text_cells=False).columns) is None

@@ -78,7 +78,7 @@ def infer_pull(
     from ingestry.extract.inference import column_name, infer
     from ingestry.extract.jsonio import JSONError, loads
     from ingestry.extract.proposal import FileFacts, propose
-    from ingestry.extract.pullguess import guess_paginator
+    from ingestry.extract.pullguess import cursor_hint, guess_paginator
     from ingestry.services.ports import FetchFailedError, HttpRequest
 
     secret: tuple[tuple[str, str], ...] = ()
@@ -124,9 +124,12 @@ def infer_pull(
     chosen = name or column_name(stem[0], set())
     if not IDENTIFIER.match(chosen):
         raise ConfigError(f"--name '{chosen}' must match {IDENTIFIER.pattern}")
-    facts = FileFacts(url, "json", len(rows), len(rows), pull=pull, pull_notes=notes)
+    inferred = infer(rows, text_cells=False)
+    incremental = cursor_hint(inferred.columns)
+    facts = FileFacts(url, "json", len(rows), len(rows), pull=pull, pull_notes=notes,
+                      pull_hint=incremental)  # fmt: skip
     sample = Sample(facts, list(rows), text_cells=False)
-    return propose(chosen, facts, infer(rows, text_cells=False)), sample
+    return propose(chosen, facts, inferred), sample
 
 
 def _without(url: str, paginator: Mapping[str, Any]) -> str:

@@ -29,6 +29,8 @@ class FileFacts:
     #: the comment of each of its keys
     pull: dict[str, Any] | None = None
     pull_notes: dict[str, str] | None = None
+    #: a line proposed commented out (what the first page cannot tell: a parameter)
+    pull_hint: str | None = None
 
 
 def _q(value: str) -> str:
@@ -116,6 +118,8 @@ def propose(name: str, facts: FileFacts, guess: Guess) -> Proposal:
         for key, value in facts.pull.items():
             said = f"  # {pull_notes[key]}" if key in pull_notes else ""
             entry.append(f"      {key}: {_flow(value)}{said}")
+        if facts.pull_hint:
+            entry.append(f"      # {facts.pull_hint}")
     source_entry = "\n".join(entry) + "\n"
     text = "\n".join([*lines, "sources:", *entry]) + "\n"
     data = {"conventions": {name: {"columns": columns}}, "sources": {name: source}}

@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ingestry.domain.harvest import next_link, value_at
+from ingestry.extract.inference import ColumnGuess
 
-__all__ = ["PaginatorGuess", "guess_paginator"]
+__all__ = ["PaginatorGuess", "cursor_hint", "guess_paginator"]
 
 #: where APIs put the next page's URL (Django REST framework, Laravel, HAL, JSON:API,
 #: Azure, Facebook's Graph API, Twilio); OData's `@odata.nextLink` has a dot in its
@@ -33,6 +34,11 @@ _CURSORS = (
 _OFFSETS = ("offset", "skip", "start")
 _LIMITS = ("limit", "per_page", "page_size", "size", "count", "top")
 _PAGES = ("page", "page_number", "pageNumber", "p")
+#: the names APIs give an item's last change, the field an incremental pull follows
+_CHANGED = (
+    "updated_at", "updatedAt", "updated", "modified_at", "modifiedAt", "modified",
+    "last_modified", "lastModified", "date_modified", "changed_at", "last_updated",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +90,16 @@ def guess_paginator(
         "the first page names no next one (no Link header, next link, cursor or page "
         "number): one page, or see the API's documentation",
     )
+
+
+def cursor_hint(columns: list[ColumnGuess]) -> str | None:
+    """A commented `cursor:` line for the proposal when the items have a last-change
+    timestamp: the field is known, the API's "changed since" parameter is not."""
+    for name in _CHANGED:
+        for column in columns:
+            if column.header == name and column.type in ("timestamp", "date"):
+                return (
+                    f"cursor: {{field: {name}, param: PARAM}}  # incremental pulls: PARAM is "
+                    "the API's 'changed since' parameter (see its documentation)"
+                )
+    return None
