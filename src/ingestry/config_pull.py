@@ -17,11 +17,12 @@ from ingestry.domain.harvest import (
     AuthSpec,
     AuthType,
     CursorSpec,
+    ForEach,
     PaginatorSpec,
     PaginatorType,
     PullSpec,
 )
-from ingestry.domain.parents import ForEach, placeholder
+from ingestry.domain.parents import placeholder
 
 
 class _Model(BaseModel):

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingestry.domain.harvest import CursorSpec, HarvestError
-from ingestry.domain.lookback import looked_back, marks_text, parent_marks, start_of
+from ingestry.domain.lookback import looked_back, start_of
+from ingestry.domain.parents import marks_text, parent_marks
 
 
 def test_timestamps_keep_their_spelling() -> None:

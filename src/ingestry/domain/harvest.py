@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from ingestry.domain.errors import IngestryError
-from ingestry.domain.parents import ForEach
 from ingestry.domain.pullbody import BodyValues, body_text, mark_value
 
 Params = tuple[tuple[str, str], ...]
@@ -109,6 +108,15 @@ class CursorSpec:
     #: the mark sent this much earlier (seconds; a number's own units): items an
     #: upstream makes visible late are still asked for (domain.lookback)
     lookback: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ForEach:
+    """A child resource's parent source and the column of its convention whose values
+    fill the URL (domain.parents)."""
+
+    source: str
+    field: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ Pure; the mark's own spelling is kept, so the upstream parses what it sent.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import date, datetime, timedelta
@@ -20,7 +19,7 @@ from typing import Any
 
 from ingestry.domain.harvest import CursorSpec, HarvestError, text_of
 
-__all__ = ["looked_back", "mark_sent", "marks_text", "parent_marks", "start_of"]
+__all__ = ["looked_back", "mark_sent", "start_of"]
 
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -87,26 +86,3 @@ def start_of(source: str, cursor: CursorSpec | None, mark: Any) -> str | None:
         return None
     start = text_of(mark)
     return mark_sent(source, start, cursor.lookback) if cursor.lookback else start
-
-
-def parent_marks(source: str, kept: Any) -> dict[str, Any]:
-    """A child resource's incremental marks, one per parent, from the text the ledger
-    keeps (`marks_text`); none before its first run."""
-    if kept is None:
-        return {}
-    try:
-        marks = json.loads(str(kept))
-    except ValueError:
-        marks = None
-    if not isinstance(marks, dict):
-        raise HarvestError(
-            f"harvest of {source} stopped before its first request: its kept cursor "
-            f"{str(kept)[:80]!r} is not a child resource's marks (a JSON object, one mark "
-            "per parent); the source's pull: settings changed since it was kept"
-        )
-    return marks
-
-
-def marks_text(marks: dict[str, Any]) -> str:
-    """The marks as the ledger keeps them: a JSON object of texts, sorted by parent."""
-    return json.dumps(marks, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

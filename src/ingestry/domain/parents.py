@@ -7,18 +7,13 @@ drives the pull). Pure. docs/harvest.md, "Child resources".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from typing import Any
 from urllib.parse import quote
 
-__all__ = ["ForEach", "child_url", "placeholder"]
+from ingestry.domain.harvest import HarvestError
 
-
-@dataclass(frozen=True, slots=True)
-class ForEach:
-    """The parent source and the column of its convention whose values fill the URL."""
-
-    source: str
-    field: str
+__all__ = ["child_url", "marks_text", "parent_marks", "placeholder"]
 
 
 def placeholder(field: str) -> str:
@@ -30,3 +25,26 @@ def child_url(url: str, field: str, value: str) -> str:
     """`url` with the parent's value in place of `{field}`, quoted as one path segment
     (a `/`, a space or a `?` in a value cannot change the URL's shape)."""
     return url.replace(placeholder(field), quote(value, safe=""))
+
+
+def parent_marks(source: str, kept: Any) -> dict[str, Any]:
+    """A child resource's incremental marks, one per parent, from the text the ledger
+    keeps (`marks_text`); none before its first run."""
+    if kept is None:
+        return {}
+    try:
+        marks = json.loads(str(kept))
+    except ValueError:
+        marks = None
+    if not isinstance(marks, dict):
+        raise HarvestError(
+            f"harvest of {source} stopped before its first request: its kept cursor "
+            f"{str(kept)[:80]!r} is not a child resource's marks (a JSON object, one mark "
+            "per parent); the source's pull: settings changed since it was kept"
+        )
+    return marks
+
+
+def marks_text(marks: dict[str, Any]) -> str:
+    """The marks as the ledger keeps them: a JSON object of texts, sorted by parent."""
+    return json.dumps(marks, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

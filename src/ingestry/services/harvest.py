@@ -33,8 +33,8 @@ from ingestry.domain.harvest import (
     text_of,
     value_at,
 )
-from ingestry.domain.lookback import marks_text, parent_marks, start_of
-from ingestry.domain.parents import child_url
+from ingestry.domain.lookback import start_of
+from ingestry.domain.parents import child_url, marks_text, parent_marks
 from ingestry.domain.sources import DataSource
 from ingestry.services.bodies import BodyInput
 from ingestry.services.harvest_ahead import AHEAD_BYTES, GROUP_BYTES, GROUP_ITEMS, Ahead, Done

@@ -190,11 +190,9 @@ class PullClient:
                 self._counted()
                 response = self.fetcher.fetch(http)
             except FetchFailedError as exc:
-                failure, wait = f"no response ({exc})", self._backoff(attempt)
+                failure = f"no response ({exc})"
+                # a busy token endpoint may say when to come back
                 asked = retry_after(exc.retry_after, self.clock())
-                if asked is not None:  # a busy token endpoint said when to come back
-                    wait = self._asked(asked, request)
-                    self._hold(wait)
             else:
                 status = response.status
                 if status == 401 and self.token is not None and bearer and not renewed:
@@ -207,15 +205,15 @@ class PullClient:
                     if spent:  # the next request would be refused: every thread waits
                         self._hold(spent)
                     return response
-                failure = f"status {status}"
-                wait = self._backoff(attempt)
-                asked = None
+                failure, asked = f"status {status}", None
                 if status in (429, 503) or rate:
                     asked = retry_after(response.headers.get("retry-after"), self.clock())
                     asked = spent if asked is None else asked
-                if asked is not None:
-                    wait = self._asked(asked, request)
-                    self._hold(wait)
+            if asked is None:
+                wait = self._backoff(attempt)
+            else:  # the upstream said how long: every thread waits it out
+                wait = self._asked(asked, request)
+                self._hold(wait)
             if ahead:
                 raise AheadFailedError(failure, wait)
             self._spend(failure, request)
