@@ -7,7 +7,11 @@ from typing import Any
 
 import orjson
 
+import ingestry
 from ingestry.store import Store
+from tests.backends import Database
+from tests.conftest import DEFAULT_SQLITE
+from tests.harvest_upstream import Upstream
 
 CONVENTION = """\
 conventions:
@@ -78,3 +82,15 @@ def as_json(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         i["id"]: {"name": i["name"], "amount": i["amount"], "changed_at": i["updated_at"]}
         for i in orjson.loads(orjson.dumps(items))
     }
+
+
+def open_with(tmp_path: Path, db: Database, sources: str) -> Store:
+    """A store on `db` whose config holds `sources` (YAML entries) and `CONVENTION`."""
+    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
+    return ingestry.open(write_config(tmp_path, url, sources))
+
+
+def one_source(tmp_path: Path, db: Database, up: Upstream, kind: str = "link", **kw: str) -> Store:
+    """One source `api` pulling `up` through paginator `kind` (`PAGINATORS`)."""
+    path, paginator, items = PAGINATORS[kind]
+    return open_with(tmp_path, db, source_yaml("api", up.url + path, paginator, items, **kw))

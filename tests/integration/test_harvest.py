@@ -8,19 +8,17 @@ from pathlib import Path
 
 import pytest
 
-import ingestry
 from ingestry.domain.errors import ConfigError
 from ingestry.domain.harvest import HarvestError, RepeatedPageError
-from ingestry.store import Store
 from tests.backends import Database
-from tests.conftest import DEFAULT_SQLITE
 from tests.harvest_upstream import Upstream, make_items, serve
 from tests.integration.harvest_support import (
     PAGINATORS,
     as_json,
+    one_source,
+    open_with,
     records,
     source_yaml,
-    write_config,
 )
 
 
@@ -28,16 +26,6 @@ from tests.integration.harvest_support import (
 def upstream() -> Iterator[Upstream]:
     with serve(Upstream(items=make_items(35), page_size=10)) as up:
         yield up
-
-
-def open_with(tmp_path: Path, db: Database, sources: str) -> Store:
-    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
-    return ingestry.open(write_config(tmp_path, url, sources))
-
-
-def one_source(tmp_path: Path, db: Database, up: Upstream, kind: str = "link", **kw: str) -> Store:
-    path, paginator, items = PAGINATORS[kind]
-    return open_with(tmp_path, db, source_yaml("api", up.url + path, paginator, items, **kw))
 
 
 @pytest.mark.parametrize("kind", sorted(PAGINATORS))

@@ -11,14 +11,17 @@ from urllib.parse import quote
 
 import pytest
 
-import ingestry
 from ingestry.domain.errors import ConfigError
 from ingestry.domain.harvest import HarvestError
 from ingestry.store import Store
 from tests.backends import Database
-from tests.conftest import DEFAULT_SQLITE
 from tests.harvest_upstream import Upstream, make_items, serve
-from tests.integration.harvest_support import as_json, records, source_yaml, write_config
+from tests.integration.harvest_support import (
+    as_json,
+    open_with,
+    records,
+    source_yaml,
+)
 
 EACH = "for_each: {source: repos, field: name}"
 
@@ -38,11 +41,10 @@ def upstream() -> Iterator[Upstream]:
 def project(
     tmp_path: Path, db: Database, up: Upstream, extra: str = EACH, field: str = "name"
 ) -> Store:
-    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
     sources = source_yaml("repos", up.url + "/link", "{type: link_header}", None)
     child = up.url + "/children/{" + field + "}"
     sources += source_yaml("issues", child, "{type: link_header}", None, extra=extra)
-    return ingestry.open(write_config(tmp_path, url, sources))
+    return open_with(tmp_path, db, sources)
 
 
 def expected(up: Upstream) -> dict[str, dict[str, object]]:

@@ -17,7 +17,13 @@ from ingestry.store import Store
 from tests.backends import Database
 from tests.conftest import DEFAULT_SQLITE
 from tests.harvest_upstream import Upstream, make_items, serve
-from tests.integration.harvest_support import as_json, records, source_yaml, write_config
+from tests.integration.harvest_support import (
+    as_json,
+    open_with,
+    records,
+    source_yaml,
+    write_config,
+)
 
 BODY = "body: {filter: {status: open}, size: 10}"
 POSTED = {
@@ -40,11 +46,8 @@ def upstream() -> Iterator[Upstream]:
 
 def posting(tmp_path: Path, db: Database, up: Upstream, kind: str, extra: str = "") -> Store:
     path, paginator, items = POSTED[kind]
-    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
     more = f"method: POST\n{BODY}\n{extra}"
-    return ingestry.open(
-        write_config(tmp_path, url, source_yaml("api", up.url + path, paginator, items, extra=more))
-    )
+    return open_with(tmp_path, db, source_yaml("api", up.url + path, paginator, items, extra=more))
 
 
 def bodies(up: Upstream) -> list[Any]:

@@ -11,32 +11,16 @@ from pathlib import Path
 
 import pytest
 
-import ingestry
 from ingestry.domain.harvest import HarvestError
-from ingestry.store import Store
 from tests.backends import Database
-from tests.conftest import DEFAULT_SQLITE
 from tests.harvest_upstream import Upstream, make_items, serve
-from tests.integration.harvest_support import (
-    PAGINATORS,
-    as_json,
-    records,
-    source_yaml,
-    write_config,
-)
+from tests.integration.harvest_support import as_json, one_source, records
 
 
 @pytest.fixture
 def upstream() -> Iterator[Upstream]:
     with serve(Upstream(items=make_items(35), page_size=10)) as up:
         yield up
-
-
-def pulling(tmp_path: Path, db: Database, up: Upstream, kind: str, extra: str = "") -> Store:
-    path, paginator, items = PAGINATORS[kind]
-    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
-    source = source_yaml("api", up.url + path, paginator, items, extra=extra)
-    return ingestry.open(write_config(tmp_path, url, source))
 
 
 @pytest.mark.parametrize(("style", "status"), [("github", 403), ("ietf", 429), ("delta", 429)])
@@ -47,7 +31,7 @@ def test_a_spent_limit_waits_for_its_reset_and_nothing_is_refused(
     third is asked for after the reset. Before, GitHub's 403 stopped the run, and the
     429s were retried on backoff until the window ended."""
     upstream.limit, upstream.limit_style, upstream.limit_status = (2, 1.0), style, status
-    with pulling(tmp_path, db, upstream, "link") as store:
+    with one_source(tmp_path, db, upstream, "link") as store:
         summary = store.harvest("api")
         assert records(store) == as_json(upstream.items)
     assert upstream.refused == []
@@ -61,7 +45,7 @@ def test_a_refusal_that_says_the_limit_is_spent_is_retried_after_the_reset(
     """Someone else spent the window: the first request is refused with GitHub's 403
     and no requests left. A careful client waits for the reset and asks again."""
     upstream.limit = (2, 1.0)
-    with pulling(tmp_path, db, upstream, "cursor") as store:
+    with one_source(tmp_path, db, upstream, "cursor") as store:
         upstream.window = (time.time() + 1.0, 2)
         summary = store.harvest("api")
         assert records(store) == as_json(upstream.items)
@@ -75,7 +59,7 @@ def test_a_403_that_says_nothing_of_a_limit_stops_the_run(
     """A 403 without a spent limit or a Retry-After is a denial: asking again would be
     refused again."""
     upstream.limit, upstream.limit_style = (2, 60.0), "none"
-    with pulling(tmp_path, db, upstream, "link") as store:
+    with one_source(tmp_path, db, upstream, "link") as store:
         with pytest.raises(HarvestError, match=r"answered 403 \(page 3\)"):
             store.harvest("api")
         assert len(records(store)) == 20
@@ -89,7 +73,7 @@ def test_a_reset_later_than_the_longest_wait_stops_the_run_keeping_its_pages(
     asking for page 3 (not refused), with what it committed; the cursor stays."""
     upstream.limit = (2, 120.0)
     extra = "cursor: {field: updated_at, param: since}"
-    with pulling(tmp_path, db, upstream, "jsonlink", extra) as store:
+    with one_source(tmp_path, db, upstream, "jsonlink", extra=extra) as store:
         with pytest.raises(HarvestError, match=r"rate limit is spent for another 1[12]\ds"):
             store.harvest("api")
         assert len(records(store)) == 20
@@ -105,7 +89,9 @@ def test_requests_in_flight_wait_for_the_reset_together(tmp_path: Path, db: Data
     limit is spent (a refusal shortly after the one that emptied it at most)."""
     with serve(Upstream(items=make_items(90), page_size=10, delay=0.05)) as up:
         up.limit = (3, 1.0)
-        with pulling(tmp_path, db, up, "offset", "concurrency: 4\nmax_retries: 50") as store:
+        with one_source(
+            tmp_path, db, up, "offset", extra="concurrency: 4\nmax_retries: 50"
+        ) as store:
             summary = store.harvest("api")
             assert records(store) == as_json(up.items)
         assert summary.pages == 10 and up.peak > 1  # an empty page ends it
