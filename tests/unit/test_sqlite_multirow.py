@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ingestry.adapters.sqlite.multirow import CHUNK_ROWS, _statement, insert_rows
@@ -44,7 +44,6 @@ ROWS = st.lists(
 )
 
 
-@settings(deadline=None)  # SQLite work: under a loaded suite an example took 279 ms
 @given(rows=ROWS, limit=st.sampled_from([None, 4, 7, 30]))
 def test_many_rows_per_statement_write_what_executemany_writes(
     rows: list[tuple[Any, ...]], limit: int | None
