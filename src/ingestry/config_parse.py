@@ -134,8 +134,12 @@ def _resolve(model: ConfigModel, file: Path, env: Mapping[str, str], text: str) 
             raise fail(
                 (*loc, "convention"), f"unknown convention '{src.convention}' (declared: {known})"
             )
-        if src.retention_days is not None and src.strategy is StorageStrategy.SIMPLE:
-            raise fail((*loc, "retention_days"), "only raw sources keep raw rows to expire")
+        simple = src.strategy is StorageStrategy.SIMPLE
+        if src.retention_days is not None and simple and src.pull is None:
+            raise fail(
+                (*loc, "retention_days"),
+                "only raw sources (raw rows) and pulled sources (pages) keep rows to expire",
+            )
         ids = [src.id] if isinstance(src.id, str) else src.id
         if not ids:
             raise fail((*loc, "id"), "needs at least one path")

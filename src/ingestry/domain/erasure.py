@@ -25,6 +25,8 @@ class AuditDraft:
     actor: str
     reason: str
     at: str
+    #: pages of the record's pulled source emptied before (they held its item)
+    harvest_pages: int = 0
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class ErasureCounts:
     features: int = 0
     raw_payloads: int = 0
     receipts: int = 0
+    harvest_pages: int = 0
     data_sources: tuple[str, ...] = ()
     content_hashes: tuple[str, ...] = ()
     raw_sha256s: tuple[str, ...] = ()
@@ -52,6 +55,7 @@ class ErasureCounts:
             "features": self.features,
             "raw_payloads": self.raw_payloads,
             "receipts": self.receipts,
+            "harvest_pages": self.harvest_pages,
         }
 
 

@@ -34,7 +34,9 @@ class RetentionReport:
 
     `expired` rows were received before `cutoff`; of those the unextracted,
     quarantined and held ones are kept, the rest purged (`rows_purged`, their payload
-    bytes `bytes_freed`, `partitions_dropped` whole partitions on PostgreSQL)."""
+    bytes `bytes_freed`, `partitions_dropped` whole partitions on PostgreSQL). A
+    pulled source's pages received before `cutoff` go whole (`pages_purged`, their
+    bytes `page_bytes_freed`), unless the whole source is held."""
 
     source: str
     cutoff: datetime
@@ -47,6 +49,9 @@ class RetentionReport:
     kept_quarantined: int = 0
     kept_held: int = 0
     dry_run: bool = False
+    #: a pulled source's pages received before `cutoff` (docs/harvest.md)
+    pages_purged: int = 0
+    page_bytes_freed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -69,6 +74,8 @@ class RetentionAuditEntry:
     kept_held: int
     actor: str
     at: datetime
+    pages_purged: int = 0
+    page_bytes_freed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

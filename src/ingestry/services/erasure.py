@@ -10,6 +10,7 @@ row stays, and `erasures --srn` finds it by the srn's digest.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts, srn
 from ingestry.domain.errors import ErasureBlockedError, InputError, RecordNotFoundError
 from ingestry.domain.records import parse_srn
 from ingestry.domain.sources import DataSource
+from ingestry.services.harvest_erasure import PageEraser
 from ingestry.services.holds import blocking_hold
 from ingestry.services.ports import Storage
 
@@ -53,30 +55,33 @@ class ErasureService:
         sources: Mapping[str, DataSource],
         *,
         clock: Clock = utc_now,
+        pages: PageEraser | None = None,
     ) -> None:
         self.storage = storage
         self.convention = convention
         self.sources = sources
         self.clock = clock
+        #: a pulled source's pages that held the item (docs/erasure.md)
+        self.pages = pages
 
     def erase(self, srn: str, *, reason: str, actor: str) -> ErasureReport:
         if not reason.strip():
             raise InputError("an erasure needs a reason (--reason): it is kept in the audit")
         try:
-            name, _, _, source_id = parse_srn(srn)
+            name, source_type, upstream, source_id = parse_srn(srn)
         except ValueError as exc:
             raise RecordNotFoundError(str(exc)) from None
         convention = self.convention(name)
         record = self.storage.get_record(convention, srn)
         if record is None:  # a soft-deleted record is erasable too (its tombstone)
             record = self.storage.deletion().deleted_record(convention, srn)
-        if record is None:
+        pulled = self._pulled(source_type, upstream)
+        if record is None and pulled is None:
             raise RecordNotFoundError(f"no record {srn}")
         now = iso(self.clock())
         raw = frozenset(n for n, s in self.sources.items() if s.is_raw)
-        held = blocking_hold(
-            self.storage, [s for s in [record.data_source] if s in raw], source_id, now
-        )
+        source = record.data_source if record is not None else upstream
+        held = blocking_hold(self.storage, [s for s in [source] if s in raw], source_id, now)
         if held is not None:
             scope = f" id {held.source_id}" if held.source_id else ""
             raise ErasureBlockedError(
@@ -84,12 +89,27 @@ class ErasureService:
                 f" blocks the erasure; nothing was removed. Release it first "
                 f"(`ingestry raw release {held.id}`) if the hold no longer applies"
             )
-        removed = self.storage.erasure().erase_record(
-            convention, srn, raw, AuditDraft(actor=actor, reason=reason, at=now)
-        )
+        with self._locked(pulled):
+            pages = 0
+            if pulled is not None and self.pages is not None:
+                pages = self.pages.erase(pulled, source_id, now)
+            removed = self.storage.erasure().erase_record(
+                convention, srn, raw, AuditDraft(actor, reason, now, harvest_pages=pages)
+            )
         if removed is None:
             raise RecordNotFoundError(f"no record {srn}")
         return ErasureReport(srn, name, removed, actor, reason)
+
+    def _pulled(self, source_type: str, upstream: str) -> DataSource | None:
+        """The pulled data source whose pages may hold a harvested record's item."""
+        found = self.sources.get(upstream) if source_type == "harvest" else None
+        return found if found is not None and found.pull is not None else None
+
+    def _locked(self, pulled: DataSource | None) -> AbstractContextManager[None]:
+        """The source's run lock (no run adds a page while its pages are swept)."""
+        if pulled is None or self.pages is None:
+            return nullcontext()
+        return self.pages.locks.hold(pulled.name)
 
     def audits(self, srn: str | None = None, limit: int | None = 100) -> list[ErasureAudit]:
         digest = srn_digest(srn) if srn is not None else None

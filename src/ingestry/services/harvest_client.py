@@ -150,6 +150,9 @@ class PullClient:
         etag = self.load_etags().get(request.key) if self.spec.method == "GET" else None
         response = self._get(request, (("If-None-Match", etag),) if etag else (), ahead)
         cached = self.ledger.last_etag(self.name, request.key) if response.status == 304 else None
+        if response.status == 304 and cached is None:
+            # the page was purged or erased since the run read its ETag: ask in full
+            response = self._get(request, (), ahead)
         if response.status == 304 and cached is not None:
             # the page as kept: its Link header and body still say where the next one is
             headers = {**cached.headers, **response.headers}

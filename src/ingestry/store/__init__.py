@@ -34,9 +34,9 @@ class Store(
     FederationArea,
     RecordArea,
     RawArea,
-    EventArea,
     BackupArea,
     ControlArea,
+    EventArea,
     ExportArea,
 ):
     """An open ingestry store: sources from the config, records in its database."""

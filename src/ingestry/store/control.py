@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ingestry.services.idempotency import IdempotencyService
     from ingestry.services.jobs import JobService
     from ingestry.services.keys import KeyService
+    from ingestry.services.ports.harvest import HarvestLedger, RunLocks
 
 
 class ControlArea(StoreCore):
@@ -31,6 +32,16 @@ class ControlArea(StoreCore):
             _ = self.storage
             self._control = build_control(self.settings)
         return self._control
+
+    def _harvest_ledger(self) -> HarvestLedger:
+        ledger = self.control.harvest
+        assert ledger is not None, "the control plane keeps the harvest ledger"
+        return ledger
+
+    def _run_locks(self) -> RunLocks:
+        locks = self.control.run_locks
+        assert locks is not None, "the control plane holds the run locks"
+        return locks
 
     def jobs(self) -> JobService:
         from ingestry.services.jobs import JobService

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ingestry.domain.sources import DataSource
     from ingestry.services.harvest import HarvestProgress, HarvestSummary
     from ingestry.services.ingest import IngestSummary
-    from ingestry.services.ports.harvest import HarvestLedger, RunLocks, StoredPage
+    from ingestry.services.ports.harvest import StoredPage
     from ingestry.services.preparation import ProgressFn
     from ingestry.services.schedule import Scheduled
 
@@ -113,13 +113,3 @@ class HarvestArea(IngestArea, ControlArea):
             return []
         scheduler = Scheduler(entries, build_cron(), self.jobs())
         return scheduler.enqueue_due(now or utc_now())
-
-    def _harvest_ledger(self) -> HarvestLedger:
-        ledger = self.control.harvest
-        assert ledger is not None, "the control plane keeps the harvest ledger"
-        return ledger
-
-    def _run_locks(self) -> RunLocks:
-        locks = self.control.run_locks
-        assert locks is not None, "the control plane holds the run locks"
-        return locks

@@ -11,7 +11,7 @@ from ingestry.domain.errors import (
     RecordNotFoundError,
 )
 from ingestry.domain.sources import StorageStrategy
-from ingestry.store.core import StoreCore
+from ingestry.store.control import ControlArea
 
 if TYPE_CHECKING:
     from ingestry.domain.payloads import QuarantineDetail
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ingestry.services.status import ExtractorStatus
 
 
-class RawArea(StoreCore):
+class RawArea(ControlArea):
     """The raw store: replay, quarantine, retention, holds."""
 
     # --- raw-store operations ----------------------------------------------------------------
@@ -88,14 +88,15 @@ class RawArea(StoreCore):
     def retention_run(
         self, *, dry_run: bool = False, actor: str = "cli", source: str | None = None
     ) -> list[RetentionReport]:
-        """Purge expired raw rows of every raw source with `retention_days` (audited), or
-        of `source` alone."""
+        """Purge expired raw rows of every raw source with `retention_days`, and expired
+        pages of every pulled one (audited), or of `source` alone."""
         from ingestry.services.retention import RetentionService
 
         sources = (
             [self.source(source)] if source is not None else list(self.settings.sources.values())
         )
-        return RetentionService(self.storage).run(sources, dry_run=dry_run, actor=actor)
+        service = RetentionService(self.storage, pages=self._harvest_ledger())
+        return service.run(sources, dry_run=dry_run, actor=actor)
 
     def retention_audit(
         self, source: str | None = None, *, limit: int = 100

@@ -14,7 +14,7 @@ from ingestry.domain.errors import (
 from ingestry.domain.records import record_srn
 from ingestry.domain.runs import Every, RunKind
 from ingestry.services.deletion import DELETE_PAGE
-from ingestry.store.core import StoreCore
+from ingestry.store.control import ControlArea
 
 if TYPE_CHECKING:
     from ingestry.domain.erasure import ErasureAudit
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ingestry.services.publish import PublishService, PublishSummary
 
 
-class RecordArea(StoreCore):
+class RecordArea(ControlArea):
     """Records: read, query, publish, update."""
 
     # --- reads -------------------------------------------------------------------------------
@@ -311,9 +311,13 @@ class RecordArea(StoreCore):
         record, its versions, events, hook runs, features and the raw payloads of its
         id, with an audit row of hashes. A legal hold refuses it (ErasureBlockedError)."""
         from ingestry.services.erasure import ErasureService
+        from ingestry.services.harvest_erasure import PageEraser
 
         target = srn if srn is not None else self.srn_of(source, source_id)
-        service = ErasureService(self.storage, self.settings.convention, self.settings.sources)
+        pages = PageEraser(self._harvest_ledger(), self._run_locks(), self.extractor)
+        service = ErasureService(
+            self.storage, self.settings.convention, self.settings.sources, pages=pages
+        )
         report = service.erase(target, reason=reason, actor=actor)
         cache = self.record_cache
         if cache is not None:

@@ -280,13 +280,15 @@ class PostgresRawSession(PostgresSession):
         params = (
             report.source, iso(report.cutoff), report.rows_purged, report.bytes_freed,
             report.partitions_dropped, report.kept_unextracted, report.kept_quarantined,
-            report.kept_held, escape_text(actor), now,
+            report.kept_held, escape_text(actor), now, report.pages_purged,
+            report.page_bytes_freed,
         )  # fmt: skip
         self._run(
             lambda conn: conn.execute(
                 "INSERT INTO retention_audit (source, cutoff, rows_purged, bytes_freed,"
-                " partitions_dropped, kept_unextracted, kept_quarantined, kept_held, actor, at)"
-                " VALUES (%s, %s::timestamptz, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz)",
+                " partitions_dropped, kept_unextracted, kept_quarantined, kept_held, actor, at,"
+                " pages_purged, page_bytes_freed) VALUES (%s, %s::timestamptz, %s, %s, %s, %s,"
+                " %s, %s, %s, %s::timestamptz, %s, %s)",
                 params,
             )
         )

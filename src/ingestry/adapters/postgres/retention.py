@@ -45,7 +45,7 @@ _HOLD_COLUMNS = (
 )
 _AUDIT_COLUMNS = (
     "id, source, cutoff, rows_purged, bytes_freed, partitions_dropped, kept_unextracted,"
-    " kept_quarantined, kept_held, actor, at"
+    " kept_quarantined, kept_held, actor, at, pages_purged, page_bytes_freed"
 )
 
 
@@ -111,6 +111,8 @@ class PostgresRetention:
                 kept_held=int(r[8]),
                 actor=unescape_text(r[9]),
                 at=as_datetime(r[10]),
+                pages_purged=int(r[11]),
+                page_bytes_freed=int(r[12]),
             )
             for r in self.conn.execute(sql, [*params, limit])
         ]

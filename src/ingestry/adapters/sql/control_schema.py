@@ -83,6 +83,8 @@ harvest_pages = sa.Table(
     sa.Column("sha256", sa.LargeBinary, nullable=False),
     sa.Column("received_at", Timestamp, nullable=False),
     sa.Column("error", sa.Text),
+    #: an erasure emptied the body (it held an erased item): migration 20261207_010000
+    sa.Column("erased_at", Timestamp),
     sa.Index("ix_harvest_pages_source_request", "source", "request_key", "id"),
     sa.Index("ix_harvest_pages_run", "run_srn", "seq"),
     sqlite_autoincrement=True,

@@ -67,13 +67,14 @@ def erase(
     current = conn.execute(
         q(f'SELECT data_source, content_hash FROM "{table}" WHERE {identity}'), key
     ).fetchall()
-    if not current:
-        return None
+    if not current and not audit.harvest_pages:
+        return None  # pages held it with no record left (erased before pages were): audited
     history = conn.execute(
         q("SELECT data_source, content_hash FROM record_versions WHERE srn = ?"), (srn,)
     ).fetchall()
     rows = [*history, *current]
-    data_sources = sorted({r[0] for r in rows if r[0] is not None})
+    swept = {upstream} if audit.harvest_pages else set()
+    data_sources = sorted({r[0] for r in rows if r[0] is not None} | swept)
     hashes = tuple(h for h in (_hex(r[1]) for r in rows) if h is not None)
     raw_ids: list[int] = []
     raw_hashes: list[str] = []
@@ -114,6 +115,7 @@ def erase(
         records=gone(f'DELETE FROM "{table}" WHERE {identity}', key),
         raw_payloads=payloads,
         receipts=receipts,
+        harvest_pages=audit.harvest_pages,
         data_sources=tuple(data_sources),
         content_hashes=hashes,
         raw_sha256s=tuple(raw_hashes),

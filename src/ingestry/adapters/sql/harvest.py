@@ -57,7 +57,9 @@ class SqlHarvestLedger:
         t = harvest_pages.c
         query = (
             sa.select(harvest_pages)
-            .where(t.source == source, t.request_key == request_key, t.status == 200)
+            .where(
+                t.source == source, t.request_key == request_key, t.status == 200, t.error.is_(None)
+            )
             .order_by(t.id.desc())
             .limit(1)
         )
@@ -71,7 +73,7 @@ class SqlHarvestLedger:
         t = harvest_pages.c
         latest = (
             sa.select(sa.func.max(t.id))
-            .where(t.source == source, t.status == 200)
+            .where(t.source == source, t.status == 200, t.error.is_(None))
             .group_by(t.request_key)
         )
         query = sa.select(t.request_key, t.etag).where(t.id.in_(latest))
@@ -112,6 +114,57 @@ class SqlHarvestLedger:
         with self.db.read() as conn:
             return [_page(row._mapping) for row in conn.execute(query)]
 
+    def page_bodies(self, source: str, after: int, limit: int) -> list[tuple[int, bytes]]:
+        t = harvest_pages.c
+        query = (
+            sa.select(t.id, t.body)
+            .where(t.source == source, t.id > after, sa.func.length(t.body) > 0)
+            .order_by(t.id)
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return [(int(row.id), bytes(row.body)) for row in conn.execute(query)]
+
+    def erase_pages(self, ids: Sequence[int], at: str) -> int:
+        t = harvest_pages
+        moment = datetime.fromisoformat(at)
+        changed = 0
+        with self.db.write() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                changed += conn.execute(
+                    t.update().where(t.c.id.in_(chunk))
+                    .values(body=b"", etag=None, erased_at=moment)
+                ).rowcount  # fmt: skip
+        return changed
+
+    def expired_pages(self, source: str, cutoff: str) -> tuple[int, int]:
+        t = harvest_pages.c
+        query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.func.length(t.body)), 0))
+        query = query.where(t.source == source, t.received_at < datetime.fromisoformat(cutoff))
+        with self.db.read() as conn:
+            rows, size = conn.execute(query).one()
+        return int(rows), int(size)
+
+    def purge_pages(self, source: str, cutoff: str, batch_rows: int) -> tuple[int, int]:
+        t = harvest_pages
+        moment = datetime.fromisoformat(cutoff)
+        rows = size = 0
+        while True:
+            chosen = (
+                sa.select(t.c.id, sa.func.length(t.c.body).label("size"))
+                .where(t.c.source == source, t.c.received_at < moment)
+                .order_by(t.c.id)
+                .limit(batch_rows)
+            )
+            with self.db.write() as conn:  # a batch a transaction: other writers go between
+                batch = conn.execute(chosen).all()
+                if not batch:
+                    return rows, size
+                conn.execute(t.delete().where(t.c.id.in_([r.id for r in batch])))
+            rows += len(batch)
+            size += sum(int(r.size) for r in batch)
+
 
 def _lease_live(conn: sa.Connection, owner: str) -> bool:
     """Whether a running job's lease is `owner`'s and unexpired. FOR SHARE on
@@ -140,6 +193,7 @@ def _page(m: Any) -> StoredPage:
     return StoredPage(
         m["source"], m["run_srn"], m["seq"], m["request_key"], m["url"], m["status"],
         dict(m["headers"] or {}), bytes(m["body"]), str(m["received_at"]), m["error"],
+        None if m["erased_at"] is None else str(m["erased_at"]),
     )  # fmt: skip
 
 

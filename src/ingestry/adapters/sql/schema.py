@@ -252,6 +252,9 @@ retention_audit = sa.Table(
     sa.Column("kept_held", sa.BigInteger, nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("at", Timestamp, nullable=False),
+    # a pulled source's pages (migration 20261207_010000)
+    sa.Column("pages_purged", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("page_bytes_freed", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_retention_audit_source_at", "source", "at"),
     sqlite_autoincrement=True,  # ids never reused (migration 20261202_140000)
 )

@@ -204,12 +204,13 @@ class SQLiteRawSession(SQLiteSession):
     def write_audit(self, report: RetentionReport, actor: str, now: str) -> None:
         self.conn.execute(
             "INSERT INTO retention_audit (source, cutoff, rows_purged, bytes_freed,"
-            " partitions_dropped, kept_unextracted, kept_quarantined, kept_held, actor, at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " partitions_dropped, kept_unextracted, kept_quarantined, kept_held, actor, at,"
+            " pages_purged, page_bytes_freed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 report.source, report.cutoff.isoformat(timespec="microseconds"),
                 report.rows_purged, report.bytes_freed, report.partitions_dropped,
                 report.kept_unextracted, report.kept_quarantined, report.kept_held, actor, now,
+                report.pages_purged, report.page_bytes_freed,
             ),
         )  # fmt: skip
 

@@ -24,7 +24,7 @@ _HOLD_COLUMNS = (
 )
 _AUDIT_COLUMNS = (
     "id, source, cutoff, rows_purged, bytes_freed, partitions_dropped, kept_unextracted,"
-    " kept_quarantined, kept_held, actor, at"
+    " kept_quarantined, kept_held, actor, at, pages_purged, page_bytes_freed"
 )
 _QUARANTINED = (
     "EXISTS (SELECT 1 FROM quarantine q WHERE q.source = p.source AND q.sha256 = p.sha256"
@@ -55,6 +55,7 @@ def audit_from_row(row: Sequence[Any]) -> RetentionAuditEntry:
         id=row[0], source=row[1], cutoff=as_datetime(row[2]), rows_purged=counts[0],
         bytes_freed=counts[1], partitions_dropped=counts[2], kept_unextracted=counts[3],
         kept_quarantined=counts[4], kept_held=counts[5], actor=row[9], at=as_datetime(row[10]),
+        pages_purged=int(row[11]), page_bytes_freed=int(row[12]),
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingestry.domain import errors as core
+from ingestry.domain.harvest import HarvestBusyError
 from ingestry.entrypoints.api.schemas import ErrorOut
 from ingestry.entrypoints.logs import request_id
 from ingestry.services.bodies import UnsupportedBodyError
@@ -57,6 +58,7 @@ CORE_ERRORS: tuple[tuple[type[core.IngestryError], int, str], ...] = (
     (core.QueryError, 400, "invalid_query"),
     (core.ConflictError, 409, "version_conflict"),
     (core.ErasureBlockedError, 409, "legal_hold"),
+    (HarvestBusyError, 409, "run_in_progress"),
     (core.IdempotencyInFlightError, 409, "idempotency_in_flight"),
     (core.IdempotencyKeyReusedError, 422, "idempotency_key_reused"),
     (core.InvalidJobError, 422, "invalid_job"),

@@ -69,6 +69,8 @@ class StoredPage:
     body: bytes
     received_at: str
     error: str | None = None
+    #: when an erasure emptied `body` (it held an erased item): docs/erasure.md
+    erased_at: str | None = None
 
 
 class HarvestLedger(Protocol):
@@ -104,6 +106,25 @@ class HarvestLedger(Protocol):
         ...
 
     def pages(self, source: str, run_srn: str | None = None) -> list[StoredPage]: ...
+
+    def page_bodies(self, source: str, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """(id, body) of up to `limit` of `source`'s pages with a body, ids after
+        `after`, in id order: an erasure's keyset walk over them."""
+        ...
+
+    def erase_pages(self, ids: Sequence[int], at: str) -> int:
+        """Empty these pages' bodies and drop their ETags (a 304 would have no body to
+        read the next page from), marking them erased at `at`; how many changed."""
+        ...
+
+    def expired_pages(self, source: str, cutoff: str) -> tuple[int, int]:
+        """How many of `source`'s pages were received before `cutoff`, and their bytes."""
+        ...
+
+    def purge_pages(self, source: str, cutoff: str, batch_rows: int) -> tuple[int, int]:
+        """Delete `source`'s pages received before `cutoff`, `batch_rows` a transaction;
+        how many went, and their bytes."""
+        ...
 
 
 class RunLocks(Protocol):
