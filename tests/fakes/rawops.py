@@ -36,7 +36,8 @@ HOLD_KEYS = (
 )  # fmt: skip
 AUDIT_KEYS = (
     "id", "source", "cutoff", "rows_purged", "bytes_freed", "partitions_dropped",
-    "kept_unextracted", "kept_quarantined", "kept_held", "actor", "at",
+    "kept_unextracted", "kept_quarantined", "kept_held", "actor", "at", "pages_purged",
+    "page_bytes_freed",
 )  # fmt: skip
 
 
@@ -165,6 +166,8 @@ class MemoryRawSession(MemorySession):
                     report.kept_held,
                     actor,
                     now,
+                    report.pages_purged,
+                    report.page_bytes_freed,
                 ),
                 strict=True,
             )

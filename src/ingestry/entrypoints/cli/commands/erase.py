@@ -36,6 +36,7 @@ def command(
         return
     click.echo(
         f"erased {report.srn}: {found['versions'] + found['records']} version(s), "
-        f"{found['raw_payloads']} raw payload(s), {found['events']} event(s); "
-        f"audit #{found['audit_id']}"
+        f"{found['raw_payloads']} raw payload(s), {found['events']} event(s)"
+        + (f", {found['harvest_pages']} page(s) emptied" if found["harvest_pages"] else "")
+        + f"; audit #{found['audit_id']}"
     )

@@ -11,7 +11,7 @@ from ingestry.entrypoints.cli.output import echo_json, table
 
 @click.group("retention")
 def command() -> None:
-    """Expire raw rows past their source's retention_days (audited)."""
+    """Expire raw rows and pulled pages past their source's retention_days (audited)."""
 
 
 @command.command("run")
@@ -27,7 +27,7 @@ def run(ctx: CliContext, dry_run: bool, actor: str, as_json: bool) -> None:
             echo_json(report.as_dict())
         return
     if not reports:
-        click.echo("no raw source has retention_days: nothing expires")
+        click.echo("no raw or pulled source has retention_days: nothing expires")
         return
     verb = "would purge" if dry_run else "purged"
     for r in reports:
@@ -36,6 +36,7 @@ def run(ctx: CliContext, dry_run: bool, actor: str, as_json: bool) -> None:
             f"{r.cutoff.isoformat()} ({r.bytes_freed:,} bytes, {r.partitions_dropped} "
             f"partitions); kept {r.kept_unextracted} unextracted, {r.kept_quarantined} "
             f"quarantined, {r.kept_held} held"
+            + (f"; {r.pages_purged} pages ({r.page_bytes_freed:,} bytes)" if r.pages_purged else "")
         )
 
 
@@ -53,7 +54,7 @@ def audit(ctx: CliContext, source: str | None, limit: int, as_json: bool) -> Non
         return
     table(
         "retention audit",
-        ["at", "source", "cutoff", "purged", "bytes", "partitions", "kept u/q/h", "actor"],
+        ["at", "source", "cutoff", "purged", "bytes", "partitions", "kept u/q/h", "pages", "actor"],
         [_row(e) for e in entries],
     )
 
@@ -67,5 +68,6 @@ def _row(e: RetentionAuditEntry) -> list[object]:
         e.bytes_freed,
         e.partitions_dropped,
         f"{e.kept_unextracted}/{e.kept_quarantined}/{e.kept_held}",
+        e.pages_purged,
         e.actor,
     ]

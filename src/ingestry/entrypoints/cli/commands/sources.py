@@ -58,7 +58,7 @@ def list_sources(ctx: CliContext, as_json: bool) -> None:
                 s.convention,
                 s.format.value,
                 "|".join(".".join(p) for p in s.id_paths),
-                _retention(s.retention_days, s.is_raw),
+                _retention(s.retention_days, s.is_raw or s.pull is not None),
                 s.rationale,
             ]
             for s in sources

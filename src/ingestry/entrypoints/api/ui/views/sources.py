@@ -29,7 +29,8 @@ def _source_page(
         runs = store.runs(source.name, None, 20)
         buckets = store.stats_over_time(chosen, [source.name], plot_since(chosen).isoformat())
         holds = store.raw_holds(source.name) if source.is_raw else []
-        audit = store.retention_audit(source.name, limit=10) if source.is_raw else []
+        kept = source.is_raw or source.pull is not None  # raw rows, or pages
+        audit = store.retention_audit(source.name, limit=10) if kept else []
     config = dataclasses.asdict(source)
     return page(
         request,
