@@ -5,6 +5,8 @@ Paths (each page holds `size` items, `?size=` or `Upstream.page_size`):
 
 - `/link?page=N`: the page as a JSON list, the next page in a `Link: <…>; rel="next"`
 - `/jsonlink?page=N`: `{"data": {"items": […]}, "next": "/jsonlink?page=N+1" | null}`
+- `/odata?$skip=O`: OData v4 (Microsoft Graph, Dynamics): `{"@odata.context": …,
+  "value": […], "@odata.nextLink": "http://…/odata?$skip=O+size"}` (absent on the last)
 - `/cursor?cursor=T`: `{"items": […], "next_cursor": T | null}`
 - `/offset?offset=O&limit=L`: `{"items": […]}`
 - `/pages?page=N` (from 1): the page as a JSON list, `[]` past the end
@@ -308,6 +310,8 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 return _dumps(listed), {"Content-Type": "application/json"}, begin // size + 1
             if kind in ("link", "jsonlink", "pages", "children"):
                 page = int(query.get("page", "1"))
+            elif kind == "odata":
+                page = int(query.get("$skip", "0")) // size + 1
             elif kind == "cursor":
                 page = int(query.get("cursor", "1"))
             elif kind == "offset":
@@ -331,6 +335,12 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
             if kind == "jsonlink":
                 link = f"/jsonlink?page={nxt}{extra}" if more else None
                 return _dumps({"data": {"items": chunk}, "next": link}), headers, page
+            if kind == "odata":
+                odata: dict[str, Any] = {"@odata.context": f"{up.url}/$metadata#items"}
+                odata["value"] = chunk
+                if more:
+                    odata["@odata.nextLink"] = f"{up.url}/odata?$skip={(nxt - 1) * size}{extra}"
+                return _dumps(odata), headers, page
             if kind == "cursor":
                 token = str(nxt) if more else None
                 return _dumps({"items": chunk, "next_cursor": token}), headers, page

@@ -170,6 +170,14 @@ def _body(model: PullModel) -> str | None:
     )
     if model.method == "GET" and (model.body is not None or in_body):
         raise ValueError("pull.body and `location: body` need `method: POST` (a GET has no body)")
+    pag = model.paginator
+    for name, place in (
+        (pag.param, pag.location), (pag.offset_param, pag.location),
+        (pag.limit_param, pag.location), (pag.page_param, pag.location),
+        *([(model.cursor.param, model.cursor.location)] if model.cursor is not None else []),
+    ):  # fmt: skip
+        if place == "body":
+            split_path(name)  # a dotted path in the body: one that reads (ValueError)
     if model.body is None:
         return None
     try:

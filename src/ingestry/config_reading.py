@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingestry.domain.conventions import ColumnType
+from ingestry.domain.conventions import ColumnType, split_path
 from ingestry.domain.reading import (
     EPOCH_FORMATS,
     ColumnParse,
@@ -141,9 +141,10 @@ def source_reading(model: SourceReadingModel, fmt: SourceFormat) -> Reading:
         skip += model.header - 1
     path = None
     if model.records_path is not None:
-        path = tuple(model.records_path.split("."))
-        if any(not p for p in path):
-            raise ReadingError("records_path", f"invalid path {model.records_path!r}")
+        try:
+            path = split_path(model.records_path)
+        except ValueError as exc:
+            raise ReadingError("records_path", str(exc)) from None
     return Reading(
         dialect=CSVDialect(
             delimiter=delimiter,

@@ -21,6 +21,8 @@ PATHS = {
     "cursor": ("/cursor", '{type: "cursor", path: "next_cursor", param: "cursor"}'),
     "offset": ("/offset?offset=0&limit=10", '{type: "offset", limit: 10}'),
     "pages": ("/pages?page=1", '{type: "page_number", start: 1}'),
+    # OData's next link: a key with a dot, quoted in the path
+    "odata": ("/odata", '{type: "json_link", path: "\\"@odata.nextLink\\""}'),
     "after": (
         "/after",
         '{type: "cursor", last_item: "id", param: "starting_after", has_more: "has_more"}',

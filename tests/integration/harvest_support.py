@@ -29,6 +29,8 @@ PAGINATORS: dict[str, tuple[str, str, str | None]] = {
     "cursor": ("/cursor", "{type: cursor, path: next_cursor, param: cursor}", "items"),
     "offset": ("/offset", "{type: offset, limit: 10}", "items"),
     "pages": ("/pages", "{type: page_number}", None),
+    # OData v4: the next link's key holds a dot, so the path quotes it
+    "odata": ("/odata", """{type: json_link, path: '"@odata.nextLink"'}""", "value"),
 }
 
 

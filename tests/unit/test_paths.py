@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from ingestry.domain.conventions import split_path
+from ingestry.domain.conventions import join_path, split_path
 from ingestry.extract.paths import MISSING, compile_getter
 
 DOC: dict[str, Any] = {
@@ -119,3 +121,32 @@ def test_split_path_keeps_indexes_as_strings() -> None:
 
 def test_underscored_segment_is_not_a_list_index() -> None:
     assert compile_getter(("a", "1_0"))({"a": list(range(20))}) is MISSING
+
+
+@pytest.mark.parametrize(
+    ("path", "parts"),
+    [
+        ('"@odata.nextLink"', ("@odata.nextLink",)),
+        ('meta."a.b".c', ("meta", "a.b", "c")),
+        ('"say \\"hi\\"".x', ('say "hi"', "x")),
+        ('"back\\\\slash"', ("back\\slash",)),
+        ('""', ("",)),
+    ],
+)
+def test_a_quoted_segment_is_one_key(path: str, parts: tuple[str, ...]) -> None:
+    """OData's `@odata.nextLink` and any key holding a dot (jq's spelling)."""
+    assert split_path(path) == parts
+    assert split_path(join_path(parts)) == parts
+
+
+@pytest.mark.parametrize("path", ['"open', 'a"b', '"a"b', 'a.."b"', '"a".', '."a"'])
+def test_a_bad_quoted_path_is_refused(path: str) -> None:
+    with pytest.raises(ValueError, match="invalid path"):
+        split_path(path)
+
+
+@given(st.lists(st.text(max_size=8), min_size=1, max_size=4))
+def test_any_keys_go_through_join_and_split(parts: list[str]) -> None:
+    """Whatever the keys hold (dots, quotes, backslashes, nothing), a path written by
+    `join_path` reads back as those keys."""
+    assert split_path(join_path(parts)) == tuple(parts)

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from ingestry.adapters.containers import Container, compression_of, inner_name
 from ingestry.adapters.tables import parquet_table, xlsx_table
+from ingestry.domain.conventions import join_path
 from ingestry.domain.errors import InputError
 from ingestry.domain.reading import CSVDialect, Reading
 from ingestry.extract.csvframes import CSVFrames, sniff_delimiter
@@ -196,7 +197,7 @@ def rows_of(doc: Any) -> tuple[str | None, list[dict[str, Any]]]:
     for where, value in _arrays(doc, ()):
         objects = [r for r in value if isinstance(r, dict)]
         if len(objects) > found:
-            best, found = (".".join(where), objects), len(objects)
+            best, found = (join_path(where), objects), len(objects)
     return best
 
 

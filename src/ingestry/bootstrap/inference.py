@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ingestry.domain.conventions import IDENTIFIER
+from ingestry.domain.conventions import IDENTIFIER, split_path
 from ingestry.domain.errors import ConfigError, InputError
 from ingestry.domain.harvest import value_at
 
@@ -108,7 +108,7 @@ def infer_pull(
         rows = []  # the document itself is not an item of a list
     if not rows:
         raise InputError(f"{url}: no list of objects in the response to infer from")
-    items = document if where is None else value_at(document, where.split("."))
+    items = document if where is None else value_at(document, split_path(where))
     guess = guess_paginator(url, response.headers, document, list(items or ()))
     pull: dict[str, Any] = {"url": _without(url, guess.paginator)}
     notes = {"paginator": guess.why}

@@ -7,6 +7,7 @@ real type (and an index when asked); everything else stays in the record's `meta
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -70,7 +71,7 @@ class ColumnSpec:
 
     @property
     def dotted_path(self) -> str:
-        return ".".join(self.path)
+        return join_path(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +145,42 @@ class Convention:
 
 
 def split_path(path: str) -> tuple[str, ...]:
-    """`customer.email` → ('customer', 'email'); list indexes stay strings ('0')."""
-    parts = tuple(path.split("."))
-    if not path or any(p == "" for p in parts):
-        raise ValueError(f"invalid path {path!r}: empty segment")
-    return parts
+    """`customer.email` → ('customer', 'email'); list indexes stay strings ('0').
+
+    A segment in double quotes is one key, dots and all (`"@odata.nextLink"`, as jq
+    spells it; `\\"` and `\\\\` inside stand for a quote and a backslash)."""
+    if '"' not in path:
+        parts = tuple(path.split("."))
+        if not path or any(p == "" for p in parts):
+            raise ValueError(f"invalid path {path!r}: empty segment")
+        return parts
+    found: list[str] = []
+    at = 0
+    while True:
+        quoted = path.startswith('"', at)
+        match = (_QUOTED if quoted else _PLAIN).match(path, at)
+        if match is None:
+            raise ValueError(f"invalid path {path!r}: a bad or empty segment at {at + 1}")
+        found.append(_UNESCAPE.sub(r"\1", match.group(1)) if quoted else match.group(0))
+        at = match.end()
+        if at == len(path):
+            return tuple(found)
+        if path[at] != ".":
+            raise ValueError(f"invalid path {path!r}: expected '.' at {at + 1}")
+        at += 1
+
+
+def join_path(parts: Sequence[str]) -> str:
+    """The text `split_path` reads back as `parts`: a key holding a dot or a quote
+    (or empty) is quoted."""
+    return ".".join(p if p and not _NEEDS_QUOTES.search(p) else _quote(p) for p in parts)
+
+
+def _quote(part: str) -> str:
+    return '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_PLAIN = re.compile(r'[^."]+')
+_UNESCAPE = re.compile(r"\\(.)")
+_NEEDS_QUOTES = re.compile(r'[."]')

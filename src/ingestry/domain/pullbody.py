@@ -15,6 +15,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ingestry.domain.conventions import split_path
+
 __all__ = ["BodyValues", "body_bytes", "body_text", "mark_value"]
 
 #: (dotted path, JSON value) the paginator and the cursor set in a request's body
@@ -35,7 +37,7 @@ def body_bytes(base: str | None, values: BodyValues) -> bytes:
     stay exact: the standard library writes them, orjson stops at 64 bits."""
     document: Any = {} if base is None else copy.deepcopy(json.loads(base))
     for path, value in values:
-        set_at(document, path.split("."), value)
+        set_at(document, split_path(path), value)
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 

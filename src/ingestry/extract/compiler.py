@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention
+from ingestry.domain.conventions import ColumnSpec, ColumnType, Convention, join_path
 from ingestry.domain.errors import ExtractionError
 from ingestry.domain.geometry import MEASURES
 from ingestry.domain.reading import DEFAULT_NULLS, ValueSpelling
@@ -225,7 +225,7 @@ def _generate(
         "        raise ExtractionError(f'expected a JSON object, got {_type(doc).__name__}')",
     ]
     for k, path in enumerate(source.id_paths):
-        dotted = ".".join(path)
+        dotted = join_path(path)
         var = f"i{k}"
         code += _fetch(var, path)
         missing = f"missing id at path {dotted!r}"

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ingestry.domain.conventions import split_path
 from ingestry.domain.harvest import next_link, value_at
 from ingestry.extract.inference import ColumnGuess
 
 __all__ = ["PaginatorGuess", "cursor_hint", "guess_paginator"]
 
 #: where APIs put the next page's URL (Django REST framework, Laravel, HAL, JSON:API,
-#: Azure, Facebook's Graph API, Twilio); OData's `@odata.nextLink` has a dot in its
-#: name, which a dotted path cannot say
+#: Azure, Facebook's Graph API, Twilio, OData v4: Microsoft Graph, Dynamics, SAP)
 _LINKS = (
-    "next", "next_url", "next_page_url", "nextLink", "links.next",
+    "next", "next_url", "next_page_url", "nextLink", '"@odata.nextLink"', "links.next",
     "_links.next.href", "paging.next", "meta.next", "pagination.next", "next_page_uri",
 )  # fmt: skip
 #: where they put an opaque cursor, and the parameter it usually goes back in
@@ -58,12 +58,12 @@ def guess_paginator(
     if next_link(headers.get("link", "")):
         return PaginatorGuess({"type": "link_header"}, 'a Link header with rel="next"')
     for path in _LINKS:
-        found = value_at(document, path.split(".")) if isinstance(document, dict) else None
+        found = value_at(document, split_path(path)) if isinstance(document, dict) else None
         if isinstance(found, str) and (found.startswith(("http://", "https://", "/", "?"))):
             return PaginatorGuess({"type": "json_link", "path": path}, f"a next link at {path}")
     if isinstance(document, dict):
         for path, param in _CURSORS:
-            found = value_at(document, path.split("."))
+            found = value_at(document, split_path(path))
             if isinstance(found, str | int) and not isinstance(found, bool) and found != "":
                 why = f"a cursor at {path}; check that the API takes it back as `{param}`"
                 return PaginatorGuess({"type": "cursor", "path": path, "param": param}, why)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ingestry.domain.conventions import join_path
 from ingestry.domain.sources import (
     CLASSIFY_QUESTIONS,
     ClassifyAnswers,
@@ -40,8 +41,8 @@ def list_sources(ctx: CliContext, as_json: bool) -> None:
                     "strategy": s.strategy.value,
                     "convention": s.convention,
                     "format": s.format.value,
-                    "id": [".".join(p) for p in s.id_paths],
-                    "entity_type": ".".join(s.entity_type_path) if s.entity_type_path else None,
+                    "id": [join_path(p) for p in s.id_paths],
+                    "entity_type": join_path(s.entity_type_path) if s.entity_type_path else None,
                     "retention_days": s.retention_days,
                     "extractor": s.extractor,
                     "rationale": s.rationale,
@@ -57,7 +58,7 @@ def list_sources(ctx: CliContext, as_json: bool) -> None:
                 s.strategy.value,
                 s.convention,
                 s.format.value,
-                "|".join(".".join(p) for p in s.id_paths),
+                "|".join(join_path(p) for p in s.id_paths),
                 _retention(s.retention_days, s.is_raw or s.pull is not None),
                 s.rationale,
             ]
