@@ -100,3 +100,37 @@ def test_killed_run_then_rerun_gives_every_item_once(
         assert store.harvest_cursor("api") == max(i["updated_at"] for i in upstream.items)
     assert db.count("raw_payloads") == 200  # none twice
     assert db.scalar("SELECT count(DISTINCT source_id) FROM raw_payloads") == 200
+
+
+def test_cli_shows_the_kept_pages_and_a_simple_record_s_page(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """`raw pages`, `raw page ID --bytes`, and `raw show` of a simple pulled source's
+    record: the whole page that held it (it keeps no raw payload)."""
+    url = db.url if db.kind == "postgres" else DEFAULT_SQLITE
+    paging = (upstream.url + "/cursor", "{type: cursor, path: next_cursor, param: cursor}")
+    write_config(tmp_path, url, source_yaml("api", *paging, "items", strategy="simple"))
+    assert run("harvest", "api", cwd=tmp_path).returncode == 0
+    listed = run("raw", "pages", "api", "--limit", "5", "--json", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    rows = [orjson.loads(line) for line in listed.stdout.splitlines()]
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4, 5]
+    assert {r["status"] for r in rows} == {200} and all(r["size"] > 0 for r in rows)
+    second = run("raw", "page", str(rows[1]["id"]), "--bytes", cwd=tmp_path)
+    assert second.returncode == 0 and second.stdout == upstream_page(upstream, 2)
+    shown = run("raw", "show", "api", "it-15", "--bytes", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == second.stdout  # items 11-20 are page 2
+    told = run("raw", "show", "api", "it-15", cwd=tmp_path)
+    assert b"the whole page that held it" in told.stdout and b"seq: 2" in told.stdout
+    table = run("raw", "pages", "api", cwd=tmp_path)
+    assert table.returncode == 0 and b"kept pages" in table.stdout
+    missing = run("raw", "show", "api", "it-999", cwd=tmp_path)
+    assert missing.returncode == 1 and b"no raw payload" in missing.stderr
+
+
+def upstream_page(up: Upstream, page: int) -> bytes:
+    """The bytes `/cursor` answers for `page` (the kept page must be exactly these)."""
+    import httpx
+
+    return httpx.get(f"{up.url}/cursor", params={"cursor": str(page)}).content

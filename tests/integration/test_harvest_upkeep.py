@@ -204,3 +204,33 @@ def test_an_erasure_waits_for_no_run_of_its_source(
             assert refused.json()["error"]["code"] == "run_in_progress"
         assert holding(store, ERASED) == [1] and "it-7" in records(store)
         assert store.erase(source="api", source_id="it-7", reason="r").removed.records == 1
+
+
+def test_a_simple_record_s_page_is_the_one_its_version_came_from(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """A simple pulled source keeps no raw payload: `page_of` (what `raw show` gives)
+    is the page that held the item in the run that made the record's current version;
+    a run that changes nothing does not move it, one that changes the item does."""
+    with one_source(tmp_path, db, upstream, strategy="simple") as store:
+        first = store.harvest("api")
+        assert store.raw("api", "it-15") == []
+        page = store.page_of("api", "it-15")
+        assert page is not None and (page.run_srn, page.seq) == (first.run_srn, 2)
+        assert b'"it-15"' in page.body and store.harvest_page(page.id) == page
+        store.harvest("api")  # all 304
+        assert store.page_of("api", "it-15") == page
+        upstream.items[14]["name"] = "renamed"
+        third = store.harvest("api")
+        moved = store.page_of("api", "it-15")
+        assert moved is not None and (moved.run_srn, moved.seq) == (third.run_srn, 2)
+        assert b"renamed" in moved.body
+        assert store.page_of("api", "it-999") is None
+        listed = store.harvest_page_list("api", after=0, limit=3)
+        assert [i.id for i in listed] == [p.id for p in store.harvest_pages("api")][:3]
+        assert listed[0].size == len(store.harvest_page(listed[0].id).body)
+        by_run = store.harvest_page_list("api", third.run_srn)
+        assert [i.seq for i in by_run] == [1, 2, 3, 4]
+        assert [i.status for i in by_run] == [304, 200, 304, 304]
+        store.erase(source="api", source_id="it-15", reason="r")
+        assert store.page_of("api", "it-15") is None

@@ -20,7 +20,7 @@ from ingestry.domain.erasure import AuditDraft, ErasureAudit, ErasureCounts, srn
 from ingestry.domain.errors import ErasureBlockedError, InputError, RecordNotFoundError
 from ingestry.domain.records import parse_srn
 from ingestry.domain.sources import DataSource
-from ingestry.services.harvest_erasure import PageEraser
+from ingestry.services.harvest_kept import KeptPages
 from ingestry.services.holds import blocking_hold
 from ingestry.services.ports import Storage
 
@@ -55,7 +55,7 @@ class ErasureService:
         sources: Mapping[str, DataSource],
         *,
         clock: Clock = utc_now,
-        pages: PageEraser | None = None,
+        pages: KeptPages | None = None,
     ) -> None:
         self.storage = storage
         self.convention = convention
@@ -109,7 +109,7 @@ class ErasureService:
         """The source's run lock (no run adds a page while its pages are swept)."""
         if pulled is None or self.pages is None:
             return nullcontext()
-        return self.pages.locks.hold(pulled.name)
+        return self.pages.lock(pulled)
 
     def audits(self, srn: str | None = None, limit: int | None = 100) -> list[ErasureAudit]:
         digest = srn_digest(srn) if srn is not None else None

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ingestry.domain.clock import utc_now
+from ingestry.domain.errors import RecordNotFoundError
 from ingestry.store.control import ControlArea
 from ingestry.store.ingest import IngestArea
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from ingestry.domain.sources import DataSource
     from ingestry.services.harvest import HarvestProgress, HarvestSummary
     from ingestry.services.ingest import IngestSummary
-    from ingestry.services.ports.harvest import StoredPage
+    from ingestry.services.ports.harvest import PageInfo, StoredPage
     from ingestry.services.preparation import ProgressFn
     from ingestry.services.schedule import Scheduled
 
@@ -78,8 +79,43 @@ class HarvestArea(IngestArea, ControlArea):
         return self._harvest_ledger().cursor(self.source(source).name)
 
     def harvest_pages(self, source: str, run_srn: str | None = None) -> list[StoredPage]:
-        """The page responses kept for `source` (of one run), oldest first."""
+        """The page responses kept for `source` (of one run), oldest first, bytes and
+        all: for a few; `harvest_page_list` pages through many."""
         return self._harvest_ledger().pages(self.source(source).name, run_srn)
+
+    def harvest_page_list(
+        self, source: str, run_srn: str | None = None, *, after: int = 0, limit: int = 100
+    ) -> list[PageInfo]:
+        """Up to `limit` kept pages of `source` (of one run) after page id `after`,
+        oldest first, without their bytes."""
+        return self._harvest_ledger().page_list(self.source(source).name, run_srn, after, limit)
+
+    def harvest_page(self, page_id: int) -> StoredPage:
+        """One kept page by its id, bytes and all."""
+        page = self._harvest_ledger().page(page_id)
+        if page is None:
+            raise RecordNotFoundError(f"no kept page #{page_id}")
+        return page
+
+    def page_of(self, source: str, source_id: str) -> StoredPage | None:
+        """The kept page a pulled source's record was derived from: the page that held
+        the item in the run that made its current version (a simple source keeps no
+        raw payload; `raw show` gives this page). None if it is not kept (purged,
+        erased) or there is no such record."""
+        from ingestry.domain.records import record_srn
+        from ingestry.services.harvest_kept import KeptPages
+
+        data_source = self.source(source)
+        if data_source.pull is None:
+            return None
+        convention = self.settings.convention(data_source.convention)
+        srn = record_srn(data_source.convention, "harvest", data_source.name, source_id)
+        record = self.storage.get_record(convention, srn)
+        run = getattr(record.source, "harvest_run_srn", None) if record is not None else None
+        if not run:
+            return None
+        pages = KeptPages(self._harvest_ledger(), self._run_locks(), self.extractor)
+        return pages.derived_from(data_source, source_id, run)
 
     def ingest_source_files(
         self, source: str, *, progress: ProgressFn | None = None, owner: str | None = None

@@ -311,10 +311,10 @@ class RecordArea(ControlArea):
         record, its versions, events, hook runs, features and the raw payloads of its
         id, with an audit row of hashes. A legal hold refuses it (ErasureBlockedError)."""
         from ingestry.services.erasure import ErasureService
-        from ingestry.services.harvest_erasure import PageEraser
+        from ingestry.services.harvest_kept import KeptPages
 
         target = srn if srn is not None else self.srn_of(source, source_id)
-        pages = PageEraser(self._harvest_ledger(), self._run_locks(), self.extractor)
+        pages = KeptPages(self._harvest_ledger(), self._run_locks(), self.extractor)
         service = ErasureService(
             self.storage, self.settings.convention, self.settings.sources, pages=pages
         )

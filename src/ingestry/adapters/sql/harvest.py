@@ -26,7 +26,7 @@ from ingestry.adapters.sql.control import ControlDatabase
 from ingestry.adapters.sql.control_schema import harvest_cursors, harvest_pages, jobs
 from ingestry.adapters.sql.jobs import LEASE_PREFIX, lease_session_name
 from ingestry.domain.harvest import HarvestBusyError
-from ingestry.services.ports import StoredPage
+from ingestry.services.ports import PageInfo, StoredPage
 
 log = logging.getLogger("ingestry.worker")
 
@@ -114,7 +114,9 @@ class SqlHarvestLedger:
         with self.db.read() as conn:
             return [_page(row._mapping) for row in conn.execute(query)]
 
-    def page_bodies(self, source: str, after: int, limit: int) -> list[tuple[int, bytes]]:
+    def page_bodies(
+        self, source: str, after: int, limit: int, run_srn: str | None = None
+    ) -> list[tuple[int, bytes]]:
         t = harvest_pages.c
         query = (
             sa.select(t.id, t.body)
@@ -122,8 +124,39 @@ class SqlHarvestLedger:
             .order_by(t.id)
             .limit(limit)
         )
+        if run_srn is not None:
+            query = query.where(t.run_srn == run_srn)
         with self.db.read() as conn:
             return [(int(row.id), bytes(row.body)) for row in conn.execute(query)]
+
+    def page(self, page_id: int) -> StoredPage | None:
+        query = sa.select(harvest_pages).where(harvest_pages.c.id == page_id)
+        with self.db.read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _page(row._mapping)
+
+    def page_list(self, source: str, run_srn: str | None, after: int, limit: int) -> list[PageInfo]:
+        t = harvest_pages.c
+        query = (
+            sa.select(
+                t.id, t.source, t.run_srn, t.seq, t.url, t.status, t.etag,
+                sa.func.length(t.body).label("size"), t.received_at, t.error, t.erased_at,
+            )
+            .where(t.source == source, t.id > after)
+            .order_by(t.id)
+            .limit(limit)
+        )  # fmt: skip
+        if run_srn is not None:
+            query = query.where(t.run_srn == run_srn)
+        with self.db.read() as conn:
+            return [
+                PageInfo(
+                    int(r.id), r.source, r.run_srn, int(r.seq), r.url, int(r.status), r.etag,
+                    int(r.size), str(r.received_at), r.error,
+                    None if r.erased_at is None else str(r.erased_at),
+                )
+                for r in conn.execute(query)
+            ]  # fmt: skip
 
     def erase_pages(self, ids: Sequence[int], at: str) -> int:
         t = harvest_pages
@@ -193,7 +226,7 @@ def _page(m: Any) -> StoredPage:
     return StoredPage(
         m["source"], m["run_srn"], m["seq"], m["request_key"], m["url"], m["status"],
         dict(m["headers"] or {}), bytes(m["body"]), str(m["received_at"]), m["error"],
-        None if m["erased_at"] is None else str(m["erased_at"]),
+        None if m["erased_at"] is None else str(m["erased_at"]), int(m["id"]),
     )  # fmt: skip
 
 

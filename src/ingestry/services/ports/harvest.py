@@ -71,6 +71,25 @@ class StoredPage:
     error: str | None = None
     #: when an erasure emptied `body` (it held an erased item): docs/erasure.md
     erased_at: str | None = None
+    #: its row's id, once stored (0 before)
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """A kept page without its bytes (`raw pages`): what was asked, what came back."""
+
+    id: int
+    source: str
+    run_srn: str
+    seq: int
+    url: str
+    status: int
+    etag: str | None
+    size: int
+    received_at: str
+    error: str | None
+    erased_at: str | None
 
 
 class HarvestLedger(Protocol):
@@ -107,9 +126,20 @@ class HarvestLedger(Protocol):
 
     def pages(self, source: str, run_srn: str | None = None) -> list[StoredPage]: ...
 
-    def page_bodies(self, source: str, after: int, limit: int) -> list[tuple[int, bytes]]:
-        """(id, body) of up to `limit` of `source`'s pages with a body, ids after
-        `after`, in id order: an erasure's keyset walk over them."""
+    def page_bodies(
+        self, source: str, after: int, limit: int, run_srn: str | None = None
+    ) -> list[tuple[int, bytes]]:
+        """(id, body) of up to `limit` of `source`'s pages (of one run, when given) with
+        a body, ids after `after`, in id order: a keyset walk over them."""
+        ...
+
+    def page(self, page_id: int) -> StoredPage | None:
+        """One kept page, bytes and all."""
+        ...
+
+    def page_list(self, source: str, run_srn: str | None, after: int, limit: int) -> list[PageInfo]:
+        """Up to `limit` of `source`'s pages (of one run, when given), ids after `after`,
+        in id order, without their bytes."""
         ...
 
     def erase_pages(self, ids: Sequence[int], at: str) -> int:

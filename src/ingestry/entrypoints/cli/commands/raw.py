@@ -1,9 +1,12 @@
-"""`ingestry raw show SOURCE SOURCE_ID [--bytes]`, `raw hold|holds|release`"""
+"""`ingestry raw show SOURCE SOURCE_ID [--bytes]`, `raw hold|holds|release`, and a
+pulled source's kept pages: `raw pages SOURCE`, `raw page ID [--bytes]`"""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +15,9 @@ from ingestry.domain.retention import RawHold
 from ingestry.entrypoints.cli.context import CliContext
 from ingestry.entrypoints.cli.output import echo_json, table
 from ingestry.entrypoints.cli.params import MOMENT
+
+if TYPE_CHECKING:
+    from ingestry.services.ports.harvest import StoredPage
 
 
 @click.group("raw")
@@ -38,9 +44,14 @@ def show(
 ) -> None:
     """Raw payloads received for SOURCE_ID, ordered by their latest receipt: the last
     one (what --bytes writes) is the payload received last, which drives the record."""
-    payloads = ctx.store().raw(source, source_id)
+    store = ctx.store()
+    payloads = store.raw(source, source_id)
     if not payloads:
-        raise RecordNotFoundError(f"no raw payload for {source} {source_id}")
+        page = store.page_of(source, source_id)  # a simple pulled source: the whole page
+        if page is None:
+            raise RecordNotFoundError(f"no raw payload for {source} {source_id}")
+        _page_out(page, as_bytes, as_json, f"{source} {source_id}: no raw payload (simple); ")
+        return
     if as_bytes:
         out = sys.stdout.buffer
         chosen = payloads if all_versions else payloads[-1:]
@@ -151,3 +162,59 @@ def release(ctx: CliContext, hold_id: int, actor: str) -> None:
     """End a raw hold; its rows expire again under their source's retention."""
     released = ctx.store().raw_release(hold_id, actor=actor)
     click.echo(f"hold #{released.id} on {released.source} released")
+
+
+@command.command("pages")
+@click.argument("source")
+@click.option("--run", "run_srn", help="Only this run's pages (its srn).")
+@click.option("--after", type=int, default=0, show_default=True, help="Page ids after this one.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per page.")
+@click.pass_obj
+def pages(
+    ctx: CliContext, source: str, run_srn: str | None, after: int, limit: int, as_json: bool
+) -> None:
+    """The responses a pulled SOURCE kept (its raw layer, raw or simple), oldest first."""
+    found = ctx.store().harvest_page_list(source, run_srn, after=after, limit=limit)
+    if as_json:
+        for info in found:
+            echo_json(dataclasses.asdict(info))
+        return
+    table(
+        f"{source}: kept pages",
+        ["id", "received", "run", "seq", "status", "bytes", "url", "note"],
+        [
+            [i.id, i.received_at[:19], i.run_srn.rsplit(":", 1)[-1][:12], i.seq, i.status,
+             i.size, i.url, i.error or ("erased " + i.erased_at[:19] if i.erased_at else "")]
+            for i in found
+        ],
+    )  # fmt: skip
+
+
+@command.command("page")
+@click.argument("page_id", type=int)
+@click.option("--bytes", "as_bytes", is_flag=True, help="Write the page's bytes to stdout.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def page(ctx: CliContext, page_id: int, as_bytes: bool, as_json: bool) -> None:
+    """One kept page: what was asked, what came back (`raw pages` lists their ids)."""
+    _page_out(ctx.store().harvest_page(page_id), as_bytes, as_json, "")
+
+
+def _page_out(page: StoredPage, as_bytes: bool, as_json: bool, lead: str) -> None:
+    if as_bytes:
+        sys.stdout.buffer.write(page.body)
+        sys.stdout.buffer.flush()
+        return
+    row = {
+        "page_id": page.id, "source": page.source, "run": page.run_srn, "seq": page.seq,
+        "url": page.url, "status": page.status, "headers": dict(page.headers),
+        "bytes": len(page.body), "received_at": page.received_at, "error": page.error,
+        "erased_at": page.erased_at,
+    }  # fmt: skip
+    if as_json:
+        echo_json(row)
+        return
+    click.echo(f"{lead}the whole page that held it:" if lead else f"page {page.id}")
+    for key, value in row.items():
+        click.echo(f"  {key}: {'' if value is None else value}")
