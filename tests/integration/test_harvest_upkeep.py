@@ -234,3 +234,34 @@ def test_a_simple_record_s_page_is_the_one_its_version_came_from(
         assert [i.status for i in by_run] == [304, 200, 304, 304]
         store.erase(source="api", source_id="it-15", reason="r")
         assert store.page_of("api", "it-15") is None
+
+
+def test_kept_pages_over_the_api(tmp_path: Path, db: Database, upstream: Upstream) -> None:
+    """GET /v1/sources/{source}/pages lists them (keyset), /pages/{id} gives the bytes
+    exactly; a key of another source sees neither."""
+    two = [source_yaml(n, upstream.url + "/link", "{type: link_header}", None) for n in ("api", "b")]
+    with open_with(tmp_path, db, "".join(two)) as store:
+        run = store.harvest("api").run_srn
+        kept = store.harvest_pages("api")
+    config = tmp_path / "ingestry.yaml"
+    reader = create_key(config, "reader", ["api"])
+    other = create_key(config, "other", ["b"])
+    with api_client(config) as client:
+        first = client.get("/v1/sources/api/pages", params={"limit": 3}, headers=auth(reader))
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert [p["seq"] for p in body["items"]] == [1, 2, 3]
+        rest = client.get(
+            "/v1/sources/api/pages",
+            params={"after": body["next_after"], "run": run},
+            headers=auth(reader),
+        ).json()
+        assert [p["seq"] for p in rest["items"]] == [4] and rest["next_after"] is None
+        page = client.get(f"/v1/sources/api/pages/{kept[1].id}", headers=auth(reader))
+        assert page.status_code == 200 and page.content == kept[1].body
+        assert page.headers["x-ingestry-url"] == kept[1].url
+        assert page.headers["x-ingestry-run"] == run
+        for path in ("/v1/sources/api/pages", f"/v1/sources/api/pages/{kept[1].id}"):
+            assert client.get(path, headers=auth(other)).status_code in (403, 404)
+        spec = client.get("/openapi.json").json()
+        assert "/v1/sources/{source}/pages/{page_id}" in spec["paths"]

@@ -20,6 +20,7 @@ from ingestry.entrypoints.api.routes import (
     holds,
     jobs,
     ops,
+    pages,
     payloads,
     query,
     records,
@@ -80,7 +81,9 @@ def create_app(settings: Settings, *, pool_size: int = DEFAULT_SIZE) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     errors.install(app)
-    routers = (payloads, records, runs, jobs, sources, ops, federation, erasures, holds, query)
+    routers = (
+        payloads, records, runs, jobs, sources, pages, ops, federation, erasures, holds, query
+    )  # fmt: skip
     for router in (module.router for module in routers):
         app.include_router(router)
     if settings.api.ui:

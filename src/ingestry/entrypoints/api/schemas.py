@@ -374,3 +374,24 @@ class StatsBucketOut(_Out):
 
 class StatsList(_Out):
     items: list[StatsBucketOut]
+
+
+class PageOut(_Out):
+    """A kept response of a pulled source, without its bytes."""
+
+    id: int
+    run_srn: str
+    seq: int
+    url: str
+    status: int
+    etag: str | None
+    size: int
+    received_at: str
+    error: str | None
+    erased_at: str | None
+
+
+class PageList(_Out):
+    items: list[PageOut]
+    #: the `after` of the next request; null when this was the last
+    next_after: int | None
