@@ -239,7 +239,8 @@ def test_a_simple_record_s_page_is_the_one_its_version_came_from(
 def test_kept_pages_over_the_api(tmp_path: Path, db: Database, upstream: Upstream) -> None:
     """GET /v1/sources/{source}/pages lists them (keyset), /pages/{id} gives the bytes
     exactly; a key of another source sees neither."""
-    two = [source_yaml(n, upstream.url + "/link", "{type: link_header}", None) for n in ("api", "b")]
+    link = (upstream.url + "/link", "{type: link_header}", None)
+    two = [source_yaml(name, *link) for name in ("api", "b")]
     with open_with(tmp_path, db, "".join(two)) as store:
         run = store.harvest("api").run_srn
         kept = store.harvest_pages("api")
