@@ -156,9 +156,10 @@ def build_control(settings: Settings) -> ControlPorts:
     """Jobs, API keys and idempotency keys on the configured database (pooled)."""
     from ingestry.adapters.sql.browse import SqlBrowse
     from ingestry.adapters.sql.control import ControlDatabase
-    from ingestry.adapters.sql.harvest import SqlHarvestLedger, SqlRunLocks
+    from ingestry.adapters.sql.harvest import SqlHarvestLedger
     from ingestry.adapters.sql.jobs import SqlJobQueue
     from ingestry.adapters.sql.keys import SqlApiKeys, SqlIdempotency
+    from ingestry.adapters.sql.runlocks import SqlRunLocks
     from ingestry.services.control import ControlPorts
 
     url = settings.database_url
