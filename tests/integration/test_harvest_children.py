@@ -145,3 +145,21 @@ def test_each_parent_keeps_its_own_mark(tmp_path: Path, db: Database, upstream: 
     assert again.records_created == 2
     sent = [p for p in upstream.requests if p.startswith("/children/item%201")]
     assert sent == [f"/children/item%201?since={quote(marks['item 1'])}"]
+
+
+def test_a_parent_gone_from_the_parent_source_takes_its_mark_with_it(
+    tmp_path: Path, db: Database, upstream: Upstream
+) -> None:
+    """Before, the marks kept a key for every parent ever walked: a child resource of
+    a parent list that turns over grew its kept cursor for good."""
+    extra = f"{EACH}\ncursor: {{field: updated_at, param: since}}"
+    with project(tmp_path, db, upstream, extra) as store:
+        store.harvest("repos")
+        store.harvest("issues")
+        assert set(json.loads(store.harvest_cursor("issues") or "{}")) == {"item 1", "item 2"}
+        gone = store.srn_of("repos", "it-2")  # the record whose name is "item 2"
+        store.delete(gone, reason="repository archived")
+        store.harvest("issues")
+        marks = json.loads(store.harvest_cursor("issues") or "{}")
+    assert set(marks) == {"item 1"}
+    assert marks["item 1"] == upstream.children["item 1"][-1]["updated_at"]

@@ -196,7 +196,11 @@ class _Run:
             self._store([page])
             self._quarantine(page)
         if self.marks is not None:
-            return marks_text(self.marks) if self.marks else None
+            # a parent no longer among the parent source's records takes its mark
+            # with it: the marks grow with the parents there are, not all there were
+            listed = set(self.parents or ())
+            kept = {parent: mark for parent, mark in self.marks.items() if parent in listed}
+            return marks_text(kept) if kept or self.marks else None
         return self.mark
 
     def _batches(self, page: Fetched) -> list[PreparedBatch]:
