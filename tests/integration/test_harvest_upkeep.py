@@ -18,7 +18,14 @@ from ingestry.store import Store
 from tests.apiclient import api_client, auth, create_key
 from tests.backends import Database
 from tests.harvest_upstream import Upstream, make_items, serve
-from tests.integration.harvest_support import as_json, one_source, open_with, records, source_yaml
+from tests.integration.harvest_support import (
+    PAGINATORS,
+    as_json,
+    one_source,
+    open_with,
+    records,
+    source_yaml,
+)
 
 ERASED = b'"it-7"'
 
@@ -40,7 +47,7 @@ def test_an_erasure_takes_the_item_out_of_the_pages(
 ) -> None:
     """Before: the record and its raw payload went, but the page that held the item
     kept its bytes in `harvest_pages`, for good (a simple source's only raw layer)."""
-    with one_source(tmp_path, db, upstream, strategy=strategy) as store:
+    with one_source(tmp_path, db, upstream, "jsonlink", strategy=strategy) as store:
         store.harvest("api")
         store.harvest("api")  # all 304: the pages of both runs
         assert holding(store, ERASED) == [1]
@@ -70,7 +77,7 @@ def test_an_erased_record_s_pages_are_swept_again(
     """A record gone but its bytes still in a page (erased before pages were swept):
     erasing it again takes the bytes out and is audited; with nothing anywhere, it is
     not found."""
-    with one_source(tmp_path, db, upstream, strategy="simple") as store:
+    with one_source(tmp_path, db, upstream, "jsonlink", strategy="simple") as store:
         store.harvest("api")
         srn = store.srn_of("api", "it-7")
         table = "records_item"
@@ -88,7 +95,7 @@ def test_a_page_that_does_not_parse_is_emptied_when_it_spells_the_id(
     """A quarantined page (a 200 cut short) cannot say which items it held: it is
     emptied when the id's text is in it."""
     upstream.fault("badjson", 2)
-    with one_source(tmp_path, db, upstream, strategy="simple") as store:
+    with one_source(tmp_path, db, upstream, "jsonlink", strategy="simple") as store:
         with pytest.raises(HarvestError, match="not JSON"):
             store.harvest("api")
         store.harvest("api")  # whole now
@@ -104,13 +111,14 @@ def test_retention_purges_the_pages_of_a_pulled_source(
 ) -> None:
     """A simple pulled source may keep its pages `retention_days` (before: refused,
     and its pages stayed for ever); pages received before the cutoff go, audited."""
-    with one_source(tmp_path, db, upstream, strategy="simple") as store:
+    with one_source(tmp_path, db, upstream, "jsonlink", strategy="simple") as store:
         store.harvest("api")
         pages_before = store.harvest_pages("api")
         assert len(pages_before) == 4
     more = "\n    retention_days: 30"
-    with open_with(tmp_path, db, source_yaml("api", upstream.url + "/link",
-                   "{type: link_header}", None, strategy="simple") + more) as store:  # fmt: skip
+    path, paginator, items = PAGINATORS["jsonlink"]
+    yaml = source_yaml("api", upstream.url + path, paginator, items, strategy="simple")
+    with open_with(tmp_path, db, yaml + more) as store:
         old = (utc_now() - timedelta(days=45)).strftime("%Y-%m-%d %H:%M:%S.%f")
         db.execute(f"UPDATE harvest_pages SET received_at = '{old}' WHERE seq <= 2")
         (dry,) = store.retention_run(dry_run=True)
@@ -141,7 +149,7 @@ def test_a_quarantined_page_s_etag_is_never_sent(
     ETag kept): before, the next run sent it, got 304, and failed reading the kept bad
     body as the page. Now only a page whose items were taken lends its ETag."""
     upstream.fault("badjson", 2)
-    with one_source(tmp_path, db, upstream, strategy="simple") as store:
+    with one_source(tmp_path, db, upstream, "jsonlink", strategy="simple") as store:
         with pytest.raises(HarvestError, match="not JSON"):
             store.harvest("api")
         store.harvest("api")  # page 2 whole now, with its ETag
@@ -163,7 +171,7 @@ def test_a_page_purged_while_a_run_reads_its_etag_is_asked_again(
     """A run reads the ETags once, at its start; a page purged (or erased) after that
     answers 304 with no kept page to stand in for it. Before: the run stopped ("answered
     304"); now it asks for that page again in full."""
-    with one_source(tmp_path, db, upstream, strategy="simple") as store:
+    with one_source(tmp_path, db, upstream, "jsonlink", strategy="simple") as store:
         first = store.harvest("api")
         upstream.delay = 0.5  # the last page is asked for well after page 1 commits
         purged: list[int] = []
@@ -190,7 +198,7 @@ def test_an_erasure_waits_for_no_run_of_its_source(
     """A run in progress could add a page holding the item while the pages are swept:
     the erasure is refused until it ends (CLI exit 1, HTTP 409 `run_in_progress`),
     nothing removed."""
-    with one_source(tmp_path, db, upstream, strategy="simple") as store:
+    with one_source(tmp_path, db, upstream, "jsonlink", strategy="simple") as store:
         store.harvest("api")
         config = tmp_path / "ingestry.yaml"
         admin = create_key(config, "admin", [], admin=True)
@@ -212,7 +220,7 @@ def test_a_simple_record_s_page_is_the_one_its_version_came_from(
     """A simple pulled source keeps no raw payload: `page_of` (what `raw show` gives)
     is the page that held the item in the run that made the record's current version;
     a run that changes nothing does not move it, one that changes the item does."""
-    with one_source(tmp_path, db, upstream, strategy="simple") as store:
+    with one_source(tmp_path, db, upstream, "jsonlink", strategy="simple") as store:
         first = store.harvest("api")
         assert store.raw("api", "it-15") == []
         page = store.page_of("api", "it-15")

@@ -278,6 +278,15 @@ def next_link(header: str) -> str | None:
     return None
 
 
+def may_ask_if_changed(spec: PullSpec, kept_link: str) -> bool:
+    """Whether a kept page's ETag may go in `If-None-Match`. Not for a Link-header
+    paginator's kept last page (its Link header named no next one): the ETag covers
+    the body, not the Link header, so items added after a full last page leave its
+    body as it was, and a 304 would hide the Link header that now names a next page.
+    That page is asked for in full every run."""
+    return spec.paginator.type is not PaginatorType.LINK_HEADER or bool(next_link(kept_link))
+
+
 def value_at(document: Any, path: Sequence[str]) -> Any:
     """The value at a dotted path (list indexes as numbers); None when absent."""
     node = document

@@ -25,6 +25,7 @@ from ingestry.domain.harvest import (
     backoff,
     basic_auth,
     env_secret,
+    may_ask_if_changed,
     retry_after,
     value_at,
 )
@@ -137,9 +138,9 @@ class PullClient:
         #: the ETags of the pages of earlier runs, read at the first page: a query per
         #: page cost the fetching thread a fifth of its time, holding the GIL the
         #: writer needs (a run asks for each request key once)
-        self.etags: dict[str, str] | None = None
+        self.etags: dict[str, tuple[str, str]] | None = None
 
-    def load_etags(self) -> dict[str, str]:
+    def load_etags(self) -> dict[str, tuple[str, str]]:
         """The earlier runs' ETags, read once (before any thread fetches)."""
         if self.etags is None:
             self.etags = self.ledger.etags(self.name)
@@ -147,7 +148,8 @@ class PullClient:
 
     def fetch_page(self, seq: int, request: PageRequest, ahead: bool = False) -> Fetched:
         # a POST's If-None-Match would be a precondition (412), not a cache check
-        etag = self.load_etags().get(request.key) if self.spec.method == "GET" else None
+        kept = self.load_etags().get(request.key) if self.spec.method == "GET" else None
+        etag = kept[0] if kept is not None and may_ask_if_changed(self.spec, kept[1]) else None
         response = self._get(request, (("If-None-Match", etag),) if etag else (), ahead)
         cached = self.ledger.last_etag(self.name, request.key) if response.status == 304 else None
         if response.status == 304 and cached is None:

@@ -47,16 +47,20 @@ class SqlHarvestLedger:
             return None
         return _page(row._mapping)
 
-    def etags(self, source: str) -> dict[str, str]:
+    def etags(self, source: str) -> dict[str, tuple[str, str]]:
         t = harvest_pages.c
         latest = (
             sa.select(sa.func.max(t.id))
             .where(t.source == source, t.status == 200, t.error.is_(None))
             .group_by(t.request_key)
         )
-        query = sa.select(t.request_key, t.etag).where(t.id.in_(latest))
+        query = sa.select(t.request_key, t.etag, t.headers).where(t.id.in_(latest))
         with self.db.read() as conn:
-            return {key: etag for key, etag in conn.execute(query) if etag}
+            return {
+                key: (etag, str((headers or {}).get("link", "")))
+                for key, etag, headers in conn.execute(query)
+                if etag
+            }
 
     def cursor(self, source: str) -> str | None:
         query = sa.select(harvest_cursors.c.value).where(harvest_cursors.c.source == source)

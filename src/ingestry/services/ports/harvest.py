@@ -109,10 +109,11 @@ class HarvestLedger(Protocol):
         on 304 its body and headers stand in for the response)."""
         ...
 
-    def etags(self, source: str) -> dict[str, str]:
-        """Request key -> the ETag of that request's latest 200 page, for the requests
-        whose latest 200 page carried one: what `last_etag` would find, read once per
-        run instead of once per page."""
+    def etags(self, source: str) -> dict[str, tuple[str, str]]:
+        """Request key -> (the ETag, the Link header or "") of that request's latest
+        200 page whose items were taken, for the requests whose latest such page
+        carried an ETag: what `last_etag` would find, read once per run instead of
+        once per page."""
         ...
 
     def cursor(self, source: str) -> str | None: ...
