@@ -26,7 +26,7 @@ from ingestry.domain.harvest import HarvestError
 from ingestry.store import Store
 from tests.backends import Database
 from tests.harvest_upstream import Upstream, serve
-from tests.integration.harvest_support import open_with, records, source_yaml
+from tests.integration.harvest_support import PAGINATORS, open_with, records, source_yaml
 from tests.reliability.support import env_count
 
 PAGE = 3
@@ -48,10 +48,28 @@ def columns(it: dict[str, Any]) -> dict[str, Any]:
     return {"name": it["name"], "amount": it["amount"], "changed_at": it["updated_at"]}
 
 
+def page_size(kind: str) -> int:
+    """Items a page: the offset paginator asks for 10 (`limit`), the others take the
+    upstream's."""
+    return 10 if kind == "offset" else PAGE
+
+
+def asked(kind: str, count: int) -> int:
+    """Pages a run asks for: an offset paginator stops at a short page, a page-number
+    one at an empty page, the others when the page names no next one."""
+    size = page_size(kind)
+    if kind == "offset":
+        return count // size + 1
+    if kind == "pages":
+        return -(-count // size) + 1
+    return max(1, -(-count // size))
+
+
 class PulledSource(RuleBasedStateMachine):
     store: ClassVar[Store]
     db: ClassVar[Database]
     up: ClassVar[Upstream]
+    kind: ClassVar[str]
 
     @initialize(count=st.integers(1, 8))
     def start(self, count: int) -> None:
@@ -90,10 +108,11 @@ class PulledSource(RuleBasedStateMachine):
 
     @rule()
     def harvest(self) -> None:
-        pages = [self.up.items[i : i + PAGE] for i in range(0, len(self.up.items), PAGE)]
+        size = page_size(self.kind)
+        pages = [self.up.items[i : i + size] for i in range(0, len(self.up.items), size)]
         bad = self.bad_page
         self.bad_page = None
-        if bad is not None and bad <= max(len(pages), 1):
+        if bad is not None and bad <= asked(self.kind, len(self.up.items)):
             with pytest.raises(HarvestError, match="not JSON"):
                 self.store.harvest("api")
             for page in pages[: bad - 1]:  # the pages before it committed
@@ -130,14 +149,17 @@ class PulledSource(RuleBasedStateMachine):
         assert self.store.harvest_page_list("api") == []
 
 
+@pytest.mark.parametrize("strategy", ["simple", "raw"])
+@pytest.mark.parametrize("kind", sorted(PAGINATORS))
 def test_any_life_of_a_pulled_source_keeps_the_records_right(
-    tmp_path: Path, db: Database, upstream: Upstream
+    tmp_path: Path, db: Database, upstream: Upstream, kind: str, strategy: str
 ) -> None:
-    source = source_yaml("api", upstream.url + "/link", "{type: link_header}", None,
-                         strategy="simple")  # fmt: skip
+    path, paginator, items = PAGINATORS[kind]
+    source = source_yaml("api", upstream.url + path, paginator, items, strategy=strategy)
     with open_with(tmp_path, db, source + "    retention_days: 30\n") as store:
         store.harvest_page_list("api")  # the schema made before a rule writes to it
         PulledSource.store, PulledSource.db, PulledSource.up = store, db, upstream
+        PulledSource.kind = kind
         run_state_machine_as_test(
             PulledSource,
             settings=settings(
