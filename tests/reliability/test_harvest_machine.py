@@ -1,6 +1,7 @@
 """A hypothesis state machine over a pulled source's life (docs/harvest.md, "Pages over
-time"), on both backends, against the real test upstream: any sequence of upstream
-changes, additions and removals, runs (some cut short by a page that is not JSON),
+time"), on both backends, against the real test upstream, for every paginator, raw and
+simple, and incremental (`cursor:`): any sequence of upstream changes (stamped, as an
+API does), additions and removals, runs (some cut short by a page that is not JSON),
 erasures and retention purges. After every run that ends, the records are exactly
 what the model says (the upstream's items as last taken, less the erased ones not
 taken again); a run after nothing changed changes nothing; an erased item's bytes are
@@ -12,7 +13,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,6 +32,7 @@ from tests.reliability.support import env_count
 
 PAGE = 3
 _counter = itertools.count(1)
+_stamps = itertools.count(1)
 
 
 @pytest.fixture
@@ -39,9 +41,15 @@ def upstream() -> Iterator[Upstream]:
         yield up
 
 
-def item(prefix: str, n: int, name: str = "a") -> dict[str, Any]:
-    return {"id": f"{prefix}-{n}", "updated_at": f"2026-01-01T00:00:{n:02d}Z",
-            "name": name, "amount": n}  # fmt: skip
+def item(prefix: str, n: int, stamp: int, name: str = "a") -> dict[str, Any]:
+    return {"id": f"{prefix}-{n}", "updated_at": moment(stamp), "name": name, "amount": n}
+
+
+def moment(stamp: int) -> str:
+    """A last-change time `stamp` seconds after 2026 began (later stamps sort later)."""
+    return (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=stamp)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
 
 
 def columns(it: dict[str, Any]) -> dict[str, Any]:
@@ -70,13 +78,18 @@ class PulledSource(RuleBasedStateMachine):
     db: ClassVar[Database]
     up: ClassVar[Upstream]
     kind: ClassVar[str]
+    #: `cursor: {field: updated_at, param: since}`: a run asks only for what changed
+    incremental: ClassVar[bool]
 
     @initialize(count=st.integers(1, 8))
     def start(self, count: int) -> None:
-        # ids of this example only: the store and its pages outlive the example
+        # ids of this example only: the store and its pages outlive the example; the
+        # stamps go on from the example before's (the kept mark does too)
         self.prefix = f"x{next(_counter)}{uuid.uuid4().hex[:4]}"
         self.next = count + 1
-        self.up.items = [item(self.prefix, n) for n in range(1, count + 1)]
+        base = next(_stamps) * 1000
+        self.stamps = itertools.count(base + count + 1)
+        self.up.items = [item(self.prefix, n, base + n) for n in range(1, count + 1)]
         self.up.faults.clear()  # none left from the example before
         self.model: dict[str, dict[str, Any]] = {}
         self.changed = True  # since the last run that ended
@@ -86,12 +99,13 @@ class PulledSource(RuleBasedStateMachine):
     def rename(self, at: int, name: str) -> None:
         if self.up.items:
             target = self.up.items[at % len(self.up.items)]
-            self.changed |= target["name"] != name
-            target["name"] = name
+            if target["name"] != name:  # an API stamps what it changes
+                target["name"], target["updated_at"] = name, moment(next(self.stamps))
+                self.changed = True
 
     @rule()
     def add(self) -> None:
-        self.up.items.append(item(self.prefix, self.next))
+        self.up.items.append(item(self.prefix, self.next, next(self.stamps)))
         self.next += 1
         self.changed = True
 
@@ -108,11 +122,14 @@ class PulledSource(RuleBasedStateMachine):
 
     @rule()
     def harvest(self) -> None:
+        mark = self.store.harvest_cursor("api") if self.incremental else None
+        served = sorted(self.up.items, key=lambda it: it["updated_at"])  # as it serves them
+        served = [it for it in served if mark is None or it["updated_at"] > mark]
         size = page_size(self.kind)
-        pages = [self.up.items[i : i + size] for i in range(0, len(self.up.items), size)]
+        pages = [served[i : i + size] for i in range(0, len(served), size)]
         bad = self.bad_page
         self.bad_page = None
-        if bad is not None and bad <= asked(self.kind, len(self.up.items)):
+        if bad is not None and bad <= asked(self.kind, len(served)):
             with pytest.raises(HarvestError, match="not JSON"):
                 self.store.harvest("api")
             for page in pages[: bad - 1]:  # the pages before it committed
@@ -121,7 +138,7 @@ class PulledSource(RuleBasedStateMachine):
             return
         self.up.faults.clear()  # a fault past the last page is never asked for
         summary = self.store.harvest("api")
-        self.model.update({it["id"]: columns(it) for it in self.up.items})
+        self.model.update({it["id"]: columns(it) for it in served})
         mine = {k: v for k, v in records(self.store, "api").items() if k.startswith(self.prefix)}
         assert mine == self.model
         if not self.changed:
@@ -149,17 +166,24 @@ class PulledSource(RuleBasedStateMachine):
         assert self.store.harvest_page_list("api") == []
 
 
-@pytest.mark.parametrize("strategy", ["simple", "raw"])
-@pytest.mark.parametrize("kind", sorted(PAGINATORS))
+CASES = [
+    *((kind, strategy, False) for kind in sorted(PAGINATORS) for strategy in ("simple", "raw")),
+    *((kind, "simple", True) for kind in sorted(PAGINATORS)),
+]
+
+
+@pytest.mark.parametrize(("kind", "strategy", "incremental"), CASES)
 def test_any_life_of_a_pulled_source_keeps_the_records_right(
-    tmp_path: Path, db: Database, upstream: Upstream, kind: str, strategy: str
+    tmp_path: Path, db: Database, upstream: Upstream, kind: str, strategy: str, incremental: bool
 ) -> None:
     path, paginator, items = PAGINATORS[kind]
-    source = source_yaml("api", upstream.url + path, paginator, items, strategy=strategy)
+    extra = "cursor: {field: updated_at, param: since}" if incremental else ""
+    source = source_yaml("api", upstream.url + path, paginator, items, strategy=strategy,
+                         extra=extra)  # fmt: skip
     with open_with(tmp_path, db, source + "    retention_days: 30\n") as store:
         store.harvest_page_list("api")  # the schema made before a rule writes to it
         PulledSource.store, PulledSource.db, PulledSource.up = store, db, upstream
-        PulledSource.kind = kind
+        PulledSource.kind, PulledSource.incremental = kind, incremental
         run_state_machine_as_test(
             PulledSource,
             settings=settings(
