@@ -50,8 +50,9 @@ class RetentionService:
         reports: list[RetentionReport] = []
         policies: list[tuple[RetentionPolicy, RetentionReport]] = []
         paged: list[tuple[str, str, RetentionReport]] = []
+        pages = self.pages
         for source in sorted(sources, key=lambda s: s.name):
-            pulled = source.pull is not None and self.pages is not None
+            pulled = source.pull is not None and pages is not None
             if source.retention_days is None or not (source.is_raw or pulled):
                 continue
             cutoff = now - timedelta(days=source.retention_days)
@@ -67,8 +68,8 @@ class RetentionService:
                     report.rows_purged = report.bytes_freed = 0
                 else:
                     policies.append((policy, report))
-            if pulled and not whole and self.pages is not None:
-                report.pages_purged, report.page_bytes_freed = self.pages.expired_pages(
+            if pulled and not whole and pages is not None:
+                report.pages_purged, report.page_bytes_freed = pages.expired_pages(
                     source.name, iso(cutoff)
                 )
                 paged.append((source.name, iso(cutoff), report))
@@ -82,8 +83,8 @@ class RetentionService:
             report.bytes_freed = whole_parts.bytes + rows.bytes
             report.partitions_dropped = whole_parts.partitions
         for name, cutoff_text, report in paged:
-            assert self.pages is not None
-            report.pages_purged, report.page_bytes_freed = self.pages.purge_pages(
+            assert pages is not None  # `paged` holds sources only when it is given
+            report.pages_purged, report.page_bytes_freed = pages.purge_pages(
                 name, cutoff_text, PURGE_BATCH_PAGES
             )
         with ops.session() as session:

@@ -95,7 +95,9 @@ class RawArea(ControlArea):
         sources = (
             [self.source(source)] if source is not None else list(self.settings.sources.values())
         )
-        service = RetentionService(self.storage, pages=self._harvest_ledger())
+        # the control plane's ledger only when a source pulls (it opens a connection)
+        pulled = any(s.pull is not None for s in sources)
+        service = RetentionService(self.storage, pages=self._harvest_ledger() if pulled else None)
         return service.run(sources, dry_run=dry_run, actor=actor)
 
     def retention_audit(
