@@ -29,6 +29,14 @@ def test_a_fraction_shorter_than_the_lookback_rounds_the_mark_earlier() -> None:
     assert looked_back("2026-01-01T00:00:10.5Z", 0.25) == "2026-01-01T00:00:10.2Z"
 
 
+def test_a_year_before_1000_keeps_its_four_digits() -> None:
+    """glibc's strftime writes year 999 as `999`: the mark moved back was then not an
+    ISO 8601 stamp (found by the hypothesis test below, whose range reached it)."""
+    assert looked_back("1000-01-01T00:00:00Z", 1) == "0999-12-31T23:59:59Z"
+    assert looked_back("1000-01-01T00:00Z", 60) == "0999-12-31T23:59Z"
+    assert looked_back("1000-01-01", 1) == "0999-12-31"
+
+
 def test_numbers_move_back_in_their_own_units() -> None:
     assert looked_back("1000", 50) == "950"
     assert looked_back(str(2**70 + 2), 1) == str(2**70 + 1)  # exact past 64 bits

@@ -55,17 +55,23 @@ def looked_back(mark: str, seconds: float) -> str | None:
         base = datetime.fromisoformat(f"{day}T{hour}:{minute}:{second or '00'}")
         if second is None:
             moved_at = base - timedelta(minutes=math.ceil(back / 60))
-            return moved_at.strftime(f"%Y-%m-%d{sep}%H:%M") + zone
+            return _minute(moved_at, sep) + zone
         digits = len(fraction) if fraction else 0
         units = 10**digits
         whole, rest = divmod(int(fraction or 0) - math.ceil(back * units), units)
         moved_at = base + timedelta(seconds=whole)
     except (ValueError, OverflowError):
         return None  # a date that is not one, or before year 1
-    text = moved_at.strftime(f"%Y-%m-%d{sep}%H:%M:%S")
+    text = f"{_minute(moved_at, sep)}:{moved_at.second:02d}"
     if digits:
         text += f"{point}{rest:0{digits}d}"
     return text + zone
+
+
+def _minute(moment: datetime, sep: str) -> str:
+    """`moment` to the minute in ISO 8601, the year in four digits (glibc's strftime
+    writes year 999 as `999`)."""
+    return f"{moment.date().isoformat()}{sep}{moment.hour:02d}:{moment.minute:02d}"
 
 
 def mark_sent(source: str, mark: str, seconds: float) -> str:
