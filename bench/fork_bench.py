@@ -31,6 +31,7 @@ import httpx
 import psutil
 
 import generate
+from api import free_port
 
 BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "bench.yaml"
@@ -106,7 +107,7 @@ def run(n: int, repeat: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="fork-bench-") as tmp:
         base = Path(tmp)
         remote, key = fill(base / "remote", n, seed)
-        port = 20000 + os.getpid() % 20000
+        port = free_port()  # one the OS had free: a port from the pid could be taken
         server = serve(remote, port)
         try:
             steps: dict[str, list[tuple[float, float, int]]] = {"fork": [], "export_import": []}
